@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# ./build.sh        installs what eryx needs (Debian packages as root), builds the
+#                   engine and the guest (each cached under ~/.cache/eryx by the
+#                   hash of its inputs), builds eryx into build/, and runs Python
+#                   in the sandbox once to prove the chain.
+# ./build.sh asan   the same build with AddressSanitizer + UndefinedBehaviorSanitizer
+#                   into build-asan/, then runs the whole test suite there.
+set -euo pipefail
+top="$(cd "$(dirname "$0")" && pwd)"
+cd "$top"
+. scripts/lib.sh
+mode="${1:-release}"
+
+scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev \
+    ca-certificates python3 util-linux
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "[eryx] cargo not found: the wasmtime library is built from its crate with Rust >= 1.95." >&2
+    echo "[eryx] install a Rust toolchain (rustup), then run ./build.sh again." >&2
+    exit 1
+fi
+
+wasmtime_dir=$(engine/build-wasmtime.sh | tail -n 1)
+guest_dir=$(guest/build.sh | tail -n 1)
+
+case "$mode" in
+    release) bdir=build; extra=() ;;
+    asan)    bdir=build-asan; extra=(-DERYX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-19) ;;
+    *) echo "usage: ./build.sh [asan]" >&2; exit 2 ;;
+esac
+eryx_step "eryx: configure ($bdir)" "$bdir/logs/configure.log" \
+    cmake -S . -B "$bdir" -G Ninja -DERYX_WASMTIME_DIR="$wasmtime_dir" -DERYX_GUEST_DIR="$guest_dir" "${extra[@]}"
+eryx_step "eryx: compile ($bdir)" "$bdir/logs/compile.log" cmake --build "$bdir"
+
+if [ "$mode" = asan ]; then
+    # wasmtime handles guest faults with its own signal handlers; let it.
+    ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:detect_leaks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir "$bdir" --output-on-failure
+    exit $?
+fi
+echo "[eryx] built $bdir/eryx; running Python in the sandbox:"
+"$bdir/eryx" -c 'import sys; print(f"Python {sys.version.split()[0]} on {sys.platform}: 6*7 =", 6*7)'

@@ -1,0 +1,84 @@
+/*
+** eryx guest shim: the few C entry points the host calls in python.wasm.
+**
+** The module is a WASI reactor: the host calls _initialize (C constructors), then
+** eryx_init once, then eryx_execute for each piece of code. Everything that may
+** change (how code runs, how errors print) lives in _eryx_support.py in the stdlib
+** image, so this file stays small and the interpreter is rarely rebuilt.
+*/
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <wasi/api.h>
+
+#define ERYX_EXPORT(name) __attribute__((export_name(#name)))
+
+/* Memory the host writes code into. Returns NULL when the guest is out of memory. */
+ERYX_EXPORT(eryx_alloc) void *eryx_alloc(size_t n) { return malloc(n ? n : 1); }
+ERYX_EXPORT(eryx_free) void eryx_free(void *p) { free(p); }
+
+/* sys.argv comes from the WASI arguments the host set. */
+static PyStatus set_argv(PyConfig *config) {
+    __wasi_size_t argc = 0, buf_len = 0;
+    if (__wasi_args_sizes_get(&argc, &buf_len) != 0 || argc == 0)
+        return PyConfig_SetBytesArgv(config, 0, NULL);
+    char **argv = calloc(argc + 1, sizeof(char *));
+    char *buf = malloc(buf_len ? buf_len : 1);
+    PyStatus st;
+    if (!argv || !buf) {
+        st = PyStatus_NoMemory();
+    } else if (__wasi_args_get((uint8_t **)argv, (uint8_t *)buf) != 0) {
+        st = PyStatus_Error("eryx: args_get failed");
+    } else {
+        st = PyConfig_SetBytesArgv(config, (Py_ssize_t)argc, argv);
+    }
+    free(argv);
+    free(buf);
+    return st;
+}
+
+/*
+** Starts the interpreter with the stdlib image as its only import path.
+** Returns 0 on success; on failure prints why on stderr and returns 1.
+*/
+ERYX_EXPORT(eryx_init) int eryx_init(void) {
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    config.module_search_paths_set = 1;
+    PyStatus st = PyWideStringList_Append(&config.module_search_paths,
+                                          L"/usr/local/lib/python313.zip");
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetString(&config, &config.home, L"/usr/local");
+    if (!PyStatus_Exception(st))
+        st = set_argv(&config);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "eryx: Python failed to start: %s%s%s\n",
+                st.func ? st.func : "", st.func ? ": " : "",
+                st.err_msg ? st.err_msg : "unknown error");
+        return 1;
+    }
+    return 0;
+}
+
+/*
+** Runs `len` bytes of Python source in __main__ and returns the exit status a
+** `python -c` would: 0, 1 after an uncaught exception (traceback on stderr), or
+** the SystemExit code. Returns 120 if the support module itself fails.
+*/
+ERYX_EXPORT(eryx_execute) int eryx_execute(const char *code, size_t len) {
+    PyObject *mod = PyImport_ImportModule("_eryx_support");
+    PyObject *res = mod ? PyObject_CallMethod(mod, "execute", "y#", code, (Py_ssize_t)len) : NULL;
+    Py_XDECREF(mod);
+    int status = 120;
+    if (res && PyLong_Check(res))
+        status = (int)PyLong_AsLong(res);
+    if (!res || PyErr_Occurred())
+        PyErr_Print();
+    Py_XDECREF(res);
+    return status;
+}

@@ -1,0 +1,231 @@
+#include "engine.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "../cache/key.h"
+
+/* Native wasm stack: large enough that deep Python recursion ends in RecursionError
+** (CPython's own limits) rather than a stack-overflow trap. */
+#define ERYX__MAX_WASM_STACK (8u << 20)
+/* Bump when the layout of what eryx writes to the cache changes. */
+#define ERYX__ARTIFACT_FORMAT "eryx-cwasm-1"
+
+/* ---- process-wide registry: the engine and compiled modules ------------------ */
+typedef struct registry_entry {
+    char key[ERYX__KEY_HEX_LEN + 1];
+    wasmtime_module_t *module;
+    struct registry_entry *next;
+} registry_entry;
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t lock; /* guards modules */
+    wasm_engine_t *engine;
+    char engine_error[ERYX__ERRMSG_MAX];
+    registry_entry *modules;
+} eryx__registry = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", NULL};
+
+const char *eryx__engine_settings(void) {
+    /* Keep in step with create_engine. */
+    return "wasmtime=48.0.8;compiler=cranelift;opt=speed;max_wasm_stack=8388608;"
+           "fuel=0;epoch=0;" ERYX__ARTIFACT_FORMAT;
+}
+
+static void create_engine(void) {
+    wasm_config_t *config = wasm_config_new();
+    if (!config) {
+        snprintf(eryx__registry.engine_error, ERYX__ERRMSG_MAX, "wasm_config_new failed (out of memory?)");
+        return;
+    }
+    wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
+    wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
+    wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
+    wasmtime_config_parallel_compilation_set(config, true);
+    wasmtime_config_memory_init_cow_set(config, true);
+    eryx__registry.engine = wasm_engine_new_with_config(config); /* takes config */
+    if (!eryx__registry.engine)
+        snprintf(eryx__registry.engine_error, ERYX__ERRMSG_MAX,
+                 "wasmtime could not create an engine with eryx's settings (%s)", eryx__engine_settings());
+}
+
+wasm_engine_t *eryx__engine(eryx__errbuf *err) {
+    pthread_once(&eryx__registry.once, create_engine);
+    if (!eryx__registry.engine && err)
+        eryx__fail(err, ERYX_ERR_ENGINE, "%s", eryx__registry.engine_error);
+    return eryx__registry.engine;
+}
+
+void eryx__registry_clear(void) {
+    pthread_mutex_lock(&eryx__registry.lock);
+    registry_entry *e = eryx__registry.modules;
+    eryx__registry.modules = NULL;
+    pthread_mutex_unlock(&eryx__registry.lock);
+    while (e) {
+        registry_entry *next = e->next;
+        wasmtime_module_delete(e->module);
+        free(e);
+        e = next;
+    }
+}
+
+eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what,
+                                wasmtime_error_t *error, wasm_trap_t *trap) {
+    wasm_byte_vec_t msg = {0, NULL};
+    if (error) wasmtime_error_message(error, &msg);
+    else if (trap) wasm_trap_message(trap, &msg);
+    eryx__fail(err, status, "%s: %.*s", what, (int)msg.size, msg.data ? msg.data : "");
+    wasm_byte_vec_delete(&msg);
+    if (error) wasmtime_error_delete(error);
+    if (trap) wasm_trap_delete(trap);
+    return status;
+}
+
+/* ---- disk cache (a first version; src/cache grows into the full store) ------- */
+static int mkdirs(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return (mkdir(buf, 0700) == 0 || errno == EEXIST) ? 0 : -1;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Writes data to path atomically. A failure leaves no partial file and only costs
+** the next process a compile, so it is not an error for the caller. */
+static int store_atomically(const char *path, const uint8_t *data, size_t len) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    int ok = write_all(fd, data, len) == 0 && fsync(fd) == 0;
+    ok = (close(fd) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static eryx_status read_file(const char *path, wasm_byte_vec_t *out, eryx__errbuf *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND,
+                          "cannot open guest module %s: %s (build it with ./build.sh or set ERYX_GUEST_DIR)",
+                          path, strerror(errno));
+    eryx_status st = ERYX_OK;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+        st = eryx__fail(err, ERYX_ERR_IO, "cannot read guest module %s: empty or unreadable", path);
+    } else {
+        wasm_byte_vec_new_uninitialized(out, (size_t)size);
+        if (!out->data) st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for %ld bytes of %s", size, path);
+        else if (fread(out->data, 1, (size_t)size, f) != (size_t)size) {
+            wasm_byte_vec_delete(out);
+            st = eryx__fail(err, ERYX_ERR_IO, "short read of guest module %s", path);
+        }
+    }
+    fclose(f);
+    return st;
+}
+
+static eryx_status compile_module(wasm_engine_t *engine, const char *wasm_path, wasmtime_module_t **out,
+                                  eryx__errbuf *err) {
+    wasm_byte_vec_t wasm;
+    eryx_status st = read_file(wasm_path, &wasm, err);
+    if (st != ERYX_OK) return st;
+    wasmtime_error_t *e = wasmtime_module_new(engine, (const uint8_t *)wasm.data, wasm.size, out);
+    wasm_byte_vec_delete(&wasm);
+    if (e) return eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the guest module failed", e, NULL);
+    return ERYX_OK;
+}
+
+eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
+                              wasmtime_module_t **out, eryx__load_source *source, eryx__errbuf *err) {
+    *out = NULL;
+    wasm_engine_t *engine = eryx__engine(err);
+    if (!engine) return ERYX_ERR_ENGINE;
+
+    char key[ERYX__KEY_HEX_LEN + 1];
+    eryx__key_ctx *kc = eryx__key_begin();
+    if (!kc) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot start a SHA-256 context");
+    eryx__key_add_str(kc, wasm_sha256);
+    eryx__key_add_str(kc, eryx__engine_settings());
+    if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
+
+    /* Hold the lock across the load so two threads never compile the same module. */
+    pthread_mutex_lock(&eryx__registry.lock);
+    eryx_status st = ERYX_OK;
+    for (registry_entry *e = eryx__registry.modules; e; e = e->next) {
+        if (strcmp(e->key, key) == 0) {
+            *out = wasmtime_module_clone(e->module);
+            if (source) *source = ERYX__LOADED_REGISTRY;
+            goto done;
+        }
+    }
+
+    char path[4200] = "";
+    if (cache_dir) {
+        snprintf(path, sizeof path, "%s/modules/%s.cwasm", cache_dir, key);
+        if (access(path, R_OK) == 0) {
+            wasmtime_error_t *e = wasmtime_module_deserialize_file(engine, path, out);
+            if (!e) {
+                if (source) *source = ERYX__LOADED_DISK;
+            } else {
+                /* Incompatible or damaged: drop it and compile afresh below. */
+                wasmtime_error_delete(e);
+                unlink(path);
+                *out = NULL;
+            }
+        }
+    }
+    if (!*out) {
+        st = compile_module(engine, wasm_path, out, err);
+        if (st != ERYX_OK) goto done;
+        if (source) *source = ERYX__LOADED_COMPILED;
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/modules", cache_dir ? cache_dir : "");
+        if (cache_dir && mkdirs(dir) == 0) {
+            /* A failure here only costs the next process a compile. */
+            wasm_byte_vec_t bytes;
+            wasmtime_error_t *e = wasmtime_module_serialize(*out, &bytes);
+            if (e) {
+                wasmtime_error_delete(e);
+            } else {
+                (void)store_atomically(path, (const uint8_t *)bytes.data, bytes.size);
+                wasm_byte_vec_delete(&bytes);
+            }
+        }
+    }
+    registry_entry *entry = calloc(1, sizeof *entry);
+    if (entry) { /* without it the next sandbox just loads from disk again */
+        memcpy(entry->key, key, sizeof key);
+        entry->module = wasmtime_module_clone(*out);
+        entry->next = eryx__registry.modules;
+        eryx__registry.modules = entry;
+    }
+done:
+    pthread_mutex_unlock(&eryx__registry.lock);
+    return st;
+}

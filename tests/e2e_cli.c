@@ -1,0 +1,150 @@
+/*
+** End-to-end tests of the eryx CLI with real Python in the real sandbox.
+** usage: e2e_cli ERYX_BINARY CASE   (ctest runs one process per case)
+**        e2e_cli ERYX_BINARY --list
+*/
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "check.h"
+
+typedef struct {
+    const char *name;
+    const char *args[8];   /* arguments after the binary */
+    const char *stdin_data;
+    int want_exit;
+    const char *want_stdout;        /* exact, or NULL to skip */
+    const char *want_stdout_has;    /* substring, or NULL */
+    const char *want_stderr_has[3]; /* substrings */
+    const char *want_stdout_lacks;  /* substring that must not appear, or NULL */
+} cli_case;
+
+#define PY(code) {"-c", code}
+static const cli_case cases[] = {
+    {"print", PY("print(6*7)"), NULL, 0, "42\n", NULL, {NULL}},
+    {"arithmetic", PY("print(2**100, 7//2, -7%3, 0.1+0.2, divmod(17, 5))"), NULL, 0,
+     "1267650600228229401496703205376 3 2 0.30000000000000004 (3, 2)\n", NULL, {NULL}},
+    {"unicode", PY("print('h\\u00e9llo \\u2713 \\U0001F40D'); print(len('\\U0001F40D'))"), NULL, 0,
+     "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x90\x8d\n1\n", NULL, {NULL}},
+    {"exception", PY("x = 1\n1/0"), NULL, 1, "", NULL,
+     {"Traceback (most recent call last):", "File \"<string>\", line 2, in <module>", "ZeroDivisionError: division by zero"}},
+    {"syntax_error", PY("def (:"), NULL, 1, "", NULL, {"SyntaxError"}},
+    {"sys_exit_code", PY("import sys; print('bye'); sys.exit(7)"), NULL, 7, "bye\n", NULL, {NULL}},
+    {"sys_exit_message", PY("raise SystemExit('fatal: no')"), NULL, 1, "", NULL, {"fatal: no"}},
+    {"os_exit", PY("import os; os._exit(5)"), NULL, 5, NULL, NULL, {NULL}},
+    {"recursion", PY("def f(n): return f(n + 1)\nf(0)"), NULL, 1, "", NULL, {"RecursionError"}},
+    {"stdin_read", PY("import sys; print(sys.stdin.read().upper(), end='')"), "hello eryx\n", 0, "HELLO ERYX\n", NULL, {NULL}},
+    {"stdin_input", PY("a = input(); b = input(); print(int(a) + int(b))"), "40\n2\n", 0, "42\n", NULL, {NULL}},
+    {"code_from_stdin", {NULL}, "import sys\nprint('from stdin', sys.argv)\n", 0, "from stdin ['-']\n", NULL, {NULL}},
+    {"argv", {"-c", "import sys; print(sys.argv)", "a", "b c"}, NULL, 0, "['-c', 'a', 'b c']\n", NULL, {NULL}},
+    {"version_info", PY("import sys; assert sys.version_info[:2] == (3, 13), sys.version; print(sys.platform)"), NULL, 0, "wasi\n", NULL, {NULL}},
+    {"json", PY("import json; d = json.loads('{\"a\": [1, 2.5, null, true]}'); print(json.dumps(d, sort_keys=True))"),
+     NULL, 0, "{\"a\": [1, 2.5, null, true]}\n", NULL, {NULL}},
+    {"re", PY("import re; print(re.findall(r'(\\w+)@(\\w+)\\.com', 'a@b.com, c@d.com'))"), NULL, 0,
+     "[('a', 'b'), ('c', 'd')]\n", NULL, {NULL}},
+    {"datetime", PY("import datetime as d; t = d.datetime(2024, 2, 28) + d.timedelta(days=2); print(t.isoformat(), t.strftime('%A'))"),
+     NULL, 0, "2024-03-01T00:00:00 Friday\n", NULL, {NULL}},
+    {"decimal", PY("import decimal; decimal.getcontext().prec = 40; print(decimal.Decimal(1) / decimal.Decimal(7)); import _decimal"),
+     NULL, 0, "0.1428571428571428571428571428571428571429\n", NULL, {NULL}},
+    {"hashlib", PY("import hashlib; print(hashlib.sha256(b'abc').hexdigest()); print(hashlib.md5(b'').hexdigest(), hashlib.blake2b(b'x').hexdigest()[:8])"),
+     NULL, 0, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\nd41d8cd98f00b204e9800998ecf8427e 9c81ef0b\n", NULL, {NULL}},
+    {"zlib", PY("import zlib; data = b'eryx ' * 10000; c = zlib.compress(data, 9); assert zlib.decompress(c) == data; print(len(c) < 200, zlib.crc32(b'hello'))"),
+     NULL, 0, "True 907060870\n", NULL, {NULL}},
+    {"sqlite3", PY("import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(a, b)'); "
+                   "c.executemany('insert into t values (?, ?)', [(i, i * i) for i in range(10)]); "
+                   "print(c.execute('select count(*), sum(b) from t where a > 4').fetchone())"),
+     NULL, 0, "(5, 255)\n", NULL, {NULL}},
+    {"collections", PY("from collections import Counter, OrderedDict, deque, namedtuple; P = namedtuple('P', 'x y'); "
+                       "d = deque([1, 2, 3], maxlen=2); print(Counter('abracadabra').most_common(2), list(d), P(1, 2))"),
+     NULL, 0, "[('a', 5), ('b', 2)] [2, 3] P(x=1, y=2)\n", NULL, {NULL}},
+    {"dataclasses", PY("from dataclasses import dataclass, field, asdict\n@dataclass(frozen=True)\nclass C:\n    a: int\n    b: list = field(default_factory=list)\nprint(asdict(C(1, [2])), C(1) == C(1))"),
+     NULL, 0, "{'a': 1, 'b': [2]} True\n", NULL, {NULL}},
+    {"asyncio", PY("import asyncio\nasync def sq(x):\n    await asyncio.sleep(0)\n    return x * x\nasync def main():\n    return await asyncio.gather(*(sq(i) for i in range(5)))\nprint(asyncio.run(main()))"),
+     NULL, 0, "[0, 1, 4, 9, 16]\n", NULL, {NULL}},
+    {"unicodedata", PY("import unicodedata; print(unicodedata.name('\\u00e9'), unicodedata.normalize('NFD', '\\u00e9').encode())"),
+     NULL, 0, "LATIN SMALL LETTER E WITH ACUTE b'e\\xcc\\x81'\n", NULL, {NULL}},
+    {"pyexpat", PY("import xml.etree.ElementTree as ET; print(ET.fromstring('<a><b x=\"1\"/></a>').find('b').get('x'))"), NULL, 0, "1\n", NULL, {NULL}},
+    /* The guest sees no host path it was not given. */
+    {"no_host_etc_passwd", PY("print(open('/etc/passwd').read())"), NULL, 1, "", NULL, {"Error"}},
+    {"no_host_listing", PY("import os\nfor d in ('/', '/etc', '/root', '/tmp', '..'):\n    try:\n        print(d, os.listdir(d))\n    except OSError as e:\n        print(d, 'denied')"),
+     NULL, 0, NULL, "/etc denied", {NULL}, "passwd"},
+    {"no_host_env", PY("import os; print(sorted(os.environ))"), NULL, 0, "[]\n", NULL, {NULL}},
+    /* The CLI's own interface. */
+    {"version_flag", {"--version"}, NULL, 0, NULL, "eryx 0.1.0", {NULL}},
+    {"help_flag", {"--help"}, NULL, 0, NULL, "usage: eryx", {NULL}},
+    {"usage_error", {"--bogus"}, NULL, 2, "", NULL, {"unknown option --bogus", "--help"}},
+    {"missing_value", {"-c"}, NULL, 2, "", NULL, {"-c needs a value"}},
+    {"missing_file", {"run", "/nonexistent/script.py"}, NULL, 2, "", NULL, {"cannot read /nonexistent/script.py"}},
+    {"missing_guest", {"--guest-dir", "/nonexistent/guest", "-c", "pass"}, NULL, 3, "", NULL, {"/nonexistent/guest", "build.sh"}},
+};
+
+static char *read_fd_all(int fd) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    ssize_t r;
+    while (buf && (r = pread(fd, buf + n, cap - n - 1, (off_t)n)) > 0) {
+        n += (size_t)r;
+        if (cap - n < 2) buf = realloc(buf, cap *= 2);
+    }
+    if (buf) buf[n] = '\0';
+    return buf;
+}
+
+static int tmpfile_fd(void) {
+    char path[] = "/tmp/eryx-e2e-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    return fd;
+}
+
+static int run_case(const char *eryx, const cli_case *c) {
+    int in = tmpfile_fd(), out = tmpfile_fd(), err = tmpfile_fd();
+    if (c->stdin_data && write(in, c->stdin_data, strlen(c->stdin_data)) < 0) return 1;
+    lseek(in, 0, SEEK_SET);
+    const char *argv[10] = {eryx};
+    for (int i = 0; i < 8 && c->args[i]; i++) argv[i + 1] = c->args[i];
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        execv(eryx, (char *const *)argv);
+        _exit(127);
+    }
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    char *sout = read_fd_all(out), *serr = read_fd_all(err);
+    int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    CHECK(code == c->want_exit);
+    if (c->want_stdout) CHECK_STR_EQ(sout, c->want_stdout);
+    if (c->want_stdout_has) CHECK(strstr(sout, c->want_stdout_has) != NULL);
+    if (c->want_stdout_lacks) CHECK(strstr(sout, c->want_stdout_lacks) == NULL);
+    for (int i = 0; i < 3 && c->want_stderr_has[i]; i++) {
+        int found = serr && strstr(serr, c->want_stderr_has[i]) != NULL;
+        CHECK(found);
+        if (!found) fprintf(stderr, "  stderr lacks \"%s\"\n", c->want_stderr_has[i]);
+    }
+    if (check_failures)
+        fprintf(stderr, "  exit %d (want %d)\n  stdout: %s\n  stderr: %s\n", code, c->want_exit, sout, serr);
+    free(sout);
+    free(serr);
+    close(in);
+    close(out);
+    close(err);
+    return check_report(c->name);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: e2e_cli ERYX_BINARY CASE|--list\n");
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!strcmp(argv[2], "--list")) printf("%s\n", cases[i].name);
+        else if (!strcmp(argv[2], cases[i].name)) return run_case(argv[1], &cases[i]);
+    }
+    if (!strcmp(argv[2], "--list")) return 0;
+    fprintf(stderr, "e2e_cli: no case named %s\n", argv[2]);
+    return 2;
+}
