@@ -22,7 +22,8 @@ $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32
 # Every input that changes the outputs.
 key=$( {
     cat "$here/sources.lock" "$here/build.sh" "$here/fetch-sources.sh" "$here/config.site-eryx" \
-        "$here/pack-stdlib.py" "$here"/shim/*.c "$here"/lib/*.py
+        "$here/pack-stdlib.py" "$here"/shim/*.c "$here"/lib/*.py \
+        "$here"/stdlib-patches/*.patch
     echo "$toolchain"
 } | sha256sum | cut -c1-16)
 out="$ERYX_CACHE/guest/$key"
@@ -42,8 +43,10 @@ t_all=$(eryx_now)
 # --- sources -----------------------------------------------------------------
 eryx_step "guest: fetch sources" "$logs/fetch.log" "$here/fetch-sources.sh" "$work/dl" >&2
 eryx_step "guest: unpack sources" "$logs/unpack.log" bash -c "
-    cd '$work' && tar xf dl/python3.13_*.orig.tar.xz && tar xf dl/zlib_*.orig.tar.* && tar xf dl/sqlite3_*.orig.tar.xz" >&2
+    cd '$work' && for t in dl/*.orig.tar.*; do case \$t in *.asc) ;; *) tar xf \$t ;; esac; done
+    for p in '$here'/stdlib-patches/*.patch; do patch -p1 -d Python-3.13.5 < \$p; done" >&2
 pysrc="$work/Python-3.13.5"; zsrc=$(ls -d "$work"/zlib-*/); sqsrc=$(ls -d "$work"/sqlite3-*/)
+bzsrc=$(ls -d "$work"/bzip2-*/); xzsrc=$(ls -d "$work"/xz-*/)
 
 # A clean sysroot: only wasi-libc's wasm32-wasi headers and libraries, so no host
 # header can leak into the guest.
@@ -80,20 +83,50 @@ build_sqlite() {
 }
 eryx_step "guest: sqlite3 (wasm)" "$logs/sqlite.log" build_sqlite >&2
 
+# --- bzip2 and liblzma (static, wasm) -------------------------------------------
+build_bzip2() {
+    cd "$bzsrc"
+    for f in blocksort huffman crctable randtable compress decompress bzlib; do
+        $WCC $WCFLAGS -c $f.c -o $f.o
+    done
+    llvm-ar-19 rcs "$deps_dir/lib/libbz2.a" blocksort.o huffman.o crctable.o randtable.o compress.o decompress.o bzlib.o
+    cp bzlib.h "$deps_dir/include/"
+}
+eryx_step "guest: bzip2 (wasm)" "$logs/bzip2.log" build_bzip2 >&2
+build_lzma() {
+    cd "$xzsrc"
+    ./configure --host=wasm32-unknown-wasi CC="$WCC" CFLAGS="$WCFLAGS" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 \
+        --disable-threads --enable-static --disable-shared --disable-xz --disable-xzdec --disable-lzmadec \
+        --disable-lzmainfo --disable-lzma-links --disable-scripts --disable-doc --disable-nls \
+        --disable-ifunc --disable-clmul-crc --disable-arm64-crc32
+    make -C src/liblzma -j"$(nproc)"
+    cp src/liblzma/.libs/liblzma.a "$deps_dir/lib/"
+    cp -r src/liblzma/api/lzma.h src/liblzma/api/lzma "$deps_dir/include/"
+}
+eryx_step "guest: liblzma (wasm)" "$logs/lzma.log" build_lzma >&2
+
 # --- the build Python (native, same version; cached on its own) -----------------
-native_key=$( { grep '^python3.13' "$here/sources.lock"; gcc --version | head -1; echo native-v1; } | sha256sum | cut -c1-16)
-native="$ERYX_CACHE/build-python/$native_key"
-if [ ! -x "$native/python" ]; then
+# Built in place under the cache (its build dir points at its source dir), and
+# marked complete only at the end; its own lock, since guests of several keys share it.
+native_key=$( { grep '^python3.13' "$here/sources.lock"; gcc --version | head -1; echo native-v2; } | sha256sum | cut -c1-16)
+native_root="$ERYX_CACHE/build-python/$native_key"
+native="$native_root/build/python"
+exec 8>"$native_root.lock"; flock 8
+if [ ! -f "$native_root/.complete" ]; then
     build_native() {
-        rm -rf "$native.tmp"; mkdir -p "$native.tmp"; cd "$native.tmp"
-        "$pysrc/configure" -q --without-ensurepip
+        rm -rf "$native_root"; mkdir -p "$native_root/build"
+        tar xf "$work"/dl/python3.13_*.orig.tar.xz -C "$native_root"
+        mv "$native_root"/Python-* "$native_root/src"
+        cd "$native_root/build"
+        ../src/configure -q --without-ensurepip
         make -j"$(nproc)" all
-        cd / && rm -rf "$native" && mv "$native.tmp" "$native"
+        touch "$native_root/.complete"
     }
     eryx_step "guest: native build Python" "$logs/native.log" build_native >&2
 else
-    echo "[eryx] guest: reusing native build Python $native" >&2
+    echo "[eryx] guest: reusing native build Python $native_root" >&2
 fi
+exec 8>&-
 
 # --- CPython for wasm32-wasi ----------------------------------------------------
 wbuild="$work/wasi-build"
@@ -105,8 +138,10 @@ configure_wasi() {
     PKG_CONFIG=false PKG_CONFIG_LIBDIR="$wbuild/empty-pkgconfig" \
     ZLIB_CFLAGS="-I$deps_dir/include" ZLIB_LIBS="-L$deps_dir/lib -lz" \
     LIBSQLITE3_CFLAGS="-I$deps_dir/include" LIBSQLITE3_LIBS="-L$deps_dir/lib -lsqlite3" \
+    BZIP2_CFLAGS="-I$deps_dir/include" BZIP2_LIBS="-L$deps_dir/lib -lbz2" \
+    LIBLZMA_CFLAGS="-I$deps_dir/include" LIBLZMA_LIBS="-L$deps_dir/lib -llzma" \
     "$pysrc/configure" --host=wasm32-unknown-wasi --build="$("$pysrc/config.guess")" \
-        --with-build-python="$native/python" --prefix=/usr/local \
+        --with-build-python="$native" --prefix=/usr/local \
         --without-ensurepip --disable-test-modules --with-system-libmpdec=no \
         --with-system-expat=no --disable-ipv6
 }
@@ -130,7 +165,7 @@ eryx_step "guest: link reactor" "$logs/link.log" link_reactor >&2
 tmp="$out.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp"
 cp "$wbuild/python-reactor.wasm" "$tmp/python.wasm"
 eryx_step "guest: pack stdlib image" "$logs/pack.log" \
-    "$native/python" "$here/pack-stdlib.py" "$pysrc/Lib" "$wbuild" "$here/lib" "$tmp/python313.zip" >&2
+    "$native" "$here/pack-stdlib.py" "$pysrc/Lib" "$wbuild" "$here/lib" "$tmp/python313.zip" >&2
 
 # --- manifest --------------------------------------------------------------------
 {
@@ -140,7 +175,7 @@ eryx_step "guest: pack stdlib image" "$logs/pack.log" \
     echo "build_seconds=$(( $(eryx_now) - t_all ))"
     grep -E '^checking for stdlib extension module' "$logs/configure-wasi.log" | grep -vE '\.\.\. yes$' || true
 } > "$tmp/build-info.txt"
-"$native/python" - "$here/sources.lock" "$work/dl" "$tmp" <<'PY'
+"$native" - "$here/sources.lock" "$work/dl" "$tmp" <<'PY'
 import hashlib, json, os, sys
 lock, dl, out = sys.argv[1:]
 def sha(p):

@@ -23,7 +23,7 @@ eryx_step() {
             next=$(( next + 30 ))
         fi
     done
-    wait "$pid"; rc=$?
+    rc=0; wait "$pid" || rc=$?
     local el=$(( $(eryx_now) - t0 ))
     if [ "$rc" -ne 0 ]; then
         printf '[eryx] %-28s FAILED after %ds (exit %d). Last lines of %s:\n' "$name" "$el" "$rc" "$log" >&2

@@ -48,7 +48,7 @@ static const cli_case cases[] = {
     {"decimal", PY("import decimal; decimal.getcontext().prec = 40; print(decimal.Decimal(1) / decimal.Decimal(7)); import _decimal"),
      NULL, 0, "0.1428571428571428571428571428571428571429\n", NULL, {NULL}},
     {"hashlib", PY("import hashlib; print(hashlib.sha256(b'abc').hexdigest()); print(hashlib.md5(b'').hexdigest(), hashlib.blake2b(b'x').hexdigest()[:8])"),
-     NULL, 0, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\nd41d8cd98f00b204e9800998ecf8427e 9c81ef0b\n", NULL, {NULL}},
+     NULL, 0, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\nd41d8cd98f00b204e9800998ecf8427e 0909377a\n", NULL, {NULL}},
     {"zlib", PY("import zlib; data = b'eryx ' * 10000; c = zlib.compress(data, 9); assert zlib.decompress(c) == data; print(len(c) < 200, zlib.crc32(b'hello'))"),
      NULL, 0, "True 907060870\n", NULL, {NULL}},
     {"sqlite3", PY("import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(a, b)'); "

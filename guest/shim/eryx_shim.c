@@ -42,6 +42,16 @@ static PyStatus set_argv(PyConfig *config) {
 ** Returns 0 on success; on failure prints why on stderr and returns 1.
 */
 ERYX_EXPORT(eryx_init) int eryx_init(void) {
+    /* UTF-8 everywhere (filesystem, stdio), whatever locale the host passes. */
+    PyPreConfig preconfig;
+    PyPreConfig_InitIsolatedConfig(&preconfig);
+    preconfig.utf8_mode = 1;
+    PyStatus pre = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(pre)) {
+        fprintf(stderr, "eryx: Python pre-initialization failed: %s\n",
+                pre.err_msg ? pre.err_msg : "unknown error");
+        return 1;
+    }
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.install_signal_handlers = 0;
