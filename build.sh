@@ -14,6 +14,10 @@ mode="${1:-release}"
 scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev \
     ca-certificates python3 util-linux
 
+# rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "[eryx] cargo not found: the wasmtime library is built from its crate with Rust >= 1.95." >&2
     echo "[eryx] install a Rust toolchain (rustup), then run ./build.sh again." >&2
@@ -25,7 +29,7 @@ guest_dir=$(guest/build.sh | tail -n 1)
 
 case "$mode" in
     release) bdir=build; extra=() ;;
-    asan)    bdir=build-asan; extra=(-DERYX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-19) ;;
+    asan)    bdir=build-asan; extra=(-DERYX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug) ;;
     *) echo "usage: ./build.sh [asan]" >&2; exit 2 ;;
 esac
 eryx_step "eryx: configure ($bdir)" "$bdir/logs/configure.log" \

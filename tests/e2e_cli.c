@@ -51,6 +51,9 @@ static const cli_case cases[] = {
      NULL, 0, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\nd41d8cd98f00b204e9800998ecf8427e 0909377a\n", NULL, {NULL}},
     {"zlib", PY("import zlib; data = b'eryx ' * 10000; c = zlib.compress(data, 9); assert zlib.decompress(c) == data; print(len(c) < 200, zlib.crc32(b'hello'))"),
      NULL, 0, "True 907060870\n", NULL, {NULL}},
+    {"bz2_lzma", PY("import bz2, lzma; d = bytes(range(256)) * 100; assert bz2.decompress(bz2.compress(d)) == d; "
+                    "assert lzma.decompress(lzma.compress(d)) == d; print(len(bz2.compress(d)) < len(d), lzma.is_check_supported(lzma.CHECK_SHA256))"),
+     NULL, 0, "True True\n", NULL, {NULL}},
     {"sqlite3", PY("import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(a, b)'); "
                    "c.executemany('insert into t values (?, ?)', [(i, i * i) for i in range(10)]); "
                    "print(c.execute('select count(*), sum(b) from t where a > 4').fetchone())"),
