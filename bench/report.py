@@ -1,7 +1,8 @@
 """report.py DIR: turns bench/run.sh's hyperfine JSON files into a markdown table.
 
 Each row is one runner on one case: mean and standard deviation in ms, and the ratio
-to the first runner measured in the same run (eryx = 1.00).
+eryx's mean / this runner's mean, both measured in the same run (above 1: eryx is
+slower than this runner; below 1: faster).
 """
 import glob
 import json
@@ -13,7 +14,7 @@ import sys
 d = sys.argv[1]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}\n")
-print("| case | runner | mean (ms) | stddev (ms) | runs | time vs eryx |")
+print("| case | runner | mean (ms) | stddev (ms) | runs | eryx / runner |")
 print("|---|---|---:|---:|---:|---:|")
 for path in sorted(glob.glob(os.path.join(d, "case*.json"))):
     name = open(path[:-5] + ".name").read().strip()
@@ -21,4 +22,4 @@ for path in sorted(glob.glob(os.path.join(d, "case*.json"))):
     base = results[0]["mean"]
     for r in results:
         print(f"| {name} | {r['command']} | {r['mean'] * 1e3:.1f} | {r['stddev'] * 1e3:.1f} "
-              f"| {len(r['times'])} | {r['mean'] / base:.2f}x |")
+              f"| {len(r['times'])} | {base / r['mean']:.2f} |")

@@ -23,7 +23,9 @@ cases=(
 # Each runner: name, command prefix (the code is appended as one argument).
 runners=("eryx|$top/build/eryx -c")
 [ -n "$native313" ] && runners+=("native CPython 3.13 (same source, -O3)|$native313 -I -c")
-runners+=("python3 (machine: $(python3 -c 'import sys; print(sys.version.split()[0])'))|python3 -c")
+# The interpreter itself, not a version-manager shim in front of it.
+py3=$(python3 -c 'import sys; print(sys.executable)')
+runners+=("python3 $("$py3" -c 'import sys; print(sys.version.split()[0])') (machine's)|$py3 -c")
 command -v node >/dev/null && runners+=("Node $(node --version) WASI, same python.wasm|node $top/bench/node_wasi_runner.mjs $guest")
 
 # Warm the compiled-module cache so eryx is measured as a user sees it after the first run.
