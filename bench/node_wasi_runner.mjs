@@ -1,17 +1,22 @@
 // Runs eryx's python.wasm (the same module the sandbox runs) under Node's built-in
-// WASI, as a baseline for the benchmarks:  node node_wasi_runner.mjs GUEST_DIR CODE
+// WASI, as a baseline for the benchmarks:
+//   node node_wasi_runner.mjs GUEST_DIR LIB_DIR CODE
+// LIB_DIR holds python3.13/, the stdlib image unpacked (Node's WASI serves only
+// host directories; eryx serves the same tree straight from the zip).
 import { WASI } from 'node:wasi';
 import { readFile } from 'node:fs/promises';
 
-const [guestDir, code] = process.argv.slice(2);
+const [guestDir, libDir, code] = process.argv.slice(2);
 const wasi = new WASI({
   version: 'preview1',
   args: ['-c'],
   env: {},
-  preopens: { '/usr/local/lib': `${guestDir}/lib` },
+  preopens: { '/usr/local/lib': libDir },
 });
 const module = await WebAssembly.compile(await readFile(`${guestDir}/python.wasm`));
-const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+// eryx's one host import: results reported by the guest (ignored here).
+const imports = { ...wasi.getImportObject(), eryx: { report: () => {} } };
+const instance = await WebAssembly.instantiate(module, imports);
 wasi.initialize(instance); // a reactor: runs _initialize
 const { eryx_init, eryx_alloc, eryx_execute, memory } = instance.exports;
 if (eryx_init() !== 0) process.exit(3);

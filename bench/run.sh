@@ -26,7 +26,11 @@ runners=("eryx|$top/build/eryx -c")
 # The interpreter itself, not a version-manager shim in front of it.
 py3=$(python3 -c 'import sys; print(sys.executable)')
 runners+=("python3 $("$py3" -c 'import sys; print(sys.version.split()[0])') (machine's)|$py3 -c")
-command -v node >/dev/null && runners+=("Node $(node --version) WASI, same python.wasm|node $top/bench/node_wasi_runner.mjs $guest")
+if command -v node >/dev/null; then
+    mkdir -p "$tmp/lib/python3.13"
+    python3 -m zipfile -e "$guest/lib/python313.zip" "$tmp/lib/python3.13"
+    runners+=("Node $(node --version) WASI, same python.wasm|node $top/bench/node_wasi_runner.mjs $guest $tmp/lib")
+fi
 
 # Warm the compiled-module cache so eryx is measured as a user sees it after the first run.
 "$top/build/eryx" -c pass

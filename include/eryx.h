@@ -35,7 +35,11 @@ extern "C" {
     X(ERYX_ERR_ENGINE, 5, "the WebAssembly engine failed to compile or instantiate")  \
     X(ERYX_ERR_GUEST_INIT, 6, "the Python interpreter failed to start in the guest")  \
     X(ERYX_ERR_TRAP, 7, "the guest trapped (a crash inside the sandbox)")             \
-    X(ERYX_ERR_GUEST_API, 8, "the guest does not export eryx's entry points")
+    X(ERYX_ERR_GUEST_API, 8, "the guest does not export eryx's entry points")         \
+    X(ERYX_ERR_PYTHON_EXCEPTION, 9, "the Python code raised an uncaught exception")   \
+    X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")              \
+    X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                    \
+    X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)")
 
 typedef enum eryx_status {
 #define ERYX__ENUM(name, value, msg) name = value,
@@ -63,12 +67,13 @@ const char *eryx_version(void);
 
 typedef struct eryx_builder eryx_builder;
 typedef struct eryx_sandbox eryx_sandbox;
+typedef struct eryx_result eryx_result;
 
 /*
 ** Creates a builder that describes sandboxes: where the guest is, where compiled
-** code is cached, and the guest's argv. Returns NULL only when out of memory. The
-** caller owns it and frees it with eryx_builder_free; sandboxes made from it do
-** not keep a reference, so it may be freed right after eryx_sandbox_new.
+** code is cached, the guest's argv and environment, and which host directories it
+** may see. Returns NULL only when out of memory. The caller owns it and frees it
+** with eryx_builder_free; sandboxes made from it keep no reference to it.
 */
 eryx_builder *eryx_builder_new(void);
 
@@ -79,9 +84,9 @@ void eryx_builder_free(eryx_builder *builder);
 
 /*
 ** Sets the directory holding the guest: python.wasm, python.wasm.sha256 and
-** lib/python313.zip, as made by guest/build.sh. Default: the ERYX_GUEST_DIR
-** environment variable, else the directory the build installed the guest in.
-** The path is copied. Fails with ERYX_ERR_INVALID_ARGUMENT on NULL or empty.
+** lib/python313.zip (the stdlib image), as laid out in build/guest by the build.
+** Default: the ERYX_GUEST_DIR environment variable, else the build's guest dir.
+** The path is copied. ERYX_ERR_INVALID_ARGUMENT on NULL or empty.
 */
 eryx_status eryx_builder_set_guest_dir(eryx_builder *builder, const char *dir);
 
@@ -94,9 +99,37 @@ eryx_status eryx_builder_set_cache_dir(eryx_builder *builder, const char *dir);
 
 /*
 ** Sets the guest's sys.argv (argc strings, copied). Default: a single "-c". The
-** strings reach the guest as its WASI arguments and nothing else of the host does.
+** strings reach the guest as its WASI arguments; nothing else of the host's does.
 */
 eryx_status eryx_builder_set_argv(eryx_builder *builder, int argc, const char *const *argv);
+
+/*
+** Sets one environment variable the guest will see in os.environ (name and value
+** copied; a second call with the same name replaces the value). The guest sees no
+** variable of the host's, only those set here. The name must be non-empty and
+** hold no '='; ERYX_ERR_INVALID_ARGUMENT otherwise.
+*/
+eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const char *value);
+
+/* Flags of eryx_builder_add_mount. */
+#define ERYX_MOUNT_READONLY 1u
+
+/*
+** Grants the guest a host directory at an absolute guest path ("/mnt/data"), read
+** and write unless flags has ERYX_MOUNT_READONLY. Resolution stays beneath the
+** directory: "..", absolute symlinks and symlinks pointing outside it fail in the
+** guest. The directory is opened when a sandbox is created (ERYX_ERR_MOUNT then if
+** it cannot be). guest_path may not be "/" or lie under /usr/local/lib (the
+** stdlib); mounting over /tmp or /data replaces the in-memory filesystem there.
+*/
+eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path,
+                                   unsigned flags);
+
+/*
+** Sets the byte cap of each in-memory filesystem (/tmp and /data; each has its own
+** cap). Default 64 MiB. A guest write past it fails with "No space left on device".
+*/
+eryx_status eryx_builder_set_memfs_limit(eryx_builder *builder, uint64_t max_bytes);
 
 /*
 ** Returns the message of the builder's last failure, or "" if none. The string is
@@ -105,35 +138,106 @@ eryx_status eryx_builder_set_argv(eryx_builder *builder, int argc, const char *c
 const char *eryx_builder_errmsg(const eryx_builder *builder);
 
 /*
-** Creates a sandbox from a builder: loads the compiled guest (compiling and caching
-** it on the first use per machine; once per process after that it is shared),
-** instantiates it and starts Python. On success *out owns a new sandbox; on
-** failure *out is NULL, the status says why and eryx_builder_errmsg(builder) has
-** the details. Stage one: the guest's stdin, stdout and stderr are the host
-** process's own (captured output arrives with the sandbox runtime).
+** Creates a sandbox from a builder: loads the compiled guest (compiled and cached on
+** the first use per machine; shared by every sandbox of the process after that),
+** instantiates it with eryx's own WASI host and virtual filesystem, and starts
+** Python. On success *out owns a new sandbox; on failure *out is NULL, the status
+** says why and eryx_builder_errmsg(builder) has the details (including what Python
+** printed if it failed to start). Sandboxes are independent: different sandboxes
+** may be used at the same time from different threads.
 */
 eryx_status eryx_sandbox_new(eryx_builder *builder, eryx_sandbox **out);
 
 /*
-** Frees a sandbox and its guest instance. NULL is allowed and ignored.
+** Frees a sandbox, its guest instance and its in-memory files. NULL is allowed.
 */
 void eryx_sandbox_free(eryx_sandbox *sandbox);
 
+/* Reads up to len bytes of the guest's stdin into buf; returns the count, 0 at the
+** end of input, or -1 on error. Called on the thread running eryx_sandbox_execute. */
+typedef ptrdiff_t (*eryx_read_fn)(void *user, void *buf, size_t len);
+
+/* Receives output as the guest writes it: stream is 1 (stdout) or 2 (stderr), the
+** bytes are valid only during the call. Called on the executing thread. */
+typedef void (*eryx_output_fn)(void *user, int stream, const char *data, size_t len);
+
 /*
-** Runs `len` bytes of Python source (UTF-8) in the sandbox's __main__ module. On
-** ERYX_OK, *exit_status is what `python -c` would exit with: 0, 1 after an
-** uncaught exception (traceback on stderr), or a SystemExit code. Other statuses
-** mean the sandbox itself failed (for example ERYX_ERR_TRAP); the message is in
-** eryx_sandbox_errmsg and the sandbox should be freed.
+** Sets where the guest's stdin comes from for the following executions (fn NULL:
+** empty stdin, the default). The sandbox never reads the host's own stdin unless
+** the embedder passes a function that does.
 */
-eryx_status eryx_sandbox_run(eryx_sandbox *sandbox, const char *code, size_t len,
-                             int *exit_status);
+eryx_status eryx_sandbox_set_stdin(eryx_sandbox *sandbox, eryx_read_fn fn, void *user);
+
+/*
+** Sets a function that receives stdout and stderr chunks as they are written
+** (NULL: none, the default). Output is captured in the result either way.
+*/
+eryx_status eryx_sandbox_set_output(eryx_sandbox *sandbox, eryx_output_fn fn, void *user);
+
+/*
+** Runs `len` bytes of Python source (UTF-8) in the sandbox's __main__ module. The
+** sandbox keeps its state between executions (variables, imports, files in /tmp).
+** On return *result (when result is not NULL) owns a new result holding stdout,
+** stderr, the exception if any, the exit code and the duration; free it with
+** eryx_result_free. Statuses: ERYX_OK (ran to the end, or exited with status 0),
+** ERYX_ERR_PYTHON_EXCEPTION (uncaught exception: see eryx_result_exception_*),
+** ERYX_ERR_EXIT (sys.exit/os._exit with a non-zero status: eryx_result_exit_code),
+** ERYX_ERR_TRAP (the guest crashed; the sandbox is dead), ERYX_ERR_SANDBOX_DEAD
+** (an earlier os._exit or trap ended the guest: create a new sandbox).
+*/
+eryx_status eryx_sandbox_execute(eryx_sandbox *sandbox, const char *code, size_t len, eryx_result **result);
 
 /*
 ** Returns the message of the sandbox's last failure, or "" if none. Owned by the
 ** sandbox; valid until its next call or eryx_sandbox_free.
 */
 const char *eryx_sandbox_errmsg(const eryx_sandbox *sandbox);
+
+/*
+** Returns what the guest wrote to stdout during the execution (not NUL-terminated
+** in general, but a NUL always follows the last byte); *len gets its length when
+** len is not NULL. Owned by the result.
+*/
+const char *eryx_result_stdout(const eryx_result *result, size_t *len);
+
+/*
+** Returns what the guest wrote to stderr (tracebacks included), as for
+** eryx_result_stdout.
+*/
+const char *eryx_result_stderr(const eryx_result *result, size_t *len);
+
+/*
+** Returns the uncaught exception's type name ("ValueError", or "module.Class" for
+** classes outside builtins and __main__), or NULL when none was raised.
+*/
+const char *eryx_result_exception_type(const eryx_result *result);
+
+/*
+** Returns the uncaught exception's message (str(exc)), or NULL when none.
+*/
+const char *eryx_result_exception_message(const eryx_result *result);
+
+/*
+** Returns the uncaught exception's formatted traceback (as printed on stderr), or
+** NULL when none.
+*/
+const char *eryx_result_traceback(const eryx_result *result);
+
+/*
+** Returns the exit code `python -c` would have given: 0, 1 after an uncaught
+** exception, or the SystemExit / os._exit status.
+*/
+int eryx_result_exit_code(const eryx_result *result);
+
+/*
+** Returns the wall-clock duration of the execution in nanoseconds.
+*/
+uint64_t eryx_result_duration_ns(const eryx_result *result);
+
+/*
+** Frees a result. NULL is allowed and ignored.
+*/
+void eryx_result_free(eryx_result *result);
 
 #ifdef __cplusplus
 }

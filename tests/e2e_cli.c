@@ -18,6 +18,7 @@ typedef struct {
     const char *want_stdout_has;    /* substring, or NULL */
     const char *want_stderr_has[3]; /* substrings */
     const char *want_stdout_lacks;  /* substring that must not appear, or NULL */
+    size_t want_stdout_len;         /* exact length when non-zero */
 } cli_case;
 
 #define PY(code) {"-c", code}
@@ -73,12 +74,32 @@ static const cli_case cases[] = {
     {"no_host_listing", PY("import os\nfor d in ('/', '/etc', '/root', '/tmp', '..'):\n    try:\n        print(d, os.listdir(d))\n    except OSError as e:\n        print(d, 'denied')"),
      NULL, 0, NULL, "/etc denied", {NULL}, "passwd"},
     {"no_host_env", PY("import os; print(sorted(os.environ))"), NULL, 0, "[]\n", NULL, {NULL}},
+    /* Output is captured at the WASI level, raw writes included, and large. */
+    {"raw_fd_write", PY("import os; os.write(1, b'raw out\\n'); os.write(2, b'raw err\\n')"), NULL, 0, "raw out\n", NULL, {"raw err"}},
+    {"output_10mb", PY("import sys\nfor i in range(10): sys.stdout.write('x' * (1 << 20))\nprint(end='', file=sys.stderr)"),
+     NULL, 0, NULL, NULL, {NULL}, NULL, 10u << 20},
+    {"tmp_files", PY("import os\nos.makedirs('/tmp/a/b')\nopen('/tmp/a/b/f.txt', 'w').write('hello')\nos.rename('/tmp/a/b/f.txt', '/tmp/a/g.txt')\n"
+                     "print(sorted(os.listdir('/tmp/a')), open('/tmp/a/g.txt').read(), os.path.getsize('/tmp/a/g.txt'))\n"
+                     "os.remove('/tmp/a/g.txt'); os.rmdir('/tmp/a/b'); print(os.listdir('/tmp/a'))"),
+     NULL, 0, "['b', 'g.txt'] hello 5\n[]\n", NULL, {NULL}},
+    {"data_dir", PY("import os; open('/data/x', 'wb').write(bytes(range(256))); print(sorted(os.listdir('/')), len(open('/data/x', 'rb').read()))"),
+     NULL, 0, "['data', 'tmp', 'usr'] 256\n", NULL, {NULL}},
+    {"stdlib_read_only", PY("open('/usr/local/lib/python3.13/os.pyc', 'w')"), NULL, 1, "", NULL, {"OSError", "Read-only file system"}},
+    {"env_flags", {"--env", "A=1", "--env", "B=two words", "-c", "import os; print(sorted(os.environ.items()))"}, NULL, 0,
+     "[('A', '1'), ('B', 'two words')]\n", NULL, {NULL}},
+    {"no_os_system", PY("import os; print(hasattr(os, 'system'), hasattr(os, 'fork'))"), NULL, 0, "False False\n", NULL, {NULL}},
+    {"no_subprocess", PY("import subprocess; subprocess.run(['ls', '/'])"), NULL, 1, "", NULL, {"Error"}},
+    {"no_sockets", PY("import socket; socket.create_connection(('127.0.0.1', 80))"), NULL, 1, "", NULL, {"Error"}},
     /* The CLI's own interface. */
     {"version_flag", {"--version"}, NULL, 0, NULL, "eryx 0.1.0", {NULL}},
     {"help_flag", {"--help"}, NULL, 0, NULL, "usage: eryx", {NULL}},
     {"usage_error", {"--bogus"}, NULL, 2, "", NULL, {"unknown option --bogus", "--help"}},
     {"missing_value", {"-c"}, NULL, 2, "", NULL, {"-c needs a value"}},
     {"missing_file", {"run", "/nonexistent/script.py"}, NULL, 2, "", NULL, {"cannot read /nonexistent/script.py"}},
+    {"mount_bad_spec", {"--mount", "nocolon", "-c", "pass"}, NULL, 2, "", NULL, {"HOST:GUEST"}},
+    {"mount_missing_dir", {"--mount", "/nonexistent/dir:/mnt/x", "-c", "pass"}, NULL, 3, "", NULL, {"/nonexistent/dir"}},
+    {"mount_over_stdlib", {"--mount", "/tmp:/usr/local/lib/python3.13", "-c", "pass"}, NULL, 2, "", NULL, {"stdlib"}},
+    {"env_bad_spec", {"--env", "NOVALUE", "-c", "pass"}, NULL, 2, "", NULL, {"NAME=VALUE"}},
     {"missing_guest", {"--guest-dir", "/nonexistent/guest", "-c", "pass"}, NULL, 3, "", NULL, {"/nonexistent/guest", "build.sh"}},
 };
 
@@ -123,13 +144,14 @@ static int run_case(const char *eryx, const cli_case *c) {
     if (c->want_stdout) CHECK_STR_EQ(sout, c->want_stdout);
     if (c->want_stdout_has) CHECK(strstr(sout, c->want_stdout_has) != NULL);
     if (c->want_stdout_lacks) CHECK(strstr(sout, c->want_stdout_lacks) == NULL);
+    if (c->want_stdout_len) CHECK(strlen(sout) == c->want_stdout_len);
     for (int i = 0; i < 3 && c->want_stderr_has[i]; i++) {
         int found = serr && strstr(serr, c->want_stderr_has[i]) != NULL;
         CHECK(found);
         if (!found) fprintf(stderr, "  stderr lacks \"%s\"\n", c->want_stderr_has[i]);
     }
     if (check_failures)
-        fprintf(stderr, "  exit %d (want %d)\n  stdout: %s\n  stderr: %s\n", code, c->want_exit, sout, serr);
+        fprintf(stderr, "  exit %d (want %d)\n  stdout: %.2000s\n  stderr: %.2000s\n", code, c->want_exit, sout, serr);
     free(sout);
     free(serr);
     close(in);

@@ -1,27 +1,64 @@
 /* End-to-end test of the public C API with the real guest: argument checks, error
-** messages, running code, exit statuses, and state kept between runs. */
-#include <fcntl.h>
+** messages, captured output, exceptions, exit statuses, state kept between runs,
+** environment, stdin and output callbacks, mounts, and sandboxes in threads. */
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
 #include "eryx.h"
 
-/* Runs code with the process's fd 1 redirected to a file; returns what it printed. */
-static char captured[65536];
-static eryx_status run_capture(eryx_sandbox *s, const char *code, int *status) {
-    char path[] = "/tmp/eryx-test-api-XXXXXX";
-    int fd = mkstemp(path), saved = dup(1);
-    fflush(stdout);
-    dup2(fd, 1);
-    eryx_status st = eryx_sandbox_run(s, code, strlen(code), status);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    ssize_t n = pread(fd, captured, sizeof captured - 1, 0);
-    captured[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    return st;
+static eryx_status run(eryx_sandbox *s, const char *code, eryx_result **r) {
+    eryx_result_free(*r);
+    *r = NULL;
+    return eryx_sandbox_execute(s, code, strlen(code), r);
+}
+
+static eryx_sandbox *new_sandbox(eryx_builder *b) {
+    eryx_sandbox *s = NULL;
+    eryx_status st = eryx_sandbox_new(b, &s);
+    if (st != ERYX_OK) fprintf(stderr, "eryx_sandbox_new: %s: %s\n", eryx_status_name(st), eryx_builder_errmsg(b));
+    return s;
+}
+
+typedef struct {
+    const char *data;
+    size_t pos, len;
+} stdin_src;
+static ptrdiff_t read_src(void *user, void *buf, size_t len) {
+    stdin_src *src = user;
+    size_t n = src->len - src->pos < len ? src->len - src->pos : len;
+    memcpy(buf, src->data + src->pos, n);
+    src->pos += n;
+    return (ptrdiff_t)n;
+}
+
+static char streamed[256];
+static void collect(void *user, int stream, const char *data, size_t len) {
+    (void)user;
+    size_t used = strlen(streamed);
+    if (stream == 1 && used + len < sizeof streamed) memcpy(streamed + used, data, len);
+}
+
+/* Each thread: its own sandbox, its own state, run at the same time as the others. */
+static void *thread_main(void *arg) {
+    long id = (long)arg;
+    eryx_builder *b = eryx_builder_new();
+    eryx_sandbox *s = new_sandbox(b);
+    eryx_builder_free(b);
+    long ok = 0;
+    if (s) {
+        char code[256], want[64];
+        snprintf(code, sizeof code, "x = %ld\nfor i in range(20000): x = (x * 31 + i) %% 1000003\nprint(x)", id);
+        long x = id;
+        for (long i = 0; i < 20000; i++) x = (x * 31 + i) % 1000003;
+        snprintf(want, sizeof want, "%ld\n", x);
+        eryx_result *r = NULL;
+        ok = run(s, code, &r) == ERYX_OK && !strcmp(eryx_result_stdout(r, NULL), want);
+        eryx_result_free(r);
+        eryx_sandbox_free(s);
+    }
+    return (void *)ok;
 }
 
 int main(void) {
@@ -36,7 +73,15 @@ int main(void) {
     CHECK(eryx_builder_set_argv(b, 2, NULL) == ERYX_ERR_INVALID_ARGUMENT);
     const char *bad_argv[] = {"a", NULL};
     CHECK(eryx_builder_set_argv(b, 2, bad_argv) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_set_env(b, "A=B", "c") == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_set_env(b, "", "c") == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_add_mount(b, "/tmp", "relative", 0) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_add_mount(b, "/tmp", "/", 0) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_add_mount(b, "/tmp", "/usr/local/lib/python3.13/x", 0) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(eryx_builder_errmsg(b), "stdlib") != NULL);
+    CHECK(eryx_builder_add_mount(b, "/tmp", "/mnt/x", 99) == ERYX_ERR_INVALID_ARGUMENT);
     CHECK(eryx_sandbox_new(b, NULL) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_sandbox_execute(NULL, "", 0, NULL) == ERYX_ERR_INVALID_ARGUMENT);
 
     /* A missing guest is a clear error that says what to do. */
     eryx_sandbox *s = (eryx_sandbox *)1;
@@ -47,35 +92,109 @@ int main(void) {
     CHECK(strstr(eryx_builder_errmsg(b), "build.sh") != NULL);
     eryx_builder_free(b);
 
-    /* The default guest (the build's) runs code. */
+    /* A mount of a missing host directory fails at creation, naming it. */
+    b = eryx_builder_new();
+    CHECK(eryx_builder_add_mount(b, "/nonexistent/eryx-dir", "/mnt/x", 0) == ERYX_OK);
+    CHECK(eryx_sandbox_new(b, &s) == ERYX_ERR_MOUNT);
+    CHECK(strstr(eryx_builder_errmsg(b), "/nonexistent/eryx-dir") != NULL);
+    eryx_builder_free(b);
+
+    /* The default guest runs code, with the argv and environment given. */
     b = eryx_builder_new();
     const char *argv[] = {"-c", "first", "second"};
     CHECK(eryx_builder_set_argv(b, 3, argv) == ERYX_OK);
-    eryx_status st = eryx_sandbox_new(b, &s);
-    CHECK(st == ERYX_OK);
-    if (st != ERYX_OK) {
-        fprintf(stderr, "eryx_sandbox_new: %s\n", eryx_builder_errmsg(b));
-        return check_report("test_api");
-    }
+    CHECK(eryx_builder_set_env(b, "GREETING", "hello") == ERYX_OK);
+    CHECK(eryx_builder_set_env(b, "GREETING", "bonjour") == ERYX_OK); /* replaces */
+    char dir[] = "/tmp/eryx-test-api-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/in.txt", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs("from the host", f) >= 0);
+    if (f) fclose(f);
+    CHECK(eryx_builder_add_mount(b, dir, "/mnt/ro", ERYX_MOUNT_READONLY) == ERYX_OK);
+    CHECK(eryx_builder_add_mount(b, dir, "/mnt/rw", 0) == ERYX_OK);
+    s = new_sandbox(b);
+    CHECK(s != NULL);
     eryx_builder_free(b); /* the sandbox does not need it */
+    if (!s) return check_report("test_api");
 
-    int status = -1;
-    CHECK(run_capture(s, "x = 6 * 7", &status) == ERYX_OK && status == 0);
-    CHECK(run_capture(s, "print(x, end='')", &status) == ERYX_OK && status == 0);
-    CHECK_STR_EQ(captured, "42");
-    CHECK(run_capture(s, "import sys; print(sys.argv, end='')", &status) == ERYX_OK && status == 0);
-    CHECK_STR_EQ(captured, "['-c', 'first', 'second']");
-    CHECK(run_capture(s, "raise ValueError('boom')", &status) == ERYX_OK && status == 1);
-    CHECK(run_capture(s, "import sys; sys.exit(3)", &status) == ERYX_OK && status == 3);
-    CHECK(run_capture(s, "print('still alive', end='')", &status) == ERYX_OK && status == 0);
-    CHECK_STR_EQ(captured, "still alive");
-    CHECK(eryx_sandbox_run(s, NULL, 5, &status) == ERYX_ERR_INVALID_ARGUMENT);
-    /* os._exit ends the guest instance: reported as a status, then a clear error. */
-    CHECK(run_capture(s, "import os; os._exit(4)", &status) == ERYX_OK && status == 4);
-    CHECK(run_capture(s, "pass", &status) == ERYX_ERR_GUEST_API);
-    CHECK(strstr(eryx_sandbox_errmsg(s), "exited") != NULL);
+    eryx_result *r = NULL;
+    CHECK(run(s, "x = 6 * 7", &r) == ERYX_OK);
+    CHECK(run(s, "print(x)", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "42\n");
+    CHECK(eryx_result_exception_type(r) == NULL && eryx_result_exit_code(r) == 0);
+    CHECK(eryx_result_duration_ns(r) > 0);
+    CHECK(run(s, "import sys, os; print(sys.argv, dict(os.environ))", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "['-c', 'first', 'second'] {'GREETING': 'bonjour'}\n");
+
+    /* Exceptions: type, message and traceback, stderr captured. */
+    CHECK(run(s, "def f():\n    raise ValueError('boom')\nf()", &r) == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK_STR_EQ(eryx_result_exception_type(r), "ValueError");
+    CHECK_STR_EQ(eryx_result_exception_message(r), "boom");
+    CHECK(eryx_result_traceback(r) && strstr(eryx_result_traceback(r), "line 2, in f"));
+    CHECK(strstr(eryx_result_stderr(r, NULL), "ValueError: boom") != NULL);
+    CHECK(eryx_result_exit_code(r) == 1);
+    CHECK(strstr(eryx_sandbox_errmsg(s), "ValueError: boom") != NULL);
+    CHECK(run(s, "import json\njson.loads('{')", &r) == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK_STR_EQ(eryx_result_exception_type(r), "json.decoder.JSONDecodeError");
+    CHECK(run(s, "def (", &r) == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK_STR_EQ(eryx_result_exception_type(r), "SyntaxError");
+
+    /* Exit statuses; the sandbox goes on after SystemExit. */
+    CHECK(run(s, "import sys; sys.exit(3)", &r) == ERYX_ERR_EXIT);
+    CHECK(eryx_result_exit_code(r) == 3 && eryx_result_exception_type(r) == NULL);
+    CHECK(run(s, "import sys; sys.exit(0)", &r) == ERYX_OK);
+    CHECK(run(s, "print('still alive')", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "still alive\n");
+
+    /* stdin from a callback; output streamed to a callback as well as captured. */
+    stdin_src src = {"line one\nline two\n", 0, 18};
+    CHECK(eryx_sandbox_set_stdin(s, read_src, &src) == ERYX_OK);
+    CHECK(eryx_sandbox_set_output(s, collect, NULL) == ERYX_OK);
+    CHECK(run(s, "import sys; print(sys.stdin.readline().strip().upper())", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "LINE ONE\n");
+    CHECK_STR_EQ(streamed, "LINE ONE\n");
+    eryx_sandbox_set_output(s, NULL, NULL);
+
+    /* Files: in-memory /tmp; read-only and read-write host mounts. */
+    CHECK(run(s, "open('/tmp/a.txt', 'w').write('x' * 1000); print(len(open('/tmp/a.txt').read()))", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "1000\n");
+    CHECK(run(s, "print(open('/mnt/ro/in.txt').read())", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "from the host\n");
+    CHECK(run(s, "open('/mnt/ro/new.txt', 'w')", &r) == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK_STR_EQ(eryx_result_exception_type(r), "OSError");
+    CHECK(run(s, "open('/mnt/rw/out.txt', 'w').write('from the guest')", &r) == ERYX_OK);
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    char back[64] = "";
+    f = fopen(path, "r");
+    CHECK(f && fgets(back, sizeof back, f));
+    if (f) fclose(f);
+    CHECK_STR_EQ(back, "from the guest");
+    unlink(path);
+    snprintf(path, sizeof path, "%s/in.txt", dir);
+    unlink(path);
+    rmdir(dir);
+
+    /* os._exit ends the guest: reported, then the sandbox refuses further code. */
+    CHECK(run(s, "import os; os._exit(4)", &r) == ERYX_ERR_EXIT);
+    CHECK(eryx_result_exit_code(r) == 4);
+    CHECK(run(s, "pass", &r) == ERYX_ERR_SANDBOX_DEAD);
+    CHECK(strstr(eryx_sandbox_errmsg(s), "new sandbox") != NULL);
+    eryx_result_free(r);
     eryx_sandbox_free(s);
+
+    /* Several sandboxes at once, one per thread. */
+    enum { NTHREADS = 4 };
+    pthread_t th[NTHREADS];
+    for (long t = 0; t < NTHREADS; t++) CHECK(pthread_create(&th[t], NULL, thread_main, (void *)t) == 0);
+    for (long t = 0; t < NTHREADS; t++) {
+        void *ok = NULL;
+        pthread_join(th[t], &ok);
+        CHECK(ok == (void *)1);
+    }
     eryx_sandbox_free(NULL);
     eryx_builder_free(NULL);
+    eryx_result_free(NULL);
     return check_report("test_api");
 }

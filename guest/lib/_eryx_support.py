@@ -5,7 +5,14 @@ The C shim (guest/shim/eryx_shim.c) calls execute() for each piece of code.
 """
 import sys
 
+import _eryx
+
 FILENAME = "<string>"
+
+# What _eryx.report's kinds mean (the host side is src/sandbox/sandbox.c).
+REPORT_EXC_TYPE = 1
+REPORT_EXC_MESSAGE = 2
+REPORT_TRACEBACK = 3
 
 
 def _flush():
@@ -29,15 +36,38 @@ def _exit_status(code):
     return 1
 
 
+def _encode(text):
+    return text.encode("utf-8", "backslashreplace")
+
+
 def _report(exc, source):
-    # Show the user's frames only (not this module's), with source lines.
+    """Prints the traceback on stderr, as python -c would, and hands the host the
+    exception's type, message and traceback."""
     import linecache
+    import traceback
+    # Show the user's frames only (not this module's), with source lines.
     lines = source.decode("utf-8", "replace").splitlines(True)
     linecache.cache[FILENAME] = (len(source), None, lines, FILENAME)
     tb = exc.__traceback__
     if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
-    sys.excepthook(type(exc), exc, tb)
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    except BaseException:  # a broken __str__ must not hide the error
+        text = f"{type(exc).__name__}: <exception str() failed>\n"
+    try:
+        sys.stderr.write(text)
+    except BaseException:
+        pass
+    cls = type(exc)
+    name = cls.__qualname__ if cls.__module__ in ("builtins", "__main__") else f"{cls.__module__}.{cls.__qualname__}"
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<exception str() failed>"
+    _eryx.report(REPORT_EXC_TYPE, _encode(name))
+    _eryx.report(REPORT_EXC_MESSAGE, _encode(message))
+    _eryx.report(REPORT_TRACEBACK, _encode(text))
 
 
 def execute(source):

@@ -17,6 +17,36 @@
 ERYX_EXPORT(eryx_alloc) void *eryx_alloc(size_t n) { return malloc(n ? n : 1); }
 ERYX_EXPORT(eryx_free) void eryx_free(void *p) { free(p); }
 
+/* ---- the _eryx builtin module: the guest's side of eryx's host calls ---------- */
+
+/* Host import: hands the host one piece of the execution's outcome (what `kind`
+** means is defined by src/sandbox/sandbox.c: 1 exception type, 2 exception
+** message, 3 formatted traceback). */
+__attribute__((import_module("eryx"), import_name("report")))
+extern void eryx_host_report(int32_t kind, const void *data, size_t len);
+
+static PyObject *eryx_report(PyObject *self, PyObject *args) {
+    (void)self;
+    int kind;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "iy*:report", &kind, &data)) return NULL;
+    eryx_host_report(kind, data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef eryx_methods[] = {
+    {"report", eryx_report, METH_VARARGS, "report(kind, data): pass part of the result to the host."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef eryx_module = {
+    PyModuleDef_HEAD_INIT, "_eryx", "eryx host calls (internal).", -1, eryx_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+static PyObject *PyInit__eryx(void) { return PyModule_Create(&eryx_module); }
+
 /* sys.argv comes from the WASI arguments the host set. */
 static PyStatus set_argv(PyConfig *config) {
     __wasi_size_t argc = 0, buf_len = 0;
@@ -38,7 +68,9 @@ static PyStatus set_argv(PyConfig *config) {
 }
 
 /*
-** Starts the interpreter with the stdlib image as its only import path.
+** Starts the interpreter with the stdlib as its only import path: the host's VFS
+** serves the stdlib image's tree (a zip, never unpacked) at /usr/local/lib/python3.13,
+** so imports go through CPython's ordinary path finder (sourceless .pyc files).
 ** Returns 0 on success; on failure prints why on stderr and returns 1.
 */
 ERYX_EXPORT(eryx_init) int eryx_init(void) {
@@ -52,13 +84,17 @@ ERYX_EXPORT(eryx_init) int eryx_init(void) {
                 pre.err_msg ? pre.err_msg : "unknown error");
         return 1;
     }
+    if (PyImport_AppendInittab("_eryx", PyInit__eryx) != 0) {
+        fprintf(stderr, "eryx: cannot register the _eryx module\n");
+        return 1;
+    }
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
     config.module_search_paths_set = 1;
     PyStatus st = PyWideStringList_Append(&config.module_search_paths,
-                                          L"/usr/local/lib/python313.zip");
+                                          L"/usr/local/lib/python3.13");
     if (!PyStatus_Exception(st))
         st = PyConfig_SetString(&config, &config.home, L"/usr/local");
     if (!PyStatus_Exception(st))

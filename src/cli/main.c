@@ -1,14 +1,17 @@
 /*
 ** The eryx command: runs Python code in the sandbox.
-**   eryx -c CODE [ARG...]      eryx run FILE [ARG...]      eryx FILE [ARG...]
-**   eryx [-]  (code from stdin) eryx --version              eryx --help
-** Exit status: the guest's (0, 1 for an uncaught exception, or its SystemExit
-** code), 2 for a usage error, 3 when the sandbox itself failed (message on stderr).
+**   eryx [options] -c CODE [ARG...]     eryx [options] run FILE [ARG...]
+**   eryx [options] FILE [ARG...]        eryx [options] [-]   (code from stdin)
+** The guest's stdout and stderr are captured by the sandbox and relayed here as
+** they are written; its stdin is this process's stdin only when the code does not
+** come from stdin. See usage() for the exit statuses.
 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "bench.h"
 #include "eryx.h"
 
 enum { EXIT_USAGE = 2, EXIT_SANDBOX = 3 };
@@ -18,28 +21,38 @@ static void usage(FILE *out) {
           "       eryx [options] run FILE [ARG...]\n"
           "       eryx [options] FILE [ARG...]\n"
           "       eryx [options] [-]          read the code from stdin\n"
+          "       eryx [options] bench [--json] [--runs N]\n"
+          "                                   time sandbox creation, execute and a CPU\n"
+          "                                   loop in-process (p50/p99; N runs, default 50)\n"
           "\n"
           "Runs Python 3.13 (CPython compiled to WebAssembly) inside eryx's sandbox.\n"
-          "The guest sees its own stdlib image and the arguments given here; no host\n"
-          "file outside the stdlib image is reachable from it.\n"
+          "The guest sees the stdlib, an in-memory /tmp and /data, the environment\n"
+          "variables given with --env and the directories given with --mount; no\n"
+          "other host file, variable or stream.\n"
           "\n"
           "options:\n"
-          "  -c CODE            run CODE (sys.argv[0] is '-c')\n"
-          "  --guest-dir DIR    the guest built by guest/build.sh (python.wasm, lib/);\n"
-          "                     default: $ERYX_GUEST_DIR, else the build's guest dir\n"
-          "  --cache-dir DIR    where compiled modules are cached;\n"
-          "                     default: ${XDG_CACHE_HOME:-$HOME/.cache}/eryx\n"
-          "  --no-cache         do not read or write the compiled-module cache\n"
-          "  --version          print eryx's version and exit\n"
-          "  -h, --help         print this help and exit\n"
+          "  -c CODE                run CODE (sys.argv[0] is '-c')\n"
+          "  --mount HOST:GUEST[:ro]\n"
+          "                         show host directory HOST at guest path GUEST\n"
+          "                         (read-write; ':ro' for read-only); repeatable\n"
+          "  --env NAME=VALUE       set an environment variable in the guest; repeatable\n"
+          "  --guest-dir DIR        the guest (python.wasm, lib/python313.zip);\n"
+          "                         default: $ERYX_GUEST_DIR, else the build's guest dir\n"
+          "  --cache-dir DIR        where compiled modules are cached;\n"
+          "                         default: ${XDG_CACHE_HOME:-$HOME/.cache}/eryx\n"
+          "  --no-cache             do not read or write the compiled-module cache\n"
+          "  --version              print eryx's version and exit\n"
+          "  -h, --help             print this help and exit\n"
           "\n"
-          "exit status: the Python program's own (0 on success, 1 after an uncaught\n"
-          "exception, or the SystemExit code); 2 for a usage error; 3 when the sandbox\n"
-          "itself could not run (the message on stderr says why and what to do).\n",
+          "exit status:\n"
+          "  0    success\n"
+          "  1    the Python code raised an uncaught exception (traceback on stderr)\n"
+          "  N    the Python code called sys.exit(N) or os._exit(N)\n"
+          "  2    usage error\n"
+          "  3    the sandbox could not be created or crashed (the message says why)\n",
           out);
 }
 
-/* Reads a whole stream; NULL with errno set on failure. */
 static char *slurp(FILE *f, size_t *len) {
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
@@ -47,10 +60,16 @@ static char *slurp(FILE *f, size_t *len) {
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap) break;
         char *bigger = realloc(buf, cap *= 2);
-        if (!bigger) { free(buf); return NULL; }
+        if (!bigger) {
+            free(buf);
+            return NULL;
+        }
         buf = bigger;
     }
-    if (buf && ferror(f)) { free(buf); return NULL; }
+    if (buf && ferror(f)) {
+        free(buf);
+        return NULL;
+    }
     *len = n;
     return buf;
 }
@@ -65,70 +84,192 @@ static char *read_path(const char *path, size_t *len) {
     return buf;
 }
 
+/* The guest's stdin: this process's stdin (granted by the user who runs eryx). */
+static ptrdiff_t read_host_stdin(void *user, void *buf, size_t len) {
+    (void)user;
+    for (;;) {
+        ssize_t n = read(0, buf, len);
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+
+static void relay_output(void *user, int stream, const char *data, size_t len) {
+    (void)user;
+    fwrite(data, 1, len, stream == 1 ? stdout : stderr);
+    if (stream == 1) fflush(stdout);
+}
+
+/* --mount HOST:GUEST[:ro] */
+static int add_mount(eryx_builder *b, const char *spec) {
+    char *copy = strdup(spec);
+    if (!copy) return -1;
+    unsigned flags = 0;
+    size_t n = strlen(copy);
+    if (n > 3 && !strcmp(copy + n - 3, ":ro")) {
+        copy[n - 3] = '\0';
+        flags = ERYX_MOUNT_READONLY;
+    } else if (n > 3 && !strcmp(copy + n - 3, ":rw")) {
+        copy[n - 3] = '\0';
+    }
+    char *colon = strrchr(copy, ':');
+    if (!colon) {
+        free(copy);
+        fprintf(stderr, "eryx: --mount wants HOST:GUEST[:ro], got '%s'\n", spec);
+        return -1;
+    }
+    *colon = '\0';
+    eryx_status st = eryx_builder_add_mount(b, copy, colon + 1, flags);
+    if (st != ERYX_OK) fprintf(stderr, "eryx: --mount %s: %s\n", spec, eryx_builder_errmsg(b));
+    free(copy);
+    return st == ERYX_OK ? 0 : -1;
+}
+
+static int add_env(eryx_builder *b, const char *spec) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec) {
+        fprintf(stderr, "eryx: --env wants NAME=VALUE, got '%s'\n", spec);
+        return -1;
+    }
+    char *name = strndup(spec, (size_t)(eq - spec));
+    eryx_status st = name ? eryx_builder_set_env(b, name, eq + 1) : ERYX_ERR_NO_MEMORY;
+    free(name);
+    if (st != ERYX_OK) fprintf(stderr, "eryx: --env %s: %s\n", spec, eryx_builder_errmsg(b));
+    return st == ERYX_OK ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
-    const char *code_arg = NULL, *file = NULL, *guest_dir = NULL, *cache_dir = NULL;
-    int no_cache = 0, i = 1;
+    const char *code_arg = NULL, *file = NULL;
+    int i = 1, status = EXIT_USAGE;
+    char *code = NULL;
+    const char **gargv = NULL;
+    eryx_sandbox *s = NULL;
+    eryx_result *r = NULL;
+    eryx_builder *b = eryx_builder_new();
+    if (!b) {
+        fprintf(stderr, "eryx: out of memory\n");
+        return EXIT_SANDBOX;
+    }
     for (; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if (!strcmp(a, "--version")) { printf("eryx %s (Python 3.13, wasm32-wasi)\n", eryx_version()); return 0; }
-        if (!strcmp(a, "--no-cache")) { no_cache = 1; continue; }
-        if (!strcmp(a, "--guest-dir") || !strcmp(a, "--cache-dir") || !strcmp(a, "-c")) {
-            if (i + 1 >= argc) { fprintf(stderr, "eryx: %s needs a value (see eryx --help)\n", a); return EXIT_USAGE; }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--guest-dir")) guest_dir = v;
-            else if (!strcmp(a, "--cache-dir")) cache_dir = v;
-            else { code_arg = v; i++; break; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            status = 0;
+            goto out;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("eryx %s (Python 3.13, wasm32-wasi)\n", eryx_version());
+            status = 0;
+            goto out;
+        }
+        if (!strcmp(a, "--no-cache")) {
+            eryx_builder_set_cache_dir(b, NULL);
             continue;
         }
-        if (!strcmp(a, "run")) {
-            if (i + 1 >= argc) { fprintf(stderr, "eryx: run needs a FILE (see eryx --help)\n"); return EXIT_USAGE; }
-            file = argv[++i]; i++; break;
+        if (!strcmp(a, "--guest-dir") || !strcmp(a, "--cache-dir") || !strcmp(a, "-c") || !strcmp(a, "--mount") ||
+            !strcmp(a, "--env")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "eryx: %s needs a value (see eryx --help)\n", a);
+                goto out;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "-c")) {
+                code_arg = v;
+                i++;
+                break;
+            }
+            int bad = !strcmp(a, "--mount") ? add_mount(b, v)
+                      : !strcmp(a, "--env") ? add_env(b, v)
+                      : (!strcmp(a, "--guest-dir") ? eryx_builder_set_guest_dir(b, v)
+                                                   : eryx_builder_set_cache_dir(b, v)) != ERYX_OK;
+            if (bad) {
+                if (strcmp(a, "--mount") && strcmp(a, "--env"))
+                    fprintf(stderr, "eryx: %s: %s\n", a, eryx_builder_errmsg(b));
+                goto out;
+            }
+            continue;
         }
-        if (!strcmp(a, "-")) { i++; break; }
-        if (a[0] == '-' && a[1]) { fprintf(stderr, "eryx: unknown option %s (see eryx --help)\n", a); return EXIT_USAGE; }
-        file = a; i++; break;
+        if (!strcmp(a, "bench")) {
+            int json = 0, runs = 50;
+            for (int k = i + 1; k < argc; k++) {
+                if (!strcmp(argv[k], "--json")) json = 1;
+                else if (!strcmp(argv[k], "--runs") && k + 1 < argc) runs = atoi(argv[++k]);
+                else {
+                    fprintf(stderr, "eryx: bench takes --json and --runs N, not %s\n", argv[k]);
+                    goto out;
+                }
+            }
+            status = eryx_cli_bench(b, json, runs);
+            goto out;
+        }
+        if (!strcmp(a, "run")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "eryx: run needs a FILE (see eryx --help)\n");
+                goto out;
+            }
+            file = argv[++i];
+            i++;
+            break;
+        }
+        if (!strcmp(a, "-")) {
+            i++;
+            break;
+        }
+        if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "eryx: unknown option %s (see eryx --help)\n", a);
+            goto out;
+        }
+        file = a;
+        i++;
+        break;
     }
 
     /* sys.argv as CPython would set it; the remaining arguments follow. */
     int gargc = 1 + (argc - i);
-    const char **gargv = calloc((size_t)gargc, sizeof *gargv);
-    if (!gargv) { fprintf(stderr, "eryx: out of memory\n"); return EXIT_SANDBOX; }
-    gargv[0] = code_arg ? "-c" : file ? file : "-";
-    for (int k = i; k < argc; k++) gargv[1 + k - i] = argv[k];
-
+    gargv = calloc((size_t)gargc, sizeof *gargv);
     size_t len = 0;
-    char *code = NULL;
+    if (gargv) {
+        gargv[0] = code_arg ? "-c" : file ? file : "-";
+        for (int k = i; k < argc; k++) gargv[1 + k - i] = argv[k];
+    }
     if (code_arg) {
         code = strdup(code_arg);
         len = strlen(code_arg);
     } else if (file) {
         code = read_path(file, &len);
-        if (!code) { fprintf(stderr, "eryx: cannot read %s: %s\n", file, strerror(errno)); free(gargv); return EXIT_USAGE; }
+        if (!code) {
+            fprintf(stderr, "eryx: cannot read %s: %s\n", file, strerror(errno));
+            goto out;
+        }
     } else {
         code = slurp(stdin, &len);
     }
-    if (!code) { fprintf(stderr, "eryx: cannot read the code: %s\n", strerror(errno)); free(gargv); return EXIT_SANDBOX; }
-
-    int status = EXIT_SANDBOX;
-    eryx_builder *b = eryx_builder_new();
-    eryx_sandbox *s = NULL;
-    if (!b) { fprintf(stderr, "eryx: out of memory\n"); goto out; }
+    status = EXIT_SANDBOX;
+    if (!code || !gargv) {
+        fprintf(stderr, "eryx: cannot read the code: %s\n", strerror(errno));
+        goto out;
+    }
     eryx_status st = eryx_builder_set_argv(b, gargc, gargv);
-    if (st == ERYX_OK && guest_dir) st = eryx_builder_set_guest_dir(b, guest_dir);
-    if (st == ERYX_OK && (cache_dir || no_cache)) st = eryx_builder_set_cache_dir(b, no_cache ? NULL : cache_dir);
     if (st == ERYX_OK) st = eryx_sandbox_new(b, &s);
     if (st != ERYX_OK) {
         fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_builder_errmsg(b));
         goto out;
     }
+    if (code_arg || file) eryx_sandbox_set_stdin(s, read_host_stdin, NULL);
+    eryx_sandbox_set_output(s, relay_output, NULL);
+    st = eryx_sandbox_execute(s, code, len, &r);
     fflush(stdout);
-    st = eryx_sandbox_run(s, code, len, &status);
-    if (st != ERYX_OK) {
+    switch (st) {
+    case ERYX_OK:
+    case ERYX_ERR_PYTHON_EXCEPTION:
+    case ERYX_ERR_EXIT:
+        status = eryx_result_exit_code(r);
+        break;
+    default:
         fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_sandbox_errmsg(s));
         status = EXIT_SANDBOX;
     }
 out:
+    eryx_result_free(r);
     eryx_sandbox_free(s);
     eryx_builder_free(b);
     free(code);

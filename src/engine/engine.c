@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "../cache/key.h"
+#include "../vfs/vfs.h"
+#include "../wasi/wasi_wasmtime.h"
 
 /* Native wasm stack: large enough that deep Python recursion ends in RecursionError
 ** (CPython's own limits) rather than a stack-overflow trap. */
-#define ERYX__MAX_WASM_STACK (2u << 20)
+#define ERYX__MAX_WASM_STACK (8u << 20)
 /* Bump when the layout of what eryx writes to the cache changes. */
 #define ERYX__ARTIFACT_FORMAT "eryx-cwasm-1"
 
@@ -19,20 +21,33 @@
 typedef struct registry_entry {
     char key[ERYX__KEY_HEX_LEN + 1];
     wasmtime_module_t *module;
+    wasmtime_instance_pre_t *pre; /* module + the linker's imports, ready to instantiate */
     struct registry_entry *next;
 } registry_entry;
 
+typedef struct image_entry {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    eryx_vfs_zip *image;
+    struct image_entry *next;
+} image_entry;
+
 static struct {
     pthread_once_t once;
-    pthread_mutex_t lock; /* guards modules */
+    pthread_mutex_t lock; /* guards modules, linker and images */
     wasm_engine_t *engine;
     char engine_error[ERYX__ERRMSG_MAX];
     registry_entry *modules;
-} eryx__registry = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", NULL};
+    wasmtime_linker_t *linker;
+    image_entry *images;
+} eryx__registry = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", NULL, NULL, NULL};
 
 const char *eryx__engine_settings(void) {
     /* Keep in step with create_engine. */
-    return "wasmtime=48.0.8;compiler=cranelift;opt=speed;max_wasm_stack=2097152;"
+    return "wasmtime=48.0.8;compiler=cranelift;opt=speed;max_wasm_stack=8388608;"
            "fuel=0;epoch=0;" ERYX__ARTIFACT_FORMAT;
 }
 
@@ -63,14 +78,27 @@ wasm_engine_t *eryx__engine(eryx__errbuf *err) {
 void eryx__registry_clear(void) {
     pthread_mutex_lock(&eryx__registry.lock);
     registry_entry *e = eryx__registry.modules;
+    image_entry *img = eryx__registry.images;
+    wasmtime_linker_t *linker = eryx__registry.linker;
     eryx__registry.modules = NULL;
+    eryx__registry.images = NULL;
+    eryx__registry.linker = NULL;
     pthread_mutex_unlock(&eryx__registry.lock);
     while (e) {
         registry_entry *next = e->next;
+        if (e->pre) wasmtime_instance_pre_delete(e->pre);
         wasmtime_module_delete(e->module);
         free(e);
         e = next;
     }
+    while (img) {
+        image_entry *next = img->next;
+        eryx_vfs_zip_release(img->image);
+        free(img->path);
+        free(img);
+        img = next;
+    }
+    if (linker) wasmtime_linker_delete(linker);
 }
 
 eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what,
@@ -161,9 +189,11 @@ static eryx_status compile_module(wasm_engine_t *engine, const char *wasm_path, 
     return ERYX_OK;
 }
 
-eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
-                              wasmtime_module_t **out, eryx__load_source *source, eryx__errbuf *err) {
-    *out = NULL;
+/* Finds or creates the registry entry for a module; call with the lock held. */
+static eryx_status load_entry(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
+                              registry_entry **entry_out, eryx__load_source *source, eryx__errbuf *err) {
+    wasmtime_module_t *mod = NULL, **out = &mod;
+    *entry_out = NULL;
     wasm_engine_t *engine = eryx__engine(err);
     if (!engine) return ERYX_ERR_ENGINE;
 
@@ -174,14 +204,12 @@ eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, co
     eryx__key_add_str(kc, eryx__engine_settings());
     if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
 
-    /* Hold the lock across the load so two threads never compile the same module. */
-    pthread_mutex_lock(&eryx__registry.lock);
     eryx_status st = ERYX_OK;
     for (registry_entry *e = eryx__registry.modules; e; e = e->next) {
         if (strcmp(e->key, key) == 0) {
-            *out = wasmtime_module_clone(e->module);
+            *entry_out = e;
             if (source) *source = ERYX__LOADED_REGISTRY;
-            goto done;
+            return ERYX_OK;
         }
     }
 
@@ -202,7 +230,7 @@ eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, co
     }
     if (!*out) {
         st = compile_module(engine, wasm_path, out, err);
-        if (st != ERYX_OK) goto done;
+        if (st != ERYX_OK) return st;
         if (source) *source = ERYX__LOADED_COMPILED;
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/modules", cache_dir ? cache_dir : "");
@@ -219,13 +247,96 @@ eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, co
         }
     }
     registry_entry *entry = calloc(1, sizeof *entry);
-    if (entry) { /* without it the next sandbox just loads from disk again */
-        memcpy(entry->key, key, sizeof key);
-        entry->module = wasmtime_module_clone(*out);
-        entry->next = eryx__registry.modules;
-        eryx__registry.modules = entry;
+    if (!entry) {
+        wasmtime_module_delete(mod);
+        return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a module registry entry");
     }
-done:
+    memcpy(entry->key, key, sizeof key);
+    entry->module = mod;
+    entry->next = eryx__registry.modules;
+    eryx__registry.modules = entry;
+    *entry_out = entry;
+    return ERYX_OK;
+}
+
+eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
+                              wasmtime_module_t **out, eryx__load_source *source, eryx__errbuf *err) {
+    *out = NULL;
+    registry_entry *e;
+    /* Hold the lock across the load so two threads never compile the same module. */
+    pthread_mutex_lock(&eryx__registry.lock);
+    eryx_status st = load_entry(wasm_path, wasm_sha256, cache_dir, &e, source, err);
+    if (st == ERYX_OK) *out = wasmtime_module_clone(e->module);
     pthread_mutex_unlock(&eryx__registry.lock);
     return st;
+}
+
+eryx_status eryx__instance_pre(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
+                               wasmtime_instance_pre_t **out, eryx__errbuf *err) {
+    *out = NULL;
+    registry_entry *e;
+    pthread_mutex_lock(&eryx__registry.lock);
+    eryx_status st = load_entry(wasm_path, wasm_sha256, cache_dir, &e, NULL, err);
+    if (st == ERYX_OK && !eryx__registry.linker) {
+        wasmtime_linker_t *linker = wasmtime_linker_new(eryx__registry.engine);
+        wasmtime_error_t *we = linker ? eryx__define_imports(linker) : NULL;
+        if (!linker || we) {
+            st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "defining eryx's imports failed", we, NULL);
+            if (linker) wasmtime_linker_delete(linker);
+        } else {
+            eryx__registry.linker = linker;
+        }
+    }
+    if (st == ERYX_OK && !e->pre) {
+        wasmtime_error_t *we = wasmtime_linker_instantiate_pre(eryx__registry.linker, e->module, &e->pre);
+        if (we)
+            st = eryx__fail_wasmtime(err, ERYX_ERR_GUEST_API,
+                                     "the guest module needs imports eryx does not provide "
+                                     "(was it built by guest/build.sh?)", we, NULL);
+    }
+    if (st == ERYX_OK) *out = e->pre;
+    pthread_mutex_unlock(&eryx__registry.lock);
+    return st;
+}
+
+eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "cannot open the stdlib image %s: %s (rebuild the guest with ./build.sh)",
+                   path, strerror(errno));
+        return NULL;
+    }
+    eryx_vfs_zip *img = NULL;
+    pthread_mutex_lock(&eryx__registry.lock);
+    for (image_entry *e = eryx__registry.images; e; e = e->next) {
+        /* Same file, unchanged since it was mapped. */
+        if (!strcmp(e->path, path) && e->dev == sb.st_dev && e->ino == sb.st_ino && e->size == sb.st_size &&
+            e->mtime.tv_sec == sb.st_mtim.tv_sec && e->mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+            img = eryx_vfs_zip_ref(e->image);
+            break;
+        }
+    }
+    if (!img) {
+        char msg[512] = "";
+        eryx_vfs_zip *fresh = eryx_vfs_zip_open(path, msg, sizeof msg);
+        image_entry *e = fresh ? calloc(1, sizeof *e) : NULL;
+        if (!fresh) {
+            eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "the stdlib image %s is unusable: %s (rebuild the guest)", path, msg);
+        } else if (!e || !(e->path = strdup(path))) {
+            free(e);
+            eryx_vfs_zip_release(fresh);
+            eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to register the stdlib image");
+        } else {
+            e->dev = sb.st_dev;
+            e->ino = sb.st_ino;
+            e->size = sb.st_size;
+            e->mtime = sb.st_mtim;
+            e->image = fresh;
+            e->next = eryx__registry.images;
+            eryx__registry.images = e;
+            img = eryx_vfs_zip_ref(fresh);
+        }
+    }
+    pthread_mutex_unlock(&eryx__registry.lock);
+    return img;
 }

@@ -30,8 +30,22 @@ typedef enum { ERYX__LOADED_REGISTRY, ERYX__LOADED_DISK, ERYX__LOADED_COMPILED }
 eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
                               wasmtime_module_t **out, eryx__load_source *source, eryx__errbuf *err);
 
-/* Drops every module from the process registry (sandboxes keep their own
-** references). For tests of the load path, and for leak-free shutdown. */
+/*
+** Like eryx__module_load, but returns the module pre-linked with eryx's imports
+** (the process's one linker, created on first use), ready for
+** wasmtime_instance_pre_instantiate. *out is borrowed from the registry: valid
+** until eryx__registry_clear.
+*/
+eryx_status eryx__instance_pre(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
+                               wasmtime_instance_pre_t **out, eryx__errbuf *err);
+
+/* The stdlib image at path, mapped and indexed once per process (again if the file
+** changes): a new reference the caller releases (eryx_vfs_zip_release). NULL with a
+** message in err when it is missing or malformed. */
+struct eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err);
+
+/* Empties the process registry (modules, linker, stdlib images). Only while no
+** sandbox exists: for tests of the load path, and for leak-free shutdown. */
 void eryx__registry_clear(void);
 
 /* Copies wasmtime's message for error (and deletes it) into err; returns status. */

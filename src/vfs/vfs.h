@@ -1,0 +1,169 @@
+/*
+** The virtual filesystem: everything the guest can see as files.
+**
+** A mount table maps absolute guest paths to backends. A backend is a struct of
+** function pointers (in the spirit of SQLite's sqlite3_vfs) plus an opaque `self`;
+** an open file is a struct whose first member points at its file operations.
+** Three backends ship: a read-only zip image served from an mmap (the stdlib), an
+** in-memory read-write filesystem with a byte cap (/tmp, /data), and opt-in host
+** directories (read-only or read-write) whose resolution cannot escape them.
+**
+** Errors are WASI preview1 errno values (src/wasi/wasi_abi.h), so the WASI layer
+** passes them through unchanged. Nothing here prints, exits or touches the host
+** filesystem outside a mounted host directory.
+**
+** Paths given to a backend are mount-relative and normalized: no leading '/', no
+** "." or ".." components, no empty components; "" is the mount's root. The mount
+** table does that normalization (lexically: "/a/../b" is "/b"; ".." at "/" stays at
+** "/"), so a backend never sees "..". A host-directory backend must still stop
+** symlinks from leaving its directory (it uses openat2 with RESOLVE_BENEATH).
+**
+** Threads: a vfs and its backends belong to one sandbox and are used by one thread
+** at a time, except that a zip image may be shared read-only by many vfs.
+*/
+#ifndef ERYX_VFS_H
+#define ERYX_VFS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../wasi/wasi_abi.h"
+
+typedef uint16_t eryx_errno; /* a WASI errno: ERYX_WASI_E* from wasi_abi.h, 0 = success */
+
+/* Flags of eryx_vfs_open / backend open. */
+enum {
+    ERYX_VFS_O_READ = 1 << 0,
+    ERYX_VFS_O_WRITE = 1 << 1,
+    ERYX_VFS_O_CREAT = 1 << 2,
+    ERYX_VFS_O_EXCL = 1 << 3,
+    ERYX_VFS_O_TRUNC = 1 << 4,
+    ERYX_VFS_O_DIRECTORY = 1 << 5, /* fail with ENOTDIR unless it is a directory */
+    ERYX_VFS_O_APPEND = 1 << 6,
+    ERYX_VFS_O_NOFOLLOW = 1 << 7, /* do not follow a symlink in the last component */
+};
+
+/* File types use WASI's filetype numbers. */
+enum {
+    ERYX_VFS_TYPE_UNKNOWN = ERYX_WASI_FILETYPE_UNKNOWN,
+    ERYX_VFS_TYPE_DIR = ERYX_WASI_FILETYPE_DIRECTORY,
+    ERYX_VFS_TYPE_REG = ERYX_WASI_FILETYPE_REGULAR_FILE,
+    ERYX_VFS_TYPE_SYMLINK = ERYX_WASI_FILETYPE_SYMBOLIC_LINK,
+};
+
+typedef struct eryx_vfs_stat {
+    uint64_t dev, ino;
+    uint8_t type; /* ERYX_VFS_TYPE_* */
+    uint64_t nlink, size;
+    uint64_t atim_ns, mtim_ns, ctim_ns;
+} eryx_vfs_stat;
+
+typedef struct eryx_vfs_dirent {
+    const char *name; /* valid until the next readdir call on the same file, or its close */
+    size_t name_len;
+    uint8_t type;     /* ERYX_VFS_TYPE_* */
+    uint64_t ino;
+    uint64_t next;    /* cookie of the entry after this one */
+} eryx_vfs_dirent;
+
+typedef struct eryx_vfs_file eryx_vfs_file;
+
+/* Operations on an open file or directory. Unsupported ones may be NULL (the
+** callers then return ENOTSUP / EISDIR / EBADF as fits). */
+typedef struct eryx_vfs_file_ops {
+    /* Reads up to len bytes at offset; *nread = 0 at end of file. */
+    eryx_errno (*pread)(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread);
+    /* Writes len bytes at offset (at the end if the file was opened with APPEND;
+    ** then *new_end is the offset after the write). ENOSPC when a byte cap is hit. */
+    eryx_errno (*pwrite)(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten);
+    eryx_errno (*fstat)(eryx_vfs_file *f, eryx_vfs_stat *out);
+    eryx_errno (*truncate)(eryx_vfs_file *f, uint64_t size);
+    /* Entry number `cookie` (0 = first; "." and ".." are included first for
+    ** directories); *end = true and no entry when cookie is past the last. */
+    eryx_errno (*readdir)(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end);
+    eryx_errno (*sync)(eryx_vfs_file *f);
+    void (*close)(eryx_vfs_file *f); /* frees f */
+} eryx_vfs_file_ops;
+
+/* Every backend's file struct starts with this. */
+struct eryx_vfs_file {
+    const eryx_vfs_file_ops *ops;
+    uint32_t flags; /* the ERYX_VFS_O_* it was opened with */
+};
+
+/* A backend: `self` is passed back to every call. Write operations may be NULL
+** for a read-only backend (callers return EROFS). */
+typedef struct eryx_vfs_backend {
+    const char *name; /* "zip", "mem", "host": for messages */
+    eryx_errno (*open)(void *self, const char *path, uint32_t flags, eryx_vfs_file **out);
+    eryx_errno (*stat)(void *self, const char *path, bool follow_symlinks, eryx_vfs_stat *out);
+    eryx_errno (*mkdir)(void *self, const char *path);
+    eryx_errno (*rmdir)(void *self, const char *path);
+    eryx_errno (*unlink)(void *self, const char *path);
+    eryx_errno (*rename)(void *self, const char *from, const char *to);
+    eryx_errno (*readlink)(void *self, const char *path, char *buf, size_t cap, size_t *len);
+    void (*destroy)(void *self); /* called by eryx_vfs_free for each mount */
+} eryx_vfs_backend;
+
+typedef struct eryx_vfs eryx_vfs;
+
+eryx_vfs *eryx_vfs_new(void); /* NULL when out of memory */
+void eryx_vfs_free(eryx_vfs *vfs); /* destroys every backend mounted; NULL allowed */
+
+/* Mounts a backend at an absolute guest path ("/tmp", "/usr/local/lib"; "/" is
+** allowed). The vfs takes ownership of self (destroy is called at free, also when
+** the mount fails). A read-only mount refuses every write with EROFS before the
+** backend is called. EEXIST if the path is already a mount point; EINVAL for a
+** relative path. Directories above mount points ("/", "/usr") exist implicitly:
+** they stat as directories and list their child mount-point components. */
+eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_backend *backend, void *self,
+                          bool readonly);
+
+/* Joins `base` (an absolute, normalized guest path, e.g. a directory fd's path) and
+** `path` (len bytes, not NUL-terminated, may be absolute or relative, may hold "."
+** and ".."), normalizes lexically, and writes the absolute result to out.
+** ENAMETOOLONG if it does not fit in cap; EINVAL for an empty path or a NUL byte
+** in it; ENOENT... never (normalization does not look at the filesystem). */
+eryx_errno eryx_vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap);
+
+/* Operations on absolute, normalized guest paths (as made by eryx_vfs_join). Each
+** finds the deepest mount containing the path and calls its backend; ENOENT when
+** no mount contains it and it is not an implicit directory. rename across two
+** mounts is EXDEV. Write operations on a read-only mount are EROFS. */
+eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_vfs_file **out);
+eryx_errno eryx_vfs_stat(eryx_vfs *vfs, const char *path, bool follow_symlinks, eryx_vfs_stat *out);
+eryx_errno eryx_vfs_mkdir(eryx_vfs *vfs, const char *path);
+eryx_errno eryx_vfs_rmdir(eryx_vfs *vfs, const char *path);
+eryx_errno eryx_vfs_unlink(eryx_vfs *vfs, const char *path);
+eryx_errno eryx_vfs_rename(eryx_vfs *vfs, const char *from, const char *to);
+eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t cap, size_t *len);
+
+/* ---- backends ----------------------------------------------------------------- */
+
+/* A read-only zip image (the stdlib). Opened once (mmap of the file, central
+** directory parsed and indexed with every offset and length bounds-checked) and
+** shared: eryx_vfs_zip_backend(img) gives a backend whose `self` is a reference to
+** img (destroy drops the reference). Only STORED members are served (the stdlib
+** image is written that way); a DEFLATED member opens with EIO. Directories are
+** implied by member paths. A malformed file fails to open with a message in err. */
+typedef struct eryx_vfs_zip eryx_vfs_zip;
+eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen);
+eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen); /* for tests and fuzzing; data must outlive the image */
+void eryx_vfs_zip_release(eryx_vfs_zip *img); /* drops the caller's reference */
+extern const eryx_vfs_backend eryx_vfs_zip_backend;
+void *eryx_vfs_zip_ref(eryx_vfs_zip *img); /* a new reference, to pass as `self` when mounting */
+
+/* An in-memory read-write filesystem: files and directories, no symlinks, with a
+** cap on the total bytes of file contents (ENOSPC past it; 0 = no cap). */
+extern const eryx_vfs_backend eryx_vfs_mem_backend;
+void *eryx_vfs_mem_new(uint64_t max_bytes); /* NULL when out of memory */
+uint64_t eryx_vfs_mem_used(void *self);     /* bytes of file contents held */
+
+/* A host directory, read-only or read-write. Every path is resolved by the kernel
+** beneath the directory (openat2 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): "..",
+** absolute symlinks and symlinks pointing outside fail with EPERM/ENOTCAPABLE, also
+** when a symlink is swapped in during the call. NULL (message in err) when the
+** directory cannot be opened or openat2 is unavailable (Linux < 5.6). */
+extern const eryx_vfs_backend eryx_vfs_host_backend;
+void *eryx_vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,88 @@
+/* Defines eryx's imports on a wasmtime linker; see wasi_wasmtime.h. */
+#include "wasi_wasmtime.h"
+#include <string.h>
+
+static eryx_guest_mem guest_mem(eryx__host *h, wasmtime_caller_t *caller, wasmtime_context_t *cx) {
+    eryx_guest_mem mem = {NULL, 0};
+    wasmtime_memory_t m;
+    if (h->has_memory) {
+        m = h->memory;
+    } else { /* a call before eryx recorded the memory (during instantiation) */
+        wasmtime_extern_t ext;
+        if (!wasmtime_caller_export_get(caller, "memory", 6, &ext) || ext.kind != WASMTIME_EXTERN_MEMORY)
+            return mem;
+        m = ext.of.memory;
+    }
+    /* Fetched on every call: memory.grow may move or enlarge it. */
+    mem.base = wasmtime_memory_data(cx, &m);
+    mem.len = wasmtime_memory_data_size(cx, &m);
+    return mem;
+}
+
+static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *av, size_t n) {
+    const eryx_wasi_import *imp = env;
+    wasmtime_context_t *cx = wasmtime_caller_context(caller);
+    eryx__host *h = wasmtime_context_get_data(cx);
+    uint64_t args[8] = {0};
+    size_t np = strlen(imp->params);
+    if (np > 8 || n < np) return wasmtime_trap_new("eryx: bad import signature", 26);
+    for (size_t i = 0; i < np; i++)
+        args[i] = imp->params[i] == 'I' ? (uint64_t)av[i].i64 : (uint64_t)(uint32_t)av[i].i32;
+    int32_t r = imp->fn(h->wasi, guest_mem(h, caller, cx), args);
+    if (r == ERYX_WASI_STOP) {
+        static const char msg[] = "eryx: the guest called proc_exit";
+        return wasmtime_trap_new(msg, sizeof msg - 1);
+    }
+    if (imp->nresults) av[0].i32 = r;
+    return NULL;
+}
+
+/* eryx.report(kind: i32, ptr: i32, len: i32) */
+static wasm_trap_t *report_call(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *av, size_t n) {
+    (void)env;
+    if (n < 3) return NULL;
+    wasmtime_context_t *cx = wasmtime_caller_context(caller);
+    eryx__host *h = wasmtime_context_get_data(cx);
+    eryx_guest_mem mem = guest_mem(h, caller, cx);
+    uint32_t ptr = (uint32_t)av[1].i32, len = (uint32_t)av[2].i32;
+    if ((uint64_t)ptr + len > mem.len) {
+        static const char msg[] = "eryx: eryx.report passed memory outside the guest";
+        return wasmtime_trap_new(msg, sizeof msg - 1);
+    }
+    if (h->report) h->report(h->report_user, av[0].i32, mem.base + ptr, len);
+    return NULL;
+}
+
+static wasm_functype_t *functype(const char *params, int nresults) {
+    size_t np = strlen(params);
+    wasm_valtype_vec_t p, r;
+    wasm_valtype_vec_new_uninitialized(&p, np);
+    for (size_t i = 0; i < np; i++) p.data[i] = wasm_valtype_new(params[i] == 'I' ? WASM_I64 : WASM_I32);
+    if (nresults) {
+        wasm_valtype_vec_new_uninitialized(&r, 1);
+        r.data[0] = wasm_valtype_new(WASM_I32);
+    } else {
+        wasm_valtype_vec_new_empty(&r);
+    }
+    return wasm_functype_new(&p, &r); /* takes both vectors */
+}
+
+static wasmtime_error_t *define(wasmtime_linker_t *linker, const char *module, const char *name,
+                                const char *params, int nresults, wasmtime_func_unchecked_callback_t cb,
+                                const void *env) {
+    wasm_functype_t *ty = functype(params, nresults);
+    wasmtime_error_t *e = wasmtime_linker_define_func_unchecked(linker, module, strlen(module), name, strlen(name),
+                                                                 ty, cb, (void *)env, NULL);
+    wasm_functype_delete(ty);
+    return e;
+}
+
+wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker) {
+    for (size_t i = 0; i < eryx_wasi_import_count; i++) {
+        const eryx_wasi_import *imp = &eryx_wasi_imports[i];
+        wasmtime_error_t *e =
+            define(linker, "wasi_snapshot_preview1", imp->name, imp->params, imp->nresults, wasi_call, imp);
+        if (e) return e;
+    }
+    return define(linker, "eryx", "report", "iii", 0, report_call, NULL);
+}

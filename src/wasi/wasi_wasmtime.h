@@ -1,0 +1,25 @@
+/*
+** The glue between eryx's WASI host (wasi.h) and wasmtime: defines every import
+** the guest needs on a linker. Host functions find their per-sandbox state through
+** the store's data, which must point at an eryx__host.
+*/
+#ifndef ERYX_WASI_WASMTIME_H
+#define ERYX_WASI_WASMTIME_H
+#include <wasmtime.h>
+#include "wasi.h"
+
+typedef struct eryx__host {
+    eryx_wasi *wasi;
+    wasmtime_memory_t memory; /* the guest's exported memory, once instantiated */
+    bool has_memory;
+    /* eryx.report(kind, ptr, len): the guest hands over part of a result. data is
+    ** valid only during the call. */
+    void (*report)(void *user, int32_t kind, const uint8_t *data, size_t len);
+    void *report_user;
+} eryx__host;
+
+/* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports) and
+** "eryx.report" on linker. NULL on success, else an error the caller deletes. */
+wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker);
+
+#endif
