@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include "eryx.h"
 
-#define ERYX__ERRMSG_MAX 1024
+#define ERYX__ERRMSG_MAX 4096
 
 typedef struct eryx__errbuf {
     char msg[ERYX__ERRMSG_MAX];

@@ -13,7 +13,7 @@
 
 /* Native wasm stack: large enough that deep Python recursion ends in RecursionError
 ** (CPython's own limits) rather than a stack-overflow trap. */
-#define ERYX__MAX_WASM_STACK (8u << 20)
+#define ERYX__MAX_WASM_STACK (2u << 20)
 /* Bump when the layout of what eryx writes to the cache changes. */
 #define ERYX__ARTIFACT_FORMAT "eryx-cwasm-1"
 
@@ -47,7 +47,7 @@ static struct {
 
 const char *eryx__engine_settings(void) {
     /* Keep in step with create_engine. */
-    return "wasmtime=48.0.8;compiler=cranelift;opt=speed;max_wasm_stack=8388608;"
+    return "wasmtime=48.0.8;compiler=cranelift;opt=speed;max_wasm_stack=2097152;"
            "fuel=0;epoch=0;" ERYX__ARTIFACT_FORMAT;
 }
 

@@ -130,7 +130,7 @@ eryx_errno eryx_vfs_join(const char *base, const char *path, size_t len, char *o
 ** no mount contains it and it is not an implicit directory. rename across two
 ** mounts is EXDEV. Write operations on a read-only mount are EROFS. */
 eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_vfs_file **out);
-eryx_errno eryx_vfs_stat(eryx_vfs *vfs, const char *path, bool follow_symlinks, eryx_vfs_stat *out);
+eryx_errno eryx_vfs_stat_path(eryx_vfs *vfs, const char *path, bool follow_symlinks, eryx_vfs_stat *out);
 eryx_errno eryx_vfs_mkdir(eryx_vfs *vfs, const char *path);
 eryx_errno eryx_vfs_rmdir(eryx_vfs *vfs, const char *path);
 eryx_errno eryx_vfs_unlink(eryx_vfs *vfs, const char *path);

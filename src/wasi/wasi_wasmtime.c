@@ -23,9 +23,9 @@ static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val
     const eryx_wasi_import *imp = env;
     wasmtime_context_t *cx = wasmtime_caller_context(caller);
     eryx__host *h = wasmtime_context_get_data(cx);
-    uint64_t args[8] = {0};
+    uint64_t args[16] = {0};
     size_t np = strlen(imp->params);
-    if (np > 8 || n < np) return wasmtime_trap_new("eryx: bad import signature", 26);
+    if (np > 16 || n < np) return wasmtime_trap_new("eryx: bad import signature", 26);
     for (size_t i = 0; i < np; i++)
         args[i] = imp->params[i] == 'I' ? (uint64_t)av[i].i64 : (uint64_t)(uint32_t)av[i].i32;
     int32_t r = imp->fn(h->wasi, guest_mem(h, caller, cx), args);

@@ -1,0 +1,503 @@
+/*
+** The mount table: lexical path normalization, deepest-mount lookup, read-only
+** enforcement, and the implicit directories above mount points.
+**
+** Every file handed out is wrapped (struct vfile) for two reasons: fstat must
+** report the same device number as stat (each mount gets its own, because two mem
+** mounts both number their inodes from 1 and Python's shutil compares
+** (st_dev, st_ino)), and a directory with mount points below it must list them
+** after the backend's own entries.
+*/
+#include "vfs.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define WRITE_FLAGS (ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT | ERYX_VFS_O_TRUNC | ERYX_VFS_O_APPEND)
+#define MOUNT_PATH_CAP 4096
+#define IMPLICIT_DEV 0
+/* Readdir cookies with this bit index the mount-point names listed after a
+** backend's entries (backends count their cookies up from 0). */
+#define EXTRA_COOKIE ((uint64_t)1 << 63)
+
+typedef struct mount {
+    char *path; /* normalized, absolute */
+    size_t len;
+    const eryx_vfs_backend *be;
+    void *self;
+    bool readonly;
+    uint64_t dev;
+} mount;
+
+struct eryx_vfs {
+    mount *mounts;
+    size_t n, cap;
+};
+
+typedef struct vfile {
+    eryx_vfs_file base;
+    eryx_vfs_file_ops ops;  /* mirrors inner's: NULL where inner's op is NULL */
+    eryx_vfs_file *inner;   /* the backend's file; NULL for an implicit directory */
+    uint64_t dev;
+    uint64_t ino, parent_ino; /* implicit directories */
+    char **extra;           /* names of child mount points not listed by the backend */
+    uint64_t *extra_ino;
+    size_t nextra;
+} vfile;
+
+/* ---- paths ------------------------------------------------------------------- */
+
+/* Appends the components of p[0..len) to out[0..*olen) (which holds "" for "/" or
+** "/a/b"), resolving "." and ".." lexically. */
+static eryx_errno push_components(const char *p, size_t len, char *out, size_t cap, size_t *olen) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && p[i] == '/') i++;
+        size_t s = i;
+        while (i < len && p[i] != '/') i++;
+        size_t n = i - s;
+        if (n == 0 || (n == 1 && p[s] == '.')) continue;
+        if (n == 2 && p[s] == '.' && p[s + 1] == '.') {
+            while (*olen > 0 && out[*olen - 1] != '/') (*olen)--;
+            if (*olen > 0) (*olen)--; /* drop the '/' too; at "/" this stays "" */
+            continue;
+        }
+        /* room for '/', the component and the final NUL */
+        if (cap < 2 || n > cap - 2 || *olen > cap - 2 - n) return ERYX_WASI_ENAMETOOLONG;
+        out[(*olen)++] = '/';
+        memcpy(out + *olen, p + s, n);
+        *olen += n;
+    }
+    return 0;
+}
+
+eryx_errno eryx_vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap) {
+    if (!out || cap == 0) return ERYX_WASI_ENAMETOOLONG;
+    out[0] = '\0';
+    if (!path || len == 0 || memchr(path, '\0', len)) return ERYX_WASI_EINVAL;
+    size_t olen = 0;
+    eryx_errno e;
+    if (path[0] != '/') {
+        if (!base || base[0] != '/') return ERYX_WASI_EINVAL;
+        e = push_components(base, strlen(base), out, cap, &olen);
+        if (e) return e;
+    }
+    e = push_components(path, len, out, cap, &olen);
+    if (e) return e;
+    if (olen == 0) {
+        if (cap < 2) return ERYX_WASI_ENAMETOOLONG;
+        out[olen++] = '/';
+    }
+    out[olen] = '\0';
+    return 0;
+}
+
+/* True for "/" and "/a/b": absolute, no empty, "." or ".." components, no trailing '/'. */
+static bool is_normalized(const char *p) {
+    if (!p || p[0] != '/') return false;
+    if (p[1] == '\0') return true;
+    const char *c = p + 1;
+    for (;;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return false;
+        if (c[n] == '\0') return true;
+        c += n + 1;
+    }
+}
+
+static uint64_t path_ino(const char *p, size_t len) {
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
+    return h ? h : 1;
+}
+
+/* Length of the parent of a normalized path ("/a/b" -> 2, "/a" -> 1 meaning "/"). */
+static size_t parent_len(const char *p) {
+    const char *s = strrchr(p, '/');
+    size_t n = (size_t)(s - p);
+    return n ? n : 1;
+}
+
+/* ---- mount lookup ---------------------------------------------------------------- */
+
+/* The deepest mount containing path, and path relative to it ("" for its root). */
+static mount *find_mount(eryx_vfs *vfs, const char *path, const char **rel) {
+    mount *best = NULL;
+    for (size_t i = 0; i < vfs->n; i++) {
+        mount *m = &vfs->mounts[i];
+        bool under = m->len == 1 ||
+                     (strncmp(path, m->path, m->len) == 0 && (path[m->len] == '\0' || path[m->len] == '/'));
+        if (under && (!best || m->len > best->len)) best = m;
+    }
+    if (best) {
+        const char *r = path + best->len;
+        *rel = *r == '/' ? r + 1 : r;
+    }
+    return best;
+}
+
+/* True when plen bytes of path name "/" or a proper ancestor of a mount point. */
+static bool is_implicit_n(const eryx_vfs *vfs, const char *path, size_t plen) {
+    if (plen == 1) return true; /* the root always exists */
+    for (size_t i = 0; i < vfs->n; i++) {
+        const mount *m = &vfs->mounts[i];
+        if (m->len > plen && memcmp(m->path, path, plen) == 0 && m->path[plen] == '/') return true;
+    }
+    return false;
+}
+
+static bool is_implicit(const eryx_vfs *vfs, const char *path) { return is_implicit_n(vfs, path, strlen(path)); }
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+/* The distinct next components of the mount points strictly below path, sorted. */
+static eryx_errno child_mounts(const eryx_vfs *vfs, const char *path, char ***out, size_t *count) {
+    size_t plen = strlen(path), start = plen == 1 ? 1 : plen + 1, n = 0;
+    char **names = NULL;
+    *out = NULL;
+    *count = 0;
+    if (vfs->n == 0) return 0;
+    names = calloc(vfs->n, sizeof *names);
+    if (!names) return ERYX_WASI_ENOMEM;
+    for (size_t i = 0; i < vfs->n; i++) {
+        const mount *m = &vfs->mounts[i];
+        if (m->len <= plen || (plen > 1 && (memcmp(m->path, path, plen) != 0 || m->path[plen] != '/'))) continue;
+        const char *comp = m->path + start;
+        size_t clen = strcspn(comp, "/");
+        bool dup = clen == 0;
+        for (size_t k = 0; k < n && !dup; k++) dup = strlen(names[k]) == clen && memcmp(names[k], comp, clen) == 0;
+        if (dup) continue;
+        if (!(names[n] = malloc(clen + 1))) {
+            free_names(names, n);
+            return ERYX_WASI_ENOMEM;
+        }
+        memcpy(names[n], comp, clen);
+        names[n++][clen] = '\0';
+    }
+    if (n == 0) {
+        free(names);
+        return 0;
+    }
+    qsort(names, n, sizeof *names, cmp_names);
+    *out = names;
+    *count = n;
+    return 0;
+}
+
+/* ---- the vfs ----------------------------------------------------------------- */
+
+eryx_vfs *eryx_vfs_new(void) { return calloc(1, sizeof(eryx_vfs)); }
+
+void eryx_vfs_free(eryx_vfs *vfs) {
+    if (!vfs) return;
+    for (size_t i = 0; i < vfs->n; i++) {
+        mount *m = &vfs->mounts[i];
+        if (m->be->destroy) m->be->destroy(m->self);
+        free(m->path);
+    }
+    free(vfs->mounts);
+    free(vfs);
+}
+
+eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_backend *backend, void *self,
+                          bool readonly) {
+    char norm[MOUNT_PATH_CAP] = "";
+    eryx_errno e = 0;
+    if (!vfs || !backend || !backend->open || !backend->stat || !guest_path || guest_path[0] != '/')
+        e = ERYX_WASI_EINVAL;
+    if (!e) e = eryx_vfs_join("/", guest_path, strlen(guest_path), norm, sizeof norm);
+    for (size_t i = 0; !e && i < vfs->n; i++)
+        if (strcmp(vfs->mounts[i].path, norm) == 0) e = ERYX_WASI_EEXIST;
+    if (!e && vfs->n == vfs->cap) {
+        size_t cap = vfs->cap ? vfs->cap * 2 : 4;
+        mount *grown = realloc(vfs->mounts, cap * sizeof *grown);
+        if (!grown) e = ERYX_WASI_ENOMEM;
+        else {
+            vfs->mounts = grown;
+            vfs->cap = cap;
+        }
+    }
+    size_t len = strlen(norm);
+    char *copy = e ? NULL : malloc(len + 1);
+    if (!e && !copy) e = ERYX_WASI_ENOMEM;
+    if (e) {
+        if (backend && backend->destroy) backend->destroy(self);
+        return e;
+    }
+    memcpy(copy, norm, len + 1);
+    vfs->mounts[vfs->n] = (mount){.path = copy, .len = len, .be = backend, .self = self, .readonly = readonly,
+                                  .dev = (uint64_t)vfs->n + 1};
+    vfs->n++;
+    return 0;
+}
+
+/* ---- open files ---------------------------------------------------------------- */
+
+static eryx_errno vf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+    vfile *vf = (vfile *)f;
+    return vf->inner->ops->pread(vf->inner, buf, len, offset, nread);
+}
+
+static eryx_errno vf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
+    vfile *vf = (vfile *)f;
+    return vf->inner->ops->pwrite(vf->inner, buf, len, offset, nwritten);
+}
+
+static eryx_errno vf_truncate(eryx_vfs_file *f, uint64_t size) {
+    vfile *vf = (vfile *)f;
+    return vf->inner->ops->truncate(vf->inner, size);
+}
+
+static eryx_errno vf_sync(eryx_vfs_file *f) {
+    vfile *vf = (vfile *)f;
+    return vf->inner->ops->sync(vf->inner);
+}
+
+static void implicit_stat(uint64_t ino, eryx_vfs_stat *out) {
+    *out = (eryx_vfs_stat){.dev = IMPLICIT_DEV, .ino = ino, .type = ERYX_VFS_TYPE_DIR, .nlink = 2};
+}
+
+static eryx_errno vf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+    vfile *vf = (vfile *)f;
+    if (!vf->inner) {
+        implicit_stat(vf->ino, out);
+        return 0;
+    }
+    eryx_errno e = vf->inner->ops->fstat(vf->inner, out);
+    if (!e) out->dev = vf->dev;
+    return e;
+}
+
+static eryx_errno vf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+    vfile *vf = (vfile *)f;
+    uint64_t k; /* index into extra */
+    *end = false;
+    if (!vf->inner) {
+        if (cookie < 2) {
+            *out = (eryx_vfs_dirent){.name = cookie ? ".." : ".", .name_len = cookie + 1, .type = ERYX_VFS_TYPE_DIR,
+                                     .ino = cookie ? vf->parent_ino : vf->ino, .next = cookie + 1};
+            return 0;
+        }
+        k = cookie - 2;
+    } else if (cookie & EXTRA_COOKIE) {
+        k = cookie & ~EXTRA_COOKIE;
+    } else {
+        eryx_errno e = vf->inner->ops->readdir(vf->inner, cookie, out, end);
+        if (e || !*end || vf->nextra == 0) return e;
+        *end = false;
+        k = 0;
+    }
+    if (k >= vf->nextra) {
+        *end = true;
+        return 0;
+    }
+    *out = (eryx_vfs_dirent){.name = vf->extra[k], .name_len = strlen(vf->extra[k]), .type = ERYX_VFS_TYPE_DIR,
+                             .ino = vf->extra_ino[k], .next = vf->inner ? (EXTRA_COOKIE | (k + 1)) : k + 3};
+    return 0;
+}
+
+static void vf_close(eryx_vfs_file *f) {
+    vfile *vf = (vfile *)f;
+    if (vf->inner) vf->inner->ops->close(vf->inner);
+    free_names(vf->extra, vf->nextra);
+    free(vf->extra_ino);
+    free(vf);
+}
+
+/* Points vf's ops at the delegating functions, keeping NULL where inner has NULL. */
+static void vf_wrap(vfile *vf) {
+    const eryx_vfs_file_ops *in = vf->inner ? vf->inner->ops : NULL;
+    vf->ops = (eryx_vfs_file_ops){
+        .pread = in && in->pread ? vf_pread : NULL,
+        .pwrite = in && in->pwrite ? vf_pwrite : NULL,
+        .fstat = !in || in->fstat ? vf_fstat : NULL,
+        .truncate = in && in->truncate ? vf_truncate : NULL,
+        .readdir = !in || in->readdir ? vf_readdir : NULL,
+        .sync = in && in->sync ? vf_sync : NULL,
+        .close = vf_close,
+    };
+    vf->base.ops = &vf->ops;
+}
+
+/* Fills vf->extra with the child mount points of path (a directory), leaving out
+** those the backend (mount m, path rel inside it; m NULL for none) lists itself. */
+static eryx_errno add_extras(eryx_vfs *vfs, vfile *vf, const mount *m, const char *path, const char *rel) {
+    char **names;
+    size_t n, keep = 0;
+    eryx_errno e = child_mounts(vfs, path, &names, &n);
+    if (e || n == 0) return e;
+    size_t plen = strlen(path), rlen = strlen(rel), longest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(names[i]) > longest) longest = strlen(names[i]);
+    char *buf = malloc(plen + rlen + longest + 2);
+    vf->extra_ino = calloc(n, sizeof *vf->extra_ino);
+    if (!buf || !vf->extra_ino) {
+        free(buf);
+        free_names(names, n);
+        return ERYX_WASI_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        eryx_vfs_stat st;
+        if (m) {
+            /* rel + "/" + name inside the backend */
+            size_t o = rlen;
+            memcpy(buf, rel, rlen);
+            if (rlen) buf[o++] = '/';
+            strcpy(buf + o, names[i]);
+            if (m->be->stat(m->self, buf, false, &st) == 0) {
+                free(names[i]);
+                continue;
+            }
+        }
+        size_t o = plen;
+        memcpy(buf, path, plen);
+        if (plen > 1) buf[o++] = '/';
+        strcpy(buf + o, names[i]);
+        vf->extra_ino[keep] = eryx_vfs_stat_path(vfs, buf, true, &st) == 0 ? st.ino : path_ino(buf, strlen(buf));
+        names[keep++] = names[i];
+    }
+    free(buf);
+    vf->extra = names;
+    vf->nextra = keep;
+    return 0;
+}
+
+static eryx_errno open_implicit(eryx_vfs *vfs, vfile *vf, const char *path, uint32_t flags) {
+    if ((flags & ERYX_VFS_O_CREAT) && (flags & ERYX_VFS_O_EXCL)) return ERYX_WASI_EEXIST;
+    if (flags & WRITE_FLAGS) return ERYX_WASI_EISDIR;
+    vf->dev = IMPLICIT_DEV;
+    vf->ino = path_ino(path, strlen(path));
+    vf->parent_ino = path_ino(path, parent_len(path));
+    return add_extras(vfs, vf, NULL, path, "");
+}
+
+eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_vfs_file **out) {
+    *out = NULL;
+    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    bool implicit = is_implicit(vfs, path);
+    vfile *vf = calloc(1, sizeof *vf);
+    if (!vf) return ERYX_WASI_ENOMEM;
+    eryx_errno e;
+    if (m) {
+        vf->dev = m->dev;
+        e = (m->readonly && (flags & WRITE_FLAGS)) ? ERYX_WASI_EROFS : m->be->open(m->self, rel, flags, &vf->inner);
+        if (e) vf->inner = NULL;
+        if (e == ERYX_WASI_ENOENT && implicit) {
+            e = open_implicit(vfs, vf, path, flags);
+        } else if (!e && implicit) {
+            eryx_vfs_stat st;
+            if (vf->inner->ops->fstat && vf->inner->ops->fstat(vf->inner, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR)
+                e = add_extras(vfs, vf, m, path, rel);
+        }
+    } else if (implicit) {
+        e = open_implicit(vfs, vf, path, flags);
+    } else {
+        /* Nothing is mounted here; the parent is an implicit directory or absent. */
+        e = (flags & ERYX_VFS_O_CREAT) && is_implicit_n(vfs, path, parent_len(path)) ? ERYX_WASI_EROFS
+                                                                                      : ERYX_WASI_ENOENT;
+    }
+    if (e) {
+        vf_close(&vf->base);
+        return e;
+    }
+    vf->base.flags = vf->inner ? vf->inner->flags : flags;
+    vf_wrap(vf);
+    *out = &vf->base;
+    return 0;
+}
+
+/* ---- path operations ------------------------------------------------------------ */
+
+eryx_errno eryx_vfs_stat_path(eryx_vfs *vfs, const char *path, bool follow_symlinks, eryx_vfs_stat *out) {
+    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    if (m) {
+        eryx_errno e = m->be->stat(m->self, rel, follow_symlinks, out);
+        if (!e) {
+            out->dev = m->dev;
+            return 0;
+        }
+        if (e != ERYX_WASI_ENOENT || !is_implicit(vfs, path)) return e;
+    } else if (!is_implicit(vfs, path)) {
+        return ERYX_WASI_ENOENT;
+    }
+    implicit_stat(path_ino(path, strlen(path)), out);
+    return 0;
+}
+
+eryx_errno eryx_vfs_mkdir(eryx_vfs *vfs, const char *path) {
+    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    bool implicit = is_implicit(vfs, path);
+    if (m) {
+        if (*rel == '\0') return ERYX_WASI_EEXIST; /* a mount point */
+        if (m->readonly || !m->be->mkdir) return ERYX_WASI_EROFS;
+        eryx_errno e = m->be->mkdir(m->self, rel);
+        return e == ERYX_WASI_ENOENT && implicit ? ERYX_WASI_EEXIST : e;
+    }
+    if (implicit) return ERYX_WASI_EEXIST;
+    return is_implicit_n(vfs, path, parent_len(path)) ? ERYX_WASI_EROFS : ERYX_WASI_ENOENT;
+}
+
+/* Mount points and the directories above them cannot be removed or renamed. */
+static eryx_errno pinned(const eryx_vfs *vfs, const mount *m, const char *path, const char *rel) {
+    if (m && *rel == '\0') return ERYX_WASI_EBUSY;
+    if (is_implicit(vfs, path)) return m ? ERYX_WASI_EBUSY : ERYX_WASI_EROFS;
+    return 0;
+}
+
+static eryx_errno remove_path(eryx_vfs *vfs, const char *path, bool dir) {
+    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    eryx_errno e = pinned(vfs, m, path, rel);
+    if (e) return e;
+    if (!m) return ERYX_WASI_ENOENT;
+    eryx_errno (*op)(void *, const char *) = dir ? m->be->rmdir : m->be->unlink;
+    if (m->readonly || !op) return ERYX_WASI_EROFS;
+    return op(m->self, rel);
+}
+
+eryx_errno eryx_vfs_rmdir(eryx_vfs *vfs, const char *path) { return remove_path(vfs, path, true); }
+eryx_errno eryx_vfs_unlink(eryx_vfs *vfs, const char *path) { return remove_path(vfs, path, false); }
+
+eryx_errno eryx_vfs_rename(eryx_vfs *vfs, const char *from, const char *to) {
+    if (!is_normalized(from) || !is_normalized(to)) return ERYX_WASI_EINVAL;
+    const char *rf = NULL, *rt = NULL;
+    mount *mf = find_mount(vfs, from, &rf), *mt = find_mount(vfs, to, &rt);
+    eryx_errno e = pinned(vfs, mf, from, rf);
+    if (!e) e = pinned(vfs, mt, to, rt);
+    if (e) return e;
+    if (!mf) return ERYX_WASI_ENOENT;
+    if (mf != mt) return ERYX_WASI_EXDEV;
+    if (mf->readonly || !mf->be->rename) return ERYX_WASI_EROFS;
+    return mf->be->rename(mf->self, rf, rt);
+}
+
+eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t cap, size_t *len) {
+    *len = 0;
+    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    bool implicit = is_implicit(vfs, path);
+    if (m) {
+        eryx_errno e;
+        if (m->be->readlink) {
+            e = m->be->readlink(m->self, rel, buf, cap, len);
+        } else {
+            eryx_vfs_stat st; /* no symlinks here: EINVAL for anything that exists */
+            e = m->be->stat(m->self, rel, false, &st);
+            if (!e) e = ERYX_WASI_EINVAL;
+        }
+        return e == ERYX_WASI_ENOENT && implicit ? ERYX_WASI_EINVAL : e;
+    }
+    return implicit ? ERYX_WASI_EINVAL : ERYX_WASI_ENOENT;
+}

@@ -1,0 +1,526 @@
+/*
+** An in-memory read-write filesystem: a tree of directories and regular files.
+**
+** Nodes are freed when they are neither linked in the tree nor open, so a file
+** unlinked while open stays usable until its last close. The filesystem itself
+** is reference-counted by its open files, so destroy (at unmount) does not pull
+** memory from under a file the caller still holds. The byte cap counts file
+** contents; a write or truncate past it fails whole, with ENOSPC.
+**
+** Directory trees can be made arbitrarily deep by renames, so nothing here
+** recurses over the tree.
+*/
+#include "vfs.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MEM_DEV 0x6d656du /* "mem"; the mount table overrides it */
+#define MEM_NAME_MAX 255
+#define MEM_FILE_MAX ((uint64_t)INT64_MAX < (uint64_t)SIZE_MAX ? (uint64_t)INT64_MAX : (uint64_t)SIZE_MAX)
+#define MEM_SLACK_MAX ((size_t)16 << 20) /* most spare capacity kept when a file grows */
+
+typedef struct mnode mnode;
+
+typedef struct ment {
+    char *name; /* NUL-terminated */
+    size_t len;
+    mnode *node;
+} ment;
+
+struct mnode {
+    uint8_t type;
+    bool linked;    /* reachable from the root */
+    uint32_t opens; /* open files referring to it */
+    uint64_t ino;
+    uint64_t atim, mtim, ctim;
+    mnode *parent;  /* the containing directory; NULL for the root and once unlinked */
+    unsigned char *data; /* regular files */
+    uint64_t size;
+    size_t cap;
+    ment *ents; /* directories: sorted by name */
+    size_t n, ecap;
+};
+
+typedef struct memfs {
+    mnode *root;
+    uint64_t max, used, next_ino;
+    size_t refs; /* the backend's own reference plus one per open file */
+} memfs;
+
+typedef struct mfile {
+    eryx_vfs_file base;
+    memfs *fs;
+    mnode *node;
+    char name[MEM_NAME_MAX + 1]; /* the last readdir name */
+} mfile;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static mnode *node_new(memfs *fs, uint8_t type, mnode *parent) {
+    mnode *nd = calloc(1, sizeof *nd);
+    if (!nd) return NULL;
+    nd->type = type;
+    nd->linked = true;
+    nd->ino = fs->next_ino++;
+    nd->atim = nd->mtim = nd->ctim = now_ns();
+    nd->parent = parent;
+    return nd;
+}
+
+static void node_free(memfs *fs, mnode *nd) {
+    fs->used -= nd->size;
+    for (size_t i = 0; i < nd->n; i++) free(nd->ents[i].name); /* only at teardown is n > 0 */
+    free(nd->ents);
+    free(nd->data);
+    free(nd);
+}
+
+/* Frees the tree without recursion: descend into the last child, free on the way up. */
+static void tree_free(memfs *fs, mnode *root) {
+    mnode *nd = root;
+    while (nd) {
+        if (nd->n > 0) {
+            ment *e = &nd->ents[--nd->n];
+            mnode *child = e->node;
+            free(e->name);
+            child->parent = nd;
+            nd = child;
+            continue;
+        }
+        mnode *up = nd == root ? NULL : nd->parent;
+        node_free(fs, nd);
+        nd = up;
+    }
+}
+
+static void fs_unref(memfs *fs) {
+    if (--fs->refs > 0) return;
+    tree_free(fs, fs->root);
+    free(fs);
+}
+
+/* Frees nd if nothing refers to it any more. */
+static void node_maybe_free(memfs *fs, mnode *nd) {
+    if (!nd->linked && nd->opens == 0) node_free(fs, nd);
+}
+
+/* ---- directories ------------------------------------------------------------------ */
+
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen) {
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c) return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Binary search: true and *at = its index if found, else *at = where it would go. */
+static bool dir_find(const mnode *dir, const char *name, size_t len, size_t *at) {
+    size_t lo = 0, hi = dir->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = name_cmp(name, len, dir->ents[mid].name, dir->ents[mid].len);
+        if (c == 0) {
+            *at = mid;
+            return true;
+        }
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    *at = lo;
+    return false;
+}
+
+static bool dir_reserve(mnode *dir) {
+    if (dir->n < dir->ecap) return true;
+    size_t cap = dir->ecap ? dir->ecap * 2 : 8;
+    if (cap > SIZE_MAX / sizeof(ment)) return false;
+    ment *g = realloc(dir->ents, cap * sizeof *g);
+    if (!g) return false;
+    dir->ents = g;
+    dir->ecap = cap;
+    return true;
+}
+
+/* Inserts at index `at` (from dir_find); room must have been reserved. */
+static void dir_insert(mnode *dir, size_t at, char *name, size_t len, mnode *nd) {
+    memmove(&dir->ents[at + 1], &dir->ents[at], (dir->n - at) * sizeof(ment));
+    dir->ents[at] = (ment){.name = name, .len = len, .node = nd};
+    dir->n++;
+    nd->parent = dir;
+    dir->mtim = dir->ctim = now_ns();
+}
+
+/* Removes entry `at` (its name is freed; the node is the caller's). */
+static void dir_remove(mnode *dir, size_t at) {
+    free(dir->ents[at].name);
+    memmove(&dir->ents[at], &dir->ents[at + 1], (dir->n - at - 1) * sizeof(ment));
+    dir->n--;
+    dir->mtim = dir->ctim = now_ns();
+}
+
+static char *dup_name(const char *name, size_t len) {
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, name, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
+/* Walks all but the last component of path. *dir = NULL and *name = "" for the
+** root itself (path ""). Components ".", ".." and "" are refused: the mount
+** table normalizes paths, so these only come from a caller bypassing it. */
+static eryx_errno walk_parent(memfs *fs, const char *path, mnode **dir, const char **name, size_t *len) {
+    *dir = NULL;
+    *name = path;
+    *len = 0;
+    if (*path == '\0') return 0;
+    mnode *cur = fs->root;
+    const char *c = path;
+    for (;;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return ERYX_WASI_EINVAL;
+        if (n > MEM_NAME_MAX) return ERYX_WASI_ENAMETOOLONG;
+        if (c[n] == '\0') {
+            *dir = cur;
+            *name = c;
+            *len = n;
+            return 0;
+        }
+        size_t at;
+        if (!dir_find(cur, c, n, &at)) return ERYX_WASI_ENOENT;
+        cur = cur->ents[at].node;
+        if (cur->type != ERYX_VFS_TYPE_DIR) return ERYX_WASI_ENOTDIR;
+        c += n + 1;
+    }
+}
+
+/* The node at path, and (unless it is the root) its directory and index there. */
+static eryx_errno lookup(memfs *fs, const char *path, mnode **out, mnode **dir, size_t *at) {
+    const char *name;
+    size_t len;
+    eryx_errno e = walk_parent(fs, path, dir, &name, &len);
+    if (e) return e;
+    if (!*dir) {
+        *out = fs->root;
+        return 0;
+    }
+    if (!dir_find(*dir, name, len, at)) return ERYX_WASI_ENOENT;
+    *out = (*dir)->ents[*at].node;
+    return 0;
+}
+
+/* ---- file contents -------------------------------------------------------------- */
+
+/* Sets a regular file's size: zero-fills growth, honours the cap, changes
+** nothing on failure. */
+static eryx_errno set_size(memfs *fs, mnode *nd, uint64_t size) {
+    if (size > MEM_FILE_MAX) return ERYX_WASI_EFBIG;
+    if (size > nd->size) {
+        uint64_t grow = size - nd->size;
+        if (fs->max && grow > fs->max - fs->used) return ERYX_WASI_ENOSPC;
+        if (size > nd->cap) {
+            size_t need = (size_t)size, slack = need / 2 < MEM_SLACK_MAX ? need / 2 : MEM_SLACK_MAX;
+            size_t cap = slack <= MEM_FILE_MAX - need ? need + slack : need;
+            if (fs->max && cap > fs->max) cap = (size_t)(fs->max > need ? fs->max : need);
+            unsigned char *g = realloc(nd->data, cap);
+            if (!g) return ERYX_WASI_ENOSPC;
+            nd->data = g;
+            nd->cap = cap;
+        }
+        memset(nd->data + nd->size, 0, (size_t)grow);
+        fs->used += grow;
+    } else {
+        fs->used -= nd->size - size;
+        if (size < nd->cap / 4) { /* give memory back after a large shrink */
+            unsigned char *g = size ? realloc(nd->data, (size_t)size) : NULL;
+            if (!size) free(nd->data);
+            if (g || !size) {
+                nd->data = g;
+                nd->cap = (size_t)size;
+            }
+        }
+    }
+    nd->size = size;
+    nd->mtim = nd->ctim = now_ns();
+    return 0;
+}
+
+static eryx_errno mf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+    mfile *mf = (mfile *)f;
+    mnode *nd = mf->node;
+    *nread = 0;
+    if (!(f->flags & ERYX_VFS_O_READ)) return ERYX_WASI_EBADF;
+    if (offset >= nd->size) return 0;
+    uint64_t avail = nd->size - offset;
+    size_t n = len < avail ? len : (size_t)avail;
+    if (n) memcpy(buf, nd->data + offset, n);
+    *nread = n;
+    return 0;
+}
+
+static eryx_errno mf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
+    mfile *mf = (mfile *)f;
+    mnode *nd = mf->node;
+    *nwritten = 0;
+    if (!(f->flags & ERYX_VFS_O_WRITE)) return ERYX_WASI_EBADF;
+    if (f->flags & ERYX_VFS_O_APPEND) offset = nd->size;
+    if (offset > MEM_FILE_MAX || len > MEM_FILE_MAX - offset) return ERYX_WASI_EFBIG;
+    if (len == 0) return 0;
+    if (offset + len > nd->size) {
+        eryx_errno e = set_size(mf->fs, nd, offset + len);
+        if (e) return e;
+    }
+    memcpy(nd->data + offset, buf, len);
+    nd->mtim = nd->ctim = now_ns();
+    *nwritten = len;
+    return 0;
+}
+
+static void fill_stat(const mnode *nd, eryx_vfs_stat *out) {
+    *out = (eryx_vfs_stat){.dev = MEM_DEV, .ino = nd->ino, .type = nd->type,
+                           .nlink = nd->linked ? (nd->type == ERYX_VFS_TYPE_DIR ? 2 : 1) : 0,
+                           .size = nd->size, .atim_ns = nd->atim, .mtim_ns = nd->mtim, .ctim_ns = nd->ctim};
+}
+
+static eryx_errno mf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+    fill_stat(((mfile *)f)->node, out);
+    return 0;
+}
+
+static eryx_errno mf_truncate(eryx_vfs_file *f, uint64_t size) {
+    mfile *mf = (mfile *)f;
+    if (!(f->flags & ERYX_VFS_O_WRITE)) return ERYX_WASI_EBADF;
+    return set_size(mf->fs, mf->node, size);
+}
+
+static eryx_errno mf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+    mfile *mf = (mfile *)f;
+    const mnode *nd = mf->node;
+    *end = false;
+    if (cookie < 2) {
+        const mnode *up = cookie && nd->parent ? nd->parent : nd;
+        *out = (eryx_vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
+                                 .type = ERYX_VFS_TYPE_DIR, .ino = up->ino, .next = cookie + 1};
+        return 0;
+    }
+    if (cookie - 2 >= nd->n) {
+        *end = true;
+        return 0;
+    }
+    const ment *e = &nd->ents[cookie - 2];
+    memcpy(mf->name, e->name, e->len + 1); /* the entry may go before the caller is done with the name */
+    *out = (eryx_vfs_dirent){.name = mf->name, .name_len = e->len, .type = e->node->type, .ino = e->node->ino,
+                             .next = cookie + 1};
+    return 0;
+}
+
+static eryx_errno mf_sync(eryx_vfs_file *f) {
+    (void)f;
+    return 0;
+}
+
+static void mf_close(eryx_vfs_file *f) {
+    mfile *mf = (mfile *)f;
+    memfs *fs = mf->fs;
+    mf->node->opens--;
+    node_maybe_free(fs, mf->node);
+    free(mf);
+    fs_unref(fs);
+}
+
+static const eryx_vfs_file_ops mem_file_ops = {.pread = mf_pread, .pwrite = mf_pwrite, .fstat = mf_fstat,
+                                               .truncate = mf_truncate, .sync = mf_sync, .close = mf_close};
+static const eryx_vfs_file_ops mem_dir_ops = {
+    .fstat = mf_fstat, .readdir = mf_readdir, .sync = mf_sync, .close = mf_close};
+
+/* ---- backend ------------------------------------------------------------------ */
+
+static eryx_errno mem_open(void *self, const char *path, uint32_t flags, eryx_vfs_file **out) {
+    memfs *fs = self;
+    mnode *dir, *nd = NULL;
+    const char *name;
+    size_t len, at = 0;
+    *out = NULL;
+    eryx_errno e = walk_parent(fs, path, &dir, &name, &len);
+    if (e) return e;
+    if (!dir) nd = fs->root;
+    else if (dir_find(dir, name, len, &at)) nd = dir->ents[at].node;
+    mfile *mf = calloc(1, sizeof *mf);
+    if (!mf) return ERYX_WASI_ENOMEM;
+    if (nd) {
+        if ((flags & ERYX_VFS_O_CREAT) && (flags & ERYX_VFS_O_EXCL)) e = ERYX_WASI_EEXIST;
+        else if (nd->type == ERYX_VFS_TYPE_DIR &&
+                 (flags & (ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT | ERYX_VFS_O_TRUNC | ERYX_VFS_O_APPEND)))
+            e = ERYX_WASI_EISDIR;
+        else if (nd->type != ERYX_VFS_TYPE_DIR && (flags & ERYX_VFS_O_DIRECTORY)) e = ERYX_WASI_ENOTDIR;
+        else if (nd->type == ERYX_VFS_TYPE_REG && (flags & ERYX_VFS_O_TRUNC)) e = set_size(fs, nd, 0);
+    } else if (!(flags & ERYX_VFS_O_CREAT)) {
+        e = ERYX_WASI_ENOENT;
+    } else if (flags & ERYX_VFS_O_DIRECTORY) {
+        e = ERYX_WASI_EINVAL; /* as Linux: O_CREAT | O_DIRECTORY does not make directories */
+    } else {
+        char *copy = dup_name(name, len);
+        nd = copy && dir_reserve(dir) ? node_new(fs, ERYX_VFS_TYPE_REG, dir) : NULL;
+        if (nd) dir_insert(dir, at, copy, len, nd);
+        else {
+            free(copy);
+            e = ERYX_WASI_ENOMEM;
+        }
+    }
+    if (e) {
+        free(mf);
+        return e;
+    }
+    nd->opens++;
+    fs->refs++;
+    mf->base.ops = nd->type == ERYX_VFS_TYPE_DIR ? &mem_dir_ops : &mem_file_ops;
+    mf->base.flags = flags;
+    mf->fs = fs;
+    mf->node = nd;
+    *out = &mf->base;
+    return 0;
+}
+
+static eryx_errno mem_stat(void *self, const char *path, bool follow_symlinks, eryx_vfs_stat *out) {
+    (void)follow_symlinks; /* no symlinks */
+    mnode *nd, *dir;
+    size_t at;
+    eryx_errno e = lookup(self, path, &nd, &dir, &at);
+    if (!e) fill_stat(nd, out);
+    return e;
+}
+
+static eryx_errno mem_mkdir(void *self, const char *path) {
+    memfs *fs = self;
+    mnode *dir;
+    const char *name;
+    size_t len, at;
+    eryx_errno e = walk_parent(fs, path, &dir, &name, &len);
+    if (e) return e;
+    if (!dir || dir_find(dir, name, len, &at)) return ERYX_WASI_EEXIST;
+    char *copy = dup_name(name, len);
+    mnode *nd = copy && dir_reserve(dir) ? node_new(fs, ERYX_VFS_TYPE_DIR, dir) : NULL;
+    if (!nd) {
+        free(copy);
+        return ERYX_WASI_ENOMEM;
+    }
+    dir_insert(dir, at, copy, len, nd);
+    return 0;
+}
+
+/* Takes nd (at dir->ents[at]) out of the tree. */
+static void unlink_node(memfs *fs, mnode *dir, size_t at) {
+    mnode *nd = dir->ents[at].node;
+    dir_remove(dir, at);
+    nd->linked = false;
+    nd->parent = NULL;
+    nd->ctim = now_ns();
+    node_maybe_free(fs, nd);
+}
+
+static eryx_errno mem_rmdir(void *self, const char *path) {
+    memfs *fs = self;
+    mnode *nd, *dir;
+    size_t at;
+    eryx_errno e = lookup(fs, path, &nd, &dir, &at);
+    if (e) return e;
+    if (!dir) return ERYX_WASI_EBUSY; /* the root */
+    if (nd->type != ERYX_VFS_TYPE_DIR) return ERYX_WASI_ENOTDIR;
+    if (nd->n) return ERYX_WASI_ENOTEMPTY;
+    unlink_node(fs, dir, at);
+    return 0;
+}
+
+static eryx_errno mem_unlink(void *self, const char *path) {
+    memfs *fs = self;
+    mnode *nd, *dir;
+    size_t at;
+    eryx_errno e = lookup(fs, path, &nd, &dir, &at);
+    if (e) return e;
+    if (nd->type == ERYX_VFS_TYPE_DIR) return ERYX_WASI_EISDIR;
+    unlink_node(fs, dir, at);
+    return 0;
+}
+
+static eryx_errno mem_rename(void *self, const char *from, const char *to) {
+    memfs *fs = self;
+    mnode *src, *sdir, *tdir;
+    const char *tname;
+    size_t sat, tat, tlen;
+    eryx_errno e = lookup(fs, from, &src, &sdir, &sat);
+    if (e) return e;
+    e = walk_parent(fs, to, &tdir, &tname, &tlen);
+    if (e) return e;
+    if (!sdir || !tdir) return ERYX_WASI_EBUSY; /* the root */
+    mnode *dst = dir_find(tdir, tname, tlen, &tat) ? tdir->ents[tat].node : NULL;
+    if (dst == src) return 0;
+    if (src->type == ERYX_VFS_TYPE_DIR) {
+        for (const mnode *p = tdir; p; p = p->parent) /* not into itself or below */
+            if (p == src) return ERYX_WASI_EINVAL;
+        if (dst && dst->type != ERYX_VFS_TYPE_DIR) return ERYX_WASI_ENOTDIR;
+        if (dst && dst->n) return ERYX_WASI_ENOTEMPTY;
+    } else if (dst && dst->type == ERYX_VFS_TYPE_DIR) {
+        return ERYX_WASI_EISDIR;
+    }
+    /* Allocate first so that nothing changes on failure. */
+    char *copy = dup_name(tname, tlen);
+    if (!copy || (!dst && !dir_reserve(tdir))) {
+        free(copy);
+        return ERYX_WASI_ENOMEM;
+    }
+    if (dst) { /* replace in place: the slot keeps its sorted position */
+        free(tdir->ents[tat].name);
+        tdir->ents[tat].name = copy;
+        tdir->ents[tat].node = src;
+        dst->linked = false;
+        dst->parent = NULL;
+        node_maybe_free(fs, dst);
+        dir_remove(sdir, sat); /* sat still indexes the source: the slot at tat was rewritten, not moved */
+        src->parent = tdir;
+        tdir->mtim = tdir->ctim = now_ns();
+    } else {
+        dir_remove(sdir, sat);
+        if (sdir == tdir && sat < tat) tat--;
+        dir_insert(tdir, tat, copy, tlen, src);
+    }
+    src->ctim = now_ns();
+    return 0;
+}
+
+static eryx_errno mem_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
+    (void)buf;
+    (void)cap;
+    mnode *nd, *dir;
+    size_t at;
+    *len = 0;
+    eryx_errno e = lookup(self, path, &nd, &dir, &at);
+    return e ? e : ERYX_WASI_EINVAL; /* no symlinks */
+}
+
+static void mem_destroy(void *self) { fs_unref(self); }
+
+void *eryx_vfs_mem_new(uint64_t max_bytes) {
+    memfs *fs = calloc(1, sizeof *fs);
+    if (!fs) return NULL;
+    fs->max = max_bytes;
+    fs->next_ino = 1;
+    fs->refs = 1;
+    fs->root = node_new(fs, ERYX_VFS_TYPE_DIR, NULL);
+    if (!fs->root) {
+        free(fs);
+        return NULL;
+    }
+    return fs;
+}
+
+uint64_t eryx_vfs_mem_used(void *self) { return ((memfs *)self)->used; }
+
+const eryx_vfs_backend eryx_vfs_mem_backend = {.name = "mem", .open = mem_open, .stat = mem_stat,
+                                               .mkdir = mem_mkdir, .rmdir = mem_rmdir, .unlink = mem_unlink,
+                                               .rename = mem_rename, .readlink = mem_readlink,
+                                               .destroy = mem_destroy};
