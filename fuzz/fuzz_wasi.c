@@ -11,9 +11,7 @@
 ** outside it. Its last DICT_LEN bytes hold paths padded with '/' (any length up to
 ** the slot is still a valid path), so path calls often reach the VFS.
 **
-** Build and run (see fuzz/README.md):
-**   clang-19 -fsanitize=fuzzer,address,undefined -std=c17 -D_POSIX_C_SOURCE=200809L \
-**     -Iinclude fuzz/fuzz_wasi.c src/wasi/wasi.c src/vfs/\*.c -o build-wasi/fuzz_wasi
+** Build and run: see fuzz/README.md.
 */
 #include <stdint.h>
 #include <stdlib.h>

@@ -630,8 +630,25 @@ static void test_hostile(void) {
         }
     CHECK(canaries_ok());
 
-    /* No guest memory at all (a call before the memory exists). */
+    /* Overlapping iovecs whose lengths sum past 2^32 (the count is a u32). */
     eryx_guest_mem saved = mem;
+    mem.len = 8u << 20;
+    mem.base = calloc(1, mem.len);
+    CHECK(mem.base != NULL);
+    if (mem.base) {
+        for (uint32_t i = 0; i < 1024; i++)
+            put_iov(IOVS, i, 0x10000, (4u << 20) + 1);
+        CHECK(CALL(w, "fd_write", 1, IOVS, 1024, OUT) == ERYX_WASI_EINVAL);
+        CHECK(CALL(w, "fd_read", fd, IOVS, 1024, OUT) == ERYX_WASI_EINVAL);
+        CHECK(CALL(w, "fd_pwrite", fd, IOVS, 1024, 0, OUT) == ERYX_WASI_EINVAL);
+        CHECK(cap.write_calls == 0);
+        CHECK(CALL(w, "fd_write", 1, IOVS, 1023, OUT) == 0); /* just below: fine */
+        CHECK(rd32(OUT) == 1023u * ((4u << 20) + 1));
+        free(mem.base);
+    }
+    mem = saved;
+
+    /* No guest memory at all (a call before the memory exists). */
     mem.base = NULL;
     mem.len = 0;
     CHECK(CALL(w, "fd_write", 1, 0, 0, 0) == ERYX_WASI_EFAULT);

@@ -147,6 +147,9 @@ static bool is_implicit_n(const eryx_vfs *vfs, const char *path, size_t plen) {
 
 static bool is_implicit(const eryx_vfs *vfs, const char *path) { return is_implicit_n(vfs, path, strlen(path)); }
 
+/* A backend's "not there": an implicit directory at that path then shows through. */
+static bool absent(eryx_errno e) { return e == ERYX_WASI_ENOENT || e == ERYX_WASI_ENOTDIR; }
+
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void free_names(char **names, size_t n) {
@@ -388,7 +391,7 @@ eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_v
         vf->dev = m->dev;
         e = (m->readonly && (flags & WRITE_FLAGS)) ? ERYX_WASI_EROFS : m->be->open(m->self, rel, flags, &vf->inner);
         if (e) vf->inner = NULL;
-        if (e == ERYX_WASI_ENOENT && implicit) {
+        if (absent(e) && implicit) {
             e = open_implicit(vfs, vf, path, flags);
         } else if (!e && implicit) {
             eryx_vfs_stat st;
@@ -424,7 +427,7 @@ eryx_errno eryx_vfs_stat_path(eryx_vfs *vfs, const char *path, bool follow_symli
             out->dev = m->dev;
             return 0;
         }
-        if (e != ERYX_WASI_ENOENT || !is_implicit(vfs, path)) return e;
+        if (!absent(e) || !is_implicit(vfs, path)) return e;
     } else if (!is_implicit(vfs, path)) {
         return ERYX_WASI_ENOENT;
     }
@@ -441,7 +444,7 @@ eryx_errno eryx_vfs_mkdir(eryx_vfs *vfs, const char *path) {
         if (*rel == '\0') return ERYX_WASI_EEXIST; /* a mount point */
         if (m->readonly || !m->be->mkdir) return ERYX_WASI_EROFS;
         eryx_errno e = m->be->mkdir(m->self, rel);
-        return e == ERYX_WASI_ENOENT && implicit ? ERYX_WASI_EEXIST : e;
+        return absent(e) && implicit ? ERYX_WASI_EEXIST : e;
     }
     if (implicit) return ERYX_WASI_EEXIST;
     return is_implicit_n(vfs, path, parent_len(path)) ? ERYX_WASI_EROFS : ERYX_WASI_ENOENT;
@@ -497,7 +500,7 @@ eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t 
             e = m->be->stat(m->self, rel, false, &st);
             if (!e) e = ERYX_WASI_EINVAL;
         }
-        return e == ERYX_WASI_ENOENT && implicit ? ERYX_WASI_EINVAL : e;
+        return absent(e) && implicit ? ERYX_WASI_EINVAL : e;
     }
     return implicit ? ERYX_WASI_EINVAL : ERYX_WASI_ENOENT;
 }

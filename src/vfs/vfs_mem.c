@@ -171,20 +171,31 @@ static char *dup_name(const char *name, size_t len) {
     return s;
 }
 
+/* Components ".", ".." and "" are refused: the mount table normalizes paths, so
+** these only come from a caller bypassing it. */
+static eryx_errno check_path(const char *c) {
+    for (;;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return ERYX_WASI_EINVAL;
+        if (n > MEM_NAME_MAX) return ERYX_WASI_ENAMETOOLONG;
+        if (c[n] == '\0') return 0;
+        c += n + 1;
+    }
+}
+
 /* Walks all but the last component of path. *dir = NULL and *name = "" for the
-** root itself (path ""). Components ".", ".." and "" are refused: the mount
-** table normalizes paths, so these only come from a caller bypassing it. */
+** root itself (path ""). */
 static eryx_errno walk_parent(memfs *fs, const char *path, mnode **dir, const char **name, size_t *len) {
     *dir = NULL;
     *name = path;
     *len = 0;
     if (*path == '\0') return 0;
+    eryx_errno e = check_path(path);
+    if (e) return e;
     mnode *cur = fs->root;
     const char *c = path;
     for (;;) {
         size_t n = strcspn(c, "/");
-        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return ERYX_WASI_EINVAL;
-        if (n > MEM_NAME_MAX) return ERYX_WASI_ENAMETOOLONG;
         if (c[n] == '\0') {
             *dir = cur;
             *name = c;

@@ -33,6 +33,10 @@
 #define SIG_EOCD64_LOC 0x07064b50u
 #define SIG_CDH 0x02014b50u
 #define SIG_LFH 0x04034b50u
+/* Bounds on the index, so that a crafted image cannot make opening it slow or
+** huge: no guest path is longer than this, and the stdlib holds ~600 entries. */
+#define ZIP_NAME_MAX 4096u
+#define ZIP_ENTRIES_MAX (1u << 20)
 
 typedef struct zent {
     const char *name; /* full path, pointing into the image, not NUL-terminated */
@@ -227,6 +231,10 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
             goto fail;
         }
         const char *name = (const char *)h + CDH_SIZE;
+        if (nlen > ZIP_NAME_MAX) {
+            set_err(err, errlen, "member %u: name longer than %u bytes", i, ZIP_NAME_MAX);
+            goto fail;
+        }
         if (!name_ok(name, nlen)) {
             set_err(err, errlen, "member %u has an unsafe or empty name", i);
             goto fail;
@@ -253,11 +261,11 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
             zent dir = {.name = name, .name_len = k, .type = ERYX_VFS_TYPE_DIR};
             if (!push_ent(&ents, &n, &cap, dir)) goto oom;
         }
+        if (n > ZIP_ENTRIES_MAX) {
+            set_err(err, errlen, "more than %u files and directories", ZIP_ENTRIES_MAX);
+            goto fail;
+        }
         pos += total;
-    }
-    if (n >= ZIP_ROOT) {
-        set_err(err, errlen, "too many entries");
-        goto fail;
     }
 
     /* Sort, then merge runs of the same path: directories merge, anything else conflicts. */

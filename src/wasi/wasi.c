@@ -799,7 +799,7 @@ static int32_t wasi_fd_readdir(eryx_wasi *w, eryx_guest_mem m, const uint64_t *a
             cookie = d.next;
         }
     }
-    if (f != e->file)
+    if (f != e->file && f->ops->close)
         f->ops->close(f);
     if (err && used == 0)
         return err;
