@@ -40,15 +40,33 @@ static struct {
     pthread_mutex_t lock; /* guards modules, linker and images */
     wasm_engine_t *engine;
     char engine_error[ERYX__ERRMSG_MAX];
+    char settings[256]; /* written once, with the engine */
     registry_entry *modules;
     wasmtime_linker_t *linker;
     image_entry *images;
-} eryx__registry = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", NULL, NULL, NULL};
+} eryx__registry = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", "", NULL, NULL, NULL};
+
+static void create_engine(void);
 
 const char *eryx__engine_settings(void) {
-    /* Keep in step with create_engine. */
-    return "wasmtime=48.0.8;compiler=cranelift;opt=speed;max_wasm_stack=2097152;"
-           "fuel=0;epoch=0;" ERYX__ARTIFACT_FORMAT;
+    pthread_once(&eryx__registry.once, create_engine);
+    return eryx__registry.settings;
+}
+
+/* Cranelift's optimization level: "speed" unless ERYX_CRANELIFT_OPT names another
+** (none, speed_and_size). A developer knob for bench/opt-levels.sh; read once. */
+static wasmtime_opt_level_t opt_level(const char **name) {
+    const char *env = getenv("ERYX_CRANELIFT_OPT");
+    if (env && !strcmp(env, "none")) {
+        *name = "none";
+        return WASMTIME_OPT_LEVEL_NONE;
+    }
+    if (env && !strcmp(env, "speed_and_size")) {
+        *name = "speed_and_size";
+        return WASMTIME_OPT_LEVEL_SPEED_AND_SIZE;
+    }
+    *name = "speed";
+    return WASMTIME_OPT_LEVEL_SPEED;
 }
 
 static void create_engine(void) {
@@ -58,7 +76,12 @@ static void create_engine(void) {
         return;
     }
     wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
-    wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
+    const char *opt_name;
+    wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
+    /* Every setting that changes generated code; it enters each module's key. */
+    snprintf(eryx__registry.settings, sizeof eryx__registry.settings,
+             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=0;epoch=0;%s", opt_name,
+             ERYX__MAX_WASM_STACK, ERYX__ARTIFACT_FORMAT);
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     wasmtime_config_memory_init_cow_set(config, true);
