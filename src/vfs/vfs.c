@@ -9,6 +9,9 @@
 ** after the backend's own entries.
 */
 #include "vfs.h"
+#include "vfs_internal.h"
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -503,4 +506,12 @@ eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t 
         return absent(e) && implicit ? ERYX_WASI_EINVAL : e;
     }
     return implicit ? ERYX_WASI_EINVAL : ERYX_WASI_ENOENT;
+}
+
+void eryx__vfs_set_err(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

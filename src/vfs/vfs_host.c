@@ -12,6 +12,7 @@
 */
 #define _GNU_SOURCE
 #include "vfs.h"
+#include "vfs_internal.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -393,33 +394,25 @@ static void host_destroy(void *self) {
     free(h);
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void *eryx_vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen) {
-    set_err(err, errlen, "%s", "");
+    eryx__vfs_set_err(err, errlen, "%s", "");
     int dfd = open(host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
-        set_err(err, errlen, "cannot open directory %s: %s", host_dir, strerror(errno));
+        eryx__vfs_set_err(err, errlen, "cannot open directory %s: %s", host_dir, strerror(errno));
         return NULL;
     }
     host *h = calloc(1, sizeof *h);
     if (!h) {
         close(dfd);
-        set_err(err, errlen, "out of memory");
+        eryx__vfs_set_err(err, errlen, "out of memory");
         return NULL;
     }
     h->dirfd = dfd;
     h->readonly = readonly;
     int probe = beneath(h, "", O_PATH | O_DIRECTORY, 0);
     if (probe < 0) {
-        set_err(err, errlen, "openat2 is unavailable (%s): Linux 5.6 or later is needed for host directories",
+        eryx__vfs_set_err(err, errlen, "openat2 is unavailable (%s): Linux 5.6 or later is needed for host directories",
                 strerror(-probe));
         host_destroy(h);
         return NULL;

@@ -11,6 +11,7 @@
 ** path (binary search); each directory's children are a sorted run in `children`.
 */
 #include "vfs.h"
+#include "vfs_internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -75,14 +76,6 @@ static uint32_t rd32(const unsigned char *p) {
 /* off + len fits in [0, limit]. */
 static bool fits(uint64_t off, uint64_t len, uint64_t limit) { return off <= limit && len <= limit - off; }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int cmp_path(const char *a, size_t alen, const char *b, size_t blen) {
     int c = memcmp(a, b, alen < blen ? alen : blen);
@@ -184,7 +177,7 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
     const unsigned char *d = img->data;
     size_t size = img->size, eocd;
     if (!find_eocd(d, size, &eocd)) {
-        set_err(err, errlen, "not a zip archive (no end of central directory record)");
+        eryx__vfs_set_err(err, errlen, "not a zip archive (no end of central directory record)");
         return false;
     }
     const unsigned char *e = d + eocd;
@@ -192,15 +185,15 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
     uint32_t cd_size = rd32(e + 12), cd_off = rd32(e + 16);
     if (n_total == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu ||
         (eocd >= 20 && rd32(d + eocd - 20) == SIG_EOCD64_LOC)) {
-        set_err(err, errlen, "ZIP64 archives are not supported");
+        eryx__vfs_set_err(err, errlen, "ZIP64 archives are not supported");
         return false;
     }
     if (disk != 0 || cd_disk != 0 || n_disk != n_total) {
-        set_err(err, errlen, "multi-disk (split) zip archives are not supported");
+        eryx__vfs_set_err(err, errlen, "multi-disk (split) zip archives are not supported");
         return false;
     }
     if (!fits(cd_off, cd_size, eocd)) {
-        set_err(err, errlen, "central directory (offset %u, size %u) is outside the file", cd_off, cd_size);
+        eryx__vfs_set_err(err, errlen, "central directory (offset %u, size %u) is outside the file", cd_off, cd_size);
         return false;
     }
 
@@ -209,7 +202,7 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
     uint64_t pos = cd_off, end = (uint64_t)cd_off + cd_size;
     for (unsigned i = 0; i < n_total; i++) {
         if (!fits(pos, CDH_SIZE, end) || rd32(d + pos) != SIG_CDH) {
-            set_err(err, errlen, "central directory entry %u is truncated or has a bad signature", i);
+            eryx__vfs_set_err(err, errlen, "central directory entry %u is truncated or has a bad signature", i);
             goto fail;
         }
         const unsigned char *h = d + pos;
@@ -219,34 +212,34 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
         uint32_t lho = rd32(h + 42);
         uint64_t total = (uint64_t)CDH_SIZE + nlen + xlen + clen;
         if (!fits(pos, total, end)) {
-            set_err(err, errlen, "central directory entry %u runs past the central directory", i);
+            eryx__vfs_set_err(err, errlen, "central directory entry %u runs past the central directory", i);
             goto fail;
         }
         if (csize == 0xFFFFFFFFu || usize == 0xFFFFFFFFu || lho == 0xFFFFFFFFu) {
-            set_err(err, errlen, "ZIP64 archives are not supported");
+            eryx__vfs_set_err(err, errlen, "ZIP64 archives are not supported");
             goto fail;
         }
         if (dstart != 0) {
-            set_err(err, errlen, "multi-disk (split) zip archives are not supported");
+            eryx__vfs_set_err(err, errlen, "multi-disk (split) zip archives are not supported");
             goto fail;
         }
         const char *name = (const char *)h + CDH_SIZE;
         if (nlen > ZIP_NAME_MAX) {
-            set_err(err, errlen, "member %u: name longer than %u bytes", i, ZIP_NAME_MAX);
+            eryx__vfs_set_err(err, errlen, "member %u: name longer than %u bytes", i, ZIP_NAME_MAX);
             goto fail;
         }
         if (!name_ok(name, nlen)) {
-            set_err(err, errlen, "member %u has an unsafe or empty name", i);
+            eryx__vfs_set_err(err, errlen, "member %u has an unsafe or empty name", i);
             goto fail;
         }
         /* The member's data must lie between its local header and the central directory. */
         if (!fits(lho, LFH_SIZE, cd_off) || rd32(d + lho) != SIG_LFH) {
-            set_err(err, errlen, "member %u: local header (offset %u) is outside the file or bad", i, lho);
+            eryx__vfs_set_err(err, errlen, "member %u: local header (offset %u) is outside the file or bad", i, lho);
             goto fail;
         }
         uint64_t data_off = (uint64_t)lho + LFH_SIZE + rd16(d + lho + 26) + rd16(d + lho + 28);
         if (!fits(data_off, csize, cd_off)) {
-            set_err(err, errlen, "member %u: data (offset %llu, %u bytes) is outside the file", i,
+            eryx__vfs_set_err(err, errlen, "member %u: data (offset %llu, %u bytes) is outside the file", i,
                     (unsigned long long)data_off, csize);
             goto fail;
         }
@@ -262,7 +255,7 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
             if (!push_ent(&ents, &n, &cap, dir)) goto oom;
         }
         if (n > ZIP_ENTRIES_MAX) {
-            set_err(err, errlen, "more than %u files and directories", ZIP_ENTRIES_MAX);
+            eryx__vfs_set_err(err, errlen, "more than %u files and directories", ZIP_ENTRIES_MAX);
             goto fail;
         }
         pos += total;
@@ -278,7 +271,7 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
             else if (ents[j].explicit_entry && ents[keep].type != ERYX_VFS_TYPE_REG) keep = j;
         }
         if (files > 1 || (files == 1 && j - i > 1)) {
-            set_err(err, errlen, "duplicate member or a member that is both a file and a directory: %.*s",
+            eryx__vfs_set_err(err, errlen, "duplicate member or a member that is both a file and a directory: %.*s",
                     (int)(ents[i].name_len > 200 ? 200 : ents[i].name_len), ents[i].name);
             goto fail;
         }
@@ -289,7 +282,7 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
     img->n = (uint32_t)out;
     return true;
 oom:
-    set_err(err, errlen, "out of memory");
+    eryx__vfs_set_err(err, errlen, "out of memory");
 fail:
     free(ents);
     return false;
@@ -302,7 +295,7 @@ static bool link_tree(eryx_vfs_zip *img, char *err, size_t errlen) {
     img->children = malloc(((size_t)n ? n : 1) * sizeof *img->children);
     if (!fill || !img->children) {
         free(fill);
-        set_err(err, errlen, "out of memory");
+        eryx__vfs_set_err(err, errlen, "out of memory");
         return false;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -320,7 +313,7 @@ static bool link_tree(eryx_vfs_zip *img, char *err, size_t errlen) {
             /* Implied directories were added for every '/', so the parent is present. */
             if (!find_index(img, z->name, plen, &p) || img->ents[p].type != ERYX_VFS_TYPE_DIR) {
                 free(fill);
-                set_err(err, errlen, "internal error: missing parent directory");
+                eryx__vfs_set_err(err, errlen, "internal error: missing parent directory");
                 return false;
             }
             z->parent = p;
@@ -352,14 +345,14 @@ static bool link_tree(eryx_vfs_zip *img, char *err, size_t errlen) {
 }
 
 eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen) {
-    set_err(err, errlen, "%s", "");
+    eryx__vfs_set_err(err, errlen, "%s", "");
     if (!data && len) {
-        set_err(err, errlen, "no data");
+        eryx__vfs_set_err(err, errlen, "no data");
         return NULL;
     }
     eryx_vfs_zip *img = calloc(1, sizeof *img);
     if (!img) {
-        set_err(err, errlen, "out of memory");
+        eryx__vfs_set_err(err, errlen, "out of memory");
         return NULL;
     }
     atomic_init(&img->refs, 1);
@@ -375,12 +368,12 @@ eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, 
 eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen) {
     int fd = open(host_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "cannot open %s: %s", host_path, strerror(errno));
+        eryx__vfs_set_err(err, errlen, "cannot open %s: %s", host_path, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX) {
-        set_err(err, errlen, "%s is not a non-empty regular file", host_path);
+        eryx__vfs_set_err(err, errlen, "%s is not a non-empty regular file", host_path);
         close(fd);
         return NULL;
     }
@@ -388,13 +381,13 @@ eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen)
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd); /* the mapping keeps the file */
     if (map == MAP_FAILED) {
-        set_err(err, errlen, "cannot map %s: %s", host_path, strerror(errno));
+        eryx__vfs_set_err(err, errlen, "cannot map %s: %s", host_path, strerror(errno));
         return NULL;
     }
     char why[256];
     eryx_vfs_zip *img = eryx_vfs_zip_from_memory(map, size, why, sizeof why);
     if (!img) {
-        set_err(err, errlen, "%s: %s", host_path, why);
+        eryx__vfs_set_err(err, errlen, "%s: %s", host_path, why);
         munmap(map, size);
         return NULL;
     }
