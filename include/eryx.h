@@ -68,6 +68,41 @@ const char *eryx_version(void);
 typedef struct eryx_builder eryx_builder;
 typedef struct eryx_sandbox eryx_sandbox;
 typedef struct eryx_result eryx_result;
+typedef struct eryx_cache eryx_cache;
+
+/*
+** Creates an in-memory cache of loaded guest modules: process memory, thread-safe,
+** shareable between builders (each builder using it keeps a reference). A sandbox
+** whose module is in it is created with no file I/O and no deserialization. At
+** most max_entries modules are kept (0: no limit); the least recently used goes
+** first. Without one, builders use a process-wide default cache (16 entries).
+** Returns NULL when out of memory. Release with eryx_cache_release.
+*/
+eryx_cache *eryx_cache_new(uint64_t max_entries);
+
+/*
+** Drops the caller's reference to a cache; the last reference frees it. Modules in
+** use by live sandboxes stay valid. NULL is allowed and ignored.
+*/
+void eryx_cache_release(eryx_cache *cache);
+
+/*
+** An embedder's persistent cache tier (instead of the cache directory): eryx hands
+** it the serialized compiled module for a key (64 hex digits) and asks for it back.
+** get returns 1 and sets *data and *len when found (eryx then calls free), 0 when not,
+** -1 on error (a warning; eryx compiles). put returns 0, or -1 (a warning). The
+** bytes are native code: get must return exactly what put was given for that key.
+** Calls come from the threads creating sandboxes, possibly several at once.
+*/
+typedef struct eryx_cache_backend {
+    int (*get)(void *user, const char *key, void **data, size_t *len);
+    void (*free)(void *user, void *data, size_t len);
+    int (*put)(void *user, const char *key, const void *data, size_t len);
+} eryx_cache_backend;
+
+/* Receives a non-fatal problem (an unusable cache directory, a full disk, a damaged
+** cache entry that was rebuilt), as one line of text valid during the call. */
+typedef void (*eryx_warning_fn)(void *user, const char *message);
 
 /*
 ** Creates a builder that describes sandboxes: where the guest is, where compiled
@@ -96,6 +131,32 @@ eryx_status eryx_builder_set_guest_dir(eryx_builder *builder, const char *dir);
 ** module is then compiled once per process). The path is copied.
 */
 eryx_status eryx_builder_set_cache_dir(eryx_builder *builder, const char *dir);
+
+/*
+** Sets the in-memory cache tier the builder's sandboxes use (the builder keeps a
+** reference). NULL: none, so every sandbox loads its module from disk or compiles
+** it. Default: the process-wide cache.
+*/
+eryx_status eryx_builder_set_memory_cache(eryx_builder *builder, eryx_cache *cache);
+
+/*
+** Bounds the cache directory: at most max_bytes of entries and max_entries entries
+** (0: no bound); when a new entry would pass them, the least recently used entries
+** not in use by any process are removed. Default: 1 GiB, no count bound.
+*/
+eryx_status eryx_builder_set_cache_limits(eryx_builder *builder, uint64_t max_bytes, uint64_t max_entries);
+
+/*
+** Uses an embedder's persistent cache tier instead of the cache directory (backend
+** copied, user passed back). NULL backend returns to the directory.
+*/
+eryx_status eryx_builder_set_cache_backend(eryx_builder *builder, const eryx_cache_backend *backend, void *user);
+
+/*
+** Sets where non-fatal warnings go (NULL: dropped, the default). The library never
+** prints; the CLI prints them on stderr.
+*/
+eryx_status eryx_builder_set_warning_handler(eryx_builder *builder, eryx_warning_fn fn, void *user);
 
 /*
 ** Sets the guest's sys.argv (argc strings, copied). Default: a single "-c". The

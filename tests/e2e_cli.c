@@ -100,6 +100,12 @@ static const cli_case cases[] = {
     {"mount_missing_dir", {"--mount", "/nonexistent/dir:/mnt/x", "-c", "pass"}, NULL, 3, "", NULL, {"/nonexistent/dir"}},
     {"mount_over_stdlib", {"--mount", "/tmp:/usr/local/lib/python3.13", "-c", "pass"}, NULL, 2, "", NULL, {"stdlib"}},
     {"env_bad_spec", {"--env", "NOVALUE", "-c", "pass"}, NULL, 2, "", NULL, {"NAME=VALUE"}},
+    {"cache_unusable_dir", {"--cache-dir", "/proc/eryx-no-such-dir", "-c", "print('still runs')"}, NULL, 0, "still runs\n", NULL,
+     {"warning", "/proc/eryx-no-such-dir", "compiling in memory"}},
+    {"cache_stats_empty", {"--cache-dir", "/tmp/eryx-e2e-empty-cache", "cache", "stats"}, NULL, 0, NULL, "entries:   0", {NULL}},
+    {"cache_bad_command", {"cache", "frobnicate"}, NULL, 2, "", NULL, {"list, stats, verify, prune or clear"}},
+    {"cache_prune_needs_bound", {"cache", "prune"}, NULL, 2, "", NULL, {"--max-size"}},
+    {"cache_prune_bad_size", {"cache", "prune", "--max-size", "lots"}, NULL, 2, "", NULL, {"lots"}},
     {"missing_guest", {"--guest-dir", "/nonexistent/guest", "-c", "pass"}, NULL, 3, "", NULL, {"/nonexistent/guest", "build.sh"}},
 };
 

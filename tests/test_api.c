@@ -61,6 +61,46 @@ static void *thread_main(void *arg) {
     return (void *)ok;
 }
 
+/* A custom persistent cache tier: one slot in memory. */
+typedef struct {
+    char key[65];
+    void *data;
+    size_t len;
+    int gets, hits, puts;
+} slot_backend;
+static int slot_get(void *user, const char *key, void **data, size_t *len) {
+    slot_backend *sb = user;
+    sb->gets++;
+    if (!sb->data || strcmp(sb->key, key)) return 0;
+    sb->hits++;
+    *data = malloc(sb->len);
+    memcpy(*data, sb->data, sb->len);
+    *len = sb->len;
+    return 1;
+}
+static void slot_free(void *user, void *data, size_t len) {
+    (void)user;
+    (void)len;
+    free(data);
+}
+static int slot_put(void *user, const char *key, const void *data, size_t len) {
+    slot_backend *sb = user;
+    sb->puts++;
+    free(sb->data);
+    sb->data = malloc(len);
+    memcpy(sb->data, data, len);
+    sb->len = len;
+    snprintf(sb->key, sizeof sb->key, "%s", key);
+    return 0;
+}
+
+static int warning_count;
+static void count_warning(void *user, const char *msg) {
+    (void)user;
+    (void)msg;
+    warning_count++;
+}
+
 int main(void) {
     /* Argument checks and messages. */
     CHECK(eryx_builder_set_guest_dir(NULL, "x") == ERYX_ERR_INVALID_ARGUMENT);
@@ -183,6 +223,42 @@ int main(void) {
     CHECK(strstr(eryx_sandbox_errmsg(s), "new sandbox") != NULL);
     eryx_result_free(r);
     eryx_sandbox_free(s);
+
+    /* Cache tiers through the API: an embedder's backend fills on the first
+    ** sandbox and serves the second; a shared memory tier serves a third builder. */
+    slot_backend sb = {0};
+    eryx_cache_backend be = {slot_get, slot_free, slot_put};
+    eryx_cache *mem = eryx_cache_new(2);
+    CHECK(mem != NULL);
+    b = eryx_builder_new();
+    CHECK(eryx_builder_set_cache_backend(b, &(eryx_cache_backend){NULL, NULL, NULL}, NULL) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_set_cache_backend(b, &be, &sb) == ERYX_OK);
+    CHECK(eryx_builder_set_memory_cache(b, NULL) == ERYX_OK);
+    CHECK(eryx_builder_set_warning_handler(b, count_warning, NULL) == ERYX_OK);
+    s = new_sandbox(b);
+    CHECK(s && run(s, "print('one')", &r) == ERYX_OK);
+    eryx_sandbox_free(s);
+    CHECK(sb.puts == 1 && sb.hits == 0);
+    s = new_sandbox(b);
+    CHECK(s && run(s, "print('two')", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "two\n");
+    eryx_sandbox_free(s);
+    CHECK(sb.puts == 1 && sb.hits == 1);
+    CHECK(eryx_builder_set_memory_cache(b, mem) == ERYX_OK);
+    s = new_sandbox(b); /* fills the shared memory tier */
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    b = eryx_builder_new();
+    CHECK(eryx_builder_set_cache_backend(b, &be, &sb) == ERYX_OK);
+    CHECK(eryx_builder_set_memory_cache(b, mem) == ERYX_OK);
+    int gets_before = sb.gets;
+    s = new_sandbox(b);
+    CHECK(s != NULL && sb.gets == gets_before); /* from memory: the backend was not asked */
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    eryx_cache_release(mem);
+    CHECK(warning_count == 0);
+    free(sb.data);
 
     /* Several sandboxes at once, one per thread. */
     enum { NTHREADS = 4 };

@@ -1,31 +1,45 @@
-/* Unit test of src/engine: a module is compiled once, then served from the process
-** registry, then from the disk cache; a damaged cache file is replaced; an
-** unwritable cache dir still gives a working module. Needs the real guest. */
+/* Test of the engine's cache tiers with the real guest: a module is compiled once,
+** then served from the memory tier (no I/O), then from disk in a "new process"
+** (a fresh memory tier); a damaged entry is reported, replaced and never loaded;
+** an unusable cache dir still gives a working module, with a warning; concurrent
+** processes compile a missing module once. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "../src/engine/engine.h"
 #include "check.h"
 
 static char wasm[4096], sha[65];
+static char warnings[4096];
 
-static eryx__load_source load(const char *cache, int *ok) {
-    wasmtime_module_t *m = NULL;
+static void collect(void *user, const char *msg) {
+    (void)user;
+    strncat(warnings, msg, sizeof warnings - strlen(warnings) - 2);
+    strcat(warnings, "\n");
+}
+
+static eryx__load_source acquire(eryx__memcache *mc, const char *dir, int *ok) {
+    eryx__guest *g = NULL;
     eryx__load_source src = ERYX__LOADED_COMPILED;
     eryx__errbuf err = {{0}};
-    eryx_status st = eryx__module_load(wasm, sha, cache, &m, &src, &err);
-    *ok = st == ERYX_OK && m != NULL;
-    if (!*ok) fprintf(stderr, "load failed: %s\n", err.msg);
-    if (m) wasmtime_module_delete(m);
+    eryx__cache_config cc = {.memory = mc, .dir = dir, .warn = collect};
+    eryx_status st = eryx__guest_acquire(wasm, sha, &cc, &g, &src, &err);
+    *ok = st == ERYX_OK && g != NULL && eryx__guest_pre(g) != NULL;
+    if (!*ok) fprintf(stderr, "acquire failed: %s\n", err.msg);
+    eryx__guest_release(g);
     return src;
 }
 
-static off_t only_cwasm_size(const char *dir, char *path_out, size_t n) {
+static off_t only_entry(const char *dir, char *path_out, size_t n) {
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "ls %s/modules/*.cwasm 2>/dev/null | head -1", dir);
     FILE *p = popen(cmd, "r");
-    if (!p || !fgets(path_out, (int)n, p)) { if (p) pclose(p); return -1; }
+    if (!p || !fgets(path_out, (int)n, p)) {
+        if (p) pclose(p);
+        return -1;
+    }
     pclose(p);
     path_out[strcspn(path_out, "\n")] = 0;
     struct stat st;
@@ -33,47 +47,88 @@ static off_t only_cwasm_size(const char *dir, char *path_out, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: test_engine GUEST_DIR\n"); return 2; }
+    if (argc != 2 && !(argc == 4 && !strcmp(argv[2], "--child"))) {
+        fprintf(stderr, "usage: test_engine GUEST_DIR [--child CACHE_DIR]\n");
+        return 2;
+    }
     snprintf(wasm, sizeof wasm, "%s/python.wasm", argv[1]);
-    char shapath[4096];
-    snprintf(shapath, sizeof shapath, "%s/python.wasm.sha256", argv[1]);
-    FILE *f = fopen(shapath, "r");
-    CHECK(f && fscanf(f, "%64s", sha) == 1);
-    if (f) fclose(f);
+    eryx__errbuf err = {{0}};
+    CHECK(eryx__guest_sha256(argv[1], sha, &err) == ERYX_OK);
+    if (argc == 4) { /* a child process of the concurrency test: 0 loaded, 1 compiled */
+        int child_ok;
+        eryx__load_source src = acquire(NULL, argv[3], &child_ok);
+        return !child_ok ? 99 : src == ERYX__LOADED_COMPILED ? 1 : 0;
+    }
 
     char dir[] = "/tmp/eryx-test-engine-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     int ok;
-    CHECK(load(dir, &ok) == ERYX__LOADED_COMPILED && ok);
-    CHECK(load(dir, &ok) == ERYX__LOADED_REGISTRY && ok);
-    char cwasm[4400];
-    off_t size = only_cwasm_size(dir, cwasm, sizeof cwasm);
+    eryx__memcache *mc = eryx_cache_new(4);
+    CHECK(acquire(mc, dir, &ok) == ERYX__LOADED_COMPILED && ok);
+    CHECK(acquire(mc, dir, &ok) == ERYX__LOADED_MEMORY && ok);
+    char entry[4400];
+    off_t size = only_entry(dir, entry, sizeof entry);
     CHECK(size > 1000000);
+    CHECK(warnings[0] == '\0');
 
-    eryx__registry_clear();
-    CHECK(load(dir, &ok) == ERYX__LOADED_DISK && ok);
+    /* A new process: empty memory tier, warm disk. */
+    eryx__memcache *mc2 = eryx_cache_new(4);
+    CHECK(acquire(mc2, dir, &ok) == ERYX__LOADED_DISK && ok);
+    CHECK(acquire(mc2, dir, &ok) == ERYX__LOADED_MEMORY && ok);
+    eryx_cache_release(mc2);
 
-    /* A truncated cache file is detected, replaced, and never crashes the host. */
-    eryx__registry_clear();
-    CHECK(truncate(cwasm, 100) == 0);
-    CHECK(load(dir, &ok) == ERYX__LOADED_COMPILED && ok);
-    CHECK(only_cwasm_size(dir, cwasm, sizeof cwasm) == size);
+    /* A damaged entry: detected before loading, reported, replaced. */
+    int fd = open(entry, O_WRONLY);
+    CHECK(fd >= 0 && pwrite(fd, "XXXX", 4, 4096) == 4);
+    close(fd);
+    CHECK(acquire(NULL, dir, &ok) == ERYX__LOADED_COMPILED && ok);
+    CHECK(strstr(warnings, "damaged") != NULL);
+    CHECK(only_entry(dir, entry, sizeof entry) == size);
+    CHECK(acquire(NULL, dir, &ok) == ERYX__LOADED_DISK && ok);
+    warnings[0] = '\0';
+    CHECK(truncate(entry, size / 2) == 0);
+    CHECK(acquire(NULL, dir, &ok) == ERYX__LOADED_COMPILED && ok);
+    CHECK(strstr(warnings, "damaged") != NULL);
 
-    /* A cache dir that cannot be created: still works, compiles in memory. */
-    eryx__registry_clear();
-    CHECK(load("/proc/eryx-no-such-dir", &ok) == ERYX__LOADED_COMPILED && ok);
+    /* An unusable cache dir: works, compiling in memory, with a warning. */
+    warnings[0] = '\0';
+    CHECK(acquire(NULL, "/proc/eryx-no-such-dir", &ok) == ERYX__LOADED_COMPILED && ok);
+    CHECK(strstr(warnings, "/proc/eryx-no-such-dir") != NULL);
+
+    /* Several processes asking for a missing module compile it once: the others
+    ** wait for the lock and load it from disk. */
+    char dir2[] = "/tmp/eryx-test-engine2-XXXXXX";
+    CHECK(mkdtemp(dir2) != NULL);
+    enum { NPROC = 3 };
+    pid_t pids[NPROC];
+    for (int i = 0; i < NPROC; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) { /* exec: wasmtime's threads do not survive a fork */
+            execl("/proc/self/exe", argv[0], argv[1], "--child", dir2, (char *)NULL);
+            _exit(98);
+        }
+    }
+    int compiled = 0, failed = 0;
+    for (int i = 0; i < NPROC; i++) {
+        int ws = 0;
+        waitpid(pids[i], &ws, 0);
+        if (!WIFEXITED(ws) || WEXITSTATUS(ws) > 1) failed++;
+        else compiled += WEXITSTATUS(ws);
+    }
+    CHECK(failed == 0);
+    CHECK(compiled == 1);
 
     /* A wrong path is a clear error naming the file. */
-    eryx__registry_clear();
-    wasmtime_module_t *m = NULL;
-    eryx__errbuf err = {{0}};
+    eryx__guest *g = NULL;
+    eryx__cache_config none = {0};
     snprintf(wasm, sizeof wasm, "%s/no-such.wasm", argv[1]);
-    CHECK(eryx__module_load(wasm, "0000", NULL, &m, NULL, &err) == ERYX_ERR_GUEST_NOT_FOUND);
-    CHECK(m == NULL && strstr(err.msg, "no-such.wasm") != NULL);
+    CHECK(eryx__guest_acquire(wasm, "0000", &none, &g, NULL, &err) == ERYX_ERR_GUEST_NOT_FOUND);
+    CHECK(g == NULL && strstr(err.msg, "no-such.wasm") != NULL);
 
+    eryx_cache_release(mc);
     eryx__registry_clear();
     char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
     CHECK(system(cmd) == 0);
     return check_report("test_engine");
 }

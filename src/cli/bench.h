@@ -3,8 +3,8 @@
 #define ERYX_CLI_BENCH_H
 #include "eryx.h"
 
-/* Runs the benchmark with sandboxes from b; prints a table or one JSON line.
+/* Runs the benchmark with sandboxes from b (whose guest is in guest_dir); prints a table or one JSON line.
 ** Returns the process exit status (0, or 3 when a sandbox failed). */
-int eryx_cli_bench(eryx_builder *b, int json, int runs);
+int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "bench.h"
+#include "cache_cmd.h"
 #include "eryx.h"
 
 enum { EXIT_USAGE = 2, EXIT_SANDBOX = 3 };
@@ -21,6 +22,9 @@ static void usage(FILE *out) {
           "       eryx [options] run FILE [ARG...]\n"
           "       eryx [options] FILE [ARG...]\n"
           "       eryx [options] [-]          read the code from stdin\n"
+          "       eryx [options] cache list|stats|verify|clear\n"
+          "       eryx [options] cache prune [--max-size N[K|M|G]] [--max-entries N]\n"
+          "                                   inspect or trim the compiled-module cache\n"
           "       eryx [options] bench [--json] [--runs N]\n"
           "                                   time sandbox creation, execute and a CPU\n"
           "                                   loop in-process (p50/p99; N runs, default 50)\n"
@@ -41,6 +45,8 @@ static void usage(FILE *out) {
           "  --cache-dir DIR        where compiled modules are cached;\n"
           "                         default: ${XDG_CACHE_HOME:-$HOME/.cache}/eryx\n"
           "  --no-cache             do not read or write the compiled-module cache\n"
+          "  --cache-max-size N     bound the cache dir (bytes, or N[K|M|G]; default 1G);\n"
+          "                         least recently used entries go first\n"
           "  --version              print eryx's version and exit\n"
           "  -h, --help             print this help and exit\n"
           "\n"
@@ -49,7 +55,8 @@ static void usage(FILE *out) {
           "  1    the Python code raised an uncaught exception (traceback on stderr)\n"
           "  N    the Python code called sys.exit(N) or os._exit(N)\n"
           "  2    usage error\n"
-          "  3    the sandbox could not be created or crashed (the message says why)\n",
+          "  3    the sandbox could not be created or crashed (the message says why)\n"
+          "  (eryx cache verify exits 1 when it found and removed damaged entries)\n",
           out);
 }
 
@@ -91,6 +98,24 @@ static ptrdiff_t read_host_stdin(void *user, void *buf, size_t len) {
         ssize_t n = read(0, buf, len);
         if (n >= 0 || errno != EINTR) return n;
     }
+}
+
+static void print_warning(void *user, const char *message) {
+    (void)user;
+    fprintf(stderr, "eryx: warning: %s\n", message);
+}
+
+static const char *guest_dir_of(const char *explicit_dir) {
+    const char *env = getenv("ERYX_GUEST_DIR");
+    return explicit_dir ? explicit_dir : env && *env ? env : ERYX_DEFAULT_GUEST_DIR;
+}
+
+static const char *cache_dir_of(const char *explicit_dir, char *buf, size_t n) {
+    if (explicit_dir) return explicit_dir;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg) snprintf(buf, n, "%s/eryx", xdg);
+    else snprintf(buf, n, "%s/.cache/eryx", home && *home ? home : ".");
+    return buf;
 }
 
 static void relay_output(void *user, int stream, const char *data, size_t len) {
@@ -144,11 +169,13 @@ int main(int argc, char **argv) {
     const char **gargv = NULL;
     eryx_sandbox *s = NULL;
     eryx_result *r = NULL;
+    const char *cache_dir = NULL, *guest_dir = NULL;
     eryx_builder *b = eryx_builder_new();
     if (!b) {
         fprintf(stderr, "eryx: out of memory\n");
         return EXIT_SANDBOX;
     }
+    eryx_builder_set_warning_handler(b, print_warning, NULL);
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -166,7 +193,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (!strcmp(a, "--guest-dir") || !strcmp(a, "--cache-dir") || !strcmp(a, "-c") || !strcmp(a, "--mount") ||
-            !strcmp(a, "--env")) {
+            !strcmp(a, "--env") || !strcmp(a, "--cache-max-size")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "eryx: %s needs a value (see eryx --help)\n", a);
                 goto out;
@@ -177,6 +204,17 @@ int main(int argc, char **argv) {
                 i++;
                 break;
             }
+            if (!strcmp(a, "--cache-max-size")) {
+                long long n = eryx_cli_parse_size(v);
+                if (n <= 0) {
+                    fprintf(stderr, "eryx: --cache-max-size wants a size like 512M, got '%s'\n", v);
+                    goto out;
+                }
+                eryx_builder_set_cache_limits(b, (uint64_t)n, 0);
+                continue;
+            }
+            if (!strcmp(a, "--cache-dir")) cache_dir = v;
+            if (!strcmp(a, "--guest-dir")) guest_dir = v;
             int bad = !strcmp(a, "--mount") ? add_mount(b, v)
                       : !strcmp(a, "--env") ? add_env(b, v)
                       : (!strcmp(a, "--guest-dir") ? eryx_builder_set_guest_dir(b, v)
@@ -188,6 +226,11 @@ int main(int argc, char **argv) {
             }
             continue;
         }
+        if (!strcmp(a, "cache")) {
+            char buf[4096];
+            status = eryx_cli_cache(cache_dir_of(cache_dir, buf, sizeof buf), argc - i - 1, argv + i + 1);
+            goto out;
+        }
         if (!strcmp(a, "bench")) {
             int json = 0, runs = 50;
             for (int k = i + 1; k < argc; k++) {
@@ -198,7 +241,7 @@ int main(int argc, char **argv) {
                     goto out;
                 }
             }
-            status = eryx_cli_bench(b, json, runs);
+            status = eryx_cli_bench(b, guest_dir_of(guest_dir), json, runs);
             goto out;
         }
         if (!strcmp(a, "run")) {

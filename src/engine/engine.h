@@ -1,55 +1,82 @@
 /*
-** The wasmtime boundary: one engine per process, and compiled guest modules that
-** are compiled once per machine (serialized to the cache dir, mmap-loaded later)
-** and once per process (kept in a registry and shared by every sandbox).
+** The wasmtime boundary. engine.c: the process's one engine and one linker (with
+** eryx's imports), and compiling a module. guest.c: getting a guest module through
+** the cache tiers (in-process memory, then disk or an embedder's backend, then
+** compile), and the process-wide registry of what every sandbox shares.
 */
 #ifndef ERYX_ENGINE_H
 #define ERYX_ENGINE_H
 #include <stdbool.h>
 #include <wasmtime.h>
+#include "../cache/memcache.h"
 #include "../common/errbuf.h"
 
 /* Returns the process-wide engine, creating it on the first call (thread-safe).
 ** NULL if wasmtime could not create it (message in err). Never freed. */
 wasm_engine_t *eryx__engine(eryx__errbuf *err);
 
-/* The settings string that enters every compiled-module key: the engine version
-** and each option that changes generated code. */
+/* The settings string that enters every compiled-module key: the engine version,
+** each option that changes generated code, eryx's artifact format. */
 const char *eryx__engine_settings(void);
 
-/* How a module load was satisfied (for tests and benchmarks). */
-typedef enum { ERYX__LOADED_REGISTRY, ERYX__LOADED_DISK, ERYX__LOADED_COMPILED } eryx__load_source;
+/* The process's linker with eryx's imports defined (created once). NULL + err. */
+wasmtime_linker_t *eryx__linker(eryx__errbuf *err);
 
-/*
-** Loads the guest module at wasm_path whose content hash is wasm_sha256 (hex):
-** from the process registry if present; else from cache_dir/modules/<key>.cwasm
-** (mmap); else by compiling it, then writing the .cwasm atomically (temp file,
-** fsync, rename). cache_dir may be NULL (no disk cache). A .cwasm that wasmtime
-** rejects is replaced. On success *out is a new reference the caller deletes.
-*/
-eryx_status eryx__module_load(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
-                              wasmtime_module_t **out, eryx__load_source *source, eryx__errbuf *err);
+/* Compiles the module at wasm_path. */
+eryx_status eryx__compile(const char *wasm_path, wasmtime_module_t **out, eryx__errbuf *err);
 
-/*
-** Like eryx__module_load, but returns the module pre-linked with eryx's imports
-** (the process's one linker, created on first use), ready for
-** wasmtime_instance_pre_instantiate. *out is borrowed from the registry: valid
-** until eryx__registry_clear.
-*/
-eryx_status eryx__instance_pre(const char *wasm_path, const char *wasm_sha256, const char *cache_dir,
-                               wasmtime_instance_pre_t **out, eryx__errbuf *err);
-
-/* The stdlib image at path, mapped and indexed once per process (again if the file
-** changes): a new reference the caller releases (eryx_vfs_zip_release). NULL with a
-** message in err when it is missing or malformed. */
-struct eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err);
-
-/* Empties the process registry (modules, linker, stdlib images). Only while no
-** sandbox exists: for tests of the load path, and for leak-free shutdown. */
-void eryx__registry_clear(void);
-
-/* Copies wasmtime's message for error (and deletes it) into err; returns status. */
+/* Copies wasmtime's message for error or trap (and deletes them) into err. */
 eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what,
                                 wasmtime_error_t *error, wasm_trap_t *trap);
+
+/* ---- guest.c ------------------------------------------------------------------ */
+
+/* A loaded guest module, pre-linked and ready to instantiate; reference-counted,
+** shared by the memory tier and the sandboxes using it. */
+typedef struct eryx__guest eryx__guest;
+wasmtime_instance_pre_t *eryx__guest_pre(const eryx__guest *g);
+wasmtime_module_t *eryx__guest_module(const eryx__guest *g);
+void eryx__guest_retain(eryx__guest *g);
+void eryx__guest_release(eryx__guest *g); /* NULL allowed */
+
+/* Where a guest may come from, as configured on a builder. */
+typedef struct eryx__cache_config {
+    eryx__memcache *memory; /* the in-process tier; NULL: none */
+    const char *dir;        /* the disk tier; NULL: none */
+    uint64_t max_bytes, max_entries; /* the disk tier's bounds (0: none) */
+    const struct eryx_cache_backend *backend; /* an embedder's tier instead of dir */
+    void *backend_user;
+    void (*warn)(void *user, const char *message); /* non-fatal cache problems */
+    void *warn_user;
+} eryx__cache_config;
+
+typedef enum { ERYX__LOADED_MEMORY, ERYX__LOADED_DISK, ERYX__LOADED_COMPILED } eryx__load_source;
+
+/*
+** Gets the guest module for (wasm_path, wasm_sha256): from the memory tier (no file
+** I/O, no deserialization); else from the disk tier or backend (verified, then
+** mapped); else compiled, then stored. Concurrent callers for one missing key, in
+** this or other processes, compile it once (a per-key file lock, or a process
+** mutex without a disk tier). Cache problems (unwritable dir, disk full, damaged
+** entry) are warnings: the guest is still returned. *out is a new reference.
+*/
+eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, const eryx__cache_config *cc,
+                                eryx__guest **out, eryx__load_source *source, eryx__errbuf *err);
+
+/* The process-wide default memory tier (created on first use; never freed). */
+eryx__memcache *eryx__default_memcache(void);
+
+/* The SHA-256 (hex) of the guest in guest_dir, read from python.wasm.sha256 once per
+** process and remembered (a guest dir is an immutable build output). */
+eryx_status eryx__guest_sha256(const char *guest_dir, char hex[65], eryx__errbuf *err);
+
+/* The stdlib image at path, mapped and indexed once per process: a new reference
+** the caller releases (eryx_vfs_zip_release). NULL with a message in err. */
+struct eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err);
+
+/* Empties the process-wide registry (default memory tier, stdlib images, guest
+** hashes, disk-store handles). Only while no sandbox exists: for tests of the load
+** path and leak-free shutdown. */
+void eryx__registry_clear(void);
 
 #endif

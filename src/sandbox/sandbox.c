@@ -25,6 +25,7 @@
 
 #define STDLIB_GUEST_PATH "/usr/local/lib/python3.13"
 #define DEFAULT_MEMFS_LIMIT (64u << 20)
+#define DEFAULT_CACHE_MAX_BYTES ((uint64_t)1 << 30)
 /* Until output caps are configurable (the sandbox-contract issue), each captured
 ** stream stops growing here and the guest's write fails with ENOSPC. */
 #define OUTPUT_HARD_LIMIT ((size_t)256 << 20)
@@ -47,6 +48,13 @@ struct eryx_builder {
     char **env; /* "NAME=VALUE" */
     mount_spec *mounts; /* in the order added */
     uint64_t memfs_limit;
+    eryx_cache *memory; /* a reference; NULL: none */
+    uint64_t cache_max_bytes, cache_max_entries;
+    eryx_cache_backend backend;
+    bool has_backend;
+    void *backend_user;
+    eryx_warning_fn warn;
+    void *warn_user;
     eryx__errbuf err;
 };
 
@@ -63,6 +71,7 @@ struct eryx_result {
 };
 
 struct eryx_sandbox {
+    eryx__guest *guest; /* a reference: keeps the module (and its cache entry) alive */
     wasmtime_store_t *store;
     wasmtime_context_t *cx;
     wasmtime_instance_t instance;
@@ -124,6 +133,9 @@ eryx_builder *eryx_builder_new(void) {
     b->guest_dir = strdup(env && *env ? env : ERYX_DEFAULT_GUEST_DIR);
     b->cache_dir = default_cache_dir();
     b->memfs_limit = DEFAULT_MEMFS_LIMIT;
+    b->cache_max_bytes = DEFAULT_CACHE_MAX_BYTES;
+    b->memory = eryx__default_memcache();
+    eryx__memcache_retain(b->memory);
     static const char *const default_argv[] = {"-c"};
     if (!b->guest_dir || eryx_builder_set_argv(b, 1, default_argv) != ERYX_OK) {
         eryx_builder_free(b);
@@ -138,6 +150,7 @@ void eryx_builder_free(eryx_builder *b) {
     free(b->cache_dir);
     free_strv(b->argv, b->argc);
     free_strv(b->env, b->envc);
+    eryx_cache_release(b->memory);
     for (mount_spec *m = b->mounts, *next; m; m = next) {
         next = m->next;
         free(m->host);
@@ -246,6 +259,38 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
     return ERYX_OK;
 }
 
+eryx_status eryx_builder_set_memory_cache(eryx_builder *b, eryx_cache *cache) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__memcache_retain(cache);
+    eryx_cache_release(b->memory);
+    b->memory = cache;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_cache_limits(eryx_builder *b, uint64_t max_bytes, uint64_t max_entries) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->cache_max_bytes = max_bytes;
+    b->cache_max_entries = max_entries;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_cache_backend(eryx_builder *b, const eryx_cache_backend *backend, void *user) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (backend && (!backend->get || !backend->put))
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "a cache backend needs get and put");
+    b->has_backend = backend != NULL;
+    if (backend) b->backend = *backend;
+    b->backend_user = user;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_warning_handler(eryx_builder *b, eryx_warning_fn fn, void *user) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->warn = fn;
+    b->warn_user = user;
+    return ERYX_OK;
+}
+
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *b, uint64_t max_bytes) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     b->memfs_limit = max_bytes;
@@ -311,19 +356,6 @@ static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t le
 
 /* ---- sandbox ------------------------------------------------------------------ */
 const char *eryx_sandbox_errmsg(const eryx_sandbox *s) { return s ? s->err.msg : "sandbox is NULL"; }
-
-static eryx_status read_sha256(const char *path, char hex[65], eryx__errbuf *err) {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND,
-                          "cannot open %s: %s (the guest directory is incomplete: rebuild it with ./build.sh)", path,
-                          strerror(errno));
-    int n = fscanf(f, "%64[0-9a-f]", hex);
-    fclose(f);
-    if (n != 1 || strlen(hex) != 64)
-        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "%s does not hold a SHA-256 (rebuild the guest)", path);
-    return ERYX_OK;
-}
 
 static eryx_status get_func(eryx_sandbox *s, const char *name, wasmtime_func_t *out) {
     wasmtime_extern_t ext;
@@ -420,15 +452,26 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
                           "no guest directory: set ERYX_GUEST_DIR or call eryx_builder_set_guest_dir");
 
     char path[PATH_MAX], sha[65];
-    snprintf(path, sizeof path, "%s/python.wasm.sha256", b->guest_dir);
-    eryx_status st = read_sha256(path, sha, &b->err);
+    eryx_status st = eryx__guest_sha256(b->guest_dir, sha, &b->err);
     if (st != ERYX_OK) return st;
     snprintf(path, sizeof path, "%s/python.wasm", b->guest_dir);
-    wasmtime_instance_pre_t *pre = NULL;
-    st = eryx__instance_pre(path, sha, b->cache_dir, &pre, &b->err);
+    eryx__cache_config cc = {
+        .memory = b->memory,
+        .dir = b->cache_dir,
+        .max_bytes = b->cache_max_bytes,
+        .max_entries = b->cache_max_entries,
+        .backend = b->has_backend ? &b->backend : NULL,
+        .backend_user = b->backend_user,
+        .warn = b->warn,
+        .warn_user = b->warn_user,
+    };
+    eryx__guest *guest = NULL;
+    st = eryx__guest_acquire(path, sha, &cc, &guest, NULL, &b->err);
     if (st != ERYX_OK) return st;
 
     eryx_sandbox *s = calloc(1, sizeof *s);
+    if (s) s->guest = guest;
+    else eryx__guest_release(guest);
     if (!s || !(s->vfs = eryx_vfs_new())) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
         goto fail;
@@ -456,7 +499,7 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     }
     s->cx = wasmtime_store_context(s->store);
     wasm_trap_t *trap = NULL;
-    wasmtime_error_t *e = wasmtime_instance_pre_instantiate(pre, s->cx, &s->instance, &trap);
+    wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
     if (e || trap) {
         st = eryx__fail_wasmtime(&b->err, ERYX_ERR_ENGINE, "instantiating the guest failed", e, trap);
         goto fail;
@@ -481,6 +524,7 @@ void eryx_sandbox_free(eryx_sandbox *s) {
     if (s->store) wasmtime_store_delete(s->store);
     eryx_wasi_free(s->wasi);
     eryx_vfs_free(s->vfs);
+    eryx__guest_release(s->guest);
     free(s);
 }
 

@@ -1,0 +1,338 @@
+/*
+** Getting a guest module through the cache tiers, and the process-wide registry of
+** what sandboxes share (see engine.h). Tiers, fastest first:
+**   1. memory: an eryx_cache of loaded, pre-linked modules (no I/O at all);
+**   2. disk: src/cache/store.c, entries verified then mmap-loaded by wasmtime;
+**      or an embedder's eryx_cache_backend (bytes, deserialized with a copy);
+**   3. compile with Cranelift, then store in 2 and 1.
+*/
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../cache/key.h"
+#include "../cache/store.h"
+#include "../vfs/vfs.h"
+#include "engine.h"
+#include "eryx.h"
+
+struct eryx__guest {
+    atomic_uint_fast32_t refs;
+    wasmtime_module_t *module;
+    wasmtime_instance_pre_t *pre;
+    eryx__store_entry entry; /* the disk entry it was mapped from, held "in use" */
+};
+
+wasmtime_instance_pre_t *eryx__guest_pre(const eryx__guest *g) { return g->pre; }
+wasmtime_module_t *eryx__guest_module(const eryx__guest *g) { return g->module; }
+void eryx__guest_retain(eryx__guest *g) { atomic_fetch_add(&g->refs, 1); }
+
+void eryx__guest_release(eryx__guest *g) {
+    if (!g || atomic_fetch_sub(&g->refs, 1) != 1) return;
+    if (g->pre) wasmtime_instance_pre_delete(g->pre);
+    if (g->module) wasmtime_module_delete(g->module);
+    eryx__store_entry_release(&g->entry);
+    free(g);
+}
+
+static void vt_retain(void *v) { eryx__guest_retain(v); }
+static void vt_release(void *v) { eryx__guest_release(v); }
+static const eryx__memcache_vt guest_vt = {vt_retain, vt_release};
+
+/* ---- the registry --------------------------------------------------------------- */
+typedef struct named {
+    char *name;
+    void *value; /* eryx__store* (NULL: could not open), eryx_vfs_zip*, or char[65] */
+    char *problem; /* why a store could not be opened */
+    struct named *next;
+} named;
+
+static struct {
+    pthread_mutex_t lock;        /* guards the lists and the default memory tier */
+    pthread_mutex_t build_lock;  /* single flight without a disk tier */
+    eryx__memcache *memory;
+    named *stores, *images, *hashes;
+} eryx__registry = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, NULL};
+
+eryx__memcache *eryx__default_memcache(void) {
+    pthread_mutex_lock(&eryx__registry.lock);
+    if (!eryx__registry.memory) eryx__registry.memory = eryx__memcache_new(16, &guest_vt);
+    eryx__memcache *mc = eryx__registry.memory;
+    pthread_mutex_unlock(&eryx__registry.lock);
+    return mc;
+}
+
+eryx_cache *eryx_cache_new(uint64_t max_entries) { return eryx__memcache_new(max_entries, &guest_vt); }
+void eryx_cache_release(eryx_cache *cache) { eryx__memcache_release(cache); }
+
+static named *find(named *list, const char *name) {
+    for (; list; list = list->next)
+        if (!strcmp(list->name, name)) return list;
+    return NULL;
+}
+
+static named *add(named **list, const char *name, void *value) {
+    named *n = calloc(1, sizeof *n);
+    if (!n || !(n->name = strdup(name))) {
+        free(n);
+        return NULL;
+    }
+    n->value = value;
+    n->next = *list;
+    *list = n;
+    return n;
+}
+
+void eryx__registry_clear(void) {
+    pthread_mutex_lock(&eryx__registry.lock);
+    eryx__memcache *mc = eryx__registry.memory;
+    named *lists[3] = {eryx__registry.stores, eryx__registry.images, eryx__registry.hashes};
+    eryx__registry.memory = NULL;
+    eryx__registry.stores = eryx__registry.images = eryx__registry.hashes = NULL;
+    pthread_mutex_unlock(&eryx__registry.lock);
+    eryx__memcache_release(mc);
+    for (int i = 0; i < 3; i++) {
+        for (named *n = lists[i], *next; n; n = next) {
+            next = n->next;
+            if (i == 0) eryx__store_close(n->value);
+            else if (i == 1) eryx_vfs_zip_release(n->value);
+            else free(n->value);
+            free(n->problem);
+            free(n->name);
+            free(n);
+        }
+    }
+}
+
+eryx_status eryx__guest_sha256(const char *guest_dir, char hex[65], eryx__errbuf *err) {
+    pthread_mutex_lock(&eryx__registry.lock);
+    named *n = find(eryx__registry.hashes, guest_dir);
+    if (n) memcpy(hex, n->value, 65);
+    pthread_mutex_unlock(&eryx__registry.lock);
+    if (n) return ERYX_OK;
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/python.wasm.sha256", guest_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND,
+                          "cannot open %s: %s (the guest directory is incomplete: rebuild it with ./build.sh)", path,
+                          strerror(errno));
+    int got = fscanf(f, "%64[0-9a-f]", hex);
+    fclose(f);
+    if (got != 1 || strlen(hex) != 64)
+        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "%s does not hold a SHA-256 (rebuild the guest)", path);
+    char *copy = malloc(65);
+    if (copy) {
+        memcpy(copy, hex, 65);
+        pthread_mutex_lock(&eryx__registry.lock);
+        if (find(eryx__registry.hashes, guest_dir) || !add(&eryx__registry.hashes, guest_dir, copy)) free(copy);
+        pthread_mutex_unlock(&eryx__registry.lock);
+    }
+    return ERYX_OK;
+}
+
+eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
+    eryx_vfs_zip *img = NULL;
+    pthread_mutex_lock(&eryx__registry.lock);
+    named *n = find(eryx__registry.images, path);
+    if (n) img = eryx_vfs_zip_ref(n->value);
+    pthread_mutex_unlock(&eryx__registry.lock);
+    if (img) return img;
+
+    char msg[512] = "";
+    eryx_vfs_zip *fresh = eryx_vfs_zip_open(path, msg, sizeof msg);
+    if (!fresh) {
+        eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "the stdlib image %s is unusable: %s (rebuild the guest with ./build.sh)",
+                   path, msg);
+        return NULL;
+    }
+    pthread_mutex_lock(&eryx__registry.lock);
+    n = find(eryx__registry.images, path); /* another thread may have been first */
+    if (n) {
+        img = eryx_vfs_zip_ref(n->value);
+        eryx_vfs_zip_release(fresh);
+    } else if (add(&eryx__registry.images, path, fresh)) {
+        img = eryx_vfs_zip_ref(fresh);
+    } else {
+        img = fresh; /* not registered: the caller gets the only reference */
+    }
+    pthread_mutex_unlock(&eryx__registry.lock);
+    return img;
+}
+
+/* ---- acquiring a guest ------------------------------------------------------------ */
+static void warn(const eryx__cache_config *cc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const eryx__cache_config *cc, const char *fmt, ...) {
+    if (!cc->warn) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cc->warn(cc->warn_user, msg);
+}
+
+/* The disk store for cc->dir, opened once per process. NULL (after a warning) when
+** it cannot be used. */
+static eryx__store *store_for(const eryx__cache_config *cc) {
+    char name[4300];
+    snprintf(name, sizeof name, "%s|%llu|%llu", cc->dir, (unsigned long long)cc->max_bytes,
+             (unsigned long long)cc->max_entries);
+    pthread_mutex_lock(&eryx__registry.lock);
+    named *n = find(eryx__registry.stores, name);
+    if (!n) {
+        char msg[512] = "";
+        eryx__store_limits lim = {cc->max_bytes, cc->max_entries};
+        eryx__store *st = eryx__store_open(cc->dir, lim, msg, sizeof msg);
+        n = add(&eryx__registry.stores, name, st);
+        if (n && !st) n->problem = strdup(msg);
+        if (!n) eryx__store_close(st);
+    }
+    eryx__store *st = n ? n->value : NULL;
+    char *problem = n && n->problem ? strdup(n->problem) : NULL;
+    pthread_mutex_unlock(&eryx__registry.lock);
+    if (!st)
+        warn(cc, "the cache directory %s cannot be used (%s); compiling in memory instead", cc->dir,
+             problem ? problem : "out of memory");
+    free(problem);
+    return st;
+}
+
+static eryx_status make_key(const char *sha, char key[65], eryx__errbuf *err) {
+    eryx__key_ctx *kc = eryx__key_begin();
+    if (!kc) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot start a SHA-256 context");
+    eryx__key_add_str(kc, sha);
+    eryx__key_add_str(kc, eryx__engine_settings());
+    if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
+    return ERYX_OK;
+}
+
+/* Tier 2: a verified disk entry, mapped by wasmtime. */
+static wasmtime_module_t *load_from_store(const eryx__cache_config *cc, eryx__store *store, const char *key,
+                                          eryx__store_entry *entry) {
+    char msg[512] = "";
+    eryx__store_result r = eryx__store_get(store, key, entry, msg, sizeof msg);
+    if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", msg);
+    if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", msg);
+    if (r != ERYX__STORE_HIT) return NULL;
+    wasmtime_module_t *m = NULL;
+    wasmtime_error_t *e = wasmtime_module_deserialize_file(eryx__engine(NULL), entry->path, &m);
+    if (e) {
+        wasm_byte_vec_t text = {0, NULL};
+        wasmtime_error_message(e, &text);
+        warn(cc, "the engine refused cache entry %s (%.*s); rebuilding it", entry->path, (int)text.size,
+             text.data ? text.data : "");
+        wasm_byte_vec_delete(&text);
+        wasmtime_error_delete(e);
+        eryx__store_entry_release(entry);
+        return NULL;
+    }
+    return m;
+}
+
+/* Tier 2 through an embedder's backend: bytes it stored for us earlier. */
+static wasmtime_module_t *load_from_backend(const eryx__cache_config *cc, const char *key) {
+    void *data = NULL;
+    size_t len = 0;
+    int found = cc->backend->get(cc->backend_user, key, &data, &len);
+    if (found < 0) warn(cc, "the cache backend failed to look up %s; compiling", key);
+    if (found != 1) return NULL;
+    wasmtime_module_t *m = NULL;
+    wasmtime_error_t *e = wasmtime_module_deserialize(eryx__engine(NULL), data, len, &m);
+    if (cc->backend->free) cc->backend->free(cc->backend_user, data, len);
+    if (e) {
+        wasmtime_error_delete(e);
+        warn(cc, "the cache backend returned bytes the engine refused for %s; compiling", key);
+        return NULL;
+    }
+    return m;
+}
+
+static void store_compiled(const eryx__cache_config *cc, eryx__store *store, const char *key,
+                           const wasmtime_module_t *m) {
+    wasm_byte_vec_t bytes;
+    wasmtime_error_t *e = wasmtime_module_serialize((wasmtime_module_t *)m, &bytes);
+    if (e) {
+        wasmtime_error_delete(e);
+        warn(cc, "cannot serialize the compiled module; it is not cached");
+        return;
+    }
+    char msg[512] = "";
+    if (store && eryx__store_put(store, key, bytes.data, bytes.size, msg, sizeof msg) != 0)
+        warn(cc, "cannot write the compiled module to the cache (%s); the next process compiles again", msg);
+    if (cc->backend && cc->backend->put(cc->backend_user, key, bytes.data, bytes.size) != 0)
+        warn(cc, "the cache backend failed to store %s", key);
+    wasm_byte_vec_delete(&bytes);
+}
+
+eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, const eryx__cache_config *cc,
+                                eryx__guest **out, eryx__load_source *source, eryx__errbuf *err) {
+    *out = NULL;
+    char key[65];
+    eryx_status st = make_key(wasm_sha256, key, err);
+    if (st != ERYX_OK) return st;
+    if (cc->memory && (*out = eryx__memcache_get(cc->memory, key))) {
+        if (source) *source = ERYX__LOADED_MEMORY;
+        return ERYX_OK;
+    }
+
+    eryx__store *store = cc->dir && !cc->backend ? store_for(cc) : NULL;
+    eryx__guest *g = calloc(1, sizeof *g);
+    if (!g) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a guest module");
+    atomic_init(&g->refs, 1);
+    g->entry.lock_fd = -1;
+    if (source) *source = ERYX__LOADED_DISK;
+    /* The common case first, without any lock: the entry is on disk. */
+    if (store) g->module = load_from_store(cc, store, key, &g->entry);
+    else if (cc->backend) g->module = load_from_backend(cc, key);
+    /* A miss: one builder per key; other threads and processes wait, then find it. */
+    char msg[512] = "";
+    int lock_fd = -1;
+    bool locked = false;
+    if (!g->module) {
+        lock_fd = store ? eryx__store_lock_key(store, key, msg, sizeof msg) : -1;
+        if (store && lock_fd < 0) warn(cc, "cannot lock the cache entry (%s); building without the lock", msg);
+        if (lock_fd < 0) {
+            pthread_mutex_lock(&eryx__registry.build_lock);
+            locked = true;
+        }
+        eryx__guest *other = cc->memory ? eryx__memcache_get(cc->memory, key) : NULL;
+        if (other) {
+            if (source) *source = ERYX__LOADED_MEMORY;
+            eryx__guest_release(g);
+            *out = other;
+            goto unlock;
+        }
+        if (store) g->module = load_from_store(cc, store, key, &g->entry);
+    }
+    if (!g->module) {
+        if (source) *source = ERYX__LOADED_COMPILED;
+        if ((st = eryx__compile(wasm_path, &g->module, err)) != ERYX_OK) goto fail;
+        store_compiled(cc, store, key, g->module);
+    }
+    wasmtime_linker_t *linker = eryx__linker(err);
+    if (!linker) {
+        st = ERYX_ERR_ENGINE;
+        goto fail;
+    }
+    wasmtime_error_t *we = wasmtime_linker_instantiate_pre(linker, g->module, &g->pre);
+    if (we) {
+        st = eryx__fail_wasmtime(err, ERYX_ERR_GUEST_API,
+                                 "the guest module needs imports eryx does not provide (was it built by guest/build.sh?)",
+                                 we, NULL);
+        goto fail;
+    }
+    if (cc->memory) eryx__memcache_put(cc->memory, key, g); /* a failure only costs the next sandbox a load */
+    *out = g;
+    goto unlock;
+fail:
+    eryx__guest_release(g);
+unlock:
+    if (lock_fd >= 0) eryx__store_unlock(lock_fd);
+    else if (locked) pthread_mutex_unlock(&eryx__registry.build_lock);
+    return st;
+}
