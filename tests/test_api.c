@@ -222,6 +222,7 @@ int main(void) {
     CHECK(run(s, "pass", &r) == ERYX_ERR_SANDBOX_DEAD);
     CHECK(strstr(eryx_sandbox_errmsg(s), "new sandbox") != NULL);
     eryx_result_free(r);
+    r = NULL;
     eryx_sandbox_free(s);
 
     /* Cache tiers through the API: an embedder's backend fills on the first
@@ -259,6 +260,7 @@ int main(void) {
     eryx_cache_release(mem);
     CHECK(warning_count == 0);
     free(sb.data);
+    eryx_result_free(r);
 
     /* Several sandboxes at once, one per thread. */
     enum { NTHREADS = 4 };
