@@ -111,6 +111,7 @@ eryx_step "guest: liblzma (wasm)" "$logs/lzma.log" build_lzma >&2
 native_key=$( { grep '^python3.13' "$here/sources.lock"; gcc --version | head -1; echo native-v2; } | sha256sum | cut -c1-16)
 native_root="$ERYX_CACHE/build-python/$native_key"
 native="$native_root/build/python"
+mkdir -p "$(dirname "$native_root")"
 exec 8>"$native_root.lock"; flock 8
 if [ ! -f "$native_root/.complete" ]; then
     build_native() {
