@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "../engine/engine.h"
+#include "../sandbox/sandbox_internal.h"
 #include "eryx.h"
 
 static uint64_t now_ns(void) {
@@ -101,9 +102,11 @@ out:
 int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
     if (runs < 2) runs = 2;
     uint64_t *create = calloc((size_t)runs, sizeof *create), *exec = calloc((size_t)runs * 10, sizeof *exec);
+    uint64_t *phase[3] = {calloc((size_t)runs, sizeof(uint64_t)), calloc((size_t)runs, sizeof(uint64_t)),
+                          calloc((size_t)runs, sizeof(uint64_t))};
     eryx_sandbox *s = NULL;
     int rc = 3;
-    if (!create || !exec) goto out;
+    if (!create || !exec || !phase[0] || !phase[1] || !phase[2]) goto out;
     /* The first creation in a process loads the compiled module; reported apart. */
     uint64_t t0 = now_ns();
     eryx_status st = eryx_sandbox_new(b, &s);
@@ -122,6 +125,9 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
             fprintf(stderr, "eryx bench: %s\n", eryx_builder_errmsg(b));
             goto out;
         }
+        uint64_t ns[3];
+        eryx__sandbox_phases(s, ns);
+        for (int k = 0; k < 3; k++) phase[k][i] = ns[k];
         if (i < runs - 1) {
             eryx_sandbox_free(s);
             s = NULL;
@@ -156,6 +162,9 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
     qsort(t.mem_module, 200, sizeof(uint64_t), cmp_u64);
     qsort(t.disk_create, 10, sizeof(uint64_t), cmp_u64);
     qsort(create, (size_t)runs, sizeof *create, cmp_u64);
+    for (int k = 0; k < 3; k++) qsort(phase[k], (size_t)runs, sizeof(uint64_t), cmp_u64);
+    double ph[3];
+    for (int k = 0; k < 3; k++) ph[k] = pct(phase[k], (size_t)runs, 50) / 1e3;
     qsort(exec, nexec, sizeof *exec, cmp_u64);
     if (json) {
         printf("{\"eryx_version\": \"%s\", \"runs_create\": %d, \"runs_execute\": %zu, "
@@ -163,17 +172,21 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
                "\"execute_p50_us\": %.1f, \"execute_p99_us\": %.1f, \"cpu_loop_10m_ms\": %.1f, "
                "\"module_cold_ms\": %.1f, \"module_warm_disk_p50_us\": %.1f, \"module_warm_disk_p99_us\": %.1f, "
                "\"module_warm_memory_p50_us\": %.2f, \"module_warm_memory_p99_us\": %.2f, "
-               "\"create_cold_ms\": %.1f, \"create_warm_disk_p50_us\": %.1f, \"create_warm_disk_p99_us\": %.1f}\n",
+               "\"create_cold_ms\": %.1f, \"create_warm_disk_p50_us\": %.1f, \"create_warm_disk_p99_us\": %.1f, "
+               "\"create_setup_p50_us\": %.1f, \"create_instantiate_p50_us\": %.1f, \"create_python_start_p50_us\": %.1f}\n",
                eryx_version(), runs, nexec, first_create / 1e3, pct(create, (size_t)runs, 50) / 1e3,
                pct(create, (size_t)runs, 99) / 1e3, pct(exec, nexec, 50) / 1e3, pct(exec, nexec, 99) / 1e3,
                loop / 1e6, t.cold_module_ms, pct(t.disk_module, 20, 50) / 1e3, pct(t.disk_module, 20, 99) / 1e3,
                pct(t.mem_module, 200, 50) / 1e3, pct(t.mem_module, 200, 99) / 1e3, t.cold_create_ms,
-               pct(t.disk_create, 10, 50) / 1e3, pct(t.disk_create, 10, 99) / 1e3);
+               pct(t.disk_create, 10, 50) / 1e3, pct(t.disk_create, 10, 99) / 1e3, ph[0], ph[1], ph[2]);
     } else {
         printf("eryx %s in-process benchmark\n", eryx_version());
         printf("  %-40s %12.1f us\n", "first sandbox in the process", first_create / 1e3);
         printf("  %-40s %12.1f us   (p99 %.1f us, %d runs)\n", "sandbox creation p50 (warm in-process)", pct(create, (size_t)runs, 50) / 1e3,
                pct(create, (size_t)runs, 99) / 1e3, runs);
+        printf("  %-40s %12.1f us\n", "  of which: module + VFS set-up p50", ph[0]);
+        printf("  %-40s %12.1f us\n", "  of which: instantiate p50", ph[1]);
+        printf("  %-40s %12.1f us\n", "  of which: Python start p50", ph[2]);
         printf("  %-40s %12.1f us   (p99 %.1f us, %zu runs)\n", "execute('pass') p50", pct(exec, nexec, 50) / 1e3,
                pct(exec, nexec, 99) / 1e3, nexec);
         printf("  %-40s %12.1f ms\n", "10M-iteration loop (x = i * i)", loop / 1e6);
@@ -192,5 +205,6 @@ out:
     eryx_sandbox_free(s);
     free(create);
     free(exec);
+    for (int k = 0; k < 3; k++) free(phase[k]);
     return rc;
 }

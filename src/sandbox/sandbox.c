@@ -18,6 +18,7 @@
 #include "../wasi/wasi.h"
 #include "../wasi/wasi_wasmtime.h"
 #include "eryx.h"
+#include "sandbox_internal.h"
 
 #ifndef ERYX_DEFAULT_GUEST_DIR
 #define ERYX_DEFAULT_GUEST_DIR ""
@@ -80,6 +81,7 @@ struct eryx_sandbox {
     eryx_wasi *wasi;
     wasmtime_func_t fn_alloc, fn_free, fn_execute;
     int dead; /* the guest exited or trapped: the instance cannot run again */
+    uint64_t phase_ns[3]; /* creation: module + VFS set-up, instantiation, Python start */
     eryx_read_fn stdin_fn;
     void *stdin_user;
     eryx_output_fn out_fn;
@@ -452,6 +454,7 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
                           "no guest directory: set ERYX_GUEST_DIR or call eryx_builder_set_guest_dir");
 
     char path[PATH_MAX], sha[65];
+    uint64_t t0 = now_ns();
     eryx_status st = eryx__guest_sha256(b->guest_dir, sha, &b->err);
     if (st != ERYX_OK) return st;
     snprintf(path, sizeof path, "%s/python.wasm", b->guest_dir);
@@ -499,7 +502,9 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     }
     s->cx = wasmtime_store_context(s->store);
     wasm_trap_t *trap = NULL;
+    uint64_t t1 = now_ns();
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
+    uint64_t t2 = now_ns();
     if (e || trap) {
         st = eryx__fail_wasmtime(&b->err, ERYX_ERR_ENGINE, "instantiating the guest failed", e, trap);
         goto fail;
@@ -512,6 +517,9 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     s->host.memory = mem.of.memory;
     s->host.has_memory = true;
     if ((st = start_python(b, s)) != ERYX_OK) goto fail;
+    s->phase_ns[0] = t1 - t0;
+    s->phase_ns[1] = t2 - t1;
+    s->phase_ns[2] = now_ns() - t2;
     *out = s;
     return ERYX_OK;
 fail:
@@ -527,6 +535,8 @@ void eryx_sandbox_free(eryx_sandbox *s) {
     eryx__guest_release(s->guest);
     free(s);
 }
+
+void eryx__sandbox_phases(const eryx_sandbox *s, uint64_t ns[3]) { memcpy(ns, s->phase_ns, sizeof s->phase_ns); }
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;

@@ -1,0 +1,12 @@
+/* Internals of src/sandbox/ shared with eryx's own tools (eryx bench). */
+#ifndef ERYX_SANDBOX_INTERNAL_H
+#define ERYX_SANDBOX_INTERNAL_H
+#include <stdint.h>
+#include "eryx.h"
+
+/* How long the sandbox's creation spent in each phase, in nanoseconds: [0] getting
+** the module and setting up the VFS and WASI state, [1] instantiating the module,
+** [2] starting Python (_initialize and eryx_init). */
+void eryx__sandbox_phases(const eryx_sandbox *sandbox, uint64_t ns[3]);
+
+#endif
