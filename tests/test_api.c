@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "eryx.h"
+#include "../src/sandbox/sandbox_internal.h"
 
 static eryx_status run(eryx_sandbox *s, const char *code, eryx_result **r) {
     eryx_result_free(*r);
@@ -260,7 +261,43 @@ int main(void) {
     eryx_cache_release(mem);
     CHECK(warning_count == 0);
     free(sb.data);
-    eryx_result_free(r);
+
+    /* Sandboxes of one configuration: from the third on, Python's started state is
+    ** restored from a snapshot; each is still independent and complete. */
+    b = eryx_builder_new();
+    const char *snap_argv[] = {"-c", "snap"};
+    CHECK(eryx_builder_set_argv(b, 2, snap_argv) == ERYX_OK);
+    CHECK(eryx_builder_set_env(b, "WHO", "snapshot") == ERYX_OK);
+    CHECK(eryx_builder_set_memory_cache(b, mem = eryx_cache_new(1)) == ERYX_OK);
+    eryx_sandbox *sbx[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) sbx[i] = new_sandbox(b);
+    CHECK(sbx[0] && sbx[1] && sbx[2]);
+    CHECK(sbx[0] && !eryx__sandbox_from_snapshot(sbx[0]));
+    CHECK(sbx[2] && eryx__sandbox_from_snapshot(sbx[2]));
+    if (sbx[1] && sbx[2]) {
+        CHECK(run(sbx[1], "secret = 41", &r) == ERYX_OK);
+        CHECK(run(sbx[2], "print('secret' in globals())", &r) == ERYX_OK);
+        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
+        CHECK(run(sbx[2], "import os, sys, json, decimal; print(sys.argv, os.environ['WHO'], json.dumps([1]))", &r) == ERYX_OK);
+        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "['-c', 'snap'] snapshot [1]\n");
+        CHECK(run(sbx[2], "open('/tmp/x', 'w').write('y'); print(open('/tmp/x').read())", &r) == ERYX_OK);
+        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "y\n");
+        CHECK(run(sbx[1], "import os; print(os.path.exists('/tmp/x'))", &r) == ERYX_OK);
+        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
+        CHECK(run(sbx[2], "raise KeyError('k')", &r) == ERYX_ERR_PYTHON_EXCEPTION);
+        CHECK_STR_EQ(eryx_result_exception_type(r), "KeyError");
+    }
+    for (int i = 0; i < 3; i++) eryx_sandbox_free(sbx[i]);
+    /* Another argv: the snapshot does not apply, Python starts from scratch. */
+    const char *other_argv[] = {"-c", "other"};
+    CHECK(eryx_builder_set_argv(b, 2, other_argv) == ERYX_OK);
+    s = new_sandbox(b);
+    CHECK(s && !eryx__sandbox_from_snapshot(s));
+    CHECK(s && run(s, "import sys; print(sys.argv[1])", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "other\n");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    eryx_cache_release(mem);
 
     /* Several sandboxes at once, one per thread. */
     enum { NTHREADS = 4 };
@@ -271,6 +308,7 @@ int main(void) {
         pthread_join(th[t], &ok);
         CHECK(ok == (void *)1);
     }
+    eryx_result_free(r);
     eryx_sandbox_free(NULL);
     eryx_builder_free(NULL);
     eryx_result_free(NULL);

@@ -39,6 +39,14 @@ wasmtime_module_t *eryx__guest_module(const eryx__guest *g);
 void eryx__guest_retain(eryx__guest *g);
 void eryx__guest_release(eryx__guest *g); /* NULL allowed */
 
+/* The guest's pre-initialized snapshot (src/snapshot/), NULL until one is taken;
+** borrowed, valid while g is. */
+const struct eryx__snapshot *eryx__guest_snapshot(eryx__guest *g);
+/* Gives g a snapshot; the first one offered is kept (true), later ones are freed. */
+bool eryx__guest_offer_snapshot(eryx__guest *g, struct eryx__snapshot *snap);
+/* Counts a from-scratch Python start on g; returns the count before this one. */
+unsigned eryx__guest_count_start(eryx__guest *g);
+
 /* Where a guest may come from, as configured on a builder. */
 typedef struct eryx__cache_config {
     eryx__memcache *memory; /* the in-process tier; NULL: none */

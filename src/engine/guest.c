@@ -15,6 +15,7 @@
 #include <string.h>
 #include "../cache/key.h"
 #include "../cache/store.h"
+#include "../snapshot/snapshot.h"
 #include "../vfs/vfs.h"
 #include "engine.h"
 #include "eryx.h"
@@ -24,7 +25,20 @@ struct eryx__guest {
     wasmtime_module_t *module;
     wasmtime_instance_pre_t *pre;
     eryx__store_entry entry; /* the disk entry it was mapped from, held "in use" */
+    _Atomic(eryx__snapshot *) snapshot; /* set once, freed with the guest */
+    atomic_uint starts; /* Python starts run from scratch on this module */
 };
+
+const eryx__snapshot *eryx__guest_snapshot(eryx__guest *g) { return atomic_load(&g->snapshot); }
+
+bool eryx__guest_offer_snapshot(eryx__guest *g, eryx__snapshot *snap) {
+    eryx__snapshot *none = NULL;
+    if (atomic_compare_exchange_strong(&g->snapshot, &none, snap)) return true;
+    eryx__snapshot_free(snap);
+    return false;
+}
+
+unsigned eryx__guest_count_start(eryx__guest *g) { return atomic_fetch_add(&g->starts, 1); }
 
 wasmtime_instance_pre_t *eryx__guest_pre(const eryx__guest *g) { return g->pre; }
 wasmtime_module_t *eryx__guest_module(const eryx__guest *g) { return g->module; }
@@ -35,6 +49,7 @@ void eryx__guest_release(eryx__guest *g) {
     if (g->pre) wasmtime_instance_pre_delete(g->pre);
     if (g->module) wasmtime_module_delete(g->module);
     eryx__store_entry_release(&g->entry);
+    eryx__snapshot_free(atomic_load(&g->snapshot));
     free(g);
 }
 
@@ -284,6 +299,8 @@ eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, 
     eryx__guest *g = calloc(1, sizeof *g);
     if (!g) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a guest module");
     atomic_init(&g->refs, 1);
+    atomic_init(&g->snapshot, NULL);
+    atomic_init(&g->starts, 0);
     g->entry.lock_fd = -1;
     if (source) *source = ERYX__LOADED_DISK;
     /* The common case first, without any lock: the entry is on disk. */

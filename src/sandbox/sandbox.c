@@ -14,6 +14,7 @@
 #include <wasmtime.h>
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
+#include "../snapshot/snapshot.h"
 #include "../vfs/vfs.h"
 #include "../wasi/wasi.h"
 #include "../wasi/wasi_wasmtime.h"
@@ -82,6 +83,7 @@ struct eryx_sandbox {
     wasmtime_func_t fn_alloc, fn_free, fn_execute;
     int dead; /* the guest exited or trapped: the instance cannot run again */
     uint64_t phase_ns[3]; /* creation: module + VFS set-up, instantiation, Python start */
+    bool from_snapshot;   /* Python's start was restored, not run */
     eryx_read_fn stdin_fn;
     void *stdin_user;
     eryx_output_fn out_fn;
@@ -416,12 +418,18 @@ static eryx_status mount_all(eryx_builder *b, eryx_sandbox *s) {
 
 /* Starts Python: _initialize (C constructors) then eryx_init. What the guest prints
 ** meanwhile goes into a scratch result, shown in the error if the start fails. */
+static eryx_status get_entry_points(eryx_builder *b, eryx_sandbox *s) {
+    eryx_status st;
+    if ((st = get_func(s, "eryx_alloc", &s->fn_alloc)) || (st = get_func(s, "eryx_free", &s->fn_free)) ||
+        (st = get_func(s, "eryx_execute", &s->fn_execute)))
+        return eryx__fail(&b->err, st, "%s", s->err.msg);
+    return ERYX_OK;
+}
+
 static eryx_status start_python(eryx_builder *b, eryx_sandbox *s) {
     wasmtime_func_t fn_initialize, fn_init;
     eryx_status st;
-    if ((st = get_func(s, "_initialize", &fn_initialize)) || (st = get_func(s, "eryx_init", &fn_init)) ||
-        (st = get_func(s, "eryx_alloc", &s->fn_alloc)) || (st = get_func(s, "eryx_free", &s->fn_free)) ||
-        (st = get_func(s, "eryx_execute", &s->fn_execute)))
+    if ((st = get_func(s, "_initialize", &fn_initialize)) || (st = get_func(s, "eryx_init", &fn_init)))
         return eryx__fail(&b->err, st, "%s", s->err.msg);
     eryx_result scratch = {0};
     s->cur = &scratch;
@@ -442,6 +450,61 @@ static eryx_status start_python(eryx_builder *b, eryx_sandbox *s) {
     free(scratch.exc_message);
     free(scratch.traceback);
     return st;
+}
+
+/* What a snapshot depends on besides the module: the argv and environment Python
+** read while starting. One string; \x1f separates items, \x1e the two lists. */
+static char *start_config(const eryx_builder *b) {
+    size_t n = 2;
+    for (int i = 0; i < b->argc; i++) n += strlen(b->argv[i]) + 1;
+    for (int i = 0; i < b->envc; i++) n += strlen(b->env[i]) + 1;
+    char *c = malloc(n), *p = c;
+    if (!c) return NULL;
+    for (int i = 0; i < b->argc; i++) p += sprintf(p, "%s\x1f", b->argv[i]);
+    *p++ = '\x1e';
+    for (int i = 0; i < b->envc; i++) p += sprintf(p, "%s\x1f", b->env[i]);
+    *p = '\0';
+    return c;
+}
+
+/* Restores Python's started state from the guest's snapshot instead of running it. */
+static eryx_status restore_snapshot(eryx_builder *b, eryx_sandbox *s, const eryx__snapshot *snap) {
+    size_t need = eryx__snapshot_memory_size(snap), have = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (need > have) {
+        uint64_t prev;
+        wasmtime_error_t *e = wasmtime_memory_grow(s->cx, &s->host.memory, (need - have) / 65536, &prev);
+        if (e) return eryx__fail_wasmtime(&b->err, ERYX_ERR_ENGINE, "growing memory for the snapshot failed", e, NULL);
+    }
+    if (eryx__snapshot_apply(snap, wasmtime_memory_data(s->cx, &s->host.memory),
+                             wasmtime_memory_data_size(s->cx, &s->host.memory)) != 0)
+        return eryx__fail(&b->err, ERYX_ERR_ENGINE, "the snapshot does not fit the guest's memory");
+    s->from_snapshot = true;
+    return ERYX_OK;
+}
+
+/* After a from-scratch start, records the started memory for later sandboxes: the
+** pages that differ from a fresh instance (made in a scratch store). Skipped when
+** the guest holds host state a snapshot cannot carry (open files). Best effort. */
+static void capture_snapshot(eryx_sandbox *s, const char *config) {
+    if (eryx_wasi_guest_fd_count(s->wasi) != 0) return;
+    eryx__host scratch_host = {0};
+    wasmtime_store_t *store = wasmtime_store_new(eryx__engine(NULL), &scratch_host, NULL);
+    if (!store) return;
+    wasmtime_context_t *cx = wasmtime_store_context(store);
+    wasmtime_instance_t inst;
+    wasm_trap_t *trap = NULL;
+    wasmtime_extern_t mem;
+    wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), cx, &inst, &trap);
+    if (e) wasmtime_error_delete(e);
+    if (trap) wasm_trap_delete(trap);
+    if (!e && !trap && wasmtime_instance_export_get(cx, &inst, "memory", 6, &mem) &&
+        mem.kind == WASMTIME_EXTERN_MEMORY) {
+        eryx__snapshot *snap = eryx__snapshot_capture(
+            wasmtime_memory_data(s->cx, &s->host.memory), wasmtime_memory_data_size(s->cx, &s->host.memory),
+            wasmtime_memory_data(cx, &mem.of.memory), wasmtime_memory_data_size(cx, &mem.of.memory), config);
+        if (snap) eryx__guest_offer_snapshot(s->guest, snap);
+    }
+    wasmtime_store_delete(store);
 }
 
 eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
@@ -516,7 +579,16 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     }
     s->host.memory = mem.of.memory;
     s->host.has_memory = true;
-    if ((st = start_python(b, s)) != ERYX_OK) goto fail;
+    if ((st = get_entry_points(b, s)) != ERYX_OK) goto fail;
+    char *config = start_config(b);
+    const eryx__snapshot *snap = eryx__guest_snapshot(s->guest);
+    if (config && snap && !strcmp(eryx__snapshot_config(snap), config)) {
+        st = restore_snapshot(b, s, snap);
+    } else if ((st = start_python(b, s)) == ERYX_OK && config && !snap && eryx__guest_count_start(s->guest) >= 1) {
+        capture_snapshot(s, config); /* from the second start on: one-sandbox processes never pay it */
+    }
+    free(config);
+    if (st != ERYX_OK) goto fail;
     s->phase_ns[0] = t1 - t0;
     s->phase_ns[1] = t2 - t1;
     s->phase_ns[2] = now_ns() - t2;
@@ -537,6 +609,11 @@ void eryx_sandbox_free(eryx_sandbox *s) {
 }
 
 void eryx__sandbox_phases(const eryx_sandbox *s, uint64_t ns[3]) { memcpy(ns, s->phase_ns, sizeof s->phase_ns); }
+bool eryx__sandbox_from_snapshot(const eryx_sandbox *s) { return s->from_snapshot; }
+size_t eryx__sandbox_snapshot_bytes(const eryx_sandbox *s) {
+    const eryx__snapshot *snap = eryx__guest_snapshot(s->guest);
+    return snap ? eryx__snapshot_stored_bytes(snap) : 0;
+}
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;

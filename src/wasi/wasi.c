@@ -1152,6 +1152,13 @@ eryx_wasi *eryx_wasi_new(const eryx_wasi_config *config) {
     return w;
 }
 
+size_t eryx_wasi_guest_fd_count(const eryx_wasi *w) {
+    size_t n = 0;
+    for (size_t i = FIRST_GUEST_FD; w && i < ERYX_WASI_MAX_FDS; i++)
+        n += w->fds[i].kind != FD_FREE;
+    return n;
+}
+
 void eryx_wasi_close_guest_fds(eryx_wasi *w) {
     if (!w)
         return;

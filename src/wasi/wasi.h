@@ -62,6 +62,9 @@ void eryx_wasi_free(eryx_wasi *w);                        /* closes every open f
 /* True once the guest called proc_exit; *code gets its status. */
 bool eryx_wasi_exited(const eryx_wasi *w, int *code);
 
+/* How many fds above 3 the guest has open (files and directories). */
+size_t eryx_wasi_guest_fd_count(const eryx_wasi *w);
+
 /* Closes every fd above 3 (files the guest left open). */
 void eryx_wasi_close_guest_fds(eryx_wasi *w);
 
