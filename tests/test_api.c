@@ -269,11 +269,20 @@ int main(void) {
     CHECK(eryx_builder_set_argv(b, 2, snap_argv) == ERYX_OK);
     CHECK(eryx_builder_set_env(b, "WHO", "snapshot") == ERYX_OK);
     CHECK(eryx_builder_set_memory_cache(b, mem = eryx_cache_new(1)) == ERYX_OK);
-    eryx_sandbox *sbx[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3; i++) sbx[i] = new_sandbox(b);
-    CHECK(sbx[0] && sbx[1] && sbx[2]);
+    eryx_sandbox *sbx[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < 4; i++) sbx[i] = new_sandbox(b);
+    CHECK(sbx[0] && sbx[1] && sbx[2] && sbx[3]);
     CHECK(sbx[0] && !eryx__sandbox_from_snapshot(sbx[0]));
     CHECK(sbx[2] && eryx__sandbox_from_snapshot(sbx[2]));
+    CHECK(sbx[3] && eryx__sandbox_from_snapshot(sbx[3]));
+    /* Two restored sandboxes draw different random numbers (random seeds itself
+    ** from the host's CSPRNG at import, after the restore). */
+    char draw[2][64] = {"", ""};
+    for (int i = 0; i < 2 && sbx[2 + i]; i++) {
+        CHECK(run(sbx[2 + i], "import random; print(random.getrandbits(64))", &r) == ERYX_OK);
+        snprintf(draw[i], sizeof draw[i], "%s", eryx_result_stdout(r, NULL));
+    }
+    CHECK(draw[0][0] && strcmp(draw[0], draw[1]) != 0);
     if (sbx[1] && sbx[2]) {
         CHECK(run(sbx[1], "secret = 41", &r) == ERYX_OK);
         CHECK(run(sbx[2], "print('secret' in globals())", &r) == ERYX_OK);
@@ -287,7 +296,7 @@ int main(void) {
         CHECK(run(sbx[2], "raise KeyError('k')", &r) == ERYX_ERR_PYTHON_EXCEPTION);
         CHECK_STR_EQ(eryx_result_exception_type(r), "KeyError");
     }
-    for (int i = 0; i < 3; i++) eryx_sandbox_free(sbx[i]);
+    for (int i = 0; i < 4; i++) eryx_sandbox_free(sbx[i]);
     /* Another argv: the snapshot does not apply, Python starts from scratch. */
     const char *other_argv[] = {"-c", "other"};
     CHECK(eryx_builder_set_argv(b, 2, other_argv) == ERYX_OK);
