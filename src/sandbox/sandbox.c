@@ -452,14 +452,16 @@ static eryx_status start_python(eryx_builder *b, eryx_sandbox *s) {
     return st;
 }
 
-/* What a snapshot depends on besides the module: the argv and environment Python
-** read while starting. One string; \x1f separates items, \x1e the two lists. */
+/* What a snapshot depends on besides the module: the stdlib it imported from (the
+** guest dir) and the argv and environment Python read while starting. One string;
+** \x1f separates items, \x1e the lists. */
 static char *start_config(const eryx_builder *b) {
-    size_t n = 2;
+    size_t n = 3 + strlen(b->guest_dir);
     for (int i = 0; i < b->argc; i++) n += strlen(b->argv[i]) + 1;
     for (int i = 0; i < b->envc; i++) n += strlen(b->env[i]) + 1;
     char *c = malloc(n), *p = c;
     if (!c) return NULL;
+    p += sprintf(p, "%s\x1e", b->guest_dir);
     for (int i = 0; i < b->argc; i++) p += sprintf(p, "%s\x1f", b->argv[i]);
     *p++ = '\x1e';
     for (int i = 0; i < b->envc; i++) p += sprintf(p, "%s\x1f", b->env[i]);
