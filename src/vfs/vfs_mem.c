@@ -11,6 +11,7 @@
 ** recurses over the tree.
 */
 #include "vfs.h"
+#include "vfs_internal.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,18 +112,13 @@ static void node_maybe_free(memfs *fs, mnode *nd) {
 
 /* ---- directories ------------------------------------------------------------------ */
 
-static int name_cmp(const char *a, size_t alen, const char *b, size_t blen) {
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    if (c) return c;
-    return alen < blen ? -1 : alen > blen;
-}
 
 /* Binary search: true and *at = its index if found, else *at = where it would go. */
 static bool dir_find(const mnode *dir, const char *name, size_t len, size_t *at) {
     size_t lo = 0, hi = dir->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = name_cmp(name, len, dir->ents[mid].name, dir->ents[mid].len);
+        int c = eryx__vfs_name_cmp(name, len, dir->ents[mid].name, dir->ents[mid].len);
         if (c == 0) {
             *at = mid;
             return true;

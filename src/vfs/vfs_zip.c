@@ -77,15 +77,10 @@ static uint32_t rd32(const unsigned char *p) {
 static bool fits(uint64_t off, uint64_t len, uint64_t limit) { return off <= limit && len <= limit - off; }
 
 
-static int cmp_path(const char *a, size_t alen, const char *b, size_t blen) {
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    if (c) return c;
-    return alen < blen ? -1 : alen > blen;
-}
 
 static int cmp_zent(const void *pa, const void *pb) {
     const zent *a = pa, *b = pb;
-    return cmp_path(a->name, a->name_len, b->name, b->name_len);
+    return eryx__vfs_name_cmp(a->name, a->name_len, b->name, b->name_len);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
@@ -125,7 +120,7 @@ static bool find_index(const eryx_vfs_zip *img, const char *path, size_t len, ui
     size_t lo = 0, hi = img->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_path(path, len, img->ents[mid].name, img->ents[mid].name_len);
+        int c = eryx__vfs_name_cmp(path, len, img->ents[mid].name, img->ents[mid].name_len);
         if (c == 0) {
             *idx = (uint32_t)mid;
             return true;
