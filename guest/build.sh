@@ -3,10 +3,12 @@
 # exports eryx's entry points, plus the stdlib image) from Debian source packages,
 # and prints on its last line the directory holding:
 #   python.wasm      the interpreter (WASI reactor; exports eryx_init, eryx_execute)
-#   python313.zip    the standard library, .pyc only, stored uncompressed
+#   python313.zip    the standard library plus eryx's guest support (guest/lib), .pyc only
 #   manifest.json    versions and hashes of every input and output
-# Outputs are cached under $ERYX_CACHE/guest/<key>, key = hash of every input; an
-# unchanged second run only checks the key. See docs/GUEST.md.
+# Two stages, each cached by the hash of its inputs: the interpreter and stdlib
+# under $ERYX_CACHE/guest/<key> (minutes), then guest/add-support.sh adds
+# guest/lib/*.py under $ERYX_CACHE/guest-support/<key> (a second), so changing
+# the support code never rebuilds CPython. See docs/GUEST.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/.." && pwd)"
@@ -22,17 +24,17 @@ $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32
 # Every input that changes the outputs.
 key=$( {
     cat "$here/sources.lock" "$here/build.sh" "$here/fetch-sources.sh" "$here/config.site-eryx" \
-        "$here/pack-stdlib.py" "$here"/shim/*.c "$here"/lib/*.py \
+        "$here/pack-stdlib.py" "$here"/shim/*.c \
         "$here"/stdlib-patches/*.patch
     echo "$toolchain"
 } | sha256sum | cut -c1-16)
 out="$ERYX_CACHE/guest/$key"
 if [ -f "$out/manifest.json" ]; then
     echo "[eryx] guest: reusing cached build $out (key $key)" >&2
-    echo "$out"; exit 0
+    exec "$here/add-support.sh" "$out"
 fi
 eryx_lock "$ERYX_CACHE/guest/$key.lock"
-if [ -f "$out/manifest.json" ]; then echo "$out"; exit 0; fi
+if [ -f "$out/manifest.json" ]; then exec "$here/add-support.sh" "$out"; fi
 
 work="$ERYX_CACHE/guest/work-$key"
 logs="$ERYX_CACHE/logs/guest-$key"
@@ -165,8 +167,11 @@ eryx_step "guest: link reactor" "$logs/link.log" link_reactor >&2
 
 tmp="$out.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp"
 cp "$wbuild/python-reactor.wasm" "$tmp/python.wasm"
+mkdir -p "$work/no-extra"  # guest/lib is added by add-support.sh, a stage of its own
 eryx_step "guest: pack stdlib image" "$logs/pack.log" \
-    "$native" "$here/pack-stdlib.py" "$pysrc/Lib" "$wbuild" "$here/lib" "$tmp/python313.zip" >&2
+    "$native" "$here/pack-stdlib.py" "$pysrc/Lib" "$wbuild" "$work/no-extra" "$tmp/python313.zip" >&2
+# add-support.sh compiles guest/lib with the same build Python (matching .pyc magic).
+echo "$native" > "$tmp/build-python.path"
 
 # --- manifest --------------------------------------------------------------------
 {
@@ -209,4 +214,4 @@ PY
 rm -rf "$out"; mv "$tmp" "$out"
 rm -rf "$work"
 echo "[eryx] guest: built in $(( $(eryx_now) - t_all ))s -> $out" >&2
-echo "$out"
+exec "$here/add-support.sh" "$out"

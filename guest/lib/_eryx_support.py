@@ -1,7 +1,9 @@
 """Guest-side support for eryx: how the host's code is run inside the sandbox.
 
 Shipped in the stdlib image, so it can change without rebuilding the interpreter.
-The C shim (guest/shim/eryx_shim.c) calls execute() for each piece of code.
+The C shim (guest/shim/eryx_shim.c) calls execute() for each piece of code, and the
+host reaches the other functions here through the shim's eryx_call(name, bytes),
+which returns the function's int result.
 """
 import sys
 
@@ -13,6 +15,8 @@ FILENAME = "<string>"
 REPORT_EXC_TYPE = 1
 REPORT_EXC_MESSAGE = 2
 REPORT_TRACEBACK = 3
+REPORT_RESULT = 4        # the result variable, JSON-encoded
+REPORT_RESULT_ERROR = 5  # why the result variable could not be encoded
 
 
 def _flush():
@@ -84,3 +88,52 @@ def execute(source):
         status = 1
     _flush()
     return status
+
+
+def preimport(names):
+    """Imports each module named in names (bytes, one per line), in order, before a
+    snapshot is taken. Returns 0, or 1 after reporting the failing import's error."""
+    import importlib
+    for name in names.decode("utf-8").splitlines():
+        if not name.strip():
+            continue
+        try:
+            importlib.import_module(name.strip())
+        except BaseException as e:
+            _report(e, b"")
+            _flush()
+            return 1
+    _flush()
+    return 0
+
+
+def reseed(_arg):
+    """Called by the host on every sandbox restored from a snapshot: the snapshot
+    holds the state of every generator seeded while it was made, so each sandbox
+    draws its own seed from the host's CSPRNG (WASI random_get) here."""
+    mod = sys.modules.get("random")
+    if mod is not None:
+        mod.seed()  # no argument: os.urandom
+    mod = sys.modules.get("tempfile")
+    if mod is not None:
+        mod._name_sequence = None  # rebuilt, with a fresh Random, on next use
+    return 0
+
+
+def result(name):
+    """Reports __main__'s variable called name (bytes) as JSON, or why it cannot be
+    encoded. NaN and Infinity are not JSON and are refused. Returns 1 if the
+    variable does not exist, else 0."""
+    main = sys.modules["__main__"].__dict__
+    key = name.decode("utf-8")
+    if key not in main:
+        return 1
+    import json
+    try:
+        text = json.dumps(main[key], allow_nan=False, ensure_ascii=False)
+    except BaseException as e:
+        message = f"{type(e).__name__}: {e}"
+        _eryx.report(REPORT_RESULT_ERROR, _encode(message))
+        return 0
+    _eryx.report(REPORT_RESULT, _encode(text))
+    return 0

@@ -2,7 +2,9 @@
 ** eryx guest shim: the few C entry points the host calls in python.wasm.
 **
 ** The module is a WASI reactor: the host calls _initialize (C constructors), then
-** eryx_init once, then eryx_execute for each piece of code. Everything that may
+** eryx_init once, then eryx_execute for each piece of code, and eryx_call for the
+** support module's other services (imports before a snapshot, reseeding after a
+** restore, the result variable). Everything that may
 ** change (how code runs, how errors print) lives in _eryx_support.py in the stdlib
 ** image, so this file stays small and the interpreter is rarely rebuilt.
 */
@@ -126,5 +128,31 @@ ERYX_EXPORT(eryx_execute) int eryx_execute(const char *code, size_t len) {
     if (!res || PyErr_Occurred())
         PyErr_Print();
     Py_XDECREF(res);
+    return status;
+}
+
+/*
+** Calls _eryx_support.<name>(arg) with `arg` as bytes and returns its int result.
+** This is how the host reaches every other guest-side service, so adding one
+** changes only _eryx_support.py, never this interpreter. Returns 120 if the
+** support module or the function fails (the error is printed on stderr).
+*/
+ERYX_EXPORT(eryx_call) int eryx_call(const char *name, size_t name_len, const char *arg, size_t arg_len) {
+    PyObject *mod = PyImport_ImportModule("_eryx_support");
+    PyObject *fn = NULL, *res = NULL;
+    if (mod) {
+        PyObject *attr = PyUnicode_DecodeUTF8(name, (Py_ssize_t)name_len, "strict");
+        fn = attr ? PyObject_GetAttr(mod, attr) : NULL;
+        Py_XDECREF(attr);
+    }
+    if (fn) res = PyObject_CallFunction(fn, "y#", arg, (Py_ssize_t)arg_len);
+    int status = 120;
+    if (res && PyLong_Check(res))
+        status = (int)PyLong_AsLong(res);
+    if (!res || PyErr_Occurred())
+        PyErr_Print();
+    Py_XDECREF(res);
+    Py_XDECREF(fn);
+    Py_XDECREF(mod);
     return status;
 }
