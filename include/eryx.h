@@ -39,7 +39,8 @@ extern "C" {
     X(ERYX_ERR_PYTHON_EXCEPTION, 9, "the Python code raised an uncaught exception")   \
     X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")              \
     X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                    \
-    X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)")
+    X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)") \
+    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed")
 
 typedef enum eryx_status {
 #define ERYX__ENUM(name, value, msg) name = value,
@@ -193,6 +194,47 @@ eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, 
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *builder, uint64_t max_bytes);
 
 /*
+** Turns pre-initialization on (the default, enabled != 0) or off. On: Python's
+** start, the modules named by eryx_builder_add_preimport and the setup code run
+** once per machine and configuration; their memory becomes a snapshot module
+** (compiled and cached like the guest itself) whose instances start with Python
+** ready, sharing the snapshot's pages copy-on-write. Off: each instance starts
+** Python from scratch (milliseconds each). See docs/SNAPSHOT.md.
+*/
+eryx_status eryx_builder_set_preinit(eryx_builder *builder, int enabled);
+
+/*
+** Adds a module (a dotted name such as "json" or "xml.dom.minidom") to import
+** before the snapshot is taken, after those added before it. Code in the sandbox
+** still runs `import json`, which then costs a dictionary lookup. A failing import
+** makes eryx_sandbox_new fail with ERYX_ERR_PREINIT and the Python traceback.
+*/
+eryx_status eryx_builder_add_preimport(eryx_builder *builder, const char *module);
+
+/*
+** Sets Python code (len bytes, copied; NULL: none) run in __main__ after the
+** imports and before the snapshot: every execution then sees what it defined.
+** Failing code makes eryx_sandbox_new fail with ERYX_ERR_PREINIT and the traceback;
+** so does setup that leaves files open or writes files in /tmp or /data (a
+** snapshot carries memory only).
+*/
+eryx_status eryx_builder_set_setup_code(eryx_builder *builder, const char *code, size_t len);
+
+/*
+** Chooses whether a sandbox keeps Python's state between executions (keep != 0) or
+** starts each one from its start state (0, the default: no variable, module or
+** file of one execution is visible in the next). Either way, an execution that
+** ends the guest (os._exit, a crash, a limit) is followed by a fresh start.
+*/
+eryx_status eryx_builder_set_keep_state(eryx_builder *builder, int keep);
+
+/*
+** Sets the name of the __main__ variable whose value each execution returns as
+** JSON (eryx_result_value); default "result". NULL turns the feature off.
+*/
+eryx_status eryx_builder_set_result_name(eryx_builder *builder, const char *name);
+
+/*
 ** Returns the message of the builder's last failure, or "" if none. The string is
 ** owned by the builder and valid until its next call or eryx_builder_free.
 */
@@ -236,15 +278,16 @@ eryx_status eryx_sandbox_set_stdin(eryx_sandbox *sandbox, eryx_read_fn fn, void 
 eryx_status eryx_sandbox_set_output(eryx_sandbox *sandbox, eryx_output_fn fn, void *user);
 
 /*
-** Runs `len` bytes of Python source (UTF-8) in the sandbox's __main__ module. The
-** sandbox keeps its state between executions (variables, imports, files in /tmp).
+** Runs `len` bytes of Python source (UTF-8) in the sandbox's __main__ module. Each
+** execution starts from the sandbox's start state, unless the builder chose
+** eryx_builder_set_keep_state (then variables, imports and files in /tmp stay).
 ** On return *result (when result is not NULL) owns a new result holding stdout,
 ** stderr, the exception if any, the exit code and the duration; free it with
 ** eryx_result_free. Statuses: ERYX_OK (ran to the end, or exited with status 0),
 ** ERYX_ERR_PYTHON_EXCEPTION (uncaught exception: see eryx_result_exception_*),
 ** ERYX_ERR_EXIT (sys.exit/os._exit with a non-zero status: eryx_result_exit_code),
-** ERYX_ERR_TRAP (the guest crashed; the sandbox is dead), ERYX_ERR_SANDBOX_DEAD
-** (an earlier os._exit or trap ended the guest: create a new sandbox).
+** ERYX_ERR_TRAP (the guest crashed; the next execution starts afresh),
+** ERYX_ERR_SANDBOX_DEAD (a fresh start could not be made: create a new sandbox).
 */
 eryx_status eryx_sandbox_execute(eryx_sandbox *sandbox, const char *code, size_t len, eryx_result **result);
 
@@ -283,6 +326,19 @@ const char *eryx_result_exception_message(const eryx_result *result);
 ** NULL when none.
 */
 const char *eryx_result_traceback(const eryx_result *result);
+
+/*
+** Returns the value of the result variable (eryx_builder_set_result_name) after a
+** successful execution, JSON-encoded (UTF-8), or NULL when the variable does not
+** exist or could not be encoded. Owned by the result.
+*/
+const char *eryx_result_value(const eryx_result *result);
+
+/*
+** Returns why the result variable could not be encoded as JSON ("TypeError: Object
+** of type set is not JSON serializable"; NaN and Infinity are refused too), or NULL.
+*/
+const char *eryx_result_value_error(const eryx_result *result);
 
 /*
 ** Returns the exit code `python -c` would have given: 0, 1 after an uncaught

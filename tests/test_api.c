@@ -1,5 +1,6 @@
 /* End-to-end test of the public C API with the real guest: argument checks, error
-** messages, captured output, exceptions, exit statuses, state kept between runs,
+** messages, captured output, exceptions, exit statuses, fresh state per run,
+** pre-initialization (imports, setup code, reseeding, errors), the result variable,
 ** environment, stdin and output callbacks, mounts, and sandboxes in threads. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -102,6 +103,107 @@ static void count_warning(void *user, const char *msg) {
     warning_count++;
 }
 
+/* Pre-initialization: imports and setup code run once; every run starts from
+** their state, with its own random seed; failures are reported with the traceback. */
+static void test_preinit(void) {
+    eryx_result *r = NULL;
+    eryx_builder *b = eryx_builder_new();
+    const char *snap_argv[] = {"-c", "snap"};
+    CHECK(eryx_builder_set_argv(b, 2, snap_argv) == ERYX_OK);
+    CHECK(eryx_builder_set_env(b, "WHO", "snapshot") == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b, "random") == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b, "json") == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b, "bad name!") == ERYX_ERR_INVALID_ARGUMENT);
+    const char *setup = "greeting = 'hi'\ncounter = [0]\n";
+    CHECK(eryx_builder_set_setup_code(b, setup, strlen(setup)) == ERYX_OK);
+    eryx_sandbox *sbx[2] = {new_sandbox(b), new_sandbox(b)};
+    CHECK(sbx[0] && sbx[1]);
+    if (!sbx[0] || !sbx[1]) goto out;
+    CHECK(eryx__sandbox_preinit(sbx[0]));
+    /* Setup state in every run; run state in none after it. */
+    for (int i = 0; i < 3; i++) {
+        CHECK(run(sbx[0], "counter[0] += 1\nprint(greeting, counter[0], 'json' in __import__('sys').modules)", &r) ==
+              ERYX_OK);
+        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "hi 1 True\n");
+    }
+    CHECK(run(sbx[0], "secret = 41\nimport decimal", &r) == ERYX_OK);
+    CHECK(run(sbx[0], "import sys; print('secret' in globals(), 'decimal' in sys.modules)", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False False\n");
+    CHECK(run(sbx[0], "open('/tmp/x', 'w').write('y'); print(open('/tmp/x').read())", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "y\n");
+    CHECK(run(sbx[0], "import os; print(os.path.exists('/tmp/x'))", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
+    CHECK(run(sbx[1], "import os, sys; print(sys.argv, os.environ['WHO'])", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "['-c', 'snap'] snapshot\n");
+    /* random was imported (and seeded) before the snapshot: every sandbox and every
+    ** run reseeds it from the host's CSPRNG, so no two draws repeat. */
+    char draw[4][64];
+    for (int i = 0; i < 4; i++) {
+        CHECK(run(sbx[i % 2], "import random; print(random.getrandbits(64))", &r) == ERYX_OK);
+        snprintf(draw[i], sizeof draw[i], "%s", eryx_result_stdout(r, NULL));
+        for (int j = 0; j < i; j++) CHECK(strcmp(draw[i], draw[j]) != 0);
+    }
+    /* The result variable, JSON-encoded; values JSON cannot hold are refused. */
+    CHECK(run(sbx[0], "result = {'a': [1, 2.5, None, 'é']}", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_value(r), "{\"a\": [1, 2.5, null, \"é\"]}");
+    CHECK(eryx_result_value_error(r) == NULL);
+    CHECK(run(sbx[0], "result = float('nan')", &r) == ERYX_OK);
+    CHECK(eryx_result_value(r) == NULL);
+    CHECK(eryx_result_value_error(r) && strstr(eryx_result_value_error(r), "ValueError"));
+    CHECK(run(sbx[0], "result = {1, 2}", &r) == ERYX_OK);
+    CHECK(eryx_result_value_error(r) && strstr(eryx_result_value_error(r), "not JSON serializable"));
+    CHECK(run(sbx[0], "x = 1", &r) == ERYX_OK);
+    CHECK(eryx_result_value(r) == NULL && eryx_result_value_error(r) == NULL);
+out:
+    eryx_sandbox_free(sbx[0]);
+    eryx_sandbox_free(sbx[1]);
+
+    /* keep_state: a session-like sandbox sees its earlier runs. */
+    CHECK(eryx_builder_set_keep_state(b, 1) == ERYX_OK);
+    CHECK(eryx_builder_set_result_name(b, "answer") == ERYX_OK);
+    CHECK(eryx_builder_set_result_name(b, "1x") == ERYX_ERR_INVALID_ARGUMENT);
+    eryx_sandbox *s = new_sandbox(b);
+    CHECK(s && run(s, "counter[0] += 1", &r) == ERYX_OK);
+    CHECK(s && run(s, "counter[0] += 1\nanswer = counter[0]", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_value(r), "2");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+
+    /* Pre-initialization off: Python starts in each instance; same behaviour. */
+    b = eryx_builder_new();
+    CHECK(eryx_builder_set_preinit(b, 0) == ERYX_OK);
+    s = new_sandbox(b);
+    CHECK(s && !eryx__sandbox_preinit(s));
+    CHECK(s && run(s, "y = 2", &r) == ERYX_OK);
+    CHECK(s && run(s, "print('y' in globals())", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+
+    /* Failures name the cause and carry the traceback; nothing is cached for them. */
+    static const struct {
+        const char *import, *setup, *expect;
+    } bad[] = {
+        {"no_such_module_xyz", NULL, "ModuleNotFoundError: No module named 'no_such_module_xyz'"},
+        {NULL, "1 / 0", "ZeroDivisionError"},
+        {NULL, "import sys; sys.exit(2)", "setup code exited with status 2"},
+        {NULL, "open('/tmp/f', 'w').write('x')", "wrote files to /tmp or /data"},
+        {NULL, "f = open('/usr/local/lib/python3.13/os.pyc', 'rb')", "left 1 file(s) open"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = eryx_builder_new();
+        if (bad[i].import) CHECK(eryx_builder_add_preimport(b, bad[i].import) == ERYX_OK);
+        if (bad[i].setup) CHECK(eryx_builder_set_setup_code(b, bad[i].setup, strlen(bad[i].setup)) == ERYX_OK);
+        s = NULL;
+        CHECK(eryx_sandbox_new(b, &s) == ERYX_ERR_PREINIT && s == NULL);
+        if (!strstr(eryx_builder_errmsg(b), bad[i].expect))
+            fprintf(stderr, "case %zu: message was: %s\n", i, eryx_builder_errmsg(b));
+        CHECK(strstr(eryx_builder_errmsg(b), bad[i].expect) != NULL);
+        eryx_builder_free(b);
+    }
+    eryx_result_free(r);
+}
+
 int main(void) {
     /* Argument checks and messages. */
     CHECK(eryx_builder_set_guest_dir(NULL, "x") == ERYX_ERR_INVALID_ARGUMENT);
@@ -162,7 +264,9 @@ int main(void) {
 
     eryx_result *r = NULL;
     CHECK(run(s, "x = 6 * 7", &r) == ERYX_OK);
-    CHECK(run(s, "print(x)", &r) == ERYX_OK);
+    CHECK(run(s, "print('x' in globals())", &r) == ERYX_OK); /* each run starts afresh */
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
+    CHECK(run(s, "x = 6 * 7\nprint(x)", &r) == ERYX_OK);
     CHECK_STR_EQ(eryx_result_stdout(r, NULL), "42\n");
     CHECK(eryx_result_exception_type(r) == NULL && eryx_result_exit_code(r) == 0);
     CHECK(eryx_result_duration_ns(r) > 0);
@@ -213,15 +317,21 @@ int main(void) {
     if (f) fclose(f);
     CHECK_STR_EQ(back, "from the guest");
     unlink(path);
+
+    /* os._exit ends the guest: reported, then the sandbox starts afresh. */
+    CHECK(run(s, "import os; os._exit(4)", &r) == ERYX_ERR_EXIT);
+    CHECK(eryx_result_exit_code(r) == 4);
+    CHECK(run(s, "print('again')", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "again\n");
+    /* A fresh start that cannot be made (the mounted directory is gone) leaves
+    ** the sandbox unusable, and says why. */
     snprintf(path, sizeof path, "%s/in.txt", dir);
     unlink(path);
     rmdir(dir);
-
-    /* os._exit ends the guest: reported, then the sandbox refuses further code. */
-    CHECK(run(s, "import os; os._exit(4)", &r) == ERYX_ERR_EXIT);
-    CHECK(eryx_result_exit_code(r) == 4);
+    CHECK(run(s, "print('gone')", &r) == ERYX_ERR_SANDBOX_DEAD);
+    CHECK(strstr(eryx_sandbox_errmsg(s), "could not be reset") && strstr(eryx_sandbox_errmsg(s), dir));
     CHECK(run(s, "pass", &r) == ERYX_ERR_SANDBOX_DEAD);
-    CHECK(strstr(eryx_sandbox_errmsg(s), "new sandbox") != NULL);
+    CHECK(strstr(eryx_sandbox_errmsg(s), "create a new sandbox") != NULL);
     eryx_result_free(r);
     r = NULL;
     eryx_sandbox_free(s);
@@ -235,6 +345,7 @@ int main(void) {
     b = eryx_builder_new();
     CHECK(eryx_builder_set_cache_backend(b, &(eryx_cache_backend){NULL, NULL, NULL}, NULL) == ERYX_ERR_INVALID_ARGUMENT);
     CHECK(eryx_builder_set_cache_backend(b, &be, &sb) == ERYX_OK);
+    CHECK(eryx_builder_set_preinit(b, 0) == ERYX_OK); /* one module: the base */
     CHECK(eryx_builder_set_memory_cache(b, NULL) == ERYX_OK);
     CHECK(eryx_builder_set_warning_handler(b, count_warning, NULL) == ERYX_OK);
     s = new_sandbox(b);
@@ -252,6 +363,7 @@ int main(void) {
     eryx_builder_free(b);
     b = eryx_builder_new();
     CHECK(eryx_builder_set_cache_backend(b, &be, &sb) == ERYX_OK);
+    CHECK(eryx_builder_set_preinit(b, 0) == ERYX_OK);
     CHECK(eryx_builder_set_memory_cache(b, mem) == ERYX_OK);
     int gets_before = sb.gets;
     s = new_sandbox(b);
@@ -262,51 +374,7 @@ int main(void) {
     CHECK(warning_count == 0);
     free(sb.data);
 
-    /* Sandboxes of one configuration: from the third on, Python's started state is
-    ** restored from a snapshot; each is still independent and complete. */
-    b = eryx_builder_new();
-    const char *snap_argv[] = {"-c", "snap"};
-    CHECK(eryx_builder_set_argv(b, 2, snap_argv) == ERYX_OK);
-    CHECK(eryx_builder_set_env(b, "WHO", "snapshot") == ERYX_OK);
-    CHECK(eryx_builder_set_memory_cache(b, mem = eryx_cache_new(1)) == ERYX_OK);
-    eryx_sandbox *sbx[4] = {NULL, NULL, NULL, NULL};
-    for (int i = 0; i < 4; i++) sbx[i] = new_sandbox(b);
-    CHECK(sbx[0] && sbx[1] && sbx[2] && sbx[3]);
-    CHECK(sbx[0] && !eryx__sandbox_from_snapshot(sbx[0]));
-    CHECK(sbx[2] && eryx__sandbox_from_snapshot(sbx[2]));
-    CHECK(sbx[3] && eryx__sandbox_from_snapshot(sbx[3]));
-    /* Two restored sandboxes draw different random numbers (random seeds itself
-    ** from the host's CSPRNG at import, after the restore). */
-    char draw[2][64] = {"", ""};
-    for (int i = 0; i < 2 && sbx[2 + i]; i++) {
-        CHECK(run(sbx[2 + i], "import random; print(random.getrandbits(64))", &r) == ERYX_OK);
-        snprintf(draw[i], sizeof draw[i], "%s", eryx_result_stdout(r, NULL));
-    }
-    CHECK(draw[0][0] && strcmp(draw[0], draw[1]) != 0);
-    if (sbx[1] && sbx[2]) {
-        CHECK(run(sbx[1], "secret = 41", &r) == ERYX_OK);
-        CHECK(run(sbx[2], "print('secret' in globals())", &r) == ERYX_OK);
-        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
-        CHECK(run(sbx[2], "import os, sys, json, decimal; print(sys.argv, os.environ['WHO'], json.dumps([1]))", &r) == ERYX_OK);
-        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "['-c', 'snap'] snapshot [1]\n");
-        CHECK(run(sbx[2], "open('/tmp/x', 'w').write('y'); print(open('/tmp/x').read())", &r) == ERYX_OK);
-        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "y\n");
-        CHECK(run(sbx[1], "import os; print(os.path.exists('/tmp/x'))", &r) == ERYX_OK);
-        CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False\n");
-        CHECK(run(sbx[2], "raise KeyError('k')", &r) == ERYX_ERR_PYTHON_EXCEPTION);
-        CHECK_STR_EQ(eryx_result_exception_type(r), "KeyError");
-    }
-    for (int i = 0; i < 4; i++) eryx_sandbox_free(sbx[i]);
-    /* Another argv: the snapshot does not apply, Python starts from scratch. */
-    const char *other_argv[] = {"-c", "other"};
-    CHECK(eryx_builder_set_argv(b, 2, other_argv) == ERYX_OK);
-    s = new_sandbox(b);
-    CHECK(s && !eryx__sandbox_from_snapshot(s));
-    CHECK(s && run(s, "import sys; print(sys.argv[1])", &r) == ERYX_OK);
-    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "other\n");
-    eryx_sandbox_free(s);
-    eryx_builder_free(b);
-    eryx_cache_release(mem);
+    test_preinit();
 
     /* Several sandboxes at once, one per thread. */
     enum { NTHREADS = 4 };

@@ -163,7 +163,6 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
     qsort(t.disk_create, 10, sizeof(uint64_t), cmp_u64);
     qsort(create, (size_t)runs, sizeof *create, cmp_u64);
     for (int k = 0; k < 3; k++) qsort(phase[k], (size_t)runs, sizeof(uint64_t), cmp_u64);
-    size_t snap_bytes = eryx__sandbox_snapshot_bytes(s);
     double ph[3];
     for (int k = 0; k < 3; k++) ph[k] = pct(phase[k], (size_t)runs, 50) / 1e3;
     qsort(exec, nexec, sizeof *exec, cmp_u64);
@@ -175,12 +174,12 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
                "\"module_warm_memory_p50_us\": %.2f, \"module_warm_memory_p99_us\": %.2f, "
                "\"create_cold_ms\": %.1f, \"create_warm_disk_p50_us\": %.1f, \"create_warm_disk_p99_us\": %.1f, "
                "\"create_setup_p50_us\": %.1f, \"create_instantiate_p50_us\": %.1f, \"create_python_start_p50_us\": %.1f, "
-               "\"snapshot_kib\": %zu}\n",
+               "\"preinit\": %s}\n",
                eryx_version(), runs, nexec, first_create / 1e3, pct(create, (size_t)runs, 50) / 1e3,
                pct(create, (size_t)runs, 99) / 1e3, pct(exec, nexec, 50) / 1e3, pct(exec, nexec, 99) / 1e3,
                loop / 1e6, t.cold_module_ms, pct(t.disk_module, 20, 50) / 1e3, pct(t.disk_module, 20, 99) / 1e3,
                pct(t.mem_module, 200, 50) / 1e3, pct(t.mem_module, 200, 99) / 1e3, t.cold_create_ms,
-               pct(t.disk_create, 10, 50) / 1e3, pct(t.disk_create, 10, 99) / 1e3, ph[0], ph[1], ph[2], snap_bytes / 1024);
+               pct(t.disk_create, 10, 50) / 1e3, pct(t.disk_create, 10, 99) / 1e3, ph[0], ph[1], ph[2], eryx__sandbox_preinit(s) ? "true" : "false");
     } else {
         printf("eryx %s in-process benchmark\n", eryx_version());
         printf("  %-40s %12.1f us\n", "first sandbox in the process", first_create / 1e3);
@@ -188,8 +187,7 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
                pct(create, (size_t)runs, 99) / 1e3, runs);
         printf("  %-40s %12.1f us\n", "  of which: module + VFS set-up p50", ph[0]);
         printf("  %-40s %12.1f us\n", "  of which: instantiate p50", ph[1]);
-        printf("  %-40s %12.1f us\n", "  of which: Python start p50", ph[2]);
-        printf("  %-40s %12zu KiB\n", "  (snapshot of the started Python)", snap_bytes / 1024);
+        printf("  %-40s %12.1f us\n", "  of which: Python start / reseed p50", ph[2]);
         printf("  %-40s %12.1f us   (p99 %.1f us, %zu runs)\n", "execute('pass') p50", pct(exec, nexec, 50) / 1e3,
                pct(exec, nexec, 99) / 1e3, nexec);
         printf("  %-40s %12.1f ms\n", "10M-iteration loop (x = i * i)", loop / 1e6);

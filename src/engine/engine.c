@@ -56,11 +56,15 @@ static void create_engine(void) {
     wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
     /* Every setting that changes generated code; it enters each module's key. */
     snprintf(eryx__engine_state.settings, sizeof eryx__engine_state.settings,
-             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=0;epoch=0;%s", opt_name,
+             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=0;epoch=1;%s", opt_name,
              ERYX__MAX_WASM_STACK, ERYX__ARTIFACT_FORMAT);
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     wasmtime_config_memory_init_cow_set(config, true);
+    /* Generated code checks the engine's epoch at loop heads and function entries,
+    ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
+    ** must set a deadline (src/sandbox/sandbox.c does). */
+    wasmtime_config_epoch_interruption_set(config, true);
     eryx__engine_state.engine = wasm_engine_new_with_config(config); /* takes config */
     if (!eryx__engine_state.engine)
         snprintf(eryx__engine_state.engine_error, ERYX__ERRMSG_MAX,

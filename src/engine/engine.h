@@ -39,13 +39,6 @@ wasmtime_module_t *eryx__guest_module(const eryx__guest *g);
 void eryx__guest_retain(eryx__guest *g);
 void eryx__guest_release(eryx__guest *g); /* NULL allowed */
 
-/* The guest's pre-initialized snapshot (src/snapshot/), NULL until one is taken;
-** borrowed, valid while g is. */
-const struct eryx__snapshot *eryx__guest_snapshot(eryx__guest *g);
-/* Gives g a snapshot; the first one offered is kept (true), later ones are freed. */
-bool eryx__guest_offer_snapshot(eryx__guest *g, struct eryx__snapshot *snap);
-/* Counts a from-scratch Python start on g; returns the count before this one. */
-unsigned eryx__guest_count_start(eryx__guest *g);
 
 /* Where a guest may come from, as configured on a builder. */
 typedef struct eryx__cache_config {
@@ -70,6 +63,19 @@ typedef enum { ERYX__LOADED_MEMORY, ERYX__LOADED_DISK, ERYX__LOADED_COMPILED } e
 */
 eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, const eryx__cache_config *cc,
                                 eryx__guest **out, eryx__load_source *source, eryx__errbuf *err);
+
+/* Makes a module that is not in any tier (compiles it). */
+typedef eryx_status (*eryx__make_module_fn)(void *user, wasmtime_module_t **out, eryx__errbuf *err);
+
+/*
+** The same tiers for any module: id names its inputs (the key is SHA-256 of id and
+** the engine settings); make builds it on a miss, under the key's lock. Used for
+** snapshot modules (src/snapshot/), whose id holds the base module's hash and
+** everything the snapshot ran.
+*/
+eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void *make_user,
+                                 const eryx__cache_config *cc, eryx__guest **out, eryx__load_source *source,
+                                 eryx__errbuf *err);
 
 /* The process-wide default memory tier (created on first use; never freed). */
 eryx__memcache *eryx__default_memcache(void);

@@ -6,6 +6,7 @@
 **      or an embedder's eryx_cache_backend (bytes, deserialized with a copy);
 **   3. compile with Cranelift, then store in 2 and 1.
 */
+#define _GNU_SOURCE /* PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include "../cache/key.h"
 #include "../cache/store.h"
-#include "../snapshot/snapshot.h"
 #include "../vfs/vfs.h"
 #include "engine.h"
 #include "eryx.h"
@@ -25,20 +25,7 @@ struct eryx__guest {
     wasmtime_module_t *module;
     wasmtime_instance_pre_t *pre;
     eryx__store_entry entry; /* the disk entry it was mapped from, held "in use" */
-    _Atomic(eryx__snapshot *) snapshot; /* set once, freed with the guest */
-    atomic_uint starts; /* Python starts run from scratch on this module */
 };
-
-const eryx__snapshot *eryx__guest_snapshot(eryx__guest *g) { return atomic_load(&g->snapshot); }
-
-bool eryx__guest_offer_snapshot(eryx__guest *g, eryx__snapshot *snap) {
-    eryx__snapshot *none = NULL;
-    if (atomic_compare_exchange_strong(&g->snapshot, &none, snap)) return true;
-    eryx__snapshot_free(snap);
-    return false;
-}
-
-unsigned eryx__guest_count_start(eryx__guest *g) { return atomic_fetch_add(&g->starts, 1); }
 
 wasmtime_instance_pre_t *eryx__guest_pre(const eryx__guest *g) { return g->pre; }
 wasmtime_module_t *eryx__guest_module(const eryx__guest *g) { return g->module; }
@@ -49,7 +36,6 @@ void eryx__guest_release(eryx__guest *g) {
     if (g->pre) wasmtime_instance_pre_delete(g->pre);
     if (g->module) wasmtime_module_delete(g->module);
     eryx__store_entry_release(&g->entry);
-    eryx__snapshot_free(atomic_load(&g->snapshot));
     free(g);
 }
 
@@ -67,10 +53,12 @@ typedef struct named {
 
 static struct {
     pthread_mutex_t lock;        /* guards the lists and the default memory tier */
-    pthread_mutex_t build_lock;  /* single flight without a disk tier */
+    /* Single flight without a disk tier. Recursive: building a snapshot module
+    ** acquires the base module while holding it. */
+    pthread_mutex_t build_lock;
     eryx__memcache *memory;
     named *stores, *images, *hashes;
-} eryx__registry = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, NULL};
+} eryx__registry = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, NULL, NULL, NULL, NULL};
 
 eryx__memcache *eryx__default_memcache(void) {
     pthread_mutex_lock(&eryx__registry.lock);
@@ -217,10 +205,10 @@ static eryx__store *store_for(const eryx__cache_config *cc) {
     return st;
 }
 
-static eryx_status make_key(const char *sha, char key[65], eryx__errbuf *err) {
+static eryx_status make_key(const char *id, char key[65], eryx__errbuf *err) {
     eryx__key_ctx *kc = eryx__key_begin();
     if (!kc) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot start a SHA-256 context");
-    eryx__key_add_str(kc, sha);
+    eryx__key_add_str(kc, id);
     eryx__key_add_str(kc, eryx__engine_settings());
     if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
     return ERYX_OK;
@@ -284,11 +272,21 @@ static void store_compiled(const eryx__cache_config *cc, eryx__store *store, con
     wasm_byte_vec_delete(&bytes);
 }
 
+static eryx_status compile_file(void *path, wasmtime_module_t **out, eryx__errbuf *err) {
+    return eryx__compile(path, out, err);
+}
+
 eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, const eryx__cache_config *cc,
                                 eryx__guest **out, eryx__load_source *source, eryx__errbuf *err) {
+    return eryx__module_acquire(wasm_sha256, compile_file, (void *)wasm_path, cc, out, source, err);
+}
+
+eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void *make_user,
+                                 const eryx__cache_config *cc, eryx__guest **out, eryx__load_source *source,
+                                 eryx__errbuf *err) {
     *out = NULL;
     char key[65];
-    eryx_status st = make_key(wasm_sha256, key, err);
+    eryx_status st = make_key(id, key, err);
     if (st != ERYX_OK) return st;
     if (cc->memory && (*out = eryx__memcache_get(cc->memory, key))) {
         if (source) *source = ERYX__LOADED_MEMORY;
@@ -299,8 +297,6 @@ eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, 
     eryx__guest *g = calloc(1, sizeof *g);
     if (!g) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a guest module");
     atomic_init(&g->refs, 1);
-    atomic_init(&g->snapshot, NULL);
-    atomic_init(&g->starts, 0);
     g->entry.lock_fd = -1;
     if (source) *source = ERYX__LOADED_DISK;
     /* The common case first, without any lock: the entry is on disk. */
@@ -328,7 +324,7 @@ eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, 
     }
     if (!g->module) {
         if (source) *source = ERYX__LOADED_COMPILED;
-        if ((st = eryx__compile(wasm_path, &g->module, err)) != ERYX_OK) goto fail;
+        if ((st = make(make_user, &g->module, err)) != ERYX_OK) goto fail;
         store_compiled(cc, store, key, g->module);
     }
     wasmtime_linker_t *linker = eryx__linker(err);

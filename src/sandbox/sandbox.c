@@ -6,15 +6,19 @@
 ** else of the host (files, streams, environment) reaches the guest.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <wasmtime.h>
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
-#include "../snapshot/snapshot.h"
+#include "../cache/key.h"
+#include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
 #include "../wasi/wasi.h"
 #include "../wasi/wasi_wasmtime.h"
@@ -33,7 +37,7 @@
 #define OUTPUT_HARD_LIMIT ((size_t)256 << 20)
 
 /* What the guest reports through eryx.report (see guest/lib/_eryx_support.py). */
-enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3 };
+enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3, REPORT_RESULT = 4, REPORT_RESULT_ERROR = 5 };
 
 typedef struct mount_spec {
     char *host, *guest;
@@ -41,15 +45,28 @@ typedef struct mount_spec {
     struct mount_spec *next;
 } mount_spec;
 
-struct eryx_builder {
+/* What every instance of a sandbox is made from: a sandbox keeps its own copy, so
+** it can make a fresh instance after each execution. */
+typedef struct run_spec {
     char *guest_dir;
-    char *cache_dir; /* NULL: no disk cache */
     int argc;
     char **argv;
     int envc;
     char **env; /* "NAME=VALUE" */
     mount_spec *mounts; /* in the order added */
     uint64_t memfs_limit;
+    char *result_name; /* NULL: no result variable */
+    bool keep_state;
+} run_spec;
+
+struct eryx_builder {
+    run_spec spec;
+    char *cache_dir; /* NULL: no disk cache */
+    bool preinit;
+    int nimports;
+    char **imports; /* modules imported before the snapshot, in order */
+    char *setup;    /* code run before the snapshot; NULL: none */
+    size_t setup_len;
     eryx_cache *memory; /* a reference; NULL: none */
     uint64_t cache_max_bytes, cache_max_entries;
     eryx_cache_backend backend;
@@ -67,23 +84,26 @@ typedef struct buf {
 
 struct eryx_result {
     buf out, err;
-    char *exc_type, *exc_message, *traceback;
+    char *exc_type, *exc_message, *traceback, *value, *value_error;
     int exit_code;
     uint64_t duration_ns;
 };
 
 struct eryx_sandbox {
+    run_spec spec;      /* a private copy of the builder's */
     eryx__guest *guest; /* a reference: keeps the module (and its cache entry) alive */
+    bool preinit;       /* guest is a snapshot module: Python is already started in it */
+    void *memfs[2];     /* /tmp and /data when in memory (owned by vfs), else NULL */
     wasmtime_store_t *store;
     wasmtime_context_t *cx;
     wasmtime_instance_t instance;
     eryx__host host; /* the store's data */
     eryx_vfs *vfs;
     eryx_wasi *wasi;
-    wasmtime_func_t fn_alloc, fn_free, fn_execute;
-    int dead; /* the guest exited or trapped: the instance cannot run again */
+    wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
+    int dead;   /* the guest exited or trapped: the instance cannot run again */
+    int broken; /* a fresh instance could not be made: the sandbox is unusable */
     uint64_t phase_ns[3]; /* creation: module + VFS set-up, instantiation, Python start */
-    bool from_snapshot;   /* Python's start was restored, not run */
     eryx_read_fn stdin_fn;
     void *stdin_user;
     eryx_output_fn out_fn;
@@ -134,33 +154,80 @@ eryx_builder *eryx_builder_new(void) {
     eryx_builder *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     const char *env = getenv("ERYX_GUEST_DIR");
-    b->guest_dir = strdup(env && *env ? env : ERYX_DEFAULT_GUEST_DIR);
+    b->spec.guest_dir = strdup(env && *env ? env : ERYX_DEFAULT_GUEST_DIR);
     b->cache_dir = default_cache_dir();
-    b->memfs_limit = DEFAULT_MEMFS_LIMIT;
+    b->spec.memfs_limit = DEFAULT_MEMFS_LIMIT;
+    b->spec.result_name = strdup("result");
+    b->preinit = true;
     b->cache_max_bytes = DEFAULT_CACHE_MAX_BYTES;
     b->memory = eryx__default_memcache();
     eryx__memcache_retain(b->memory);
     static const char *const default_argv[] = {"-c"};
-    if (!b->guest_dir || eryx_builder_set_argv(b, 1, default_argv) != ERYX_OK) {
+    if (!b->spec.guest_dir || !b->spec.result_name || eryx_builder_set_argv(b, 1, default_argv) != ERYX_OK) {
         eryx_builder_free(b);
         return NULL;
     }
     return b;
 }
 
-void eryx_builder_free(eryx_builder *b) {
-    if (!b) return;
-    free(b->guest_dir);
-    free(b->cache_dir);
-    free_strv(b->argv, b->argc);
-    free_strv(b->env, b->envc);
-    eryx_cache_release(b->memory);
-    for (mount_spec *m = b->mounts, *next; m; m = next) {
+static void spec_free(run_spec *spec) {
+    free(spec->guest_dir);
+    free_strv(spec->argv, spec->argc);
+    free_strv(spec->env, spec->envc);
+    free(spec->result_name);
+    for (mount_spec *m = spec->mounts, *next; m; m = next) {
         next = m->next;
         free(m->host);
         free(m->guest);
         free(m);
     }
+    memset(spec, 0, sizeof *spec);
+}
+
+static char **copy_strv(char **v, int n) {
+    char **copy = calloc((size_t)n + 1, sizeof *copy);
+    for (int i = 0; copy && i < n; i++) {
+        if (!(copy[i] = strdup(v[i]))) {
+            free_strv(copy, i);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+/* Deep copy; -1 when out of memory (dst is then empty). */
+static int spec_copy(run_spec *dst, const run_spec *src) {
+    *dst = (run_spec){.argc = src->argc, .envc = src->envc, .memfs_limit = src->memfs_limit,
+                      .keep_state = src->keep_state};
+    dst->guest_dir = strdup(src->guest_dir);
+    dst->argv = copy_strv(src->argv, src->argc);
+    dst->env = copy_strv(src->env, src->envc);
+    dst->result_name = src->result_name ? strdup(src->result_name) : NULL;
+    bool ok = dst->guest_dir && dst->argv && dst->env && (dst->result_name || !src->result_name);
+    mount_spec **tail = &dst->mounts;
+    for (const mount_spec *m = src->mounts; ok && m; m = m->next) {
+        mount_spec *c = calloc(1, sizeof *c);
+        if (c) *tail = c;
+        ok = c && (c->host = strdup(m->host)) && (c->guest = strdup(m->guest));
+        if (c) c->flags = m->flags;
+        tail = c ? &c->next : tail;
+    }
+    if (!ok) {
+        if (!dst->argv) dst->argc = 0;
+        if (!dst->env) dst->envc = 0;
+        spec_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+void eryx_builder_free(eryx_builder *b) {
+    if (!b) return;
+    spec_free(&b->spec);
+    free(b->cache_dir);
+    free_strv(b->imports, b->nimports);
+    free(b->setup);
+    eryx_cache_release(b->memory);
     free(b);
 }
 
@@ -171,8 +238,8 @@ eryx_status eryx_builder_set_guest_dir(eryx_builder *b, const char *dir) {
     if (!dir || !*dir) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "guest dir is NULL or empty");
     char *copy = strdup(dir);
     if (!copy) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory to copy the guest dir");
-    free(b->guest_dir);
-    b->guest_dir = copy;
+    free(b->spec.guest_dir);
+    b->spec.guest_dir = copy;
     return ERYX_OK;
 }
 
@@ -199,9 +266,9 @@ eryx_status eryx_builder_set_argv(eryx_builder *b, int argc, const char *const *
                               argv[i] ? "too large to copy" : "NULL");
         }
     }
-    free_strv(b->argv, b->argc);
-    b->argv = copy;
-    b->argc = argc;
+    free_strv(b->spec.argv, b->spec.argc);
+    b->spec.argv = copy;
+    b->spec.argc = argc;
     return ERYX_OK;
 }
 
@@ -216,20 +283,20 @@ eryx_status eryx_builder_set_env(eryx_builder *b, const char *name, const char *
     memcpy(kv, name, nlen);
     kv[nlen] = '=';
     memcpy(kv + nlen + 1, value, vlen + 1);
-    for (int i = 0; i < b->envc; i++) {
-        if (!strncmp(b->env[i], kv, nlen + 1)) {
-            free(b->env[i]);
-            b->env[i] = kv;
+    for (int i = 0; i < b->spec.envc; i++) {
+        if (!strncmp(b->spec.env[i], kv, nlen + 1)) {
+            free(b->spec.env[i]);
+            b->spec.env[i] = kv;
             return ERYX_OK;
         }
     }
-    char **grown = realloc(b->env, (size_t)(b->envc + 1) * sizeof *grown);
+    char **grown = realloc(b->spec.env, (size_t)(b->spec.envc + 1) * sizeof *grown);
     if (!grown) {
         free(kv);
         return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for an environment variable");
     }
-    grown[b->envc++] = kv;
-    b->env = grown;
+    grown[b->spec.envc++] = kv;
+    b->spec.env = grown;
     return ERYX_OK;
 }
 
@@ -247,7 +314,7 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
         !strncmp(norm, "/usr/local/lib", 14))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
                           "cannot mount at %s: it would hide the stdlib (choose a path like /mnt/data)", norm);
-    for (mount_spec *m = b->mounts; m; m = m->next)
+    for (mount_spec *m = b->spec.mounts; m; m = m->next)
         if (!strcmp(m->guest, norm))
             return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "%s is already mounted", norm);
     mount_spec *m = calloc(1, sizeof *m);
@@ -257,7 +324,7 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
         return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a mount");
     }
     m->flags = flags;
-    mount_spec **tail = &b->mounts;
+    mount_spec **tail = &b->spec.mounts;
     while (*tail) tail = &(*tail)->next;
     *tail = m;
     return ERYX_OK;
@@ -297,7 +364,63 @@ eryx_status eryx_builder_set_warning_handler(eryx_builder *b, eryx_warning_fn fn
 
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *b, uint64_t max_bytes) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
-    b->memfs_limit = max_bytes;
+    b->spec.memfs_limit = max_bytes;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_preinit(eryx_builder *b, int enabled) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->preinit = enabled != 0;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_add_preimport(eryx_builder *b, const char *module) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (!module || !*module || strspn(module, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
+                                   strlen(module))
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "'%s' is not a module name (like json or xml.dom)",
+                          module ? module : "(null)");
+    char *copy = strdup(module);
+    char **grown = copy ? realloc(b->imports, (size_t)(b->nimports + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(copy);
+        return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a module name");
+    }
+    grown[b->nimports++] = copy;
+    b->imports = grown;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_setup_code(eryx_builder *b, const char *code, size_t len) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (!code && len) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "setup code is NULL with length %zu", len);
+    char *copy = NULL;
+    if (code && !(copy = malloc(len + 1))) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for setup code");
+    if (copy) {
+        memcpy(copy, code, len);
+        copy[len] = '\0';
+    }
+    free(b->setup);
+    b->setup = copy;
+    b->setup_len = copy ? len : 0;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_keep_state(eryx_builder *b, int keep) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->spec.keep_state = keep != 0;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_result_name(eryx_builder *b, const char *name) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (name && (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                               strlen(name) || (*name >= '0' && *name <= '9')))
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "'%s' is not a Python variable name", name);
+    char *copy = name ? strdup(name) : NULL;
+    if (name && !copy) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the result name");
+    free(b->spec.result_name);
+    b->spec.result_name = copy;
     return ERYX_OK;
 }
 
@@ -313,6 +436,8 @@ const char *eryx_result_stderr(const eryx_result *r, size_t *len) {
 const char *eryx_result_exception_type(const eryx_result *r) { return r ? r->exc_type : NULL; }
 const char *eryx_result_exception_message(const eryx_result *r) { return r ? r->exc_message : NULL; }
 const char *eryx_result_traceback(const eryx_result *r) { return r ? r->traceback : NULL; }
+const char *eryx_result_value(const eryx_result *r) { return r ? r->value : NULL; }
+const char *eryx_result_value_error(const eryx_result *r) { return r ? r->value_error : NULL; }
 int eryx_result_exit_code(const eryx_result *r) { return r ? r->exit_code : 0; }
 uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_ns : 0; }
 
@@ -323,6 +448,8 @@ void eryx_result_free(eryx_result *r) {
     free(r->exc_type);
     free(r->exc_message);
     free(r->traceback);
+    free(r->value);
+    free(r->value_error);
     free(r);
 }
 
@@ -348,6 +475,8 @@ static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t le
     char **field = kind == REPORT_EXC_TYPE      ? &s->cur->exc_type
                    : kind == REPORT_EXC_MESSAGE ? &s->cur->exc_message
                    : kind == REPORT_TRACEBACK   ? &s->cur->traceback
+                   : kind == REPORT_RESULT      ? &s->cur->value
+                   : kind == REPORT_RESULT_ERROR ? &s->cur->value_error
                                                 : NULL;
     if (!field) return;
     char *copy = malloc(len + 1);
@@ -388,141 +517,371 @@ static eryx_status call(eryx_sandbox *s, const wasmtime_func_t *f, const char *w
     return eryx__fail_wasmtime(&s->err, ERYX_ERR_TRAP, what, e, trap);
 }
 
-static eryx_status mount_all(eryx_builder *b, eryx_sandbox *s) {
+static eryx_status mount_all(eryx_sandbox *s) {
+    const run_spec *spec = &s->spec;
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/lib/python313.zip", b->guest_dir);
-    eryx_vfs_zip *img = eryx__stdlib_image(path, &b->err);
+    snprintf(path, sizeof path, "%s/lib/python313.zip", spec->guest_dir);
+    eryx_vfs_zip *img = eryx__stdlib_image(path, &s->err);
     if (!img) return ERYX_ERR_GUEST_NOT_FOUND;
     eryx_errno e = eryx_vfs_mount(s->vfs, STDLIB_GUEST_PATH, &eryx_vfs_zip_backend, img, true);
-    if (e) return eryx__fail(&b->err, ERYX_ERR_MOUNT, "cannot mount the stdlib image (WASI errno %u)", e);
+    if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount the stdlib image (WASI errno %u)", e);
 
-    for (mount_spec *m = b->mounts; m; m = m->next) {
+    for (mount_spec *m = spec->mounts; m; m = m->next) {
         char msg[512] = "";
         void *host = eryx_vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, msg, sizeof msg);
-        if (!host) return eryx__fail(&b->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg);
+        if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg);
         e = eryx_vfs_mount(s->vfs, m->guest, &eryx_vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
-        if (e) return eryx__fail(&b->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
+        if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
     }
     static const char *const memfs_paths[] = {"/tmp", "/data"};
     for (size_t i = 0; i < 2; i++) {
         int taken = 0;
-        for (mount_spec *m = b->mounts; m; m = m->next) taken |= !strcmp(m->guest, memfs_paths[i]);
+        s->memfs[i] = NULL;
+        for (mount_spec *m = spec->mounts; m; m = m->next) taken |= !strcmp(m->guest, memfs_paths[i]);
         if (taken) continue;
-        void *mem = eryx_vfs_mem_new(b->memfs_limit);
-        if (!mem) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for %s", memfs_paths[i]);
+        void *mem = eryx_vfs_mem_new(spec->memfs_limit);
+        if (!mem) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for %s", memfs_paths[i]);
         e = eryx_vfs_mount(s->vfs, memfs_paths[i], &eryx_vfs_mem_backend, mem, false);
-        if (e) return eryx__fail(&b->err, ERYX_ERR_MOUNT, "cannot mount %s (WASI errno %u)", memfs_paths[i], e);
+        if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s (WASI errno %u)", memfs_paths[i], e);
+        s->memfs[i] = mem;
     }
     return ERYX_OK;
 }
 
-/* Starts Python: _initialize (C constructors) then eryx_init. What the guest prints
-** meanwhile goes into a scratch result, shown in the error if the start fails. */
-static eryx_status get_entry_points(eryx_builder *b, eryx_sandbox *s) {
-    eryx_status st;
-    if ((st = get_func(s, "eryx_alloc", &s->fn_alloc)) || (st = get_func(s, "eryx_free", &s->fn_free)) ||
-        (st = get_func(s, "eryx_execute", &s->fn_execute)))
-        return eryx__fail(&b->err, st, "%s", s->err.msg);
-    return ERYX_OK;
+static void free_result_fields(eryx_result *r) {
+    free(r->out.data);
+    free(r->err.data);
+    free(r->exc_type);
+    free(r->exc_message);
+    free(r->traceback);
+    free(r->value);
+    free(r->value_error);
 }
 
-static eryx_status start_python(eryx_builder *b, eryx_sandbox *s) {
+/* Calls _eryx_support.<name>(arg) in the guest (the shim's eryx_call); *rc gets its
+** int result. */
+static eryx_status support_call(eryx_sandbox *s, const char *name, const char *arg, size_t arg_len, int *rc) {
+    size_t name_len = strlen(name);
+    if (arg_len > INT32_MAX - name_len - 1)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "argument too large for the guest");
+    wasmtime_val_t size = {.kind = WASMTIME_I32, .of.i32 = (int32_t)(name_len + arg_len + 1)}, ptr;
+    eryx_status st = call(s, &s->fn_alloc, "allocating guest memory", &size, 1, &ptr, 1);
+    if (st != ERYX_OK || s->dead) return st != ERYX_OK ? st : ERYX_ERR_SANDBOX_DEAD;
+    uint32_t gptr = (uint32_t)ptr.of.i32;
+    size_t msize = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    /* The pointer came from the guest: check it lies inside linear memory. */
+    if (gptr == 0 || (size_t)gptr > msize || name_len + arg_len + 1 > msize - gptr)
+        return eryx__fail(&s->err, ERYX_ERR_GUEST_API, "the guest's allocator returned no usable memory");
+    uint8_t *mem = wasmtime_memory_data(s->cx, &s->host.memory);
+    memcpy(mem + gptr, name, name_len);
+    if (arg_len) memcpy(mem + gptr + name_len + 1, arg, arg_len);
+    wasmtime_val_t args[4] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)gptr},
+                              {.kind = WASMTIME_I32, .of.i32 = (int32_t)name_len},
+                              {.kind = WASMTIME_I32, .of.i32 = (int32_t)(gptr + name_len + 1)},
+                              {.kind = WASMTIME_I32, .of.i32 = (int32_t)arg_len}},
+                   res;
+    st = call(s, &s->fn_call, name, args, 4, &res, 1);
+    if (st != ERYX_OK || s->dead) return st != ERYX_OK ? st : ERYX_ERR_SANDBOX_DEAD;
+    *rc = res.of.i32;
+    return call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
+}
+
+/* Starts Python in a fresh instance of the base module: _initialize (C constructors)
+** then eryx_init. What the guest prints meanwhile goes into a scratch result, shown
+** in the error if the start fails. */
+static eryx_status start_python(eryx_sandbox *s) {
     wasmtime_func_t fn_initialize, fn_init;
     eryx_status st;
-    if ((st = get_func(s, "_initialize", &fn_initialize)) || (st = get_func(s, "eryx_init", &fn_init)))
-        return eryx__fail(&b->err, st, "%s", s->err.msg);
+    if ((st = get_func(s, "_initialize", &fn_initialize)) || (st = get_func(s, "eryx_init", &fn_init))) return st;
     eryx_result scratch = {0};
     s->cur = &scratch;
     wasmtime_val_t rc = {.kind = WASMTIME_I32, .of.i32 = 0};
     st = call(s, &fn_initialize, "guest _initialize", NULL, 0, NULL, 0);
     if (st == ERYX_OK && !s->dead) st = call(s, &fn_init, "starting Python in the guest", NULL, 0, &rc, 1);
     s->cur = NULL;
-    if (st == ERYX_ERR_TRAP)
-        eryx__fail(&b->err, st, "%s", s->err.msg);
-    else if (st != ERYX_OK || s->dead || rc.of.i32 != 0)
-        st = eryx__fail(&b->err, ERYX_ERR_GUEST_INIT,
+    if (st != ERYX_ERR_TRAP && (st != ERYX_OK || s->dead || rc.of.i32 != 0))
+        st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
                         "Python failed to start in the guest; check that %s/lib holds the stdlib image built with "
                         "this python.wasm. Python said: %.600s",
-                        b->guest_dir, scratch.err.data ? scratch.err.data : "(nothing)");
-    free(scratch.out.data);
-    free(scratch.err.data);
-    free(scratch.exc_type);
-    free(scratch.exc_message);
-    free(scratch.traceback);
+                        s->spec.guest_dir, scratch.err.data ? scratch.err.data : "(nothing)");
+    free_result_fields(&scratch);
     return st;
 }
 
-/* What a snapshot depends on besides the module: the stdlib it imported from (the
-** guest dir) and the argv and environment Python read while starting. One string;
-** \x1f separates items, \x1e the lists. */
-static char *start_config(const eryx_builder *b) {
-    size_t n = 3 + strlen(b->guest_dir);
-    for (int i = 0; i < b->argc; i++) n += strlen(b->argv[i]) + 1;
-    for (int i = 0; i < b->envc; i++) n += strlen(b->env[i]) + 1;
+static void instance_free(eryx_sandbox *s) {
+    if (s->store) wasmtime_store_delete(s->store);
+    eryx_wasi_free(s->wasi);
+    eryx_vfs_free(s->vfs);
+    s->store = NULL;
+    s->cx = NULL;
+    s->wasi = NULL;
+    s->vfs = NULL;
+    s->dead = 0;
+    memset(&s->host, 0, sizeof s->host);
+}
+
+/*
+** Makes the sandbox's instance: a fresh VFS (the stdlib image, empty /tmp and
+** /data, the granted host directories) and WASI state, a store, and the module
+** instantiated. A snapshot module starts with Python already started, so only its
+** random generators are reseeded; the base module starts Python now. Records the
+** time of each phase. The error is in s->err.
+*/
+static eryx_status instance_new(eryx_sandbox *s) {
+    uint64_t t0 = now_ns();
+    eryx_status st;
+    if (!(s->vfs = eryx_vfs_new())) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox's VFS");
+    if ((st = mount_all(s)) != ERYX_OK) return st;
+    eryx_wasi_config wc = {
+        .argc = s->spec.argc,
+        .argv = (const char *const *)s->spec.argv,
+        .envc = s->spec.envc,
+        .env = (const char *const *)s->spec.env,
+        .io = {.read_stdin = hook_read_stdin, .write_output = hook_write_output, .user = s},
+        .vfs = s->vfs,
+    };
+    if (!(s->wasi = eryx_wasi_new(&wc)))
+        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's WASI state");
+    s->host.wasi = s->wasi;
+    s->host.report = hook_report;
+    s->host.report_user = s;
+    if (!(s->store = wasmtime_store_new(eryx__engine(NULL), &s->host, NULL)))
+        return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
+    s->cx = wasmtime_store_context(s->store);
+    /* Epoch interruption is on in the engine: without a deadline the first check
+    ** would trap. Executions with a timeout set a nearer one. */
+    wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    wasm_trap_t *trap = NULL;
+    uint64_t t1 = now_ns();
+    wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
+    uint64_t t2 = now_ns();
+    if (e || trap) return eryx__fail_wasmtime(&s->err, ERYX_ERR_ENGINE, "instantiating the guest failed", e, trap);
+    wasmtime_extern_t mem;
+    if (!wasmtime_instance_export_get(s->cx, &s->instance, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
+        return eryx__fail(&s->err, ERYX_ERR_GUEST_API, "the guest module exports no memory");
+    s->host.memory = mem.of.memory;
+    s->host.has_memory = true;
+    if ((st = get_func(s, "eryx_alloc", &s->fn_alloc)) || (st = get_func(s, "eryx_free", &s->fn_free)) ||
+        (st = get_func(s, "eryx_execute", &s->fn_execute)) || (st = get_func(s, "eryx_call", &s->fn_call)))
+        return st;
+    if (s->preinit) {
+        /* sys.argv (a snapshot serves every argv) and fresh random seeds. */
+        size_t n = 0;
+        for (int i = 0; i < s->spec.argc; i++) n += strlen(s->spec.argv[i]) + 1;
+        char *args = malloc(n + 1), *p = args;
+        if (!args) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for argv");
+        for (int i = 0; i < s->spec.argc; i++) p = stpcpy(p, s->spec.argv[i]) + 1;
+        int rc = 0;
+        eryx_result scratch = {0};
+        s->cur = &scratch;
+        st = support_call(s, "restore", args, n ? n - 1 : 0, &rc);
+        s->cur = NULL;
+        free(args);
+        if (st == ERYX_OK && rc != 0)
+            st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
+                            scratch.err.data ? scratch.err.data : "");
+        free_result_fields(&scratch);
+    } else {
+        st = start_python(s);
+    }
+    s->phase_ns[0] = t1 - t0;
+    s->phase_ns[1] = t2 - t1;
+    s->phase_ns[2] = now_ns() - t2;
+    return st;
+}
+
+/* ---- pre-initialization: the snapshot module ----------------------------------- */
+
+/* What a snapshot depends on besides the base module and the engine: the stdlib
+** image it imported from (its path and identity), the environment Python read
+** while starting, the imports and the setup code. One string. Not argv: one
+** snapshot serves every argv (each restore sets sys.argv). */
+static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
+    char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing";
+    struct stat st;
+    snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
+    if (stat(path, &st) == 0)
+        snprintf(zip_id, sizeof zip_id, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_ino,
+                 (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (b->setup && eryx__sha256_hex(b->setup, b->setup_len, setup_sha) != 0) return NULL;
+    size_t n = 256 + strlen(base_sha) + strlen(b->spec.guest_dir);
+    for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
+    for (int i = 0; i < b->nimports; i++) n += strlen(b->imports[i]) + 1;
     char *c = malloc(n), *p = c;
     if (!c) return NULL;
-    p += sprintf(p, "%s\x1e", b->guest_dir);
-    for (int i = 0; i < b->argc; i++) p += sprintf(p, "%s\x1f", b->argv[i]);
+    p += sprintf(p, "eryx-snapshot-3\x1e%s\x1e%s\x1e%s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_id, setup_sha);
+    for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
-    for (int i = 0; i < b->envc; i++) p += sprintf(p, "%s\x1f", b->env[i]);
+    for (int i = 0; i < b->nimports; i++) p += sprintf(p, "%s\x1f", b->imports[i]);
     *p = '\0';
     return c;
 }
 
-/* Restores Python's started state from the guest's snapshot instead of running it. */
-static eryx_status restore_snapshot(eryx_builder *b, eryx_sandbox *s, const eryx__snapshot *snap) {
-    size_t need = eryx__snapshot_memory_size(snap), have = wasmtime_memory_data_size(s->cx, &s->host.memory);
-    if (need > have) {
-        uint64_t prev;
-        wasmtime_error_t *e = wasmtime_memory_grow(s->cx, &s->host.memory, (need - have) / 65536, &prev);
-        if (e) return eryx__fail_wasmtime(&b->err, ERYX_ERR_ENGINE, "growing memory for the snapshot failed", e, NULL);
+typedef struct snapshot_job {
+    eryx_builder *b;
+    eryx__guest *base;
+    const char *wasm_path, *wasm_sha;
+    const eryx__cache_config *cc;
+} snapshot_job;
+
+static eryx_status read_file(const char *path, uint8_t **data, size_t *len, eryx__errbuf *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0) close(fd);
+        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
     }
-    if (eryx__snapshot_apply(snap, wasmtime_memory_data(s->cx, &s->host.memory),
-                             wasmtime_memory_data_size(s->cx, &s->host.memory)) != 0)
-        return eryx__fail(&b->err, ERYX_ERR_ENGINE, "the snapshot does not fit the guest's memory");
-    s->from_snapshot = true;
+    *len = (size_t)st.st_size;
+    *data = malloc(*len ? *len : 1);
+    size_t got = 0;
+    while (*data && got < *len) {
+        ssize_t r = read(fd, *data + got, *len - got);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (!*data) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
+    if (got != *len) {
+        free(*data);
+        return eryx__fail(err, ERYX_ERR_IO, "short read of %s", path);
+    }
     return ERYX_OK;
 }
 
-/* After a from-scratch start, records the started memory for later sandboxes: the
-** pages that differ from a fresh instance (made in a scratch store). Skipped when
-** the guest holds host state a snapshot cannot carry (open files). Best effort. */
-static void capture_snapshot(eryx_sandbox *s, const char *config) {
-    if (eryx_wasi_guest_fd_count(s->wasi) != 0) return;
-    eryx__host scratch_host = {0};
-    wasmtime_store_t *store = wasmtime_store_new(eryx__engine(NULL), &scratch_host, NULL);
-    if (!store) return;
-    wasmtime_context_t *cx = wasmtime_store_context(store);
-    wasmtime_instance_t inst;
-    wasm_trap_t *trap = NULL;
-    wasmtime_extern_t mem;
-    wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), cx, &inst, &trap);
-    if (e) wasmtime_error_delete(e);
-    if (trap) wasm_trap_delete(trap);
-    if (!e && !trap && wasmtime_instance_export_get(cx, &inst, "memory", 6, &mem) &&
-        mem.kind == WASMTIME_EXTERN_MEMORY) {
-        eryx__snapshot *snap = eryx__snapshot_capture(
-            wasmtime_memory_data(s->cx, &s->host.memory), wasmtime_memory_data_size(s->cx, &s->host.memory),
-            wasmtime_memory_data(cx, &mem.of.memory), wasmtime_memory_data_size(cx, &mem.of.memory), config);
-        if (snap) eryx__guest_offer_snapshot(s->guest, snap);
-    }
-    wasmtime_store_delete(store);
+/* Fails the snapshot with what the guest reported (the traceback, or its stderr). */
+static eryx_status preinit_failed(eryx__errbuf *err, const char *what, const eryx_result *r) {
+    const char *text = r->traceback ? r->traceback : r->err.data ? r->err.data : "(the guest said nothing)";
+    return eryx__fail(err, ERYX_ERR_PREINIT, "pre-initialization failed: %s:\n%.3000s", what, text);
 }
 
-eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
-    if (!out) return ERYX_ERR_INVALID_ARGUMENT;
-    *out = NULL;
-    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
-    eryx__errbuf_clear(&b->err);
-    if (!*b->guest_dir)
-        return eryx__fail(&b->err, ERYX_ERR_GUEST_NOT_FOUND,
-                          "no guest directory: set ERYX_GUEST_DIR or call eryx_builder_set_guest_dir");
+/*
+** Runs Python's start, the imports and the setup code in an instance of the base
+** module, then builds the snapshot module: the base module whose memory starts as
+** that instance's memory (src/snapshot/wasm_image.c), compiled. The module's only
+** mutable global, the stack pointer, is back at its initial value between calls,
+** so memory is the whole guest state; host state that a snapshot cannot carry
+** (open files, files in /tmp or /data) is refused with an error.
+*/
+static eryx_status make_snapshot_module(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+    snapshot_job *job = user;
+    eryx_builder *b = job->b;
+    eryx_sandbox t = {.guest = job->base};
+    eryx_result scratch = {0};
+    uint8_t *wasm = NULL, *image = NULL;
+    size_t wasm_len = 0, image_len = 0;
+    eryx_status st;
+    if (spec_copy(&t.spec, &b->spec) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
+    /* The snapshot is made with sys.argv == ['-c'] whatever the builder's argv. */
+    free_strv(t.spec.argv, t.spec.argc);
+    t.spec.argc = 1;
+    if (!(t.spec.argv = copy_strv((char *[]){"-c"}, 1))) {
+        t.spec.argc = 0;
+        spec_free(&t.spec);
+        return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
+    }
+    if ((st = instance_new(&t)) != ERYX_OK) {
+        eryx__fail(err, st, "%s", t.err.msg);
+        goto done;
+    }
+    t.cur = &scratch;
+    /* Always run preimport (empty list or not): it imports _eryx_support itself,
+    ** which every restore and execution then finds already loaded. */
+    {
+        size_t n = 0;
+        for (int i = 0; i < b->nimports; i++) n += strlen(b->imports[i]) + 1;
+        char *names = malloc(n + 1), *p = names;
+        if (!names) {
+            st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the import list");
+            goto done;
+        }
+        for (int i = 0; i < b->nimports; i++) p += sprintf(p, "%s\n", b->imports[i]);
+        int rc = 0;
+        st = support_call(&t, "preimport", names, n, &rc);
+        free(names);
+        if (st != ERYX_OK || rc != 0) {
+            st = st == ERYX_OK ? preinit_failed(err, "an import raised", &scratch) : eryx__fail(err, st, "%s", t.err.msg);
+            goto done;
+        }
+    }
+    /* The setup code, or "pass": the first execution in an interpreter pays a
+    ** one-time ~4 ms (measured), which the snapshot then carries paid. */
+    {
+        const char *setup = b->setup ? b->setup : "pass";
+        size_t setup_len = b->setup ? b->setup_len : 4;
+        wasmtime_val_t size = {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}, ptr,
+                       rc = {.kind = WASMTIME_I32, .of.i32 = 0};
+        st = call(&t, &t.fn_alloc, "allocating guest memory", &size, 1, &ptr, 1);
+        uint32_t gptr = (uint32_t)ptr.of.i32;
+        size_t msize = st == ERYX_OK && !t.dead ? wasmtime_memory_data_size(t.cx, &t.host.memory) : 0;
+        if (st == ERYX_OK && (gptr == 0 || gptr > msize || setup_len > msize - gptr))
+            st = ERYX_ERR_GUEST_API;
+        if (st == ERYX_OK) {
+            memcpy(wasmtime_memory_data(t.cx, &t.host.memory) + gptr, setup, setup_len);
+            wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)gptr},
+                                      {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}};
+            st = call(&t, &t.fn_execute, "running the setup code", args, 2, &rc, 1);
+            if (st == ERYX_OK && !t.dead) st = call(&t, &t.fn_free, "freeing guest memory", args, 1, NULL, 0);
+        }
+        if (st == ERYX_OK && !t.dead && rc.of.i32 != 0 && !scratch.exc_type) {
+            st = eryx__fail(err, ERYX_ERR_PREINIT, "pre-initialization failed: the setup code exited with status %d",
+                            rc.of.i32);
+            goto done;
+        }
+        if (st != ERYX_OK || t.dead || rc.of.i32 != 0) {
+            st = preinit_failed(err, t.dead ? "the setup code ended the guest" : "the setup code raised", &scratch);
+            goto done;
+        }
+    }
+    size_t fds = eryx_wasi_guest_fd_count(t.wasi);
+    if (fds)
+        st = eryx__fail(err, ERYX_ERR_PREINIT,
+                        "pre-initialization left %zu file(s) open; a snapshot cannot carry open files: close them "
+                        "in the setup code",
+                        fds);
+    else if ((t.memfs[0] && eryx_vfs_mem_used(t.memfs[0])) || (t.memfs[1] && eryx_vfs_mem_used(t.memfs[1])))
+        st = eryx__fail(err, ERYX_ERR_PREINIT,
+                        "the setup code wrote files to /tmp or /data; a snapshot carries no files: write them at run "
+                        "time, or keep the data in a variable");
+    if (st != ERYX_OK) goto done;
+    if ((st = read_file(job->wasm_path, &wasm, &wasm_len, err)) != ERYX_OK) goto done;
+    char msg[256] = "";
+    if (eryx__wasm_image_build(wasm, wasm_len, wasmtime_memory_data(t.cx, &t.host.memory),
+                               wasmtime_memory_data_size(t.cx, &t.host.memory), &image, &image_len, msg,
+                               sizeof msg) != 0) {
+        st = eryx__fail(err, ERYX_ERR_ENGINE, "cannot build the snapshot module: %s", msg);
+        goto done;
+    }
+    wasmtime_error_t *e = wasmtime_module_new(eryx__engine(NULL), image, image_len, out);
+    if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
+done:
+    t.cur = NULL;
+    free_result_fields(&scratch);
+    free(wasm);
+    free(image);
+    instance_free(&t);
+    spec_free(&t.spec);
+    return st;
+}
 
-    char path[PATH_MAX], sha[65];
-    uint64_t t0 = now_ns();
-    eryx_status st = eryx__guest_sha256(b->guest_dir, sha, &b->err);
+/* On a snapshot-module miss: gets the base module (through its own cache tiers),
+** then makes the snapshot module from it. */
+static eryx_status make_snapshot_from_base(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+    snapshot_job *job = user;
+    eryx_status st = eryx__guest_acquire(job->wasm_path, job->wasm_sha, job->cc, &job->base, NULL, err);
     if (st != ERYX_OK) return st;
-    snprintf(path, sizeof path, "%s/python.wasm", b->guest_dir);
+    st = make_snapshot_module(job, out, err);
+    eryx__guest_release(job->base);
+    job->base = NULL;
+    return st;
+}
+
+/* Gets the module the sandbox instantiates: the snapshot module for this builder's
+** pre-initialization (made and cached on first use), or the base module. */
+static eryx_status acquire_module(eryx_builder *b, eryx__guest **out) {
+    char path[PATH_MAX], sha[65];
+    eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
+    if (st != ERYX_OK) return st;
+    snprintf(path, sizeof path, "%s/python.wasm", b->spec.guest_dir);
     eryx__cache_config cc = {
         .memory = b->memory,
         .dir = b->cache_dir,
@@ -533,67 +892,39 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
         .warn = b->warn,
         .warn_user = b->warn_user,
     };
-    eryx__guest *guest = NULL;
-    st = eryx__guest_acquire(path, sha, &cc, &guest, NULL, &b->err);
-    if (st != ERYX_OK) return st;
+    if (!b->preinit) return eryx__guest_acquire(path, sha, &cc, out, NULL, &b->err);
+    char *id = snapshot_id(b, sha);
+    if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
+    snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cc = &cc};
+    st = eryx__module_acquire(id, make_snapshot_from_base, &job, &cc, out, NULL, &b->err);
+    free(id);
+    return st;
+}
 
+eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
+    if (!out) return ERYX_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__errbuf_clear(&b->err);
+    if (!*b->spec.guest_dir)
+        return eryx__fail(&b->err, ERYX_ERR_GUEST_NOT_FOUND,
+                          "no guest directory: set ERYX_GUEST_DIR or call eryx_builder_set_guest_dir");
+    uint64_t t0 = now_ns();
     eryx_sandbox *s = calloc(1, sizeof *s);
-    if (s) s->guest = guest;
-    else eryx__guest_release(guest);
-    if (!s || !(s->vfs = eryx_vfs_new())) {
+    if (!s) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
+    eryx_status st = acquire_module(b, &s->guest);
+    if (st != ERYX_OK) goto fail;
+    s->preinit = b->preinit;
+    if (spec_copy(&s->spec, &b->spec) != 0) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
         goto fail;
     }
-    if ((st = mount_all(b, s)) != ERYX_OK) goto fail;
-    eryx_wasi_config wc = {
-        .argc = b->argc,
-        .argv = (const char *const *)b->argv,
-        .envc = b->envc,
-        .env = (const char *const *)b->env,
-        .io = {.read_stdin = hook_read_stdin, .write_output = hook_write_output, .user = s},
-        .vfs = s->vfs,
-    };
-    if (!(s->wasi = eryx_wasi_new(&wc))) {
-        st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's WASI state");
-        goto fail;
-    }
-    s->host.wasi = s->wasi;
-    s->host.report = hook_report;
-    s->host.report_user = s;
-    s->store = wasmtime_store_new(eryx__engine(NULL), &s->host, NULL);
-    if (!s->store) {
-        st = eryx__fail(&b->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
-        goto fail;
-    }
-    s->cx = wasmtime_store_context(s->store);
-    wasm_trap_t *trap = NULL;
     uint64_t t1 = now_ns();
-    wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
-    uint64_t t2 = now_ns();
-    if (e || trap) {
-        st = eryx__fail_wasmtime(&b->err, ERYX_ERR_ENGINE, "instantiating the guest failed", e, trap);
+    if ((st = instance_new(s)) != ERYX_OK) {
+        eryx__fail(&b->err, st, "%s", s->err.msg);
         goto fail;
     }
-    wasmtime_extern_t mem;
-    if (!wasmtime_instance_export_get(s->cx, &s->instance, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY) {
-        st = eryx__fail(&b->err, ERYX_ERR_GUEST_API, "the guest module exports no memory");
-        goto fail;
-    }
-    s->host.memory = mem.of.memory;
-    s->host.has_memory = true;
-    if ((st = get_entry_points(b, s)) != ERYX_OK) goto fail;
-    char *config = start_config(b);
-    const eryx__snapshot *snap = eryx__guest_snapshot(s->guest);
-    if (config && snap && !strcmp(eryx__snapshot_config(snap), config)) {
-        st = restore_snapshot(b, s, snap);
-    } else if ((st = start_python(b, s)) == ERYX_OK && config && !snap && eryx__guest_count_start(s->guest) >= 1) {
-        capture_snapshot(s, config); /* from the second start on: one-sandbox processes never pay it */
-    }
-    free(config);
-    if (st != ERYX_OK) goto fail;
-    s->phase_ns[0] = t1 - t0;
-    s->phase_ns[1] = t2 - t1;
-    s->phase_ns[2] = now_ns() - t2;
+    s->phase_ns[0] += t1 - t0;
     *out = s;
     return ERYX_OK;
 fail:
@@ -603,19 +934,14 @@ fail:
 
 void eryx_sandbox_free(eryx_sandbox *s) {
     if (!s) return;
-    if (s->store) wasmtime_store_delete(s->store);
-    eryx_wasi_free(s->wasi);
-    eryx_vfs_free(s->vfs);
+    instance_free(s);
     eryx__guest_release(s->guest);
+    spec_free(&s->spec);
     free(s);
 }
 
 void eryx__sandbox_phases(const eryx_sandbox *s, uint64_t ns[3]) { memcpy(ns, s->phase_ns, sizeof s->phase_ns); }
-bool eryx__sandbox_from_snapshot(const eryx_sandbox *s) { return s->from_snapshot; }
-size_t eryx__sandbox_snapshot_bytes(const eryx_sandbox *s) {
-    const eryx__snapshot *snap = eryx__guest_snapshot(s->guest);
-    return snap ? eryx__snapshot_stored_bytes(snap) : 0;
-}
+bool eryx__sandbox_preinit(const eryx_sandbox *s) { return s->preinit; }
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
@@ -654,29 +980,49 @@ static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, eryx_
     eryx_status free_st = call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
     if (free_st != ERYX_OK) return free_st;
     if (r->exc_type) return ERYX_ERR_PYTHON_EXCEPTION;
+    if (r->exit_code == 0 && s->spec.result_name) {
+        int missing = 0;
+        st = support_call(s, "result", s->spec.result_name, strlen(s->spec.result_name), &missing);
+        if (st != ERYX_OK) return st;
+    }
     return r->exit_code == 0 ? ERYX_OK : ERYX_ERR_EXIT;
 }
 
 eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
     if (result) *result = NULL;
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
-    eryx__errbuf_clear(&s->err);
     if (!code && len) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is NULL with length %zu", len);
     if (len > INT32_MAX) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is larger than 2 GiB");
-    if (s->dead)
-        return eryx__fail(&s->err, ERYX_ERR_SANDBOX_DEAD,
-                          "the guest already ended (it exited or crashed); create a new sandbox");
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD; /* the message of the failed reset stays */
+    eryx__errbuf_clear(&s->err);
     eryx_result *r = calloc(1, sizeof *r);
     if (!r) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a result");
     uint64_t t0 = now_ns();
     s->cur = r;
     eryx_status st = run_code(s, code ? code : "", len, r);
     s->cur = NULL;
-    r->duration_ns = now_ns() - t0;
     if (st == ERYX_ERR_PYTHON_EXCEPTION)
         eryx__fail(&s->err, st, "%s: %s", r->exc_type, r->exc_message ? r->exc_message : "");
     else if (st == ERYX_ERR_EXIT)
         eryx__fail(&s->err, st, "the code exited with status %d", r->exit_code);
+    /* The next execution starts from the sandbox's start state: always, unless the
+    ** builder asked to keep state, and also then once the guest ended (exit, trap). */
+    if (!s->spec.keep_state || s->dead) {
+        eryx__errbuf keep = s->err;
+        instance_free(s);
+        eryx_status rst = instance_new(s);
+        if (rst != ERYX_OK) {
+            s->broken = 1;
+            char why[ERYX__ERRMSG_MAX / 2];
+            snprintf(why, sizeof why, "%.1900s", s->err.msg);
+            eryx__fail(&s->err, ERYX_ERR_SANDBOX_DEAD,
+                       "the sandbox could not be reset to its start state (%s); create a new sandbox", why);
+            if (st == ERYX_OK) st = ERYX_ERR_SANDBOX_DEAD;
+        } else {
+            s->err = keep;
+        }
+    }
+    r->duration_ns = now_ns() - t0;
     if (result) *result = r;
     else eryx_result_free(r);
     return st;

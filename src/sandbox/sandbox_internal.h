@@ -8,13 +8,10 @@
 
 /* How long the sandbox's creation spent in each phase, in nanoseconds: [0] getting
 ** the module and setting up the VFS and WASI state, [1] instantiating the module,
-** [2] starting Python (_initialize and eryx_init). */
+** [2] starting Python (_initialize and eryx_init), or reseeding a snapshot. */
 void eryx__sandbox_phases(const eryx_sandbox *sandbox, uint64_t ns[3]);
 
-/* True when Python's started state came from the guest's snapshot. */
-bool eryx__sandbox_from_snapshot(const eryx_sandbox *sandbox);
-
-/* Bytes of memory pages the guest's snapshot holds (0: no snapshot yet). */
-size_t eryx__sandbox_snapshot_bytes(const eryx_sandbox *sandbox);
+/* True when the sandbox instantiates a snapshot module (pre-initialized). */
+bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
 
 #endif
