@@ -45,6 +45,26 @@ static wasmtime_opt_level_t opt_level(const char **name) {
     return WASMTIME_OPT_LEVEL_SPEED;
 }
 
+/* ERYX_POOLING=SLOTS[,KEEP_MIB]: wasmtime's pooling allocator with SLOTS instances
+** (and KEEP_MIB MiB of each memory kept resident between instances) instead of
+** the default on-demand allocator. A developer knob for benchmarks: measured, it
+** does not beat on-demand here (docs/SNAPSHOT.md) and it caps how many sandboxes
+** may exist at once, so it is off. Read once. */
+static void pooling_knob(wasm_config_t *config) {
+    const char *env = getenv("ERYX_POOLING");
+    unsigned slots = 0, keep_mib = 0;
+    if (!env || sscanf(env, "%u,%u", &slots, &keep_mib) < 1 || slots == 0) return;
+    wasmtime_pooling_allocation_config_t *pool = wasmtime_pooling_allocation_config_new();
+    if (!pool) return;
+    wasmtime_pooling_allocation_config_total_memories_set(pool, slots);
+    wasmtime_pooling_allocation_config_total_core_instances_set(pool, slots);
+    wasmtime_pooling_allocation_config_total_tables_set(pool, slots);
+    wasmtime_pooling_allocation_config_max_memory_size_set(pool, (size_t)1 << 32);
+    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, (size_t)keep_mib << 20);
+    wasmtime_pooling_allocation_strategy_set(config, pool);
+    wasmtime_pooling_allocation_config_delete(pool);
+}
+
 static void create_engine(void) {
     wasm_config_t *config = wasm_config_new();
     if (!config) {
@@ -65,6 +85,7 @@ static void create_engine(void) {
     ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
     ** must set a deadline (src/sandbox/sandbox.c does). */
     wasmtime_config_epoch_interruption_set(config, true);
+    pooling_knob(config);
     eryx__engine_state.engine = wasm_engine_new_with_config(config); /* takes config */
     if (!eryx__engine_state.engine)
         snprintf(eryx__engine_state.engine_error, ERYX__ERRMSG_MAX,

@@ -664,6 +664,11 @@ static eryx_status instance_new(eryx_sandbox *s) {
     if ((st = get_func(s, "eryx_alloc", &s->fn_alloc)) || (st = get_func(s, "eryx_free", &s->fn_free)) ||
         (st = get_func(s, "eryx_execute", &s->fn_execute)) || (st = get_func(s, "eryx_call", &s->fn_call)))
         return st;
+    wasmtime_extern_t init;
+    if (s->preinit && wasmtime_instance_export_get(s->cx, &s->instance, "_initialize", 11, &init))
+        return eryx__fail(&s->err, ERYX_ERR_ENGINE,
+                          "the cached snapshot module is not a snapshot (it still exports _initialize): remove the "
+                          "cache entry (eryx cache verify) or use another cache dir");
     if (s->preinit) {
         /* sys.argv (a snapshot serves every argv) and fresh random seeds. */
         size_t n = 0;
