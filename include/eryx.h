@@ -40,7 +40,12 @@ extern "C" {
     X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")              \
     X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                    \
     X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)") \
-    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed")
+    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed") \
+    X(ERYX_ERR_TIMEOUT, 14, "the execution ran past its timeout and was stopped")      \
+    X(ERYX_ERR_CANCELLED, 15, "the execution was cancelled")                          \
+    X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")      \
+    X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")     \
+    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")
 
 typedef enum eryx_status {
 #define ERYX__ENUM(name, value, msg) name = value,
@@ -229,6 +234,34 @@ eryx_status eryx_builder_set_setup_code(eryx_builder *builder, const char *code,
 eryx_status eryx_builder_set_keep_state(eryx_builder *builder, int keep);
 
 /*
+** Sets a wall-clock timeout for each execution, in milliseconds (0: none, the
+** default). Past it the guest is stopped wherever it is (a Python loop, a loop in
+** C inside the interpreter, time.sleep, a read on a stdin fd) within a few
+** milliseconds, eryx_sandbox_execute returns ERYX_ERR_TIMEOUT with the output
+** so far, and the sandbox starts afresh for the next execution. Enforced by one
+** timer thread for the whole process, running only while executions run.
+*/
+eryx_status eryx_builder_set_timeout_ms(eryx_builder *builder, uint64_t ms);
+
+/*
+** Caps the guest's linear memory at `bytes` (0: no cap but wasm32's 4 GiB, the
+** default). Growth past it fails inside the guest, so Python raises MemoryError,
+** which eryx_sandbox_execute reports as ERYX_ERR_MEMORY_LIMIT. The started
+** interpreter needs about 20 MiB (more with imports): a smaller cap makes
+** eryx_sandbox_new fail with ERYX_ERR_MEMORY_LIMIT.
+*/
+eryx_status eryx_builder_set_max_memory(eryx_builder *builder, uint64_t bytes);
+
+/*
+** Caps the bytes kept of each output stream (stdout, stderr) per execution
+** (0: none; default 16 MiB). Past it, the kept output ends with a marker line
+** ("[eryx: output truncated: ...]"), eryx_result_truncated says so, the guest is
+** stopped and eryx_sandbox_execute returns ERYX_ERR_OUTPUT_LIMIT. A streaming
+** callback (eryx_sandbox_set_output) receives the same bytes, up to the cap.
+*/
+eryx_status eryx_builder_set_output_limit(eryx_builder *builder, uint64_t bytes);
+
+/*
 ** Sets the name of the __main__ variable whose value each execution returns as
 ** JSON (eryx_result_value); default "result". NULL turns the feature off.
 */
@@ -267,9 +300,27 @@ typedef void (*eryx_output_fn)(void *user, int stream, const char *data, size_t 
 /*
 ** Sets where the guest's stdin comes from for the following executions (fn NULL:
 ** empty stdin, the default). The sandbox never reads the host's own stdin unless
-** the embedder passes a function that does.
+** the embedder passes a function that does. A timeout or cancel cannot interrupt
+** the callback itself (it is the embedder's code): it takes effect when it returns.
 */
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *sandbox, eryx_read_fn fn, void *user);
+
+/*
+** Makes the guest's stdin read from a host file descriptor (for example 0, the
+** process's own stdin; -1: back to empty stdin). Unlike a callback, eryx waits on
+** the fd itself, so a timeout or a cancel interrupts a guest blocked reading it.
+** The fd stays the caller's: it is never closed by eryx.
+*/
+eryx_status eryx_sandbox_set_stdin_fd(eryx_sandbox *sandbox, int fd);
+
+/*
+** Asks the sandbox's running execution to stop, from any thread (the one safe
+** concurrent call on a sandbox; never concurrent with eryx_sandbox_free). The
+** guest stops within a few milliseconds wherever it is, and eryx_sandbox_execute
+** returns ERYX_ERR_CANCELLED; the next execution starts afresh. A cancel made
+** while no execution runs stops the next one as soon as it starts.
+*/
+void eryx_sandbox_cancel(eryx_sandbox *sandbox);
 
 /*
 ** Sets a function that receives stdout and stderr chunks as they are written
@@ -339,6 +390,18 @@ const char *eryx_result_value(const eryx_result *result);
 ** of type set is not JSON serializable"; NaN and Infinity are refused too), or NULL.
 */
 const char *eryx_result_value_error(const eryx_result *result);
+
+/*
+** Returns 1 if the execution's output on stream (1 stdout, 2 stderr) was cut at
+** the output limit (eryx_builder_set_output_limit), else 0.
+*/
+int eryx_result_truncated(const eryx_result *result, int stream);
+
+/*
+** Returns the guest's linear memory size at the end of the execution, in bytes:
+** its peak, since wasm memory never shrinks.
+*/
+uint64_t eryx_result_peak_memory(const eryx_result *result);
 
 /*
 ** Returns the exit code `python -c` would have given: 0, 1 after an uncaught

@@ -83,6 +83,14 @@ def execute(source):
         status = 0
     except SystemExit as e:
         status = _exit_status(e.code)
+    except MemoryError as e:
+        # Memory is at its cap: formatting the traceback may fail too, so the
+        # type alone (constant bytes, no allocation) is the fallback.
+        try:
+            _report(e, source)
+        except BaseException:
+            _eryx.report(REPORT_EXC_TYPE, b"MemoryError")
+        status = 1
     except BaseException as e:
         _report(e, source)
         status = 1
@@ -107,10 +115,19 @@ def preimport(names):
     return 0
 
 
-def reseed(_arg):
-    """Called by the host on every sandbox restored from a snapshot: the snapshot
-    holds the state of every generator seeded while it was made, so each sandbox
-    draws its own seed from the host's CSPRNG (WASI random_get) here."""
+def restore(argv):
+    """Called by the host on every instance restored from a snapshot, with the
+    sandbox's argv (bytes, NUL-separated). The snapshot is shared by every argv,
+    so sys.argv is set here; and it holds the state of every generator seeded
+    while it was made, so each instance draws its own seed from the host's CSPRNG
+    (WASI random_get)."""
+    args = [a.decode("utf-8", "surrogateescape") for a in argv.split(b"\0")] if argv else []
+    sys.argv = args
+    sys.orig_argv = list(args)
+    return reseed()
+
+
+def reseed():
     mod = sys.modules.get("random")
     if mod is not None:
         mod.seed()  # no argument: os.urandom

@@ -1,17 +1,36 @@
 /*
 ** `eryx bench [--json] [--runs N]`: in-process measurements of the library itself.
-** Sandbox creation and a trivial execute are timed over many runs (p50/p99), the
-** CPU-bound loop of the benchmarks once per run. Output: a table, or one JSON object
-** with stable snake_case keys whose names carry their units.
+** One run measures the builder's sandboxes with pre-initialization on (snapshot
+** module) and off (Python started in every instance): creation, a trivial execute
+** from the start state (the reset included) and with kept state, the private memory
+** of idle sandboxes, executes per second on 1 and 2 threads, then the CPU-bound
+** loop and the cache tiers. Every timed figure is a p50/p99 over many runs (N, 1000
+** by default, for the fast cases). Output: a table with the targets next to the
+** figures, or one JSON object with stable snake_case keys whose names carry their
+** units.
 */
+#define _GNU_SOURCE /* RUSAGE_THREAD, malloc_trim */
 #include "bench.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "../engine/engine.h"
 #include "../sandbox/sandbox_internal.h"
 #include "eryx.h"
+
+/* The targets of the pre-initialization work, printed next to the figures. */
+#define TARGET_CREATE_P50_US 200.0
+#define TARGET_EXECUTE_FRESH_P50_US 300.0
+#define TARGET_PRIVATE_KIB 4096.0 /* 4 MB, read as 4 MiB */
+#define TARGET_EXECUTES_PER_S 5000.0
+
+enum { IDLE_SANDBOXES = 50, KEEP_EXECUTES_PER_RUN = 10, NOPREINIT_EXECUTE_DIVISOR = 10 };
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -32,7 +51,252 @@ static uint64_t pct(const uint64_t *sorted, size_t n, double p) {
     return sorted[rank - 1];
 }
 
+/* p50 and p99 of n samples (ns; sorted in place), in microseconds. */
+typedef struct stats {
+    double p50, p99;
+    size_t n;
+} stats;
+
+static stats summarize(uint64_t *v, size_t n) {
+    qsort(v, n, sizeof *v, cmp_u64);
+    return (stats){pct(v, n, 50) / 1e3, pct(v, n, 99) / 1e3, n};
+}
+
+/* Minor page faults of the calling thread so far. */
+static long minor_faults(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : 0;
+}
+
+/* Whether the command line holds --runs: the CLI passes its own default (50) when
+** it does not, and this benchmark's default is DEFAULT_RUNS. */
+static int runs_on_command_line(void) {
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (!f) return 1;
+    char arg[64];
+    size_t n = 0;
+    int c, found = 0;
+    while (!found && (c = fgetc(f)) != EOF) {
+        if (c == '\0') {
+            arg[n < sizeof arg ? n : sizeof arg - 1] = '\0';
+            found = !strcmp(arg, "--runs");
+            n = 0;
+        } else if (n < sizeof arg - 1) {
+            arg[n++] = (char)c;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Private (Private_Clean + Private_Dirty) and Rss of the process, KiB. */
+static int read_smaps(long *private_kib, long *rss_kib) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f) return -1;
+    char line[256];
+    long clean = -1, dirty = -1, rss = -1, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "Private_Clean: %ld kB", &v) == 1) clean = v;
+        else if (sscanf(line, "Private_Dirty: %ld kB", &v) == 1) dirty = v;
+        else if (sscanf(line, "Rss: %ld kB", &v) == 1) rss = v;
+    }
+    fclose(f);
+    if (clean < 0 || dirty < 0 || rss < 0) return -1;
+    *private_kib = clean + dirty;
+    *rss_kib = rss;
+    return 0;
+}
+
 static const char LOOP[] = "for i in range(10_000_000): x = i * i";
+
+/* ---- one mode (pre-initialization on or off) -------------------------------------- */
+
+typedef struct mode_result {
+    double first_create_us;
+    stats create, free_, phase[3];
+    stats exec, reset_phase[3]; /* execute('pass') from the start state; the phases of its reset */
+    double faults_per_create, faults_per_exec;
+    double private_kib, rss_kib; /* per idle sandbox; < 0: /proc/self/smaps_rollup unreadable */
+} mode_result;
+
+static int fail_builder(eryx_builder *b, const char *what, eryx_status st) {
+    fprintf(stderr, "eryx bench: %s: %s: %s\n", what, eryx_status_message(st), eryx_builder_errmsg(b));
+    return -1;
+}
+
+/* Times `runs` creations (and frees) of b's sandboxes, then `exec_runs` executes of
+** 'pass' in one of them (each followed by its reset), then the memory of
+** IDLE_SANDBOXES idle sandboxes. The sandbox used for the executes is handed back in
+** *out (when out is not NULL) for the CPU loop. */
+static int bench_mode(eryx_builder *b, int runs, size_t exec_runs, mode_result *m, eryx_sandbox **out) {
+    int rc = -1;
+    eryx_sandbox *s = NULL, *idle[IDLE_SANDBOXES] = {0};
+    size_t n = (size_t)runs > exec_runs ? (size_t)runs : exec_runs;
+    uint64_t *t_create = calloc(n, sizeof(uint64_t)), *t_free = calloc(n, sizeof(uint64_t)),
+             *ph[3] = {calloc(n, sizeof(uint64_t)), calloc(n, sizeof(uint64_t)), calloc(n, sizeof(uint64_t))};
+    if (!t_create || !t_free || !ph[0] || !ph[1] || !ph[2]) {
+        fprintf(stderr, "eryx bench: out of memory\n");
+        goto out;
+    }
+    /* The first creation of a configuration gets its module (and, pre-initialized,
+    ** may build the snapshot module); reported apart. */
+    uint64_t t0 = now_ns();
+    eryx_status st = eryx_sandbox_new(b, &s);
+    m->first_create_us = (now_ns() - t0) / 1e3;
+    if (st != ERYX_OK) {
+        rc = fail_builder(b, "creating the first sandbox", st);
+        goto out;
+    }
+    eryx_sandbox_free(s);
+    s = NULL;
+    long faults = 0;
+    for (int i = 0; i < runs; i++) {
+        long f0 = minor_faults();
+        t0 = now_ns();
+        st = eryx_sandbox_new(b, &s);
+        t_create[i] = now_ns() - t0;
+        faults += minor_faults() - f0;
+        if (st != ERYX_OK) {
+            rc = fail_builder(b, "creating a sandbox", st);
+            goto out;
+        }
+        uint64_t ns[3];
+        eryx__sandbox_phases(s, ns);
+        for (int k = 0; k < 3; k++) ph[k][i] = ns[k];
+        t0 = now_ns();
+        eryx_sandbox_free(s);
+        t_free[i] = now_ns() - t0;
+        s = NULL;
+    }
+    m->faults_per_create = (double)faults / runs;
+    m->create = summarize(t_create, (size_t)runs);
+    m->free_ = summarize(t_free, (size_t)runs);
+    for (int k = 0; k < 3; k++) m->phase[k] = summarize(ph[k], (size_t)runs);
+
+    if ((st = eryx_sandbox_new(b, &s)) != ERYX_OK) {
+        rc = fail_builder(b, "creating a sandbox", st);
+        goto out;
+    }
+    faults = 0;
+    for (size_t i = 0; i < exec_runs; i++) {
+        eryx_result *r = NULL;
+        long f0 = minor_faults();
+        t0 = now_ns();
+        st = eryx_sandbox_execute(s, "pass", 4, &r);
+        t_create[i] = now_ns() - t0;
+        faults += minor_faults() - f0;
+        eryx_result_free(r);
+        if (st != ERYX_OK) {
+            fprintf(stderr, "eryx bench: execute: %s\n", eryx_sandbox_errmsg(s));
+            goto out;
+        }
+        uint64_t ns[3]; /* the reset made a new instance: its phases */
+        eryx__sandbox_phases(s, ns);
+        for (int k = 0; k < 3; k++) ph[k][i] = ns[k];
+    }
+    m->faults_per_exec = (double)faults / (double)exec_runs;
+    m->exec = summarize(t_create, exec_runs);
+    for (int k = 0; k < 3; k++) m->reset_phase[k] = summarize(ph[k], exec_runs);
+
+    /* Idle sandboxes: created and kept; what the process gained, per sandbox. */
+    long p0 = 0, r0 = 0, p1 = 0, r1 = 0;
+#ifdef __GLIBC__
+    malloc_trim(0); /* free heap pages would hide the sandboxes' own allocations */
+#endif
+    int have = read_smaps(&p0, &r0) == 0;
+    for (int i = 0; i < IDLE_SANDBOXES; i++) {
+        if ((st = eryx_sandbox_new(b, &idle[i])) != ERYX_OK) {
+            rc = fail_builder(b, "creating an idle sandbox", st);
+            goto out;
+        }
+    }
+    have = have && read_smaps(&p1, &r1) == 0;
+    m->private_kib = have ? (double)(p1 - p0) / IDLE_SANDBOXES : -1;
+    m->rss_kib = have ? (double)(r1 - r0) / IDLE_SANDBOXES : -1;
+    rc = 0;
+out:
+    for (int i = 0; i < IDLE_SANDBOXES; i++) eryx_sandbox_free(idle[i]);
+    if (rc == 0 && out) *out = s;
+    else eryx_sandbox_free(s);
+    free(t_create);
+    free(t_free);
+    for (int k = 0; k < 3; k++) free(ph[k]);
+    return rc;
+}
+
+/* ---- executes per second on several threads ---------------------------------------- */
+
+typedef struct worker {
+    eryx_sandbox *s;
+    pthread_barrier_t *start;
+    uint64_t duration_ns, count, t_start, t_end;
+    int failed;
+} worker;
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    pthread_barrier_wait(w->start);
+    w->t_start = now_ns();
+    uint64_t t = w->t_start;
+    while (t - w->t_start < w->duration_ns) {
+        eryx_result *r = NULL;
+        eryx_status st = eryx_sandbox_execute(w->s, "pass", 4, &r);
+        eryx_result_free(r);
+        if (st != ERYX_OK) {
+            w->failed = 1;
+            break;
+        }
+        w->count++;
+        t = now_ns();
+    }
+    w->t_end = now_ns();
+    return NULL;
+}
+
+/* Fresh-state 'pass' executes per second, nthreads threads each with its own
+** sandbox (made here, one thread at a time), for duration_ns; -1 on failure. */
+static double executes_per_s(eryx_builder *b, int nthreads, uint64_t duration_ns) {
+    worker w[2] = {{0}};
+    pthread_t th[2];
+    pthread_barrier_t start;
+    double rate = -1;
+    int started = 0;
+    if (nthreads < 1 || nthreads > 2 || pthread_barrier_init(&start, NULL, (unsigned)nthreads) != 0) return -1;
+    for (int i = 0; i < nthreads; i++) {
+        w[i] = (worker){.start = &start, .duration_ns = duration_ns};
+        eryx_status st = eryx_sandbox_new(b, &w[i].s);
+        if (st != ERYX_OK) {
+            fail_builder(b, "creating a sandbox for a thread", st);
+            goto out;
+        }
+    }
+    for (; started < nthreads; started++)
+        if (pthread_create(&th[started], NULL, worker_main, &w[started]) != 0) break;
+    if (started < nthreads) {
+        /* The barrier would never open: a failed pthread_create with others waiting
+        ** cannot be recovered, so do not start partially. */
+        fprintf(stderr, "eryx bench: cannot start a thread\n");
+        if (started == 0) goto out;
+        abort();
+    }
+    uint64_t first = UINT64_MAX, last = 0, total = 0;
+    int failed = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        failed |= w[i].failed;
+        total += w[i].count;
+        if (w[i].t_start < first) first = w[i].t_start;
+        if (w[i].t_end > last) last = w[i].t_end;
+    }
+    if (failed) fprintf(stderr, "eryx bench: an execute failed on a thread\n");
+    else if (last > first) rate = (double)total / ((last - first) / 1e9);
+out:
+    for (int i = 0; i < nthreads; i++) eryx_sandbox_free(w[i].s);
+    pthread_barrier_destroy(&start);
+    return rate;
+}
+
+/* ---- cache tiers -------------------------------------------------------------------- */
 
 /* Cache tiers, timed with a private cache dir and private memory tiers so nothing
 ** of the user's cache is used: cold (compile), warm from disk (a fresh memory tier,
@@ -99,113 +363,222 @@ out:
     return rc;
 }
 
+/* ---- output -------------------------------------------------------------------------- */
+
+static const char *verdict(int met) { return met ? "met" : "NOT met"; }
+
+static void print_mode(const char *title, const mode_result *m, const mode_result *ref) {
+    printf("%s\n", title);
+    printf("  %-44s %12.1f us\n", "first sandbox of this configuration", m->first_create_us);
+    printf("  %-44s %12.1f us   (p99 %.1f us, %zu runs)", "sandbox creation p50 (warm in-process)", m->create.p50,
+           m->create.p99, m->create.n);
+    if (ref) printf("   %.1fx pre-init on\n", m->create.p50 / ref->create.p50);
+    else printf("   target <= %.0f us: %s\n", TARGET_CREATE_P50_US, verdict(m->create.p50 <= TARGET_CREATE_P50_US));
+    printf("  %-44s %12.1f us\n", "  of which: module + VFS set-up p50", m->phase[0].p50);
+    printf("  %-44s %12.1f us\n", "  of which: instantiate p50", m->phase[1].p50);
+    printf("  %-44s %12.1f us\n", ref ? "  of which: Python start p50" : "  of which: restore call (argv, reseed) p50",
+           m->phase[2].p50);
+    printf("  %-44s %12.1f    (page faults of the creating thread)\n", "  minor page faults per creation",
+           m->faults_per_create);
+    printf("  %-44s %12.1f us   (p99 %.1f us)\n", "sandbox free p50", m->free_.p50, m->free_.p99);
+    printf("  %-44s %12.1f us   (p99 %.1f us, %zu runs)", "execute('pass'), fresh state p50", m->exec.p50, m->exec.p99,
+           m->exec.n);
+    if (ref) printf("   %.1fx pre-init on\n", m->exec.p50 / ref->exec.p50);
+    else
+        printf("   target <= %.0f us: %s\n", TARGET_EXECUTE_FRESH_P50_US,
+               verdict(m->exec.p50 <= TARGET_EXECUTE_FRESH_P50_US));
+    printf("  %-44s %12.1f us\n", "  of which, the reset: set-up p50", m->reset_phase[0].p50);
+    printf("  %-44s %12.1f us\n", "  of which, the reset: instantiate p50", m->reset_phase[1].p50);
+    printf("  %-44s %12.1f us\n", ref ? "  of which, the reset: Python start p50" : "  of which, the reset: restore p50",
+           m->reset_phase[2].p50);
+    printf("  %-44s %12.1f\n", "  minor page faults per execute", m->faults_per_exec);
+    if (m->private_kib >= 0) {
+        printf("  %-44s %12.0f KiB  (Rss %.0f KiB)", "private memory per idle sandbox (50 kept)", m->private_kib,
+               m->rss_kib);
+        if (ref) printf("\n");
+        else
+            printf("  target <= 4 MB (%.0f KiB): %s\n", TARGET_PRIVATE_KIB, verdict(m->private_kib <= TARGET_PRIVATE_KIB));
+    } else {
+        printf("  %-44s %12s\n", "private memory per idle sandbox", "(no /proc/self/smaps_rollup)");
+    }
+}
+
+/* JSON number, or null for a figure that could not be measured (< 0). */
+static void json_num(const char *key, double v, int decimals) {
+    if (v < 0) printf(", \"%s\": null", key);
+    else printf(", \"%s\": %.*f", key, decimals, v);
+}
+
+static void json_mode(const char *sfx, const mode_result *m) {
+    char k[96];
+#define J(name, v, d)                                   \
+    do {                                                \
+        snprintf(k, sizeof k, "%s%s", name, sfx);       \
+        json_num(k, v, d);                              \
+    } while (0)
+    J("first_create_us", m->first_create_us, 1);
+    J("create_p50_us", m->create.p50, 1);
+    J("create_p99_us", m->create.p99, 1);
+    J("create_setup_p50_us", m->phase[0].p50, 1);
+    J("create_instantiate_p50_us", m->phase[1].p50, 1);
+    J("create_python_start_p50_us", m->phase[2].p50, 1);
+    J("create_minor_faults", m->faults_per_create, 1);
+    J("free_p50_us", m->free_.p50, 1);
+    J("free_p99_us", m->free_.p99, 1);
+    J("execute_fresh_p50_us", m->exec.p50, 1);
+    J("execute_fresh_p99_us", m->exec.p99, 1);
+    J("execute_fresh_reset_setup_p50_us", m->reset_phase[0].p50, 1);
+    J("execute_fresh_reset_instantiate_p50_us", m->reset_phase[1].p50, 1);
+    J("execute_fresh_reset_python_start_p50_us", m->reset_phase[2].p50, 1);
+    J("execute_fresh_minor_faults", m->faults_per_exec, 1);
+    J("private_kib_per_idle_sandbox", m->private_kib, 1);
+    J("rss_kib_per_idle_sandbox", m->rss_kib, 1);
+#undef J
+}
+
+/* ---- the benchmark -------------------------------------------------------------------- */
+
 int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
+    if (runs <= 0 || !runs_on_command_line()) runs = ERYX_CLI_BENCH_DEFAULT_RUNS;
     if (runs < 2) runs = 2;
-    uint64_t *create = calloc((size_t)runs, sizeof *create), *exec = calloc((size_t)runs * 10, sizeof *exec);
-    uint64_t *phase[3] = {calloc((size_t)runs, sizeof(uint64_t)), calloc((size_t)runs, sizeof(uint64_t)),
-                          calloc((size_t)runs, sizeof(uint64_t))};
-    eryx_sandbox *s = NULL;
-    int rc = 3;
-    if (!create || !exec || !phase[0] || !phase[1] || !phase[2]) goto out;
-    /* The first creation in a process loads the compiled module; reported apart. */
-    uint64_t t0 = now_ns();
-    eryx_status st = eryx_sandbox_new(b, &s);
-    uint64_t first_create = now_ns() - t0;
+    uint64_t bench_t0 = now_ns();
+    size_t nopre_exec_runs = (size_t)runs / NOPREINIT_EXECUTE_DIVISOR;
+    if (nopre_exec_runs < 2) nopre_exec_runs = 2;
+    size_t keep_runs = (size_t)runs * KEEP_EXECUTES_PER_RUN;
+    /* Throughput: ~2 s per thread count at the default run count, less with fewer runs. */
+    uint64_t tp_ns = (uint64_t)runs * 2000000u;
+    if (tp_ns > 2000000000u) tp_ns = 2000000000u;
+    if (tp_ns < 250000000u) tp_ns = 250000000u;
+    mode_result pre, nopre;
+    memset(&pre, 0, sizeof pre);
+    memset(&nopre, 0, sizeof nopre);
+    eryx_sandbox *s = NULL, *keep = NULL;
+    uint64_t *t_keep = calloc(keep_runs, sizeof *t_keep);
+    int rc = 3, orig_preinit = 1;
+    if (!t_keep) goto out;
+
+    /* What the builder was given (the CLI's --no-cache turns pre-init off): restored
+    ** at the end; both modes are measured with its other settings. */
+    {
+        eryx_sandbox *probe = NULL;
+        eryx_status st = eryx_sandbox_new(b, &probe);
+        if (st != ERYX_OK) {
+            fail_builder(b, "creating a sandbox", st);
+            goto out;
+        }
+        orig_preinit = eryx__sandbox_preinit(probe);
+        eryx_sandbox_free(probe);
+    }
+
+    /* Pre-initialization on. */
+    eryx_builder_set_preinit(b, 1);
+    if (bench_mode(b, runs, (size_t)runs, &pre, &s) != 0) goto out;
+    /* The same without the reset: a sandbox that keeps its state. */
+    eryx_builder_set_keep_state(b, 1);
+    eryx_status st = eryx_sandbox_new(b, &keep);
+    eryx_builder_set_keep_state(b, 0);
     if (st != ERYX_OK) {
-        fprintf(stderr, "eryx bench: %s: %s\n", eryx_status_message(st), eryx_builder_errmsg(b));
+        fail_builder(b, "creating a keep-state sandbox", st);
         goto out;
     }
-    eryx_sandbox_free(s);
-    s = NULL;
-    for (int i = 0; i < runs; i++) {
-        t0 = now_ns();
-        st = eryx_sandbox_new(b, &s);
-        create[i] = now_ns() - t0;
-        if (st != ERYX_OK) {
-            fprintf(stderr, "eryx bench: %s\n", eryx_builder_errmsg(b));
-            goto out;
-        }
-        uint64_t ns[3];
-        eryx__sandbox_phases(s, ns);
-        for (int k = 0; k < 3; k++) phase[k][i] = ns[k];
-        if (i < runs - 1) {
-            eryx_sandbox_free(s);
-            s = NULL;
-        }
-    }
-    size_t nexec = (size_t)runs * 10;
-    for (size_t i = 0; i < nexec; i++) {
+    long f0 = minor_faults();
+    for (size_t i = 0; i < keep_runs; i++) {
         eryx_result *r = NULL;
-        t0 = now_ns();
-        st = eryx_sandbox_execute(s, "pass", 4, &r);
-        exec[i] = now_ns() - t0;
+        uint64_t t0 = now_ns();
+        st = eryx_sandbox_execute(keep, "pass", 4, &r);
+        t_keep[i] = now_ns() - t0;
         eryx_result_free(r);
         if (st != ERYX_OK) {
-            fprintf(stderr, "eryx bench: execute: %s\n", eryx_sandbox_errmsg(s));
+            fprintf(stderr, "eryx bench: execute (keep state): %s\n", eryx_sandbox_errmsg(keep));
             goto out;
         }
     }
-    t0 = now_ns();
+    double keep_faults = (double)(minor_faults() - f0) / (double)keep_runs;
+    stats exec_keep = summarize(t_keep, keep_runs);
+    eryx_sandbox_free(keep);
+    keep = NULL;
+    double eps1 = executes_per_s(b, 1, tp_ns), eps2 = executes_per_s(b, 2, tp_ns);
+    if (eps1 < 0 || eps2 < 0) goto out;
+    uint64_t t0 = now_ns();
     st = eryx_sandbox_execute(s, LOOP, sizeof LOOP - 1, NULL);
     uint64_t loop = now_ns() - t0;
     if (st != ERYX_OK) {
         fprintf(stderr, "eryx bench: loop: %s\n", eryx_sandbox_errmsg(s));
         goto out;
     }
+    eryx_sandbox_free(s);
+    s = NULL;
+
+    /* Pre-initialization off. */
+    eryx_builder_set_preinit(b, 0);
+    int nrc = bench_mode(b, runs, nopre_exec_runs, &nopre, NULL);
+    eryx_builder_set_preinit(b, orig_preinit);
+    if (nrc != 0) goto out;
+
     tiers t;
     memset(&t, 0, sizeof t);
     if (time_tiers(guest_dir, &t) != 0) {
         fprintf(stderr, "eryx bench: timing the cache tiers failed (is /tmp writable?)\n");
         goto out;
     }
-    qsort(t.disk_module, 20, sizeof(uint64_t), cmp_u64);
-    qsort(t.mem_module, 200, sizeof(uint64_t), cmp_u64);
-    qsort(t.disk_create, 10, sizeof(uint64_t), cmp_u64);
-    qsort(create, (size_t)runs, sizeof *create, cmp_u64);
-    for (int k = 0; k < 3; k++) qsort(phase[k], (size_t)runs, sizeof(uint64_t), cmp_u64);
-    double ph[3];
-    for (int k = 0; k < 3; k++) ph[k] = pct(phase[k], (size_t)runs, 50) / 1e3;
-    qsort(exec, nexec, sizeof *exec, cmp_u64);
+    stats disk_module = summarize(t.disk_module, 20), mem_module = summarize(t.mem_module, 200),
+          disk_create = summarize(t.disk_create, 10);
+    double bench_s = (now_ns() - bench_t0) / 1e9;
     if (json) {
-        printf("{\"eryx_version\": \"%s\", \"runs_create\": %d, \"runs_execute\": %zu, "
-               "\"first_create_us\": %.1f, \"create_p50_us\": %.1f, \"create_p99_us\": %.1f, "
-               "\"execute_p50_us\": %.1f, \"execute_p99_us\": %.1f, \"cpu_loop_10m_ms\": %.1f, "
-               "\"module_cold_ms\": %.1f, \"module_warm_disk_p50_us\": %.1f, \"module_warm_disk_p99_us\": %.1f, "
-               "\"module_warm_memory_p50_us\": %.2f, \"module_warm_memory_p99_us\": %.2f, "
-               "\"create_cold_ms\": %.1f, \"create_warm_disk_p50_us\": %.1f, \"create_warm_disk_p99_us\": %.1f, "
-               "\"create_setup_p50_us\": %.1f, \"create_instantiate_p50_us\": %.1f, \"create_python_start_p50_us\": %.1f, "
-               "\"preinit\": %s}\n",
-               eryx_version(), runs, nexec, first_create / 1e3, pct(create, (size_t)runs, 50) / 1e3,
-               pct(create, (size_t)runs, 99) / 1e3, pct(exec, nexec, 50) / 1e3, pct(exec, nexec, 99) / 1e3,
-               loop / 1e6, t.cold_module_ms, pct(t.disk_module, 20, 50) / 1e3, pct(t.disk_module, 20, 99) / 1e3,
-               pct(t.mem_module, 200, 50) / 1e3, pct(t.mem_module, 200, 99) / 1e3, t.cold_create_ms,
-               pct(t.disk_create, 10, 50) / 1e3, pct(t.disk_create, 10, 99) / 1e3, ph[0], ph[1], ph[2], eryx__sandbox_preinit(s) ? "true" : "false");
+        printf("{\"eryx_version\": \"%s\", \"runs_create\": %d, \"runs_execute\": %d, \"runs_execute_keep\": %zu, "
+               "\"runs_execute_nopreinit\": %zu, \"idle_sandboxes\": %d, \"throughput_s\": %.2f",
+               eryx_version(), runs, runs, keep_runs, nopre_exec_runs, IDLE_SANDBOXES, tp_ns / 1e9);
+        /* Keys older tools read: create_* and first_create_us are pre-init on;
+        ** execute_p50_us is the default builder's execute (fresh state). */
+        json_mode("", &pre);
+        json_mode("_nopreinit", &nopre);
+        json_num("execute_p50_us", pre.exec.p50, 1);
+        json_num("execute_p99_us", pre.exec.p99, 1);
+        json_num("execute_keep_p50_us", exec_keep.p50, 1);
+        json_num("execute_keep_p99_us", exec_keep.p99, 1);
+        json_num("execute_keep_minor_faults", keep_faults, 2);
+        json_num("executes_per_s_1thread", eps1, 0);
+        json_num("executes_per_s_2threads", eps2, 0);
+        json_num("cpu_loop_10m_ms", loop / 1e6, 1);
+        json_num("module_cold_ms", t.cold_module_ms, 1);
+        json_num("module_warm_disk_p50_us", disk_module.p50, 1);
+        json_num("module_warm_disk_p99_us", disk_module.p99, 1);
+        json_num("module_warm_memory_p50_us", mem_module.p50, 2);
+        json_num("module_warm_memory_p99_us", mem_module.p99, 2);
+        json_num("create_cold_ms", t.cold_create_ms, 1);
+        json_num("create_warm_disk_p50_us", disk_create.p50, 1);
+        json_num("create_warm_disk_p99_us", disk_create.p99, 1);
+        json_num("target_create_p50_us", TARGET_CREATE_P50_US, 0);
+        json_num("target_execute_fresh_p50_us", TARGET_EXECUTE_FRESH_P50_US, 0);
+        json_num("target_private_kib_per_idle_sandbox", TARGET_PRIVATE_KIB, 0);
+        json_num("target_executes_per_s", TARGET_EXECUTES_PER_S, 0);
+        json_num("bench_s", bench_s, 1);
+        printf(", \"preinit\": %s}\n", orig_preinit ? "true" : "false");
     } else {
-        printf("eryx %s in-process benchmark\n", eryx_version());
-        printf("  %-40s %12.1f us\n", "first sandbox in the process", first_create / 1e3);
-        printf("  %-40s %12.1f us   (p99 %.1f us, %d runs)\n", "sandbox creation p50 (warm in-process)", pct(create, (size_t)runs, 50) / 1e3,
-               pct(create, (size_t)runs, 99) / 1e3, runs);
-        printf("  %-40s %12.1f us\n", "  of which: module + VFS set-up p50", ph[0]);
-        printf("  %-40s %12.1f us\n", "  of which: instantiate p50", ph[1]);
-        printf("  %-40s %12.1f us\n", "  of which: Python start / reseed p50", ph[2]);
-        printf("  %-40s %12.1f us   (p99 %.1f us, %zu runs)\n", "execute('pass') p50", pct(exec, nexec, 50) / 1e3,
-               pct(exec, nexec, 99) / 1e3, nexec);
-        printf("  %-40s %12.1f ms\n", "10M-iteration loop (x = i * i)", loop / 1e6);
+        printf("eryx %s in-process benchmark (%d runs per fast case; the targets are for pre-init on)\n",
+               eryx_version(), runs);
+        print_mode("pre-initialization on (snapshot module, the default)", &pre, NULL);
+        printf("  %-44s %12.1f us   (p99 %.1f us, %zu runs)   no reset: for contrast\n",
+               "execute('pass'), keep_state p50", exec_keep.p50, exec_keep.p99, keep_runs);
+        printf("  %-44s %12.0f /s   (%.1f s)\n", "executes/s, fresh 'pass', 1 thread", eps1, tp_ns / 1e9);
+        printf("  %-44s %12.0f /s   (%.2fx 1 thread)   target >= %.0f/s: %s\n",
+               "executes/s, fresh 'pass', 2 threads", eps2, eps2 / eps1, TARGET_EXECUTES_PER_S,
+               verdict(eps2 >= TARGET_EXECUTES_PER_S));
+        printf("  %-44s %12.1f ms\n", "10M-iteration loop (x = i * i)", loop / 1e6);
+        print_mode("pre-initialization off (Python started in every instance)", &nopre, &pre);
         printf("cache tiers (private cache dir)\n");
-        printf("  %-40s %12.1f ms\n", "module: cold (compile + store)", t.cold_module_ms);
-        printf("  %-40s %12.1f us   (p99 %.1f us)\n", "module: warm from disk p50", pct(t.disk_module, 20, 50) / 1e3,
-               pct(t.disk_module, 20, 99) / 1e3);
-        printf("  %-40s %12.2f us   (p99 %.2f us)\n", "module: warm in-process p50", pct(t.mem_module, 200, 50) / 1e3,
-               pct(t.mem_module, 200, 99) / 1e3);
-        printf("  %-40s %12.1f ms\n", "sandbox: cold (empty cache)", t.cold_create_ms);
-        printf("  %-40s %12.1f us   (p99 %.1f us)\n", "sandbox: warm from disk p50", pct(t.disk_create, 10, 50) / 1e3,
-               pct(t.disk_create, 10, 99) / 1e3);
+        printf("  %-44s %12.1f ms\n", "module: cold (compile + store)", t.cold_module_ms);
+        printf("  %-44s %12.1f us   (p99 %.1f us)\n", "module: warm from disk p50", disk_module.p50, disk_module.p99);
+        printf("  %-44s %12.2f us   (p99 %.2f us)\n", "module: warm in-process p50", mem_module.p50, mem_module.p99);
+        printf("  %-44s %12.1f ms\n", "sandbox: cold (empty cache)", t.cold_create_ms);
+        printf("  %-44s %12.1f us   (p99 %.1f us)\n", "sandbox: warm from disk p50", disk_create.p50, disk_create.p99);
+        printf("(%.1f s)\n", bench_s);
     }
     rc = 0;
 out:
+    eryx_builder_set_preinit(b, orig_preinit);
     eryx_sandbox_free(s);
-    free(create);
-    free(exec);
-    for (int k = 0; k < 3; k++) free(phase[k]);
+    eryx_sandbox_free(keep);
+    free(t_keep);
     return rc;
 }

@@ -2,6 +2,7 @@
 ** The eryx command: runs Python code in the sandbox.
 **   eryx [options] -c CODE [ARG...]     eryx [options] run FILE [ARG...]
 **   eryx [options] FILE [ARG...]        eryx [options] [-]   (code from stdin)
+**   eryx [options] build                (pre-build the snapshot for the options)
 ** The guest's stdout and stderr are captured by the sandbox and relayed here as
 ** they are written; its stdin is this process's stdin only when the code does not
 ** come from stdin. See usage() for the exit statuses.
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "bench.h"
 #include "cache_cmd.h"
@@ -22,6 +24,9 @@ static void usage(FILE *out) {
           "       eryx [options] run FILE [ARG...]\n"
           "       eryx [options] FILE [ARG...]\n"
           "       eryx [options] [-]          read the code from stdin\n"
+          "       eryx [options] build        make and cache the snapshot for the --import,\n"
+          "                                   --setup and --env options (options may also\n"
+          "                                   follow 'build'); later runs with them load it\n"
           "       eryx [options] cache list|stats|verify|clear\n"
           "       eryx [options] cache prune [--max-size N[K|M|G]] [--max-entries N]\n"
           "                                   inspect or trim the compiled-module cache\n"
@@ -40,22 +45,43 @@ static void usage(FILE *out) {
           "                         show host directory HOST at guest path GUEST\n"
           "                         (read-write; ':ro' for read-only); repeatable\n"
           "  --env NAME=VALUE       set an environment variable in the guest; repeatable\n"
+          "  --import MOD           import module MOD (json, xml.dom) before the snapshot:\n"
+          "                         the code's own `import MOD` is then a lookup;\n"
+          "                         repeatable, imported in the order given\n"
+          "  --setup FILE           run the Python code in FILE in __main__ after the\n"
+          "                         imports, before the snapshot: the code sees what it\n"
+          "                         defined (it may not leave files open or write any)\n"
+          "  --no-preinit           start Python from scratch in the sandbox (no\n"
+          "                         snapshot; --import and --setup then run first)\n"
+          "  --result               after a successful run, print the JSON of the code's\n"
+          "                         variable `result` as one line on stdout\n"
           "  --guest-dir DIR        the guest (python.wasm, lib/python313.zip);\n"
           "                         default: $ERYX_GUEST_DIR, else the build's guest dir\n"
           "  --cache-dir DIR        where compiled modules are cached;\n"
           "                         default: ${XDG_CACHE_HOME:-$HOME/.cache}/eryx\n"
           "  --no-cache             do not read or write the compiled-module cache\n"
+          "                         (and make no snapshot, as --no-preinit)\n"
           "  --cache-max-size N     bound the cache dir (bytes, or N[K|M|G]; default 1G);\n"
           "                         least recently used entries go first\n"
           "  --version              print eryx's version and exit\n"
           "  -h, --help             print this help and exit\n"
           "\n"
+          "snapshot: the sandbox starts from a snapshot of Python already started, with\n"
+          "the --import modules imported and the --setup code run. A snapshot is made\n"
+          "and compiled (a few seconds) on the first run of a configuration, then cached\n"
+          "in the cache dir: later runs with the same configuration load it in\n"
+          "milliseconds. The configuration is the guest, the --import list (in order),\n"
+          "the --setup file's content and the --env variables; not the code, its\n"
+          "arguments or the --mount options. 'eryx build' pays the first run ahead.\n"
+          "\n"
           "exit status:\n"
           "  0    success\n"
-          "  1    the Python code raised an uncaught exception (traceback on stderr)\n"
+          "  1    the Python code raised an uncaught exception (traceback on stderr),\n"
+          "       or --result's variable could not be encoded as JSON\n"
           "  N    the Python code called sys.exit(N) or os._exit(N)\n"
           "  2    usage error\n"
-          "  3    the sandbox could not be created or crashed (the message says why)\n"
+          "  3    the sandbox could not be created or crashed, or an --import or the\n"
+          "       --setup code failed (the message says why)\n"
           "  (eryx cache verify exits 1 when it found and removed damaged entries)\n",
           out);
 }
@@ -118,10 +144,13 @@ static const char *cache_dir_of(const char *explicit_dir, char *buf, size_t n) {
     return buf;
 }
 
+/* user: the last byte written to stdout (so --result's line starts a line). */
 static void relay_output(void *user, int stream, const char *data, size_t len) {
-    (void)user;
     fwrite(data, 1, len, stream == 1 ? stdout : stderr);
-    if (stream == 1) fflush(stdout);
+    if (stream == 1) {
+        fflush(stdout);
+        if (len) *(char *)user = data[len - 1];
+    }
 }
 
 /* --mount HOST:GUEST[:ro] */
@@ -162,17 +191,110 @@ static int add_env(eryx_builder *b, const char *spec) {
     return st == ERYX_OK ? 0 : -1;
 }
 
+/* Prints a pre-initialization failure (whose message has the traceback) and what to do. */
+static void print_preinit_error(const char *message) {
+    size_t n = strlen(message);
+    fprintf(stderr, "eryx: %s%s", message, n && message[n - 1] == '\n' ? "" : "\n");
+    fputs("eryx: fix the failing --import module or --setup code (see eryx --help)\n", stderr);
+}
+
+/*
+** Without pre-initialization the library skips the imports and the setup code: run
+** them here, as two executions whose state the code's execution keeps (the builder
+** keeps state), their output not shown unless they fail. Returns 0, or -1 after
+** printing the error.
+*/
+static int run_preinit_here(eryx_sandbox *s, const char *const *imports, int nimports, const char *setup,
+                            size_t setup_len) {
+    size_t n = 1;
+    for (int i = 0; i < nimports; i++) n += strlen(imports[i]) + 48;
+    char *code = malloc(n), *p = code;
+    if (!code) {
+        fprintf(stderr, "eryx: out of memory\n");
+        return -1;
+    }
+    *p = '\0';
+    /* Names were validated by eryx_builder_add_preimport (letters, digits, '_', '.'). */
+    for (int i = 0; i < nimports; i++) p += sprintf(p, "__import__('importlib').import_module('%s')\n", imports[i]);
+    const char *what[2] = {"an import raised", "the setup code raised"};
+    const char *src[2] = {code, setup};
+    size_t len[2] = {(size_t)(p - code), setup_len};
+    int bad = 0;
+    for (int k = 0; k < 2 && !bad; k++) {
+        if (!src[k] || (k == 0 && !nimports)) continue;
+        eryx_result *r = NULL;
+        eryx_status st = eryx_sandbox_execute(s, src[k], len[k], &r);
+        if (st == ERYX_ERR_PYTHON_EXCEPTION) {
+            char msg[8192];
+            const char *tb = eryx_result_traceback(r);
+            snprintf(msg, sizeof msg, "pre-initialization failed: %s:\n%.6000s", what[k],
+                     tb ? tb : eryx_result_stderr(r, NULL));
+            print_preinit_error(msg);
+            bad = 1;
+        } else if (st == ERYX_ERR_EXIT) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "pre-initialization failed: the setup code exited with status %d",
+                     eryx_result_exit_code(r));
+            print_preinit_error(msg);
+            bad = 1;
+        } else if (st != ERYX_OK) {
+            fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_sandbox_errmsg(s));
+            bad = 1;
+        }
+        eryx_result_free(r);
+    }
+    free(code);
+    return bad ? -1 : 0;
+}
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* `eryx build`: creates a sandbox, which makes (or finds) and caches the snapshot module. */
+static int build_snapshot(eryx_builder *b, const char *const *imports, int nimports, const char *setup_path,
+                          const char *const *envs, int nenvs) {
+    double t0 = seconds_now();
+    eryx_sandbox *s = NULL;
+    eryx_status st = eryx_sandbox_new(b, &s);
+    double dt = seconds_now() - t0;
+    eryx_sandbox_free(s);
+    if (st == ERYX_ERR_PREINIT) {
+        print_preinit_error(eryx_builder_errmsg(b));
+        return EXIT_SANDBOX;
+    }
+    if (st != ERYX_OK) {
+        fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_builder_errmsg(b));
+        return EXIT_SANDBOX;
+    }
+    fputs("eryx: snapshot ready (imports: ", stderr);
+    for (int i = 0; i < nimports; i++) fprintf(stderr, "%s%s", i ? ", " : "", imports[i]);
+    fprintf(stderr, "%s; setup: %s", nimports ? "" : "none", setup_path ? setup_path : "none");
+    for (int i = 0; i < nenvs; i++) fprintf(stderr, "%s%.*s", i ? ", " : "; env: ", (int)strcspn(envs[i], "="), envs[i]);
+    fprintf(stderr, ") in %.2f s\n", dt);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    const char *code_arg = NULL, *file = NULL;
-    int i = 1, status = EXIT_USAGE;
-    char *code = NULL;
+    const char *code_arg = NULL, *file = NULL, *setup_path = NULL;
+    int i = 1, status = EXIT_USAGE, build = 0, want_result = 0, no_preinit = 0, no_cache = 0;
+    int nimports = 0, nenvs = 0;
+    char *code = NULL, *setup = NULL;
+    size_t setup_len = 0;
     const char **gargv = NULL;
+    /* Pointers into argv: the --import names and --env specs, for `build` and --no-preinit. */
+    const char **imports = calloc((size_t)argc, sizeof *imports), **envs = calloc((size_t)argc, sizeof *envs);
     eryx_sandbox *s = NULL;
     eryx_result *r = NULL;
     const char *cache_dir = NULL, *guest_dir = NULL;
     eryx_builder *b = eryx_builder_new();
-    if (!b) {
+    if (!b || !imports || !envs) {
         fprintf(stderr, "eryx: out of memory\n");
+        eryx_builder_free(b);
+        free(imports);
+        free(envs);
         return EXIT_SANDBOX;
     }
     eryx_builder_set_warning_handler(b, print_warning, NULL);
@@ -193,16 +315,31 @@ int main(int argc, char **argv) {
             ** would cost a second compile (seconds) to save a Python start (ms). */
             eryx_builder_set_cache_dir(b, NULL);
             eryx_builder_set_preinit(b, 0);
+            no_cache = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-preinit")) {
+            eryx_builder_set_preinit(b, 0);
+            no_preinit = 1;
+            continue;
+        }
+        if (!strcmp(a, "--result")) {
+            want_result = 1;
             continue;
         }
         if (!strcmp(a, "--guest-dir") || !strcmp(a, "--cache-dir") || !strcmp(a, "-c") || !strcmp(a, "--mount") ||
-            !strcmp(a, "--env") || !strcmp(a, "--cache-max-size")) {
+            !strcmp(a, "--env") || !strcmp(a, "--cache-max-size") || !strcmp(a, "--import") ||
+            !strcmp(a, "--setup")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "eryx: %s needs a value (see eryx --help)\n", a);
                 goto out;
             }
             const char *v = argv[++i];
             if (!strcmp(a, "-c")) {
+                if (build) {
+                    fprintf(stderr, "eryx: build runs no code: drop -c, or drop build\n");
+                    goto out;
+                }
                 code_arg = v;
                 i++;
                 break;
@@ -216,8 +353,30 @@ int main(int argc, char **argv) {
                 eryx_builder_set_cache_limits(b, (uint64_t)n, 0);
                 continue;
             }
+            if (!strcmp(a, "--import")) {
+                if (eryx_builder_add_preimport(b, v) != ERYX_OK) {
+                    fprintf(stderr, "eryx: --import: %s\n", eryx_builder_errmsg(b));
+                    goto out;
+                }
+                imports[nimports++] = v;
+                continue;
+            }
+            if (!strcmp(a, "--setup")) {
+                free(setup);
+                if (!(setup = read_path(v, &setup_len))) {
+                    fprintf(stderr, "eryx: --setup: cannot read %s: %s\n", v, strerror(errno));
+                    goto out;
+                }
+                if (eryx_builder_set_setup_code(b, setup, setup_len) != ERYX_OK) {
+                    fprintf(stderr, "eryx: --setup: %s\n", eryx_builder_errmsg(b));
+                    goto out;
+                }
+                setup_path = v;
+                continue;
+            }
             if (!strcmp(a, "--cache-dir")) cache_dir = v;
             if (!strcmp(a, "--guest-dir")) guest_dir = v;
+            if (!strcmp(a, "--env")) envs[nenvs++] = v;
             int bad = !strcmp(a, "--mount") ? add_mount(b, v)
                       : !strcmp(a, "--env") ? add_env(b, v)
                       : (!strcmp(a, "--guest-dir") ? eryx_builder_set_guest_dir(b, v)
@@ -227,6 +386,14 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "eryx: %s: %s\n", a, eryx_builder_errmsg(b));
                 goto out;
             }
+            continue;
+        }
+        if (build && (a[0] != '-' || !a[1])) {
+            fprintf(stderr, "eryx: build takes options only, not '%s' (see eryx --help)\n", a);
+            goto out;
+        }
+        if (!strcmp(a, "build")) {
+            build = 1;
             continue;
         }
         if (!strcmp(a, "cache")) {
@@ -269,6 +436,16 @@ int main(int argc, char **argv) {
         break;
     }
 
+    if (build) {
+        if (no_cache || no_preinit) {
+            fprintf(stderr, "eryx: build makes a snapshot to cache for later runs: drop %s\n",
+                    no_cache ? "--no-cache" : "--no-preinit");
+            goto out;
+        }
+        status = build_snapshot(b, imports, nimports, setup_path, envs, nenvs);
+        goto out;
+    }
+
     /* sys.argv as CPython would set it; the remaining arguments follow. */
     int gargc = 1 + (argc - i);
     gargv = calloc((size_t)gargc, sizeof *gargv);
@@ -294,14 +471,25 @@ int main(int argc, char **argv) {
         fprintf(stderr, "eryx: cannot read the code: %s\n", strerror(errno));
         goto out;
     }
+    /* One execution per process (two or three without pre-initialization, which
+    ** must keep the imports' and setup's state): no reset to the start state after
+    ** it. Without --result, no result variable to encode. */
+    eryx_builder_set_keep_state(b, 1);
+    if (!want_result) eryx_builder_set_result_name(b, NULL);
     eryx_status st = eryx_builder_set_argv(b, gargc, gargv);
     if (st == ERYX_OK) st = eryx_sandbox_new(b, &s);
+    if (st == ERYX_ERR_PREINIT) {
+        print_preinit_error(eryx_builder_errmsg(b));
+        goto out;
+    }
     if (st != ERYX_OK) {
         fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_builder_errmsg(b));
         goto out;
     }
+    if ((no_preinit || no_cache) && run_preinit_here(s, imports, nimports, setup, setup_len) != 0) goto out;
     if (code_arg || file) eryx_sandbox_set_stdin(s, read_host_stdin, NULL);
-    eryx_sandbox_set_output(s, relay_output, NULL);
+    char last_out = '\n';
+    eryx_sandbox_set_output(s, relay_output, &last_out);
     st = eryx_sandbox_execute(s, code, len, &r);
     fflush(stdout);
     switch (st) {
@@ -314,11 +502,25 @@ int main(int argc, char **argv) {
         fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_sandbox_errmsg(s));
         status = EXIT_SANDBOX;
     }
+    if (st == ERYX_OK && status == 0 && want_result) {
+        const char *value = eryx_result_value(r), *why = eryx_result_value_error(r);
+        if (value) {
+            printf("%s%s\n", last_out == '\n' ? "" : "\n", value);
+        } else if (why) {
+            fprintf(stderr, "eryx: result: %s\n", why);
+            status = 1;
+        } else {
+            fprintf(stderr, "eryx: result: the code set no variable named result, so nothing was printed\n");
+        }
+    }
 out:
     eryx_result_free(r);
     eryx_sandbox_free(s);
     eryx_builder_free(b);
     free(code);
+    free(setup);
     free(gargv);
+    free(imports);
+    free(envs);
     return status;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "../wasi/wasi_wasmtime.h"
 
 /* Native wasm stack: large enough that deep Python recursion ends in RecursionError
@@ -163,4 +164,55 @@ eryx_status eryx__compile(const char *wasm_path, wasmtime_module_t **out, eryx__
     wasm_byte_vec_delete(&wasm);
     if (e) return eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the guest module failed", e, NULL);
     return ERYX_OK;
+}
+
+/* ---- the epoch ticker ------------------------------------------------------------ */
+/* One thread for the whole process advances the engine's epoch every
+** ERYX__TICK_NS while at least one execution holds it, and sleeps on a condition
+** variable otherwise. Running guest code checks the epoch at loop heads and
+** function entries, and each store's deadline callback then decides (timeout,
+** cancel) whether to stop it. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    unsigned holders;
+    int started; /* the thread exists */
+} eryx__ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void *ticker_main(void *arg) {
+    wasm_engine_t *engine = arg;
+    const struct timespec tick = {0, ERYX__TICK_NS};
+    for (;;) {
+        pthread_mutex_lock(&eryx__ticker.lock);
+        while (eryx__ticker.holders == 0) pthread_cond_wait(&eryx__ticker.wake, &eryx__ticker.lock);
+        pthread_mutex_unlock(&eryx__ticker.lock);
+        nanosleep(&tick, NULL);
+        wasmtime_engine_increment_epoch(engine);
+    }
+    return NULL;
+}
+
+int eryx__ticker_hold(void) {
+    wasm_engine_t *engine = eryx__engine(NULL);
+    if (!engine) return -1;
+    pthread_mutex_lock(&eryx__ticker.lock);
+    int rc = 0;
+    if (!eryx__ticker.started) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = pthread_create(&t, &attr, ticker_main, engine) == 0 ? 0 : -1;
+        pthread_attr_destroy(&attr);
+        eryx__ticker.started = rc == 0;
+    }
+    if (rc == 0 && eryx__ticker.holders++ == 0) pthread_cond_signal(&eryx__ticker.wake);
+    pthread_mutex_unlock(&eryx__ticker.lock);
+    return rc;
+}
+
+void eryx__ticker_drop(void) {
+    pthread_mutex_lock(&eryx__ticker.lock);
+    if (eryx__ticker.holders) eryx__ticker.holders--;
+    pthread_mutex_unlock(&eryx__ticker.lock);
 }

@@ -25,6 +25,13 @@ wasmtime_linker_t *eryx__linker(eryx__errbuf *err);
 /* Compiles the module at wasm_path. */
 eryx_status eryx__compile(const char *wasm_path, wasmtime_module_t **out, eryx__errbuf *err);
 
+/* The process's epoch ticker: one thread advancing the engine's epoch every
+** ERYX__TICK_NS while anyone holds it (an execution, from start to end), idle
+** otherwise. hold returns 0, or -1 if the thread cannot be started. */
+#define ERYX__TICK_NS 2000000L
+int eryx__ticker_hold(void);
+void eryx__ticker_drop(void);
+
 /* Copies wasmtime's message for error or trap (and deletes them) into err. */
 eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what,
                                 wasmtime_error_t *error, wasm_trap_t *trap);

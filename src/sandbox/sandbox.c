@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +34,13 @@
 #define STDLIB_GUEST_PATH "/usr/local/lib/python3.13"
 #define DEFAULT_MEMFS_LIMIT (64u << 20)
 #define DEFAULT_CACHE_MAX_BYTES ((uint64_t)1 << 30)
-/* Until output caps are configurable (the sandbox-contract issue), each captured
-** stream stops growing here and the guest's write fails with ENOSPC. */
-#define OUTPUT_HARD_LIMIT ((size_t)256 << 20)
+#define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20) /* per stream */
+#define TRUNCATION_MARKER "\n[eryx: output truncated: the stream reached its byte limit]\n"
+/* Host waits (sleep, stdin) wake this often to check for a timeout or a cancel. */
+#define WAIT_SLICE_NS 2000000L
+
+/* Why an execution must stop (eryx_sandbox.stop). */
+enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
 
 /* What the guest reports through eryx.report (see guest/lib/_eryx_support.py). */
 enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3, REPORT_RESULT = 4, REPORT_RESULT_ERROR = 5 };
@@ -57,6 +63,9 @@ typedef struct run_spec {
     uint64_t memfs_limit;
     char *result_name; /* NULL: no result variable */
     bool keep_state;
+    uint64_t timeout_ns;   /* per execution; 0: none */
+    uint64_t max_memory;   /* guest linear memory cap in bytes; 0: wasm's own 4 GiB */
+    uint64_t output_limit; /* bytes kept per stream; 0: none */
 } run_spec;
 
 struct eryx_builder {
@@ -85,6 +94,8 @@ typedef struct buf {
 struct eryx_result {
     buf out, err;
     char *exc_type, *exc_message, *traceback, *value, *value_error;
+    bool truncated[2]; /* stdout, stderr */
+    uint64_t peak_memory;
     int exit_code;
     uint64_t duration_ns;
 };
@@ -109,12 +120,16 @@ struct eryx_sandbox {
     eryx_output_fn out_fn;
     void *out_user;
     eryx_result *cur; /* the result being filled by the running execution */
+    atomic_int stop;   /* STOP_*: set when the running execution must end */
+    atomic_int cancel; /* eryx_sandbox_cancel was called (consumed by an execution) */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+    int stdin_fd;         /* >= 0: the guest's stdin is this fd (eryx_sandbox_set_stdin_fd) */
     eryx__errbuf err;
 };
 
 /* ---- small helpers --------------------------------------------------------------- */
 static int buf_append(buf *b, const void *data, size_t len) {
-    if (len > OUTPUT_HARD_LIMIT - b->len) return -1;
+    if (len > SIZE_MAX / 2 - b->len) return -1;
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + len + 1) cap *= 2;
@@ -158,6 +173,7 @@ eryx_builder *eryx_builder_new(void) {
     b->cache_dir = default_cache_dir();
     b->spec.memfs_limit = DEFAULT_MEMFS_LIMIT;
     b->spec.result_name = strdup("result");
+    b->spec.output_limit = DEFAULT_OUTPUT_LIMIT;
     b->preinit = true;
     b->cache_max_bytes = DEFAULT_CACHE_MAX_BYTES;
     b->memory = eryx__default_memcache();
@@ -198,7 +214,8 @@ static char **copy_strv(char **v, int n) {
 /* Deep copy; -1 when out of memory (dst is then empty). */
 static int spec_copy(run_spec *dst, const run_spec *src) {
     *dst = (run_spec){.argc = src->argc, .envc = src->envc, .memfs_limit = src->memfs_limit,
-                      .keep_state = src->keep_state};
+                      .keep_state = src->keep_state, .timeout_ns = src->timeout_ns, .max_memory = src->max_memory,
+                      .output_limit = src->output_limit};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = copy_strv(src->argv, src->argc);
     dst->env = copy_strv(src->env, src->envc);
@@ -412,6 +429,27 @@ eryx_status eryx_builder_set_keep_state(eryx_builder *b, int keep) {
     return ERYX_OK;
 }
 
+eryx_status eryx_builder_set_timeout_ms(eryx_builder *b, uint64_t ms) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (ms > UINT64_MAX / 1000000u) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "timeout too large");
+    b->spec.timeout_ns = ms * 1000000u;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_max_memory(eryx_builder *b, uint64_t bytes) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (bytes > ((uint64_t)4 << 30))
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "a wasm32 guest cannot use more than 4 GiB");
+    b->spec.max_memory = bytes;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_output_limit(eryx_builder *b, uint64_t bytes) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->spec.output_limit = bytes;
+    return ERYX_OK;
+}
+
 eryx_status eryx_builder_set_result_name(eryx_builder *b, const char *name) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     if (name && (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
@@ -437,6 +475,10 @@ const char *eryx_result_exception_type(const eryx_result *r) { return r ? r->exc
 const char *eryx_result_exception_message(const eryx_result *r) { return r ? r->exc_message : NULL; }
 const char *eryx_result_traceback(const eryx_result *r) { return r ? r->traceback : NULL; }
 const char *eryx_result_value(const eryx_result *r) { return r ? r->value : NULL; }
+int eryx_result_truncated(const eryx_result *r, int stream) {
+    return r && (stream == 1 || stream == 2) ? r->truncated[stream - 1] : 0;
+}
+uint64_t eryx_result_peak_memory(const eryx_result *r) { return r ? r->peak_memory : 0; }
 const char *eryx_result_value_error(const eryx_result *r) { return r ? r->value_error : NULL; }
 int eryx_result_exit_code(const eryx_result *r) { return r ? r->exit_code : 0; }
 uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_ns : 0; }
@@ -454,19 +496,82 @@ void eryx_result_free(eryx_result *r) {
 }
 
 /* ---- host hooks (called from inside guest calls) --------------------------------- */
+/* Whether the running execution must stop now; records the reason once. */
+static bool must_stop(eryx_sandbox *s) {
+    if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return true;
+    int reason = STOP_NONE;
+    if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) reason = STOP_CANCEL;
+    else if (s->deadline_ns && now_ns() >= s->deadline_ns) reason = STOP_TIMEOUT;
+    if (reason == STOP_NONE) return false;
+    int none = STOP_NONE;
+    atomic_compare_exchange_strong(&s->stop, &none, reason);
+    return true;
+}
+
+/* Sleeps ns in slices, so a timeout or a cancel ends the wait within a slice. */
+static uint16_t hook_sleep(void *user, uint64_t ns) {
+    eryx_sandbox *s = user;
+    uint64_t end = now_ns() + ns;
+    for (;;) {
+        if (s->cur && must_stop(s)) return ERYX_WASI_EINTR;
+        uint64_t now = now_ns();
+        if (now >= end) return 0;
+        uint64_t left = end - now < (uint64_t)WAIT_SLICE_NS ? end - now : (uint64_t)WAIT_SLICE_NS;
+        struct timespec ts = {0, (long)left};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static ptrdiff_t hook_read_stdin(void *user, void *dst, size_t len) {
     eryx_sandbox *s = user;
-    return s->stdin_fn ? s->stdin_fn(s->stdin_user, dst, len) : 0;
+    if (s->stdin_fd < 0) return s->stdin_fn ? s->stdin_fn(s->stdin_user, dst, len) : 0;
+    /* An fd: wait in slices (interruptible), then read what is there. */
+    for (;;) {
+        if (s->cur && must_stop(s)) return -1;
+        struct pollfd p = {.fd = s->stdin_fd, .events = POLLIN};
+        int n = poll(&p, 1, (int)(WAIT_SLICE_NS / 1000000L));
+        if (n < 0 && errno != EINTR) return -1;
+        if (n > 0) {
+            ssize_t r = read(s->stdin_fd, dst, len);
+            if (r >= 0 || (errno != EINTR && errno != EAGAIN)) return r;
+        }
+    }
 }
 
 /* Output outside an execution (while Python starts) is kept in a scratch result so
-** a failed start can show what Python printed. */
+** a failed start can show what Python printed. Past the stream's cap, the kept
+** output ends with a marker and the execution stops (ERYX_ERR_OUTPUT_LIMIT). */
 static uint16_t hook_write_output(void *user, int fd, const void *data, size_t len) {
     eryx_sandbox *s = user;
     if (!s->cur) return 0;
-    if (buf_append(fd == 1 ? &s->cur->out : &s->cur->err, data, len) != 0) return ERYX_WASI_ENOSPC;
-    if (s->out_fn) s->out_fn(s->out_user, fd, data, len);
+    buf *b = fd == 1 ? &s->cur->out : &s->cur->err;
+    uint64_t cap = s->spec.output_limit;
+    size_t keep = len;
+    bool over = cap && (b->len > cap || len > cap - b->len);
+    if (over) keep = b->len < cap ? (size_t)(cap - b->len) : 0;
+    if (buf_append(b, data, keep) != 0) return ERYX_WASI_ENOSPC;
+    if (s->out_fn && keep) s->out_fn(s->out_user, fd, data, keep);
+    if (over) {
+        s->cur->truncated[fd == 1 ? 0 : 1] = true;
+        buf_append(b, TRUNCATION_MARKER, sizeof TRUNCATION_MARKER - 1);
+        int none = STOP_NONE;
+        atomic_compare_exchange_strong(&s->stop, &none, STOP_OUTPUT);
+        return ERYX_WASI_ENOSPC;
+    }
     return 0;
+}
+
+/* The store's epoch deadline was reached (the process ticker advances the epoch
+** every ERYX__TICK_NS during executions): stop the guest, or let it run one more
+** tick. */
+static wasmtime_error_t *on_epoch(wasmtime_context_t *cx, void *user, uint64_t *delta,
+                                  wasmtime_update_deadline_kind_t *kind) {
+    (void)cx;
+    eryx_sandbox *s = user;
+    if (s->cur && must_stop(s)) return wasmtime_error_new("eryx: the execution was stopped");
+    *delta = 1;
+    *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+    return NULL;
 }
 
 static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t len) {
@@ -500,6 +605,43 @@ static eryx_status get_func(eryx_sandbox *s, const char *name, wasmtime_func_t *
     return ERYX_OK;
 }
 
+static const char *const trap_names[] = {
+    "stack overflow", "out-of-bounds memory access", "misaligned memory access", "out-of-bounds table access",
+    "indirect call to null", "indirect call signature mismatch", "integer overflow", "integer division by zero",
+    "invalid conversion to integer", "unreachable code reached", "interrupt", "out of fuel",
+};
+
+/* The status and message for a guest call that trapped: a stop eryx asked for
+** (timeout, cancel, output cap), the memory cap, or a crash with its kind. */
+static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error_t *e, wasm_trap_t *trap) {
+    int reason = atomic_load(&s->stop);
+    if (reason != STOP_NONE) {
+        if (e) wasmtime_error_delete(e);
+        if (trap) wasm_trap_delete(trap);
+        if (reason == STOP_TIMEOUT)
+            return eryx__fail(&s->err, ERYX_ERR_TIMEOUT,
+                              "the execution ran past its %llu ms timeout and was stopped; the next one starts afresh",
+                              (unsigned long long)(s->spec.timeout_ns / 1000000u));
+        if (reason == STOP_CANCEL)
+            return eryx__fail(&s->err, ERYX_ERR_CANCELLED,
+                              "the execution was cancelled (eryx_sandbox_cancel); the next one starts afresh");
+        return eryx__fail(&s->err, ERYX_ERR_OUTPUT_LIMIT,
+                          "the guest wrote more than %llu bytes to stdout or stderr and was stopped (raise the cap "
+                          "with eryx_builder_set_output_limit)",
+                          (unsigned long long)s->spec.output_limit);
+    }
+    wasmtime_trap_code_t code = 0;
+    bool has_code = trap && wasmtime_trap_code(trap, &code);
+    size_t msize = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (s->spec.max_memory && msize + (4u << 20) > s->spec.max_memory && !(has_code && code == 0))
+        return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
+                                   "the guest crashed at its memory limit (MemoryError could not be raised)", e, trap);
+    char what_kind[256];
+    snprintf(what_kind, sizeof what_kind, "%s: the guest crashed (%s)", what,
+             has_code && code < sizeof trap_names / sizeof trap_names[0] ? trap_names[code] : "engine error");
+    return eryx__fail_wasmtime(&s->err, ERYX_ERR_TRAP, what_kind, e, trap);
+}
+
 /* Calls a guest function. A proc_exit or a trap ends the instance for good. */
 static eryx_status call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what, const wasmtime_val_t *args,
                         size_t nargs, wasmtime_val_t *results, size_t nresults) {
@@ -514,7 +656,7 @@ static eryx_status call(eryx_sandbox *s, const wasmtime_func_t *f, const char *w
         if (s->cur) s->cur->exit_code = code;
         return code == 0 ? ERYX_OK : ERYX_ERR_EXIT;
     }
-    return eryx__fail_wasmtime(&s->err, ERYX_ERR_TRAP, what, e, trap);
+    return trap_status(s, what, e, trap);
 }
 
 static eryx_status mount_all(eryx_sandbox *s) {
@@ -637,7 +779,7 @@ static eryx_status instance_new(eryx_sandbox *s) {
         .argv = (const char *const *)s->spec.argv,
         .envc = s->spec.envc,
         .env = (const char *const *)s->spec.env,
-        .io = {.read_stdin = hook_read_stdin, .write_output = hook_write_output, .user = s},
+        .io = {.read_stdin = hook_read_stdin, .write_output = hook_write_output, .sleep_ns = hook_sleep, .user = s},
         .vfs = s->vfs,
     };
     if (!(s->wasi = eryx_wasi_new(&wc)))
@@ -645,16 +787,24 @@ static eryx_status instance_new(eryx_sandbox *s) {
     s->host.wasi = s->wasi;
     s->host.report = hook_report;
     s->host.report_user = s;
+    s->host.stop = &s->stop;
     if (!(s->store = wasmtime_store_new(eryx__engine(NULL), &s->host, NULL)))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
     s->cx = wasmtime_store_context(s->store);
     /* Epoch interruption is on in the engine: without a deadline the first check
-    ** would trap. Executions with a timeout set a nearer one. */
+    ** would trap. Executions set a near one (the next tick). */
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    wasmtime_store_epoch_deadline_callback(s->store, on_epoch, s, NULL);
+    if (s->spec.max_memory) wasmtime_store_limiter(s->store, (int64_t)s->spec.max_memory, -1, -1, -1, -1);
     wasm_trap_t *trap = NULL;
     uint64_t t1 = now_ns();
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
     uint64_t t2 = now_ns();
+    if ((e || trap) && s->spec.max_memory)
+        return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
+                                   "instantiating the guest failed; is the memory limit below what the started "
+                                   "interpreter needs (about 20 MiB, more with imports)?",
+                                   e, trap);
     if (e || trap) return eryx__fail_wasmtime(&s->err, ERYX_ERR_ENGINE, "instantiating the guest failed", e, trap);
     wasmtime_extern_t mem;
     if (!wasmtime_instance_export_get(s->cx, &s->instance, "memory", 6, &mem) || mem.kind != WASMTIME_EXTERN_MEMORY)
@@ -770,7 +920,7 @@ static eryx_status preinit_failed(eryx__errbuf *err, const char *what, const ery
 static eryx_status make_snapshot_module(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
     snapshot_job *job = user;
     eryx_builder *b = job->b;
-    eryx_sandbox t = {.guest = job->base};
+    eryx_sandbox t = {.guest = job->base, .stdin_fd = -1};
     eryx_result scratch = {0};
     uint8_t *wasm = NULL, *image = NULL;
     size_t wasm_len = 0, image_len = 0;
@@ -920,6 +1070,7 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     eryx_status st = acquire_module(b, &s->guest);
     if (st != ERYX_OK) goto fail;
     s->preinit = b->preinit;
+    s->stdin_fd = -1;
     if (spec_copy(&s->spec, &b->spec) != 0) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
         goto fail;
@@ -950,9 +1101,20 @@ bool eryx__sandbox_preinit(const eryx_sandbox *s) { return s->preinit; }
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    s->stdin_fd = -1;
     s->stdin_fn = fn;
     s->stdin_user = user;
     return ERYX_OK;
+}
+
+eryx_status eryx_sandbox_set_stdin_fd(eryx_sandbox *s, int fd) {
+    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    s->stdin_fd = fd < 0 ? -1 : fd;
+    return ERYX_OK;
+}
+
+void eryx_sandbox_cancel(eryx_sandbox *s) {
+    if (s) atomic_store(&s->cancel, 1);
 }
 
 eryx_status eryx_sandbox_set_output(eryx_sandbox *s, eryx_output_fn fn, void *user) {
@@ -1002,12 +1164,28 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     eryx__errbuf_clear(&s->err);
     eryx_result *r = calloc(1, sizeof *r);
     if (!r) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a result");
+    if (eryx__ticker_hold() != 0) {
+        free(r);
+        return eryx__fail(&s->err, ERYX_ERR_ENGINE, "cannot start the timer thread that enforces timeouts");
+    }
     uint64_t t0 = now_ns();
+    s->deadline_ns = s->spec.timeout_ns ? t0 + s->spec.timeout_ns : 0;
+    atomic_store(&s->stop, STOP_NONE);
     s->cur = r;
+    wasmtime_context_set_epoch_deadline(s->cx, 1);
     eryx_status st = run_code(s, code ? code : "", len, r);
+    if (s->cx) wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
     s->cur = NULL;
+    eryx__ticker_drop();
+    atomic_store(&s->cancel, 0); /* consumed, whether or not it stopped this execution */
+    r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (st == ERYX_ERR_PYTHON_EXCEPTION && s->spec.max_memory && r->exc_type && !strcmp(r->exc_type, "MemoryError")) {
+        st = ERYX_ERR_MEMORY_LIMIT;
+        eryx__fail(&s->err, st, "the guest ran out of memory (MemoryError at %llu of %llu bytes allowed)",
+                   (unsigned long long)r->peak_memory, (unsigned long long)s->spec.max_memory);
+    }
     if (st == ERYX_ERR_PYTHON_EXCEPTION)
-        eryx__fail(&s->err, st, "%s: %s", r->exc_type, r->exc_message ? r->exc_message : "");
+        eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");
     else if (st == ERYX_ERR_EXIT)
         eryx__fail(&s->err, st, "the code exited with status %d", r->exit_code);
     /* The next execution starts from the sandbox's start state: always, unless the

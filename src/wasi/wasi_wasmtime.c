@@ -19,6 +19,15 @@ static eryx_guest_mem guest_mem(eryx__host *h, wasmtime_caller_t *caller, wasmti
     return mem;
 }
 
+static bool stopped(const eryx__host *h) {
+    return h->stop && atomic_load_explicit(h->stop, memory_order_relaxed) != 0;
+}
+
+static wasm_trap_t *stop_trap(void) {
+    static const char msg[] = "eryx: the execution was stopped";
+    return wasmtime_trap_new(msg, sizeof msg - 1);
+}
+
 static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *av, size_t n) {
     const eryx_wasi_import *imp = env;
     wasmtime_context_t *cx = wasmtime_caller_context(caller);
@@ -26,6 +35,7 @@ static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val
     uint64_t args[16] = {0};
     size_t np = strlen(imp->params);
     if (np > 16 || n < np) return wasmtime_trap_new("eryx: bad import signature", 26);
+    if (stopped(h)) return stop_trap();
     for (size_t i = 0; i < np; i++)
         args[i] = imp->params[i] == 'I' ? (uint64_t)av[i].i64 : (uint64_t)(uint32_t)av[i].i32;
     int32_t r = imp->fn(h->wasi, guest_mem(h, caller, cx), args);
@@ -33,6 +43,7 @@ static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val
         static const char msg[] = "eryx: the guest called proc_exit";
         return wasmtime_trap_new(msg, sizeof msg - 1);
     }
+    if (stopped(h)) return stop_trap();
     if (imp->nresults) av[0].i32 = r;
     return NULL;
 }
@@ -43,6 +54,7 @@ static wasm_trap_t *report_call(void *env, wasmtime_caller_t *caller, wasmtime_v
     if (n < 3) return NULL;
     wasmtime_context_t *cx = wasmtime_caller_context(caller);
     eryx__host *h = wasmtime_context_get_data(cx);
+    if (stopped(h)) return stop_trap();
     eryx_guest_mem mem = guest_mem(h, caller, cx);
     uint32_t ptr = (uint32_t)av[1].i32, len = (uint32_t)av[2].i32;
     if ((uint64_t)ptr + len > mem.len) {

@@ -5,6 +5,7 @@
 */
 #ifndef ERYX_WASI_WASMTIME_H
 #define ERYX_WASI_WASMTIME_H
+#include <stdatomic.h>
 #include <wasmtime.h>
 #include "wasi.h"
 
@@ -16,6 +17,11 @@ typedef struct eryx__host {
     ** valid only during the call. */
     void (*report)(void *user, int32_t kind, const uint8_t *data, size_t len);
     void *report_user;
+    /* Non-zero once the execution must stop (timeout, cancel, output cap): every
+    ** host call then traps at once, before and after doing its work, so a guest
+    ** blocked in a host call (sleep, stdin) stops as soon as the call returns.
+    ** NULL: never. */
+    const atomic_int *stop;
 } eryx__host;
 
 /* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports) and
