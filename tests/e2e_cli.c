@@ -19,6 +19,7 @@ typedef struct {
     const char *want_stderr_has[3]; /* substrings */
     const char *want_stdout_lacks;  /* substring that must not appear, or NULL */
     size_t want_stdout_len;         /* exact length when non-zero */
+    const char *file_data;          /* written to a temporary file that an "@FILE" argument names */
 } cli_case;
 
 #define PY(code) {"-c", code}
@@ -107,6 +108,24 @@ static const cli_case cases[] = {
     {"cache_prune_needs_bound", {"cache", "prune"}, NULL, 2, "", NULL, {"--max-size"}},
     {"cache_prune_bad_size", {"cache", "prune", "--max-size", "lots"}, NULL, 2, "", NULL, {"lots"}},
     {"missing_guest", {"--guest-dir", "/nonexistent/guest", "-c", "pass"}, NULL, 3, "", NULL, {"/nonexistent/guest", "build.sh"}},
+    /* Pre-initialization: --import, --setup, build, --no-preinit; and --result. Few
+    ** distinct import sets and setup files: each first compiles a snapshot (~4 s). */
+    {"import_flag", {"--import", "json", "-c", "import sys; print('json' in sys.modules)"}, NULL, 0, "True\n", NULL, {NULL}},
+    {"setup_flag", {"--setup", "@FILE", "-c", "print(v, f())"}, NULL, 0, "42 setup\n", NULL, {NULL},
+     .file_data = "v = 42\ndef f():\n    return 'setup'\n"},
+    {"import_bad", {"--import", "eryx_no_such_module", "-c", "print('ran')"}, NULL, 3, "", NULL,
+     {"ModuleNotFoundError", "eryx_no_such_module", "--import"}},
+    {"setup_bad", {"--setup", "@FILE", "-c", "print('ran')"}, NULL, 3, "", NULL,
+     {"Traceback (most recent call last):", "line 2", "ValueError: bad setup"}, .file_data = "x = 1\nraise ValueError('bad setup')\n"},
+    {"setup_missing_file", {"--setup", "/nonexistent/setup.py", "-c", "pass"}, NULL, 2, "", NULL, {"cannot read /nonexistent/setup.py"}},
+    {"build_cmd", {"build", "--import", "json"}, NULL, 0, "", NULL, {"snapshot ready (imports: json; setup: none) in "}},
+    {"build_takes_no_code", {"build", "-c", "pass"}, NULL, 2, "", NULL, {"build runs no code"}},
+    {"no_preinit", {"--no-preinit", "-c", "print(1)"}, NULL, 0, "1\n", NULL, {NULL}},
+    /* Without a snapshot the CLI runs the imports and the setup code itself. */
+    {"no_preinit_setup", {"--no-preinit", "--import", "json", "--setup", "@FILE", "-c", "import sys; print(v, 'json' in sys.modules)"},
+     NULL, 0, "42 True\n", NULL, {NULL}, .file_data = "v = 42\n"},
+    {"result_flag", {"--result", "-c", "result = {'a': 1}"}, NULL, 0, "{\"a\": 1}\n", NULL, {NULL}},
+    {"result_unencodable", {"--result", "-c", "result = float('nan')"}, NULL, 1, "", NULL, {"eryx: result: ", "ValueError"}},
 };
 
 static char *read_fd_all(int fd) {
@@ -132,8 +151,15 @@ static int run_case(const char *eryx, const cli_case *c) {
     int in = tmpfile_fd(), out = tmpfile_fd(), err = tmpfile_fd();
     if (c->stdin_data && write(in, c->stdin_data, strlen(c->stdin_data)) < 0) return 1;
     lseek(in, 0, SEEK_SET);
+    char file_path[] = "/tmp/eryx-e2e-file-XXXXXX";
+    if (c->file_data) {
+        int fd = mkstemp(file_path);
+        size_t n = strlen(c->file_data);
+        if (fd < 0 || write(fd, c->file_data, n) != (ssize_t)n) return 1;
+        close(fd);
+    }
     const char *argv[10] = {eryx};
-    for (int i = 0; i < 8 && c->args[i]; i++) argv[i + 1] = c->args[i];
+    for (int i = 0; i < 8 && c->args[i]; i++) argv[i + 1] = strcmp(c->args[i], "@FILE") ? c->args[i] : file_path;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(in, 0);
@@ -144,6 +170,7 @@ static int run_case(const char *eryx, const cli_case *c) {
     }
     int ws = 0;
     waitpid(pid, &ws, 0);
+    if (c->file_data) unlink(file_path);
     char *sout = read_fd_all(out), *serr = read_fd_all(err);
     int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     CHECK(code == c->want_exit);

@@ -278,6 +278,7 @@ int main(void) {
     CHECK_STR_EQ(eryx_result_exception_type(r), "ValueError");
     CHECK_STR_EQ(eryx_result_exception_message(r), "boom");
     CHECK(eryx_result_traceback(r) && strstr(eryx_result_traceback(r), "line 2, in f"));
+    CHECK(eryx_result_traceback(r) && !strstr(eryx_result_traceback(r), "_eryx_support")); /* user frames only */
     CHECK(strstr(eryx_result_stderr(r, NULL), "ValueError: boom") != NULL);
     CHECK(eryx_result_exit_code(r) == 1);
     CHECK(strstr(eryx_sandbox_errmsg(s), "ValueError: boom") != NULL);

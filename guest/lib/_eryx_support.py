@@ -53,7 +53,8 @@ def _report(exc, source):
     lines = source.decode("utf-8", "replace").splitlines(True)
     linecache.cache[FILENAME] = (len(source), None, lines, FILENAME)
     tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    # (compared by code filename: __file__ names the sourceless .pyc)
+    if tb is not None and tb.tb_frame.f_code.co_filename == _report.__code__.co_filename:
         tb = tb.tb_next
     try:
         text = "".join(traceback.format_exception(type(exc), exc, tb))
