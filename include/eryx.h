@@ -253,6 +253,16 @@ eryx_status eryx_builder_set_timeout_ms(eryx_builder *builder, uint64_t ms);
 eryx_status eryx_builder_set_max_memory(eryx_builder *builder, uint64_t bytes);
 
 /*
+** Sets an instruction budget for each execution (0: none, the default). Metering
+** uses wasmtime's fuel, which makes guest code markedly slower (see
+** docs/RUNTIME.md for the measured cost), so it is opt-in: a builder with a budget
+** uses a second engine whose compiled modules are cached apart. Past the budget
+** the guest is stopped and eryx_sandbox_execute returns ERYX_ERR_FUEL_EXHAUSTED;
+** eryx_result_fuel_consumed reports what each execution used.
+*/
+eryx_status eryx_builder_set_fuel(eryx_builder *builder, uint64_t units);
+
+/*
 ** Caps the bytes kept of each output stream (stdout, stderr) per execution
 ** (0: none; default 16 MiB). Past it, the kept output ends with a marker line
 ** ("[eryx: output truncated: ...]"), eryx_result_truncated says so, the guest is
@@ -402,6 +412,11 @@ int eryx_result_truncated(const eryx_result *result, int stream);
 ** its peak, since wasm memory never shrinks.
 */
 uint64_t eryx_result_peak_memory(const eryx_result *result);
+
+/*
+** Returns the fuel the execution consumed (0 unless eryx_builder_set_fuel was used).
+*/
+uint64_t eryx_result_fuel_consumed(const eryx_result *result);
 
 /*
 ** Returns the exit code `python -c` would have given: 0, 1 after an uncaught

@@ -1,6 +1,7 @@
 #include "engine.h"
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +14,35 @@
 /* Bump when the layout of what eryx writes to the cache changes. */
 #define ERYX__ARTIFACT_FORMAT "eryx-cwasm-2"
 
-/* ---- the process's engine and linker --------------------------------------- */
-static struct {
+/* ---- the process's engines and linkers ------------------------------------ */
+/* One engine (and linker) per kind, each created on first use and never freed.
+** Kinds differ in generated code, so each has its own settings string and thus
+** its own compiled modules in the cache. */
+typedef struct engine_state {
     pthread_once_t once;
     pthread_mutex_t lock; /* guards linker */
-    wasm_engine_t *engine;
+    _Atomic(wasm_engine_t *) engine;
     char engine_error[ERYX__ERRMSG_MAX];
     char settings[256]; /* written once, with the engine */
     wasmtime_linker_t *linker;
-} eryx__engine_state = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", "", NULL};
+} engine_state;
 
-static void create_engine(void);
+#define ENGINE_STATE_INIT {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", "", NULL}
+static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT, ENGINE_STATE_INIT};
 
-const char *eryx__engine_settings(void) {
-    pthread_once(&eryx__engine_state.once, create_engine);
-    return eryx__engine_state.settings;
+static void create_engine(eryx__engine_kind kind);
+static void create_standard(void) { create_engine(ERYX__ENGINE_STANDARD); }
+static void create_fuel(void) { create_engine(ERYX__ENGINE_FUEL); }
+static void create_no_epoch(void) { create_engine(ERYX__ENGINE_NO_EPOCH); }
+
+static engine_state *state_of(eryx__engine_kind kind) {
+    static void (*const create[ERYX__ENGINE_KINDS])(void) = {create_standard, create_fuel, create_no_epoch};
+    if ((unsigned)kind >= ERYX__ENGINE_KINDS) kind = ERYX__ENGINE_STANDARD;
+    pthread_once(&eryx__engines[kind].once, create[kind]);
+    return &eryx__engines[kind];
 }
+
+const char *eryx__engine_settings(eryx__engine_kind kind) { return state_of(kind)->settings; }
 
 /* Cranelift's optimization level: "speed" unless ERYX_CRANELIFT_OPT names another
 ** (none, speed_and_size). A developer knob for bench/opt-levels.sh; read once. */
@@ -66,56 +80,67 @@ static void pooling_knob(wasm_config_t *config) {
     wasmtime_pooling_allocation_config_delete(pool);
 }
 
-static void create_engine(void) {
+static void create_engine(eryx__engine_kind kind) {
+    engine_state *es = &eryx__engines[kind];
     wasm_config_t *config = wasm_config_new();
     if (!config) {
-        snprintf(eryx__engine_state.engine_error, ERYX__ERRMSG_MAX, "wasm_config_new failed (out of memory?)");
+        snprintf(es->engine_error, ERYX__ERRMSG_MAX, "wasm_config_new failed (out of memory?)");
         return;
     }
+    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = kind != ERYX__ENGINE_NO_EPOCH;
     wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
     const char *opt_name;
     wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
     /* Every setting that changes generated code; it enters each module's key. */
-    snprintf(eryx__engine_state.settings, sizeof eryx__engine_state.settings,
-             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=0;epoch=1;%s", opt_name,
-             ERYX__MAX_WASM_STACK, ERYX__ARTIFACT_FORMAT);
+    snprintf(es->settings, sizeof es->settings,
+             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;%s", opt_name,
+             ERYX__MAX_WASM_STACK, fuel, epoch, ERYX__ARTIFACT_FORMAT);
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     wasmtime_config_memory_init_cow_set(config, true);
     /* Generated code checks the engine's epoch at loop heads and function entries,
     ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
-    ** must set a deadline (src/sandbox/sandbox.c does). */
-    wasmtime_config_epoch_interruption_set(config, true);
+    ** must set a deadline (src/sandbox/sandbox.c does). Off only for the kind
+    ** eryx bench uses to measure what the checks cost. */
+    wasmtime_config_epoch_interruption_set(config, epoch);
+    /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it
+    ** slows guest code far more than 5% (docs/RUNTIME.md). */
+    wasmtime_config_consume_fuel_set(config, fuel);
     pooling_knob(config);
-    eryx__engine_state.engine = wasm_engine_new_with_config(config); /* takes config */
-    if (!eryx__engine_state.engine)
-        snprintf(eryx__engine_state.engine_error, ERYX__ERRMSG_MAX,
-                 "wasmtime could not create an engine with eryx's settings (%s)", eryx__engine_settings());
+    wasm_engine_t *engine = wasm_engine_new_with_config(config); /* takes config */
+    if (!engine) {
+        char settings[sizeof es->settings];
+        memcpy(settings, es->settings, sizeof settings);
+        snprintf(es->engine_error, ERYX__ERRMSG_MAX, "wasmtime could not create an engine with eryx's settings (%s)",
+                 settings);
+    }
+    atomic_store(&es->engine, engine);
 }
 
-wasm_engine_t *eryx__engine(eryx__errbuf *err) {
-    pthread_once(&eryx__engine_state.once, create_engine);
-    if (!eryx__engine_state.engine && err)
-        eryx__fail(err, ERYX_ERR_ENGINE, "%s", eryx__engine_state.engine_error);
-    return eryx__engine_state.engine;
+wasm_engine_t *eryx__engine(eryx__engine_kind kind, eryx__errbuf *err) {
+    engine_state *es = state_of(kind);
+    wasm_engine_t *engine = atomic_load(&es->engine);
+    if (!engine && err) eryx__fail(err, ERYX_ERR_ENGINE, "%s", es->engine_error);
+    return engine;
 }
 
-wasmtime_linker_t *eryx__linker(eryx__errbuf *err) {
-    wasm_engine_t *engine = eryx__engine(err);
+wasmtime_linker_t *eryx__linker(eryx__engine_kind kind, eryx__errbuf *err) {
+    wasm_engine_t *engine = eryx__engine(kind, err);
     if (!engine) return NULL;
-    pthread_mutex_lock(&eryx__engine_state.lock);
-    if (!eryx__engine_state.linker) {
+    engine_state *es = state_of(kind);
+    pthread_mutex_lock(&es->lock);
+    if (!es->linker) {
         wasmtime_linker_t *linker = wasmtime_linker_new(engine);
         wasmtime_error_t *we = linker ? eryx__define_imports(linker) : NULL;
         if (!linker || we) {
             eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "defining eryx's imports failed", we, NULL);
             if (linker) wasmtime_linker_delete(linker);
         } else {
-            eryx__engine_state.linker = linker;
+            es->linker = linker;
         }
     }
-    wasmtime_linker_t *linker = eryx__engine_state.linker;
-    pthread_mutex_unlock(&eryx__engine_state.lock);
+    wasmtime_linker_t *linker = es->linker;
+    pthread_mutex_unlock(&es->lock);
     return linker;
 }
 
@@ -154,8 +179,9 @@ static eryx_status read_file(const char *path, wasm_byte_vec_t *out, eryx__errbu
     return st;
 }
 
-eryx_status eryx__compile(const char *wasm_path, wasmtime_module_t **out, eryx__errbuf *err) {
-    wasm_engine_t *engine = eryx__engine(err);
+eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out,
+                          eryx__errbuf *err) {
+    wasm_engine_t *engine = eryx__engine(kind, err);
     if (!engine) return ERYX_ERR_ENGINE;
     wasm_byte_vec_t wasm;
     eryx_status st = read_file(wasm_path, &wasm, err);
@@ -180,21 +206,22 @@ static struct {
 } eryx__ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 
 static void *ticker_main(void *arg) {
-    wasm_engine_t *engine = arg;
+    (void)arg;
     const struct timespec tick = {0, ERYX__TICK_NS};
     for (;;) {
         pthread_mutex_lock(&eryx__ticker.lock);
         while (eryx__ticker.holders == 0) pthread_cond_wait(&eryx__ticker.wake, &eryx__ticker.lock);
         pthread_mutex_unlock(&eryx__ticker.lock);
         nanosleep(&tick, NULL);
-        wasmtime_engine_increment_epoch(engine);
+        for (int k = 0; k < ERYX__ENGINE_KINDS; k++) {
+            wasm_engine_t *engine = atomic_load(&eryx__engines[k].engine); /* NULL until created */
+            if (engine) wasmtime_engine_increment_epoch(engine);
+        }
     }
     return NULL;
 }
 
 int eryx__ticker_hold(void) {
-    wasm_engine_t *engine = eryx__engine(NULL);
-    if (!engine) return -1;
     pthread_mutex_lock(&eryx__ticker.lock);
     int rc = 0;
     if (!eryx__ticker.started) {
@@ -202,7 +229,7 @@ int eryx__ticker_hold(void) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        rc = pthread_create(&t, &attr, ticker_main, engine) == 0 ? 0 : -1;
+        rc = pthread_create(&t, &attr, ticker_main, NULL) == 0 ? 0 : -1;
         pthread_attr_destroy(&attr);
         eryx__ticker.started = rc == 0;
     }

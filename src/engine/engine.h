@@ -11,19 +11,29 @@
 #include "../cache/memcache.h"
 #include "../common/errbuf.h"
 
-/* Returns the process-wide engine, creating it on the first call (thread-safe).
-** NULL if wasmtime could not create it (message in err). Never freed. */
-wasm_engine_t *eryx__engine(eryx__errbuf *err);
+/* The engines a process may use: they differ in generated code. */
+typedef enum eryx__engine_kind {
+    ERYX__ENGINE_STANDARD = 0, /* epoch interruption (timeouts, cancel) */
+    ERYX__ENGINE_FUEL = 1,     /* that plus fuel metering (eryx_builder_set_fuel) */
+    ERYX__ENGINE_NO_EPOCH = 2, /* neither: only for eryx bench, to measure their cost */
+    ERYX__ENGINE_KINDS = 3
+} eryx__engine_kind;
+
+/* Returns the process-wide engine of a kind, creating it on the first call
+** (thread-safe). NULL if wasmtime could not create it (message in err, which may be
+** NULL). Never freed. */
+wasm_engine_t *eryx__engine(eryx__engine_kind kind, eryx__errbuf *err);
 
 /* The settings string that enters every compiled-module key: the engine version,
 ** each option that changes generated code, eryx's artifact format. */
-const char *eryx__engine_settings(void);
+const char *eryx__engine_settings(eryx__engine_kind kind);
 
-/* The process's linker with eryx's imports defined (created once). NULL + err. */
-wasmtime_linker_t *eryx__linker(eryx__errbuf *err);
+/* The kind's linker with eryx's imports defined (created once). NULL + err. */
+wasmtime_linker_t *eryx__linker(eryx__engine_kind kind, eryx__errbuf *err);
 
-/* Compiles the module at wasm_path. */
-eryx_status eryx__compile(const char *wasm_path, wasmtime_module_t **out, eryx__errbuf *err);
+/* Compiles the module at wasm_path for the kind's engine. */
+eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out,
+                          eryx__errbuf *err);
 
 /* The process's epoch ticker: one thread advancing the engine's epoch every
 ** ERYX__TICK_NS while anyone holds it (an execution, from start to end), idle
@@ -49,6 +59,7 @@ void eryx__guest_release(eryx__guest *g); /* NULL allowed */
 
 /* Where a guest may come from, as configured on a builder. */
 typedef struct eryx__cache_config {
+    eryx__engine_kind engine; /* which engine the module is for */
     eryx__memcache *memory; /* the in-process tier; NULL: none */
     const char *dir;        /* the disk tier; NULL: none */
     uint64_t max_bytes, max_entries; /* the disk tier's bounds (0: none) */

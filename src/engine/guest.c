@@ -205,11 +205,11 @@ static eryx__store *store_for(const eryx__cache_config *cc) {
     return st;
 }
 
-static eryx_status make_key(const char *id, char key[65], eryx__errbuf *err) {
+static eryx_status make_key(const char *id, eryx__engine_kind kind, char key[65], eryx__errbuf *err) {
     eryx__key_ctx *kc = eryx__key_begin();
     if (!kc) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot start a SHA-256 context");
     eryx__key_add_str(kc, id);
-    eryx__key_add_str(kc, eryx__engine_settings());
+    eryx__key_add_str(kc, eryx__engine_settings(kind));
     if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
     return ERYX_OK;
 }
@@ -223,7 +223,7 @@ static wasmtime_module_t *load_from_store(const eryx__cache_config *cc, eryx__st
     if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", msg);
     if (r != ERYX__STORE_HIT) return NULL;
     wasmtime_module_t *m = NULL;
-    wasmtime_error_t *e = wasmtime_module_deserialize_file(eryx__engine(NULL), entry->path, &m);
+    wasmtime_error_t *e = wasmtime_module_deserialize_file(eryx__engine(cc->engine, NULL), entry->path, &m);
     if (e) {
         wasm_byte_vec_t text = {0, NULL};
         wasmtime_error_message(e, &text);
@@ -245,7 +245,7 @@ static wasmtime_module_t *load_from_backend(const eryx__cache_config *cc, const 
     if (found < 0) warn(cc, "the cache backend failed to look up %s; compiling", key);
     if (found != 1) return NULL;
     wasmtime_module_t *m = NULL;
-    wasmtime_error_t *e = wasmtime_module_deserialize(eryx__engine(NULL), data, len, &m);
+    wasmtime_error_t *e = wasmtime_module_deserialize(eryx__engine(cc->engine, NULL), data, len, &m);
     if (cc->backend->free) cc->backend->free(cc->backend_user, data, len);
     if (e) {
         wasmtime_error_delete(e);
@@ -272,13 +272,20 @@ static void store_compiled(const eryx__cache_config *cc, eryx__store *store, con
     wasm_byte_vec_delete(&bytes);
 }
 
-static eryx_status compile_file(void *path, wasmtime_module_t **out, eryx__errbuf *err) {
-    return eryx__compile(path, out, err);
+typedef struct compile_job {
+    eryx__engine_kind kind;
+    const char *path;
+} compile_job;
+
+static eryx_status compile_file(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+    const compile_job *job = user;
+    return eryx__compile(job->kind, job->path, out, err);
 }
 
 eryx_status eryx__guest_acquire(const char *wasm_path, const char *wasm_sha256, const eryx__cache_config *cc,
                                 eryx__guest **out, eryx__load_source *source, eryx__errbuf *err) {
-    return eryx__module_acquire(wasm_sha256, compile_file, (void *)wasm_path, cc, out, source, err);
+    compile_job job = {cc->engine, wasm_path};
+    return eryx__module_acquire(wasm_sha256, compile_file, &job, cc, out, source, err);
 }
 
 eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void *make_user,
@@ -286,7 +293,7 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
                                  eryx__errbuf *err) {
     *out = NULL;
     char key[65];
-    eryx_status st = make_key(id, key, err);
+    eryx_status st = make_key(id, cc->engine, key, err);
     if (st != ERYX_OK) return st;
     if (cc->memory && (*out = eryx__memcache_get(cc->memory, key))) {
         if (source) *source = ERYX__LOADED_MEMORY;
@@ -327,7 +334,7 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
         if ((st = make(make_user, &g->module, err)) != ERYX_OK) goto fail;
         store_compiled(cc, store, key, g->module);
     }
-    wasmtime_linker_t *linker = eryx__linker(err);
+    wasmtime_linker_t *linker = eryx__linker(cc->engine, err);
     if (!linker) {
         st = ERYX_ERR_ENGINE;
         goto fail;

@@ -66,6 +66,8 @@ typedef struct run_spec {
     uint64_t timeout_ns;   /* per execution; 0: none */
     uint64_t max_memory;   /* guest linear memory cap in bytes; 0: wasm's own 4 GiB */
     uint64_t output_limit; /* bytes kept per stream; 0: none */
+    uint64_t fuel;         /* instruction budget per execution; 0: not metered */
+    eryx__engine_kind engine;
 } run_spec;
 
 struct eryx_builder {
@@ -95,7 +97,7 @@ struct eryx_result {
     buf out, err;
     char *exc_type, *exc_message, *traceback, *value, *value_error;
     bool truncated[2]; /* stdout, stderr */
-    uint64_t peak_memory;
+    uint64_t peak_memory, fuel_consumed;
     int exit_code;
     uint64_t duration_ns;
 };
@@ -215,7 +217,7 @@ static char **copy_strv(char **v, int n) {
 static int spec_copy(run_spec *dst, const run_spec *src) {
     *dst = (run_spec){.argc = src->argc, .envc = src->envc, .memfs_limit = src->memfs_limit,
                       .keep_state = src->keep_state, .timeout_ns = src->timeout_ns, .max_memory = src->max_memory,
-                      .output_limit = src->output_limit};
+                      .output_limit = src->output_limit, .fuel = src->fuel, .engine = src->engine};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = copy_strv(src->argv, src->argc);
     dst->env = copy_strv(src->env, src->envc);
@@ -450,6 +452,17 @@ eryx_status eryx_builder_set_output_limit(eryx_builder *b, uint64_t bytes) {
     return ERYX_OK;
 }
 
+eryx_status eryx_builder_set_fuel(eryx_builder *b, uint64_t units) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (units > UINT64_MAX / 4) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "fuel budget too large");
+    b->spec.fuel = units;
+    if (units) b->spec.engine = ERYX__ENGINE_FUEL;
+    else if (b->spec.engine == ERYX__ENGINE_FUEL) b->spec.engine = ERYX__ENGINE_STANDARD;
+    return ERYX_OK;
+}
+
+void eryx__builder_set_engine(eryx_builder *b, int kind) { b->spec.engine = (eryx__engine_kind)kind; }
+
 eryx_status eryx_builder_set_result_name(eryx_builder *b, const char *name) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     if (name && (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
@@ -479,6 +492,7 @@ int eryx_result_truncated(const eryx_result *r, int stream) {
     return r && (stream == 1 || stream == 2) ? r->truncated[stream - 1] : 0;
 }
 uint64_t eryx_result_peak_memory(const eryx_result *r) { return r ? r->peak_memory : 0; }
+uint64_t eryx_result_fuel_consumed(const eryx_result *r) { return r ? r->fuel_consumed : 0; }
 const char *eryx_result_value_error(const eryx_result *r) { return r ? r->value_error : NULL; }
 int eryx_result_exit_code(const eryx_result *r) { return r ? r->exit_code : 0; }
 uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_ns : 0; }
@@ -632,6 +646,14 @@ static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error
     }
     wasmtime_trap_code_t code = 0;
     bool has_code = trap && wasmtime_trap_code(trap, &code);
+    if (has_code && code == WASMTIME_TRAP_CODE_OUT_OF_FUEL) {
+        if (e) wasmtime_error_delete(e);
+        wasm_trap_delete(trap);
+        return eryx__fail(&s->err, ERYX_ERR_FUEL_EXHAUSTED,
+                          "the execution used up its budget of %llu fuel units and was stopped (raise it with "
+                          "eryx_builder_set_fuel)",
+                          (unsigned long long)s->spec.fuel);
+    }
     size_t msize = wasmtime_memory_data_size(s->cx, &s->host.memory);
     if (s->spec.max_memory && msize + (4u << 20) > s->spec.max_memory && !(has_code && code == 0))
         return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
@@ -788,7 +810,7 @@ static eryx_status instance_new(eryx_sandbox *s) {
     s->host.report = hook_report;
     s->host.report_user = s;
     s->host.stop = &s->stop;
-    if (!(s->store = wasmtime_store_new(eryx__engine(NULL), &s->host, NULL)))
+    if (!(s->store = wasmtime_store_new(eryx__engine(s->spec.engine, NULL), &s->host, NULL)))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
     s->cx = wasmtime_store_context(s->store);
     /* Epoch interruption is on in the engine: without a deadline the first check
@@ -796,6 +818,8 @@ static eryx_status instance_new(eryx_sandbox *s) {
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
     wasmtime_store_epoch_deadline_callback(s->store, on_epoch, s, NULL);
     if (s->spec.max_memory) wasmtime_store_limiter(s->store, (int64_t)s->spec.max_memory, -1, -1, -1, -1);
+    /* Outside executions (start, restore) the metered engine runs unbudgeted. */
+    if (s->spec.engine == ERYX__ENGINE_FUEL) wasmtime_context_set_fuel(s->cx, UINT64_MAX / 2);
     wasm_trap_t *trap = NULL;
     uint64_t t1 = now_ns();
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
@@ -1006,7 +1030,7 @@ static eryx_status make_snapshot_module(void *user, wasmtime_module_t **out, ery
         st = eryx__fail(err, ERYX_ERR_ENGINE, "cannot build the snapshot module: %s", msg);
         goto done;
     }
-    wasmtime_error_t *e = wasmtime_module_new(eryx__engine(NULL), image, image_len, out);
+    wasmtime_error_t *e = wasmtime_module_new(eryx__engine(b->spec.engine, NULL), image, image_len, out);
     if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
 done:
     t.cur = NULL;
@@ -1038,6 +1062,7 @@ static eryx_status acquire_module(eryx_builder *b, eryx__guest **out) {
     if (st != ERYX_OK) return st;
     snprintf(path, sizeof path, "%s/python.wasm", b->spec.guest_dir);
     eryx__cache_config cc = {
+        .engine = b->spec.engine,
         .memory = b->memory,
         .dir = b->cache_dir,
         .max_bytes = b->cache_max_bytes,
@@ -1173,8 +1198,12 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     atomic_store(&s->stop, STOP_NONE);
     s->cur = r;
     wasmtime_context_set_epoch_deadline(s->cx, 1);
+    bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
+    if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
     eryx_status st = run_code(s, code ? code : "", len, r);
-    if (s->cx) wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    uint64_t left = 0;
+    if (metered && !wasmtime_context_get_fuel(s->cx, &left)) r->fuel_consumed = s->spec.fuel - left;
     s->cur = NULL;
     eryx__ticker_drop();
     atomic_store(&s->cancel, 0); /* consumed, whether or not it stopped this execution */

@@ -11,6 +11,10 @@
 ** [2] starting Python (_initialize and eryx_init), or reseeding a snapshot. */
 void eryx__sandbox_phases(const eryx_sandbox *sandbox, uint64_t ns[3]);
 
+/* Chooses the builder's engine kind (eryx__engine_kind in src/engine/engine.h);
+** eryx bench uses it to measure what epoch checks cost. */
+void eryx__builder_set_engine(eryx_builder *builder, int kind);
+
 /* True when the sandbox instantiates a snapshot module (pre-initialized). */
 bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
 
