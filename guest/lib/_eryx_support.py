@@ -19,6 +19,22 @@ REPORT_RESULT = 4        # the result variable, JSON-encoded
 REPORT_RESULT_ERROR = 5  # why the result variable could not be encoded
 
 
+def _unbuffered_streams():
+    """Makes stdout and stderr unbuffered (as python -u): each write reaches the
+    host at once, so output written before a timeout, a cancel or a crash is
+    never lost in a guest-side buffer."""
+    import io
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, name)
+        raw = io.FileIO(fd, "w", closefd=False)
+        new = io.TextIOWrapper(raw, encoding=old.encoding, errors=old.errors, write_through=True)
+        setattr(sys, name, new)
+        setattr(sys, "__%s__" % name, new)
+
+
+_unbuffered_streams()
+
+
 def _flush():
     for stream in (sys.stdout, sys.stderr):
         try:

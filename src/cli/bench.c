@@ -285,6 +285,7 @@ typedef struct worker {
     pthread_barrier_t *start;
     uint64_t duration_ns, count, t_start, t_end, run_ns, wait_ns, user_ns, sys_ns;
     int failed, sched_ok;
+    char name[16]; /* the thread's name, for profilers: bench-1t-0, bench-2t-1 */
 } worker;
 
 static void *worker_main(void *arg) {
@@ -292,6 +293,7 @@ static void *worker_main(void *arg) {
     uint64_t run0, wait0, run1, wait1;
     pthread_barrier_wait(w->start);
     uint64_t user0, sys0, user1, sys1;
+    pthread_setname_np(pthread_self(), w->name);
     int ok = read_schedstat(&run0, &wait0);
     thread_times(&user0, &sys0);
     w->t_start = now_ns();
@@ -340,6 +342,7 @@ static throughput executes_per_s(eryx_builder *b, int nthreads, uint64_t duratio
     if (nthreads < 1 || nthreads > 2 || pthread_barrier_init(&start, NULL, (unsigned)nthreads) != 0) return tp;
     for (int i = 0; i < nthreads; i++) {
         w[i] = (worker){.start = &start, .duration_ns = duration_ns};
+        snprintf(w[i].name, sizeof w[i].name, "bench-%dt-%d", nthreads, i);
         eryx_status st = eryx_sandbox_new(b, &w[i].s);
         if (st != ERYX_OK) {
             fail_builder(b, "creating a sandbox for a thread", st);

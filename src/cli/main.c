@@ -8,6 +8,7 @@
 ** come from stdin. See usage() for the exit statuses.
 */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,15 @@
 #include "cache_cmd.h"
 #include "eryx.h"
 
-enum { EXIT_USAGE = 2, EXIT_SANDBOX = 3 };
+enum {
+    EXIT_USAGE = 2,
+    EXIT_SANDBOX = 3,
+    EXIT_TIMEOUT = 124, /* as timeout(1) */
+    EXIT_MEMORY = 125,
+    EXIT_OUTPUT = 126,
+    EXIT_FUEL = 127,
+    EXIT_INTERRUPTED = 130 /* 128 + SIGINT, as a shell reports it */
+};
 
 static void usage(FILE *out) {
     fputs("usage: eryx [options] -c CODE [ARG...]\n"
@@ -55,6 +64,15 @@ static void usage(FILE *out) {
           "                         snapshot; --import and --setup then run first)\n"
           "  --result               after a successful run, print the JSON of the code's\n"
           "                         variable `result` as one line on stdout\n"
+          "  --timeout T            stop the code after T seconds of wall-clock time\n"
+          "                         (T like 2, 0.5 or 250ms); sleeps and reads included\n"
+          "  --max-memory N         cap the guest's memory at N bytes (N[K|M|G]; the\n"
+          "                         interpreter itself needs about 20M); past it Python\n"
+          "                         raises MemoryError and eryx stops with status 125\n"
+          "  --max-output N         keep at most N bytes of stdout and of stderr\n"
+          "                         (N[K|M|G]; default 16M); past it the code is stopped\n"
+          "  --fuel N               stop the code after N units of fuel (about one per\n"
+          "                         wasm instruction); metering slows the guest down\n"
           "  --guest-dir DIR        the guest (python.wasm, lib/python313.zip);\n"
           "                         default: $ERYX_GUEST_DIR, else the build's guest dir\n"
           "  --cache-dir DIR        where compiled modules are cached;\n"
@@ -82,6 +100,9 @@ static void usage(FILE *out) {
           "  2    usage error\n"
           "  3    the sandbox could not be created or crashed, or an --import or the\n"
           "       --setup code failed (the message says why)\n"
+          "  124  --timeout expired          125  --max-memory reached\n"
+          "  126  --max-output exceeded      127  --fuel used up\n"
+          "  130  interrupted (Ctrl-C stops the code, then eryx exits)\n"
           "  (eryx cache verify exits 1 when it found and removed damaged entries)\n",
           out);
 }
@@ -117,13 +138,23 @@ static char *read_path(const char *path, size_t *len) {
     return buf;
 }
 
-/* The guest's stdin: this process's stdin (granted by the user who runs eryx). */
-static ptrdiff_t read_host_stdin(void *user, void *buf, size_t len) {
-    (void)user;
-    for (;;) {
-        ssize_t n = read(0, buf, len);
-        if (n >= 0 || errno != EINTR) return n;
-    }
+/* Ctrl-C (SIGINT) cancels the running execution; eryx_sandbox_cancel only sets
+** an atomic flag, so it is safe in a signal handler. */
+static eryx_sandbox *volatile running_sandbox;
+static void on_sigint(int sig) {
+    (void)sig;
+    if (running_sandbox) eryx_sandbox_cancel(running_sandbox);
+}
+
+/* "2", "0.5", "1.5s" or "250ms" -> milliseconds; -1 when malformed. */
+static long long parse_duration_ms(const char *v) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || x < 0) return -1;
+    if (!strcmp(end, "ms")) return (long long)x;
+    if (*end && strcmp(end, "s")) return -1;
+    return x * 1000 > 1e15 ? -1 : (long long)(x * 1000);
 }
 
 static void print_warning(void *user, const char *message) {
@@ -329,7 +360,8 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--guest-dir") || !strcmp(a, "--cache-dir") || !strcmp(a, "-c") || !strcmp(a, "--mount") ||
             !strcmp(a, "--env") || !strcmp(a, "--cache-max-size") || !strcmp(a, "--import") ||
-            !strcmp(a, "--setup")) {
+            !strcmp(a, "--setup") || !strcmp(a, "--timeout") || !strcmp(a, "--max-memory") ||
+            !strcmp(a, "--max-output") || !strcmp(a, "--fuel")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "eryx: %s needs a value (see eryx --help)\n", a);
                 goto out;
@@ -343,6 +375,29 @@ int main(int argc, char **argv) {
                 code_arg = v;
                 i++;
                 break;
+            }
+            if (!strcmp(a, "--timeout")) {
+                long long ms = parse_duration_ms(v);
+                if (ms <= 0) {
+                    fprintf(stderr, "eryx: --timeout wants a duration like 2, 0.5 or 250ms, got '%s'\n", v);
+                    goto out;
+                }
+                eryx_builder_set_timeout_ms(b, (uint64_t)ms);
+                continue;
+            }
+            if (!strcmp(a, "--max-memory") || !strcmp(a, "--max-output") || !strcmp(a, "--fuel")) {
+                long long n = !strcmp(a, "--fuel") ? strtoll(v, NULL, 10) : eryx_cli_parse_size(v);
+                eryx_status lst = n <= 0                      ? ERYX_ERR_INVALID_ARGUMENT
+                                  : !strcmp(a, "--max-memory") ? eryx_builder_set_max_memory(b, (uint64_t)n)
+                                  : !strcmp(a, "--max-output") ? eryx_builder_set_output_limit(b, (uint64_t)n)
+                                                               : eryx_builder_set_fuel(b, (uint64_t)n);
+                if (lst != ERYX_OK) {
+                    fprintf(stderr, "eryx: %s wants a positive %s, got '%s'%s%s\n", a,
+                            !strcmp(a, "--fuel") ? "number" : "size like 256M", v, n > 0 ? ": " : "",
+                            n > 0 ? eryx_builder_errmsg(b) : "");
+                    goto out;
+                }
+                continue;
             }
             if (!strcmp(a, "--cache-max-size")) {
                 long long n = eryx_cli_parse_size(v);
@@ -487,16 +542,34 @@ int main(int argc, char **argv) {
         goto out;
     }
     if ((no_preinit || no_cache) && run_preinit_here(s, imports, nimports, setup, setup_len) != 0) goto out;
-    if (code_arg || file) eryx_sandbox_set_stdin(s, read_host_stdin, NULL);
+    /* The host's stdin as an fd: eryx waits on it itself, so --timeout and Ctrl-C
+    ** interrupt a guest blocked reading it. */
+    if (code_arg || file) eryx_sandbox_set_stdin_fd(s, 0);
+    running_sandbox = s;
+    signal(SIGINT, on_sigint);
     char last_out = '\n';
     eryx_sandbox_set_output(s, relay_output, &last_out);
     st = eryx_sandbox_execute(s, code, len, &r);
+    signal(SIGINT, SIG_DFL);
+    running_sandbox = NULL;
     fflush(stdout);
     switch (st) {
     case ERYX_OK:
     case ERYX_ERR_PYTHON_EXCEPTION:
     case ERYX_ERR_EXIT:
         status = eryx_result_exit_code(r);
+        break;
+    case ERYX_ERR_TIMEOUT:
+    case ERYX_ERR_MEMORY_LIMIT:
+    case ERYX_ERR_OUTPUT_LIMIT:
+    case ERYX_ERR_FUEL_EXHAUSTED:
+    case ERYX_ERR_CANCELLED:
+        fprintf(stderr, "eryx: %s\n", eryx_sandbox_errmsg(s));
+        status = st == ERYX_ERR_TIMEOUT        ? EXIT_TIMEOUT
+                 : st == ERYX_ERR_MEMORY_LIMIT ? EXIT_MEMORY
+                 : st == ERYX_ERR_OUTPUT_LIMIT ? EXIT_OUTPUT
+                 : st == ERYX_ERR_FUEL_EXHAUSTED ? EXIT_FUEL
+                                                 : EXIT_INTERRUPTED;
         break;
     default:
         fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_sandbox_errmsg(s));

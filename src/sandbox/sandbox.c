@@ -1210,8 +1210,8 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
     if (st == ERYX_ERR_PYTHON_EXCEPTION && s->spec.max_memory && r->exc_type && !strcmp(r->exc_type, "MemoryError")) {
         st = ERYX_ERR_MEMORY_LIMIT;
-        eryx__fail(&s->err, st, "the guest ran out of memory (MemoryError at %llu of %llu bytes allowed)",
-                   (unsigned long long)r->peak_memory, (unsigned long long)s->spec.max_memory);
+        eryx__fail(&s->err, st, "the guest hit its memory limit: MemoryError with %llu MiB in use of %llu MiB allowed",
+                   (unsigned long long)(r->peak_memory >> 20), (unsigned long long)(s->spec.max_memory >> 20));
     }
     if (st == ERYX_ERR_PYTHON_EXCEPTION)
         eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");
