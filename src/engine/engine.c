@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "../snapshot/snapmem.h"
 #include "../wasi/wasi_wasmtime.h"
 
 /* Native wasm stack: large enough that deep Python recursion ends in RecursionError
 ** (CPython's own limits) rather than a stack-overflow trap. */
 #define ERYX__MAX_WASM_STACK (2u << 20)
 /* Bump when the layout of what eryx writes to the cache changes. */
-#define ERYX__ARTIFACT_FORMAT "eryx-cwasm-2"
+#define ERYX__ARTIFACT_FORMAT "eryx-cwasm-3" /* 3: memory creator, no wasmtime CoW image */
 
 /* ---- the process's engines and linkers ------------------------------------ */
 /* One engine (and linker) per kind, each created on first use and never freed.
@@ -97,7 +98,12 @@ static void create_engine(eryx__engine_kind kind) {
              ERYX__MAX_WASM_STACK, fuel, epoch, ERYX__ARTIFACT_FORMAT);
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
-    wasmtime_config_memory_init_cow_set(config, true);
+    /* Every linear memory comes from eryx's memory creator (src/snapshot/snapmem.c):
+    ** a restored instance's memory is its snapshot image mapped copy-on-write.
+    ** (wasmtime's own copy-on-write image is off with a memory creator: a module's
+    ** data segments are then copied, which only the base module has.) */
+    eryx__snapmem_install(config);
+    wasmtime_config_memory_init_cow_set(config, false);
     /* Generated code checks the engine's epoch at loop heads and function entries,
     ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
     ** must set a deadline (src/sandbox/sandbox.c does). Off only for the kind

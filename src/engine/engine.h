@@ -95,6 +95,19 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
                                  const eryx__cache_config *cc, eryx__guest **out, eryx__load_source *source,
                                  eryx__errbuf *err);
 
+/* Makes a snapshot image that is not in any tier (captures it). */
+struct eryx__snapimg;
+typedef eryx_status (*eryx__make_image_fn)(void *user, struct eryx__snapimg **out, eryx__errbuf *err);
+
+/*
+** Gets the snapshot image for id (src/snapshot/snapmem.h) through the same tiers:
+** the process's image cache, then the disk tier or backend (verified, then copied
+** into a private image), else make() under the key's lock, then stored in both.
+** *out is a new reference.
+*/
+eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,
+                                const eryx__cache_config *cc, struct eryx__snapimg **out, eryx__errbuf *err);
+
 /* The process-wide default memory tier (created on first use; never freed). */
 eryx__memcache *eryx__default_memcache(void);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include "../cache/key.h"
 #include "../cache/store.h"
+#include "../snapshot/snapmem.h"
 #include "../vfs/vfs.h"
 #include "engine.h"
 #include "eryx.h"
@@ -57,8 +58,25 @@ static struct {
     ** acquires the base module while holding it. */
     pthread_mutex_t build_lock;
     eryx__memcache *memory;
+    eryx__memcache *snapshots; /* snapshot images (snapmem.h), by key */
     named *stores, *images, *hashes;
-} eryx__registry = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, NULL, NULL, NULL, NULL};
+} eryx__registry = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, NULL, NULL, NULL, NULL, NULL};
+
+static void img_retain(void *v) { eryx__snapimg_retain(v); }
+static void img_release(void *v) { eryx__snapimg_release(v); }
+static const eryx__memcache_vt snapimg_vt = {img_retain, img_release};
+
+/* Snapshot images kept in process memory (each holds its non-zero pages in a
+** memfd, ~10 MiB for a started Python), least recently used out first. */
+#define SNAPSHOT_MEMORY_ENTRIES 8
+
+static eryx__memcache *snapshot_memcache(void) {
+    pthread_mutex_lock(&eryx__registry.lock);
+    if (!eryx__registry.snapshots) eryx__registry.snapshots = eryx__memcache_new(SNAPSHOT_MEMORY_ENTRIES, &snapimg_vt);
+    eryx__memcache *mc = eryx__registry.snapshots;
+    pthread_mutex_unlock(&eryx__registry.lock);
+    return mc;
+}
 
 eryx__memcache *eryx__default_memcache(void) {
     pthread_mutex_lock(&eryx__registry.lock);
@@ -91,12 +109,14 @@ static named *add(named **list, const char *name, void *value) {
 
 void eryx__registry_clear(void) {
     pthread_mutex_lock(&eryx__registry.lock);
-    eryx__memcache *mc = eryx__registry.memory;
+    eryx__memcache *mc = eryx__registry.memory, *snaps = eryx__registry.snapshots;
     named *lists[3] = {eryx__registry.stores, eryx__registry.images, eryx__registry.hashes};
     eryx__registry.memory = NULL;
+    eryx__registry.snapshots = NULL;
     eryx__registry.stores = eryx__registry.images = eryx__registry.hashes = NULL;
     pthread_mutex_unlock(&eryx__registry.lock);
     eryx__memcache_release(mc);
+    eryx__memcache_release(snaps);
     for (int i = 0; i < 3; i++) {
         for (named *n = lists[i], *next; n; n = next) {
             next = n->next;
@@ -354,5 +374,96 @@ fail:
 unlock:
     if (lock_fd >= 0) eryx__store_unlock(lock_fd);
     else if (locked) pthread_mutex_unlock(&eryx__registry.build_lock);
+    return st;
+}
+
+/* ---- acquiring a snapshot image --------------------------------------------------- */
+
+/* Tier 2 for an image: the verified payload copied into a new image (a private
+** copy: nothing another process does to the cache file can change a running
+** sandbox's memory). */
+static eryx__snapimg *image_from_store(const eryx__cache_config *cc, eryx__store *store, const char *key) {
+    eryx__store_entry entry = {.lock_fd = -1};
+    char msg[512] = "";
+    eryx__store_result r = eryx__store_get(store, key, &entry, msg, sizeof msg);
+    if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", msg);
+    if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", msg);
+    if (r != ERYX__STORE_HIT) return NULL;
+    eryx__snapimg *img = NULL;
+    FILE *f = fopen(entry.path, "rb");
+    uint8_t *data = f && entry.payload_len ? malloc(entry.payload_len) : NULL;
+    if (data && fread(data, 1, entry.payload_len, f) == entry.payload_len)
+        img = eryx__snapimg_new(data, entry.payload_len, msg, sizeof msg);
+    if (!img) warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path, msg[0] ? msg : "read failed");
+    free(data);
+    if (f) fclose(f);
+    eryx__store_entry_release(&entry);
+    return img;
+}
+
+static eryx__snapimg *image_from_backend(const eryx__cache_config *cc, const char *key) {
+    void *data = NULL;
+    size_t len = 0;
+    int found = cc->backend->get(cc->backend_user, key, &data, &len);
+    if (found < 0) warn(cc, "the cache backend failed to look up %s; rebuilding", key);
+    if (found != 1) return NULL;
+    char msg[256] = "";
+    eryx__snapimg *img = eryx__snapimg_new(data, len, msg, sizeof msg);
+    if (cc->backend->free) cc->backend->free(cc->backend_user, data, len);
+    if (!img) warn(cc, "the cache backend returned an unusable snapshot image for %s (%s); rebuilding", key, msg);
+    return img;
+}
+
+static void image_store(const eryx__cache_config *cc, eryx__store *store, const char *key, const eryx__snapimg *img) {
+    const uint8_t *bytes = eryx__snapimg_map(img);
+    if (!bytes) {
+        warn(cc, "cannot map the snapshot image to store it; it is not cached");
+        return;
+    }
+    char msg[512] = "";
+    size_t len = eryx__snapimg_size(img);
+    if (store && eryx__store_put(store, key, bytes, len, msg, sizeof msg) != 0)
+        warn(cc, "cannot write the snapshot image to the cache (%s); the next process makes it again", msg);
+    if (cc->backend && cc->backend->put(cc->backend_user, key, bytes, len) != 0)
+        warn(cc, "the cache backend failed to store %s", key);
+    eryx__snapimg_unmap(img, bytes);
+}
+
+eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,
+                                const eryx__cache_config *cc, eryx__snapimg **out, eryx__errbuf *err) {
+    *out = NULL;
+    char key[65];
+    eryx__key_ctx *kc = eryx__key_begin();
+    if (!kc) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot start a SHA-256 context");
+    eryx__key_add_str(kc, "eryx-snapshot-image");
+    eryx__key_add_str(kc, id);
+    if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
+    eryx__memcache *mc = snapshot_memcache();
+    if (mc && (*out = eryx__memcache_get(mc, key))) return ERYX_OK;
+
+    eryx__store *store = cc->dir && !cc->backend ? store_for(cc) : NULL;
+    eryx__snapimg *img = store ? image_from_store(cc, store, key) : cc->backend ? image_from_backend(cc, key) : NULL;
+    eryx_status st = ERYX_OK;
+    char msg[512] = "";
+    int lock_fd = -1;
+    bool locked = false;
+    if (!img) { /* one builder per key, as for modules */
+        lock_fd = store ? eryx__store_lock_key(store, key, msg, sizeof msg) : -1;
+        if (store && lock_fd < 0) warn(cc, "cannot lock the cache entry (%s); building without the lock", msg);
+        if (lock_fd < 0) {
+            pthread_mutex_lock(&eryx__registry.build_lock);
+            locked = true;
+        }
+        if (mc && (img = eryx__memcache_get(mc, key))) goto unlock;
+        if (store && (img = image_from_store(cc, store, key))) goto cache;
+        if ((st = make(make_user, &img, err)) != ERYX_OK) goto unlock;
+        image_store(cc, store, key, img);
+    }
+cache:
+    if (mc) eryx__memcache_put(mc, key, img);
+unlock:
+    if (lock_fd >= 0) eryx__store_unlock(lock_fd);
+    else if (locked) pthread_mutex_unlock(&eryx__registry.build_lock);
+    *out = img;
     return st;
 }

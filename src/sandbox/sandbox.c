@@ -20,6 +20,7 @@
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
 #include "../cache/key.h"
+#include "../snapshot/snapmem.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
 #include "../wasi/wasi.h"
@@ -105,7 +106,8 @@ struct eryx_result {
 struct eryx_sandbox {
     run_spec spec;      /* a private copy of the builder's */
     eryx__guest *guest; /* a reference: keeps the module (and its cache entry) alive */
-    bool preinit;       /* guest is a snapshot module: Python is already started in it */
+    eryx__snapimg *img; /* pre-initialized: the snapshot image each instance starts from;
+                        ** guest is then the bare module. NULL: Python starts in each */
     void *memfs[2];     /* /tmp and /data when in memory (owned by vfs), else NULL */
     wasmtime_store_t *store;
     wasmtime_context_t *cx;
@@ -822,7 +824,9 @@ static eryx_status instance_new(eryx_sandbox *s) {
     if (s->spec.engine == ERYX__ENGINE_FUEL) wasmtime_context_set_fuel(s->cx, UINT64_MAX / 2);
     wasm_trap_t *trap = NULL;
     uint64_t t1 = now_ns();
+    eryx__snapmem_arm(s->img); /* the memory creator maps it as this instance's memory */
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
+    eryx__snapmem_arm(NULL);
     uint64_t t2 = now_ns();
     if ((e || trap) && s->spec.max_memory)
         return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
@@ -839,11 +843,11 @@ static eryx_status instance_new(eryx_sandbox *s) {
         (st = get_func(s, "eryx_execute", &s->fn_execute)) || (st = get_func(s, "eryx_call", &s->fn_call)))
         return st;
     wasmtime_extern_t init;
-    if (s->preinit && wasmtime_instance_export_get(s->cx, &s->instance, "_initialize", 11, &init))
+    if (s->img && wasmtime_instance_export_get(s->cx, &s->instance, "_initialize", 11, &init))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE,
                           "the cached snapshot module is not a snapshot (it still exports _initialize): remove the "
                           "cache entry (eryx cache verify) or use another cache dir");
-    if (s->preinit) {
+    if (s->img) {
         /* sys.argv (a snapshot serves every argv) and fresh random seeds. */
         size_t n = 0;
         for (int i = 0; i < s->spec.argc; i++) n += strlen(s->spec.argv[i]) + 1;
@@ -888,7 +892,7 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
     for (int i = 0; i < b->nimports; i++) n += strlen(b->imports[i]) + 1;
     char *c = malloc(n), *p = c;
     if (!c) return NULL;
-    p += sprintf(p, "eryx-snapshot-3\x1e%s\x1e%s\x1e%s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_id, setup_sha);
+    p += sprintf(p, "eryx-snapshot-4\x1e%s\x1e%s\x1e%s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_id, setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
     for (int i = 0; i < b->nimports; i++) p += sprintf(p, "%s\x1f", b->imports[i]);
@@ -941,13 +945,11 @@ static eryx_status preinit_failed(eryx__errbuf *err, const char *what, const ery
 ** so memory is the whole guest state; host state that a snapshot cannot carry
 ** (open files, files in /tmp or /data) is refused with an error.
 */
-static eryx_status make_snapshot_module(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbuf *err) {
     snapshot_job *job = user;
     eryx_builder *b = job->b;
     eryx_sandbox t = {.guest = job->base, .stdin_fd = -1};
     eryx_result scratch = {0};
-    uint8_t *wasm = NULL, *image = NULL;
-    size_t wasm_len = 0, image_len = 0;
     eryx_status st;
     if (spec_copy(&t.spec, &b->spec) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
     /* The snapshot is made with sys.argv == ['-c'] whatever the builder's argv. */
@@ -1022,41 +1024,53 @@ static eryx_status make_snapshot_module(void *user, wasmtime_module_t **out, ery
                         "the setup code wrote files to /tmp or /data; a snapshot carries no files: write them at run "
                         "time, or keep the data in a variable");
     if (st != ERYX_OK) goto done;
-    if ((st = read_file(job->wasm_path, &wasm, &wasm_len, err)) != ERYX_OK) goto done;
     char msg[256] = "";
-    if (eryx__wasm_image_build(wasm, wasm_len, wasmtime_memory_data(t.cx, &t.host.memory),
-                               wasmtime_memory_data_size(t.cx, &t.host.memory), &image, &image_len, msg,
-                               sizeof msg) != 0) {
-        st = eryx__fail(err, ERYX_ERR_ENGINE, "cannot build the snapshot module: %s", msg);
-        goto done;
-    }
-    wasmtime_error_t *e = wasmtime_module_new(eryx__engine(b->spec.engine, NULL), image, image_len, out);
-    if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
+    if (!(*out = eryx__snapimg_new(wasmtime_memory_data(t.cx, &t.host.memory),
+                                   wasmtime_memory_data_size(t.cx, &t.host.memory), msg, sizeof msg)))
+        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the snapshot image: %s", msg);
 done:
     t.cur = NULL;
     free_result_fields(&scratch);
-    free(wasm);
-    free(image);
     instance_free(&t);
     spec_free(&t.spec);
     return st;
 }
 
-/* On a snapshot-module miss: gets the base module (through its own cache tiers),
-** then makes the snapshot module from it. */
-static eryx_status make_snapshot_from_base(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+/* On a snapshot-image miss: gets the base module (through its own cache tiers),
+** then captures the image in an instance of it. */
+static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errbuf *err) {
     snapshot_job *job = user;
     eryx_status st = eryx__guest_acquire(job->wasm_path, job->wasm_sha, job->cc, &job->base, NULL, err);
     if (st != ERYX_OK) return st;
-    st = make_snapshot_module(job, out, err);
+    st = capture_snapshot(job, out, err);
     eryx__guest_release(job->base);
     job->base = NULL;
     return st;
 }
 
+/* The bare module (no data segments, no _initialize) that instances restored from
+** snapshot images instantiate: one compile per guest, whatever the imports. */
+static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+    snapshot_job *job = user;
+    uint8_t *wasm = NULL, *bare = NULL;
+    size_t wasm_len = 0, bare_len = 0;
+    char msg[256] = "";
+    eryx_status st = read_file(job->wasm_path, &wasm, &wasm_len, err);
+    if (st != ERYX_OK) return st;
+    if (eryx__wasm_image_build(wasm, wasm_len, NULL, 0, &bare, &bare_len, msg, sizeof msg) != 0) {
+        st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path, msg);
+    } else {
+        wasmtime_error_t *e = wasmtime_module_new(eryx__engine(job->cc->engine, NULL), bare, bare_len, out);
+        if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
+    }
+    free(wasm);
+    free(bare);
+    return st;
+}
+
 /* Gets the module the sandbox instantiates: the snapshot module for this builder's
 ** pre-initialization (made and cached on first use), or the base module. */
-static eryx_status acquire_module(eryx_builder *b, eryx__guest **out) {
+static eryx_status acquire_module(eryx_builder *b, eryx__guest **out, eryx__snapimg **img) {
     char path[PATH_MAX], sha[65];
     eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
     if (st != ERYX_OK) return st;
@@ -1076,9 +1090,12 @@ static eryx_status acquire_module(eryx_builder *b, eryx__guest **out) {
     char *id = snapshot_id(b, sha);
     if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
     snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cc = &cc};
-    st = eryx__module_acquire(id, make_snapshot_from_base, &job, &cc, out, NULL, &b->err);
+    st = eryx__image_acquire(id, capture_from_base, &job, &cc, img, &b->err);
     free(id);
-    return st;
+    if (st != ERYX_OK) return st;
+    char bare_id[128];
+    snprintf(bare_id, sizeof bare_id, "eryx-bare-1\x1e%s", sha);
+    return eryx__module_acquire(bare_id, make_bare_module, &job, &cc, out, NULL, &b->err);
 }
 
 eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
@@ -1092,9 +1109,8 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     uint64_t t0 = now_ns();
     eryx_sandbox *s = calloc(1, sizeof *s);
     if (!s) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
-    eryx_status st = acquire_module(b, &s->guest);
+    eryx_status st = acquire_module(b, &s->guest, &s->img);
     if (st != ERYX_OK) goto fail;
-    s->preinit = b->preinit;
     s->stdin_fd = -1;
     if (spec_copy(&s->spec, &b->spec) != 0) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
@@ -1117,12 +1133,13 @@ void eryx_sandbox_free(eryx_sandbox *s) {
     if (!s) return;
     instance_free(s);
     eryx__guest_release(s->guest);
+    eryx__snapimg_release(s->img);
     spec_free(&s->spec);
     free(s);
 }
 
 void eryx__sandbox_phases(const eryx_sandbox *s, uint64_t ns[3]) { memcpy(ns, s->phase_ns, sizeof s->phase_ns); }
-bool eryx__sandbox_preinit(const eryx_sandbox *s) { return s->preinit; }
+bool eryx__sandbox_preinit(const eryx_sandbox *s) { return s->img != NULL; }
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
@@ -1208,10 +1225,16 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     eryx__ticker_drop();
     atomic_store(&s->cancel, 0); /* consumed, whether or not it stopped this execution */
     r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
-    if (st == ERYX_ERR_PYTHON_EXCEPTION && s->spec.max_memory && r->exc_type && !strcmp(r->exc_type, "MemoryError")) {
+    /* An allocation that failed (CPython's PyErr_NoMemory: a MemoryError with no
+    ** message) is the memory limit; a MemoryError the code raised itself, or the
+    ** parser's "too complex" one, has a message and stays an exception. */
+    if (st == ERYX_ERR_PYTHON_EXCEPTION && r->exc_type && !strcmp(r->exc_type, "MemoryError") &&
+        (!r->exc_message || !*r->exc_message)) {
         st = ERYX_ERR_MEMORY_LIMIT;
-        eryx__fail(&s->err, st, "the guest hit its memory limit: MemoryError with %llu MiB in use of %llu MiB allowed",
-                   (unsigned long long)(r->peak_memory >> 20), (unsigned long long)(s->spec.max_memory >> 20));
+        uint64_t cap = s->spec.max_memory ? s->spec.max_memory : (uint64_t)4 << 30;
+        eryx__fail(&s->err, st,
+                   "the guest hit its memory limit: an allocation failed with %llu MiB in use of %llu MiB allowed",
+                   (unsigned long long)(r->peak_memory >> 20), (unsigned long long)(cap >> 20));
     }
     if (st == ERYX_ERR_PYTHON_EXCEPTION)
         eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");

@@ -290,7 +290,7 @@ static int scan_section(cursor *sec, uint8_t id, module_info *info) {
     }
 }
 
-static int scan(cursor *c, uint32_t pages, module_info *info) {
+static int scan(cursor *c, uint32_t pages, int bare, module_info *info) {
     memset(info, 0, sizeof *info);
     while (c->pos < c->end) {
         section s;
@@ -305,6 +305,7 @@ static int scan(cursor *c, uint32_t pages, module_info *info) {
     }
     if (!(info->seen & (1u << SEC_MEMORY))) return fail(c, "the module defines no memory; a snapshot needs one");
     const memory_limits *m = &info->memory;
+    if (bare) return 0; /* the memory keeps its limits */
     if (m->min > pages)
         return fail(c, "the snapshot (%u pages) is smaller than the module's minimum memory (%u pages)", pages, m->min);
     if (m->has_max && m->max < pages)
@@ -497,6 +498,7 @@ int eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *
     cursor c = {wasm, 0, wasm_len, "module header", err, err_len};
     if (err && err_len) err[0] = '\0';
     if (!out || !out_len || (!wasm && wasm_len) || (!mem && mem_len)) return fail(&c, "invalid arguments");
+    int bare = !mem; /* no memory: strip the data segments, keep the limits */
     *out = NULL;
     *out_len = 0;
     if (mem_len % ERYX__WASM_PAGE)
@@ -512,7 +514,8 @@ int eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *
 
     module_info info;
     c.pos = 8;
-    if (scan(&c, pages, &info)) return -1;
+    if (scan(&c, pages, bare, &info)) return -1;
+    if (bare) pages = info.memory.min;
 
     segment *seg = malloc((mem_len / IMAGE_PAGE / (MERGE_GAP + 1) + 1) * sizeof *seg);
     if (!seg) return fail(&c, "out of memory");

@@ -20,7 +20,10 @@
 ** and its export _initialize is removed; every other section is copied unchanged.
 ** Returns 0 with a malloc'd *out of *out_len bytes (the caller frees it), or -1
 ** with a one-line message in err (err_len bytes; may be 0). The input is not
-** trusted: any byte string gets either a result or a message. */
+** trusted: any byte string gets either a result or a message.
+** With mem NULL and mem_len 0, the module comes out "bare": no data segments and
+** no _initialize, its memory limits unchanged; its instances get their memory
+** from a snapshot image (snapmem.h) instead. */
 int eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem, size_t mem_len,
                            uint8_t **out, size_t *out_len, char *err, size_t err_len);
 

@@ -1,0 +1,159 @@
+/* Snapshot images in sealed memfds, and the memory creator; see snapmem.h. */
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
+#include "snapmem.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define WASM_PAGE 65536u
+#define CHUNK 65536u /* zero chunks of this size stay holes in the memfd */
+
+struct eryx__snapimg {
+    atomic_uint refs;
+    int fd;
+    size_t size;
+};
+
+static void set_err(char *err, size_t n, const char *what) {
+    if (err && n) snprintf(err, n, "%s: %s", what, strerror(errno));
+}
+
+static int chunk_is_zero(const uint8_t *p) { return p[0] == 0 && memcmp(p, p + 1, CHUNK - 1) == 0; }
+
+eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size_t err_len) {
+    if (len == 0 || len % WASM_PAGE) {
+        errno = EINVAL;
+        set_err(err, err_len, "a snapshot image must be whole 64 KiB pages");
+        return NULL;
+    }
+    eryx__snapimg *img = calloc(1, sizeof *img);
+    if (!img) {
+        set_err(err, err_len, "no memory for a snapshot image");
+        return NULL;
+    }
+    atomic_init(&img->refs, 1);
+    img->size = len;
+    img->fd = memfd_create("eryx-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (img->fd < 0) {
+        set_err(err, err_len, "memfd_create for a snapshot image");
+        free(img);
+        return NULL;
+    }
+    if (ftruncate(img->fd, (off_t)len) != 0) goto fail;
+    for (size_t off = 0; off < len; off += CHUNK) {
+        if (chunk_is_zero(mem + off)) continue;
+        for (size_t done = 0; done < CHUNK;) {
+            ssize_t w = pwrite(img->fd, mem + off + done, CHUNK - done, (off_t)(off + done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) goto fail;
+            done += (size_t)w;
+        }
+    }
+    /* Sealed: nobody (this process included) can change it any more, so every
+    ** private mapping of it starts from the same bytes. */
+    if (fcntl(img->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) goto fail;
+    return img;
+fail:
+    set_err(err, err_len, "writing a snapshot image to its memfd");
+    close(img->fd);
+    free(img);
+    return NULL;
+}
+
+void eryx__snapimg_retain(eryx__snapimg *img) { atomic_fetch_add(&img->refs, 1); }
+
+void eryx__snapimg_release(eryx__snapimg *img) {
+    if (!img || atomic_fetch_sub(&img->refs, 1) != 1) return;
+    close(img->fd);
+    free(img);
+}
+
+size_t eryx__snapimg_size(const eryx__snapimg *img) { return img->size; }
+
+const uint8_t *eryx__snapimg_map(const eryx__snapimg *img) {
+    void *p = mmap(NULL, img->size, PROT_READ, MAP_PRIVATE, img->fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void eryx__snapimg_unmap(const eryx__snapimg *img, const uint8_t *p) {
+    if (p) munmap((void *)p, img->size);
+}
+
+/* ---- the memory creator ---------------------------------------------------------- */
+
+static _Thread_local const eryx__snapimg *armed;
+
+void eryx__snapmem_arm(const eryx__snapimg *img) { armed = img; }
+
+/* One linear memory: a reservation of `reserved` bytes plus a guard region, all
+** PROT_NONE except the first `size` bytes. The base never moves. */
+typedef struct linear {
+    uint8_t *base;
+    size_t size, reserved, guard;
+} linear;
+
+static uint8_t *lin_get(void *env, size_t *size, size_t *capacity) {
+    linear *m = env;
+    *size = m->size;
+    *capacity = m->reserved;
+    return m->base;
+}
+
+static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
+    linear *m = env;
+    if (new_size <= m->size) return NULL;
+    if (new_size > m->reserved) return wasmtime_error_new("eryx: linear memory past its reservation");
+    if (mprotect(m->base + m->size, new_size - m->size, PROT_READ | PROT_WRITE) != 0)
+        return wasmtime_error_new("eryx: cannot grow linear memory (mprotect failed)");
+    m->size = new_size;
+    return NULL;
+}
+
+static void lin_free(void *env) {
+    linear *m = env;
+    munmap(m->base, m->reserved + m->guard);
+    free(m);
+}
+
+static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size_t minimum, size_t maximum,
+                                    size_t reserved, size_t guard, wasmtime_linear_memory_t *out) {
+    (void)env, (void)ty, (void)maximum;
+    const eryx__snapimg *img = armed;
+    armed = NULL;
+    /* Always a 4 GiB reservation at least: a wasm32 memory then never moves. */
+    if (reserved < ((size_t)4 << 30)) reserved = (size_t)4 << 30;
+    size_t size = img && img->size > minimum ? img->size : minimum;
+    if (size > reserved) return wasmtime_error_new("eryx: the snapshot image is larger than a memory reservation");
+    linear *m = calloc(1, sizeof *m);
+    if (!m) return wasmtime_error_new("eryx: no memory for a linear memory");
+    m->reserved = reserved;
+    m->guard = guard;
+    m->size = size;
+    m->base = mmap(NULL, reserved + guard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m->base == MAP_FAILED) {
+        free(m);
+        return wasmtime_error_new("eryx: cannot reserve address space for a linear memory");
+    }
+    int ok = 1;
+    if (img) /* the image, copy-on-write; then zeros up to the minimum */
+        ok = mmap(m->base, img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, img->fd, 0) != MAP_FAILED &&
+             (size == img->size || mprotect(m->base + img->size, size - img->size, PROT_READ | PROT_WRITE) == 0);
+    else if (size)
+        ok = mprotect(m->base, size, PROT_READ | PROT_WRITE) == 0;
+    if (!ok) {
+        lin_free(m);
+        return wasmtime_error_new("eryx: cannot map a linear memory");
+    }
+    *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
+    return NULL;
+}
+
+void eryx__snapmem_install(wasm_config_t *config) {
+    wasmtime_memory_creator_t creator = {NULL, new_memory, NULL};
+    wasmtime_config_host_memory_creator_set(config, &creator); /* copied */
+}

@@ -1,0 +1,42 @@
+/*
+** Snapshot images and the memory creator that maps them (docs/SNAPSHOT.md).
+**
+** A snapshot image is the linear memory of a started guest (Python started, the
+** chosen modules imported, the setup code run), held in a sealed memfd. Every
+** instance restored from it gets that memory through eryx's memory creator, which
+** wasmtime calls to make each instance's linear memory: the image is mapped
+** MAP_PRIVATE, so its pages are shared by every instance in the process until one
+** writes to a page (copy-on-write). The module instantiated over an image is
+** "bare" (no data segments, no _initialize: wasm_image.h), compiled once per
+** guest; a new image for a new configuration costs a capture, not a compile.
+*/
+#ifndef ERYX_SNAPMEM_H
+#define ERYX_SNAPMEM_H
+#include <stddef.h>
+#include <stdint.h>
+#include <wasmtime.h>
+
+typedef struct eryx__snapimg eryx__snapimg;
+
+/* Makes an image holding a copy of mem (len bytes, a multiple of 64 KiB; zero
+** pages are left as holes). NULL with a message in err when the memfd cannot be
+** made (out of memory, or memfd_create refused). */
+eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size_t err_len);
+void eryx__snapimg_retain(eryx__snapimg *img);
+void eryx__snapimg_release(eryx__snapimg *img); /* NULL allowed */
+size_t eryx__snapimg_size(const eryx__snapimg *img);
+
+/* Maps the image read-only for the caller to read (serializing it to the cache);
+** NULL on failure. Unmap with eryx__snapimg_unmap. */
+const uint8_t *eryx__snapimg_map(const eryx__snapimg *img);
+void eryx__snapimg_unmap(const eryx__snapimg *img, const uint8_t *p);
+
+/* Installs eryx's memory creator on an engine configuration. */
+void eryx__snapmem_install(wasm_config_t *config);
+
+/* Arms the calling thread's next linear memory creation: it starts as img's
+** contents (NULL: zeros, the default). The arming is used by one creation, or
+** cleared by eryx__snapmem_arm(NULL). img must stay alive until then. */
+void eryx__snapmem_arm(const eryx__snapimg *img);
+
+#endif
