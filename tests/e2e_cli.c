@@ -12,7 +12,7 @@
 typedef struct {
     const char *name;
     const char *args[8];   /* arguments after the binary */
-    const char *stdin_data;
+    const char *stdin_data; /* "@PIPE": a pipe that stays open (a read blocks) */
     int want_exit;
     const char *want_stdout;        /* exact, or NULL to skip */
     const char *want_stdout_has;    /* substring, or NULL */
@@ -77,6 +77,19 @@ static const cli_case cases[] = {
     {"no_host_env", PY("import os; print(sorted(os.environ))"), NULL, 0, "[]\n", NULL, {NULL}},
     /* Output is captured at the WASI level, raw writes included, and large. */
     {"raw_fd_write", PY("import os; os.write(1, b'raw out\\n'); os.write(2, b'raw err\\n')"), NULL, 0, "raw out\n", NULL, {"raw err"}},
+    {"timeout_loop", {"--timeout", "300ms", "-c", "print('before', flush=True)\nwhile True: pass"}, NULL, 124,
+     "before\n", NULL, {"300 ms timeout"}},
+    {"timeout_sleep", {"--timeout", "0.3", "-c", "import time; time.sleep(60)"}, NULL, 124, "", NULL, {"timeout"}},
+    {"timeout_stdin", {"--timeout", "300ms", "-c", "import sys; print('got', sys.stdin.read())"}, "@PIPE", 124, "",
+     NULL, {"timeout"}},
+    {"timeout_bad_value", {"--timeout", "soon", "-c", "pass"}, NULL, 2, "", NULL, {"--timeout wants a duration"}},
+    {"max_memory_loop", {"--max-memory", "96M", "-c", "l = []\nwhile True: l.append(bytearray(1 << 20))"}, NULL, 125,
+     "", NULL, {"memory limit", "MemoryError"}},
+    {"max_memory_too_small", {"--max-memory", "4M", "-c", "pass"}, NULL, 3, "", NULL, {"memory limit"}},
+    {"max_output", {"--max-output", "1K", "-c", "import sys\nwhile True: sys.stdout.write('y' * 100)"}, NULL, 126,
+     NULL, NULL, {"more than 1024 bytes"}, NULL, 1024},
+    {"fuel_exhausted", {"--fuel", "20000000", "-c", "while True: pass"}, NULL, 127, "", NULL, {"fuel"}},
+    {"fuel_enough", {"--fuel", "100000000", "-c", "print(sum(range(1000)))"}, NULL, 0, "499500\n", NULL, {NULL}},
     {"output_10mb", PY("import sys\nfor i in range(10): sys.stdout.write('x' * (1 << 20))\nprint(end='', file=sys.stderr)"),
      NULL, 0, NULL, NULL, {NULL}, NULL, 10u << 20},
     {"tmp_files", PY("import os\nos.makedirs('/tmp/a/b')\nopen('/tmp/a/b/f.txt', 'w').write('hello')\nos.rename('/tmp/a/b/f.txt', '/tmp/a/g.txt')\n"
@@ -148,9 +161,18 @@ static int tmpfile_fd(void) {
 }
 
 static int run_case(const char *eryx, const cli_case *c) {
-    int in = tmpfile_fd(), out = tmpfile_fd(), err = tmpfile_fd();
-    if (c->stdin_data && write(in, c->stdin_data, strlen(c->stdin_data)) < 0) return 1;
-    lseek(in, 0, SEEK_SET);
+    int in = tmpfile_fd(), out = tmpfile_fd(), err = tmpfile_fd(), pipe_w = -1;
+    if (c->stdin_data && !strcmp(c->stdin_data, "@PIPE")) {
+        /* A stdin that never ends: a pipe whose write end stays open meanwhile. */
+        int p[2];
+        if (pipe(p) != 0) return 1;
+        close(in);
+        in = p[0];
+        pipe_w = p[1];
+    } else if (c->stdin_data && write(in, c->stdin_data, strlen(c->stdin_data)) < 0) {
+        return 1;
+    }
+    if (pipe_w < 0) lseek(in, 0, SEEK_SET);
     char file_path[] = "/tmp/eryx-e2e-file-XXXXXX";
     if (c->file_data) {
         int fd = mkstemp(file_path);
@@ -162,6 +184,7 @@ static int run_case(const char *eryx, const cli_case *c) {
     for (int i = 0; i < 8 && c->args[i]; i++) argv[i + 1] = strcmp(c->args[i], "@FILE") ? c->args[i] : file_path;
     pid_t pid = fork();
     if (pid == 0) {
+        if (pipe_w >= 0) close(pipe_w);
         dup2(in, 0);
         dup2(out, 1);
         dup2(err, 2);
@@ -170,6 +193,7 @@ static int run_case(const char *eryx, const cli_case *c) {
     }
     int ws = 0;
     waitpid(pid, &ws, 0);
+    if (pipe_w >= 0) close(pipe_w);
     if (c->file_data) unlink(file_path);
     char *sout = read_fd_all(out), *serr = read_fd_all(err);
     int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);

@@ -5,6 +5,7 @@ The C shim (guest/shim/eryx_shim.c) calls execute() for each piece of code, and 
 host reaches the other functions here through the shim's eryx_call(name, bytes),
 which returns the function's int result.
 """
+import os as _os
 import sys
 
 import _eryx
@@ -107,6 +108,10 @@ def execute(source):
             _report(e, source)
         except BaseException:
             _eryx.report(REPORT_EXC_TYPE, b"MemoryError")
+            try:
+                _os.write(2, b"MemoryError (no memory left to format the traceback)\n")
+            except BaseException:
+                pass
         status = 1
     except BaseException as e:
         _report(e, source)
