@@ -184,7 +184,7 @@ static int bench_mode(eryx_builder *b, int runs, size_t exec_runs, mode_result *
         rc = fail_builder(b, "creating a sandbox", st);
         goto out;
     }
-    faults = 0;
+    faults = 0; /* t_create and ph[] now hold the executes' samples */
     for (size_t i = 0; i < exec_runs; i++) {
         eryx_result *r = NULL;
         long f0 = minor_faults();

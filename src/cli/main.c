@@ -229,55 +229,6 @@ static void print_preinit_error(const char *message) {
     fputs("eryx: fix the failing --import module or --setup code (see eryx --help)\n", stderr);
 }
 
-/*
-** Without pre-initialization the library skips the imports and the setup code: run
-** them here, as two executions whose state the code's execution keeps (the builder
-** keeps state), their output not shown unless they fail. Returns 0, or -1 after
-** printing the error.
-*/
-static int run_preinit_here(eryx_sandbox *s, const char *const *imports, int nimports, const char *setup,
-                            size_t setup_len) {
-    size_t n = 1;
-    for (int i = 0; i < nimports; i++) n += strlen(imports[i]) + 48;
-    char *code = malloc(n), *p = code;
-    if (!code) {
-        fprintf(stderr, "eryx: out of memory\n");
-        return -1;
-    }
-    *p = '\0';
-    /* Names were validated by eryx_builder_add_preimport (letters, digits, '_', '.'). */
-    for (int i = 0; i < nimports; i++) p += sprintf(p, "__import__('importlib').import_module('%s')\n", imports[i]);
-    const char *what[2] = {"an import raised", "the setup code raised"};
-    const char *src[2] = {code, setup};
-    size_t len[2] = {(size_t)(p - code), setup_len};
-    int bad = 0;
-    for (int k = 0; k < 2 && !bad; k++) {
-        if (!src[k] || (k == 0 && !nimports)) continue;
-        eryx_result *r = NULL;
-        eryx_status st = eryx_sandbox_execute(s, src[k], len[k], &r);
-        if (st == ERYX_ERR_PYTHON_EXCEPTION) {
-            char msg[8192];
-            const char *tb = eryx_result_traceback(r);
-            snprintf(msg, sizeof msg, "pre-initialization failed: %s:\n%.6000s", what[k],
-                     tb ? tb : eryx_result_stderr(r, NULL));
-            print_preinit_error(msg);
-            bad = 1;
-        } else if (st == ERYX_ERR_EXIT) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "pre-initialization failed: the setup code exited with status %d",
-                     eryx_result_exit_code(r));
-            print_preinit_error(msg);
-            bad = 1;
-        } else if (st != ERYX_OK) {
-            fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_sandbox_errmsg(s));
-            bad = 1;
-        }
-        eryx_result_free(r);
-    }
-    free(code);
-    return bad ? -1 : 0;
-}
-
 static double seconds_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -526,9 +477,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "eryx: cannot read the code: %s\n", strerror(errno));
         goto out;
     }
-    /* One execution per process (two or three without pre-initialization, which
-    ** must keep the imports' and setup's state): no reset to the start state after
-    ** it. Without --result, no result variable to encode. */
+    /* One execution per process: no reset to the start state after it. Without
+    ** --result, no result variable to encode. */
     eryx_builder_set_keep_state(b, 1);
     if (!want_result) eryx_builder_set_result_name(b, NULL);
     eryx_status st = eryx_builder_set_argv(b, gargc, gargv);
@@ -541,7 +491,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "eryx: %s: %s\n", eryx_status_message(st), eryx_builder_errmsg(b));
         goto out;
     }
-    if ((no_preinit || no_cache) && run_preinit_here(s, imports, nimports, setup, setup_len) != 0) goto out;
     /* The host's stdin as an fd: eryx waits on it itself, so --timeout and Ctrl-C
     ** interrupt a guest blocked reading it. */
     if (code_arg || file) eryx_sandbox_set_stdin_fd(s, 0);

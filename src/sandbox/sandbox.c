@@ -69,16 +69,15 @@ typedef struct run_spec {
     uint64_t output_limit; /* bytes kept per stream; 0: none */
     uint64_t fuel;         /* instruction budget per execution; 0: not metered */
     eryx__engine_kind engine;
+    char *imports;    /* modules to import before the snapshot, one per line; NULL: none */
+    char *setup;      /* setup code run after them; NULL: none */
+    size_t setup_len;
 } run_spec;
 
 struct eryx_builder {
     run_spec spec;
     char *cache_dir; /* NULL: no disk cache */
     bool preinit;
-    int nimports;
-    char **imports; /* modules imported before the snapshot, in order */
-    char *setup;    /* code run before the snapshot; NULL: none */
-    size_t setup_len;
     eryx_cache *memory; /* a reference; NULL: none */
     uint64_t cache_max_bytes, cache_max_entries;
     eryx_cache_backend backend;
@@ -195,6 +194,8 @@ static void spec_free(run_spec *spec) {
     free_strv(spec->argv, spec->argc);
     free_strv(spec->env, spec->envc);
     free(spec->result_name);
+    free(spec->imports);
+    free(spec->setup);
     for (mount_spec *m = spec->mounts, *next; m; m = next) {
         next = m->next;
         free(m->host);
@@ -219,12 +220,16 @@ static char **copy_strv(char **v, int n) {
 static int spec_copy(run_spec *dst, const run_spec *src) {
     *dst = (run_spec){.argc = src->argc, .envc = src->envc, .memfs_limit = src->memfs_limit,
                       .keep_state = src->keep_state, .timeout_ns = src->timeout_ns, .max_memory = src->max_memory,
-                      .output_limit = src->output_limit, .fuel = src->fuel, .engine = src->engine};
+                      .output_limit = src->output_limit, .fuel = src->fuel, .engine = src->engine,
+                      .setup_len = src->setup_len};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = copy_strv(src->argv, src->argc);
     dst->env = copy_strv(src->env, src->envc);
     dst->result_name = src->result_name ? strdup(src->result_name) : NULL;
-    bool ok = dst->guest_dir && dst->argv && dst->env && (dst->result_name || !src->result_name);
+    dst->imports = src->imports ? strdup(src->imports) : NULL;
+    if (src->setup && (dst->setup = malloc(src->setup_len + 1))) memcpy(dst->setup, src->setup, src->setup_len + 1);
+    bool ok = dst->guest_dir && dst->argv && dst->env && (dst->result_name || !src->result_name) &&
+              (dst->imports || !src->imports) && (dst->setup || !src->setup);
     mount_spec **tail = &dst->mounts;
     for (const mount_spec *m = src->mounts; ok && m; m = m->next) {
         mount_spec *c = calloc(1, sizeof *c);
@@ -246,8 +251,6 @@ void eryx_builder_free(eryx_builder *b) {
     if (!b) return;
     spec_free(&b->spec);
     free(b->cache_dir);
-    free_strv(b->imports, b->nimports);
-    free(b->setup);
     eryx_cache_release(b->memory);
     free(b);
 }
@@ -401,14 +404,12 @@ eryx_status eryx_builder_add_preimport(eryx_builder *b, const char *module) {
                                    strlen(module))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "'%s' is not a module name (like json or xml.dom)",
                           module ? module : "(null)");
-    char *copy = strdup(module);
-    char **grown = copy ? realloc(b->imports, (size_t)(b->nimports + 1) * sizeof *grown) : NULL;
-    if (!grown) {
-        free(copy);
-        return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a module name");
-    }
-    grown[b->nimports++] = copy;
-    b->imports = grown;
+    size_t have = b->spec.imports ? strlen(b->spec.imports) : 0, n = strlen(module);
+    char *grown = realloc(b->spec.imports, have + n + 2);
+    if (!grown) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a module name");
+    memcpy(grown + have, module, n);
+    memcpy(grown + have + n, "\n", 2);
+    b->spec.imports = grown;
     return ERYX_OK;
 }
 
@@ -421,9 +422,9 @@ eryx_status eryx_builder_set_setup_code(eryx_builder *b, const char *code, size_
         memcpy(copy, code, len);
         copy[len] = '\0';
     }
-    free(b->setup);
-    b->setup = copy;
-    b->setup_len = copy ? len : 0;
+    free(b->spec.setup);
+    b->spec.setup = copy;
+    b->spec.setup_len = copy ? len : 0;
     return ERYX_OK;
 }
 
@@ -774,6 +775,9 @@ static eryx_status start_python(eryx_sandbox *s) {
     return st;
 }
 
+static eryx_status run_imports_and_setup(eryx_sandbox *s, const char *imports, const char *setup, size_t setup_len,
+                                         bool warm, eryx_result *scratch, eryx__errbuf *err);
+
 static void instance_free(eryx_sandbox *s) {
     if (s->store) wasmtime_store_delete(s->store);
     eryx_wasi_free(s->wasi);
@@ -864,8 +868,13 @@ static eryx_status instance_new(eryx_sandbox *s) {
             st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
                             scratch.err.data ? scratch.err.data : "");
         free_result_fields(&scratch);
-    } else {
-        st = start_python(s);
+    } else if ((st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
+        /* Without a snapshot, every instance runs the imports and setup itself. */
+        eryx_result scratch = {0};
+        s->cur = &scratch;
+        st = run_imports_and_setup(s, s->spec.imports, s->spec.setup, s->spec.setup_len, false, &scratch, &s->err);
+        s->cur = NULL;
+        free_result_fields(&scratch);
     }
     s->phase_ns[0] = t1 - t0;
     s->phase_ns[1] = t2 - t1;
@@ -886,17 +895,16 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
     if (stat(path, &st) == 0)
         snprintf(zip_id, sizeof zip_id, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_ino,
                  (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-    if (b->setup && eryx__sha256_hex(b->setup, b->setup_len, setup_sha) != 0) return NULL;
+    if (b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0) return NULL;
     size_t n = 256 + strlen(base_sha) + strlen(b->spec.guest_dir);
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
-    for (int i = 0; i < b->nimports; i++) n += strlen(b->imports[i]) + 1;
+    if (b->spec.imports) n += strlen(b->spec.imports);
     char *c = malloc(n), *p = c;
     if (!c) return NULL;
     p += sprintf(p, "eryx-snapshot-4\x1e%s\x1e%s\x1e%s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_id, setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
-    for (int i = 0; i < b->nimports; i++) p += sprintf(p, "%s\x1f", b->imports[i]);
-    *p = '\0';
+    p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
     return c;
 }
 
@@ -938,6 +946,42 @@ static eryx_status preinit_failed(eryx__errbuf *err, const char *what, const ery
 }
 
 /*
+** Runs the imports (one module per line; NULL: none) and the setup code (NULL: none,
+** or "pass" when warm: the first execution in an interpreter pays a one-time
+** ~4 ms, which a snapshot then carries paid) in s's started interpreter. preimport
+** always runs: it imports _eryx_support itself. What the guest reports goes into
+** scratch; a failure is ERYX_ERR_PREINIT with the traceback.
+*/
+static eryx_status run_imports_and_setup(eryx_sandbox *s, const char *imports, const char *setup, size_t setup_len,
+                                         bool warm, eryx_result *scratch, eryx__errbuf *err) {
+    int rc = 0;
+    eryx_status st = support_call(s, "preimport", imports ? imports : "", imports ? strlen(imports) : 0, &rc);
+    if (st != ERYX_OK || rc != 0)
+        return st == ERYX_OK ? preinit_failed(err, "an import raised", scratch) : eryx__fail(err, st, "%s", s->err.msg);
+    if (!setup && !warm) return ERYX_OK;
+    if (!setup) setup = "pass", setup_len = 4;
+    wasmtime_val_t size = {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}, ptr,
+                   res = {.kind = WASMTIME_I32, .of.i32 = 0};
+    st = call(s, &s->fn_alloc, "allocating guest memory", &size, 1, &ptr, 1);
+    uint32_t gptr = (uint32_t)ptr.of.i32;
+    size_t msize = st == ERYX_OK && !s->dead ? wasmtime_memory_data_size(s->cx, &s->host.memory) : 0;
+    if (st == ERYX_OK && (gptr == 0 || gptr > msize || setup_len > msize - gptr)) st = ERYX_ERR_GUEST_API;
+    if (st == ERYX_OK) {
+        memcpy(wasmtime_memory_data(s->cx, &s->host.memory) + gptr, setup, setup_len);
+        wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)gptr},
+                                  {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}};
+        st = call(s, &s->fn_execute, "running the setup code", args, 2, &res, 1);
+        if (st == ERYX_OK && !s->dead) st = call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
+    }
+    if (st == ERYX_OK && !s->dead && res.of.i32 != 0 && !scratch->exc_type)
+        return eryx__fail(err, ERYX_ERR_PREINIT, "pre-initialization failed: the setup code exited with status %d",
+                          res.of.i32);
+    if (st != ERYX_OK || s->dead || res.of.i32 != 0)
+        return preinit_failed(err, s->dead ? "the setup code ended the guest" : "the setup code raised", scratch);
+    return ERYX_OK;
+}
+
+/*
 ** Runs Python's start, the imports and the setup code in an instance of the base
 ** module, then builds the snapshot module: the base module whose memory starts as
 ** that instance's memory (src/snapshot/wasm_image.c), compiled. The module's only
@@ -952,6 +996,10 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     eryx_result scratch = {0};
     eryx_status st;
     if (spec_copy(&t.spec, &b->spec) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
+    /* The instance starts bare; the imports and setup are run below, once. */
+    free(t.spec.imports);
+    free(t.spec.setup);
+    t.spec.imports = t.spec.setup = NULL;
     /* The snapshot is made with sys.argv == ['-c'] whatever the builder's argv. */
     free_strv(t.spec.argv, t.spec.argc);
     t.spec.argc = 1;
@@ -965,54 +1013,9 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         goto done;
     }
     t.cur = &scratch;
-    /* Always run preimport (empty list or not): it imports _eryx_support itself,
-    ** which every restore and execution then finds already loaded. */
-    {
-        size_t n = 0;
-        for (int i = 0; i < b->nimports; i++) n += strlen(b->imports[i]) + 1;
-        char *names = malloc(n + 1), *p = names;
-        if (!names) {
-            st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the import list");
-            goto done;
-        }
-        for (int i = 0; i < b->nimports; i++) p += sprintf(p, "%s\n", b->imports[i]);
-        int rc = 0;
-        st = support_call(&t, "preimport", names, n, &rc);
-        free(names);
-        if (st != ERYX_OK || rc != 0) {
-            st = st == ERYX_OK ? preinit_failed(err, "an import raised", &scratch) : eryx__fail(err, st, "%s", t.err.msg);
-            goto done;
-        }
-    }
-    /* The setup code, or "pass": the first execution in an interpreter pays a
-    ** one-time ~4 ms (measured), which the snapshot then carries paid. */
-    {
-        const char *setup = b->setup ? b->setup : "pass";
-        size_t setup_len = b->setup ? b->setup_len : 4;
-        wasmtime_val_t size = {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}, ptr,
-                       rc = {.kind = WASMTIME_I32, .of.i32 = 0};
-        st = call(&t, &t.fn_alloc, "allocating guest memory", &size, 1, &ptr, 1);
-        uint32_t gptr = (uint32_t)ptr.of.i32;
-        size_t msize = st == ERYX_OK && !t.dead ? wasmtime_memory_data_size(t.cx, &t.host.memory) : 0;
-        if (st == ERYX_OK && (gptr == 0 || gptr > msize || setup_len > msize - gptr))
-            st = ERYX_ERR_GUEST_API;
-        if (st == ERYX_OK) {
-            memcpy(wasmtime_memory_data(t.cx, &t.host.memory) + gptr, setup, setup_len);
-            wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)gptr},
-                                      {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}};
-            st = call(&t, &t.fn_execute, "running the setup code", args, 2, &rc, 1);
-            if (st == ERYX_OK && !t.dead) st = call(&t, &t.fn_free, "freeing guest memory", args, 1, NULL, 0);
-        }
-        if (st == ERYX_OK && !t.dead && rc.of.i32 != 0 && !scratch.exc_type) {
-            st = eryx__fail(err, ERYX_ERR_PREINIT, "pre-initialization failed: the setup code exited with status %d",
-                            rc.of.i32);
-            goto done;
-        }
-        if (st != ERYX_OK || t.dead || rc.of.i32 != 0) {
-            st = preinit_failed(err, t.dead ? "the setup code ended the guest" : "the setup code raised", &scratch);
-            goto done;
-        }
-    }
+    if ((st = run_imports_and_setup(&t, b->spec.imports, b->spec.setup, b->spec.setup_len, true, &scratch, err)) !=
+        ERYX_OK)
+        goto done;
     size_t fds = eryx_wasi_guest_fd_count(t.wasi);
     if (fds)
         st = eryx__fail(err, ERYX_ERR_PREINIT,
