@@ -201,10 +201,11 @@ eryx_status eryx_builder_set_memfs_limit(eryx_builder *builder, uint64_t max_byt
 /*
 ** Turns pre-initialization on (the default, enabled != 0) or off. On: Python's
 ** start, the modules named by eryx_builder_add_preimport and the setup code run
-** once per machine and configuration; their memory becomes a snapshot module
-** (compiled and cached like the guest itself) whose instances start with Python
+** once per machine and configuration; their memory becomes a snapshot image
+** (cached like compiled modules) from which every instance starts with Python
 ** ready, sharing the snapshot's pages copy-on-write. Off: each instance starts
-** Python from scratch (milliseconds each). See docs/SNAPSHOT.md.
+** Python from scratch and runs the imports and setup code itself (milliseconds
+** each, more with imports). See docs/SNAPSHOT.md.
 */
 eryx_status eryx_builder_set_preinit(eryx_builder *builder, int enabled);
 

@@ -86,11 +86,12 @@ static void usage(FILE *out) {
           "\n"
           "snapshot: the sandbox starts from a snapshot of Python already started, with\n"
           "the --import modules imported and the --setup code run. A snapshot is made\n"
-          "and compiled (a few seconds) on the first run of a configuration, then cached\n"
-          "in the cache dir: later runs with the same configuration load it in\n"
-          "milliseconds. The configuration is the guest, the --import list (in order),\n"
-          "the --setup file's content and the --env variables; not the code, its\n"
-          "arguments or the --mount options. 'eryx build' pays the first run ahead.\n"
+          "(tens of ms plus the imports) on the first run of a configuration, then\n"
+          "cached in the cache dir; the very first run on a machine also compiles the\n"
+          "interpreter (seconds, once). The configuration is the guest, the --import\n"
+          "list (in order), the --setup file's content and the --env variables; not\n"
+          "the code, its arguments or the --mount options. 'eryx build' pays the first\n"
+          "run ahead.\n"
           "\n"
           "exit status:\n"
           "  0    success\n"
@@ -235,7 +236,7 @@ static double seconds_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* `eryx build`: creates a sandbox, which makes (or finds) and caches the snapshot module. */
+/* `eryx build`: creates a sandbox, which makes (or finds) and caches the snapshot image. */
 static int build_snapshot(eryx_builder *b, const char *const *imports, int nimports, const char *setup_path,
                           const char *const *envs, int nenvs) {
     double t0 = seconds_now();
