@@ -68,27 +68,6 @@ static long minor_faults(void) {
     return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : 0;
 }
 
-/* Whether the command line holds --runs: the CLI passes its own default (50) when
-** it does not, and this benchmark's default is DEFAULT_RUNS. */
-static int runs_on_command_line(void) {
-    FILE *f = fopen("/proc/self/cmdline", "rb");
-    if (!f) return 1;
-    char arg[64];
-    size_t n = 0;
-    int c, found = 0;
-    while (!found && (c = fgetc(f)) != EOF) {
-        if (c == '\0') {
-            arg[n < sizeof arg ? n : sizeof arg - 1] = '\0';
-            found = !strcmp(arg, "--runs");
-            n = 0;
-        } else if (n < sizeof arg - 1) {
-            arg[n++] = (char)c;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
 /* Private (Private_Clean + Private_Dirty) and Rss of the process, KiB. */
 static int read_smaps(long *private_kib, long *rss_kib) {
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
@@ -549,7 +528,7 @@ static void json_mode(const char *sfx, const mode_result *m) {
 /* ---- the benchmark -------------------------------------------------------------------- */
 
 int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
-    if (runs <= 0 || !runs_on_command_line()) runs = ERYX_CLI_BENCH_DEFAULT_RUNS;
+    if (runs <= 0) runs = ERYX_CLI_BENCH_DEFAULT_RUNS;
     if (runs < 2) runs = 2;
     uint64_t bench_t0 = now_ns();
     size_t nopre_exec_runs = (size_t)runs / NOPREINIT_EXECUTE_DIVISOR;

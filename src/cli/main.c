@@ -41,7 +41,7 @@ static void usage(FILE *out) {
           "                                   inspect or trim the compiled-module cache\n"
           "       eryx [options] bench [--json] [--runs N]\n"
           "                                   time sandbox creation, execute and a CPU\n"
-          "                                   loop in-process (p50/p99; N runs, default 50)\n"
+          "                                   loop in-process (p50/p99; N runs, default 1000)\n"
           "\n"
           "Runs Python 3.13 (CPython compiled to WebAssembly) inside eryx's sandbox.\n"
           "The guest sees the stdlib, an in-memory /tmp and /data, the environment\n"
@@ -409,7 +409,7 @@ int main(int argc, char **argv) {
             goto out;
         }
         if (!strcmp(a, "bench")) {
-            int json = 0, runs = 50;
+            int json = 0, runs = 0; /* 0: the benchmark's own default */
             for (int k = i + 1; k < argc; k++) {
                 if (!strcmp(argv[k], "--json")) json = 1;
                 else if (!strcmp(argv[k], "--runs") && k + 1 < argc) runs = atoi(argv[++k]);
