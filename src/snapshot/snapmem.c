@@ -3,6 +3,7 @@
 #include "snapmem.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,28 @@
 
 #define WASM_PAGE 65536u
 #define CHUNK 65536u /* zero chunks of this size stay holes in the memfd */
+#define HOST_PAGE 4096u
+/* Memories kept per image for reuse (each holds the pages its instances wrote, as
+** private copies of the image's bytes). */
+#define POOL_MAX 32
+
+/* One linear memory: a reservation of `reserved` bytes plus a guard region, all
+** PROT_NONE except the first `size` bytes. The base never moves. */
+typedef struct linear {
+    uint8_t *base;
+    size_t size, reserved, guard;
+    eryx__snapimg *img; /* the image it started from (a reference), or NULL */
+    struct linear *next; /* in the image's pool */
+} linear;
 
 struct eryx__snapimg {
     atomic_uint refs;
     int fd;
     size_t size;
+    const uint8_t *view;  /* a read-only mapping of the image: the bytes a reset restores */
+    pthread_mutex_t lock; /* guards pool */
+    linear *pool;         /* memories reset to the image, ready for a new instance */
+    unsigned npool;
 };
 
 static void set_err(char *err, size_t n, const char *what) {
@@ -57,6 +75,10 @@ eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size
     /* Sealed: nobody (this process included) can change it any more, so every
     ** private mapping of it starts from the same bytes. */
     if (fcntl(img->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) goto fail;
+    void *view = mmap(NULL, len, PROT_READ, MAP_SHARED, img->fd, 0);
+    if (view == MAP_FAILED) goto fail;
+    img->view = view;
+    pthread_mutex_init(&img->lock, NULL);
     return img;
 fail:
     set_err(err, err_len, "writing a snapshot image to its memfd");
@@ -67,8 +89,19 @@ fail:
 
 void eryx__snapimg_retain(eryx__snapimg *img) { atomic_fetch_add(&img->refs, 1); }
 
+static void linear_destroy(linear *m) {
+    munmap(m->base, m->reserved + m->guard);
+    free(m);
+}
+
 void eryx__snapimg_release(eryx__snapimg *img) {
     if (!img || atomic_fetch_sub(&img->refs, 1) != 1) return;
+    for (linear *m = img->pool, *next; m; m = next) {
+        next = m->next;
+        linear_destroy(m);
+    }
+    pthread_mutex_destroy(&img->lock);
+    munmap((void *)img->view, img->size);
     close(img->fd);
     free(img);
 }
@@ -90,13 +123,6 @@ static _Thread_local const eryx__snapimg *armed;
 
 void eryx__snapmem_arm(const eryx__snapimg *img) { armed = img; }
 
-/* One linear memory: a reservation of `reserved` bytes plus a guard region, all
-** PROT_NONE except the first `size` bytes. The base never moves. */
-typedef struct linear {
-    uint8_t *base;
-    size_t size, reserved, guard;
-} linear;
-
 static uint8_t *lin_get(void *env, size_t *size, size_t *capacity) {
     linear *m = env;
     *size = m->size;
@@ -114,17 +140,119 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
     return NULL;
 }
 
+/*
+** Resetting a memory to its image without changing any mapping (an munmap or an
+** madvise costs a TLB shootdown on every CPU running one of the process's threads,
+** and a fresh mapping costs a page fault per page touched again): the kernel's
+** page map (/proc/self/pagemap) says which pages of the image range are private
+** copies, i.e. were written (or are swapped out); only those are copied back from
+** the image. Pages still mapping the image's own pages hold its bytes. Memory the
+** guest grew past the image is dropped. Returns 0, or -1 when the page map cannot
+** be read (the memory is then unmapped instead: never reused unverified).
+*/
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61) /* a page-cache page: here, the image's own */
+
+static struct {
+    pthread_mutex_t lock;
+    int fd;
+    pid_t pid; /* /proc/self at open time: reopened in a forked child */
+} eryx__pagemap = {PTHREAD_MUTEX_INITIALIZER, -1, 0};
+
+static int pagemap_fd(void) {
+    pthread_mutex_lock(&eryx__pagemap.lock);
+    pid_t pid = getpid();
+    if (eryx__pagemap.fd >= 0 && eryx__pagemap.pid != pid) {
+        close(eryx__pagemap.fd);
+        eryx__pagemap.fd = -1;
+    }
+    if (eryx__pagemap.fd < 0) {
+        eryx__pagemap.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        eryx__pagemap.pid = pid;
+    }
+    int fd = eryx__pagemap.fd;
+    pthread_mutex_unlock(&eryx__pagemap.lock);
+    return fd;
+}
+
+static int reset_to_image(linear *m) {
+    const eryx__snapimg *img = m->img;
+    int fd = pagemap_fd();
+    if (fd < 0) return -1;
+    if (m->size > img->size) {
+        if (madvise(m->base + img->size, m->size - img->size, MADV_DONTNEED) != 0 ||
+            mprotect(m->base + img->size, m->size - img->size, PROT_NONE) != 0)
+            return -1;
+        m->size = img->size;
+    }
+    uint64_t entries[512];
+    size_t npages = img->size / HOST_PAGE;
+    for (size_t first = 0; first < npages; first += 512) {
+        size_t n = npages - first < 512 ? npages - first : 512;
+        off_t at = (off_t)(((uintptr_t)m->base / HOST_PAGE + first) * sizeof(uint64_t));
+        if (pread(fd, entries, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t))) return -1;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t e = entries[i];
+            if (((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED)) {
+                size_t off = (first + i) * HOST_PAGE;
+                memcpy(m->base + off, img->view + off, HOST_PAGE);
+            }
+        }
+    }
+    return 0;
+}
+
+/* A dropped instance's memory: reset and pooled for the next instance of the same
+** image, or unmapped. */
 static void lin_free(void *env) {
     linear *m = env;
-    munmap(m->base, m->reserved + m->guard);
-    free(m);
+    eryx__snapimg *img = m->img;
+    if (!img) {
+        linear_destroy(m);
+        return;
+    }
+    int pooled = 0;
+    if (reset_to_image(m) == 0) {
+        pthread_mutex_lock(&img->lock);
+        if (img->npool < POOL_MAX) {
+            m->next = img->pool;
+            img->pool = m;
+            img->npool++;
+            pooled = 1;
+        }
+        pthread_mutex_unlock(&img->lock);
+    }
+    if (!pooled) linear_destroy(m);
+    eryx__snapimg_release(img); /* a pooled memory holds no reference: the image's last release frees the pool */
 }
 
 static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size_t minimum, size_t maximum,
                                     size_t reserved, size_t guard, wasmtime_linear_memory_t *out) {
     (void)env, (void)ty, (void)maximum;
-    const eryx__snapimg *img = armed;
+    eryx__snapimg *img = (eryx__snapimg *)armed;
     armed = NULL;
+    if (img) { /* a memory reset to this image, if one is pooled */
+        pthread_mutex_lock(&img->lock);
+        linear *m = img->pool;
+        if (m) {
+            img->pool = m->next;
+            img->npool--;
+        }
+        pthread_mutex_unlock(&img->lock);
+        if (m && minimum > m->size && mprotect(m->base + m->size, minimum - m->size, PROT_READ | PROT_WRITE) != 0) {
+            linear_destroy(m);
+            m = NULL;
+        }
+        if (m) {
+            if (minimum > m->size) m->size = minimum;
+            m->next = NULL;
+            m->img = img;
+            eryx__snapimg_retain(img);
+            *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
+            return NULL;
+        }
+    }
     /* Always a 4 GiB reservation at least: a wasm32 memory then never moves. */
     if (reserved < ((size_t)4 << 30)) reserved = (size_t)4 << 30;
     size_t size = img && img->size > minimum ? img->size : minimum;
@@ -146,8 +274,12 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     else if (size)
         ok = mprotect(m->base, size, PROT_READ | PROT_WRITE) == 0;
     if (!ok) {
-        lin_free(m);
+        linear_destroy(m);
         return wasmtime_error_new("eryx: cannot map a linear memory");
+    }
+    if (img) {
+        m->img = img;
+        eryx__snapimg_retain(img);
     }
     *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
     return NULL;
