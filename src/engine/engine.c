@@ -61,26 +61,6 @@ static wasmtime_opt_level_t opt_level(const char **name) {
     return WASMTIME_OPT_LEVEL_SPEED;
 }
 
-/* ERYX_POOLING=SLOTS[,KEEP_MIB]: wasmtime's pooling allocator with SLOTS instances
-** (and KEEP_MIB MiB of each memory kept resident between instances) instead of
-** the default on-demand allocator. A developer knob for benchmarks: measured, it
-** does not beat on-demand here (docs/SNAPSHOT.md) and it caps how many sandboxes
-** may exist at once, so it is off. Read once. */
-static void pooling_knob(wasm_config_t *config) {
-    const char *env = getenv("ERYX_POOLING");
-    unsigned slots = 0, keep_mib = 0;
-    if (!env || sscanf(env, "%u,%u", &slots, &keep_mib) < 1 || slots == 0) return;
-    wasmtime_pooling_allocation_config_t *pool = wasmtime_pooling_allocation_config_new();
-    if (!pool) return;
-    wasmtime_pooling_allocation_config_total_memories_set(pool, slots);
-    wasmtime_pooling_allocation_config_total_core_instances_set(pool, slots);
-    wasmtime_pooling_allocation_config_total_tables_set(pool, slots);
-    wasmtime_pooling_allocation_config_max_memory_size_set(pool, (size_t)1 << 32);
-    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, (size_t)keep_mib << 20);
-    wasmtime_pooling_allocation_strategy_set(config, pool);
-    wasmtime_pooling_allocation_config_delete(pool);
-}
-
 static void create_engine(eryx__engine_kind kind) {
     engine_state *es = &eryx__engines[kind];
     wasm_config_t *config = wasm_config_new();
@@ -112,7 +92,6 @@ static void create_engine(eryx__engine_kind kind) {
     /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it
     ** slows guest code far more than 5% (docs/RUNTIME.md). */
     wasmtime_config_consume_fuel_set(config, fuel);
-    pooling_knob(config);
     wasm_engine_t *engine = wasm_engine_new_with_config(config); /* takes config */
     if (!engine) {
         char settings[sizeof es->settings];
