@@ -4,19 +4,26 @@
 ** module) and off (Python started in every instance): creation, a trivial execute
 ** from the start state (the reset included) and with kept state, the private memory
 ** of idle sandboxes, executes per second on 1 and 2 threads, then the CPU-bound
-** loop and the cache tiers. Every timed figure is a p50/p99 over many runs (N, 1000
-** by default, for the fast cases). Output: a table with the targets next to the
-** figures, or one JSON object with stable snake_case keys whose names carry their
-** units.
+** loop and the cache tiers, then the sandbox contract (docs/RUNTIME.md): how long
+** after a 50 ms deadline, or a cancel from another thread, an execution returns, for
+** a Python loop, a C loop, time.sleep and a read on a stdin fd, and what epoch checks
+** and fuel metering cost on the CPU-bound loop (the three engine kinds, interleaved).
+** Every timed figure is a p50/p99 over many runs (N, 1000 by default, for the fast
+** cases; N/20, at least 20, for the stops) or a median of rounds (the loops).
+** Output: a table with the targets next to the figures, or one JSON object with
+** stable snake_case keys whose names carry their units.
 */
 #define _GNU_SOURCE /* RUSAGE_THREAD, malloc_trim */
 #include "bench.h"
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -441,6 +448,214 @@ out:
     return rc;
 }
 
+/* ---- the sandbox contract: interrupts, cancel, metering --------------------------- */
+
+/* docs/RUNTIME.md, "Limits: the sandbox contract": a timeout or a cancel stops the
+** guest wherever it is; fuel costs too much to be on by default. */
+#define CONTRACT_TIMEOUT_MS 50
+#define CONTRACT_CANCEL_AFTER_MS 20
+#define CONTRACT_SAFETY_TIMEOUT_MS 10000 /* only if a cancel failed to stop the guest */
+#define TARGET_STOP_P99_MS 20.0          /* deadline or cancel to return, p99 */
+#define TARGET_FUEL_OVERHEAD_PCT 5.0     /* above it, fuel must be opt-in (it is) */
+#define LOOP_FUEL_BUDGET UINT64_C(1000000000000) /* 10^12: never reached by LOOP */
+
+enum { CONTRACT_MIN_RUNS = 20, CONTRACT_RUNS_DIVISOR = 20, LOOP_ROUNDS = 3 };
+enum { INTR_LOOP, INTR_CLOOP, INTR_SLEEP, INTR_STDIN, INTR_CASES };
+enum { CANCEL_LOOP, CANCEL_SLEEP, CANCEL_CASES };
+enum { LOOP_NO_EPOCH, LOOP_EPOCH, LOOP_FUEL, LOOP_KINDS };
+
+static const struct {
+    const char *key, *label, *code;
+} INTR[INTR_CASES] = {
+    {"loop", "pure-Python loop (while True: pass)", "while True: pass"},
+    {"cloop", "C loop in the interpreter (sum(range(10**12)))", "sum(range(10**12))"},
+    {"sleep", "time.sleep(100)", "import time\ntime.sleep(100)"},
+    {"stdin", "read on a stdin fd (an open, empty pipe)", "import sys\nsys.stdin.buffer.read(1)"},
+};
+static const int CANCEL_CASE[CANCEL_CASES] = {INTR_LOOP, INTR_SLEEP};
+static const struct {
+    const char *key, *label;
+    int kind;
+} LOOP_KIND[LOOP_KINDS] = {
+    {"no_epoch", "no epoch checks, no fuel (NO_EPOCH)", ERYX__ENGINE_NO_EPOCH},
+    {"epoch", "epoch checks (STANDARD, the default)", ERYX__ENGINE_STANDARD},
+    {"fuel", "epoch checks + fuel (FUEL, --fuel)", ERYX__ENGINE_FUEL},
+};
+
+typedef struct contract {
+    size_t runs;                    /* of each interrupt and each cancel case */
+    stats intr[INTR_CASES];         /* return - deadline (us) */
+    stats cancel[CANCEL_CASES];     /* return - eryx_sandbox_cancel (us) */
+    double first_create_ms[LOOP_KINDS]; /* the warm-up: first sandbox of the kind here */
+    double loop_ms[LOOP_KINDS][LOOP_ROUNDS], loop_med_ms[LOOP_KINDS];
+    uint64_t loop_fuel_units;       /* what LOOP consumed (the last metered round) */
+    double seconds;
+} contract;
+
+/* Points b at an engine kind: FUEL through the public call (with a budget LOOP never
+** reaches), the others through the internal one (no budget). */
+static void use_engine(eryx_builder *b, int kind) {
+    if (kind == ERYX__ENGINE_FUEL) {
+        eryx_builder_set_fuel(b, LOOP_FUEL_BUDGET);
+    } else {
+        eryx_builder_set_fuel(b, 0);
+        eryx__builder_set_engine(b, kind);
+    }
+}
+
+typedef struct canceller {
+    eryx_sandbox *s;
+    uint64_t at_ns, cancel_ns; /* when to cancel; when it was called (CLOCK_MONOTONIC) */
+} canceller;
+
+static void *canceller_main(void *arg) {
+    canceller *c = arg;
+    struct timespec ts = {(time_t)(c->at_ns / 1000000000u), (long)(c->at_ns % 1000000000u)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {
+    }
+    c->cancel_ns = now_ns();
+    eryx_sandbox_cancel(c->s);
+    return NULL;
+}
+
+/* The interrupt cases (timeout 50 ms) and the cancel cases (20 ms in), the runs of
+** the cases interleaved; then LOOP in a sandbox of each engine kind, LOOP_ROUNDS
+** rounds interleaved (the order rotating), after a warm-up creation of each kind.
+** Leaves b with no timeout, no fuel and the standard engine. */
+static int bench_contract(eryx_builder *b, int runs, contract *c) {
+    uint64_t t_start = now_ns();
+    int rc = -1, fds[2] = {-1, -1};
+    eryx_sandbox *s = NULL, *ls[LOOP_KINDS] = {0};
+    size_t n = (size_t)runs / CONTRACT_RUNS_DIVISOR;
+    if (n < CONTRACT_MIN_RUNS) n = CONTRACT_MIN_RUNS;
+    c->runs = n;
+    uint64_t *v[INTR_CASES + CANCEL_CASES] = {0};
+    for (int k = 0; k < INTR_CASES + CANCEL_CASES; k++)
+        if (!(v[k] = calloc(n, sizeof(uint64_t)))) {
+            fprintf(stderr, "eryx bench: out of memory\n");
+            goto out;
+        }
+    if (pipe(fds) != 0) {
+        fprintf(stderr, "eryx bench: pipe: %s\n", strerror(errno));
+        goto out;
+    }
+    eryx_status st;
+
+    /* Timeouts: every case stopped at its 50 ms deadline. */
+    use_engine(b, ERYX__ENGINE_STANDARD);
+    eryx_builder_set_timeout_ms(b, CONTRACT_TIMEOUT_MS);
+    st = eryx_sandbox_new(b, &s);
+    if (st != ERYX_OK) {
+        rc = fail_builder(b, "creating a sandbox with a timeout", st);
+        goto out;
+    }
+    eryx_sandbox_set_stdin_fd(s, fds[0]); /* the write end stays open: reads block */
+    const uint64_t limit_ns = (uint64_t)CONTRACT_TIMEOUT_MS * 1000000u;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < INTR_CASES; k++) {
+            uint64_t t0 = now_ns();
+            st = eryx_sandbox_execute(s, INTR[k].code, strlen(INTR[k].code), NULL);
+            uint64_t el = now_ns() - t0;
+            if (st != ERYX_ERR_TIMEOUT) {
+                fprintf(stderr, "eryx bench: %s with a timeout gave %s, not ERYX_ERR_TIMEOUT: %s\n", INTR[k].label,
+                        eryx_status_name(st), eryx_sandbox_errmsg(s));
+                goto out;
+            }
+            v[k][i] = el > limit_ns ? el - limit_ns : 0;
+        }
+    for (int k = 0; k < INTR_CASES; k++) c->intr[k] = summarize(v[k], n);
+    eryx_sandbox_free(s);
+    s = NULL;
+
+    /* Cancel: another thread calls eryx_sandbox_cancel 20 ms in. */
+    eryx_builder_set_timeout_ms(b, CONTRACT_SAFETY_TIMEOUT_MS);
+    st = eryx_sandbox_new(b, &s);
+    if (st != ERYX_OK) {
+        rc = fail_builder(b, "creating a sandbox to cancel", st);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < CANCEL_CASES; k++) {
+            const char *code = INTR[CANCEL_CASE[k]].code;
+            pthread_t th;
+            canceller cc = {.s = s, .at_ns = now_ns() + (uint64_t)CONTRACT_CANCEL_AFTER_MS * 1000000u};
+            if (pthread_create(&th, NULL, canceller_main, &cc) != 0) {
+                fprintf(stderr, "eryx bench: cannot start a thread\n");
+                goto out;
+            }
+            st = eryx_sandbox_execute(s, code, strlen(code), NULL);
+            uint64_t t_end = now_ns();
+            pthread_join(th, NULL);
+            if (st != ERYX_ERR_CANCELLED) {
+                fprintf(stderr, "eryx bench: cancelling %s gave %s, not ERYX_ERR_CANCELLED: %s\n",
+                        INTR[CANCEL_CASE[k]].label, eryx_status_name(st), eryx_sandbox_errmsg(s));
+                goto out;
+            }
+            v[INTR_CASES + k][i] = t_end > cc.cancel_ns ? t_end - cc.cancel_ns : 0;
+        }
+    for (int k = 0; k < CANCEL_CASES; k++) c->cancel[k] = summarize(v[INTR_CASES + k], n);
+    eryx_sandbox_free(s);
+    s = NULL;
+
+    /* What epoch checks and fuel cost on LOOP. The first sandbox of a kind may
+    ** compile the interpreter for its engine (once per machine, then cached) and,
+    ** pre-initialized, build its snapshot: the warm-up, reported apart. */
+    eryx_builder_set_timeout_ms(b, 0);
+    for (int k = 0; k < LOOP_KINDS; k++) {
+        use_engine(b, LOOP_KIND[k].kind);
+        uint64_t t0 = now_ns();
+        st = eryx_sandbox_new(b, &ls[k]);
+        c->first_create_ms[k] = (now_ns() - t0) / 1e6;
+        if (st != ERYX_OK) {
+            rc = fail_builder(b, "creating a sandbox for the engine comparison", st);
+            goto out;
+        }
+        if ((st = eryx_sandbox_execute(ls[k], "pass", 4, NULL)) != ERYX_OK) {
+            fprintf(stderr, "eryx bench: execute (%s): %s\n", LOOP_KIND[k].key, eryx_sandbox_errmsg(ls[k]));
+            goto out;
+        }
+    }
+    for (int r = 0; r < LOOP_ROUNDS; r++)
+        for (int j = 0; j < LOOP_KINDS; j++) {
+            int k = (j + r) % LOOP_KINDS; /* rotate the order: no kind always runs first */
+            eryx_result *res = NULL;
+            uint64_t t0 = now_ns();
+            st = eryx_sandbox_execute(ls[k], LOOP, sizeof LOOP - 1, &res);
+            c->loop_ms[k][r] = (now_ns() - t0) / 1e6;
+            if (k == LOOP_FUEL && res) c->loop_fuel_units = eryx_result_fuel_consumed(res);
+            eryx_result_free(res);
+            if (st != ERYX_OK) {
+                fprintf(stderr, "eryx bench: loop (%s): %s\n", LOOP_KIND[k].key, eryx_sandbox_errmsg(ls[k]));
+                goto out;
+            }
+        }
+    for (int k = 0; k < LOOP_KINDS; k++) {
+        double m[LOOP_ROUNDS];
+        memcpy(m, c->loop_ms[k], sizeof m);
+        for (int i = 1; i < LOOP_ROUNDS; i++) /* insertion sort: 3 values */
+            for (int j = i; j > 0 && m[j - 1] > m[j]; j--) {
+                double t = m[j];
+                m[j] = m[j - 1];
+                m[j - 1] = t;
+            }
+        c->loop_med_ms[k] = m[LOOP_ROUNDS / 2];
+    }
+    rc = 0;
+out:
+    use_engine(b, ERYX__ENGINE_STANDARD);
+    eryx_builder_set_timeout_ms(b, 0);
+    eryx_sandbox_free(s);
+    for (int k = 0; k < LOOP_KINDS; k++) eryx_sandbox_free(ls[k]);
+    for (int k = 0; k < 2; k++)
+        if (fds[k] >= 0) close(fds[k]);
+    for (int k = 0; k < INTR_CASES + CANCEL_CASES; k++) free(v[k]);
+    c->seconds = (now_ns() - t_start) / 1e9;
+    return rc;
+}
+
+/* (a / b - 1) in percent; NAN when b is not positive. */
+static double pct_over(double a, double b) { return b > 0 ? (a / b - 1.0) * 100.0 : NAN; }
+
 /* ---- output -------------------------------------------------------------------------- */
 
 static const char *verdict(int met) { return met ? "met" : "NOT met"; }
@@ -493,6 +708,12 @@ static void print_throughput_time(const char *label, const throughput *tp) {
 /* JSON number, or null for a figure that could not be measured (< 0). */
 static void json_num(const char *key, double v, int decimals) {
     if (v < 0) printf(", \"%s\": null", key);
+    else printf(", \"%s\": %.*f", key, decimals, v);
+}
+
+/* JSON number that may be negative (a difference); null when NAN. */
+static void json_signed(const char *key, double v, int decimals) {
+    if (isnan(v)) printf(", \"%s\": null", key);
     else printf(", \"%s\": %.*f", key, decimals, v);
 }
 
@@ -643,6 +864,14 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
     }
     stats disk_module = summarize(t.disk_module, 20), mem_module = summarize(t.mem_module, 200),
           disk_create = summarize(t.disk_create, 10);
+
+    /* The sandbox contract: stops (timeout, cancel) and what epoch checks and fuel cost. */
+    contract ct;
+    memset(&ct, 0, sizeof ct);
+    if (bench_contract(b, runs, &ct) != 0) goto out;
+    double epoch_pct = pct_over(ct.loop_med_ms[LOOP_EPOCH], ct.loop_med_ms[LOOP_NO_EPOCH]),
+           fuel_pct = pct_over(ct.loop_med_ms[LOOP_FUEL], ct.loop_med_ms[LOOP_EPOCH]),
+           fuel_ne_pct = pct_over(ct.loop_med_ms[LOOP_FUEL], ct.loop_med_ms[LOOP_NO_EPOCH]);
     double bench_s = (now_ns() - bench_t0) / 1e9;
     if (json) {
         printf("{\"eryx_version\": \"%s\", \"runs_create\": %d, \"runs_execute\": %d, \"runs_execute_keep\": %zu, "
@@ -689,6 +918,44 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
         json_num("target_execute_fresh_p50_us", TARGET_EXECUTE_FRESH_P50_US, 0);
         json_num("target_private_kib_per_idle_sandbox", TARGET_PRIVATE_KIB, 0);
         json_num("target_executes_per_s", TARGET_EXECUTES_PER_S, 0);
+        /* The sandbox contract (times in ms; percentages may be negative: noise). */
+        printf(", \"contract_runs\": %zu, \"contract_timeout_ms\": %d, \"contract_cancel_after_ms\": %d", ct.runs,
+               CONTRACT_TIMEOUT_MS, CONTRACT_CANCEL_AFTER_MS);
+        char k2[64];
+        for (int k = 0; k < INTR_CASES; k++) {
+            snprintf(k2, sizeof k2, "interrupt_%s_p50_ms", INTR[k].key);
+            json_num(k2, ct.intr[k].p50 / 1e3, 3);
+            snprintf(k2, sizeof k2, "interrupt_%s_p99_ms", INTR[k].key);
+            json_num(k2, ct.intr[k].p99 / 1e3, 3);
+        }
+        for (int k = 0; k < CANCEL_CASES; k++) {
+            snprintf(k2, sizeof k2, "cancel_%s_p50_ms", INTR[CANCEL_CASE[k]].key);
+            json_num(k2, ct.cancel[k].p50 / 1e3, 3);
+            snprintf(k2, sizeof k2, "cancel_%s_p99_ms", INTR[CANCEL_CASE[k]].key);
+            json_num(k2, ct.cancel[k].p99 / 1e3, 3);
+        }
+        json_num("target_stop_p99_ms", TARGET_STOP_P99_MS, 0);
+        printf(", \"loop_rounds\": %d", LOOP_ROUNDS);
+        for (int k = 0; k < LOOP_KINDS; k++) {
+            snprintf(k2, sizeof k2, "loop_%s_ms", LOOP_KIND[k].key);
+            json_num(k2, ct.loop_med_ms[k], 1);
+        }
+        for (int k = 0; k < LOOP_KINDS; k++) { /* each round, in round order */
+            printf(", \"loop_%s_rounds_ms\": [", LOOP_KIND[k].key);
+            for (int r = 0; r < LOOP_ROUNDS; r++) printf("%s%.1f", r ? ", " : "", ct.loop_ms[k][r]);
+            printf("]");
+        }
+        json_signed("epoch_overhead_pct", epoch_pct, 1);
+        json_signed("fuel_overhead_pct", fuel_pct, 1);
+        json_signed("fuel_vs_no_epoch_pct", fuel_ne_pct, 1);
+        printf(", \"loop_fuel_units\": %llu", (unsigned long long)ct.loop_fuel_units);
+        json_num("target_fuel_overhead_pct", TARGET_FUEL_OVERHEAD_PCT, 0);
+        printf(", \"fuel_opt_in\": true"); /* eryx_builder_set_fuel: off unless a budget is set */
+        for (int k = 0; k < LOOP_KINDS; k++) {
+            snprintf(k2, sizeof k2, "first_create_%s_ms", LOOP_KIND[k].key);
+            json_num(k2, ct.first_create_ms[k], 2);
+        }
+        json_num("contract_s", ct.seconds, 1);
         json_num("bench_s", bench_s, 1);
         printf(", \"preinit\": %s}\n", orig_preinit ? "true" : "false");
     } else {
@@ -714,6 +981,38 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
         printf("  %-44s %12.2f us   (p99 %.2f us)\n", "module: warm in-process p50", mem_module.p50, mem_module.p99);
         printf("  %-44s %12.1f ms\n", "sandbox: cold (empty cache)", t.cold_create_ms);
         printf("  %-44s %12.1f us   (p99 %.1f us)\n", "sandbox: warm from disk p50", disk_create.p50, disk_create.p99);
+        printf("sandbox contract (timeout %d ms, cancel %d ms in; %zu runs of each case; %.1f s;\n"
+               "  a return includes the reset to a fresh instance)\n",
+               CONTRACT_TIMEOUT_MS, CONTRACT_CANCEL_AFTER_MS, ct.runs, ct.seconds);
+        for (int k = 0; k < INTR_CASES; k++) {
+            char label[96];
+            snprintf(label, sizeof label, "timeout: %s", INTR[k].label);
+            printf("  %s\n  %-44s %12.2f ms   (p99 %.2f ms)   target p99 <= %.0f ms: %s\n", label,
+                   "  deadline to return p50", ct.intr[k].p50 / 1e3, ct.intr[k].p99 / 1e3, TARGET_STOP_P99_MS,
+                   verdict(ct.intr[k].p99 / 1e3 <= TARGET_STOP_P99_MS));
+        }
+        for (int k = 0; k < CANCEL_CASES; k++) {
+            char label[96];
+            snprintf(label, sizeof label, "cancel from another thread: %s", INTR[CANCEL_CASE[k]].label);
+            printf("  %s\n  %-44s %12.2f ms   (p99 %.2f ms)   target p99 <= %.0f ms: %s\n", label,
+                   "  cancel to return p50", ct.cancel[k].p50 / 1e3, ct.cancel[k].p99 / 1e3, TARGET_STOP_P99_MS,
+                   verdict(ct.cancel[k].p99 / 1e3 <= TARGET_STOP_P99_MS));
+        }
+        printf("  10M-iteration loop by engine (median of %d interleaved rounds)\n", LOOP_ROUNDS);
+        for (int k = 0; k < LOOP_KINDS; k++) {
+            printf("  %-44s %12.1f ms   (rounds", LOOP_KIND[k].label, ct.loop_med_ms[k]);
+            for (int r = 0; r < LOOP_ROUNDS; r++) printf(" %.0f", ct.loop_ms[k][r]);
+            printf(")\n");
+        }
+        printf("  %-44s %+11.1f %%\n", "epoch checks: STANDARD vs NO_EPOCH", epoch_pct);
+        printf("  %-44s %+11.1f %%    (%+.1f%% vs NO_EPOCH; %llu units)\n", "fuel: FUEL vs STANDARD", fuel_pct,
+               fuel_ne_pct, (unsigned long long)ct.loop_fuel_units);
+        printf("  %-44s %s\n", "rule: fuel opt-in if it costs over 5%",
+               fuel_pct > TARGET_FUEL_OVERHEAD_PCT ? "over 5%: opt-in, as eryx has it (eryx_builder_set_fuel)"
+                                                   : "within 5% (eryx has it opt-in all the same)");
+        printf("  %-44s %.1f / %.1f / %.1f ms (a compile on a machine's first use)\n",
+               "warm-up: first sandbox NO_EPOCH / STD / FUEL", ct.first_create_ms[LOOP_NO_EPOCH],
+               ct.first_create_ms[LOOP_EPOCH], ct.first_create_ms[LOOP_FUEL]);
         printf("(%.1f s)\n", bench_s);
     }
     rc = 0;

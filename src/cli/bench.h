@@ -9,7 +9,9 @@
 /* Runs the benchmark with sandboxes from b (whose guest is in guest_dir); prints a table or one JSON line.
 ** Measures b's configuration with pre-initialization on and off (b's own setting is restored before
 ** returning) and with keep_state on (b must have it off, as eryx_builder_new makes it). runs: the
-** number of timed runs of each fast case; <= 0 means ERYX_CLI_BENCH_DEFAULT_RUNS.
+** number of timed runs of each fast case; <= 0 means ERYX_CLI_BENCH_DEFAULT_RUNS. The sandbox-contract
+** part runs each interrupt and cancel case runs/20 times (at least 20) and leaves b with no timeout, no
+** fuel budget and the standard engine.
 ** Returns the process exit status (0, or 3 when a sandbox failed). */
 int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs);
 
