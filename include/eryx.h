@@ -354,6 +354,47 @@ eryx_status eryx_sandbox_set_output(eryx_sandbox *sandbox, eryx_output_fn fn, vo
 eryx_status eryx_sandbox_execute(eryx_sandbox *sandbox, const char *code, size_t len, eryx_result **result);
 
 /*
+** Sessions. A sandbox built with eryx_builder_set_keep_state(b, 1) is a session:
+** variables, functions, classes and imports stay from one execution to the next.
+** These four work on any pre-initialized sandbox; each may be called between
+** executions (never during one).
+**
+** eryx_sandbox_reset: back to the start state (a fresh instance of the snapshot:
+** the imports and setup code's state, nothing of the executions). Microseconds.
+*/
+eryx_status eryx_sandbox_reset(eryx_sandbox *sandbox);
+
+/*
+** Deletes the names the executions added to __main__ since the instance started;
+** the setup code's names, imported modules and other interpreter state stay.
+*/
+eryx_status eryx_sandbox_clear(eryx_sandbox *sandbox);
+
+/*
+** Captures the whole interpreter state of the session (every object: lambdas,
+** generators half-way through, io.StringIO buffers, modules) as a compact blob:
+** the 4 KiB pages of guest memory that differ from the start state, compressed
+** with zstd. *blob (free it with eryx_blob_free) holds *len bytes. Host state is
+** not in it: files in /tmp or /data are not captured, and a guest with open files
+** is refused (ERYX_ERR_INVALID_ARGUMENT; close them first). Needs
+** pre-initialization (ERYX_ERR_INVALID_ARGUMENT otherwise).
+*/
+eryx_status eryx_sandbox_snapshot(eryx_sandbox *sandbox, void **blob, size_t *len);
+
+/*
+** Restores a blob from eryx_sandbox_snapshot into this sandbox, replacing its
+** state: in this or another process, into any sandbox built with the same
+** configuration (guest, engine, environment, imports and setup code: the blob
+** names that artifact). A blob from another artifact, or damaged, is refused
+** with ERYX_ERR_INVALID_ARGUMENT and a message, and the sandbox is unchanged;
+** a restore that fails half-way leaves the sandbox at its start state.
+*/
+eryx_status eryx_sandbox_restore(eryx_sandbox *sandbox, const void *blob, size_t len);
+
+/* Frees a blob returned by eryx_sandbox_snapshot. NULL is allowed. */
+void eryx_blob_free(void *blob);
+
+/*
 ** Returns the message of the sandbox's last failure, or "" if none. Owned by the
 ** sandbox; valid until its next call or eryx_sandbox_free.
 */

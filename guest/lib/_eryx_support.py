@@ -146,7 +146,23 @@ def restore(argv):
     args = [a.decode("utf-8", "surrogateescape") for a in argv.split(b"\0")] if argv else []
     sys.argv = args
     sys.orig_argv = list(args)
+    global _baseline
+    _baseline = frozenset(sys.modules["__main__"].__dict__)
     return reseed()
+
+
+_baseline = None  # __main__'s names when the instance started (set by restore)
+
+
+def clear(_arg):
+    """Deletes the names the executions added to __main__ since the instance
+    started (the setup code's and the interpreter's own stay). Returns 0."""
+    main = sys.modules["__main__"].__dict__
+    if _baseline is None:
+        return 0
+    for name in [n for n in main if n not in _baseline]:
+        del main[name]
+    return 0
 
 
 def reseed():

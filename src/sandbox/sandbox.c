@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <wasmtime.h>
+#include <xxhash.h>
+#include <zstd.h>
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
 #include "../cache/key.h"
@@ -105,6 +107,7 @@ struct eryx_result {
 struct eryx_sandbox {
     run_spec spec;      /* a private copy of the builder's */
     eryx__guest *guest; /* a reference: keeps the module (and its cache entry) alive */
+    char artifact[65];  /* SHA-256 naming image + bare module + engine: session blobs carry it */
     eryx__snapimg *img; /* pre-initialized: the snapshot image each instance starts from;
                         ** guest is then the bare module. NULL: Python starts in each */
     void *memfs[2];     /* /tmp and /data when in memory (owned by vfs), else NULL */
@@ -851,8 +854,17 @@ static eryx_status instance_new(eryx_sandbox *s) {
         return eryx__fail(&s->err, ERYX_ERR_ENGINE,
                           "the cached snapshot module is not a snapshot (it still exports _initialize): remove the "
                           "cache entry (eryx cache verify) or use another cache dir");
-    if (s->img) {
-        /* sys.argv (a snapshot serves every argv) and fresh random seeds. */
+    if (!s->img && (st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
+        /* Without a snapshot, every instance runs the imports and setup itself. */
+        eryx_result scratch = {0};
+        s->cur = &scratch;
+        st = run_imports_and_setup(s, s->spec.imports, s->spec.setup, s->spec.setup_len, false, &scratch, &s->err);
+        s->cur = NULL;
+        free_result_fields(&scratch);
+    }
+    if (st == ERYX_OK) {
+        /* sys.argv (a snapshot serves every argv), fresh random seeds, and the
+        ** names eryx_sandbox_clear keeps. */
         size_t n = 0;
         for (int i = 0; i < s->spec.argc; i++) n += strlen(s->spec.argv[i]) + 1;
         char *args = malloc(n + 1), *p = args;
@@ -867,13 +879,6 @@ static eryx_status instance_new(eryx_sandbox *s) {
         if (st == ERYX_OK && rc != 0)
             st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
                             scratch.err.data ? scratch.err.data : "");
-        free_result_fields(&scratch);
-    } else if ((st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
-        /* Without a snapshot, every instance runs the imports and setup itself. */
-        eryx_result scratch = {0};
-        s->cur = &scratch;
-        st = run_imports_and_setup(s, s->spec.imports, s->spec.setup, s->spec.setup_len, false, &scratch, &s->err);
-        s->cur = NULL;
         free_result_fields(&scratch);
     }
     s->phase_ns[0] = t1 - t0;
@@ -1073,7 +1078,7 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
 
 /* Gets the module the sandbox instantiates: the snapshot module for this builder's
 ** pre-initialization (made and cached on first use), or the base module. */
-static eryx_status acquire_module(eryx_builder *b, eryx__guest **out, eryx__snapimg **img) {
+static eryx_status acquire_module(eryx_builder *b, eryx__guest **out, eryx__snapimg **img, char artifact[65]) {
     char path[PATH_MAX], sha[65];
     eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
     if (st != ERYX_OK) return st;
@@ -1094,10 +1099,19 @@ static eryx_status acquire_module(eryx_builder *b, eryx__guest **out, eryx__snap
     if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
     snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cc = &cc};
     st = eryx__image_acquire(id, capture_from_base, &job, &cc, img, &b->err);
-    free(id);
-    if (st != ERYX_OK) return st;
+    if (st != ERYX_OK) {
+        free(id);
+        return st;
+    }
     char bare_id[128];
     snprintf(bare_id, sizeof bare_id, "eryx-bare-1\x1e%s", sha);
+    eryx__key_ctx *kc = eryx__key_begin();
+    if (!kc) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a key");
+    eryx__key_add_str(kc, id);
+    eryx__key_add_str(kc, bare_id);
+    eryx__key_add_str(kc, eryx__engine_settings(cc.engine));
+    free(id);
+    if (eryx__key_end(kc, artifact) != 0) return eryx__fail(&b->err, ERYX_ERR_ENGINE, "SHA-256 failed");
     return eryx__module_acquire(bare_id, make_bare_module, &job, &cc, out, NULL, &b->err);
 }
 
@@ -1112,7 +1126,7 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     uint64_t t0 = now_ns();
     eryx_sandbox *s = calloc(1, sizeof *s);
     if (!s) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
-    eryx_status st = acquire_module(b, &s->guest, &s->img);
+    eryx_status st = acquire_module(b, &s->guest, &s->img, s->artifact);
     if (st != ERYX_OK) goto fail;
     s->stdin_fd = -1;
     if (spec_copy(&s->spec, &b->spec) != 0) {
@@ -1167,6 +1181,18 @@ eryx_status eryx_sandbox_set_output(eryx_sandbox *s, eryx_output_fn fn, void *us
     s->out_fn = fn;
     s->out_user = user;
     return ERYX_OK;
+}
+
+/* Replaces the instance by a fresh one from the start state. If that fails the
+** sandbox is unusable from then on (ERYX_ERR_SANDBOX_DEAD, and s->err says why). */
+static eryx_status fresh_instance(eryx_sandbox *s) {
+    instance_free(s);
+    if (instance_new(s) == ERYX_OK) return ERYX_OK;
+    s->broken = 1;
+    char why[ERYX__ERRMSG_MAX / 2];
+    snprintf(why, sizeof why, "%.1900s", s->err.msg);
+    return eryx__fail(&s->err, ERYX_ERR_SANDBOX_DEAD,
+                      "the sandbox could not be reset to its start state (%s); create a new sandbox", why);
 }
 
 /* Copies the code into guest memory and runs it; fills r. */
@@ -1247,14 +1273,7 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     ** builder asked to keep state, and also then once the guest ended (exit, trap). */
     if (!s->spec.keep_state || s->dead) {
         eryx__errbuf keep = s->err;
-        instance_free(s);
-        eryx_status rst = instance_new(s);
-        if (rst != ERYX_OK) {
-            s->broken = 1;
-            char why[ERYX__ERRMSG_MAX / 2];
-            snprintf(why, sizeof why, "%.1900s", s->err.msg);
-            eryx__fail(&s->err, ERYX_ERR_SANDBOX_DEAD,
-                       "the sandbox could not be reset to its start state (%s); create a new sandbox", why);
+        if (fresh_instance(s) != ERYX_OK) {
             if (st == ERYX_OK) st = ERYX_ERR_SANDBOX_DEAD;
         } else {
             s->err = keep;
@@ -1265,3 +1284,192 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     else eryx_result_free(r);
     return st;
 }
+
+/* ---- sessions: reset, clear, snapshot, restore ---------------------------------- */
+
+eryx_status eryx_sandbox_reset(eryx_sandbox *s) {
+    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__errbuf_clear(&s->err);
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    return fresh_instance(s);
+}
+
+eryx_status eryx_sandbox_clear(eryx_sandbox *s) {
+    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__errbuf_clear(&s->err);
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    eryx_result scratch = {0};
+    int rc = 0;
+    s->cur = &scratch;
+    eryx_status st = support_call(s, "clear", "", 0, &rc);
+    s->cur = NULL;
+    free_result_fields(&scratch);
+    if (st == ERYX_OK && rc != 0) st = eryx__fail(&s->err, ERYX_ERR_GUEST_API, "the guest failed to clear (%d)", rc);
+    if (s->dead) { /* a clear that crashed the guest: start afresh */
+        eryx__errbuf keep = s->err;
+        if (fresh_instance(s) == ERYX_OK) s->err = keep;
+    }
+    return st;
+}
+
+/*
+** Session blob, little-endian:
+**   0  "ERYXSESS"   8  u32 format (1)   12  u32 page size (4096)
+**   16 artifact: 32 bytes, the SHA-256 naming the image, bare module and engine
+**   48 u64 memory size   56 u64 page count n   64 u64 payload length
+**   72 u64 XXH3-64 of the payload, seeded with the XXH3-64 of bytes 0-71
+**   80 payload: one zstd frame (with its checksum) of n u32 page numbers, ascending,
+**      then the n pages.
+** A blob holds what differs from the start state, nothing of the host (files in
+** /tmp or /data are not in it; open guest files make the snapshot fail).
+*/
+#define BLOB_MAGIC "ERYXSESS"
+#define BLOB_FORMAT 1u
+#define BLOB_HEADER 80u
+#define BLOB_PAGE 4096u
+
+static void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint64_t get_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+static uint64_t blob_checksum(const uint8_t *b, size_t payload_len) {
+    return XXH3_64bits_withSeed(b + BLOB_HEADER, payload_len, XXH3_64bits(b, 72));
+}
+
+static void artifact_bytes(const char hex[65], uint8_t out[32]) {
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+}
+
+eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
+    if (!s || !blob || !len) return ERYX_ERR_INVALID_ARGUMENT;
+    *blob = NULL;
+    *len = 0;
+    eryx__errbuf_clear(&s->err);
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    if (!s->img)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "a session snapshot is the difference from a pre-initialized start state: build the "
+                          "sandbox with pre-initialization on");
+    size_t fds = eryx_wasi_guest_fd_count(s->wasi);
+    if (fds)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the guest has %zu file(s) open; a session snapshot holds memory only: close them first", fds);
+    const uint8_t *base = wasmtime_memory_data(s->cx, &s->host.memory);
+    size_t size = wasmtime_memory_data_size(s->cx, &s->host.memory), n = 0;
+    uint32_t *pages = NULL;
+    if (eryx__snapmem_changed_pages(base, size, s->img, &pages, &n) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
+    size_t raw_len = n * (4 + BLOB_PAGE);
+    uint8_t *raw = malloc(raw_len ? raw_len : 1);
+    size_t bound = ZSTD_compressBound(raw_len);
+    uint8_t *out = raw ? malloc(BLOB_HEADER + bound) : NULL;
+    ZSTD_CCtx *cc = out ? ZSTD_createCCtx() : NULL;
+    if (!cc) {
+        free(pages);
+        free(raw);
+        free(out);
+        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a %zu-page session snapshot", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        put_le(raw + 4 * i, pages[i], 4);
+        memcpy(raw + 4 * n + i * BLOB_PAGE, base + (size_t)pages[i] * BLOB_PAGE, BLOB_PAGE);
+    }
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    size_t z = ZSTD_compress2(cc, out + BLOB_HEADER, bound, raw, raw_len);
+    ZSTD_freeCCtx(cc);
+    free(pages);
+    free(raw);
+    if (ZSTD_isError(z)) {
+        free(out);
+        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "compressing the session snapshot failed: %s",
+                          ZSTD_getErrorName(z));
+    }
+    memcpy(out, BLOB_MAGIC, 8);
+    put_le(out + 8, BLOB_FORMAT, 4);
+    put_le(out + 12, BLOB_PAGE, 4);
+    artifact_bytes(s->artifact, out + 16);
+    put_le(out + 48, size, 8);
+    put_le(out + 56, n, 8);
+    put_le(out + 64, z, 8);
+    put_le(out + 72, blob_checksum(out, z), 8);
+    *blob = out;
+    *len = BLOB_HEADER + z;
+    return ERYX_OK;
+}
+
+eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) {
+    if (!s || (!blob && len)) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__errbuf_clear(&s->err);
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    if (!s->img)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "session snapshots restore into pre-initialized sandboxes only");
+    const uint8_t *b = blob;
+    uint8_t artifact[32];
+    artifact_bytes(s->artifact, artifact);
+    if (len < BLOB_HEADER || memcmp(b, BLOB_MAGIC, 8) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "not a session snapshot (bad magic or too short)");
+    if (get_le(b + 8, 4) != BLOB_FORMAT || get_le(b + 12, 4) != BLOB_PAGE)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a session snapshot of an unknown format (%u)",
+                          (unsigned)get_le(b + 8, 4));
+    if (memcmp(b + 16, artifact, 32) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the session snapshot was made from another artifact (another guest, engine, environment, "
+                          "imports or setup code): restore it into a sandbox built with the same configuration");
+    uint64_t size = get_le(b + 48, 8), n = get_le(b + 56, 8), z = get_le(b + 64, 8);
+    size_t img_size = eryx__snapimg_size(s->img);
+    if (z != len - BLOB_HEADER || get_le(b + 72, 8) != blob_checksum(b, (size_t)z))
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (checksum mismatch)");
+    if (size % 65536 || size < img_size || size > ((uint64_t)4 << 30) || n > size / BLOB_PAGE)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (inconsistent header)");
+    if (s->spec.max_memory && size > s->spec.max_memory)
+        return eryx__fail(&s->err, ERYX_ERR_MEMORY_LIMIT, "the session snapshot needs %llu MiB, over the limit",
+                          (unsigned long long)(size >> 20));
+    size_t raw_len = (size_t)n * (4 + BLOB_PAGE);
+    unsigned long long content = ZSTD_getFrameContentSize(b + BLOB_HEADER, (size_t)z);
+    if (content != raw_len)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (bad payload size)");
+    uint8_t *raw = malloc(raw_len ? raw_len : 1);
+    if (!raw) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory to restore a session snapshot");
+    size_t got = ZSTD_decompress(raw, raw_len, b + BLOB_HEADER, (size_t)z);
+    if (ZSTD_isError(got) || got != raw_len) {
+        free(raw);
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (%s)",
+                          ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short payload");
+    }
+    for (uint64_t i = 0; i < n; i++) { /* ascending, inside the memory */
+        uint64_t p = get_le(raw + 4 * i, 4);
+        if (p >= size / BLOB_PAGE || (i && p <= get_le(raw + 4 * (i - 1), 4))) {
+            free(raw);
+            return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (bad page list)");
+        }
+    }
+    /* From the start state: a fresh instance, grown to the snapshot's size, then
+    ** the pages that differ. */
+    eryx_status st = fresh_instance(s);
+    size_t have = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (st == ERYX_OK && size > have) {
+        uint64_t prev;
+        wasmtime_error_t *e = wasmtime_memory_grow(s->cx, &s->host.memory, (size - have) / 65536, &prev);
+        if (e) st = eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT, "growing memory for the session failed", e, NULL);
+    }
+    if (st == ERYX_OK) {
+        uint8_t *mem = wasmtime_memory_data(s->cx, &s->host.memory);
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(mem + get_le(raw + 4 * i, 4) * BLOB_PAGE, raw + 4 * n + i * BLOB_PAGE, BLOB_PAGE);
+    }
+    free(raw);
+    if (st != ERYX_OK && !s->broken) fresh_instance(s); /* never leave a half-restored session */
+    return st;
+}
+
+void eryx_blob_free(void *blob) { free(blob); }

@@ -289,3 +289,40 @@ void eryx__snapmem_install(wasm_config_t *config) {
     wasmtime_memory_creator_t creator = {NULL, new_memory, NULL};
     wasmtime_config_host_memory_creator_set(config, &creator); /* copied */
 }
+
+int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__snapimg *img, uint32_t **pages,
+                                size_t *count) {
+    *pages = NULL;
+    *count = 0;
+    size_t npages = size / HOST_PAGE, img_pages = img->size / HOST_PAGE, n = 0;
+    uint32_t *list = malloc((npages ? npages : 1) * sizeof *list);
+    int fd = pagemap_fd();
+    if (!list || fd < 0) {
+        free(list);
+        return -1;
+    }
+    uint64_t entries[512];
+    for (size_t first = 0; first < img_pages && first < npages; first += 512) {
+        size_t k = img_pages - first < 512 ? img_pages - first : 512;
+        off_t at = (off_t)(((uintptr_t)base / HOST_PAGE + first) * sizeof(uint64_t));
+        if (pread(fd, entries, k * sizeof(uint64_t), at) != (ssize_t)(k * sizeof(uint64_t))) {
+            free(list);
+            return -1;
+        }
+        for (size_t i = 0; i < k; i++) {
+            size_t off = (first + i) * HOST_PAGE;
+            /* A private copy may still hold the image's bytes (a reset wrote them back). */
+            if ((((entries[i] & PM_PRESENT) && !(entries[i] & PM_FILE)) || (entries[i] & PM_SWAPPED)) &&
+                memcmp(base + off, img->view + off, HOST_PAGE) != 0)
+                list[n++] = (uint32_t)(first + i);
+        }
+    }
+    static const uint8_t zero[HOST_PAGE];
+    for (size_t p = img_pages; p < npages; p++) /* grown past the image: its non-zero pages */
+        if (memcmp(base + p * HOST_PAGE, zero, HOST_PAGE) != 0) list[n++] = (uint32_t)p;
+    *pages = list;
+    *count = n;
+    return 0;
+}
+
+const uint8_t *eryx__snapimg_view(const eryx__snapimg *img) { return img->view; }

@@ -31,6 +31,16 @@ size_t eryx__snapimg_size(const eryx__snapimg *img);
 const uint8_t *eryx__snapimg_map(const eryx__snapimg *img);
 void eryx__snapimg_unmap(const eryx__snapimg *img, const uint8_t *p);
 
+/* The image's bytes (a read-only mapping, valid while img is). */
+const uint8_t *eryx__snapimg_view(const eryx__snapimg *img);
+
+/* Lists the 4 KiB pages of a live memory (base, size bytes) that an instance of
+** img changed: in the image's range, pages the page map shows as written whose
+** bytes differ from the image; past it, the non-zero pages. *pages is malloc'd
+** (page numbers, ascending). Returns 0, or -1 (no memory, no page map). */
+int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__snapimg *img, uint32_t **pages,
+                                size_t *count);
+
 /* Installs eryx's memory creator on an engine configuration. */
 void eryx__snapmem_install(wasm_config_t *config);
 
