@@ -4,7 +4,8 @@ the stdlib image.
 Run by guest/add-support.sh with the build Python. Copies CORE_DIR/python313.zip to
 OUT_DIR, appends each LIB_DIR/*.py as an unchecked hash-based .pyc (the same way
 pack-stdlib.py stores the stdlib, so the image stays reproducible), and writes
-OUT_DIR/manifest.json: the core's manifest plus the support files' hashes.
+OUT_DIR/manifest.json: the core's manifest plus the support files' hashes, and
+OUT_DIR/python313.zip.sha256.
 """
 import hashlib
 import importlib.util
@@ -43,6 +44,9 @@ def main():
         manifest = json.load(f)
     manifest["support"] = {n: sha(os.path.join(lib, n)) for n in names}
     manifest["outputs"]["python313.zip"] = {"sha256": sha(image), "bytes": os.path.getsize(image)}
+    # The runtime reads the image's hash from here (a snapshot's key includes it).
+    with open(os.path.join(out, "python313.zip.sha256"), "w") as f:
+        f.write(manifest["outputs"]["python313.zip"]["sha256"] + "\n")
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")

@@ -115,6 +115,11 @@ eryx__memcache *eryx__default_memcache(void);
 ** process and remembered (a guest dir is an immutable build output). */
 eryx_status eryx__guest_sha256(const char *guest_dir, char hex[65], eryx__errbuf *err);
 
+/* The SHA-256 (hex) of guest_dir's stdlib image, from lib/python313.zip.sha256
+** (written by the guest build), read once per process; "-" when the file is
+** missing (an older guest dir). */
+void eryx__stdlib_sha256(const char *guest_dir, char hex[65]);
+
 /* The stdlib image at path, mapped and indexed once per process: a new reference
 ** the caller releases (eryx_vfs_zip_release). NULL with a message in err. */
 struct eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err);

@@ -158,6 +158,27 @@ eryx_status eryx__guest_sha256(const char *guest_dir, char hex[65], eryx__errbuf
     return ERYX_OK;
 }
 
+void eryx__stdlib_sha256(const char *guest_dir, char hex[65]) {
+    char name[4200];
+    snprintf(name, sizeof name, "zip:%s", guest_dir);
+    pthread_mutex_lock(&eryx__registry.lock);
+    named *n = find(eryx__registry.hashes, name);
+    if (n) memcpy(hex, n->value, 65);
+    pthread_mutex_unlock(&eryx__registry.lock);
+    if (n) return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lib/python313.zip.sha256", guest_dir);
+    FILE *f = fopen(path, "r");
+    if (!f || fscanf(f, "%64[0-9a-f]", hex) != 1 || strlen(hex) != 64) strcpy(hex, "-");
+    if (f) fclose(f);
+    char *copy = malloc(65);
+    if (!copy) return;
+    memcpy(copy, hex, 65);
+    pthread_mutex_lock(&eryx__registry.lock);
+    if (find(eryx__registry.hashes, name) || !add(&eryx__registry.hashes, name, copy)) free(copy);
+    pthread_mutex_unlock(&eryx__registry.lock);
+}
+
 eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
     eryx_vfs_zip *img = NULL;
     pthread_mutex_lock(&eryx__registry.lock);

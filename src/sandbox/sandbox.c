@@ -894,19 +894,21 @@ static eryx_status instance_new(eryx_sandbox *s) {
 ** while starting, the imports and the setup code. One string. Not argv: one
 ** snapshot serves every argv (each restore sets sys.argv). */
 static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
-    char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing";
+    char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing", zip_sha[65];
     struct stat st;
     snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
     if (stat(path, &st) == 0)
         snprintf(zip_id, sizeof zip_id, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_ino,
                  (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     if (b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0) return NULL;
-    size_t n = 256 + strlen(base_sha) + strlen(b->spec.guest_dir);
+    eryx__stdlib_sha256(b->spec.guest_dir, zip_sha);
+    size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir);
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
     if (b->spec.imports) n += strlen(b->spec.imports);
     char *c = malloc(n), *p = c;
     if (!c) return NULL;
-    p += sprintf(p, "eryx-snapshot-4\x1e%s\x1e%s\x1e%s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_id, setup_sha);
+    p += sprintf(p, "eryx-snapshot-4\x1e%s\x1e%s\x1e%s %s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_sha, zip_id,
+                 setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
