@@ -93,6 +93,8 @@ static int read_smaps(long *private_kib, long *rss_kib) {
     return 0;
 }
 
+#define SESSION_ROUNDS 20 /* session snapshots and restores timed */
+
 static const char LOOP[] = "for i in range(10_000_000): x = i * i";
 
 /* ---- one mode (pre-initialization on or off) -------------------------------------- */
@@ -809,6 +811,34 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
     }
     double keep_faults = (double)(minor_faults() - f0) / (double)keep_runs;
     stats exec_keep = summarize(t_keep, keep_runs);
+    /* Session snapshots of that session with some state in it: size, and the time to
+    ** take and to restore one (SESSION_ROUNDS each). */
+    stats snap_t = {0}, restore_t = {0};
+    size_t snap_bytes = 0;
+    {
+        static const char state[] = "data = {i: str(i) for i in range(20000)}\nf = lambda x: x + 1\n";
+        st = eryx_sandbox_execute(keep, state, sizeof state - 1, NULL);
+        void *blob = NULL;
+        for (int i = 0; st == ERYX_OK && i < SESSION_ROUNDS; i++) {
+            eryx_blob_free(blob);
+            blob = NULL;
+            uint64_t t0 = now_ns();
+            st = eryx_sandbox_snapshot(keep, &blob, &snap_bytes);
+            t_keep[i] = now_ns() - t0;
+        }
+        if (st == ERYX_OK) snap_t = summarize(t_keep, SESSION_ROUNDS);
+        for (int i = 0; st == ERYX_OK && i < SESSION_ROUNDS; i++) {
+            uint64_t t0 = now_ns();
+            st = eryx_sandbox_restore(keep, blob, snap_bytes);
+            t_keep[i] = now_ns() - t0;
+        }
+        if (st == ERYX_OK) restore_t = summarize(t_keep, SESSION_ROUNDS);
+        eryx_blob_free(blob);
+        if (st != ERYX_OK) {
+            fprintf(stderr, "eryx bench: session snapshot: %s\n", eryx_sandbox_errmsg(keep));
+            goto out;
+        }
+    }
     eryx_sandbox_free(keep);
     keep = NULL;
     /* The first execute in a just-made instance, without the reset after it (keep
@@ -885,6 +915,11 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
         json_num("execute_p99_us", pre.exec.p99, 1);
         json_num("execute_keep_p50_us", exec_keep.p50, 1);
         json_num("execute_keep_p99_us", exec_keep.p99, 1);
+        json_num("session_snapshot_bytes", (double)snap_bytes, 0);
+        json_num("session_snapshot_p50_us", snap_t.p50, 1);
+        json_num("session_snapshot_p99_us", snap_t.p99, 1);
+        json_num("session_restore_p50_us", restore_t.p50, 1);
+        json_num("session_restore_p99_us", restore_t.p99, 1);
         json_num("execute_keep_minor_faults", keep_faults, 2);
         json_num("execute_first_p50_us", exec_first.p50, 1);
         json_num("execute_first_p99_us", exec_first.p99, 1);
@@ -964,6 +999,11 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
         print_mode("pre-initialization on (snapshot module, the default)", &pre, NULL);
         printf("  %-44s %12.1f us   (p99 %.1f us, %zu runs)   no reset: for contrast\n",
                "execute('pass'), keep_state p50", exec_keep.p50, exec_keep.p99, keep_runs);
+        printf("  %-48s %10zu bytes  (a 20,000-entry dict and a lambda; zstd)\n", "session snapshot size", snap_bytes);
+        printf("  %-48s %10.1f us   (p99 %.1f us, %d runs)\n", "session snapshot p50", snap_t.p50, snap_t.p99,
+               SESSION_ROUNDS);
+        printf("  %-48s %10.1f us   (p99 %.1f us, %d runs)\n", "session restore p50", restore_t.p50, restore_t.p99,
+               SESSION_ROUNDS);
         printf("  %-44s %12.1f us   (p99 %.1f us, %d runs; %.1f minor faults each)\n",
                "execute('pass'), first in a new instance p50", exec_first.p50, exec_first.p99, runs,
                (double)first_faults / runs);
