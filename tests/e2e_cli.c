@@ -90,6 +90,9 @@ static const cli_case cases[] = {
      NULL, NULL, {"more than 1024 bytes"}, NULL, 1024},
     {"fuel_exhausted", {"--fuel", "20000000", "-c", "while True: pass"}, NULL, 127, "", NULL, {"fuel"}},
     {"fuel_enough", {"--fuel", "100000000", "-c", "print(sum(range(1000)))"}, NULL, 0, "499500\n", NULL, {NULL}},
+    {"repl_piped", {"repl"}, "x = 20\nx + 22\ndef f():\n    return 5\n\nf() * 2\n'text'\n", 0, "42\n10\n'text'\n", NULL,
+     {NULL}},
+    {"repl_error_goes_on", {"repl"}, "1/0\nprint('after')\n", 0, "after\n", NULL, {"ZeroDivisionError"}},
     {"output_10mb", PY("import sys\nfor i in range(10): sys.stdout.write('x' * (1 << 20))\nprint(end='', file=sys.stderr)"),
      NULL, 0, NULL, NULL, {NULL}, NULL, 10u << 20},
     {"tmp_files", PY("import os\nos.makedirs('/tmp/a/b')\nopen('/tmp/a/b/f.txt', 'w').write('hello')\nos.rename('/tmp/a/b/f.txt', '/tmp/a/g.txt')\n"

@@ -120,6 +120,34 @@ def execute(source):
     return status
 
 
+def execute_single(source):
+    """Runs source (bytes) as the interactive interpreter does (the value of an
+    expression statement is printed); returns the exit status, as execute()."""
+    main = sys.modules["__main__"].__dict__
+    try:
+        code = compile(source, FILENAME, "single")
+        exec(code, main)
+        status = 0
+    except SystemExit as e:
+        status = _exit_status(e.code)
+    except BaseException as e:
+        _report(e, source)
+        status = 1
+    _flush()
+    return status
+
+
+def complete(source):
+    """For a REPL: 0 if source (bytes) is a complete statement, 1 if it needs more
+    lines, 2 if it is already a syntax error (run it, to show the error)."""
+    import codeop
+    text = source.decode("utf-8", "replace")
+    try:
+        return 0 if codeop.compile_command(text, FILENAME, "single") is not None else 1
+    except (SyntaxError, ValueError, OverflowError):
+        return 2
+
+
 def preimport(names):
     """Imports each module named in names (bytes, one per line), in order, before a
     snapshot is taken. Returns 0, or 1 after reporting the failing import's error."""

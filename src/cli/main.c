@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "bench.h"
 #include "cache_cmd.h"
+#include "repl.h"
 #include "eryx.h"
 
 enum {
@@ -39,6 +40,8 @@ static void usage(FILE *out) {
           "       eryx [options] cache list|stats|verify|clear\n"
           "       eryx [options] cache prune [--max-size N[K|M|G]] [--max-entries N]\n"
           "                                   inspect or trim the compiled-module cache\n"
+          "       eryx [options] repl          an interactive session (line editing,\n"
+          "                                   history in ~/.eryx_history; Ctrl-D quits)\n"
           "       eryx [options] bench [--json] [--runs N]\n"
           "                                   time sandbox creation, execute and a CPU\n"
           "                                   loop in-process (p50/p99; N runs, default 1000)\n"
@@ -419,6 +422,14 @@ int main(int argc, char **argv) {
                 }
             }
             status = eryx_cli_bench(b, guest_dir_of(guest_dir), json, runs);
+            goto out;
+        }
+        if (!strcmp(a, "repl")) {
+            if (i + 1 < argc) {
+                fprintf(stderr, "eryx: repl takes no arguments (options go before it; see eryx --help)\n");
+                goto out;
+            }
+            status = eryx_cli_repl(b);
             goto out;
         }
         if (!strcmp(a, "run")) {

@@ -1197,8 +1197,17 @@ static eryx_status fresh_instance(eryx_sandbox *s) {
                       "the sandbox could not be reset to its start state (%s); create a new sandbox", why);
 }
 
-/* Copies the code into guest memory and runs it; fills r. */
-static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, eryx_result *r) {
+/* Copies the code into guest memory and runs it (single: as one interactive
+** statement, expression values printed); fills r. */
+static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result *r) {
+    if (single) {
+        int rc = 0;
+        eryx_status st = support_call(s, "execute_single", code, len, &rc);
+        if (st != ERYX_OK || s->dead) return st;
+        r->exit_code = rc;
+        if (r->exc_type) return ERYX_ERR_PYTHON_EXCEPTION;
+        return rc == 0 ? ERYX_OK : ERYX_ERR_EXIT;
+    }
     wasmtime_val_t arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)len}, ptr;
     eryx_status st = call(s, &s->fn_alloc, "allocating guest memory for the code", &arg, 1, &ptr, 1);
     if (st != ERYX_OK || s->dead) return st;
@@ -1228,7 +1237,7 @@ static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, eryx_
     return r->exit_code == 0 ? ERYX_OK : ERYX_ERR_EXIT;
 }
 
-eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
+static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result **result) {
     if (result) *result = NULL;
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
     if (!code && len) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is NULL with length %zu", len);
@@ -1248,7 +1257,7 @@ eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, 
     wasmtime_context_set_epoch_deadline(s->cx, 1);
     bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
-    eryx_status st = run_code(s, code ? code : "", len, r);
+    eryx_status st = run_code(s, code ? code : "", len, single, r);
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
     uint64_t left = 0;
     if (metered && !wasmtime_context_get_fuel(s->cx, &left)) r->fuel_consumed = s->spec.fuel - left;
@@ -1475,3 +1484,23 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
 }
 
 void eryx_blob_free(void *blob) { free(blob); }
+
+eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
+    return execute(s, code, len, false, result);
+}
+
+eryx_status eryx__sandbox_execute_single(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
+    return execute(s, code, len, true, result);
+}
+
+int eryx__sandbox_source_complete(eryx_sandbox *s, const char *code, size_t len) {
+    if (!s || s->broken || !s->cx) return -1;
+    eryx_result scratch = {0};
+    int rc = -1;
+    s->cur = &scratch;
+    eryx_status st = support_call(s, "complete", code, len, &rc);
+    s->cur = NULL;
+    free_result_fields(&scratch);
+    if (s->dead) fresh_instance(s);
+    return st == ERYX_OK ? rc : -1;
+}

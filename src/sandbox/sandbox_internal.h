@@ -18,4 +18,11 @@ void eryx__builder_set_engine(eryx_builder *builder, int kind);
 /* True when the sandbox instantiates a snapshot module (pre-initialized). */
 bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
 
+/* eryx repl's two calls: runs code as one interactive statement (an expression's
+** value is printed, as in Python's REPL), otherwise as eryx_sandbox_execute; and
+** says whether code is a complete statement (0), needs more lines (1) or is a
+** syntax error already (2); -1 if the guest could not tell. */
+eryx_status eryx__sandbox_execute_single(eryx_sandbox *sandbox, const char *code, size_t len, eryx_result **result);
+int eryx__sandbox_source_complete(eryx_sandbox *sandbox, const char *code, size_t len);
+
 #endif
