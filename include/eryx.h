@@ -273,6 +273,41 @@ eryx_status eryx_builder_set_fuel(eryx_builder *builder, uint64_t units);
 eryx_status eryx_builder_set_output_limit(eryx_builder *builder, uint64_t bytes);
 
 /*
+** A host callback: receives the call's arguments as a JSON object (args_json,
+** args_len bytes, NUL-terminated) and returns 0 with *result set to a malloc'd JSON
+** text (its length in *result_len, or 0 to use strlen), or non-zero with *result set
+** to a malloc'd error message (or NULL), which Python sees as an exception. eryx
+** frees *result. Called on a thread of eryx's, one per call, possibly several at
+** once and after the execution that made the call has ended (its result is then
+** dropped): it must be thread-safe, and user must outlive the builder's sandboxes.
+*/
+typedef int (*eryx_callback_fn)(void *user, const char *args_json, size_t args_len, char **result,
+                                size_t *result_len);
+
+/*
+** Registers a host callback that Python in the sandbox awaits: `await name(...)`,
+** an async function in __main__ (a dotted name like "http.get" makes namespaces).
+** description is free text; parameters_schema is a JSON Schema object (NULL: none)
+** whose "properties", in order, also map positional arguments to names.
+** list_callbacks() in the guest describes them all. A failing callback raises
+** CallbackError (a name in __main__) with its message. Several calls run at once
+** (asyncio.gather); top-level await works in executed code. Checked: the name
+** (Python identifiers joined by dots), the schema (a JSON object), no duplicate.
+*/
+eryx_status eryx_builder_add_callback(eryx_builder *builder, const char *name, const char *description,
+                                      const char *parameters_schema, eryx_callback_fn fn, void *user);
+
+/*
+** Per-execution limits on callbacks: at most max_invocations calls (0: none;
+** default 1,000; past it the call raises CallbackError) and an answer within
+** call_timeout_ms for each (0: none; default 30,000; past it the call raises
+** CallbackError and a late answer is dropped). Arguments and results are capped at
+** 16 MiB each.
+*/
+eryx_status eryx_builder_set_callback_limits(eryx_builder *builder, uint32_t max_invocations,
+                                             uint64_t call_timeout_ms);
+
+/*
 ** Sets the name of the __main__ variable whose value each execution returns as
 ** JSON (eryx_result_value); default "result". NULL turns the feature off.
 */
@@ -459,6 +494,11 @@ uint64_t eryx_result_peak_memory(const eryx_result *result);
 ** Returns the fuel the execution consumed (0 unless eryx_builder_set_fuel was used).
 */
 uint64_t eryx_result_fuel_consumed(const eryx_result *result);
+
+/*
+** Returns how many host callbacks the execution started.
+*/
+uint32_t eryx_result_callback_invocations(const eryx_result *result);
 
 /*
 ** Returns the exit code `python -c` would have given: 0, 1 after an uncaught

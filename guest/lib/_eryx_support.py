@@ -71,7 +71,7 @@ def _report(exc, source):
     linecache.cache[FILENAME] = (len(source), None, lines, FILENAME)
     tb = exc.__traceback__
     # (compared by code filename: __file__ names the sourceless .pyc)
-    if tb is not None and tb.tb_frame.f_code.co_filename == _report.__code__.co_filename:
+    while tb is not None and tb.tb_frame.f_code.co_filename == _report.__code__.co_filename:
         tb = tb.tb_next
     try:
         text = "".join(traceback.format_exception(type(exc), exc, tb))
@@ -92,12 +92,30 @@ def _report(exc, source):
     _eryx.report(REPORT_TRACEBACK, _encode(text))
 
 
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x0080     # inspect.CO_COROUTINE
+
+
+def _run_code(code, main):
+    """Runs a compiled module; one with a top-level await is a coroutine, run to
+    its end on a fresh event loop (with the host callbacks' selector)."""
+    if code.co_flags & _CO_COROUTINE:
+        import asyncio
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(eval(code, main))
+        finally:
+            loop.close()
+    else:
+        exec(code, main)
+
+
 def execute(source):
     """Runs source (bytes) in __main__; returns a process-style exit status."""
     main = sys.modules["__main__"].__dict__
     try:
-        code = compile(source, FILENAME, "exec")
-        exec(code, main)
+        code = compile(source, FILENAME, "exec", flags=_TOP_LEVEL_AWAIT)
+        _run_code(code, main)
         status = 0
     except SystemExit as e:
         status = _exit_status(e.code)
@@ -125,8 +143,8 @@ def execute_single(source):
     expression statement is printed); returns the exit status, as execute()."""
     main = sys.modules["__main__"].__dict__
     try:
-        code = compile(source, FILENAME, "single")
-        exec(code, main)
+        code = compile(source, FILENAME, "single", flags=_TOP_LEVEL_AWAIT)
+        _run_code(code, main)
         status = 0
     except SystemExit as e:
         status = _exit_status(e.code)
@@ -219,4 +237,132 @@ def result(name):
         _eryx.report(REPORT_RESULT_ERROR, _encode(message))
         return 0
     _eryx.report(REPORT_RESULT, _encode(text))
+    return 0
+
+
+# ---- host callbacks ------------------------------------------------------------
+# Each registered callback is an async function in __main__. A call starts it on a
+# host thread (_eryx.cb_start) and awaits a future; the event loop's selector
+# waits in the host (_eryx.cb_wait) for any call to finish and resolves its future,
+# so asyncio.gather runs several calls at once. asyncio's timers keep working: the
+# selector's timeout bounds the host wait.
+
+_CALLBACKS = []   # the host's description: [{"name", "description", "parameters"}]
+_pending = {}     # call id -> future
+
+
+class CallbackError(Exception):
+    """A host callback failed (its message is the host's), was refused (unknown,
+    over the invocation limit, too large) or did not answer in time."""
+
+
+def _selector_class():
+    import selectors
+
+    class CallbackSelector(selectors.SelectSelector):
+        def select(self, timeout=None):
+            if not _pending:
+                return super().select(timeout)
+            # Registered fds (rare here) are polled between host waits.
+            has_fds = bool(self.get_map())
+            ms = -1 if timeout is None else max(0, int(timeout * 1000))
+            if has_fds and (ms < 0 or ms > 10):
+                ms = 10
+            cid = _eryx.cb_wait(ms)
+            while cid >= 0:
+                kind, data = _eryx.cb_take(cid)
+                fut = _pending.pop(cid, None)
+                if fut is not None and not fut.done():
+                    if kind == 0:
+                        fut.set_result(data)
+                    else:
+                        fut.set_exception(CallbackError(data.decode("utf-8", "replace")))
+                cid = _eryx.cb_wait(0)
+            return super().select(0) if has_fds else []
+
+    return CallbackSelector
+
+
+def _install_loop_policy():
+    import asyncio
+    selector_class = _selector_class()
+
+    class Policy(asyncio.DefaultEventLoopPolicy):
+        def new_event_loop(self):
+            return asyncio.SelectorEventLoop(selector_class())
+
+    asyncio.set_event_loop_policy(Policy())
+
+
+_REFUSED = {-1: "there is no such callback", -2: "the callback invocation limit is reached",
+            -3: "the arguments are over the payload limit", -4: "the host is out of memory"}
+
+
+def _make_callback(spec):
+    import json
+    name = spec["name"]
+    props = spec.get("parameters", {}).get("properties", {})
+    order = list(props) if isinstance(props, dict) else []
+
+    async def call(*args, **kwargs):
+        import asyncio
+        if len(args) > len(order):
+            raise TypeError(f"{name}() takes {len(order)} positional arguments but {len(args)} were given")
+        for key, value in zip(order, args):
+            if key in kwargs:
+                raise TypeError(f"{name}() got multiple values for argument {key!r}")
+            kwargs[key] = value
+        payload = json.dumps(kwargs, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        cid = _eryx.cb_start(name.encode(), payload)
+        if cid < 0:
+            raise CallbackError(f"callback {name}: {_REFUSED.get(cid, 'refused')}")
+        fut = asyncio.get_running_loop().create_future()
+        _pending[cid] = fut
+        try:
+            data = await fut
+        finally:
+            _pending.pop(cid, None)
+        return json.loads(data)
+
+    call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]
+    call.__doc__ = spec.get("description") or None
+    return call
+
+
+def list_callbacks():
+    """The host callbacks: a list of {"name", "description", "parameters"}."""
+    import copy
+    return copy.deepcopy(_CALLBACKS)
+
+
+def set_callbacks(spec_json):
+    """Called by the host at each instance start when callbacks are registered:
+    installs them (and list_callbacks, CallbackError) in __main__."""
+    import json
+    import types
+    global _CALLBACKS
+    _CALLBACKS = json.loads(spec_json)
+    _install_loop_policy()
+    main = sys.modules["__main__"].__dict__
+    for spec in _CALLBACKS:
+        parts = spec["name"].split(".")
+        target = main
+        for part in parts[:-1]:  # dotted names: nested namespaces
+            ns = target.get(part) if isinstance(target, dict) else getattr(target, part, None)
+            if not isinstance(ns, types.SimpleNamespace):
+                ns = types.SimpleNamespace()
+                if isinstance(target, dict):
+                    target[part] = ns
+                else:
+                    setattr(target, part, ns)
+            target = ns
+        fn = _make_callback(spec)
+        if isinstance(target, dict):
+            target[parts[-1]] = fn
+        else:
+            setattr(target, parts[-1], fn)
+    main["list_callbacks"] = list_callbacks
+    main["CallbackError"] = CallbackError
+    global _baseline
+    _baseline = frozenset(main)  # clear() keeps them
     return 0

@@ -37,8 +37,57 @@ static PyObject *eryx_report(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Host imports for callbacks (src/sandbox/callbacks.c): start one (an id, or a
+** negative error), wait for any to finish (its id, or -1 when the timeout passed
+** first), and take a finished one's outcome (its length, then the bytes). */
+__attribute__((import_module("eryx"), import_name("cb_start")))
+extern int32_t eryx_host_cb_start(const void *name, size_t name_len, const void *args, size_t args_len);
+__attribute__((import_module("eryx"), import_name("cb_wait")))
+extern int32_t eryx_host_cb_wait(int32_t timeout_ms);
+__attribute__((import_module("eryx"), import_name("cb_len")))
+extern int32_t eryx_host_cb_len(int32_t id);
+__attribute__((import_module("eryx"), import_name("cb_take")))
+extern int32_t eryx_host_cb_take(int32_t id, void *buf, size_t cap);
+
+static PyObject *eryx_cb_start(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer name, data;
+    if (!PyArg_ParseTuple(args, "y*y*:cb_start", &name, &data)) return NULL;
+    int32_t id = eryx_host_cb_start(name.buf, (size_t)name.len, data.buf, (size_t)data.len);
+    PyBuffer_Release(&name);
+    PyBuffer_Release(&data);
+    return PyLong_FromLong(id);
+}
+
+static PyObject *eryx_cb_wait(PyObject *self, PyObject *args) {
+    (void)self;
+    int timeout_ms;
+    if (!PyArg_ParseTuple(args, "i:cb_wait", &timeout_ms)) return NULL;
+    return PyLong_FromLong(eryx_host_cb_wait(timeout_ms));
+}
+
+/* cb_take(id) -> (kind, bytes): kind 0 a JSON result, 1 an error message. */
+static PyObject *eryx_cb_take(PyObject *self, PyObject *args) {
+    (void)self;
+    int id;
+    if (!PyArg_ParseTuple(args, "i:cb_take", &id)) return NULL;
+    int32_t n = eryx_host_cb_len(id);
+    if (n < 0) return PyErr_Format(PyExc_ValueError, "no finished callback %d", id);
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, n);
+    if (!bytes) return NULL;
+    int32_t kind = eryx_host_cb_take(id, PyBytes_AS_STRING(bytes), (size_t)n);
+    if (kind < 0) {
+        Py_DECREF(bytes);
+        return PyErr_Format(PyExc_ValueError, "no finished callback %d", id);
+    }
+    return Py_BuildValue("(iN)", kind, bytes);
+}
+
 static PyMethodDef eryx_methods[] = {
     {"report", eryx_report, METH_VARARGS, "report(kind, data): pass part of the result to the host."},
+    {"cb_start", eryx_cb_start, METH_VARARGS, "cb_start(name, args_json): start a host callback; its id."},
+    {"cb_wait", eryx_cb_wait, METH_VARARGS, "cb_wait(timeout_ms): the id of a finished callback, or -1."},
+    {"cb_take", eryx_cb_take, METH_VARARGS, "cb_take(id): (0, result JSON) or (1, error message)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -23,6 +23,7 @@
 #include "../engine/engine.h"
 #include "../cache/key.h"
 #include "../snapshot/snapmem.h"
+#include "callbacks.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
 #include "../wasi/wasi.h"
@@ -71,6 +72,10 @@ typedef struct run_spec {
     uint64_t output_limit; /* bytes kept per stream; 0: none */
     uint64_t fuel;         /* instruction budget per execution; 0: not metered */
     eryx__engine_kind engine;
+    eryx__cb_def *cbs; /* host callbacks */
+    size_t ncbs;
+    uint32_t cb_max_calls;  /* per execution; 0: none */
+    uint64_t cb_timeout_ns; /* per call; 0: none */
     char *imports;    /* modules to import before the snapshot, one per line; NULL: none */
     char *setup;      /* setup code run after them; NULL: none */
     size_t setup_len;
@@ -100,6 +105,7 @@ struct eryx_result {
     char *exc_type, *exc_message, *traceback, *value, *value_error;
     bool truncated[2]; /* stdout, stderr */
     uint64_t peak_memory, fuel_consumed;
+    uint32_t callback_calls;
     int exit_code;
     uint64_t duration_ns;
 };
@@ -108,6 +114,8 @@ struct eryx_sandbox {
     run_spec spec;      /* a private copy of the builder's */
     eryx__guest *guest; /* a reference: keeps the module (and its cache entry) alive */
     char artifact[65];  /* SHA-256 naming image + bare module + engine: session blobs carry it */
+    eryx__cb_hub *hub;  /* host callbacks' calls; NULL: no callbacks */
+    char *cb_list;      /* the guest's description of them (JSON) */
     eryx__snapimg *img; /* pre-initialized: the snapshot image each instance starts from;
                         ** guest is then the bare module. NULL: Python starts in each */
     void *memfs[2];     /* /tmp and /data when in memory (owned by vfs), else NULL */
@@ -180,6 +188,8 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.memfs_limit = DEFAULT_MEMFS_LIMIT;
     b->spec.result_name = strdup("result");
     b->spec.output_limit = DEFAULT_OUTPUT_LIMIT;
+    b->spec.cb_max_calls = 1000;
+    b->spec.cb_timeout_ns = (uint64_t)30 * 1000000000u;
     b->preinit = true;
     b->cache_max_bytes = DEFAULT_CACHE_MAX_BYTES;
     b->memory = eryx__default_memcache();
@@ -199,6 +209,12 @@ static void spec_free(run_spec *spec) {
     free(spec->result_name);
     free(spec->imports);
     free(spec->setup);
+    for (size_t i = 0; i < spec->ncbs; i++) {
+        free(spec->cbs[i].name);
+        free(spec->cbs[i].description);
+        free(spec->cbs[i].schema);
+    }
+    free(spec->cbs);
     for (mount_spec *m = spec->mounts, *next; m; m = next) {
         next = m->next;
         free(m->host);
@@ -224,7 +240,8 @@ static int spec_copy(run_spec *dst, const run_spec *src) {
     *dst = (run_spec){.argc = src->argc, .envc = src->envc, .memfs_limit = src->memfs_limit,
                       .keep_state = src->keep_state, .timeout_ns = src->timeout_ns, .max_memory = src->max_memory,
                       .output_limit = src->output_limit, .fuel = src->fuel, .engine = src->engine,
-                      .setup_len = src->setup_len};
+                      .setup_len = src->setup_len, .cb_max_calls = src->cb_max_calls,
+                      .cb_timeout_ns = src->cb_timeout_ns};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = copy_strv(src->argv, src->argc);
     dst->env = copy_strv(src->env, src->envc);
@@ -233,6 +250,16 @@ static int spec_copy(run_spec *dst, const run_spec *src) {
     if (src->setup && (dst->setup = malloc(src->setup_len + 1))) memcpy(dst->setup, src->setup, src->setup_len + 1);
     bool ok = dst->guest_dir && dst->argv && dst->env && (dst->result_name || !src->result_name) &&
               (dst->imports || !src->imports) && (dst->setup || !src->setup);
+    if (ok && src->ncbs && !(dst->cbs = calloc(src->ncbs, sizeof *dst->cbs))) ok = false;
+    for (size_t i = 0; ok && i < src->ncbs; i++, dst->ncbs++) {
+        eryx__cb_def *d = &dst->cbs[i];
+        *d = (eryx__cb_def){.fn = src->cbs[i].fn, .user = src->cbs[i].user};
+        d->name = strdup(src->cbs[i].name);
+        d->description = strdup(src->cbs[i].description);
+        d->schema = strdup(src->cbs[i].schema);
+        ok = d->name && d->description && d->schema;
+        if (!ok) dst->ncbs++;
+    }
     mount_spec **tail = &dst->mounts;
     for (const mount_spec *m = src->mounts; ok && m; m = m->next) {
         mount_spec *c = calloc(1, sizeof *c);
@@ -469,6 +496,41 @@ eryx_status eryx_builder_set_fuel(eryx_builder *b, uint64_t units) {
 
 void eryx__builder_set_engine(eryx_builder *b, int kind) { b->spec.engine = (eryx__engine_kind)kind; }
 
+eryx_status eryx_builder_add_callback(eryx_builder *b, const char *name, const char *description,
+                                      const char *parameters_schema, eryx_callback_fn fn, void *user) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    const char *why = fn ? eryx__cb_check(name, parameters_schema) : "the callback function is NULL";
+    if (why) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "callback %s: %s", name ? name : "(null)", why);
+    for (size_t i = 0; i < b->spec.ncbs; i++)
+        if (!strcmp(b->spec.cbs[i].name, name))
+            return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "a callback named %s is already registered", name);
+    eryx__cb_def *grown = realloc(b->spec.cbs, (b->spec.ncbs + 1) * sizeof *grown);
+    if (!grown) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a callback");
+    b->spec.cbs = grown;
+    eryx__cb_def *d = &grown[b->spec.ncbs];
+    *d = (eryx__cb_def){.fn = fn, .user = user};
+    d->name = strdup(name);
+    d->description = strdup(description ? description : "");
+    d->schema = strdup(parameters_schema ? parameters_schema : "{}");
+    if (!d->name || !d->description || !d->schema) {
+        free(d->name);
+        free(d->description);
+        free(d->schema);
+        return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a callback");
+    }
+    b->spec.ncbs++;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_callback_limits(eryx_builder *b, uint32_t max_invocations, uint64_t call_timeout_ms) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (call_timeout_ms > UINT64_MAX / 1000000u)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "callback timeout too large");
+    b->spec.cb_max_calls = max_invocations;
+    b->spec.cb_timeout_ns = call_timeout_ms * 1000000u;
+    return ERYX_OK;
+}
+
 eryx_status eryx_builder_set_result_name(eryx_builder *b, const char *name) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     if (name && (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
@@ -499,6 +561,7 @@ int eryx_result_truncated(const eryx_result *r, int stream) {
 }
 uint64_t eryx_result_peak_memory(const eryx_result *r) { return r ? r->peak_memory : 0; }
 uint64_t eryx_result_fuel_consumed(const eryx_result *r) { return r ? r->fuel_consumed : 0; }
+uint32_t eryx_result_callback_invocations(const eryx_result *r) { return r ? r->callback_calls : 0; }
 const char *eryx_result_value_error(const eryx_result *r) { return r ? r->value_error : NULL; }
 int eryx_result_exit_code(const eryx_result *r) { return r ? r->exit_code : 0; }
 uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_ns : 0; }
@@ -579,6 +642,28 @@ static uint16_t hook_write_output(void *user, int fd, const void *data, size_t l
         return ERYX_WASI_ENOSPC;
     }
     return 0;
+}
+
+/* ---- host callbacks: the guest's calls, to the sandbox's hub ---- */
+static bool stop_requested(void *user) {
+    eryx_sandbox *s = user;
+    return s->cur && must_stop(s);
+}
+static int32_t hook_cb_start(void *user, const uint8_t *name, size_t nlen, const uint8_t *args, size_t alen) {
+    eryx_sandbox *s = user;
+    return eryx__cb_start(s->hub, name, nlen, args, alen);
+}
+static int32_t hook_cb_wait(void *user, int32_t timeout_ms) {
+    eryx_sandbox *s = user;
+    return eryx__cb_wait(s->hub, timeout_ms, stop_requested, s);
+}
+static int32_t hook_cb_len(void *user, int32_t id) {
+    eryx_sandbox *s = user;
+    return eryx__cb_len(s->hub, id);
+}
+static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {
+    eryx_sandbox *s = user;
+    return eryx__cb_take(s->hub, id, out, cap);
 }
 
 /* The store's epoch deadline was reached (the process ticker advances the epoch
@@ -819,6 +904,13 @@ static eryx_status instance_new(eryx_sandbox *s) {
     s->host.report = hook_report;
     s->host.report_user = s;
     s->host.stop = &s->stop;
+    if (s->hub) {
+        s->host.cb_start = hook_cb_start;
+        s->host.cb_wait = hook_cb_wait;
+        s->host.cb_len = hook_cb_len;
+        s->host.cb_take = hook_cb_take;
+        s->host.cb_user = s;
+    }
     if (!(s->store = wasmtime_store_new(eryx__engine(s->spec.engine, NULL), &s->host, NULL)))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
     s->cx = wasmtime_store_context(s->store);
@@ -879,6 +971,15 @@ static eryx_status instance_new(eryx_sandbox *s) {
         if (st == ERYX_OK && rc != 0)
             st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
                             scratch.err.data ? scratch.err.data : "");
+        /* The host callbacks, as async functions in __main__. */
+        if (st == ERYX_OK && s->cb_list) {
+            s->cur = &scratch;
+            st = support_call(s, "set_callbacks", s->cb_list, strlen(s->cb_list), &rc);
+            s->cur = NULL;
+            if (st == ERYX_OK && rc != 0)
+                st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "installing the callbacks failed: %.600s",
+                                scratch.err.data ? scratch.err.data : "");
+        }
         free_result_fields(&scratch);
     }
     s->phase_ns[0] = t1 - t0;
@@ -1135,6 +1236,15 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
         goto fail;
     }
+    if (s->spec.ncbs) {
+        s->hub = eryx__cb_hub_new(s->spec.cbs, s->spec.ncbs, s->spec.cb_max_calls, s->spec.cb_timeout_ns,
+                                  (size_t)16 << 20);
+        s->cb_list = eryx__cb_describe(s->spec.cbs, s->spec.ncbs);
+        if (!s->hub || !s->cb_list) {
+            st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's callbacks");
+            goto fail;
+        }
+    }
     uint64_t t1 = now_ns();
     if ((st = instance_new(s)) != ERYX_OK) {
         eryx__fail(&b->err, st, "%s", s->err.msg);
@@ -1151,6 +1261,8 @@ fail:
 void eryx_sandbox_free(eryx_sandbox *s) {
     if (!s) return;
     instance_free(s);
+    eryx__cb_hub_release(s->hub);
+    free(s->cb_list);
     eryx__guest_release(s->guest);
     eryx__snapimg_release(s->img);
     spec_free(&s->spec);
@@ -1254,17 +1366,20 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     s->deadline_ns = s->spec.timeout_ns ? t0 + s->spec.timeout_ns : 0;
     atomic_store(&s->stop, STOP_NONE);
     s->cur = r;
+    if (s->hub) eryx__cb_hub_begin(s->hub);
     wasmtime_context_set_epoch_deadline(s->cx, 1);
     bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
     eryx_status st = run_code(s, code ? code : "", len, single, r);
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    atomic_store(&s->stop, STOP_NONE); /* its status is decided: the reset below must run */
     uint64_t left = 0;
     if (metered && !wasmtime_context_get_fuel(s->cx, &left)) r->fuel_consumed = s->spec.fuel - left;
     s->cur = NULL;
     eryx__ticker_drop();
     atomic_store(&s->cancel, 0); /* consumed, whether or not it stopped this execution */
     r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (s->hub) r->callback_calls = eryx__cb_hub_invocations(s->hub);
     /* An allocation that failed (CPython's PyErr_NoMemory: a MemoryError with no
     ** message) is the memory limit; a MemoryError the code raised itself, or the
     ** parser's "too complex" one, has a message and stays an exception. */
@@ -1373,6 +1488,9 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     if (fds)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "the guest has %zu file(s) open; a session snapshot holds memory only: close them first", fds);
+    if (s->hub && eryx__cb_hub_pending(s->hub))
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "a host callback is still in flight; a snapshot cannot carry it: await it first");
     const uint8_t *base = wasmtime_memory_data(s->cx, &s->host.memory);
     size_t size = wasmtime_memory_data_size(s->cx, &s->host.memory), n = 0;
     uint32_t *pages = NULL;

@@ -65,6 +65,38 @@ static wasm_trap_t *report_call(void *env, wasmtime_caller_t *caller, wasmtime_v
     return NULL;
 }
 
+/* eryx.cb_*(...): host callbacks. Returns -1 (unknown) when the sandbox has none. */
+static wasm_trap_t *cb_call(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *av, size_t n) {
+    const char *op = env;
+    wasmtime_context_t *cx = wasmtime_caller_context(caller);
+    eryx__host *h = wasmtime_context_get_data(cx);
+    if (stopped(h)) return stop_trap();
+    eryx_guest_mem mem = guest_mem(h, caller, cx);
+    int32_t r = -1;
+    if (!strcmp(op, "cb_start") && n >= 4) {
+        uint32_t np = (uint32_t)av[0].i32, nl = (uint32_t)av[1].i32, ap = (uint32_t)av[2].i32, al = (uint32_t)av[3].i32;
+        if ((uint64_t)np + nl > mem.len || (uint64_t)ap + al > mem.len) {
+            static const char msg[] = "eryx: eryx.cb_start passed memory outside the guest";
+            return wasmtime_trap_new(msg, sizeof msg - 1);
+        }
+        if (h->cb_start) r = h->cb_start(h->cb_user, mem.base + np, nl, mem.base + ap, al);
+    } else if (!strcmp(op, "cb_wait") && n >= 1) {
+        if (h->cb_wait) r = h->cb_wait(h->cb_user, av[0].i32);
+    } else if (!strcmp(op, "cb_len") && n >= 1) {
+        if (h->cb_len) r = h->cb_len(h->cb_user, av[0].i32);
+    } else if (!strcmp(op, "cb_take") && n >= 3) {
+        uint32_t bp = (uint32_t)av[1].i32, bl = (uint32_t)av[2].i32;
+        if ((uint64_t)bp + bl > mem.len) {
+            static const char msg[] = "eryx: eryx.cb_take passed memory outside the guest";
+            return wasmtime_trap_new(msg, sizeof msg - 1);
+        }
+        if (h->cb_take) r = h->cb_take(h->cb_user, av[0].i32, mem.base + bp, bl);
+    }
+    if (stopped(h)) return stop_trap();
+    av[0].i32 = r;
+    return NULL;
+}
+
 static wasm_functype_t *functype(const char *params, int nresults) {
     size_t np = strlen(params);
     wasm_valtype_vec_t p, r;
@@ -94,6 +126,14 @@ wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker) {
         const eryx_wasi_import *imp = &eryx_wasi_imports[i];
         wasmtime_error_t *e =
             define(linker, "wasi_snapshot_preview1", imp->name, imp->params, imp->nresults, wasi_call, imp);
+        if (e) return e;
+    }
+    static const struct {
+        const char *name, *params;
+    } cb_imports[] = {{"cb_start", "iiii"}, {"cb_wait", "i"}, {"cb_len", "i"}, {"cb_take", "iii"}};
+    for (size_t i = 0; i < sizeof cb_imports / sizeof cb_imports[0]; i++) {
+        wasmtime_error_t *e = define(linker, "eryx", cb_imports[i].name, cb_imports[i].params, 1, cb_call,
+                                     cb_imports[i].name);
         if (e) return e;
     }
     return define(linker, "eryx", "report", "iii", 0, report_call, NULL);

@@ -22,10 +22,17 @@ typedef struct eryx__host {
     ** blocked in a host call (sleep, stdin) stops as soon as the call returns.
     ** NULL: never. */
     const atomic_int *stop;
+    /* eryx.cb_*: host callbacks (src/sandbox/callbacks.c); NULL when none. Guest
+    ** pointers are checked here before these see them. */
+    int32_t (*cb_start)(void *user, const uint8_t *name, size_t name_len, const uint8_t *args, size_t args_len);
+    int32_t (*cb_wait)(void *user, int32_t timeout_ms);
+    int32_t (*cb_len)(void *user, int32_t id);
+    int32_t (*cb_take)(void *user, int32_t id, uint8_t *buf, size_t cap);
+    void *cb_user;
 } eryx__host;
 
-/* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports) and
-** "eryx.report" on linker. NULL on success, else an error the caller deletes. */
+/* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports),
+** "eryx.report" and "eryx.cb_start/cb_wait/cb_len/cb_take" on linker. NULL on success, else an error the caller deletes. */
 wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker);
 
 #endif

@@ -1,0 +1,345 @@
+/* Host callbacks: one thread per call, a hub per sandbox; see callbacks.h. JSON is
+** parsed and built with jansson (Debian's libjansson: small, maintained, exact
+** about UTF-8 and escaping). */
+#include "callbacks.h"
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WAIT_SLICE_NS 2000000L /* a wait wakes this often to check for a stop */
+
+enum { JOB_RUNNING, JOB_DONE, JOB_ERROR };
+
+typedef struct job {
+    int32_t id;
+    int state;     /* JOB_* */
+    bool announced; /* returned by cb_wait: the guest takes it next */
+    bool abandoned; /* its execution ended, or it timed out: the result is dropped */
+    int refs;       /* under the hub's lock: one for the hub's list, one for the thread */
+    char *out;     /* the JSON result or the error message */
+    size_t out_len;
+    uint64_t deadline; /* CLOCK_MONOTONIC ns; 0: none */
+    const eryx__cb_def *def;
+    char *args;
+    size_t args_len;
+    struct eryx__cb_hub *hub;
+    struct job *next;
+} job;
+
+struct eryx__cb_hub {
+    atomic_uint refs; /* the sandbox's, plus one per running call */
+    pthread_mutex_t lock;
+    pthread_cond_t done; /* a call finished */
+    eryx__cb_def *defs;
+    size_t ndefs;
+    uint32_t max_calls, calls;
+    uint64_t timeout_ns;
+    size_t max_bytes;
+    int32_t next_id;
+    job *jobs; /* of the current execution, not yet taken */
+};
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static char *dup_bytes(const void *p, size_t n) {
+    char *c = malloc(n + 1);
+    if (!c) return NULL;
+    memcpy(c, p, n);
+    c[n] = '\0';
+    return c;
+}
+
+static void free_defs(eryx__cb_def *defs, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(defs[i].name);
+        free(defs[i].description);
+        free(defs[i].schema);
+    }
+    free(defs);
+}
+
+const char *eryx__cb_check(const char *name, const char *schema) {
+    if (!name || !*name) return "a callback needs a name";
+    for (const char *p = name; *p; p++) {
+        bool start = p == name || p[-1] == '.';
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+                  (!start && *p >= '0' && *p <= '9') || (!start && *p == '.' && p[1] && p[1] != '.');
+        if (!ok) return "a callback name is Python identifiers joined by dots (like get_time or http.get)";
+    }
+    if (!schema) return NULL;
+    json_error_t e;
+    json_t *j = json_loads(schema, 0, &e);
+    bool object = j && json_is_object(j);
+    json_t *props = object ? json_object_get(j, "properties") : NULL;
+    bool props_ok = !props || json_is_object(props);
+    json_decref(j);
+    if (!object) return "the parameters schema is not a JSON object";
+    if (!props_ok) return "the parameters schema's \"properties\" is not an object";
+    return NULL;
+}
+
+eryx__cb_hub *eryx__cb_hub_new(const eryx__cb_def *defs, size_t ndefs, uint32_t max_calls, uint64_t timeout_ns,
+                               size_t max_bytes) {
+    eryx__cb_hub *hub = calloc(1, sizeof *hub);
+    if (!hub) return NULL;
+    atomic_init(&hub->refs, 1);
+    pthread_mutex_init(&hub->lock, NULL);
+    pthread_cond_init(&hub->done, NULL);
+    hub->max_calls = max_calls;
+    hub->timeout_ns = timeout_ns;
+    hub->max_bytes = max_bytes;
+    hub->defs = calloc(ndefs ? ndefs : 1, sizeof *hub->defs);
+    if (!hub->defs) goto fail;
+    for (size_t i = 0; i < ndefs; i++, hub->ndefs++) {
+        eryx__cb_def *d = &hub->defs[i];
+        *d = (eryx__cb_def){.fn = defs[i].fn, .user = defs[i].user};
+        d->name = strdup(defs[i].name);
+        d->description = strdup(defs[i].description ? defs[i].description : "");
+        d->schema = strdup(defs[i].schema ? defs[i].schema : "{}");
+        if (!d->name || !d->description || !d->schema) {
+            hub->ndefs++;
+            goto fail;
+        }
+    }
+    return hub;
+fail:
+    eryx__cb_hub_release(hub);
+    return NULL;
+}
+
+static void job_free(job *j) {
+    free(j->out);
+    free(j->args);
+    free(j);
+}
+
+/* Drops one reference (the list's or the thread's), under the hub's lock. */
+static void job_unref(job *j) {
+    if (--j->refs == 0) job_free(j);
+}
+
+/* Drops a reference: the owner's (eryx__cb_hub_release) or a call thread's. */
+static void hub_unref(eryx__cb_hub *hub) {
+    if (atomic_fetch_sub(&hub->refs, 1) != 1) return;
+    for (job *j = hub->jobs, *next; j; j = next) { /* every thread has ended */
+        next = j->next;
+        job_unref(j);
+    }
+    free_defs(hub->defs, hub->ndefs);
+    pthread_mutex_destroy(&hub->lock);
+    pthread_cond_destroy(&hub->done);
+    free(hub);
+}
+
+void eryx__cb_hub_release(eryx__cb_hub *hub) {
+    if (!hub) return;
+    pthread_mutex_lock(&hub->lock);
+    for (job *j = hub->jobs; j; j = j->next) j->abandoned = true; /* late results are dropped */
+    pthread_mutex_unlock(&hub->lock);
+    hub_unref(hub);
+}
+
+/* Drops the jobs of the execution that ended: finished ones now, running ones
+** when their thread ends (it sees `abandoned`). */
+void eryx__cb_hub_begin(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    for (job *j = hub->jobs, *next; j; j = next) {
+        next = j->next;
+        j->abandoned = true;
+        job_unref(j); /* a running call's thread holds the other reference */
+    }
+    hub->jobs = NULL;
+    hub->calls = 0;
+    pthread_mutex_unlock(&hub->lock);
+}
+
+uint32_t eryx__cb_hub_invocations(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    uint32_t n = hub->calls;
+    pthread_mutex_unlock(&hub->lock);
+    return n;
+}
+
+size_t eryx__cb_hub_pending(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    size_t n = 0;
+    for (job *j = hub->jobs; j; j = j->next) n++;
+    pthread_mutex_unlock(&hub->lock);
+    return n;
+}
+
+static void set_error(job *j, const char *fmt, const char *a) {
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, j->def->name, a);
+    free(j->out);
+    j->out = strdup(msg);
+    j->out_len = j->out ? strlen(j->out) : 0;
+    j->state = JOB_ERROR;
+}
+
+/* A call's thread: runs the embedder's function, checks what it returned. */
+static void *call_main(void *arg) {
+    job *j = arg;
+    eryx__cb_hub *hub = j->hub;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc = j->def->fn(j->def->user, j->args, j->args_len, &out, &out_len);
+    if (out && !out_len) out_len = strlen(out);
+    pthread_mutex_lock(&hub->lock);
+    if (!j->abandoned && j->state == JOB_RUNNING) {
+        json_error_t e;
+        json_t *v = rc == 0 && out ? json_loadb(out, out_len, JSON_DECODE_ANY, &e) : NULL;
+        if (rc != 0) {
+            set_error(j, "callback %s failed: %s", out ? out : "(no message)");
+        } else if (!v) {
+            set_error(j, "callback %s returned invalid JSON: %s", out ? e.text : "nothing");
+        } else if (out_len > hub->max_bytes) {
+            set_error(j, "callback %s returned %s more than the payload limit", "a result");
+        } else {
+            j->out = out;
+            j->out_len = out_len;
+            out = NULL;
+            j->state = JOB_DONE;
+        }
+        json_decref(v);
+        pthread_cond_broadcast(&hub->done);
+    }
+    job_unref(j);
+    pthread_mutex_unlock(&hub->lock);
+    free(out);
+    hub_unref(hub);
+    return NULL;
+}
+
+int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args,
+                       size_t args_len) {
+    const eryx__cb_def *def = NULL;
+    for (size_t i = 0; i < hub->ndefs && !def; i++)
+        if (strlen(hub->defs[i].name) == name_len && !memcmp(hub->defs[i].name, name, name_len)) def = &hub->defs[i];
+    if (!def) return ERYX__CB_UNKNOWN;
+    if (args_len > hub->max_bytes) return ERYX__CB_TOO_LARGE;
+    job *j = calloc(1, sizeof *j);
+    if (!j || !(j->args = dup_bytes(args, args_len))) {
+        free(j);
+        return ERYX__CB_NO_MEMORY;
+    }
+    j->args_len = args_len;
+    j->refs = 2;
+    j->def = def;
+    j->hub = hub;
+    pthread_mutex_lock(&hub->lock);
+    if (hub->max_calls && hub->calls >= hub->max_calls) {
+        pthread_mutex_unlock(&hub->lock);
+        job_free(j);
+        return ERYX__CB_LIMIT;
+    }
+    hub->calls++;
+    j->id = hub->next_id++ & 0x3fffffff;
+    j->deadline = hub->timeout_ns ? now_ns() + hub->timeout_ns : 0;
+    j->next = hub->jobs;
+    hub->jobs = j;
+    atomic_fetch_add(&hub->refs, 1);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, call_main, j) != 0) {
+        atomic_fetch_sub(&hub->refs, 1);
+        j->refs--; /* no thread */
+        set_error(j, "callback %s could not start: %s", "no thread available");
+    }
+    pthread_attr_destroy(&attr);
+    int32_t id = j->id;
+    pthread_mutex_unlock(&hub->lock);
+    return id;
+}
+
+int32_t eryx__cb_wait(eryx__cb_hub *hub, int32_t timeout_ms, bool (*stop)(void *), void *stop_user) {
+    uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ns() + (uint64_t)timeout_ms * 1000000u;
+    pthread_mutex_lock(&hub->lock);
+    for (;;) {
+        uint64_t now = now_ns();
+        for (job *j = hub->jobs; j; j = j->next) {
+            if (j->announced) continue;
+            if (j->state == JOB_RUNNING && j->deadline && now >= j->deadline) {
+                char ms[32];
+                snprintf(ms, sizeof ms, "%llu ms", (unsigned long long)(hub->timeout_ns / 1000000u));
+                set_error(j, "callback %s did not answer within %s", ms);
+                j->abandoned = true; /* its late result is dropped */
+            }
+            if (j->state != JOB_RUNNING) {
+                j->announced = true;
+                int32_t id = j->id;
+                pthread_mutex_unlock(&hub->lock);
+                return id;
+            }
+        }
+        if (now >= end || (stop && stop(stop_user))) break;
+        uint64_t wake = now + WAIT_SLICE_NS < end ? now + WAIT_SLICE_NS : end;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's default clock */
+        uint64_t rel = wake - now, abs_ns = (uint64_t)ts.tv_nsec + rel;
+        ts.tv_sec += (time_t)(abs_ns / 1000000000u);
+        ts.tv_nsec = (long)(abs_ns % 1000000000u);
+        pthread_cond_timedwait(&hub->done, &hub->lock, &ts);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return -1;
+}
+
+static job *find_announced(eryx__cb_hub *hub, int32_t id, job ***link) {
+    for (job **p = &hub->jobs; *p; p = &(*p)->next)
+        if ((*p)->id == id && (*p)->announced) {
+            if (link) *link = p;
+            return *p;
+        }
+    return NULL;
+}
+
+int32_t eryx__cb_len(eryx__cb_hub *hub, int32_t id) {
+    pthread_mutex_lock(&hub->lock);
+    job *j = find_announced(hub, id, NULL);
+    int32_t n = j ? (int32_t)j->out_len : -1;
+    pthread_mutex_unlock(&hub->lock);
+    return n;
+}
+
+int32_t eryx__cb_take(eryx__cb_hub *hub, int32_t id, uint8_t *buf, size_t cap) {
+    pthread_mutex_lock(&hub->lock);
+    job **link = NULL;
+    job *j = find_announced(hub, id, &link);
+    int32_t kind = -1;
+    if (j) {
+        kind = j->state == JOB_DONE ? 0 : 1;
+        if (j->out) memcpy(buf, j->out, j->out_len < cap ? j->out_len : cap);
+        *link = j->next;
+        job_unref(j);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return kind;
+}
+
+char *eryx__cb_describe(const eryx__cb_def *defs, size_t ndefs) {
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < ndefs; i++) {
+        json_error_t e;
+        json_t *schema = json_loads(defs[i].schema ? defs[i].schema : "{}", 0, &e);
+        json_t *item = json_pack("{s:s, s:s, s:o}", "name", defs[i].name, "description",
+                                 defs[i].description ? defs[i].description : "", "parameters",
+                                 schema ? schema : json_object());
+        if (!item || json_array_append_new(list, item) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    char *text = list ? json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(list);
+    return text;
+}
