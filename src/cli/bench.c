@@ -94,6 +94,40 @@ static int read_smaps(long *private_kib, long *rss_kib) {
 }
 
 #define SESSION_ROUNDS 20 /* session snapshots and restores timed */
+#define CALLBACK_CALLS 1000 /* host callback round trips timed, in one execution */
+
+/* The benchmark's host callback: returns its arguments. */
+static int bench_echo(void *user, const char *args, size_t len, char **out, size_t *out_len) {
+    (void)user;
+    *out = malloc(len + 1);
+    if (!*out) return 1;
+    memcpy(*out, args, len + 1);
+    *out_len = len;
+    return 0;
+}
+
+/* Host callback round trip: CALLBACK_CALLS sequential `await echo(i=...)` in one
+** execution, less the same loop without the call; microseconds per call. */
+static double callback_round_trip_us(void) {
+    eryx_builder *cb = eryx_builder_new();
+    eryx_sandbox *s = NULL;
+    double us = -1;
+    if (cb && eryx_builder_add_callback(cb, "echo", "returns its arguments", NULL, bench_echo, NULL) == ERYX_OK &&
+        eryx_builder_set_callback_limits(cb, CALLBACK_CALLS + 10, 0) == ERYX_OK && eryx_sandbox_new(cb, &s) == ERYX_OK) {
+        static const char with[] = "for i in range(1000):\n    await echo(i=i)\n";
+        static const char without[] = "async def nop(i):\n    return i\nfor i in range(1000):\n    await nop(i)\n";
+        eryx_sandbox_execute(s, with, sizeof with - 1, NULL); /* warm-up */
+        uint64_t t0 = now_ns();
+        eryx_status a = eryx_sandbox_execute(s, with, sizeof with - 1, NULL);
+        uint64_t t1 = now_ns();
+        eryx_status c = eryx_sandbox_execute(s, without, sizeof without - 1, NULL);
+        uint64_t t2 = now_ns();
+        if (a == ERYX_OK && c == ERYX_OK) us = ((double)(t1 - t0) - (double)(t2 - t1)) / 1e3 / CALLBACK_CALLS;
+    }
+    eryx_sandbox_free(s);
+    eryx_builder_free(cb);
+    return us;
+}
 
 static const char LOOP[] = "for i in range(10_000_000): x = i * i";
 
@@ -841,6 +875,7 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
     }
     eryx_sandbox_free(keep);
     keep = NULL;
+    double cb_us = callback_round_trip_us();
     /* The first execute in a just-made instance, without the reset after it (keep
     ** state): the run part of a fresh execute, first touches of its pages included. */
     long first_faults = 0;
@@ -915,6 +950,7 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
         json_num("execute_p99_us", pre.exec.p99, 1);
         json_num("execute_keep_p50_us", exec_keep.p50, 1);
         json_num("execute_keep_p99_us", exec_keep.p99, 1);
+        json_num("callback_round_trip_us", cb_us, 1);
         json_num("session_snapshot_bytes", (double)snap_bytes, 0);
         json_num("session_snapshot_p50_us", snap_t.p50, 1);
         json_num("session_snapshot_p99_us", snap_t.p99, 1);
@@ -999,6 +1035,8 @@ int eryx_cli_bench(eryx_builder *b, const char *guest_dir, int json, int runs) {
         print_mode("pre-initialization on (snapshot module, the default)", &pre, NULL);
         printf("  %-44s %12.1f us   (p99 %.1f us, %zu runs)   no reset: for contrast\n",
                "execute('pass'), keep_state p50", exec_keep.p50, exec_keep.p99, keep_runs);
+        printf("  %-48s %10.1f us   (%d sequential awaits of an echo callback, less the loop)\n",
+               "host callback round trip", cb_us, CALLBACK_CALLS);
         printf("  %-48s %10zu bytes  (a 20,000-entry dict and a lambda; zstd)\n", "session snapshot size", snap_bytes);
         printf("  %-48s %10.1f us   (p99 %.1f us, %d runs)\n", "session snapshot p50", snap_t.p50, snap_t.p99,
                SESSION_ROUNDS);

@@ -27,7 +27,19 @@ typedef struct job {
     size_t args_len;
     struct eryx__cb_hub *hub;
     struct job *next;
+    struct job *queued; /* in the pool's queue */
 } job;
+
+/* The process's callback threads: started on demand, reused while busy, each
+** ending after POOL_IDLE_S seconds without work. Reuse is what makes a round trip
+** cheap (a condition variable, not a thread start). */
+#define POOL_IDLE_S 10
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    job *head, *tail;
+    unsigned idle;
+} eryx__cb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
 
 struct eryx__cb_hub {
     atomic_uint refs; /* the sandbox's, plus one per running call */
@@ -184,9 +196,8 @@ static void set_error(job *j, const char *fmt, const char *a) {
     j->state = JOB_ERROR;
 }
 
-/* A call's thread: runs the embedder's function, checks what it returned. */
-static void *call_main(void *arg) {
-    job *j = arg;
+/* Runs one call: the embedder's function, then checks what it returned. */
+static void run_job(job *j) {
     eryx__cb_hub *hub = j->hub;
     char *out = NULL;
     size_t out_len = 0;
@@ -215,7 +226,54 @@ static void *call_main(void *arg) {
     pthread_mutex_unlock(&hub->lock);
     free(out);
     hub_unref(hub);
-    return NULL;
+}
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&eryx__cb_pool.lock);
+    for (;;) {
+        while (!eryx__cb_pool.head) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += POOL_IDLE_S;
+            eryx__cb_pool.idle++;
+            int rc = pthread_cond_timedwait(&eryx__cb_pool.work, &eryx__cb_pool.lock, &ts);
+            eryx__cb_pool.idle--;
+            if (rc != 0 && !eryx__cb_pool.head) {
+                pthread_mutex_unlock(&eryx__cb_pool.lock);
+                return NULL;
+            }
+        }
+        job *j = eryx__cb_pool.head;
+        eryx__cb_pool.head = j->queued;
+        if (!eryx__cb_pool.head) eryx__cb_pool.tail = NULL;
+        pthread_mutex_unlock(&eryx__cb_pool.lock);
+        run_job(j);
+        pthread_mutex_lock(&eryx__cb_pool.lock);
+    }
+}
+
+/* Hands a call to an idle pool thread, or to a new one. -1 if none can start. */
+static int dispatch(job *j) {
+    pthread_mutex_lock(&eryx__cb_pool.lock);
+    int rc = 0;
+    if (!eryx__cb_pool.idle) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = pthread_create(&t, &attr, worker_main, NULL) == 0 ? 0 : -1;
+        pthread_attr_destroy(&attr);
+    }
+    if (rc == 0) {
+        j->queued = NULL;
+        if (eryx__cb_pool.tail) eryx__cb_pool.tail->queued = j;
+        else eryx__cb_pool.head = j;
+        eryx__cb_pool.tail = j;
+        pthread_cond_signal(&eryx__cb_pool.work);
+    }
+    pthread_mutex_unlock(&eryx__cb_pool.lock);
+    return rc;
 }
 
 int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args,
@@ -246,16 +304,11 @@ int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, 
     j->next = hub->jobs;
     hub->jobs = j;
     atomic_fetch_add(&hub->refs, 1);
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, call_main, j) != 0) {
+    if (dispatch(j) != 0) {
         atomic_fetch_sub(&hub->refs, 1);
         j->refs--; /* no thread */
         set_error(j, "callback %s could not start: %s", "no thread available");
     }
-    pthread_attr_destroy(&attr);
     int32_t id = j->id;
     pthread_mutex_unlock(&hub->lock);
     return id;

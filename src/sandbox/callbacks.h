@@ -1,7 +1,8 @@
 /*
 ** Host callbacks (docs/RUNTIME.md, "Callbacks"): the embedder's C functions that
-** Python in the sandbox awaits. Each call the guest starts runs on a thread of its
-** own, so several run at once (asyncio.gather); the guest waits for any to finish
+** Python in the sandbox awaits. Each call the guest starts runs on a thread of a
+** process-wide pool (started on demand, reused), so several run at once
+** (asyncio.gather); the guest waits for any to finish
 ** (eryx.cb_wait) and takes its outcome. A hub holds one sandbox's calls; the
 ** threads hold references to it, so a sandbox freed while a call runs leaves the
 ** call to finish and its result to be dropped.
