@@ -17,13 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <wasmtime.h>
-#include <xxhash.h>
-#include <zstd.h>
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
 #include "../cache/key.h"
 #include "../snapshot/snapmem.h"
 #include "callbacks.h"
+#include "session_blob.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
 #include "../wasi/wasi.h"
@@ -1438,34 +1437,6 @@ eryx_status eryx_sandbox_clear(eryx_sandbox *s) {
     return st;
 }
 
-/*
-** Session blob, little-endian:
-**   0  "ERYXSESS"   8  u32 format (1)   12  u32 page size (4096)
-**   16 artifact: 32 bytes, the SHA-256 naming the image, bare module and engine
-**   48 u64 memory size   56 u64 page count n   64 u64 payload length
-**   72 u64 XXH3-64 of the payload, seeded with the XXH3-64 of bytes 0-71
-**   80 payload: one zstd frame (with its checksum) of n u32 page numbers, ascending,
-**      then the n pages.
-** A blob holds what differs from the start state, nothing of the host (files in
-** /tmp or /data are not in it; open guest files make the snapshot fail).
-*/
-#define BLOB_MAGIC "ERYXSESS"
-#define BLOB_FORMAT 1u
-#define BLOB_HEADER 80u
-#define BLOB_PAGE 4096u
-
-static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get_le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-static uint64_t blob_checksum(const uint8_t *b, size_t payload_len) {
-    return XXH3_64bits_withSeed(b + BLOB_HEADER, payload_len, XXH3_64bits(b, 72));
-}
-
 static void artifact_bytes(const char hex[65], uint8_t out[32]) {
     for (int i = 0; i < 32; i++) {
         unsigned v = 0;
@@ -1496,42 +1467,12 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     uint32_t *pages = NULL;
     if (eryx__snapmem_changed_pages(base, size, s->img, &pages, &n) != 0)
         return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
-    size_t raw_len = n * (4 + BLOB_PAGE);
-    uint8_t *raw = malloc(raw_len ? raw_len : 1);
-    size_t bound = ZSTD_compressBound(raw_len);
-    uint8_t *out = raw ? malloc(BLOB_HEADER + bound) : NULL;
-    ZSTD_CCtx *cc = out ? ZSTD_createCCtx() : NULL;
-    if (!cc) {
-        free(pages);
-        free(raw);
-        free(out);
-        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a %zu-page session snapshot", n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        put_le(raw + 4 * i, pages[i], 4);
-        memcpy(raw + 4 * n + i * BLOB_PAGE, base + (size_t)pages[i] * BLOB_PAGE, BLOB_PAGE);
-    }
-    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
-    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-    size_t z = ZSTD_compress2(cc, out + BLOB_HEADER, bound, raw, raw_len);
-    ZSTD_freeCCtx(cc);
+    uint8_t artifact[32], *out = NULL;
+    artifact_bytes(s->artifact, artifact);
+    const char *why = eryx__blob_encode(artifact, base, size, pages, n, &out, len);
     free(pages);
-    free(raw);
-    if (ZSTD_isError(z)) {
-        free(out);
-        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "compressing the session snapshot failed: %s",
-                          ZSTD_getErrorName(z));
-    }
-    memcpy(out, BLOB_MAGIC, 8);
-    put_le(out + 8, BLOB_FORMAT, 4);
-    put_le(out + 12, BLOB_PAGE, 4);
-    artifact_bytes(s->artifact, out + 16);
-    put_le(out + 48, size, 8);
-    put_le(out + 56, n, 8);
-    put_le(out + 64, z, 8);
-    put_le(out + 72, blob_checksum(out, z), 8);
+    if (why) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "cannot make a %zu-page session snapshot: %s", n, why);
     *blob = out;
-    *len = BLOB_HEADER + z;
     return ERYX_OK;
 }
 
@@ -1542,50 +1483,21 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
     if (!s->img)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "session snapshots restore into pre-initialized sandboxes only");
-    const uint8_t *b = blob;
     uint8_t artifact[32];
     artifact_bytes(s->artifact, artifact);
-    if (len < BLOB_HEADER || memcmp(b, BLOB_MAGIC, 8) != 0)
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "not a session snapshot (bad magic or too short)");
-    if (get_le(b + 8, 4) != BLOB_FORMAT || get_le(b + 12, 4) != BLOB_PAGE)
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a session snapshot of an unknown format (%u)",
-                          (unsigned)get_le(b + 8, 4));
-    if (memcmp(b + 16, artifact, 32) != 0)
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
-                          "the session snapshot was made from another artifact (another guest, engine, environment, "
-                          "imports or setup code): restore it into a sandbox built with the same configuration");
-    uint64_t size = get_le(b + 48, 8), n = get_le(b + 56, 8), z = get_le(b + 64, 8);
-    size_t img_size = eryx__snapimg_size(s->img);
-    if (z != len - BLOB_HEADER || get_le(b + 72, 8) != blob_checksum(b, (size_t)z))
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (checksum mismatch)");
-    if (size % 65536 || size < img_size || size > ((uint64_t)4 << 30) || n > size / BLOB_PAGE)
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (inconsistent header)");
-    if (s->spec.max_memory && size > s->spec.max_memory)
+    eryx__blob d;
+    const char *why = eryx__blob_decode(blob, len, artifact, eryx__snapimg_size(s->img), &d);
+    if (why) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "%s", why);
+    uint64_t size = d.memory_size, n = d.npages;
+    if (s->spec.max_memory && size > s->spec.max_memory) {
+        free(d.raw);
         return eryx__fail(&s->err, ERYX_ERR_MEMORY_LIMIT, "the session snapshot needs %llu MiB, over the limit",
                           (unsigned long long)(size >> 20));
-    size_t raw_len = (size_t)n * (4 + BLOB_PAGE);
-    unsigned long long content = ZSTD_getFrameContentSize(b + BLOB_HEADER, (size_t)z);
-    if (content != raw_len)
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (bad payload size)");
-    uint8_t *raw = malloc(raw_len ? raw_len : 1);
-    if (!raw) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory to restore a session snapshot");
-    size_t got = ZSTD_decompress(raw, raw_len, b + BLOB_HEADER, (size_t)z);
-    if (ZSTD_isError(got) || got != raw_len) {
-        free(raw);
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (%s)",
-                          ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short payload");
-    }
-    for (uint64_t i = 0; i < n; i++) { /* ascending, inside the memory */
-        uint64_t p = get_le(raw + 4 * i, 4);
-        if (p >= size / BLOB_PAGE || (i && p <= get_le(raw + 4 * (i - 1), 4))) {
-            free(raw);
-            return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "a damaged session snapshot (bad page list)");
-        }
     }
     /* From the start state: a fresh instance, grown to the snapshot's size, then
     ** the pages that differ. */
     eryx_status st = fresh_instance(s);
-    size_t have = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    size_t have = st == ERYX_OK ? wasmtime_memory_data_size(s->cx, &s->host.memory) : 0;
     if (st == ERYX_OK && size > have) {
         uint64_t prev;
         wasmtime_error_t *e = wasmtime_memory_grow(s->cx, &s->host.memory, (size - have) / 65536, &prev);
@@ -1594,9 +1506,10 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
     if (st == ERYX_OK) {
         uint8_t *mem = wasmtime_memory_data(s->cx, &s->host.memory);
         for (uint64_t i = 0; i < n; i++)
-            memcpy(mem + get_le(raw + 4 * i, 4) * BLOB_PAGE, raw + 4 * n + i * BLOB_PAGE, BLOB_PAGE);
+            memcpy(mem + (size_t)eryx__blob_page(&d, i) * ERYX__BLOB_PAGE, eryx__blob_page_bytes(&d, i),
+                   ERYX__BLOB_PAGE);
     }
-    free(raw);
+    free(d.raw);
     if (st != ERYX_OK && !s->broken) fresh_instance(s); /* never leave a half-restored session */
     return st;
 }
