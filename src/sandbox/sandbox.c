@@ -971,7 +971,7 @@ static eryx_status instance_new(eryx_sandbox *s) {
             st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
                             scratch.err.data ? scratch.err.data : "");
         /* The host callbacks, as async functions in __main__. */
-        if (st == ERYX_OK && s->cb_list) {
+        if (st == ERYX_OK && s->cb_list && !s->img) {
             s->cur = &scratch;
             st = support_call(s, "set_callbacks", s->cb_list, strlen(s->cb_list), &rc);
             s->cur = NULL;
@@ -1005,13 +1005,22 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
     size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir);
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
     if (b->spec.imports) n += strlen(b->spec.imports);
+    char *cbs = b->spec.ncbs ? eryx__cb_describe(b->spec.cbs, b->spec.ncbs) : NULL;
+    if (b->spec.ncbs && !cbs) return NULL;
+    n += cbs ? strlen(cbs) + 1 : 0;
     char *c = malloc(n), *p = c;
+    if (!c) {
+        free(cbs);
+        return NULL;
+    }
     if (!c) return NULL;
-    p += sprintf(p, "eryx-snapshot-4\x1e%s\x1e%s\x1e%s %s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_sha, zip_id,
+    p += sprintf(p, "eryx-snapshot-5\x1e%s\x1e%s\x1e%s %s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_sha, zip_id,
                  setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
+    if (cbs) p += sprintf(p, "\x1e%s", cbs); /* installed in the snapshot: a restore need not */
+    free(cbs);
     return c;
 }
 
@@ -1123,6 +1132,17 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     if ((st = run_imports_and_setup(&t, b->spec.imports, b->spec.setup, b->spec.setup_len, true, &scratch, err)) !=
         ERYX_OK)
         goto done;
+    if (b->spec.ncbs) { /* the callbacks' functions (and asyncio) are then in the snapshot */
+        char *cbs = eryx__cb_describe(b->spec.cbs, b->spec.ncbs);
+        int rc = 0;
+        st = cbs ? support_call(&t, "set_callbacks", cbs, strlen(cbs), &rc) : ERYX_ERR_NO_MEMORY;
+        free(cbs);
+        if (st != ERYX_OK || rc != 0) {
+            st = eryx__fail(err, st != ERYX_OK ? st : ERYX_ERR_PREINIT, "installing the callbacks failed: %.600s",
+                            scratch.err.data ? scratch.err.data : t.err.msg);
+            goto done;
+        }
+    }
     size_t fds = eryx_wasi_guest_fd_count(t.wasi);
     if (fds)
         st = eryx__fail(err, ERYX_ERR_PREINIT,
