@@ -110,11 +110,13 @@ def _run_code(code, main):
         exec(code, main)
 
 
-def execute(source):
-    """Runs source (bytes) in __main__; returns a process-style exit status."""
+def _execute(source, mode):
+    """Compiles source (bytes) in mode ("exec", or "single" for a REPL statement,
+    which prints an expression's value) and runs it in __main__; returns a
+    process-style exit status."""
     main = sys.modules["__main__"].__dict__
     try:
-        code = compile(source, FILENAME, "exec", flags=_TOP_LEVEL_AWAIT)
+        code = compile(source, FILENAME, mode, flags=_TOP_LEVEL_AWAIT)
         _run_code(code, main)
         status = 0
     except SystemExit as e:
@@ -138,21 +140,14 @@ def execute(source):
     return status
 
 
+def execute(source):
+    """Runs source (bytes) in __main__ (the shim's eryx_execute)."""
+    return _execute(source, "exec")
+
+
 def execute_single(source):
-    """Runs source (bytes) as the interactive interpreter does (the value of an
-    expression statement is printed); returns the exit status, as execute()."""
-    main = sys.modules["__main__"].__dict__
-    try:
-        code = compile(source, FILENAME, "single", flags=_TOP_LEVEL_AWAIT)
-        _run_code(code, main)
-        status = 0
-    except SystemExit as e:
-        status = _exit_status(e.code)
-    except BaseException as e:
-        _report(e, source)
-        status = 1
-    _flush()
-    return status
+    """Runs source (bytes) as the interactive interpreter does (eryx repl)."""
+    return _execute(source, "single")
 
 
 def complete(source):
