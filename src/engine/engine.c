@@ -141,7 +141,7 @@ eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const cha
     return status;
 }
 
-static eryx_status read_file(const char *path, wasm_byte_vec_t *out, eryx__errbuf *err) {
+eryx_status eryx__read_module(const char *path, wasm_byte_vec_t *out, eryx__errbuf *err) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND,
@@ -169,7 +169,7 @@ eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtim
     wasm_engine_t *engine = eryx__engine(kind, err);
     if (!engine) return ERYX_ERR_ENGINE;
     wasm_byte_vec_t wasm;
-    eryx_status st = read_file(wasm_path, &wasm, err);
+    eryx_status st = eryx__read_module(wasm_path, &wasm, err);
     if (st != ERYX_OK) return st;
     wasmtime_error_t *e = wasmtime_module_new(engine, (const uint8_t *)wasm.data, wasm.size, out);
     wasm_byte_vec_delete(&wasm);

@@ -31,6 +31,9 @@ const char *eryx__engine_settings(eryx__engine_kind kind);
 /* The kind's linker with eryx's imports defined (created once). NULL + err. */
 wasmtime_linker_t *eryx__linker(eryx__engine_kind kind, eryx__errbuf *err);
 
+/* Reads the module file at path into *out (delete it with wasm_byte_vec_delete). */
+eryx_status eryx__read_module(const char *path, wasm_byte_vec_t *out, eryx__errbuf *err);
+
 /* Compiles the module at wasm_path for the kind's engine. */
 eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out,
                           eryx__errbuf *err);

@@ -436,18 +436,13 @@ static eryx__snapimg *image_from_backend(const eryx__cache_config *cc, const cha
 }
 
 static void image_store(const eryx__cache_config *cc, eryx__store *store, const char *key, const eryx__snapimg *img) {
-    const uint8_t *bytes = eryx__snapimg_map(img);
-    if (!bytes) {
-        warn(cc, "cannot map the snapshot image to store it; it is not cached");
-        return;
-    }
+    const uint8_t *bytes = eryx__snapimg_view(img);
     char msg[512] = "";
     size_t len = eryx__snapimg_size(img);
     if (store && eryx__store_put(store, key, bytes, len, msg, sizeof msg) != 0)
         warn(cc, "cannot write the snapshot image to the cache (%s); the next process makes it again", msg);
     if (cc->backend && cc->backend->put(cc->backend_user, key, bytes, len) != 0)
         warn(cc, "the cache backend failed to store %s", key);
-    eryx__snapimg_unmap(img, bytes);
 }
 
 eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,

@@ -6,7 +6,6 @@
 ** else of the host (files, streams, environment) reaches the guest.
 */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -1031,30 +1030,6 @@ typedef struct snapshot_job {
     const eryx__cache_config *cc;
 } snapshot_job;
 
-static eryx_status read_file(const char *path, uint8_t **data, size_t *len, eryx__errbuf *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0) close(fd);
-        return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
-    }
-    *len = (size_t)st.st_size;
-    *data = malloc(*len ? *len : 1);
-    size_t got = 0;
-    while (*data && got < *len) {
-        ssize_t r = read(fd, *data + got, *len - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!*data) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
-    if (got != *len) {
-        free(*data);
-        return eryx__fail(err, ERYX_ERR_IO, "short read of %s", path);
-    }
-    return ERYX_OK;
-}
-
 /* Fails the snapshot with what the guest reported (the traceback, or its stderr). */
 static eryx_status preinit_failed(eryx__errbuf *err, const char *what, const eryx_result *r) {
     const char *text = r->traceback ? r->traceback : r->err.data ? r->err.data : "(the guest said nothing)";
@@ -1182,18 +1157,20 @@ static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errb
 ** snapshot images instantiate: one compile per guest, whatever the imports. */
 static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
     snapshot_job *job = user;
-    uint8_t *wasm = NULL, *bare = NULL;
-    size_t wasm_len = 0, bare_len = 0;
+    wasm_byte_vec_t wasm;
+    uint8_t *bare = NULL;
+    size_t bare_len = 0;
     char msg[256] = "";
-    eryx_status st = read_file(job->wasm_path, &wasm, &wasm_len, err);
+    eryx_status st = eryx__read_module(job->wasm_path, &wasm, err);
     if (st != ERYX_OK) return st;
-    if (eryx__wasm_image_build(wasm, wasm_len, NULL, 0, &bare, &bare_len, msg, sizeof msg) != 0) {
+    if (eryx__wasm_image_build((const uint8_t *)wasm.data, wasm.size, NULL, 0, &bare, &bare_len, msg, sizeof msg) !=
+        0) {
         st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path, msg);
     } else {
         wasmtime_error_t *e = wasmtime_module_new(eryx__engine(job->cc->engine, NULL), bare, bare_len, out);
         if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
     }
-    free(wasm);
+    wasm_byte_vec_delete(&wasm);
     free(bare);
     return st;
 }

@@ -107,15 +107,7 @@ void eryx__snapimg_release(eryx__snapimg *img) {
 }
 
 size_t eryx__snapimg_size(const eryx__snapimg *img) { return img->size; }
-
-const uint8_t *eryx__snapimg_map(const eryx__snapimg *img) {
-    void *p = mmap(NULL, img->size, PROT_READ, MAP_PRIVATE, img->fd, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-void eryx__snapimg_unmap(const eryx__snapimg *img, const uint8_t *p) {
-    if (p) munmap((void *)p, img->size);
-}
+const uint8_t *eryx__snapimg_view(const eryx__snapimg *img) { return img->view; }
 
 /* ---- the memory creator ---------------------------------------------------------- */
 
@@ -324,5 +316,3 @@ int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__sn
     *count = n;
     return 0;
 }
-
-const uint8_t *eryx__snapimg_view(const eryx__snapimg *img) { return img->view; }

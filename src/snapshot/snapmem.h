@@ -26,10 +26,6 @@ void eryx__snapimg_retain(eryx__snapimg *img);
 void eryx__snapimg_release(eryx__snapimg *img); /* NULL allowed */
 size_t eryx__snapimg_size(const eryx__snapimg *img);
 
-/* Maps the image read-only for the caller to read (serializing it to the cache);
-** NULL on failure. Unmap with eryx__snapimg_unmap. */
-const uint8_t *eryx__snapimg_map(const eryx__snapimg *img);
-void eryx__snapimg_unmap(const eryx__snapimg *img, const uint8_t *p);
 
 /* The image's bytes (a read-only mapping, valid while img is). */
 const uint8_t *eryx__snapimg_view(const eryx__snapimg *img);
