@@ -992,7 +992,7 @@ static eryx_status instance_new(eryx_sandbox *s) {
 ** image it imported from (its path and identity), the environment Python read
 ** while starting, the imports and the setup code. One string. Not argv: one
 ** snapshot serves every argv (each restore sets sys.argv). */
-static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
+static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char *cbs) {
     char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing", zip_sha[65];
     struct stat st;
     snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
@@ -1004,14 +1004,9 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
     size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir);
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
     if (b->spec.imports) n += strlen(b->spec.imports);
-    char *cbs = b->spec.ncbs ? eryx__cb_describe(b->spec.cbs, b->spec.ncbs) : NULL;
-    if (b->spec.ncbs && !cbs) return NULL;
     n += cbs ? strlen(cbs) + 1 : 0;
     char *c = malloc(n), *p = c;
-    if (!c) {
-        free(cbs);
-        return NULL;
-    }
+    if (!c) return NULL;
     if (!c) return NULL;
     p += sprintf(p, "eryx-snapshot-5\x1e%s\x1e%s\x1e%s %s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_sha, zip_id,
                  setup_sha);
@@ -1019,7 +1014,6 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha) {
     *p++ = '\x1e';
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs); /* installed in the snapshot: a restore need not */
-    free(cbs);
     return c;
 }
 
@@ -1027,6 +1021,7 @@ typedef struct snapshot_job {
     eryx_builder *b;
     eryx__guest *base;
     const char *wasm_path, *wasm_sha;
+    const char *cbs; /* the callbacks' description (eryx__cb_describe), NULL: none */
     const eryx__cache_config *cc;
 } snapshot_job;
 
@@ -1107,11 +1102,9 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     if ((st = run_imports_and_setup(&t, b->spec.imports, b->spec.setup, b->spec.setup_len, true, &scratch, err)) !=
         ERYX_OK)
         goto done;
-    if (b->spec.ncbs) { /* the callbacks' functions (and asyncio) are then in the snapshot */
-        char *cbs = eryx__cb_describe(b->spec.cbs, b->spec.ncbs);
+    if (job->cbs) { /* the callbacks' functions (and asyncio) are then in the snapshot */
         int rc = 0;
-        st = cbs ? support_call(&t, "set_callbacks", cbs, strlen(cbs), &rc) : ERYX_ERR_NO_MEMORY;
-        free(cbs);
+        st = support_call(&t, "set_callbacks", job->cbs, strlen(job->cbs), &rc);
         if (st != ERYX_OK || rc != 0) {
             st = eryx__fail(err, st != ERYX_OK ? st : ERYX_ERR_PREINIT, "installing the callbacks failed: %.600s",
                             scratch.err.data ? scratch.err.data : t.err.msg);
@@ -1177,7 +1170,8 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
 
 /* Gets the module the sandbox instantiates: the snapshot module for this builder's
 ** pre-initialization (made and cached on first use), or the base module. */
-static eryx_status acquire_module(eryx_builder *b, eryx__guest **out, eryx__snapimg **img, char artifact[65]) {
+static eryx_status acquire_module(eryx_builder *b, const char *cbs, eryx__guest **out, eryx__snapimg **img,
+                                  char artifact[65]) {
     char path[PATH_MAX], sha[65];
     eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
     if (st != ERYX_OK) return st;
@@ -1194,9 +1188,9 @@ static eryx_status acquire_module(eryx_builder *b, eryx__guest **out, eryx__snap
         .warn_user = b->warn_user,
     };
     if (!b->preinit) return eryx__guest_acquire(path, sha, &cc, out, NULL, &b->err);
-    char *id = snapshot_id(b, sha);
+    char *id = snapshot_id(b, sha, cbs);
     if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
-    snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cc = &cc};
+    snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cbs = cbs, .cc = &cc};
     st = eryx__image_acquire(id, capture_from_base, &job, &cc, img, &b->err);
     if (st != ERYX_OK) {
         free(id);
@@ -1225,21 +1219,21 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     uint64_t t0 = now_ns();
     eryx_sandbox *s = calloc(1, sizeof *s);
     if (!s) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
-    eryx_status st = acquire_module(b, &s->guest, &s->img, s->artifact);
-    if (st != ERYX_OK) goto fail;
+    eryx_status st = ERYX_OK;
     s->stdin_fd = -1;
-    if (spec_copy(&s->spec, &b->spec) != 0) {
-        st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
-        goto fail;
-    }
-    if (s->spec.ncbs) {
-        s->hub = eryx__cb_hub_new(s->spec.cbs, s->spec.ncbs, s->spec.cb_max_calls, s->spec.cb_timeout_ns,
+    if (b->spec.ncbs) { /* described once: for the snapshot's key and the guest */
+        s->cb_list = eryx__cb_describe(b->spec.cbs, b->spec.ncbs);
+        s->hub = eryx__cb_hub_new(b->spec.cbs, b->spec.ncbs, b->spec.cb_max_calls, b->spec.cb_timeout_ns,
                                   (size_t)16 << 20);
-        s->cb_list = eryx__cb_describe(s->spec.cbs, s->spec.ncbs);
         if (!s->hub || !s->cb_list) {
             st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's callbacks");
             goto fail;
         }
+    }
+    if ((st = acquire_module(b, s->cb_list, &s->guest, &s->img, s->artifact)) != ERYX_OK) goto fail;
+    if (spec_copy(&s->spec, &b->spec) != 0) {
+        st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
+        goto fail;
     }
     uint64_t t1 = now_ns();
     if ((st = instance_new(s)) != ERYX_OK) {
