@@ -11,7 +11,7 @@ cd "$top"
 . scripts/lib.sh
 mode="${1:-release}"
 
-scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev libxxhash-dev libzstd-dev libedit-dev libjansson-dev \
+scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev libxxhash-dev libzstd-dev libedit-dev libjansson-dev libzip-dev zlib1g-dev curl \
     ca-certificates python3 util-linux
 
 # rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH.

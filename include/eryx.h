@@ -45,7 +45,8 @@ extern "C" {
     X(ERYX_ERR_CANCELLED, 15, "the execution was cancelled")                          \
     X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")      \
     X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")     \
-    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")
+    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")         \
+    X(ERYX_ERR_PACKAGE, 19, "a package is unusable (damaged, or built for another platform)")
 
 typedef enum eryx_status {
 #define ERYX__ENUM(name, value, msg) name = value,
@@ -186,11 +187,26 @@ eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const 
 ** and write unless flags has ERYX_MOUNT_READONLY. Resolution stays beneath the
 ** directory: "..", absolute symlinks and symlinks pointing outside it fail in the
 ** guest. The directory is opened when a sandbox is created (ERYX_ERR_MOUNT then if
-** it cannot be). guest_path may not be "/" or lie under /usr/local/lib (the
-** stdlib); mounting over /tmp or /data replaces the in-memory filesystem there.
+** it cannot be). guest_path may not be "/", lie under /usr/local/lib (the
+** stdlib) or under /packages (eryx_builder_add_package); mounting over /tmp or /data replaces the in-memory filesystem there.
 */
 eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path,
                                    unsigned flags);
+
+/*
+** Adds a package to the builder's sandboxes: a pure-Python wheel (*.whl) or a
+** source tree (a directory: its src/ when it has one beside pyproject.toml,
+** setup.py or setup.cfg). The package is read now, checked and packed into a
+** read-only image that every sandbox of the builder shares, mounted at
+** /packages/<name> (the normalized distribution or directory name) and appended to
+** sys.path in the order added, after the stdlib. A wheel built for a platform (its
+** tag is not `any`), one holding native extension files, a damaged archive or an
+** unreadable tree fails with ERYX_ERR_PACKAGE and a message naming the file and
+** the cause; two packages of one name fail with ERYX_ERR_INVALID_ARGUMENT. The
+** contents' hash is part of the pre-initialization key, so `--import` of a package
+** is snapshotted, and a changed package makes a new snapshot. See docs/PACKAGES.md.
+*/
+eryx_status eryx_builder_add_package(eryx_builder *builder, const char *path);
 
 /*
 ** Sets the byte cap of each in-memory filesystem (/tmp and /data; each has its own

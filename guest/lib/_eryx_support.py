@@ -161,6 +161,15 @@ def complete(source):
         return 2
 
 
+def add_paths(paths):
+    """Appends the packages' mount points (bytes, NUL-separated) to sys.path, after
+    the stdlib, as site-packages would be. Returns 0."""
+    for p in paths.decode("utf-8").split("\0"):
+        if p and p not in sys.path:
+            sys.path.append(p)
+    return 0
+
+
 def preimport(names):
     """Imports each module named in names (bytes, one per line), in order, before a
     snapshot is taken. Returns 0, or 1 after reporting the failing import's error."""

@@ -49,8 +49,8 @@ static void usage(FILE *out) {
           "\n"
           "Runs Python 3.13 (CPython compiled to WebAssembly) inside eryx's sandbox.\n"
           "The guest sees the stdlib, an in-memory /tmp and /data, the environment\n"
-          "variables given with --env and the directories given with --mount; no\n"
-          "other host file, variable or stream.\n"
+          "variables given with --env, the directories given with --mount and the\n"
+          "packages given with --package; no other host file, variable or stream.\n"
           "\n"
           "options:\n"
           "  -c CODE                run CODE (sys.argv[0] is '-c')\n"
@@ -58,6 +58,9 @@ static void usage(FILE *out) {
           "                         show host directory HOST at guest path GUEST\n"
           "                         (read-write; ':ro' for read-only); repeatable\n"
           "  --env NAME=VALUE       set an environment variable in the guest; repeatable\n"
+          "  --package PATH         make a pure-Python wheel (*.whl) or a source tree\n"
+          "                         importable (read-only at /packages/NAME, on\n"
+          "                         sys.path after the stdlib); repeatable\n"
           "  --import MOD           import module MOD (json, xml.dom) before the snapshot:\n"
           "                         the code's own `import MOD` is then a lookup;\n"
           "                         repeatable, imported in the order given\n"
@@ -93,9 +96,9 @@ static void usage(FILE *out) {
           "(tens of ms plus the imports) on the first run of a configuration, then\n"
           "cached in the cache dir; the very first run on a machine also compiles the\n"
           "interpreter (seconds, once). The configuration is the guest, the --import\n"
-          "list (in order), the --setup file's content and the --env variables; not\n"
-          "the code, its arguments or the --mount options. 'eryx build' pays the first\n"
-          "run ahead.\n"
+          "list (in order), the --setup file's content, the --env variables and the\n"
+          "--package contents; not the code, its arguments or the --mount options.\n"
+          "'eryx build' pays the first run ahead.\n"
           "\n"
           "exit status:\n"
           "  0    success\n"
@@ -103,8 +106,8 @@ static void usage(FILE *out) {
           "       or --result's variable could not be encoded as JSON\n"
           "  N    the Python code called sys.exit(N) or os._exit(N)\n"
           "  2    usage error\n"
-          "  3    the sandbox could not be created or crashed, or an --import or the\n"
-          "       --setup code failed (the message says why)\n"
+          "  3    the sandbox could not be created or crashed, an --import or the\n"
+          "       --setup code failed, or a --package is unusable (the message says why)\n"
           "  124  --timeout expired          125  --max-memory reached\n"
           "  126  --max-output exceeded      127  --fuel used up\n"
           "  130  interrupted (Ctrl-C stops the code, then eryx exits)\n"
@@ -317,7 +320,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--guest-dir") || !strcmp(a, "--cache-dir") || !strcmp(a, "-c") || !strcmp(a, "--mount") ||
             !strcmp(a, "--env") || !strcmp(a, "--cache-max-size") || !strcmp(a, "--import") ||
             !strcmp(a, "--setup") || !strcmp(a, "--timeout") || !strcmp(a, "--max-memory") ||
-            !strcmp(a, "--max-output") || !strcmp(a, "--fuel")) {
+            !strcmp(a, "--max-output") || !strcmp(a, "--fuel") || !strcmp(a, "--package")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "eryx: %s needs a value (see eryx --help)\n", a);
                 goto out;
@@ -362,6 +365,14 @@ int main(int argc, char **argv) {
                     goto out;
                 }
                 eryx_builder_set_cache_limits(b, (uint64_t)n, 0);
+                continue;
+            }
+            if (!strcmp(a, "--package")) {
+                if (eryx_builder_add_package(b, v) != ERYX_OK) {
+                    fprintf(stderr, "eryx: --package: %s\n", eryx_builder_errmsg(b));
+                    status = EXIT_SANDBOX;
+                    goto out;
+                }
                 continue;
             }
             if (!strcmp(a, "--import")) {

@@ -19,6 +19,7 @@
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
 #include "../cache/key.h"
+#include "../package/package.h"
 #include "../snapshot/snapmem.h"
 #include "callbacks.h"
 #include "session_blob.h"
@@ -62,6 +63,8 @@ typedef struct run_spec {
     int envc;
     char **env; /* "NAME=VALUE" */
     mount_spec *mounts; /* in the order added */
+    eryx__package *pkgs; /* mounted read-only at their guest_path, on sys.path in this order */
+    size_t npkgs;
     uint64_t memfs_limit;
     char *result_name; /* NULL: no result variable */
     bool keep_state;
@@ -219,6 +222,8 @@ static void spec_free(run_spec *spec) {
         free(m->guest);
         free(m);
     }
+    for (size_t i = 0; i < spec->npkgs; i++) eryx__package_clear(&spec->pkgs[i]);
+    free(spec->pkgs);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -266,6 +271,8 @@ static int spec_copy(run_spec *dst, const run_spec *src) {
         if (c) c->flags = m->flags;
         tail = c ? &c->next : tail;
     }
+    if (ok && src->npkgs && !(dst->pkgs = calloc(src->npkgs, sizeof *dst->pkgs))) ok = false;
+    for (size_t i = 0; ok && i < src->npkgs; i++, dst->npkgs++) ok = eryx__package_copy(&dst->pkgs[i], &src->pkgs[i]) == 0;
     if (!ok) {
         if (!dst->argv) dst->argc = 0;
         if (!dst->env) dst->envc = 0;
@@ -366,6 +373,10 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
         !strncmp(norm, "/usr/local/lib", 14))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
                           "cannot mount at %s: it would hide the stdlib (choose a path like /mnt/data)", norm);
+    if (!strcmp(norm, "/packages") || !strncmp(norm, "/packages/", 10))
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "cannot mount at %s: /packages holds the builder's packages (choose a path like /mnt/data)",
+                          norm);
     for (mount_spec *m = b->spec.mounts; m; m = m->next)
         if (!strcmp(m->guest, norm))
             return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "%s is already mounted", norm);
@@ -379,6 +390,30 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
     mount_spec **tail = &b->spec.mounts;
     while (*tail) tail = &(*tail)->next;
     *tail = m;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_add_package(eryx_builder *b, const char *path) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__package p;
+    eryx_status st = eryx__package_open(path, &p, &b->err);
+    if (st != ERYX_OK) return st;
+    for (size_t i = 0; i < b->spec.npkgs; i++) {
+        if (!strcmp(b->spec.pkgs[i].name, p.name)) {
+            st = eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
+                            "%s and %s are both named '%s'; a builder takes one package of each name", p.source,
+                            b->spec.pkgs[i].source, p.name);
+            eryx__package_clear(&p);
+            return st;
+        }
+    }
+    eryx__package *grown = realloc(b->spec.pkgs, (b->spec.npkgs + 1) * sizeof *grown);
+    if (!grown) {
+        eryx__package_clear(&p);
+        return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a package");
+    }
+    grown[b->spec.npkgs++] = p;
+    b->spec.pkgs = grown;
     return ERYX_OK;
 }
 
@@ -786,6 +821,13 @@ static eryx_status mount_all(eryx_sandbox *s) {
         e = eryx_vfs_mount(s->vfs, m->guest, &eryx_vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
         if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
     }
+    for (size_t i = 0; i < spec->npkgs; i++) {
+        const eryx__package *p = &spec->pkgs[i];
+        e = eryx_vfs_mount(s->vfs, p->guest_path, &eryx_vfs_zip_backend, eryx_vfs_zip_ref(p->img), true);
+        if (e)
+            return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount the package %s at %s (WASI errno %u)", p->source,
+                              p->guest_path, e);
+    }
     static const char *const memfs_paths[] = {"/tmp", "/data"};
     for (size_t i = 0; i < 2; i++) {
         int taken = 0;
@@ -839,6 +881,23 @@ static eryx_status support_call(eryx_sandbox *s, const char *name, const char *a
     return call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
 }
 
+/* Puts the packages' mount points on sys.path, after the stdlib (as site-packages
+** would be): a package cannot shadow a standard module. */
+static eryx_status add_package_paths(eryx_sandbox *s, eryx_result *scratch) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->spec.npkgs; i++) n += strlen(s->spec.pkgs[i].guest_path) + 1;
+    char *paths = malloc(n), *p = paths;
+    if (!paths) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the package paths");
+    for (size_t i = 0; i < s->spec.npkgs; i++) p = stpcpy(p, s->spec.pkgs[i].guest_path) + 1;
+    int rc = 0;
+    eryx_status st = support_call(s, "add_paths", paths, n - 1, &rc);
+    free(paths);
+    if (st == ERYX_OK && rc != 0)
+        st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "putting the packages on sys.path failed: %.600s",
+                        scratch->err.data ? scratch->err.data : "");
+    return st;
+}
+
 /* Starts Python in a fresh instance of the base module: _initialize (C constructors)
 ** then eryx_init. What the guest prints meanwhile goes into a scratch result, shown
 ** in the error if the start fails. */
@@ -857,6 +916,7 @@ static eryx_status start_python(eryx_sandbox *s) {
                         "Python failed to start in the guest; check that %s/lib holds the stdlib image built with "
                         "this python.wasm. Python said: %.600s",
                         s->spec.guest_dir, scratch.err.data ? scratch.err.data : "(nothing)");
+    if (st == ERYX_OK && s->spec.npkgs) st = add_package_paths(s, &scratch);
     free_result_fields(&scratch);
     return st;
 }
@@ -1005,8 +1065,8 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
     if (b->spec.imports) n += strlen(b->spec.imports);
     n += cbs ? strlen(cbs) + 1 : 0;
+    for (size_t i = 0; i < b->spec.npkgs; i++) n += strlen(b->spec.pkgs[i].guest_path) + 2 + ERYX__KEY_HEX_LEN;
     char *c = malloc(n), *p = c;
-    if (!c) return NULL;
     if (!c) return NULL;
     p += sprintf(p, "eryx-snapshot-5\x1e%s\x1e%s\x1e%s %s\x1e%s\x1e", base_sha, b->spec.guest_dir, zip_sha, zip_id,
                  setup_sha);
@@ -1014,6 +1074,8 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char
     *p++ = '\x1e';
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs); /* installed in the snapshot: a restore need not */
+    for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
+        p += sprintf(p, "\x1e%s=%s", b->spec.pkgs[i].guest_path, b->spec.pkgs[i].sha256);
     return c;
 }
 

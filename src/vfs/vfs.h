@@ -141,13 +141,16 @@ eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t 
 
 /* A read-only zip image (the stdlib). Opened once (mmap of the file, central
 ** directory parsed and indexed with every offset and length bounds-checked) and
-** shared: eryx_vfs_zip_backend(img) gives a backend whose `self` is a reference to
+** shared (also packages: src/package): eryx_vfs_zip_backend(img) gives a backend whose `self` is a reference to
 ** img (destroy drops the reference). Only STORED members are served (the stdlib
 ** image is written that way); a DEFLATED member opens with EIO. Directories are
 ** implied by member paths. A malformed file fails to open with a message in err. */
 typedef struct eryx_vfs_zip eryx_vfs_zip;
 eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen);
 eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen); /* for tests and fuzzing; data must outlive the image */
+/* Like eryx_vfs_zip_from_memory, but the image owns data (malloc'd): it is freed
+** with the last reference, or at once when the image cannot be opened. */
+eryx_vfs_zip *eryx_vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen);
 void eryx_vfs_zip_release(eryx_vfs_zip *img); /* drops the caller's reference */
 extern const eryx_vfs_backend eryx_vfs_zip_backend;
 void *eryx_vfs_zip_ref(eryx_vfs_zip *img); /* a new reference, to pass as `self` when mounting */

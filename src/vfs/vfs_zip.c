@@ -56,6 +56,7 @@ struct eryx_vfs_zip {
     const unsigned char *data;
     size_t size;
     bool mapped; /* data is our mmap (else the caller's memory) */
+    bool heap;   /* data is malloc'd memory the image owns (eryx_vfs_zip_adopt) */
     zent *ents;
     uint32_t n;
     uint32_t *children;
@@ -133,6 +134,7 @@ static bool find_index(const eryx_vfs_zip *img, const char *path, size_t len, ui
 
 static void img_free(eryx_vfs_zip *img) {
     if (img->mapped) munmap((void *)img->data, img->size);
+    if (img->heap) free((void *)img->data);
     free(img->ents);
     free(img->children);
     free(img);
@@ -357,6 +359,13 @@ eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, 
         img_free(img);
         return NULL;
     }
+    return img;
+}
+
+eryx_vfs_zip *eryx_vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen) {
+    eryx_vfs_zip *img = eryx_vfs_zip_from_memory(data, len, err, errlen);
+    if (img) img->heap = true;
+    else free(data);
     return img;
 }
 
