@@ -108,6 +108,13 @@ static void test_good_wheel(void) {
     CHECK_STR_EQ(p.sha256, q.sha256);
     CHECK_STR_EQ(q.name, "pkg");
     eryx__package_clear(&q);
+    /* The registry: the same file again is the same image, not a second read. */
+    eryx__package r1, r2;
+    CHECK(eryx__package_open(again, &r1, &err) == ERYX_OK);
+    CHECK(eryx__package_open(again, &r2, &err) == ERYX_OK);
+    CHECK(r1.img != NULL && r1.img == r2.img);
+    eryx__package_clear(&r1);
+    eryx__package_clear(&r2);
     /* A copy shares the image and outlives the original. */
     CHECK(eryx__package_copy(&q, &p) == 0);
     eryx__package_clear(&p);
@@ -120,6 +127,7 @@ static void test_good_wheel(void) {
     eryx__package r;
     CHECK(eryx__package_open(wheel("pkg-1.0-py3-none-any.whl", changed), &r, &err) == ERYX_OK);
     CHECK(strcmp(r.sha256, q.sha256) != 0);
+    CHECK(r.img != q.img); /* rewritten in place: a new identity, read again */
     eryx__package_clear(&r);
     eryx__package_clear(&q);
 }

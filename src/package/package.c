@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,6 +513,69 @@ int eryx__package_copy(eryx__package *dst, const eryx__package *src) {
     return 0;
 }
 
+/* ---- the registry of packed wheels ---------------------------------------------------
+** Builders of one process often add the same wheel (a server making a builder per
+** request; a factory per configuration). Packing jinja2's wheel costs ~2 ms, so
+** the packed images of the last REGISTRY_SIZE wheels are kept, keyed by the file's
+** identity (device, inode, size, modification time in ns) and path. A rewritten
+** file has a new identity and is read again. Source trees are always read again:
+** a file inside can change without the directory's own stat changing. */
+#define REGISTRY_SIZE 16
+typedef struct reg_entry {
+    struct stat st;
+    eryx__package pkg; /* pkg.source is the registered path */
+    uint64_t last_use;
+} reg_entry;
+static struct {
+    pthread_mutex_t lock;
+    reg_entry e[REGISTRY_SIZE];
+    size_t n;
+    uint64_t clock;
+} eryx__package_registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Copies a registered wheel into *out (0), or returns -1 on a miss. */
+static int registry_get(const char *path, const struct stat *st, eryx__package *out) {
+    int rc = -1;
+    pthread_mutex_lock(&eryx__package_registry.lock);
+    for (size_t i = 0; i < eryx__package_registry.n; i++) {
+        reg_entry *e = &eryx__package_registry.e[i];
+        if (same_file(&e->st, st) && !strcmp(e->pkg.source, path)) {
+            e->last_use = ++eryx__package_registry.clock;
+            rc = eryx__package_copy(out, &e->pkg);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&eryx__package_registry.lock);
+    return rc;
+}
+
+/* Registers a copy of pkg, replacing the least recently used entry when full. */
+static void registry_put(const struct stat *st, const eryx__package *pkg) {
+    pthread_mutex_lock(&eryx__package_registry.lock);
+    size_t slot = eryx__package_registry.n;
+    if (slot == REGISTRY_SIZE) {
+        slot = 0;
+        for (size_t i = 1; i < REGISTRY_SIZE; i++)
+            if (eryx__package_registry.e[i].last_use < eryx__package_registry.e[slot].last_use) slot = i;
+        eryx__package_clear(&eryx__package_registry.e[slot].pkg);
+    } else {
+        eryx__package_registry.n++;
+    }
+    reg_entry *e = &eryx__package_registry.e[slot];
+    e->st = *st;
+    e->last_use = ++eryx__package_registry.clock;
+    if (eryx__package_copy(&e->pkg, pkg) != 0) { /* out of memory: drop the slot */
+        *e = eryx__package_registry.e[--eryx__package_registry.n];
+        memset(&eryx__package_registry.e[eryx__package_registry.n], 0, sizeof *e);
+    }
+    pthread_mutex_unlock(&eryx__package_registry.lock);
+}
+
 eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbuf *err) {
     memset(out, 0, sizeof *out);
     if (!path || !*path) return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "a package needs a path");
@@ -526,6 +590,7 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
         kind = "source tree";
         rc = read_tree(path, name, sizeof name, &l, err);
     } else if (S_ISREG(st.st_mode) && has_suffix(path, ".whl")) {
+        if (registry_get(path, &st, out) == 0) return ERYX_OK;
         kind = "wheel";
         rc = read_wheel(path, name, sizeof name, &l, err);
     } else {
@@ -562,5 +627,6 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
         eryx__package_clear(out);
         return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the package %s", path);
     }
+    if (kind[0] == 'w') registry_put(&st, out);
     return ERYX_OK;
 }

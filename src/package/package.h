@@ -17,7 +17,10 @@
 ** so are host-built extension files (a WASI interpreter cannot load them).
 **
 ** Threads: an eryx__package is owned by one builder; its image is reference
-** counted and shared read-only (eryx_vfs_zip_ref).
+** counted and shared read-only (eryx_vfs_zip_ref). Packed wheels are also kept in
+** a process-wide registry (eryx__package_registry, mutex-protected, 16 entries,
+** keyed by the file's device, inode, size and mtime), so adding the same wheel
+** to another builder is a lookup.
 */
 #ifndef ERYX_PACKAGE_H
 #define ERYX_PACKAGE_H
