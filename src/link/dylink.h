@@ -1,0 +1,45 @@
+/*
+** Reading a side module's `dylink.0` section (WebAssembly tool-conventions,
+** DynamicLinking.md): what a loader must reserve for the module before it can be
+** instantiated against a main module's memory and table.
+**
+** A side module (`wasm-ld -shared --experimental-pic`) imports its memory, its
+** table, its stack pointer, `__memory_base` and `__table_base`, and reaches other
+** modules' symbols through `env.*` function imports and `GOT.mem.*` / `GOT.func.*`
+** global imports. Its first section is the custom section `dylink.0`, whose
+** subsections say how much memory and how many table slots it needs, with what
+** alignment, and which other modules it needs.
+**
+** The module comes from a package, so it is not trusted: every length is checked
+** and the sizes are capped (a side module that asks for more than
+** ERYX__DYLINK_MAX_MEM bytes or ERYX__DYLINK_MAX_TABLE slots is refused).
+*/
+#ifndef ERYX_DYLINK_H
+#define ERYX_DYLINK_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ERYX__DYLINK_MAX_MEM (UINT32_C(1) << 30)   /* static data of one module */
+#define ERYX__DYLINK_MAX_TABLE (UINT32_C(1) << 20) /* function-table slots */
+#define ERYX__DYLINK_MAX_ALIGN 16u                  /* log2: 64 KiB */
+
+typedef struct eryx__dylink {
+    uint32_t mem_size;    /* bytes to reserve at __memory_base */
+    uint32_t mem_align;   /* log2 of its alignment */
+    uint32_t table_size;  /* table slots to reserve at __table_base */
+    uint32_t table_align; /* log2 of their alignment */
+    uint32_t n_needed;
+    char **needed; /* the module names of WASM_DYLINK_NEEDED, NUL-terminated copies */
+    uint32_t n_tls_exports; /* thread-local exports (refused by the loader: no threads) */
+} eryx__dylink;
+
+/* Reads the dylink.0 section of the module (wasm, len) into *out. Returns 0, or
+** -1 with a one-line message in err: not a wasm module, no dylink.0 first section
+** (a main module or a plain object file; the pre-2021 "dylink" section is named as
+** such), a malformed or truncated subsection, or sizes over the caps. */
+int eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, char *err, size_t err_len);
+
+/* Frees what eryx__dylink_read allocated and zeroes *d. */
+void eryx__dylink_free(eryx__dylink *d);
+
+#endif

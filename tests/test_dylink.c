@@ -1,0 +1,173 @@
+/* Unit test of src/link/dylink.c: dylink.0 sections written byte by byte, read
+** back; and every malformed input refused with a message, never read past. */
+#include <stdlib.h>
+#include "check.h"
+#include "../src/link/dylink.h"
+
+typedef struct bytes {
+    uint8_t b[512];
+    size_t n;
+} bytes;
+
+static void put(bytes *o, const void *p, size_t n) {
+    memcpy(o->b + o->n, p, n);
+    o->n += n;
+}
+static void leb(bytes *o, uint32_t v) {
+    do {
+        uint8_t byte = v & 0x7f;
+        v >>= 7;
+        if (v) byte |= 0x80;
+        put(o, &byte, 1);
+    } while (v);
+}
+static void str(bytes *o, const char *s) {
+    leb(o, (uint32_t)strlen(s));
+    put(o, s, strlen(s));
+}
+
+/* A module: header, then a custom section `name` holding `payload`, then a type
+** section (so something follows). */
+static bytes module(const char *name, const bytes *payload) {
+    bytes m = {.n = 0}, sec = {.n = 0};
+    put(&m, "\0asm\1\0\0\0", 8);
+    str(&sec, name);
+    put(&sec, payload->b, payload->n);
+    put(&m, "\0", 1);
+    leb(&m, (uint32_t)sec.n);
+    put(&m, sec.b, sec.n);
+    put(&m, "\1\1\0", 3); /* an empty type section */
+    return m;
+}
+
+static void sub(bytes *p, uint8_t type, const bytes *body) {
+    put(p, &type, 1);
+    leb(p, (uint32_t)body->n);
+    put(p, body->b, body->n);
+}
+
+static bytes mem_info(uint32_t ms, uint32_t ma, uint32_t ts, uint32_t ta) {
+    bytes b = {.n = 0};
+    leb(&b, ms), leb(&b, ma), leb(&b, ts), leb(&b, ta);
+    return b;
+}
+
+static int read(const bytes *m, eryx__dylink *d, char *err) {
+    return eryx__dylink_read(m->b, m->n, d, err, 256);
+}
+
+static void refused(const bytes *m, const char *needle, int line) {
+    eryx__dylink d;
+    char err[256];
+    int rc = read(m, &d, err);
+    check_count++;
+    if (rc != -1 || !strstr(err, needle)) {
+        check_failures++;
+        fprintf(stderr, "%s:%d: expected a refusal with '%s', got %d: %s\n", __FILE__, line, needle, rc, err);
+    }
+}
+#define REFUSED(m, needle) refused(m, needle, __LINE__)
+
+int main(void) {
+    eryx__dylink d;
+    char err[256];
+    /* A full section: mem info, two needed modules, export info with a TLS symbol,
+    ** an import info and an unknown future subsection (skipped). */
+    bytes p = {.n = 0}, b;
+    b = mem_info(70000, 4, 123, 0);
+    sub(&p, 1, &b);
+    b = (bytes){.n = 0};
+    leb(&b, 2), str(&b, "libfoo.so"), str(&b, "libbar.so");
+    sub(&p, 2, &b);
+    b = (bytes){.n = 0};
+    leb(&b, 2), str(&b, "x"), leb(&b, 0), str(&b, "tls_var"), leb(&b, 0x100);
+    sub(&p, 3, &b);
+    b = (bytes){.n = 0};
+    leb(&b, 1), str(&b, "env"), str(&b, "y"), leb(&b, 0);
+    sub(&p, 4, &b);
+    b = (bytes){.n = 3, .b = {1, 2, 3}};
+    sub(&p, 42, &b);
+    bytes m = module("dylink.0", &p);
+    CHECK(read(&m, &d, err) == 0);
+    CHECK(d.mem_size == 70000 && d.mem_align == 4 && d.table_size == 123 && d.table_align == 0);
+    CHECK(d.n_needed == 2);
+    if (d.n_needed == 2) {
+        CHECK_STR_EQ(d.needed[0], "libfoo.so");
+        CHECK_STR_EQ(d.needed[1], "libbar.so");
+    }
+    CHECK(d.n_tls_exports == 1);
+    eryx__dylink_free(&d);
+    CHECK(d.needed == NULL && d.n_needed == 0);
+
+    /* An empty dylink.0 section: no memory, no table. */
+    bytes empty = {.n = 0};
+    m = module("dylink.0", &empty);
+    CHECK(read(&m, &d, err) == 0 && d.mem_size == 0 && d.table_size == 0);
+    eryx__dylink_free(&d);
+
+    /* Every prefix of the full module that cuts the section is refused. */
+    m = module("dylink.0", &p);
+    for (size_t cut = 0; cut < m.n - 3; cut++) {
+        bytes t = m;
+        t.n = cut;
+        eryx__dylink td;
+        check_count++;
+        if (eryx__dylink_read(t.b, t.n, &td, err, sizeof err) != -1 || !err[0]) {
+            check_failures++;
+            fprintf(stderr, "prefix of %zu bytes accepted\n", cut);
+        }
+    }
+
+    bytes short_magic = {.n = 0};
+    put(&short_magic, "\0asm", 4);
+    REFUSED(&short_magic, "not a WebAssembly module");
+    m = module("name", &empty);
+    REFUSED(&m, "not a side module");
+    m = module("dylink", &empty);
+    REFUSED(&m, "old \"dylink\" section");
+    bytes notcustom = {.n = 0};
+    put(&notcustom, "\0asm\1\0\0\0\1\1\0", 11);
+    REFUSED(&notcustom, "not a side module");
+    /* Caps. */
+    p = (bytes){.n = 0};
+    b = mem_info(ERYX__DYLINK_MAX_MEM + 1, 0, 0, 0);
+    sub(&p, 1, &b);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "at most");
+    p = (bytes){.n = 0};
+    b = mem_info(16, 31, 0, 0);
+    sub(&p, 1, &b);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "alignment");
+    /* A subsection twice; bytes left over inside one; a length past the section. */
+    p = (bytes){.n = 0};
+    b = mem_info(1, 0, 0, 0);
+    sub(&p, 1, &b);
+    sub(&p, 1, &b);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "appears twice");
+    p = (bytes){.n = 0};
+    b = mem_info(1, 0, 0, 0);
+    put(&b, "\0", 1);
+    sub(&p, 1, &b);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "left over");
+    p = (bytes){.n = 0};
+    put(&p, "\1\x7f", 2);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "truncated");
+    /* A needed count that cannot fit, a name with a NUL. */
+    p = (bytes){.n = 0};
+    b = (bytes){.n = 0};
+    leb(&b, 1000000);
+    sub(&p, 2, &b);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "cannot fit");
+    p = (bytes){.n = 0};
+    b = (bytes){.n = 0};
+    leb(&b, 1), leb(&b, 3), put(&b, "a\0b", 3);
+    sub(&p, 2, &b);
+    m = module("dylink.0", &p);
+    REFUSED(&m, "NUL");
+    return check_report("test_dylink");
+}
