@@ -13,7 +13,7 @@
 ** (CPython's own limits) rather than a stack-overflow trap. */
 #define ERYX__MAX_WASM_STACK (2u << 20)
 /* Bump when the layout of what eryx writes to the cache changes. */
-#define ERYX__ARTIFACT_FORMAT "eryx-cwasm-3" /* 3: memory creator, no wasmtime CoW image */
+#define ERYX__ARTIFACT_FORMAT "eryx-cwasm-4" /* 3: memory creator, no wasmtime CoW image; 4: wasmtime with `gc` */
 
 /* ---- the process's engines and linkers ------------------------------------ */
 /* One engine (and linker) per kind, each created on first use and never freed.
@@ -92,6 +92,10 @@ static void create_engine(eryx__engine_kind kind) {
     /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it
     ** slows guest code far more than 5% (docs/RUNTIME.md). */
     wasmtime_config_consume_fuel_set(config, fuel);
+    /* wasmtime is built with its `gc` feature only so that the C API can pass
+    ** funcref values (the side-module loader, src/link/loader.c, reads and sets
+    ** function-table slots); the GC proposal stays off for guest modules. */
+    wasmtime_config_wasm_gc_set(config, false);
     wasm_engine_t *engine = wasm_engine_new_with_config(config); /* takes config */
     if (!engine) {
         char settings[sizeof es->settings];

@@ -1,0 +1,328 @@
+/* Loading side modules into a main module's store; see loader.h. */
+#include "loader.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failf(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int failf(char *err, size_t err_len, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* A wasmtime error or trap as text, freeing it. */
+static int fail_wasmtime(char *err, size_t err_len, const char *what, wasmtime_error_t *e, wasm_trap_t *trap) {
+    wasm_byte_vec_t msg = {0};
+    if (e) wasmtime_error_message(e, &msg);
+    else if (trap) wasm_trap_message(trap, &msg);
+    failf(err, err_len, "%s: %.*s", what, (int)msg.size, msg.data ? msg.data : "");
+    wasm_byte_vec_delete(&msg);
+    if (e) wasmtime_error_delete(e);
+    if (trap) wasm_trap_delete(trap);
+    return -1;
+}
+
+static bool get_export(wasmtime_context_t *cx, const wasmtime_instance_t *inst, const char *name, size_t len,
+                       wasmtime_extern_kind_t kind, wasmtime_extern_t *out) {
+    return wasmtime_instance_export_get(cx, inst, name, len, out) && out->kind == kind;
+}
+
+/* ---- function identity: raw funcref -> table index ------------------------------ */
+
+static size_t slot_find(const eryx__dl_host *h, void *raw, bool *found) {
+    size_t lo = 0, hi = h->nslots;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->slots[mid].raw == raw) {
+            *found = true;
+            return mid;
+        }
+        if ((uintptr_t)h->slots[mid].raw < (uintptr_t)raw) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static int slot_add(eryx__dl_host *h, void *raw, uint32_t index) {
+    bool found;
+    size_t at = slot_find(h, raw, &found);
+    if (found) return 0; /* the first (lowest) index of a function stays its address */
+    if (h->nslots == h->slots_cap) {
+        size_t cap = h->slots_cap ? h->slots_cap * 2 : 1024;
+        eryx__dl_slot *s = realloc(h->slots, cap * sizeof *s);
+        if (!s) return -1;
+        h->slots = s, h->slots_cap = cap;
+    }
+    memmove(h->slots + at + 1, h->slots + at, (h->nslots - at) * sizeof *h->slots);
+    h->slots[at] = (eryx__dl_slot){raw, index};
+    h->nslots++;
+    return 0;
+}
+
+int eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, char *err, size_t err_len) {
+    void *raw = wasmtime_func_to_raw(h->cx, f);
+    bool found;
+    size_t at = slot_find(h, raw, &found);
+    if (found) {
+        *index = h->slots[at].index;
+        return 0;
+    }
+    wasmtime_val_t init = {.kind = WASMTIME_FUNCREF, .of.funcref = *f};
+    uint64_t prev = 0;
+    wasmtime_error_t *e = wasmtime_table_grow(h->cx, &h->table, 1, &init, &prev);
+    if (e) return fail_wasmtime(err, err_len, "cannot grow the function table", e, NULL);
+    if (prev >= UINT32_MAX) return failf(err, err_len, "the function table is full");
+    *index = (uint32_t)prev;
+    return slot_add(h, raw, *index) == 0 ? 0 : failf(err, err_len, "out of memory");
+}
+
+/* ---- the host ------------------------------------------------------------------------ */
+
+void eryx__dl_host_free(eryx__dl_host *h) {
+    if (!h) return;
+    free(h->slots);
+    for (size_t i = 0; i < h->nmods; i++) free(h->mods[i].name);
+    free(h->mods);
+    memset(h, 0, sizeof *h);
+}
+
+int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main, char *err,
+                       size_t err_len) {
+    memset(h, 0, sizeof *h);
+    h->cx = cx;
+    h->main = *main;
+    wasmtime_extern_t x;
+    static const char hint[] = "the interpreter was not linked as a main module for extensions";
+    if (!get_export(cx, main, "memory", 6, WASMTIME_EXTERN_MEMORY, &x))
+        return failf(err, err_len, "%s: it exports no memory", hint);
+    h->memory = x.of.memory;
+    if (!get_export(cx, main, "__indirect_function_table", 25, WASMTIME_EXTERN_TABLE, &x))
+        return failf(err, err_len, "%s: it exports no __indirect_function_table", hint);
+    h->table = x.of.table;
+    if (!get_export(cx, main, "__stack_pointer", 15, WASMTIME_EXTERN_GLOBAL, &x))
+        return failf(err, err_len, "%s: it exports no __stack_pointer", hint);
+    h->stack_pointer = x.of.global;
+    if (!get_export(cx, main, "aligned_alloc", 13, WASMTIME_EXTERN_FUNC, &x))
+        return failf(err, err_len, "%s: it exports no aligned_alloc", hint);
+    h->aligned_alloc = x.of.func;
+    uint64_t n = wasmtime_table_size(cx, &h->table);
+    if (n > ERYX__DYLINK_MAX_TABLE * 4ull) return failf(err, err_len, "the main module's table is too large");
+    for (uint64_t i = 0; i < n; i++) {
+        wasmtime_val_t v;
+        if (!wasmtime_table_get(cx, &h->table, i, &v)) continue;
+        if (v.kind == WASMTIME_FUNCREF && v.of.funcref.store_id != 0 &&
+            slot_add(h, wasmtime_func_to_raw(cx, &v.of.funcref), (uint32_t)i) != 0) {
+            eryx__dl_host_free(h);
+            return failf(err, err_len, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* ---- loading ----------------------------------------------------------------------------- */
+
+/* Where a symbol is defined: the main module first, then the modules loaded before
+** (in load order), as a dynamic linker's global scope. *base is the defining
+** module's memory base (0 for the main: its data addresses are absolute). */
+static bool find_symbol(eryx__dl_host *h, const char *name, size_t len, wasmtime_extern_kind_t kind,
+                        wasmtime_extern_t *out, uint32_t *base) {
+    *base = 0;
+    if (get_export(h->cx, &h->main, name, len, kind, out)) return true;
+    for (size_t i = 0; i < h->nmods; i++) {
+        if (get_export(h->cx, &h->mods[i].instance, name, len, kind, out)) {
+            *base = h->mods[i].memory_base;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int new_i32_global(wasmtime_context_t *cx, bool mutable_, uint32_t value, wasmtime_global_t *out, char *err,
+                          size_t err_len) {
+    wasm_globaltype_t *gt = wasm_globaltype_new(wasm_valtype_new(WASM_I32), mutable_ ? WASM_VAR : WASM_CONST);
+    wasmtime_val_t v = {.kind = WASMTIME_I32, .of.i32 = (int32_t)value};
+    wasmtime_error_t *e = wasmtime_global_new(cx, gt, &v, out);
+    wasm_globaltype_delete(gt);
+    return e ? fail_wasmtime(err, err_len, "cannot make a global", e, NULL) : 0;
+}
+
+/* The i32 value of an exported global (a data symbol's address, relative to its
+** module's memory base for a side module). */
+static uint32_t global_u32(wasmtime_context_t *cx, const wasmtime_global_t *g) {
+    wasmtime_val_t v;
+    wasmtime_global_get(cx, g, &v);
+    return v.kind == WASMTIME_I32 ? (uint32_t)v.of.i32 : 0;
+}
+
+typedef struct pending {
+    size_t import;        /* index into the externs */
+    bool func;            /* GOT.func (else GOT.mem) */
+    const char *name;     /* into the import type vector */
+    size_t len;
+} pending;
+
+static int reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, char *err, size_t err_len) {
+    *base = 0;
+    if (d->mem_size == 0) return 0;
+    uint32_t align = UINT32_C(1) << d->mem_align;
+    if (align < 16) align = 16;
+    uint64_t size = ((uint64_t)d->mem_size + align - 1) / align * align; /* aligned_alloc wants a multiple */
+    wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)align},
+                              {.kind = WASMTIME_I32, .of.i32 = (int32_t)size}},
+                   res = {.kind = WASMTIME_I32, .of.i32 = 0};
+    wasm_trap_t *trap = NULL;
+    wasmtime_error_t *e = wasmtime_func_call(h->cx, &h->aligned_alloc, args, 2, &res, 1, &trap);
+    if (e || trap) return fail_wasmtime(err, err_len, "aligned_alloc for the side module's data failed", e, trap);
+    uint32_t ptr = (uint32_t)res.of.i32;
+    size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
+    /* The address came from the guest: check it before writing there. */
+    if (ptr == 0 || ptr % align != 0 || ptr > msize || size > msize - ptr)
+        return failf(err, err_len, "no memory for the side module's %u bytes of data (the guest's allocator gave %u)",
+                     d->mem_size, ptr);
+    memset(wasmtime_memory_data(h->cx, &h->memory) + ptr, 0, (size_t)size);
+    *base = ptr;
+    return 0;
+}
+
+static int reserve_table(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, char *err, size_t err_len) {
+    uint64_t cur = wasmtime_table_size(h->cx, &h->table);
+    uint64_t align = UINT64_C(1) << d->table_align;
+    uint64_t pad = (align - cur % align) % align;
+    *base = (uint32_t)(cur + pad);
+    if (cur + pad + d->table_size >= UINT32_MAX) return failf(err, err_len, "the function table is full");
+    if (pad + d->table_size == 0) return 0;
+    wasmtime_val_t null = {.kind = WASMTIME_FUNCREF};
+    null.of.funcref.store_id = 0;
+    uint64_t prev;
+    wasmtime_error_t *e = wasmtime_table_grow(h->cx, &h->table, pad + d->table_size, &null, &prev);
+    return e ? fail_wasmtime(err, err_len, "cannot grow the function table for the side module", e, NULL) : 0;
+}
+
+static int call_if_exported(eryx__dl_host *h, const wasmtime_instance_t *inst, const char *fn, const char *name,
+                            char *err, size_t err_len) {
+    wasmtime_extern_t x;
+    if (!get_export(h->cx, inst, fn, strlen(fn), WASMTIME_EXTERN_FUNC, &x)) return 0;
+    wasm_trap_t *trap = NULL;
+    wasmtime_error_t *e = wasmtime_func_call(h->cx, &x.of.func, NULL, 0, NULL, 0, &trap);
+    if (e || trap) {
+        char what[256];
+        snprintf(what, sizeof what, "side module %s: %s failed", name, fn);
+        return fail_wasmtime(err, err_len, what, e, trap);
+    }
+    return 0;
+}
+
+#define NAME_IS(n, s) ((n)->size == sizeof(s) - 1 && !memcmp((n)->data, s, sizeof(s) - 1))
+
+int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                  const eryx__dl_module **out, char *err, size_t err_len) {
+    *out = NULL;
+    if (d->n_tls_exports)
+        return failf(err, err_len, "side module %s has thread-local data; this interpreter has no threads", name);
+    if (h->nmods == h->mods_cap) {
+        size_t cap = h->mods_cap ? h->mods_cap * 2 : 16;
+        eryx__dl_module *m = realloc(h->mods, cap * sizeof *m);
+        if (!m) return failf(err, err_len, "out of memory");
+        h->mods = m, h->mods_cap = cap;
+    }
+    uint32_t memory_base, table_base;
+    if (reserve_memory(h, d, &memory_base, err, err_len) || reserve_table(h, d, &table_base, err, err_len)) return -1;
+
+    wasm_importtype_vec_t imports;
+    wasmtime_module_imports(side, &imports);
+    wasmtime_extern_t *ext = calloc(imports.size ? imports.size : 1, sizeof *ext);
+    pending *todo = calloc(imports.size ? imports.size : 1, sizeof *todo);
+    size_t ntodo = 0;
+    int rc = ext && todo ? 0 : failf(err, err_len, "out of memory");
+    for (size_t i = 0; rc == 0 && i < imports.size; i++) {
+        const wasm_name_t *mod = wasm_importtype_module(imports.data[i]), *field = wasm_importtype_name(imports.data[i]);
+        wasm_externkind_t kind = wasm_externtype_kind(wasm_importtype_type(imports.data[i]));
+        const char *f = field->data;
+        int flen = (int)field->size;
+        uint32_t base = 0;
+        wasmtime_extern_t found;
+        if (NAME_IS(mod, "env") && kind == WASM_EXTERN_MEMORY && NAME_IS(field, "memory")) {
+            ext[i] = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_MEMORY, .of.memory = h->memory};
+        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_TABLE && NAME_IS(field, "__indirect_function_table")) {
+            ext[i] = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_TABLE, .of.table = h->table};
+        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_GLOBAL && NAME_IS(field, "__stack_pointer")) {
+            ext[i] = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_GLOBAL, .of.global = h->stack_pointer};
+        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_GLOBAL &&
+                   (NAME_IS(field, "__memory_base") || NAME_IS(field, "__table_base"))) {
+            ext[i].kind = WASMTIME_EXTERN_GLOBAL;
+            rc = new_i32_global(h->cx, false, NAME_IS(field, "__memory_base") ? memory_base : table_base,
+                                &ext[i].of.global, err, err_len);
+        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_FUNC) {
+            if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base)) ext[i] = found;
+            else
+                rc = failf(err, err_len,
+                           "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
+                           "module exports; was it built for another interpreter?)",
+                           name, flen, f);
+        } else if ((NAME_IS(mod, "GOT.mem") || NAME_IS(mod, "GOT.func")) && kind == WASM_EXTERN_GLOBAL) {
+            bool func = NAME_IS(mod, "GOT.func");
+            uint32_t value = 0;
+            ext[i].kind = WASMTIME_EXTERN_GLOBAL;
+            if (func && find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base))
+                rc = eryx__dl_func_index(h, &found.of.func, &value, err, err_len);
+            else if (!func && find_symbol(h, f, field->size, WASMTIME_EXTERN_GLOBAL, &found, &base))
+                value = base + global_u32(h->cx, &found.of.global);
+            else
+                todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */
+            if (rc == 0) rc = new_i32_global(h->cx, true, value, &ext[i].of.global, err, err_len);
+        } else {
+            rc = failf(err, err_len, "side module %s imports %.*s.%.*s, which the loader does not provide", name,
+                       (int)mod->size, mod->data, flen, f);
+        }
+    }
+    wasmtime_instance_t inst;
+    if (rc == 0) {
+        wasm_trap_t *trap = NULL;
+        wasmtime_error_t *e = wasmtime_instance_new(h->cx, side, ext, imports.size, &inst, &trap);
+        if (e || trap) {
+            char what[256];
+            snprintf(what, sizeof what, "instantiating side module %s failed", name);
+            rc = fail_wasmtime(err, err_len, what, e, trap);
+        }
+    }
+    /* Its own symbols' GOT entries: addresses relative to its memory base, and
+    ** table indices for its functions. */
+    for (size_t k = 0; rc == 0 && k < ntodo; k++) {
+        wasmtime_extern_t x;
+        wasmtime_val_t v = {.kind = WASMTIME_I32};
+        uint32_t value = 0;
+        if (todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_FUNC, &x))
+            rc = eryx__dl_func_index(h, &x.of.func, &value, err, err_len);
+        else if (!todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_GLOBAL, &x))
+            value = memory_base + global_u32(h->cx, &x.of.global);
+        else
+            rc = failf(err, err_len, "side module %s: undefined symbol %.*s (no module defines this %s)", name,
+                       (int)todo[k].len, todo[k].name, todo[k].func ? "function" : "data symbol");
+        v.of.i32 = (int32_t)value;
+        if (rc == 0) {
+            wasmtime_error_t *e = wasmtime_global_set(h->cx, &ext[todo[k].import].of.global, &v);
+            if (e) rc = fail_wasmtime(err, err_len, "cannot set a GOT entry", e, NULL);
+        }
+    }
+    free(ext);
+    free(todo);
+    wasm_importtype_vec_delete(&imports);
+    if (rc != 0) return -1;
+    eryx__dl_module *m = &h->mods[h->nmods];
+    *m = (eryx__dl_module){.name = strdup(name), .instance = inst, .memory_base = memory_base,
+                           .table_base = table_base};
+    if (!m->name) return failf(err, err_len, "out of memory");
+    h->nmods++; /* visible to later modules' symbol lookups, also if its constructors fail */
+    if (call_if_exported(h, &inst, "__wasm_apply_data_relocs", name, err, err_len) ||
+        call_if_exported(h, &inst, "__wasm_call_ctors", name, err, err_len))
+        return -1;
+    *out = m;
+    return 0;
+}

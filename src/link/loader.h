@@ -1,0 +1,84 @@
+/*
+** Loading side modules into a running main module: dynamic linking as in the
+** WebAssembly tool-conventions (DynamicLinking.md), done by the host.
+**
+** The main module (the interpreter) exports its memory, its growable function
+** table (`__indirect_function_table`), its stack pointer (`__stack_pointer`),
+** `aligned_alloc` and the symbols side modules may use: functions as function
+** exports, data as i32 globals holding their addresses. A side module (built with
+** -fPIC and `wasm-ld -shared --experimental-pic`; its sizes in dylink.0) is then
+** loaded into the same store by:
+**   1. reserving its static data with the main's `aligned_alloc` (zeroed here:
+**      `.bss` is not in its data segments) and its table slots by growing the
+**      table: `__memory_base` and `__table_base`;
+**   2. resolving its imports: `env.memory`, `env.__indirect_function_table`,
+**      `env.__stack_pointer`, the two bases, `env.<function>` from the main's
+**      exports (then from modules loaded before), and `GOT.mem.<sym>` /
+**      `GOT.func.<sym>` as mutable globals holding an address or a table index;
+**      a GOT entry for one of the module's own symbols is filled after it is
+**      instantiated;
+**   3. running its `__wasm_apply_data_relocs` and `__wasm_call_ctors`.
+** Function pointers keep their identity across modules: the table index a side
+** module gets for a main function is the one the main itself uses (its table is
+** scanned once), and a function added to the table is added once. So
+** `tp_getattro == PyObject_GenericGetAttr` holds whoever set the slot.
+**
+** Guest-controlled values (the address aligned_alloc returns, sizes from the
+** module) are checked against the memory's size before the host writes to it.
+*/
+#ifndef ERYX_LOADER_H
+#define ERYX_LOADER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wasmtime.h>
+#include "dylink.h"
+
+typedef struct eryx__dl_slot {
+    void *raw;      /* wasmtime_func_to_raw: one value per function */
+    uint32_t index; /* its table index */
+} eryx__dl_slot;
+
+typedef struct eryx__dl_module {
+    char *name;
+    wasmtime_instance_t instance;
+    uint32_t memory_base, table_base;
+} eryx__dl_module;
+
+/* One main instance and the side modules loaded into it (one store). */
+typedef struct eryx__dl_host {
+    wasmtime_context_t *cx;
+    wasmtime_instance_t main;
+    wasmtime_memory_t memory;
+    wasmtime_table_t table;
+    wasmtime_global_t stack_pointer;
+    wasmtime_func_t aligned_alloc;
+    eryx__dl_slot *slots; /* sorted by raw */
+    size_t nslots, slots_cap;
+    eryx__dl_module *mods;
+    size_t nmods, mods_cap;
+} eryx__dl_host;
+
+/* Prepares h for main (an instance in cx's store): finds the exports above and
+** indexes the table's functions. Returns 0, or -1 with a message naming the
+** missing export (the interpreter was not linked as a main module). */
+int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main, char *err,
+                       size_t err_len);
+
+/* Frees h's bookkeeping (the instances belong to the store). */
+void eryx__dl_host_free(eryx__dl_host *h);
+
+/* Loads the compiled side module `side` (its dylink.0 read into d; name for
+** messages) into h's store and runs its relocations and constructors. On success
+** *out (owned by h) describes it. Returns 0, or -1 with a message: an undefined
+** symbol (with its name), an import of an unsupported kind, thread-local data, no
+** memory for it, or a trap while it initialized. A failed load may leave its
+** memory reserved; the instance is then unusable and should be dropped. */
+int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                  const eryx__dl_module **out, char *err, size_t err_len);
+
+/* The table index of function f (an export of any loaded module or the main),
+** adding it to the table the first time. Returns 0, or -1 with a message. */
+int eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, char *err, size_t err_len);
+
+#endif
