@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ./build.sh        installs what eryx needs (Debian packages as root), builds the
 #                   engine and the guest (each cached under ~/.cache/eryx by the
-#                   hash of its inputs), builds eryx into build/, and runs Python
-#                   in the sandbox once to prove the chain.
+#                   hash of its inputs), builds eryx into build/ (and the Python
+#                   module into build/venv), and runs Python in the sandbox once
+#                   to prove the chain.
 # ./build.sh asan   the same build with AddressSanitizer + UndefinedBehaviorSanitizer
 #                   into build-asan/, then runs the whole test suite there.
 set -euo pipefail
@@ -43,5 +44,7 @@ if [ "$mode" = asan ]; then
         ctest --test-dir "$bdir" --output-on-failure
     exit $?
 fi
+# The Python module (import eryx) into $bdir/venv: python/build-module.sh.
+eryx_step "eryx: python module" "$bdir/logs/python-module.log" python/build-module.sh "$bdir"
 echo "[eryx] built $bdir/eryx; running Python in the sandbox:"
 "$bdir/eryx" -c 'import sys; print(f"Python {sys.version.split()[0]} on {sys.platform}: 6*7 =", 6*7)'

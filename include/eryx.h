@@ -296,6 +296,7 @@ eryx_status eryx_builder_set_output_limit(eryx_builder *builder, uint64_t bytes)
 ** frees *result. Called on a thread of eryx's, one per call, possibly several at
 ** once and after the execution that made the call has ended (its result is then
 ** dropped): it must be thread-safe, and user must outlive the builder's sandboxes.
+** No call starts after eryx_sandbox_free, which waits for the calls still running.
 */
 typedef int (*eryx_callback_fn)(void *user, const char *args_json, size_t args_len, char **result,
                                 size_t *result_len);
@@ -442,6 +443,21 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *sandbox, void **blob, size_t *le
 */
 eryx_status eryx_sandbox_restore(eryx_sandbox *sandbox, const void *blob, size_t len);
 
+/*
+** Changes the wall-clock timeout of the sandbox's following executions, in
+** milliseconds (0: none), as eryx_builder_set_timeout_ms does for new sandboxes.
+** Between executions only.
+*/
+eryx_status eryx_sandbox_set_timeout_ms(eryx_sandbox *sandbox, uint64_t ms);
+
+/*
+** Changes the instruction budget of the sandbox's following executions (0: no
+** budget, the code stays metered). Only for a sandbox whose builder had a budget
+** (eryx_builder_set_fuel): metering is compiled into the code, so a sandbox built
+** without it refuses with ERYX_ERR_INVALID_ARGUMENT. Between executions only.
+*/
+eryx_status eryx_sandbox_set_fuel(eryx_sandbox *sandbox, uint64_t units);
+
 /* Frees a blob returned by eryx_sandbox_snapshot. NULL is allowed. */
 void eryx_blob_free(void *blob);
 
@@ -531,6 +547,57 @@ uint64_t eryx_result_duration_ns(const eryx_result *result);
 ** Frees a result. NULL is allowed and ignored.
 */
 void eryx_result_free(eryx_result *result);
+
+/*
+** Shared storage: an in-memory filesystem that outlives sandboxes and that several
+** sandboxes (in several threads) mount at once, each seeing the others' files as
+** soon as they are written (eryx_builder_add_storage). Files hold at most
+** max_bytes of contents in total (0: no cap; a write past it fails in the guest
+** with "No space left on device"). It is not part of any snapshot: a session's
+** reset, clear or restore leaves its files as they are. Returns NULL when out of
+** memory. Thread-safe; release with eryx_storage_release.
+*/
+typedef struct eryx_storage eryx_storage;
+eryx_storage *eryx_storage_new(uint64_t max_bytes);
+
+/*
+** Drops the caller's reference to a storage; builders and sandboxes that mount it
+** hold their own, and the last reference frees its files. NULL is allowed.
+*/
+void eryx_storage_release(eryx_storage *storage);
+
+/* Returns the bytes of file contents the storage holds now. */
+uint64_t eryx_storage_used(eryx_storage *storage);
+
+/*
+** Mounts a shared storage, read-write, at an absolute guest path ("/data" replaces
+** the sandbox's own in-memory /data) in the builder's sandboxes; the builder and
+** each sandbox keep a reference. The same rules as eryx_builder_add_mount apply to
+** the path (not "/", the stdlib or /packages; one mount per path).
+*/
+eryx_status eryx_builder_add_storage(eryx_builder *builder, eryx_storage *storage, const char *guest_path);
+
+/*
+** Exports the builder's pre-initialized start state (Python started, the
+** preimports imported, the setup code run: made now if no cache holds it) as one
+** self-contained blob: a header naming the configuration it was made for, then the
+** snapshot image compressed with zstd, checked by an XXH3 checksum. *blob (free it
+** with eryx_blob_free) holds *len bytes. ERYX_ERR_INVALID_ARGUMENT when the
+** builder has pre-initialization off.
+*/
+eryx_status eryx_builder_export_snapshot(eryx_builder *builder, void **blob, size_t *len);
+
+/*
+** Installs a blob from eryx_builder_export_snapshot as the builder's start state,
+** in the builder's cache tiers (the process's memory tier, and its cache directory
+** or backend when it has one), so its sandboxes start from it without running
+** Python's start, the imports or the setup code again. The blob must come from a
+** builder of the same configuration on the same guest (guest build, stdlib image,
+** environment, preimports, setup code, packages, callbacks): another one, or a
+** damaged blob, is refused with ERYX_ERR_INVALID_ARGUMENT and a message saying
+** which.
+*/
+eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob, size_t len);
 
 #ifdef __cplusplus
 }

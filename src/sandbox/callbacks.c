@@ -39,7 +39,8 @@ static struct {
     pthread_cond_t work;
     job *head, *tail;
     unsigned idle;
-} eryx__cb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
+    unsigned queued; /* jobs in the queue no thread has taken yet */
+} eryx__cb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
 
 struct eryx__cb_hub {
     atomic_uint refs; /* the sandbox's, plus one per running call */
@@ -52,6 +53,8 @@ struct eryx__cb_hub {
     size_t max_bytes;
     int32_t next_id;
     job *jobs; /* of the current execution, not yet taken */
+    bool closing;     /* the owner released the hub: no call starts any more */
+    unsigned running; /* calls inside the embedder's function now */
 };
 
 static uint64_t now_ns(void) {
@@ -154,6 +157,8 @@ void eryx__cb_hub_release(eryx__cb_hub *hub) {
     if (!hub) return;
     pthread_mutex_lock(&hub->lock);
     for (job *j = hub->jobs; j; j = j->next) j->abandoned = true; /* late results are dropped */
+    hub->closing = true;
+    while (hub->running) pthread_cond_wait(&hub->done, &hub->lock);
     pthread_mutex_unlock(&hub->lock);
     hub_unref(hub);
 }
@@ -201,9 +206,16 @@ static void run_job(job *j) {
     eryx__cb_hub *hub = j->hub;
     char *out = NULL;
     size_t out_len = 0;
-    int rc = j->def->fn(j->def->user, j->args, j->args_len, &out, &out_len);
+    /* Once the sandbox is freed no call starts (its user data may be gone), and
+    ** eryx__cb_hub_release waits for the calls already inside the function. */
+    pthread_mutex_lock(&hub->lock);
+    bool skip = hub->closing;
+    if (!skip) hub->running++;
+    pthread_mutex_unlock(&hub->lock);
+    int rc = skip ? 1 : j->def->fn(j->def->user, j->args, j->args_len, &out, &out_len);
     if (out && !out_len) out_len = strlen(out);
     pthread_mutex_lock(&hub->lock);
+    if (!skip && --hub->running == 0 && hub->closing) pthread_cond_broadcast(&hub->done);
     if (!j->abandoned && j->state == JOB_RUNNING) {
         json_error_t e;
         json_t *v = rc == 0 && out ? json_loadb(out, out_len, JSON_DECODE_ANY, &e) : NULL;
@@ -247,6 +259,7 @@ static void *worker_main(void *arg) {
         job *j = eryx__cb_pool.head;
         eryx__cb_pool.head = j->queued;
         if (!eryx__cb_pool.head) eryx__cb_pool.tail = NULL;
+        eryx__cb_pool.queued--;
         pthread_mutex_unlock(&eryx__cb_pool.lock);
         run_job(j);
         pthread_mutex_lock(&eryx__cb_pool.lock);
@@ -257,7 +270,9 @@ static void *worker_main(void *arg) {
 static int dispatch(job *j) {
     pthread_mutex_lock(&eryx__cb_pool.lock);
     int rc = 0;
-    if (!eryx__cb_pool.idle) {
+    /* An idle thread is taken only once it wakes: calls made back to back (asyncio.gather)
+    ** must not count the same idle thread twice, or they would run one after another. */
+    if (eryx__cb_pool.idle <= eryx__cb_pool.queued) {
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
@@ -270,6 +285,7 @@ static int dispatch(job *j) {
         if (eryx__cb_pool.tail) eryx__cb_pool.tail->queued = j;
         else eryx__cb_pool.head = j;
         eryx__cb_pool.tail = j;
+        eryx__cb_pool.queued++;
         pthread_cond_signal(&eryx__cb_pool.work);
     }
     pthread_mutex_unlock(&eryx__cb_pool.lock);

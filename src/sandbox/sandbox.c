@@ -25,6 +25,7 @@
 #include "session_blob.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
+#include "../vfs/vfs_shared.h"
 #include "../wasi/wasi.h"
 #include "../wasi/wasi_wasmtime.h"
 #include "eryx.h"
@@ -51,6 +52,7 @@ enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3, REPORT
 typedef struct mount_spec {
     char *host, *guest;
     unsigned flags;
+    eryx_storage *storage; /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
     struct mount_spec *next;
 } mount_spec;
 
@@ -220,6 +222,7 @@ static void spec_free(run_spec *spec) {
         next = m->next;
         free(m->host);
         free(m->guest);
+        eryx_storage_release(m->storage);
         free(m);
     }
     for (size_t i = 0; i < spec->npkgs; i++) eryx__package_clear(&spec->pkgs[i]);
@@ -269,6 +272,7 @@ static int spec_copy(run_spec *dst, const run_spec *src) {
         if (c) *tail = c;
         ok = c && (c->host = strdup(m->host)) && (c->guest = strdup(m->guest));
         if (c) c->flags = m->flags;
+        if (c && m->storage) c->storage = eryx__storage_ref(m->storage);
         tail = c ? &c->next : tail;
     }
     if (ok && src->npkgs && !(dst->pkgs = calloc(src->npkgs, sizeof *dst->pkgs))) ok = false;
@@ -816,6 +820,11 @@ static eryx_status mount_all(eryx_sandbox *s) {
 
     for (mount_spec *m = spec->mounts; m; m = m->next) {
         char msg[512] = "";
+        if (m->storage) { /* a shared storage (vfs_shared.c) */
+            e = eryx_vfs_mount(s->vfs, m->guest, &eryx__vfs_shared_backend, eryx__storage_ref(m->storage), false);
+            if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
+            continue;
+        }
         void *host = eryx_vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, msg, sizeof msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg);
         e = eryx_vfs_mount(s->vfs, m->guest, &eryx_vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
@@ -1587,4 +1596,87 @@ int eryx__sandbox_source_complete(eryx_sandbox *s, const char *code, size_t len)
     free_result_fields(&scratch);
     if (s->dead) fresh_instance(s);
     return st == ERYX_OK ? rc : -1;
+}
+
+/* ---- shared storage and exported start states (eryx.h; blobs: factory.c) ------------- */
+
+eryx_status eryx_builder_add_storage(eryx_builder *b, eryx_storage *storage, const char *guest_path) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    if (!storage) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "the storage is NULL");
+    eryx_status st = eryx_builder_add_mount(b, "(shared storage)", guest_path, 0);
+    if (st != ERYX_OK) return st;
+    mount_spec *m = b->spec.mounts;
+    while (m->next) m = m->next;
+    m->storage = eryx__storage_ref(storage);
+    return ERYX_OK;
+}
+
+/* The builder's pre-initialization: its snapshot id (malloc'd) and, when img is not
+** NULL, its start state (made now on a miss; a new reference). */
+eryx_status eryx__builder_start_state(eryx_builder *b, char **id, eryx__snapimg **img) {
+    *id = NULL;
+    if (img) *img = NULL;
+    if (!b->preinit)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the builder has pre-initialization off: it has no start state to export or import");
+    char sha[65], artifact[65];
+    eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
+    if (st != ERYX_OK) return st;
+    char *cbs = b->spec.ncbs ? eryx__cb_describe(b->spec.cbs, b->spec.ncbs) : NULL;
+    if (b->spec.ncbs && !cbs) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the callbacks");
+    if (!(*id = snapshot_id(b, sha, cbs))) st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the key");
+    eryx__guest *g = NULL;
+    if (st == ERYX_OK && img && (st = acquire_module(b, cbs, &g, img, artifact)) == ERYX_OK) eryx__guest_release(g);
+    free(cbs);
+    if (st != ERYX_OK) {
+        free(*id);
+        *id = NULL;
+    }
+    return st;
+}
+
+static eryx_status give_image(void *user, eryx__snapimg **out, eryx__errbuf *err) {
+    (void)err;
+    eryx__snapimg_retain(user);
+    *out = user;
+    return ERYX_OK;
+}
+
+/* Puts img into the builder's cache tiers as the start state of snapshot id. */
+eryx_status eryx__builder_install_state(eryx_builder *b, const char *id, eryx__snapimg *img) {
+    eryx__cache_config cc = {
+        .engine = b->spec.engine,
+        .memory = b->memory,
+        .dir = b->cache_dir,
+        .max_bytes = b->cache_max_bytes,
+        .max_entries = b->cache_max_entries,
+        .backend = b->has_backend ? &b->backend : NULL,
+        .backend_user = b->backend_user,
+        .warn = b->warn,
+        .warn_user = b->warn_user,
+    };
+    eryx__snapimg *got = NULL;
+    eryx_status st = eryx__image_acquire(id, give_image, img, &cc, &got, &b->err);
+    eryx__snapimg_release(got);
+    return st;
+}
+
+eryx__errbuf *eryx__builder_err(eryx_builder *b) { return &b->err; }
+
+eryx_status eryx_sandbox_set_timeout_ms(eryx_sandbox *s, uint64_t ms) {
+    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    if (ms > UINT64_MAX / 1000000u) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "timeout too large");
+    s->spec.timeout_ns = ms * 1000000u;
+    return ERYX_OK;
+}
+
+eryx_status eryx_sandbox_set_fuel(eryx_sandbox *s, uint64_t units) {
+    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    if (s->spec.engine != ERYX__ENGINE_FUEL)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the sandbox was built without fuel metering (its code is not metered): give its builder "
+                          "a budget (eryx_builder_set_fuel) to change it later");
+    if (units > UINT64_MAX / 4) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "fuel budget too large");
+    s->spec.fuel = units ? units : UINT64_MAX / 4;
+    return ERYX_OK;
 }

@@ -25,4 +25,14 @@ bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
 eryx_status eryx__sandbox_execute_single(eryx_sandbox *sandbox, const char *code, size_t len, eryx_result **result);
 int eryx__sandbox_source_complete(eryx_sandbox *sandbox, const char *code, size_t len);
 
+/* Exported start states (src/sandbox/factory.c): the builder's snapshot id
+** (*id malloc'd) and, when img is not NULL, its start state (made on a miss; a new
+** reference); installing an image as the start state of an id in the builder's
+** cache tiers; the builder's error buffer. */
+struct eryx__snapimg;
+struct eryx__errbuf;
+eryx_status eryx__builder_start_state(eryx_builder *builder, char **id, struct eryx__snapimg **img);
+eryx_status eryx__builder_install_state(eryx_builder *builder, const char *id, struct eryx__snapimg *img);
+struct eryx__errbuf *eryx__builder_err(eryx_builder *builder);
+
 #endif

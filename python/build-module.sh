@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# python/build-module.sh BUILD_DIR: builds and installs the Python module (import
+# eryx) into BUILD_DIR/venv, a venv of the system's python3, against the library
+# in BUILD_DIR (liberyx.a, built by CMake). The build and test tools come from
+# PyPI pinned by hash (python/requirements-build.txt); pip's own configuration
+# (find-links, extra indexes) is ignored. Called by ./build.sh.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+top="$(dirname "$here")"
+bdir="$(cd "${1:-$top/build}" && pwd)"
+"$top/scripts/apt-install.sh" python3-dev python3-venv
+py=/usr/bin/python3
+venv="$bdir/venv"
+export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements-build.txt" "$venv/.eryx-requirements"; then
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: -r "$here/requirements-build.txt"
+    cp "$here/requirements-build.txt" "$venv/.eryx-requirements"
+fi
+# The build's scratch goes under BUILD_DIR, not into the source tree.
+tmp="$bdir/python-build"
+rm -rf "$tmp"
+mkdir -p "$tmp"
+cp -r "$here/pyproject.toml" "$here/setup.py" "$here/README.md" "$here/src" "$here/eryx" "$tmp/"
+ERYX_BUILD_DIR="$bdir" ERYX_SOURCE_DIR="$top" "$venv/bin/pip" install --isolated -q --no-build-isolation \
+    --force-reinstall --no-deps "$tmp"
+"$venv/bin/python" -c 'import eryx; print("[eryx] python module", eryx.__version__, "installed in", "'"$venv"'")'
+touch "$venv/.eryx-installed"

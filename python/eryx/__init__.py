@@ -1,0 +1,45 @@
+"""eryx: run untrusted Python in a WebAssembly sandbox.
+
+    import eryx
+    sandbox = eryx.Sandbox()
+    print(sandbox.execute("print(6 * 7)").stdout)   # 42
+
+Each Sandbox.execute() starts from fresh interpreter state; a Session keeps
+state between executions. See docs/PYTHON.md in the eryx repository.
+"""
+from ._core import (
+    CallbackRegistry,
+    CancelledError,
+    EryxError,
+    ExecuteResult,
+    ExecutionError,
+    InitializationError,
+    ResourceLimitError,
+    ResourceLimits,
+    Sandbox,
+    SandboxFactory,
+    Session,
+    TimeoutError,
+    VfsStorage,
+    infer_schema,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallbackRegistry",
+    "CancelledError",
+    "EryxError",
+    "ExecuteResult",
+    "ExecutionError",
+    "InitializationError",
+    "ResourceLimitError",
+    "ResourceLimits",
+    "Sandbox",
+    "SandboxFactory",
+    "Session",
+    "TimeoutError",
+    "VfsStorage",
+    "__version__",
+    "infer_schema",
+]

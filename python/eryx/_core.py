@@ -1,0 +1,778 @@
+"""The public API over the _eryx extension: Sandbox, Session, SandboxFactory, ..."""
+from __future__ import annotations
+
+import asyncio
+import codecs
+import inspect
+import json
+import os
+import struct
+import threading
+import typing
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from . import _eryx
+
+# ---- exceptions ---------------------------------------------------------------------
+
+
+class EryxError(Exception):
+    """Base class of every error eryx raises."""
+
+
+class ExecutionError(EryxError):
+    """The code raised an uncaught exception (or exited with a non-zero status) in
+    the sandbox. `traceback` is the guest's formatted traceback."""
+
+    def __init__(self, message: str, *, traceback: str | None = None, stdout: str = "", stderr: str = "",
+                 exception_type: str | None = None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.traceback = traceback
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exception_type = exception_type
+        self.exit_code = exit_code
+
+
+class InitializationError(EryxError):
+    """A sandbox could not be made (guest missing, an import or setup code failed,
+    a mount or package unusable)."""
+
+
+class ResourceLimitError(EryxError):
+    """The execution hit a resource limit (memory, fuel, output)."""
+
+
+class TimeoutError(EryxError, TimeoutError):  # noqa: A001 - the built-in is a base on purpose
+    """The execution ran past its timeout and was stopped."""
+
+
+class CancelledError(EryxError):
+    """The execution was cancelled (Sandbox.cancel)."""
+
+
+_LIMIT_STATUSES = {"ERYX_ERR_MEMORY_LIMIT", "ERYX_ERR_FUEL_EXHAUSTED", "ERYX_ERR_OUTPUT_LIMIT"}
+_INIT_STATUSES = {"ERYX_ERR_GUEST_NOT_FOUND", "ERYX_ERR_ENGINE", "ERYX_ERR_GUEST_INIT", "ERYX_ERR_GUEST_API",
+                  "ERYX_ERR_MOUNT", "ERYX_ERR_PREINIT", "ERYX_ERR_PACKAGE", "ERYX_ERR_IO"}
+
+
+def _error_for(name: str, message: str, *, creating: bool = False) -> EryxError:
+    if name == "ERYX_ERR_TIMEOUT":
+        return TimeoutError(message)
+    if name == "ERYX_ERR_CANCELLED":
+        return CancelledError(message)
+    if name in _LIMIT_STATUSES:
+        return ResourceLimitError(message)
+    if creating or name in _INIT_STATUSES:
+        return InitializationError(message)
+    return EryxError(message)
+
+
+def _translate(exc: _eryx.Error, *, creating: bool = False, loading: bool = False) -> Exception:
+    _code, name, message = exc.args
+    if name == "ERYX_ERR_INVALID_ARGUMENT":
+        # a saved state that does not fit is an initialization problem, not a bad argument
+        return InitializationError(message) if loading else ValueError(message)
+    return _error_for(name, message, creating=creating)
+
+
+def _call(fn: Callable[..., Any], *args: Any, creating: bool = False, loading: bool = False) -> Any:
+    try:
+        return fn(*args)
+    except _eryx.Error as e:
+        raise _translate(e, creating=creating, loading=loading) from None
+
+
+# ---- limits -----------------------------------------------------------------------------
+
+
+def _check_limit(name: str, value: Any, *, allow_none: bool) -> int | None:
+    if value is None:
+        if allow_none:
+            return None
+        raise TypeError(f"{name} must be an int, not None")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int{' or None' if allow_none else ''}, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, not {value}")
+    return value
+
+
+class ResourceLimits:
+    """Limits of each execution. None means no limit for the optional ones."""
+
+    __slots__ = ("_execution_timeout_ms", "_callback_timeout_ms", "_max_memory_bytes", "_max_callback_invocations",
+                 "_max_fuel", "_max_vfs_bytes")
+
+    def __init__(self, *, execution_timeout_ms: int | None = 30000, callback_timeout_ms: int | None = 10000,
+                 max_memory_bytes: int | None = 134217728, max_callback_invocations: int | None = 1000,
+                 max_fuel: int | None = None, max_vfs_bytes: int | None = None) -> None:
+        self.execution_timeout_ms = execution_timeout_ms
+        self.callback_timeout_ms = callback_timeout_ms
+        self.max_memory_bytes = max_memory_bytes
+        self.max_callback_invocations = max_callback_invocations
+        self.max_fuel = max_fuel
+        self.max_vfs_bytes = max_vfs_bytes
+
+    @classmethod
+    def unlimited(cls) -> "ResourceLimits":
+        """No timeout, no memory cap (wasm32's 4 GiB), no callback limits, no fuel."""
+        return cls(execution_timeout_ms=None, callback_timeout_ms=None, max_memory_bytes=None,
+                   max_callback_invocations=None, max_fuel=None, max_vfs_bytes=None)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n[1:]}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"ResourceLimits({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResourceLimits):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+
+def _limit_property(name: str) -> property:
+    attr = "_" + name
+
+    def get(self: ResourceLimits) -> int | None:
+        return getattr(self, attr)
+
+    def set_(self: ResourceLimits, value: int | None) -> None:
+        object.__setattr__(self, attr, _check_limit(name, value, allow_none=True))
+
+    return property(get, set_, doc=f"{name} (None: no limit)")
+
+
+for _n in ("execution_timeout_ms", "callback_timeout_ms", "max_memory_bytes", "max_callback_invocations", "max_fuel",
+           "max_vfs_bytes"):
+    setattr(ResourceLimits, _n, _limit_property(_n))
+del _n
+
+# ---- results ----------------------------------------------------------------------------
+
+
+class ExecuteResult:
+    """What an execution produced. Immutable; str(result) is its stdout."""
+
+    __slots__ = ("stdout", "stderr", "duration_ms", "callback_invocations", "peak_memory_bytes", "fuel_consumed",
+                 "result_json", "result_error", "_result")
+
+    stdout: str
+    stderr: str
+    duration_ms: float
+    callback_invocations: int
+    peak_memory_bytes: int
+    fuel_consumed: int | None
+    result_json: str | None
+    result_error: str | None
+
+    def __init__(self, *, stdout: str, stderr: str, duration_ms: float, callback_invocations: int,
+                 peak_memory_bytes: int, fuel_consumed: int | None, result_json: str | None,
+                 result_error: str | None) -> None:
+        for k, v in (("stdout", stdout), ("stderr", stderr), ("duration_ms", duration_ms),
+                     ("callback_invocations", callback_invocations), ("peak_memory_bytes", peak_memory_bytes),
+                     ("fuel_consumed", fuel_consumed), ("result_json", result_json), ("result_error", result_error),
+                     ("_result", json.loads(result_json) if result_json is not None else None)):
+            object.__setattr__(self, k, v)
+
+    @property
+    def result(self) -> Any:
+        """The result variable's value, decoded from JSON; None when it is unset."""
+        return self._result
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ExecuteResult is immutable (cannot set {name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"ExecuteResult is immutable (cannot delete {name})")
+
+    def __str__(self) -> str:
+        return self.stdout
+
+    def __repr__(self) -> str:
+        return (f"ExecuteResult(stdout={self.stdout!r}, stderr={self.stderr!r}, duration_ms={self.duration_ms:.3f}, "
+                f"result_json={self.result_json!r})")
+
+
+# ---- callbacks --------------------------------------------------------------------------
+
+_JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array",
+                               dict: "object", type(None): "null"}
+
+
+def _schema_of_annotation(ann: Any) -> dict[str, Any]:
+    if ann is inspect.Parameter.empty or ann is Any:
+        return {}
+    origin = typing.get_origin(ann)
+    if origin is not None and origin in (list, dict):
+        return {"type": _JSON_TYPES[origin]}
+    if origin is typing.Union or type(ann).__name__ == "UnionType":
+        parts = [_schema_of_annotation(a) for a in typing.get_args(ann)]
+        types = [p["type"] for p in parts if "type" in p]
+        return {"type": types} if len(types) == len(parts) else {}
+    if ann in _JSON_TYPES:
+        return {"type": _JSON_TYPES[ann]}
+    return {}
+
+
+def infer_schema(fn: Callable[..., Any]) -> dict[str, Any]:
+    """A JSON Schema of fn's parameters from its type hints: str, int, float, bool,
+    list, dict, None (others: any value); parameters without defaults are required."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:
+        hints = {}
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        props[p.name] = _schema_of_annotation(hints.get(p.name, p.annotation))
+        if p.default is inspect.Parameter.empty:
+            required.append(p.name)
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _first_doc_line(fn: Callable[..., Any]) -> str:
+    doc = inspect.getdoc(fn) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _make_entry(fn: Callable[..., Any], name: str | None, description: str | None,
+                schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not callable(fn):
+        raise TypeError(f"a callback must be callable, not {type(fn).__name__}")
+    name = name if name is not None else getattr(fn, "__name__", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError("a callback needs a name (this callable has no __name__)")
+    if schema is not None and not isinstance(schema, Mapping):
+        raise TypeError(f"schema must be a dict (a JSON Schema object), not {type(schema).__name__}")
+    return {"name": name, "fn": fn, "description": description if description is not None else _first_doc_line(fn),
+            "schema": dict(schema) if schema is not None else infer_schema(fn)}
+
+
+class CallbackRegistry:
+    """Host functions the sandbox may call (`await name(...)` in the guest)."""
+
+    def __init__(self) -> None:
+        self._entries: list[dict[str, Any]] = []
+
+    def add(self, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
+            schema: Mapping[str, Any] | None = None) -> None:
+        entry = _make_entry(fn, name, description, schema)
+        if any(e["name"] == entry["name"] for e in self._entries):
+            raise ValueError(f"a callback named {entry['name']!r} is already registered")
+        self._entries.append(entry)
+
+    def callback(self, name: str | None = None, description: str | None = None,
+                 schema: Mapping[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if callable(name):  # used bare: @registry.callback
+            fn = name
+            self.add(fn)
+            return fn
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add(fn, name=name, description=description, schema=schema)
+            return fn
+
+        return deco
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter([dict(e) for e in self._entries])
+
+    def __repr__(self) -> str:
+        return f"CallbackRegistry({[e['name'] for e in self._entries]!r})"
+
+
+def _normalize_callbacks(callbacks: Any) -> list[dict[str, Any]]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (CallbackRegistry, dict)):
+        callbacks = [callbacks]
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError("callbacks must be a list of dicts and/or CallbackRegistry objects")
+    out: list[dict[str, Any]] = []
+    for item in callbacks:
+        if isinstance(item, CallbackRegistry):
+            out.extend(item)
+        elif isinstance(item, Mapping):
+            unknown = set(item) - {"name", "fn", "description", "schema"}
+            if unknown:
+                raise ValueError(f"unknown callback keys: {sorted(unknown)}")
+            if "name" not in item or "fn" not in item:
+                raise ValueError("a callback dict needs 'name' and 'fn'")
+            out.append(_make_entry(item["fn"], item["name"], item.get("description"), item.get("schema")))
+        else:
+            raise TypeError(f"a callback must be a dict or a CallbackRegistry, not {type(item).__name__}")
+    names = [e["name"] for e in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"callbacks registered twice: {sorted(dup)}")
+    return out
+
+
+def _invoker(fn: Callable[..., Any]) -> Callable[[str], str]:
+    """The function the extension calls on one of eryx's threads: JSON arguments in,
+    JSON text out. Coroutine functions run on an event loop of that thread."""
+    is_async = inspect.iscoroutinefunction(fn)
+
+    def invoke(args_json: str) -> str:
+        kwargs = json.loads(args_json) if args_json else {}
+        if not isinstance(kwargs, dict):
+            raise TypeError("callback arguments must be a JSON object")
+        value = fn(**kwargs)
+        if is_async or inspect.isawaitable(value):
+            value = asyncio.run(_await(value))
+        return json.dumps(value, allow_nan=False)
+
+    return invoke
+
+
+async def _await(aw: Any) -> Any:
+    return await aw
+
+
+# ---- shared configuration -----------------------------------------------------------------
+
+class VfsStorage:
+    """An in-memory filesystem that several sessions (and sandboxes) can mount at
+    once; its files survive Session.reset() and outlive the sessions."""
+
+    def __init__(self, *, max_bytes: int | None = None) -> None:
+        self._storage = _eryx.Storage(_check_limit("max_bytes", max_bytes, allow_none=True) or 0)
+
+    @property
+    def used_bytes(self) -> int:
+        return self._storage.used_bytes
+
+    def __repr__(self) -> str:
+        return f"VfsStorage(used_bytes={self.used_bytes})"
+
+
+def _check_network(network: Any) -> None:
+    if network is None or network is False:
+        return
+    if isinstance(network, Mapping):
+        asks = {k: v for k, v in network.items() if v not in (None, False, [], (), {}, "")}
+    else:
+        asks = {k: v for k, v in vars(network).items() if v not in (None, False, [], (), {}, "")} \
+            if hasattr(network, "__dict__") else {"network": network}
+    if asks or network is True:
+        raise NotImplementedError(
+            f"network access is not implemented yet in eryx (asked for: {sorted(asks) or 'network=True'}); "
+            "the sandbox has no sockets. Pass network=None.")
+
+
+def _check_secrets(secrets: Any) -> None:
+    if secrets is None:
+        return
+    if isinstance(secrets, Mapping) and not secrets:
+        return
+    if isinstance(secrets, (list, tuple)) and not secrets:
+        return
+    raise NotImplementedError("secrets are not implemented yet in eryx (they need network access, which the sandbox "
+                              "does not have). Pass secrets=None.")
+
+
+def _check_volumes(volumes: Any) -> list[tuple[str, str, bool]]:
+    if volumes is None:
+        return []
+    if isinstance(volumes, (str, bytes)) or not isinstance(volumes, Iterable):
+        raise TypeError("volumes must be a sequence of (host_path, guest_path, read_only) tuples")
+    out = []
+    for v in volumes:
+        if not isinstance(v, (tuple, list)) or len(v) != 3:
+            raise TypeError(f"a volume must be a (host_path, guest_path, read_only) tuple, not {v!r}")
+        host, guest, ro = v
+        if not isinstance(host, (str, os.PathLike)) or not isinstance(guest, str):
+            raise TypeError(f"a volume's paths must be strings: {v!r}")
+        if not isinstance(ro, bool):
+            raise TypeError(f"a volume's read_only must be a bool: {v!r}")
+        host = os.fspath(host)
+        if not os.path.isdir(host):
+            raise ValueError(f"volume host path {host!r} is not a directory")
+        if not guest.startswith("/"):
+            raise ValueError(f"volume guest path {guest!r} must be absolute")
+        out.append((os.path.abspath(host), guest, ro))
+    return out
+
+
+def _check_stream(name: str, fn: Any) -> None:
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{name} must be callable or None, not {type(fn).__name__}")
+
+
+def _check_result_variable(name: Any) -> str:
+    if name is None:
+        return "result"
+    if not isinstance(name, str):
+        raise TypeError(f"result_variable must be a str or None, not {type(name).__name__}")
+    if not name.isidentifier():
+        raise ValueError(f"result_variable {name!r} is not a Python identifier")
+    return name
+
+
+class _Config:
+    """Everything a builder is made from; shared by Sandbox, Session and factories."""
+
+    def __init__(self, *, limits: ResourceLimits, callbacks: Any, volumes: Any, on_stdout: Any, on_stderr: Any,
+                 result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
+                 imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
+                 storage: tuple[VfsStorage, str] | None = None) -> None:
+        if not isinstance(limits, ResourceLimits):
+            raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
+        _check_network(network)
+        _check_secrets(secrets)
+        _check_stream("on_stdout", on_stdout)
+        _check_stream("on_stderr", on_stderr)
+        self.limits = limits
+        self.callbacks = _normalize_callbacks(callbacks)
+        self.volumes = _check_volumes(volumes)
+        self.on_stdout, self.on_stderr = on_stdout, on_stderr
+        self.result_variable = _check_result_variable(result_variable)
+        self.keep_state = keep_state
+        self.imports = list(imports)
+        self.packages = list(packages)
+        self.cache_dir = cache_dir
+        self.storage = storage
+
+    def builder(self) -> _eryx.Builder:
+        b = _eryx.Builder()
+        lim = self.limits
+        try:
+            if self.cache_dir != "default":
+                b.set_cache_dir(self.cache_dir)
+            b.set_timeout_ms(lim.execution_timeout_ms or 0)
+            b.set_max_memory(lim.max_memory_bytes or 0)
+            if lim.max_fuel is not None:
+                b.set_fuel(lim.max_fuel or 1)
+            if lim.max_vfs_bytes is not None:
+                b.set_memfs_limit(lim.max_vfs_bytes)
+            b.set_callback_limits(lim.max_callback_invocations or 0, lim.callback_timeout_ms or 0)
+            b.set_result_name(self.result_variable)
+            b.set_keep_state(self.keep_state)
+            for host, guest, ro in self.volumes:
+                b.add_mount(host, guest, ro)
+            if self.storage is not None:
+                b.add_storage(self.storage[0]._storage, self.storage[1])
+            for p in self.packages:
+                b.add_package(p)
+            for m in self.imports:
+                b.add_preimport(m)
+            for cb in self.callbacks:
+                b.add_callback(cb["name"], cb["description"], json.dumps(cb["schema"]), _invoker(cb["fn"]))
+        except _eryx.Error as e:
+            raise _translate(e, creating=True) from None
+        return b
+
+
+def _run(sb: _eryx.Sandbox, code: str, on_stdout: Any, on_stderr: Any) -> ExecuteResult:
+    if not isinstance(code, str):
+        raise TypeError(f"code must be a str, not {type(code).__name__}")
+    stream = None
+    if on_stdout is not None or on_stderr is not None:
+        decoders = {1: codecs.getincrementaldecoder("utf-8")("replace"),
+                    2: codecs.getincrementaldecoder("utf-8")("replace")}
+        targets = {1: on_stdout, 2: on_stderr}
+
+        def stream(fd: int, data: bytes) -> None:
+            fn = targets.get(fd)
+            if fn is not None:
+                text = decoders[fd].decode(data)
+                if text:
+                    fn(text)
+    r = sb.execute(code, stream) if stream else sb.execute(code)
+    status = r["status_name"]
+    if "stdout" not in r:  # no result at all (the sandbox could not run)
+        raise _error_for(status, r["message"])
+    out = r["stdout"].decode("utf-8", "replace")
+    err = r["stderr"].decode("utf-8", "replace")
+    if status == "ERYX_OK":
+        return ExecuteResult(stdout=out.rstrip("\n"), stderr=err.rstrip("\n"), duration_ms=r["duration_ns"] / 1e6,
+                             callback_invocations=r["callback_invocations"], peak_memory_bytes=r["peak_memory"],
+                             fuel_consumed=r["fuel_consumed"] or None, result_json=r["value"],
+                             result_error=r["value_error"])
+    if status in ("ERYX_ERR_PYTHON_EXCEPTION", "ERYX_ERR_EXIT"):
+        tb = r["traceback"]
+        if status == "ERYX_ERR_EXIT":
+            msg = f"the code exited with status {r['exit_code']}"
+        else:
+            msg = (tb or f"{r['exception_type']}: {r['exception_message']}").rstrip("\n")
+        raise ExecutionError(msg, traceback=tb, stdout=out, stderr=err, exception_type=r["exception_type"],
+                             exit_code=r["exit_code"])
+    e = _error_for(status, r["message"] or status)
+    e.stdout, e.stderr = out, err  # type: ignore[attr-defined]
+    raise e
+
+
+# ---- Sandbox --------------------------------------------------------------------------------
+
+
+class Sandbox:
+    """A sandbox: each execute() starts from fresh interpreter state."""
+
+    def __init__(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
+                 volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
+                 on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
+                 network: Any = None, secrets: Any = None) -> None:
+        self._init(_Config(limits=resource_limits if resource_limits is not None else ResourceLimits(),
+                           callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
+                           result_variable=result_variable, network=network, secrets=secrets))
+
+    def _init(self, cfg: _Config, builder: _eryx.Builder | None = None) -> None:
+        self._cfg = cfg
+        b = builder or cfg.builder()
+        self._sb = _call(b.new_sandbox, creating=True)
+
+    @classmethod
+    def _from_factory(cls, cfg: _Config, builder: _eryx.Builder) -> "Sandbox":
+        self = cls.__new__(cls)
+        self._init(cfg, builder)
+        return self
+
+    def execute(self, code: str) -> ExecuteResult:
+        """Runs code in __main__ (top-level await works) and returns its result.
+        Raises ExecutionError with the guest traceback when it raises."""
+        return _run(self._sb, code, self._cfg.on_stdout, self._cfg.on_stderr)
+
+    def cancel(self) -> None:
+        """Stops the running execution (from another thread); it raises CancelledError."""
+        self._sb.cancel()
+
+
+# ---- Session ------------------------------------------------------------------------------
+
+
+class Session:
+    """A sandbox that keeps Python state from one execute() to the next."""
+
+    def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
+                 execution_timeout_ms: int | None = None, max_fuel: int | None = None, callbacks: Any = None,
+                 volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
+                 on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
+                 network: Any = None) -> None:
+        if vfs is not None and not isinstance(vfs, VfsStorage):
+            raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
+        if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
+            raise ValueError(f"vfs_mount_path must be an absolute guest path, not {vfs_mount_path!r}")
+        limits = ResourceLimits(execution_timeout_ms=_check_limit("execution_timeout_ms", execution_timeout_ms,
+                                                                  allow_none=True),
+                                max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True), max_memory_bytes=None)
+        cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
+                      result_variable=result_variable, network=network, secrets=None, keep_state=True,
+                      storage=(vfs, vfs_mount_path) if vfs is not None else None)
+        self._cfg = cfg
+        self._vfs = vfs
+        self._vfs_mount_path = vfs_mount_path
+        self._timeout = execution_timeout_ms
+        self._fuel = max_fuel
+        self._count = 0
+        self._sb = _call(cfg.builder().new_sandbox, creating=True)
+
+    def execute(self, code: str) -> ExecuteResult:
+        """Runs code in the session's __main__: names defined earlier are visible."""
+        try:
+            return _run(self._sb, code, self._cfg.on_stdout, self._cfg.on_stderr)
+        finally:
+            self._count += 1
+
+    def reset(self) -> None:
+        """Back to a fresh interpreter (the VfsStorage's files stay)."""
+        _call(self._sb.reset)
+        self._count = 0
+
+    def clear_state(self) -> None:
+        """Deletes the names executions defined in __main__; imports stay loaded."""
+        _call(self._sb.clear)
+
+    def snapshot_state(self) -> bytes:
+        """The whole interpreter state as bytes (files are not included)."""
+        return _call(self._sb.snapshot)
+
+    def restore_state(self, data: bytes) -> None:
+        """Replaces the state with one from snapshot_state(), of this or another
+        session of the same configuration."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"restore_state needs bytes, not {type(data).__name__}")
+        _call(self._sb.restore, data)
+
+    def cancel(self) -> None:
+        self._sb.cancel()
+
+    @property
+    def execution_count(self) -> int:
+        return self._count
+
+    @property
+    def execution_timeout_ms(self) -> int | None:
+        return self._timeout
+
+    @execution_timeout_ms.setter
+    def execution_timeout_ms(self, value: int | None) -> None:
+        value = _check_limit("execution_timeout_ms", value, allow_none=True)
+        _call(self._sb.set_timeout_ms, value or 0)
+        self._timeout = value
+
+    @property
+    def fuel_limit(self) -> int | None:
+        return self._fuel
+
+    @fuel_limit.setter
+    def fuel_limit(self, value: int | None) -> None:
+        value = _check_limit("fuel_limit", value, allow_none=True)
+        if self._fuel is None and value is not None:
+            raise ValueError("fuel metering is compiled into the sandbox's code: create the Session with "
+                             "max_fuel=... to set fuel_limit later")
+        if self._fuel is not None:
+            _call(self._sb.set_fuel, value or 0)
+        self._fuel = value
+
+    @property
+    def vfs(self) -> VfsStorage | None:
+        return self._vfs
+
+    @property
+    def vfs_mount_path(self) -> str:
+        return self._vfs_mount_path
+
+
+# ---- SandboxFactory --------------------------------------------------------------------------
+
+_FACTORY_MAGIC = b"ERYXFAC1"
+
+
+def _cache_dir_for(cache: Any) -> Any:
+    if cache is True:
+        return "default"
+    if cache is False:
+        return None
+    if isinstance(cache, (str, os.PathLike)):
+        path = os.fspath(cache)
+        os.makedirs(path, exist_ok=True)
+        return path
+    raise TypeError(f"cache must be a bool or a directory path, not {type(cache).__name__}")
+
+
+def _package_list(site_packages: Any, packages: Any) -> list[str]:
+    out: list[str] = []
+    if site_packages is not None:
+        if not isinstance(site_packages, (str, os.PathLike)):
+            raise TypeError("site_packages must be a directory path or None")
+        sp = os.path.abspath(os.fspath(site_packages))
+        if not os.path.isdir(sp):
+            raise ValueError(f"site_packages {sp!r} is not a directory")
+        out.append(sp)
+    if packages is not None:
+        if isinstance(packages, (str, os.PathLike)):
+            packages = [packages]
+        for p in packages:
+            if not isinstance(p, (str, os.PathLike)):
+                raise TypeError(f"packages must be paths (wheels or source trees), not {type(p).__name__}")
+            out.append(os.path.abspath(os.fspath(p)))
+    return out
+
+
+class SandboxFactory:
+    """Pre-initializes Python once (with `imports` imported); its sandboxes start
+    from that state. save()/load() carry the state to another process."""
+
+    def __init__(self, *, site_packages: str | os.PathLike[str] | None = None,
+                 packages: Sequence[str | os.PathLike[str]] | None = None, imports: Sequence[str] | None = None,
+                 cache: bool | str | os.PathLike[str] = False) -> None:
+        if isinstance(imports, str):
+            raise TypeError("imports must be a list of module names, not a str")
+        self._imports = [str(m) for m in (imports or [])]
+        self._site = _package_list(site_packages, None)[0] if site_packages is not None else None
+        self._pkgs = _package_list(None, packages)
+        self._packages = ([self._site] if self._site else []) + self._pkgs
+        self._cache_dir = _cache_dir_for(cache)
+        self._blob: bytes | None = None
+        self._lock = threading.Lock()
+        b = self._base_builder()
+        self._state = _call(b.export_state, creating=True)  # pre-initializes now
+
+    @classmethod
+    def _make(cls, imports: list[str], packages: list[str], cache: Any, state: bytes,
+              site: bool) -> "SandboxFactory":
+        self = cls.__new__(cls)
+        self._imports, self._packages, self._cache_dir = imports, packages, _cache_dir_for(cache)
+        self._site, self._pkgs = (packages[0], packages[1:]) if site else (None, packages)
+        self._blob = None
+        self._lock = threading.Lock()
+        _call(self._base_builder().import_state, state, creating=True, loading=True)
+        self._state = state
+        return self
+
+    def _config(self, **options: Any) -> _Config:
+        limits = options.pop("resource_limits", None)
+        return _Config(limits=limits if limits is not None else ResourceLimits(), imports=self._imports,
+                       packages=self._packages, cache_dir=self._cache_dir, **options)
+
+    def _base_builder(self) -> _eryx.Builder:
+        return self._config(callbacks=None, volumes=None, on_stdout=None, on_stderr=None, result_variable=None,
+                            network=None, secrets=None).builder()
+
+    def create_sandbox(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
+                       volumes: Sequence[tuple[str, str, bool]] | None = None,
+                       on_stdout: Callable[[str], Any] | None = None, on_stderr: Callable[[str], Any] | None = None,
+                       result_variable: str | None = None, network: Any = None, secrets: Any = None) -> Sandbox:
+        """A Sandbox (same options as Sandbox()) starting from the factory's state."""
+        cfg = self._config(resource_limits=resource_limits, callbacks=callbacks, volumes=volumes,
+                           on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
+                           network=network, secrets=secrets)
+        return Sandbox._from_factory(cfg, cfg.builder())
+
+    def to_bytes(self) -> bytes:
+        """The factory as bytes: its configuration and its pre-initialized state."""
+        with self._lock:
+            if self._blob is None:
+                meta = json.dumps({"imports": self._imports, "site_packages": self._site,
+                                   "packages": self._pkgs}).encode()
+                self._blob = _FACTORY_MAGIC + struct.pack("<I", len(meta)) + meta + self._state
+            return self._blob
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes to_bytes() to path (atomically: a temporary file, then a rename)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(self.to_bytes())
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None,
+                   cache: bool | str | os.PathLike[str] = False) -> "SandboxFactory":
+        data = bytes(data)
+        if not data.startswith(_FACTORY_MAGIC) or len(data) < 12:
+            raise ValueError("not a saved eryx SandboxFactory (bad header)")
+        (n,) = struct.unpack_from("<I", data, 8)
+        try:
+            meta = json.loads(data[12:12 + n])
+        except ValueError:
+            raise ValueError("a saved SandboxFactory with a damaged header") from None
+        packages = list(meta.get("packages", []))
+        site = meta.get("site_packages")
+        if site_packages is not None:
+            site = _package_list(site_packages, None)[0]
+        packages = ([site] if site else []) + packages
+        return cls._make(list(meta.get("imports", [])), packages, cache, data[12 + n:], bool(site))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, site_packages: str | os.PathLike[str] | None = None,
+             cache: bool | str | os.PathLike[str] = False) -> "SandboxFactory":
+        """A factory from save()'s file: its sandboxes start without running the
+        imports again. The file must come from the same eryx guest build."""
+        return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, cache=cache)
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.to_bytes())
+
+    @property
+    def imports(self) -> list[str]:
+        return list(self._imports)

@@ -1,0 +1,571 @@
+/*
+** _eryx: the CPython extension under `import eryx` (python/eryx/). A thin layer
+** over include/eryx.h: Builder (eryx_builder), Sandbox (eryx_sandbox) and Storage
+** (eryx_storage). The pure-Python layer makes the public API of these.
+**
+** The GIL is released while the guest runs (execute), while a sandbox is made
+** (new_sandbox: a first pre-initialization runs Python) and during session
+** operations; host callbacks and output streaming take it back for the Python
+** code they call. Errors are raised as _eryx.Error(status, status_name, message).
+*/
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "eryx.h"
+
+static PyObject *ErrorType; /* _eryx.Error */
+
+static PyObject *raise_status(eryx_status st, const char *msg) {
+    PyObject *args = Py_BuildValue("(iss)", (int)st, eryx_status_name(st), msg && *msg ? msg : eryx_status_message(st));
+    if (args) {
+        PyErr_SetObject(ErrorType, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
+/* ---- Storage ------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD eryx_storage *st;
+} StorageObject;
+
+static int Storage_init(StorageObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"max_bytes", NULL};
+    unsigned long long max = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|K", kwlist, &max)) return -1;
+    if (self->st) eryx_storage_release(self->st);
+    if (!(self->st = eryx_storage_new(max))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void Storage_dealloc(StorageObject *self) {
+    eryx_storage_release(self->st);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Storage_used(StorageObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->st ? eryx_storage_used(self->st) : 0);
+}
+
+static PyGetSetDef Storage_getset[] = {
+    {"used_bytes", (getter)Storage_used, NULL, "bytes of file contents held", NULL}, {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject StorageType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Storage",
+    .tp_basicsize = sizeof(StorageObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An in-memory filesystem several sandboxes can mount (eryx_storage).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Storage_init,
+    .tp_dealloc = (destructor)Storage_dealloc,
+    .tp_getset = Storage_getset,
+};
+
+/* ---- host callbacks ------------------------------------------------------------- */
+/* user is a Python callable invoke(args_json: str) -> str, kept alive by the
+** Builder's list (and so by every Sandbox made from it). Raising means failure. */
+static int run_callback(void *user, const char *args_json, size_t args_len, char **result, size_t *result_len) {
+    *result = NULL;
+    *result_len = 0;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (Py_IsFinalizing()) return 1;
+#else
+    if (_Py_IsFinalizing()) return 1;
+#endif
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = 1;
+    PyObject *out = PyObject_CallFunction((PyObject *)user, "s#", args_json, (Py_ssize_t)args_len);
+    const char *text = NULL;
+    Py_ssize_t n = 0;
+    PyObject *msg = NULL;
+    if (out && PyUnicode_Check(out)) {
+        text = PyUnicode_AsUTF8AndSize(out, &n);
+        if (text) rc = 0;
+    }
+    if (rc != 0) {
+        if (PyErr_Occurred()) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            msg = value ? PyObject_Str(value) : NULL;
+            PyErr_Clear();
+            if (msg && type) {
+                PyObject *full = PyUnicode_FromFormat("%s: %U", ((PyTypeObject *)type)->tp_name, msg);
+                Py_DECREF(msg);
+                msg = full;
+            }
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            PyErr_Clear();
+        }
+        text = msg ? PyUnicode_AsUTF8AndSize(msg, &n) : NULL;
+        if (!text) {
+            PyErr_Clear();
+            text = "the host callback did not return a JSON string";
+            n = (Py_ssize_t)strlen(text);
+        }
+    }
+    char *copy = malloc((size_t)n + 1);
+    if (copy) {
+        memcpy(copy, text, (size_t)n);
+        copy[n] = '\0';
+        *result = copy;
+        *result_len = (size_t)n;
+    } else {
+        rc = 1;
+    }
+    Py_XDECREF(out);
+    Py_XDECREF(msg);
+    PyGILState_Release(g);
+    return rc;
+}
+
+/* ---- Builder ----------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD eryx_builder *b;
+    PyObject *keep; /* list: callback invokers and storages, alive as long as sandboxes */
+    PyThread_type_lock lock;
+} BuilderObject;
+
+static int Builder_init(BuilderObject *self, PyObject *args, PyObject *kw) {
+    if (!PyArg_ParseTuple(args, "") || (kw && PyDict_Size(kw))) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "Builder() takes no arguments");
+        return -1;
+    }
+    if (self->b) return 0;
+    self->b = eryx_builder_new();
+    self->keep = PyList_New(0);
+    self->lock = PyThread_allocate_lock();
+    if (!self->b || !self->keep || !self->lock) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void Builder_dealloc(BuilderObject *self) {
+    eryx_builder_free(self->b);
+    Py_XDECREF(self->keep);
+    if (self->lock) PyThread_free_lock(self->lock);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int builder_ok(BuilderObject *self) {
+    if (self->b) return 1;
+    PyErr_SetString(PyExc_RuntimeError, "Builder was not initialized");
+    return 0;
+}
+
+static PyObject *builder_status(BuilderObject *self, eryx_status st) {
+    if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    Py_RETURN_NONE;
+}
+
+#define CHECK_B \
+    if (!builder_ok(self)) return NULL
+
+static PyObject *B_set_guest_dir(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    const char *s = PyUnicode_AsUTF8(arg);
+    return s ? builder_status(self, eryx_builder_set_guest_dir(self->b, s)) : NULL;
+}
+static PyObject *B_set_cache_dir(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    const char *s = arg == Py_None ? NULL : PyUnicode_AsUTF8(arg);
+    if (arg != Py_None && !s) return NULL;
+    return builder_status(self, eryx_builder_set_cache_dir(self->b, s));
+}
+static PyObject *B_set_env(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *n, *v;
+    if (!PyArg_ParseTuple(args, "ss", &n, &v)) return NULL;
+    return builder_status(self, eryx_builder_set_env(self->b, n, v));
+}
+static PyObject *B_add_mount(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *h, *g;
+    int ro;
+    if (!PyArg_ParseTuple(args, "ssp", &h, &g, &ro)) return NULL;
+    return builder_status(self, eryx_builder_add_mount(self->b, h, g, ro ? ERYX_MOUNT_READONLY : 0));
+}
+static PyObject *B_add_storage(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    PyObject *st;
+    const char *g;
+    if (!PyArg_ParseTuple(args, "O!s", &StorageType, &st, &g)) return NULL;
+    if (!((StorageObject *)st)->st) return PyErr_Format(PyExc_ValueError, "the storage was not initialized");
+    return builder_status(self, eryx_builder_add_storage(self->b, ((StorageObject *)st)->st, g));
+}
+static PyObject *B_add_package(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    const char *s = PyUnicode_AsUTF8(arg);
+    return s ? builder_status(self, eryx_builder_add_package(self->b, s)) : NULL;
+}
+static PyObject *B_add_preimport(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    const char *s = PyUnicode_AsUTF8(arg);
+    return s ? builder_status(self, eryx_builder_add_preimport(self->b, s)) : NULL;
+}
+static PyObject *B_set_setup_code(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    Py_ssize_t n = 0;
+    const char *s = arg == Py_None ? NULL : PyUnicode_AsUTF8AndSize(arg, &n);
+    if (arg != Py_None && !s) return NULL;
+    return builder_status(self, eryx_builder_set_setup_code(self->b, s, (size_t)n));
+}
+static PyObject *B_set_result_name(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    const char *s = arg == Py_None ? NULL : PyUnicode_AsUTF8(arg);
+    if (arg != Py_None && !s) return NULL;
+    return builder_status(self, eryx_builder_set_result_name(self->b, s));
+}
+
+#define U64_SETTER(fname, call)                                          \
+    static PyObject *fname(BuilderObject *self, PyObject *arg) {         \
+        CHECK_B;                                                         \
+        unsigned long long v = PyLong_AsUnsignedLongLong(arg);           \
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) return NULL; \
+        return builder_status(self, call(self->b, v));                   \
+    }
+U64_SETTER(B_set_memfs_limit, eryx_builder_set_memfs_limit)
+U64_SETTER(B_set_timeout_ms, eryx_builder_set_timeout_ms)
+U64_SETTER(B_set_max_memory, eryx_builder_set_max_memory)
+U64_SETTER(B_set_fuel, eryx_builder_set_fuel)
+U64_SETTER(B_set_output_limit, eryx_builder_set_output_limit)
+
+static PyObject *B_set_preinit(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    int v = PyObject_IsTrue(arg);
+    return v < 0 ? NULL : builder_status(self, eryx_builder_set_preinit(self->b, v));
+}
+static PyObject *B_set_keep_state(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    int v = PyObject_IsTrue(arg);
+    return v < 0 ? NULL : builder_status(self, eryx_builder_set_keep_state(self->b, v));
+}
+static PyObject *B_set_callback_limits(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    unsigned int max;
+    unsigned long long ms;
+    if (!PyArg_ParseTuple(args, "IK", &max, &ms)) return NULL;
+    return builder_status(self, eryx_builder_set_callback_limits(self->b, max, ms));
+}
+static PyObject *B_add_callback(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *name, *desc, *schema;
+    PyObject *fn;
+    if (!PyArg_ParseTuple(args, "szzO", &name, &desc, &schema, &fn)) return NULL;
+    if (!PyCallable_Check(fn)) return PyErr_Format(PyExc_TypeError, "the callback invoker must be callable");
+    eryx_status st = eryx_builder_add_callback(self->b, name, desc, schema, run_callback, fn);
+    if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    if (PyList_Append(self->keep, fn) != 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *B_export_state(BuilderObject *self, PyObject *unused) {
+    (void)unused;
+    CHECK_B;
+    void *blob = NULL;
+    size_t len = 0;
+    eryx_status st;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
+    st = eryx_builder_export_snapshot(self->b, &blob, &len);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    PyObject *out = PyBytes_FromStringAndSize(blob, (Py_ssize_t)len);
+    eryx_blob_free(blob);
+    return out;
+}
+
+static PyObject *B_import_state(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) != 0) return NULL;
+    eryx_status st;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
+    st = eryx_builder_import_snapshot(self->b, view.buf, (size_t)view.len);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&view);
+    return builder_status(self, st);
+}
+
+/* ---- Sandbox --------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD eryx_sandbox *s;
+    PyObject *builder; /* keeps the callbacks' invokers alive */
+    PyThread_type_lock lock; /* one execution or session operation at a time */
+    PyObject *on_output;     /* during an execution: callable(stream, bytes) or NULL */
+    PyObject *out_error;     /* the first exception it raised (exc value) */
+} SandboxObject;
+
+static PyTypeObject SandboxType;
+
+static PyObject *B_new_sandbox(BuilderObject *self, PyObject *unused) {
+    (void)unused;
+    CHECK_B;
+    eryx_sandbox *s = NULL;
+    eryx_status st;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
+    st = eryx_sandbox_new(self->b, &s);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    SandboxObject *o = PyObject_New(SandboxObject, &SandboxType);
+    if (!o) {
+        eryx_sandbox_free(s);
+        return NULL;
+    }
+    o->s = s;
+    o->builder = Py_NewRef((PyObject *)self);
+    o->on_output = NULL;
+    o->out_error = NULL;
+    if (!(o->lock = PyThread_allocate_lock())) {
+        Py_DECREF(o);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)o;
+}
+
+static void Sandbox_dealloc(SandboxObject *self) {
+    if (self->s) {
+        eryx_sandbox *s = self->s;
+        self->s = NULL;
+        Py_BEGIN_ALLOW_THREADS eryx_sandbox_free(s);
+        Py_END_ALLOW_THREADS
+    }
+    if (self->lock) PyThread_free_lock(self->lock);
+    Py_XDECREF(self->builder);
+    PyObject_Free(self);
+}
+
+/* Output as the guest writes it: on the executing thread, which holds no GIL. */
+static void on_output(void *user, int stream, const char *data, size_t len) {
+    SandboxObject *self = user;
+    if (!self->on_output) return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (!self->out_error) {
+        PyObject *r = PyObject_CallFunction(self->on_output, "iy#", stream, data, (Py_ssize_t)len);
+        if (!r) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            if (value && tb) PyException_SetTraceback(value, tb);
+            self->out_error = value;
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            eryx_sandbox_cancel(self->s); /* the callback failed: stop the guest */
+        }
+        Py_XDECREF(r);
+    }
+    PyGILState_Release(g);
+}
+
+static PyObject *str_or_none(const char *s) {
+    if (!s) Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+}
+
+static PyObject *S_execute(SandboxObject *self, PyObject *args) {
+    Py_buffer code;
+    PyObject *cb = Py_None;
+    if (!PyArg_ParseTuple(args, "s*|O", &code, &cb)) return NULL;
+    if (!self->s) {
+        PyBuffer_Release(&code);
+        return PyErr_Format(PyExc_RuntimeError, "the sandbox is closed");
+    }
+    eryx_result *r = NULL;
+    eryx_status st;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
+    Py_END_ALLOW_THREADS if (cb != Py_None) {
+        self->on_output = cb;
+        eryx_sandbox_set_output(self->s, on_output, self);
+    }
+    Py_BEGIN_ALLOW_THREADS st = eryx_sandbox_execute(self->s, code.buf, (size_t)code.len, &r);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&code);
+    eryx_sandbox_set_output(self->s, NULL, NULL);
+    self->on_output = NULL;
+    PyObject *out_error = self->out_error;
+    self->out_error = NULL;
+    PyObject *msg = str_or_none(eryx_sandbox_errmsg(self->s));
+    PyThread_release_lock(self->lock);
+    if (out_error) { /* the streaming callback raised: that is the error */
+        eryx_result_free(r);
+        Py_XDECREF(msg);
+        PyErr_SetObject((PyObject *)Py_TYPE(out_error), out_error);
+        Py_DECREF(out_error);
+        return NULL;
+    }
+    if (!r) {
+        PyObject *ret = msg ? Py_BuildValue("{s:i,s:s,s:O}", "status", (int)st, "status_name", eryx_status_name(st),
+                                            "message", msg)
+                            : NULL;
+        Py_XDECREF(msg);
+        return ret;
+    }
+    size_t olen, elen;
+    const char *o = eryx_result_stdout(r, &olen), *e = eryx_result_stderr(r, &elen);
+    PyObject *ret = Py_BuildValue(
+        "{s:i,s:s,s:N,s:y#,s:y#,s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:I,s:i,s:K}", "status", (int)st, "status_name",
+        eryx_status_name(st), "message", msg ? msg : Py_NewRef(Py_None), "stdout", o, (Py_ssize_t)olen, "stderr", e,
+        (Py_ssize_t)elen, "exception_type", str_or_none(eryx_result_exception_type(r)), "exception_message",
+        str_or_none(eryx_result_exception_message(r)), "traceback", str_or_none(eryx_result_traceback(r)), "value",
+        str_or_none(eryx_result_value(r)), "value_error", str_or_none(eryx_result_value_error(r)), "peak_memory",
+        (unsigned long long)eryx_result_peak_memory(r), "fuel_consumed",
+        (unsigned long long)eryx_result_fuel_consumed(r), "callback_invocations",
+        (unsigned int)eryx_result_callback_invocations(r), "exit_code", eryx_result_exit_code(r), "duration_ns",
+        (unsigned long long)eryx_result_duration_ns(r));
+    eryx_result_free(r);
+    return ret;
+}
+
+/* Runs a session operation with the GIL released and the sandbox's lock held. */
+#define SESSION_OP(body)                                                              \
+    if (!self->s) return PyErr_Format(PyExc_RuntimeError, "the sandbox is closed");   \
+    eryx_status st;                                                                   \
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);                      \
+    body;                                                                             \
+    PyThread_release_lock(self->lock);                                                \
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_sandbox_errmsg(self->s));
+
+static PyObject *S_reset(SandboxObject *self, PyObject *unused) {
+    (void)unused;
+    SESSION_OP(st = eryx_sandbox_reset(self->s));
+    Py_RETURN_NONE;
+}
+static PyObject *S_clear(SandboxObject *self, PyObject *unused) {
+    (void)unused;
+    SESSION_OP(st = eryx_sandbox_clear(self->s));
+    Py_RETURN_NONE;
+}
+static PyObject *S_snapshot(SandboxObject *self, PyObject *unused) {
+    (void)unused;
+    void *blob = NULL;
+    size_t len = 0;
+    SESSION_OP(st = eryx_sandbox_snapshot(self->s, &blob, &len));
+    PyObject *out = PyBytes_FromStringAndSize(blob, (Py_ssize_t)len);
+    eryx_blob_free(blob);
+    return out;
+}
+static PyObject *S_restore(SandboxObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) != 0) return NULL;
+    if (!self->s) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_RuntimeError, "the sandbox is closed");
+    }
+    eryx_status st;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
+    st = eryx_sandbox_restore(self->s, view.buf, (size_t)view.len);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&view);
+    if (st != ERYX_OK) return raise_status(st, eryx_sandbox_errmsg(self->s));
+    Py_RETURN_NONE;
+}
+static PyObject *S_set_timeout_ms(SandboxObject *self, PyObject *arg) {
+    unsigned long long v = PyLong_AsUnsignedLongLong(arg);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    SESSION_OP(st = eryx_sandbox_set_timeout_ms(self->s, v));
+    Py_RETURN_NONE;
+}
+static PyObject *S_set_fuel(SandboxObject *self, PyObject *arg) {
+    unsigned long long v = PyLong_AsUnsignedLongLong(arg);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    SESSION_OP(st = eryx_sandbox_set_fuel(self->s, v));
+    Py_RETURN_NONE;
+}
+static PyObject *S_cancel(SandboxObject *self, PyObject *unused) {
+    (void)unused;
+    if (self->s) eryx_sandbox_cancel(self->s); /* the one call safe during an execution */
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Sandbox_methods[] = {
+    {"execute", (PyCFunction)S_execute, METH_VARARGS, "execute(code, on_output=None) -> dict"},
+    {"reset", (PyCFunction)S_reset, METH_NOARGS, "back to the start state"},
+    {"clear", (PyCFunction)S_clear, METH_NOARGS, "delete the names executions added"},
+    {"snapshot", (PyCFunction)S_snapshot, METH_NOARGS, "the session's state as bytes"},
+    {"restore", (PyCFunction)S_restore, METH_O, "restore a snapshot"},
+    {"set_timeout_ms", (PyCFunction)S_set_timeout_ms, METH_O, "timeout of the following executions"},
+    {"set_fuel", (PyCFunction)S_set_fuel, METH_O, "fuel budget of the following executions"},
+    {"cancel", (PyCFunction)S_cancel, METH_NOARGS, "stop the running execution (any thread)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject SandboxType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Sandbox",
+    .tp_basicsize = sizeof(SandboxObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A sandbox (eryx_sandbox); made by Builder.new_sandbox().",
+    .tp_dealloc = (destructor)Sandbox_dealloc,
+    .tp_methods = Sandbox_methods,
+};
+
+static PyMethodDef Builder_methods[] = {
+    {"set_guest_dir", (PyCFunction)B_set_guest_dir, METH_O, NULL},
+    {"set_cache_dir", (PyCFunction)B_set_cache_dir, METH_O, NULL},
+    {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
+    {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
+    {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
+    {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
+    {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
+    {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
+    {"set_result_name", (PyCFunction)B_set_result_name, METH_O, NULL},
+    {"set_memfs_limit", (PyCFunction)B_set_memfs_limit, METH_O, NULL},
+    {"set_timeout_ms", (PyCFunction)B_set_timeout_ms, METH_O, NULL},
+    {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},
+    {"set_fuel", (PyCFunction)B_set_fuel, METH_O, NULL},
+    {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
+    {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
+    {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
+    {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
+    {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
+    {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
+    {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
+    {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject BuilderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Builder",
+    .tp_basicsize = sizeof(BuilderObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Describes sandboxes (eryx_builder).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Builder_init,
+    .tp_dealloc = (destructor)Builder_dealloc,
+    .tp_methods = Builder_methods,
+};
+
+static PyObject *m_version(PyObject *mod, PyObject *unused) {
+    (void)mod;
+    (void)unused;
+    return PyUnicode_FromString(eryx_version());
+}
+
+static PyMethodDef module_methods[] = {{"library_version", m_version, METH_NOARGS, "the linked eryx library's version"},
+                                       {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, .m_name = "_eryx",
+                                    .m_doc = "CPython bindings of the eryx C library", .m_size = -1,
+                                    .m_methods = module_methods};
+
+PyMODINIT_FUNC PyInit__eryx(void);
+PyMODINIT_FUNC PyInit__eryx(void) {
+    if (PyType_Ready(&StorageType) < 0 || PyType_Ready(&BuilderType) < 0 || PyType_Ready(&SandboxType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    ErrorType = PyErr_NewExceptionWithDoc("_eryx.Error", "an eryx status: args are (code, name, message)", NULL, NULL);
+    if (!ErrorType || PyModule_AddObjectRef(m, "Error", ErrorType) < 0 ||
+        PyModule_AddObjectRef(m, "Storage", (PyObject *)&StorageType) < 0 ||
+        PyModule_AddObjectRef(m, "Builder", (PyObject *)&BuilderType) < 0 ||
+        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

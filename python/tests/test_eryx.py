@@ -1,0 +1,620 @@
+"""Tests of `import eryx`: every public name, against the real sandbox."""
+import asyncio
+import inspect
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import eryx
+
+
+# ---- Sandbox and ExecuteResult -------------------------------------------------------
+
+def test_version_and_names():
+    assert eryx.__version__ == "0.1.0"
+    for name in eryx.__all__:
+        assert hasattr(eryx, name), name
+
+
+def test_execute_stdout_stderr_trimmed_and_str():
+    r = eryx.Sandbox().execute("import sys\nprint('a')\nprint('b')\nprint('oops', file=sys.stderr)")
+    assert r.stdout == "a\nb"
+    assert r.stderr == "oops"
+    assert str(r) == "a\nb"
+    assert r.duration_ms > 0
+    assert r.peak_memory_bytes >= 16 << 20
+    assert r.callback_invocations == 0
+    assert r.fuel_consumed is None
+
+
+def test_streaming_chunks_are_raw():
+    out, err = [], []
+    sb = eryx.Sandbox(on_stdout=out.append, on_stderr=err.append)
+    r = sb.execute("import sys\nprint('a')\nprint('b')\nsys.stderr.write('e\\n')")
+    assert "".join(out) == "a\nb\n"  # untrimmed, as written
+    assert len(out) >= 2  # several chunks, not one final string
+    assert "".join(err) == "e\n"
+    assert r.stdout == "a\nb"
+
+
+def test_streaming_callback_error_propagates():
+    def bad(chunk):
+        raise RuntimeError("stream consumer failed")
+    with pytest.raises(RuntimeError, match="stream consumer failed"):
+        eryx.Sandbox(on_stdout=bad).execute("print(1)")
+
+
+def test_result_variable():
+    sb = eryx.Sandbox()
+    r = sb.execute("result = {'sum': sum(range(10)), 'xs': [1, 2]}")
+    assert r.result == {"sum": 45, "xs": [1, 2]}
+    assert json.loads(r.result_json) == r.result
+    assert r.result_error is None
+    r = sb.execute("x = 1")
+    assert r.result is None and r.result_json is None
+    r = sb.execute("result = {1, 2}")
+    assert r.result is None and "set" in r.result_error
+    r = eryx.Sandbox(result_variable="answer").execute("answer = 42\nresult = 1")
+    assert r.result == 42
+
+
+def test_result_is_immutable():
+    r = eryx.Sandbox().execute("print(1)")
+    with pytest.raises(AttributeError):
+        r.stdout = "x"
+    with pytest.raises(AttributeError):
+        del r.stderr
+
+
+def test_isolation_between_executes():
+    sb = eryx.Sandbox()
+    sb.execute("x = 41\nimport fractions\nopen('/tmp/f', 'w').write('hi')")
+    r = sb.execute("import sys, os\nprint('x' in globals(), 'fractions' in sys.modules, os.path.exists('/tmp/f'))")
+    assert r.stdout == "False False False"
+
+
+def test_exception_raises_execution_error_with_traceback():
+    with pytest.raises(eryx.ExecutionError) as ei:
+        eryx.Sandbox().execute("def f():\n    raise ValueError('bad value')\nprint('before')\nf()")
+    e = ei.value
+    assert isinstance(e, eryx.EryxError)
+    assert "ValueError: bad value" in e.traceback
+    assert "line 2" in e.traceback
+    assert e.exception_type == "ValueError"
+    assert e.stdout == "before\n"
+    assert "bad value" in str(e)
+
+
+def test_sys_exit_nonzero_is_execution_error_and_zero_is_ok():
+    with pytest.raises(eryx.ExecutionError) as ei:
+        eryx.Sandbox().execute("import sys; sys.exit(3)")
+    assert ei.value.exit_code == 3
+    assert eryx.Sandbox().execute("import sys; print('x'); sys.exit(0)").stdout == "x"
+
+
+def test_timeout_caught_as_builtin_timeout_error():
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(execution_timeout_ms=300))
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError) as ei:  # the built-in name
+        sb.execute("while True: pass")
+    assert isinstance(ei.value, eryx.TimeoutError) and isinstance(ei.value, eryx.EryxError)
+    assert time.monotonic() - t0 < 5
+    assert sb.execute("print('again')").stdout == "again"  # usable afterwards
+
+
+def test_memory_limit_is_resource_limit_error():
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_memory_bytes=64 << 20))
+    with pytest.raises(eryx.ResourceLimitError):
+        sb.execute("x = bytearray(256 * 1024 * 1024)")
+    assert sb.execute("print(len(bytearray(1024)))").stdout == "1024"
+
+
+def test_fuel_limit_and_consumed():
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_fuel=50_000_000))
+    r = sb.execute("x = sum(range(1000))")
+    assert r.fuel_consumed and r.fuel_consumed > 0
+    with pytest.raises(eryx.ResourceLimitError):
+        sb.execute("while True: pass")
+
+
+def test_cancel_from_another_thread():
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits.unlimited())
+    threading.Timer(0.3, sb.cancel).start()
+    with pytest.raises(eryx.CancelledError):
+        sb.execute("while True: pass")
+
+
+def test_threads_execute_at_once():
+    sandboxes = [eryx.Sandbox() for _ in range(4)]
+    code = "import time\nt = time.time()\ntime.sleep(0.4)\nprint('done')"
+    results = [None] * 4
+
+    def run(i):
+        results[i] = sandboxes[i].execute(code).stdout
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    assert results == ["done"] * 4
+    assert elapsed < 1.2, elapsed  # 4 x 0.4 s one after another would take 1.6 s
+
+
+# ---- arguments -----------------------------------------------------------------------------
+
+def _kwonly(fn):
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def test_signatures_keyword_only_with_defaults():
+    assert _kwonly(eryx.Sandbox.__init__) == dict(resource_limits=None, callbacks=None, volumes=None, on_stdout=None,
+                                                  on_stderr=None, result_variable=None, network=None, secrets=None)
+    assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
+                                                         max_memory_bytes=134217728, max_callback_invocations=1000,
+                                                         max_fuel=None, max_vfs_bytes=None)
+    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
+                                                  max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
+                                                  on_stderr=None, result_variable=None, network=None)
+    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=False)
+    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=False)
+    assert _kwonly(eryx.SandboxFactory.create_sandbox) == _kwonly(eryx.Sandbox.__init__)
+    with pytest.raises(TypeError):
+        eryx.Sandbox(None)  # positional arguments are refused
+
+
+def test_invalid_arguments():
+    with pytest.raises(TypeError, match="resource_limits"):
+        eryx.Sandbox(resource_limits={"execution_timeout_ms": 5})
+    with pytest.raises(TypeError, match="volume"):
+        eryx.Sandbox(volumes=["/tmp"])
+    with pytest.raises(ValueError, match="not a directory"):
+        eryx.Sandbox(volumes=[("/nonexistent-eryx", "/mnt/x", True)])
+    with pytest.raises(TypeError, match="on_stdout"):
+        eryx.Sandbox(on_stdout="print")
+    with pytest.raises(ValueError, match="identifier"):
+        eryx.Sandbox(result_variable="not valid")
+    with pytest.raises(TypeError, match="code must be a str"):
+        eryx.Sandbox().execute(b"print(1)")
+    with pytest.raises(ValueError, match=">= 0"):
+        eryx.ResourceLimits(execution_timeout_ms=-1)
+    with pytest.raises(TypeError):
+        eryx.ResourceLimits(max_fuel="lots")
+    with pytest.raises(ValueError, match="stdlib"):
+        eryx.Sandbox(volumes=[("/tmp", "/usr/local/lib/python3.13", True)])
+
+
+def test_network_and_secrets_accepted_when_empty_rejected_when_asking():
+    eryx.Sandbox(network=None, secrets=None)
+    eryx.Sandbox(network={"allowed_hosts": []}, secrets={})
+    with pytest.raises(NotImplementedError, match="network access is not implemented"):
+        eryx.Sandbox(network={"allowed_hosts": ["example.com"]})
+    with pytest.raises(NotImplementedError, match="network"):
+        eryx.Sandbox(network=True)
+    with pytest.raises(NotImplementedError, match="secrets"):
+        eryx.Sandbox(secrets={"API_KEY": "x"})
+    with pytest.raises(NotImplementedError):
+        eryx.Session(network={"allowed_hosts": ["example.com"]})
+
+
+def test_resource_limits_attributes_and_unlimited():
+    lim = eryx.ResourceLimits()
+    assert lim.execution_timeout_ms == 30000 and lim.max_memory_bytes == 128 << 20
+    lim.execution_timeout_ms = 500
+    lim.max_fuel = 10
+    assert lim.execution_timeout_ms == 500 and lim.max_fuel == 10
+    with pytest.raises(AttributeError):
+        lim.no_such_limit = 1
+    u = eryx.ResourceLimits.unlimited()
+    assert all(getattr(u, n) is None for n in ("execution_timeout_ms", "callback_timeout_ms", "max_memory_bytes",
+                                                "max_callback_invocations", "max_fuel", "max_vfs_bytes"))
+    assert eryx.ResourceLimits(max_fuel=3) == eryx.ResourceLimits(max_fuel=3) != eryx.ResourceLimits()
+
+
+def test_max_vfs_bytes():
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_vfs_bytes=1 << 20))
+    r = sb.execute("try:\n    open('/tmp/big', 'wb').write(b'x' * (2 << 20))\nexcept OSError as e:\n    import errno\n    print(e.errno == errno.ENOSPC)")
+    assert r.stdout == "True"
+
+
+# ---- callbacks -----------------------------------------------------------------------------
+
+def test_callbacks_sync_async_and_kwargs():
+    def add(a: int, b: int = 2) -> int:
+        """Adds two numbers.
+
+        Not this line."""
+        return a + b
+
+    async def shout(text: str) -> str:
+        await asyncio.sleep(0.01)
+        return text.upper()
+
+    sb = eryx.Sandbox(callbacks=[{"name": "add", "fn": add}, {"name": "shout", "fn": shout, "description": "loud"}])
+    r = sb.execute("print(await add(a=1), await add(1, 5), await shout(text='hi'))\n"
+                   "result = {c['name']: c['description'] for c in list_callbacks()}")
+    assert r.stdout == "3 6 HI"
+    assert r.callback_invocations == 3
+    assert r.result == {"add": "Adds two numbers.", "shout": "loud"}
+
+
+def test_callback_registry():
+    reg = eryx.CallbackRegistry()
+
+    @reg.callback(description="the time")
+    def now() -> float:
+        return 1234.5
+
+    @reg.callback(name="math.double", schema={"type": "object", "properties": {"x": {"type": "number"}}})
+    async def double(x):
+        return x * 2
+
+    reg.add(lambda: None, name="nothing")
+    assert len(reg) == 3
+    entries = list(reg)
+    assert [e["name"] for e in entries] == ["now", "math.double", "nothing"]
+    assert entries[0]["description"] == "the time" and entries[0]["fn"] is now
+    assert set(entries[0]) == {"name", "fn", "description", "schema"}
+    with pytest.raises(ValueError, match="already registered"):
+        reg.add(now)
+    r = eryx.Sandbox(callbacks=reg).execute("print(await now(), await math.double(x=21), await nothing())")
+    assert r.stdout == "1234.5 42 None"
+    # a registry and dicts together
+    r = eryx.Sandbox(callbacks=[reg, {"name": "one", "fn": lambda: 1}]).execute("print(await one())")
+    assert r.stdout == "1"
+
+
+def test_schema_inference():
+    def f(s: str, i: int, x: float, flag: bool, xs: list, d: dict, n: None, opt: int = 3, anything=None):
+        pass
+    schema = eryx.infer_schema(f)
+    props = schema["properties"]
+    assert props["s"] == {"type": "string"} and props["i"] == {"type": "integer"}
+    assert props["x"] == {"type": "number"} and props["flag"] == {"type": "boolean"}
+    assert props["xs"] == {"type": "array"} and props["d"] == {"type": "object"}
+    assert props["n"] == {"type": "null"} and props["anything"] == {}
+    assert schema["required"] == ["s", "i", "x", "flag", "xs", "d", "n"]
+    reg = eryx.CallbackRegistry()
+    reg.add(f)
+    assert list(reg)[0]["schema"] == schema
+    # the guest sees it
+    r = eryx.Sandbox(callbacks=reg).execute("result = list_callbacks()[0]['parameters']")
+    assert r.result == schema
+
+
+def test_gather_runs_callbacks_concurrently():
+    async def slow(ms: int) -> int:
+        await asyncio.sleep(ms / 1000)
+        return ms
+
+    def blocking(ms: int) -> int:
+        time.sleep(ms / 1000)
+        return ms
+
+    sb = eryx.Sandbox(callbacks=[{"name": "slow", "fn": slow}, {"name": "blocking", "fn": blocking}])
+    for _ in range(2):  # the second time, the first's callback threads are idle and reused
+        r = sb.execute("import asyncio, time\nt = time.monotonic()\n"
+                       "xs = await asyncio.gather(slow(ms=300), slow(ms=300), blocking(ms=300), blocking(ms=300))\n"
+                       "result = [xs, time.monotonic() - t]")
+        xs, elapsed = r.result
+        assert xs == [300, 300, 300, 300]
+        assert elapsed < 0.9, elapsed  # one after another: 1.2 s
+
+
+def test_callback_errors_reach_the_guest():
+    def fails(x: int):
+        raise KeyError(f"no item {x}")
+
+    def unserializable():
+        return {1, 2}
+
+    sb = eryx.Sandbox(callbacks=[{"name": "fails", "fn": fails}, {"name": "bad", "fn": unserializable}])
+    r = sb.execute("try:\n    await fails(x=7)\nexcept CallbackError as e:\n    print('caught', e)")
+    assert "caught" in r.stdout and "no item 7" in r.stdout
+    r = sb.execute("try:\n    await bad()\nexcept CallbackError as e:\n    print('caught', e)")
+    assert "caught" in r.stdout and "serializable" in r.stdout
+    with pytest.raises(eryx.ExecutionError) as ei:
+        sb.execute("await fails(x=1)")
+    assert "CallbackError" in ei.value.traceback
+
+
+def test_callback_invocation_limit():
+    sb = eryx.Sandbox(callbacks=[{"name": "ping", "fn": lambda: "pong"}],
+                      resource_limits=eryx.ResourceLimits(max_callback_invocations=2))
+    r = sb.execute("out = []\nfor i in range(3):\n    try:\n        out.append(await ping())\n"
+                   "    except CallbackError as e:\n        out.append('refused')\nresult = out")
+    assert r.result == ["pong", "pong", "refused"]
+    assert r.callback_invocations == 2  # calls started; the refused one never ran
+
+
+def test_callback_timeout():
+    def sleepy():
+        time.sleep(1.0)
+        return 1
+    sb = eryx.Sandbox(callbacks=[{"name": "sleepy", "fn": sleepy}],
+                      resource_limits=eryx.ResourceLimits(callback_timeout_ms=100))
+    r = sb.execute("try:\n    await sleepy()\nexcept CallbackError as e:\n    print('timed out')")
+    assert r.stdout == "timed out"
+
+
+def test_sandbox_freed_while_a_callback_runs():
+    """A late call (past its timeout) still runs when its sandbox goes away: freeing
+    waits for it, and no call starts afterwards, so nothing uses freed objects."""
+    import gc
+    ran = []
+
+    def sleepy(i: int):
+        time.sleep(0.3)
+        ran.append(i)
+        return i
+
+    for n in range(3):
+        sb = eryx.Sandbox(callbacks=[{"name": "sleepy", "fn": sleepy}],
+                          resource_limits=eryx.ResourceLimits(callback_timeout_ms=20))
+        r = sb.execute("import asyncio\nres = await asyncio.gather(*(sleepy(i=i) for i in range(4)), "
+                       "return_exceptions=True)\nresult = [type(x).__name__ for x in res]")
+        assert r.result == ["CallbackError"] * 4
+        t0 = time.monotonic()
+        del sb
+        gc.collect()
+        assert time.monotonic() - t0 < 2
+    assert eryx.Sandbox().execute("print('still fine')").stdout == "still fine"
+
+
+def test_callbacks_invalid():
+    with pytest.raises(ValueError, match="needs 'name' and 'fn'"):
+        eryx.Sandbox(callbacks=[{"fn": print}])
+    with pytest.raises(TypeError, match="callable"):
+        eryx.Sandbox(callbacks=[{"name": "x", "fn": 3}])
+    with pytest.raises(ValueError):
+        eryx.Sandbox(callbacks=[{"name": "not-an-identifier", "fn": print}])
+    with pytest.raises(ValueError, match="twice"):
+        eryx.Sandbox(callbacks=[{"name": "a", "fn": print}, {"name": "a", "fn": print}])
+
+
+# ---- volumes --------------------------------------------------------------------------------
+
+def test_volumes_read_only_and_read_write(tmp_path):
+    ro, rw = tmp_path / "ro", tmp_path / "rw"
+    ro.mkdir()
+    rw.mkdir()
+    (ro / "in.txt").write_text("from host")
+    sb = eryx.Sandbox(volumes=[(str(ro), "/mnt/in", True), (str(rw), "/mnt/out", False)])
+    r = sb.execute("print(open('/mnt/in/in.txt').read())\n"
+                   "open('/mnt/out/out.txt', 'w').write('from guest')\n"
+                   "try:\n    open('/mnt/in/new.txt', 'w')\nexcept OSError as e:\n    print('refused', e.errno)")
+    assert r.stdout.splitlines()[0] == "from host"
+    assert r.stdout.splitlines()[1].startswith("refused")
+    assert (rw / "out.txt").read_text() == "from guest"
+    assert not (ro / "new.txt").exists()
+
+
+# ---- sessions ------------------------------------------------------------------------------
+
+def test_session_keeps_state_and_counts():
+    s = eryx.Session()
+    assert s.execution_count == 0
+    s.execute("x = 41\ndef f(): return x + 1")
+    assert s.execute("print(f())").stdout == "42"
+    assert s.execution_count == 2
+    with pytest.raises(eryx.ExecutionError):
+        s.execute("raise ValueError('kept going')")
+    assert s.execution_count == 3
+    assert s.execute("print(x)").stdout == "41"  # an exception does not lose state
+    assert s.vfs is None and s.vfs_mount_path == "/data"
+
+
+def test_session_reset_vs_clear_state():
+    s = eryx.Session()
+    s.execute("import fractions\ny = 1")
+    s.clear_state()
+    r = s.execute("import sys\nprint('y' in globals(), 'fractions' in sys.modules)")
+    assert r.stdout == "False True"  # names gone, imports stay
+    s.execute("import fractions\ny = 1")
+    s.reset()
+    assert s.execution_count == 0
+    r = s.execute("import sys\nprint('y' in globals(), 'fractions' in sys.modules)")
+    assert r.stdout == "False False"  # a fresh interpreter
+
+
+def test_session_snapshot_restore_across_sessions():
+    a = eryx.Session()
+    a.execute("import io\nbuf = io.StringIO()\nbuf.write('kept')\ngen = (i * i for i in range(10))\nnext(gen)\n"
+              "sq = lambda v: v * v")
+    blob = a.snapshot_state()
+    assert isinstance(blob, bytes) and len(blob) > 0
+    b = eryx.Session()
+    b.restore_state(blob)
+    assert b.execute("print(buf.getvalue(), next(gen), sq(7))").stdout == "kept 1 49"
+    with pytest.raises(ValueError):
+        b.restore_state(blob[:40] + b"x" + blob[41:])
+    with pytest.raises(TypeError):
+        b.restore_state("text")
+
+
+def test_session_timeout_settable():
+    s = eryx.Session(execution_timeout_ms=None)
+    s.execute("x = 1")
+    s.execution_timeout_ms = 200
+    assert s.execution_timeout_ms == 200
+    with pytest.raises(TimeoutError):
+        s.execute("while True: pass")
+    s.execution_timeout_ms = None
+    assert s.execute("print('alive')").stdout == "alive"
+
+
+def test_session_fuel_limit():
+    s = eryx.Session(max_fuel=100_000_000)
+    assert s.fuel_limit == 100_000_000
+    s.execute("x = sum(range(100))")
+    s.fuel_limit = 1000
+    with pytest.raises(eryx.ResourceLimitError):
+        s.execute("y = sum(range(100000))")
+    plain = eryx.Session()
+    assert plain.fuel_limit is None
+    with pytest.raises(ValueError, match="max_fuel"):
+        plain.fuel_limit = 10
+
+
+def test_vfs_storage_shared_by_two_sessions_and_survives_reset():
+    store = eryx.VfsStorage()
+    a = eryx.Session(vfs=store)
+    b = eryx.Session(vfs=store, vfs_mount_path="/shared")
+    a.execute("import os\nos.makedirs('/data/dir', exist_ok=True)\nopen('/data/dir/note.txt', 'w').write('hello')")
+    assert b.execute("print(open('/shared/dir/note.txt').read())").stdout == "hello"
+    b.execute("open('/shared/dir/reply.txt', 'w').write('hi back')")
+    a.reset()
+    assert a.execute("import os\nprint(sorted(os.listdir('/data/dir')))").stdout == "['note.txt', 'reply.txt']"
+    assert store.used_bytes == len("hello") + len("hi back")
+    assert a.vfs is store and b.vfs_mount_path == "/shared"
+    # a session without the storage does not see it
+    assert eryx.Session().execute("import os\nprint(os.listdir('/data'))").stdout == "[]"
+
+
+def test_vfs_storage_from_threads():
+    store = eryx.VfsStorage()
+    sessions = [eryx.Session(vfs=store) for _ in range(3)]
+
+    def write(i):
+        sessions[i].execute(f"for j in range(50):\n    open(f'/data/{i}-{{j}}', 'w').write('x' * 100)")
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sessions[0].execute("import os\nprint(len(os.listdir('/data')))").stdout == "150"
+    assert store.used_bytes == 150 * 100
+
+
+# ---- SandboxFactory -----------------------------------------------------------------------
+
+PKG_INIT = "import random\nTOKEN = random.random()\n"
+
+
+def test_factory_imports_packages_and_create_sandbox(tmp_path):
+    pkg = tmp_path / "proj" / "stamp"  # a source tree holding the package
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(PKG_INIT)
+    fac = eryx.SandboxFactory(packages=[str(tmp_path / "proj")], imports=["stamp", "json"], cache=True)
+    sb = fac.create_sandbox(resource_limits=eryx.ResourceLimits(execution_timeout_ms=5000))
+    r = sb.execute("import sys\nprint('stamp' in sys.modules, 'json' in sys.modules)\nresult = sys.modules['stamp'].TOKEN")
+    assert r.stdout == "True True"
+    token = r.result
+    assert fac.create_sandbox().execute("import stamp\nresult = stamp.TOKEN").result == token
+    assert fac.size_bytes == len(fac.to_bytes()) > 1000
+
+
+def test_factory_save_load_round_trip_in_another_process(tmp_path):
+    pkg = tmp_path / "site" / "stamp"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(PKG_INIT)
+    fac = eryx.SandboxFactory(site_packages=str(tmp_path / "site"), imports=["stamp"], cache=True)
+    token = fac.create_sandbox().execute("import stamp\nresult = stamp.TOKEN").result
+    path = tmp_path / "factory.bin"
+    fac.save(path)
+    assert path.read_bytes() == fac.to_bytes()
+    loaded = eryx.SandboxFactory.load(path)
+    assert loaded.create_sandbox().execute("import stamp\nresult = stamp.TOKEN").result == token
+    # Another process with no disk cache (cache=False): the token is the saved one,
+    # so the imports were not run again there.
+    code = ("import eryx, sys\nf = eryx.SandboxFactory.load(sys.argv[1], cache=False)\n"
+            "print(f.create_sandbox().execute('import stamp\\nresult = stamp.TOKEN').result_json)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == token
+    # damaged and foreign files are refused
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    with pytest.raises(eryx.EryxError, match="damaged"):
+        eryx.SandboxFactory.from_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a saved"):
+        eryx.SandboxFactory.from_bytes(b"hello")
+
+
+def test_factory_refuses_another_configuration(tmp_path):
+    fac = eryx.SandboxFactory(imports=["json"], cache=True)
+    blob = fac.to_bytes()
+    # same header, but the configuration (imports) differs
+    meta = json.dumps({"imports": ["decimal"], "site_packages": None, "packages": []}).encode()
+    import struct
+    other = b"ERYXFAC1" + struct.pack("<I", len(meta)) + meta + blob[12 + struct.unpack_from("<I", blob, 8)[0]:]
+    with pytest.raises(eryx.InitializationError, match="another configuration"):
+        eryx.SandboxFactory.from_bytes(other)
+
+
+def test_factory_bad_import_is_initialization_error():
+    with pytest.raises(eryx.InitializationError, match="no_such_module"):
+        eryx.SandboxFactory(imports=["no_such_module_eryx"], cache=True)
+
+
+# ---- python -m eryx -------------------------------------------------------------------------
+
+def _cli(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "eryx", *args], input=stdin, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_code_script_stdin_and_errors(tmp_path):
+    r = _cli("-c", "print(6*7)")
+    assert (r.returncode, r.stdout) == (0, "42\n")
+    script = tmp_path / "s.py"
+    script.write_text("import sys\nprint('script', sys.version_info[:2])")
+    r = _cli(str(script))
+    assert r.returncode == 0 and r.stdout.startswith("script (3, 13)")
+    r = _cli("-", stdin="print('from stdin')")
+    assert r.stdout == "from stdin\n"
+    r = _cli("-c", "1/0")
+    assert r.returncode == 1 and "ZeroDivisionError" in r.stderr
+    r = _cli("--timeout", "0.3", "-c", "while True: pass")
+    assert r.returncode == 124 and "timeout" in r.stderr
+    r = _cli("--max-memory", "64M", "-c", "x = bytearray(512 << 20)")
+    assert r.returncode == 125
+    r = _cli("--version")
+    assert r.returncode == 0 and eryx.__version__ in r.stdout
+    r = _cli("-v", "nocolon", "-c", "pass")
+    assert r.returncode == 2
+
+
+def test_cli_volume_and_interactive(tmp_path):
+    (tmp_path / "f.txt").write_text("mounted")
+    r = _cli("-v", f"{tmp_path}:/mnt/x:ro", "-c", "print(open('/mnt/x/f.txt').read())")
+    assert r.stdout == "mounted\n"
+    r = _cli(stdin="x = 20\ndef f():\n    return x + 1\n\nprint(f() * 2)\n")
+    assert r.returncode == 0 and r.stdout.strip() == "42"
+
+
+# ---- type stubs ----------------------------------------------------------------------------
+
+def test_stubs_installed_and_match_the_implementation():
+    import ast
+    from pathlib import Path
+    pkg = Path(eryx.__file__).parent
+    assert (pkg / "py.typed").exists()
+    tree = ast.parse((pkg / "__init__.pyi").read_text())
+    top = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    assert set(eryx.__all__) - {"__version__"} <= set(top)
+
+    def stub_kwonly(cls, meth):
+        node = next(f for f in top[cls].body if isinstance(f, ast.FunctionDef) and f.name == meth)
+        return {a.arg: ast.literal_eval(d) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)}
+
+    for cls, meth in [("Sandbox", "__init__"), ("Session", "__init__"), ("ResourceLimits", "__init__"),
+                      ("SandboxFactory", "__init__"), ("SandboxFactory", "create_sandbox"),
+                      ("SandboxFactory", "load"), ("CallbackRegistry", "add")]:
+        assert stub_kwonly(cls, meth) == _kwonly(getattr(getattr(eryx, cls), meth)), (cls, meth)
+    for cls in ("Sandbox", "Session", "SandboxFactory", "CallbackRegistry", "ExecuteResult", "VfsStorage"):
+        stub_names = {f.name for f in top[cls].body if isinstance(f, (ast.FunctionDef, ast.AnnAssign))
+                      if not isinstance(f, ast.AnnAssign)} | {f.target.id for f in top[cls].body
+                                                              if isinstance(f, ast.AnnAssign)}
+        for name in stub_names:
+            assert hasattr(getattr(eryx, cls), name) or name in getattr(getattr(eryx, cls), "__slots__", ()), \
+                (cls, name)
