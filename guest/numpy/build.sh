@@ -43,7 +43,7 @@ $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32
     libc++-19-dev-wasm32 libc++abi-19-dev-wasm32)"
 key=$( {
     cat "$here/numpy.lock" "$here/build-tools.txt" "$here/build.sh" "$here/cpython-wasi.sh" \
-        "$here/link-check.sh" "$here/wasm-info.py" "$here/side-check.py" "$here/smoke-test.py" "$here/wasm-localize.py" "$here"/shim/*.c
+        "$here/link-check.sh" "$here/wasmbin.py" "$here/wasm-info.py" "$here/side-check.py" "$here/smoke-test.py" "$here/wasm-localize.py" "$here"/shim/*.c
     ls "$here"/patches/*.patch >/dev/null 2>&1 && cat "$here"/patches/*.patch
     echo "$toolchain"
     # The CPython headers the modules are compiled against, and the tree (its key).

@@ -9,6 +9,9 @@ Lib/ as the stdlib and NUMPY_OUT/site-packages on sys.path, and runs CODE
 Prints the guest's output; exit status is the guest's."""
 import os
 import sys
+import os as _os
+sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))
+from wasmbin import leb  # noqa: E402
 import time
 
 import wasmtime
@@ -30,15 +33,6 @@ print("legacy random", np.random.binomial(10, 0.5, 3).tolist(), np.random.poisso
 print("sort", np.sort(np.array([3, 1, 2])).tolist(), "str", np.array(["b", "a"]).astype("U").tolist())
 print("OK")
 """
-
-
-def leb(d, i):
-    r = s = 0
-    while True:
-        b = d[i]; i += 1
-        r |= (b & 0x7F) << s; s += 7
-        if b < 0x80:
-            return r, i
 
 
 def dylink_mem_info(data):

@@ -5,17 +5,11 @@ Enough of the binary format for that; no third-party tools needed.
 --summary: one line per file: imports grouped by (module, kind) with counts.
 Used by build.sh (side-imports*.txt) and link-check.sh (the linked interpreters)."""
 import sys
+import os as _os
+sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))
+from wasmbin import leb  # noqa: E402
 
 KINDS = ["func", "table", "memory", "global", "tag"]
-
-
-def leb(d, i):
-    r = s = 0
-    while True:
-        b = d[i]; i += 1
-        r |= (b & 0x7F) << s; s += 7
-        if b < 0x80:
-            return r, i
 
 
 def limits(d, i):

@@ -13,19 +13,13 @@ mismatch"; the other callers trap). One relocatable object per module with only
 PyInit_<name> global gives each module its own copies, as shared libraries do.
 Prints how many symbols were localized."""
 import sys
+import os as _os
+sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))
+from wasmbin import leb  # noqa: E402
 
 WEAK, LOCAL, UNDEFINED, EXPORTED, NO_STRIP = 0x1, 0x2, 0x10, 0x20, 0x80
 EXPLICIT_NAME = 0x40
 SYMTAB = 8
-
-
-def leb(d, i):
-    r = s = 0
-    while True:
-        b = d[i]; i += 1
-        r |= (b & 0x7F) << s; s += 7
-        if b < 0x80:
-            return r, i
 
 
 def localize(path, keep):

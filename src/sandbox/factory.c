@@ -13,6 +13,7 @@
 #include <string.h>
 #include <xxhash.h>
 #include <zstd.h>
+#include "../common/le.h"
 #include "../common/errbuf.h"
 #include "../snapshot/snapmem.h"
 #include "eryx.h"
@@ -21,15 +22,6 @@
 #define MAGIC "ERYXSTA1"
 #define HEADER 28u
 
-static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
 
 eryx_status eryx_builder_export_snapshot(eryx_builder *b, void **blob, size_t *len) {
     if (!b || !blob || !len) return ERYX_ERR_INVALID_ARGUMENT;
@@ -46,8 +38,8 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *b, void **blob, size_t *l
         goto done;
     }
     memcpy(out, MAGIC, 8);
-    put_le(out + 16, idlen, 4);
-    put_le(out + 20, size, 8);
+    eryx__put_le(out + 16, idlen, 4);
+    eryx__put_le(out + 20, size, 8);
     memcpy(out + HEADER, id, idlen);
     size_t z = ZSTD_compress(out + HEADER + idlen, bound, eryx__snapimg_view(img), size, 3);
     if (ZSTD_isError(z)) {
@@ -57,7 +49,7 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *b, void **blob, size_t *l
         goto done;
     }
     size_t total = HEADER + idlen + z;
-    put_le(out + 8, XXH3_64bits(out + 16, total - 16), 8);
+    eryx__put_le(out + 8, XXH3_64bits(out + 16, total - 16), 8);
     uint8_t *shrunk = realloc(out, total);
     *blob = shrunk ? shrunk : out;
     *len = total;
@@ -73,9 +65,9 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
     const uint8_t *p = blob;
     if (!p || len < HEADER || memcmp(p, MAGIC, 8) != 0)
         return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "not an eryx start state (it lacks the %s header)", MAGIC);
-    if (XXH3_64bits(p + 16, len - 16) != get_le(p + 8, 8))
+    if (XXH3_64bits(p + 16, len - 16) != eryx__get_le(p + 8, 8))
         return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state is damaged (its checksum does not match)");
-    uint64_t idlen = get_le(p + 16, 4), size = get_le(p + 20, 8);
+    uint64_t idlen = eryx__get_le(p + 16, 4), size = eryx__get_le(p + 20, 8);
     if (idlen > len - HEADER || size == 0 || size % 65536 || size > ((uint64_t)4 << 30))
         return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state's header is inconsistent");
     char *id = NULL;

@@ -1239,15 +1239,9 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
     return st;
 }
 
-/* Gets the module the sandbox instantiates: the snapshot module for this builder's
-** pre-initialization (made and cached on first use), or the base module. */
-static eryx_status acquire_module(eryx_builder *b, const char *cbs, eryx__guest **out, eryx__snapimg **img,
-                                  char artifact[65]) {
-    char path[PATH_MAX], sha[65];
-    eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
-    if (st != ERYX_OK) return st;
-    snprintf(path, sizeof path, "%s/python.wasm", b->spec.guest_dir);
-    eryx__cache_config cc = {
+/* The builder's cache tiers, as the engine's acquire functions take them. */
+static eryx__cache_config builder_cache_config(const eryx_builder *b) {
+    return (eryx__cache_config){
         .engine = b->spec.engine,
         .memory = b->memory,
         .dir = b->cache_dir,
@@ -1258,6 +1252,17 @@ static eryx_status acquire_module(eryx_builder *b, const char *cbs, eryx__guest 
         .warn = b->warn,
         .warn_user = b->warn_user,
     };
+}
+
+/* Gets the module the sandbox instantiates: the snapshot module for this builder's
+** pre-initialization (made and cached on first use), or the base module. */
+static eryx_status acquire_module(eryx_builder *b, const char *cbs, eryx__guest **out, eryx__snapimg **img,
+                                  char artifact[65]) {
+    char path[PATH_MAX], sha[65];
+    eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
+    if (st != ERYX_OK) return st;
+    snprintf(path, sizeof path, "%s/python.wasm", b->spec.guest_dir);
+    eryx__cache_config cc = builder_cache_config(b);
     if (!b->preinit) return eryx__guest_acquire(path, sha, &cc, out, NULL, &b->err);
     char *id = snapshot_id(b, sha, cbs);
     if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
@@ -1644,17 +1649,7 @@ static eryx_status give_image(void *user, eryx__snapimg **out, eryx__errbuf *err
 
 /* Puts img into the builder's cache tiers as the start state of snapshot id. */
 eryx_status eryx__builder_install_state(eryx_builder *b, const char *id, eryx__snapimg *img) {
-    eryx__cache_config cc = {
-        .engine = b->spec.engine,
-        .memory = b->memory,
-        .dir = b->cache_dir,
-        .max_bytes = b->cache_max_bytes,
-        .max_entries = b->cache_max_entries,
-        .backend = b->has_backend ? &b->backend : NULL,
-        .backend_user = b->backend_user,
-        .warn = b->warn,
-        .warn_user = b->warn_user,
-    };
+    eryx__cache_config cc = builder_cache_config(b);
     eryx__snapimg *got = NULL;
     eryx_status st = eryx__image_acquire(id, give_image, img, &cc, &got, &b->err);
     eryx__snapimg_release(got);

@@ -1,4 +1,5 @@
 /* Session snapshot blobs; see session_blob.h. */
+#include "../common/le.h"
 #include "session_blob.h"
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +10,12 @@
 #define FORMAT 1u
 #define HEADER 80u
 
-static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
 
 static uint64_t checksum(const uint8_t *b, size_t payload_len) {
     return XXH3_64bits_withSeed(b + HEADER, payload_len, XXH3_64bits(b, 72));
 }
 
-uint32_t eryx__blob_page(const eryx__blob *b, uint64_t i) { return (uint32_t)get_le(b->raw + 4 * i, 4); }
+uint32_t eryx__blob_page(const eryx__blob *b, uint64_t i) { return (uint32_t)eryx__get_le(b->raw + 4 * i, 4); }
 
 const uint8_t *eryx__blob_page_bytes(const eryx__blob *b, uint64_t i) {
     return b->raw + 4 * b->npages + i * ERYX__BLOB_PAGE;
@@ -42,7 +34,7 @@ const char *eryx__blob_encode(const uint8_t artifact[32], const uint8_t *mem, ui
         return "out of memory";
     }
     for (size_t i = 0; i < n; i++) {
-        put_le(raw + 4 * i, pages[i], 4);
+        eryx__put_le(raw + 4 * i, pages[i], 4);
         memcpy(raw + 4 * n + i * ERYX__BLOB_PAGE, mem + (size_t)pages[i] * ERYX__BLOB_PAGE, ERYX__BLOB_PAGE);
     }
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
@@ -55,13 +47,13 @@ const char *eryx__blob_encode(const uint8_t artifact[32], const uint8_t *mem, ui
         return "compression failed";
     }
     memcpy(blob, MAGIC, 8);
-    put_le(blob + 8, FORMAT, 4);
-    put_le(blob + 12, ERYX__BLOB_PAGE, 4);
+    eryx__put_le(blob + 8, FORMAT, 4);
+    eryx__put_le(blob + 12, ERYX__BLOB_PAGE, 4);
     memcpy(blob + 16, artifact, 32);
-    put_le(blob + 48, memory_size, 8);
-    put_le(blob + 56, n, 8);
-    put_le(blob + 64, z, 8);
-    put_le(blob + 72, checksum(blob, z), 8);
+    eryx__put_le(blob + 48, memory_size, 8);
+    eryx__put_le(blob + 56, n, 8);
+    eryx__put_le(blob + 64, z, 8);
+    eryx__put_le(blob + 72, checksum(blob, z), 8);
     *out = blob;
     *out_len = HEADER + z;
     return NULL;
@@ -71,13 +63,13 @@ const char *eryx__blob_decode(const uint8_t *b, size_t len, const uint8_t artifa
                               eryx__blob *out) {
     memset(out, 0, sizeof *out);
     if (len < HEADER || memcmp(b, MAGIC, 8) != 0) return "not a session snapshot (bad magic or too short)";
-    if (get_le(b + 8, 4) != FORMAT || get_le(b + 12, 4) != ERYX__BLOB_PAGE)
+    if (eryx__get_le(b + 8, 4) != FORMAT || eryx__get_le(b + 12, 4) != ERYX__BLOB_PAGE)
         return "a session snapshot of an unknown format";
     if (memcmp(b + 16, artifact, 32) != 0)
         return "the session snapshot was made from another artifact (another guest, engine, environment, imports "
                "or setup code): restore it into a sandbox built with the same configuration";
-    uint64_t size = get_le(b + 48, 8), n = get_le(b + 56, 8), z = get_le(b + 64, 8);
-    if (z != len - HEADER || get_le(b + 72, 8) != checksum(b, (size_t)z))
+    uint64_t size = eryx__get_le(b + 48, 8), n = eryx__get_le(b + 56, 8), z = eryx__get_le(b + 64, 8);
+    if (z != len - HEADER || eryx__get_le(b + 72, 8) != checksum(b, (size_t)z))
         return "a damaged session snapshot (checksum mismatch)";
     if (size % 65536 || size < image_size || size > ((uint64_t)4 << 30) || n > size / ERYX__BLOB_PAGE)
         return "a damaged session snapshot (inconsistent header)";
@@ -92,8 +84,8 @@ const char *eryx__blob_decode(const uint8_t *b, size_t len, const uint8_t artifa
         return "a damaged session snapshot (its payload does not decompress)";
     }
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t p = get_le(raw + 4 * i, 4);
-        if (p >= size / ERYX__BLOB_PAGE || (i && p <= get_le(raw + 4 * (i - 1), 4))) {
+        uint64_t p = eryx__get_le(raw + 4 * i, 4);
+        if (p >= size / ERYX__BLOB_PAGE || (i && p <= eryx__get_le(raw + 4 * (i - 1), 4))) {
             free(raw);
             return "a damaged session snapshot (bad page list)";
         }
