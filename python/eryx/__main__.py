@@ -15,6 +15,7 @@ import sys
 
 from . import (CancelledError, ExecutionError, InitializationError, ResourceLimitError, ResourceLimits, Sandbox,
                Session, TimeoutError, __version__)
+from ._core import _Config
 
 
 def _size(text: str) -> int:
@@ -117,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         limits.max_memory_bytes = opts.max_memory
     volumes = [(os.path.abspath(h), g, ro) for h, g, ro in opts.volume]
     code = opts.code
+    # sys.argv as python sets it: ['-c', ARGS...], [SCRIPT, ARGS...] or ['-', ARGS...]
+    if opts.code is not None:
+        argv = ["-c"] + ([opts.script] if opts.script is not None else []) + opts.args
+    else:
+        argv = [opts.script or ""] + opts.args
     if code is None and opts.script is not None:
         if opts.script == "-":
             code = sys.stdin.read()
@@ -130,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if code is None:
             return _interactive(volumes, limits.execution_timeout_ms)
-        sandbox = Sandbox(resource_limits=limits, volumes=volumes or None, on_stdout=_write(sys.stdout),
-                          on_stderr=_write(sys.stderr))
+        sandbox = Sandbox._from_config(_Config(limits=limits, callbacks=None, volumes=volumes or None,
+                                               on_stdout=_write(sys.stdout), on_stderr=_write(sys.stderr),
+                                               result_variable=None, network=None, secrets=None, argv=argv))
         sandbox.execute(code)
         return 0
     except ExecutionError as e:

@@ -424,7 +424,7 @@ class _Config:
     def __init__(self, *, limits: ResourceLimits, callbacks: Any, volumes: Any, on_stdout: Any, on_stderr: Any,
                  result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
-                 storage: tuple[VfsStorage, str] | None = None) -> None:
+                 storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         _check_network(network)
@@ -441,6 +441,7 @@ class _Config:
         self.packages = list(packages)
         self.cache_dir = cache_dir
         self.storage = storage
+        self.argv = list(argv) if argv is not None else None  # python -m eryx SCRIPT ARGS...
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -457,6 +458,8 @@ class _Config:
             b.set_callback_limits(lim.max_callback_invocations or 0, lim.callback_timeout_ms or 0)
             b.set_result_name(self.result_variable)
             b.set_keep_state(self.keep_state)
+            if self.argv is not None:
+                b.set_argv(self.argv)
             for host, guest, ro in self.volumes:
                 b.add_mount(host, guest, ro)
             if self.storage is not None:
@@ -529,6 +532,12 @@ class Sandbox:
         self._cfg = cfg
         b = builder or cfg.builder()
         self._sb = _call(b.new_sandbox, creating=True)
+
+    @classmethod
+    def _from_config(cls, cfg: _Config) -> "Sandbox":
+        self = cls.__new__(cls)
+        self._init(cfg)
+        return self
 
     @classmethod
     def _from_factory(cls, cfg: _Config, builder: _eryx.Builder) -> "Sandbox":

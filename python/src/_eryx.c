@@ -220,6 +220,26 @@ static PyObject *B_set_setup_code(BuilderObject *self, PyObject *arg) {
     if (arg != Py_None && !s) return NULL;
     return builder_status(self, eryx_builder_set_setup_code(self->b, s, (size_t)n));
 }
+/* set_argv(list of str): the guest's sys.argv. */
+static PyObject *B_set_argv(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    if (!PyList_Check(arg)) return PyErr_Format(PyExc_TypeError, "argv must be a list of str");
+    Py_ssize_t n = PyList_GET_SIZE(arg);
+    if (n > 4096) return PyErr_Format(PyExc_ValueError, "argv has more than 4096 entries");
+    const char **v = PyMem_Calloc((size_t)n + 1, sizeof *v);
+    if (!v) return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(arg, i);
+        if (!PyUnicode_Check(item) || !(v[i] = PyUnicode_AsUTF8(item))) {
+            PyMem_Free(v);
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "argv must be a list of str");
+            return NULL;
+        }
+    }
+    PyObject *r = builder_status(self, eryx_builder_set_argv(self->b, (int)n, v));
+    PyMem_Free(v);
+    return r;
+}
 static PyObject *B_set_result_name(BuilderObject *self, PyObject *arg) {
     CHECK_B;
     const char *s = arg == Py_None ? NULL : PyUnicode_AsUTF8(arg);
@@ -515,6 +535,7 @@ static PyMethodDef Builder_methods[] = {
     {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
     {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
     {"set_result_name", (PyCFunction)B_set_result_name, METH_O, NULL},
+    {"set_argv", (PyCFunction)B_set_argv, METH_O, NULL},
     {"set_memfs_limit", (PyCFunction)B_set_memfs_limit, METH_O, NULL},
     {"set_timeout_ms", (PyCFunction)B_set_timeout_ms, METH_O, NULL},
     {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},

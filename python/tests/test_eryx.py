@@ -570,6 +570,12 @@ def test_cli_code_script_stdin_and_errors(tmp_path):
     script.write_text("import sys\nprint('script', sys.version_info[:2])")
     r = _cli(str(script))
     assert r.returncode == 0 and r.stdout.startswith("script (3, 13)")
+    # sys.argv as python sets it: the script and its arguments; '-c' and its arguments
+    script.write_text("import sys\nprint(sys.argv)")
+    r = _cli(str(script), "a", "--b")
+    assert r.returncode == 0 and r.stdout == f"{[str(script), 'a', '--b']}\n"
+    r = _cli("-c", "import sys; print(sys.argv)", "x", "y")
+    assert r.stdout == "['-c', 'x', 'y']\n"
     r = _cli("-", stdin="print('from stdin')")
     assert r.stdout == "from stdin\n"
     r = _cli("-c", "1/0")
