@@ -27,6 +27,8 @@ fi
 
 wasmtime_dir=$(engine/build-wasmtime.sh | tail -n 1)
 guest_dir=$(guest/build.sh | tail -n 1)
+# numpy for wasm32-wasi, late-linked (docs/LATE-LINKING.md): its package directory.
+numpy_dir=$(guest/numpy/build.sh | tail -n 1)
 
 case "$mode" in
     release) bdir=build; extra=() ;;
@@ -34,7 +36,8 @@ case "$mode" in
     *) echo "usage: ./build.sh [asan]" >&2; exit 2 ;;
 esac
 eryx_step "eryx: configure ($bdir)" "$bdir/logs/configure.log" \
-    cmake -S . -B "$bdir" -G Ninja -DERYX_WASMTIME_DIR="$wasmtime_dir" -DERYX_GUEST_DIR="$guest_dir" "${extra[@]}"
+    cmake -S . -B "$bdir" -G Ninja -DERYX_WASMTIME_DIR="$wasmtime_dir" -DERYX_GUEST_DIR="$guest_dir" \
+    -DERYX_NUMPY_PACKAGE="$numpy_dir/package" "${extra[@]}"
 eryx_step "eryx: compile ($bdir)" "$bdir/logs/compile.log" cmake --build "$bdir"
 
 if [ "$mode" = asan ]; then

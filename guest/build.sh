@@ -15,16 +15,16 @@ top="$(cd "$here/.." && pwd)"
 . "$top/scripts/lib.sh"
 
 CC_WASM=clang-19
-deps="clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 wasi-libc dpkg-dev gcc make tcl xz-utils"
+deps="clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 wasi-libc libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 dpkg-dev gcc make tcl xz-utils"
 "$top/scripts/apt-install.sh" $deps >&2
 
 pyver=3.13
 toolchain="$($CC_WASM --version | head -1); $(gcc --version | head -1);
-$(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32 lld-19)"
+$(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32 lld-19 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32)"
 # Every input that changes the outputs.
 key=$( {
     cat "$here/sources.lock" "$here/build.sh" "$here/fetch-sources.sh" "$here/config.site-eryx" \
-        "$here/pack-stdlib.py" "$here"/shim/*.c \
+        "$here/pack-stdlib.py" "$here"/shim/*.c "$here/main-exports.txt" \
         "$here"/stdlib-patches/*.patch
     echo "$toolchain"
 } | sha256sum | cut -c1-16)
@@ -157,9 +157,16 @@ link_reactor() {
     printf 'print-%%:\n\t@echo $($*)\n' > print.mk
     mk() { make -s -f Makefile -f print.mk "print-$1"; }
     $WCC $WCFLAGS -I. -I"$pysrc/Include" -c "$here/shim/eryx_shim.c" -o eryx_shim.o
+    $WCC $WCFLAGS -c "$here/shim/cxa_abort.c" -o cxa_abort.o
+    # A main module for late-linked extensions (docs/LATE-LINKING.md): a growable,
+    # exported function table, the stack pointer, an allocator, and the symbols
+    # extension side modules import (guest/main-exports.txt: numpy's), with the C++
+    # runtime and long-double printf/scanf they need.
+    sed 's/^/--export=/' "$here/main-exports.txt" > main-exports.rsp
+    printf '%s\n' --export=__stack_pointer --export=aligned_alloc --export-table --growable-table >> main-exports.rsp
     $WCC -mexec-model=reactor $(mk PY_CORE_LDFLAGS) $(mk LINKFORSHARED) -o python-reactor.wasm \
-        eryx_shim.o $(mk LINK_PYTHON_DEPS) $(mk LIBS) $(mk MODLIBS) $(mk SYSLIBS) \
-        -Wl,--strip-debug
+        eryx_shim.o cxa_abort.o $(mk LINK_PYTHON_DEPS) $(mk LIBS) $(mk MODLIBS) $(mk SYSLIBS) \
+        -lc++ -lc++abi -lc-printscan-long-double -Wl,@main-exports.rsp -Wl,--strip-debug
     echo "PY_CORE_LDFLAGS=$(mk PY_CORE_LDFLAGS)"
     echo "CONFIG_ARGS=$(mk CONFIG_ARGS)"
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Test: with nothing changed, the engine and guest builds reuse their cached outputs
 # (the very directories this build tree was configured with) and rebuild nothing.
-# usage: cache_reused.sh SOURCE_DIR GUEST_DIR WASMTIME_DIR
+# usage: cache_reused.sh SOURCE_DIR GUEST_DIR WASMTIME_DIR [NUMPY_PACKAGE_DIR]
 set -u
-src="$1" guest="$2" wasmtime="$3"
+src="$1" guest="$2" wasmtime="$3" numpy_pkg="${4:-}"
 fail=0
 check() { # check NAME SCRIPT EXPECTED_DIR
     out=$("$src/$2" 2>/tmp/eryx-cache-reused.$$); rc=$?
@@ -16,5 +16,7 @@ check() { # check NAME SCRIPT EXPECTED_DIR
 }
 check guest guest/build.sh "$guest"
 check wasmtime engine/build-wasmtime.sh "$wasmtime"
-echo "cache_reused: 2 builds checked, $fail problems"
+n=2
+if [ -n "$numpy_pkg" ]; then check numpy guest/numpy/build.sh "$(dirname "$numpy_pkg")"; n=3; fi
+echo "cache_reused: $n builds checked, $fail problems"
 [ $fail -eq 0 ]

@@ -161,9 +161,40 @@ def complete(source):
         return 2
 
 
+EXTENSION_SUFFIXES = [".cpython-313-wasm32-wasi.so", ".abi3.so", ".so"]
+
+
+class ExtensionLoader:
+    """Loads a wasm32-wasi extension module (a side module, docs/LATE-LINKING.md)
+    through the host: CPython's ExtensionFileLoader, with the host as dlopen."""
+
+    def __init__(self, fullname, path):
+        self.name, self.path = fullname, path
+
+    def create_module(self, spec):
+        import _eryx
+        return _eryx.load_extension(spec.name, spec.origin, spec)
+
+    def exec_module(self, module):
+        pass  # single-phase modules are ready; multi-phase ones ran in create_module
+
+    def is_package(self, fullname):
+        return False
+
+    def get_filename(self, fullname):
+        return self.path
+
+
 def add_paths(paths):
     """Appends the packages' mount points (bytes, NUL-separated) to sys.path, after
-    the stdlib, as site-packages would be. Returns 0."""
+    the stdlib, as site-packages would be, and lets the path finder load extension
+    modules from them. Returns 0."""
+    import importlib.machinery as m
+    hook = m.FileFinder.path_hook((ExtensionLoader, EXTENSION_SUFFIXES),
+                                  (m.SourceFileLoader, m.SOURCE_SUFFIXES),
+                                  (m.SourcelessFileLoader, m.BYTECODE_SUFFIXES))
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
     for p in paths.decode("utf-8").split("\0"):
         if p and p not in sys.path:
             sys.path.append(p)

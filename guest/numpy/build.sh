@@ -43,7 +43,7 @@ $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32
     libc++-19-dev-wasm32 libc++abi-19-dev-wasm32)"
 key=$( {
     cat "$here/numpy.lock" "$here/build-tools.txt" "$here/build.sh" "$here/cpython-wasi.sh" \
-        "$here/link-check.sh" "$here/wasmbin.py" "$here/wasm-info.py" "$here/side-check.py" "$here/smoke-test.py" "$here/wasm-localize.py" "$here"/shim/*.c
+        "$here/link-check.sh" "$here/wasmbin.py" "$here/wasm-info.py" "$here/side-check.py" "$here/smoke-test.py" "$here/wasm-localize.py" "$here/make-package.sh" "$here/../shim/cxa_abort.c"
     ls "$here"/patches/*.patch >/dev/null 2>&1 && cat "$here"/patches/*.patch
     echo "$toolchain"
     # The CPython headers the modules are compiled against, and the tree (its key).
@@ -304,7 +304,7 @@ print(f"{len(rows)} extension modules; not installed (test-only): {' '.join(sort
 if any(r[2] != "defined" for r in rows):
     sys.exit("a static archive lacks its PyInit symbol (see modules.tsv)")
 PY
-    clang-19 --target=wasm32-wasi --sysroot="$sysroot" $WCFLAGS -c "$here/shim/cxa_abort.c" -o "$work/cxa_abort.o"
+    clang-19 --target=wasm32-wasi --sysroot="$sysroot" $WCFLAGS -c "$here/../shim/cxa_abort.c" -o "$work/cxa_abort.o"
     llvm-ar-19 rcs "$tmp/static/liberyx_cxa_abort.a" "$work/cxa_abort.o"
     if ls "$tmp"/side/*.so >/dev/null 2>&1; then
         /usr/bin/python3 "$here/wasm-info.py" --summary "$tmp"/side/*.so | sed "s|$tmp/side/||" > "$tmp/side-imports.txt"
@@ -338,6 +338,9 @@ smoke() {
     return $rc
 }
 eryx_step "numpy: smoke test (wasmtime)" "$logs/smoke.log" smoke >&2
+# numpy as an eryx package (a source tree: --package OUT/package), the layout the
+# sandbox's importer loads side modules from (docs/LATE-LINKING.md).
+eryx_step "numpy: package layout" "$logs/package.log" "$here/make-package.sh" "$tmp" "$tmp/package" >&2
 
 {
     echo "key=$key"

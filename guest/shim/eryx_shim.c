@@ -83,11 +83,68 @@ static PyObject *eryx_cb_take(PyObject *self, PyObject *args) {
     return Py_BuildValue("(iN)", kind, bytes);
 }
 
+/* eryx.dl_open(path, path_len, init, init_len, err, err_cap): the host loads the
+** extension side module at path (a file in the guest's VFS) into this instance
+** (docs/LATE-LINKING.md) and returns the function-table index of its init
+** function, or -1 with a NUL-terminated message in err. */
+__attribute__((import_module("eryx"), import_name("dl_open")))
+extern int32_t eryx_host_dl_open(const char *path, size_t path_len, const char *init, size_t init_len, char *err,
+                                 size_t err_cap);
+
+/* CPython's own: the package an extension module's PyModule_Create names it in
+** (what the dlopen-based importer sets). Not in the public headers. */
+extern const char *_PyImport_SwapPackageContext(const char *newcontext);
+
+/* load_extension(name, path, spec): imports the extension module `name` from the
+** side module at path, as CPython's dynamic loader would: single-phase init (the
+** init function returns the module) or multi-phase (it returns a PyModuleDef,
+** made into a module from spec and executed). */
+static PyObject *eryx_load_extension(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *name, *path;
+    Py_ssize_t name_len, path_len;
+    PyObject *spec;
+    if (!PyArg_ParseTuple(args, "s#s#O", &name, &name_len, &path, &path_len, &spec)) return NULL;
+    const char *last = strrchr(name, '.');
+    last = last ? last + 1 : name;
+    char init[256], err[1024] = "";
+    if (snprintf(init, sizeof init, "PyInit_%s", last) >= (int)sizeof init)
+        return PyErr_Format(PyExc_ImportError, "extension module name too long: %s", name);
+    int32_t index = eryx_host_dl_open(path, (size_t)path_len, init, strlen(init), err, sizeof err);
+    if (index < 0) {
+        err[sizeof err - 1] = '\0';
+        PyObject *msg = PyUnicode_FromFormat("cannot load extension module %s from %s: %s", name, path, err);
+        if (msg) {
+            PyErr_SetImportError(msg, PyUnicode_FromString(name), PyUnicode_FromString(path));
+            Py_DECREF(msg);
+        }
+        return NULL;
+    }
+    /* A function's address in wasm is its index in the function table. */
+    PyObject *(*initfn)(void) = (PyObject * (*)(void))(uintptr_t)(uint32_t)index;
+    const char *old = _PyImport_SwapPackageContext(name);
+    PyObject *m = initfn();
+    _PyImport_SwapPackageContext(old);
+    if (!m) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_SystemError, "initialization of %s failed without raising an exception", name);
+        return NULL;
+    }
+    if (PyObject_TypeCheck(m, &PyModuleDef_Type)) {
+        PyModuleDef *def = (PyModuleDef *)m;
+        m = PyModule_FromDefAndSpec(def, spec);
+        if (m && PyModule_ExecDef(m, def) < 0) Py_CLEAR(m);
+    }
+    return m;
+}
+
 static PyMethodDef eryx_methods[] = {
     {"report", eryx_report, METH_VARARGS, "report(kind, data): pass part of the result to the host."},
     {"cb_start", eryx_cb_start, METH_VARARGS, "cb_start(name, args_json): start a host callback; its id."},
     {"cb_wait", eryx_cb_wait, METH_VARARGS, "cb_wait(timeout_ms): the id of a finished callback, or -1."},
     {"cb_take", eryx_cb_take, METH_VARARGS, "cb_take(id): (0, result JSON) or (1, error message)."},
+    {"load_extension", eryx_load_extension, METH_VARARGS,
+     "load_extension(name, path, spec): the extension module from the side module at path."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -435,7 +435,7 @@ static eryx_status walk_tree(const char *root, const char *host, const char *rel
         if (S_ISDIR(fst.st_mode)) {
             if (!skipped_dir(e->d_name)) st = walk_tree(root, hpath, rpath, depth + 1, l, err);
         } else if (S_ISREG(fst.st_mode)) {
-            if (is_native_extension(e->d_name) || has_suffix(e->d_name, ".pyc")) continue;
+            if (has_suffix(e->d_name, ".pyc")) continue;
             if (!member_path_ok(rpath, &is_dir)) {
                 st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the file name is not usable in a package", hpath);
                 break;
@@ -443,6 +443,12 @@ static eryx_status walk_tree(const char *root, const char *host, const char *rel
             unsigned char *data = NULL;
             size_t len = 0;
             st = read_file(dirfd(d), e->d_name, hpath, &data, &len, err);
+            /* An extension built for the host is left out; one built for
+            ** wasm32-wasi (a side module, docs/LATE-LINKING.md) is kept. */
+            if (st == ERYX_OK && is_native_extension(e->d_name) && (len < 4 || memcmp(data, "\0asm", 4) != 0)) {
+                free(data);
+                continue;
+            }
             if (st == ERYX_OK) {
                 char *name = strdup(rpath);
                 if (!name) {

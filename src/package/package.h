@@ -14,7 +14,8 @@
 ** and the cause: its code was built for another machine. Source trees take their
 ** `src/` directory when they have one next to pyproject.toml, setup.py or
 ** setup.cfg; `__pycache__`, version-control and tool directories are left out, and
-** so are host-built extension files (a WASI interpreter cannot load them).
+** so are host-built extension files (a WASI interpreter cannot load them); extension
+** files that are WebAssembly side modules (wasm32-wasi builds) are kept.
 **
 ** Threads: an eryx__package is owned by one builder; its image is reference
 ** counted and shared read-only (eryx_vfs_zip_ref). Packed wheels are also kept in

@@ -22,6 +22,7 @@
 #include "../package/package.h"
 #include "../snapshot/snapmem.h"
 #include "callbacks.h"
+#include "extensions.h"
 #include "session_blob.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
@@ -126,6 +127,7 @@ struct eryx_sandbox {
     wasmtime_context_t *cx;
     wasmtime_instance_t instance;
     eryx__host host; /* the store's data */
+    eryx__dl_host *dl; /* extension modules loaded into this instance; NULL: none yet */
     eryx_vfs *vfs;
     eryx_wasi *wasi;
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
@@ -698,6 +700,18 @@ static int32_t hook_cb_len(void *user, int32_t id) {
     eryx_sandbox *s = user;
     return eryx__cb_len(s->hub, id);
 }
+/* eryx.dl_open: an extension module's side module, loaded into this instance. */
+static int32_t hook_dl_open(void *user, const char *path, const char *init, char *err, size_t err_cap) {
+    eryx_sandbox *s = user;
+    eryx__errbuf eb;
+    wasm_engine_t *engine = eryx__engine(s->spec.engine, &eb);
+    if (!engine) {
+        snprintf(err, err_cap, "%s", eb.msg);
+        return -1;
+    }
+    return eryx__ext_open(&s->dl, engine, s->cx, &s->instance, s->vfs, path, init, err, err_cap);
+}
+
 static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {
     eryx_sandbox *s = user;
     return eryx__cb_take(s->hub, id, out, cap);
@@ -934,6 +948,8 @@ static eryx_status run_imports_and_setup(eryx_sandbox *s, const char *imports, c
                                          bool warm, eryx_result *scratch, eryx__errbuf *err);
 
 static void instance_free(eryx_sandbox *s) {
+    eryx__ext_free(s->dl);
+    s->dl = NULL;
     if (s->store) wasmtime_store_delete(s->store);
     eryx_wasi_free(s->wasi);
     eryx_vfs_free(s->vfs);
@@ -971,6 +987,8 @@ static eryx_status instance_new(eryx_sandbox *s) {
     s->host.report = hook_report;
     s->host.report_user = s;
     s->host.stop = &s->stop;
+    s->host.dl_open = hook_dl_open;
+    s->host.dl_user = s;
     if (s->hub) {
         s->host.cb_start = hook_cb_start;
         s->host.cb_wait = hook_cb_wait;
@@ -1183,7 +1201,13 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         }
     }
     size_t fds = eryx_wasi_guest_fd_count(t.wasi);
-    if (fds)
+    if (t.dl && t.dl->nmods)
+        st = eryx__fail(err, ERYX_ERR_PREINIT,
+                        "pre-initialization imported a module with a native extension (%s); a snapshot cannot "
+                        "carry extension modules yet (docs/LATE-LINKING.md): import it in the code, or use "
+                        "--no-preinit",
+                        t.dl->mods[0].name);
+    else if (fds)
         st = eryx__fail(err, ERYX_ERR_PREINIT,
                         "pre-initialization left %zu file(s) open; a snapshot cannot carry open files: close them "
                         "in the setup code",
@@ -1526,6 +1550,11 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     if (fds)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "the guest has %zu file(s) open; a session snapshot holds memory only: close them first", fds);
+    if (s->dl && s->dl->nmods)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the session loaded a native extension (%s); a session snapshot cannot carry extension "
+                          "modules yet (docs/LATE-LINKING.md)",
+                          s->dl->mods[0].name);
     if (s->hub && eryx__cb_hub_pending(s->hub))
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "a host callback is still in flight; a snapshot cannot carry it: await it first");

@@ -1,5 +1,6 @@
 /* Defines eryx's imports on a wasmtime linker; see wasi_wasmtime.h. */
 #include "wasi_wasmtime.h"
+#include <stdio.h>
 #include <string.h>
 
 static eryx_guest_mem guest_mem(eryx__host *h, wasmtime_caller_t *caller, wasmtime_context_t *cx) {
@@ -97,6 +98,48 @@ static wasm_trap_t *cb_call(void *env, wasmtime_caller_t *caller, wasmtime_val_r
     return NULL;
 }
 
+/* eryx.dl_open(path, path_len, init, init_len, err, err_cap) -> table index or -1.
+** The names are copied out before the host runs guest code (loading allocates in
+** the guest, and its memory may grow and move); the message is copied back after,
+** through a fresh view of the memory. */
+static wasm_trap_t *dl_call(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *av, size_t n) {
+    (void)env;
+    wasmtime_context_t *cx = wasmtime_caller_context(caller);
+    eryx__host *h = wasmtime_context_get_data(cx);
+    if (stopped(h)) return stop_trap();
+    if (n < 6) return NULL;
+    eryx_guest_mem mem = guest_mem(h, caller, cx);
+    uint32_t pp = (uint32_t)av[0].i32, pl = (uint32_t)av[1].i32, ip = (uint32_t)av[2].i32, il = (uint32_t)av[3].i32,
+             ep = (uint32_t)av[4].i32, el = (uint32_t)av[5].i32;
+    if ((uint64_t)pp + pl > mem.len || (uint64_t)ip + il > mem.len || (uint64_t)ep + el > mem.len) {
+        static const char msg[] = "eryx: eryx.dl_open passed memory outside the guest";
+        return wasmtime_trap_new(msg, sizeof msg - 1);
+    }
+    char path[4096], init[256], err[1024] = "extensions are not available in this sandbox";
+    int32_t r = -1;
+    if (pl >= sizeof path || il >= sizeof init) {
+        snprintf(err, sizeof err, "the path or the init function's name is too long");
+    } else if (h->dl_open) {
+        memcpy(path, mem.base + pp, pl);
+        path[pl] = '\0';
+        memcpy(init, mem.base + ip, il);
+        init[il] = '\0';
+        r = h->dl_open(h->dl_user, path, init, err, sizeof err);
+    }
+    if (stopped(h)) return stop_trap();
+    if (r < 0 && el > 0) {
+        mem = guest_mem(h, caller, cx);
+        size_t len = strnlen(err, sizeof err - 1);
+        if (len > el - 1) len = el - 1;
+        if ((uint64_t)ep + el <= mem.len) {
+            memcpy(mem.base + ep, err, len);
+            mem.base[ep + len] = '\0';
+        }
+    }
+    av[0].i32 = r;
+    return NULL;
+}
+
 static wasm_functype_t *functype(const char *params, int nresults) {
     size_t np = strlen(params);
     wasm_valtype_vec_t p, r;
@@ -136,5 +179,7 @@ wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker) {
                                      cb_imports[i].name);
         if (e) return e;
     }
+    wasmtime_error_t *e = define(linker, "eryx", "dl_open", "iiiiii", 1, dl_call, NULL);
+    if (e) return e;
     return define(linker, "eryx", "report", "iii", 0, report_call, NULL);
 }

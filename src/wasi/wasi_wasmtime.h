@@ -29,10 +29,15 @@ typedef struct eryx__host {
     int32_t (*cb_len)(void *user, int32_t id);
     int32_t (*cb_take)(void *user, int32_t id, uint8_t *buf, size_t cap);
     void *cb_user;
+    /* eryx.dl_open: load an extension side module (src/link/loader.h). path and init
+    ** are host copies; on failure a message goes into err (NUL-terminated). Returns
+    ** the table index of the init function, or -1. NULL: extensions refused. */
+    int32_t (*dl_open)(void *user, const char *path, const char *init, char *err, size_t err_cap);
+    void *dl_user;
 } eryx__host;
 
 /* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports),
-** "eryx.report" and "eryx.cb_start/cb_wait/cb_len/cb_take" on linker. NULL on success, else an error the caller deletes. */
+** "eryx.report", "eryx.cb_start/cb_wait/cb_len/cb_take" and "eryx.dl_open" on linker. NULL on success, else an error the caller deletes. */
 wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker);
 
 #endif
