@@ -70,6 +70,8 @@ typedef struct eryx__cache_config {
     void *backend_user;
     void (*warn)(void *user, const char *message); /* non-fatal cache problems */
     void *warn_user;
+    bool unlinked; /* a module with imports of its own (an extension side module,
+                   ** src/link/loader.h): not pre-linked with eryx's imports */
 } eryx__cache_config;
 
 typedef enum { ERYX__LOADED_MEMORY, ERYX__LOADED_DISK, ERYX__LOADED_COMPILED } eryx__load_source;

@@ -375,12 +375,12 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
         if ((st = make(make_user, &g->module, err)) != ERYX_OK) goto fail;
         store_compiled(cc, store, key, g->module);
     }
-    wasmtime_linker_t *linker = eryx__linker(cc->engine, err);
-    if (!linker) {
+    wasmtime_linker_t *linker = cc->unlinked ? NULL : eryx__linker(cc->engine, err);
+    if (!linker && !cc->unlinked) {
         st = ERYX_ERR_ENGINE;
         goto fail;
     }
-    wasmtime_error_t *we = wasmtime_linker_instantiate_pre(linker, g->module, &g->pre);
+    wasmtime_error_t *we = linker ? wasmtime_linker_instantiate_pre(linker, g->module, &g->pre) : NULL;
     if (we) {
         st = eryx__fail_wasmtime(err, ERYX_ERR_GUEST_API,
                                  "the guest module needs imports eryx does not provide (was it built by guest/build.sh?)",

@@ -11,13 +11,12 @@
 #define MAX_SIDE_BYTES (UINT64_C(512) << 20)
 #define REGISTRY_MAX 256
 
-/* Compiled side modules of this process, by the SHA-256 of their bytes. Entries
-** live as long as the process (a module is a few MB of code at most). */
+/* Side modules loaded in this process, by engine and the SHA-256 of their bytes
+** (each holds a reference on its module). Entries live as long as the process. */
 typedef struct side_entry {
     char sha[ERYX__KEY_HEX_LEN + 1];
-    wasm_engine_t *engine;
-    wasmtime_module_t *module;
-    eryx__dylink dylink;
+    eryx__engine_kind engine;
+    eryx__guest *module;
 } side_entry;
 static struct {
     pthread_mutex_t lock;
@@ -65,59 +64,71 @@ static uint8_t *read_vfs(eryx_vfs *vfs, const char *path, size_t *len, char *err
     return buf;
 }
 
-/* The compiled module for bytes (from the registry, or compiled and registered). */
-static side_entry *compiled(wasm_engine_t *engine, const char *path, const uint8_t *bytes, size_t len, char *err,
-                            size_t cap, side_entry *scratch) {
-    char sha[ERYX__KEY_HEX_LEN + 1];
+typedef struct make_ctx {
+    eryx__engine_kind engine;
+    const uint8_t *bytes;
+    size_t len;
+    const char *path;
+} make_ctx;
+
+static eryx_status make_side(void *user, wasmtime_module_t **out, eryx__errbuf *err) {
+    make_ctx *m = user;
+    wasm_engine_t *engine = eryx__engine(m->engine, err);
+    if (!engine) return ERYX_ERR_ENGINE;
+    wasmtime_error_t *e = wasmtime_module_new(engine, m->bytes, m->len, out);
+    return e ? eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the extension failed", e, NULL) : ERYX_OK;
+}
+
+static eryx__guest *registry_get(eryx__engine_kind engine, const char *sha) {
+    eryx__guest *g = NULL;
+    pthread_mutex_lock(&eryx__side_registry.lock);
+    for (size_t i = 0; i < eryx__side_registry.n && !g; i++)
+        if (eryx__side_registry.e[i].engine == engine && !strcmp(eryx__side_registry.e[i].sha, sha)) {
+            g = eryx__side_registry.e[i].module;
+            eryx__guest_retain(g);
+        }
+    pthread_mutex_unlock(&eryx__side_registry.lock);
+    return g;
+}
+
+static void registry_put(eryx__engine_kind engine, const char *sha, eryx__guest *g) {
+    pthread_mutex_lock(&eryx__side_registry.lock);
+    bool have = false;
+    for (size_t i = 0; i < eryx__side_registry.n; i++)
+        have |= eryx__side_registry.e[i].engine == engine && !strcmp(eryx__side_registry.e[i].sha, sha);
+    if (!have && eryx__side_registry.n < REGISTRY_MAX) {
+        side_entry *e = &eryx__side_registry.e[eryx__side_registry.n++];
+        memcpy(e->sha, sha, sizeof e->sha);
+        e->engine = engine;
+        e->module = g;
+        eryx__guest_retain(g);
+    }
+    pthread_mutex_unlock(&eryx__side_registry.lock);
+}
+
+/* The compiled side module for bytes: this process's registry, else the artifact
+** cache's disk tier, else compiled (and stored there). A new reference. */
+static eryx__guest *compiled(const eryx__cache_config *cc, const char *path, const uint8_t *bytes, size_t len,
+                             char *err, size_t cap) {
+    char sha[ERYX__KEY_HEX_LEN + 1], id[128];
     if (eryx__sha256_hex(bytes, len, sha) != 0) {
         failf(err, cap, "cannot hash %s", path);
         return NULL;
     }
-    pthread_mutex_lock(&eryx__side_registry.lock);
-    for (size_t i = 0; i < eryx__side_registry.n; i++) {
-        side_entry *e = &eryx__side_registry.e[i];
-        if (e->engine == engine && !strcmp(e->sha, sha)) {
-            pthread_mutex_unlock(&eryx__side_registry.lock);
-            return e;
-        }
-    }
-    pthread_mutex_unlock(&eryx__side_registry.lock);
-    side_entry fresh = {.engine = engine};
-    memcpy(fresh.sha, sha, sizeof sha);
-    char why[256];
-    if (eryx__dylink_read(bytes, len, &fresh.dylink, why, sizeof why) != 0) {
-        failf(err, cap, "%s is not a usable extension: %s", path, why);
+    eryx__guest *g = registry_get(cc->engine, sha);
+    if (g) return g;
+    snprintf(id, sizeof id, "eryx-side-module-1\x1e%s", sha);
+    eryx__cache_config side = *cc;
+    side.memory = NULL; /* the registry is the memory tier: side modules never evict a guest */
+    side.unlinked = true;
+    make_ctx m = {cc->engine, bytes, len, path};
+    eryx__errbuf eb;
+    if (eryx__module_acquire(id, make_side, &m, &side, &g, NULL, &eb) != ERYX_OK) {
+        failf(err, cap, "%s: %s", path, eb.msg);
         return NULL;
     }
-    wasmtime_error_t *e = wasmtime_module_new(engine, bytes, len, &fresh.module);
-    if (e) {
-        wasm_byte_vec_t msg = {0};
-        wasmtime_error_message(e, &msg);
-        failf(err, cap, "compiling %s failed: %.*s", path, (int)msg.size, msg.data ? msg.data : "");
-        wasm_byte_vec_delete(&msg);
-        wasmtime_error_delete(e);
-        eryx__dylink_free(&fresh.dylink);
-        return NULL;
-    }
-    pthread_mutex_lock(&eryx__side_registry.lock);
-    side_entry *slot = NULL;
-    for (size_t i = 0; i < eryx__side_registry.n && !slot; i++) /* another thread may have been first */
-        if (eryx__side_registry.e[i].engine == engine && !strcmp(eryx__side_registry.e[i].sha, sha))
-            slot = &eryx__side_registry.e[i];
-    if (!slot && eryx__side_registry.n < REGISTRY_MAX) {
-        slot = &eryx__side_registry.e[eryx__side_registry.n++];
-        *slot = fresh;
-        fresh.module = NULL;
-    }
-    pthread_mutex_unlock(&eryx__side_registry.lock);
-    if (!fresh.module) return slot; /* registered */
-    if (slot) {                     /* lost the race: use the registered one */
-        wasmtime_module_delete(fresh.module);
-        eryx__dylink_free(&fresh.dylink);
-        return slot;
-    }
-    *scratch = fresh; /* the registry is full: the caller frees it after use */
-    return scratch;
+    registry_put(cc->engine, sha, g);
+    return g;
 }
 
 void eryx__ext_free(eryx__dl_host *dl) {
@@ -126,7 +137,7 @@ void eryx__ext_free(eryx__dl_host *dl) {
     free(dl);
 }
 
-int32_t eryx__ext_open(eryx__dl_host **dl, wasm_engine_t *engine, wasmtime_context_t *cx,
+int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
                        const wasmtime_instance_t *main, eryx_vfs *vfs, const char *path, const char *init, char *err,
                        size_t cap) {
     char norm[4096];
@@ -149,14 +160,17 @@ int32_t eryx__ext_open(eryx__dl_host **dl, wasm_engine_t *engine, wasmtime_conte
         size_t len = 0;
         uint8_t *bytes = read_vfs(vfs, norm, &len, err, cap);
         if (!bytes) return -1;
-        side_entry scratch = {0}, *e = compiled(engine, norm, bytes, len, err, cap, &scratch);
-        free(bytes);
-        if (!e) return -1;
-        int rc = eryx__dl_load(h, e->module, &e->dylink, norm, &m, err, cap);
-        if (e == &scratch) {
-            wasmtime_module_delete(scratch.module);
-            eryx__dylink_free(&scratch.dylink);
+        eryx__dylink d;
+        char why[256];
+        if (eryx__dylink_read(bytes, len, &d, why, sizeof why) != 0) {
+            free(bytes);
+            return failf(err, cap, "%s is not a usable extension: %s", norm, why);
         }
+        eryx__guest *g = compiled(cc, norm, bytes, len, err, cap);
+        free(bytes);
+        int rc = g ? eryx__dl_load(h, eryx__guest_module(g), &d, norm, &m, err, cap) : -1;
+        eryx__dylink_free(&d);
+        eryx__guest_release(g);
         if (rc != 0) return -1;
     }
     wasmtime_extern_t x;

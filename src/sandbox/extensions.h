@@ -1,8 +1,9 @@
 /*
 ** Extension modules in a sandbox: the host side of the guest's eryx.dl_open.
 ** A side module (a wasm32-wasi extension, docs/LATE-LINKING.md) is read from the
-** sandbox's VFS (a package image), compiled once per process (a registry keyed by
-** its SHA-256, eryx__side_registry), loaded into the instance's store by
+** sandbox's VFS (a package image), compiled once per machine (the artifact cache's
+** disk tier, keyed by the module's SHA-256 and the engine) and loaded once per
+** process (a registry, eryx__side_registry), loaded into the instance's store by
 ** src/link/loader.c, and its init function's table index returned to the guest.
 */
 #ifndef ERYX_EXTENSIONS_H
@@ -10,14 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <wasmtime.h>
+#include "../engine/engine.h"
 #include "../link/loader.h"
 #include "../vfs/vfs.h"
 
 /* Loads the extension at guest path `path` into the instance `main` of cx's store
 ** (once per instance: *dl, made on first use, remembers what is loaded) and
 ** returns the table index of its exported function `init`, or -1 with a message in
-** err. engine compiles the module on its first use in the process. */
-int32_t eryx__ext_open(eryx__dl_host **dl, wasm_engine_t *engine, wasmtime_context_t *cx,
+** err. cc names the engine and the disk tier (its memory tier is not used: the
+** registry is). */
+int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
                        const wasmtime_instance_t *main, eryx_vfs *vfs, const char *path, const char *init, char *err,
                        size_t err_cap);
 

@@ -128,6 +128,8 @@ struct eryx_sandbox {
     wasmtime_instance_t instance;
     eryx__host host; /* the store's data */
     eryx__dl_host *dl; /* extension modules loaded into this instance; NULL: none yet */
+    char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
+    uint64_t ext_cache_max_bytes, ext_cache_max_entries;
     eryx_vfs *vfs;
     eryx_wasi *wasi;
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
@@ -703,13 +705,13 @@ static int32_t hook_cb_len(void *user, int32_t id) {
 /* eryx.dl_open: an extension module's side module, loaded into this instance. */
 static int32_t hook_dl_open(void *user, const char *path, const char *init, char *err, size_t err_cap) {
     eryx_sandbox *s = user;
-    eryx__errbuf eb;
-    wasm_engine_t *engine = eryx__engine(s->spec.engine, &eb);
-    if (!engine) {
-        snprintf(err, err_cap, "%s", eb.msg);
-        return -1;
-    }
-    return eryx__ext_open(&s->dl, engine, s->cx, &s->instance, s->vfs, path, init, err, err_cap);
+    /* The disk tier only: the embedder's backend and warning handler belong to the
+    ** builder, which may be gone by now. */
+    eryx__cache_config cc = {.engine = s->spec.engine,
+                             .dir = s->ext_cache_dir,
+                             .max_bytes = s->ext_cache_max_bytes,
+                             .max_entries = s->ext_cache_max_entries};
+    return eryx__ext_open(&s->dl, &cc, s->cx, &s->instance, s->vfs, path, init, err, err_cap);
 }
 
 static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {
@@ -1331,10 +1333,12 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
         }
     }
     if ((st = acquire_module(b, s->cb_list, &s->guest, &s->img, s->artifact)) != ERYX_OK) goto fail;
-    if (spec_copy(&s->spec, &b->spec) != 0) {
+    if (spec_copy(&s->spec, &b->spec) != 0 || (b->cache_dir && !(s->ext_cache_dir = strdup(b->cache_dir)))) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
         goto fail;
     }
+    s->ext_cache_max_bytes = b->cache_max_bytes;
+    s->ext_cache_max_entries = b->cache_max_entries;
     uint64_t t1 = now_ns();
     if ((st = instance_new(s)) != ERYX_OK) {
         eryx__fail(&b->err, st, "%s", s->err.msg);
@@ -1356,6 +1360,7 @@ void eryx_sandbox_free(eryx_sandbox *s) {
     eryx__guest_release(s->guest);
     eryx__snapimg_release(s->img);
     spec_free(&s->spec);
+    free(s->ext_cache_dir);
     free(s);
 }
 
