@@ -163,7 +163,8 @@ link_reactor() {
     # extension side modules import (guest/main-exports.txt: numpy's), with the C++
     # runtime and long-double printf/scanf they need.
     sed 's/^/--export=/' "$here/main-exports.txt" > main-exports.rsp
-    printf '%s\n' --export=__stack_pointer --export=aligned_alloc --export-table --growable-table >> main-exports.rsp
+    printf '%s\n' --export=__stack_pointer --export=aligned_alloc --export=eryx_ext_log \
+        --export-table --growable-table >> main-exports.rsp
     $WCC -mexec-model=reactor $(mk PY_CORE_LDFLAGS) $(mk LINKFORSHARED) -o python-reactor.wasm \
         eryx_shim.o cxa_abort.o $(mk LINK_PYTHON_DEPS) $(mk LIBS) $(mk MODLIBS) $(mk SYSLIBS) \
         -lc++ -lc++abi -lc-printscan-long-double -Wl,@main-exports.rsp -Wl,--strip-debug

@@ -83,6 +83,22 @@ static PyObject *eryx_cb_take(PyObject *self, PyObject *args) {
     return Py_BuildValue("(iN)", kind, bytes);
 }
 
+/* The extension side modules loaded into this instance, in load order. The host
+** writes a record after each load (eryx.dl_open) and reads them when an instance
+** restored from a snapshot must load the same modules again at the same places
+** (docs/LATE-LINKING.md). In linear memory, so a snapshot carries it. The layout
+** is shared with src/sandbox/extensions.c (ERYX_EXT_LOG_*). */
+#define ERYX_EXT_LOG_MAX 128
+struct eryx_ext_record {
+    uint32_t memory_base, table_base, init_index;
+    char path[244];
+    char init[64];
+};
+__attribute__((used)) struct {
+    uint32_t n;
+    struct eryx_ext_record r[ERYX_EXT_LOG_MAX];
+} eryx_ext_log;
+
 /* eryx.dl_open(path, path_len, init, init_len, err, err_cap): the host loads the
 ** extension side module at path (a file in the guest's VFS) into this instance
 ** (docs/LATE-LINKING.md) and returns the function-table index of its init

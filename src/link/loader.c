@@ -221,8 +221,15 @@ static int call_if_exported(eryx__dl_host *h, const wasmtime_instance_t *inst, c
 
 #define NAME_IS(n, s) ((n)->size == sizeof(s) - 1 && !memcmp((n)->data, s, sizeof(s) - 1))
 
-int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                  const eryx__dl_module **out, char *err, size_t err_len) {
+/* A load, or with `at` a replay: the module's memory already holds its data (a
+** snapshot taken after it was loaded), at at->memory_base, and its table slots must
+** come out at at->table_base; no allocation, no relocations, no constructors. */
+typedef struct replay_at {
+    uint32_t memory_base, table_base;
+} replay_at;
+
+static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                     const replay_at *at, const eryx__dl_module **out, char *err, size_t err_len) {
     *out = NULL;
     if (d->n_tls_exports)
         return failf(err, err_len, "side module %s has thread-local data; this interpreter has no threads", name);
@@ -233,7 +240,19 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
         h->mods = m, h->mods_cap = cap;
     }
     uint32_t memory_base, table_base;
-    if (reserve_memory(h, d, &memory_base, err, err_len) || reserve_table(h, d, &table_base, err, err_len)) return -1;
+    if (at) {
+        size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
+        memory_base = at->memory_base;
+        if ((uint64_t)memory_base + d->mem_size > msize)
+            return failf(err, err_len, "side module %s: its recorded data (%u bytes at %u) lies outside the memory",
+                         name, d->mem_size, memory_base);
+    } else if (reserve_memory(h, d, &memory_base, err, err_len)) {
+        return -1;
+    }
+    if (reserve_table(h, d, &table_base, err, err_len)) return -1;
+    if (at && table_base != at->table_base)
+        return failf(err, err_len, "side module %s: its table slots came out at %u, not at %u as recorded", name,
+                     table_base, at->table_base);
 
     wasm_importtype_vec_t imports;
     wasmtime_module_imports(side, &imports);
@@ -283,6 +302,14 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
         }
     }
     wasmtime_instance_t inst;
+    /* A replay: instantiating writes the module's data segments (unrelocated, as
+    ** built) over the relocated, constructed data the snapshot holds; keep that
+    ** data and put it back. */
+    uint8_t *saved = NULL;
+    if (rc == 0 && at && d->mem_size) {
+        if (!(saved = malloc(d->mem_size))) rc = failf(err, err_len, "out of memory");
+        else memcpy(saved, wasmtime_memory_data(h->cx, &h->memory) + memory_base, d->mem_size);
+    }
     if (rc == 0) {
         wasm_trap_t *trap = NULL;
         wasmtime_error_t *e = wasmtime_instance_new(h->cx, side, ext, imports.size, &inst, &trap);
@@ -291,6 +318,10 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
             snprintf(what, sizeof what, "instantiating side module %s failed", name);
             rc = fail_wasmtime(err, err_len, what, e, trap);
         }
+    }
+    if (saved) {
+        if (rc == 0) memcpy(wasmtime_memory_data(h->cx, &h->memory) + memory_base, saved, d->mem_size);
+        free(saved);
     }
     /* Its own symbols' GOT entries: addresses relative to its memory base, and
     ** table indices for its functions. */
@@ -320,9 +351,25 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
                            .table_base = table_base};
     if (!m->name) return failf(err, err_len, "out of memory");
     h->nmods++; /* visible to later modules' symbol lookups, also if its constructors fail */
+    if (at) { /* the memory holds the relocated, constructed data already */
+        *out = m;
+        return 0;
+    }
     if (call_if_exported(h, &inst, "__wasm_apply_data_relocs", name, err, err_len) ||
         call_if_exported(h, &inst, "__wasm_call_ctors", name, err, err_len))
         return -1;
     *out = m;
     return 0;
+}
+
+int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                  const eryx__dl_module **out, char *err, size_t err_len) {
+    return load_impl(h, side, d, name, NULL, out, err, err_len);
+}
+
+int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                    uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out, char *err,
+                    size_t err_len) {
+    replay_at at = {memory_base, table_base};
+    return load_impl(h, side, d, name, &at, out, err, err_len);
 }

@@ -11,18 +11,31 @@
 #define MAX_SIDE_BYTES (UINT64_C(512) << 20)
 #define REGISTRY_MAX 256
 
-/* Side modules loaded in this process, by engine and the SHA-256 of their bytes
-** (each holds a reference on its module). Entries live as long as the process. */
+/* Side modules loaded in this process, by engine and the SHA-256 of their bytes:
+** the compiled module (a reference) and its dylink.0. Entries live as long as the
+** process and never move, so callers keep pointers to them. */
 typedef struct side_entry {
     char sha[ERYX__KEY_HEX_LEN + 1];
     eryx__engine_kind engine;
     eryx__guest *module;
+    eryx__dylink dylink;
 } side_entry;
 static struct {
     pthread_mutex_t lock;
     side_entry e[REGISTRY_MAX];
     size_t n;
 } eryx__side_registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The log of loads in guest memory (the shim's eryx_ext_log: 40,964 bytes); the
+** host owns the layout: a u32 count, then records. */
+#define LOG_BYTES 40964u
+typedef struct ext_record {
+    uint32_t memory_base, table_base, init_index;
+    char sha[ERYX__KEY_HEX_LEN];
+    char path[240];
+    char init[64];
+} ext_record;
+#define LOG_MAX ((LOG_BYTES - 4u) / (uint32_t)sizeof(ext_record))
 
 static int32_t failf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int32_t failf(char *err, size_t cap, const char *fmt, ...) {
@@ -79,56 +92,106 @@ static eryx_status make_side(void *user, wasmtime_module_t **out, eryx__errbuf *
     return e ? eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the extension failed", e, NULL) : ERYX_OK;
 }
 
-static eryx__guest *registry_get(eryx__engine_kind engine, const char *sha) {
-    eryx__guest *g = NULL;
+static const side_entry *registry_get(eryx__engine_kind engine, const char *sha) {
+    const side_entry *found = NULL;
     pthread_mutex_lock(&eryx__side_registry.lock);
-    for (size_t i = 0; i < eryx__side_registry.n && !g; i++)
-        if (eryx__side_registry.e[i].engine == engine && !strcmp(eryx__side_registry.e[i].sha, sha)) {
-            g = eryx__side_registry.e[i].module;
-            eryx__guest_retain(g);
-        }
+    for (size_t i = 0; i < eryx__side_registry.n && !found; i++)
+        if (eryx__side_registry.e[i].engine == engine && !strcmp(eryx__side_registry.e[i].sha, sha))
+            found = &eryx__side_registry.e[i];
     pthread_mutex_unlock(&eryx__side_registry.lock);
-    return g;
+    return found;
 }
 
-static void registry_put(eryx__engine_kind engine, const char *sha, eryx__guest *g) {
-    pthread_mutex_lock(&eryx__side_registry.lock);
-    bool have = false;
-    for (size_t i = 0; i < eryx__side_registry.n; i++)
-        have |= eryx__side_registry.e[i].engine == engine && !strcmp(eryx__side_registry.e[i].sha, sha);
-    if (!have && eryx__side_registry.n < REGISTRY_MAX) {
-        side_entry *e = &eryx__side_registry.e[eryx__side_registry.n++];
-        memcpy(e->sha, sha, sizeof e->sha);
-        e->engine = engine;
-        e->module = g;
-        eryx__guest_retain(g);
-    }
-    pthread_mutex_unlock(&eryx__side_registry.lock);
-}
-
-/* The compiled side module for bytes: this process's registry, else the artifact
-** cache's disk tier, else compiled (and stored there). A new reference. */
-static eryx__guest *compiled(const eryx__cache_config *cc, const char *path, const uint8_t *bytes, size_t len,
-                             char *err, size_t cap) {
-    char sha[ERYX__KEY_HEX_LEN + 1], id[128];
-    if (eryx__sha256_hex(bytes, len, sha) != 0) {
-        failf(err, cap, "cannot hash %s", path);
+/* The registry's entry for bytes (whose SHA-256 is sha): compiled through the
+** artifact cache (disk tier, else compiled and stored) on its first use here. */
+static const side_entry *compiled(const eryx__cache_config *cc, const char *path, const char *sha,
+                                  const uint8_t *bytes, size_t len, char *err, size_t cap) {
+    const side_entry *found = registry_get(cc->engine, sha);
+    if (found) return found;
+    side_entry fresh = {.engine = cc->engine};
+    memcpy(fresh.sha, sha, sizeof fresh.sha);
+    char why[256], id[128];
+    if (eryx__dylink_read(bytes, len, &fresh.dylink, why, sizeof why) != 0) {
+        failf(err, cap, "%s is not a usable extension: %s", path, why);
         return NULL;
     }
-    eryx__guest *g = registry_get(cc->engine, sha);
-    if (g) return g;
     snprintf(id, sizeof id, "eryx-side-module-1\x1e%s", sha);
     eryx__cache_config side = *cc;
     side.memory = NULL; /* the registry is the memory tier: side modules never evict a guest */
     side.unlinked = true;
     make_ctx m = {cc->engine, bytes, len, path};
     eryx__errbuf eb;
-    if (eryx__module_acquire(id, make_side, &m, &side, &g, NULL, &eb) != ERYX_OK) {
+    if (eryx__module_acquire(id, make_side, &m, &side, &fresh.module, NULL, &eb) != ERYX_OK) {
+        eryx__dylink_free(&fresh.dylink);
         failf(err, cap, "%s: %s", path, eb.msg);
         return NULL;
     }
-    registry_put(cc->engine, sha, g);
-    return g;
+    pthread_mutex_lock(&eryx__side_registry.lock);
+    for (size_t i = 0; i < eryx__side_registry.n && !found; i++) /* another thread may have been first */
+        if (eryx__side_registry.e[i].engine == cc->engine && !strcmp(eryx__side_registry.e[i].sha, sha))
+            found = &eryx__side_registry.e[i];
+    if (!found && eryx__side_registry.n < REGISTRY_MAX) {
+        eryx__side_registry.e[eryx__side_registry.n] = fresh;
+        found = &eryx__side_registry.e[eryx__side_registry.n++];
+        fresh.module = NULL;
+    }
+    pthread_mutex_unlock(&eryx__side_registry.lock);
+    if (fresh.module) { /* lost a race, or the registry is full */
+        eryx__guest_release(fresh.module);
+        eryx__dylink_free(&fresh.dylink);
+        if (!found) failf(err, cap, "more than %d extension modules in one process", REGISTRY_MAX);
+    }
+    return found;
+}
+
+/* Reads and hashes the side module at norm, then gets its entry. */
+static const side_entry *entry_for_file(const eryx__cache_config *cc, eryx_vfs *vfs, const char *norm,
+                                        const char *want_sha, char *err, size_t cap) {
+    size_t len = 0;
+    uint8_t *bytes = read_vfs(vfs, norm, &len, err, cap);
+    if (!bytes) return NULL;
+    char sha[ERYX__KEY_HEX_LEN + 1];
+    const side_entry *e = NULL;
+    if (eryx__sha256_hex(bytes, len, sha) != 0) failf(err, cap, "cannot hash %s", norm);
+    else if (want_sha && strcmp(sha, want_sha) != 0) failf(err, cap, "%s changed since the snapshot was made", norm);
+    else e = compiled(cc, norm, sha, bytes, len, err, cap);
+    free(bytes);
+    return e;
+}
+
+/* The guest's log of loads: its address, checked to lie in memory; 0 if the
+** guest has none (built before the log existed). */
+static uint32_t log_address(eryx__dl_host *h) {
+    wasmtime_extern_t x;
+    if (!wasmtime_instance_export_get(h->cx, &h->main, "eryx_ext_log", 12, &x) || x.kind != WASMTIME_EXTERN_GLOBAL)
+        return 0;
+    wasmtime_val_t v;
+    wasmtime_global_get(h->cx, &x.of.global, &v);
+    uint32_t addr = v.kind == WASMTIME_I32 ? (uint32_t)v.of.i32 : 0;
+    size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
+    return addr && (uint64_t)addr + LOG_BYTES <= msize ? addr : 0;
+}
+
+static int host_for(eryx__dl_host **dl, wasmtime_context_t *cx, const wasmtime_instance_t *main, char *err,
+                    size_t cap) {
+    if (*dl) return 0;
+    eryx__dl_host *h = calloc(1, sizeof *h);
+    if (!h) return failf(err, cap, "out of memory");
+    if (eryx__dl_host_init(h, cx, main, err, cap) != 0) {
+        free(h);
+        return -1;
+    }
+    *dl = h;
+    return 0;
+}
+
+static int32_t init_index(eryx__dl_host *h, const eryx__dl_module *m, const char *init, char *err, size_t cap) {
+    wasmtime_extern_t x;
+    if (!wasmtime_instance_export_get(h->cx, &m->instance, init, strlen(init), &x) || x.kind != WASMTIME_EXTERN_FUNC)
+        return failf(err, cap, "%s has no function %s: is it an extension module of that name?", m->name, init);
+    uint32_t index;
+    if (eryx__dl_func_index(h, &x.of.func, &index, err, cap) != 0) return -1;
+    return index > INT32_MAX ? failf(err, cap, "the function table is full") : (int32_t)index;
 }
 
 void eryx__ext_free(eryx__dl_host *dl) {
@@ -143,40 +206,72 @@ int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtim
     char norm[4096];
     if (eryx_vfs_join("/", path, strlen(path), norm, sizeof norm) != 0)
         return failf(err, cap, "%s is not a valid path", path);
-    if (!*dl) {
-        eryx__dl_host *h = calloc(1, sizeof *h);
-        if (!h) return failf(err, cap, "out of memory");
-        if (eryx__dl_host_init(h, cx, main, err, cap) != 0) {
-            free(h);
-            return -1;
-        }
-        *dl = h;
-    }
+    if (host_for(dl, cx, main, err, cap) != 0) return -1;
     eryx__dl_host *h = *dl;
     const eryx__dl_module *m = NULL;
     for (size_t i = 0; i < h->nmods && !m; i++)
         if (!strcmp(h->mods[i].name, norm)) m = &h->mods[i];
-    if (!m) {
-        size_t len = 0;
-        uint8_t *bytes = read_vfs(vfs, norm, &len, err, cap);
-        if (!bytes) return -1;
-        eryx__dylink d;
-        char why[256];
-        if (eryx__dylink_read(bytes, len, &d, why, sizeof why) != 0) {
-            free(bytes);
-            return failf(err, cap, "%s is not a usable extension: %s", norm, why);
+    if (m) return init_index(h, m, init, err, cap);
+    const side_entry *e = entry_for_file(cc, vfs, norm, NULL, err, cap);
+    if (!e || eryx__dl_load(h, eryx__guest_module(e->module), &e->dylink, norm, &m, err, cap) != 0) return -1;
+    int32_t index = init_index(h, m, init, err, cap);
+    /* The record a restore replays: where it went, and which bytes. */
+    uint32_t log = index >= 0 ? log_address(h) : 0;
+    if (log && strlen(norm) < sizeof ((ext_record *)0)->path && strlen(init) < sizeof ((ext_record *)0)->init) {
+        uint8_t *mem = wasmtime_memory_data(cx, &h->memory);
+        uint32_t n;
+        memcpy(&n, mem + log, 4);
+        if (n < LOG_MAX) {
+            ext_record r = {.memory_base = m->memory_base, .table_base = m->table_base,
+                            .init_index = (uint32_t)index};
+            memcpy(r.sha, e->sha, sizeof r.sha);
+            snprintf(r.path, sizeof r.path, "%s", norm);
+            snprintf(r.init, sizeof r.init, "%s", init);
+            memcpy(mem + log + 4 + n * sizeof r, &r, sizeof r);
+            n++;
+            memcpy(mem + log, &n, 4);
         }
-        eryx__guest *g = compiled(cc, norm, bytes, len, err, cap);
-        free(bytes);
-        int rc = g ? eryx__dl_load(h, eryx__guest_module(g), &d, norm, &m, err, cap) : -1;
-        eryx__dylink_free(&d);
-        eryx__guest_release(g);
-        if (rc != 0) return -1;
     }
+    return index;
+}
+
+int eryx__ext_logged(eryx__dl_host *dl) {
+    if (!dl || !dl->nmods) return 1;
+    uint32_t log = log_address(dl), n = 0;
+    if (log) memcpy(&n, wasmtime_memory_data(dl->cx, &dl->memory) + log, 4);
+    return log && n == dl->nmods;
+}
+
+int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
+                     const wasmtime_instance_t *main, eryx_vfs *vfs, char *err, size_t cap) {
     wasmtime_extern_t x;
-    if (!wasmtime_instance_export_get(cx, &m->instance, init, strlen(init), &x) || x.kind != WASMTIME_EXTERN_FUNC)
-        return failf(err, cap, "%s has no function %s: is it an extension module of that name?", norm, init);
-    uint32_t index;
-    if (eryx__dl_func_index(h, &x.of.func, &index, err, cap) != 0) return -1;
-    return index > INT32_MAX ? failf(err, cap, "the function table is full") : (int32_t)index;
+    if (!wasmtime_instance_export_get(cx, main, "eryx_ext_log", 12, &x)) return 0; /* an older guest */
+    if (host_for(dl, cx, main, err, cap) != 0) return -1;
+    eryx__dl_host *h = *dl;
+    uint32_t log = log_address(h), n = 0;
+    if (!log) return failf(err, cap, "the guest's log of extension modules lies outside its memory");
+    memcpy(&n, wasmtime_memory_data(cx, &h->memory) + log, 4);
+    if (n > LOG_MAX) return failf(err, cap, "the guest's log of extension modules is damaged (%u records)", n);
+    for (uint32_t i = 0; i < n; i++) {
+        ext_record r; /* copied out: guest memory, checked field by field */
+        memcpy(&r, wasmtime_memory_data(cx, &h->memory) + log + 4 + i * sizeof r, sizeof r);
+        char sha[ERYX__KEY_HEX_LEN + 1];
+        memcpy(sha, r.sha, sizeof r.sha);
+        sha[ERYX__KEY_HEX_LEN] = '\0';
+        if (!memchr(r.path, '\0', sizeof r.path) || !memchr(r.init, '\0', sizeof r.init) ||
+            strspn(sha, "0123456789abcdef") != ERYX__KEY_HEX_LEN)
+            return failf(err, cap, "the guest's log of extension modules is damaged (record %u)", i);
+        const side_entry *e = registry_get(cc->engine, sha);
+        if (!e) e = entry_for_file(cc, vfs, r.path, sha, err, cap);
+        const eryx__dl_module *m;
+        if (!e || eryx__dl_replay(h, eryx__guest_module(e->module), &e->dylink, r.path, r.memory_base, r.table_base,
+                                  &m, err, cap) != 0)
+            return -1;
+        int32_t index = init_index(h, m, r.init, err, cap);
+        if (index < 0) return -1;
+        if ((uint32_t)index != r.init_index)
+            return failf(err, cap, "%s: its init function came out at table index %d, not %u as in the snapshot",
+                         r.path, index, r.init_index);
+    }
+    return 0;
 }

@@ -24,6 +24,17 @@ int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtim
                        const wasmtime_instance_t *main, eryx_vfs *vfs, const char *path, const char *init, char *err,
                        size_t err_cap);
 
+/* 1 if every module loaded into dl is in the guest's log (so a snapshot of the
+** instance can be restored: eryx__ext_replay), else 0; 1 for none loaded. */
+int eryx__ext_logged(eryx__dl_host *dl);
+
+/* In an instance restored from a snapshot: loads again, in order and at the same
+** places, the extension modules the guest's log names (none: nothing to do).
+** Returns 0, or -1 with a message (a module missing or changed, or a different
+** layout than recorded). */
+int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
+                     const wasmtime_instance_t *main, eryx_vfs *vfs, char *err, size_t err_cap);
+
 /* Frees what eryx__ext_open made for an instance (NULL allowed). */
 void eryx__ext_free(eryx__dl_host *dl);
 

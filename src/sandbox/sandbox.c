@@ -703,14 +703,18 @@ static int32_t hook_cb_len(void *user, int32_t id) {
     return eryx__cb_len(s->hub, id);
 }
 /* eryx.dl_open: an extension module's side module, loaded into this instance. */
+/* Where compiled extension modules are cached: the disk tier only (the embedder's
+** backend and warning handler belong to the builder, which may be gone by now). */
+static eryx__cache_config ext_cache_config(const eryx_sandbox *s) {
+    return (eryx__cache_config){.engine = s->spec.engine,
+                                .dir = s->ext_cache_dir,
+                                .max_bytes = s->ext_cache_max_bytes,
+                                .max_entries = s->ext_cache_max_entries};
+}
+
 static int32_t hook_dl_open(void *user, const char *path, const char *init, char *err, size_t err_cap) {
     eryx_sandbox *s = user;
-    /* The disk tier only: the embedder's backend and warning handler belong to the
-    ** builder, which may be gone by now. */
-    eryx__cache_config cc = {.engine = s->spec.engine,
-                             .dir = s->ext_cache_dir,
-                             .max_bytes = s->ext_cache_max_bytes,
-                             .max_entries = s->ext_cache_max_entries};
+    eryx__cache_config cc = ext_cache_config(s);
     return eryx__ext_open(&s->dl, &cc, s->cx, &s->instance, s->vfs, path, init, err, err_cap);
 }
 
@@ -1033,6 +1037,14 @@ static eryx_status instance_new(eryx_sandbox *s) {
         return eryx__fail(&s->err, ERYX_ERR_ENGINE,
                           "the cached snapshot module is not a snapshot (it still exports _initialize): remove the "
                           "cache entry (eryx cache verify) or use another cache dir");
+    if (s->img) {
+        /* Extension modules the snapshot imported: loaded again where they were. */
+        char msg[1024] = "";
+        eryx__cache_config cc = ext_cache_config(s);
+        if (eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, s->vfs, msg, sizeof msg) != 0)
+            return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
+                              "restoring the snapshot's extension modules failed: %s", msg);
+    }
     if (!s->img && (st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
         /* Without a snapshot, every instance runs the imports and setup itself. */
         eryx_result scratch = {0};
@@ -1203,11 +1215,10 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         }
     }
     size_t fds = eryx_wasi_guest_fd_count(t.wasi);
-    if (t.dl && t.dl->nmods)
+    if (!eryx__ext_logged(t.dl))
         st = eryx__fail(err, ERYX_ERR_PREINIT,
-                        "pre-initialization imported a module with a native extension (%s); a snapshot cannot "
-                        "carry extension modules yet (docs/LATE-LINKING.md): import it in the code, or use "
-                        "--no-preinit",
+                        "pre-initialization loaded more native extension modules than the guest can record for a "
+                        "snapshot (the first: %s): import some of them in the code, or use --no-preinit",
                         t.dl->mods[0].name);
     else if (fds)
         st = eryx__fail(err, ERYX_ERR_PREINIT,
