@@ -1181,7 +1181,10 @@ static eryx_status run_imports_and_setup(eryx_sandbox *s, const char *imports, c
 static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbuf *err) {
     snapshot_job *job = user;
     eryx_builder *b = job->b;
-    eryx_sandbox t = {.guest = job->base, .stdin_fd = -1};
+    /* The builder's cache dir (borrowed): extensions the imports load are compiled
+    ** through it. */
+    eryx_sandbox t = {.guest = job->base, .stdin_fd = -1, .ext_cache_dir = b->cache_dir,
+                      .ext_cache_max_bytes = b->cache_max_bytes, .ext_cache_max_entries = b->cache_max_entries};
     eryx_result scratch = {0};
     eryx_status st;
     if (spec_copy(&t.spec, &b->spec) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
