@@ -239,7 +239,9 @@ static void test_source_trees(void) {
     put_file("proj/pyproject.toml", "[project]\nname = 'mypkg'\n");
     put_file("proj/src/mypkg/__init__.py", "A = 1\n");
     put_file("proj/src/mypkg/sub/mod.py", "B = 2\n");
-    put_file("proj/src/mypkg/__pycache__/mod.cpython-313.pyc", "junk");
+    put_file("proj/src/mypkg/__pycache__/mod.cpython-313.pyc", "bytecode");
+    put_file("proj/src/mypkg/__pycache__/mod.cpython-311.pyc", "another interpreter's");
+    put_file("proj/src/mypkg/stray.pyc", "legacy sourceless");
     put_file("proj/src/mypkg/_native.cpython-311-x86_64-linux-gnu.so", "ELF");
     put_file("proj/src/.git/config", "x");
     put_file("proj/tests/test_x.py", "outside src/");
@@ -257,14 +259,18 @@ static void test_source_trees(void) {
     }
     CHECK_STR_EQ(p.kind, "source tree");
     CHECK_STR_EQ(p.name, "proj");
-    CHECK(p.files == 3); /* __init__.py, alias.py (a symlink inside), sub/mod.py */
+    CHECK(p.files == 4); /* __init__.py, alias.py (a symlink inside), sub/mod.py, the 3.13 .pyc */
     char *s = read_back(&p, "mypkg/sub/mod.py");
     CHECK_STR_EQ(s, "B = 2\n");
     free(s);
     s = read_back(&p, "mypkg/alias.py");
     CHECK_STR_EQ(s, "A = 1\n");
     free(s);
-    CHECK(read_back(&p, "mypkg/__pycache__/mod.cpython-313.pyc") == NULL);
+    s = read_back(&p, "mypkg/__pycache__/mod.cpython-313.pyc");
+    CHECK_STR_EQ(s, "bytecode");
+    free(s);
+    CHECK(read_back(&p, "mypkg/__pycache__/mod.cpython-311.pyc") == NULL);
+    CHECK(read_back(&p, "mypkg/stray.pyc") == NULL);
     CHECK(read_back(&p, "tests/test_x.py") == NULL);
     eryx__package_clear(&p);
 

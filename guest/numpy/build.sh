@@ -340,7 +340,7 @@ smoke() {
 eryx_step "numpy: smoke test (wasmtime)" "$logs/smoke.log" smoke >&2
 # numpy as an eryx package (a source tree: --package OUT/package), the layout the
 # sandbox's importer loads side modules from (docs/LATE-LINKING.md).
-eryx_step "numpy: package layout" "$logs/package.log" "$here/make-package.sh" "$tmp" "$tmp/package" >&2
+eryx_step "numpy: package layout" "$logs/package.log" "$here/make-package.sh" "$tmp" "$tmp/package" "$native" >&2
 
 {
     echo "key=$key"

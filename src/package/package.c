@@ -351,8 +351,8 @@ static eryx_status read_wheel(const char *path, char *dist, size_t dist_cap, pli
 /* ---- source trees ------------------------------------------------------------------- */
 
 static bool skipped_dir(const char *name) {
-    static const char *const skip[] = {"__pycache__", ".git",          ".hg",  ".svn", ".tox", ".nox",
-                                       ".venv",       ".mypy_cache",  ".pytest_cache", ".eggs", NULL};
+    static const char *const skip[] = {".git",        ".hg",           ".svn",  ".tox", ".nox", ".venv",
+                                       ".mypy_cache", ".pytest_cache", ".eggs", NULL};
     for (int i = 0; skip[i]; i++)
         if (!strcmp(name, skip[i])) return true;
     return false;
@@ -435,7 +435,13 @@ static eryx_status walk_tree(const char *root, const char *host, const char *rel
         if (S_ISDIR(fst.st_mode)) {
             if (!skipped_dir(e->d_name)) st = walk_tree(root, hpath, rpath, depth + 1, l, err);
         } else if (S_ISREG(fst.st_mode)) {
-            if (has_suffix(e->d_name, ".pyc")) continue;
+            /* Bytecode only where this interpreter looks for it, in its own tag:
+            ** __pycache__/NAME.cpython-313.pyc (CPython checks it against the
+            ** source, or not at all when compiled with unchecked hashes). */
+            const char *base = strrchr(rel, '/');
+            base = base ? base + 1 : rel;
+            bool in_cache = !strcmp(base, "__pycache__");
+            if (in_cache ? !has_suffix(e->d_name, ".cpython-313.pyc") : has_suffix(e->d_name, ".pyc")) continue;
             if (!member_path_ok(rpath, &is_dir)) {
                 st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the file name is not usable in a package", hpath);
                 break;

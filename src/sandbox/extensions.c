@@ -225,8 +225,8 @@ int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtim
             ext_record r = {.memory_base = m->memory_base, .table_base = m->table_base,
                             .init_index = (uint32_t)index};
             memcpy(r.sha, e->sha, sizeof r.sha);
-            snprintf(r.path, sizeof r.path, "%s", norm);
-            snprintf(r.init, sizeof r.init, "%s", init);
+            memcpy(r.path, norm, strlen(norm) + 1); /* both lengths checked above */
+            memcpy(r.init, init, strlen(init) + 1);
             memcpy(mem + log + 4 + n * sizeof r, &r, sizeof r);
             n++;
             memcpy(mem + log, &n, 4);
