@@ -125,3 +125,31 @@ bad:
     eryx__dylink_free(out);
     return -1;
 }
+
+int eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len, char *err,
+                            size_t err_len) {
+    *out = NULL;
+    *out_len = 0;
+    cursor c = {.p = wasm, .pos = 8, .end = len, .where = "module", .err = err, .err_len = err_len};
+    if (!wasm || len < 8 || memcmp(wasm, "\0asm\1\0\0\0", 8) != 0)
+        return fail(&c, "not a WebAssembly module (bad magic or version)");
+    uint8_t *copy = malloc(len);
+    if (!copy) return fail(&c, "out of memory");
+    memcpy(copy, wasm, 8);
+    size_t n = 8;
+    while (c.pos < c.end) {
+        size_t start = c.pos;
+        uint8_t id;
+        uint32_t size;
+        if (read_byte(&c, &id) || read_u32(&c, &size) || skip_bytes(&c, size)) {
+            free(copy);
+            return -1;
+        }
+        if (id == 11 || id == 12) continue; /* data, data count */
+        memcpy(copy + n, wasm + start, c.pos - start);
+        n += c.pos - start;
+    }
+    *out = copy;
+    *out_len = n;
+    return 0;
+}

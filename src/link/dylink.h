@@ -39,6 +39,16 @@ typedef struct eryx__dylink {
 ** such), a malformed or truncated subsection, or sizes over the caps. */
 int eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, char *err, size_t err_len);
 
+/* Writes a copy of the module (wasm, len) without its data and data-count
+** sections into a malloc'd *out of *out_len bytes: the "bare" side module a
+** snapshot restore instantiates, so that instantiation writes nothing into the
+** memory the snapshot restored (the module's data is there already, relocated).
+** Every other section is copied unchanged; wasmtime validates the result (a module
+** whose code uses memory.init or data.drop does not compile, and the caller keeps
+** the full module). Returns 0, or -1 with a message. */
+int eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len, char *err,
+                            size_t err_len);
+
 /* Frees what eryx__dylink_read allocated and zeroes *d. */
 void eryx__dylink_free(eryx__dylink *d);
 

@@ -226,6 +226,7 @@ static int call_if_exported(eryx__dl_host *h, const wasmtime_instance_t *inst, c
 ** come out at at->table_base; no allocation, no relocations, no constructors. */
 typedef struct replay_at {
     uint32_t memory_base, table_base;
+    bool has_data; /* the module still has its data segments (else a stripped copy) */
 } replay_at;
 
 static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
@@ -306,7 +307,7 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
     ** built) over the relocated, constructed data the snapshot holds; keep that
     ** data and put it back. */
     uint8_t *saved = NULL;
-    if (rc == 0 && at && d->mem_size) {
+    if (rc == 0 && at && at->has_data && d->mem_size) {
         if (!(saved = malloc(d->mem_size))) rc = failf(err, err_len, "out of memory");
         else memcpy(saved, wasmtime_memory_data(h->cx, &h->memory) + memory_base, d->mem_size);
     }
@@ -367,9 +368,9 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
     return load_impl(h, side, d, name, NULL, out, err, err_len);
 }
 
-int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                    uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out, char *err,
-                    size_t err_len) {
-    replay_at at = {memory_base, table_base};
+int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
+                    const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
+                    char *err, size_t err_len) {
+    replay_at at = {memory_base, table_base, has_data};
     return load_impl(h, side, d, name, &at, out, err, err_len);
 }

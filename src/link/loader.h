@@ -81,11 +81,13 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
 ** taken after the original load: its data is already at memory_base (relocated,
 ** constructed), so only its instance, imports and table slots are made. Replaying
 ** the loads of a snapshot in their original order (with the same eryx__dl_func_index
-** calls between them) gives the same table slots; table_base is checked. Returns 0,
-** or -1 with a message. */
-int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                    uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out, char *err,
-                    size_t err_len);
+** calls between them) gives the same table slots; table_base is checked. side is
+** best the module without its data sections (eryx__dylink_strip_data: has_data
+** false); with them (has_data true), the data instantiation writes over the
+** snapshot's is saved first and put back. Returns 0, or -1 with a message. */
+int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
+                    const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
+                    char *err, size_t err_len);
 
 /* The table index of function f (an export of any loaded module or the main),
 ** adding it to the table the first time. Returns 0, or -1 with a message. */

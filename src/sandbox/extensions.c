@@ -18,6 +18,7 @@ typedef struct side_entry {
     char sha[ERYX__KEY_HEX_LEN + 1];
     eryx__engine_kind engine;
     eryx__guest *module;
+    eryx__guest *bare; /* without data sections, for restores; NULL: use module */
     eryx__dylink dylink;
 } side_entry;
 static struct {
@@ -126,6 +127,16 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
         failf(err, cap, "%s: %s", path, eb.msg);
         return NULL;
     }
+    /* The copy restores instantiate: no data sections, so nothing is written over
+    ** the snapshot's pages. Optional: without it a restore saves and puts back. */
+    uint8_t *stripped = NULL;
+    size_t stripped_len = 0;
+    if (eryx__dylink_strip_data(bytes, len, &stripped, &stripped_len, why, sizeof why) == 0) {
+        snprintf(id, sizeof id, "eryx-side-module-bare-1\x1e%s", sha);
+        make_ctx mb = {cc->engine, stripped, stripped_len, path};
+        if (eryx__module_acquire(id, make_side, &mb, &side, &fresh.bare, NULL, &eb) != ERYX_OK) fresh.bare = NULL;
+        free(stripped);
+    }
     pthread_mutex_lock(&eryx__side_registry.lock);
     for (size_t i = 0; i < eryx__side_registry.n && !found; i++) /* another thread may have been first */
         if (eryx__side_registry.e[i].engine == cc->engine && !strcmp(eryx__side_registry.e[i].sha, sha))
@@ -138,6 +149,7 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
     pthread_mutex_unlock(&eryx__side_registry.lock);
     if (fresh.module) { /* lost a race, or the registry is full */
         eryx__guest_release(fresh.module);
+        eryx__guest_release(fresh.bare);
         eryx__dylink_free(&fresh.dylink);
         if (!found) failf(err, cap, "more than %d extension modules in one process", REGISTRY_MAX);
     }
@@ -264,8 +276,9 @@ int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_
         const side_entry *e = registry_get(cc->engine, sha);
         if (!e) e = entry_for_file(cc, vfs, r.path, sha, err, cap);
         const eryx__dl_module *m;
-        if (!e || eryx__dl_replay(h, eryx__guest_module(e->module), &e->dylink, r.path, r.memory_base, r.table_base,
-                                  &m, err, cap) != 0)
+        const eryx__guest *g = e ? (e->bare ? e->bare : e->module) : NULL;
+        if (!e || eryx__dl_replay(h, eryx__guest_module(g), e->bare == NULL, &e->dylink, r.path, r.memory_base,
+                                  r.table_base, &m, err, cap) != 0)
             return -1;
         int32_t index = init_index(h, m, r.init, err, cap);
         if (index < 0) return -1;
