@@ -169,5 +169,34 @@ int main(void) {
     sub(&p, 2, &b);
     m = module("dylink.0", &p);
     REFUSED(&m, "NUL");
+    /* Stripping data: sections 11 (data) and 12 (data count) go, the rest stays. */
+    bytes full = module("dylink.0", &empty); /* header, dylink.0, type section */
+    put(&full, "\x0c\x01\x01", 3);         /* data count: 1 */
+    put(&full, "\x0b\x04\x01\x01\x01\x7f", 6); /* a data section (contents not parsed) */
+    put(&full, "\x00\x03\x02hi", 5);       /* a custom section after it */
+    uint8_t *bare = NULL;
+    size_t bare_len = 0;
+    CHECK(eryx__dylink_strip_data(full.b, full.n, &bare, &bare_len, err, sizeof err) == 0);
+    CHECK(bare_len == full.n - 9);
+    if (bare) {
+        CHECK(memcmp(bare, full.b, full.n - 14) == 0);                /* everything before them */
+        CHECK(memcmp(bare + bare_len - 5, "\x00\x03\x02hi", 5) == 0); /* and after */
+        eryx__dylink bd;
+        CHECK(eryx__dylink_read(bare, bare_len, &bd, err, sizeof err) == 0); /* still a side module */
+        eryx__dylink_free(&bd);
+    }
+    free(bare);
+    /* Cut inside a section (the dylink.0 header, the data section, the last
+    ** section): refused. A cut on a section boundary would be a valid module. */
+    size_t cuts[] = {9, full.n - 7, full.n - 2};
+    for (size_t k = 0; k < 3; k++) {
+        size_t cut = cuts[k];
+        check_count++;
+        if (eryx__dylink_strip_data(full.b, cut, &bare, &bare_len, err, sizeof err) != -1 || bare) {
+            check_failures++;
+            fprintf(stderr, "strip accepted a module cut at %zu\n", cut);
+            free(bare);
+        }
+    }
     return check_report("test_dylink");
 }
