@@ -257,13 +257,21 @@ int eryx__ext_logged(eryx__dl_host *dl) {
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
                      const wasmtime_instance_t *main, eryx_vfs *vfs, char *err, size_t cap) {
     wasmtime_extern_t x;
-    if (!wasmtime_instance_export_get(cx, main, "eryx_ext_log", 12, &x)) return 0; /* an older guest */
+    if (!wasmtime_instance_export_get(cx, main, "eryx_ext_log", 12, &x) || x.kind != WASMTIME_EXTERN_GLOBAL)
+        return 0; /* an older guest */
+    /* Most snapshots loaded nothing: look at the count before setting anything up. */
+    wasmtime_extern_t mx;
+    if (!wasmtime_instance_export_get(cx, main, "memory", 6, &mx) || mx.kind != WASMTIME_EXTERN_MEMORY) return 0;
+    wasmtime_val_t v;
+    wasmtime_global_get(cx, &x.of.global, &v);
+    uint32_t log = (uint32_t)v.of.i32, n = 0;
+    if (v.kind != WASMTIME_I32 || !log || (uint64_t)log + LOG_BYTES > wasmtime_memory_data_size(cx, &mx.of.memory))
+        return failf(err, cap, "the guest's log of extension modules lies outside its memory");
+    memcpy(&n, wasmtime_memory_data(cx, &mx.of.memory) + log, 4);
+    if (n == 0) return 0;
+    if (n > LOG_MAX) return failf(err, cap, "the guest's log of extension modules is damaged (%u records)", n);
     if (host_for(dl, cx, main, err, cap) != 0) return -1;
     eryx__dl_host *h = *dl;
-    uint32_t log = log_address(h), n = 0;
-    if (!log) return failf(err, cap, "the guest's log of extension modules lies outside its memory");
-    memcpy(&n, wasmtime_memory_data(cx, &h->memory) + log, 4);
-    if (n > LOG_MAX) return failf(err, cap, "the guest's log of extension modules is damaged (%u records)", n);
     for (uint32_t i = 0; i < n; i++) {
         ext_record r; /* copied out: guest memory, checked field by field */
         memcpy(&r, wasmtime_memory_data(cx, &h->memory) + log + 4 + i * sizeof r, sizeof r);
