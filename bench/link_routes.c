@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
         }
         double t1 = now_ms();
         eryx__dl_host h;
-        if (eryx__dl_host_init(&h, cx, &mi, errbuf, sizeof errbuf) != 0) {
+        if (eryx__dl_host_init(&h, cx, &mi, main_mod, errbuf, sizeof errbuf) != 0) {
             fprintf(stderr, "%s\n", errbuf);
             return 1;
         }

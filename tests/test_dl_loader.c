@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
         CHECK(wasmtime_func_call(cx, &init.of.func, NULL, 0, NULL, 0, &trap) == NULL && !trap);
 
     eryx__dl_host h;
-    CHECK(eryx__dl_host_init(&h, cx, &main_inst, err, sizeof err) == 0);
+    CHECK(eryx__dl_host_init(&h, cx, &main_inst, NULL, err, sizeof err) == 0); /* a scan of the table */
     CHECK(h.nslots > 0); /* `twice` is in the main's table: main_ptr_twice takes its address */
     const eryx__dl_module *m = NULL;
     int rc = eryx__dl_load(&h, side, &d, "side.wasm", &m, err, sizeof err);
@@ -120,9 +120,28 @@ int main(int argc, char **argv) {
     eryx__dylink tls = d;
     tls.n_tls_exports = 1;
     CHECK(eryx__dl_load(&h, side, &tls, "tls.wasm", &m, err, sizeof err) == -1 && strstr(err, "thread-local"));
-    /* A main module that exports no table cannot host side modules: the side
-    ** module itself, instantiated alone, is such a module. */
     eryx__dl_host_free(&h);
+    /* With a module key: the first instance's scan becomes a map by name, which
+    ** later instances use without scanning; the checks come out the same. */
+    for (int round = 0; round < 2; round++) {
+        wasmtime_store_t *st2 = wasmtime_store_new(engine, NULL, NULL);
+        wasmtime_context_t *cx2 = wasmtime_store_context(st2);
+        wasmtime_instance_t mi2;
+        trap = NULL;
+        e = wasmtime_linker_instantiate(linker, cx2, main_mod, &mi2, &trap);
+        CHECK(!e && !trap);
+        if (!e && !trap && wasmtime_instance_export_get(cx2, &mi2, "_initialize", 11, &init))
+            CHECK(wasmtime_func_call(cx2, &init.of.func, NULL, 0, NULL, 0, &trap) == NULL && !trap);
+        eryx__dl_host h2;
+        CHECK(eryx__dl_host_init(&h2, cx2, &mi2, main_mod, err, sizeof err) == 0);
+        CHECK(h2.main_map != NULL);
+        CHECK(round == 0 || h2.nslots == 0); /* the second instance did not scan */
+        const eryx__dl_module *m2 = NULL;
+        CHECK(eryx__dl_load(&h2, side, &d, "side.wasm", &m2, err, sizeof err) == 0 && m2);
+        if (m2) CHECK(call_i32(cx2, &m2->instance, "side_entry", 7) == 11111012);
+        eryx__dl_host_free(&h2);
+        wasmtime_store_delete(st2);
+    }
     eryx__dylink_free(&d);
     eryx__dylink_free(&dbad);
     wasmtime_linker_delete(linker);

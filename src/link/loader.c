@@ -1,5 +1,6 @@
 /* Loading side modules into a main module's store; see loader.h. */
 #include "loader.h"
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +94,106 @@ void eryx__dl_host_free(eryx__dl_host *h) {
     memset(h, 0, sizeof *h);
 }
 
-int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main, char *err,
-                       size_t err_len) {
+/* ---- the main module's table, once per module ------------------------------------
+** Which of the main's function exports sit in its table, and where: the same in
+** every instance of one module, so worked out once (a scan of the whole table) and
+** kept in eryx__dl_main_maps for the process. Later instances of the module need
+** no scan: a GOT.func entry for a main function is a name lookup. */
+typedef struct main_map {
+    const void *key; /* the caller's name for the module */
+    eryx__dl_named *v;  /* sorted by name */
+    size_t n;
+} main_map;
+#define MAIN_MAPS_MAX 16
+static struct {
+    pthread_mutex_t lock;
+    main_map m[MAIN_MAPS_MAX];
+    size_t n;
+} eryx__dl_main_maps = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int named_cmp(const void *a, const void *b) {
+    return strcmp(((const eryx__dl_named *)a)->name, ((const eryx__dl_named *)b)->name);
+}
+
+/* Fills h->slots from a scan of the table (raw funcref -> first index). */
+static int scan_table(eryx__dl_host *h, char *err, size_t err_len) {
+    uint64_t n = wasmtime_table_size(h->cx, &h->table);
+    if (n > ERYX__DYLINK_MAX_TABLE * 4ull) return failf(err, err_len, "the main module's table is too large");
+    for (uint64_t i = 0; i < n; i++) {
+        wasmtime_val_t v;
+        if (!wasmtime_table_get(h->cx, &h->table, i, &v)) continue;
+        if (v.kind == WASMTIME_FUNCREF && v.of.funcref.store_id != 0 &&
+            slot_add(h, wasmtime_func_to_raw(h->cx, &v.of.funcref), (uint32_t)i) != 0)
+            return failf(err, err_len, "out of memory");
+    }
+    return 0;
+}
+
+/* The map for key: registered, or built from this instance (its table scanned
+** into h->slots, which then stay) and registered. NULL when out of memory or the
+** registry is full (the caller then scans). */
+static const main_map *main_map_for(eryx__dl_host *h, const void *key, char *err, size_t err_len) {
+    pthread_mutex_lock(&eryx__dl_main_maps.lock);
+    const main_map *found = NULL;
+    for (size_t i = 0; i < eryx__dl_main_maps.n && !found; i++)
+        if (eryx__dl_main_maps.m[i].key == key) found = &eryx__dl_main_maps.m[i];
+    pthread_mutex_unlock(&eryx__dl_main_maps.lock);
+    if (found) return found;
+    if (scan_table(h, err, err_len) != 0) return NULL;
+    main_map fresh = {.key = key};
+    size_t cap = 0;
+    char *name;
+    size_t name_len;
+    wasmtime_extern_t x;
+    for (size_t i = 0; wasmtime_instance_export_nth(h->cx, &h->main, i, &name, &name_len, &x); i++) {
+        if (x.kind != WASMTIME_EXTERN_FUNC) continue;
+        bool in;
+        size_t at = slot_find(h, wasmtime_func_to_raw(h->cx, &x.of.func), &in);
+        if (!in) continue;
+        if (fresh.n == cap) {
+            cap = cap ? cap * 2 : 256;
+            eryx__dl_named *v = realloc(fresh.v, cap * sizeof *v);
+            if (!v) goto oom;
+            fresh.v = v;
+        }
+        if (!(fresh.v[fresh.n].name = strndup(name, name_len))) goto oom;
+        fresh.v[fresh.n++].index = h->slots[at].index;
+    }
+    qsort(fresh.v, fresh.n, sizeof *fresh.v, named_cmp);
+    pthread_mutex_lock(&eryx__dl_main_maps.lock);
+    for (size_t i = 0; i < eryx__dl_main_maps.n && !found; i++) /* another thread may have been first */
+        if (eryx__dl_main_maps.m[i].key == key) found = &eryx__dl_main_maps.m[i];
+    if (!found && eryx__dl_main_maps.n < MAIN_MAPS_MAX) {
+        eryx__dl_main_maps.m[eryx__dl_main_maps.n] = fresh;
+        found = &eryx__dl_main_maps.m[eryx__dl_main_maps.n++];
+        fresh.v = NULL, fresh.n = 0;
+    }
+    pthread_mutex_unlock(&eryx__dl_main_maps.lock);
+oom:
+    for (size_t i = 0; i < fresh.n; i++) free(fresh.v[i].name);
+    free(fresh.v);
+    return found;
+}
+
+/* The main's own table index of its export `name`, or -1 if that function is
+** not in its table (or no map is known). */
+static int64_t main_index(const eryx__dl_host *h, const char *name, size_t len) {
+    if (!h->main_map) return -1;
+    const main_map *m = h->main_map;
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strncmp(m->v[mid].name, name, len);
+        if (c == 0 && m->v[mid].name[len] != '\0') c = 1;
+        if (c == 0) return m->v[mid].index;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
+                       const void *module_key, char *err, size_t err_len) {
     memset(h, 0, sizeof *h);
     h->cx = cx;
     h->main = *main;
@@ -112,16 +211,12 @@ int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_
     if (!get_export(cx, main, "aligned_alloc", 13, WASMTIME_EXTERN_FUNC, &x))
         return failf(err, err_len, "%s: it exports no aligned_alloc", hint);
     h->aligned_alloc = x.of.func;
-    uint64_t n = wasmtime_table_size(cx, &h->table);
-    if (n > ERYX__DYLINK_MAX_TABLE * 4ull) return failf(err, err_len, "the main module's table is too large");
-    for (uint64_t i = 0; i < n; i++) {
-        wasmtime_val_t v;
-        if (!wasmtime_table_get(cx, &h->table, i, &v)) continue;
-        if (v.kind == WASMTIME_FUNCREF && v.of.funcref.store_id != 0 &&
-            slot_add(h, wasmtime_func_to_raw(cx, &v.of.funcref), (uint32_t)i) != 0) {
-            eryx__dl_host_free(h);
-            return failf(err, err_len, "out of memory");
-        }
+    /* With a known module, its map answers for the main's functions and h->slots
+    ** holds only what this instance adds; else the whole table is scanned. */
+    if (module_key) h->main_map = main_map_for(h, module_key, err, err_len);
+    if (!h->main_map && h->nslots == 0 && scan_table(h, err, err_len) != 0) {
+        eryx__dl_host_free(h);
+        return -1;
     }
     return 0;
 }
@@ -132,9 +227,11 @@ int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_
 ** (in load order), as a dynamic linker's global scope. *base is the defining
 ** module's memory base (0 for the main: its data addresses are absolute). */
 static bool find_symbol(eryx__dl_host *h, const char *name, size_t len, wasmtime_extern_kind_t kind,
-                        wasmtime_extern_t *out, uint32_t *base) {
+                        wasmtime_extern_t *out, uint32_t *base, bool *in_main) {
     *base = 0;
+    *in_main = true;
     if (get_export(h->cx, &h->main, name, len, kind, out)) return true;
+    *in_main = false;
     for (size_t i = 0; i < h->nmods; i++) {
         if (get_export(h->cx, &h->mods[i].instance, name, len, kind, out)) {
             *base = h->mods[i].memory_base;
@@ -280,7 +377,8 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
             rc = new_i32_global(h->cx, false, NAME_IS(field, "__memory_base") ? memory_base : table_base,
                                 &ext[i].of.global, err, err_len);
         } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_FUNC) {
-            if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base)) ext[i] = found;
+            bool in_main;
+            if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main)) ext[i] = found;
             else
                 rc = failf(err, err_len,
                            "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
@@ -290,9 +388,13 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
             bool func = NAME_IS(mod, "GOT.func");
             uint32_t value = 0;
             ext[i].kind = WASMTIME_EXTERN_GLOBAL;
-            if (func && find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base))
-                rc = eryx__dl_func_index(h, &found.of.func, &value, err, err_len);
-            else if (!func && find_symbol(h, f, field->size, WASMTIME_EXTERN_GLOBAL, &found, &base))
+            bool in_main;
+            int64_t mi;
+            if (func && find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main))
+                rc = in_main && (mi = main_index(h, f, field->size)) >= 0
+                         ? (value = (uint32_t)mi, 0) /* the main's own index: pointers compare equal */
+                         : eryx__dl_func_index(h, &found.of.func, &value, err, err_len);
+            else if (!func && find_symbol(h, f, field->size, WASMTIME_EXTERN_GLOBAL, &found, &base, &in_main))
                 value = base + global_u32(h->cx, &found.of.global);
             else
                 todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */

@@ -39,6 +39,11 @@ typedef struct eryx__dl_slot {
     uint32_t index; /* its table index */
 } eryx__dl_slot;
 
+typedef struct eryx__dl_named {
+    char *name;
+    uint32_t index;
+} eryx__dl_named;
+
 typedef struct eryx__dl_module {
     char *name;
     wasmtime_instance_t instance;
@@ -53,6 +58,7 @@ typedef struct eryx__dl_host {
     wasmtime_table_t table;
     wasmtime_global_t stack_pointer;
     wasmtime_func_t aligned_alloc;
+    const struct main_map *main_map; /* the main's functions in its table, by name; NULL: scanned into slots */
     eryx__dl_slot *slots; /* sorted by raw */
     size_t nslots, slots_cap;
     eryx__dl_module *mods;
@@ -60,10 +66,14 @@ typedef struct eryx__dl_host {
 } eryx__dl_host;
 
 /* Prepares h for main (an instance in cx's store): finds the exports above and
-** indexes the table's functions. Returns 0, or -1 with a message naming the
-** missing export (the interpreter was not linked as a main module). */
-int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main, char *err,
-                       size_t err_len);
+** learns which of the main's functions sit in its table. module_key names the
+** main's module (any pointer that is the same for all its instances, e.g. the
+** wasmtime_module_t): the first instance's table is scanned and the answer kept
+** for the process (eryx__dl_main_maps), so later instances skip the scan; NULL
+** scans every time. Returns 0, or -1 with a message naming the missing export
+** (the interpreter was not linked as a main module). */
+int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
+                       const void *module_key, char *err, size_t err_len);
 
 /* Frees h's bookkeeping (the instances belong to the store). */
 void eryx__dl_host_free(eryx__dl_host *h);

@@ -184,12 +184,12 @@ static uint32_t log_address(eryx__dl_host *h) {
     return addr && (uint64_t)addr + LOG_BYTES <= msize ? addr : 0;
 }
 
-static int host_for(eryx__dl_host **dl, wasmtime_context_t *cx, const wasmtime_instance_t *main, char *err,
-                    size_t cap) {
+static int host_for(eryx__dl_host **dl, wasmtime_context_t *cx, const wasmtime_instance_t *main, const void *key,
+                    char *err, size_t cap) {
     if (*dl) return 0;
     eryx__dl_host *h = calloc(1, sizeof *h);
     if (!h) return failf(err, cap, "out of memory");
-    if (eryx__dl_host_init(h, cx, main, err, cap) != 0) {
+    if (eryx__dl_host_init(h, cx, main, key, err, cap) != 0) {
         free(h);
         return -1;
     }
@@ -213,12 +213,12 @@ void eryx__ext_free(eryx__dl_host *dl) {
 }
 
 int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                       const wasmtime_instance_t *main, eryx_vfs *vfs, const char *path, const char *init, char *err,
+                       const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, const char *path, const char *init, char *err,
                        size_t cap) {
     char norm[4096];
     if (eryx_vfs_join("/", path, strlen(path), norm, sizeof norm) != 0)
         return failf(err, cap, "%s is not a valid path", path);
-    if (host_for(dl, cx, main, err, cap) != 0) return -1;
+    if (host_for(dl, cx, main, key, err, cap) != 0) return -1;
     eryx__dl_host *h = *dl;
     const eryx__dl_module *m = NULL;
     for (size_t i = 0; i < h->nmods && !m; i++)
@@ -255,7 +255,7 @@ int eryx__ext_logged(eryx__dl_host *dl) {
 }
 
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                     const wasmtime_instance_t *main, eryx_vfs *vfs, char *err, size_t cap) {
+                     const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, char *err, size_t cap) {
     wasmtime_extern_t x;
     if (!wasmtime_instance_export_get(cx, main, "eryx_ext_log", 12, &x) || x.kind != WASMTIME_EXTERN_GLOBAL)
         return 0; /* an older guest */
@@ -270,7 +270,7 @@ int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_
     memcpy(&n, wasmtime_memory_data(cx, &mx.of.memory) + log, 4);
     if (n == 0) return 0;
     if (n > LOG_MAX) return failf(err, cap, "the guest's log of extension modules is damaged (%u records)", n);
-    if (host_for(dl, cx, main, err, cap) != 0) return -1;
+    if (host_for(dl, cx, main, key, err, cap) != 0) return -1;
     eryx__dl_host *h = *dl;
     for (uint32_t i = 0; i < n; i++) {
         ext_record r; /* copied out: guest memory, checked field by field */

@@ -19,9 +19,9 @@
 ** (once per instance: *dl, made on first use, remembers what is loaded) and
 ** returns the table index of its exported function `init`, or -1 with a message in
 ** err. cc names the engine and the disk tier (its memory tier is not used: the
-** registry is). */
+** registry is). key names main's module (eryx__dl_host_init). */
 int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                       const wasmtime_instance_t *main, eryx_vfs *vfs, const char *path, const char *init, char *err,
+                       const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, const char *path, const char *init, char *err,
                        size_t err_cap);
 
 /* 1 if every module loaded into dl is in the guest's log (so a snapshot of the
@@ -33,7 +33,7 @@ int eryx__ext_logged(eryx__dl_host *dl);
 ** Returns 0, or -1 with a message (a module missing or changed, or a different
 ** layout than recorded). */
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                     const wasmtime_instance_t *main, eryx_vfs *vfs, char *err, size_t err_cap);
+                     const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, char *err, size_t err_cap);
 
 /* Frees what eryx__ext_open made for an instance (NULL allowed). */
 void eryx__ext_free(eryx__dl_host *dl);

@@ -715,7 +715,8 @@ static eryx__cache_config ext_cache_config(const eryx_sandbox *s) {
 static int32_t hook_dl_open(void *user, const char *path, const char *init, char *err, size_t err_cap) {
     eryx_sandbox *s = user;
     eryx__cache_config cc = ext_cache_config(s);
-    return eryx__ext_open(&s->dl, &cc, s->cx, &s->instance, s->vfs, path, init, err, err_cap);
+    return eryx__ext_open(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, path, init, err,
+                          err_cap);
 }
 
 static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {
@@ -1041,7 +1042,8 @@ static eryx_status instance_new(eryx_sandbox *s) {
         /* Extension modules the snapshot imported: loaded again where they were. */
         char msg[1024] = "";
         eryx__cache_config cc = ext_cache_config(s);
-        if (eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, s->vfs, msg, sizeof msg) != 0)
+        if (eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, msg,
+                             sizeof msg) != 0)
             return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
                               "restoring the snapshot's extension modules failed: %s", msg);
     }
