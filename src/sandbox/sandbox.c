@@ -505,11 +505,15 @@ eryx_status eryx_builder_set_keep_state(eryx_builder *b, int keep) {
     return ERYX_OK;
 }
 
-eryx_status eryx_builder_set_timeout_ms(eryx_builder *b, uint64_t ms) {
-    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
-    if (ms > UINT64_MAX / 1000000u) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "timeout too large");
-    b->spec.timeout_ns = ms * 1000000u;
+/* A timeout in ms as the spec's ns; ERYX_ERR_INVALID_ARGUMENT when it overflows. */
+static eryx_status set_timeout(run_spec *spec, eryx__errbuf *err, uint64_t ms) {
+    if (ms > UINT64_MAX / 1000000u) return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "timeout too large");
+    spec->timeout_ns = ms * 1000000u;
     return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_timeout_ms(eryx_builder *b, uint64_t ms) {
+    return b ? set_timeout(&b->spec, &b->err, ms) : ERYX_ERR_INVALID_ARGUMENT;
 }
 
 eryx_status eryx_builder_set_max_memory(eryx_builder *b, uint64_t bytes) {
@@ -1709,10 +1713,7 @@ eryx_status eryx__builder_install_state(eryx_builder *b, const char *id, eryx__s
 eryx__errbuf *eryx__builder_err(eryx_builder *b) { return &b->err; }
 
 eryx_status eryx_sandbox_set_timeout_ms(eryx_sandbox *s, uint64_t ms) {
-    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
-    if (ms > UINT64_MAX / 1000000u) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "timeout too large");
-    s->spec.timeout_ns = ms * 1000000u;
-    return ERYX_OK;
+    return s ? set_timeout(&s->spec, &s->err, ms) : ERYX_ERR_INVALID_ARGUMENT;
 }
 
 eryx_status eryx_sandbox_set_fuel(eryx_sandbox *s, uint64_t units) {
