@@ -13,8 +13,9 @@
 ** than `any`), or that carries native extension files, is refused with the file
 ** and the cause: its code was built for another machine. Source trees take their
 ** `src/` directory when they have one next to pyproject.toml, setup.py or
-** setup.cfg; `__pycache__`, version-control and tool directories are left out, and
-** so are host-built extension files (a WASI interpreter cannot load them); extension
+** setup.cfg; version-control and tool directories are left out, and so are
+** bytecode other than __pycache__/NAME.cpython-313.pyc (this interpreter's) and
+** host-built extension files (a WASI interpreter cannot load them); extension
 ** files that are WebAssembly side modules (wasm32-wasi builds) are kept.
 **
 ** Threads: an eryx__package is owned by one builder; its image is reference
