@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -74,7 +75,16 @@ eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size
     }
     /* Sealed: nobody (this process included) can change it any more, so every
     ** private mapping of it starts from the same bytes. */
-    if (fcntl(img->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) goto fail;
+    /* F_SEAL_WRITE fails with EBUSY while the kernel still holds a transient
+    ** reference on a page just written (e.g. in another CPU's LRU batch after the
+    ** thread moved); it clears within milliseconds, so retry for up to ~100 ms. */
+    int sealed = -1;
+    for (int attempt = 0; attempt < 100 && sealed != 0; attempt++) {
+        sealed = fcntl(img->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        if (sealed != 0 && errno != EBUSY) break;
+        if (sealed != 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+    if (sealed != 0) goto fail; /* errno is fcntl's: nanosleep leaves it alone on success */
     void *view = mmap(NULL, len, PROT_READ, MAP_SHARED, img->fd, 0);
     if (view == MAP_FAILED) goto fail;
     img->view = view;
