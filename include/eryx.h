@@ -120,7 +120,11 @@ typedef void (*eryx_warning_fn)(void *user, const char *message);
 eryx_builder *eryx_builder_new(void);
 
 /*
-** Frees a builder and everything it owns. NULL is allowed and ignored.
+** Frees a builder and everything it owns. NULL is allowed and ignored. A new
+** snapshot image goes to the disk cache on a thread of its own, after the sandbox
+** that needed it is running; this call first waits for such writes to finish, so
+** a process that frees its builders leaves complete cache entries (one that exits
+** without doing so may leave none: the next process builds the snapshot again).
 */
 void eryx_builder_free(eryx_builder *builder);
 

@@ -113,6 +113,11 @@ typedef eryx_status (*eryx__make_image_fn)(void *user, struct eryx__snapimg **ou
 eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,
                                 const eryx__cache_config *cc, struct eryx__snapimg **out, eryx__errbuf *err);
 
+/* Waits until every snapshot image being written to a disk store behind the
+** sandbox that made it (eryx__image_acquire) is written. eryx_builder_free calls
+** it, so a process that frees its builders leaves complete cache entries. */
+void eryx__image_writes_wait(void);
+
 /* The process-wide default memory tier (created on first use; never freed). */
 eryx__memcache *eryx__default_memcache(void);
 

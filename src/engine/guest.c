@@ -108,6 +108,7 @@ static named *add(named **list, const char *name, void *value) {
 }
 
 void eryx__registry_clear(void) {
+    eryx__image_writes_wait(); /* they use the stores closed below */
     pthread_mutex_lock(&eryx__registry.lock);
     eryx__memcache *mc = eryx__registry.memory, *snaps = eryx__registry.snapshots;
     named *lists[3] = {eryx__registry.stores, eryx__registry.images, eryx__registry.hashes};
@@ -445,6 +446,85 @@ static void image_store(const eryx__cache_config *cc, eryx__store *store, const 
         warn(cc, "the cache backend failed to store %s", key);
 }
 
+/* ---- write-behind of new snapshot images ---------------------------------------------
+** A new image is in the memory tier before it goes to disk, and the sandbox that
+** asked for it does not need the disk copy: it is written by a thread of its own
+** (~40-80 ms for a 20 MB image with numpy imported, docs/BENCHMARKS.md). The thread
+** holds the key's file lock until the entry is in place, so another process waits
+** for it rather than building it again. eryx_builder_free and the registry wait
+** for pending writes (eryx__image_writes_wait); a process that exits without
+** freeing its builders may lose a write: its temp file is swept later and the
+** next process builds the image again. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    unsigned pending;
+} eryx__image_writes = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+typedef struct image_write {
+    eryx__cache_config cc; /* for warnings: the builder's handler (builders wait for us) */
+    eryx__store *store;
+    char key[65];
+    eryx__snapimg *img; /* a reference of ours */
+    int lock_fd;
+} image_write;
+
+static void image_write_end(void) {
+    pthread_mutex_lock(&eryx__image_writes.lock);
+    if (--eryx__image_writes.pending == 0) pthread_cond_broadcast(&eryx__image_writes.done);
+    pthread_mutex_unlock(&eryx__image_writes.lock);
+}
+
+static void *image_write_run(void *arg) {
+    image_write *w = arg;
+    image_store(&w->cc, w->store, w->key, w->img);
+    if (w->lock_fd >= 0) eryx__store_unlock(w->lock_fd);
+    eryx__snapimg_release(w->img);
+    free(w);
+    image_write_end();
+    return NULL;
+}
+
+/* Starts the write of img under key on a thread; false (nothing started, the
+** caller writes it itself) when a thread cannot be had. Takes *lock_fd on success. */
+static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store, const char *key,
+                               eryx__snapimg *img, int *lock_fd) {
+    image_write *w = calloc(1, sizeof *w);
+    if (!w) return false;
+    w->cc = *cc;
+    w->cc.backend = NULL; /* only the disk store is written behind */
+    w->store = store;
+    memcpy(w->key, key, sizeof w->key);
+    w->img = img;
+    w->lock_fd = *lock_fd;
+    eryx__snapimg_retain(img);
+    pthread_mutex_lock(&eryx__image_writes.lock);
+    eryx__image_writes.pending++;
+    pthread_mutex_unlock(&eryx__image_writes.lock);
+    pthread_t th;
+    pthread_attr_t attr;
+    bool ok = pthread_attr_init(&attr) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&th, &attr, image_write_run, w) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!ok) {
+        eryx__snapimg_release(img);
+        free(w);
+        image_write_end();
+        return false;
+    }
+    *lock_fd = -1;
+    return true;
+}
+
+void eryx__image_writes_wait(void) {
+    pthread_mutex_lock(&eryx__image_writes.lock);
+    while (eryx__image_writes.pending) pthread_cond_wait(&eryx__image_writes.done, &eryx__image_writes.lock);
+    pthread_mutex_unlock(&eryx__image_writes.lock);
+}
+
 eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,
                                 const eryx__cache_config *cc, eryx__snapimg **out, eryx__errbuf *err) {
     *out = NULL;
@@ -473,7 +553,10 @@ eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *
         if (mc && (img = eryx__memcache_get(mc, key))) goto unlock;
         if (store && (img = image_from_store(cc, store, key))) goto cache;
         if ((st = make(make_user, &img, err)) != ERYX_OK) goto unlock;
-        image_store(cc, store, key, img);
+        /* Behind only with a memory tier to serve this process meanwhile, and the
+        ** key's file lock to hand over (else the build lock would be held). */
+        if (!(mc && store && !cc->backend && lock_fd >= 0 && image_write_behind(cc, store, key, img, &lock_fd)))
+            image_store(cc, store, key, img);
     }
 cache:
     if (mc) eryx__memcache_put(mc, key, img);
