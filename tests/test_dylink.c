@@ -1,8 +1,11 @@
 /* Unit test of src/link/dylink.c: dylink.0 sections written byte by byte, read
-** back; and every malformed input refused with a message, never read past. */
+** back; and every malformed input refused with a message, never read past. Also
+** the link interface reader and the build-time link check (src/link/linkcheck.c). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include "check.h"
 #include "../src/link/dylink.h"
+#include "../src/link/linkcheck.h"
 
 typedef struct bytes {
     uint8_t b[512];
@@ -68,7 +71,123 @@ static void refused(const bytes *m, const char *needle, int line) {
 }
 #define REFUSED(m, needle) refused(m, needle, __LINE__)
 
+static void section(bytes *m, uint8_t id, const bytes *body) {
+    put(m, &id, 1);
+    leb(m, (uint32_t)body->n);
+    put(m, body->b, body->n);
+}
+
+/* A side module with types (i32,i32)->i32 and ()->(); imports env.memory,
+** env.PyFoo (type 0), GOT.mem.Py_None and GOT.func.own_fn; defines own_fn (type 1)
+** and exports it and a global `own_data`. */
+static bytes side_module(void) {
+    bytes m = {.n = 0}, b = {.n = 0}, p = {.n = 0};
+    put(&m, "\0asm\1\0\0\0", 8);
+    b = mem_info(16, 2, 0, 0);
+    sub(&p, 1, &b);
+    b = (bytes){.n = 0};
+    str(&b, "dylink.0");
+    put(&b, p.b, p.n);
+    section(&m, 0, &b);
+    b = (bytes){.n = 0};
+    put(&b, "\2\x60\2\x7f\x7f\1\x7f\x60\0\0", 10);
+    section(&m, 1, &b);
+    b = (bytes){.n = 0};
+    leb(&b, 4);
+    str(&b, "env"), str(&b, "memory"), put(&b, "\2\0\1", 3);
+    str(&b, "env"), str(&b, "PyFoo"), put(&b, "\0\0", 2);
+    str(&b, "GOT.mem"), str(&b, "Py_None"), put(&b, "\3\x7f\1", 3);
+    str(&b, "GOT.func"), str(&b, "own_fn"), put(&b, "\3\x7f\1", 3);
+    section(&m, 2, &b);
+    b = (bytes){.n = 0};
+    put(&b, "\1\1", 2); /* one function, type 1 */
+    section(&m, 3, &b);
+    b = (bytes){.n = 0};
+    leb(&b, 2), str(&b, "own_fn"), put(&b, "\0\1", 2), str(&b, "own_data"), put(&b, "\3\0", 2);
+    section(&m, 7, &b);
+    return m;
+}
+
+static void test_iface_and_link_check(void) {
+    char err[512];
+    bytes m = side_module();
+    eryx__wasm_iface side;
+    CHECK(eryx__wasm_iface_read(m.b, m.n, &side, err, sizeof err) == 0);
+    if (err[0]) fprintf(stderr, "iface_read: %s\n", err);
+    CHECK(side.n_imports == 4 && side.n_exports == 2);
+    if (side.n_imports == 4 && side.n_exports == 2) {
+        CHECK_STR_EQ(side.imports[1].module, "env");
+        CHECK_STR_EQ(side.imports[1].name, "PyFoo");
+        CHECK_STR_EQ(side.imports[1].sig, "ii>i");
+        CHECK(side.imports[2].kind == 3 && side.imports[2].sig == NULL);
+        CHECK(eryx__wasm_iface_export(&side, "own_fn", 6, 0) != NULL);
+        CHECK_STR_EQ(eryx__wasm_iface_export(&side, "own_fn", 6, 0)->sig, ">");
+        CHECK(eryx__wasm_iface_export(&side, "own_data", 8, 3) != NULL);
+        CHECK(eryx__wasm_iface_export(&side, "own_data", 8, 0) == NULL); /* a global, not a function */
+    }
+    /* Every cut inside a section is refused with a message, never read past (a
+    ** cut between sections is a shorter, valid module). */
+    bool boundary[512] = {false};
+    for (size_t at = 8; at < m.n;) {
+        boundary[at] = true;
+        size_t size = 0, shift = 0, i = at + 1;
+        do size |= (size_t)(m.b[i] & 0x7f) << shift, shift += 7;
+        while (m.b[i++] & 0x80);
+        at = i + size;
+    }
+    for (size_t cut = 9; cut < m.n; cut++) {
+        if (boundary[cut]) continue;
+        eryx__wasm_iface f;
+        err[0] = '\0';
+        int rc = eryx__wasm_iface_read(m.b, cut, &f, err, sizeof err);
+        check_count++;
+        if (rc == 0) eryx__wasm_iface_free(&f);
+        if (rc != -1 || !err[0]) {
+            check_failures++;
+            fprintf(stderr, "%s:%d: a module cut at %zu read as %d (%s)\n", __FILE__, __LINE__, cut, rc, err);
+        }
+    }
+    /* A type index out of range. */
+    bytes bad = m;
+    for (size_t i = 0; i + 7 < bad.n; i++)
+        if (!memcmp(bad.b + i, "PyFoo\0\0", 7)) bad.b[i + 6] = 9;
+    eryx__wasm_iface f;
+    CHECK(eryx__wasm_iface_read(bad.b, bad.n, &f, err, sizeof err) == -1 && strstr(err, "type index 9"));
+
+    /* The interpreter: exports PyFoo (maybe with another signature), Py_None. */
+    eryx__wasm_sym mexp[2] = {{NULL, "PyFoo", 0, "ii>i"}, {NULL, "Py_None", 3, NULL}};
+    eryx__wasm_iface main_if = {.exports = mexp, .n_exports = 2};
+    eryx__wasm_iface_sort(&main_if);
+    eryx__link_side sides[1] = {{"pkg: ext.so", &side}};
+    CHECK(eryx__link_check(&main_if, sides, 1, err, sizeof err) == 0);
+    mexp[0].name = "PyFoo"; /* sorted: find it again */
+    for (size_t i = 0; i < 2; i++)
+        if (!strcmp(mexp[i].name, "PyFoo")) mexp[i].sig = "i>i";
+    CHECK(eryx__link_check(&main_if, sides, 1, err, sizeof err) == -1 && strstr(err, "pkg: ext.so") &&
+          strstr(err, "(i32, i32) -> (i32)") && strstr(err, "(i32) -> (i32)") && strstr(err, "another interpreter"));
+    for (size_t i = 0; i < 2; i++)
+        if (!strcmp(mexp[i].name, "PyFoo")) mexp[i].name = "PyBar";
+    eryx__wasm_iface_sort(&main_if);
+    CHECK(eryx__link_check(&main_if, sides, 1, err, sizeof err) == -1 && strstr(err, "the function PyFoo") &&
+          strstr(err, "neither the interpreter"));
+    eryx__wasm_iface none = {0};
+    for (size_t i = 0; i < 2; i++)
+        if (!strcmp(mexp[i].name, "PyBar")) mexp[i].name = "PyFoo", mexp[i].sig = "ii>i";
+    eryx__wasm_iface_sort(&main_if);
+    eryx__wasm_sym only_foo[1] = {{NULL, "PyFoo", 0, "ii>i"}};
+    eryx__wasm_iface foo_only = {.exports = only_foo, .n_exports = 1};
+    CHECK(eryx__link_check(&foo_only, sides, 1, err, sizeof err) == -1 && strstr(err, "data symbol Py_None"));
+    /* A function another side module defines satisfies the import. */
+    eryx__wasm_sym defs[2] = {{NULL, "PyFoo", 0, "ii>i"}, {NULL, "Py_None", 3, NULL}};
+    eryx__wasm_iface other = {.exports = defs, .n_exports = 2};
+    eryx__wasm_iface_sort(&other);
+    eryx__link_side two[2] = {{"pkg: ext.so", &side}, {"pkg: other.so", &other}};
+    CHECK(eryx__link_check(&none, two, 2, err, sizeof err) == 0);
+    eryx__wasm_iface_free(&side);
+}
+
 int main(void) {
+    test_iface_and_link_check();
     eryx__dylink d;
     char err[256];
     /* A full section: mem info, two needed modules, export info with a TLS symbol,

@@ -5,8 +5,9 @@
 ** strings, datetimes, a MemoryError under the sandbox's cap; several imports in
 ** one sandbox (fresh state each time), a session keeping numpy, numpy pre-imported
 ** into the snapshot (its side modules loaded again in every restored instance);
-** and the refusals: a session snapshot holding it, and a damaged extension file
-** (an ImportError naming it).
+** the refusals: a session snapshot holding it, and the build-time errors (a
+** damaged extension, one tagged for another interpreter, a missing symbol); and
+** numpy as one .eryx package file.
 ** Usage: test_numpy NUMPY_PACKAGE_DIR */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "eryx.h"
+#include "../src/package/package.h" /* eryx__package_write, as `eryx package` */
 
 static const char *pkg;
 
@@ -151,29 +153,102 @@ static void test_preimported_numpy(void) {
     eryx_builder_free(b);
 }
 
+/* Expects st == ERYX_ERR_PACKAGE and the builder's message to hold both needles. */
+static void expect_package_error(eryx_status st, eryx_builder *b, const char *n1, const char *n2, int line) {
+    check_count++;
+    const char *msg = eryx_builder_errmsg(b);
+    if (getenv("ERYX_TEST_VERBOSE")) fprintf(stderr, "line %d: %s\n", line, msg);
+    if (st != ERYX_ERR_PACKAGE || !strstr(msg, n1) || !strstr(msg, n2)) {
+        check_failures++;
+        fprintf(stderr, "%s:%d: want ERYX_ERR_PACKAGE with '%s' and '%s', got %s: %s\n", __FILE__, line, n1, n2,
+                eryx_status_name(st), msg);
+    }
+}
+#define PACKAGE_ERROR(st, b, n1, n2) expect_package_error(st, b, n1, n2, __LINE__)
+
+/* Replaces every occurrence of from by to (same length) in the file; the count. */
+static int patch_file(const char *path, const char *from, const char *to) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    size_t n = (size_t)ftell(f), k = strlen(from), hits = 0;
+    rewind(f);
+    char *buf = malloc(n);
+    if (!buf || fread(buf, 1, n, f) != n) n = 0;
+    for (char *p = buf; n && (p = memmem(p, n - (size_t)(p - buf), from, k)); p += k, hits++) memcpy(p, to, k);
+    rewind(f);
+    if (n && fwrite(buf, 1, n, f) != n) hits = 0;
+    fclose(f);
+    free(buf);
+    return (int)hits;
+}
+
+/* Build-time errors, each naming the file and the cause: a damaged extension, an
+** extension tagged for another interpreter, one that needs a symbol this
+** interpreter does not export (a copy of numpy with one import renamed). */
 static void test_refusals(void) {
     eryx_builder *b;
-    eryx_sandbox *s;
-    /* A damaged extension file (wasm magic, then garbage): an ImportError that
-    ** names the file and the cause. */
-    char dir[] = "/tmp/eryx-test-numpy-XXXXXX", path[256];
+    eryx_sandbox *s = NULL;
+    char dir[] = "/tmp/eryx-test-numpy-XXXXXX", path[512], cmd[1200];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/brokenext.cpython-313-wasm32-wasi.so", dir);
     FILE *f = fopen(path, "wb");
     fwrite("\0asm\1\0\0\0garbage", 1, 15, f);
     fclose(f);
     b = eryx_builder_new();
-    CHECK(eryx_builder_add_package(b, dir) == ERYX_OK);
-    s = sandbox(b);
+    PACKAGE_ERROR(eryx_builder_add_package(b, dir), b, "brokenext.cpython-313-wasm32-wasi.so", "cannot be loaded");
+    eryx_builder_free(b);
+    unlink(path);
+
+    /* numpy's tree, copied, with _umath_linalg's PyErr_SetString import renamed. */
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/numpy_copy'", pkg, dir);
+    CHECK(system(cmd) == 0);
+    const char *ext = "numpy/linalg/_umath_linalg.cpython-313-wasm32-wasi.so";
+    snprintf(path, sizeof path, "%s/numpy_copy/%s", dir, ext);
+    CHECK(patch_file(path, "PyErr_SetString", "PyErr_SetStrinX") > 0);
+    snprintf(cmd, sizeof cmd, "%s/numpy_copy", dir);
+    for (int preimport = 0; preimport < 2; preimport++) {
+        b = eryx_builder_new();
+        CHECK(eryx_builder_add_package(b, cmd) == ERYX_OK); /* its modules read; the link is checked at build */
+        if (preimport) CHECK(eryx_builder_add_preimport(b, "numpy") == ERYX_OK);
+        PACKAGE_ERROR(eryx_sandbox_new(b, &s), b, ext, "needs the function PyErr_SetStrinX");
+        CHECK(s == NULL);
+        CHECK(strstr(eryx_builder_errmsg(b), "another interpreter build") != NULL);
+        eryx_builder_free(b);
+    }
+    /* The same module tagged for CPython 3.12. */
+    char renamed[600];
+    snprintf(renamed, sizeof renamed, "%s/numpy_copy/numpy/linalg/_umath_linalg.cpython-312-wasm32-wasi.so", dir);
+    CHECK(rename(path, renamed) == 0);
+    b = eryx_builder_new();
+    PACKAGE_ERROR(eryx_builder_add_package(b, cmd), b, "_umath_linalg.cpython-312-wasm32-wasi.so",
+                  "for another interpreter build");
+    eryx_builder_free(b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* numpy as one eryx package file (what `eryx package` writes): mounted at
+** /packages/numpy, imported, pre-imported. */
+static void test_eryx_package_file(void) {
+    char dir[] = "/tmp/eryx-test-numpy-XXXXXX", file[256], cmd[600];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(file, sizeof file, "%s/numpy-2.2.6.eryx", dir);
+    eryx__errbuf err = {{0}};
+    CHECK(eryx__package_write(pkg, "numpy", "2.2.6", file, &err) == ERYX_OK);
+    eryx_builder *b = eryx_builder_new();
+    CHECK(eryx_builder_add_package(b, file) == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b, "numpy") == ERYX_OK);
+    eryx_sandbox *s = sandbox(b);
+    CHECK(s != NULL);
     if (s) {
-        EXPECT(s, "try:\n    import brokenext\nexcept ImportError as e:\n    print(e.name, 'brokenext.cpython' in str(e), "
-                  "'is not a usable extension' in str(e))",
-               "brokenext True True\n");
+        EXPECT(s, "import numpy as np\nprint(np.__file__, round(np.linalg.det(np.eye(3) * 2)))",
+               "/packages/numpy/numpy/__init__.py 8\n");
         eryx_sandbox_free(s);
     }
     eryx_builder_free(b);
-    unlink(path);
-    rmdir(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
 }
 
 int main(int argc, char **argv) {
@@ -186,5 +261,6 @@ int main(int argc, char **argv) {
     test_session_keeps_numpy();
     test_preimported_numpy();
     test_refusals();
+    test_eryx_package_file();
     return check_report("test_numpy");
 }

@@ -18,6 +18,7 @@ static char tmp[] = "/tmp/eryx-test-package-XXXXXX";
 typedef struct member {
     const char *name, *data; /* data NULL: a directory entry */
     bool stored;
+    size_t len; /* 0: strlen(data) */
 } member;
 
 /* Writes a wheel at tmp/<file> from members; returns its path (static buffer). */
@@ -33,7 +34,7 @@ static const char *wheel(const char *file, const member *m) {
             zip_dir_add(z, m->name, ZIP_FL_ENC_UTF_8);
             continue;
         }
-        zip_source_t *src = zip_source_buffer(z, m->data, strlen(m->data), 0);
+        zip_source_t *src = zip_source_buffer(z, m->data, m->len ? m->len : strlen(m->data), 0);
         zip_int64_t i = zip_file_add(z, m->name, src, ZIP_FL_ENC_UTF_8);
         if (i >= 0 && m->stored) zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_STORE, 0);
     }
@@ -41,13 +42,13 @@ static const char *wheel(const char *file, const member *m) {
 }
 
 static const member good[] = {
-    {"pkg/", NULL, false},
-    {"pkg/__init__.py", "VALUE = 42\n", false},
-    {"pkg/data.txt", "some data", false},
-    {"pkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n", false},
-    {"pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n", false},
-    {"pkg-1.0.data/purelib/extra_mod.py", "X = 1\n", false},
-    {NULL, NULL, false},
+    {"pkg/", NULL, false, 0},
+    {"pkg/__init__.py", "VALUE = 42\n", false, 0},
+    {"pkg/data.txt", "some data", false, 0},
+    {"pkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n", false, 0},
+    {"pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n", false, 0},
+    {"pkg-1.0.data/purelib/extra_mod.py", "X = 1\n", false, 0},
+    {NULL, NULL, false, 0},
 };
 
 /* Reads a whole file of the package through a VFS mount. */
@@ -138,34 +139,34 @@ static void test_refused_wheels(void) {
     REFUSED(wheel("pkg-1.0-py2-none-any.whl", good), "not Python 3", "pkg-1.0-py2-none-any.whl");
     REFUSED(wheel("pkg-py3-none-any.whl", good), "not a wheel file name", NULL);
     REFUSED(wheel("p!g-1.0-py3-none-any.whl", good), "not a valid package name", NULL);
-    const member so[] = {{"pkg/__init__.py", "", false},
-                         {"pkg/_speedups.cpython-313-x86_64-linux-gnu.so", "\x7f" "ELF", false},
-                         {"pkg-1.0.dist-info/WHEEL", "Tag: py3-none-any\n", false},
-                         {NULL, NULL, false}};
+    const member so[] = {{"pkg/__init__.py", "", false, 0},
+                         {"pkg/_speedups.cpython-313-x86_64-linux-gnu.so", "\x7f" "ELF", false, 0},
+                         {"pkg-1.0.dist-info/WHEEL", "Tag: py3-none-any\n", false, 0},
+                         {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", so), "pkg/_speedups.cpython-313-x86_64-linux-gnu.so",
             "cannot load it");
-    const member nometa[] = {{"pkg/__init__.py", "", false}, {NULL, NULL, false}};
+    const member nometa[] = {{"pkg/__init__.py", "", false, 0}, {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", nometa), "no *.dist-info/WHEEL", NULL);
-    const member dotdot[] = {{"../evil.py", "x", false}, {"pkg-1.0.dist-info/WHEEL", "", false}, {NULL, NULL, false}};
+    const member dotdot[] = {{"../evil.py", "x", false, 0}, {"pkg-1.0.dist-info/WHEEL", "", false, 0}, {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", dotdot), "unsafe or invalid path", "../evil.py");
-    const member abs[] = {{"/etc/evil.py", "x", false}, {"pkg-1.0.dist-info/WHEEL", "", false}, {NULL, NULL, false}};
+    const member abs[] = {{"/etc/evil.py", "x", false, 0}, {"pkg-1.0.dist-info/WHEEL", "", false, 0}, {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", abs), "unsafe or invalid path", NULL);
-    const member twice[] = {{"extra.py", "a", false},
-                            {"pkg-1.0.data/purelib/extra.py", "b", false},
-                            {"pkg-1.0.dist-info/WHEEL", "", false},
-                            {NULL, NULL, false}};
+    const member twice[] = {{"extra.py", "a", false, 0},
+                            {"pkg-1.0.data/purelib/extra.py", "b", false, 0},
+                            {"pkg-1.0.dist-info/WHEEL", "", false, 0},
+                            {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", twice), "holds extra.py twice", NULL);
-    const member filedir[] = {{"a", "file", false},
-                              {"a/b.py", "", false},
-                              {"pkg-1.0.dist-info/WHEEL", "", false},
-                              {NULL, NULL, false}};
+    const member filedir[] = {{"a", "file", false, 0},
+                              {"a/b.py", "", false, 0},
+                              {"pkg-1.0.dist-info/WHEEL", "", false, 0},
+                              {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", filedir), "both as a file and as a directory", NULL);
     char path[512];
     snprintf(path, sizeof path, "%s/notes.txt", tmp);
     FILE *f = fopen(path, "w");
     fputs("hello", f);
     fclose(f);
-    REFUSED(path, "neither a wheel", "notes.txt");
+    REFUSED(path, "is not a wheel (*.whl), an eryx package (*.eryx) or a directory", "notes.txt");
     snprintf(path, sizeof path, "%s/missing-1.0-py3-none-any.whl", tmp);
     REFUSED(path, "missing-1.0-py3-none-any.whl", "No such file");
 }
@@ -189,9 +190,9 @@ static void spill(const char *path, const unsigned char *b, size_t len) {
 }
 
 static void test_damaged_wheels(void) {
-    const member stored[] = {{"pkg/__init__.py", "PAYLOAD-PAYLOAD-PAYLOAD", true},
-                             {"pkg-1.0.dist-info/WHEEL", "Tag: py3-none-any\n", false},
-                             {NULL, NULL, false}};
+    const member stored[] = {{"pkg/__init__.py", "PAYLOAD-PAYLOAD-PAYLOAD", true, 0},
+                             {"pkg-1.0.dist-info/WHEEL", "Tag: py3-none-any\n", false, 0},
+                             {NULL, NULL, false, 0}};
     const char *path = wheel("pkg-1.0-py3-none-any.whl", stored);
     size_t len = 0;
     unsigned char *b = slurp(path, &len);
@@ -309,6 +310,106 @@ static void test_names(void) {
     CHECK(eryx__package_normalize_name("abcdef", 6, out, 4) == -1);
 }
 
+/* A minimal side module: dylink.0 (no memory, no table), one type ()->(), and
+** an import env.PyFoo of it. */
+static const char side_so[] = "\0asm\1\0\0\0"
+                              "\0\x0f\x08" "dylink.0" "\1\4\0\0\0\0"
+                              "\1\4\1\x60\0\0"
+                              "\2\x0d\1\3" "env" "\5" "PyFoo" "\0\0";
+/* A wasm module that is not a side module (no dylink.0 first). */
+static const char plain_wasm[] = "\0asm\1\0\0\0\1\4\1\x60\0\0";
+
+static void test_extension_modules(void) {
+    eryx__package p;
+    eryx__errbuf err = {{0}};
+    const member wasi[] = {{"pkg/__init__.py", "", false, 0},
+                           {"pkg/_mod.cpython-313-wasm32-wasi.so", side_so, false, sizeof side_so - 1},
+                           {"pkg-1.0.dist-info/WHEEL", "Tag: cp313-cp313-wasi_0_0_0_wasm32\n", false, 0},
+                           {NULL, NULL, false, 0}};
+    const char *path = wheel("pkg-1.0-cp313-cp313-wasi_0_0_0_wasm32.whl", wasi);
+    CHECK(path && eryx__package_open(path, &p, &err) == ERYX_OK);
+    CHECK(p.exts != NULL && p.exts->n == 1);
+    if (p.exts && p.exts->n == 1) {
+        CHECK_STR_EQ(p.exts->v[0].member, "pkg/_mod.cpython-313-wasm32-wasi.so");
+        CHECK(p.exts->v[0].iface.n_imports == 1);
+        CHECK_STR_EQ(p.exts->v[0].iface.imports[0].name, "PyFoo");
+        CHECK_STR_EQ(p.exts->v[0].iface.imports[0].sig, ">");
+    }
+    eryx__package q;
+    CHECK(eryx__package_copy(&q, &p) == 0 && q.exts == p.exts); /* shared, counted */
+    eryx__package_clear(&p);
+    CHECK(q.exts && q.exts->n == 1);
+    eryx__package_clear(&q);
+    /* A pure wheel may carry one too (the bytes decide, not the tag). */
+    CHECK(eryx__package_open(wheel("pkg-1.0-py3-none-any.whl", wasi), &p, &err) == ERYX_OK && p.exts);
+    eryx__package_clear(&p);
+    REFUSED(wheel("pkg-1.0-cp312-cp312-wasi_0_0_0_wasm32.whl", wasi), "cp312", "CPython 3.13");
+    const member tagged[] = {{"pkg/_mod.cpython-312-wasm32-wasi.so", side_so, false, sizeof side_so - 1},
+                             {"pkg-1.0.dist-info/WHEEL", "", false, 0},
+                             {NULL, NULL, false, 0}};
+    REFUSED(wheel("pkg-1.0-cp313-cp313-wasi_0_0_0_wasm32.whl", tagged), "pkg/_mod.cpython-312-wasm32-wasi.so",
+            "tagged 'cpython-312-wasm32-wasi', for another interpreter build");
+    const member plain[] = {{"pkg/_mod.cpython-313-wasm32-wasi.so", plain_wasm, false, sizeof plain_wasm - 1},
+                            {"pkg-1.0.dist-info/WHEEL", "", false, 0},
+                            {NULL, NULL, false, 0}};
+    REFUSED(wheel("pkg-1.0-cp313-cp313-wasi_0_0_0_wasm32.whl", plain), "pkg/_mod.cpython-313-wasm32-wasi.so",
+            "not a side module");
+    const member cut[] = {{"pkg/_mod.cpython-313-wasm32-wasi.so", side_so, false, sizeof side_so - 4},
+                          {"pkg-1.0.dist-info/WHEEL", "", false, 0},
+                          {NULL, NULL, false, 0}};
+    REFUSED(wheel("pkg-1.0-cp313-cp313-wasi_0_0_0_wasm32.whl", cut), "pkg/_mod.cpython-313-wasm32-wasi.so",
+            "damaged");
+
+    /* An eryx package: written from a tree, read back with its manifest. */
+    char dir[256], file[600], cmd[1200];
+    snprintf(dir, sizeof dir, "%s/extpkg", tmp);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/ext'", dir);
+    CHECK(system(cmd) == 0);
+    snprintf(file, sizeof file, "%s/ext/__init__.py", dir);
+    spill(file, (const unsigned char *)"from ext._mod import *\n", 23);
+    snprintf(file, sizeof file, "%s/ext/_mod.cpython-313-wasm32-wasi.so", dir);
+    spill(file, (const unsigned char *)side_so, sizeof side_so - 1);
+    snprintf(file, sizeof file, "%s/ext-1.0.eryx", tmp);
+    CHECK(eryx__package_write(dir, "Ext", "1.0", file, &err) == ERYX_OK);
+    CHECK(eryx__package_open(file, &p, &err) == ERYX_OK);
+    CHECK_STR_EQ(p.name, "ext");
+    CHECK_STR_EQ(p.guest_path, "/packages/ext");
+    CHECK_STR_EQ(p.kind, "eryx package");
+    CHECK(p.version && !strcmp(p.version, "1.0"));
+    CHECK(p.exts && p.exts->n == 1);
+    char *init = read_back(&p, "ext/__init__.py");
+    CHECK(init && !strcmp(init, "from ext._mod import *\n"));
+    free(init);
+    eryx__package_clear(&p);
+    /* Deterministic: the same tree makes the same bytes. */
+    size_t l1 = 0, l2 = 0;
+    unsigned char *a = slurp(file, &l1);
+    snprintf(cmd, sizeof cmd, "%s/again.eryx", tmp);
+    CHECK(eryx__package_write(dir, "Ext", "1.0", cmd, &err) == ERYX_OK);
+    unsigned char *b = slurp(cmd, &l2);
+    CHECK(a && b && l1 == l2 && !memcmp(a, b, l1));
+    /* Damaged: cut short, or without a manifest. */
+    spill(cmd, a, l1 / 2);
+    REFUSED(cmd, "again.eryx", "not a readable eryx package");
+    free(a);
+    free(b);
+    REFUSED(wheel("nomanifest.eryx", good), "nomanifest.eryx", "no eryx-package.json");
+    const member other_py[] = {{"eryx-package.json",
+                                "{\"format\": 1, \"name\": \"x\", \"version\": \"1\", \"python\": \"cp312\", "
+                                "\"platform\": \"wasm32-wasi\"}", false, 0},
+                               {"x/__init__.py", "", false, 0},
+                               {NULL, NULL, false, 0}};
+    REFUSED(wheel("x.eryx", other_py), "x.eryx", "built for cp312 on wasm32-wasi");
+    const member bad_json[] = {{"eryx-package.json", "{\"format\": 1,", false, 0}, {NULL, NULL, false, 0}};
+    REFUSED(wheel("y.eryx", bad_json), "y.eryx", "damaged");
+    /* A tree that is not a directory, or a manifest already there. */
+    CHECK(eryx__package_write(file, "ext", "1.0", cmd, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "not a directory"));
+    snprintf(file, sizeof file, "%s/eryx-package.json", dir);
+    spill(file, (const unsigned char *)"{}", 2);
+    CHECK(eryx__package_write(dir, "ext", "1.0", cmd, &err) == ERYX_ERR_PACKAGE &&
+          strstr(err.msg, "already holds a file named eryx-package.json"));
+}
+
 int main(void) {
     if (!mkdtemp(tmp)) {
         perror("mkdtemp");
@@ -319,6 +420,7 @@ int main(void) {
     test_damaged_wheels();
     test_source_trees();
     test_names();
+    test_extension_modules();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

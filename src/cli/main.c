@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "bench.h"
 #include "cache_cmd.h"
+#include "package_cmd.h"
 #include "repl.h"
 #include "eryx.h"
 
@@ -40,6 +41,9 @@ static void usage(FILE *out) {
           "       eryx [options] cache list|stats|verify|clear\n"
           "       eryx [options] cache prune [--max-size N[K|M|G]] [--max-entries N]\n"
           "                                   inspect or trim the compiled-module cache\n"
+          "       eryx package DIR --name NAME --version VERSION -o OUT.eryx\n"
+          "                                   pack a source tree (with its wasm32-wasi\n"
+          "                                   extension modules) into one eryx package\n"
           "       eryx [options] repl          an interactive session (line editing,\n"
           "                                   history in ~/.eryx_history; Ctrl-D quits)\n"
           "       eryx [options] bench [--json] [--runs N]\n"
@@ -58,9 +62,12 @@ static void usage(FILE *out) {
           "                         show host directory HOST at guest path GUEST\n"
           "                         (read-write; ':ro' for read-only); repeatable\n"
           "  --env NAME=VALUE       set an environment variable in the guest; repeatable\n"
-          "  --package PATH         make a pure-Python wheel (*.whl) or a source tree\n"
-          "                         importable (read-only at /packages/NAME, on\n"
-          "                         sys.path after the stdlib); repeatable\n"
+          "  --package PATH         make a wheel (*.whl: pure Python, or wasm32-wasi),\n"
+          "                         an eryx package (*.eryx, from 'eryx package') or a\n"
+          "                         source tree importable (read-only at /packages/NAME,\n"
+          "                         on sys.path after the stdlib); its wasm32-wasi\n"
+          "                         extension modules are checked against the\n"
+          "                         interpreter, then linked at import; repeatable\n"
           "  --import MOD           import module MOD (json, xml.dom) before the snapshot:\n"
           "                         the code's own `import MOD` is then a lookup;\n"
           "                         repeatable, imported in the order given\n"
@@ -417,6 +424,10 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "build")) {
             build = 1;
             continue;
+        }
+        if (!strcmp(a, "package")) {
+            status = eryx_cli_package(argc - i - 1, argv + i + 1);
+            goto out;
         }
         if (!strcmp(a, "cache")) {
             char buf[4096];

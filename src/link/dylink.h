@@ -52,4 +52,43 @@ int eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size
 /* Frees what eryx__dylink_read allocated and zeroes *d. */
 void eryx__dylink_free(eryx__dylink *d);
 
+/* ---- a module's link interface: what it imports and exports ---------------------------
+** What a build-time check needs to know whether a side module links against an
+** interpreter (src/link/linkcheck.h) without compiling it. Kinds are the binary
+** format's (0 function, 1 table, 2 memory, 3 global, 4 tag). A function's
+** signature is its value types as letters, parameters then '>' then results:
+** i32 'i', i64 'I', f32 'f', f64 'F', v128 'v', funcref 'r', externref 'e'
+** ("ii>i" takes two i32 and returns one). */
+#define ERYX__WASM_MAX_SYMBOLS 1000000u /* imports or exports of one module */
+
+typedef struct eryx__wasm_sym {
+    char *module; /* imports: the import's module ("env", "GOT.mem"); NULL for exports */
+    char *name;
+    uint8_t kind;
+    char *sig; /* functions: the signature; NULL otherwise */
+} eryx__wasm_sym;
+
+typedef struct eryx__wasm_iface {
+    eryx__wasm_sym *imports; /* in the module's order */
+    size_t n_imports;
+    eryx__wasm_sym *exports; /* sorted by name (eryx__wasm_iface_export finds one) */
+    size_t n_exports;
+} eryx__wasm_iface;
+
+/* Reads the type, import, function and export sections of the module (wasm, len)
+** into *out (zeroed first). Returns 0, or -1 with a one-line message naming the
+** byte: not a wasm module, a malformed or truncated section, an index out of
+** range, a value type this reader does not know, or over ERYX__WASM_MAX_SYMBOLS. */
+int eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out, char *err, size_t err_len);
+
+/* Sorts out->exports by name; for an interface filled by hand (the main module's,
+** from the engine). */
+void eryx__wasm_iface_sort(eryx__wasm_iface *out);
+
+/* The export called name (len bytes) of the given kind, or NULL. */
+const eryx__wasm_sym *eryx__wasm_iface_export(const eryx__wasm_iface *f, const char *name, size_t len, uint8_t kind);
+
+/* Frees what the iface holds and zeroes it. */
+void eryx__wasm_iface_free(eryx__wasm_iface *f);
+
 #endif

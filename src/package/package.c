@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
+#include <stdatomic.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -224,6 +226,13 @@ static bool tag_any(const char *t, size_t n) { return n == 3 && !memcmp(t, "any"
 static bool tag_py3(const char *t, size_t n) {
     return (n >= 3 && !memcmp(t, "py3", 3)) || (n >= 3 && !memcmp(t, "cp3", 3)) || (n == 2 && !memcmp(t, "py", 2));
 }
+/* wasm32-wasi platform tags: CPython's sysconfig.get_platform() there is
+** "wasi-0.0.0-wasm32", tagged wasi_0_0_0_wasm32 (any WASI version accepted). */
+static bool tag_wasi(const char *t, size_t n) {
+    return n > 12 && !memcmp(t, "wasi_", 5) && !memcmp(t + n - 7, "_wasm32", 7);
+}
+static bool tag_cp313(const char *t, size_t n) { return n == 5 && !memcmp(t, "cp313", 5); }
+static bool tag_abi3(const char *t, size_t n) { return n == 4 && !memcmp(t, "abi3", 4); }
 
 /* Splits "<dist>-<version>[-<build>]-<python>-<abi>-<platform>.whl" (PEP 427) and
 ** checks that the tags describe pure Python 3 code. */
@@ -245,12 +254,19 @@ static eryx_status check_wheel_name(const char *path, char *dist, size_t dist_ca
     if (eryx__package_normalize_name(part[0], plen[0], dist, dist_cap) != 0)
         return eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the distribution name '%.*s' is not a valid package name", path,
                           (int)plen[0], part[0]);
-    size_t py = n - 3, plat = n - 1;
-    if (!any_tag(part[plat], plen[plat], tag_any))
+    size_t py = n - 3, abi = n - 2, plat = n - 1;
+    bool wasi = any_tag(part[plat], plen[plat], tag_wasi);
+    if (!wasi && !any_tag(part[plat], plen[plat], tag_any))
         return eryx__fail(err, ERYX_ERR_PACKAGE,
                           "%s is built for platform '%.*s': it holds native code for another machine. eryx runs "
-                          "wasm32-wasi; use a pure-Python wheel (*-none-any.whl) or the project's source tree",
+                          "wasm32-wasi; use a pure-Python wheel (*-none-any.whl), a wasm32-wasi wheel "
+                          "(*-wasi_0_0_0_wasm32.whl) or the project's source tree",
                           path, (int)plen[plat], part[plat]);
+    if (wasi && !any_tag(part[py], plen[py], tag_cp313) && !any_tag(part[abi], plen[abi], tag_abi3))
+        return eryx__fail(err, ERYX_ERR_PACKAGE,
+                          "%s is built for Python '%.*s' (ABI '%.*s'); this interpreter is CPython 3.13 (cp313): "
+                          "use the project's cp313 or abi3 wasm32-wasi wheel",
+                          path, (int)plen[py], part[py], (int)plen[abi], part[abi]);
     if (!any_tag(part[py], plen[py], tag_py3))
         return eryx__fail(err, ERYX_ERR_PACKAGE, "%s is built for Python '%.*s', not Python 3", path, (int)plen[py],
                           part[py]);
@@ -276,15 +292,18 @@ static char *wheel_target(const char *name, bool *skip) {
     return strdup(name);
 }
 
-static eryx_status read_wheel(const char *path, char *dist, size_t dist_cap, plist *l, eryx__errbuf *err) {
-    eryx_status st = check_wheel_name(path, dist, dist_cap, err);
-    if (st != ERYX_OK) return st;
+static bool is_wasm(const unsigned char *data, size_t len) { return len >= 4 && !memcmp(data, "\0asm", 4); }
+
+/* Reads the archive at path (a wheel, or else an eryx package) into l. */
+static eryx_status read_archive(const char *path, bool wheel, plist *l, eryx__errbuf *err) {
+    eryx_status st = ERYX_OK;
+    const char *what = wheel ? "wheel" : "eryx package";
     int zerr = 0;
     zip_t *z = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
     if (!z) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
-        st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not a readable wheel (a zip archive): %s", path,
+        st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not a readable %s (a zip archive): %s", path, what,
                         zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return st;
@@ -299,20 +318,14 @@ static eryx_status read_wheel(const char *path, char *dist, size_t dist_cap, pli
                             zip_strerror(z));
             break;
         }
-        bool skip;
-        char *target = wheel_target(zs.name, &skip);
+        bool skip = false, is_dir = false;
+        char *target = NULL;
+        if (wheel) target = wheel_target(zs.name, &skip);
+        else if (member_path_ok(zs.name, &is_dir)) skip = is_dir, target = is_dir ? NULL : strdup(zs.name);
         if (skip) continue;
         if (!target) {
             st = eryx__fail(err, errno == ENOMEM ? ERYX_ERR_NO_MEMORY : ERYX_ERR_PACKAGE,
                             "%s: member '%.200s' has an unsafe or invalid path", path, zs.name);
-            break;
-        }
-        if (is_native_extension(target)) {
-            st = eryx__fail(err, ERYX_ERR_PACKAGE,
-                            "%s holds the native extension %s, built for another machine; eryx runs wasm32-wasi "
-                            "and cannot load it",
-                            path, target);
-            free(target);
             break;
         }
         const char *slash = strchr(target, '/');
@@ -336,6 +349,12 @@ static eryx_status read_wheel(const char *path, char *dist, size_t dist_cap, pli
                             f ? zip_file_strerror(f) : zip_strerror(z));
         }
         if (f) zip_fclose(f);
+        /* Extension modules must be WebAssembly side modules; host builds cannot load. */
+        if (st == ERYX_OK && is_native_extension(target) && !is_wasm(data, zs.size))
+            st = eryx__fail(err, ERYX_ERR_PACKAGE,
+                            "%s holds the native extension %s, built for another machine; eryx runs wasm32-wasi "
+                            "and cannot load it",
+                            path, target);
         if (st == ERYX_OK) st = plist_add(l, target, data, zs.size, path, err);
         else {
             free(target);
@@ -343,8 +362,125 @@ static eryx_status read_wheel(const char *path, char *dist, size_t dist_cap, pli
         }
     }
     zip_discard(z);
-    if (st == ERYX_OK && !has_wheel_meta)
+    if (st == ERYX_OK && wheel && !has_wheel_meta)
         st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not a wheel: it has no *.dist-info/WHEEL file", path);
+    return st;
+}
+
+/* An eryx package's manifest (ERYX__PACKAGE_MANIFEST in l): its name (normalized
+** into name) and version, and the interpreter it was made for. */
+static eryx_status read_manifest(const char *path, const plist *l, char *name, size_t name_cap, char **version,
+                                 eryx__errbuf *err) {
+    const pfile *m = NULL;
+    for (size_t i = 0; i < l->n && !m; i++)
+        if (!strcmp(l->v[i].name, ERYX__PACKAGE_MANIFEST)) m = &l->v[i];
+    if (!m)
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not an eryx package: it has no %s (make one with `eryx package`)",
+                          path, ERYX__PACKAGE_MANIFEST);
+    json_error_t je;
+    json_t *j = json_loadb((const char *)m->data, m->len, 0, &je);
+    const char *n = NULL, *v = NULL, *py = NULL, *plat = NULL;
+    json_int_t format = 0;
+    eryx_status st = ERYX_OK;
+    if (!j || json_unpack_ex(j, &je, 0, "{s:I, s:s, s:s, s:s, s:s}", "format", &format, "name", &n, "version", &v,
+                             "python", &py, "platform", &plat) != 0)
+        st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: its %s is damaged: %s", path, ERYX__PACKAGE_MANIFEST, je.text);
+    else if (format != 1)
+        st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: its %s has format %lld; this eryx reads format 1 (a newer eryx "
+                        "made it)", path, ERYX__PACKAGE_MANIFEST, (long long)format);
+    else if (strcmp(py, "cp313") != 0 || strcmp(plat, "wasm32-wasi") != 0)
+        st = eryx__fail(err, ERYX_ERR_PACKAGE,
+                        "%s is built for %s on %s; this interpreter is CPython 3.13 on wasm32-wasi (cp313): rebuild "
+                        "the package for it", path, py, plat);
+    else if (eryx__package_normalize_name(n, strlen(n), name, name_cap) != 0)
+        st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: its manifest's name '%.100s' is not a valid package name", path, n);
+    else if (!(*version = strdup(v)))
+        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
+    json_decref(j);
+    return st;
+}
+
+static eryx_status read_wheel(const char *path, char *dist, size_t dist_cap, plist *l, eryx__errbuf *err) {
+    eryx_status st = check_wheel_name(path, dist, dist_cap, err);
+    return st != ERYX_OK ? st : read_archive(path, true, l, err);
+}
+
+/* ---- extension modules ---------------------------------------------------------------- */
+
+static void exts_release(eryx__package_exts *x) {
+    if (!x || atomic_fetch_sub(&x->refs, 1) != 1) return;
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->v[i].member);
+        eryx__wasm_iface_free(&x->v[i].iface);
+    }
+    free(x->v);
+    free(x);
+}
+
+/* The interpreter tag in an extension file name ("mod.cpython-313-wasm32-wasi.so":
+** the part between the module name and ".so", empty for "mod.so"), checked against
+** the suffixes this interpreter imports (importlib.machinery.EXTENSION_SUFFIXES). */
+static eryx_status check_ext_tag(const char *path, const char *member, eryx__errbuf *err) {
+    const char *base = strrchr(member, '/');
+    base = base ? base + 1 : member;
+    const char *dot = strchr(base, '.');
+    size_t tag_len = dot ? strlen(dot) - 3 : 0; /* ".tag" before ".so" */
+    if (!has_suffix(base, ".so"))
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s: %s is a WebAssembly module named as a %s file; name it "
+                          "NAME.cpython-313-wasm32-wasi.so", path, member, strrchr(base, '.'));
+    if (tag_len <= 1) return ERYX_OK; /* mod.so */
+    const char *tag = dot + 1;
+    tag_len--;
+    if ((tag_len == 23 && !memcmp(tag, "cpython-313-wasm32-wasi", 23)) || (tag_len == 4 && !memcmp(tag, "abi3", 4)))
+        return ERYX_OK;
+    return eryx__fail(err, ERYX_ERR_PACKAGE,
+                      "%s: the extension module %s is tagged '%.*s', for another interpreter build; this interpreter "
+                      "loads cpython-313-wasm32-wasi (or abi3) extensions: rebuild it for CPython 3.13 on wasm32-wasi",
+                      path, member, (int)tag_len, tag);
+}
+
+/* Checks each side module in l and keeps its link interface in *out (NULL: none). */
+static eryx_status scan_extensions(const char *path, const plist *l, eryx__package_exts **out, eryx__errbuf *err) {
+    *out = NULL;
+    eryx__package_exts *x = NULL;
+    eryx_status st = ERYX_OK;
+    for (size_t i = 0; st == ERYX_OK && i < l->n; i++) {
+        const pfile *f = &l->v[i];
+        if (!is_native_extension(f->name) || !is_wasm(f->data, f->len)) continue;
+        if ((st = check_ext_tag(path, f->name, err)) != ERYX_OK) break;
+        char msg[256];
+        eryx__dylink d;
+        if (eryx__dylink_read(f->data, f->len, &d, msg, sizeof msg) != 0) {
+            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s cannot be loaded: %s", path, f->name,
+                            msg);
+            break;
+        }
+        eryx__dylink_free(&d);
+        if (!x && (!(x = calloc(1, sizeof *x)) || (atomic_init(&x->refs, 1), false))) {
+            st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
+            break;
+        }
+        eryx__package_ext *grown = realloc(x->v, (x->n + 1) * sizeof *grown);
+        if (!grown) {
+            st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
+            break;
+        }
+        x->v = grown;
+        eryx__package_ext *e = &x->v[x->n];
+        memset(e, 0, sizeof *e);
+        if (eryx__wasm_iface_read(f->data, f->len, &e->iface, msg, sizeof msg) != 0) {
+            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg);
+            break;
+        }
+        if (!(e->member = strdup(f->name))) {
+            eryx__wasm_iface_free(&e->iface);
+            st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
+            break;
+        }
+        x->n++;
+    }
+    if (st != ERYX_OK) exts_release(x);
+    else *out = x;
     return st;
 }
 
@@ -507,7 +643,9 @@ void eryx__package_clear(eryx__package *p) {
     free(p->source);
     free(p->name);
     free(p->guest_path);
+    free(p->version);
     eryx_vfs_zip_release(p->img);
+    exts_release(p->exts);
     memset(p, 0, sizeof *p);
 }
 
@@ -516,12 +654,15 @@ int eryx__package_copy(eryx__package *dst, const eryx__package *src) {
     dst->source = strdup(src->source);
     dst->name = strdup(src->name);
     dst->guest_path = strdup(src->guest_path);
+    dst->version = src->version ? strdup(src->version) : NULL;
     dst->img = NULL;
-    if (!dst->source || !dst->name || !dst->guest_path) {
+    dst->exts = NULL;
+    if (!dst->source || !dst->name || !dst->guest_path || (src->version && !dst->version)) {
         eryx__package_clear(dst);
         return -1;
     }
     dst->img = eryx_vfs_zip_ref(src->img);
+    if ((dst->exts = src->exts)) atomic_fetch_add(&dst->exts->refs, 1);
     return 0;
 }
 
@@ -598,20 +739,29 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
     plist l = {0};
     eryx_status rc;
     const char *kind;
+    char *version = NULL;
     if (S_ISDIR(st.st_mode)) {
         kind = "source tree";
         rc = read_tree(path, name, sizeof name, &l, err);
-    } else if (S_ISREG(st.st_mode) && has_suffix(path, ".whl")) {
+    } else if (S_ISREG(st.st_mode) && (has_suffix(path, ".whl") || has_suffix(path, ".eryx"))) {
         if (registry_get(path, &st, out) == 0) return ERYX_OK;
-        kind = "wheel";
-        rc = read_wheel(path, name, sizeof name, &l, err);
+        if (has_suffix(path, ".whl")) {
+            kind = "wheel";
+            rc = read_wheel(path, name, sizeof name, &l, err);
+        } else {
+            kind = "eryx package";
+            rc = read_archive(path, false, &l, err);
+            if (rc == ERYX_OK) rc = read_manifest(path, &l, name, sizeof name, &version, err);
+        }
     } else {
         return eryx__fail(err, ERYX_ERR_PACKAGE,
-                          "%s is neither a wheel (*.whl) nor a directory; a package is a pure-Python wheel or a "
-                          "source tree",
+                          "%s is not a wheel (*.whl), an eryx package (*.eryx) or a directory; a package is one of "
+                          "those",
                           path);
     }
     wbuf zip = {0};
+    eryx__package_exts *exts = NULL;
+    if (rc == ERYX_OK) rc = scan_extensions(path, &l, &exts, err);
     if (rc == ERYX_OK) rc = write_image(&l, path, &zip, err);
     uint32_t files = (uint32_t)l.n;
     uint64_t bytes = l.bytes;
@@ -623,6 +773,8 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
         rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the packed image is unusable: %s", path, msg);
         zip.p = NULL; /* adopt frees it on failure too */
     }
+    out->exts = exts;
+    out->version = version;
     if (rc != ERYX_OK) {
         free(zip.p);
         eryx__package_clear(out);
@@ -639,6 +791,73 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
         eryx__package_clear(out);
         return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the package %s", path);
     }
-    if (kind[0] == 'w') registry_put(&st, out);
+    if (kind[0] != 's') registry_put(&st, out); /* archives: a file identity to key on */
     return ERYX_OK;
+}
+
+/* ---- writing an eryx package ----------------------------------------------------------- */
+
+eryx_status eryx__package_write(const char *tree, const char *name, const char *version, const char *out_path,
+                                eryx__errbuf *err) {
+    struct stat st;
+    if (!tree || !name || !version || !out_path || !*version)
+        return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "an eryx package needs a source tree, a name and a version");
+    if (stat(tree, &st) != 0 || !S_ISDIR(st.st_mode))
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not a directory: an eryx package is made from a source tree",
+                          tree);
+    char norm[128], dirname_ignored[128];
+    if (eryx__package_normalize_name(name, strlen(name), norm, sizeof norm) != 0)
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "'%s' cannot name a package (use letters, digits, '-', '_', '.')",
+                          name);
+    plist l = {0};
+    eryx_status rc = read_tree(tree, dirname_ignored, sizeof dirname_ignored, &l, err);
+    eryx__package_exts *exts = NULL;
+    if (rc == ERYX_OK) rc = scan_extensions(tree, &l, &exts, err);
+    exts_release(exts); /* checked; the reader keeps its own */
+    for (size_t i = 0; rc == ERYX_OK && i < l.n; i++)
+        if (!strcmp(l.v[i].name, ERYX__PACKAGE_MANIFEST))
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s already holds a file named %s, which is the manifest's", tree,
+                            ERYX__PACKAGE_MANIFEST);
+    /* The manifest: sorted keys, so the file is a function of the inputs. */
+    json_t *j = rc == ERYX_OK ? json_pack("{s:i, s:s, s:s, s:s, s:s}", "format", 1, "name", norm, "version", version,
+                                          "python", "cp313", "platform", "wasm32-wasi")
+                              : NULL;
+    char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
+    json_decref(j);
+    char *mname = text ? strdup(ERYX__PACKAGE_MANIFEST) : NULL;
+    if (rc == ERYX_OK && !mname) rc = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the manifest");
+    if (rc == ERYX_OK) {
+        rc = plist_add(&l, mname, (unsigned char *)text, strlen(text), tree, err);
+        text = NULL, mname = NULL; /* plist_add owns them either way */
+    }
+    free(text);
+    free(mname);
+    wbuf zip = {0};
+    if (rc == ERYX_OK) rc = write_image(&l, tree, &zip, err);
+    plist_free(&l);
+    if (rc != ERYX_OK) {
+        free(zip.p);
+        return rc;
+    }
+    /* Written next to its final name, then renamed: a reader sees all or nothing. */
+    size_t tl = strlen(out_path) + 32;
+    char *tmp = malloc(tl);
+    if (!tmp) {
+        free(zip.p);
+        return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to write %s", out_path);
+    }
+    snprintf(tmp, tl, "%s.tmp.%ld", out_path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && fwrite(zip.p, 1, zip.len, f) == zip.len;
+    int e = errno;
+    if (f && fclose(f) != 0 && ok) ok = false, e = errno;
+    if (ok && rename(tmp, out_path) != 0) ok = false, e = errno;
+    if (!ok) {
+        unlink(tmp);
+        rc = eryx__fail(err, ERYX_ERR_IO, "cannot write %s: %s (check the directory exists and has space)", out_path,
+                        strerror(e));
+    }
+    free(tmp);
+    free(zip.p);
+    return rc;
 }

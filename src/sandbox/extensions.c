@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../cache/key.h"
+#include "../link/linkcheck.h"
 
 #define MAX_SIDE_BYTES (UINT64_C(512) << 20)
 #define REGISTRY_MAX 256
@@ -295,4 +296,114 @@ int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_
                          r.path, index, r.init_index);
     }
     return 0;
+}
+
+/* ---- the build-time link check ---------------------------------------------------------
+** The interpreter's exports as the link check wants them (names, kinds, function
+** signatures), read from its compiled module once per process per interpreter. */
+#define MAIN_IFACES_MAX 8
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        char sha[ERYX__KEY_HEX_LEN + 1];
+        eryx__wasm_iface iface;
+    } e[MAIN_IFACES_MAX];
+    size_t n;
+} eryx__main_ifaces = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static char valtype_letter(const wasm_valtype_t *t) {
+    switch (wasm_valtype_kind(t)) {
+    case WASM_I32: return 'i';
+    case WASM_I64: return 'I';
+    case WASM_F32: return 'f';
+    case WASM_F64: return 'F';
+    case WASM_FUNCREF: return 'r';
+    case WASM_EXTERNREF: return 'e';
+    default: return 'v';
+    }
+}
+
+/* *out from the module's export types; 0, or -1 when out of memory. */
+static int iface_from_module(const wasmtime_module_t *m, eryx__wasm_iface *out) {
+    memset(out, 0, sizeof *out);
+    wasm_exporttype_vec_t ex;
+    wasmtime_module_exports(m, &ex);
+    int rc = 0;
+    if (!(out->exports = calloc(ex.size ? ex.size : 1, sizeof *out->exports))) rc = -1;
+    for (size_t i = 0; rc == 0 && i < ex.size; i++) {
+        const wasm_name_t *name = wasm_exporttype_name(ex.data[i]);
+        const wasm_externtype_t *t = wasm_exporttype_type(ex.data[i]);
+        eryx__wasm_sym *s = &out->exports[out->n_exports++];
+        static const uint8_t kinds[] = {[WASM_EXTERN_FUNC] = 0, [WASM_EXTERN_GLOBAL] = 3, [WASM_EXTERN_TABLE] = 1,
+                                        [WASM_EXTERN_MEMORY] = 2};
+        wasm_externkind_t k = wasm_externtype_kind(t);
+        s->kind = k < sizeof kinds ? kinds[k] : 255;
+        if (!(s->name = strndup(name->data, name->size))) rc = -1;
+        if (rc == 0 && k == WASM_EXTERN_FUNC) {
+            const wasm_functype_t *ft = wasm_externtype_as_functype_const(t);
+            const wasm_valtype_vec_t *p = wasm_functype_params(ft), *r = wasm_functype_results(ft);
+            if (!(s->sig = malloc(p->size + r->size + 2))) rc = -1;
+            else {
+                size_t n = 0;
+                for (size_t j = 0; j < p->size; j++) s->sig[n++] = valtype_letter(p->data[j]);
+                s->sig[n++] = '>';
+                for (size_t j = 0; j < r->size; j++) s->sig[n++] = valtype_letter(r->data[j]);
+                s->sig[n] = '\0';
+            }
+        }
+    }
+    wasm_exporttype_vec_delete(&ex);
+    if (rc != 0) eryx__wasm_iface_free(out);
+    else eryx__wasm_iface_sort(out);
+    return rc;
+}
+
+int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sha, const eryx__package *pkgs,
+                             size_t n, char *err, size_t err_cap) {
+    size_t nsides = 0;
+    for (size_t i = 0; i < n; i++) nsides += pkgs[i].exts ? pkgs[i].exts->n : 0;
+    if (nsides == 0) return 0;
+    /* The registry's entries are never freed or moved once made, so the iface
+    ** may be used after the lock is let go. */
+    pthread_mutex_lock(&eryx__main_ifaces.lock);
+    const eryx__wasm_iface *mi = NULL;
+    for (size_t i = 0; i < eryx__main_ifaces.n && !mi; i++)
+        if (!strcmp(eryx__main_ifaces.e[i].sha, guest_sha)) mi = &eryx__main_ifaces.e[i].iface;
+    eryx__wasm_iface local = {0};
+    if (!mi) {
+        if (iface_from_module(main, &local) != 0) {
+            pthread_mutex_unlock(&eryx__main_ifaces.lock);
+            return failf(err, err_cap, "out of memory");
+        }
+        if (eryx__main_ifaces.n < MAIN_IFACES_MAX) {
+            size_t at = eryx__main_ifaces.n++;
+            snprintf(eryx__main_ifaces.e[at].sha, sizeof eryx__main_ifaces.e[at].sha, "%s", guest_sha);
+            eryx__main_ifaces.e[at].iface = local;
+            memset(&local, 0, sizeof local);
+            mi = &eryx__main_ifaces.e[at].iface;
+        } else {
+            mi = &local; /* full: this check uses its own copy */
+        }
+    }
+    pthread_mutex_unlock(&eryx__main_ifaces.lock);
+    eryx__link_side *sides = calloc(nsides, sizeof *sides);
+    char **paths = calloc(nsides, sizeof *paths);
+    int rc = sides && paths ? 0 : failf(err, err_cap, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        for (size_t j = 0; rc == 0 && pkgs[i].exts && j < pkgs[i].exts->n; j++) {
+            size_t len = strlen(pkgs[i].source) + strlen(pkgs[i].exts->v[j].member) + 16;
+            if (!(paths[k] = malloc(len))) rc = failf(err, err_cap, "out of memory");
+            else {
+                snprintf(paths[k], len, "%s: extension %s", pkgs[i].source, pkgs[i].exts->v[j].member);
+                sides[k] = (eryx__link_side){paths[k], &pkgs[i].exts->v[j].iface};
+                k++;
+            }
+        }
+    if (rc == 0) rc = eryx__link_check(mi, sides, k, err, err_cap);
+    for (size_t i = 0; paths && i < k; i++) free(paths[i]);
+    free(paths);
+    free(sides);
+    eryx__wasm_iface_free(&local);
+    return rc;
 }

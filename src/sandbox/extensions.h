@@ -13,6 +13,7 @@
 #include <wasmtime.h>
 #include "../engine/engine.h"
 #include "../link/loader.h"
+#include "../package/package.h"
 #include "../vfs/vfs.h"
 
 /* Loads the extension at guest path `path` into the instance `main` of cx's store
@@ -34,6 +35,13 @@ int eryx__ext_logged(eryx__dl_host *dl);
 ** layout than recorded). */
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
                      const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, char *err, size_t err_cap);
+
+/* The build-time link check (src/link/linkcheck.h) of the n packages' extension
+** modules against the interpreter module main (whose SHA-256 is guest_sha: its
+** exports are read once per process and kept in eryx__main_ifaces). Returns 0, or
+** -1 with a message naming the package, the module and the symbol. */
+int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sha, const struct eryx__package *pkgs,
+                             size_t n, char *err, size_t err_cap);
 
 /* Frees what eryx__ext_open made for an instance (NULL allowed). */
 void eryx__ext_free(eryx__dl_host *dl);

@@ -96,6 +96,9 @@ struct eryx_builder {
     void *backend_user;
     eryx_warning_fn warn;
     void *warn_user;
+    /* The interpreter (SHA-256) the packages' extension modules were last found
+    ** to link against; "" until checked, and again after a package is added. */
+    char link_checked[ERYX__KEY_HEX_LEN + 1];
     eryx__errbuf err;
 };
 
@@ -292,6 +295,7 @@ static int spec_copy(run_spec *dst, const run_spec *src) {
 
 void eryx_builder_free(eryx_builder *b) {
     if (!b) return;
+    eryx__image_writes_wait(); /* snapshot images it made, still being written to disk */
     spec_free(&b->spec);
     free(b->cache_dir);
     eryx_cache_release(b->memory);
@@ -422,6 +426,7 @@ eryx_status eryx_builder_add_package(eryx_builder *b, const char *path) {
     }
     grown[b->spec.npkgs++] = p;
     b->spec.pkgs = grown;
+    b->link_checked[0] = '\0';
     return ERYX_OK;
 }
 
@@ -1176,6 +1181,19 @@ static eryx_status run_imports_and_setup(eryx_sandbox *s, const char *imports, c
     return ERYX_OK;
 }
 
+/* The build-time link check of the builder's extension modules against the
+** interpreter module m (SHA-256 sha), once per builder and interpreter: an
+** extension built for another interpreter fails here, naming the file and the
+** symbol, before anything imports it. */
+static eryx_status check_links(eryx_builder *b, const wasmtime_module_t *m, const char *sha, eryx__errbuf *err) {
+    if (!strcmp(b->link_checked, sha)) return ERYX_OK;
+    char msg[1024];
+    if (eryx__ext_check_packages(m, sha, b->spec.pkgs, b->spec.npkgs, msg, sizeof msg) != 0)
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s", msg);
+    snprintf(b->link_checked, sizeof b->link_checked, "%s", sha);
+    return ERYX_OK;
+}
+
 /*
 ** Runs Python's start, the imports and the setup code in an instance of the base
 ** module, then builds the snapshot module: the base module whose memory starts as
@@ -1206,6 +1224,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         spec_free(&t.spec);
         return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
     }
+    if ((st = check_links(b, eryx__guest_module(job->base), job->wasm_sha, err)) != ERYX_OK) goto done;
     if ((st = instance_new(&t)) != ERYX_OK) {
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
@@ -1353,6 +1372,12 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
         }
     }
     if ((st = acquire_module(b, s->cb_list, &s->guest, &s->img, s->artifact)) != ERYX_OK) goto fail;
+    if (b->spec.npkgs && b->link_checked[0] == '\0') { /* not checked by a capture above: check now */
+        char sha[ERYX__KEY_HEX_LEN + 1];
+        if ((st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err)) != ERYX_OK ||
+            (st = check_links(b, eryx__guest_module(s->guest), sha, &b->err)) != ERYX_OK)
+            goto fail;
+    }
     if (spec_copy(&s->spec, &b->spec) != 0 || (b->cache_dir && !(s->ext_cache_dir = strdup(b->cache_dir)))) {
         st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
         goto fail;
