@@ -46,10 +46,12 @@ static void usage(FILE *out) {
           "                                   extension modules) into one eryx package\n"
           "       eryx [options] repl          an interactive session (line editing,\n"
           "                                   history in ~/.eryx_history; Ctrl-D quits)\n"
-          "       eryx [options] bench [--json] [--runs N]\n"
+          "       eryx [options] bench [--json] [--runs N] [--numpy PACKAGE]\n"
           "                                   time sandbox creation, execute, limits,\n"
           "                                   callbacks, sessions and a CPU loop\n"
-          "                                   in-process (p50/p99; N runs, default 1000)\n"
+          "                                   in-process (p50/p99; N runs, default 1000);\n"
+          "                                   with --numpy, numpy sandboxes too (cold,\n"
+          "                                   new configuration, warm, import)\n"
           "\n"
           "Runs Python 3.13 (CPython compiled to WebAssembly) inside eryx's sandbox.\n"
           "The guest sees the stdlib, an in-memory /tmp and /data, the environment\n"
@@ -436,15 +438,17 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "bench")) {
             int json = 0, runs = 0; /* 0: the benchmark's own default */
+            const char *numpy_pkg = NULL;
             for (int k = i + 1; k < argc; k++) {
                 if (!strcmp(argv[k], "--json")) json = 1;
                 else if (!strcmp(argv[k], "--runs") && k + 1 < argc) runs = atoi(argv[++k]);
+                else if (!strcmp(argv[k], "--numpy") && k + 1 < argc) numpy_pkg = argv[++k];
                 else {
-                    fprintf(stderr, "eryx: bench takes --json and --runs N, not %s\n", argv[k]);
+                    fprintf(stderr, "eryx: bench takes --json, --runs N and --numpy PACKAGE, not %s\n", argv[k]);
                     goto out;
                 }
             }
-            status = eryx_cli_bench(b, guest_dir_of(guest_dir), json, runs);
+            status = eryx_cli_bench(b, guest_dir_of(guest_dir), json, runs, numpy_pkg);
             goto out;
         }
         if (!strcmp(a, "repl")) {
