@@ -282,6 +282,13 @@ int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_
         if (!memchr(r.path, '\0', sizeof r.path) || !memchr(r.init, '\0', sizeof r.init) ||
             strspn(sha, "0123456789abcdef") != ERYX__KEY_HEX_LEN)
             return failf(err, cap, "the guest's log of extension modules is damaged (record %u)", i);
+        if (i < h->nmods) { /* loaded already (a session restored over its start state): the same, in place */
+            const eryx__dl_module *m = &h->mods[i];
+            if (strcmp(m->name, r.path) != 0 || m->memory_base != r.memory_base || m->table_base != r.table_base)
+                return failf(err, cap, "the guest's log of extension modules does not begin with the %zu loaded "
+                             "already (record %u is %s)", h->nmods, i, r.path);
+            continue;
+        }
         const side_entry *e = registry_get(cc->engine, sha);
         if (!e) e = entry_for_file(cc, vfs, r.path, sha, err, cap);
         const eryx__dl_module *m;

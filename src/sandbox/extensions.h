@@ -31,6 +31,8 @@ int eryx__ext_logged(eryx__dl_host *dl);
 
 /* In an instance restored from a snapshot: loads again, in order and at the same
 ** places, the extension modules the guest's log names (none: nothing to do).
+** Records for modules *dl holds already must name them, in order: a session's
+** memory copied over a restored start state replays only what the session added.
 ** Returns 0, or -1 with a message (a module missing or changed, or a different
 ** layout than recorded). */
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,

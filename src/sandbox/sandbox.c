@@ -1600,10 +1600,13 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     if (fds)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "the guest has %zu file(s) open; a session snapshot holds memory only: close them first", fds);
-    if (s->dl && s->dl->nmods)
+    /* Extension modules: the guest's log (in memory, so in the blob) names them; a
+    ** restore loads them again at the same places. One the log could not hold
+    ** cannot be restored. */
+    if (!eryx__ext_logged(s->dl))
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
-                          "the session loaded a native extension (%s); a session snapshot cannot carry extension "
-                          "modules yet (docs/LATE-LINKING.md)",
+                          "the session loaded more native extension modules than the guest can record (the first: "
+                          "%s); a session snapshot could not restore them",
                           s->dl->mods[0].name);
     if (s->hub && eryx__cb_hub_pending(s->hub))
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
@@ -1654,6 +1657,15 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         for (uint64_t i = 0; i < n; i++)
             memcpy(mem + (size_t)eryx__blob_page(&d, i) * ERYX__BLOB_PAGE, eryx__blob_page_bytes(&d, i),
                    ERYX__BLOB_PAGE);
+        /* The extension modules the session loaded (its memory holds their data
+        ** and the guest's log of them): loaded again where they were. */
+        char msg[1024] = "";
+        eryx__cache_config cc = ext_cache_config(s);
+        if (eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, msg,
+                             sizeof msg) != 0)
+            st = eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                            "the session snapshot's extension modules cannot be loaded again: %s (was it made with "
+                            "the same packages?)", msg);
     }
     free(d.raw);
     if (st != ERYX_OK && !s->broken) fresh_instance(s); /* never leave a half-restored session */
