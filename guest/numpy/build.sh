@@ -2,8 +2,9 @@
 # guest/numpy/build.sh: cross-compiles numpy (sdist pinned in numpy.lock) for
 # wasm32-wasi with the interpreter's toolchain (clang-19, wasm-ld-19, Debian's 2022
 # wasi-libc, Debian's wasm32 libc++/libc++abi) against the CPython 3.13 wasi build
-# tree from cpython-wasi.sh. Cached under $ERYX_CACHE/numpy/<key>; the key hashes
-# every input. The last stdout line is the output directory, which holds:
+# tree from guest/cpython-tree.sh (the one guest/build.sh links python.wasm from).
+# Cached under $ERYX_CACHE/numpy/<key>; the key hashes every input (the tree's by
+# its key). The last stdout line is the output directory, which holds:
 #   site-packages/         numpy's installed pure-Python tree (no extension files)
 #   static/<dotted>.a      one static archive per extension module, holding one
 #                          relocatable object (its objects plus the static-library
@@ -33,22 +34,20 @@ top="$(cd "$guest/.." && pwd)"
 "$top/scripts/apt-install.sh" clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 wasi-libc \
     libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 python3-venv curl >&2
 
-# The CPython wasi build tree (pyconfig.h, Include/, libpython3.13.a): own stage.
-cpy=$("$here/cpython-wasi.sh" | tail -n 1)
-native=$(cat "$cpy/build-python.path")
+# The CPython wasi build tree (pyconfig.h, Include/, libpython3.13.a): a stage of
+# its own, shared with guest/build.sh; its key stands for everything it is made of.
+tree_key=$("$guest/cpython-tree.sh" --key)
 read -r np_ver np_file np_sha < <(grep -v '^#' "$here/numpy.lock" | grep . | head -n 1)
 
 toolchain="$(clang-19 --version | head -1); $(/usr/bin/python3 --version);
 $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32 lld-19 \
     libc++-19-dev-wasm32 libc++abi-19-dev-wasm32)"
 key=$( {
-    cat "$here/numpy.lock" "$here/build-tools.txt" "$here/build.sh" "$here/cpython-wasi.sh" \
+    cat "$here/numpy.lock" "$here/build-tools.txt" "$here/build.sh" \
         "$here/link-check.sh" "$here/wasmbin.py" "$here/wasm-info.py" "$here/side-check.py" "$here/smoke-test.py" "$here/wasm-localize.py" "$here/make-package.sh" "$here/../shim/cxa_abort.c"
     ls "$here"/patches/*.patch >/dev/null 2>&1 && cat "$here"/patches/*.patch
     echo "$toolchain"
-    # The CPython headers the modules are compiled against, and the tree (its key).
-    cat "$cpy/wasi-build/pyconfig.h"; (cd "$cpy/src/Include" && find . -type f | sort | xargs sha256sum)
-    basename "$cpy"
+    echo "cpython-tree $tree_key"
 } | sha256sum | cut -c1-16)
 out="$ERYX_CACHE/numpy/$key"
 if [ -f "$out/build-info.txt" ]; then
@@ -61,6 +60,8 @@ fi
 # keys wait for each other.
 eryx_lock "$ERYX_CACHE/numpy/build.lock" >&2
 if [ -f "$out/build-info.txt" ]; then echo "$out"; exit 0; fi
+cpy=$("$guest/cpython-tree.sh" | tail -n 1)
+native=$(cat "$cpy/build-python.path")
 
 work="$ERYX_CACHE/numpy/work"
 logs="$ERYX_CACHE/logs/numpy-$key"
