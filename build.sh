@@ -49,5 +49,10 @@ if [ "$mode" = asan ]; then
 fi
 # The Python module (import eryx) into $bdir/venv: python/build-module.sh.
 eryx_step "eryx: python module" "$bdir/logs/python-module.log" python/build-module.sh "$bdir"
-echo "[eryx] built $bdir/eryx; running Python in the sandbox:"
+# numpy as one eryx package file, for --package (docs/PACKAGES.md); deterministic.
+numpy_version=$(awk '/^[0-9]/ {print $1; exit}' guest/numpy/numpy.lock)
+eryx_step "eryx: numpy package" "$bdir/logs/numpy-package.log" \
+    "$bdir/eryx" package "$numpy_dir/package" --name numpy --version "$numpy_version" \
+    -o "$bdir/numpy-$numpy_version.eryx"
+echo "[eryx] built $bdir/eryx and $bdir/numpy-$numpy_version.eryx; running Python in the sandbox:"
 "$bdir/eryx" -c 'import sys; print(f"Python {sys.version.split()[0]} on {sys.platform}: 6*7 =", 6*7)'
