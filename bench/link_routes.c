@@ -19,13 +19,9 @@
 #include <time.h>
 #include <wasmtime.h>
 #include "../src/engine/engine.h"
+#include "bench_time.h"
 #include "../src/link/loader.h"
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 static uint8_t *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -97,10 +93,6 @@ static void define_wasi(wasmtime_linker_t *linker, const wasmtime_module_t *m) {
     wasm_importtype_vec_delete(&imports);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     if (argc < 2) {

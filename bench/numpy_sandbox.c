@@ -13,19 +13,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_time.h"
 #include "eryx.h"
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 static void report(const char *what, double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp);
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
     printf("%-58s p50 %9.3f ms  p99 %9.3f ms  (%d runs)\n", what, v[n / 2], v[n - 1 - n / 100], n);
 }
 static void must(eryx_status st, eryx_builder *b, const char *what) {

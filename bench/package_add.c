@@ -8,13 +8,9 @@
 **   build/package_add PACKAGE... */
 #include <stdio.h>
 #include <time.h>
+#include "bench_time.h"
 #include "eryx.h"
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 int main(int argc, char **argv) {
     for (int k = 1; k < argc; k++) {
