@@ -46,3 +46,14 @@ eryx_lock() {
         flock 9
     fi
 }
+
+# eryx_cached NAME MARKER DIR [KEY]: a finished build's reuse. If MARKER (the file
+# a build writes last) exists: says so on stderr ("reusing cached build", which
+# tests/cache_reused.sh looks for), prints DIR (the script's last stdout line) and
+# succeeds; else fails and the caller builds. Call it again after eryx_lock: the
+# holder may have finished the same build meanwhile.
+eryx_cached() {
+    [ -f "$2" ] || return 1
+    echo "[eryx] $1: reusing cached build $3${4:+ (key $4)}" >&2
+    echo "$3"
+}

@@ -50,16 +50,13 @@ key=$( {
     echo "cpython-tree $tree_key"
 } | sha256sum | cut -c1-16)
 out="$ERYX_CACHE/numpy/$key"
-if [ -f "$out/build-info.txt" ]; then
-    echo "[eryx] numpy: reusing cached build $out (key $key)" >&2
-    echo "$out"; exit 0
-fi
+eryx_cached numpy "$out/build-info.txt" "$out" "$key" && exit 0
 # One work dir for every key, under one lock: the build writes its own paths into
 # the outputs (Cython's .pyx paths in the modules, numpy/__config__.py), so a
 # key-named work dir would make the bytes depend on the key. Builds of different
 # keys wait for each other.
 eryx_lock "$ERYX_CACHE/numpy/build.lock" >&2
-if [ -f "$out/build-info.txt" ]; then echo "$out"; exit 0; fi
+eryx_cached numpy "$out/build-info.txt" "$out" "$key" && exit 0
 cpy=$("$guest/cpython-tree.sh" | tail -n 1)
 native=$(cat "$cpy/build-python.path")
 
