@@ -1,9 +1,13 @@
-/* libFuzzer target for src/link/dylink.c: the dylink.0 reader and the data-section
-** stripper get any bytes; each returns 0 with sane results or -1 with a message,
-** never reads outside the input (ASan), and a stripped module is never longer. */
+/* libFuzzer target for src/link/dylink.c and src/link/linkcheck.c: the dylink.0
+** reader, the data-section stripper and the link-interface reader get any bytes;
+** each returns 0 with sane results or -1 with a message, never reads outside the
+** input (ASan), and a stripped module is never longer. An interface that reads is
+** then link-checked against itself as the main module (every path of the check). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "../src/link/dylink.h"
+#include "../src/link/linkcheck.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -21,5 +25,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t out_len = 0;
     if (eryx__dylink_strip_data(data, size, &out, &out_len, err, sizeof err) == 0 && (!out || out_len > size)) abort();
     free(out);
+    eryx__wasm_iface f;
+    err[0] = '\0';
+    if (eryx__wasm_iface_read(data, size, &f, err, sizeof err) == 0) {
+        for (size_t i = 0; i < f.n_imports; i++)
+            if (!f.imports[i].module || !f.imports[i].name || (f.imports[i].kind == 0) != (f.imports[i].sig != NULL))
+                abort();
+        for (size_t i = 1; i < f.n_exports; i++)
+            if (strcmp(f.exports[i - 1].name, f.exports[i].name) > 0) abort(); /* sorted */
+        eryx__link_side side = {"fuzz", &f};
+        char msg[512];
+        if (eryx__link_check(&f, &side, 1, msg, sizeof msg) != 0 && !msg[0]) abort();
+        eryx__wasm_iface_free(&f);
+    } else if (!err[0]) {
+        abort();
+    }
     return 0;
 }

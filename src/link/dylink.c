@@ -345,8 +345,8 @@ int eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out
             rc = types ? fail(&sec, "two type sections") : read_types(&sec, &types, &ntypes);
         } else if (id == 2) {
             sec.where = "import section";
-            rc = out->imports ? fail(&sec, "two import sections")
-                              : read_imports(&sec, types, ntypes, out, &func_types, &nfuncs);
+            rc = out->imports || func_types ? fail(&sec, "two import sections, or one after the function section")
+                                            : read_imports(&sec, types, ntypes, out, &func_types, &nfuncs);
         } else if (id == 3) { /* function section: the type of each defined function */
             sec.where = "function section";
             uint32_t n;
