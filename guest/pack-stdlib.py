@@ -13,9 +13,10 @@ import os
 import sys
 import zipfile
 
-# Not useful inside a sandbox (GUI, test suite, installers, REPL tooling).
+# Not useful inside a sandbox (GUI, test suite, installers, help topics). _pyrepl
+# stays: pydoc (help()) imports its pager.
 SKIP_TOP = {"test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip",
-            "venv", "__phello__", "_pyrepl", "pydoc_data", "site-packages", "lib2to3"}
+            "venv", "__phello__", "pydoc_data", "site-packages", "lib2to3"}
 SKIP_DIR = {"__pycache__", "tests", "idle_test"}
 DATE = (1980, 1, 1, 0, 0, 0)
 

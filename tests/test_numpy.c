@@ -107,6 +107,24 @@ static void test_numpy_in_fresh_sandboxes(void) {
     eryx_builder_free(b);
 }
 
+/* A second import of numpy after its modules left sys.modules: the extension
+** modules are not initialized again (numpy refuses that), the same module objects
+** come back, as from CPython's extension cache. */
+static void test_reimport(void) {
+    eryx_builder *b = eryx_builder_new();
+    eryx_builder_add_package(b, pkg);
+    eryx_sandbox *s = sandbox(b);
+    if (s) {
+        EXPECT(s, "import sys, warnings, numpy\nm1 = sys.modules['numpy._core._multiarray_umath']\n"
+                  "for k in [k for k in sys.modules if k == 'numpy' or k.startswith('numpy.')]: del sys.modules[k]\n"
+                  "warnings.simplefilter('ignore')\nimport numpy\n"
+                  "print(sys.modules['numpy._core._multiarray_umath'] is m1, numpy.__version__)",
+               "True 2.2.6\n");
+        eryx_sandbox_free(s);
+    }
+    eryx_builder_free(b);
+}
+
 static void test_session_keeps_numpy(void) {
     eryx_builder *b = eryx_builder_new();
     eryx_builder_add_package(b, pkg);
@@ -305,6 +323,7 @@ int main(int argc, char **argv) {
     pkg = argv[1];
     test_numpy_in_fresh_sandboxes();
     test_session_keeps_numpy();
+    test_reimport();
     test_preimported_numpy();
     test_refusals();
     test_eryx_package_file();

@@ -111,6 +111,12 @@ extern int32_t eryx_host_dl_open(const char *path, size_t path_len, const char *
 ** (what the dlopen-based importer sets). Not in the public headers. */
 extern const char *_PyImport_SwapPackageContext(const char *newcontext);
 
+/* Single-phase extension modules loaded so far, by path: their init functions
+** run once per interpreter (numpy's refuse a second run), so a second import of
+** one (after `del sys.modules[...]`) gets the module made the first time, as
+** CPython's own loader does from its extension cache. */
+static PyObject *single_phase_modules;
+
 /* load_extension(name, path, spec): imports the extension module `name` from the
 ** side module at path, as CPython's dynamic loader would: single-phase init (the
 ** init function returns the module) or multi-phase (it returns a PyModuleDef,
@@ -121,6 +127,9 @@ static PyObject *eryx_load_extension(PyObject *self, PyObject *args) {
     Py_ssize_t name_len, path_len;
     PyObject *spec;
     if (!PyArg_ParseTuple(args, "s#s#O", &name, &name_len, &path, &path_len, &spec)) return NULL;
+    if (!single_phase_modules && !(single_phase_modules = PyDict_New())) return NULL;
+    PyObject *cached = PyDict_GetItemString(single_phase_modules, path); /* borrowed */
+    if (cached) return Py_NewRef(cached);
     const char *last = strrchr(name, '.');
     last = last ? last + 1 : name;
     char init[256], err[1024] = "";
@@ -150,6 +159,8 @@ static PyObject *eryx_load_extension(PyObject *self, PyObject *args) {
         PyModuleDef *def = (PyModuleDef *)m;
         m = PyModule_FromDefAndSpec(def, spec);
         if (m && PyModule_ExecDef(m, def) < 0) Py_CLEAR(m);
+    } else if (PyDict_SetItemString(single_phase_modules, path, m) < 0) {
+        Py_CLEAR(m);
     }
     return m;
 }
