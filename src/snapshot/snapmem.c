@@ -152,7 +152,6 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
 ** guest grew past the image is dropped. Returns 0, or -1 when the page map cannot
 ** be read (the memory is then unmapped instead: never reused unverified).
 */
-#define HUGE_PAGE ((size_t)2 << 20) /* x86-64 and arm64 transparent huge pages */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61) /* a page-cache page: here, the image's own */
@@ -270,12 +269,10 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
         free(m);
         return wasmtime_error_new("eryx: cannot reserve address space for a linear memory");
     }
-    /* Memory the guest grows past its image is zeros it touches page by page; as
-    ** transparent huge pages (where the kernel has THP for madvise'd ranges, as
-    ** Debian's default), first touches cost one fault per 2 MiB instead of per
-    ** 4 KiB. Only that range: the image's pages stay shared with the image. */
-    size_t huge_from = ((img ? img->size : 0) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    if (huge_from < reserved) (void)madvise(m->base + huge_from, reserved - huge_from, MADV_HUGEPAGE);
+    /* No MADV_HUGEPAGE for the memory the guest grows into: tried, it made a numpy
+    ** workload that grows memory ~20% faster at p50, but with Debian's THP defrag
+    ** setting (madvise) one fault in 60 executes stalled 2.1 s in the kernel's
+    ** direct compaction; a sandbox cannot take that (docs/BENCHMARKS.md). */
     int ok = 1;
     if (img) /* the image, copy-on-write; then zeros up to the minimum */
         ok = mmap(m->base, img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, img->fd, 0) != MAP_FAILED &&
