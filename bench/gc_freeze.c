@@ -1,7 +1,7 @@
 /* bench/gc_freeze.c: what gc.freeze() at the snapshot buys (docs/GUEST.md). The
 ** same numpy workload, ending in a full collection, in sandboxes whose snapshot
 ** imported numpy two ways: with --import (eryx's preimport: GC off while
-** importing, then one collection and gc.freeze()) and in the setup code (numpy's
+** importing, then gc.freeze()) and in the setup code (numpy's
 ** objects left in the collected generations). Each configuration is new (a unique
 ** line in its setup), so this also times the first sandbox of each. Build and run
 ** (after ./build.sh):
