@@ -100,7 +100,13 @@ static const cli_case cases[] = {
                      "os.remove('/tmp/a/g.txt'); os.rmdir('/tmp/a/b'); print(os.listdir('/tmp/a'))"),
      NULL, 0, "['b', 'g.txt'] hello 5\n[]\n", NULL, {NULL}},
     {"data_dir", PY("import os; open('/data/x', 'wb').write(bytes(range(256))); print(sorted(os.listdir('/')), len(open('/data/x', 'rb').read()))"),
-     NULL, 0, "['data', 'tmp', 'usr'] 256\n", NULL, {NULL}},
+     NULL, 0, "['data', 'dev', 'tmp', 'usr'] 256\n", NULL, {NULL}},
+    /* os.devnull: reads empty, takes writes, is a character device, holds nothing. */
+    {"dev_null", PY("import os, stat\nwith open(os.devnull, 'w') as f: n = f.write('x' * 100000)\n"
+                    "print(n, repr(open('/dev/null').read()), stat.S_ISCHR(os.stat('/dev/null').st_mode), os.listdir('/dev'))\n"
+                    "try:\n    open('/dev/null/x')\nexcept OSError as e:\n    print(type(e).__name__)\n"
+                    "try:\n    os.remove('/dev/null')\nexcept OSError as e:\n    print(type(e).__name__)"),
+     NULL, 0, "100000 '' True ['null']\nNotADirectoryError\nOSError\n", NULL, {NULL}},
     {"stdlib_read_only", PY("open('/usr/local/lib/python3.13/os.pyc', 'w')"), NULL, 1, "", NULL, {"OSError", "Read-only file system"}},
     {"env_flags", {"--env", "A=1", "--env", "B=two words", "-c", "import os; print(sorted(os.environ.items()))"}, NULL, 0,
      "[('A', '1'), ('B', 'two words')]\n", NULL, {NULL}},

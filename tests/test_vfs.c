@@ -1323,7 +1323,34 @@ static void test_host(void) {
     CHECK(system(q) == 0);
 }
 
+/* /dev/null mounted in a vfs: the mount point is the device. */
+static void test_null(void) {
+    eryx_vfs *vfs = eryx_vfs_new();
+    CHECK(vfs && eryx_vfs_mount(vfs, "/dev/null", &eryx_vfs_null_backend, NULL, false) == 0);
+    if (!vfs) return;
+    eryx_vfs_file *f = NULL;
+    eryx_vfs_stat st;
+    char buf[8] = "zzzz";
+    size_t n = 99;
+    CHECK(eryx_vfs_open(vfs, "/dev/null", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE, &f) == 0 && f);
+    if (f) {
+        CHECK(f->ops->pwrite(f, "hello", 5, 0, &n) == 0 && n == 5);
+        CHECK(f->ops->pread(f, buf, sizeof buf, 0, &n) == 0 && n == 0 && buf[0] == 'z');
+        CHECK(f->ops->fstat(f, &st) == 0 && st.type == ERYX_VFS_TYPE_CHARDEV && st.size == 0);
+        f->ops->close(f);
+    }
+    CHECK(eryx_vfs_stat_path(vfs, "/dev/null", true, &st) == 0 && st.type == ERYX_VFS_TYPE_CHARDEV);
+    CHECK(eryx_vfs_stat_path(vfs, "/dev", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR); /* implicit */
+    f = NULL;
+    CHECK(eryx_vfs_open(vfs, "/dev/null/x", ERYX_VFS_O_READ, &f) == ERYX_WASI_ENOTDIR && !f);
+    CHECK(eryx_vfs_open(vfs, "/dev/null", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == ERYX_WASI_ENOTDIR);
+    CHECK(eryx_vfs_unlink(vfs, "/dev/null") != 0);
+    CHECK(eryx_vfs_mkdir(vfs, "/dev/null/d") != 0);
+    eryx_vfs_free(vfs);
+}
+
 int main(void) {
+    test_null();
     test_join();
     test_mounts();
     test_zip_good();

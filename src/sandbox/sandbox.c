@@ -867,6 +867,12 @@ static eryx_status mount_all(eryx_sandbox *s) {
             return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount the package %s at %s (WASI errno %u)", p->source,
                               p->guest_path, e);
     }
+    /* /dev/null (os.devnull), unless the embedder mounted something at that path
+    ** (a mount at /dev or / stays: the deeper mount point wins). */
+    int dev_taken = 0;
+    for (mount_spec *m = spec->mounts; m; m = m->next) dev_taken |= !strcmp(m->guest, "/dev/null");
+    if (!dev_taken && (e = eryx_vfs_mount(s->vfs, "/dev/null", &eryx_vfs_null_backend, NULL, false)) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount /dev/null (WASI errno %u)", e);
     static const char *const memfs_paths[] = {"/tmp", "/data"};
     for (size_t i = 0; i < 2; i++) {
         int taken = 0;

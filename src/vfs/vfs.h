@@ -48,6 +48,7 @@ enum {
     ERYX_VFS_TYPE_DIR = ERYX_WASI_FILETYPE_DIRECTORY,
     ERYX_VFS_TYPE_REG = ERYX_WASI_FILETYPE_REGULAR_FILE,
     ERYX_VFS_TYPE_SYMLINK = ERYX_WASI_FILETYPE_SYMBOLIC_LINK,
+    ERYX_VFS_TYPE_CHARDEV = ERYX_WASI_FILETYPE_CHARACTER_DEVICE,
 };
 
 typedef struct eryx_vfs_stat {
@@ -160,6 +161,10 @@ void *eryx_vfs_zip_ref(eryx_vfs_zip *img); /* a new reference, to pass as `self`
 extern const eryx_vfs_backend eryx_vfs_mem_backend;
 void *eryx_vfs_mem_new(uint64_t max_bytes); /* NULL when out of memory */
 uint64_t eryx_vfs_mem_used(void *self);     /* bytes of file contents held */
+
+/* /dev/null: mounted at that path, it is the mount point itself, a character
+** device that reads as empty and discards writes; self is unused (NULL). */
+extern const eryx_vfs_backend eryx_vfs_null_backend;
 
 /* A host directory, read-only or read-write. Every path is resolved by the kernel
 ** beneath the directory (openat2 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): "..",
