@@ -120,6 +120,12 @@ static void test_reimport(void) {
                   "warnings.simplefilter('ignore')\nimport numpy\n"
                   "print(sys.modules['numpy._core._multiarray_umath'] is m1, numpy.__version__)",
                "True 2.2.6\n");
+        /* Methods numpy registers with a calling convention their C functions do not
+        ** have trapped the sandbox (guest/numpy/patches/0002-method-signatures.patch). */
+        EXPECT(s, "import numpy as np, pickle\nm = np._core._multiarray_umath\n"
+                  "print(type(m._get_castingimpl(type(np.dtype('d')), type(np.dtype('f')))).__name__)\n"
+                  "try:\n    pickle.dumps(m._get_sfloat_dtype()(1.0))\nexcept pickle.PicklingError:\n    print('refused')",
+               "_BoundArrayMethod\nrefused\n");
         eryx_sandbox_free(s);
     }
     eryx_builder_free(b);
