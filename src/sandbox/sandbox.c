@@ -1110,14 +1110,14 @@ static eryx_status instance_new(eryx_sandbox *s) {
 ** image it imported from (its path and identity), the environment Python read
 ** while starting, the imports and the setup code. One string. Not argv: one
 ** snapshot serves every argv (each restore sets sys.argv). */
-static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char *cbs) {
+static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, bool plain) {
     char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing", zip_sha[65];
     struct stat st;
     snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
     if (stat(path, &st) == 0)
         snprintf(zip_id, sizeof zip_id, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_ino,
                  (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-    if (b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0) return NULL;
+    if (!plain && b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0) return NULL;
     eryx__stdlib_sha256(b->spec.guest_dir, zip_sha);
     size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir);
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
@@ -1130,11 +1130,16 @@ static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char
                  setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
+    if (plain) return c; /* the guest's plain snapshot for this environment (eryx__plain below) */
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs); /* installed in the snapshot: a restore need not */
     for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
         p += sprintf(p, "\x1e%s=%s", b->spec.pkgs[i].guest_path, b->spec.pkgs[i].sha256);
     return c;
+}
+
+static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char *cbs) {
+    return snapshot_id_of(b, base_sha, cbs, false);
 }
 
 typedef struct snapshot_job {
@@ -1143,6 +1148,9 @@ typedef struct snapshot_job {
     const char *wasm_path, *wasm_sha;
     const char *cbs; /* the callbacks' description (eryx__cb_describe), NULL: none */
     const eryx__cache_config *cc;
+    bool plain;          /* capture the plain snapshot: Python started, nothing imported or set up */
+    eryx__snapimg *from; /* NULL, or the plain snapshot to start the capture from (not a fresh start) */
+    eryx__guest *bare;   /* with `from`: the module instances of it run */
 } snapshot_job;
 
 /* Fails the snapshot with what the guest reported (the traceback, or its stderr). */
@@ -1213,8 +1221,11 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     eryx_builder *b = job->b;
     /* The builder's cache dir (borrowed): extensions the imports load are compiled
     ** through it. */
-    eryx_sandbox t = {.guest = job->base, .stdin_fd = -1, .ext_cache_dir = b->cache_dir,
-                      .ext_cache_max_bytes = b->cache_max_bytes, .ext_cache_max_entries = b->cache_max_entries};
+    /* From the plain snapshot when there is one (its Python already started: ~10 ms
+    ** saved), else from a fresh start of the base module. */
+    eryx_sandbox t = {.guest = job->from ? job->bare : job->base, .img = job->from, .stdin_fd = -1,
+                      .ext_cache_dir = b->cache_dir, .ext_cache_max_bytes = b->cache_max_bytes,
+                      .ext_cache_max_entries = b->cache_max_entries};
     eryx_result scratch = {0};
     eryx_status st;
     if (spec_copy(&t.spec, &b->spec) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
@@ -1222,6 +1233,9 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     free(t.spec.imports);
     free(t.spec.setup);
     t.spec.imports = t.spec.setup = NULL;
+    if (job->plain) /* nor packages: the plain snapshot serves every package set */
+        for (size_t i = 0; i < t.spec.npkgs; i++) eryx__package_clear(&t.spec.pkgs[i]);
+    if (job->plain) t.spec.npkgs = 0;
     /* The snapshot is made with sys.argv == ['-c'] whatever the builder's argv. */
     free_strv(t.spec.argv, t.spec.argc);
     t.spec.argc = 1;
@@ -1230,16 +1244,20 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         spec_free(&t.spec);
         return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
     }
-    if ((st = check_links(b, eryx__guest_module(job->base), job->wasm_sha, err)) != ERYX_OK) goto done;
+    if (!job->plain && (st = check_links(b, eryx__guest_module(t.guest), job->wasm_sha, err)) != ERYX_OK) goto done;
     if ((st = instance_new(&t)) != ERYX_OK) {
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
     }
     t.cur = &scratch;
-    if ((st = run_imports_and_setup(&t, b->spec.imports, b->spec.setup, b->spec.setup_len, true, &scratch, err)) !=
-        ERYX_OK)
+    if (job->from && t.spec.npkgs && (st = add_package_paths(&t, &scratch)) != ERYX_OK) { /* a fresh start adds them */
+        eryx__fail(err, st, "%s", t.err.msg);
         goto done;
-    if (job->cbs) { /* the callbacks' functions (and asyncio) are then in the snapshot */
+    }
+    if ((st = run_imports_and_setup(&t, job->plain ? NULL : b->spec.imports, job->plain ? NULL : b->spec.setup,
+                                    job->plain ? 0 : b->spec.setup_len, true, &scratch, err)) != ERYX_OK)
+        goto done;
+    if (job->cbs && !job->plain) { /* the callbacks' functions (and asyncio) are then in the snapshot */
         int rc = 0;
         st = support_call(&t, "set_callbacks", job->cbs, strlen(job->cbs), &rc);
         if (st != ERYX_OK || rc != 0) {
@@ -1278,8 +1296,39 @@ done:
 
 /* On a snapshot-image miss: gets the base module (through its own cache tiers),
 ** then captures the image in an instance of it. */
+static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__errbuf *err);
+
+/* The id of the bare module of the guest whose SHA-256 is sha. */
+static void bare_id_of(const char *sha, char id[128]) { snprintf(id, 128, "eryx-bare-1\x1e%s", sha); }
+
 static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errbuf *err) {
     snapshot_job *job = user;
+    if (job->from) return capture_snapshot(job, out, err);
+    const run_spec *spec = &job->b->spec;
+    if (!job->plain && (spec->imports || spec->setup || spec->npkgs || job->cbs)) {
+        /* Layered: start from the guest's plain snapshot for this environment (the
+        ** one a builder with no imports, setup, packages or callbacks uses, made
+        ** once and cached like any snapshot) instead of starting Python again. */
+        char bare_id[128];
+        bare_id_of(job->wasm_sha, bare_id);
+        char *plain_id = snapshot_id_of(job->b, job->wasm_sha, NULL, true);
+        if (!plain_id) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
+        snapshot_job pj = *job;
+        pj.plain = true, pj.cbs = NULL;
+        eryx__snapimg *plain = NULL;
+        eryx__guest *bare = NULL;
+        eryx_status st = eryx__image_acquire(plain_id, capture_from_base, &pj, job->cc, &plain, err);
+        free(plain_id);
+        if (st == ERYX_OK) st = eryx__module_acquire(bare_id, make_bare_module, job, job->cc, &bare, NULL, err);
+        if (st == ERYX_OK) {
+            snapshot_job fj = *job;
+            fj.from = plain, fj.bare = bare;
+            st = capture_snapshot(&fj, out, err);
+        }
+        eryx__guest_release(bare);
+        eryx__snapimg_release(plain);
+        return st;
+    }
     eryx_status st = eryx__guest_acquire(job->wasm_path, job->wasm_sha, job->cc, &job->base, NULL, err);
     if (st != ERYX_OK) return st;
     st = capture_snapshot(job, out, err);
@@ -1344,7 +1393,7 @@ static eryx_status acquire_module(eryx_builder *b, const char *cbs, eryx__guest 
         return st;
     }
     char bare_id[128];
-    snprintf(bare_id, sizeof bare_id, "eryx-bare-1\x1e%s", sha);
+    bare_id_of(sha, bare_id);
     eryx__key_ctx *kc = eryx__key_begin();
     if (!kc) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a key");
     eryx__key_add_str(kc, id);
