@@ -165,7 +165,9 @@ eryx_status eryx_builder_set_cache_backend(eryx_builder *builder, const eryx_cac
 
 /*
 ** Sets where non-fatal warnings go (NULL: dropped, the default). The library never
-** prints; the CLI prints them on stderr.
+** prints; the CLI prints them on stderr. fn may be called from a thread of eryx's
+** own (a snapshot image written to the disk cache behind the sandbox that made
+** it), until eryx_builder_free returns; it must be safe to call from any thread.
 */
 eryx_status eryx_builder_set_warning_handler(eryx_builder *builder, eryx_warning_fn fn, void *user);
 
