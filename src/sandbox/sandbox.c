@@ -123,6 +123,7 @@ struct eryx_sandbox {
     char artifact[65];  /* SHA-256 naming image + bare module + engine: session blobs carry it */
     eryx__cb_hub *hub;  /* host callbacks' calls; NULL: no callbacks */
     char *cb_list;      /* the guest's description of them (JSON) */
+    bool transient;     /* a capture's instance: its memory is not pooled (eryx__snapmem_arm_transient) */
     eryx__snapimg *img; /* pre-initialized: the snapshot image each instance starts from;
                         ** guest is then the bare module. NULL: Python starts in each */
     void *memfs[2];     /* /tmp and /data when in memory (owned by vfs), else NULL */
@@ -1030,7 +1031,9 @@ static eryx_status instance_new(eryx_sandbox *s) {
     if (s->spec.engine == ERYX__ENGINE_FUEL) wasmtime_context_set_fuel(s->cx, UINT64_MAX / 2);
     wasm_trap_t *trap = NULL;
     uint64_t t1 = now_ns();
-    eryx__snapmem_arm(s->img); /* the memory creator maps it as this instance's memory */
+    /* The memory creator maps it as this instance's memory. */
+    if (s->transient) eryx__snapmem_arm_transient(s->img);
+    else eryx__snapmem_arm(s->img);
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
     eryx__snapmem_arm(NULL);
     uint64_t t2 = now_ns();
@@ -1223,7 +1226,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     ** through it. */
     /* From the plain snapshot when there is one (its Python already started: ~10 ms
     ** saved), else from a fresh start of the base module. */
-    eryx_sandbox t = {.guest = job->from ? job->bare : job->base, .img = job->from, .stdin_fd = -1,
+    eryx_sandbox t = {.guest = job->from ? job->bare : job->base, .img = job->from, .transient = true, .stdin_fd = -1,
                       .ext_cache_dir = b->cache_dir, .ext_cache_max_bytes = b->cache_max_bytes,
                       .ext_cache_max_entries = b->cache_max_entries};
     eryx_result scratch = {0};

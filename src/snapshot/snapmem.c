@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct linear {
     size_t size, reserved, guard;
     eryx__snapimg *img; /* the image it started from (a reference), or NULL */
     struct linear *next; /* in the image's pool */
+    bool transient;      /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
 } linear;
 
 struct eryx__snapimg {
@@ -122,8 +124,10 @@ const uint8_t *eryx__snapimg_view(const eryx__snapimg *img) { return img->view; 
 /* ---- the memory creator ---------------------------------------------------------- */
 
 static _Thread_local const eryx__snapimg *armed;
+static _Thread_local bool armed_transient;
 
-void eryx__snapmem_arm(const eryx__snapimg *img) { armed = img; }
+void eryx__snapmem_arm(const eryx__snapimg *img) { armed = img, armed_transient = false; }
+void eryx__snapmem_arm_transient(const eryx__snapimg *img) { armed = img, armed_transient = true; }
 
 static uint8_t *lin_get(void *env, size_t *size, size_t *capacity) {
     linear *m = env;
@@ -179,11 +183,13 @@ static int pagemap_fd(void) {
     return fd;
 }
 
-/* Past this many written pages a memory is not worth keeping: every later reset
-** would copy them all again (a written page stays a private copy after its bytes
-** are put back), ~1.5 ms per execute for a memory that imported numpy, where a
-** new mapping costs its page faults once. */
-#define RESET_MAX_PAGES 1024 /* 4 MiB */
+/* Past this many written pages a memory is not kept: every later reset copies
+** them all again (a written page stays a private copy after its bytes are put
+** back). Below it, copying back is cheaper than faulting the pages in again in a
+** new mapping (bench/gc_freeze.c's workload, which writes several MiB, ran ~35%
+** slower with the bound at 4 MiB). Memories that one-off work wrote all over (a
+** snapshot's capture) are transient instead: never pooled. */
+#define RESET_MAX_PAGES 16384 /* 64 MiB: a safety net; below it copying back beats faulting in again */
 
 static int reset_to_image(linear *m) {
     const eryx__snapimg *img = m->img;
@@ -224,7 +230,7 @@ static void lin_free(void *env) {
         return;
     }
     int pooled = 0;
-    if (reset_to_image(m) == 0) {
+    if (!m->transient && reset_to_image(m) == 0) {
         pthread_mutex_lock(&img->lock);
         if (img->npool < POOL_MAX) {
             m->next = img->pool;
@@ -242,6 +248,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
                                     size_t reserved, size_t guard, wasmtime_linear_memory_t *out) {
     (void)env, (void)ty, (void)maximum;
     eryx__snapimg *img = (eryx__snapimg *)armed;
+    bool transient = armed_transient;
     armed = NULL;
     if (img) { /* a memory reset to this image, if one is pooled */
         pthread_mutex_lock(&img->lock);
@@ -259,6 +266,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
             if (minimum > m->size) m->size = minimum;
             m->next = NULL;
             m->img = img;
+            m->transient = transient;
             eryx__snapimg_retain(img);
             *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
             return NULL;
@@ -294,6 +302,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     }
     if (img) {
         m->img = img;
+        m->transient = transient;
         eryx__snapimg_retain(img);
     }
     *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};

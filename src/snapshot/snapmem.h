@@ -45,4 +45,9 @@ void eryx__snapmem_install(wasm_config_t *config);
 ** cleared by eryx__snapmem_arm(NULL). img must stay alive until then. */
 void eryx__snapmem_arm(const eryx__snapimg *img);
 
+/* As eryx__snapmem_arm, for an instance whose memory is not to be pooled when it
+** is dropped (one-off work that writes much of it: a snapshot's capture): the
+** memory is then unmapped instead. It may itself come from the pool. */
+void eryx__snapmem_arm_transient(const eryx__snapimg *img);
+
 #endif
