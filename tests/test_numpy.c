@@ -123,9 +123,10 @@ static void test_reimport(void) {
         /* Methods numpy registers with a calling convention their C functions do not
         ** have trapped the sandbox (guest/numpy/patches/0002-method-signatures.patch). */
         EXPECT(s, "import numpy as np, pickle\nm = np._core._multiarray_umath\n"
-                  "print(type(m._get_castingimpl(type(np.dtype('d')), type(np.dtype('f')))).__name__)\n"
+                  "c = m._get_castingimpl(type(np.dtype('d')), type(np.dtype('f')))\n"
+                  "print(type(c).__name__, c._supports_unaligned)\n"
                   "try:\n    pickle.dumps(m._get_sfloat_dtype()(1.0))\nexcept pickle.PicklingError:\n    print('refused')",
-               "_BoundArrayMethod\nrefused\n");
+               "_BoundArrayMethod True\nrefused\n");
         eryx_sandbox_free(s);
     }
     eryx_builder_free(b);
