@@ -1133,7 +1133,8 @@ static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const c
                  setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
-    if (plain) return c; /* the guest's plain snapshot for this environment (eryx__plain below) */
+    *p = '\0'; /* the separator above overwrote the last terminator */
+    if (plain) return c; /* the guest's plain snapshot for this environment (capture_from_base) */
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs); /* installed in the snapshot: a restore need not */
     for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
