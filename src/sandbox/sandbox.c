@@ -712,7 +712,6 @@ static int32_t hook_cb_len(void *user, int32_t id) {
     eryx_sandbox *s = user;
     return eryx__cb_len(s->hub, id);
 }
-/* eryx.dl_open: an extension module's side module, loaded into this instance. */
 /* Where compiled extension modules are cached: the disk tier only (the embedder's
 ** backend and warning handler belong to the builder, which may be gone by now). */
 static eryx__cache_config ext_cache_config(const eryx_sandbox *s) {
@@ -722,6 +721,15 @@ static eryx__cache_config ext_cache_config(const eryx_sandbox *s) {
                                 .max_entries = s->ext_cache_max_entries};
 }
 
+/* Loads again, where they were, the extension modules the guest's log in the
+** instance's memory names and the instance has not loaded yet (a restored
+** snapshot's, a restored session's). 0, or -1 with a message in msg. */
+static int replay_extensions(eryx_sandbox *s, char *msg, size_t cap) {
+    eryx__cache_config cc = ext_cache_config(s);
+    return eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, msg, cap);
+}
+
+/* eryx.dl_open: an extension module's side module, loaded into this instance. */
 static int32_t hook_dl_open(void *user, const char *path, const char *init, char *err, size_t err_cap) {
     eryx_sandbox *s = user;
     eryx__cache_config cc = ext_cache_config(s);
@@ -1059,9 +1067,7 @@ static eryx_status instance_new(eryx_sandbox *s) {
     if (s->img) {
         /* Extension modules the snapshot imported: loaded again where they were. */
         char msg[1024] = "";
-        eryx__cache_config cc = ext_cache_config(s);
-        if (eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, msg,
-                             sizeof msg) != 0)
+        if (replay_extensions(s, msg, sizeof msg) != 0)
             return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
                               "restoring the snapshot's extension modules failed: %s", msg);
     }
@@ -1719,9 +1725,7 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         /* The extension modules the session loaded (its memory holds their data
         ** and the guest's log of them): loaded again where they were. */
         char msg[1024] = "";
-        eryx__cache_config cc = ext_cache_config(s);
-        if (eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, msg,
-                             sizeof msg) != 0)
+        if (replay_extensions(s, msg, sizeof msg) != 0)
             st = eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                             "the session snapshot's extension modules cannot be loaded again: %s (was it made with "
                             "the same packages?)", msg);
