@@ -86,7 +86,7 @@ static void create_engine(eryx__engine_kind kind) {
     wasmtime_config_memory_init_cow_set(config, false);
     /* Generated code checks the engine's epoch at loop heads and function entries,
     ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
-    ** must set a deadline (src/sandbox/sandbox.c does). Off only for the kind
+    ** must set a deadline (src/sandbox/instance.c does). Off only for the kind
     ** eryx bench uses to measure what the checks cost. */
     wasmtime_config_epoch_interruption_set(config, epoch);
     /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it

@@ -25,7 +25,7 @@ bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
 eryx_status eryx__sandbox_execute_single(eryx_sandbox *sandbox, const char *code, size_t len, eryx_result **result);
 int eryx__sandbox_source_complete(eryx_sandbox *sandbox, const char *code, size_t len);
 
-/* Exported start states (src/sandbox/factory.c): the builder's snapshot id
+/* Exported start states (src/sandbox/start_state.c): the builder's snapshot id
 ** (*id malloc'd) and, when img is not NULL, its start state (made on a miss; a new
 ** reference); installing an image as the start state of an id in the builder's
 ** cache tiers; the builder's error buffer. */

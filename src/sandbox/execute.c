@@ -1,0 +1,196 @@
+/*
+** Running code in a sandbox: the code copied into guest memory and run, the
+** limits armed for the run (deadline, fuel, output cap, the epoch ticker), the
+** result filled (output, exception, the result variable, peak memory), and the
+** reset to the start state afterwards unless the sandbox keeps state. Results'
+** accessors live here too.
+*/
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sandbox.h"
+#include "sandbox_internal.h"
+
+int eryx__buf_append(buf *b, const void *data, size_t len) {
+    if (len > SIZE_MAX / 2 - b->len) return -1;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1) cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p) return -1;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+
+const char *eryx_result_stdout(const eryx_result *r, size_t *len) {
+    if (len) *len = r ? r->out.len : 0;
+    return r && r->out.data ? r->out.data : "";
+}
+const char *eryx_result_stderr(const eryx_result *r, size_t *len) {
+    if (len) *len = r ? r->err.len : 0;
+    return r && r->err.data ? r->err.data : "";
+}
+const char *eryx_result_exception_type(const eryx_result *r) { return r ? r->exc_type : NULL; }
+const char *eryx_result_exception_message(const eryx_result *r) { return r ? r->exc_message : NULL; }
+const char *eryx_result_traceback(const eryx_result *r) { return r ? r->traceback : NULL; }
+const char *eryx_result_value(const eryx_result *r) { return r ? r->value : NULL; }
+int eryx_result_truncated(const eryx_result *r, int stream) {
+    return r && (stream == 1 || stream == 2) ? r->truncated[stream - 1] : 0;
+}
+uint64_t eryx_result_peak_memory(const eryx_result *r) { return r ? r->peak_memory : 0; }
+uint64_t eryx_result_fuel_consumed(const eryx_result *r) { return r ? r->fuel_consumed : 0; }
+uint32_t eryx_result_callback_invocations(const eryx_result *r) { return r ? r->callback_calls : 0; }
+const char *eryx_result_value_error(const eryx_result *r) { return r ? r->value_error : NULL; }
+int eryx_result_exit_code(const eryx_result *r) { return r ? r->exit_code : 0; }
+uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_ns : 0; }
+
+void eryx_result_free(eryx_result *r) {
+    if (!r) return;
+    free(r->out.data);
+    free(r->err.data);
+    free(r->exc_type);
+    free(r->exc_message);
+    free(r->traceback);
+    free(r->value);
+    free(r->value_error);
+    free(r);
+}
+
+void eryx__result_clear(eryx_result *r) {
+    free(r->out.data);
+    free(r->err.data);
+    free(r->exc_type);
+    free(r->exc_message);
+    free(r->traceback);
+    free(r->value);
+    free(r->value_error);
+}
+
+/* Copies the code into guest memory and runs it (single: as one interactive
+** statement, expression values printed); fills r. */
+static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result *r) {
+    if (single) {
+        int rc = 0;
+        eryx_status st = eryx__instance_support_call(s, "execute_single", code, len, &rc);
+        if (st != ERYX_OK || s->dead) return st;
+        r->exit_code = rc;
+        if (r->exc_type) return ERYX_ERR_PYTHON_EXCEPTION;
+        return rc == 0 ? ERYX_OK : ERYX_ERR_EXIT;
+    }
+    wasmtime_val_t arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)len}, ptr;
+    eryx_status st = eryx__instance_call(s, &s->fn_alloc, "allocating guest memory for the code", &arg, 1, &ptr, 1);
+    if (st != ERYX_OK || s->dead) return st;
+    uint32_t gptr = (uint32_t)ptr.of.i32;
+    if (gptr == 0)
+        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "the guest has no memory left for %zu bytes of code", len);
+    /* The pointer came from the guest: check it lies inside linear memory. */
+    size_t msize = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if ((size_t)gptr > msize || len > msize - gptr)
+        return eryx__fail(&s->err, ERYX_ERR_GUEST_API, "the guest's allocator returned an out-of-bounds pointer");
+    memcpy(wasmtime_memory_data(s->cx, &s->host.memory) + gptr, code, len);
+
+    wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)gptr},
+                              {.kind = WASMTIME_I32, .of.i32 = (int32_t)len}},
+                   rc;
+    st = eryx__instance_call(s, &s->fn_execute, "running Python code", args, 2, &rc, 1);
+    if (st != ERYX_OK || s->dead) return st;
+    r->exit_code = rc.of.i32;
+    eryx_status free_st = eryx__instance_call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
+    if (free_st != ERYX_OK) return free_st;
+    if (r->exc_type) return ERYX_ERR_PYTHON_EXCEPTION;
+    if (r->exit_code == 0 && s->spec.result_name) {
+        int missing = 0;
+        st = eryx__instance_support_call(s, "result", s->spec.result_name, strlen(s->spec.result_name), &missing);
+        if (st != ERYX_OK) return st;
+    }
+    return r->exit_code == 0 ? ERYX_OK : ERYX_ERR_EXIT;
+}
+
+static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result **result) {
+    if (result) *result = NULL;
+    if (!s) return ERYX_ERR_INVALID_ARGUMENT;
+    if (!code && len) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is NULL with length %zu", len);
+    if (len > INT32_MAX) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is larger than 2 GiB");
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD; /* the message of the failed reset stays */
+    eryx__errbuf_clear(&s->err);
+    eryx_result *r = calloc(1, sizeof *r);
+    if (!r) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a result");
+    if (eryx__ticker_hold() != 0) {
+        free(r);
+        return eryx__fail(&s->err, ERYX_ERR_ENGINE, "cannot start the timer thread that enforces timeouts");
+    }
+    uint64_t t0 = eryx__now_ns();
+    s->deadline_ns = s->spec.timeout_ns ? t0 + s->spec.timeout_ns : 0;
+    atomic_store(&s->stop, STOP_NONE);
+    s->cur = r;
+    if (s->hub) eryx__cb_hub_begin(s->hub);
+    wasmtime_context_set_epoch_deadline(s->cx, 1);
+    bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
+    if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
+    eryx_status st = run_code(s, code ? code : "", len, single, r);
+    wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    atomic_store(&s->stop, STOP_NONE); /* its status is decided: the reset below must run */
+    uint64_t left = 0;
+    if (metered && !wasmtime_context_get_fuel(s->cx, &left)) r->fuel_consumed = s->spec.fuel - left;
+    s->cur = NULL;
+    eryx__ticker_drop();
+    atomic_store(&s->cancel, 0); /* consumed, whether or not it stopped this execution */
+    r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (s->hub) r->callback_calls = eryx__cb_hub_invocations(s->hub);
+    /* An allocation that failed (CPython's PyErr_NoMemory: a MemoryError with no
+    ** message) is the memory limit; a MemoryError the code raised itself, or the
+    ** parser's "too complex" one, has a message and stays an exception. */
+    if (st == ERYX_ERR_PYTHON_EXCEPTION && r->exc_type && !strcmp(r->exc_type, "MemoryError") &&
+        (!r->exc_message || !*r->exc_message)) {
+        st = ERYX_ERR_MEMORY_LIMIT;
+        uint64_t cap = s->spec.max_memory ? s->spec.max_memory : (uint64_t)4 << 30;
+        eryx__fail(&s->err, st,
+                   "the guest hit its memory limit: an allocation failed with %llu MiB in use of %llu MiB allowed",
+                   (unsigned long long)(r->peak_memory >> 20), (unsigned long long)(cap >> 20));
+    }
+    if (st == ERYX_ERR_PYTHON_EXCEPTION)
+        eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");
+    else if (st == ERYX_ERR_EXIT)
+        eryx__fail(&s->err, st, "the code exited with status %d", r->exit_code);
+    /* The next execution starts from the sandbox's start state: always, unless the
+    ** builder asked to keep state, and also then once the guest ended (exit, trap). */
+    if (!s->spec.keep_state || s->dead) {
+        eryx__errbuf keep = s->err;
+        if (eryx__instance_fresh(s) != ERYX_OK) {
+            if (st == ERYX_OK) st = ERYX_ERR_SANDBOX_DEAD;
+        } else {
+            s->err = keep;
+        }
+    }
+    r->duration_ns = eryx__now_ns() - t0;
+    if (result) *result = r;
+    else eryx_result_free(r);
+    return st;
+}
+
+eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
+    return execute(s, code, len, false, result);
+}
+
+eryx_status eryx__sandbox_execute_single(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
+    return execute(s, code, len, true, result);
+}
+
+int eryx__sandbox_source_complete(eryx_sandbox *s, const char *code, size_t len) {
+    if (!s || s->broken || !s->cx) return -1;
+    eryx_result scratch = {0};
+    int rc = -1;
+    s->cur = &scratch;
+    eryx_status st = eryx__instance_support_call(s, "complete", code, len, &rc);
+    s->cur = NULL;
+    eryx__result_clear(&scratch);
+    if (s->dead) eryx__instance_fresh(s);
+    return st == ERYX_OK ? rc : -1;
+}

@@ -1,0 +1,222 @@
+/*
+** The sandbox subsystem's private header: the builder, sandbox and result structs
+** and the calls its files make to each other. Who owns what:
+**   builder.c      a builder's configuration (run_spec) and its setters
+**   sandbox.c      a sandbox handle: create, free, per-sandbox settings, cancel
+**   instance.c     one instance of the guest: make, reset to the start state, drop;
+**                  calls into the guest and what a trap means
+**   hooks.c        what the guest's host calls do for this sandbox (I/O, limits,
+**                  callbacks, extension loading, reports)
+**   execute.c      running code and the result it fills
+**   session.c      keep-state sessions: reset, clear, snapshot, restore
+**   start_state.c  pre-initialization: the snapshot id, the capture, the start
+**                  state's export and import
+**   callbacks.c, extensions.c, session_blob.c: see their own headers.
+** Nothing here is part of the public API (include/eryx.h); tools that need an
+** internal call use sandbox_internal.h.
+*/
+#ifndef ERYX_SANDBOX_H
+#define ERYX_SANDBOX_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <wasmtime.h>
+#include "../common/errbuf.h"
+#include "../engine/engine.h"
+#include "../package/package.h"
+#include "../snapshot/snapmem.h"
+#include "../wasi/wasi.h"
+#include "../wasi/wasi_wasmtime.h"
+#include "callbacks.h"
+#include "extensions.h"
+#include "eryx.h"
+
+#ifndef ERYX_DEFAULT_GUEST_DIR
+#define ERYX_DEFAULT_GUEST_DIR ""
+#endif
+
+#define STDLIB_GUEST_PATH "/usr/local/lib/python3.13"
+#define DEFAULT_MEMFS_LIMIT (64u << 20)
+#define DEFAULT_CACHE_MAX_BYTES ((uint64_t)1 << 30)
+#define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20) /* per stream */
+#define TRUNCATION_MARKER "\n[eryx: output truncated: the stream reached its byte limit]\n"
+/* Host waits (sleep, stdin) wake this often to check for a timeout or a cancel. */
+#define WAIT_SLICE_NS 2000000L
+
+/* Why an execution must stop (eryx_sandbox.stop). */
+enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
+
+/* What the guest reports through eryx.report (see guest/lib/_eryx_support.py). */
+enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3, REPORT_RESULT = 4, REPORT_RESULT_ERROR = 5 };
+
+typedef struct mount_spec {
+    char *host, *guest;
+    unsigned flags;
+    eryx_storage *storage; /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    struct mount_spec *next;
+} mount_spec;
+
+/* What every instance of a sandbox is made from: a sandbox keeps its own copy, so
+** it can make a fresh instance after each execution. */
+typedef struct run_spec {
+    char *guest_dir;
+    int argc;
+    char **argv;
+    int envc;
+    char **env; /* "NAME=VALUE" */
+    mount_spec *mounts; /* in the order added */
+    eryx__package *pkgs; /* mounted read-only at their guest_path, on sys.path in this order */
+    size_t npkgs;
+    uint64_t memfs_limit;
+    char *result_name; /* NULL: no result variable */
+    bool keep_state;
+    uint64_t timeout_ns;   /* per execution; 0: none */
+    uint64_t max_memory;   /* guest linear memory cap in bytes; 0: wasm's own 4 GiB */
+    uint64_t output_limit; /* bytes kept per stream; 0: none */
+    uint64_t fuel;         /* instruction budget per execution; 0: not metered */
+    eryx__engine_kind engine;
+    eryx__cb_def *cbs; /* host callbacks */
+    size_t ncbs;
+    uint32_t cb_max_calls;  /* per execution; 0: none */
+    uint64_t cb_timeout_ns; /* per call; 0: none */
+    char *imports;    /* modules to import before the snapshot, one per line; NULL: none */
+    char *setup;      /* setup code run after them; NULL: none */
+    size_t setup_len;
+} run_spec;
+
+struct eryx_builder {
+    run_spec spec;
+    char *cache_dir; /* NULL: no disk cache */
+    bool preinit;
+    eryx_cache *memory; /* a reference; NULL: none */
+    uint64_t cache_max_bytes, cache_max_entries;
+    eryx_cache_backend backend;
+    bool has_backend;
+    void *backend_user;
+    eryx_warning_fn warn;
+    void *warn_user;
+    /* The interpreter (SHA-256) the packages' extension modules were last found
+    ** to link against; "" until checked, and again after a package is added. */
+    char link_checked[ERYX__KEY_HEX_LEN + 1];
+    eryx__errbuf err;
+};
+
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+} buf;
+
+struct eryx_result {
+    buf out, err;
+    char *exc_type, *exc_message, *traceback, *value, *value_error;
+    bool truncated[2]; /* stdout, stderr */
+    uint64_t peak_memory, fuel_consumed;
+    uint32_t callback_calls;
+    int exit_code;
+    uint64_t duration_ns;
+};
+
+struct eryx_sandbox {
+    run_spec spec;      /* a private copy of the builder's */
+    eryx__guest *guest; /* a reference: keeps the module (and its cache entry) alive */
+    char artifact[65];  /* SHA-256 naming image + bare module + engine: session blobs carry it */
+    eryx__cb_hub *hub;  /* host callbacks' calls; NULL: no callbacks */
+    char *cb_list;      /* the guest's description of them (JSON) */
+    bool transient;     /* a capture's instance: its memory is not pooled (eryx__snapmem_arm_transient) */
+    eryx__snapimg *img; /* pre-initialized: the snapshot image each instance starts from;
+                        ** guest is then the bare module. NULL: Python starts in each */
+    void *memfs[2];     /* /tmp and /data when in memory (owned by vfs), else NULL */
+    wasmtime_store_t *store;
+    wasmtime_context_t *cx;
+    wasmtime_instance_t instance;
+    eryx__host host; /* the store's data */
+    eryx__dl_host *dl; /* extension modules loaded into this instance; NULL: none yet */
+    char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
+    uint64_t ext_cache_max_bytes, ext_cache_max_entries;
+    eryx_vfs *vfs;
+    eryx_wasi *wasi;
+    wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
+    int dead;   /* the guest exited or trapped: the instance cannot run again */
+    int broken; /* a fresh instance could not be made: the sandbox is unusable */
+    uint64_t phase_ns[3]; /* creation: module + VFS set-up, instantiation, Python start */
+    eryx_read_fn stdin_fn;
+    void *stdin_user;
+    eryx_output_fn out_fn;
+    void *out_user;
+    eryx_result *cur; /* the result being filled by the running execution */
+    atomic_int stop;   /* STOP_*: set when the running execution must end */
+    atomic_int cancel; /* eryx_sandbox_cancel was called (consumed by an execution) */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+    int stdin_fd;         /* >= 0: the guest's stdin is this fd (eryx_sandbox_set_stdin_fd) */
+    eryx__errbuf err;
+};
+
+static inline uint64_t eryx__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- builder.c ---------------------------------------------------------------- */
+/* A NULL-terminated deep copy of v[0..n) (NULL when out of memory); frees one. */
+char **eryx__strv_copy(char **v, int n);
+void eryx__strv_free(char **v, int n);
+/* Deep copy of a spec; -1 when out of memory (dst is then empty). Frees one. */
+int eryx__spec_copy(run_spec *dst, const run_spec *src);
+void eryx__spec_free(run_spec *spec);
+/* A timeout in ms as the spec's ns; ERYX_ERR_INVALID_ARGUMENT when it overflows. */
+eryx_status eryx__spec_set_timeout(run_spec *spec, eryx__errbuf *err, uint64_t ms);
+
+/* ---- execute.c ------------------------------------------------------------------ */
+/* Appends to b (kept NUL-terminated); -1 when out of memory. */
+int eryx__buf_append(buf *b, const void *data, size_t len);
+/* Frees a result's fields (not r itself): for scratch results on the stack. */
+void eryx__result_clear(eryx_result *r);
+
+/* ---- hooks.c -------------------------------------------------------------------- */
+/* The WASI host's I/O for s (stdin, output, sleep), and eryx's own imports wired to
+** s (reports, callbacks, extension loading) in s->host. */
+eryx_wasi_io eryx__hooks_io(eryx_sandbox *s);
+void eryx__hooks_host(eryx_sandbox *s);
+/* The store's epoch callback (user: the sandbox): stops the guest when it must. */
+wasmtime_error_t *eryx__hooks_on_epoch(wasmtime_context_t *cx, void *user, uint64_t *delta,
+                                       wasmtime_update_deadline_kind_t *kind);
+/* Loads again, where they were, the extension modules the guest's log in the
+** instance's memory names and the instance has not loaded yet (a restored
+** snapshot's, a restored session's). 0, or -1 with a message in msg. */
+int eryx__hooks_replay_extensions(eryx_sandbox *s, char *msg, size_t cap);
+
+/* ---- instance.c ----------------------------------------------------------------- */
+/* Makes s's instance from s->spec and s->guest (and s->img); the error is in
+** s->err. instance_free drops it (s stays reusable). */
+eryx_status eryx__instance_new(eryx_sandbox *s);
+void eryx__instance_free(eryx_sandbox *s);
+/* Replaces the instance by a fresh one from the start state. If that fails the
+** sandbox is unusable from then on (ERYX_ERR_SANDBOX_DEAD, and s->err says why). */
+eryx_status eryx__instance_fresh(eryx_sandbox *s);
+/* Calls a guest function. A proc_exit or a trap ends the instance for good. */
+eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what,
+                                const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *results, size_t nresults);
+/* Calls _eryx_support.<name>(arg) in the guest (the shim's eryx_call); *rc gets its
+** int result. */
+eryx_status eryx__instance_support_call(eryx_sandbox *s, const char *name, const char *arg, size_t arg_len, int *rc);
+/* Puts the packages' mount points on sys.path, after the stdlib. */
+eryx_status eryx__instance_add_package_paths(eryx_sandbox *s, eryx_result *scratch);
+
+/* ---- start_state.c -------------------------------------------------------------- */
+/* Runs the imports and the setup code in s's started interpreter (see there). */
+eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, const char *setup, size_t setup_len,
+                                        bool warm, eryx_result *scratch, eryx__errbuf *err);
+/* Gets the module the sandbox instantiates: the snapshot module for this builder's
+** pre-initialization (made and cached on first use) and its image, or the base
+** module; artifact gets the SHA-256 naming image + bare module + engine. */
+eryx_status eryx__start_state_module(eryx_builder *b, const char *cbs, eryx__guest **out, eryx__snapimg **img,
+                                     char artifact[65]);
+/* The build-time link check of the builder's extension modules against the
+** interpreter module m (SHA-256 sha), once per builder and interpreter. */
+eryx_status eryx__start_state_check_links(eryx_builder *b, const wasmtime_module_t *m, const char *sha,
+                                          eryx__errbuf *err);
+
+#endif
