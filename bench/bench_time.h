@@ -1,5 +1,6 @@
 /* bench/bench_time.h: the clock and the sort the C benchmarks share (header only:
-** each benchmark is one file compiled by the line in its own header). */
+** each benchmark is one file, one target of bench/CMakeLists.txt; the archived
+** ones in bench/archive/ include it as "../bench_time.h"). */
 #ifndef ERYX_BENCH_TIME_H
 #define ERYX_BENCH_TIME_H
 #include <stdlib.h>

@@ -2,11 +2,10 @@
 ** defaults (disk cache in ~/.cache/eryx): a sandbox with numpy pre-imported
 ** (creation, fresh execute), the first sandbox of a new configuration when numpy's
 ** compiled side modules are cached (a new snapshot with numpy imported), and
-** `import numpy` without pre-init. Build and run (after ./build.sh):
-**   W=$(sed -n 's/^ERYX_WASMTIME_DIR:PATH=//p' build/CMakeCache.txt)
-**   gcc -O2 -Iinclude bench/numpy_sandbox.c build/liberyx.a $W/lib/libwasmtime.a \
-**       -lzip -lz -lcrypto -lxxhash -lzstd -ljansson -lpthread -ldl -lm -o build/numpy_sandbox
-**   build/numpy_sandbox $(guest/numpy/build.sh | tail -1)/package [RUNS] */
+** `import numpy` without pre-init. Built by CMake (target bench_numpy_sandbox,
+** bench/CMakeLists.txt); run after ./build.sh:
+**   build/bench/numpy_sandbox build/numpy-2.2.6.eryx [RUNS]
+** (or the package dir, $(guest/numpy/build.sh | tail -1)/package). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +82,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) v[i] = run(s, "import numpy");
     report("import numpy without pre-init (fresh state each run)", v, n);
 
-    /* Workloads, timed inside the guest (as bench/numpy.sh times native numpy). */
+    /* Workloads, timed inside the guest (as bench/numpy_native.sh times native numpy). */
     const char *work[][2] = {
         {"matmul 300x300 float64", "import numpy as np, time\na = np.random.default_rng(0).random((300, 300))\n"
                                    "t = time.perf_counter(); b = a @ a; print((time.perf_counter() - t) * 1e3)"},

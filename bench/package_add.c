@@ -1,11 +1,8 @@
 /* bench/package_add.c: time of eryx_builder_add_package for each path given, the
 ** first call in the process (read and pack) and the best of the next 20 (the
-** registry of packed wheels; source trees are read every time). Build and run
-** (after ./build.sh; the wasmtime dir is the one build/CMakeCache.txt names):
-**   W=$(sed -n 's/^ERYX_WASMTIME_DIR:PATH=//p' build/CMakeCache.txt)
-**   gcc -O2 -Iinclude bench/package_add.c build/liberyx.a $W/lib/libwasmtime.a \
-**       -lzip -lz -lcrypto -lxxhash -lzstd -ljansson -lpthread -ldl -lm -o build/package_add
-**   build/package_add PACKAGE... */
+** registry of packed wheels; source trees are read every time). Built by CMake
+** (target bench_package_add, bench/CMakeLists.txt); run after ./build.sh:
+**   build/bench/package_add PACKAGE... */
 #include <stdio.h>
 #include <time.h>
 #include "bench_time.h"

@@ -1,11 +1,13 @@
 /*
-** bench/designs.c: what one snapshot design costs through the public API, so two
+** bench/archive/designs.c: what one snapshot design costs through the public API, so two
 ** builds of eryx (design A, a snapshot module per configuration; design B, a bare
 ** module plus snapshot images) can be compared by linking this against each:
 **   - a new configuration: the first sandbox with a setup code never seen before;
 **   - sandbox creation, p50/p99 over N runs (warm in-process);
 **   - a trivial execute including the reset to the start state, p50/p99.
-** usage: designs [N]. Build and run: bench/designs.sh.
+** usage: designs [N]. Settled: bench/archive/README.md. Built by CMake (target
+** bench_designs; bench_designs_<i> for other builds' liberyx.a); build and run both
+** with bench/archive/designs.sh.
 */
 #include <stdio.h>
 #include <stdlib.h>

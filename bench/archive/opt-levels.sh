@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bench/opt-levels.sh [ROUNDS]: compares Cranelift's optimization levels on eryx's
+# bench/archive/opt-levels.sh [ROUNDS]: compares Cranelift's optimization levels on eryx's
 # in-process benchmark. For each level (ERYX_CRANELIFT_OPT), compiles the guest
 # once (timed: the first run with that level compiles and caches it), then runs
 # `eryx bench --json --runs 20` ROUNDS times (default 5), interleaving the levels
-# so machine noise hits each alike, and prints min and median per metric.
+# so machine noise hits each alike, and prints min and median per metric. Settled
+# (bench/archive/README.md); builds nothing, runs build/eryx.
 set -euo pipefail
-top="$(cd "$(dirname "$0")/.." && pwd)"
+top="$(cd "$(dirname "$0")/../.." && pwd)"
 eryx="$top/build/eryx"
 rounds="${1:-5}"
 levels=(none speed speed_and_size)

@@ -1,21 +1,18 @@
-/* bench/gc_freeze.c: what gc.freeze() at the snapshot buys (docs/GUEST.md). The
+/* bench/archive/gc_freeze.c: what gc.freeze() at the snapshot buys (docs/GUEST.md). The
 ** same numpy workload, ending in a full collection, in sandboxes whose snapshot
 ** imported numpy two ways: with --import (eryx's preimport: GC off while
 ** importing, then gc.freeze()) and in the setup code (numpy's
 ** objects left in the collected generations). Each configuration is new (a unique
-** line in its setup), so this also times the first sandbox of each. Build and run
-** (after ./build.sh):
-**   W=$(sed -n 's/^ERYX_WASMTIME_DIR:PATH=//p' build/CMakeCache.txt)
-**   gcc -O2 -Iinclude bench/gc_freeze.c build/liberyx.a $W/lib/libwasmtime.a \
-**       -lzip -lz -lcrypto -lxxhash -lzstd -ljansson -lpthread -ldl -lm -o build/gc_freeze
-**   build/gc_freeze build/numpy-2.2.6.eryx [ROUNDS] */
+** line in its setup), so this also times the first sandbox of each. Settled:
+** bench/archive/README.md. Built by CMake (target bench_gc_freeze); after ./build.sh:
+**   build/bench/archive/gc_freeze build/numpy-2.2.6.eryx [ROUNDS] */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "bench_time.h"
+#include "../bench_time.h"
 #include "eryx.h"
 
 

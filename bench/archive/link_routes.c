@@ -1,15 +1,13 @@
-/* bench/link_routes.c: the two late-linking routes of docs/LATE-LINKING.md, timed
+/* bench/archive/link_routes.c: the two late-linking routes of docs/LATE-LINKING.md, timed
 ** with eryx's own engine settings, on the outputs of guest/numpy/build.sh:
 **   (a) static: python-numpy.wasm (numpy's 13 modules linked in): one compile of the
 **       whole interpreter per combination of extensions;
 **   (b) dynamic: python-main.wasm (the interpreter as a main module) compiled once,
 **       each side module side/<name>.so compiled once, and a "new combination" is
 **       loading the side modules into an instance (src/link/loader.c).
-** Build and run (after ./build.sh and guest/numpy/build.sh):
-**   W=$(sed -n 's/^ERYX_WASMTIME_DIR:PATH=//p' build/CMakeCache.txt)
-**   gcc -O2 -Iinclude -I$W/include bench/link_routes.c build/liberyx.a $W/lib/libwasmtime.a \
-**       -lzip -lz -lcrypto -lxxhash -lzstd -ljansson -lpthread -ldl -lm -o build/link_routes
-**   build/link_routes $(guest/numpy/build.sh | tail -1) [RUNS] */
+** Settled: bench/archive/README.md. Built by CMake (target bench_link_routes); it
+** uses eryx's internal engine and loader headers. After ./build.sh:
+**   build/bench/archive/link_routes $(guest/numpy/build.sh | tail -1) [RUNS] */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdbool.h>
@@ -18,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 #include <wasmtime.h>
-#include "../src/engine/engine.h"
-#include "bench_time.h"
-#include "../src/link/loader.h"
+#include "../../src/engine/engine.h"
+#include "../../src/link/loader.h"
+#include "../bench_time.h"
 
 
 static uint8_t *slurp(const char *path, size_t *len) {

@@ -1,5 +1,5 @@
 /*
-** bench/cow_designs.c: measures the two copy-on-write designs for restoring a
+** bench/archive/cow_designs.c: measures the two copy-on-write designs for restoring a
 ** snapshot (docs/SNAPSHOT.md), on a synthetic 20 MiB memory of which half the
 ** pages are non-zero, without Python, so only the mechanism is timed:
 **   A. a module whose data segments are the snapshot: wasmtime builds its
@@ -8,7 +8,8 @@
 **      creator maps (MAP_PRIVATE) as the instance's memory.
 ** For each: the cost to make a snapshot for a new configuration (A: compile; B:
 ** write the file) and instantiate + touch 64 pages + drop, p50/p99 over N runs.
-** Build: see bench/cow_designs.sh.
+** Settled: bench/archive/README.md. Built by CMake (target bench_cow_designs; it
+** links only wasmtime); run with bench/archive/cow_designs.sh [RUNS].
 */
 #define _GNU_SOURCE
 #include <fcntl.h>
