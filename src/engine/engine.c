@@ -46,7 +46,7 @@ static engine_state *state_of(eryx__engine_kind kind) {
 const char *eryx__engine_settings(eryx__engine_kind kind) { return state_of(kind)->settings; }
 
 /* Cranelift's optimization level: "speed" unless ERYX_CRANELIFT_OPT names another
-** (none, speed_and_size). A developer knob for bench/opt-levels.sh; read once. */
+** (none, speed_and_size). A developer knob for bench/archive/opt-levels.sh; read once. */
 static wasmtime_opt_level_t opt_level(const char **name) {
     const char *env = getenv("ERYX_CRANELIFT_OPT");
     if (env && !strcmp(env, "none")) {

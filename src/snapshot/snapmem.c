@@ -186,7 +186,7 @@ static int pagemap_fd(void) {
 /* Past this many written pages a memory is not kept: every later reset copies
 ** them all again (a written page stays a private copy after its bytes are put
 ** back). Below it, copying back is cheaper than faulting the pages in again in a
-** new mapping (bench/gc_freeze.c's workload, which writes several MiB, ran ~35%
+** new mapping (bench/archive/gc_freeze.c's workload, which writes several MiB, ran ~35%
 ** slower with the bound at 4 MiB). Memories that one-off work wrote all over (a
 ** snapshot's capture) are transient instead: never pooled. */
 #define RESET_MAX_PAGES 16384 /* 64 MiB: a safety net; below it copying back beats faulting in again */
