@@ -73,8 +73,8 @@ typedef struct eryx_vfs_file eryx_vfs_file;
 typedef struct eryx_vfs_file_ops {
     /* Reads up to len bytes at offset; *nread = 0 at end of file. */
     eryx_errno (*pread)(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread);
-    /* Writes len bytes at offset (at the end if the file was opened with APPEND;
-    ** then *new_end is the offset after the write). ENOSPC when a byte cap is hit. */
+    /* Writes len bytes at offset, or at the end of the file, whatever offset says,
+    ** if it was opened with APPEND. ENOSPC when a byte cap is hit. */
     eryx_errno (*pwrite)(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten);
     eryx_errno (*fstat)(eryx_vfs_file *f, eryx_vfs_stat *out);
     eryx_errno (*truncate)(eryx_vfs_file *f, uint64_t size);
