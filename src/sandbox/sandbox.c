@@ -28,7 +28,7 @@
 #include "../vfs/vfs.h"
 #include "../vfs/vfs_shared.h"
 #include "../wasi/wasi.h"
-#include "../wasi/wasi_wasmtime.h"
+#include "../host/host.h"
 #include "eryx.h"
 #include "sandbox_internal.h"
 
@@ -46,9 +46,6 @@
 
 /* Why an execution must stop (eryx_sandbox.stop). */
 enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
-
-/* What the guest reports through eryx.report (see guest/lib/_eryx_support.py). */
-enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3, REPORT_RESULT = 4, REPORT_RESULT_ERROR = 5 };
 
 typedef struct mount_spec {
     char *host, *guest;
@@ -758,12 +755,12 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *cx, void *user, uint64_t *
 static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t len) {
     eryx_sandbox *s = user;
     if (!s->cur) return;
-    char **field = kind == REPORT_EXC_TYPE      ? &s->cur->exc_type
-                   : kind == REPORT_EXC_MESSAGE ? &s->cur->exc_message
-                   : kind == REPORT_TRACEBACK   ? &s->cur->traceback
-                   : kind == REPORT_RESULT      ? &s->cur->value
-                   : kind == REPORT_RESULT_ERROR ? &s->cur->value_error
-                                                : NULL;
+    char **field = kind == ERYX__REPORT_EXC_TYPE      ? &s->cur->exc_type
+                   : kind == ERYX__REPORT_EXC_MESSAGE ? &s->cur->exc_message
+                   : kind == ERYX__REPORT_TRACEBACK   ? &s->cur->traceback
+                   : kind == ERYX__REPORT_RESULT      ? &s->cur->value
+                   : kind == ERYX__REPORT_RESULT_ERROR ? &s->cur->value_error
+                                                      : NULL;
     if (!field) return;
     char *copy = malloc(len + 1);
     if (!copy) return; /* the stderr text still carries the error */
