@@ -12,7 +12,8 @@ import _eryx
 
 FILENAME = "<string>"
 
-# What _eryx.report's kinds mean (the host side is src/sandbox/sandbox.c).
+# What _eryx.report's kinds mean: ERYX__REPORT_* in src/host/host.h (the guest ABI;
+# ctest unit.guest_abi fails if the two disagree).
 REPORT_EXC_TYPE = 1
 REPORT_EXC_MESSAGE = 2
 REPORT_TRACEBACK = 3
@@ -345,6 +346,7 @@ def _install_loop_policy():
     asyncio.set_event_loop_policy(Policy())
 
 
+# cb_start's refusals: ERYX__CB_* in src/sandbox/callbacks.h (checked by unit.guest_abi).
 _REFUSED = {-1: "there is no such callback", -2: "the callback invocation limit is reached",
             -3: "the arguments are over the payload limit", -4: "the host is out of memory"}
 

@@ -21,9 +21,14 @@ ERYX_EXPORT(eryx_free) void eryx_free(void *p) { free(p); }
 
 /* ---- the _eryx builtin module: the guest's side of eryx's host calls ---------- */
 
-/* Host import: hands the host one piece of the execution's outcome (what `kind`
-** means is defined by src/sandbox/sandbox.c: 1 exception type, 2 exception
-** message, 3 formatted traceback). */
+/* The host imports below are eryx's guest ABI, defined in src/host/host.h (their
+** signatures, and how the host checks the pointers); ctest unit.guest_abi checks
+** these declarations against it. */
+
+/* Host import: hands the host one piece of the execution's outcome. `kind` is one
+** of the five ERYX__REPORT_* in src/host/host.h (exception type, message,
+** traceback, the result variable, why it could not be encoded); Python code
+** passes them by their names in _eryx_support.py (REPORT_*). */
 __attribute__((import_module("eryx"), import_name("report")))
 extern void eryx_host_report(int32_t kind, const void *data, size_t len);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "../snapshot/snapmem.h"
-#include "../wasi/wasi_wasmtime.h"
+#include "../host/host.h"
 
 /* Native wasm stack: large enough that deep Python recursion ends in RecursionError
 ** (CPython's own limits) rather than a stack-overflow trap. */

@@ -28,7 +28,7 @@
 #include "../package/package.h"
 #include "../snapshot/snapmem.h"
 #include "../wasi/wasi.h"
-#include "../wasi/wasi_wasmtime.h"
+#include "../host/host.h"
 #include "callbacks.h"
 #include "extensions.h"
 #include "eryx.h"
@@ -47,9 +47,6 @@
 
 /* Why an execution must stop (eryx_sandbox.stop). */
 enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
-
-/* What the guest reports through eryx.report (see guest/lib/_eryx_support.py). */
-enum { REPORT_EXC_TYPE = 1, REPORT_EXC_MESSAGE = 2, REPORT_TRACEBACK = 3, REPORT_RESULT = 4, REPORT_RESULT_ERROR = 5 };
 
 typedef struct mount_spec {
     char *host, *guest;

@@ -1,7 +1,11 @@
 /*
-** The glue between eryx's WASI host (wasi.h) and wasmtime: defines every import
-** the guest needs on a linker. Host functions find their per-sandbox state through
-** the store's data, which must point at an eryx__host.
+** The glue between eryx's WASI host (wasi.h) and wasmtime: defines the
+** wasi_snapshot_preview1 imports on a linker, and owns the two things every host
+** import needs on each call (src/host/ uses them too): a view of the caller's
+** memory and the stop check. Only WASI preview1 lives here; eryx's own imports
+** and the store's data (eryx__host) are src/host/host.h's, which sits above this
+** file: the glue never sees eryx__host, it asks the definer's accessor for the
+** little it needs (eryx__wasi_store).
 */
 #ifndef ERYX_WASI_WASMTIME_H
 #define ERYX_WASI_WASMTIME_H
@@ -9,35 +13,42 @@
 #include <wasmtime.h>
 #include "wasi.h"
 
-typedef struct eryx__host {
+/* What the WASI imports need from a store, found anew on each call. */
+typedef struct eryx__wasi_store {
     eryx_wasi *wasi;
-    wasmtime_memory_t memory; /* the guest's exported memory, once instantiated */
-    bool has_memory;
-    /* eryx.report(kind, ptr, len): the guest hands over part of a result. data is
-    ** valid only during the call. */
-    void (*report)(void *user, int32_t kind, const uint8_t *data, size_t len);
-    void *report_user;
-    /* Non-zero once the execution must stop (timeout, cancel, output cap): every
-    ** host call then traps at once, before and after doing its work, so a guest
-    ** blocked in a host call (sleep, stdin) stops as soon as the call returns.
-    ** NULL: never. */
-    const atomic_int *stop;
-    /* eryx.cb_*: host callbacks (src/sandbox/callbacks.c); NULL when none. Guest
-    ** pointers are checked here before these see them. */
-    int32_t (*cb_start)(void *user, const uint8_t *name, size_t name_len, const uint8_t *args, size_t args_len);
-    int32_t (*cb_wait)(void *user, int32_t timeout_ms);
-    int32_t (*cb_len)(void *user, int32_t id);
-    int32_t (*cb_take)(void *user, int32_t id, uint8_t *buf, size_t cap);
-    void *cb_user;
-    /* eryx.dl_open: load an extension side module (src/link/loader.h). path and init
-    ** are host copies; on failure a message goes into err (NUL-terminated). Returns
-    ** the table index of the init function, or -1. NULL: extensions refused. */
-    int32_t (*dl_open)(void *user, const char *path, const char *init, char *err, size_t err_cap);
-    void *dl_user;
-} eryx__host;
+    /* The guest's exported memory; NULL before it is recorded (a call during
+    ** instantiation): the caller's "memory" export is used then. */
+    const wasmtime_memory_t *memory;
+    const atomic_int *stop; /* non-zero: the call traps (see eryx__host.stop); NULL: never */
+} eryx__wasi_store;
 
-/* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports),
-** "eryx.report", "eryx.cb_start/cb_wait/cb_len/cb_take" and "eryx.dl_open" on linker. NULL on success, else an error the caller deletes. */
-wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker);
+/* Finds the WASI state in a store's data (wasmtime_context_get_data). Called on
+** every WASI call: it must be cheap and must not fail. */
+typedef eryx__wasi_store (*eryx__wasi_store_fn)(void *store_data);
+
+/* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports) on linker;
+** each call finds its state through store_of. NULL on success, else an error the
+** caller deletes. */
+wasmtime_error_t *eryx__wasi_define_imports(wasmtime_linker_t *linker, eryx__wasi_store_fn store_of);
+
+/* The caller's memory as a plain view: memory if known, else the caller's
+** "memory" export ({NULL, 0} if none). Fetched on every call, because memory.grow
+** may move or enlarge it: a view is stale once the guest (or the host on its
+** behalf) runs again. */
+eryx_guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *cx, const wasmtime_memory_t *memory);
+
+/* True once the execution must stop: host calls check it before and after their
+** work and then return eryx__stop_trap(). */
+static inline bool eryx__stopped(const atomic_int *stop) {
+    return stop && atomic_load_explicit(stop, memory_order_relaxed) != 0;
+}
+wasm_trap_t *eryx__stop_trap(void);
+
+/* A function type from a signature: params one char per parameter ('i' = i32,
+** 'I' = i64), nresults 0 or 1 (an i32). The caller deletes it. */
+wasm_functype_t *eryx__functype(const char *params, int nresults);
+
+/* A trap with a static message (a string literal). */
+#define ERYX__TRAP(msg) wasmtime_trap_new(msg, sizeof msg - 1)
 
 #endif
