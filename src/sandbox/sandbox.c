@@ -18,6 +18,7 @@
 #include <wasmtime.h>
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
+#include "../cache/tiers.h"
 #include "../cache/key.h"
 #include "../package/package.h"
 #include "../snapshot/snapmem.h"
