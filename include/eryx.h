@@ -80,12 +80,13 @@ const char *eryx_status_message(eryx_status status);
 ** epoch and callback threads, waits for snapshot images still being written to the
 ** cache directory, and frees the engines, linkers, compiled modules, snapshot
 ** images and their memories, the default cache and every registry. Valid only when
-** no builder, sandbox, eryx_cache or eryx_storage handle is alive (and no result
-** or blob is in use by eryx); otherwise the behaviour is undefined. Thread-safe
-** against itself, not against any other eryx call. Calling it twice is harmless
-** (the second call has nothing to free). The library stays usable afterwards: the
-** next call that needs an engine or a registry makes it again (paying the first
-** use's costs again: a compiled module is then loaded from the cache directory).
+** no builder, sandbox, eryx_cache or eryx_storage handle is alive (results and
+** blobs are plain memory: they may outlive it); otherwise the behaviour is
+** undefined. Thread-safe against itself, not against any other eryx call. Calling
+** it twice is harmless (the second call has nothing to free). The library stays
+** usable afterwards: the next call that needs an engine or a registry makes it
+** again (paying the first use's costs again: a compiled module is then loaded
+** from the cache directory). A process that simply exits need not call it.
 */
 void eryx_shutdown(void);
 
