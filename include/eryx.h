@@ -6,9 +6,18 @@
 ** message on the handle (eryx_builder_errmsg, eryx_sandbox_errmsg) that says what
 ** went wrong and what to do. The library never prints and never exits.
 **
-** Threads: the process-wide engine and compiled-module registry are thread-safe;
-** a builder or a sandbox must be used by one thread at a time, and different
-** sandboxes may run at the same time in different threads.
+** Threads: the process-wide state below is thread-safe; a builder or a sandbox
+** must be used by one thread at a time, and different sandboxes may run at the
+** same time in different threads.
+**
+** Process-wide state: besides the handles the caller owns, the library keeps, per
+** process, made on first use and shared by every builder and sandbox: the wasmtime
+** engines and linkers (one per engine kind), the epoch thread that enforces
+** timeouts, the callback thread pool, the default in-memory cache (16 entries) and
+** the cache of snapshot images, the open cache directories, the stdlib images and
+** guest hashes, and the registries of loaded extension modules and packed wheels.
+** All of it is thread-safe. eryx_shutdown frees it (for leak checkers, and for
+** embedders that unload the library); src/process/process.c lists it all.
 */
 #ifndef ERYX_H
 #define ERYX_H
@@ -65,6 +74,21 @@ const char *eryx_status_name(eryx_status status);
 ** message prefix. Unknown values give "unknown status". Never free the string.
 */
 const char *eryx_status_message(eryx_status status);
+
+/*
+** Frees the library's process-wide state (see the top of this header): joins the
+** epoch and callback threads, waits for snapshot images still being written to the
+** cache directory, and frees the engines, linkers, compiled modules, snapshot
+** images and their memories, the default cache and every registry. Valid only when
+** no builder, sandbox, eryx_cache or eryx_storage handle is alive (results and
+** blobs are plain memory: they may outlive it); otherwise the behaviour is
+** undefined. Thread-safe against itself, not against any other eryx call. Calling
+** it twice is harmless (the second call has nothing to free). The library stays
+** usable afterwards: the next call that needs an engine or a registry makes it
+** again (paying the first use's costs again: a compiled module is then loaded
+** from the cache directory). A process that simply exits need not call it.
+*/
+void eryx_shutdown(void);
 
 /*
 ** Returns the library's version as "MAJOR.MINOR.PATCH" (ERYX_VERSION_STRING of the

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../src/cache/tiers.h"
 #include "../src/engine/engine.h"
 #include "check.h"
 
@@ -126,7 +127,7 @@ int main(int argc, char **argv) {
     CHECK(g == NULL && strstr(err.msg, "no-such.wasm") != NULL);
 
     eryx_cache_release(mc);
-    eryx__registry_clear();
+    eryx__cache_shutdown();
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
     CHECK(system(cmd) == 0);

@@ -19,7 +19,7 @@ struct eryx_cache {
     const eryx__memcache_vt *vt;
     uint64_t max_entries;
     node *head, *tail;
-    eryx__memcache_stats stats;
+    uint64_t entries;
 };
 
 eryx__memcache *eryx__memcache_new(uint64_t max_entries, const eryx__memcache_vt *vt) {
@@ -70,8 +70,6 @@ void *eryx__memcache_get(eryx__memcache *mc, const char *key) {
             break;
         }
     }
-    if (value) mc->stats.hits++;
-    else mc->stats.misses++;
     pthread_mutex_unlock(&mc->lock);
     return value;
 }
@@ -90,20 +88,19 @@ int eryx__memcache_put(eryx__memcache *mc, const char *key, void *value) {
             unlink_node(mc, n);
             n->next = dropped;
             dropped = n;
-            mc->stats.entries--;
+            mc->entries--;
             break;
         }
     }
     push_front(mc, fresh);
-    mc->stats.entries++;
-    while (mc->max_entries && mc->stats.entries > mc->max_entries) {
+    mc->entries++;
+    while (mc->max_entries && mc->entries > mc->max_entries) {
         node *old = mc->tail;
         unlink_node(mc, old);
         old->next = dropped;
         dropped = old;
-        mc->stats.entries--;
-        mc->stats.evictions++;
-    }
+        mc->entries--;
+            }
     pthread_mutex_unlock(&mc->lock);
     while (dropped) {
         node *next = dropped->next;
@@ -118,7 +115,7 @@ void eryx__memcache_clear(eryx__memcache *mc) {
     pthread_mutex_lock(&mc->lock);
     node *n = mc->head;
     mc->head = mc->tail = NULL;
-    mc->stats.entries = 0;
+    mc->entries = 0;
     pthread_mutex_unlock(&mc->lock);
     while (n) {
         node *next = n->next;
@@ -126,10 +123,4 @@ void eryx__memcache_clear(eryx__memcache *mc) {
         free(n);
         n = next;
     }
-}
-
-void eryx__memcache_stats_get(eryx__memcache *mc, eryx__memcache_stats *out) {
-    pthread_mutex_lock(&mc->lock);
-    *out = mc->stats;
-    pthread_mutex_unlock(&mc->lock);
 }

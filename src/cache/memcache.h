@@ -35,9 +35,4 @@ int eryx__memcache_put(eryx__memcache *mc, const char *key, void *value);
 /* Drops every entry. */
 void eryx__memcache_clear(eryx__memcache *mc);
 
-typedef struct eryx__memcache_stats {
-    uint64_t entries, hits, misses, evictions;
-} eryx__memcache_stats;
-void eryx__memcache_stats_get(eryx__memcache *mc, eryx__memcache_stats *out);
-
 #endif

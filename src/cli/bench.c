@@ -29,6 +29,7 @@
 #include <malloc.h>
 #endif
 #include "../engine/engine.h"
+#include "../cache/tiers.h"
 #include "../sandbox/sandbox_internal.h"
 #include "eryx.h"
 

@@ -1,3 +1,5 @@
+/* The process's wasmtime engines and linkers, compiling a module, and the epoch
+** ticker; see engine.h. */
 #include "engine.h"
 #include <errno.h>
 #include <pthread.h>
@@ -6,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include "../common/process_state.h"
 #include "../snapshot/snapmem.h"
 #include "../host/host.h"
 
@@ -16,31 +20,38 @@
 #define ERYX__ARTIFACT_FORMAT "eryx-cwasm-4" /* 3: memory creator, no wasmtime CoW image; 4: wasmtime with `gc` */
 
 /* ---- the process's engines and linkers ------------------------------------ */
-/* One engine (and linker) per kind, each created on first use and never freed.
-** Kinds differ in generated code, so each has its own settings string and thus
-** its own compiled modules in the cache. */
+/* One engine (and linker) per kind, each created on first use and kept until
+** eryx__engine_shutdown (the next use then creates it again). Kinds differ in
+** generated code, so each has its own settings string and thus its own compiled
+** modules in the cache. */
 typedef struct engine_state {
-    pthread_once_t once;
-    pthread_mutex_t lock; /* guards linker */
+    pthread_mutex_t lock; /* guards creation and linker */
+    atomic_bool created;  /* creation was tried: engine or engine_error is set */
     _Atomic(wasm_engine_t *) engine;
     char engine_error[ERYX__ERRMSG_MAX];
-    char settings[256]; /* written once, with the engine */
+    char settings[256]; /* written with the engine, under lock */
     wasmtime_linker_t *linker;
 } engine_state;
 
-#define ENGINE_STATE_INIT {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", "", NULL}
-static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT, ENGINE_STATE_INIT};
+#define ENGINE_STATE_INIT {PTHREAD_MUTEX_INITIALIZER, false, NULL, "", "", NULL}
+ERYX__PROCESS_STATE static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT, ENGINE_STATE_INIT};
 
 static void create_engine(eryx__engine_kind kind);
-static void create_standard(void) { create_engine(ERYX__ENGINE_STANDARD); }
-static void create_fuel(void) { create_engine(ERYX__ENGINE_FUEL); }
-static void create_no_epoch(void) { create_engine(ERYX__ENGINE_NO_EPOCH); }
 
+/* The kind's state, its engine created (or its creation failed) first. The common
+** path is one acquire load, as pthread_once's is. */
 static engine_state *state_of(eryx__engine_kind kind) {
-    static void (*const create[ERYX__ENGINE_KINDS])(void) = {create_standard, create_fuel, create_no_epoch};
     if ((unsigned)kind >= ERYX__ENGINE_KINDS) kind = ERYX__ENGINE_STANDARD;
-    pthread_once(&eryx__engines[kind].once, create[kind]);
-    return &eryx__engines[kind];
+    engine_state *es = &eryx__engines[kind];
+    if (!atomic_load_explicit(&es->created, memory_order_acquire)) {
+        pthread_mutex_lock(&es->lock);
+        if (!atomic_load_explicit(&es->created, memory_order_relaxed)) {
+            create_engine(kind);
+            atomic_store_explicit(&es->created, true, memory_order_release);
+        }
+        pthread_mutex_unlock(&es->lock);
+    }
+    return es;
 }
 
 const char *eryx__engine_settings(eryx__engine_kind kind) { return state_of(kind)->settings; }
@@ -66,6 +77,7 @@ static void create_engine(eryx__engine_kind kind) {
     wasm_config_t *config = wasm_config_new();
     if (!config) {
         snprintf(es->engine_error, ERYX__ERRMSG_MAX, "wasm_config_new failed (out of memory?)");
+        atomic_store(&es->engine, NULL);
         return;
     }
     bool fuel = kind == ERYX__ENGINE_FUEL, epoch = kind != ERYX__ENGINE_NO_EPOCH;
@@ -102,6 +114,8 @@ static void create_engine(eryx__engine_kind kind) {
         memcpy(settings, es->settings, sizeof settings);
         snprintf(es->engine_error, ERYX__ERRMSG_MAX, "wasmtime could not create an engine with eryx's settings (%s)",
                  settings);
+    } else {
+        es->engine_error[0] = '\0';
     }
     atomic_store(&es->engine, engine);
 }
@@ -187,39 +201,39 @@ eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtim
 ** variable otherwise. Running guest code checks the epoch at loop heads and
 ** function entries, and each store's deadline callback then decides (timeout,
 ** cancel) whether to stop it. */
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     unsigned holders;
-    int started; /* the thread exists */
-} eryx__ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    bool started;  /* the thread exists (joinable: eryx__engine_shutdown joins it) */
+    bool stopping; /* eryx__engine_shutdown asks it to end */
+    pthread_t thread;
+} eryx__ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false, (pthread_t)0};
 
 static void *ticker_main(void *arg) {
     (void)arg;
+    prctl(PR_SET_NAME, "eryx-ticker"); /* eryx's threads are named eryx-*: tests look for them */
     const struct timespec tick = {0, ERYX__TICK_NS};
     for (;;) {
         pthread_mutex_lock(&eryx__ticker.lock);
-        while (eryx__ticker.holders == 0) pthread_cond_wait(&eryx__ticker.wake, &eryx__ticker.lock);
+        while (eryx__ticker.holders == 0 && !eryx__ticker.stopping)
+            pthread_cond_wait(&eryx__ticker.wake, &eryx__ticker.lock);
+        bool stop = eryx__ticker.stopping;
         pthread_mutex_unlock(&eryx__ticker.lock);
+        if (stop) return NULL;
         nanosleep(&tick, NULL);
         for (int k = 0; k < ERYX__ENGINE_KINDS; k++) {
             wasm_engine_t *engine = atomic_load(&eryx__engines[k].engine); /* NULL until created */
             if (engine) wasmtime_engine_increment_epoch(engine);
         }
     }
-    return NULL;
 }
 
 int eryx__ticker_hold(void) {
     pthread_mutex_lock(&eryx__ticker.lock);
     int rc = 0;
     if (!eryx__ticker.started) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        rc = pthread_create(&t, &attr, ticker_main, NULL) == 0 ? 0 : -1;
-        pthread_attr_destroy(&attr);
+        rc = pthread_create(&eryx__ticker.thread, NULL, ticker_main, NULL) == 0 ? 0 : -1;
         eryx__ticker.started = rc == 0;
     }
     if (rc == 0 && eryx__ticker.holders++ == 0) pthread_cond_signal(&eryx__ticker.wake);
@@ -231,4 +245,31 @@ void eryx__ticker_drop(void) {
     pthread_mutex_lock(&eryx__ticker.lock);
     if (eryx__ticker.holders) eryx__ticker.holders--;
     pthread_mutex_unlock(&eryx__ticker.lock);
+}
+
+/* ---- shutdown ------------------------------------------------------------------- */
+void eryx__engine_shutdown(void) {
+    /* The ticker first: it reads the engines deleted below. */
+    pthread_mutex_lock(&eryx__ticker.lock);
+    bool started = eryx__ticker.started;
+    eryx__ticker.stopping = true;
+    pthread_cond_broadcast(&eryx__ticker.wake);
+    pthread_mutex_unlock(&eryx__ticker.lock);
+    if (started) pthread_join(eryx__ticker.thread, NULL);
+    pthread_mutex_lock(&eryx__ticker.lock);
+    eryx__ticker.started = eryx__ticker.stopping = false;
+    eryx__ticker.holders = 0;
+    pthread_mutex_unlock(&eryx__ticker.lock);
+
+    for (int k = 0; k < ERYX__ENGINE_KINDS; k++) {
+        engine_state *es = &eryx__engines[k];
+        pthread_mutex_lock(&es->lock);
+        if (es->linker) wasmtime_linker_delete(es->linker);
+        es->linker = NULL;
+        wasm_engine_t *engine = atomic_exchange(&es->engine, NULL);
+        if (engine) wasm_engine_delete(engine);
+        es->engine_error[0] = '\0';
+        atomic_store_explicit(&es->created, false, memory_order_release);
+        pthread_mutex_unlock(&es->lock);
+    }
 }

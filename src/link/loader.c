@@ -1,5 +1,6 @@
 /* Loading side modules into a main module's store; see loader.h. */
 #include "loader.h"
+#include "../common/process_state.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,7 +98,7 @@ void eryx__dl_host_free(eryx__dl_host *h) {
 /* ---- the main module's table, once per module ------------------------------------
 ** Which of the main's function exports sit in its table, and where: the same in
 ** every instance of one module, so worked out once (a scan of the whole table) and
-** kept in eryx__dl_main_maps for the process. Later instances of the module need
+** kept in eryx__dl_main_maps (until eryx__dl_shutdown). Later instances of the module need
 ** no scan: a GOT.func entry for a main function is a name lookup. */
 typedef struct main_map {
     const void *key; /* the caller's name for the module */
@@ -105,7 +106,7 @@ typedef struct main_map {
     size_t n;
 } main_map;
 #define MAIN_MAPS_MAX 16
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     main_map m[MAIN_MAPS_MAX];
     size_t n;
@@ -475,4 +476,16 @@ int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_da
                     char *err, size_t err_len) {
     replay_at at = {memory_base, table_base, has_data};
     return load_impl(h, side, d, name, &at, out, err, err_len);
+}
+
+void eryx__dl_shutdown(void) {
+    pthread_mutex_lock(&eryx__dl_main_maps.lock);
+    for (size_t i = 0; i < eryx__dl_main_maps.n; i++) {
+        main_map *m = &eryx__dl_main_maps.m[i];
+        for (size_t j = 0; j < m->n; j++) free(m->v[j].name);
+        free(m->v);
+        *m = (main_map){0};
+    }
+    eryx__dl_main_maps.n = 0;
+    pthread_mutex_unlock(&eryx__dl_main_maps.lock);
 }

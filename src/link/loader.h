@@ -103,4 +103,9 @@ int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_da
 ** adding it to the table the first time. Returns 0, or -1 with a message. */
 int eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, char *err, size_t err_len);
 
+/* Frees the process's main-module maps (eryx__dl_main_maps, keyed by the caller's
+** module pointers: stale once those modules are freed). Only when no host is in
+** use (eryx_shutdown, src/process/); the next load builds them again. */
+void eryx__dl_shutdown(void);
+
 #endif

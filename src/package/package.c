@@ -8,6 +8,7 @@
 */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "package.h"
+#include "../common/process_state.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -679,7 +680,7 @@ typedef struct reg_entry {
     eryx__package pkg; /* pkg.source is the registered path */
     uint64_t last_use;
 } reg_entry;
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     reg_entry e[REGISTRY_SIZE];
     size_t n;
@@ -726,6 +727,15 @@ static void registry_put(const struct stat *st, const eryx__package *pkg) {
         *e = eryx__package_registry.e[--eryx__package_registry.n];
         memset(&eryx__package_registry.e[eryx__package_registry.n], 0, sizeof *e);
     }
+    pthread_mutex_unlock(&eryx__package_registry.lock);
+}
+
+void eryx__package_shutdown(void) {
+    pthread_mutex_lock(&eryx__package_registry.lock);
+    for (size_t i = 0; i < eryx__package_registry.n; i++) eryx__package_clear(&eryx__package_registry.e[i].pkg);
+    memset(eryx__package_registry.e, 0, sizeof eryx__package_registry.e);
+    eryx__package_registry.n = 0;
+    eryx__package_registry.clock = 0;
     pthread_mutex_unlock(&eryx__package_registry.lock);
 }
 

@@ -102,4 +102,9 @@ int eryx__package_copy(eryx__package *dst, const eryx__package *src);
 ** the result would be empty, too long, or hold other than [a-z0-9_]. */
 int eryx__package_normalize_name(const char *name, size_t len, char *out, size_t cap);
 
+/* Frees the process's registry of packed wheels (the last few opened, kept for
+** builders that add them again). Only when no builder is alive (eryx_shutdown,
+** src/process/); later opens fill it again. */
+void eryx__package_shutdown(void);
+
 #endif

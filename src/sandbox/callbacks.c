@@ -2,12 +2,15 @@
 ** parsed and built with jansson (Debian's libjansson: small, maintained, exact
 ** about UTF-8 and escaping). */
 #include "callbacks.h"
+#include "../common/process_state.h"
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 
 #define WAIT_SLICE_NS 2000000L /* a wait wakes this often to check for a stop */
 
@@ -32,15 +35,23 @@ typedef struct job {
 
 /* The process's callback threads: started on demand, reused while busy, each
 ** ending after POOL_IDLE_S seconds without work. Reuse is what makes a round trip
-** cheap (a condition variable, not a thread start). */
+** cheap (a condition variable, not a thread start). Threads are joinable: one that
+** ended is joined when the next one starts, the rest by eryx__cb_shutdown. */
 #define POOL_IDLE_S 10
-static struct {
+typedef struct worker {
+    pthread_t thread;
+    bool ended; /* it returned (or is about to): join it */
+    struct worker *next;
+} worker;
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     pthread_cond_t work;
     job *head, *tail;
     unsigned idle;
     unsigned queued; /* jobs in the queue no thread has taken yet */
-} eryx__cb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
+    worker *workers; /* every thread started and not yet joined */
+    bool stopping;   /* eryx__cb_shutdown: idle threads end now */
+} eryx__cb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, NULL, false};
 
 struct eryx__cb_hub {
     atomic_uint refs; /* the sandbox's, plus one per running call */
@@ -241,17 +252,22 @@ static void run_job(job *j) {
 }
 
 static void *worker_main(void *arg) {
-    (void)arg;
+    worker *self = arg;
+    prctl(PR_SET_NAME, "eryx-callback");
     pthread_mutex_lock(&eryx__cb_pool.lock);
     for (;;) {
         while (!eryx__cb_pool.head) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += POOL_IDLE_S;
-            eryx__cb_pool.idle++;
-            int rc = pthread_cond_timedwait(&eryx__cb_pool.work, &eryx__cb_pool.lock, &ts);
-            eryx__cb_pool.idle--;
+            int rc = ETIMEDOUT;
+            if (!eryx__cb_pool.stopping) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += POOL_IDLE_S;
+                eryx__cb_pool.idle++;
+                rc = pthread_cond_timedwait(&eryx__cb_pool.work, &eryx__cb_pool.lock, &ts);
+                eryx__cb_pool.idle--;
+            }
             if (rc != 0 && !eryx__cb_pool.head) {
+                self->ended = true;
                 pthread_mutex_unlock(&eryx__cb_pool.lock);
                 return NULL;
             }
@@ -266,19 +282,49 @@ static void *worker_main(void *arg) {
     }
 }
 
+/* Unlinks the threads that ended (all of them when all is set), under the pool's
+** lock; the caller joins them after letting the lock go (join_workers). */
+static worker *take_workers(bool all) {
+    worker *taken = NULL;
+    for (worker **w = &eryx__cb_pool.workers; *w;) {
+        worker *cur = *w;
+        if (all || cur->ended) {
+            *w = cur->next;
+            cur->next = taken;
+            taken = cur;
+        } else {
+            w = &cur->next;
+        }
+    }
+    return taken;
+}
+
+static void join_workers(worker *w) {
+    while (w) {
+        worker *next = w->next;
+        pthread_join(w->thread, NULL);
+        free(w);
+        w = next;
+    }
+}
+
 /* Hands a call to an idle pool thread, or to a new one. -1 if none can start. */
 static int dispatch(job *j) {
     pthread_mutex_lock(&eryx__cb_pool.lock);
     int rc = 0;
+    worker *ended = NULL;
     /* An idle thread is taken only once it wakes: calls made back to back (asyncio.gather)
     ** must not count the same idle thread twice, or they would run one after another. */
     if (eryx__cb_pool.idle <= eryx__cb_pool.queued) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        rc = pthread_create(&t, &attr, worker_main, NULL) == 0 ? 0 : -1;
-        pthread_attr_destroy(&attr);
+        ended = take_workers(false);
+        worker *w = calloc(1, sizeof *w);
+        rc = w && pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+        if (rc == 0) {
+            w->next = eryx__cb_pool.workers;
+            eryx__cb_pool.workers = w;
+        } else {
+            free(w);
+        }
     }
     if (rc == 0) {
         j->queued = NULL;
@@ -289,7 +335,20 @@ static int dispatch(job *j) {
         pthread_cond_signal(&eryx__cb_pool.work);
     }
     pthread_mutex_unlock(&eryx__cb_pool.lock);
+    join_workers(ended);
     return rc;
+}
+
+void eryx__cb_shutdown(void) {
+    pthread_mutex_lock(&eryx__cb_pool.lock);
+    eryx__cb_pool.stopping = true; /* threads finish the queue (empty: no hub is left), then end */
+    pthread_cond_broadcast(&eryx__cb_pool.work);
+    worker *all = take_workers(true);
+    pthread_mutex_unlock(&eryx__cb_pool.lock);
+    join_workers(all);
+    pthread_mutex_lock(&eryx__cb_pool.lock);
+    eryx__cb_pool.stopping = false;
+    pthread_mutex_unlock(&eryx__cb_pool.lock);
 }
 
 int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args,

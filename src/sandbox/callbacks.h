@@ -49,6 +49,11 @@ int32_t eryx__cb_take(eryx__cb_hub *hub, int32_t id, uint8_t *buf, size_t cap);
 ** "parameters"}; malloc'd, NULL when out of memory. */
 char *eryx__cb_describe(const eryx__cb_def *defs, size_t ndefs);
 
+/* Ends the process's callback threads (each finishes the call it runs, then is
+** joined). Only when no hub is left (eryx_shutdown, src/process/); the next call
+** starts threads again. */
+void eryx__cb_shutdown(void);
+
 /* Checks a callback's name (dotted Python identifiers) and parameters schema (a
 ** JSON object); NULL if fine, else what is wrong (static text). */
 const char *eryx__cb_check(const char *name, const char *schema);

@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../cache/key.h"
+#include "../common/process_state.h"
 #include "../link/linkcheck.h"
 
 #define MAX_SIDE_BYTES (UINT64_C(512) << 20)
 #define REGISTRY_MAX 256
 
 /* Side modules loaded in this process, by engine and the SHA-256 of their bytes:
-** the compiled module (a reference) and its dylink.0. Entries live as long as the
-** process and never move, so callers keep pointers to them. */
+** the compiled module (a reference) and its dylink.0. Entries live until
+** eryx__ext_shutdown and never move, so callers keep pointers to them. */
 typedef struct side_entry {
     char sha[ERYX__KEY_HEX_LEN + 1];
     eryx__engine_kind engine;
@@ -22,7 +23,7 @@ typedef struct side_entry {
     eryx__guest *bare; /* without data sections, for restores; NULL: use module */
     eryx__dylink dylink;
 } side_entry;
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     side_entry e[REGISTRY_MAX];
     size_t n;
@@ -309,7 +310,7 @@ int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_
 ** The interpreter's exports as the link check wants them (names, kinds, function
 ** signatures), read from its compiled module once per process per interpreter. */
 #define MAIN_IFACES_MAX 8
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     struct {
         char sha[ERYX__KEY_HEX_LEN + 1];
@@ -370,8 +371,8 @@ int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sh
     size_t nsides = 0;
     for (size_t i = 0; i < n; i++) nsides += pkgs[i].exts ? pkgs[i].exts->n : 0;
     if (nsides == 0) return 0;
-    /* The registry's entries are never freed or moved once made, so the iface
-    ** may be used after the lock is let go. */
+    /* The registry's entries are never freed (before eryx__ext_shutdown) or moved
+    ** once made, so the iface may be used after the lock is let go. */
     pthread_mutex_lock(&eryx__main_ifaces.lock);
     const eryx__wasm_iface *mi = NULL;
     for (size_t i = 0; i < eryx__main_ifaces.n && !mi; i++)
@@ -413,4 +414,22 @@ int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sh
     free(sides);
     eryx__wasm_iface_free(&local);
     return rc;
+}
+
+void eryx__ext_shutdown(void) {
+    pthread_mutex_lock(&eryx__side_registry.lock);
+    for (size_t i = 0; i < eryx__side_registry.n; i++) {
+        side_entry *e = &eryx__side_registry.e[i];
+        eryx__guest_release(e->module);
+        eryx__guest_release(e->bare);
+        eryx__dylink_free(&e->dylink);
+        memset(e, 0, sizeof *e);
+    }
+    eryx__side_registry.n = 0;
+    pthread_mutex_unlock(&eryx__side_registry.lock);
+    pthread_mutex_lock(&eryx__main_ifaces.lock);
+    for (size_t i = 0; i < eryx__main_ifaces.n; i++) eryx__wasm_iface_free(&eryx__main_ifaces.e[i].iface);
+    memset(eryx__main_ifaces.e, 0, sizeof eryx__main_ifaces.e);
+    eryx__main_ifaces.n = 0;
+    pthread_mutex_unlock(&eryx__main_ifaces.lock);
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <wasmtime.h>
-#include "../engine/engine.h"
+#include "../cache/tiers.h"
 #include "../link/loader.h"
 #include "../package/package.h"
 #include "../vfs/vfs.h"
@@ -47,5 +47,11 @@ int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sh
 
 /* Frees what eryx__ext_open made for an instance (NULL allowed). */
 void eryx__ext_free(eryx__dl_host *dl);
+
+/* Frees the process's side-module registry (eryx__side_registry: the compiled
+** modules and their dylink.0) and the interpreters' export lists
+** (eryx__main_ifaces). Only when no sandbox is alive (eryx_shutdown,
+** src/process/); the next use fills them again. */
+void eryx__ext_shutdown(void);
 
 #endif

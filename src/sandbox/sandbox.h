@@ -25,6 +25,7 @@
 #include <wasmtime.h>
 #include "../common/errbuf.h"
 #include "../engine/engine.h"
+#include "../cache/tiers.h"
 #include "../package/package.h"
 #include "../snapshot/snapmem.h"
 #include "../wasi/wasi.h"

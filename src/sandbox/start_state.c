@@ -4,7 +4,7 @@
 ** in a throwaway instance, then its memory kept as a snapshot image), the layering
 ** on the guest's plain snapshot, the bare module instances of an image run, and
 ** the export and import of a start state as one blob. Getting images and modules
-** through the cache tiers is the engine's (src/engine/guest.c).
+** through the cache tiers is src/cache/tiers.c's.
 */
 #include <limits.h>
 #include <stdio.h>

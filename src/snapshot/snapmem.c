@@ -1,6 +1,7 @@
 /* Snapshot images in sealed memfds, and the memory creator; see snapmem.h. */
 #define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
 #include "snapmem.h"
+#include "../common/process_state.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -161,7 +162,7 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61) /* a page-cache page: here, the image's own */
 
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     int fd;
     pid_t pid; /* /proc/self at open time: reopened in a forked child */
@@ -181,6 +182,13 @@ static int pagemap_fd(void) {
     int fd = eryx__pagemap.fd;
     pthread_mutex_unlock(&eryx__pagemap.lock);
     return fd;
+}
+
+void eryx__snapmem_shutdown(void) {
+    pthread_mutex_lock(&eryx__pagemap.lock);
+    if (eryx__pagemap.fd >= 0) close(eryx__pagemap.fd);
+    eryx__pagemap.fd = -1;
+    pthread_mutex_unlock(&eryx__pagemap.lock);
 }
 
 /* Past this many written pages a memory is not kept: every later reset copies

@@ -50,4 +50,9 @@ void eryx__snapmem_arm(const eryx__snapimg *img);
 ** memory is then unmapped instead. It may itself come from the pool. */
 void eryx__snapmem_arm_transient(const eryx__snapimg *img);
 
+/* Closes the process's /proc/self/pagemap descriptor (opened again on the next
+** reset). The memories pooled per image are the image's: its last release
+** (eryx__cache_shutdown drops the cache's) unmaps them. */
+void eryx__snapmem_shutdown(void);
+
 #endif

@@ -1,6 +1,6 @@
 /*
-** Getting a guest module through the cache tiers, and the process-wide registry of
-** what sandboxes share (see engine.h). Tiers, fastest first:
+** Getting a guest module or a snapshot image through the cache tiers, and the
+** process-wide registry of what sandboxes share (see tiers.h). Tiers, fastest first:
 **   1. memory: an eryx_cache of loaded, pre-linked modules (no I/O at all);
 **   2. disk: src/cache/store.c, entries verified then mmap-loaded by wasmtime;
 **      or an embedder's eryx_cache_backend (bytes, deserialized with a copy);
@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../cache/key.h"
-#include "../cache/store.h"
+#include <sys/prctl.h>
+#include "tiers.h"
+#include "../common/process_state.h"
 #include "../snapshot/snapmem.h"
 #include "../vfs/vfs.h"
-#include "engine.h"
 #include "eryx.h"
+#include "key.h"
+#include "store.h"
 
 struct eryx__guest {
     atomic_uint_fast32_t refs;
@@ -52,7 +54,7 @@ typedef struct named {
     struct named *next;
 } named;
 
-static struct {
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;        /* guards the lists and the default memory tier */
     /* Single flight without a disk tier. Recursive: building a snapshot module
     ** acquires the base module while holding it. */
@@ -107,8 +109,11 @@ static named *add(named **list, const char *name, void *value) {
     return n;
 }
 
-void eryx__registry_clear(void) {
+static void join_writers(bool all);
+
+void eryx__cache_shutdown(void) {
     eryx__image_writes_wait(); /* they use the stores closed below */
+    join_writers(true);
     pthread_mutex_lock(&eryx__registry.lock);
     eryx__memcache *mc = eryx__registry.memory, *snaps = eryx__registry.snapshots;
     named *lists[3] = {eryx__registry.stores, eryx__registry.images, eryx__registry.hashes};
@@ -454,12 +459,19 @@ static void image_store(const eryx__cache_config *cc, eryx__store *store, const 
 ** for it rather than building it again. eryx_builder_free and the registry wait
 ** for pending writes (eryx__image_writes_wait); a process that exits without
 ** freeing its builders may lose a write: its temp file is swept later and the
-** next process builds the image again. */
-static struct {
+** next process builds the image again. The threads are joinable: those that ended
+** are joined when the next one starts, the rest by eryx__cache_shutdown. */
+typedef struct writer {
+    pthread_t thread;
+    bool ended; /* its write is done: join it */
+    struct writer *next;
+} writer;
+ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     pthread_cond_t done;
     unsigned pending;
-} eryx__image_writes = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    writer *threads; /* started and not yet joined */
+} eryx__image_writes = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL};
 
 typedef struct image_write {
     eryx__cache_config cc; /* for warnings: the builder's handler (builders wait for us) */
@@ -467,22 +479,49 @@ typedef struct image_write {
     char key[65];
     eryx__snapimg *img; /* a reference of ours */
     int lock_fd;
+    writer *self;
 } image_write;
 
-static void image_write_end(void) {
+static void image_write_end(writer *self) {
     pthread_mutex_lock(&eryx__image_writes.lock);
+    if (self) self->ended = true;
     if (--eryx__image_writes.pending == 0) pthread_cond_broadcast(&eryx__image_writes.done);
     pthread_mutex_unlock(&eryx__image_writes.lock);
 }
 
 static void *image_write_run(void *arg) {
     image_write *w = arg;
+    prctl(PR_SET_NAME, "eryx-cache-write");
     image_store(&w->cc, w->store, w->key, w->img);
     if (w->lock_fd >= 0) eryx__store_unlock(w->lock_fd);
     eryx__snapimg_release(w->img);
+    writer *self = w->self;
     free(w);
-    image_write_end();
+    image_write_end(self);
     return NULL;
+}
+
+/* Joins the writer threads that ended (all: every one, waiting for them). */
+static void join_writers(bool all) {
+    writer *taken = NULL;
+    pthread_mutex_lock(&eryx__image_writes.lock);
+    for (writer **p = &eryx__image_writes.threads; *p;) {
+        writer *cur = *p;
+        if (all || cur->ended) {
+            *p = cur->next;
+            cur->next = taken;
+            taken = cur;
+        } else {
+            p = &cur->next;
+        }
+    }
+    pthread_mutex_unlock(&eryx__image_writes.lock);
+    while (taken) {
+        writer *next = taken->next;
+        pthread_join(taken->thread, NULL);
+        free(taken);
+        taken = next;
+    }
 }
 
 /* Starts the write of img under key on a thread; false (nothing started, the
@@ -490,7 +529,14 @@ static void *image_write_run(void *arg) {
 static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store, const char *key,
                                eryx__snapimg *img, int *lock_fd) {
     image_write *w = calloc(1, sizeof *w);
-    if (!w) return false;
+    writer *self = calloc(1, sizeof *self);
+    if (!w || !self) {
+        free(w);
+        free(self);
+        return false;
+    }
+    join_writers(false);
+    w->self = self;
     w->cc = *cc;
     w->cc.backend = NULL; /* only the disk store is written behind */
     w->store = store;
@@ -501,18 +547,20 @@ static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store,
     pthread_mutex_lock(&eryx__image_writes.lock);
     eryx__image_writes.pending++;
     pthread_mutex_unlock(&eryx__image_writes.lock);
-    pthread_t th;
-    pthread_attr_t attr;
-    bool ok = pthread_attr_init(&attr) == 0;
+    /* Listed before it starts (under the lock it ends under), so a shutdown that
+    ** waits for it finds it to join. */
+    pthread_mutex_lock(&eryx__image_writes.lock);
+    bool ok = pthread_create(&self->thread, NULL, image_write_run, w) == 0;
     if (ok) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        ok = pthread_create(&th, &attr, image_write_run, w) == 0;
-        pthread_attr_destroy(&attr);
+        self->next = eryx__image_writes.threads;
+        eryx__image_writes.threads = self;
     }
+    pthread_mutex_unlock(&eryx__image_writes.lock);
     if (!ok) {
         eryx__snapimg_release(img);
         free(w);
-        image_write_end();
+        free(self);
+        image_write_end(NULL);
         return false;
     }
     *lock_fd = -1;
