@@ -29,15 +29,25 @@ typedef struct engine_state {
 } engine_state;
 
 #define ENGINE_STATE_INIT {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, "", "", NULL}
-static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT, ENGINE_STATE_INIT};
+static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT,
+#ifdef ERYX_BENCH_HOOKS
+                                                          ENGINE_STATE_INIT
+#endif
+};
 
 static void create_engine(eryx__engine_kind kind);
 static void create_standard(void) { create_engine(ERYX__ENGINE_STANDARD); }
 static void create_fuel(void) { create_engine(ERYX__ENGINE_FUEL); }
+#ifdef ERYX_BENCH_HOOKS
 static void create_no_epoch(void) { create_engine(ERYX__ENGINE_NO_EPOCH); }
+#endif
 
 static engine_state *state_of(eryx__engine_kind kind) {
-    static void (*const create[ERYX__ENGINE_KINDS])(void) = {create_standard, create_fuel, create_no_epoch};
+    static void (*const create[ERYX__ENGINE_KINDS])(void) = {create_standard, create_fuel,
+#ifdef ERYX_BENCH_HOOKS
+                                                               create_no_epoch
+#endif
+    };
     if ((unsigned)kind >= ERYX__ENGINE_KINDS) kind = ERYX__ENGINE_STANDARD;
     pthread_once(&eryx__engines[kind].once, create[kind]);
     return &eryx__engines[kind];
@@ -68,7 +78,10 @@ static void create_engine(eryx__engine_kind kind) {
         snprintf(es->engine_error, ERYX__ERRMSG_MAX, "wasm_config_new failed (out of memory?)");
         return;
     }
-    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = kind != ERYX__ENGINE_NO_EPOCH;
+    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = true;
+#ifdef ERYX_BENCH_HOOKS
+    epoch = kind != ERYX__ENGINE_NO_EPOCH;
+#endif
     wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
     const char *opt_name;
     wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
@@ -87,7 +100,7 @@ static void create_engine(eryx__engine_kind kind) {
     /* Generated code checks the engine's epoch at loop heads and function entries,
     ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
     ** must set a deadline (src/sandbox/sandbox.c does). Off only for the kind
-    ** eryx bench uses to measure what the checks cost. */
+    ** eryx-bench uses to measure what the checks cost (ERYX_BENCH_HOOKS builds). */
     wasmtime_config_epoch_interruption_set(config, epoch);
     /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it
     ** slows guest code far more than 5% (docs/RUNTIME.md). */

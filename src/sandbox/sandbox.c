@@ -139,7 +139,9 @@ struct eryx_sandbox {
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
     int dead;   /* the guest exited or trapped: the instance cannot run again */
     int broken; /* a fresh instance could not be made: the sandbox is unusable */
+#ifdef ERYX_BENCH_HOOKS
     uint64_t phase_ns[3]; /* creation: module + VFS set-up, instantiation, Python start */
+#endif
     eryx_read_fn stdin_fn;
     void *stdin_user;
     eryx_output_fn out_fn;
@@ -545,7 +547,9 @@ eryx_status eryx_builder_set_fuel(eryx_builder *b, uint64_t units) {
     return ERYX_OK;
 }
 
+#ifdef ERYX_BENCH_HOOKS
 void eryx__builder_set_engine(eryx_builder *b, int kind) { b->spec.engine = (eryx__engine_kind)kind; }
+#endif
 
 eryx_status eryx_builder_add_callback(eryx_builder *b, const char *name, const char *description,
                                       const char *parameters_schema, eryx_callback_fn fn, void *user) {
@@ -997,10 +1001,12 @@ static void instance_free(eryx_sandbox *s) {
 ** /data, the granted host directories) and WASI state, a store, and the module
 ** instantiated. A snapshot module starts with Python already started, so only its
 ** random generators are reseeded; the base module starts Python now. Records the
-** time of each phase. The error is in s->err.
+** time of each phase (ERYX_BENCH_HOOKS builds). The error is in s->err.
 */
 static eryx_status instance_new(eryx_sandbox *s) {
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t0 = now_ns();
+#endif
     eryx_status st;
     if (!(s->vfs = eryx_vfs_new())) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox's VFS");
     if ((st = mount_all(s)) != ERYX_OK) return st;
@@ -1038,13 +1044,17 @@ static eryx_status instance_new(eryx_sandbox *s) {
     /* Outside executions (start, restore) the metered engine runs unbudgeted. */
     if (s->spec.engine == ERYX__ENGINE_FUEL) wasmtime_context_set_fuel(s->cx, UINT64_MAX / 2);
     wasm_trap_t *trap = NULL;
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t1 = now_ns();
+#endif
     /* The memory creator maps it as this instance's memory. */
     if (s->transient) eryx__snapmem_arm_transient(s->img);
     else eryx__snapmem_arm(s->img);
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
     eryx__snapmem_arm(NULL);
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t2 = now_ns();
+#endif
     if ((e || trap) && s->spec.max_memory)
         return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
                                    "instantiating the guest failed; is the memory limit below what the started "
@@ -1107,9 +1117,11 @@ static eryx_status instance_new(eryx_sandbox *s) {
         }
         free_result_fields(&scratch);
     }
+#ifdef ERYX_BENCH_HOOKS
     s->phase_ns[0] = t1 - t0;
     s->phase_ns[1] = t2 - t1;
     s->phase_ns[2] = now_ns() - t2;
+#endif
     return st;
 }
 
@@ -1422,7 +1434,9 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     if (!*b->spec.guest_dir)
         return eryx__fail(&b->err, ERYX_ERR_GUEST_NOT_FOUND,
                           "no guest directory: set ERYX_GUEST_DIR or call eryx_builder_set_guest_dir");
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t0 = now_ns();
+#endif
     eryx_sandbox *s = calloc(1, sizeof *s);
     if (!s) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
     eryx_status st = ERYX_OK;
@@ -1449,12 +1463,16 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     }
     s->ext_cache_max_bytes = b->cache_max_bytes;
     s->ext_cache_max_entries = b->cache_max_entries;
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t1 = now_ns();
+#endif
     if ((st = instance_new(s)) != ERYX_OK) {
         eryx__fail(&b->err, st, "%s", s->err.msg);
         goto fail;
     }
+#ifdef ERYX_BENCH_HOOKS
     s->phase_ns[0] += t1 - t0;
+#endif
     *out = s;
     return ERYX_OK;
 fail:
@@ -1474,7 +1492,9 @@ void eryx_sandbox_free(eryx_sandbox *s) {
     free(s);
 }
 
+#ifdef ERYX_BENCH_HOOKS
 void eryx__sandbox_phases(const eryx_sandbox *s, uint64_t ns[3]) { memcpy(ns, s->phase_ns, sizeof s->phase_ns); }
+#endif
 bool eryx__sandbox_preinit(const eryx_sandbox *s) { return s->img != NULL; }
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {
