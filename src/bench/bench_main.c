@@ -36,24 +36,12 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     eryx__cli_opts o;
-    if (eryx__cli_opts_init(&o, argc) != 0) {
-        fprintf(stderr, "eryx: out of memory\n");
-        return ERYX__CLI_EXIT_SANDBOX;
-    }
+    if (eryx__cli_opts_init(&o, argc) != 0) return ERYX__CLI_EXIT_SANDBOX;
     int i = 1, status = ERYX__CLI_EXIT_USAGE;
-    for (; i < argc; i++) {
-        eryx__cli_opt_result r = eryx__cli_option(&o, argc, argv, &i, &status);
-        if (r == ERYX__CLI_OPT_TAKEN) continue;
-        if (r == ERYX__CLI_OPT_HELP || r == ERYX__CLI_OPT_VERSION) {
-            if (r == ERYX__CLI_OPT_HELP) usage(stdout);
-            else eryx__cli_print_version();
-            status = 0;
-            goto out;
-        }
-        if (r == ERYX__CLI_OPT_CODE) fprintf(stderr, "eryx: bench runs no code: drop -c (see eryx-bench --help)\n");
-        if (r != ERYX__CLI_OPT_NONE) goto out;
-        break; /* the word bench, or the benchmark's own arguments */
-    }
+    eryx__cli_opt_result r = eryx__cli_options(&o, argc, argv, &i, usage, &status);
+    if (r == ERYX__CLI_OPT_CODE) fprintf(stderr, "eryx: bench runs no code: drop -c (see eryx-bench --help)\n");
+    if (r != ERYX__CLI_OPT_NONE) goto out;
+    /* The word bench, or the benchmark's own arguments. */
     if (i < argc && !strcmp(argv[i], "bench")) i++;
     int json = 0, runs = 0; /* 0: the benchmark's own default */
     const char *numpy_pkg = NULL;

@@ -104,26 +104,13 @@ static int exec_bench(char **argv) {
 
 int main(int argc, char **argv) {
     eryx__cli_opts o;
-    if (eryx__cli_opts_init(&o, argc) != 0) {
-        fprintf(stderr, "eryx: out of memory\n");
-        return ERYX__CLI_EXIT_SANDBOX;
-    }
+    if (eryx__cli_opts_init(&o, argc) != 0) return ERYX__CLI_EXIT_SANDBOX;
     int i = 1, status = ERYX__CLI_EXIT_USAGE;
     const char *file = NULL;
     for (; i < argc; i++) {
-        eryx__cli_opt_result r = eryx__cli_option(&o, argc, argv, &i, &status);
-        if (r == ERYX__CLI_OPT_TAKEN) continue;
-        if (r == ERYX__CLI_OPT_CODE) {
-            i++;
-            break;
-        }
-        if (r == ERYX__CLI_OPT_HELP || r == ERYX__CLI_OPT_VERSION) {
-            if (r == ERYX__CLI_OPT_HELP) usage(stdout);
-            else eryx__cli_print_version();
-            status = 0;
-            goto out;
-        }
+        eryx__cli_opt_result r = eryx__cli_options(&o, argc, argv, &i, usage, &status);
         if (r == ERYX__CLI_OPT_FAIL) goto out;
+        if (r == ERYX__CLI_OPT_CODE || i >= argc) break;
         /* A word: a command, the code's file or "-" (stdin), or an unknown option. */
         const char *a = argv[i];
         if (o.build && (a[0] != '-' || !a[1])) {

@@ -306,6 +306,23 @@ eryx__cli_opt_result eryx__cli_option(eryx__cli_opts *o, int argc, char **argv, 
     return ERYX__CLI_OPT_NONE;
 }
 
+eryx__cli_opt_result eryx__cli_options(eryx__cli_opts *o, int argc, char **argv, int *i, void (*usage)(FILE *),
+                                       int *status) {
+    for (; *i < argc; ++*i) {
+        eryx__cli_opt_result r = eryx__cli_option(o, argc, argv, i, status);
+        if (r == ERYX__CLI_OPT_TAKEN) continue;
+        if (r == ERYX__CLI_OPT_CODE) ++*i;
+        if (r == ERYX__CLI_OPT_HELP || r == ERYX__CLI_OPT_VERSION) {
+            if (r == ERYX__CLI_OPT_HELP) usage(stdout);
+            else eryx__cli_print_version();
+            *status = 0;
+            r = ERYX__CLI_OPT_FAIL;
+        }
+        return r;
+    }
+    return ERYX__CLI_OPT_NONE;
+}
+
 /* "  NAME VALUE" padded to the help column (25), else alone on its line. */
 enum { HELP_COLUMN = 25 };
 
@@ -344,6 +361,7 @@ int eryx__cli_opts_init(eryx__cli_opts *o, int argc) {
     o->imports = calloc((size_t)argc, sizeof *o->imports);
     o->envs = calloc((size_t)argc, sizeof *o->envs);
     if (!o->b || !o->imports || !o->envs) {
+        fprintf(stderr, "eryx: out of memory\n");
         eryx__cli_opts_free(o);
         return -1;
     }

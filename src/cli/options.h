@@ -28,7 +28,7 @@ typedef struct eryx__cli_opts {
 } eryx__cli_opts;
 
 /* Makes o's builder and lists, for at most argc options. 0, or -1 when out of memory
-** (o is then cleared: eryx__cli_opts_free is still safe). */
+** (said on stderr; o is then cleared: eryx__cli_opts_free is still safe). */
 int eryx__cli_opts_init(eryx__cli_opts *o, int argc);
 void eryx__cli_opts_free(eryx__cli_opts *o);
 
@@ -44,6 +44,14 @@ typedef enum eryx__cli_opt_result {
 /* Parses the option at argv[*i] (1 <= *i < argc) into o, as eryx always has: in the
 ** order given, each applied when it is read. */
 eryx__cli_opt_result eryx__cli_option(eryx__cli_opts *o, int argc, char **argv, int *i, int *status);
+
+/* Parses the options from argv[*i] on (eryx__cli_option), until a word that is not
+** one, which is left at argv[*i] (*i == argc: no word). Returns NONE then; CODE for
+** -c (*i is past CODE: what follows is the code's argv); or FAIL when the program
+** must exit with *status: an error was printed (2 or 3), or usage(stdout) or the
+** version was (0). */
+eryx__cli_opt_result eryx__cli_options(eryx__cli_opts *o, int argc, char **argv, int *i, void (*usage)(FILE *),
+                                       int *status);
 
 /* Prints the help's option lines (after its "options:" line), from the table. The
 ** options that concern running code (-c, --result) are left out when for_bench. */
