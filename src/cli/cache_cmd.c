@@ -3,28 +3,12 @@
 ** maintenance of the cache directory (src/cache/store.h).
 */
 #include "cache_cmd.h"
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "../cache/store.h"
-
-long long eryx_cli_parse_size(const char *s) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0) return -1;
-    double mult = 1;
-    switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'B' || *end == 'b') end++;
-    return *end ? -1 : (long long)(v * mult);
-}
+#include "options.h"
 
 static void human(uint64_t bytes, char *out, size_t n) {
     if (bytes >= (1u << 30)) snprintf(out, n, "%.1f GiB", bytes / 1073741824.0);
@@ -37,7 +21,7 @@ static void report_bad(void *user, const char *key, const char *problem) {
     printf("removed %s: %s\n", key, problem);
 }
 
-int eryx_cli_cache(const char *dir, int argc, char **argv) {
+int eryx__cli_cache(const char *dir, int argc, char **argv) {
     if (argc < 1) {
         fprintf(stderr, "eryx: cache needs a command: list, stats, verify, prune or clear (see eryx --help)\n");
         return 2;
@@ -48,7 +32,7 @@ int eryx_cli_cache(const char *dir, int argc, char **argv) {
         long long v = -1;
         if ((!strcmp(argv[i], "--max-size") || !strcmp(argv[i], "--max-entries")) && i + 1 < argc &&
             !strcmp(cmd, "prune"))
-            v = eryx_cli_parse_size(argv[i + 1]);
+            v = eryx__cli_parse_size(argv[i + 1]);
         if (v < 0) {
             if (i + 1 < argc && !strcmp(cmd, "prune"))
                 fprintf(stderr, "eryx: cache prune: %s wants a number like 512M, got '%s'\n", argv[i], argv[i + 1]);

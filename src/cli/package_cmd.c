@@ -8,7 +8,7 @@
 #include <string.h>
 #include "../package/package.h"
 
-int eryx_cli_package(int argc, char **argv) {
+int eryx__cli_package(int argc, char **argv) {
     const char *dir = NULL, *name = NULL, *version = NULL, *out = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];

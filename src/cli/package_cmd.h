@@ -4,6 +4,6 @@
 
 /* Runs `eryx package DIR --name NAME --version VERSION -o OUT.eryx`; returns the
 ** exit status (0; 2 usage; 3 the package could not be made: the message says why). */
-int eryx_cli_package(int argc, char **argv);
+int eryx__cli_package(int argc, char **argv);
 
 #endif

@@ -57,7 +57,7 @@ static int append(char **buf, size_t *len, const char *line) {
     return 0;
 }
 
-int eryx_cli_repl(eryx_builder *b) {
+int eryx__cli_repl(eryx_builder *b) {
     int interactive = isatty(0);
     if (interactive) { /* first: initializing the terminal discards what was typed before */
         rl_initialize();

@@ -5,6 +5,6 @@
 
 /* Runs the session with sandboxes from b (made to keep state) until the end of
 ** input; returns the process exit status (0, or 3 if the sandbox failed). */
-int eryx_cli_repl(eryx_builder *b);
+int eryx__cli_repl(eryx_builder *b);
 
 #endif

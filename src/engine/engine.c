@@ -34,7 +34,11 @@ typedef struct engine_state {
 } engine_state;
 
 #define ENGINE_STATE_INIT {PTHREAD_MUTEX_INITIALIZER, false, NULL, "", "", NULL}
-ERYX__PROCESS_STATE static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT, ENGINE_STATE_INIT};
+ERYX__PROCESS_STATE static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT,
+#ifdef ERYX_BENCH_HOOKS
+                                                                           ENGINE_STATE_INIT
+#endif
+};
 
 static void create_engine(eryx__engine_kind kind);
 
@@ -80,7 +84,10 @@ static void create_engine(eryx__engine_kind kind) {
         atomic_store(&es->engine, NULL);
         return;
     }
-    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = kind != ERYX__ENGINE_NO_EPOCH;
+    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = true;
+#ifdef ERYX_BENCH_HOOKS
+    epoch = kind != ERYX__ENGINE_NO_EPOCH;
+#endif
     wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
     const char *opt_name;
     wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
@@ -99,7 +106,7 @@ static void create_engine(eryx__engine_kind kind) {
     /* Generated code checks the engine's epoch at loop heads and function entries,
     ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
     ** must set a deadline (src/sandbox/instance.c does). Off only for the kind
-    ** eryx bench uses to measure what the checks cost. */
+    ** eryx-bench uses to measure what the checks cost (ERYX_BENCH_HOOKS builds). */
     wasmtime_config_epoch_interruption_set(config, epoch);
     /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it
     ** slows guest code far more than 5% (docs/RUNTIME.md). */

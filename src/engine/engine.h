@@ -13,8 +13,12 @@
 typedef enum eryx__engine_kind {
     ERYX__ENGINE_STANDARD = 0, /* epoch interruption (timeouts, cancel) */
     ERYX__ENGINE_FUEL = 1,     /* that plus fuel metering (eryx_builder_set_fuel) */
-    ERYX__ENGINE_NO_EPOCH = 2, /* neither: only for eryx bench, to measure their cost */
+#ifdef ERYX_BENCH_HOOKS
+    ERYX__ENGINE_NO_EPOCH = 2, /* neither: only for eryx-bench, to measure their cost */
     ERYX__ENGINE_KINDS = 3
+#else
+    ERYX__ENGINE_KINDS = 2 /* the build has no benchmark hooks (cmake -DERYX_BENCH_HOOKS) */
+#endif
 } eryx__engine_kind;
 
 /* Returns the process-wide engine of a kind, creating it on the first call

@@ -382,7 +382,9 @@ eryx_status eryx_builder_set_fuel(eryx_builder *b, uint64_t units) {
     return ERYX_OK;
 }
 
+#ifdef ERYX_BENCH_HOOKS
 void eryx__builder_set_engine(eryx_builder *b, int kind) { b->spec.engine = (eryx__engine_kind)kind; }
+#endif
 
 eryx_status eryx_builder_add_callback(eryx_builder *b, const char *name, const char *description,
                                       const char *parameters_schema, eryx_callback_fn fn, void *user) {

@@ -225,10 +225,12 @@ void eryx__instance_free(eryx_sandbox *s) {
 ** /data, the granted host directories) and WASI state, a store, and the module
 ** instantiated. A snapshot module starts with Python already started, so only its
 ** random generators are reseeded; the base module starts Python now. Records the
-** time of each phase. The error is in s->err.
+** time of each phase (ERYX_BENCH_HOOKS builds). The error is in s->err.
 */
 eryx_status eryx__instance_new(eryx_sandbox *s) {
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t0 = eryx__now_ns();
+#endif
     eryx_status st;
     if (!(s->vfs = eryx_vfs_new())) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox's VFS");
     if ((st = mount_all(s)) != ERYX_OK) return st;
@@ -254,13 +256,17 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     /* Outside executions (start, restore) the metered engine runs unbudgeted. */
     if (s->spec.engine == ERYX__ENGINE_FUEL) wasmtime_context_set_fuel(s->cx, UINT64_MAX / 2);
     wasm_trap_t *trap = NULL;
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t1 = eryx__now_ns();
+#endif
     /* The memory creator maps it as this instance's memory. */
     if (s->transient) eryx__snapmem_arm_transient(s->img);
     else eryx__snapmem_arm(s->img);
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
     eryx__snapmem_arm(NULL);
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t2 = eryx__now_ns();
+#endif
     if ((e || trap) && s->spec.max_memory)
         return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
                                    "instantiating the guest failed; is the memory limit below what the started "
@@ -323,9 +329,11 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         }
         eryx__result_clear(&scratch);
     }
+#ifdef ERYX_BENCH_HOOKS
     s->phase_ns[0] = t1 - t0;
     s->phase_ns[1] = t2 - t1;
     s->phase_ns[2] = eryx__now_ns() - t2;
+#endif
     return st;
 }
 

@@ -20,7 +20,9 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     if (!*b->spec.guest_dir)
         return eryx__fail(&b->err, ERYX_ERR_GUEST_NOT_FOUND,
                           "no guest directory: set ERYX_GUEST_DIR or call eryx_builder_set_guest_dir");
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t0 = eryx__now_ns();
+#endif
     eryx_sandbox *s = calloc(1, sizeof *s);
     if (!s) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox");
     eryx_status st = ERYX_OK;
@@ -47,12 +49,16 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     }
     s->ext_cache_max_bytes = b->cache_max_bytes;
     s->ext_cache_max_entries = b->cache_max_entries;
+#ifdef ERYX_BENCH_HOOKS
     uint64_t t1 = eryx__now_ns();
+#endif
     if ((st = eryx__instance_new(s)) != ERYX_OK) {
         eryx__fail(&b->err, st, "%s", s->err.msg);
         goto fail;
     }
+#ifdef ERYX_BENCH_HOOKS
     s->phase_ns[0] += t1 - t0;
+#endif
     *out = s;
     return ERYX_OK;
 fail:
@@ -72,7 +78,9 @@ void eryx_sandbox_free(eryx_sandbox *s) {
     free(s);
 }
 
+#ifdef ERYX_BENCH_HOOKS
 void eryx__sandbox_phases(const eryx_sandbox *s, uint64_t ns[3]) { memcpy(ns, s->phase_ns, sizeof s->phase_ns); }
+#endif
 bool eryx__sandbox_preinit(const eryx_sandbox *s) { return s->img != NULL; }
 
 eryx_status eryx_sandbox_set_stdin(eryx_sandbox *s, eryx_read_fn fn, void *user) {

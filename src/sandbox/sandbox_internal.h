@@ -1,4 +1,5 @@
-/* Internals of src/sandbox/ shared with eryx's own tools (eryx bench). */
+/* Internals of src/sandbox/ shared with eryx's own tools (eryx repl, the tests, and
+** eryx-bench, which includes this internal header and no other). */
 #ifndef ERYX_SANDBOX_INTERNAL_H
 #define ERYX_SANDBOX_INTERNAL_H
 #include <stdbool.h>
@@ -6,17 +7,37 @@
 #include <stdint.h>
 #include "eryx.h"
 
+#ifdef ERYX_BENCH_HOOKS
+/* Benchmark-only hooks, for eryx-bench: compiled in only when the build asks for
+** them (cmake -DERYX_BENCH_HOOKS=ON), so that other builds carry no code path for
+** them (no phase clock reads on creation, no engine without epoch checks). */
+
 /* How long the sandbox's creation spent in each phase, in nanoseconds: [0] getting
 ** the module and setting up the VFS and WASI state, [1] instantiating the module,
 ** [2] starting Python (_initialize and eryx_init), or reseeding a snapshot. */
 void eryx__sandbox_phases(const eryx_sandbox *sandbox, uint64_t ns[3]);
 
-/* Chooses the builder's engine kind (eryx__engine_kind in src/engine/engine.h);
-** eryx bench uses it to measure what epoch checks cost. */
+/* The engine kinds eryx__builder_set_engine takes: eryx__engine_kind's values
+** (src/engine/engine.h; src/sandbox/tools.c checks that they agree). */
+enum { ERYX__TOOLS_ENGINE_STANDARD = 0, ERYX__TOOLS_ENGINE_NO_EPOCH = 2 };
+
+/* Chooses the builder's engine kind; eryx-bench uses it to measure what epoch
+** checks cost. */
 void eryx__builder_set_engine(eryx_builder *builder, int kind);
+#endif
 
 /* True when the sandbox instantiates a snapshot module (pre-initialized). */
 bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
+
+/* The guest module alone through the cache tiers (src/sandbox/tools.c), for
+** eryx-bench, which times the tiers without a sandbox: the SHA-256 (hex) of
+** guest_dir's python.wasm; then getting the module of wasm_path (whose hash is
+** sha256) for the standard engine from the in-process tier memory (NULL: none),
+** else the disk tier cache_dir (NULL: none; bounded to max_bytes), else compiled
+** and stored, and dropping it. The error's message is not kept. */
+eryx_status eryx__tools_guest_sha256(const char *guest_dir, char hex[65]);
+eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, eryx_cache *memory,
+                                   const char *cache_dir, uint64_t max_bytes);
 
 /* eryx repl's two calls: runs code as one interactive statement (an expression's
 ** value is printed, as in Python's REPL), otherwise as eryx_sandbox_execute; and
