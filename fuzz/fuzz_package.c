@@ -32,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     /* The image must be well formed: the wheel's metadata file is in it. */
-    eryx_vfs *vfs = eryx_vfs_new();
-    if (eryx_vfs_mount(vfs, p.guest_path, &eryx_vfs_zip_backend, eryx_vfs_zip_ref(p.img), true) != 0) abort();
-    eryx_vfs_stat stt;
-    if (eryx_vfs_stat_path(vfs, p.guest_path, true, &stt) != 0 || stt.type != ERYX_VFS_TYPE_DIR) abort();
-    eryx_vfs_free(vfs);
+    eryx__vfs *vfs = eryx__vfs_new();
+    if (eryx__vfs_mount(vfs, p.guest_path, &eryx__vfs_zip_backend, eryx__vfs_zip_ref(p.img), true) != 0) abort();
+    eryx__vfs_stat stt;
+    if (eryx__vfs_stat_path(vfs, p.guest_path, true, &stt) != 0 || stt.type != ERYX__VFS_TYPE_DIR) abort();
+    eryx__vfs_free(vfs);
     eryx__package_clear(&p);
     return 0;
 }

@@ -73,53 +73,53 @@ static uint16_t fz_write(void *user, int fd, const void *buf, size_t len) {
     for (size_t i = 0; i < len; i++) /* touch every byte: ASan checks the range */
         sink ^= ((const uint8_t *)buf)[i];
     (void)sink;
-    return len > 3000 ? ERYX_WASI_ENOSPC : 0;
+    return len > 3000 ? ERYX__WASI_ENOSPC : 0;
 }
 static uint16_t fz_sleep(void *user, uint64_t ns) {
     (void)user, (void)ns;
     return 0; /* never really sleep */
 }
 
-static void setup_open(eryx_wasi *w, eryx_guest_mem mem, const char *path, uint32_t oflags) {
+static void setup_open(eryx__wasi *w, eryx__guest_mem mem, const char *path, uint32_t oflags) {
     size_t n = strlen(path);
     memcpy(mem.base, path, n);
-    uint64_t a[9] = {3, 1, 0, n, oflags, ERYX_WASI_RIGHTS_ALL, ERYX_WASI_RIGHTS_ALL, 0, 64};
-    eryx_wasi_find_import("path_open")->fn(w, mem, a);
+    uint64_t a[9] = {3, 1, 0, n, oflags, ERYX__WASI_RIGHTS_ALL, ERYX__WASI_RIGHTS_ALL, 0, 64};
+    eryx__wasi_find_import("path_open")->fn(w, mem, a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    eryx_vfs *vfs = eryx_vfs_new();
+    eryx__vfs *vfs = eryx__vfs_new();
     if (!vfs)
         return 0;
-    void *tmp = eryx_vfs_mem_new(256 * 1024);
-    if (!tmp || eryx_vfs_mount(vfs, "/tmp", &eryx_vfs_mem_backend, tmp, false) != 0) {
-        eryx_vfs_free(vfs);
+    void *tmp = eryx__vfs_mem_new(256 * 1024);
+    if (!tmp || eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) != 0) {
+        eryx__vfs_free(vfs);
         return 0;
     }
     static const char *const argv[] = {"python", "-c", "pass"};
     static const char *const env[] = {"HOME=/tmp", "X=1"};
-    eryx_wasi_config cfg = {.argc = 3, .argv = argv, .envc = 2, .env = env, .vfs = vfs};
+    eryx__wasi_config cfg = {.argc = 3, .argv = argv, .envc = 2, .env = env, .vfs = vfs};
     cfg.io.read_stdin = fz_read;
     cfg.io.write_output = fz_write;
     cfg.io.sleep_ns = fz_sleep;
-    eryx_wasi *w = eryx_wasi_new(&cfg);
-    eryx_guest_mem mem = {malloc(MEM_LEN), MEM_LEN};
+    eryx__wasi *w = eryx__wasi_new(&cfg);
+    eryx__guest_mem mem = {malloc(MEM_LEN), MEM_LEN};
     if (!w || !mem.base)
         goto out;
     memset(mem.base, 0, MEM_LEN);
 
     /* Known state: fd 4 = /tmp/a (a file with bytes), fd 5 = /tmp/d (a directory). */
-    setup_open(w, mem, "/tmp/a", ERYX_WASI_O_CREAT);
+    setup_open(w, mem, "/tmp/a", ERYX__WASI_O_CREAT);
     memcpy(mem.base, "0123456789", 10);
     uint64_t wa[4] = {4, 100, 1, 108};
     memcpy(mem.base + 100, (const uint8_t[]){0, 0, 0, 0, 10, 0, 0, 0}, 8);
-    eryx_wasi_find_import("fd_write")->fn(w, mem, wa);
+    eryx__wasi_find_import("fd_write")->fn(w, mem, wa);
     memset(mem.base, 0, 200);
     memcpy(mem.base, "/tmp/d", 6);
     uint64_t md[3] = {3, 0, 6};
-    eryx_wasi_find_import("path_create_directory")->fn(w, mem, md);
-    setup_open(w, mem, "/tmp/d", ERYX_WASI_O_DIRECTORY);
+    eryx__wasi_find_import("path_create_directory")->fn(w, mem, md);
+    setup_open(w, mem, "/tmp/d", ERYX__WASI_O_DIRECTORY);
     memset(mem.base, 0, MEM_LEN);
 
     input in = {data, size};
@@ -138,18 +138,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     for (int calls = 0; calls < MAX_CALLS && in.n; calls++) {
-        const eryx_wasi_import *imp = &eryx_wasi_imports[take(&in) % eryx_wasi_import_count];
+        const eryx__wasi_import *imp = &eryx__wasi_imports[take(&in) % eryx__wasi_import_count];
         uint64_t a[10] = {0};
         for (size_t k = 0; imp->params[k] && k < 10; k++)
             a[k] = arg(&in, imp->params[k] == 'I');
         int32_t r = imp->fn(w, mem, a);
         /* Every result is a WASI errno, or STOP from proc_exit. */
-        if (r == ERYX_WASI_STOP ? strcmp(imp->name, "proc_exit") != 0 : (r < 0 || r > ERYX_WASI_ENOTCAPABLE))
+        if (r == ERYX__WASI_STOP ? strcmp(imp->name, "proc_exit") != 0 : (r < 0 || r > ERYX__WASI_ENOTCAPABLE))
             abort();
     }
 out:
     free(mem.base);
-    eryx_wasi_free(w);
-    eryx_vfs_free(vfs);
+    eryx__wasi_free(w);
+    eryx__vfs_free(vfs);
     return 0;
 }

@@ -11,15 +11,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void walk(eryx_vfs_zip *img, const char *dir, int depth) {
-    const eryx_vfs_backend *be = &eryx_vfs_zip_backend;
-    eryx_vfs_file *f = NULL;
-    if (depth > 64 || be->open(img, dir, ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f)) return;
-    eryx_vfs_stat dst;
-    if (f->ops->fstat(f, &dst) || dst.type != ERYX_VFS_TYPE_DIR) __builtin_trap();
+static void walk(eryx__vfs_zip *img, const char *dir, int depth) {
+    const eryx__vfs_backend *be = &eryx__vfs_zip_backend;
+    eryx__vfs_file *f = NULL;
+    if (depth > 64 || be->open(img, dir, ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f)) return;
+    eryx__vfs_stat dst;
+    if (f->ops->fstat(f, &dst) || dst.type != ERYX__VFS_TYPE_DIR) __builtin_trap();
     uint64_t cookie = 0;
     for (;;) {
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end = true;
         if (f->ops->readdir(f, cookie, &d, &end) || end) break;
         if (d.next <= cookie) __builtin_trap(); /* cookies must advance */
@@ -31,14 +31,14 @@ static void walk(eryx_vfs_zip *img, const char *dir, int depth) {
         size_t dl = strlen(dir);
         if (dl + d.name_len + 2 > sizeof path) continue;
         snprintf(path, sizeof path, "%s%s%.*s", dir, dl ? "/" : "", (int)d.name_len, d.name);
-        eryx_vfs_stat st;
+        eryx__vfs_stat st;
         if (be->stat(img, path, true, &st) || st.type != d.type || st.ino != d.ino) __builtin_trap();
-        if (d.type == ERYX_VFS_TYPE_DIR) {
+        if (d.type == ERYX__VFS_TYPE_DIR) {
             walk(img, path, depth + 1);
             continue;
         }
-        eryx_vfs_file *m = NULL;
-        if (be->open(img, path, ERYX_VFS_O_READ, &m)) continue; /* EIO: not STORED */
+        eryx__vfs_file *m = NULL;
+        if (be->open(img, path, ERYX__VFS_O_READ, &m)) continue; /* EIO: not STORED */
         unsigned char buf[1024];
         uint64_t total = 0;
         size_t got;
@@ -52,31 +52,31 @@ static void walk(eryx_vfs_zip *img, const char *dir, int depth) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[256];
-    eryx_vfs_zip *img = eryx_vfs_zip_from_memory(data, size, err, sizeof err);
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(data, size, err, sizeof err);
     if (!img) {
         if (!err[0]) __builtin_trap(); /* a refusal always says why */
         return 0;
     }
     walk(img, "", 0);
-    eryx_vfs *vfs = eryx_vfs_new();
-    if (vfs && eryx_vfs_mount(vfs, "/z/lib", &eryx_vfs_zip_backend, eryx_vfs_zip_ref(img), true) == 0) {
-        eryx_vfs_file *f = NULL;
-        if (eryx_vfs_open(vfs, "/z/lib", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == 0) {
-            eryx_vfs_dirent d;
+    eryx__vfs *vfs = eryx__vfs_new();
+    if (vfs && eryx__vfs_mount(vfs, "/z/lib", &eryx__vfs_zip_backend, eryx__vfs_zip_ref(img), true) == 0) {
+        eryx__vfs_file *f = NULL;
+        if (eryx__vfs_open(vfs, "/z/lib", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == 0) {
+            eryx__vfs_dirent d;
             bool end = false;
             for (uint64_t c = 0; c < 64 && !end && f->ops->readdir(f, c, &d, &end) == 0; c = d.next) {
                 char path[512];
                 if (end || d.name_len > 200) continue;
                 snprintf(path, sizeof path, "/z/lib/%.*s", (int)d.name_len, d.name);
-                eryx_vfs_stat st;
+                eryx__vfs_stat st;
                 char norm[600];
-                if (eryx_vfs_join("/", path, strlen(path), norm, sizeof norm) == 0)
-                    (void)eryx_vfs_stat_path(vfs, norm, true, &st);
+                if (eryx__vfs_join("/", path, strlen(path), norm, sizeof norm) == 0)
+                    (void)eryx__vfs_stat_path(vfs, norm, true, &st);
             }
             f->ops->close(f);
         }
     }
-    eryx_vfs_free(vfs);
-    eryx_vfs_zip_release(img);
+    eryx__vfs_free(vfs);
+    eryx__vfs_zip_release(img);
     return 0;
 }

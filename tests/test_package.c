@@ -53,19 +53,19 @@ static const member good[] = {
 
 /* Reads a whole file of the package through a VFS mount. */
 static char *read_back(const eryx__package *p, const char *rel) {
-    eryx_vfs *vfs = eryx_vfs_new();
+    eryx__vfs *vfs = eryx__vfs_new();
     char path[512];
     snprintf(path, sizeof path, "%s/%s", p->guest_path, rel);
-    eryx_vfs_mount(vfs, p->guest_path, &eryx_vfs_zip_backend, eryx_vfs_zip_ref(p->img), true);
-    eryx_vfs_file *f = NULL;
+    eryx__vfs_mount(vfs, p->guest_path, &eryx__vfs_zip_backend, eryx__vfs_zip_ref(p->img), true);
+    eryx__vfs_file *f = NULL;
     char *out = NULL;
-    if (eryx_vfs_open(vfs, path, ERYX_VFS_O_READ, &f) == 0) {
+    if (eryx__vfs_open(vfs, path, ERYX__VFS_O_READ, &f) == 0) {
         out = calloc(1, 4096);
         size_t n = 0;
         f->ops->pread(f, out, 4095, 0, &n);
         f->ops->close(f);
     }
-    eryx_vfs_free(vfs);
+    eryx__vfs_free(vfs);
     return out;
 }
 

@@ -23,21 +23,21 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static const char *join(const char *base, const char *path, char *out, size_t cap, eryx_errno *e) {
-    *e = eryx_vfs_join(base, path, strlen(path), out, cap);
+static const char *join(const char *base, const char *path, char *out, size_t cap, eryx__errno *e) {
+    *e = eryx__vfs_join(base, path, strlen(path), out, cap);
     return *e ? "(error)" : out;
 }
 
 /* "name,name,..." of every readdir entry of an open directory; "(error N)" on failure. */
-static const char *list_file(eryx_vfs_file *f, char *out, size_t cap) {
+static const char *list_file(eryx__vfs_file *f, char *out, size_t cap) {
     size_t o = 0;
     out[0] = '\0';
     if (!f->ops->readdir) return "(no readdir)";
     uint64_t cookie = 0;
     for (int guard = 0; guard < 100000; guard++) {
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end = true;
-        eryx_errno e = f->ops->readdir(f, cookie, &d, &end);
+        eryx__errno e = f->ops->readdir(f, cookie, &d, &end);
         if (e) {
             snprintf(out, cap, "(error %u)", e);
             return out;
@@ -53,9 +53,9 @@ static const char *list_file(eryx_vfs_file *f, char *out, size_t cap) {
     return out;
 }
 
-static const char *list_vfs(eryx_vfs *vfs, const char *path, char *out, size_t cap) {
-    eryx_vfs_file *f = NULL;
-    eryx_errno e = eryx_vfs_open(vfs, path, ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f);
+static const char *list_vfs(eryx__vfs *vfs, const char *path, char *out, size_t cap) {
+    eryx__vfs_file *f = NULL;
+    eryx__errno e = eryx__vfs_open(vfs, path, ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f);
     if (e) {
         snprintf(out, cap, "(open error %u)", e);
         return out;
@@ -66,7 +66,7 @@ static const char *list_vfs(eryx_vfs *vfs, const char *path, char *out, size_t c
 }
 
 /* Reads the whole file into out (NUL-terminated); returns the length or -1. */
-static long read_file(eryx_vfs_file *f, char *out, size_t cap) {
+static long read_file(eryx__vfs_file *f, char *out, size_t cap) {
     size_t total = 0;
     while (total + 1 < cap) {
         size_t n = 0;
@@ -78,16 +78,16 @@ static long read_file(eryx_vfs_file *f, char *out, size_t cap) {
     return (long)total;
 }
 
-static eryx_errno write_at(eryx_vfs_file *f, const char *s, uint64_t off) {
+static eryx__errno write_at(eryx__vfs_file *f, const char *s, uint64_t off) {
     size_t n = 0;
-    eryx_errno e = f->ops->pwrite(f, s, strlen(s), off, &n);
-    return e ? e : (n == strlen(s) ? 0 : ERYX_WASI_EIO);
+    eryx__errno e = f->ops->pwrite(f, s, strlen(s), off, &n);
+    return e ? e : (n == strlen(s) ? 0 : ERYX__WASI_EIO);
 }
 
 /* Opens through a backend, reads it all, closes: the content or "(error N)". */
-static const char *be_cat(const eryx_vfs_backend *be, void *self, const char *path, char *out, size_t cap) {
-    eryx_vfs_file *f = NULL;
-    eryx_errno e = be->open(self, path, ERYX_VFS_O_READ, &f);
+static const char *be_cat(const eryx__vfs_backend *be, void *self, const char *path, char *out, size_t cap) {
+    eryx__vfs_file *f = NULL;
+    eryx__errno e = be->open(self, path, ERYX__VFS_O_READ, &f);
     if (e) {
         snprintf(out, cap, "(error %u)", e);
         return out;
@@ -97,9 +97,9 @@ static const char *be_cat(const eryx_vfs_backend *be, void *self, const char *pa
     return out;
 }
 
-static const char *vfs_cat(eryx_vfs *vfs, const char *path, char *out, size_t cap) {
-    eryx_vfs_file *f = NULL;
-    eryx_errno e = eryx_vfs_open(vfs, path, ERYX_VFS_O_READ, &f);
+static const char *vfs_cat(eryx__vfs *vfs, const char *path, char *out, size_t cap) {
+    eryx__vfs_file *f = NULL;
+    eryx__errno e = eryx__vfs_open(vfs, path, ERYX__VFS_O_READ, &f);
     if (e) {
         snprintf(out, cap, "(error %u)", e);
         return out;
@@ -121,7 +121,7 @@ static void write_host_file(const char *path, const char *text) {
 
 static void test_join(void) {
     char out[64];
-    eryx_errno e;
+    eryx__errno e;
     CHECK_STR_EQ(join("/", "a/b", out, sizeof out, &e), "/a/b");
     CHECK_STR_EQ(join("/x/y", "a", out, sizeof out, &e), "/x/y/a");
     CHECK_STR_EQ(join("/x/y", "/a", out, sizeof out, &e), "/a");
@@ -141,27 +141,27 @@ static void test_join(void) {
     CHECK_STR_EQ(join("/base//x/", "y", out, sizeof out, &e), "/base/x/y"); /* base is normalized too */
 
     /* empty path, NUL inside, relative base */
-    CHECK(eryx_vfs_join("/", "", 0, out, sizeof out) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_join("/", "a\0b", 3, out, sizeof out) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_join("rel", "a", 1, out, sizeof out) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_join(NULL, "/a", 2, out, sizeof out) == 0);
+    CHECK(eryx__vfs_join("/", "", 0, out, sizeof out) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_join("/", "a\0b", 3, out, sizeof out) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_join("rel", "a", 1, out, sizeof out) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_join(NULL, "/a", 2, out, sizeof out) == 0);
     /* len counts: bytes after len are ignored */
-    CHECK(eryx_vfs_join("/", "abcdef", 3, out, sizeof out) == 0);
+    CHECK(eryx__vfs_join("/", "abcdef", 3, out, sizeof out) == 0);
     CHECK_STR_EQ(out, "/abc");
 
     /* too long: exact fit, one over, and tiny buffers */
     char small[8];
     CHECK_STR_EQ(join("/", "abcdef", small, sizeof small, &e), "/abcdef"); /* 7 + NUL */
-    CHECK(eryx_vfs_join("/", "abcdefg", 7, small, sizeof small) == ERYX_WASI_ENAMETOOLONG);
-    CHECK(eryx_vfs_join("/", "a/b/c/", 6, small, sizeof small) == 0);
-    CHECK(eryx_vfs_join("/", "a/b/c/d", 7, small, sizeof small) == ERYX_WASI_ENAMETOOLONG);
-    CHECK(eryx_vfs_join("/", "a/b/c/d/..", 10, small, sizeof small) == ERYX_WASI_ENAMETOOLONG); /* on the way */
-    CHECK(eryx_vfs_join("/abcdef", "g", 1, small, sizeof small) == ERYX_WASI_ENAMETOOLONG);
-    CHECK(eryx_vfs_join("/", "..", 2, small, 2) == 0);
+    CHECK(eryx__vfs_join("/", "abcdefg", 7, small, sizeof small) == ERYX__WASI_ENAMETOOLONG);
+    CHECK(eryx__vfs_join("/", "a/b/c/", 6, small, sizeof small) == 0);
+    CHECK(eryx__vfs_join("/", "a/b/c/d", 7, small, sizeof small) == ERYX__WASI_ENAMETOOLONG);
+    CHECK(eryx__vfs_join("/", "a/b/c/d/..", 10, small, sizeof small) == ERYX__WASI_ENAMETOOLONG); /* on the way */
+    CHECK(eryx__vfs_join("/abcdef", "g", 1, small, sizeof small) == ERYX__WASI_ENAMETOOLONG);
+    CHECK(eryx__vfs_join("/", "..", 2, small, 2) == 0);
     CHECK_STR_EQ(small, "/");
-    CHECK(eryx_vfs_join("/", "..", 2, small, 1) == ERYX_WASI_ENAMETOOLONG);
-    CHECK(eryx_vfs_join("/", "a", 1, small, 2) == ERYX_WASI_ENAMETOOLONG);
-    CHECK(eryx_vfs_join("/", "a", 1, small, 0) == ERYX_WASI_ENAMETOOLONG);
+    CHECK(eryx__vfs_join("/", "..", 2, small, 1) == ERYX__WASI_ENAMETOOLONG);
+    CHECK(eryx__vfs_join("/", "a", 1, small, 2) == ERYX__WASI_ENAMETOOLONG);
+    CHECK(eryx__vfs_join("/", "a", 1, small, 0) == ERYX__WASI_ENAMETOOLONG);
     /* a huge path */
     size_t big = 100000;
     char *p = malloc(big);
@@ -169,14 +169,14 @@ static void test_join(void) {
     CHECK(p && o);
     if (p && o) {
         memset(p, 'x', big);
-        CHECK(eryx_vfs_join("/", p, big, o, 4096) == ERYX_WASI_ENAMETOOLONG);
-        CHECK(eryx_vfs_join("/", p, big, o, big + 2) == 0);
+        CHECK(eryx__vfs_join("/", p, big, o, 4096) == ERYX__WASI_ENAMETOOLONG);
+        CHECK(eryx__vfs_join("/", p, big, o, big + 2) == 0);
         for (size_t i = 1; i < big; i += 2) p[i] = '/';
-        CHECK(eryx_vfs_join("/", p, big, o, big + 2) == 0);
+        CHECK(eryx__vfs_join("/", p, big, o, big + 2) == 0);
         memset(p, '.', big); /* one long "...." component */
-        CHECK(eryx_vfs_join("/", p, big, o, big + 2) == 0 && strlen(o) == big + 1);
+        CHECK(eryx__vfs_join("/", p, big, o, big + 2) == 0 && strlen(o) == big + 1);
         for (size_t i = 0; i + 2 < big; i += 3) memcpy(p + i, "../", 3);
-        CHECK(eryx_vfs_join("/a", p, big - big % 3, o, 16) == 0);
+        CHECK(eryx__vfs_join("/a", p, big - big % 3, o, 16) == 0);
         CHECK_STR_EQ(o, "/");
     }
     free(p);
@@ -187,138 +187,138 @@ static void test_join(void) {
 
 static void test_mounts(void) {
     char buf[512];
-    eryx_vfs_stat st;
-    eryx_vfs_file *f = NULL;
-    eryx_vfs *vfs = eryx_vfs_new();
+    eryx__vfs_stat st;
+    eryx__vfs_file *f = NULL;
+    eryx__vfs *vfs = eryx__vfs_new();
     CHECK(vfs != NULL);
     if (!vfs) return;
-    void *tmp = eryx_vfs_mem_new(1 << 20), *lib = eryx_vfs_mem_new(0), *data = eryx_vfs_mem_new(0);
-    CHECK(eryx_vfs_mount(vfs, "/tmp", &eryx_vfs_mem_backend, tmp, false) == 0);
-    CHECK(eryx_vfs_mount(vfs, "/usr/local/lib", &eryx_vfs_mem_backend, lib, false) == 0);
-    CHECK(eryx_vfs_mount(vfs, "/data/", &eryx_vfs_mem_backend, data, true) == 0); /* normalized to /data */
+    void *tmp = eryx__vfs_mem_new(1 << 20), *lib = eryx__vfs_mem_new(0), *data = eryx__vfs_mem_new(0);
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/usr/local/lib", &eryx__vfs_mem_backend, lib, false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/data/", &eryx__vfs_mem_backend, data, true) == 0); /* normalized to /data */
     /* mount failures destroy the backend (ASan would report a leak otherwise) */
-    CHECK(eryx_vfs_mount(vfs, "/tmp", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == ERYX_WASI_EEXIST);
-    CHECK(eryx_vfs_mount(vfs, "/x/../tmp", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == ERYX_WASI_EEXIST);
-    CHECK(eryx_vfs_mount(vfs, "rel", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == ERYX_WASI_EINVAL);
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mount(vfs, "/x/../tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mount(vfs, "rel", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EINVAL);
 
     /* implicit directories */
-    CHECK(eryx_vfs_stat_path(vfs, "/", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr/local", false, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr/local/lib", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr/lib", true, &st) == ERYX_WASI_ENOENT);
-    CHECK(eryx_vfs_stat_path(vfs, "/us", true, &st) == ERYX_WASI_ENOENT);
-    CHECK(eryx_vfs_stat_path(vfs, "/etc/passwd", true, &st) == ERYX_WASI_ENOENT);
+    CHECK(eryx__vfs_stat_path(vfs, "/", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr/local", false, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr/local/lib", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr/lib", true, &st) == ERYX__WASI_ENOENT);
+    CHECK(eryx__vfs_stat_path(vfs, "/us", true, &st) == ERYX__WASI_ENOENT);
+    CHECK(eryx__vfs_stat_path(vfs, "/etc/passwd", true, &st) == ERYX__WASI_ENOENT);
     CHECK_STR_EQ(list_vfs(vfs, "/", buf, sizeof buf), ".,..,data,tmp,usr");
     CHECK_STR_EQ(list_vfs(vfs, "/usr", buf, sizeof buf), ".,..,local");
     CHECK_STR_EQ(list_vfs(vfs, "/usr/local", buf, sizeof buf), ".,..,lib");
     CHECK_STR_EQ(list_vfs(vfs, "/usr/local/lib", buf, sizeof buf), ".,..");
-    CHECK(eryx_vfs_open(vfs, "/usr", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == 0);
+    CHECK(eryx__vfs_open(vfs, "/usr", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == 0);
     if (f) {
         CHECK(f->ops->pread == NULL && f->ops->pwrite == NULL && f->ops->readdir != NULL);
-        CHECK(f->ops->fstat(f, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-        eryx_vfs_stat st2;
-        CHECK(eryx_vfs_stat_path(vfs, "/usr", true, &st2) == 0 && st2.ino == st.ino && st2.dev == st.dev);
+        CHECK(f->ops->fstat(f, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+        eryx__vfs_stat st2;
+        CHECK(eryx__vfs_stat_path(vfs, "/usr", true, &st2) == 0 && st2.ino == st.ino && st2.dev == st.dev);
         f->ops->close(f);
         f = NULL;
     }
     /* writing in the implicit tree */
-    CHECK(eryx_vfs_open(vfs, "/usr", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE, &f) == ERYX_WASI_EISDIR && !f);
-    CHECK(eryx_vfs_open(vfs, "/usr/new", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(eryx_vfs_open(vfs, "/new", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(eryx_vfs_open(vfs, "/no/new", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_ENOENT && !f);
-    CHECK(eryx_vfs_open(vfs, "/usr", ERYX_VFS_O_CREAT | ERYX_VFS_O_EXCL, &f) == ERYX_WASI_EEXIST && !f);
-    CHECK(eryx_vfs_mkdir(vfs, "/newdir") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_mkdir(vfs, "/usr") == ERYX_WASI_EEXIST);
-    CHECK(eryx_vfs_mkdir(vfs, "/tmp") == ERYX_WASI_EEXIST);
-    CHECK(eryx_vfs_rmdir(vfs, "/usr") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_rmdir(vfs, "/") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_unlink(vfs, "/usr/local") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_rmdir(vfs, "/tmp") == ERYX_WASI_EBUSY);
-    CHECK(eryx_vfs_rename(vfs, "/tmp", "/tmp2") == ERYX_WASI_EBUSY);
-    CHECK(eryx_vfs_rename(vfs, "/usr", "/tmp/usr") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_unlink(vfs, "/nothing") == ERYX_WASI_ENOENT);
+    CHECK(eryx__vfs_open(vfs, "/usr", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EISDIR && !f);
+    CHECK(eryx__vfs_open(vfs, "/usr/new", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(eryx__vfs_open(vfs, "/new", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(eryx__vfs_open(vfs, "/no/new", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_ENOENT && !f);
+    CHECK(eryx__vfs_open(vfs, "/usr", ERYX__VFS_O_CREAT | ERYX__VFS_O_EXCL, &f) == ERYX__WASI_EEXIST && !f);
+    CHECK(eryx__vfs_mkdir(vfs, "/newdir") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_mkdir(vfs, "/usr") == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mkdir(vfs, "/tmp") == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_rmdir(vfs, "/usr") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_rmdir(vfs, "/") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_unlink(vfs, "/usr/local") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_rmdir(vfs, "/tmp") == ERYX__WASI_EBUSY);
+    CHECK(eryx__vfs_rename(vfs, "/tmp", "/tmp2") == ERYX__WASI_EBUSY);
+    CHECK(eryx__vfs_rename(vfs, "/usr", "/tmp/usr") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_unlink(vfs, "/nothing") == ERYX__WASI_ENOENT);
     size_t n = 0;
-    CHECK(eryx_vfs_readlink(vfs, "/usr", buf, sizeof buf, &n) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_readlink(vfs, "/nothing", buf, sizeof buf, &n) == ERYX_WASI_ENOENT);
+    CHECK(eryx__vfs_readlink(vfs, "/usr", buf, sizeof buf, &n) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_readlink(vfs, "/nothing", buf, sizeof buf, &n) == ERYX__WASI_ENOENT);
 
     /* not normalized: refused, never passed to a backend */
-    CHECK(eryx_vfs_stat_path(vfs, "tmp", true, &st) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_stat_path(vfs, "/tmp/../etc", true, &st) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_stat_path(vfs, "/tmp/", true, &st) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_stat_path(vfs, "//tmp", true, &st) == ERYX_WASI_EINVAL);
-    CHECK(eryx_vfs_open(vfs, "/tmp/./x", ERYX_VFS_O_READ, &f) == ERYX_WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "tmp", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp/../etc", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp/", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "//tmp", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_open(vfs, "/tmp/./x", ERYX__VFS_O_READ, &f) == ERYX__WASI_EINVAL);
 
     /* files in mounts; each mount has its own device number, the same in stat and fstat */
-    CHECK(eryx_vfs_open(vfs, "/tmp/a", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(eryx__vfs_open(vfs, "/tmp/a", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) {
         CHECK(write_at(f, "in tmp", 0) == 0);
-        eryx_vfs_stat fs;
+        eryx__vfs_stat fs;
         CHECK(f->ops->fstat(f, &fs) == 0);
-        CHECK(eryx_vfs_stat_path(vfs, "/tmp/a", true, &st) == 0 && st.dev == fs.dev && st.ino == fs.ino);
-        CHECK(st.size == 6 && st.type == ERYX_VFS_TYPE_REG);
+        CHECK(eryx__vfs_stat_path(vfs, "/tmp/a", true, &st) == 0 && st.dev == fs.dev && st.ino == fs.ino);
+        CHECK(st.size == 6 && st.type == ERYX__VFS_TYPE_REG);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(eryx_vfs_open(vfs, "/usr/local/lib/b", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(eryx__vfs_open(vfs, "/usr/local/lib/b", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
-    eryx_vfs_stat sa, sb;
-    CHECK(eryx_vfs_stat_path(vfs, "/tmp/a", true, &sa) == 0);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr/local/lib/b", true, &sb) == 0);
+    eryx__vfs_stat sa, sb;
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp/a", true, &sa) == 0);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr/local/lib/b", true, &sb) == 0);
     CHECK(sa.ino == sb.ino && sa.dev != sb.dev); /* same inode number, told apart by dev */
     CHECK_STR_EQ(vfs_cat(vfs, "/tmp/a", buf, sizeof buf), "in tmp");
     CHECK_STR_EQ(list_vfs(vfs, "/tmp", buf, sizeof buf), ".,..,a");
-    CHECK(eryx_vfs_mkdir(vfs, "/tmp/d") == 0);
-    CHECK(eryx_vfs_rename(vfs, "/tmp/a", "/tmp/d/a") == 0);
+    CHECK(eryx__vfs_mkdir(vfs, "/tmp/d") == 0);
+    CHECK(eryx__vfs_rename(vfs, "/tmp/a", "/tmp/d/a") == 0);
     CHECK_STR_EQ(vfs_cat(vfs, "/tmp/d/a", buf, sizeof buf), "in tmp");
 
     /* EXDEV across mounts, and out of the mounts */
-    CHECK(eryx_vfs_rename(vfs, "/tmp/d/a", "/usr/local/lib/a") == ERYX_WASI_EXDEV);
-    CHECK(eryx_vfs_rename(vfs, "/tmp/d/a", "/a") == ERYX_WASI_EXDEV);
-    CHECK(eryx_vfs_rename(vfs, "/nothing", "/tmp/x") == ERYX_WASI_ENOENT);
+    CHECK(eryx__vfs_rename(vfs, "/tmp/d/a", "/usr/local/lib/a") == ERYX__WASI_EXDEV);
+    CHECK(eryx__vfs_rename(vfs, "/tmp/d/a", "/a") == ERYX__WASI_EXDEV);
+    CHECK(eryx__vfs_rename(vfs, "/nothing", "/tmp/x") == ERYX__WASI_ENOENT);
 
     /* the read-only mount: every write is EROFS before the backend sees it */
-    CHECK(eryx_vfs_open(vfs, "/data/x", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(eryx_vfs_open(vfs, "/data/x", ERYX_VFS_O_READ | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(eryx_vfs_open(vfs, "/data/x", ERYX_VFS_O_READ | ERYX_VFS_O_TRUNC, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(eryx_vfs_open(vfs, "/data/x", ERYX_VFS_O_WRITE, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(eryx_vfs_mkdir(vfs, "/data/d") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_rmdir(vfs, "/data/d") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_unlink(vfs, "/data/x") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_rename(vfs, "/data/x", "/data/y") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_open(vfs, "/data", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == 0);
+    CHECK(eryx__vfs_open(vfs, "/data/x", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(eryx__vfs_open(vfs, "/data/x", ERYX__VFS_O_READ | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(eryx__vfs_open(vfs, "/data/x", ERYX__VFS_O_READ | ERYX__VFS_O_TRUNC, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(eryx__vfs_open(vfs, "/data/x", ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(eryx__vfs_mkdir(vfs, "/data/d") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_rmdir(vfs, "/data/d") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_unlink(vfs, "/data/x") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_rename(vfs, "/data/x", "/data/y") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_open(vfs, "/data", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
-    CHECK(eryx_vfs_mem_used(data) == 0);
-    CHECK(eryx_vfs_stat_path(vfs, "/data/x", true, &st) == ERYX_WASI_ENOENT);
-    eryx_vfs_free(vfs);
-    eryx_vfs_free(NULL);
+    CHECK(eryx__vfs_mem_used(data) == 0);
+    CHECK(eryx__vfs_stat_path(vfs, "/data/x", true, &st) == ERYX__WASI_ENOENT);
+    eryx__vfs_free(vfs);
+    eryx__vfs_free(NULL);
 
     /* a mount at "/" handles every path not under a deeper mount; the directories
     ** above the deeper mount exist even when the root backend lacks them */
-    vfs = eryx_vfs_new();
-    void *root = eryx_vfs_mem_new(0);
-    CHECK(eryx_vfs_mount(vfs, "/", &eryx_vfs_mem_backend, root, false) == 0);
-    CHECK(eryx_vfs_mount(vfs, "/srv/x", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == 0);
-    CHECK(eryx_vfs_mount(vfs, "/zeta", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == 0);
-    CHECK(eryx_vfs_open(vfs, "/file", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == 0);
+    vfs = eryx__vfs_new();
+    void *root = eryx__vfs_mem_new(0);
+    CHECK(eryx__vfs_mount(vfs, "/", &eryx__vfs_mem_backend, root, false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/srv/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/zeta", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_open(vfs, "/file", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
-    CHECK(eryx_vfs_mkdir(vfs, "/adir") == 0);
-    CHECK(eryx_vfs_mkdir(vfs, "/zeta") == ERYX_WASI_EEXIST);
-    CHECK(eryx_vfs_stat_path(vfs, "/srv", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
+    CHECK(eryx__vfs_mkdir(vfs, "/adir") == 0);
+    CHECK(eryx__vfs_mkdir(vfs, "/zeta") == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_stat_path(vfs, "/srv", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
     CHECK_STR_EQ(list_vfs(vfs, "/", buf, sizeof buf), ".,..,adir,file,srv,zeta");
     CHECK_STR_EQ(list_vfs(vfs, "/srv", buf, sizeof buf), ".,..,x");
-    CHECK(eryx_vfs_mkdir(vfs, "/srv") == 0); /* now also a real directory of the root mount */
+    CHECK(eryx__vfs_mkdir(vfs, "/srv") == 0); /* now also a real directory of the root mount */
     CHECK_STR_EQ(list_vfs(vfs, "/", buf, sizeof buf), ".,..,adir,file,srv,zeta");
     CHECK_STR_EQ(list_vfs(vfs, "/srv", buf, sizeof buf), ".,..,x");
-    CHECK(eryx_vfs_rename(vfs, "/file", "/adir/file") == 0);
-    CHECK(eryx_vfs_rename(vfs, "/adir/file", "/srv/x/file") == ERYX_WASI_EXDEV);
-    CHECK(eryx_vfs_rmdir(vfs, "/srv") == ERYX_WASI_EBUSY);
-    /* a file still open after eryx_vfs_free stays usable */
-    CHECK(eryx_vfs_open(vfs, "/adir/file", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE, &f) == 0);
-    eryx_vfs_free(vfs);
+    CHECK(eryx__vfs_rename(vfs, "/file", "/adir/file") == 0);
+    CHECK(eryx__vfs_rename(vfs, "/adir/file", "/srv/x/file") == ERYX__WASI_EXDEV);
+    CHECK(eryx__vfs_rmdir(vfs, "/srv") == ERYX__WASI_EBUSY);
+    /* a file still open after eryx__vfs_free stays usable */
+    CHECK(eryx__vfs_open(vfs, "/adir/file", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE, &f) == 0);
+    eryx__vfs_free(vfs);
     if (f) {
         CHECK(write_at(f, "still here", 0) == 0);
         CHECK(read_file(f, buf, sizeof buf) == 10);
@@ -327,45 +327,45 @@ static void test_mounts(void) {
 
     /* a mount inside another: the outer directory lists it after its own entries,
     ** and readdir resumes from any cookie it handed out */
-    vfs = eryx_vfs_new();
-    CHECK(eryx_vfs_mount(vfs, "/tmp", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == 0);
-    CHECK(eryx_vfs_mount(vfs, "/tmp/cache/x", &eryx_vfs_mem_backend, eryx_vfs_mem_new(0), false) == 0);
-    CHECK(eryx_vfs_mkdir(vfs, "/tmp/b") == 0);
-    CHECK(eryx_vfs_open(vfs, "/tmp/d", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == 0);
+    vfs = eryx__vfs_new();
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/tmp/cache/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mkdir(vfs, "/tmp/b") == 0);
+    CHECK(eryx__vfs_open(vfs, "/tmp/d", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
     CHECK_STR_EQ(list_vfs(vfs, "/tmp", buf, sizeof buf), ".,..,b,d,cache");
     CHECK_STR_EQ(list_vfs(vfs, "/tmp/cache", buf, sizeof buf), ".,..,x");
-    CHECK(eryx_vfs_open(vfs, "/tmp", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(eryx__vfs_open(vfs, "/tmp", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end = true;
         uint64_t cookies[8], c = 0;
         int k = 0;
         while (k < 8 && f->ops->readdir(f, c, &d, &end) == 0 && !end) cookies[k++] = c = d.next;
         CHECK(k == 5);
-        CHECK(f->ops->readdir(f, cookies[3], &d, &end) == 0 && !end && d.name_len == 5 && d.type == ERYX_VFS_TYPE_DIR);
+        CHECK(f->ops->readdir(f, cookies[3], &d, &end) == 0 && !end && d.name_len == 5 && d.type == ERYX__VFS_TYPE_DIR);
         CHECK(f->ops->readdir(f, cookies[4], &d, &end) == 0 && end);
         CHECK(f->ops->readdir(f, cookies[1], &d, &end) == 0 && !end && d.name_len == 1 && d.name[0] == 'b');
         f->ops->close(f);
         f = NULL;
     }
     /* a file in the outer mount where the implicit directory is: the mount still shows */
-    CHECK(eryx_vfs_open(vfs, "/tmp/cache", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(eryx__vfs_open(vfs, "/tmp/cache", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
-    CHECK(eryx_vfs_stat_path(vfs, "/tmp/cache/x", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(eryx_vfs_open(vfs, "/tmp/cache/x/y", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp/cache/x", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(eryx__vfs_open(vfs, "/tmp/cache/x/y", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
-    eryx_vfs_free(vfs);
+    eryx__vfs_free(vfs);
 
     /* an empty vfs: only "/" exists */
-    vfs = eryx_vfs_new();
-    CHECK(eryx_vfs_stat_path(vfs, "/", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
+    vfs = eryx__vfs_new();
+    CHECK(eryx__vfs_stat_path(vfs, "/", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
     CHECK_STR_EQ(list_vfs(vfs, "/", buf, sizeof buf), ".,..");
-    CHECK(eryx_vfs_stat_path(vfs, "/a", true, &st) == ERYX_WASI_ENOENT);
-    eryx_vfs_free(vfs);
+    CHECK(eryx__vfs_stat_path(vfs, "/a", true, &st) == ERYX__WASI_ENOENT);
+    eryx__vfs_free(vfs);
 }
 
 /* ---- zip: a hand-built archive ---------------------------------------------------- */
@@ -454,12 +454,12 @@ static const zmember sample[] = {
 #define NSAMPLE (sizeof sample / sizeof sample[0])
 
 /* Walks every path an image could serve: stat, open, read and list; must not crash. */
-static void zip_walk(eryx_vfs_zip *img, const char *dir, int depth) {
-    eryx_vfs_file *f = NULL;
-    const eryx_vfs_backend *be = &eryx_vfs_zip_backend;
-    if (depth > 8 || be->open(img, dir, ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f)) return;
+static void zip_walk(eryx__vfs_zip *img, const char *dir, int depth) {
+    eryx__vfs_file *f = NULL;
+    const eryx__vfs_backend *be = &eryx__vfs_zip_backend;
+    if (depth > 8 || be->open(img, dir, ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f)) return;
     for (uint64_t cookie = 0;;) {
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end = true;
         if (f->ops->readdir(f, cookie, &d, &end) || end) break;
         cookie = d.next;
@@ -468,13 +468,13 @@ static void zip_walk(eryx_vfs_zip *img, const char *dir, int depth) {
         char path[1024];
         if (strlen(dir) + d.name_len + 2 > sizeof path) continue;
         snprintf(path, sizeof path, "%s%s%.*s", dir, *dir ? "/" : "", (int)d.name_len, d.name);
-        eryx_vfs_stat st;
+        eryx__vfs_stat st;
         CHECK(be->stat(img, path, true, &st) == 0);
-        if (d.type == ERYX_VFS_TYPE_DIR) {
+        if (d.type == ERYX__VFS_TYPE_DIR) {
             zip_walk(img, path, depth + 1);
         } else {
-            eryx_vfs_file *m = NULL;
-            if (be->open(img, path, ERYX_VFS_O_READ, &m) == 0) {
+            eryx__vfs_file *m = NULL;
+            if (be->open(img, path, ERYX__VFS_O_READ, &m) == 0) {
                 char buf[4096];
                 size_t got = 0;
                 CHECK(m->ops->pread(m, buf, sizeof buf, 0, &got) == 0 && got <= st.size);
@@ -487,21 +487,21 @@ static void zip_walk(eryx_vfs_zip *img, const char *dir, int depth) {
 }
 
 typedef struct ref_arg {
-    eryx_vfs_zip *img;
+    eryx__vfs_zip *img;
     atomic_int ok;
 } ref_arg;
 
 static void *ref_thread(void *p) {
     ref_arg *a = p;
     for (int i = 0; i < 2000; i++) {
-        void *self = eryx_vfs_zip_ref(a->img);
-        eryx_vfs_file *f = NULL;
+        void *self = eryx__vfs_zip_ref(a->img);
+        eryx__vfs_file *f = NULL;
         char buf[16];
-        if (eryx_vfs_zip_backend.open(self, "a.txt", ERYX_VFS_O_READ, &f) == 0) {
+        if (eryx__vfs_zip_backend.open(self, "a.txt", ERYX__VFS_O_READ, &f) == 0) {
             if (read_file(f, buf, sizeof buf) == 5 && memcmp(buf, "hello", 5) == 0) atomic_fetch_add(&a->ok, 1);
             f->ops->close(f);
         }
-        eryx_vfs_zip_backend.destroy(self);
+        eryx__vfs_zip_backend.destroy(self);
     }
     return NULL;
 }
@@ -511,60 +511,60 @@ static void test_zip_good(void) {
     zlayout L;
     char err[256], buf[256];
     build_zip(sample, NSAMPLE, z, &L);
-    eryx_vfs_zip *img = eryx_vfs_zip_from_memory(z, L.size, err, sizeof err);
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(z, L.size, err, sizeof err);
     CHECK(img != NULL);
     if (!img) {
         fprintf(stderr, "zip: %s\n", err);
         return;
     }
-    const eryx_vfs_backend *be = &eryx_vfs_zip_backend;
-    eryx_vfs_stat st;
-    CHECK(be->stat(img, "", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(be->stat(img, "a.txt", true, &st) == 0 && st.type == ERYX_VFS_TYPE_REG && st.size == 5);
+    const eryx__vfs_backend *be = &eryx__vfs_zip_backend;
+    eryx__vfs_stat st;
+    CHECK(be->stat(img, "", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(be->stat(img, "a.txt", true, &st) == 0 && st.type == ERYX__VFS_TYPE_REG && st.size == 5);
     CHECK(st.mtim_ns == DOS_EPOCH_NS && st.ino != 0);
     uint64_t ino = st.ino;
     CHECK(be->stat(img, "a.txt", false, &st) == 0 && st.ino == ino); /* stable */
-    CHECK(be->stat(img, "dir", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(be->stat(img, "dir/sub", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(be->stat(img, "empty", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
+    CHECK(be->stat(img, "dir", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(be->stat(img, "dir/sub", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(be->stat(img, "empty", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
     CHECK(be->stat(img, "dir/sub/c.txt", true, &st) == 0 && st.size == 4);
     CHECK(be->stat(img, "dir/b-x", true, &st) == 0 && st.size == 0);
-    CHECK(be->stat(img, "nope", true, &st) == ERYX_WASI_ENOENT);
-    CHECK(be->stat(img, "di", true, &st) == ERYX_WASI_ENOENT);
-    CHECK(be->stat(img, "a.txt/x", true, &st) == ERYX_WASI_ENOTDIR);
-    CHECK(be->stat(img, "dir/nope/x", true, &st) == ERYX_WASI_ENOENT);
+    CHECK(be->stat(img, "nope", true, &st) == ERYX__WASI_ENOENT);
+    CHECK(be->stat(img, "di", true, &st) == ERYX__WASI_ENOENT);
+    CHECK(be->stat(img, "a.txt/x", true, &st) == ERYX__WASI_ENOTDIR);
+    CHECK(be->stat(img, "dir/nope/x", true, &st) == ERYX__WASI_ENOENT);
     CHECK_STR_EQ(be_cat(be, img, "a.txt", buf, sizeof buf), "hello");
     CHECK_STR_EQ(be_cat(be, img, "dir/sub/c.txt", buf, sizeof buf), "deep");
     CHECK_STR_EQ(be_cat(be, img, "dir/b-x", buf, sizeof buf), "");
     CHECK_STR_EQ(be_cat(be, img, "z.bin", buf, sizeof buf), "(error 29)"); /* DEFLATED: EIO */
     CHECK(be->stat(img, "z.bin", true, &st) == 0 && st.size == 8);
 
-    eryx_vfs_file *f = NULL;
-    CHECK(be->open(img, "", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == 0);
+    eryx__vfs_file *f = NULL;
+    CHECK(be->open(img, "", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..,a.txt,dir,empty,z.bin");
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end = false;
         CHECK(f->ops->readdir(f, 3, &d, &end) == 0 && !end && d.name_len == 3 && memcmp(d.name, "dir", 3) == 0);
-        CHECK(d.type == ERYX_VFS_TYPE_DIR && d.next == 4);
+        CHECK(d.type == ERYX__VFS_TYPE_DIR && d.next == 4);
         CHECK(f->ops->readdir(f, 6, &d, &end) == 0 && end);
         CHECK(f->ops->readdir(f, UINT64_MAX, &d, &end) == 0 && end);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(img, "dir", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(img, "dir", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..,b-x,b.txt,sub");
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(img, "empty", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(img, "empty", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..");
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(img, "a.txt", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(img, "a.txt", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         size_t got = 0;
         CHECK(f->ops->pread(f, buf, 3, 2, &got) == 0 && got == 3 && memcmp(buf, "llo", 3) == 0);
@@ -575,24 +575,24 @@ static void test_zip_good(void) {
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(img, "a.txt", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE, &f) == ERYX_WASI_EROFS && !f);
-    CHECK(be->open(img, "new", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_ENOENT && !f);
-    CHECK(be->open(img, "a.txt", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == ERYX_WASI_ENOTDIR && !f);
-    CHECK(be->open(img, "dir", ERYX_VFS_O_WRITE, &f) == ERYX_WASI_EISDIR && !f);
+    CHECK(be->open(img, "a.txt", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EROFS && !f);
+    CHECK(be->open(img, "new", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_ENOENT && !f);
+    CHECK(be->open(img, "a.txt", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == ERYX__WASI_ENOTDIR && !f);
+    CHECK(be->open(img, "dir", ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EISDIR && !f);
     size_t n = 1;
-    CHECK(be->readlink(img, "a.txt", buf, sizeof buf, &n) == ERYX_WASI_EINVAL && n == 0);
+    CHECK(be->readlink(img, "a.txt", buf, sizeof buf, &n) == ERYX__WASI_EINVAL && n == 0);
     CHECK(be->mkdir == NULL && be->unlink == NULL && be->rename == NULL && be->rmdir == NULL);
 
     /* mounted: writes refused even on a read-write mount; an open file outlives the vfs */
-    eryx_vfs *vfs = eryx_vfs_new();
-    CHECK(eryx_vfs_mount(vfs, "/usr/lib/python", be, eryx_vfs_zip_ref(img), false) == 0);
+    eryx__vfs *vfs = eryx__vfs_new();
+    CHECK(eryx__vfs_mount(vfs, "/usr/lib/python", be, eryx__vfs_zip_ref(img), false) == 0);
     CHECK_STR_EQ(vfs_cat(vfs, "/usr/lib/python/dir/b.txt", buf, sizeof buf), "world!");
     CHECK_STR_EQ(list_vfs(vfs, "/usr/lib/python/dir/sub", buf, sizeof buf), ".,..,c.txt");
-    CHECK(eryx_vfs_mkdir(vfs, "/usr/lib/python/x") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_unlink(vfs, "/usr/lib/python/a.txt") == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_open(vfs, "/usr/lib/python/a.txt", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE, &f) == ERYX_WASI_EROFS);
-    CHECK(eryx_vfs_open(vfs, "/usr/lib/python/a.txt", ERYX_VFS_O_READ, &f) == 0);
-    eryx_vfs_free(vfs);
+    CHECK(eryx__vfs_mkdir(vfs, "/usr/lib/python/x") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_unlink(vfs, "/usr/lib/python/a.txt") == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_open(vfs, "/usr/lib/python/a.txt", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EROFS);
+    CHECK(eryx__vfs_open(vfs, "/usr/lib/python/a.txt", ERYX__VFS_O_READ, &f) == 0);
+    eryx__vfs_free(vfs);
 
     /* the reference count under threads */
     ref_arg arg = {.img = img};
@@ -601,15 +601,15 @@ static void test_zip_good(void) {
     for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, ref_thread, &arg) == 0);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
     CHECK(atomic_load(&arg.ok) == 4 * 2000);
-    eryx_vfs_zip_release(img);
+    eryx__vfs_zip_release(img);
     if (f) { /* the last reference: the file's own */
         CHECK(read_file(f, buf, sizeof buf) == 5);
         f->ops->close(f);
     }
-    eryx_vfs_zip_release(NULL);
+    eryx__vfs_zip_release(NULL);
 
     /* the same bytes from a file (the mmap path), with a comment after the EOCD */
-    char dir[] = "/tmp/eryx_vfs_zip_XXXXXX";
+    char dir[] = "/tmp/eryx__vfs_zip_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char path[64];
     snprintf(path, sizeof path, "%s/t.zip", dir);
@@ -618,34 +618,34 @@ static void test_zip_good(void) {
     FILE *fp = fopen(path, "wb");
     CHECK(fp && fwrite(z, 1, L.size + 5, fp) == L.size + 5);
     if (fp) fclose(fp);
-    img = eryx_vfs_zip_open(path, err, sizeof err);
+    img = eryx__vfs_zip_open(path, err, sizeof err);
     CHECK(img != NULL);
     if (img) {
         CHECK_STR_EQ(be_cat(be, img, "dir/b.txt", buf, sizeof buf), "world!");
-        eryx_vfs_zip_release(img);
+        eryx__vfs_zip_release(img);
     }
     snprintf(path, sizeof path, "%s/missing.zip", dir);
-    CHECK(eryx_vfs_zip_open(path, err, sizeof err) == NULL && strstr(err, "missing.zip") != NULL);
-    CHECK(eryx_vfs_zip_open(dir, err, sizeof err) == NULL); /* a directory */
+    CHECK(eryx__vfs_zip_open(path, err, sizeof err) == NULL && strstr(err, "missing.zip") != NULL);
+    CHECK(eryx__vfs_zip_open(dir, err, sizeof err) == NULL); /* a directory */
     snprintf(path, sizeof path, "%s/empty.zip", dir);
     fp = fopen(path, "wb");
     if (fp) fclose(fp);
-    CHECK(eryx_vfs_zip_open(path, err, sizeof err) == NULL);
+    CHECK(eryx__vfs_zip_open(path, err, sizeof err) == NULL);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
 
     /* an empty archive: just the EOCD */
     unsigned char eocd[22] = {0x50, 0x4b, 0x05, 0x06};
-    img = eryx_vfs_zip_from_memory(eocd, sizeof eocd, err, sizeof err);
+    img = eryx__vfs_zip_from_memory(eocd, sizeof eocd, err, sizeof err);
     CHECK(img != NULL);
     if (img) {
-        CHECK(be->open(img, "", ERYX_VFS_O_READ, &f) == 0);
+        CHECK(be->open(img, "", ERYX__VFS_O_READ, &f) == 0);
         if (f) {
             CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..");
             f->ops->close(f);
         }
-        eryx_vfs_zip_release(img);
+        eryx__vfs_zip_release(img);
     }
 }
 
@@ -657,13 +657,13 @@ static bool zip_rejects(const unsigned char *z, size_t size, const char *want_in
     unsigned char *copy = malloc(size ? size : 1);
     if (!copy) return false;
     memcpy(copy, z, size);
-    eryx_vfs_zip *img = eryx_vfs_zip_from_memory(copy, size, err, sizeof err);
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(copy, size, err, sizeof err);
     bool refused = img == NULL && err[0] != '\0' && (!want_in_err || strstr(err, want_in_err));
     if (img == NULL && want_in_err && !strstr(err, want_in_err))
         fprintf(stderr, "  zip error \"%s\" lacks \"%s\"\n", err, want_in_err);
     if (img) {
         zip_walk(img, "", 0);
-        eryx_vfs_zip_release(img);
+        eryx__vfs_zip_release(img);
     }
     free(copy);
     return refused;
@@ -784,18 +784,18 @@ static void test_zip_stdlib(void) {
         return;
     }
     char err[512], buf[16384];
-    eryx_vfs_zip *img = eryx_vfs_zip_open(ERYX_TEST_STDLIB_ZIP, err, sizeof err);
+    eryx__vfs_zip *img = eryx__vfs_zip_open(ERYX_TEST_STDLIB_ZIP, err, sizeof err);
     CHECK(img != NULL);
     if (!img) {
         fprintf(stderr, "stdlib zip: %s\n", err);
         return;
     }
-    const eryx_vfs_backend *be = &eryx_vfs_zip_backend;
-    eryx_vfs_stat st;
-    CHECK(be->stat(img, "encodings/__init__.pyc", true, &st) == 0 && st.type == ERYX_VFS_TYPE_REG && st.size > 16);
-    CHECK(be->stat(img, "encodings", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    eryx_vfs_file *f = NULL;
-    CHECK(be->open(img, "encodings/__init__.pyc", ERYX_VFS_O_READ, &f) == 0);
+    const eryx__vfs_backend *be = &eryx__vfs_zip_backend;
+    eryx__vfs_stat st;
+    CHECK(be->stat(img, "encodings/__init__.pyc", true, &st) == 0 && st.type == ERYX__VFS_TYPE_REG && st.size > 16);
+    CHECK(be->stat(img, "encodings", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    eryx__vfs_file *f = NULL;
+    CHECK(be->open(img, "encodings/__init__.pyc", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         unsigned char magic[4];
         size_t got = 0;
@@ -804,33 +804,33 @@ static void test_zip_stdlib(void) {
         f->ops->close(f);
         f = NULL;
     }
-    eryx_vfs *vfs = eryx_vfs_new();
-    CHECK(eryx_vfs_mount(vfs, "/usr/local/lib/python3.13", be, eryx_vfs_zip_ref(img), true) == 0);
+    eryx__vfs *vfs = eryx__vfs_new();
+    CHECK(eryx__vfs_mount(vfs, "/usr/local/lib/python3.13", be, eryx__vfs_zip_ref(img), true) == 0);
     list_vfs(vfs, "/usr/local/lib/python3.13/encodings", buf, sizeof buf);
     CHECK(strncmp(buf, ".,..,", 5) == 0);
     CHECK(strstr(buf, ",__init__.pyc,") != NULL && strstr(buf, ",utf_8.pyc") != NULL);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr/local/lib/python3.13/os.pyc", true, &st) == 0 && st.size > 1000);
-    CHECK(eryx_vfs_stat_path(vfs, "/usr/local/lib/python3.13/json/decoder.pyc", true, &st) == 0);
-    eryx_vfs_free(vfs);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr/local/lib/python3.13/os.pyc", true, &st) == 0 && st.size > 1000);
+    CHECK(eryx__vfs_stat_path(vfs, "/usr/local/lib/python3.13/json/decoder.pyc", true, &st) == 0);
+    eryx__vfs_free(vfs);
     zip_walk(img, "", 0); /* every member is STORED and readable */
-    eryx_vfs_zip_release(img);
+    eryx__vfs_zip_release(img);
 }
 
 /* ---- mem ------------------------------------------------------------------------ */
 
 static void test_mem(void) {
-    const eryx_vfs_backend *be = &eryx_vfs_mem_backend;
-    void *fs = eryx_vfs_mem_new(100);
+    const eryx__vfs_backend *be = &eryx__vfs_mem_backend;
+    void *fs = eryx__vfs_mem_new(100);
     CHECK(fs != NULL);
     if (!fs) return;
     char buf[256];
-    eryx_vfs_stat st;
-    eryx_vfs_file *f = NULL, *g = NULL;
-    const uint32_t RW = ERYX_VFS_O_READ | ERYX_VFS_O_WRITE;
+    eryx__vfs_stat st;
+    eryx__vfs_file *f = NULL, *g = NULL;
+    const uint32_t RW = ERYX__VFS_O_READ | ERYX__VFS_O_WRITE;
 
     /* create, write, read */
-    CHECK(be->open(fs, "f", ERYX_VFS_O_READ, &f) == ERYX_WASI_ENOENT && !f);
-    CHECK(be->open(fs, "f", RW | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(be->open(fs, "f", ERYX__VFS_O_READ, &f) == ERYX__WASI_ENOENT && !f);
+    CHECK(be->open(fs, "f", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (!f) return;
     CHECK(write_at(f, "hello", 0) == 0);
     CHECK(read_file(f, buf, sizeof buf) == 5);
@@ -839,36 +839,36 @@ static void test_mem(void) {
     CHECK(write_at(f, "!", 7) == 0); /* sparse: zero-filled gap */
     size_t got = 0;
     CHECK(f->ops->pread(f, buf, sizeof buf, 0, &got) == 0 && got == 8 && memcmp(buf, "Jello\0\0!", 8) == 0);
-    CHECK(eryx_vfs_mem_used(fs) == 8);
-    CHECK(f->ops->fstat(f, &st) == 0 && st.size == 8 && st.type == ERYX_VFS_TYPE_REG && st.nlink == 1);
+    CHECK(eryx__vfs_mem_used(fs) == 8);
+    CHECK(f->ops->fstat(f, &st) == 0 && st.size == 8 && st.type == ERYX__VFS_TYPE_REG && st.nlink == 1);
     CHECK(st.mtim_ns > 1600000000ull * 1000000000ull);
     f->ops->close(f);
     f = NULL;
-    CHECK(be->open(fs, "f", RW | ERYX_VFS_O_CREAT | ERYX_VFS_O_EXCL, &f) == ERYX_WASI_EEXIST && !f);
-    CHECK(be->open(fs, "f", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == ERYX_WASI_ENOTDIR && !f);
-    CHECK(be->open(fs, "f/x", RW | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_ENOTDIR && !f);
-    CHECK(be->open(fs, "nodir/x", RW | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_ENOENT && !f);
-    CHECK(be->open(fs, "newdir", ERYX_VFS_O_CREAT | ERYX_VFS_O_DIRECTORY, &f) == ERYX_WASI_EINVAL && !f);
-    CHECK(be->open(fs, "../x", ERYX_VFS_O_READ, &f) == ERYX_WASI_EINVAL && !f); /* never normalized like that */
-    CHECK(be->open(fs, "a//b", ERYX_VFS_O_READ, &f) == ERYX_WASI_EINVAL && !f);
+    CHECK(be->open(fs, "f", RW | ERYX__VFS_O_CREAT | ERYX__VFS_O_EXCL, &f) == ERYX__WASI_EEXIST && !f);
+    CHECK(be->open(fs, "f", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == ERYX__WASI_ENOTDIR && !f);
+    CHECK(be->open(fs, "f/x", RW | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_ENOTDIR && !f);
+    CHECK(be->open(fs, "nodir/x", RW | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_ENOENT && !f);
+    CHECK(be->open(fs, "newdir", ERYX__VFS_O_CREAT | ERYX__VFS_O_DIRECTORY, &f) == ERYX__WASI_EINVAL && !f);
+    CHECK(be->open(fs, "../x", ERYX__VFS_O_READ, &f) == ERYX__WASI_EINVAL && !f); /* never normalized like that */
+    CHECK(be->open(fs, "a//b", ERYX__VFS_O_READ, &f) == ERYX__WASI_EINVAL && !f);
 
     /* read-only and write-only handles */
-    CHECK(be->open(fs, "f", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(fs, "f", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
-        CHECK(write_at(f, "x", 0) == ERYX_WASI_EBADF);
-        CHECK(f->ops->truncate(f, 0) == ERYX_WASI_EBADF);
+        CHECK(write_at(f, "x", 0) == ERYX__WASI_EBADF);
+        CHECK(f->ops->truncate(f, 0) == ERYX__WASI_EBADF);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(fs, "f", ERYX_VFS_O_WRITE, &f) == 0);
+    CHECK(be->open(fs, "f", ERYX__VFS_O_WRITE, &f) == 0);
     if (f) {
-        CHECK(f->ops->pread(f, buf, 1, 0, &got) == ERYX_WASI_EBADF);
+        CHECK(f->ops->pread(f, buf, 1, 0, &got) == ERYX__WASI_EBADF);
         f->ops->close(f);
         f = NULL;
     }
 
     /* append */
-    CHECK(be->open(fs, "f", ERYX_VFS_O_WRITE | ERYX_VFS_O_APPEND, &f) == 0);
+    CHECK(be->open(fs, "f", ERYX__VFS_O_WRITE | ERYX__VFS_O_APPEND, &f) == 0);
     if (f) {
         CHECK(write_at(f, "ab", 0) == 0);
         CHECK(write_at(f, "c", 3) == 0);
@@ -883,11 +883,11 @@ static void test_mem(void) {
         CHECK(f->ops->truncate(f, 3) == 0);
         CHECK(f->ops->truncate(f, 6) == 0);
         CHECK(f->ops->pread(f, buf, sizeof buf, 0, &got) == 0 && got == 6 && memcmp(buf, "Jel\0\0\0", 6) == 0);
-        CHECK(eryx_vfs_mem_used(fs) == 6);
+        CHECK(eryx__vfs_mem_used(fs) == 6);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(fs, "f", RW | ERYX_VFS_O_TRUNC, &f) == 0);
+    CHECK(be->open(fs, "f", RW | ERYX__VFS_O_TRUNC, &f) == 0);
     if (f) {
         CHECK(f->ops->fstat(f, &st) == 0 && st.size == 0);
         CHECK(write_at(f, "0123456789", 0) == 0);
@@ -896,77 +896,77 @@ static void test_mem(void) {
     }
 
     /* the cap (100 bytes): a write or truncate past it fails whole */
-    CHECK(eryx_vfs_mem_used(fs) == 10);
-    CHECK(be->open(fs, "big", RW | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(eryx__vfs_mem_used(fs) == 10);
+    CHECK(be->open(fs, "big", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) {
         char blob[200];
         memset(blob, 'b', sizeof blob);
         size_t put = 0;
         CHECK(f->ops->pwrite(f, blob, 90, 0, &put) == 0 && put == 90);
-        CHECK(eryx_vfs_mem_used(fs) == 100);
-        CHECK(f->ops->pwrite(f, "X", 1, 90, &put) == ERYX_WASI_ENOSPC && put == 0);
-        CHECK(f->ops->pwrite(f, blob, 91, 0, &put) == ERYX_WASI_ENOSPC);
-        CHECK(f->ops->truncate(f, 91) == ERYX_WASI_ENOSPC);
+        CHECK(eryx__vfs_mem_used(fs) == 100);
+        CHECK(f->ops->pwrite(f, "X", 1, 90, &put) == ERYX__WASI_ENOSPC && put == 0);
+        CHECK(f->ops->pwrite(f, blob, 91, 0, &put) == ERYX__WASI_ENOSPC);
+        CHECK(f->ops->truncate(f, 91) == ERYX__WASI_ENOSPC);
         CHECK(f->ops->fstat(f, &st) == 0 && st.size == 90);
         CHECK(f->ops->pwrite(f, "XY", 2, 10, &put) == 0 && put == 2); /* overwriting is fine */
         CHECK(f->ops->pread(f, buf, sizeof buf, 0, &got) == 0 && got == 90 && buf[9] == 'b' && buf[10] == 'X');
-        CHECK(eryx_vfs_mem_used(fs) == 100);
+        CHECK(eryx__vfs_mem_used(fs) == 100);
         /* huge offsets */
-        CHECK(f->ops->pwrite(f, "X", 1, UINT64_MAX, &put) == ERYX_WASI_EFBIG);
-        CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)INT64_MAX, &put) == ERYX_WASI_EFBIG);
-        CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)1 << 40, &put) == ERYX_WASI_ENOSPC);
-        CHECK(f->ops->pwrite(f, blob, SIZE_MAX, 1, &put) == ERYX_WASI_EFBIG);
-        CHECK(f->ops->truncate(f, UINT64_MAX) == ERYX_WASI_EFBIG);
+        CHECK(f->ops->pwrite(f, "X", 1, UINT64_MAX, &put) == ERYX__WASI_EFBIG);
+        CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)INT64_MAX, &put) == ERYX__WASI_EFBIG);
+        CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)1 << 40, &put) == ERYX__WASI_ENOSPC);
+        CHECK(f->ops->pwrite(f, blob, SIZE_MAX, 1, &put) == ERYX__WASI_EFBIG);
+        CHECK(f->ops->truncate(f, UINT64_MAX) == ERYX__WASI_EFBIG);
         CHECK(f->ops->pread(f, buf, sizeof buf, UINT64_MAX, &got) == 0 && got == 0);
-        CHECK(f->ops->pwrite(f, "", 0, UINT64_MAX - 1, &put) == ERYX_WASI_EFBIG);
+        CHECK(f->ops->pwrite(f, "", 0, UINT64_MAX - 1, &put) == ERYX__WASI_EFBIG);
         CHECK(f->ops->fstat(f, &st) == 0 && st.size == 90);
         CHECK(f->ops->truncate(f, 0) == 0);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(eryx_vfs_mem_used(fs) == 10);
+    CHECK(eryx__vfs_mem_used(fs) == 10);
     CHECK(be->unlink(fs, "big") == 0);
 
     /* directories, readdir in sorted order, rmdir, unlink */
     CHECK(be->mkdir(fs, "d") == 0);
-    CHECK(be->mkdir(fs, "d") == ERYX_WASI_EEXIST);
-    CHECK(be->mkdir(fs, "") == ERYX_WASI_EEXIST);
-    CHECK(be->mkdir(fs, "f/x") == ERYX_WASI_ENOTDIR);
+    CHECK(be->mkdir(fs, "d") == ERYX__WASI_EEXIST);
+    CHECK(be->mkdir(fs, "") == ERYX__WASI_EEXIST);
+    CHECK(be->mkdir(fs, "f/x") == ERYX__WASI_ENOTDIR);
     CHECK(be->mkdir(fs, "d/sub") == 0);
     CHECK(be->mkdir(fs, "d/a") == 0);
-    CHECK(be->open(fs, "d/zz", RW | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(be->open(fs, "d/zz", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
-    CHECK(be->open(fs, "d", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == 0);
+    CHECK(be->open(fs, "d", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..,a,sub,zz");
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end;
-        CHECK(f->ops->readdir(f, 4, &d, &end) == 0 && !end && d.type == ERYX_VFS_TYPE_REG && d.next == 5);
+        CHECK(f->ops->readdir(f, 4, &d, &end) == 0 && !end && d.type == ERYX__VFS_TYPE_REG && d.next == 5);
         CHECK(f->ops->pread == NULL && f->ops->pwrite == NULL);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(fs, "d", RW, &f) == ERYX_WASI_EISDIR && !f);
-    CHECK(be->open(fs, "", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(fs, "d", RW, &f) == ERYX__WASI_EISDIR && !f);
+    CHECK(be->open(fs, "", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..,d,f");
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->rmdir(fs, "d") == ERYX_WASI_ENOTEMPTY);
-    CHECK(be->rmdir(fs, "f") == ERYX_WASI_ENOTDIR);
-    CHECK(be->rmdir(fs, "") == ERYX_WASI_EBUSY);
-    CHECK(be->unlink(fs, "d") == ERYX_WASI_EISDIR);
-    CHECK(be->unlink(fs, "nope") == ERYX_WASI_ENOENT);
+    CHECK(be->rmdir(fs, "d") == ERYX__WASI_ENOTEMPTY);
+    CHECK(be->rmdir(fs, "f") == ERYX__WASI_ENOTDIR);
+    CHECK(be->rmdir(fs, "") == ERYX__WASI_EBUSY);
+    CHECK(be->unlink(fs, "d") == ERYX__WASI_EISDIR);
+    CHECK(be->unlink(fs, "nope") == ERYX__WASI_ENOENT);
     CHECK(be->rmdir(fs, "d/a") == 0);
-    CHECK(be->stat(fs, "d/a", true, &st) == ERYX_WASI_ENOENT);
+    CHECK(be->stat(fs, "d/a", true, &st) == ERYX__WASI_ENOENT);
     size_t n = 1;
-    CHECK(be->readlink(fs, "f", buf, sizeof buf, &n) == ERYX_WASI_EINVAL && n == 0);
-    CHECK(be->readlink(fs, "nope", buf, sizeof buf, &n) == ERYX_WASI_ENOENT);
+    CHECK(be->readlink(fs, "f", buf, sizeof buf, &n) == ERYX__WASI_EINVAL && n == 0);
+    CHECK(be->readlink(fs, "nope", buf, sizeof buf, &n) == ERYX__WASI_ENOENT);
 
     /* rename: files, over a file, directories, and the refusals */
-    CHECK(be->open(fs, "g", RW | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(be->open(fs, "g", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) {
         CHECK(write_at(f, "gee", 0) == 0);
         f->ops->close(f);
@@ -974,33 +974,33 @@ static void test_mem(void) {
     }
     CHECK(be->rename(fs, "g", "d/g2") == 0);
     CHECK_STR_EQ(be_cat(be, fs, "d/g2", buf, sizeof buf), "gee");
-    CHECK(be->stat(fs, "g", true, &st) == ERYX_WASI_ENOENT);
+    CHECK(be->stat(fs, "g", true, &st) == ERYX__WASI_ENOENT);
     CHECK(be->rename(fs, "d/g2", "f") == 0); /* replaces f: its 10 bytes are freed */
     CHECK_STR_EQ(be_cat(be, fs, "f", buf, sizeof buf), "gee");
-    CHECK(eryx_vfs_mem_used(fs) == 3);
+    CHECK(eryx__vfs_mem_used(fs) == 3);
     CHECK(be->rename(fs, "f", "f") == 0);
-    CHECK(be->rename(fs, "f", "d") == ERYX_WASI_EISDIR);
-    CHECK(be->rename(fs, "d", "f") == ERYX_WASI_ENOTDIR);
-    CHECK(be->rename(fs, "d", "d/sub/inside") == ERYX_WASI_EINVAL);
-    CHECK(be->rename(fs, "d", "d/x") == ERYX_WASI_EINVAL);
-    CHECK(be->rename(fs, "nope", "x") == ERYX_WASI_ENOENT);
-    CHECK(be->rename(fs, "f", "nodir/x") == ERYX_WASI_ENOENT);
-    CHECK(be->rename(fs, "", "x") == ERYX_WASI_EBUSY);
+    CHECK(be->rename(fs, "f", "d") == ERYX__WASI_EISDIR);
+    CHECK(be->rename(fs, "d", "f") == ERYX__WASI_ENOTDIR);
+    CHECK(be->rename(fs, "d", "d/sub/inside") == ERYX__WASI_EINVAL);
+    CHECK(be->rename(fs, "d", "d/x") == ERYX__WASI_EINVAL);
+    CHECK(be->rename(fs, "nope", "x") == ERYX__WASI_ENOENT);
+    CHECK(be->rename(fs, "f", "nodir/x") == ERYX__WASI_ENOENT);
+    CHECK(be->rename(fs, "", "x") == ERYX__WASI_EBUSY);
     CHECK(be->mkdir(fs, "e") == 0);
     CHECK(be->mkdir(fs, "e/full") == 0);
-    CHECK(be->rename(fs, "d", "e") == ERYX_WASI_ENOTEMPTY);
+    CHECK(be->rename(fs, "d", "e") == ERYX__WASI_ENOTEMPTY);
     CHECK(be->rename(fs, "e/full", "d/sub") == 0); /* an empty directory target is replaced */
     CHECK(be->rename(fs, "d", "e/d") == 0);
     CHECK(be->stat(fs, "e/d/zz", true, &st) == 0);
-    CHECK(be->stat(fs, "e/d/sub", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(be->open(fs, "e", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->stat(fs, "e/d/sub", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(be->open(fs, "e", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..,d");
         f->ops->close(f);
         f = NULL;
     }
     CHECK(be->rename(fs, "e/d/zz", "e/d/aa") == 0); /* within one directory, order kept */
-    CHECK(be->open(fs, "e/d", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(fs, "e/d", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..,aa,sub");
         f->ops->close(f);
@@ -1009,24 +1009,24 @@ static void test_mem(void) {
 
     /* unlink while open: still readable and writable until closed */
     CHECK(be->open(fs, "f", RW, &f) == 0);
-    CHECK(be->open(fs, "f", ERYX_VFS_O_READ, &g) == 0);
+    CHECK(be->open(fs, "f", ERYX__VFS_O_READ, &g) == 0);
     CHECK(be->unlink(fs, "f") == 0);
-    CHECK(be->stat(fs, "f", true, &st) == ERYX_WASI_ENOENT);
+    CHECK(be->stat(fs, "f", true, &st) == ERYX__WASI_ENOENT);
     if (f && g) {
         CHECK(write_at(f, "after", 3) == 0);
         CHECK(read_file(g, buf, sizeof buf) == 8);
         CHECK_STR_EQ(buf, "geeafter");
         CHECK(f->ops->fstat(f, &st) == 0 && st.nlink == 0);
-        CHECK(eryx_vfs_mem_used(fs) == 8);
+        CHECK(eryx__vfs_mem_used(fs) == 8);
         f->ops->close(f);
         CHECK(read_file(g, buf, sizeof buf) == 8);
         g->ops->close(g);
     }
     f = g = NULL;
-    CHECK(eryx_vfs_mem_used(fs) == 0);
+    CHECK(eryx__vfs_mem_used(fs) == 0);
     /* a file replaced by rename while open */
-    CHECK(be->open(fs, "r1", RW | ERYX_VFS_O_CREAT, &f) == 0);
-    CHECK(be->open(fs, "r2", RW | ERYX_VFS_O_CREAT, &g) == 0);
+    CHECK(be->open(fs, "r1", RW | ERYX__VFS_O_CREAT, &f) == 0);
+    CHECK(be->open(fs, "r2", RW | ERYX__VFS_O_CREAT, &g) == 0);
     if (f && g) {
         CHECK(write_at(f, "one", 0) == 0);
         CHECK(write_at(g, "two", 0) == 0);
@@ -1039,7 +1039,7 @@ static void test_mem(void) {
     f = g = NULL;
     /* a removed directory still open lists just "." and ".." */
     CHECK(be->mkdir(fs, "gone") == 0);
-    CHECK(be->open(fs, "gone", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(fs, "gone", ERYX__VFS_O_READ, &f) == 0);
     CHECK(be->rmdir(fs, "gone") == 0);
     if (f) {
         CHECK_STR_EQ(list_file(f, buf, sizeof buf), ".,..");
@@ -1053,9 +1053,9 @@ static void test_mem(void) {
     for (int i = 0; i < 20000; i++)
         deep_ok += be->mkdir(fs, "t") == 0 && be->rename(fs, "deep", "t/deep") == 0 && be->rename(fs, "t", "deep") == 0;
     CHECK(deep_ok == 20000);
-    CHECK(be->stat(fs, "deep/deep/deep", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
+    CHECK(be->stat(fs, "deep/deep/deep", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
     /* the filesystem outlives destroy while a file is open */
-    CHECK(be->open(fs, "last", RW | ERYX_VFS_O_CREAT, &f) == 0);
+    CHECK(be->open(fs, "last", RW | ERYX__VFS_O_CREAT, &f) == 0);
     be->destroy(fs);
     if (f) {
         CHECK(write_at(f, "bye", 0) == 0);
@@ -1064,13 +1064,13 @@ static void test_mem(void) {
     }
 
     /* no cap */
-    fs = eryx_vfs_mem_new(0);
-    CHECK(be->open(fs, "x", RW | ERYX_VFS_O_CREAT, &f) == 0);
+    fs = eryx__vfs_mem_new(0);
+    CHECK(be->open(fs, "x", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) {
         size_t put;
-        CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)INT64_MAX, &put) == ERYX_WASI_EFBIG);
+        CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)INT64_MAX, &put) == ERYX__WASI_EFBIG);
         CHECK(f->ops->truncate(f, 1 << 20) == 0);
-        CHECK(eryx_vfs_mem_used(fs) == 1 << 20);
+        CHECK(eryx__vfs_mem_used(fs) == 1 << 20);
         f->ops->close(f);
     }
     be->destroy(fs);
@@ -1078,7 +1078,7 @@ static void test_mem(void) {
 
 /* ---- host ---------------------------------------------------------------------- */
 
-static bool refused(eryx_errno e) { return e == ERYX_WASI_ENOTCAPABLE || e == ERYX_WASI_EPERM; }
+static bool refused(eryx__errno e) { return e == ERYX__WASI_ENOTCAPABLE || e == ERYX__WASI_EPERM; }
 
 typedef struct race_arg {
     char base[128];
@@ -1102,7 +1102,7 @@ static void *race_thread(void *p) {
 }
 
 static void test_host(void) {
-    char base[] = "/tmp/eryx_vfs_host_XXXXXX";
+    char base[] = "/tmp/eryx__vfs_host_XXXXXX";
     if (!mkdtemp(base)) {
         CHECK(!"mkdtemp");
         return;
@@ -1126,60 +1126,60 @@ static void test_host(void) {
     CHECK(symlink("sub", HP("root/dir_link")) == 0);
     CHECK(mkfifo(HP("root/fifo"), 0644) == 0);
 
-    const eryx_vfs_backend *be = &eryx_vfs_host_backend;
-    void *h = eryx_vfs_host_new(HP("root"), false, err, sizeof err);
+    const eryx__vfs_backend *be = &eryx__vfs_host_backend;
+    void *h = eryx__vfs_host_new(HP("root"), false, err, sizeof err);
     CHECK(h != NULL);
     if (!h) {
         fprintf(stderr, "host: %s\n", err);
         return;
     }
-    CHECK(eryx_vfs_host_new(HP("nonexistent"), false, err, sizeof err) == NULL && err[0]);
-    CHECK(eryx_vfs_host_new(HP("root/file.txt"), false, err, sizeof err) == NULL);
+    CHECK(eryx__vfs_host_new(HP("nonexistent"), false, err, sizeof err) == NULL && err[0]);
+    CHECK(eryx__vfs_host_new(HP("root/file.txt"), false, err, sizeof err) == NULL);
 
-    eryx_vfs_stat st;
-    eryx_vfs_file *f = NULL;
-    const uint32_t RW = ERYX_VFS_O_READ | ERYX_VFS_O_WRITE;
+    eryx__vfs_stat st;
+    eryx__vfs_file *f = NULL;
+    const uint32_t RW = ERYX__VFS_O_READ | ERYX__VFS_O_WRITE;
     /* inside: works */
     CHECK_STR_EQ(be_cat(be, h, "file.txt", buf, sizeof buf), "data");
     CHECK_STR_EQ(be_cat(be, h, "sub/inner.txt", buf, sizeof buf), "inner");
     CHECK_STR_EQ(be_cat(be, h, "sibling_link", buf, sizeof buf), "data");
     CHECK_STR_EQ(be_cat(be, h, "sub/up_link", buf, sizeof buf), "data");
     CHECK_STR_EQ(be_cat(be, h, "dir_link/inner.txt", buf, sizeof buf), "inner");
-    CHECK(be->stat(h, "", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR);
-    CHECK(be->stat(h, "file.txt", true, &st) == 0 && st.type == ERYX_VFS_TYPE_REG && st.size == 4);
-    CHECK(be->stat(h, "sibling_link", true, &st) == 0 && st.type == ERYX_VFS_TYPE_REG);
-    CHECK(be->stat(h, "sibling_link", false, &st) == 0 && st.type == ERYX_VFS_TYPE_SYMLINK);
-    CHECK(be->stat(h, "nope", true, &st) == ERYX_WASI_ENOENT);
-    CHECK(be->stat(h, "file.txt/x", false, &st) == ERYX_WASI_ENOTDIR);
+    CHECK(be->stat(h, "", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(be->stat(h, "file.txt", true, &st) == 0 && st.type == ERYX__VFS_TYPE_REG && st.size == 4);
+    CHECK(be->stat(h, "sibling_link", true, &st) == 0 && st.type == ERYX__VFS_TYPE_REG);
+    CHECK(be->stat(h, "sibling_link", false, &st) == 0 && st.type == ERYX__VFS_TYPE_SYMLINK);
+    CHECK(be->stat(h, "nope", true, &st) == ERYX__WASI_ENOENT);
+    CHECK(be->stat(h, "file.txt/x", false, &st) == ERYX__WASI_ENOTDIR);
     size_t n = 0;
     CHECK(be->readlink(h, "sibling_link", buf, sizeof buf, &n) == 0 && n == 8 && memcmp(buf, "file.txt", 8) == 0);
     CHECK(be->readlink(h, "sibling_link", buf, 4, &n) == 0 && n == 4);
-    CHECK(be->readlink(h, "file.txt", buf, sizeof buf, &n) == ERYX_WASI_EINVAL);
-    CHECK(be->readlink(h, "", buf, sizeof buf, &n) == ERYX_WASI_EINVAL);
-    CHECK(be->open(h, "sibling_link", ERYX_VFS_O_READ | ERYX_VFS_O_NOFOLLOW, &f) == ERYX_WASI_ELOOP && !f);
-    CHECK(be->open(h, "file.txt", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == ERYX_WASI_ENOTDIR && !f);
-    CHECK(be->open(h, "sub", RW, &f) == ERYX_WASI_EISDIR && !f);
+    CHECK(be->readlink(h, "file.txt", buf, sizeof buf, &n) == ERYX__WASI_EINVAL);
+    CHECK(be->readlink(h, "", buf, sizeof buf, &n) == ERYX__WASI_EINVAL);
+    CHECK(be->open(h, "sibling_link", ERYX__VFS_O_READ | ERYX__VFS_O_NOFOLLOW, &f) == ERYX__WASI_ELOOP && !f);
+    CHECK(be->open(h, "file.txt", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == ERYX__WASI_ENOTDIR && !f);
+    CHECK(be->open(h, "sub", RW, &f) == ERYX__WASI_EISDIR && !f);
     /* a FIFO is refused without blocking */
-    CHECK(be->open(h, "fifo", ERYX_VFS_O_READ, &f) == ERYX_WASI_EACCES && !f);
-    CHECK(be->open(h, "fifo", ERYX_VFS_O_WRITE, &f) == ERYX_WASI_EACCES && !f);
+    CHECK(be->open(h, "fifo", ERYX__VFS_O_READ, &f) == ERYX__WASI_EACCES && !f);
+    CHECK(be->open(h, "fifo", ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EACCES && !f);
 
     /* outside: refused */
-    CHECK(refused(be->open(h, "abs_link", ERYX_VFS_O_READ, &f)) && !f);
-    CHECK(refused(be->open(h, "rel_escape/passwd", ERYX_VFS_O_READ, &f)) && !f);
-    CHECK(refused(be->open(h, "out_link", ERYX_VFS_O_READ, &f)) && !f);
-    CHECK(refused(be->open(h, "out_link", RW | ERYX_VFS_O_TRUNC, &f)) && !f);
-    CHECK(refused(be->open(h, "dangle", RW | ERYX_VFS_O_CREAT, &f)) && !f);
+    CHECK(refused(be->open(h, "abs_link", ERYX__VFS_O_READ, &f)) && !f);
+    CHECK(refused(be->open(h, "rel_escape/passwd", ERYX__VFS_O_READ, &f)) && !f);
+    CHECK(refused(be->open(h, "out_link", ERYX__VFS_O_READ, &f)) && !f);
+    CHECK(refused(be->open(h, "out_link", RW | ERYX__VFS_O_TRUNC, &f)) && !f);
+    CHECK(refused(be->open(h, "dangle", RW | ERYX__VFS_O_CREAT, &f)) && !f);
     CHECK(access(HP("outside/newfile"), F_OK) != 0);
-    CHECK(refused(be->open(h, "sub/../../outside/secret", ERYX_VFS_O_READ, &f)) && !f);
-    CHECK(refused(be->open(h, "..", ERYX_VFS_O_READ, &f)) && !f);
-    CHECK(refused(be->open(h, "sub/../../x", RW | ERYX_VFS_O_CREAT, &f)) && !f);
-    CHECK(refused(be->open(h, "/etc/passwd", ERYX_VFS_O_READ, &f)) && !f);
+    CHECK(refused(be->open(h, "sub/../../outside/secret", ERYX__VFS_O_READ, &f)) && !f);
+    CHECK(refused(be->open(h, "..", ERYX__VFS_O_READ, &f)) && !f);
+    CHECK(refused(be->open(h, "sub/../../x", RW | ERYX__VFS_O_CREAT, &f)) && !f);
+    CHECK(refused(be->open(h, "/etc/passwd", ERYX__VFS_O_READ, &f)) && !f);
     CHECK(refused(be->stat(h, "abs_link", true, &st)));
     CHECK(refused(be->stat(h, "rel_escape", true, &st)));
     CHECK(refused(be->stat(h, "out_link", true, &st)));
     CHECK(refused(be->stat(h, "sub/../../outside/secret", false, &st)));
     CHECK(refused(be->stat(h, "rel_escape/passwd", false, &st)));
-    CHECK(be->stat(h, "abs_link", false, &st) == 0 && st.type == ERYX_VFS_TYPE_SYMLINK); /* the link itself */
+    CHECK(be->stat(h, "abs_link", false, &st) == 0 && st.type == ERYX__VFS_TYPE_SYMLINK); /* the link itself */
     CHECK(be->readlink(h, "rel_escape", buf, sizeof buf, &n) == 0 && n == 9);
     CHECK(refused(be->readlink(h, "rel_escape/x", buf, sizeof buf, &n)));
     CHECK(refused(be->mkdir(h, "sub/../../evil")));
@@ -1188,15 +1188,15 @@ static void test_host(void) {
     CHECK(refused(be->unlink(h, "out_link/../secret")));
     CHECK(refused(be->unlink(h, "sub/../../outside/secret")));
     CHECK(refused(be->rmdir(h, "sub/../../outside")));
-    CHECK(be->rmdir(h, "sub/..") == ERYX_WASI_EINVAL);
+    CHECK(be->rmdir(h, "sub/..") == ERYX__WASI_EINVAL);
     CHECK(refused(be->rename(h, "file.txt", "sub/../../stolen")));
     CHECK(refused(be->rename(h, "sub/../../outside/secret", "stolen")));
     CHECK(access(HP("outside/secret"), F_OK) == 0 && access(HP("stolen"), F_OK) != 0);
-    CHECK(be->mkdir(h, "") == ERYX_WASI_EEXIST);
-    CHECK(be->rmdir(h, "") == ERYX_WASI_EBUSY);
+    CHECK(be->mkdir(h, "") == ERYX__WASI_EEXIST);
+    CHECK(be->rmdir(h, "") == ERYX__WASI_EBUSY);
 
     /* writes inside */
-    CHECK(be->open(h, "new.txt", RW | ERYX_VFS_O_CREAT | ERYX_VFS_O_EXCL, &f) == 0);
+    CHECK(be->open(h, "new.txt", RW | ERYX__VFS_O_CREAT | ERYX__VFS_O_EXCL, &f) == 0);
     if (f) {
         CHECK(write_at(f, "fresh", 0) == 0);
         CHECK(write_at(f, "!", 10) == 0);
@@ -1204,14 +1204,14 @@ static void test_host(void) {
         CHECK(f->ops->truncate(f, 5) == 0);
         CHECK(read_file(f, buf, sizeof buf) == 5 && strcmp(buf, "fresh") == 0);
         size_t put = 0;
-        CHECK(f->ops->pwrite(f, "x", 1, UINT64_MAX, &put) == ERYX_WASI_EFBIG);
-        CHECK(f->ops->pread(f, buf, 1, UINT64_MAX, &put) == ERYX_WASI_EINVAL);
+        CHECK(f->ops->pwrite(f, "x", 1, UINT64_MAX, &put) == ERYX__WASI_EFBIG);
+        CHECK(f->ops->pread(f, buf, 1, UINT64_MAX, &put) == ERYX__WASI_EINVAL);
         CHECK(f->ops->sync(f) == 0);
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(h, "new.txt", RW | ERYX_VFS_O_CREAT | ERYX_VFS_O_EXCL, &f) == ERYX_WASI_EEXIST && !f);
-    CHECK(be->open(h, "new.txt", ERYX_VFS_O_WRITE | ERYX_VFS_O_APPEND, &f) == 0);
+    CHECK(be->open(h, "new.txt", RW | ERYX__VFS_O_CREAT | ERYX__VFS_O_EXCL, &f) == ERYX__WASI_EEXIST && !f);
+    CHECK(be->open(h, "new.txt", ERYX__VFS_O_WRITE | ERYX__VFS_O_APPEND, &f) == 0);
     if (f) {
         CHECK(write_at(f, "++", 0) == 0);
         f->ops->close(f);
@@ -1219,24 +1219,24 @@ static void test_host(void) {
     }
     CHECK_STR_EQ(be_cat(be, h, "new.txt", buf, sizeof buf), "fresh++");
     CHECK(be->mkdir(h, "newdir") == 0);
-    CHECK(be->mkdir(h, "newdir") == ERYX_WASI_EEXIST);
+    CHECK(be->mkdir(h, "newdir") == ERYX__WASI_EEXIST);
     CHECK(be->rename(h, "new.txt", "newdir/moved.txt") == 0);
     CHECK_STR_EQ(be_cat(be, h, "newdir/moved.txt", buf, sizeof buf), "fresh++");
-    CHECK(be->rmdir(h, "newdir") == ERYX_WASI_ENOTEMPTY);
-    CHECK(be->unlink(h, "newdir") == ERYX_WASI_EISDIR);
+    CHECK(be->rmdir(h, "newdir") == ERYX__WASI_ENOTEMPTY);
+    CHECK(be->unlink(h, "newdir") == ERYX__WASI_EISDIR);
     CHECK(be->unlink(h, "newdir/moved.txt") == 0);
     CHECK(be->rmdir(h, "newdir") == 0);
     CHECK(be->unlink(h, "out_link") == 0); /* removes the link, not its target */
     CHECK(access(HP("outside/secret"), F_OK) == 0);
     CHECK(be->rename(h, "abs_link", "abs_link2") == 0); /* moves the link, not /etc/passwd */
-    CHECK(be->stat(h, "abs_link2", false, &st) == 0 && st.type == ERYX_VFS_TYPE_SYMLINK);
+    CHECK(be->stat(h, "abs_link2", false, &st) == 0 && st.type == ERYX__VFS_TYPE_SYMLINK);
 
     /* readdir: "." and ".." first, then every entry once */
-    CHECK(be->open(h, "sub", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == 0);
+    CHECK(be->open(h, "sub", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == 0);
     if (f) {
         list_file(f, buf, sizeof buf); /* host order */
         CHECK(strcmp(buf, ".,..,inner.txt,up_link") == 0 || strcmp(buf, ".,..,up_link,inner.txt") == 0);
-        eryx_vfs_dirent d;
+        eryx__vfs_dirent d;
         bool end;
         CHECK(f->ops->readdir(f, 2, &d, &end) == 0 && !end); /* a rewind */
         CHECK(f->ops->readdir(f, 4, &d, &end) == 0 && end);
@@ -1244,7 +1244,7 @@ static void test_host(void) {
         f->ops->close(f);
         f = NULL;
     }
-    CHECK(be->open(h, "", ERYX_VFS_O_READ, &f) == 0);
+    CHECK(be->open(h, "", ERYX__VFS_O_READ, &f) == 0);
     if (f) {
         list_file(f, buf, sizeof buf);
         CHECK(strncmp(buf, ".,..,", 5) == 0 && strstr(buf, "file.txt") && strstr(buf, "abs_link2"));
@@ -1253,13 +1253,13 @@ static void test_host(void) {
     }
 
     /* through the vfs: ".." is normalized away before the backend sees it */
-    eryx_vfs *vfs = eryx_vfs_new();
-    CHECK(eryx_vfs_mount(vfs, "/host", be, h, false) == 0);
+    eryx__vfs *vfs = eryx__vfs_new();
+    CHECK(eryx__vfs_mount(vfs, "/host", be, h, false) == 0);
     CHECK_STR_EQ(vfs_cat(vfs, "/host/file.txt", buf, sizeof buf), "data");
-    eryx_errno e;
+    eryx__errno e;
     join("/host", "../../etc/passwd", q, sizeof q, &e);
-    CHECK(e == 0 && eryx_vfs_stat_path(vfs, q, true, &st) == ERYX_WASI_ENOENT);
-    CHECK(refused(eryx_vfs_stat_path(vfs, "/host/rel_escape", true, &st)));
+    CHECK(e == 0 && eryx__vfs_stat_path(vfs, q, true, &st) == ERYX__WASI_ENOENT);
+    CHECK(refused(eryx__vfs_stat_path(vfs, "/host/rel_escape", true, &st)));
 
     /* the race: no successful open may be of the file outside */
     struct stat in_st;
@@ -1273,12 +1273,12 @@ static void test_host(void) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < 200000; i++) {
-        eryx_vfs_file *rf = NULL;
+        eryx__vfs_file *rf = NULL;
         tries++;
-        eryx_errno re = be->open(h, "race/secret", ERYX_VFS_O_READ, &rf);
+        eryx__errno re = be->open(h, "race/secret", ERYX__VFS_O_READ, &rf);
         blocked += refused(re);
         if (re == 0) {
-            eryx_vfs_stat rs;
+            eryx__vfs_stat rs;
             opened++;
             if (rf->ops->fstat(rf, &rs) != 0 || rs.ino != (uint64_t)in_st.st_ino) escaped++;
             rf->ops->close(rf);
@@ -1291,31 +1291,31 @@ static void test_host(void) {
     CHECK(escaped == 0);
     CHECK(opened > 0);
     printf("test_vfs: symlink race: %d opens, %d inside, %d refused, 0 outside\n", tries, opened, blocked);
-    eryx_vfs_free(vfs); /* destroys h */
+    eryx__vfs_free(vfs); /* destroys h */
 
     /* read-only */
-    h = eryx_vfs_host_new(HP("root"), true, err, sizeof err);
+    h = eryx__vfs_host_new(HP("root"), true, err, sizeof err);
     CHECK(h != NULL);
     if (h) {
         CHECK_STR_EQ(be_cat(be, h, "file.txt", buf, sizeof buf), "data");
-        CHECK(be->open(h, "file.txt", RW, &f) == ERYX_WASI_EROFS && !f);
-        CHECK(be->open(h, "x", ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT, &f) == ERYX_WASI_EROFS && !f);
-        CHECK(be->open(h, "file.txt", ERYX_VFS_O_READ | ERYX_VFS_O_TRUNC, &f) == ERYX_WASI_EROFS && !f);
-        CHECK(be->mkdir(h, "x") == ERYX_WASI_EROFS);
-        CHECK(be->unlink(h, "file.txt") == ERYX_WASI_EROFS);
-        CHECK(be->rmdir(h, "sub") == ERYX_WASI_EROFS);
-        CHECK(be->rename(h, "file.txt", "y") == ERYX_WASI_EROFS);
-        CHECK(be->open(h, "file.txt", ERYX_VFS_O_READ, &f) == 0);
+        CHECK(be->open(h, "file.txt", RW, &f) == ERYX__WASI_EROFS && !f);
+        CHECK(be->open(h, "x", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EROFS && !f);
+        CHECK(be->open(h, "file.txt", ERYX__VFS_O_READ | ERYX__VFS_O_TRUNC, &f) == ERYX__WASI_EROFS && !f);
+        CHECK(be->mkdir(h, "x") == ERYX__WASI_EROFS);
+        CHECK(be->unlink(h, "file.txt") == ERYX__WASI_EROFS);
+        CHECK(be->rmdir(h, "sub") == ERYX__WASI_EROFS);
+        CHECK(be->rename(h, "file.txt", "y") == ERYX__WASI_EROFS);
+        CHECK(be->open(h, "file.txt", ERYX__VFS_O_READ, &f) == 0);
         if (f) {
-            CHECK(write_at(f, "x", 0) == ERYX_WASI_EBADF);
-            CHECK(f->ops->truncate(f, 0) == ERYX_WASI_EBADF);
+            CHECK(write_at(f, "x", 0) == ERYX__WASI_EBADF);
+            CHECK(f->ops->truncate(f, 0) == ERYX__WASI_EBADF);
             f->ops->close(f);
         }
         f = NULL;
-        vfs = eryx_vfs_new();
-        CHECK(eryx_vfs_mount(vfs, "/ro", be, h, true) == 0);
-        CHECK(eryx_vfs_unlink(vfs, "/ro/file.txt") == ERYX_WASI_EROFS);
-        eryx_vfs_free(vfs);
+        vfs = eryx__vfs_new();
+        CHECK(eryx__vfs_mount(vfs, "/ro", be, h, true) == 0);
+        CHECK(eryx__vfs_unlink(vfs, "/ro/file.txt") == ERYX__WASI_EROFS);
+        eryx__vfs_free(vfs);
     }
     CHECK(access(HP("root/file.txt"), F_OK) == 0);
 #undef HP
@@ -1325,28 +1325,28 @@ static void test_host(void) {
 
 /* /dev/null mounted in a vfs: the mount point is the device. */
 static void test_null(void) {
-    eryx_vfs *vfs = eryx_vfs_new();
-    CHECK(vfs && eryx_vfs_mount(vfs, "/dev/null", &eryx_vfs_null_backend, NULL, false) == 0);
+    eryx__vfs *vfs = eryx__vfs_new();
+    CHECK(vfs && eryx__vfs_mount(vfs, "/dev/null", &eryx__vfs_null_backend, NULL, false) == 0);
     if (!vfs) return;
-    eryx_vfs_file *f = NULL;
-    eryx_vfs_stat st;
+    eryx__vfs_file *f = NULL;
+    eryx__vfs_stat st;
     char buf[8] = "zzzz";
     size_t n = 99;
-    CHECK(eryx_vfs_open(vfs, "/dev/null", ERYX_VFS_O_READ | ERYX_VFS_O_WRITE, &f) == 0 && f);
+    CHECK(eryx__vfs_open(vfs, "/dev/null", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE, &f) == 0 && f);
     if (f) {
         CHECK(f->ops->pwrite(f, "hello", 5, 0, &n) == 0 && n == 5);
         CHECK(f->ops->pread(f, buf, sizeof buf, 0, &n) == 0 && n == 0 && buf[0] == 'z');
-        CHECK(f->ops->fstat(f, &st) == 0 && st.type == ERYX_VFS_TYPE_CHARDEV && st.size == 0);
+        CHECK(f->ops->fstat(f, &st) == 0 && st.type == ERYX__VFS_TYPE_CHARDEV && st.size == 0);
         f->ops->close(f);
     }
-    CHECK(eryx_vfs_stat_path(vfs, "/dev/null", true, &st) == 0 && st.type == ERYX_VFS_TYPE_CHARDEV);
-    CHECK(eryx_vfs_stat_path(vfs, "/dev", true, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR); /* implicit */
+    CHECK(eryx__vfs_stat_path(vfs, "/dev/null", true, &st) == 0 && st.type == ERYX__VFS_TYPE_CHARDEV);
+    CHECK(eryx__vfs_stat_path(vfs, "/dev", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR); /* implicit */
     f = NULL;
-    CHECK(eryx_vfs_open(vfs, "/dev/null/x", ERYX_VFS_O_READ, &f) == ERYX_WASI_ENOTDIR && !f);
-    CHECK(eryx_vfs_open(vfs, "/dev/null", ERYX_VFS_O_READ | ERYX_VFS_O_DIRECTORY, &f) == ERYX_WASI_ENOTDIR);
-    CHECK(eryx_vfs_unlink(vfs, "/dev/null") != 0);
-    CHECK(eryx_vfs_mkdir(vfs, "/dev/null/d") != 0);
-    eryx_vfs_free(vfs);
+    CHECK(eryx__vfs_open(vfs, "/dev/null/x", ERYX__VFS_O_READ, &f) == ERYX__WASI_ENOTDIR && !f);
+    CHECK(eryx__vfs_open(vfs, "/dev/null", ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f) == ERYX__WASI_ENOTDIR);
+    CHECK(eryx__vfs_unlink(vfs, "/dev/null") != 0);
+    CHECK(eryx__vfs_mkdir(vfs, "/dev/null/d") != 0);
+    eryx__vfs_free(vfs);
 }
 
 int main(void) {

@@ -49,7 +49,7 @@ static const eryx__memcache_vt guest_vt = {vt_retain, vt_release};
 /* ---- the registry --------------------------------------------------------------- */
 typedef struct named {
     char *name;
-    void *value; /* eryx__store* (NULL: could not open), eryx_vfs_zip*, or char[65] */
+    void *value; /* eryx__store* (NULL: could not open), eryx__vfs_zip*, or char[65] */
     char *problem; /* why a store could not be opened */
     struct named *next;
 } named;
@@ -127,7 +127,7 @@ void eryx__cache_shutdown(void) {
         for (named *n = lists[i], *next; n; n = next) {
             next = n->next;
             if (i == 0) eryx__store_close(n->value);
-            else if (i == 1) eryx_vfs_zip_release(n->value);
+            else if (i == 1) eryx__vfs_zip_release(n->value);
             else free(n->value);
             free(n->problem);
             free(n->name);
@@ -185,16 +185,16 @@ void eryx__stdlib_sha256(const char *guest_dir, char hex[65]) {
     pthread_mutex_unlock(&eryx__registry.lock);
 }
 
-eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
-    eryx_vfs_zip *img = NULL;
+eryx__vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
+    eryx__vfs_zip *img = NULL;
     pthread_mutex_lock(&eryx__registry.lock);
     named *n = find(eryx__registry.images, path);
-    if (n) img = eryx_vfs_zip_ref(n->value);
+    if (n) img = eryx__vfs_zip_ref(n->value);
     pthread_mutex_unlock(&eryx__registry.lock);
     if (img) return img;
 
     char msg[512] = "";
-    eryx_vfs_zip *fresh = eryx_vfs_zip_open(path, msg, sizeof msg);
+    eryx__vfs_zip *fresh = eryx__vfs_zip_open(path, msg, sizeof msg);
     if (!fresh) {
         eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "the stdlib image %s is unusable: %s (rebuild the guest with ./build.sh)",
                    path, msg);
@@ -203,10 +203,10 @@ eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
     pthread_mutex_lock(&eryx__registry.lock);
     n = find(eryx__registry.images, path); /* another thread may have been first */
     if (n) {
-        img = eryx_vfs_zip_ref(n->value);
-        eryx_vfs_zip_release(fresh);
+        img = eryx__vfs_zip_ref(n->value);
+        eryx__vfs_zip_release(fresh);
     } else if (add(&eryx__registry.images, path, fresh)) {
-        img = eryx_vfs_zip_ref(fresh);
+        img = eryx__vfs_zip_ref(fresh);
     } else {
         img = fresh; /* not registered: the caller gets the only reference */
     }

@@ -102,8 +102,8 @@ eryx_status eryx__guest_sha256(const char *guest_dir, char hex[65], eryx__errbuf
 void eryx__stdlib_sha256(const char *guest_dir, char hex[65]);
 
 /* The stdlib image at path, mapped and indexed once per process: a new reference
-** the caller releases (eryx_vfs_zip_release). NULL with a message in err. */
-struct eryx_vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err);
+** the caller releases (eryx__vfs_zip_release). NULL with a message in err. */
+struct eryx__vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err);
 
 /* Frees the process's cache registry: waits for the snapshot images being written
 ** behind, then drops the default memory tier, the snapshot-image tier (and so the

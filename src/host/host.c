@@ -20,12 +20,12 @@ typedef struct host_call {
 } host_call;
 
 /* The caller's memory, fetched anew: stale once guest code ran again. */
-static eryx_guest_mem mem_of(const host_call *c) {
+static eryx__guest_mem mem_of(const host_call *c) {
     return eryx__caller_mem(c->caller, c->cx, c->h->has_memory ? &c->h->memory : NULL);
 }
 
 /* True when [ptr, ptr + len) lies inside the guest's memory (overflow-safe). */
-static bool in_guest(eryx_guest_mem mem, uint32_t ptr, uint32_t len) { return (uint64_t)ptr + len <= mem.len; }
+static bool in_guest(eryx__guest_mem mem, uint32_t ptr, uint32_t len) { return (uint64_t)ptr + len <= mem.len; }
 
 /* A body's answer to a guest pointer outside its memory. */
 static int32_t out_of_bounds(host_call *c) {
@@ -38,7 +38,7 @@ static int32_t out_of_bounds(host_call *c) {
 
 BODY(report) {
     eryx__host *h = c->h;
-    eryx_guest_mem mem = mem_of(c);
+    eryx__guest_mem mem = mem_of(c);
     if (!in_guest(mem, U32(1), U32(2))) return out_of_bounds(c);
     if (h->report) h->report(h->report_user, av[0].i32, mem.base + U32(1), U32(2));
     return 0;
@@ -47,7 +47,7 @@ BODY(report) {
 /* The callback imports return -1 (unknown) when the sandbox has no callbacks. */
 BODY(cb_start) {
     eryx__host *h = c->h;
-    eryx_guest_mem mem = mem_of(c);
+    eryx__guest_mem mem = mem_of(c);
     if (!in_guest(mem, U32(0), U32(1)) || !in_guest(mem, U32(2), U32(3))) return out_of_bounds(c);
     return h->cb_start ? h->cb_start(h->cb_user, mem.base + U32(0), U32(1), mem.base + U32(2), U32(3)) : -1;
 }
@@ -58,7 +58,7 @@ BODY(cb_len) { return c->h->cb_len ? c->h->cb_len(c->h->cb_user, av[0].i32) : -1
 
 BODY(cb_take) {
     eryx__host *h = c->h;
-    eryx_guest_mem mem = mem_of(c);
+    eryx__guest_mem mem = mem_of(c);
     if (!in_guest(mem, U32(1), U32(2))) return out_of_bounds(c);
     return h->cb_take ? h->cb_take(h->cb_user, av[0].i32, mem.base + U32(1), U32(2)) : -1;
 }
@@ -68,7 +68,7 @@ BODY(cb_take) {
 ** through a fresh view of the memory. */
 BODY(dl_open) {
     eryx__host *h = c->h;
-    eryx_guest_mem mem = mem_of(c);
+    eryx__guest_mem mem = mem_of(c);
     uint32_t pp = U32(0), pl = U32(1), ip = U32(2), il = U32(3), ep = U32(4), el = U32(5);
     if (!in_guest(mem, pp, pl) || !in_guest(mem, ip, il) || !in_guest(mem, ep, el)) return out_of_bounds(c);
     char path[4096], init[256], err[1024] = "extensions are not available in this sandbox";

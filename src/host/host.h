@@ -10,7 +10,7 @@
 ** Layering (no cycles): src/sandbox/ -> src/host/ (this) -> src/wasi/
 ** wasi_wasmtime.h (WASI glue) -> src/wasi/wasi.h. The store's data is an
 ** eryx__host, which only this layer and its owner (the sandbox) know; the WASI
-** glue gets what it needs (eryx_wasi, memory, stop flag) through an accessor
+** glue gets what it needs (eryx__wasi, memory, stop flag) through an accessor
 ** that host.c passes when it defines the imports, so WASI never depends on eryx's
 ** own imports, and the bounds and stop checks are written once, in the glue.
 **
@@ -83,7 +83,7 @@ enum {
 ** there; the hooks are the owner's, NULL when it offers none.
 */
 typedef struct eryx__host {
-    eryx_wasi *wasi;
+    eryx__wasi *wasi;
     wasmtime_memory_t memory; /* the guest's exported memory, once instantiated */
     bool has_memory;
     /* eryx.report: data is valid only during the call. NULL: reports dropped. */

@@ -645,7 +645,7 @@ void eryx__package_clear(eryx__package *p) {
     free(p->name);
     free(p->guest_path);
     free(p->version);
-    eryx_vfs_zip_release(p->img);
+    eryx__vfs_zip_release(p->img);
     exts_release(p->exts);
     memset(p, 0, sizeof *p);
 }
@@ -662,7 +662,7 @@ int eryx__package_copy(eryx__package *dst, const eryx__package *src) {
         eryx__package_clear(dst);
         return -1;
     }
-    dst->img = eryx_vfs_zip_ref(src->img);
+    dst->img = eryx__vfs_zip_ref(src->img);
     if ((dst->exts = src->exts)) atomic_fetch_add(&dst->exts->refs, 1);
     return 0;
 }
@@ -779,7 +779,7 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
     char msg[256] = "";
     if (rc == ERYX_OK && eryx__sha256_hex(zip.p, zip.len, out->sha256) != 0)
         rc = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot hash the package %s", path);
-    if (rc == ERYX_OK && !(out->img = eryx_vfs_zip_adopt(zip.p, zip.len, msg, sizeof msg))) {
+    if (rc == ERYX_OK && !(out->img = eryx__vfs_zip_adopt(zip.p, zip.len, msg, sizeof msg))) {
         rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the packed image is unusable: %s", path, msg);
         zip.p = NULL; /* adopt frees it on failure too */
     }

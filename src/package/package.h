@@ -26,7 +26,7 @@
 ** files that are WebAssembly side modules (wasm32-wasi builds) are kept.
 **
 ** Threads: an eryx__package is owned by one builder; its image is reference
-** counted and shared read-only (eryx_vfs_zip_ref). Packed wheels are also kept in
+** counted and shared read-only (eryx__vfs_zip_ref). Packed wheels are also kept in
 ** a process-wide registry (eryx__package_registry, mutex-protected, 16 entries,
 ** keyed by the file's device, inode, size and mtime), so adding the same wheel
 ** to another builder is a lookup.
@@ -69,7 +69,7 @@ typedef struct eryx__package {
     char sha256[ERYX__KEY_HEX_LEN + 1]; /* of the image */
     uint32_t files;
     uint64_t bytes;
-    eryx_vfs_zip *img; /* one reference, owned */
+    eryx__vfs_zip *img; /* one reference, owned */
     eryx__package_exts *exts; /* one reference, owned; NULL: no extension modules */
 } eryx__package;
 

@@ -217,7 +217,7 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
     if (flags & ~ERYX_MOUNT_READONLY)
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "unknown mount flags 0x%x", flags);
     char norm[PATH_MAX];
-    if (eryx_vfs_join("/", guest_path, strlen(guest_path), norm, sizeof norm) != 0)
+    if (eryx__vfs_join("/", guest_path, strlen(guest_path), norm, sizeof norm) != 0)
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "guest path %s is not a valid path", guest_path);
     if (!strcmp(norm, "/") || !strcmp(norm, "/usr") || !strcmp(norm, "/usr/local") ||
         !strncmp(norm, "/usr/local/lib", 14))

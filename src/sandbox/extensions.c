@@ -50,15 +50,15 @@ static int32_t failf(char *err, size_t cap, const char *fmt, ...) {
 }
 
 /* Reads a whole file of the VFS. */
-static uint8_t *read_vfs(eryx_vfs *vfs, const char *path, size_t *len, char *err, size_t cap) {
-    eryx_vfs_file *f = NULL;
-    eryx_vfs_stat st;
-    if (eryx_vfs_open(vfs, path, ERYX_VFS_O_READ, &f) != 0) {
+static uint8_t *read_vfs(eryx__vfs *vfs, const char *path, size_t *len, char *err, size_t cap) {
+    eryx__vfs_file *f = NULL;
+    eryx__vfs_stat st;
+    if (eryx__vfs_open(vfs, path, ERYX__VFS_O_READ, &f) != 0) {
         failf(err, cap, "cannot open %s in the sandbox", path);
         return NULL;
     }
     uint8_t *buf = NULL;
-    if (f->ops->fstat(f, &st) != 0 || st.type != ERYX_VFS_TYPE_REG || st.size > MAX_SIDE_BYTES) {
+    if (f->ops->fstat(f, &st) != 0 || st.type != ERYX__VFS_TYPE_REG || st.size > MAX_SIDE_BYTES) {
         failf(err, cap, "%s is not a regular file of at most %llu bytes", path, (unsigned long long)MAX_SIDE_BYTES);
     } else if (!(buf = malloc(st.size ? (size_t)st.size : 1))) {
         failf(err, cap, "no memory to read %s", path);
@@ -159,7 +159,7 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
 }
 
 /* Reads and hashes the side module at norm, then gets its entry. */
-static const side_entry *entry_for_file(const eryx__cache_config *cc, eryx_vfs *vfs, const char *norm,
+static const side_entry *entry_for_file(const eryx__cache_config *cc, eryx__vfs *vfs, const char *norm,
                                         const char *want_sha, char *err, size_t cap) {
     size_t len = 0;
     uint8_t *bytes = read_vfs(vfs, norm, &len, err, cap);
@@ -215,10 +215,10 @@ void eryx__ext_free(eryx__dl_host *dl) {
 }
 
 int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                       const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, const char *path, const char *init, char *err,
+                       const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, const char *path, const char *init, char *err,
                        size_t cap) {
     char norm[4096];
-    if (eryx_vfs_join("/", path, strlen(path), norm, sizeof norm) != 0)
+    if (eryx__vfs_join("/", path, strlen(path), norm, sizeof norm) != 0)
         return failf(err, cap, "%s is not a valid path", path);
     if (host_for(dl, cx, main, key, err, cap) != 0) return -1;
     eryx__dl_host *h = *dl;
@@ -257,7 +257,7 @@ int eryx__ext_logged(eryx__dl_host *dl) {
 }
 
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                     const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, char *err, size_t cap) {
+                     const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, char *err, size_t cap) {
     wasmtime_extern_t x;
     if (!wasmtime_instance_export_get(cx, main, "eryx_ext_log", 12, &x) || x.kind != WASMTIME_EXTERN_GLOBAL)
         return 0; /* an older guest */

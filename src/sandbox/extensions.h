@@ -22,7 +22,7 @@
 ** err. cc names the engine and the disk tier (its memory tier is not used: the
 ** registry is). key names main's module (eryx__dl_host_init). */
 int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                       const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, const char *path, const char *init, char *err,
+                       const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, const char *path, const char *init, char *err,
                        size_t err_cap);
 
 /* 1 if every module loaded into dl is in the guest's log (so a snapshot of the
@@ -36,7 +36,7 @@ int eryx__ext_logged(eryx__dl_host *dl);
 ** Returns 0, or -1 with a message (a module missing or changed, or a different
 ** layout than recorded). */
 int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                     const wasmtime_instance_t *main, const void *key, eryx_vfs *vfs, char *err, size_t err_cap);
+                     const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, char *err, size_t err_cap);
 
 /* The build-time link check (src/link/linkcheck.h) of the n packages' extension
 ** modules against the interpreter module main (whose SHA-256 is guest_sha: its

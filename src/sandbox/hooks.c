@@ -29,7 +29,7 @@ static uint16_t hook_sleep(void *user, uint64_t ns) {
     eryx_sandbox *s = user;
     uint64_t end = eryx__now_ns() + ns;
     for (;;) {
-        if (s->cur && must_stop(s)) return ERYX_WASI_EINTR;
+        if (s->cur && must_stop(s)) return ERYX__WASI_EINTR;
         uint64_t now = eryx__now_ns();
         if (now >= end) return 0;
         uint64_t left = end - now < (uint64_t)WAIT_SLICE_NS ? end - now : (uint64_t)WAIT_SLICE_NS;
@@ -65,14 +65,14 @@ static uint16_t hook_write_output(void *user, int fd, const void *data, size_t l
     size_t keep = len;
     bool over = cap && (b->len > cap || len > cap - b->len);
     if (over) keep = b->len < cap ? (size_t)(cap - b->len) : 0;
-    if (eryx__buf_append(b, data, keep) != 0) return ERYX_WASI_ENOSPC;
+    if (eryx__buf_append(b, data, keep) != 0) return ERYX__WASI_ENOSPC;
     if (s->out_fn && keep) s->out_fn(s->out_user, fd, data, keep);
     if (over) {
         s->cur->truncated[fd == 1 ? 0 : 1] = true;
         eryx__buf_append(b, TRUNCATION_MARKER, sizeof TRUNCATION_MARKER - 1);
         int none = STOP_NONE;
         atomic_compare_exchange_strong(&s->stop, &none, STOP_OUTPUT);
-        return ERYX_WASI_ENOSPC;
+        return ERYX__WASI_ENOSPC;
     }
     return 0;
 }
@@ -155,8 +155,8 @@ static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t le
     *field = copy;
 }
 
-eryx_wasi_io eryx__hooks_io(eryx_sandbox *s) {
-    return (eryx_wasi_io){
+eryx__wasi_io eryx__hooks_io(eryx_sandbox *s) {
+    return (eryx__wasi_io){
         .read_stdin = hook_read_stdin, .write_output = hook_write_output, .sleep_ns = hook_sleep, .user = s};
 }
 

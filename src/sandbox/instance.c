@@ -79,7 +79,7 @@ eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const
     if (!e && !trap) return ERYX_OK;
     s->dead = 1;
     int code;
-    if (eryx_wasi_exited(s->wasi, &code)) {
+    if (eryx__wasi_exited(s->wasi, &code)) {
         if (e) wasmtime_error_delete(e);
         if (trap) wasm_trap_delete(trap);
         if (s->cur) s->cur->exit_code = code;
@@ -92,26 +92,26 @@ static eryx_status mount_all(eryx_sandbox *s) {
     const run_spec *spec = &s->spec;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/lib/python313.zip", spec->guest_dir);
-    eryx_vfs_zip *img = eryx__stdlib_image(path, &s->err);
+    eryx__vfs_zip *img = eryx__stdlib_image(path, &s->err);
     if (!img) return ERYX_ERR_GUEST_NOT_FOUND;
-    eryx_errno e = eryx_vfs_mount(s->vfs, STDLIB_GUEST_PATH, &eryx_vfs_zip_backend, img, true);
+    eryx__errno e = eryx__vfs_mount(s->vfs, STDLIB_GUEST_PATH, &eryx__vfs_zip_backend, img, true);
     if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount the stdlib image (WASI errno %u)", e);
 
     for (mount_spec *m = spec->mounts; m; m = m->next) {
         char msg[512] = "";
         if (m->storage) { /* a shared storage (vfs_shared.c) */
-            e = eryx_vfs_mount(s->vfs, m->guest, &eryx__vfs_shared_backend, eryx__storage_ref(m->storage), false);
+            e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_shared_backend, eryx__storage_ref(m->storage), false);
             if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
-        void *host = eryx_vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, msg, sizeof msg);
+        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, msg, sizeof msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg);
-        e = eryx_vfs_mount(s->vfs, m->guest, &eryx_vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
+        e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
         if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
     }
     for (size_t i = 0; i < spec->npkgs; i++) {
         const eryx__package *p = &spec->pkgs[i];
-        e = eryx_vfs_mount(s->vfs, p->guest_path, &eryx_vfs_zip_backend, eryx_vfs_zip_ref(p->img), true);
+        e = eryx__vfs_mount(s->vfs, p->guest_path, &eryx__vfs_zip_backend, eryx__vfs_zip_ref(p->img), true);
         if (e)
             return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount the package %s at %s (WASI errno %u)", p->source,
                               p->guest_path, e);
@@ -120,7 +120,7 @@ static eryx_status mount_all(eryx_sandbox *s) {
     ** (a mount at /dev or / stays: the deeper mount point wins). */
     int dev_taken = 0;
     for (mount_spec *m = spec->mounts; m; m = m->next) dev_taken |= !strcmp(m->guest, "/dev/null");
-    if (!dev_taken && (e = eryx_vfs_mount(s->vfs, "/dev/null", &eryx_vfs_null_backend, NULL, false)) != 0)
+    if (!dev_taken && (e = eryx__vfs_mount(s->vfs, "/dev/null", &eryx__vfs_null_backend, NULL, false)) != 0)
         return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount /dev/null (WASI errno %u)", e);
     static const char *const memfs_paths[] = {"/tmp", "/data"};
     for (size_t i = 0; i < 2; i++) {
@@ -128,9 +128,9 @@ static eryx_status mount_all(eryx_sandbox *s) {
         s->memfs[i] = NULL;
         for (mount_spec *m = spec->mounts; m; m = m->next) taken |= !strcmp(m->guest, memfs_paths[i]);
         if (taken) continue;
-        void *mem = eryx_vfs_mem_new(spec->memfs_limit);
+        void *mem = eryx__vfs_mem_new(spec->memfs_limit);
         if (!mem) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for %s", memfs_paths[i]);
-        e = eryx_vfs_mount(s->vfs, memfs_paths[i], &eryx_vfs_mem_backend, mem, false);
+        e = eryx__vfs_mount(s->vfs, memfs_paths[i], &eryx__vfs_mem_backend, mem, false);
         if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s (WASI errno %u)", memfs_paths[i], e);
         s->memfs[i] = mem;
     }
@@ -210,8 +210,8 @@ void eryx__instance_free(eryx_sandbox *s) {
     eryx__ext_free(s->dl);
     s->dl = NULL;
     if (s->store) wasmtime_store_delete(s->store);
-    eryx_wasi_free(s->wasi);
-    eryx_vfs_free(s->vfs);
+    eryx__wasi_free(s->wasi);
+    eryx__vfs_free(s->vfs);
     s->store = NULL;
     s->cx = NULL;
     s->wasi = NULL;
@@ -232,9 +232,9 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     uint64_t t0 = eryx__now_ns();
 #endif
     eryx_status st;
-    if (!(s->vfs = eryx_vfs_new())) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox's VFS");
+    if (!(s->vfs = eryx__vfs_new())) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a sandbox's VFS");
     if ((st = mount_all(s)) != ERYX_OK) return st;
-    eryx_wasi_config wc = {
+    eryx__wasi_config wc = {
         .argc = s->spec.argc,
         .argv = (const char *const *)s->spec.argv,
         .envc = s->spec.envc,
@@ -242,7 +242,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         .io = eryx__hooks_io(s),
         .vfs = s->vfs,
     };
-    if (!(s->wasi = eryx_wasi_new(&wc)))
+    if (!(s->wasi = eryx__wasi_new(&wc)))
         return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's WASI state");
     eryx__hooks_host(s);
     if (!(s->store = wasmtime_store_new(eryx__engine(s->spec.engine, NULL), &s->host, NULL)))

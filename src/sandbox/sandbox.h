@@ -133,8 +133,8 @@ struct eryx_sandbox {
     eryx__dl_host *dl; /* extension modules loaded into this instance; NULL: none yet */
     char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
     uint64_t ext_cache_max_bytes, ext_cache_max_entries;
-    eryx_vfs *vfs;
-    eryx_wasi *wasi;
+    eryx__vfs *vfs;
+    eryx__wasi *wasi;
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
     int dead;   /* the guest exited or trapped: the instance cannot run again */
     int broken; /* a fresh instance could not be made: the sandbox is unusable */
@@ -178,7 +178,7 @@ void eryx__result_clear(eryx_result *r);
 /* ---- hooks.c -------------------------------------------------------------------- */
 /* The WASI host's I/O for s (stdin, output, sleep), and eryx's own imports wired to
 ** s (reports, callbacks, extension loading) in s->host. */
-eryx_wasi_io eryx__hooks_io(eryx_sandbox *s);
+eryx__wasi_io eryx__hooks_io(eryx_sandbox *s);
 void eryx__hooks_host(eryx_sandbox *s);
 /* The store's epoch callback (user: the sandbox): stops the guest when it must. */
 wasmtime_error_t *eryx__hooks_on_epoch(wasmtime_context_t *cx, void *user, uint64_t *delta,

@@ -53,7 +53,7 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "a session snapshot is the difference from a pre-initialized start state: build the "
                           "sandbox with pre-initialization on");
-    size_t fds = eryx_wasi_guest_fd_count(s->wasi);
+    size_t fds = eryx__wasi_guest_fd_count(s->wasi);
     if (fds)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "the guest has %zu file(s) open; a session snapshot holds memory only: close them first", fds);

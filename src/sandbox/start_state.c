@@ -181,7 +181,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
             goto done;
         }
     }
-    size_t fds = eryx_wasi_guest_fd_count(t.wasi);
+    size_t fds = eryx__wasi_guest_fd_count(t.wasi);
     if (!eryx__ext_logged(t.dl))
         st = eryx__fail(err, ERYX_ERR_PREINIT,
                         "pre-initialization loaded more native extension modules than the guest can record for a "
@@ -192,7 +192,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
                         "pre-initialization left %zu file(s) open; a snapshot cannot carry open files: close them "
                         "in the setup code",
                         fds);
-    else if ((t.memfs[0] && eryx_vfs_mem_used(t.memfs[0])) || (t.memfs[1] && eryx_vfs_mem_used(t.memfs[1])))
+    else if ((t.memfs[0] && eryx__vfs_mem_used(t.memfs[0])) || (t.memfs[1] && eryx__vfs_mem_used(t.memfs[1])))
         st = eryx__fail(err, ERYX_ERR_PREINIT,
                         "the setup code wrote files to /tmp or /data; a snapshot carries no files: write them at run "
                         "time, or keep the data in a variable");

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WRITE_FLAGS (ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT | ERYX_VFS_O_TRUNC | ERYX_VFS_O_APPEND)
+#define WRITE_FLAGS (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC | ERYX__VFS_O_APPEND)
 #define MOUNT_PATH_CAP 4096
 #define IMPLICIT_DEV 0
 /* Readdir cookies with this bit index the mount-point names listed after a
@@ -25,21 +25,21 @@
 typedef struct mount {
     char *path; /* normalized, absolute */
     size_t len;
-    const eryx_vfs_backend *be;
+    const eryx__vfs_backend *be;
     void *self;
     bool readonly;
     uint64_t dev;
 } mount;
 
-struct eryx_vfs {
+struct eryx__vfs {
     mount *mounts;
     size_t n, cap;
 };
 
 typedef struct vfile {
-    eryx_vfs_file base;
-    eryx_vfs_file_ops ops;  /* mirrors inner's: NULL where inner's op is NULL */
-    eryx_vfs_file *inner;   /* the backend's file; NULL for an implicit directory */
+    eryx__vfs_file base;
+    eryx__vfs_file_ops ops;  /* mirrors inner's: NULL where inner's op is NULL */
+    eryx__vfs_file *inner;   /* the backend's file; NULL for an implicit directory */
     uint64_t dev;
     uint64_t ino, parent_ino; /* implicit directories */
     char **extra;           /* names of child mount points not listed by the backend */
@@ -51,7 +51,7 @@ typedef struct vfile {
 
 /* Appends the components of p[0..len) to out[0..*olen) (which holds "" for "/" or
 ** "/a/b"), resolving "." and ".." lexically. */
-static eryx_errno push_components(const char *p, size_t len, char *out, size_t cap, size_t *olen) {
+static eryx__errno push_components(const char *p, size_t len, char *out, size_t cap, size_t *olen) {
     size_t i = 0;
     while (i < len) {
         while (i < len && p[i] == '/') i++;
@@ -65,7 +65,7 @@ static eryx_errno push_components(const char *p, size_t len, char *out, size_t c
             continue;
         }
         /* room for '/', the component and the final NUL */
-        if (cap < 2 || n > cap - 2 || *olen > cap - 2 - n) return ERYX_WASI_ENAMETOOLONG;
+        if (cap < 2 || n > cap - 2 || *olen > cap - 2 - n) return ERYX__WASI_ENAMETOOLONG;
         out[(*olen)++] = '/';
         memcpy(out + *olen, p + s, n);
         *olen += n;
@@ -73,21 +73,21 @@ static eryx_errno push_components(const char *p, size_t len, char *out, size_t c
     return 0;
 }
 
-eryx_errno eryx_vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap) {
-    if (!out || cap == 0) return ERYX_WASI_ENAMETOOLONG;
+eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap) {
+    if (!out || cap == 0) return ERYX__WASI_ENAMETOOLONG;
     out[0] = '\0';
-    if (!path || len == 0 || memchr(path, '\0', len)) return ERYX_WASI_EINVAL;
+    if (!path || len == 0 || memchr(path, '\0', len)) return ERYX__WASI_EINVAL;
     size_t olen = 0;
-    eryx_errno e;
+    eryx__errno e;
     if (path[0] != '/') {
-        if (!base || base[0] != '/') return ERYX_WASI_EINVAL;
+        if (!base || base[0] != '/') return ERYX__WASI_EINVAL;
         e = push_components(base, strlen(base), out, cap, &olen);
         if (e) return e;
     }
     e = push_components(path, len, out, cap, &olen);
     if (e) return e;
     if (olen == 0) {
-        if (cap < 2) return ERYX_WASI_ENAMETOOLONG;
+        if (cap < 2) return ERYX__WASI_ENAMETOOLONG;
         out[olen++] = '/';
     }
     out[olen] = '\0';
@@ -123,7 +123,7 @@ static size_t parent_len(const char *p) {
 /* ---- mount lookup ---------------------------------------------------------------- */
 
 /* The deepest mount containing path, and path relative to it ("" for its root). */
-static mount *find_mount(eryx_vfs *vfs, const char *path, const char **rel) {
+static mount *find_mount(eryx__vfs *vfs, const char *path, const char **rel) {
     mount *best = NULL;
     for (size_t i = 0; i < vfs->n; i++) {
         mount *m = &vfs->mounts[i];
@@ -139,7 +139,7 @@ static mount *find_mount(eryx_vfs *vfs, const char *path, const char **rel) {
 }
 
 /* True when plen bytes of path name "/" or a proper ancestor of a mount point. */
-static bool is_implicit_n(const eryx_vfs *vfs, const char *path, size_t plen) {
+static bool is_implicit_n(const eryx__vfs *vfs, const char *path, size_t plen) {
     if (plen == 1) return true; /* the root always exists */
     for (size_t i = 0; i < vfs->n; i++) {
         const mount *m = &vfs->mounts[i];
@@ -148,10 +148,10 @@ static bool is_implicit_n(const eryx_vfs *vfs, const char *path, size_t plen) {
     return false;
 }
 
-static bool is_implicit(const eryx_vfs *vfs, const char *path) { return is_implicit_n(vfs, path, strlen(path)); }
+static bool is_implicit(const eryx__vfs *vfs, const char *path) { return is_implicit_n(vfs, path, strlen(path)); }
 
 /* A backend's "not there": an implicit directory at that path then shows through. */
-static bool absent(eryx_errno e) { return e == ERYX_WASI_ENOENT || e == ERYX_WASI_ENOTDIR; }
+static bool absent(eryx__errno e) { return e == ERYX__WASI_ENOENT || e == ERYX__WASI_ENOTDIR; }
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -161,14 +161,14 @@ static void free_names(char **names, size_t n) {
 }
 
 /* The distinct next components of the mount points strictly below path, sorted. */
-static eryx_errno child_mounts(const eryx_vfs *vfs, const char *path, char ***out, size_t *count) {
+static eryx__errno child_mounts(const eryx__vfs *vfs, const char *path, char ***out, size_t *count) {
     size_t plen = strlen(path), start = plen == 1 ? 1 : plen + 1, n = 0;
     char **names = NULL;
     *out = NULL;
     *count = 0;
     if (vfs->n == 0) return 0;
     names = calloc(vfs->n, sizeof *names);
-    if (!names) return ERYX_WASI_ENOMEM;
+    if (!names) return ERYX__WASI_ENOMEM;
     for (size_t i = 0; i < vfs->n; i++) {
         const mount *m = &vfs->mounts[i];
         if (m->len <= plen || (plen > 1 && (memcmp(m->path, path, plen) != 0 || m->path[plen] != '/'))) continue;
@@ -179,7 +179,7 @@ static eryx_errno child_mounts(const eryx_vfs *vfs, const char *path, char ***ou
         if (dup) continue;
         if (!(names[n] = malloc(clen + 1))) {
             free_names(names, n);
-            return ERYX_WASI_ENOMEM;
+            return ERYX__WASI_ENOMEM;
         }
         memcpy(names[n], comp, clen);
         names[n++][clen] = '\0';
@@ -196,9 +196,9 @@ static eryx_errno child_mounts(const eryx_vfs *vfs, const char *path, char ***ou
 
 /* ---- the vfs ----------------------------------------------------------------- */
 
-eryx_vfs *eryx_vfs_new(void) { return calloc(1, sizeof(eryx_vfs)); }
+eryx__vfs *eryx__vfs_new(void) { return calloc(1, sizeof(eryx__vfs)); }
 
-void eryx_vfs_free(eryx_vfs *vfs) {
+void eryx__vfs_free(eryx__vfs *vfs) {
     if (!vfs) return;
     for (size_t i = 0; i < vfs->n; i++) {
         mount *m = &vfs->mounts[i];
@@ -209,19 +209,19 @@ void eryx_vfs_free(eryx_vfs *vfs) {
     free(vfs);
 }
 
-eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_backend *backend, void *self,
+eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__vfs_backend *backend, void *self,
                           bool readonly) {
     char norm[MOUNT_PATH_CAP] = "";
-    eryx_errno e = 0;
+    eryx__errno e = 0;
     if (!vfs || !backend || !backend->open || !backend->stat || !guest_path || guest_path[0] != '/')
-        e = ERYX_WASI_EINVAL;
-    if (!e) e = eryx_vfs_join("/", guest_path, strlen(guest_path), norm, sizeof norm);
+        e = ERYX__WASI_EINVAL;
+    if (!e) e = eryx__vfs_join("/", guest_path, strlen(guest_path), norm, sizeof norm);
     for (size_t i = 0; !e && i < vfs->n; i++)
-        if (strcmp(vfs->mounts[i].path, norm) == 0) e = ERYX_WASI_EEXIST;
+        if (strcmp(vfs->mounts[i].path, norm) == 0) e = ERYX__WASI_EEXIST;
     if (!e && vfs->n == vfs->cap) {
         size_t cap = vfs->cap ? vfs->cap * 2 : 4;
         mount *grown = realloc(vfs->mounts, cap * sizeof *grown);
-        if (!grown) e = ERYX_WASI_ENOMEM;
+        if (!grown) e = ERYX__WASI_ENOMEM;
         else {
             vfs->mounts = grown;
             vfs->cap = cap;
@@ -229,7 +229,7 @@ eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_
     }
     size_t len = strlen(norm);
     char *copy = e ? NULL : malloc(len + 1);
-    if (!e && !copy) e = ERYX_WASI_ENOMEM;
+    if (!e && !copy) e = ERYX__WASI_ENOMEM;
     if (e) {
         if (backend && backend->destroy) backend->destroy(self);
         return e;
@@ -243,48 +243,48 @@ eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_
 
 /* ---- open files ---------------------------------------------------------------- */
 
-static eryx_errno vf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+static eryx__errno vf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
     vfile *vf = (vfile *)f;
     return vf->inner->ops->pread(vf->inner, buf, len, offset, nread);
 }
 
-static eryx_errno vf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
+static eryx__errno vf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
     vfile *vf = (vfile *)f;
     return vf->inner->ops->pwrite(vf->inner, buf, len, offset, nwritten);
 }
 
-static eryx_errno vf_truncate(eryx_vfs_file *f, uint64_t size) {
+static eryx__errno vf_truncate(eryx__vfs_file *f, uint64_t size) {
     vfile *vf = (vfile *)f;
     return vf->inner->ops->truncate(vf->inner, size);
 }
 
-static eryx_errno vf_sync(eryx_vfs_file *f) {
+static eryx__errno vf_sync(eryx__vfs_file *f) {
     vfile *vf = (vfile *)f;
     return vf->inner->ops->sync(vf->inner);
 }
 
-static void implicit_stat(uint64_t ino, eryx_vfs_stat *out) {
-    *out = (eryx_vfs_stat){.dev = IMPLICIT_DEV, .ino = ino, .type = ERYX_VFS_TYPE_DIR, .nlink = 2};
+static void implicit_stat(uint64_t ino, eryx__vfs_stat *out) {
+    *out = (eryx__vfs_stat){.dev = IMPLICIT_DEV, .ino = ino, .type = ERYX__VFS_TYPE_DIR, .nlink = 2};
 }
 
-static eryx_errno vf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+static eryx__errno vf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
     vfile *vf = (vfile *)f;
     if (!vf->inner) {
         implicit_stat(vf->ino, out);
         return 0;
     }
-    eryx_errno e = vf->inner->ops->fstat(vf->inner, out);
+    eryx__errno e = vf->inner->ops->fstat(vf->inner, out);
     if (!e) out->dev = vf->dev;
     return e;
 }
 
-static eryx_errno vf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+static eryx__errno vf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *out, bool *end) {
     vfile *vf = (vfile *)f;
     uint64_t k; /* index into extra */
     *end = false;
     if (!vf->inner) {
         if (cookie < 2) {
-            *out = (eryx_vfs_dirent){.name = cookie ? ".." : ".", .name_len = cookie + 1, .type = ERYX_VFS_TYPE_DIR,
+            *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = cookie + 1, .type = ERYX__VFS_TYPE_DIR,
                                      .ino = cookie ? vf->parent_ino : vf->ino, .next = cookie + 1};
             return 0;
         }
@@ -292,7 +292,7 @@ static eryx_errno vf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
     } else if (cookie & EXTRA_COOKIE) {
         k = cookie & ~EXTRA_COOKIE;
     } else {
-        eryx_errno e = vf->inner->ops->readdir(vf->inner, cookie, out, end);
+        eryx__errno e = vf->inner->ops->readdir(vf->inner, cookie, out, end);
         if (e || !*end || vf->nextra == 0) return e;
         *end = false;
         k = 0;
@@ -301,12 +301,12 @@ static eryx_errno vf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
         *end = true;
         return 0;
     }
-    *out = (eryx_vfs_dirent){.name = vf->extra[k], .name_len = strlen(vf->extra[k]), .type = ERYX_VFS_TYPE_DIR,
+    *out = (eryx__vfs_dirent){.name = vf->extra[k], .name_len = strlen(vf->extra[k]), .type = ERYX__VFS_TYPE_DIR,
                              .ino = vf->extra_ino[k], .next = vf->inner ? (EXTRA_COOKIE | (k + 1)) : k + 3};
     return 0;
 }
 
-static void vf_close(eryx_vfs_file *f) {
+static void vf_close(eryx__vfs_file *f) {
     vfile *vf = (vfile *)f;
     if (vf->inner) vf->inner->ops->close(vf->inner);
     free_names(vf->extra, vf->nextra);
@@ -316,8 +316,8 @@ static void vf_close(eryx_vfs_file *f) {
 
 /* Points vf's ops at the delegating functions, keeping NULL where inner has NULL. */
 static void vf_wrap(vfile *vf) {
-    const eryx_vfs_file_ops *in = vf->inner ? vf->inner->ops : NULL;
-    vf->ops = (eryx_vfs_file_ops){
+    const eryx__vfs_file_ops *in = vf->inner ? vf->inner->ops : NULL;
+    vf->ops = (eryx__vfs_file_ops){
         .pread = in && in->pread ? vf_pread : NULL,
         .pwrite = in && in->pwrite ? vf_pwrite : NULL,
         .fstat = !in || in->fstat ? vf_fstat : NULL,
@@ -331,10 +331,10 @@ static void vf_wrap(vfile *vf) {
 
 /* Fills vf->extra with the child mount points of path (a directory), leaving out
 ** those the backend (mount m, path rel inside it; m NULL for none) lists itself. */
-static eryx_errno add_extras(eryx_vfs *vfs, vfile *vf, const mount *m, const char *path, const char *rel) {
+static eryx__errno add_extras(eryx__vfs *vfs, vfile *vf, const mount *m, const char *path, const char *rel) {
     char **names;
     size_t n, keep = 0;
-    eryx_errno e = child_mounts(vfs, path, &names, &n);
+    eryx__errno e = child_mounts(vfs, path, &names, &n);
     if (e || n == 0) return e;
     size_t plen = strlen(path), rlen = strlen(rel), longest = 0;
     for (size_t i = 0; i < n; i++)
@@ -344,10 +344,10 @@ static eryx_errno add_extras(eryx_vfs *vfs, vfile *vf, const mount *m, const cha
     if (!buf || !vf->extra_ino) {
         free(buf);
         free_names(names, n);
-        return ERYX_WASI_ENOMEM;
+        return ERYX__WASI_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        eryx_vfs_stat st;
+        eryx__vfs_stat st;
         if (m) {
             /* rel + "/" + name inside the backend */
             size_t o = rlen;
@@ -363,7 +363,7 @@ static eryx_errno add_extras(eryx_vfs *vfs, vfile *vf, const mount *m, const cha
         memcpy(buf, path, plen);
         if (plen > 1) buf[o++] = '/';
         strcpy(buf + o, names[i]);
-        vf->extra_ino[keep] = eryx_vfs_stat_path(vfs, buf, true, &st) == 0 ? st.ino : path_ino(buf, strlen(buf));
+        vf->extra_ino[keep] = eryx__vfs_stat_path(vfs, buf, true, &st) == 0 ? st.ino : path_ino(buf, strlen(buf));
         names[keep++] = names[i];
     }
     free(buf);
@@ -372,41 +372,41 @@ static eryx_errno add_extras(eryx_vfs *vfs, vfile *vf, const mount *m, const cha
     return 0;
 }
 
-static eryx_errno open_implicit(eryx_vfs *vfs, vfile *vf, const char *path, uint32_t flags) {
-    if ((flags & ERYX_VFS_O_CREAT) && (flags & ERYX_VFS_O_EXCL)) return ERYX_WASI_EEXIST;
-    if (flags & WRITE_FLAGS) return ERYX_WASI_EISDIR;
+static eryx__errno open_implicit(eryx__vfs *vfs, vfile *vf, const char *path, uint32_t flags) {
+    if ((flags & ERYX__VFS_O_CREAT) && (flags & ERYX__VFS_O_EXCL)) return ERYX__WASI_EEXIST;
+    if (flags & WRITE_FLAGS) return ERYX__WASI_EISDIR;
     vf->dev = IMPLICIT_DEV;
     vf->ino = path_ino(path, strlen(path));
     vf->parent_ino = path_ino(path, parent_len(path));
     return add_extras(vfs, vf, NULL, path, "");
 }
 
-eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_vfs_file **out) {
+eryx__errno eryx__vfs_open(eryx__vfs *vfs, const char *path, uint32_t flags, eryx__vfs_file **out) {
     *out = NULL;
-    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
     vfile *vf = calloc(1, sizeof *vf);
-    if (!vf) return ERYX_WASI_ENOMEM;
-    eryx_errno e;
+    if (!vf) return ERYX__WASI_ENOMEM;
+    eryx__errno e;
     if (m) {
         vf->dev = m->dev;
-        e = (m->readonly && (flags & WRITE_FLAGS)) ? ERYX_WASI_EROFS : m->be->open(m->self, rel, flags, &vf->inner);
+        e = (m->readonly && (flags & WRITE_FLAGS)) ? ERYX__WASI_EROFS : m->be->open(m->self, rel, flags, &vf->inner);
         if (e) vf->inner = NULL;
         if (absent(e) && implicit) {
             e = open_implicit(vfs, vf, path, flags);
         } else if (!e && implicit) {
-            eryx_vfs_stat st;
-            if (vf->inner->ops->fstat && vf->inner->ops->fstat(vf->inner, &st) == 0 && st.type == ERYX_VFS_TYPE_DIR)
+            eryx__vfs_stat st;
+            if (vf->inner->ops->fstat && vf->inner->ops->fstat(vf->inner, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR)
                 e = add_extras(vfs, vf, m, path, rel);
         }
     } else if (implicit) {
         e = open_implicit(vfs, vf, path, flags);
     } else {
         /* Nothing is mounted here; the parent is an implicit directory or absent. */
-        e = (flags & ERYX_VFS_O_CREAT) && is_implicit_n(vfs, path, parent_len(path)) ? ERYX_WASI_EROFS
-                                                                                      : ERYX_WASI_ENOENT;
+        e = (flags & ERYX__VFS_O_CREAT) && is_implicit_n(vfs, path, parent_len(path)) ? ERYX__WASI_EROFS
+                                                                                      : ERYX__WASI_ENOENT;
     }
     if (e) {
         vf_close(&vf->base);
@@ -420,92 +420,92 @@ eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_v
 
 /* ---- path operations ------------------------------------------------------------ */
 
-eryx_errno eryx_vfs_stat_path(eryx_vfs *vfs, const char *path, bool follow_symlinks, eryx_vfs_stat *out) {
-    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+eryx__errno eryx__vfs_stat_path(eryx__vfs *vfs, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     if (m) {
-        eryx_errno e = m->be->stat(m->self, rel, follow_symlinks, out);
+        eryx__errno e = m->be->stat(m->self, rel, follow_symlinks, out);
         if (!e) {
             out->dev = m->dev;
             return 0;
         }
         if (!absent(e) || !is_implicit(vfs, path)) return e;
     } else if (!is_implicit(vfs, path)) {
-        return ERYX_WASI_ENOENT;
+        return ERYX__WASI_ENOENT;
     }
     implicit_stat(path_ino(path, strlen(path)), out);
     return 0;
 }
 
-eryx_errno eryx_vfs_mkdir(eryx_vfs *vfs, const char *path) {
-    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+eryx__errno eryx__vfs_mkdir(eryx__vfs *vfs, const char *path) {
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
     if (m) {
-        if (*rel == '\0') return ERYX_WASI_EEXIST; /* a mount point */
-        if (m->readonly || !m->be->mkdir) return ERYX_WASI_EROFS;
-        eryx_errno e = m->be->mkdir(m->self, rel);
-        return absent(e) && implicit ? ERYX_WASI_EEXIST : e;
+        if (*rel == '\0') return ERYX__WASI_EEXIST; /* a mount point */
+        if (m->readonly || !m->be->mkdir) return ERYX__WASI_EROFS;
+        eryx__errno e = m->be->mkdir(m->self, rel);
+        return absent(e) && implicit ? ERYX__WASI_EEXIST : e;
     }
-    if (implicit) return ERYX_WASI_EEXIST;
-    return is_implicit_n(vfs, path, parent_len(path)) ? ERYX_WASI_EROFS : ERYX_WASI_ENOENT;
+    if (implicit) return ERYX__WASI_EEXIST;
+    return is_implicit_n(vfs, path, parent_len(path)) ? ERYX__WASI_EROFS : ERYX__WASI_ENOENT;
 }
 
 /* Mount points and the directories above them cannot be removed or renamed. */
-static eryx_errno pinned(const eryx_vfs *vfs, const mount *m, const char *path, const char *rel) {
-    if (m && *rel == '\0') return ERYX_WASI_EBUSY;
-    if (is_implicit(vfs, path)) return m ? ERYX_WASI_EBUSY : ERYX_WASI_EROFS;
+static eryx__errno pinned(const eryx__vfs *vfs, const mount *m, const char *path, const char *rel) {
+    if (m && *rel == '\0') return ERYX__WASI_EBUSY;
+    if (is_implicit(vfs, path)) return m ? ERYX__WASI_EBUSY : ERYX__WASI_EROFS;
     return 0;
 }
 
-static eryx_errno remove_path(eryx_vfs *vfs, const char *path, bool dir) {
-    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+static eryx__errno remove_path(eryx__vfs *vfs, const char *path, bool dir) {
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
-    eryx_errno e = pinned(vfs, m, path, rel);
+    eryx__errno e = pinned(vfs, m, path, rel);
     if (e) return e;
-    if (!m) return ERYX_WASI_ENOENT;
-    eryx_errno (*op)(void *, const char *) = dir ? m->be->rmdir : m->be->unlink;
-    if (m->readonly || !op) return ERYX_WASI_EROFS;
+    if (!m) return ERYX__WASI_ENOENT;
+    eryx__errno (*op)(void *, const char *) = dir ? m->be->rmdir : m->be->unlink;
+    if (m->readonly || !op) return ERYX__WASI_EROFS;
     return op(m->self, rel);
 }
 
-eryx_errno eryx_vfs_rmdir(eryx_vfs *vfs, const char *path) { return remove_path(vfs, path, true); }
-eryx_errno eryx_vfs_unlink(eryx_vfs *vfs, const char *path) { return remove_path(vfs, path, false); }
+eryx__errno eryx__vfs_rmdir(eryx__vfs *vfs, const char *path) { return remove_path(vfs, path, true); }
+eryx__errno eryx__vfs_unlink(eryx__vfs *vfs, const char *path) { return remove_path(vfs, path, false); }
 
-eryx_errno eryx_vfs_rename(eryx_vfs *vfs, const char *from, const char *to) {
-    if (!is_normalized(from) || !is_normalized(to)) return ERYX_WASI_EINVAL;
+eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to) {
+    if (!is_normalized(from) || !is_normalized(to)) return ERYX__WASI_EINVAL;
     const char *rf = NULL, *rt = NULL;
     mount *mf = find_mount(vfs, from, &rf), *mt = find_mount(vfs, to, &rt);
-    eryx_errno e = pinned(vfs, mf, from, rf);
+    eryx__errno e = pinned(vfs, mf, from, rf);
     if (!e) e = pinned(vfs, mt, to, rt);
     if (e) return e;
-    if (!mf) return ERYX_WASI_ENOENT;
-    if (mf != mt) return ERYX_WASI_EXDEV;
-    if (mf->readonly || !mf->be->rename) return ERYX_WASI_EROFS;
+    if (!mf) return ERYX__WASI_ENOENT;
+    if (mf != mt) return ERYX__WASI_EXDEV;
+    if (mf->readonly || !mf->be->rename) return ERYX__WASI_EROFS;
     return mf->be->rename(mf->self, rf, rt);
 }
 
-eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t cap, size_t *len) {
+eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size_t cap, size_t *len) {
     *len = 0;
-    if (!is_normalized(path)) return ERYX_WASI_EINVAL;
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
     if (m) {
-        eryx_errno e;
+        eryx__errno e;
         if (m->be->readlink) {
             e = m->be->readlink(m->self, rel, buf, cap, len);
         } else {
-            eryx_vfs_stat st; /* no symlinks here: EINVAL for anything that exists */
+            eryx__vfs_stat st; /* no symlinks here: EINVAL for anything that exists */
             e = m->be->stat(m->self, rel, false, &st);
-            if (!e) e = ERYX_WASI_EINVAL;
+            if (!e) e = ERYX__WASI_EINVAL;
         }
-        return absent(e) && implicit ? ERYX_WASI_EINVAL : e;
+        return absent(e) && implicit ? ERYX__WASI_EINVAL : e;
     }
-    return implicit ? ERYX_WASI_EINVAL : ERYX_WASI_ENOENT;
+    return implicit ? ERYX__WASI_EINVAL : ERYX__WASI_ENOENT;
 }
 
 void eryx__vfs_set_err(char *err, size_t errlen, const char *fmt, ...) {

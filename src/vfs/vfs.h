@@ -28,87 +28,87 @@
 #include <stdint.h>
 #include "../wasi/wasi_abi.h"
 
-typedef uint16_t eryx_errno; /* a WASI errno: ERYX_WASI_E* from wasi_abi.h, 0 = success */
+typedef uint16_t eryx__errno; /* a WASI errno: ERYX__WASI_E* from wasi_abi.h, 0 = success */
 
-/* Flags of eryx_vfs_open / backend open. */
+/* Flags of eryx__vfs_open / backend open. */
 enum {
-    ERYX_VFS_O_READ = 1 << 0,
-    ERYX_VFS_O_WRITE = 1 << 1,
-    ERYX_VFS_O_CREAT = 1 << 2,
-    ERYX_VFS_O_EXCL = 1 << 3,
-    ERYX_VFS_O_TRUNC = 1 << 4,
-    ERYX_VFS_O_DIRECTORY = 1 << 5, /* fail with ENOTDIR unless it is a directory */
-    ERYX_VFS_O_APPEND = 1 << 6,
-    ERYX_VFS_O_NOFOLLOW = 1 << 7, /* do not follow a symlink in the last component */
+    ERYX__VFS_O_READ = 1 << 0,
+    ERYX__VFS_O_WRITE = 1 << 1,
+    ERYX__VFS_O_CREAT = 1 << 2,
+    ERYX__VFS_O_EXCL = 1 << 3,
+    ERYX__VFS_O_TRUNC = 1 << 4,
+    ERYX__VFS_O_DIRECTORY = 1 << 5, /* fail with ENOTDIR unless it is a directory */
+    ERYX__VFS_O_APPEND = 1 << 6,
+    ERYX__VFS_O_NOFOLLOW = 1 << 7, /* do not follow a symlink in the last component */
 };
 
 /* File types use WASI's filetype numbers. */
 enum {
-    ERYX_VFS_TYPE_UNKNOWN = ERYX_WASI_FILETYPE_UNKNOWN,
-    ERYX_VFS_TYPE_DIR = ERYX_WASI_FILETYPE_DIRECTORY,
-    ERYX_VFS_TYPE_REG = ERYX_WASI_FILETYPE_REGULAR_FILE,
-    ERYX_VFS_TYPE_SYMLINK = ERYX_WASI_FILETYPE_SYMBOLIC_LINK,
-    ERYX_VFS_TYPE_CHARDEV = ERYX_WASI_FILETYPE_CHARACTER_DEVICE,
+    ERYX__VFS_TYPE_UNKNOWN = ERYX__WASI_FILETYPE_UNKNOWN,
+    ERYX__VFS_TYPE_DIR = ERYX__WASI_FILETYPE_DIRECTORY,
+    ERYX__VFS_TYPE_REG = ERYX__WASI_FILETYPE_REGULAR_FILE,
+    ERYX__VFS_TYPE_SYMLINK = ERYX__WASI_FILETYPE_SYMBOLIC_LINK,
+    ERYX__VFS_TYPE_CHARDEV = ERYX__WASI_FILETYPE_CHARACTER_DEVICE,
 };
 
-typedef struct eryx_vfs_stat {
+typedef struct eryx__vfs_stat {
     uint64_t dev, ino;
-    uint8_t type; /* ERYX_VFS_TYPE_* */
+    uint8_t type; /* ERYX__VFS_TYPE_* */
     uint64_t nlink, size;
     uint64_t atim_ns, mtim_ns, ctim_ns;
-} eryx_vfs_stat;
+} eryx__vfs_stat;
 
-typedef struct eryx_vfs_dirent {
+typedef struct eryx__vfs_dirent {
     const char *name; /* valid until the next readdir call on the same file, or its close */
     size_t name_len;
-    uint8_t type;     /* ERYX_VFS_TYPE_* */
+    uint8_t type;     /* ERYX__VFS_TYPE_* */
     uint64_t ino;
     uint64_t next;    /* cookie of the entry after this one */
-} eryx_vfs_dirent;
+} eryx__vfs_dirent;
 
-typedef struct eryx_vfs_file eryx_vfs_file;
+typedef struct eryx__vfs_file eryx__vfs_file;
 
 /* Operations on an open file or directory. Unsupported ones may be NULL (the
 ** callers then return ENOTSUP / EISDIR / EBADF as fits). */
-typedef struct eryx_vfs_file_ops {
+typedef struct eryx__vfs_file_ops {
     /* Reads up to len bytes at offset; *nread = 0 at end of file. */
-    eryx_errno (*pread)(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread);
+    eryx__errno (*pread)(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread);
     /* Writes len bytes at offset, or at the end of the file, whatever offset says,
     ** if it was opened with APPEND. ENOSPC when a byte cap is hit. */
-    eryx_errno (*pwrite)(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten);
-    eryx_errno (*fstat)(eryx_vfs_file *f, eryx_vfs_stat *out);
-    eryx_errno (*truncate)(eryx_vfs_file *f, uint64_t size);
+    eryx__errno (*pwrite)(eryx__vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten);
+    eryx__errno (*fstat)(eryx__vfs_file *f, eryx__vfs_stat *out);
+    eryx__errno (*truncate)(eryx__vfs_file *f, uint64_t size);
     /* Entry number `cookie` (0 = first; "." and ".." are included first for
     ** directories); *end = true and no entry when cookie is past the last. */
-    eryx_errno (*readdir)(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end);
-    eryx_errno (*sync)(eryx_vfs_file *f);
-    void (*close)(eryx_vfs_file *f); /* frees f */
-} eryx_vfs_file_ops;
+    eryx__errno (*readdir)(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *out, bool *end);
+    eryx__errno (*sync)(eryx__vfs_file *f);
+    void (*close)(eryx__vfs_file *f); /* frees f */
+} eryx__vfs_file_ops;
 
 /* Every backend's file struct starts with this. */
-struct eryx_vfs_file {
-    const eryx_vfs_file_ops *ops;
-    uint32_t flags; /* the ERYX_VFS_O_* it was opened with */
+struct eryx__vfs_file {
+    const eryx__vfs_file_ops *ops;
+    uint32_t flags; /* the ERYX__VFS_O_* it was opened with */
 };
 
 /* A backend: `self` is passed back to every call. Write operations may be NULL
 ** for a read-only backend (callers return EROFS). */
-typedef struct eryx_vfs_backend {
+typedef struct eryx__vfs_backend {
     const char *name; /* "zip", "mem", "host": for messages */
-    eryx_errno (*open)(void *self, const char *path, uint32_t flags, eryx_vfs_file **out);
-    eryx_errno (*stat)(void *self, const char *path, bool follow_symlinks, eryx_vfs_stat *out);
-    eryx_errno (*mkdir)(void *self, const char *path);
-    eryx_errno (*rmdir)(void *self, const char *path);
-    eryx_errno (*unlink)(void *self, const char *path);
-    eryx_errno (*rename)(void *self, const char *from, const char *to);
-    eryx_errno (*readlink)(void *self, const char *path, char *buf, size_t cap, size_t *len);
-    void (*destroy)(void *self); /* called by eryx_vfs_free for each mount */
-} eryx_vfs_backend;
+    eryx__errno (*open)(void *self, const char *path, uint32_t flags, eryx__vfs_file **out);
+    eryx__errno (*stat)(void *self, const char *path, bool follow_symlinks, eryx__vfs_stat *out);
+    eryx__errno (*mkdir)(void *self, const char *path);
+    eryx__errno (*rmdir)(void *self, const char *path);
+    eryx__errno (*unlink)(void *self, const char *path);
+    eryx__errno (*rename)(void *self, const char *from, const char *to);
+    eryx__errno (*readlink)(void *self, const char *path, char *buf, size_t cap, size_t *len);
+    void (*destroy)(void *self); /* called by eryx__vfs_free for each mount */
+} eryx__vfs_backend;
 
-typedef struct eryx_vfs eryx_vfs;
+typedef struct eryx__vfs eryx__vfs;
 
-eryx_vfs *eryx_vfs_new(void); /* NULL when out of memory */
-void eryx_vfs_free(eryx_vfs *vfs); /* destroys every backend mounted; NULL allowed */
+eryx__vfs *eryx__vfs_new(void); /* NULL when out of memory */
+void eryx__vfs_free(eryx__vfs *vfs); /* destroys every backend mounted; NULL allowed */
 
 /* Mounts a backend at an absolute guest path ("/tmp", "/usr/local/lib"; "/" is
 ** allowed). The vfs takes ownership of self (destroy is called at free, also when
@@ -116,7 +116,7 @@ void eryx_vfs_free(eryx_vfs *vfs); /* destroys every backend mounted; NULL allow
 ** backend is called. EEXIST if the path is already a mount point; EINVAL for a
 ** relative path. Directories above mount points ("/", "/usr") exist implicitly:
 ** they stat as directories and list their child mount-point components. */
-eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_backend *backend, void *self,
+eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__vfs_backend *backend, void *self,
                           bool readonly);
 
 /* Joins `base` (an absolute, normalized guest path, e.g. a directory fd's path) and
@@ -124,54 +124,54 @@ eryx_errno eryx_vfs_mount(eryx_vfs *vfs, const char *guest_path, const eryx_vfs_
 ** and ".."), normalizes lexically, and writes the absolute result to out.
 ** ENAMETOOLONG if it does not fit in cap; EINVAL for an empty path or a NUL byte
 ** in it; ENOENT... never (normalization does not look at the filesystem). */
-eryx_errno eryx_vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap);
+eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap);
 
-/* Operations on absolute, normalized guest paths (as made by eryx_vfs_join). Each
+/* Operations on absolute, normalized guest paths (as made by eryx__vfs_join). Each
 ** finds the deepest mount containing the path and calls its backend; ENOENT when
 ** no mount contains it and it is not an implicit directory. rename across two
 ** mounts is EXDEV. Write operations on a read-only mount are EROFS. */
-eryx_errno eryx_vfs_open(eryx_vfs *vfs, const char *path, uint32_t flags, eryx_vfs_file **out);
-eryx_errno eryx_vfs_stat_path(eryx_vfs *vfs, const char *path, bool follow_symlinks, eryx_vfs_stat *out);
-eryx_errno eryx_vfs_mkdir(eryx_vfs *vfs, const char *path);
-eryx_errno eryx_vfs_rmdir(eryx_vfs *vfs, const char *path);
-eryx_errno eryx_vfs_unlink(eryx_vfs *vfs, const char *path);
-eryx_errno eryx_vfs_rename(eryx_vfs *vfs, const char *from, const char *to);
-eryx_errno eryx_vfs_readlink(eryx_vfs *vfs, const char *path, char *buf, size_t cap, size_t *len);
+eryx__errno eryx__vfs_open(eryx__vfs *vfs, const char *path, uint32_t flags, eryx__vfs_file **out);
+eryx__errno eryx__vfs_stat_path(eryx__vfs *vfs, const char *path, bool follow_symlinks, eryx__vfs_stat *out);
+eryx__errno eryx__vfs_mkdir(eryx__vfs *vfs, const char *path);
+eryx__errno eryx__vfs_rmdir(eryx__vfs *vfs, const char *path);
+eryx__errno eryx__vfs_unlink(eryx__vfs *vfs, const char *path);
+eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to);
+eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size_t cap, size_t *len);
 
 /* ---- backends ----------------------------------------------------------------- */
 
 /* A read-only zip image (the stdlib). Opened once (mmap of the file, central
 ** directory parsed and indexed with every offset and length bounds-checked) and
-** shared (also packages: src/package): eryx_vfs_zip_backend(img) gives a backend whose `self` is a reference to
+** shared (also packages: src/package): eryx__vfs_zip_backend(img) gives a backend whose `self` is a reference to
 ** img (destroy drops the reference). Only STORED members are served (the stdlib
 ** image is written that way); a DEFLATED member opens with EIO. Directories are
 ** implied by member paths. A malformed file fails to open with a message in err. */
-typedef struct eryx_vfs_zip eryx_vfs_zip;
-eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen);
-eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen); /* for tests and fuzzing; data must outlive the image */
-/* Like eryx_vfs_zip_from_memory, but the image owns data (malloc'd): it is freed
+typedef struct eryx__vfs_zip eryx__vfs_zip;
+eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, char *err, size_t errlen);
+eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen); /* for tests and fuzzing; data must outlive the image */
+/* Like eryx__vfs_zip_from_memory, but the image owns data (malloc'd): it is freed
 ** with the last reference, or at once when the image cannot be opened. */
-eryx_vfs_zip *eryx_vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen);
-void eryx_vfs_zip_release(eryx_vfs_zip *img); /* drops the caller's reference */
-extern const eryx_vfs_backend eryx_vfs_zip_backend;
-void *eryx_vfs_zip_ref(eryx_vfs_zip *img); /* a new reference, to pass as `self` when mounting */
+eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen);
+void eryx__vfs_zip_release(eryx__vfs_zip *img); /* drops the caller's reference */
+extern const eryx__vfs_backend eryx__vfs_zip_backend;
+void *eryx__vfs_zip_ref(eryx__vfs_zip *img); /* a new reference, to pass as `self` when mounting */
 
 /* An in-memory read-write filesystem: files and directories, no symlinks, with a
 ** cap on the total bytes of file contents (ENOSPC past it; 0 = no cap). */
-extern const eryx_vfs_backend eryx_vfs_mem_backend;
-void *eryx_vfs_mem_new(uint64_t max_bytes); /* NULL when out of memory */
-uint64_t eryx_vfs_mem_used(void *self);     /* bytes of file contents held */
+extern const eryx__vfs_backend eryx__vfs_mem_backend;
+void *eryx__vfs_mem_new(uint64_t max_bytes); /* NULL when out of memory */
+uint64_t eryx__vfs_mem_used(void *self);     /* bytes of file contents held */
 
 /* /dev/null: mounted at that path, it is the mount point itself, a character
 ** device that reads as empty and discards writes; self is unused (NULL). */
-extern const eryx_vfs_backend eryx_vfs_null_backend;
+extern const eryx__vfs_backend eryx__vfs_null_backend;
 
 /* A host directory, read-only or read-write. Every path is resolved by the kernel
 ** beneath the directory (openat2 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): "..",
 ** absolute symlinks and symlinks pointing outside fail with EPERM/ENOTCAPABLE, also
 ** when a symlink is swapped in during the call. NULL (message in err) when the
 ** directory cannot be opened or openat2 is unavailable (Linux < 5.6). */
-extern const eryx_vfs_backend eryx_vfs_host_backend;
-void *eryx_vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen);
+extern const eryx__vfs_backend eryx__vfs_host_backend;
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen);
 
 #endif

@@ -35,45 +35,45 @@ typedef struct host {
 } host;
 
 typedef struct hfile {
-    eryx_vfs_file base;
+    eryx__vfs_file base;
     int fd;
     DIR *dir;     /* on a dup of fd, opened at the first readdir */
     uint64_t pos; /* index of the entry dir will return next ("." and ".." skipped) */
     char name[NAME_MAX + 1];
 } hfile;
 
-static eryx_errno map_errno(int e) {
+static eryx__errno map_errno(int e) {
     static const struct {
         int host;
-        eryx_errno wasi;
+        eryx__errno wasi;
     } table[] = {
-        {EPERM, ERYX_WASI_EPERM},   {ENOENT, ERYX_WASI_ENOENT},     {EIO, ERYX_WASI_EIO},
-        {EBADF, ERYX_WASI_EBADF},   {EAGAIN, ERYX_WASI_EAGAIN},     {ENOMEM, ERYX_WASI_ENOMEM},
-        {EACCES, ERYX_WASI_EACCES}, {EBUSY, ERYX_WASI_EBUSY},       {EEXIST, ERYX_WASI_EEXIST},
-        {EXDEV, ERYX_WASI_EXDEV},   {ENOTDIR, ERYX_WASI_ENOTDIR},   {EISDIR, ERYX_WASI_EISDIR},
-        {EINVAL, ERYX_WASI_EINVAL}, {ENFILE, ERYX_WASI_ENFILE},     {EMFILE, ERYX_WASI_EMFILE},
-        {EFBIG, ERYX_WASI_EFBIG},   {ENOSPC, ERYX_WASI_ENOSPC},     {ESPIPE, ERYX_WASI_ESPIPE},
-        {EROFS, ERYX_WASI_EROFS},   {EMLINK, ERYX_WASI_EMLINK},     {ENAMETOOLONG, ERYX_WASI_ENAMETOOLONG},
-        {ELOOP, ERYX_WASI_ELOOP},   {ENOTEMPTY, ERYX_WASI_ENOTEMPTY}, {EOVERFLOW, ERYX_WASI_EOVERFLOW},
-        {EINTR, ERYX_WASI_EINTR},   {ENOSYS, ERYX_WASI_ENOSYS},     {EDQUOT, ERYX_WASI_ENOSPC},
-        {ENOTSUP, ERYX_WASI_ENOTSUP}, {ETXTBSY, ERYX_WASI_EBUSY},
+        {EPERM, ERYX__WASI_EPERM},   {ENOENT, ERYX__WASI_ENOENT},     {EIO, ERYX__WASI_EIO},
+        {EBADF, ERYX__WASI_EBADF},   {EAGAIN, ERYX__WASI_EAGAIN},     {ENOMEM, ERYX__WASI_ENOMEM},
+        {EACCES, ERYX__WASI_EACCES}, {EBUSY, ERYX__WASI_EBUSY},       {EEXIST, ERYX__WASI_EEXIST},
+        {EXDEV, ERYX__WASI_EXDEV},   {ENOTDIR, ERYX__WASI_ENOTDIR},   {EISDIR, ERYX__WASI_EISDIR},
+        {EINVAL, ERYX__WASI_EINVAL}, {ENFILE, ERYX__WASI_ENFILE},     {EMFILE, ERYX__WASI_EMFILE},
+        {EFBIG, ERYX__WASI_EFBIG},   {ENOSPC, ERYX__WASI_ENOSPC},     {ESPIPE, ERYX__WASI_ESPIPE},
+        {EROFS, ERYX__WASI_EROFS},   {EMLINK, ERYX__WASI_EMLINK},     {ENAMETOOLONG, ERYX__WASI_ENAMETOOLONG},
+        {ELOOP, ERYX__WASI_ELOOP},   {ENOTEMPTY, ERYX__WASI_ENOTEMPTY}, {EOVERFLOW, ERYX__WASI_EOVERFLOW},
+        {EINTR, ERYX__WASI_EINTR},   {ENOSYS, ERYX__WASI_ENOSYS},     {EDQUOT, ERYX__WASI_ENOSPC},
+        {ENOTSUP, ERYX__WASI_ENOTSUP}, {ETXTBSY, ERYX__WASI_EBUSY},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].host == e) return table[i].wasi;
-    return ERYX_WASI_EIO;
+    return ERYX__WASI_EIO;
 }
 
 /* An openat2 failure: EXDEV there means the path tried to leave the directory. */
-static eryx_errno map_resolve_errno(int e) { return e == EXDEV ? ERYX_WASI_ENOTCAPABLE : map_errno(e); }
+static eryx__errno map_resolve_errno(int e) { return e == EXDEV ? ERYX__WASI_ENOTCAPABLE : map_errno(e); }
 
 static uint8_t mode_type(mode_t m) {
-    if (S_ISREG(m)) return ERYX_VFS_TYPE_REG;
-    if (S_ISDIR(m)) return ERYX_VFS_TYPE_DIR;
-    if (S_ISLNK(m)) return ERYX_VFS_TYPE_SYMLINK;
-    if (S_ISCHR(m)) return ERYX_WASI_FILETYPE_CHARACTER_DEVICE;
-    if (S_ISBLK(m)) return ERYX_WASI_FILETYPE_BLOCK_DEVICE;
-    if (S_ISSOCK(m)) return ERYX_WASI_FILETYPE_SOCKET_STREAM;
-    return ERYX_VFS_TYPE_UNKNOWN;
+    if (S_ISREG(m)) return ERYX__VFS_TYPE_REG;
+    if (S_ISDIR(m)) return ERYX__VFS_TYPE_DIR;
+    if (S_ISLNK(m)) return ERYX__VFS_TYPE_SYMLINK;
+    if (S_ISCHR(m)) return ERYX__WASI_FILETYPE_CHARACTER_DEVICE;
+    if (S_ISBLK(m)) return ERYX__WASI_FILETYPE_BLOCK_DEVICE;
+    if (S_ISSOCK(m)) return ERYX__WASI_FILETYPE_SOCKET_STREAM;
+    return ERYX__VFS_TYPE_UNKNOWN;
 }
 
 static uint64_t ts_ns(struct timespec ts) {
@@ -81,8 +81,8 @@ static uint64_t ts_ns(struct timespec ts) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void fill_stat(const struct stat *st, eryx_vfs_stat *out) {
-    *out = (eryx_vfs_stat){.dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino, .type = mode_type(st->st_mode),
+static void fill_stat(const struct stat *st, eryx__vfs_stat *out) {
+    *out = (eryx__vfs_stat){.dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino, .type = mode_type(st->st_mode),
                            .nlink = (uint64_t)st->st_nlink, .size = st->st_size > 0 ? (uint64_t)st->st_size : 0,
                            .atim_ns = ts_ns(st->st_atim), .mtim_ns = ts_ns(st->st_mtim), .ctim_ns = ts_ns(st->st_ctim)};
 }
@@ -104,14 +104,14 @@ static int beneath(const host *h, const char *path, uint64_t oflags, uint64_t mo
 
 /* Opens the directory holding path's last component (O_PATH) and points *last at
 ** that component. The root itself ("") has no parent: EBUSY, callers decide. */
-static eryx_errno open_parent(const host *h, const char *path, int *pfd, const char **last) {
+static eryx__errno open_parent(const host *h, const char *path, int *pfd, const char **last) {
     char parent[PATH_MAX];
     const char *slash = strrchr(path, '/');
     *pfd = -1;
-    if (*path == '\0') return ERYX_WASI_EBUSY;
+    if (*path == '\0') return ERYX__WASI_EBUSY;
     if (slash) {
         size_t n = (size_t)(slash - path);
-        if (n >= sizeof parent) return ERYX_WASI_ENAMETOOLONG;
+        if (n >= sizeof parent) return ERYX__WASI_ENAMETOOLONG;
         memcpy(parent, path, n);
         parent[n] = '\0';
         *last = slash + 1;
@@ -121,7 +121,7 @@ static eryx_errno open_parent(const host *h, const char *path, int *pfd, const c
     }
     /* Normalized paths never end in these; a caller bypassing the mount table might. */
     if (**last == '\0' || strcmp(*last, ".") == 0 || strcmp(*last, "..") == 0 || strchr(*last, '/'))
-        return ERYX_WASI_EINVAL;
+        return ERYX__WASI_EINVAL;
     int fd = beneath(h, parent, O_PATH | O_DIRECTORY, 0);
     if (fd < 0) return map_resolve_errno(-fd);
     *pfd = fd;
@@ -130,11 +130,11 @@ static eryx_errno open_parent(const host *h, const char *path, int *pfd, const c
 
 /* ---- files ------------------------------------------------------------------ */
 
-static eryx_errno hf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+static eryx__errno hf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
     hfile *hf = (hfile *)f;
     *nread = 0;
-    if (!(f->flags & ERYX_VFS_O_READ)) return ERYX_WASI_EBADF;
-    if (offset > INT64_MAX) return ERYX_WASI_EINVAL;
+    if (!(f->flags & ERYX__VFS_O_READ)) return ERYX__WASI_EBADF;
+    if (offset > INT64_MAX) return ERYX__WASI_EINVAL;
     if (len > SSIZE_MAX) len = SSIZE_MAX;
     ssize_t r;
     do r = pread(hf->fd, buf, len, (off_t)offset);
@@ -144,12 +144,12 @@ static eryx_errno hf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t off
     return 0;
 }
 
-static eryx_errno hf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
+static eryx__errno hf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
     hfile *hf = (hfile *)f;
     *nwritten = 0;
-    if (!(f->flags & ERYX_VFS_O_WRITE)) return ERYX_WASI_EBADF;
+    if (!(f->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
     if (len > SSIZE_MAX) len = SSIZE_MAX;
-    if (offset > INT64_MAX || len > INT64_MAX - offset) return ERYX_WASI_EFBIG;
+    if (offset > INT64_MAX || len > INT64_MAX - offset) return ERYX__WASI_EFBIG;
     ssize_t r;
     /* With O_APPEND, Linux pwrite appends whatever the offset. */
     do r = pwrite(hf->fd, buf, len, (off_t)offset);
@@ -159,45 +159,45 @@ static eryx_errno hf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint6
     return 0;
 }
 
-static eryx_errno hf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+static eryx__errno hf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
     struct stat st;
     if (fstat(((hfile *)f)->fd, &st) != 0) return map_errno(errno);
     fill_stat(&st, out);
     return 0;
 }
 
-static eryx_errno hf_truncate(eryx_vfs_file *f, uint64_t size) {
-    if (!(f->flags & ERYX_VFS_O_WRITE)) return ERYX_WASI_EBADF;
-    if (size > INT64_MAX) return ERYX_WASI_EFBIG;
+static eryx__errno hf_truncate(eryx__vfs_file *f, uint64_t size) {
+    if (!(f->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
+    if (size > INT64_MAX) return ERYX__WASI_EFBIG;
     int r;
     do r = ftruncate(((hfile *)f)->fd, (off_t)size);
     while (r != 0 && errno == EINTR);
     return r == 0 ? 0 : map_errno(errno);
 }
 
-static eryx_errno hf_sync(eryx_vfs_file *f) { return fsync(((hfile *)f)->fd) == 0 ? 0 : map_errno(errno); }
+static eryx__errno hf_sync(eryx__vfs_file *f) { return fsync(((hfile *)f)->fd) == 0 ? 0 : map_errno(errno); }
 
 static uint8_t dirent_type(DIR *dir, const struct dirent *de) {
     switch (de->d_type) {
-    case DT_REG: return ERYX_VFS_TYPE_REG;
-    case DT_DIR: return ERYX_VFS_TYPE_DIR;
-    case DT_LNK: return ERYX_VFS_TYPE_SYMLINK;
-    case DT_CHR: return ERYX_WASI_FILETYPE_CHARACTER_DEVICE;
-    case DT_BLK: return ERYX_WASI_FILETYPE_BLOCK_DEVICE;
-    case DT_SOCK: return ERYX_WASI_FILETYPE_SOCKET_STREAM;
+    case DT_REG: return ERYX__VFS_TYPE_REG;
+    case DT_DIR: return ERYX__VFS_TYPE_DIR;
+    case DT_LNK: return ERYX__VFS_TYPE_SYMLINK;
+    case DT_CHR: return ERYX__WASI_FILETYPE_CHARACTER_DEVICE;
+    case DT_BLK: return ERYX__WASI_FILETYPE_BLOCK_DEVICE;
+    case DT_SOCK: return ERYX__WASI_FILETYPE_SOCKET_STREAM;
     case DT_UNKNOWN: {
         struct stat st;
         return fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? mode_type(st.st_mode)
-                                                                               : ERYX_VFS_TYPE_UNKNOWN;
+                                                                               : ERYX__VFS_TYPE_UNKNOWN;
     }
-    default: return ERYX_VFS_TYPE_UNKNOWN;
+    default: return ERYX__VFS_TYPE_UNKNOWN;
     }
 }
 
 /* Cookies count entries: 0 ".", 1 "..", then the directory's own entries in the
 ** order the host returns them. Sequential reads cost one readdir each; any other
 ** cookie rewinds and skips. */
-static eryx_errno hf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+static eryx__errno hf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *out, bool *end) {
     hfile *hf = (hfile *)f;
     *end = false;
     if (cookie < 2) {
@@ -207,8 +207,8 @@ static eryx_errno hf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
             if (fstat(hf->fd, &st) != 0) return map_errno(errno);
             ino = (uint64_t)st.st_ino;
         }
-        *out = (eryx_vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
-                                 .type = ERYX_VFS_TYPE_DIR, .ino = ino, .next = cookie + 1};
+        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
+                                 .type = ERYX__VFS_TYPE_DIR, .ino = ino, .next = cookie + 1};
         return 0;
     }
     if (!hf->dir) {
@@ -240,33 +240,33 @@ static eryx_errno hf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
         size_t len = strnlen(de->d_name, NAME_MAX);
         memcpy(hf->name, de->d_name, len);
         hf->name[len] = '\0';
-        *out = (eryx_vfs_dirent){.name = hf->name, .name_len = len, .type = dirent_type(hf->dir, de),
+        *out = (eryx__vfs_dirent){.name = hf->name, .name_len = len, .type = dirent_type(hf->dir, de),
                                  .ino = (uint64_t)de->d_ino, .next = cookie + 1};
         return 0;
     }
 }
 
-static void hf_close(eryx_vfs_file *f) {
+static void hf_close(eryx__vfs_file *f) {
     hfile *hf = (hfile *)f;
     if (hf->dir) closedir(hf->dir);
     close(hf->fd);
     free(hf);
 }
 
-static const eryx_vfs_file_ops host_file_ops = {.pread = hf_pread, .pwrite = hf_pwrite, .fstat = hf_fstat,
+static const eryx__vfs_file_ops host_file_ops = {.pread = hf_pread, .pwrite = hf_pwrite, .fstat = hf_fstat,
                                                 .truncate = hf_truncate, .sync = hf_sync, .close = hf_close};
-static const eryx_vfs_file_ops host_dir_ops = {
+static const eryx__vfs_file_ops host_dir_ops = {
     .fstat = hf_fstat, .readdir = hf_readdir, .sync = hf_sync, .close = hf_close};
 
 /* ---- backend ------------------------------------------------------------------ */
 
-#define HOST_WRITE_FLAGS (ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT | ERYX_VFS_O_TRUNC | ERYX_VFS_O_APPEND)
+#define HOST_WRITE_FLAGS (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC | ERYX__VFS_O_APPEND)
 
-static eryx_errno host_open(void *self, const char *path, uint32_t flags, eryx_vfs_file **out) {
+static eryx__errno host_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
     host *h = self;
     *out = NULL;
-    if (h->readonly && (flags & HOST_WRITE_FLAGS)) return ERYX_WASI_EROFS;
-    uint64_t nofollow = (flags & ERYX_VFS_O_NOFOLLOW) ? O_NOFOLLOW : 0;
+    if (h->readonly && (flags & HOST_WRITE_FLAGS)) return ERYX__WASI_EROFS;
+    uint64_t nofollow = (flags & ERYX__VFS_O_NOFOLLOW) ? O_NOFOLLOW : 0;
     struct stat st;
 
     /* Look first (O_PATH opens nothing): a FIFO or device is never opened for real. */
@@ -275,31 +275,31 @@ static eryx_errno host_open(void *self, const char *path, uint32_t flags, eryx_v
         int r = fstat(fd, &st);
         close(fd);
         if (r != 0) return map_errno(errno);
-        if (S_ISLNK(st.st_mode)) return ERYX_WASI_ELOOP; /* O_NOFOLLOW on a symlink */
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return ERYX_WASI_EACCES;
-    } else if (!(fd == -ENOENT && (flags & ERYX_VFS_O_CREAT))) {
+        if (S_ISLNK(st.st_mode)) return ERYX__WASI_ELOOP; /* O_NOFOLLOW on a symlink */
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return ERYX__WASI_EACCES;
+    } else if (!(fd == -ENOENT && (flags & ERYX__VFS_O_CREAT))) {
         return map_resolve_errno(-fd);
     }
 
     uint64_t o = O_NOCTTY | O_NONBLOCK | nofollow; /* O_NONBLOCK: a FIFO swapped in must not block us */
-    if ((flags & ERYX_VFS_O_READ) && (flags & ERYX_VFS_O_WRITE)) o |= O_RDWR;
-    else if (flags & ERYX_VFS_O_WRITE) o |= O_WRONLY;
+    if ((flags & ERYX__VFS_O_READ) && (flags & ERYX__VFS_O_WRITE)) o |= O_RDWR;
+    else if (flags & ERYX__VFS_O_WRITE) o |= O_WRONLY;
     else o |= O_RDONLY;
-    if (flags & ERYX_VFS_O_CREAT) o |= O_CREAT;
-    if (flags & ERYX_VFS_O_EXCL) o |= O_EXCL;
-    if (flags & ERYX_VFS_O_TRUNC) o |= O_TRUNC;
-    if (flags & ERYX_VFS_O_DIRECTORY) o |= O_DIRECTORY;
-    if (flags & ERYX_VFS_O_APPEND) o |= O_APPEND;
+    if (flags & ERYX__VFS_O_CREAT) o |= O_CREAT;
+    if (flags & ERYX__VFS_O_EXCL) o |= O_EXCL;
+    if (flags & ERYX__VFS_O_TRUNC) o |= O_TRUNC;
+    if (flags & ERYX__VFS_O_DIRECTORY) o |= O_DIRECTORY;
+    if (flags & ERYX__VFS_O_APPEND) o |= O_APPEND;
     fd = beneath(h, path, o, 0666);
     if (fd < 0) return map_resolve_errno(-fd);
     if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
         close(fd);
-        return ERYX_WASI_EACCES;
+        return ERYX__WASI_EACCES;
     }
     hfile *hf = calloc(1, sizeof *hf);
     if (!hf) {
         close(fd);
-        return ERYX_WASI_ENOMEM;
+        return ERYX__WASI_ENOMEM;
     }
     hf->base.ops = S_ISDIR(st.st_mode) ? &host_dir_ops : &host_file_ops;
     hf->base.flags = flags;
@@ -308,7 +308,7 @@ static eryx_errno host_open(void *self, const char *path, uint32_t flags, eryx_v
     return 0;
 }
 
-static eryx_errno host_stat(void *self, const char *path, bool follow_symlinks, eryx_vfs_stat *out) {
+static eryx__errno host_stat(void *self, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
     host *h = self;
     struct stat st;
     if (follow_symlinks || *path == '\0') {
@@ -321,7 +321,7 @@ static eryx_errno host_stat(void *self, const char *path, bool follow_symlinks, 
     } else {
         int pfd;
         const char *last;
-        eryx_errno e = open_parent(h, path, &pfd, &last);
+        eryx__errno e = open_parent(h, path, &pfd, &last);
         if (e) return e;
         int r = fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW);
         int err = errno;
@@ -335,12 +335,12 @@ static eryx_errno host_stat(void *self, const char *path, bool follow_symlinks, 
 /* Runs one of the name operations below on path's parent and last component. */
 enum name_op { OP_MKDIR, OP_RMDIR, OP_UNLINK };
 
-static eryx_errno host_name_op(host *h, const char *path, enum name_op op) {
-    if (h->readonly) return ERYX_WASI_EROFS;
+static eryx__errno host_name_op(host *h, const char *path, enum name_op op) {
+    if (h->readonly) return ERYX__WASI_EROFS;
     int pfd;
     const char *last;
-    eryx_errno e = open_parent(h, path, &pfd, &last);
-    if (e == ERYX_WASI_EBUSY && op == OP_MKDIR) return ERYX_WASI_EEXIST; /* the root exists */
+    eryx__errno e = open_parent(h, path, &pfd, &last);
+    if (e == ERYX__WASI_EBUSY && op == OP_MKDIR) return ERYX__WASI_EEXIST; /* the root exists */
     if (e) return e;
     int r = op == OP_MKDIR ? mkdirat(pfd, last, 0777) : unlinkat(pfd, last, op == OP_RMDIR ? AT_REMOVEDIR : 0);
     int err = errno;
@@ -348,16 +348,16 @@ static eryx_errno host_name_op(host *h, const char *path, enum name_op op) {
     return r == 0 ? 0 : map_errno(err);
 }
 
-static eryx_errno host_mkdir(void *self, const char *path) { return host_name_op(self, path, OP_MKDIR); }
-static eryx_errno host_rmdir(void *self, const char *path) { return host_name_op(self, path, OP_RMDIR); }
-static eryx_errno host_unlink(void *self, const char *path) { return host_name_op(self, path, OP_UNLINK); }
+static eryx__errno host_mkdir(void *self, const char *path) { return host_name_op(self, path, OP_MKDIR); }
+static eryx__errno host_rmdir(void *self, const char *path) { return host_name_op(self, path, OP_RMDIR); }
+static eryx__errno host_unlink(void *self, const char *path) { return host_name_op(self, path, OP_UNLINK); }
 
-static eryx_errno host_rename(void *self, const char *from, const char *to) {
+static eryx__errno host_rename(void *self, const char *from, const char *to) {
     host *h = self;
-    if (h->readonly) return ERYX_WASI_EROFS;
+    if (h->readonly) return ERYX__WASI_EROFS;
     int fpfd, tpfd;
     const char *flast, *tlast;
-    eryx_errno e = open_parent(h, from, &fpfd, &flast);
+    eryx__errno e = open_parent(h, from, &fpfd, &flast);
     if (e) return e;
     e = open_parent(h, to, &tpfd, &tlast);
     if (e) {
@@ -371,13 +371,13 @@ static eryx_errno host_rename(void *self, const char *from, const char *to) {
     return r == 0 ? 0 : map_errno(err); /* EXDEV here is a real cross-device rename */
 }
 
-static eryx_errno host_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
+static eryx__errno host_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
     host *h = self;
     int pfd;
     const char *last;
     *len = 0;
-    eryx_errno e = open_parent(h, path, &pfd, &last);
-    if (e == ERYX_WASI_EBUSY) return ERYX_WASI_EINVAL; /* the root is a directory */
+    eryx__errno e = open_parent(h, path, &pfd, &last);
+    if (e == ERYX__WASI_EBUSY) return ERYX__WASI_EINVAL; /* the root is a directory */
     if (e) return e;
     ssize_t r = readlinkat(pfd, last, buf, cap);
     int err = errno;
@@ -395,7 +395,7 @@ static void host_destroy(void *self) {
 }
 
 
-void *eryx_vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen) {
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen) {
     eryx__vfs_set_err(err, errlen, "%s", "");
     int dfd = open(host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
@@ -421,7 +421,7 @@ void *eryx_vfs_host_new(const char *host_dir, bool readonly, char *err, size_t e
     return h;
 }
 
-const eryx_vfs_backend eryx_vfs_host_backend = {.name = "host", .open = host_open, .stat = host_stat,
+const eryx__vfs_backend eryx__vfs_host_backend = {.name = "host", .open = host_open, .stat = host_stat,
                                                 .mkdir = host_mkdir, .rmdir = host_rmdir, .unlink = host_unlink,
                                                 .rename = host_rename, .readlink = host_readlink,
                                                 .destroy = host_destroy};

@@ -50,7 +50,7 @@ typedef struct memfs {
 } memfs;
 
 typedef struct mfile {
-    eryx_vfs_file base;
+    eryx__vfs_file base;
     memfs *fs;
     mnode *node;
     char name[MEM_NAME_MAX + 1]; /* the last readdir name */
@@ -169,11 +169,11 @@ static char *dup_name(const char *name, size_t len) {
 
 /* Components ".", ".." and "" are refused: the mount table normalizes paths, so
 ** these only come from a caller bypassing it. */
-static eryx_errno check_path(const char *c) {
+static eryx__errno check_path(const char *c) {
     for (;;) {
         size_t n = strcspn(c, "/");
-        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return ERYX_WASI_EINVAL;
-        if (n > MEM_NAME_MAX) return ERYX_WASI_ENAMETOOLONG;
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return ERYX__WASI_EINVAL;
+        if (n > MEM_NAME_MAX) return ERYX__WASI_ENAMETOOLONG;
         if (c[n] == '\0') return 0;
         c += n + 1;
     }
@@ -181,12 +181,12 @@ static eryx_errno check_path(const char *c) {
 
 /* Walks all but the last component of path. *dir = NULL and *name = "" for the
 ** root itself (path ""). */
-static eryx_errno walk_parent(memfs *fs, const char *path, mnode **dir, const char **name, size_t *len) {
+static eryx__errno walk_parent(memfs *fs, const char *path, mnode **dir, const char **name, size_t *len) {
     *dir = NULL;
     *name = path;
     *len = 0;
     if (*path == '\0') return 0;
-    eryx_errno e = check_path(path);
+    eryx__errno e = check_path(path);
     if (e) return e;
     mnode *cur = fs->root;
     const char *c = path;
@@ -199,24 +199,24 @@ static eryx_errno walk_parent(memfs *fs, const char *path, mnode **dir, const ch
             return 0;
         }
         size_t at;
-        if (!dir_find(cur, c, n, &at)) return ERYX_WASI_ENOENT;
+        if (!dir_find(cur, c, n, &at)) return ERYX__WASI_ENOENT;
         cur = cur->ents[at].node;
-        if (cur->type != ERYX_VFS_TYPE_DIR) return ERYX_WASI_ENOTDIR;
+        if (cur->type != ERYX__VFS_TYPE_DIR) return ERYX__WASI_ENOTDIR;
         c += n + 1;
     }
 }
 
 /* The node at path, and (unless it is the root) its directory and index there. */
-static eryx_errno lookup(memfs *fs, const char *path, mnode **out, mnode **dir, size_t *at) {
+static eryx__errno lookup(memfs *fs, const char *path, mnode **out, mnode **dir, size_t *at) {
     const char *name;
     size_t len;
-    eryx_errno e = walk_parent(fs, path, dir, &name, &len);
+    eryx__errno e = walk_parent(fs, path, dir, &name, &len);
     if (e) return e;
     if (!*dir) {
         *out = fs->root;
         return 0;
     }
-    if (!dir_find(*dir, name, len, at)) return ERYX_WASI_ENOENT;
+    if (!dir_find(*dir, name, len, at)) return ERYX__WASI_ENOENT;
     *out = (*dir)->ents[*at].node;
     return 0;
 }
@@ -225,17 +225,17 @@ static eryx_errno lookup(memfs *fs, const char *path, mnode **out, mnode **dir, 
 
 /* Sets a regular file's size: zero-fills growth, honours the cap, changes
 ** nothing on failure. */
-static eryx_errno set_size(memfs *fs, mnode *nd, uint64_t size) {
-    if (size > MEM_FILE_MAX) return ERYX_WASI_EFBIG;
+static eryx__errno set_size(memfs *fs, mnode *nd, uint64_t size) {
+    if (size > MEM_FILE_MAX) return ERYX__WASI_EFBIG;
     if (size > nd->size) {
         uint64_t grow = size - nd->size;
-        if (fs->max && grow > fs->max - fs->used) return ERYX_WASI_ENOSPC;
+        if (fs->max && grow > fs->max - fs->used) return ERYX__WASI_ENOSPC;
         if (size > nd->cap) {
             size_t need = (size_t)size, slack = need / 2 < MEM_SLACK_MAX ? need / 2 : MEM_SLACK_MAX;
             size_t cap = slack <= MEM_FILE_MAX - need ? need + slack : need;
             if (fs->max && cap > fs->max) cap = (size_t)(fs->max > need ? fs->max : need);
             unsigned char *g = realloc(nd->data, cap);
-            if (!g) return ERYX_WASI_ENOSPC;
+            if (!g) return ERYX__WASI_ENOSPC;
             nd->data = g;
             nd->cap = cap;
         }
@@ -257,11 +257,11 @@ static eryx_errno set_size(memfs *fs, mnode *nd, uint64_t size) {
     return 0;
 }
 
-static eryx_errno mf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+static eryx__errno mf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
     mfile *mf = (mfile *)f;
     mnode *nd = mf->node;
     *nread = 0;
-    if (!(f->flags & ERYX_VFS_O_READ)) return ERYX_WASI_EBADF;
+    if (!(f->flags & ERYX__VFS_O_READ)) return ERYX__WASI_EBADF;
     if (offset >= nd->size) return 0;
     uint64_t avail = nd->size - offset;
     size_t n = len < avail ? len : (size_t)avail;
@@ -270,16 +270,16 @@ static eryx_errno mf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t off
     return 0;
 }
 
-static eryx_errno mf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
+static eryx__errno mf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
     mfile *mf = (mfile *)f;
     mnode *nd = mf->node;
     *nwritten = 0;
-    if (!(f->flags & ERYX_VFS_O_WRITE)) return ERYX_WASI_EBADF;
-    if (f->flags & ERYX_VFS_O_APPEND) offset = nd->size;
-    if (offset > MEM_FILE_MAX || len > MEM_FILE_MAX - offset) return ERYX_WASI_EFBIG;
+    if (!(f->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
+    if (f->flags & ERYX__VFS_O_APPEND) offset = nd->size;
+    if (offset > MEM_FILE_MAX || len > MEM_FILE_MAX - offset) return ERYX__WASI_EFBIG;
     if (len == 0) return 0;
     if (offset + len > nd->size) {
-        eryx_errno e = set_size(mf->fs, nd, offset + len);
+        eryx__errno e = set_size(mf->fs, nd, offset + len);
         if (e) return e;
     }
     memcpy(nd->data + offset, buf, len);
@@ -288,31 +288,31 @@ static eryx_errno mf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint6
     return 0;
 }
 
-static void fill_stat(const mnode *nd, eryx_vfs_stat *out) {
-    *out = (eryx_vfs_stat){.dev = MEM_DEV, .ino = nd->ino, .type = nd->type,
-                           .nlink = nd->linked ? (nd->type == ERYX_VFS_TYPE_DIR ? 2 : 1) : 0,
+static void fill_stat(const mnode *nd, eryx__vfs_stat *out) {
+    *out = (eryx__vfs_stat){.dev = MEM_DEV, .ino = nd->ino, .type = nd->type,
+                           .nlink = nd->linked ? (nd->type == ERYX__VFS_TYPE_DIR ? 2 : 1) : 0,
                            .size = nd->size, .atim_ns = nd->atim, .mtim_ns = nd->mtim, .ctim_ns = nd->ctim};
 }
 
-static eryx_errno mf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+static eryx__errno mf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
     fill_stat(((mfile *)f)->node, out);
     return 0;
 }
 
-static eryx_errno mf_truncate(eryx_vfs_file *f, uint64_t size) {
+static eryx__errno mf_truncate(eryx__vfs_file *f, uint64_t size) {
     mfile *mf = (mfile *)f;
-    if (!(f->flags & ERYX_VFS_O_WRITE)) return ERYX_WASI_EBADF;
+    if (!(f->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
     return set_size(mf->fs, mf->node, size);
 }
 
-static eryx_errno mf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+static eryx__errno mf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *out, bool *end) {
     mfile *mf = (mfile *)f;
     const mnode *nd = mf->node;
     *end = false;
     if (cookie < 2) {
         const mnode *up = cookie && nd->parent ? nd->parent : nd;
-        *out = (eryx_vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
-                                 .type = ERYX_VFS_TYPE_DIR, .ino = up->ino, .next = cookie + 1};
+        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
+                                 .type = ERYX__VFS_TYPE_DIR, .ino = up->ino, .next = cookie + 1};
         return 0;
     }
     if (cookie - 2 >= nd->n) {
@@ -321,17 +321,17 @@ static eryx_errno mf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
     }
     const ment *e = &nd->ents[cookie - 2];
     memcpy(mf->name, e->name, e->len + 1); /* the entry may go before the caller is done with the name */
-    *out = (eryx_vfs_dirent){.name = mf->name, .name_len = e->len, .type = e->node->type, .ino = e->node->ino,
+    *out = (eryx__vfs_dirent){.name = mf->name, .name_len = e->len, .type = e->node->type, .ino = e->node->ino,
                              .next = cookie + 1};
     return 0;
 }
 
-static eryx_errno mf_sync(eryx_vfs_file *f) {
+static eryx__errno mf_sync(eryx__vfs_file *f) {
     (void)f;
     return 0;
 }
 
-static void mf_close(eryx_vfs_file *f) {
+static void mf_close(eryx__vfs_file *f) {
     mfile *mf = (mfile *)f;
     memfs *fs = mf->fs;
     mf->node->opens--;
@@ -340,43 +340,43 @@ static void mf_close(eryx_vfs_file *f) {
     fs_unref(fs);
 }
 
-static const eryx_vfs_file_ops mem_file_ops = {.pread = mf_pread, .pwrite = mf_pwrite, .fstat = mf_fstat,
+static const eryx__vfs_file_ops mem_file_ops = {.pread = mf_pread, .pwrite = mf_pwrite, .fstat = mf_fstat,
                                                .truncate = mf_truncate, .sync = mf_sync, .close = mf_close};
-static const eryx_vfs_file_ops mem_dir_ops = {
+static const eryx__vfs_file_ops mem_dir_ops = {
     .fstat = mf_fstat, .readdir = mf_readdir, .sync = mf_sync, .close = mf_close};
 
 /* ---- backend ------------------------------------------------------------------ */
 
-static eryx_errno mem_open(void *self, const char *path, uint32_t flags, eryx_vfs_file **out) {
+static eryx__errno mem_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
     memfs *fs = self;
     mnode *dir, *nd = NULL;
     const char *name;
     size_t len, at = 0;
     *out = NULL;
-    eryx_errno e = walk_parent(fs, path, &dir, &name, &len);
+    eryx__errno e = walk_parent(fs, path, &dir, &name, &len);
     if (e) return e;
     if (!dir) nd = fs->root;
     else if (dir_find(dir, name, len, &at)) nd = dir->ents[at].node;
     mfile *mf = calloc(1, sizeof *mf);
-    if (!mf) return ERYX_WASI_ENOMEM;
+    if (!mf) return ERYX__WASI_ENOMEM;
     if (nd) {
-        if ((flags & ERYX_VFS_O_CREAT) && (flags & ERYX_VFS_O_EXCL)) e = ERYX_WASI_EEXIST;
-        else if (nd->type == ERYX_VFS_TYPE_DIR &&
-                 (flags & (ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT | ERYX_VFS_O_TRUNC | ERYX_VFS_O_APPEND)))
-            e = ERYX_WASI_EISDIR;
-        else if (nd->type != ERYX_VFS_TYPE_DIR && (flags & ERYX_VFS_O_DIRECTORY)) e = ERYX_WASI_ENOTDIR;
-        else if (nd->type == ERYX_VFS_TYPE_REG && (flags & ERYX_VFS_O_TRUNC)) e = set_size(fs, nd, 0);
-    } else if (!(flags & ERYX_VFS_O_CREAT)) {
-        e = ERYX_WASI_ENOENT;
-    } else if (flags & ERYX_VFS_O_DIRECTORY) {
-        e = ERYX_WASI_EINVAL; /* as Linux: O_CREAT | O_DIRECTORY does not make directories */
+        if ((flags & ERYX__VFS_O_CREAT) && (flags & ERYX__VFS_O_EXCL)) e = ERYX__WASI_EEXIST;
+        else if (nd->type == ERYX__VFS_TYPE_DIR &&
+                 (flags & (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC | ERYX__VFS_O_APPEND)))
+            e = ERYX__WASI_EISDIR;
+        else if (nd->type != ERYX__VFS_TYPE_DIR && (flags & ERYX__VFS_O_DIRECTORY)) e = ERYX__WASI_ENOTDIR;
+        else if (nd->type == ERYX__VFS_TYPE_REG && (flags & ERYX__VFS_O_TRUNC)) e = set_size(fs, nd, 0);
+    } else if (!(flags & ERYX__VFS_O_CREAT)) {
+        e = ERYX__WASI_ENOENT;
+    } else if (flags & ERYX__VFS_O_DIRECTORY) {
+        e = ERYX__WASI_EINVAL; /* as Linux: O_CREAT | O_DIRECTORY does not make directories */
     } else {
         char *copy = dup_name(name, len);
-        nd = copy && dir_reserve(dir) ? node_new(fs, ERYX_VFS_TYPE_REG, dir) : NULL;
+        nd = copy && dir_reserve(dir) ? node_new(fs, ERYX__VFS_TYPE_REG, dir) : NULL;
         if (nd) dir_insert(dir, at, copy, len, nd);
         else {
             free(copy);
-            e = ERYX_WASI_ENOMEM;
+            e = ERYX__WASI_ENOMEM;
         }
     }
     if (e) {
@@ -385,7 +385,7 @@ static eryx_errno mem_open(void *self, const char *path, uint32_t flags, eryx_vf
     }
     nd->opens++;
     fs->refs++;
-    mf->base.ops = nd->type == ERYX_VFS_TYPE_DIR ? &mem_dir_ops : &mem_file_ops;
+    mf->base.ops = nd->type == ERYX__VFS_TYPE_DIR ? &mem_dir_ops : &mem_file_ops;
     mf->base.flags = flags;
     mf->fs = fs;
     mf->node = nd;
@@ -393,28 +393,28 @@ static eryx_errno mem_open(void *self, const char *path, uint32_t flags, eryx_vf
     return 0;
 }
 
-static eryx_errno mem_stat(void *self, const char *path, bool follow_symlinks, eryx_vfs_stat *out) {
+static eryx__errno mem_stat(void *self, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
     (void)follow_symlinks; /* no symlinks */
     mnode *nd, *dir;
     size_t at;
-    eryx_errno e = lookup(self, path, &nd, &dir, &at);
+    eryx__errno e = lookup(self, path, &nd, &dir, &at);
     if (!e) fill_stat(nd, out);
     return e;
 }
 
-static eryx_errno mem_mkdir(void *self, const char *path) {
+static eryx__errno mem_mkdir(void *self, const char *path) {
     memfs *fs = self;
     mnode *dir;
     const char *name;
     size_t len, at;
-    eryx_errno e = walk_parent(fs, path, &dir, &name, &len);
+    eryx__errno e = walk_parent(fs, path, &dir, &name, &len);
     if (e) return e;
-    if (!dir || dir_find(dir, name, len, &at)) return ERYX_WASI_EEXIST;
+    if (!dir || dir_find(dir, name, len, &at)) return ERYX__WASI_EEXIST;
     char *copy = dup_name(name, len);
-    mnode *nd = copy && dir_reserve(dir) ? node_new(fs, ERYX_VFS_TYPE_DIR, dir) : NULL;
+    mnode *nd = copy && dir_reserve(dir) ? node_new(fs, ERYX__VFS_TYPE_DIR, dir) : NULL;
     if (!nd) {
         free(copy);
-        return ERYX_WASI_ENOMEM;
+        return ERYX__WASI_ENOMEM;
     }
     dir_insert(dir, at, copy, len, nd);
     return 0;
@@ -430,55 +430,55 @@ static void unlink_node(memfs *fs, mnode *dir, size_t at) {
     node_maybe_free(fs, nd);
 }
 
-static eryx_errno mem_rmdir(void *self, const char *path) {
+static eryx__errno mem_rmdir(void *self, const char *path) {
     memfs *fs = self;
     mnode *nd, *dir;
     size_t at;
-    eryx_errno e = lookup(fs, path, &nd, &dir, &at);
+    eryx__errno e = lookup(fs, path, &nd, &dir, &at);
     if (e) return e;
-    if (!dir) return ERYX_WASI_EBUSY; /* the root */
-    if (nd->type != ERYX_VFS_TYPE_DIR) return ERYX_WASI_ENOTDIR;
-    if (nd->n) return ERYX_WASI_ENOTEMPTY;
+    if (!dir) return ERYX__WASI_EBUSY; /* the root */
+    if (nd->type != ERYX__VFS_TYPE_DIR) return ERYX__WASI_ENOTDIR;
+    if (nd->n) return ERYX__WASI_ENOTEMPTY;
     unlink_node(fs, dir, at);
     return 0;
 }
 
-static eryx_errno mem_unlink(void *self, const char *path) {
+static eryx__errno mem_unlink(void *self, const char *path) {
     memfs *fs = self;
     mnode *nd, *dir;
     size_t at;
-    eryx_errno e = lookup(fs, path, &nd, &dir, &at);
+    eryx__errno e = lookup(fs, path, &nd, &dir, &at);
     if (e) return e;
-    if (nd->type == ERYX_VFS_TYPE_DIR) return ERYX_WASI_EISDIR;
+    if (nd->type == ERYX__VFS_TYPE_DIR) return ERYX__WASI_EISDIR;
     unlink_node(fs, dir, at);
     return 0;
 }
 
-static eryx_errno mem_rename(void *self, const char *from, const char *to) {
+static eryx__errno mem_rename(void *self, const char *from, const char *to) {
     memfs *fs = self;
     mnode *src, *sdir, *tdir;
     const char *tname;
     size_t sat, tat, tlen;
-    eryx_errno e = lookup(fs, from, &src, &sdir, &sat);
+    eryx__errno e = lookup(fs, from, &src, &sdir, &sat);
     if (e) return e;
     e = walk_parent(fs, to, &tdir, &tname, &tlen);
     if (e) return e;
-    if (!sdir || !tdir) return ERYX_WASI_EBUSY; /* the root */
+    if (!sdir || !tdir) return ERYX__WASI_EBUSY; /* the root */
     mnode *dst = dir_find(tdir, tname, tlen, &tat) ? tdir->ents[tat].node : NULL;
     if (dst == src) return 0;
-    if (src->type == ERYX_VFS_TYPE_DIR) {
+    if (src->type == ERYX__VFS_TYPE_DIR) {
         for (const mnode *p = tdir; p; p = p->parent) /* not into itself or below */
-            if (p == src) return ERYX_WASI_EINVAL;
-        if (dst && dst->type != ERYX_VFS_TYPE_DIR) return ERYX_WASI_ENOTDIR;
-        if (dst && dst->n) return ERYX_WASI_ENOTEMPTY;
-    } else if (dst && dst->type == ERYX_VFS_TYPE_DIR) {
-        return ERYX_WASI_EISDIR;
+            if (p == src) return ERYX__WASI_EINVAL;
+        if (dst && dst->type != ERYX__VFS_TYPE_DIR) return ERYX__WASI_ENOTDIR;
+        if (dst && dst->n) return ERYX__WASI_ENOTEMPTY;
+    } else if (dst && dst->type == ERYX__VFS_TYPE_DIR) {
+        return ERYX__WASI_EISDIR;
     }
     /* Allocate first so that nothing changes on failure. */
     char *copy = dup_name(tname, tlen);
     if (!copy || (!dst && !dir_reserve(tdir))) {
         free(copy);
-        return ERYX_WASI_ENOMEM;
+        return ERYX__WASI_ENOMEM;
     }
     if (dst) { /* replace in place: the slot keeps its sorted position */
         free(tdir->ents[tat].name);
@@ -499,25 +499,25 @@ static eryx_errno mem_rename(void *self, const char *from, const char *to) {
     return 0;
 }
 
-static eryx_errno mem_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
+static eryx__errno mem_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
     (void)buf;
     (void)cap;
     mnode *nd, *dir;
     size_t at;
     *len = 0;
-    eryx_errno e = lookup(self, path, &nd, &dir, &at);
-    return e ? e : ERYX_WASI_EINVAL; /* no symlinks */
+    eryx__errno e = lookup(self, path, &nd, &dir, &at);
+    return e ? e : ERYX__WASI_EINVAL; /* no symlinks */
 }
 
 static void mem_destroy(void *self) { fs_unref(self); }
 
-void *eryx_vfs_mem_new(uint64_t max_bytes) {
+void *eryx__vfs_mem_new(uint64_t max_bytes) {
     memfs *fs = calloc(1, sizeof *fs);
     if (!fs) return NULL;
     fs->max = max_bytes;
     fs->next_ino = 1;
     fs->refs = 1;
-    fs->root = node_new(fs, ERYX_VFS_TYPE_DIR, NULL);
+    fs->root = node_new(fs, ERYX__VFS_TYPE_DIR, NULL);
     if (!fs->root) {
         free(fs);
         return NULL;
@@ -525,9 +525,9 @@ void *eryx_vfs_mem_new(uint64_t max_bytes) {
     return fs;
 }
 
-uint64_t eryx_vfs_mem_used(void *self) { return ((memfs *)self)->used; }
+uint64_t eryx__vfs_mem_used(void *self) { return ((memfs *)self)->used; }
 
-const eryx_vfs_backend eryx_vfs_mem_backend = {.name = "mem", .open = mem_open, .stat = mem_stat,
+const eryx__vfs_backend eryx__vfs_mem_backend = {.name = "mem", .open = mem_open, .stat = mem_stat,
                                                .mkdir = mem_mkdir, .rmdir = mem_rmdir, .unlink = mem_unlink,
                                                .rename = mem_rename, .readlink = mem_readlink,
                                                .destroy = mem_destroy};

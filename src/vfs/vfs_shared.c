@@ -19,15 +19,15 @@ struct eryx_storage {
 };
 
 typedef struct sfile {
-    eryx_vfs_file base;
+    eryx__vfs_file base;
     eryx_storage *st; /* a reference: a file may outlive its mount */
-    eryx_vfs_file *inner;
+    eryx__vfs_file *inner;
 } sfile;
 
 eryx_storage *eryx_storage_new(uint64_t max_bytes) {
     eryx_storage *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    if (!(s->mem = eryx_vfs_mem_new(max_bytes))) {
+    if (!(s->mem = eryx__vfs_mem_new(max_bytes))) {
         free(s);
         return NULL;
     }
@@ -49,7 +49,7 @@ void eryx_storage_release(eryx_storage *s) {
     size_t left = --s->refs;
     pthread_mutex_unlock(&s->lock);
     if (left) return;
-    eryx_vfs_mem_backend.destroy(s->mem);
+    eryx__vfs_mem_backend.destroy(s->mem);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -57,7 +57,7 @@ void eryx_storage_release(eryx_storage *s) {
 uint64_t eryx_storage_used(eryx_storage *s) {
     if (!s) return 0;
     pthread_mutex_lock(&s->lock);
-    uint64_t used = eryx_vfs_mem_used(s->mem);
+    uint64_t used = eryx__vfs_mem_used(s->mem);
     pthread_mutex_unlock(&s->lock);
     return used;
 }
@@ -70,46 +70,46 @@ uint64_t eryx_storage_used(eryx_storage *s) {
         pthread_mutex_unlock(&(s)->lock);                                                                              \
     } while (0)
 
-static eryx_errno sf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+static eryx__errno sf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
     sfile *sf = (sfile *)f;
-    eryx_errno e;
-    if (!sf->inner->ops->pread) return ERYX_WASI_EISDIR;
+    eryx__errno e;
+    if (!sf->inner->ops->pread) return ERYX__WASI_EISDIR;
     LOCKED(sf->st, sf->inner->ops->pread(sf->inner, buf, len, offset, nread));
     return e;
 }
-static eryx_errno sf_pwrite(eryx_vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
+static eryx__errno sf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uint64_t offset, size_t *nwritten) {
     sfile *sf = (sfile *)f;
-    eryx_errno e;
-    if (!sf->inner->ops->pwrite) return ERYX_WASI_EISDIR;
+    eryx__errno e;
+    if (!sf->inner->ops->pwrite) return ERYX__WASI_EISDIR;
     LOCKED(sf->st, sf->inner->ops->pwrite(sf->inner, buf, len, offset, nwritten));
     return e;
 }
-static eryx_errno sf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+static eryx__errno sf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
     sfile *sf = (sfile *)f;
-    eryx_errno e;
+    eryx__errno e;
     LOCKED(sf->st, sf->inner->ops->fstat(sf->inner, out));
     return e;
 }
-static eryx_errno sf_truncate(eryx_vfs_file *f, uint64_t size) {
+static eryx__errno sf_truncate(eryx__vfs_file *f, uint64_t size) {
     sfile *sf = (sfile *)f;
-    eryx_errno e;
-    if (!sf->inner->ops->truncate) return ERYX_WASI_EISDIR;
+    eryx__errno e;
+    if (!sf->inner->ops->truncate) return ERYX__WASI_EISDIR;
     LOCKED(sf->st, sf->inner->ops->truncate(sf->inner, size));
     return e;
 }
-static eryx_errno sf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+static eryx__errno sf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *out, bool *end) {
     sfile *sf = (sfile *)f;
-    eryx_errno e;
-    if (!sf->inner->ops->readdir) return ERYX_WASI_ENOTDIR;
+    eryx__errno e;
+    if (!sf->inner->ops->readdir) return ERYX__WASI_ENOTDIR;
     /* The entry's name points into the inner file, which only this file uses. */
     LOCKED(sf->st, sf->inner->ops->readdir(sf->inner, cookie, out, end));
     return e;
 }
-static eryx_errno sf_sync(eryx_vfs_file *f) {
+static eryx__errno sf_sync(eryx__vfs_file *f) {
     (void)f;
     return 0;
 }
-static void sf_close(eryx_vfs_file *f) {
+static void sf_close(eryx__vfs_file *f) {
     sfile *sf = (sfile *)f;
     pthread_mutex_lock(&sf->st->lock);
     sf->inner->ops->close(sf->inner);
@@ -118,18 +118,18 @@ static void sf_close(eryx_vfs_file *f) {
     free(sf);
 }
 
-static const eryx_vfs_file_ops shared_file_ops = {.pread = sf_pread, .pwrite = sf_pwrite, .fstat = sf_fstat,
+static const eryx__vfs_file_ops shared_file_ops = {.pread = sf_pread, .pwrite = sf_pwrite, .fstat = sf_fstat,
                                                   .truncate = sf_truncate, .readdir = sf_readdir, .sync = sf_sync,
                                                   .close = sf_close};
 
 /* ---- backend ---- */
-static eryx_errno sh_open(void *self, const char *path, uint32_t flags, eryx_vfs_file **out) {
+static eryx__errno sh_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
     eryx_storage *s = self;
     *out = NULL;
     sfile *sf = calloc(1, sizeof *sf);
-    if (!sf) return ERYX_WASI_ENOMEM;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.open(s->mem, path, flags, &sf->inner));
+    if (!sf) return ERYX__WASI_ENOMEM;
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.open(s->mem, path, flags, &sf->inner));
     if (e) {
         free(sf);
         return e;
@@ -140,45 +140,45 @@ static eryx_errno sh_open(void *self, const char *path, uint32_t flags, eryx_vfs
     *out = &sf->base;
     return 0;
 }
-static eryx_errno sh_stat(void *self, const char *path, bool follow, eryx_vfs_stat *out) {
+static eryx__errno sh_stat(void *self, const char *path, bool follow, eryx__vfs_stat *out) {
     eryx_storage *s = self;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.stat(s->mem, path, follow, out));
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.stat(s->mem, path, follow, out));
     return e;
 }
-static eryx_errno sh_mkdir(void *self, const char *path) {
+static eryx__errno sh_mkdir(void *self, const char *path) {
     eryx_storage *s = self;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.mkdir(s->mem, path));
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.mkdir(s->mem, path));
     return e;
 }
-static eryx_errno sh_rmdir(void *self, const char *path) {
+static eryx__errno sh_rmdir(void *self, const char *path) {
     eryx_storage *s = self;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.rmdir(s->mem, path));
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.rmdir(s->mem, path));
     return e;
 }
-static eryx_errno sh_unlink(void *self, const char *path) {
+static eryx__errno sh_unlink(void *self, const char *path) {
     eryx_storage *s = self;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.unlink(s->mem, path));
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.unlink(s->mem, path));
     return e;
 }
-static eryx_errno sh_rename(void *self, const char *from, const char *to) {
+static eryx__errno sh_rename(void *self, const char *from, const char *to) {
     eryx_storage *s = self;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.rename(s->mem, from, to));
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.rename(s->mem, from, to));
     return e;
 }
-static eryx_errno sh_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
+static eryx__errno sh_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
     eryx_storage *s = self;
-    eryx_errno e;
-    LOCKED(s, eryx_vfs_mem_backend.readlink(s->mem, path, buf, cap, len));
+    eryx__errno e;
+    LOCKED(s, eryx__vfs_mem_backend.readlink(s->mem, path, buf, cap, len));
     return e;
 }
 static void sh_destroy(void *self) { eryx_storage_release(self); }
 
-const eryx_vfs_backend eryx__vfs_shared_backend = {.name = "storage", .open = sh_open, .stat = sh_stat,
+const eryx__vfs_backend eryx__vfs_shared_backend = {.name = "storage", .open = sh_open, .stat = sh_stat,
                                                    .mkdir = sh_mkdir, .rmdir = sh_rmdir, .unlink = sh_unlink,
                                                    .rename = sh_rename, .readlink = sh_readlink,
                                                    .destroy = sh_destroy};

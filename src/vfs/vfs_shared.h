@@ -5,7 +5,7 @@
 #include "vfs.h"
 
 /* The backend: mount it with `self` = eryx__storage_ref(storage) (destroy drops it). */
-extern const eryx_vfs_backend eryx__vfs_shared_backend;
+extern const eryx__vfs_backend eryx__vfs_shared_backend;
 
 /* Takes a new reference to a storage and returns it. */
 eryx_storage *eryx__storage_ref(eryx_storage *storage);

@@ -51,12 +51,12 @@ typedef struct zent {
     uint32_t child_start, child_count; /* directories: their run in children[] */
 } zent;
 
-struct eryx_vfs_zip {
+struct eryx__vfs_zip {
     atomic_size_t refs;
     const unsigned char *data;
     size_t size;
     bool mapped; /* data is our mmap (else the caller's memory) */
-    bool heap;   /* data is malloc'd memory the image owns (eryx_vfs_zip_adopt) */
+    bool heap;   /* data is malloc'd memory the image owns (eryx__vfs_zip_adopt) */
     zent *ents;
     uint32_t n;
     uint32_t *children;
@@ -64,8 +64,8 @@ struct eryx_vfs_zip {
 };
 
 typedef struct zfile {
-    eryx_vfs_file base;
-    eryx_vfs_zip *img; /* a reference, so the file outlives an unmounted image */
+    eryx__vfs_file base;
+    eryx__vfs_zip *img; /* a reference, so the file outlives an unmounted image */
     uint32_t idx;      /* entry index, or ZIP_ROOT */
 } zfile;
 
@@ -117,7 +117,7 @@ static bool name_ok(const char *name, size_t len) {
     return true;
 }
 
-static bool find_index(const eryx_vfs_zip *img, const char *path, size_t len, uint32_t *idx) {
+static bool find_index(const eryx__vfs_zip *img, const char *path, size_t len, uint32_t *idx) {
     size_t lo = 0, hi = img->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -132,7 +132,7 @@ static bool find_index(const eryx_vfs_zip *img, const char *path, size_t len, ui
     return false;
 }
 
-static void img_free(eryx_vfs_zip *img) {
+static void img_free(eryx__vfs_zip *img) {
     if (img->mapped) munmap((void *)img->data, img->size);
     if (img->heap) free((void *)img->data);
     free(img->ents);
@@ -170,7 +170,7 @@ static bool push_ent(zent **ents, size_t *n, size_t *cap, zent e) {
 
 /* Reads the central directory into img->ents: members and the directories their
 ** paths imply, sorted, duplicates merged. */
-static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
+static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
     const unsigned char *d = img->data;
     size_t size = img->size, eocd;
     if (!find_eocd(d, size, &eocd)) {
@@ -242,13 +242,13 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
         }
         bool is_dir = name[nlen - 1] == '/';
         uint32_t len = is_dir ? nlen - 1u : nlen;
-        zent z = {.name = name, .name_len = len, .type = is_dir ? ERYX_VFS_TYPE_DIR : ERYX_VFS_TYPE_REG,
+        zent z = {.name = name, .name_len = len, .type = is_dir ? ERYX__VFS_TYPE_DIR : ERYX__VFS_TYPE_REG,
                   .explicit_entry = true, .servable = !is_dir && method == 0 && !(gflags & 1) && csize == usize,
                   .size = is_dir ? 0 : usize, .data_off = data_off, .mtim_ns = dos_time_ns(mdate, mtime)};
         if (!push_ent(&ents, &n, &cap, z)) goto oom;
         for (uint32_t k = 0; k < len; k++) { /* each '/' implies a directory */
             if (name[k] != '/') continue;
-            zent dir = {.name = name, .name_len = k, .type = ERYX_VFS_TYPE_DIR};
+            zent dir = {.name = name, .name_len = k, .type = ERYX__VFS_TYPE_DIR};
             if (!push_ent(&ents, &n, &cap, dir)) goto oom;
         }
         if (n > ZIP_ENTRIES_MAX) {
@@ -264,8 +264,8 @@ static bool read_members(eryx_vfs_zip *img, char *err, size_t errlen) {
     for (size_t i = 0; i < n;) {
         size_t j = i, files = 0, keep = i;
         for (; j < n && cmp_zent(&ents[i], &ents[j]) == 0; j++) {
-            if (ents[j].type == ERYX_VFS_TYPE_REG) files++, keep = j;
-            else if (ents[j].explicit_entry && ents[keep].type != ERYX_VFS_TYPE_REG) keep = j;
+            if (ents[j].type == ERYX__VFS_TYPE_REG) files++, keep = j;
+            else if (ents[j].explicit_entry && ents[keep].type != ERYX__VFS_TYPE_REG) keep = j;
         }
         if (files > 1 || (files == 1 && j - i > 1)) {
             eryx__vfs_set_err(err, errlen, "duplicate member or a member that is both a file and a directory: %.*s",
@@ -286,7 +286,7 @@ fail:
 }
 
 /* Links each entry to its parent directory and groups children by parent. */
-static bool link_tree(eryx_vfs_zip *img, char *err, size_t errlen) {
+static bool link_tree(eryx__vfs_zip *img, char *err, size_t errlen) {
     uint32_t n = img->n;
     uint32_t *fill = calloc((size_t)n + 1, sizeof *fill); /* [n] is the root */
     img->children = malloc(((size_t)n ? n : 1) * sizeof *img->children);
@@ -308,7 +308,7 @@ static bool link_tree(eryx_vfs_zip *img, char *err, size_t errlen) {
         if (slash) {
             uint32_t plen = (uint32_t)(slash - z->name), p;
             /* Implied directories were added for every '/', so the parent is present. */
-            if (!find_index(img, z->name, plen, &p) || img->ents[p].type != ERYX_VFS_TYPE_DIR) {
+            if (!find_index(img, z->name, plen, &p) || img->ents[p].type != ERYX__VFS_TYPE_DIR) {
                 free(fill);
                 eryx__vfs_set_err(err, errlen, "internal error: missing parent directory");
                 return false;
@@ -341,13 +341,13 @@ static bool link_tree(eryx_vfs_zip *img, char *err, size_t errlen) {
     return true;
 }
 
-eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen) {
+eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen) {
     eryx__vfs_set_err(err, errlen, "%s", "");
     if (!data && len) {
         eryx__vfs_set_err(err, errlen, "no data");
         return NULL;
     }
-    eryx_vfs_zip *img = calloc(1, sizeof *img);
+    eryx__vfs_zip *img = calloc(1, sizeof *img);
     if (!img) {
         eryx__vfs_set_err(err, errlen, "out of memory");
         return NULL;
@@ -362,14 +362,14 @@ eryx_vfs_zip *eryx_vfs_zip_from_memory(const void *data, size_t len, char *err, 
     return img;
 }
 
-eryx_vfs_zip *eryx_vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen) {
-    eryx_vfs_zip *img = eryx_vfs_zip_from_memory(data, len, err, errlen);
+eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen) {
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(data, len, err, errlen);
     if (img) img->heap = true;
     else free(data);
     return img;
 }
 
-eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen) {
+eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, char *err, size_t errlen) {
     int fd = open(host_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         eryx__vfs_set_err(err, errlen, "cannot open %s: %s", host_path, strerror(errno));
@@ -389,7 +389,7 @@ eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen)
         return NULL;
     }
     char why[256];
-    eryx_vfs_zip *img = eryx_vfs_zip_from_memory(map, size, why, sizeof why);
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(map, size, why, sizeof why);
     if (!img) {
         eryx__vfs_set_err(err, errlen, "%s: %s", host_path, why);
         munmap(map, size);
@@ -399,12 +399,12 @@ eryx_vfs_zip *eryx_vfs_zip_open(const char *host_path, char *err, size_t errlen)
     return img;
 }
 
-void *eryx_vfs_zip_ref(eryx_vfs_zip *img) {
+void *eryx__vfs_zip_ref(eryx__vfs_zip *img) {
     atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
     return img;
 }
 
-void eryx_vfs_zip_release(eryx_vfs_zip *img) {
+void eryx__vfs_zip_release(eryx__vfs_zip *img) {
     if (!img) return;
     /* acq_rel: the last releaser sees every other thread's use as finished */
     if (atomic_fetch_sub_explicit(&img->refs, 1, memory_order_acq_rel) == 1) img_free(img);
@@ -412,18 +412,18 @@ void eryx_vfs_zip_release(eryx_vfs_zip *img) {
 
 /* ---- files --------------------------------------------------------------------- */
 
-static void fill_stat(const eryx_vfs_zip *img, uint32_t idx, eryx_vfs_stat *out) {
+static void fill_stat(const eryx__vfs_zip *img, uint32_t idx, eryx__vfs_stat *out) {
     if (idx == ZIP_ROOT) {
-        *out = (eryx_vfs_stat){.dev = ZIP_DEV, .ino = 1, .type = ERYX_VFS_TYPE_DIR, .nlink = 2};
+        *out = (eryx__vfs_stat){.dev = ZIP_DEV, .ino = 1, .type = ERYX__VFS_TYPE_DIR, .nlink = 2};
         return;
     }
     const zent *z = &img->ents[idx];
-    *out = (eryx_vfs_stat){.dev = ZIP_DEV, .ino = (uint64_t)idx + 2, .type = z->type,
-                           .nlink = z->type == ERYX_VFS_TYPE_DIR ? 2 : 1, .size = z->size,
+    *out = (eryx__vfs_stat){.dev = ZIP_DEV, .ino = (uint64_t)idx + 2, .type = z->type,
+                           .nlink = z->type == ERYX__VFS_TYPE_DIR ? 2 : 1, .size = z->size,
                            .atim_ns = z->mtim_ns, .mtim_ns = z->mtim_ns, .ctim_ns = z->mtim_ns};
 }
 
-static eryx_errno zf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
+static eryx__errno zf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
     zfile *zf = (zfile *)f;
     const zent *z = &zf->img->ents[zf->idx];
     *nread = 0;
@@ -435,15 +435,15 @@ static eryx_errno zf_pread(eryx_vfs_file *f, void *buf, size_t len, uint64_t off
     return 0;
 }
 
-static eryx_errno zf_fstat(eryx_vfs_file *f, eryx_vfs_stat *out) {
+static eryx__errno zf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
     zfile *zf = (zfile *)f;
     fill_stat(zf->img, zf->idx, out);
     return 0;
 }
 
-static eryx_errno zf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent *out, bool *end) {
+static eryx__errno zf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *out, bool *end) {
     zfile *zf = (zfile *)f;
-    const eryx_vfs_zip *img = zf->img;
+    const eryx__vfs_zip *img = zf->img;
     bool root = zf->idx == ZIP_ROOT;
     uint32_t start = root ? img->root_start : img->ents[zf->idx].child_start;
     uint32_t count = root ? img->root_count : img->ents[zf->idx].child_count;
@@ -451,8 +451,8 @@ static eryx_errno zf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
     if (cookie < 2) {
         uint32_t up = root ? ZIP_ROOT : img->ents[zf->idx].parent;
         uint32_t self = cookie ? up : zf->idx;
-        *out = (eryx_vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
-                                 .type = ERYX_VFS_TYPE_DIR, .ino = self == ZIP_ROOT ? 1 : (uint64_t)self + 2,
+        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
+                                 .type = ERYX__VFS_TYPE_DIR, .ino = self == ZIP_ROOT ? 1 : (uint64_t)self + 2,
                                  .next = cookie + 1};
         return 0;
     }
@@ -462,29 +462,29 @@ static eryx_errno zf_readdir(eryx_vfs_file *f, uint64_t cookie, eryx_vfs_dirent 
     }
     uint32_t i = img->children[start + (uint32_t)(cookie - 2)];
     const zent *z = &img->ents[i];
-    *out = (eryx_vfs_dirent){.name = z->name + z->base, .name_len = z->name_len - z->base, .type = z->type,
+    *out = (eryx__vfs_dirent){.name = z->name + z->base, .name_len = z->name_len - z->base, .type = z->type,
                              .ino = (uint64_t)i + 2, .next = cookie + 1};
     return 0;
 }
 
-static eryx_errno zf_sync(eryx_vfs_file *f) {
+static eryx__errno zf_sync(eryx__vfs_file *f) {
     (void)f;
     return 0;
 }
 
-static void zf_close(eryx_vfs_file *f) {
+static void zf_close(eryx__vfs_file *f) {
     zfile *zf = (zfile *)f;
-    eryx_vfs_zip_release(zf->img);
+    eryx__vfs_zip_release(zf->img);
     free(zf);
 }
 
-static const eryx_vfs_file_ops zip_file_ops = {
+static const eryx__vfs_file_ops zip_file_ops = {
     .pread = zf_pread, .fstat = zf_fstat, .sync = zf_sync, .close = zf_close};
-static const eryx_vfs_file_ops zip_dir_ops = {
+static const eryx__vfs_file_ops zip_dir_ops = {
     .fstat = zf_fstat, .readdir = zf_readdir, .sync = zf_sync, .close = zf_close};
 
 /* The entry at path: ENOTDIR when a leading component is a file. */
-static eryx_errno lookup(const eryx_vfs_zip *img, const char *path, uint32_t *idx) {
+static eryx__errno lookup(const eryx__vfs_zip *img, const char *path, uint32_t *idx) {
     size_t len = strlen(path);
     if (len == 0) {
         *idx = ZIP_ROOT;
@@ -494,51 +494,51 @@ static eryx_errno lookup(const eryx_vfs_zip *img, const char *path, uint32_t *id
     for (size_t k = len; k > 0; k--) {
         uint32_t p;
         if (path[k - 1] == '/' && find_index(img, path, k - 1, &p))
-            return img->ents[p].type == ERYX_VFS_TYPE_DIR ? ERYX_WASI_ENOENT : ERYX_WASI_ENOTDIR;
+            return img->ents[p].type == ERYX__VFS_TYPE_DIR ? ERYX__WASI_ENOENT : ERYX__WASI_ENOTDIR;
     }
-    return ERYX_WASI_ENOENT;
+    return ERYX__WASI_ENOENT;
 }
 
-static eryx_errno zip_open(void *self, const char *path, uint32_t flags, eryx_vfs_file **out) {
-    eryx_vfs_zip *img = self;
+static eryx__errno zip_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
+    eryx__vfs_zip *img = self;
     uint32_t idx;
     *out = NULL;
-    eryx_errno e = lookup(img, path, &idx);
+    eryx__errno e = lookup(img, path, &idx);
     if (e) return e;
-    bool dir = idx == ZIP_ROOT || img->ents[idx].type == ERYX_VFS_TYPE_DIR;
-    if ((flags & ERYX_VFS_O_CREAT) && (flags & ERYX_VFS_O_EXCL)) return ERYX_WASI_EEXIST;
-    if (flags & (ERYX_VFS_O_WRITE | ERYX_VFS_O_CREAT | ERYX_VFS_O_TRUNC | ERYX_VFS_O_APPEND))
-        return dir ? ERYX_WASI_EISDIR : ERYX_WASI_EROFS;
-    if (!dir && (flags & ERYX_VFS_O_DIRECTORY)) return ERYX_WASI_ENOTDIR;
-    if (!dir && !img->ents[idx].servable) return ERYX_WASI_EIO; /* compressed or encrypted */
+    bool dir = idx == ZIP_ROOT || img->ents[idx].type == ERYX__VFS_TYPE_DIR;
+    if ((flags & ERYX__VFS_O_CREAT) && (flags & ERYX__VFS_O_EXCL)) return ERYX__WASI_EEXIST;
+    if (flags & (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC | ERYX__VFS_O_APPEND))
+        return dir ? ERYX__WASI_EISDIR : ERYX__WASI_EROFS;
+    if (!dir && (flags & ERYX__VFS_O_DIRECTORY)) return ERYX__WASI_ENOTDIR;
+    if (!dir && !img->ents[idx].servable) return ERYX__WASI_EIO; /* compressed or encrypted */
     zfile *zf = calloc(1, sizeof *zf);
-    if (!zf) return ERYX_WASI_ENOMEM;
+    if (!zf) return ERYX__WASI_ENOMEM;
     zf->base.ops = dir ? &zip_dir_ops : &zip_file_ops;
     zf->base.flags = flags;
-    zf->img = eryx_vfs_zip_ref(img);
+    zf->img = eryx__vfs_zip_ref(img);
     zf->idx = idx;
     *out = &zf->base;
     return 0;
 }
 
-static eryx_errno zip_stat(void *self, const char *path, bool follow_symlinks, eryx_vfs_stat *out) {
+static eryx__errno zip_stat(void *self, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
     (void)follow_symlinks; /* no symlinks in the image */
     uint32_t idx;
-    eryx_errno e = lookup(self, path, &idx);
+    eryx__errno e = lookup(self, path, &idx);
     if (!e) fill_stat(self, idx, out);
     return e;
 }
 
-static eryx_errno zip_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
+static eryx__errno zip_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
     (void)buf;
     (void)cap;
     uint32_t idx;
     *len = 0;
-    eryx_errno e = lookup(self, path, &idx);
-    return e ? e : ERYX_WASI_EINVAL;
+    eryx__errno e = lookup(self, path, &idx);
+    return e ? e : ERYX__WASI_EINVAL;
 }
 
-static void zip_destroy(void *self) { eryx_vfs_zip_release(self); }
+static void zip_destroy(void *self) { eryx__vfs_zip_release(self); }
 
-const eryx_vfs_backend eryx_vfs_zip_backend = {
+const eryx__vfs_backend eryx__vfs_zip_backend = {
     .name = "zip", .open = zip_open, .stat = zip_stat, .readlink = zip_readlink, .destroy = zip_destroy};

@@ -4,16 +4,16 @@
 ** files or streams directly.
 **
 ** The implementation (wasi.c) works on a plain view of guest memory
-** (eryx_guest_mem), so unit tests drive it with an ordinary buffer, hostile
+** (eryx__guest_mem), so unit tests drive it with an ordinary buffer, hostile
 ** pointers and lengths included. Every guest pointer and length is checked against
 ** mem.len before use (overflow-safe); a bad one gives the guest EFAULT and never
 ** touches host memory. The wasmtime glue (wasi_wasmtime.c) defines the imports on
-** a linker and hands each call the store's eryx_wasi and the caller's memory.
+** a linker and hands each call the store's eryx__wasi and the caller's memory.
 **
 ** File descriptors: 0 stdin, 1 stdout, 2 stderr, 3 the preopened directory "/"
 ** (the whole VFS; the guest's libc resolves every absolute path against it), 4 and
 ** up for files the guest opens (lowest free number first, at most
-** ERYX_WASI_MAX_FDS open).
+** ERYX__WASI_MAX_FDS open).
 */
 #ifndef ERYX_WASI_H
 #define ERYX_WASI_H
@@ -23,70 +23,70 @@
 #include "../vfs/vfs.h"
 #include "wasi_abi.h"
 
-#define ERYX_WASI_MAX_FDS 1024
+#define ERYX__WASI_MAX_FDS 1024
 
-typedef struct eryx_guest_mem {
+typedef struct eryx__guest_mem {
     uint8_t *base;
     size_t len;
-} eryx_guest_mem;
+} eryx__guest_mem;
 
 /* Host hooks for the streams. Any may be NULL: stdin then reads as empty (EOF),
 ** output is discarded, sleep uses nanosleep. */
-typedef struct eryx_wasi_io {
+typedef struct eryx__wasi_io {
     /* Reads up to len bytes of stdin into buf: returns the count (0 = end of
     ** input) or -1 on error (the guest gets EIO). */
     ptrdiff_t (*read_stdin)(void *user, void *buf, size_t len);
     /* Delivers len bytes the guest wrote to fd 1 or 2. Returns 0, or a WASI errno
-    ** for the guest (for example ERYX_WASI_ENOSPC when an output cap is reached). */
+    ** for the guest (for example ERYX__WASI_ENOSPC when an output cap is reached). */
     uint16_t (*write_output)(void *user, int fd, const void *buf, size_t len);
     /* Sleeps ns nanoseconds (poll_oneoff with a clock); returns 0, or a WASI errno
-    ** (ERYX_WASI_EINTR when interrupted). */
+    ** (ERYX__WASI_EINTR when interrupted). */
     uint16_t (*sleep_ns)(void *user, uint64_t ns);
     void *user;
-} eryx_wasi_io;
+} eryx__wasi_io;
 
-typedef struct eryx_wasi_config {
+typedef struct eryx__wasi_config {
     int argc;
     const char *const *argv; /* copied */
     int envc;
     const char *const *env; /* "KEY=VALUE" strings, copied; the guest sees only these */
-    eryx_wasi_io io;
-    eryx_vfs *vfs; /* borrowed: must outlive the eryx_wasi */
-} eryx_wasi_config;
+    eryx__wasi_io io;
+    eryx__vfs *vfs; /* borrowed: must outlive the eryx__wasi */
+} eryx__wasi_config;
 
-typedef struct eryx_wasi eryx_wasi;
+typedef struct eryx__wasi eryx__wasi;
 
-eryx_wasi *eryx_wasi_new(const eryx_wasi_config *config); /* NULL when out of memory */
-void eryx_wasi_free(eryx_wasi *w);                        /* closes every open fd; NULL allowed */
+eryx__wasi *eryx__wasi_new(const eryx__wasi_config *config); /* NULL when out of memory */
+void eryx__wasi_free(eryx__wasi *w);                        /* closes every open fd; NULL allowed */
 
 /* True once the guest called proc_exit; *code gets its status. */
-bool eryx_wasi_exited(const eryx_wasi *w, int *code);
+bool eryx__wasi_exited(const eryx__wasi *w, int *code);
 
 /* How many fds above 3 the guest has open (files and directories). */
-size_t eryx_wasi_guest_fd_count(const eryx_wasi *w);
+size_t eryx__wasi_guest_fd_count(const eryx__wasi *w);
 
 /* Closes every fd above 3 (files the guest left open). */
-void eryx_wasi_close_guest_fds(eryx_wasi *w);
+void eryx__wasi_close_guest_fds(eryx__wasi *w);
 
 /* One import: its name in "wasi_snapshot_preview1", its wasm signature, and the
 ** implementation. params: one char per parameter, 'i' = i32, 'I' = i64. Every
 ** import returns one i32 (a WASI errno) except proc_exit, which returns nothing. */
-typedef int32_t (*eryx_wasi_fn)(eryx_wasi *w, eryx_guest_mem mem, const uint64_t *args);
-typedef struct eryx_wasi_import {
+typedef int32_t (*eryx__wasi_fn)(eryx__wasi *w, eryx__guest_mem mem, const uint64_t *args);
+typedef struct eryx__wasi_import {
     const char *name;
     const char *params;
     int nresults;
-    eryx_wasi_fn fn;
-} eryx_wasi_import;
+    eryx__wasi_fn fn;
+} eryx__wasi_import;
 
 /* fn's return value when the guest must stop (proc_exit): the glue turns it into
-** a trap; eryx_wasi_exited() then reports the status. */
-#define ERYX_WASI_STOP (-1)
+** a trap; eryx__wasi_exited() then reports the status. */
+#define ERYX__WASI_STOP (-1)
 
-extern const eryx_wasi_import eryx_wasi_imports[];
-extern const size_t eryx_wasi_import_count;
+extern const eryx__wasi_import eryx__wasi_imports[];
+extern const size_t eryx__wasi_import_count;
 
 /* Looks an import up by name (NULL if eryx does not provide it). */
-const eryx_wasi_import *eryx_wasi_find_import(const char *name);
+const eryx__wasi_import *eryx__wasi_find_import(const char *name);
 
 #endif

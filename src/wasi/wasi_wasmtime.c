@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-eryx_guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *cx, const wasmtime_memory_t *memory) {
-    eryx_guest_mem mem = {NULL, 0};
+eryx__guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *cx, const wasmtime_memory_t *memory) {
+    eryx__guest_mem mem = {NULL, 0};
     wasmtime_memory_t m;
     if (memory) {
         m = *memory;
@@ -25,13 +25,13 @@ wasm_trap_t *eryx__stop_trap(void) { return ERYX__TRAP("eryx: the execution was 
 /* One defined import's env: which import, and how to find its store's state.
 ** Owned by the linker (freed by its finalizer). */
 typedef struct binding {
-    const eryx_wasi_import *imp;
+    const eryx__wasi_import *imp;
     eryx__wasi_store_fn store_of;
 } binding;
 
 static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *av, size_t n) {
     const binding *b = env;
-    const eryx_wasi_import *imp = b->imp;
+    const eryx__wasi_import *imp = b->imp;
     wasmtime_context_t *cx = wasmtime_caller_context(caller);
     eryx__wasi_store st = b->store_of(wasmtime_context_get_data(cx));
     uint64_t args[16] = {0};
@@ -41,7 +41,7 @@ static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val
     for (size_t i = 0; i < np; i++)
         args[i] = imp->params[i] == 'I' ? (uint64_t)av[i].i64 : (uint64_t)(uint32_t)av[i].i32;
     int32_t r = imp->fn(st.wasi, eryx__caller_mem(caller, cx, st.memory), args);
-    if (r == ERYX_WASI_STOP) return ERYX__TRAP("eryx: the guest called proc_exit");
+    if (r == ERYX__WASI_STOP) return ERYX__TRAP("eryx: the guest called proc_exit");
     if (eryx__stopped(st.stop)) return eryx__stop_trap();
     if (imp->nresults) av[0].i32 = r;
     return NULL;
@@ -63,8 +63,8 @@ wasm_functype_t *eryx__functype(const char *params, int nresults) {
 
 wasmtime_error_t *eryx__wasi_define_imports(wasmtime_linker_t *linker, eryx__wasi_store_fn store_of) {
     static const char module[] = "wasi_snapshot_preview1";
-    for (size_t i = 0; i < eryx_wasi_import_count; i++) {
-        const eryx_wasi_import *imp = &eryx_wasi_imports[i];
+    for (size_t i = 0; i < eryx__wasi_import_count; i++) {
+        const eryx__wasi_import *imp = &eryx__wasi_imports[i];
         binding *b = malloc(sizeof *b);
         if (!b) return wasmtime_error_new("eryx: no memory for the WASI imports");
         *b = (binding){imp, store_of};

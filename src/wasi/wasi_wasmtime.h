@@ -15,7 +15,7 @@
 
 /* What the WASI imports need from a store, found anew on each call. */
 typedef struct eryx__wasi_store {
-    eryx_wasi *wasi;
+    eryx__wasi *wasi;
     /* The guest's exported memory; NULL before it is recorded (a call during
     ** instantiation): the caller's "memory" export is used then. */
     const wasmtime_memory_t *memory;
@@ -26,7 +26,7 @@ typedef struct eryx__wasi_store {
 ** every WASI call: it must be cheap and must not fail. */
 typedef eryx__wasi_store (*eryx__wasi_store_fn)(void *store_data);
 
-/* Defines "wasi_snapshot_preview1.*" (every entry of eryx_wasi_imports) on linker;
+/* Defines "wasi_snapshot_preview1.*" (every entry of eryx__wasi_imports) on linker;
 ** each call finds its state through store_of. NULL on success, else an error the
 ** caller deletes. */
 wasmtime_error_t *eryx__wasi_define_imports(wasmtime_linker_t *linker, eryx__wasi_store_fn store_of);
@@ -35,7 +35,7 @@ wasmtime_error_t *eryx__wasi_define_imports(wasmtime_linker_t *linker, eryx__was
 ** "memory" export ({NULL, 0} if none). Fetched on every call, because memory.grow
 ** may move or enlarge it: a view is stale once the guest (or the host on its
 ** behalf) runs again. */
-eryx_guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *cx, const wasmtime_memory_t *memory);
+eryx__guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *cx, const wasmtime_memory_t *memory);
 
 /* True once the execution must stop: host calls check it before and after their
 ** work and then return eryx__stop_trap(). */
