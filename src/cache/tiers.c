@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include "tiers.h"
 #include "../common/process_state.h"
+#include "../common/threads.h"
 #include "../snapshot/snapmem.h"
 #include "../vfs/vfs.h"
 #include "eryx.h"
@@ -461,11 +462,7 @@ static void image_store(const eryx__cache_config *cc, eryx__store *store, const 
 ** freeing its builders may lose a write: its temp file is swept later and the
 ** next process builds the image again. The threads are joinable: those that ended
 ** are joined when the next one starts, the rest by eryx__cache_shutdown. */
-typedef struct writer {
-    pthread_t thread;
-    bool ended; /* its write is done: join it */
-    struct writer *next;
-} writer;
+typedef eryx__thread writer; /* ended: its write is done */
 ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     pthread_cond_t done;
@@ -503,25 +500,10 @@ static void *image_write_run(void *arg) {
 
 /* Joins the writer threads that ended (all: every one, waiting for them). */
 static void join_writers(bool all) {
-    writer *taken = NULL;
     pthread_mutex_lock(&eryx__image_writes.lock);
-    for (writer **p = &eryx__image_writes.threads; *p;) {
-        writer *cur = *p;
-        if (all || cur->ended) {
-            *p = cur->next;
-            cur->next = taken;
-            taken = cur;
-        } else {
-            p = &cur->next;
-        }
-    }
+    writer *taken = eryx__threads_take(&eryx__image_writes.threads, all);
     pthread_mutex_unlock(&eryx__image_writes.lock);
-    while (taken) {
-        writer *next = taken->next;
-        pthread_join(taken->thread, NULL);
-        free(taken);
-        taken = next;
-    }
+    eryx__threads_join(taken);
 }
 
 /* Starts the write of img under key on a thread; false (nothing started, the
@@ -550,11 +532,7 @@ static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store,
     /* Listed before it starts (under the lock it ends under), so a shutdown that
     ** waits for it finds it to join. */
     pthread_mutex_lock(&eryx__image_writes.lock);
-    bool ok = pthread_create(&self->thread, NULL, image_write_run, w) == 0;
-    if (ok) {
-        self->next = eryx__image_writes.threads;
-        eryx__image_writes.threads = self;
-    }
+    bool ok = eryx__thread_start(&eryx__image_writes.threads, self, image_write_run, w);
     pthread_mutex_unlock(&eryx__image_writes.lock);
     if (!ok) {
         eryx__snapimg_release(img);

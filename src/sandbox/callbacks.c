@@ -3,6 +3,7 @@
 ** about UTF-8 and escaping). */
 #include "callbacks.h"
 #include "../common/process_state.h"
+#include "../common/threads.h"
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -38,11 +39,7 @@ typedef struct job {
 ** cheap (a condition variable, not a thread start). Threads are joinable: one that
 ** ended is joined when the next one starts, the rest by eryx__cb_shutdown. */
 #define POOL_IDLE_S 10
-typedef struct worker {
-    pthread_t thread;
-    bool ended; /* it returned (or is about to): join it */
-    struct worker *next;
-} worker;
+typedef eryx__thread worker; /* ended: it returned (or is about to) */
 ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
     pthread_cond_t work;
@@ -282,32 +279,6 @@ static void *worker_main(void *arg) {
     }
 }
 
-/* Unlinks the threads that ended (all of them when all is set), under the pool's
-** lock; the caller joins them after letting the lock go (join_workers). */
-static worker *take_workers(bool all) {
-    worker *taken = NULL;
-    for (worker **w = &eryx__cb_pool.workers; *w;) {
-        worker *cur = *w;
-        if (all || cur->ended) {
-            *w = cur->next;
-            cur->next = taken;
-            taken = cur;
-        } else {
-            w = &cur->next;
-        }
-    }
-    return taken;
-}
-
-static void join_workers(worker *w) {
-    while (w) {
-        worker *next = w->next;
-        pthread_join(w->thread, NULL);
-        free(w);
-        w = next;
-    }
-}
-
 /* Hands a call to an idle pool thread, or to a new one. -1 if none can start. */
 static int dispatch(job *j) {
     pthread_mutex_lock(&eryx__cb_pool.lock);
@@ -316,15 +287,10 @@ static int dispatch(job *j) {
     /* An idle thread is taken only once it wakes: calls made back to back (asyncio.gather)
     ** must not count the same idle thread twice, or they would run one after another. */
     if (eryx__cb_pool.idle <= eryx__cb_pool.queued) {
-        ended = take_workers(false);
+        ended = eryx__threads_take(&eryx__cb_pool.workers, false);
         worker *w = calloc(1, sizeof *w);
-        rc = w && pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
-        if (rc == 0) {
-            w->next = eryx__cb_pool.workers;
-            eryx__cb_pool.workers = w;
-        } else {
-            free(w);
-        }
+        rc = w && eryx__thread_start(&eryx__cb_pool.workers, w, worker_main, w) ? 0 : -1;
+        if (rc != 0) free(w);
     }
     if (rc == 0) {
         j->queued = NULL;
@@ -335,7 +301,7 @@ static int dispatch(job *j) {
         pthread_cond_signal(&eryx__cb_pool.work);
     }
     pthread_mutex_unlock(&eryx__cb_pool.lock);
-    join_workers(ended);
+    eryx__threads_join(ended);
     return rc;
 }
 
@@ -343,9 +309,9 @@ void eryx__cb_shutdown(void) {
     pthread_mutex_lock(&eryx__cb_pool.lock);
     eryx__cb_pool.stopping = true; /* threads finish the queue (empty: no hub is left), then end */
     pthread_cond_broadcast(&eryx__cb_pool.work);
-    worker *all = take_workers(true);
+    worker *all = eryx__threads_take(&eryx__cb_pool.workers, true);
     pthread_mutex_unlock(&eryx__cb_pool.lock);
-    join_workers(all);
+    eryx__threads_join(all);
     pthread_mutex_lock(&eryx__cb_pool.lock);
     eryx__cb_pool.stopping = false;
     pthread_mutex_unlock(&eryx__cb_pool.lock);

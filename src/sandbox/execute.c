@@ -53,13 +53,7 @@ uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_
 
 void eryx_result_free(eryx_result *r) {
     if (!r) return;
-    free(r->out.data);
-    free(r->err.data);
-    free(r->exc_type);
-    free(r->exc_message);
-    free(r->traceback);
-    free(r->value);
-    free(r->value_error);
+    eryx__result_clear(r);
     free(r);
 }
 
