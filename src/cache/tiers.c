@@ -193,11 +193,11 @@ eryx__vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
     pthread_mutex_unlock(&eryx__registry.lock);
     if (img) return img;
 
-    char msg[512] = "";
-    eryx__vfs_zip *fresh = eryx__vfs_zip_open(path, msg, sizeof msg);
+    eryx__errbuf eb;
+    eryx__vfs_zip *fresh = eryx__vfs_zip_open(path, &eb);
     if (!fresh) {
         eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "the stdlib image %s is unusable: %s (rebuild the guest with ./build.sh)",
-                   path, msg);
+                   path, eb.msg);
         return NULL;
     }
     pthread_mutex_lock(&eryx__registry.lock);

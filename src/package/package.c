@@ -776,11 +776,11 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
     uint32_t files = (uint32_t)l.n;
     uint64_t bytes = l.bytes;
     plist_free(&l);
-    char msg[256] = "";
+    eryx__errbuf msg;
     if (rc == ERYX_OK && eryx__sha256_hex(zip.p, zip.len, out->sha256) != 0)
         rc = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot hash the package %s", path);
-    if (rc == ERYX_OK && !(out->img = eryx__vfs_zip_adopt(zip.p, zip.len, msg, sizeof msg))) {
-        rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the packed image is unusable: %s", path, msg);
+    if (rc == ERYX_OK && !(out->img = eryx__vfs_zip_adopt(zip.p, zip.len, &msg))) {
+        rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the packed image is unusable: %s", path, msg.msg);
         zip.p = NULL; /* adopt frees it on failure too */
     }
     out->exts = exts;
