@@ -197,10 +197,10 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
                         "the setup code wrote files to /tmp or /data; a snapshot carries no files: write them at run "
                         "time, or keep the data in a variable");
     if (st != ERYX_OK) goto done;
-    char msg[256] = "";
+    eryx__errbuf msg;
     if (!(*out = eryx__snapimg_new(wasmtime_memory_data(t.cx, &t.host.memory),
-                                   wasmtime_memory_data_size(t.cx, &t.host.memory), msg, sizeof msg)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the snapshot image: %s", msg);
+                                   wasmtime_memory_data_size(t.cx, &t.host.memory), &msg)))
+        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the snapshot image: %s", msg.msg);
 done:
     t.cur = NULL;
     eryx__result_clear(&scratch);
@@ -445,9 +445,9 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
             st = eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state's image is damaged");
     }
     eryx__snapimg *img = NULL;
-    char msg[256] = "";
-    if (st == ERYX_OK && !(img = eryx__snapimg_new(mem, (size_t)size, msg, sizeof msg)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the start state: %s", msg);
+    eryx__errbuf msg;
+    if (st == ERYX_OK && !(img = eryx__snapimg_new(mem, (size_t)size, &msg)))
+        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the start state: %s", msg.msg);
     free(mem);
     if (st == ERYX_OK) st = eryx__builder_install_state(b, id, img);
     eryx__snapimg_release(img);
