@@ -449,11 +449,11 @@ static eryx_status scan_extensions(const char *path, const plist *l, eryx__packa
         const pfile *f = &l->v[i];
         if (!is_native_extension(f->name) || !is_wasm(f->data, f->len)) continue;
         if ((st = check_ext_tag(path, f->name, err)) != ERYX_OK) break;
-        char msg[256];
+        eryx__errbuf msg;
         eryx__dylink d;
-        if (eryx__dylink_read(f->data, f->len, &d, msg, sizeof msg) != 0) {
+        if (eryx__dylink_read(f->data, f->len, &d, &msg) != ERYX_OK) {
             st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s cannot be loaded: %s", path, f->name,
-                            msg);
+                            msg.msg);
             break;
         }
         eryx__dylink_free(&d);
@@ -469,8 +469,8 @@ static eryx_status scan_extensions(const char *path, const plist *l, eryx__packa
         x->v = grown;
         eryx__package_ext *e = &x->v[x->n];
         memset(e, 0, sizeof *e);
-        if (eryx__wasm_iface_read(f->data, f->len, &e->iface, msg, sizeof msg) != 0) {
-            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg);
+        if (eryx__wasm_iface_read(f->data, f->len, &e->iface, &msg) != ERYX_OK) {
+            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg.msg);
             break;
         }
         if (!(e->member = strdup(f->name))) {

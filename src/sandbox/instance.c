@@ -288,10 +288,10 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
                           "cache entry (eryx cache verify) or use another cache dir");
     if (s->img) {
         /* Extension modules the snapshot imported: loaded again where they were. */
-        char msg[1024] = "";
-        if (eryx__hooks_replay_extensions(s, msg, sizeof msg) != 0)
+        eryx__errbuf msg;
+        if (eryx__hooks_replay_extensions(s, &msg) != ERYX_OK)
             return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
-                              "restoring the snapshot's extension modules failed: %s", msg);
+                              "restoring the snapshot's extension modules failed: %s", msg.msg);
     }
     if (!s->img && (st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
         /* Without a snapshot, every instance runs the imports and setup itself. */
