@@ -421,7 +421,8 @@ static eryx__snapimg *image_from_store(const eryx__cache_config *cc, eryx__store
     uint8_t *data = f && entry.payload_len ? malloc(entry.payload_len) : NULL;
     if (data && fread(data, 1, entry.payload_len, f) == entry.payload_len)
         img = eryx__snapimg_new(data, entry.payload_len, &eb);
-    if (!img) warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path, eb.msg[0] ? eb.msg : "read failed");
+    if (!img)
+        warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path, eb.msg[0] ? eb.msg : "read failed");
     free(data);
     if (f) fclose(f);
     eryx__store_entry_release(&entry);

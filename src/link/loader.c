@@ -107,7 +107,8 @@ static int named_cmp(const void *a, const void *b) {
 /* Fills h->slots from a scan of the table (raw funcref -> first index). */
 static eryx_status scan_table(eryx__dl_host *h, eryx__errbuf *err) {
     uint64_t n = wasmtime_table_size(h->cx, &h->table);
-    if (n > ERYX__DYLINK_MAX_TABLE * 4ull) return eryx__fail(err, ERYX_ERR_ENGINE, "the main module's table is too large");
+    if (n > ERYX__DYLINK_MAX_TABLE * 4ull)
+        return eryx__fail(err, ERYX_ERR_ENGINE, "the main module's table is too large");
     for (uint64_t i = 0; i < n; i++) {
         wasmtime_val_t v;
         if (!wasmtime_table_get(h->cx, &h->table, i, &v)) continue;
@@ -231,7 +232,8 @@ static bool find_symbol(eryx__dl_host *h, const char *name, size_t len, wasmtime
     return false;
 }
 
-static eryx_status new_i32_global(wasmtime_context_t *cx, bool mutable_, uint32_t value, wasmtime_global_t *out, eryx__errbuf *err) {
+static eryx_status new_i32_global(wasmtime_context_t *cx, bool mutable_, uint32_t value, wasmtime_global_t *out,
+                                  eryx__errbuf *err) {
     wasm_globaltype_t *gt = wasm_globaltype_new(wasm_valtype_new(WASM_I32), mutable_ ? WASM_VAR : WASM_CONST);
     wasmtime_val_t v = {.kind = WASMTIME_I32, .of.i32 = (int32_t)value};
     wasmtime_error_t *e = wasmtime_global_new(cx, gt, &v, out);
@@ -270,8 +272,9 @@ static eryx_status reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint3
     size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
     /* The address came from the guest: check it before writing there. */
     if (ptr == 0 || ptr % align != 0 || ptr > msize || size > msize - ptr)
-        return eryx__fail(err, ERYX_ERR_ENGINE, "no memory for the side module's %u bytes of data (the guest's allocator gave %u)",
-                     d->mem_size, ptr);
+        return eryx__fail(err, ERYX_ERR_ENGINE,
+                          "no memory for the side module's %u bytes of data (the guest's allocator gave %u)",
+                          d->mem_size, ptr);
     memset(wasmtime_memory_data(h->cx, &h->memory) + ptr, 0, (size_t)size);
     *base = ptr;
     return ERYX_OK;
@@ -319,7 +322,8 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
                      const replay_at *at, const eryx__dl_module **out, eryx__errbuf *err) {
     *out = NULL;
     if (d->n_tls_exports)
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s has thread-local data; this interpreter has no threads", name);
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s has thread-local data; this interpreter has no threads",
+                          name);
     if (h->nmods == h->mods_cap) {
         size_t cap = h->mods_cap ? h->mods_cap * 2 : 16;
         eryx__dl_module *m = realloc(h->mods, cap * sizeof *m);
@@ -332,15 +336,16 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
         size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
         memory_base = at->memory_base;
         if ((uint64_t)memory_base + d->mem_size > msize)
-            return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: its recorded data (%u bytes at %u) lies outside the memory",
-                         name, d->mem_size, memory_base);
+            return eryx__fail(err, ERYX_ERR_PACKAGE,
+                              "side module %s: its recorded data (%u bytes at %u) lies outside the memory",
+                              name, d->mem_size, memory_base);
     } else if ((st = reserve_memory(h, d, &memory_base, err)) != ERYX_OK) {
         return st;
     }
     if ((st = reserve_table(h, d, &table_base, err)) != ERYX_OK) return st;
     if (at && table_base != at->table_base)
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: its table slots came out at %u, not at %u as recorded", name,
-                     table_base, at->table_base);
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: its table slots came out at %u, not at %u as recorded",
+                          name, table_base, at->table_base);
 
     wasm_importtype_vec_t imports;
     wasmtime_module_imports(side, &imports);
@@ -371,9 +376,9 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
             if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main)) ext[i] = found;
             else
                 rc = eryx__fail(err, ERYX_ERR_PACKAGE,
-                           "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
-                           "module exports; was it built for another interpreter?)",
-                           name, flen, f);
+                                "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
+                                "module exports; was it built for another interpreter?)",
+                                name, flen, f);
         } else if ((NAME_IS(mod, "GOT.mem") || NAME_IS(mod, "GOT.func")) && kind == WASM_EXTERN_GLOBAL) {
             bool func = NAME_IS(mod, "GOT.func");
             uint32_t value = 0;
@@ -390,8 +395,8 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
                 todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */
             if (rc == 0) rc = new_i32_global(h->cx, true, value, &ext[i].of.global, err);
         } else {
-            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %.*s.%.*s, which the loader does not provide", name,
-                       (int)mod->size, mod->data, flen, f);
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %.*s.%.*s, which the loader does not provide",
+                            name, (int)mod->size, mod->data, flen, f);
         }
     }
     wasmtime_instance_t inst;
@@ -427,8 +432,8 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
         else if (!todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_GLOBAL, &x))
             value = memory_base + global_u32(h->cx, &x.of.global);
         else
-            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: undefined symbol %.*s (no module defines this %s)", name,
-                       (int)todo[k].len, todo[k].name, todo[k].func ? "function" : "data symbol");
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: undefined symbol %.*s (no module defines this %s)",
+                            name, (int)todo[k].len, todo[k].name, todo[k].func ? "function" : "data symbol");
         v.of.i32 = (int32_t)value;
         if (rc == 0) {
             wasmtime_error_t *e = wasmtime_global_set(h->cx, &ext[todo[k].import].of.global, &v);

@@ -49,7 +49,8 @@ static uint8_t *read_vfs(eryx__vfs *vfs, const char *path, size_t *len, eryx__er
     }
     uint8_t *buf = NULL;
     if (f->ops->fstat(f, &st) != 0 || st.type != ERYX__VFS_TYPE_REG || st.size > MAX_SIDE_BYTES) {
-        eryx__fail(err, ERYX_ERR_IO, "%s is not a regular file of at most %llu bytes", path, (unsigned long long)MAX_SIDE_BYTES);
+        eryx__fail(err, ERYX_ERR_IO, "%s is not a regular file of at most %llu bytes", path,
+                   (unsigned long long)MAX_SIDE_BYTES);
     } else if (!(buf = malloc(st.size ? (size_t)st.size : 1))) {
         eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
     } else {

@@ -261,7 +261,8 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
     eryx_status st = eryx__read_module(job->wasm_path, &wasm, err);
     if (st != ERYX_OK) return st;
     if (eryx__wasm_image_build((const uint8_t *)wasm.data, wasm.size, NULL, 0, &bare, &bare_len, &msg) != ERYX_OK) {
-        st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path, msg.msg);
+        st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path,
+                        msg.msg);
     } else {
         wasmtime_error_t *e = wasmtime_module_new(eryx__engine(job->cc->engine, NULL), bare, bare_len, out);
         if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
