@@ -13,7 +13,7 @@ cd "$top"
 mode="${1:-release}"
 
 scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev libxxhash-dev libzstd-dev libedit-dev libjansson-dev libzip-dev zlib1g-dev curl \
-    ca-certificates python3 util-linux
+    ca-certificates python3 util-linux libclang-rt-19-dev
 
 # rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH.
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then

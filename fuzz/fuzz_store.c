@@ -37,9 +37,9 @@ static void cleanup(void) {
 
 static void init(void) {
     if (store) return;
-    char err[512];
+    eryx__errbuf err;
     if (!mkdtemp(dir)) __builtin_trap();
-    store = eryx__store_open(dir, (eryx__store_limits){0, 0}, err, sizeof err);
+    store = eryx__store_open(dir, (eryx__store_limits){0, 0}, &err);
     if (!store) __builtin_trap();
     snprintf(path, sizeof path, "%s/modules/%s.cwasm", eryx__store_dir(store), key);
     atexit(cleanup);
@@ -86,17 +86,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     close(fd);
     free(buf);
 
-    char msg[512];
+    eryx__errbuf msg;
     struct stat st;
     if (mode & 8) {
         size_t checked = 0, bad = 0;
-        if (eryx__store_verify(store, NULL, NULL, &checked, &bad, msg, sizeof msg) != 0) __builtin_trap();
+        if (eryx__store_verify(store, NULL, NULL, &checked, &bad, &msg) != 0) __builtin_trap();
         if (checked != 1 || bad > 1) __builtin_trap();
         if (bad && stat(path, &st) == 0) __builtin_trap(); /* a bad entry is removed */
         return 0;
     }
     eryx__store_entry e;
-    eryx__store_result r = eryx__store_get(store, key, &e, msg, sizeof msg);
+    eryx__store_result r = eryx__store_get(store, key, &e, &msg);
     switch (r) {
     case ERYX__STORE_HIT:
         if (size < ERYX__STORE_TRAILER_SIZE || e.payload_len != size - ERYX__STORE_TRAILER_SIZE) __builtin_trap();
@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (stat(path, &st) != 0 || (uint64_t)st.st_size != size) __builtin_trap();
         break;
     case ERYX__STORE_CORRUPT:
-        if (!msg[0] || stat(path, &st) == 0) __builtin_trap(); /* says why; removed */
+        if (!msg.msg[0] || stat(path, &st) == 0) __builtin_trap(); /* says why; removed */
         if (e.path || e.lock_fd != -1) __builtin_trap();
         break;
     case ERYX__STORE_MISS: break;

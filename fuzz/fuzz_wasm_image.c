@@ -23,13 +23,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     uint8_t *out = NULL, *again = NULL;
     size_t out_len = 0, again_len = 0;
-    char err[256];
-    if (eryx__wasm_image_build(data, size, mem, sizeof mem, &out, &out_len, err, sizeof err)) {
-        if (!err[0] || out || out_len) __builtin_trap(); /* a refusal always says why */
+    eryx__errbuf err;
+    if (eryx__wasm_image_build(data, size, mem, sizeof mem, &out, &out_len, &err) != ERYX_OK) {
+        if (!err.msg[0] || out || out_len) __builtin_trap(); /* a refusal always says why */
         return 0;
     }
     if (!out || out_len < 8 || memcmp(out, data, 8) != 0) __builtin_trap();
-    if (eryx__wasm_image_build(out, out_len, mem, sizeof mem, &again, &again_len, err, sizeof err))
+    if (eryx__wasm_image_build(out, out_len, mem, sizeof mem, &again, &again_len, &err) != ERYX_OK)
         __builtin_trap();
     if (again_len != out_len || memcmp(again, out, out_len) != 0) __builtin_trap();
     free(again);

@@ -51,10 +51,10 @@ static void walk(eryx__vfs_zip *img, const char *dir, int depth) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char err[256];
-    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(data, size, err, sizeof err);
+    eryx__errbuf err;
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(data, size, &err);
     if (!img) {
-        if (!err[0]) __builtin_trap(); /* a refusal always says why */
+        if (!err.msg[0]) __builtin_trap(); /* a refusal always says why */
         return 0;
     }
     walk(img, "", 0);

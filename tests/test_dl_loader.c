@@ -28,8 +28,8 @@ static wasmtime_module_t *compile(wasm_engine_t *engine, const char *path, eryx_
         fprintf(stderr, "cannot read %s\n", path);
         return NULL;
     }
-    char err[256] = "";
-    if (d && eryx__dylink_read(bytes, len, d, err, sizeof err) != 0) fprintf(stderr, "%s: %s\n", path, err);
+    eryx__errbuf err;
+    if (d && eryx__dylink_read(bytes, len, d, &err) != 0) fprintf(stderr, "%s: %s\n", path, err.msg);
     wasmtime_module_t *m = NULL;
     wasmtime_error_t *e = wasmtime_module_new(engine, bytes, len, &m);
     if (e) {
@@ -65,8 +65,8 @@ int main(int argc, char **argv) {
     /* The main module is not a side module: its dylink.0 is missing. */
     size_t mlen = 0;
     uint8_t *mbytes = slurp(argv[1], &mlen);
-    char err[512] = "";
-    CHECK(eryx__dylink_read(mbytes, mlen, &dmain, err, sizeof err) == -1 && strstr(err, "not a side module"));
+    eryx__errbuf err;
+    CHECK(eryx__dylink_read(mbytes, mlen, &dmain, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "not a side module"));
     free(mbytes);
     CHECK(d.mem_size > 0); /* numbers, ptr_to_own_data, ctor_ran, zeroed */
 
@@ -84,11 +84,11 @@ int main(int argc, char **argv) {
         CHECK(wasmtime_func_call(cx, &init.of.func, NULL, 0, NULL, 0, &trap) == NULL && !trap);
 
     eryx__dl_host h;
-    CHECK(eryx__dl_host_init(&h, cx, &main_inst, NULL, err, sizeof err) == 0); /* a scan of the table */
+    CHECK(eryx__dl_host_init(&h, cx, &main_inst, NULL, &err) == 0); /* a scan of the table */
     CHECK(h.nslots > 0); /* `twice` is in the main's table: main_ptr_twice takes its address */
     const eryx__dl_module *m = NULL;
-    int rc = eryx__dl_load(&h, side, &d, "side.wasm", &m, err, sizeof err);
-    if (rc) fprintf(stderr, "load: %s\n", err);
+    int rc = eryx__dl_load(&h, side, &d, "side.wasm", &m, &err);
+    if (rc) fprintf(stderr, "load: %s\n", err.msg);
     CHECK(rc == 0 && m);
     if (m) {
         CHECK(m->memory_base != 0 && m->memory_base % 16 == 0);
@@ -107,19 +107,19 @@ int main(int argc, char **argv) {
         wasmtime_extern_t f;
         uint32_t i1 = 0, i2 = 1;
         CHECK(wasmtime_instance_export_get(cx, &m->instance, "side_entry", 10, &f));
-        CHECK(eryx__dl_func_index(&h, &f.of.func, &i1, err, sizeof err) == 0);
-        CHECK(eryx__dl_func_index(&h, &f.of.func, &i2, err, sizeof err) == 0);
+        CHECK(eryx__dl_func_index(&h, &f.of.func, &i1, &err) == 0);
+        CHECK(eryx__dl_func_index(&h, &f.of.func, &i2, &err) == 0);
         CHECK(i1 == i2);
     }
     /* An undefined symbol fails the load and is named. */
-    err[0] = '\0';
-    CHECK(eryx__dl_load(&h, bad, &dbad, "side_bad.wasm", &m, err, sizeof err) == -1);
-    CHECK(strstr(err, "undefined symbol no_such_function") != NULL);
-    CHECK(strstr(err, "side_bad.wasm") != NULL);
+    err.msg[0] = '\0';
+    CHECK(eryx__dl_load(&h, bad, &dbad, "side_bad.wasm", &m, &err) == ERYX_ERR_PACKAGE);
+    CHECK(strstr(err.msg, "undefined symbol no_such_function") != NULL);
+    CHECK(strstr(err.msg, "side_bad.wasm") != NULL);
     /* Thread-local data is refused before anything is reserved. */
     eryx__dylink tls = d;
     tls.n_tls_exports = 1;
-    CHECK(eryx__dl_load(&h, side, &tls, "tls.wasm", &m, err, sizeof err) == -1 && strstr(err, "thread-local"));
+    CHECK(eryx__dl_load(&h, side, &tls, "tls.wasm", &m, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "thread-local"));
     eryx__dl_host_free(&h);
     /* With a module key: the first instance's scan becomes a map by name, which
     ** later instances use without scanning; the checks come out the same. */
@@ -133,11 +133,11 @@ int main(int argc, char **argv) {
         if (!e && !trap && wasmtime_instance_export_get(cx2, &mi2, "_initialize", 11, &init))
             CHECK(wasmtime_func_call(cx2, &init.of.func, NULL, 0, NULL, 0, &trap) == NULL && !trap);
         eryx__dl_host h2;
-        CHECK(eryx__dl_host_init(&h2, cx2, &mi2, main_mod, err, sizeof err) == 0);
+        CHECK(eryx__dl_host_init(&h2, cx2, &mi2, main_mod, &err) == 0);
         CHECK(h2.main_map != NULL);
         CHECK(round == 0 || h2.nslots == 0); /* the second instance did not scan */
         const eryx__dl_module *m2 = NULL;
-        CHECK(eryx__dl_load(&h2, side, &d, "side.wasm", &m2, err, sizeof err) == 0 && m2);
+        CHECK(eryx__dl_load(&h2, side, &d, "side.wasm", &m2, &err) == 0 && m2);
         if (m2) CHECK(call_i32(cx2, &m2->instance, "side_entry", 7) == 11111012);
         eryx__dl_host_free(&h2);
         wasmtime_store_delete(st2);

@@ -55,18 +55,18 @@ static bytes mem_info(uint32_t ms, uint32_t ma, uint32_t ts, uint32_t ta) {
     return b;
 }
 
-static int read(const bytes *m, eryx__dylink *d, char *err) {
-    return eryx__dylink_read(m->b, m->n, d, err, 256);
+static eryx_status read(const bytes *m, eryx__dylink *d, eryx__errbuf *err) {
+    return eryx__dylink_read(m->b, m->n, d, err);
 }
 
 static void refused(const bytes *m, const char *needle, int line) {
     eryx__dylink d;
-    char err[256];
-    int rc = read(m, &d, err);
+    eryx__errbuf err;
+    int rc = read(m, &d, &err);
     check_count++;
-    if (rc != -1 || !strstr(err, needle)) {
+    if (rc != ERYX_ERR_PACKAGE || !strstr(err.msg, needle)) {
         check_failures++;
-        fprintf(stderr, "%s:%d: expected a refusal with '%s', got %d: %s\n", __FILE__, line, needle, rc, err);
+        fprintf(stderr, "%s:%d: expected a refusal with '%s', got %d: %s\n", __FILE__, line, needle, rc, err.msg);
     }
 }
 #define REFUSED(m, needle) refused(m, needle, __LINE__)
@@ -109,11 +109,11 @@ static bytes side_module(void) {
 }
 
 static void test_iface_and_link_check(void) {
-    char err[512];
+    eryx__errbuf err;
     bytes m = side_module();
     eryx__wasm_iface side;
-    CHECK(eryx__wasm_iface_read(m.b, m.n, &side, err, sizeof err) == 0);
-    if (err[0]) fprintf(stderr, "iface_read: %s\n", err);
+    CHECK(eryx__wasm_iface_read(m.b, m.n, &side, &err) == 0);
+    if (err.msg[0]) fprintf(stderr, "iface_read: %s\n", err.msg);
     CHECK(side.n_imports == 4 && side.n_exports == 2);
     if (side.n_imports == 4 && side.n_exports == 2) {
         CHECK_STR_EQ(side.imports[1].module, "env");
@@ -138,13 +138,13 @@ static void test_iface_and_link_check(void) {
     for (size_t cut = 9; cut < m.n; cut++) {
         if (boundary[cut]) continue;
         eryx__wasm_iface f;
-        err[0] = '\0';
-        int rc = eryx__wasm_iface_read(m.b, cut, &f, err, sizeof err);
+        err.msg[0] = '\0';
+        int rc = eryx__wasm_iface_read(m.b, cut, &f, &err);
         check_count++;
         if (rc == 0) eryx__wasm_iface_free(&f);
-        if (rc != -1 || !err[0]) {
+        if (rc != ERYX_ERR_PACKAGE || !err.msg[0]) {
             check_failures++;
-            fprintf(stderr, "%s:%d: a module cut at %zu read as %d (%s)\n", __FILE__, __LINE__, cut, rc, err);
+            fprintf(stderr, "%s:%d: a module cut at %zu read as %d (%s)\n", __FILE__, __LINE__, cut, rc, err.msg);
         }
     }
     /* A type index out of range. */
@@ -152,44 +152,44 @@ static void test_iface_and_link_check(void) {
     for (size_t i = 0; i + 7 < bad.n; i++)
         if (!memcmp(bad.b + i, "PyFoo\0\0", 7)) bad.b[i + 6] = 9;
     eryx__wasm_iface f;
-    CHECK(eryx__wasm_iface_read(bad.b, bad.n, &f, err, sizeof err) == -1 && strstr(err, "type index 9"));
+    CHECK(eryx__wasm_iface_read(bad.b, bad.n, &f, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "type index 9"));
 
     /* The interpreter: exports PyFoo (maybe with another signature), Py_None. */
     eryx__wasm_sym mexp[2] = {{NULL, "PyFoo", 0, "ii>i"}, {NULL, "Py_None", 3, NULL}};
     eryx__wasm_iface main_if = {.exports = mexp, .n_exports = 2};
     eryx__wasm_iface_sort(&main_if);
     eryx__link_side sides[1] = {{"pkg: ext.so", &side}};
-    CHECK(eryx__link_check(&main_if, sides, 1, err, sizeof err) == 0);
+    CHECK(eryx__link_check(&main_if, sides, 1, &err) == 0);
     mexp[0].name = "PyFoo"; /* sorted: find it again */
     for (size_t i = 0; i < 2; i++)
         if (!strcmp(mexp[i].name, "PyFoo")) mexp[i].sig = "i>i";
-    CHECK(eryx__link_check(&main_if, sides, 1, err, sizeof err) == -1 && strstr(err, "pkg: ext.so") &&
-          strstr(err, "(i32, i32) -> (i32)") && strstr(err, "(i32) -> (i32)") && strstr(err, "another interpreter"));
+    CHECK(eryx__link_check(&main_if, sides, 1, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "pkg: ext.so") &&
+          strstr(err.msg, "(i32, i32) -> (i32)") && strstr(err.msg, "(i32) -> (i32)") && strstr(err.msg, "another interpreter"));
     for (size_t i = 0; i < 2; i++)
         if (!strcmp(mexp[i].name, "PyFoo")) mexp[i].name = "PyBar";
     eryx__wasm_iface_sort(&main_if);
-    CHECK(eryx__link_check(&main_if, sides, 1, err, sizeof err) == -1 && strstr(err, "the function PyFoo") &&
-          strstr(err, "neither the interpreter"));
+    CHECK(eryx__link_check(&main_if, sides, 1, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "the function PyFoo") &&
+          strstr(err.msg, "neither the interpreter"));
     eryx__wasm_iface none = {0};
     for (size_t i = 0; i < 2; i++)
         if (!strcmp(mexp[i].name, "PyBar")) mexp[i].name = "PyFoo", mexp[i].sig = "ii>i";
     eryx__wasm_iface_sort(&main_if);
     eryx__wasm_sym only_foo[1] = {{NULL, "PyFoo", 0, "ii>i"}};
     eryx__wasm_iface foo_only = {.exports = only_foo, .n_exports = 1};
-    CHECK(eryx__link_check(&foo_only, sides, 1, err, sizeof err) == -1 && strstr(err, "data symbol Py_None"));
+    CHECK(eryx__link_check(&foo_only, sides, 1, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "data symbol Py_None"));
     /* A function another side module defines satisfies the import. */
     eryx__wasm_sym defs[2] = {{NULL, "PyFoo", 0, "ii>i"}, {NULL, "Py_None", 3, NULL}};
     eryx__wasm_iface other = {.exports = defs, .n_exports = 2};
     eryx__wasm_iface_sort(&other);
     eryx__link_side two[2] = {{"pkg: ext.so", &side}, {"pkg: other.so", &other}};
-    CHECK(eryx__link_check(&none, two, 2, err, sizeof err) == 0);
+    CHECK(eryx__link_check(&none, two, 2, &err) == 0);
     eryx__wasm_iface_free(&side);
 }
 
 int main(void) {
     test_iface_and_link_check();
     eryx__dylink d;
-    char err[256];
+    eryx__errbuf err;
     /* A full section: mem info, two needed modules, export info with a TLS symbol,
     ** an import info and an unknown future subsection (skipped). */
     bytes p = {.n = 0}, b;
@@ -207,7 +207,7 @@ int main(void) {
     b = (bytes){.n = 3, .b = {1, 2, 3}};
     sub(&p, 42, &b);
     bytes m = module("dylink.0", &p);
-    CHECK(read(&m, &d, err) == 0);
+    CHECK(read(&m, &d, &err) == 0);
     CHECK(d.mem_size == 70000 && d.mem_align == 4 && d.table_size == 123 && d.table_align == 0);
     CHECK(d.n_needed == 2);
     if (d.n_needed == 2) {
@@ -221,7 +221,7 @@ int main(void) {
     /* An empty dylink.0 section: no memory, no table. */
     bytes empty = {.n = 0};
     m = module("dylink.0", &empty);
-    CHECK(read(&m, &d, err) == 0 && d.mem_size == 0 && d.table_size == 0);
+    CHECK(read(&m, &d, &err) == 0 && d.mem_size == 0 && d.table_size == 0);
     eryx__dylink_free(&d);
 
     /* Every prefix of the full module that cuts the section is refused. */
@@ -231,7 +231,7 @@ int main(void) {
         t.n = cut;
         eryx__dylink td;
         check_count++;
-        if (eryx__dylink_read(t.b, t.n, &td, err, sizeof err) != -1 || !err[0]) {
+        if (eryx__dylink_read(t.b, t.n, &td, &err) != ERYX_ERR_PACKAGE || !err.msg[0]) {
             check_failures++;
             fprintf(stderr, "prefix of %zu bytes accepted\n", cut);
         }
@@ -295,13 +295,13 @@ int main(void) {
     put(&full, "\x00\x03\x02hi", 5);       /* a custom section after it */
     uint8_t *bare = NULL;
     size_t bare_len = 0;
-    CHECK(eryx__dylink_strip_data(full.b, full.n, &bare, &bare_len, err, sizeof err) == 0);
+    CHECK(eryx__dylink_strip_data(full.b, full.n, &bare, &bare_len, &err) == 0);
     CHECK(bare_len == full.n - 9);
     if (bare) {
         CHECK(memcmp(bare, full.b, full.n - 14) == 0);                /* everything before them */
         CHECK(memcmp(bare + bare_len - 5, "\x00\x03\x02hi", 5) == 0); /* and after */
         eryx__dylink bd;
-        CHECK(eryx__dylink_read(bare, bare_len, &bd, err, sizeof err) == 0); /* still a side module */
+        CHECK(eryx__dylink_read(bare, bare_len, &bd, &err) == 0); /* still a side module */
         eryx__dylink_free(&bd);
     }
     free(bare);
@@ -311,7 +311,7 @@ int main(void) {
     for (size_t k = 0; k < 3; k++) {
         size_t cut = cuts[k];
         check_count++;
-        if (eryx__dylink_strip_data(full.b, cut, &bare, &bare_len, err, sizeof err) != -1 || bare) {
+        if (eryx__dylink_strip_data(full.b, cut, &bare, &bare_len, &err) != ERYX_ERR_PACKAGE || bare) {
             check_failures++;
             fprintf(stderr, "strip accepted a module cut at %zu\n", cut);
             free(bare);

@@ -41,9 +41,9 @@ int main(void) {
     /* An image: a pattern on most pages, some zero chunks (holes in the memfd). */
     uint8_t *want = calloc(1, SIZE);
     for (size_t i = 0; i < SIZE; i++) want[i] = (i / 65536) % 3 == 1 ? 0 : (uint8_t)(i * 7 + i / 4096);
-    char err[256] = "";
-    CHECK(eryx__snapimg_new(want, 1000, err, sizeof err) == NULL && err[0]); /* not whole pages */
-    eryx__snapimg *img = eryx__snapimg_new(want, SIZE, err, sizeof err);
+    eryx__errbuf err;
+    CHECK(eryx__snapimg_new(want, 1000, &err) == NULL && err.msg[0]); /* not whole pages */
+    eryx__snapimg *img = eryx__snapimg_new(want, SIZE, &err);
     CHECK(img != NULL && eryx__snapimg_size(img) == SIZE);
     const uint8_t *view = eryx__snapimg_view(img);
     CHECK(view && memcmp(view, want, SIZE) == 0);

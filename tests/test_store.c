@@ -121,24 +121,24 @@ static void set_age(const char *path, int seconds_ago) {
 }
 
 static eryx__store *open_store(const char *dir, uint64_t max_bytes, uint64_t max_entries) {
-    char err[512];
+    eryx__errbuf err;
     eryx__store_limits lim = {max_bytes, max_entries};
-    eryx__store *s = eryx__store_open(dir, lim, err, sizeof err);
-    if (!s) fprintf(stderr, "open %s: %s\n", dir, err);
+    eryx__store *s = eryx__store_open(dir, lim, &err);
+    if (!s) fprintf(stderr, "open %s: %s\n", dir, err.msg);
     return s;
 }
 
 static int put(eryx__store *s, const char *key, const unsigned char *p, size_t n) {
-    char msg[512];
-    int rc = eryx__store_put(s, key, p, n, msg, sizeof msg);
-    if (rc != 0) fprintf(stderr, "put: %s\n", msg);
+    eryx__errbuf msg;
+    int rc = eryx__store_put(s, key, p, n, &msg);
+    if (rc != 0) fprintf(stderr, "put: %s\n", msg.msg);
     return rc;
 }
 
 static eryx__store_result get_status(eryx__store *s, const char *key) {
-    char msg[512];
+    eryx__errbuf msg;
     eryx__store_entry e;
-    eryx__store_result r = eryx__store_get(s, key, &e, msg, sizeof msg);
+    eryx__store_result r = eryx__store_get(s, key, &e, &msg);
     eryx__store_entry_release(&e);
     return r;
 }
@@ -189,7 +189,8 @@ static uint64_t le64(const unsigned char *p) {
 /* ---- basic: miss, put, hit, list ------------------------------------------------------ */
 
 static void test_basic(void) {
-    char dir[256], key1[65], key2[65], path[512], msg[512];
+    char dir[256], key1[65], key2[65], path[512];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(1, key1);
     make_key(2, key2);
@@ -199,7 +200,7 @@ static void test_basic(void) {
     CHECK_STR_EQ(eryx__store_dir(s), dir);
 
     eryx__store_entry e;
-    CHECK(eryx__store_get(s, key1, &e, msg, sizeof msg) == ERYX__STORE_MISS);
+    CHECK(eryx__store_get(s, key1, &e, &msg) == ERYX__STORE_MISS);
     CHECK(e.path == NULL && e.lock_fd == -1);
     eryx__store_entry_release(&e);
 
@@ -211,7 +212,7 @@ static void test_basic(void) {
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 
-    CHECK(eryx__store_get(s, key1, &e, msg, sizeof msg) == ERYX__STORE_HIT);
+    CHECK(eryx__store_get(s, key1, &e, &msg) == ERYX__STORE_HIT);
     CHECK_STR_EQ(e.path, path);
     CHECK(e.payload_len == n1);
     CHECK(e.lock_fd >= 0);
@@ -248,15 +249,15 @@ static void test_basic(void) {
     set_age(path2, 50);
     eryx__store_info *info = NULL;
     size_t count = 0;
-    CHECK(eryx__store_list(s, &info, &count, msg, sizeof msg) == 0);
+    CHECK(eryx__store_list(s, &info, &count, &msg) == 0);
     CHECK(count == 2);
     if (count == 2) {
         CHECK_STR_EQ(info[0].key, key2);
         CHECK_STR_EQ(info[1].key, key1);
     }
     free(info);
-    CHECK(eryx__store_get(s, key1, &e, msg, sizeof msg) == ERYX__STORE_HIT);
-    CHECK(eryx__store_list(s, &info, &count, msg, sizeof msg) == 0);
+    CHECK(eryx__store_get(s, key1, &e, &msg) == ERYX__STORE_HIT);
+    CHECK(eryx__store_list(s, &info, &count, &msg) == 0);
     CHECK(count == 2);
     if (count == 2) {
         CHECK_STR_EQ(info[0].key, key1);
@@ -274,7 +275,7 @@ static void test_basic(void) {
     char key3[65];
     make_key(3, key3);
     CHECK(put(s, key3, NULL, 0) == 0);
-    CHECK(eryx__store_get(s, key3, &e, msg, sizeof msg) == ERYX__STORE_HIT);
+    CHECK(eryx__store_get(s, key3, &e, &msg) == ERYX__STORE_HIT);
     CHECK(e.payload_len == 0);
     eryx__store_entry_release(&e);
 
@@ -297,7 +298,7 @@ static void test_basic(void) {
     if (s3) {
         CHECK(eryx__store_dir(s3)[0] == '/');
         CHECK(put(s3, key1, p1, 10) == 0);
-        CHECK(eryx__store_get(s3, key1, &e, msg, sizeof msg) == ERYX__STORE_HIT);
+        CHECK(eryx__store_get(s3, key1, &e, &msg) == ERYX__STORE_HIT);
         CHECK(e.path && e.path[0] == '/');
         eryx__store_entry_release(&e);
     }
@@ -335,7 +336,8 @@ static void test_corruption(void) {
         "magic",   "magic", "shorter", "shorter",  "magic",    "version",  "length",
         "checksum", "checksum", "checksum", "reserved", "padding", "hex",
     };
-    char dir[256], key[65], other[65], path[512], msg[512];
+    char dir[256], key[65], other[65], path[512];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(10, key);
     make_key(11, other);
@@ -371,14 +373,14 @@ static void test_corruption(void) {
         default: break;
         }
         eryx__store_entry e;
-        msg[0] = '\0';
-        eryx__store_result r = eryx__store_get(s, key, &e, msg, sizeof msg);
+        msg.msg[0] = '\0';
+        eryx__store_result r = eryx__store_get(s, key, &e, &msg);
         CHECK(r == ERYX__STORE_CORRUPT);
         CHECK(e.path == NULL && e.lock_fd == -1);
-        if (!strstr(msg, expect[c]))
-            fprintf(stderr, "corruption %d: message \"%s\" lacks \"%s\"\n", c, msg, expect[c]);
-        CHECK(strstr(msg, expect[c]) != NULL);
-        CHECK(strstr(msg, key) != NULL); /* says which entry */
+        if (!strstr(msg.msg, expect[c]))
+            fprintf(stderr, "corruption %d: message \"%s\" lacks \"%s\"\n", c, msg.msg, expect[c]);
+        CHECK(strstr(msg.msg, expect[c]) != NULL);
+        CHECK(strstr(msg.msg, key) != NULL); /* says which entry */
         CHECK(!exists(path));            /* removed */
         eryx__store_entry_release(&e);
         CHECK(get_status(s, key) == ERYX__STORE_MISS);
@@ -393,8 +395,8 @@ static void test_corruption(void) {
     CHECK(put(s, key, p, n) == 0);
     copy_file(path, opath);
     eryx__store_entry e;
-    CHECK(eryx__store_get(s, other, &e, msg, sizeof msg) == ERYX__STORE_CORRUPT);
-    CHECK(strstr(msg, "trailer is for key") != NULL);
+    CHECK(eryx__store_get(s, other, &e, &msg) == ERYX__STORE_CORRUPT);
+    CHECK(strstr(msg.msg, "trailer is for key") != NULL);
     CHECK(!exists(opath));
     CHECK(get_status(s, key) == ERYX__STORE_HIT); /* the original is untouched */
     CHECK(put(s, other, p, n) == 0);
@@ -406,13 +408,13 @@ static void test_corruption(void) {
     copy_file(path, target);
     CHECK(unlink(opath) == 0);
     CHECK(symlink(target, opath) == 0);
-    CHECK(eryx__store_get(s, other, &e, msg, sizeof msg) == ERYX__STORE_CORRUPT);
+    CHECK(eryx__store_get(s, other, &e, &msg) == ERYX__STORE_CORRUPT);
     CHECK(!exists(opath) && exists(target));
 
     /* A directory under an entry's name: an error (not removable), not a crash. */
     CHECK(mkdir(opath, 0700) == 0);
-    CHECK(eryx__store_get(s, other, &e, msg, sizeof msg) == ERYX__STORE_ERROR);
-    CHECK(strstr(msg, "not a regular file") != NULL);
+    CHECK(eryx__store_get(s, other, &e, &msg) == ERYX__STORE_ERROR);
+    CHECK(strstr(msg.msg, "not a regular file") != NULL);
     CHECK(rmdir(opath) == 0);
 
     /* verify: checks all entries, removes and reports the bad ones, skips others. */
@@ -425,10 +427,10 @@ static void test_corruption(void) {
     snprintf(junk, sizeof junk, "%s/modules/README", dir);
     copy_file(path, junk);
     size_t checked = 0, bad = 0;
-    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, msg, sizeof msg) == 0);
+    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, &msg) == 0);
     CHECK(checked == 3 && bad == 1);
     CHECK(!exists(p3) && exists(path) && exists(opath) && exists(junk));
-    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, msg, sizeof msg) == 0);
+    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, &msg) == 0);
     CHECK(checked == 2 && bad == 0);
 
     eryx__store_close(s);
@@ -446,7 +448,8 @@ static void on_bad(void *user, const char *key, const char *problem) {
 }
 
 static void test_verify_report(void) {
-    char dir[256], key[65], path[512], msg[512];
+    char dir[256], key[65], path[512];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(20, key);
     eryx__store *s = open_store(dir, 0, 0);
@@ -458,7 +461,7 @@ static void test_verify_report(void) {
     CHECK(truncate(path, 500) == 0);
     int calls = 0;
     size_t checked = 0, bad = 0;
-    CHECK(eryx__store_verify(s, on_bad, &calls, &checked, &bad, msg, sizeof msg) == 0);
+    CHECK(eryx__store_verify(s, on_bad, &calls, &checked, &bad, &msg) == 0);
     CHECK(calls == 1 && reported == 1 && checked == 1 && bad == 1);
     CHECK_STR_EQ(reported_key, key);
     CHECK(!exists(path));
@@ -495,8 +498,8 @@ static void test_lru(bool by_bytes) {
 
     /* In use (held by an entry of ours): skipped even as the oldest. */
     eryx__store_entry e;
-    char msg[512];
-    CHECK(eryx__store_get(s, a, &e, msg, sizeof msg) == ERYX__STORE_HIT);
+    eryx__errbuf msg;
+    CHECK(eryx__store_get(s, a, &e, &msg) == ERYX__STORE_HIT);
     set_age(pa, 1000);
     set_age(pc, 500);
     CHECK(put(s, b, p, n) == 0); /* 3 entries: a (oldest, in use) stays, c goes */
@@ -553,7 +556,8 @@ static bool child_ok(pid_t pid) {
 }
 
 static void test_prune_clear_in_use(void) {
-    char dir[256], a[65], b[65], c[65], pa[512], pb[512], pc[512], msg[512];
+    char dir[256], a[65], b[65], c[65], pa[512], pb[512], pc[512];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(40, a);
     make_key(41, b);
@@ -577,15 +581,15 @@ static void test_prune_clear_in_use(void) {
     pid_t child = hold_in_child(pa, &release); /* another process uses a */
     eryx__store_info *info = NULL;
     size_t count = 0;
-    CHECK(eryx__store_list(s, &info, &count, msg, sizeof msg) == 0 && count == 3);
+    CHECK(eryx__store_list(s, &info, &count, &msg) == 0 && count == 3);
     if (count == 3) CHECK(info[2].in_use && !info[0].in_use && !info[1].in_use);
     free(info);
 
     size_t removed = 99;
     uint64_t freed = 99;
-    CHECK(eryx__store_prune(s, (eryx__store_limits){0, 0}, &removed, &freed, msg, sizeof msg) == 0);
+    CHECK(eryx__store_prune(s, (eryx__store_limits){0, 0}, &removed, &freed, &msg) == 0);
     CHECK(removed == 0 && freed == 0); /* no limits: nothing to do */
-    CHECK(eryx__store_prune(s, (eryx__store_limits){0, 1}, &removed, &freed, msg, sizeof msg) == 0);
+    CHECK(eryx__store_prune(s, (eryx__store_limits){0, 1}, &removed, &freed, &msg) == 0);
     CHECK(removed == 2 && freed == 2 * (n + TRAILER)); /* b and c; a is in use */
     CHECK(exists(pa) && !exists(pb) && !exists(pc));
 
@@ -593,32 +597,32 @@ static void test_prune_clear_in_use(void) {
     CHECK(put(s, c, p, 10) == 0);
     set_age(pb, 50); /* explicit: two puts may share a timestamp tick */
     set_age(pc, 10);
-    CHECK(eryx__store_prune(s, (eryx__store_limits){n + TRAILER + 10 + TRAILER, 0}, &removed, &freed, msg,
-                            sizeof msg) == 0);
+    CHECK(eryx__store_prune(s, (eryx__store_limits){n + TRAILER + 10 + TRAILER, 0}, &removed, &freed,
+                            &msg) == 0);
     CHECK(removed == 1 && freed == n + TRAILER); /* b (oldest of the unused), keeping a and c */
     CHECK(exists(pa) && !exists(pb) && exists(pc));
 
     CHECK(put(s, b, p, n) == 0);
-    CHECK(eryx__store_clear(s, &removed, &freed, msg, sizeof msg) == 0);
+    CHECK(eryx__store_clear(s, &removed, &freed, &msg) == 0);
     CHECK(removed == 2 && freed == n + TRAILER + 10 + TRAILER);
     CHECK(exists(pa) && !exists(pb) && !exists(pc));
     CHECK(get_status(s, a) == ERYX__STORE_HIT); /* a shared lock coexists with the child's */
 
     close(release);
     CHECK(child_ok(child));
-    CHECK(eryx__store_clear(s, &removed, &freed, msg, sizeof msg) == 0);
+    CHECK(eryx__store_clear(s, &removed, &freed, &msg) == 0);
     CHECK(removed == 1 && freed == n + TRAILER);
     CHECK(count_files(dir, "modules", NULL) == 0);
-    CHECK(eryx__store_list(s, &info, &count, msg, sizeof msg) == 0 && count == 0);
+    CHECK(eryx__store_list(s, &info, &count, &msg) == 0 && count == 0);
     free(info);
 
     /* Held through an eryx__store_entry in this process: clear skips it too. */
     CHECK(put(s, a, p, n) == 0);
     eryx__store_entry e;
-    CHECK(eryx__store_get(s, a, &e, msg, sizeof msg) == ERYX__STORE_HIT);
-    CHECK(eryx__store_clear(s, &removed, &freed, msg, sizeof msg) == 0 && removed == 0 && exists(pa));
+    CHECK(eryx__store_get(s, a, &e, &msg) == ERYX__STORE_HIT);
+    CHECK(eryx__store_clear(s, &removed, &freed, &msg) == 0 && removed == 0 && exists(pa));
     eryx__store_entry_release(&e);
-    CHECK(eryx__store_clear(s, &removed, &freed, msg, sizeof msg) == 0 && removed == 1 && !exists(pa));
+    CHECK(eryx__store_clear(s, &removed, &freed, &msg) == 0 && removed == 1 && !exists(pa));
 
     eryx__store_close(s);
     free(p);
@@ -632,8 +636,9 @@ static int child_build(const char *dir, const char *markers, const char *key, in
     if (read(go_fd, &ch, 1) < 0) return 10; /* wait for the start (EOF) */
     eryx__store *s = open_store(dir, 0, 0);
     if (!s) return 11;
-    char msg[512];
-    int lock = eryx__store_lock_key(s, key, msg, sizeof msg);
+    eryx__errbuf msg;
+    int lock = -1;
+    (void)eryx__store_lock_key(s, key, &lock, &msg);
     if (lock < 0) return 12;
     eryx__store_result r = get_status(s, key);
     if (r == ERYX__STORE_MISS) {
@@ -645,7 +650,7 @@ static int child_build(const char *dir, const char *markers, const char *key, in
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         unsigned char *p = make_payload(50000, 7);
-        int rc = eryx__store_put(s, key, p, 50000, msg, sizeof msg);
+        int rc = eryx__store_put(s, key, p, 50000, &msg);
         free(p);
         if (rc != 0) return 14;
     } else if (r != ERYX__STORE_HIT) {
@@ -653,7 +658,7 @@ static int child_build(const char *dir, const char *markers, const char *key, in
     }
     eryx__store_unlock(lock);
     eryx__store_entry e;
-    if (eryx__store_get(s, key, &e, msg, sizeof msg) != ERYX__STORE_HIT || e.payload_len != 50000) return 16;
+    if (eryx__store_get(s, key, &e, &msg) != ERYX__STORE_HIT || e.payload_len != 50000) return 16;
     eryx__store_entry_release(&e);
     eryx__store_close(s);
     return 0;
@@ -696,10 +701,10 @@ typedef struct {
 static void *thread_put(void *v) {
     thread_arg *a = v;
     unsigned char *p = make_payload(a->len, 8);
-    char msg[512];
+    eryx__errbuf msg;
     for (int i = 0; i < a->rounds; i++) {
-        if (eryx__store_put(a->s, a->key, p, a->len, msg, sizeof msg) != 0) {
-            fprintf(stderr, "thread put: %s\n", msg);
+        if (eryx__store_put(a->s, a->key, p, a->len, &msg) != 0) {
+            fprintf(stderr, "thread put: %s\n", msg.msg);
             atomic_fetch_add(a->failures, 1);
         }
     }
@@ -709,13 +714,13 @@ static void *thread_put(void *v) {
 
 static void *thread_get(void *v) {
     thread_arg *a = v;
-    char msg[512];
+    eryx__errbuf msg;
     for (int i = 0; i < a->rounds; i++) {
         eryx__store_entry e;
-        eryx__store_result r = eryx__store_get(a->s, a->key, &e, msg, sizeof msg);
+        eryx__store_result r = eryx__store_get(a->s, a->key, &e, &msg);
         if (r == ERYX__STORE_HIT && e.payload_len != a->len) r = ERYX__STORE_ERROR;
         if (r != ERYX__STORE_HIT && r != ERYX__STORE_MISS) {
-            fprintf(stderr, "thread get: %d %s\n", (int)r, msg);
+            fprintf(stderr, "thread get: %d %s\n", (int)r, msg.msg);
             atomic_fetch_add(a->failures, 1);
         }
         eryx__store_entry_release(&e);
@@ -758,8 +763,8 @@ static void test_threads(void) {
     char path[512];
     entry_path(dir, key, path);
     eryx__store_entry e;
-    char msg[512];
-    CHECK(eryx__store_get(s, key, &e, msg, sizeof msg) == ERYX__STORE_HIT && e.payload_len == 30000);
+    eryx__errbuf msg;
+    CHECK(eryx__store_get(s, key, &e, &msg) == ERYX__STORE_HIT && e.payload_len == 30000);
     eryx__store_entry_release(&e);
     unsigned char *p = make_payload(30000, 8);
     CHECK(file_has_payload(path, p, 30000));
@@ -779,7 +784,7 @@ static void test_threads(void) {
         CHECK(atomic_load(&failures) == 0);
         CHECK(count_files(dir, "modules", ".cwasm") <= 3);
         size_t checked = 0, bad = 0;
-        CHECK(eryx__store_verify(small, NULL, NULL, &checked, &bad, msg, sizeof msg) == 0 && bad == 0);
+        CHECK(eryx__store_verify(small, NULL, NULL, &checked, &bad, &msg) == 0 && bad == 0);
         eryx__store_close(small);
     }
     eryx__store_close(s);
@@ -794,21 +799,24 @@ typedef struct {
 
 static void *thread_lock(void *v) {
     lock_arg *a = v;
-    char msg[256];
-    int fd = eryx__store_lock_key(a->s, a->key, msg, sizeof msg);
+    eryx__errbuf msg;
+    int fd = -1;
+    (void)eryx__store_lock_key(a->s, a->key, &fd, &msg);
     atomic_store(&a->got, fd >= 0 ? 1 : -1);
     eryx__store_unlock(fd);
     return NULL;
 }
 
 static void test_lock_between_threads(void) {
-    char dir[256], key[65], msg[256];
+    char dir[256], key[65];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(90, key);
     eryx__store *s = open_store(dir, 0, 0);
     CHECK(s != NULL);
     if (!s) return;
-    int fd = eryx__store_lock_key(s, key, msg, sizeof msg);
+    int fd = -1;
+    (void)eryx__store_lock_key(s, key, &fd, &msg);
     CHECK(fd >= 0);
     lock_arg a = {s, key, 0};
     pthread_t t;
@@ -830,7 +838,8 @@ static void test_lock_between_threads(void) {
 /* ---- a builder that crashed ------------------------------------------------------------ */
 
 static void test_crashed_builder(void) {
-    char dir[256], key[65], msg[512], stale[512], fresh[512], locked[512], junk[512], junk2[512];
+    char dir[256], key[65], stale[512], fresh[512], locked[512], junk[512], junk2[512];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(100, key);
     eryx__store *s = open_store(dir, 0, 0);
@@ -846,7 +855,8 @@ static void test_crashed_builder(void) {
     if (pid == 0) {
         eryx__store *cs = open_store(dir, 0, 0);
         if (!cs) _exit(1);
-        int fd = eryx__store_lock_key(cs, key, msg, sizeof msg);
+        int fd = -1;
+        (void)eryx__store_lock_key(cs, key, &fd, &msg);
         if (fd < 0) _exit(2);
         FILE *f = fopen(stale, "wb"); /* half an entry, never renamed */
         if (!f) _exit(3);
@@ -870,13 +880,14 @@ static void test_crashed_builder(void) {
     CHECK(writer >= 0 && flock(writer, LOCK_EX) == 0);
 
     alarm(10); /* a stuck lock would hang here: the alarm kills the test instead */
-    int fd = eryx__store_lock_key(s, key, msg, sizeof msg);
+    int fd = -1;
+    (void)eryx__store_lock_key(s, key, &fd, &msg);
     alarm(0);
     CHECK(fd >= 0);
     eryx__store_unlock(fd);
 
     size_t checked = 9, bad = 9;
-    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, msg, sizeof msg) == 0);
+    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, &msg) == 0);
     CHECK(checked == 0 && bad == 0);
     CHECK(!exists(stale));
     CHECK(exists(fresh));  /* too young: its writer may be at work */
@@ -885,7 +896,7 @@ static void test_crashed_builder(void) {
     close(writer);
     size_t removed = 0;
     uint64_t freed = 0;
-    CHECK(eryx__store_clear(s, &removed, &freed, msg, sizeof msg) == 0);
+    CHECK(eryx__store_clear(s, &removed, &freed, &msg) == 0);
     CHECK(removed == 0 && !exists(locked) && exists(fresh) && exists(junk) && exists(junk2));
 
     /* A later put cleans up after a crashed writer too. */
@@ -927,47 +938,48 @@ static void chmod_tree(const char *path, mode_t dmode, mode_t fmode, bool chown_
 /* In the child: as root, first become nobody, for whom the bits do apply. */
 static int read_only_child(const char *cache, const char *empty, const char *key, const char *missing) {
     if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) return 20;
-    char msg[512];
+    eryx__errbuf msg;
     eryx__store *s = open_store(cache, 0, 0);
     CHECK(s != NULL); /* a read-only dir is still usable for hits */
     if (!s) return 21;
     eryx__store_entry e;
-    CHECK(eryx__store_get(s, key, &e, msg, sizeof msg) == ERYX__STORE_HIT); /* the touch fails, ignored */
+    CHECK(eryx__store_get(s, key, &e, &msg) == ERYX__STORE_HIT); /* the touch fails, ignored */
     CHECK(e.payload_len == 1234 && e.lock_fd >= 0);
     eryx__store_entry_release(&e);
-    CHECK(eryx__store_get(s, missing, &e, msg, sizeof msg) == ERYX__STORE_MISS);
+    CHECK(eryx__store_get(s, missing, &e, &msg) == ERYX__STORE_MISS);
     unsigned char p[10] = {0};
-    CHECK(eryx__store_put(s, missing, p, sizeof p, msg, sizeof msg) == -1);
-    CHECK(strstr(msg, "read-only") != NULL);
-    CHECK(eryx__store_lock_key(s, key, msg, sizeof msg) == -1);
-    CHECK(strstr(msg, "read-only") != NULL);
+    CHECK(eryx__store_put(s, missing, p, sizeof p, &msg) == ERYX_ERR_IO);
+    CHECK(strstr(msg.msg, "read-only") != NULL);
+    int no_fd;
+    CHECK(eryx__store_lock_key(s, key, &no_fd, &msg) == ERYX_ERR_IO && no_fd == -1);
+    CHECK(strstr(msg.msg, "read-only") != NULL);
     eryx__store_info *info = NULL;
     size_t count = 0;
-    CHECK(eryx__store_list(s, &info, &count, msg, sizeof msg) == 0 && count == 1);
+    CHECK(eryx__store_list(s, &info, &count, &msg) == 0 && count == 1);
     free(info);
     size_t checked = 0, bad = 0;
-    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, msg, sizeof msg) == 0 && checked == 1 && bad == 0);
+    CHECK(eryx__store_verify(s, NULL, NULL, &checked, &bad, &msg) == 0 && checked == 1 && bad == 0);
     size_t removed = 0;
     uint64_t freed = 0;
-    CHECK(eryx__store_clear(s, &removed, &freed, msg, sizeof msg) == -1 && strstr(msg, "read-only"));
+    CHECK(eryx__store_clear(s, &removed, &freed, &msg) == ERYX_ERR_IO && strstr(msg.msg, "read-only"));
     eryx__store_close(s);
 
     /* Read-only and empty (no modules/ in it): opens, everything misses. */
     s = open_store(empty, 0, 0);
     CHECK(s != NULL);
     if (s) {
-        CHECK(eryx__store_get(s, key, &e, msg, sizeof msg) == ERYX__STORE_MISS);
-        CHECK(eryx__store_list(s, &info, &count, msg, sizeof msg) == 0 && count == 0);
+        CHECK(eryx__store_get(s, key, &e, &msg) == ERYX__STORE_MISS);
+        CHECK(eryx__store_list(s, &info, &count, &msg) == 0 && count == 0);
         free(info);
         eryx__store_close(s);
     }
 
     /* Not readable at all: refused. */
-    char err[512];
+    eryx__errbuf err;
     char unreadable[512];
     snprintf(unreadable, sizeof unreadable, "%s/../noaccess", cache);
-    s = eryx__store_open(unreadable, (eryx__store_limits){0, 0}, err, sizeof err);
-    CHECK(s == NULL && err[0] != '\0');
+    s = eryx__store_open(unreadable, (eryx__store_limits){0, 0}, &err);
+    CHECK(s == NULL && err.msg[0] != '\0');
     eryx__store_close(s);
     return check_failures ? 1 : 0;
 }
@@ -1005,10 +1017,11 @@ static void test_read_only(void) {
 }
 
 static void test_open_paths(void) {
-    char dir[256], deep[400], file[300], under[400], err[512];
+    char dir[256], deep[400], file[300], under[400];
+    eryx__errbuf err;
     make_tmpdir(dir);
     snprintf(deep, sizeof deep, "%s/a/b/c", dir);
-    eryx__store *s = eryx__store_open(deep, (eryx__store_limits){0, 0}, err, sizeof err);
+    eryx__store *s = eryx__store_open(deep, (eryx__store_limits){0, 0}, &err);
     CHECK(s != NULL);
     struct stat st;
     CHECK(stat(deep, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077) == 0);
@@ -1024,19 +1037,19 @@ static void test_open_paths(void) {
     CHECK(f != NULL);
     if (f) fclose(f);
     snprintf(under, sizeof under, "%s/sub", file);
-    err[0] = '\0';
-    s = eryx__store_open(under, (eryx__store_limits){0, 0}, err, sizeof err);
+    err.msg[0] = '\0';
+    s = eryx__store_open(under, (eryx__store_limits){0, 0}, &err);
     CHECK(s == NULL);
-    CHECK(strstr(err, under) != NULL && strstr(err, "Not a directory") != NULL);
-    err[0] = '\0';
-    s = eryx__store_open(file, (eryx__store_limits){0, 0}, err, sizeof err); /* a file, not a dir */
-    CHECK(s == NULL && err[0] != '\0');
-    err[0] = '\0';
-    s = eryx__store_open(NULL, (eryx__store_limits){0, 0}, err, sizeof err);
-    CHECK(s == NULL && err[0] != '\0');
-    s = eryx__store_open("", (eryx__store_limits){0, 0}, err, sizeof err);
+    CHECK(strstr(err.msg, under) != NULL && strstr(err.msg, "Not a directory") != NULL);
+    err.msg[0] = '\0';
+    s = eryx__store_open(file, (eryx__store_limits){0, 0}, &err); /* a file, not a dir */
+    CHECK(s == NULL && err.msg[0] != '\0');
+    err.msg[0] = '\0';
+    s = eryx__store_open(NULL, (eryx__store_limits){0, 0}, &err);
+    CHECK(s == NULL && err.msg[0] != '\0');
+    s = eryx__store_open("", (eryx__store_limits){0, 0}, &err);
     CHECK(s == NULL);
-    s = eryx__store_open(under, (eryx__store_limits){0, 0}, NULL, 0); /* no message buffer: fine */
+    s = eryx__store_open(under, (eryx__store_limits){0, 0}, NULL); /* no message buffer: fine */
     CHECK(s == NULL);
     rm_rf(dir);
 }
@@ -1044,7 +1057,8 @@ static void test_open_paths(void) {
 /* ---- disk full --------------------------------------------------------------------------- */
 
 static void test_disk_full(void) {
-    char dir[256], k1[65], k2[65], p2[512], msg[512];
+    char dir[256], k1[65], k2[65], p2[512];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     make_key(120, k1);
     make_key(121, k2);
@@ -1057,9 +1071,9 @@ static void test_disk_full(void) {
     entry_path(dir, k2, p2);
 
     eryx__store_inject_write_fault(s, 1000, ENOSPC);
-    CHECK(eryx__store_put(s, k2, p, n, msg, sizeof msg) == -1);
-    CHECK(strstr(msg, "No space left") != NULL && strstr(msg, "disk full") != NULL);
-    CHECK(strstr(msg, "eryx cache prune") != NULL);
+    CHECK(eryx__store_put(s, k2, p, n, &msg) == ERYX_ERR_IO);
+    CHECK(strstr(msg.msg, "No space left") != NULL && strstr(msg.msg, "disk full") != NULL);
+    CHECK(strstr(msg.msg, "eryx cache prune") != NULL);
     CHECK(count_files(dir, "modules", ".tmp.") == 0);
     CHECK(!exists(p2));
     CHECK(get_status(s, k1) == ERYX__STORE_HIT);
@@ -1067,10 +1081,10 @@ static void test_disk_full(void) {
 
     /* In the trailer, and right away. */
     eryx__store_inject_write_fault(s, n + 50, ENOSPC);
-    CHECK(eryx__store_put(s, k2, p, n, msg, sizeof msg) == -1 && !exists(p2));
+    CHECK(eryx__store_put(s, k2, p, n, &msg) == ERYX_ERR_IO && !exists(p2));
     eryx__store_inject_write_fault(s, 0, EIO);
-    CHECK(eryx__store_put(s, k2, p, n, msg, sizeof msg) == -1);
-    CHECK(strstr(msg, "Input/output error") != NULL);
+    CHECK(eryx__store_put(s, k2, p, n, &msg) == ERYX_ERR_IO);
+    CHECK(strstr(msg.msg, "Input/output error") != NULL);
     CHECK(count_files(dir, "modules", ".tmp.") == 0);
 
     eryx__store_inject_write_fault(s, 0, 0); /* off */
@@ -1090,7 +1104,8 @@ static void test_disk_full(void) {
 /* ---- hostile keys ------------------------------------------------------------------------ */
 
 static void test_hostile_keys(void) {
-    char dir[256], good[65], upper[65], k63[64], k65[66], slash[65], nl[65], msg[512];
+    char dir[256], good[65], upper[65], k63[64], k65[66], slash[65], nl[65];
+    eryx__errbuf msg;
     make_tmpdir(dir);
     char cache[300];
     snprintf(cache, sizeof cache, "%s/cache", dir);
@@ -1115,22 +1130,23 @@ static void test_hostile_keys(void) {
     unsigned char p[16] = {0};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         eryx__store_entry e;
-        msg[0] = '\0';
-        CHECK(eryx__store_get(s, keys[i], &e, msg, sizeof msg) == ERYX__STORE_ERROR);
-        CHECK(strstr(msg, "invalid cache key") != NULL);
+        msg.msg[0] = '\0';
+        CHECK(eryx__store_get(s, keys[i], &e, &msg) == ERYX__STORE_ERROR);
+        CHECK(strstr(msg.msg, "invalid cache key") != NULL);
         CHECK(e.path == NULL && e.lock_fd == -1);
-        msg[0] = '\0';
-        CHECK(eryx__store_put(s, keys[i], p, sizeof p, msg, sizeof msg) == -1);
-        CHECK(strstr(msg, "invalid cache key") != NULL);
-        CHECK(eryx__store_lock_key(s, keys[i], msg, sizeof msg) == -1);
+        msg.msg[0] = '\0';
+        CHECK(eryx__store_put(s, keys[i], p, sizeof p, &msg) == ERYX_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(msg.msg, "invalid cache key") != NULL);
+        int no_fd;
+        CHECK(eryx__store_lock_key(s, keys[i], &no_fd, &msg) == ERYX_ERR_INVALID_ARGUMENT && no_fd == -1);
     }
     CHECK(count_files(cache, "modules", NULL) == 0);
     CHECK(count_files(cache, "locks", NULL) == 0);
     CHECK(count_files(dir, ".", NULL) == 1); /* just cache/ */
     CHECK(!exists("/tmp/eryx_evil.cwasm") && !exists("/tmp/eryx_evil"));
     /* Bad arguments beyond the key. */
-    CHECK(eryx__store_put(s, good, NULL, 5, msg, sizeof msg) == -1);
-    CHECK(eryx__store_get(s, good, NULL, msg, sizeof msg) == ERYX__STORE_ERROR);
+    CHECK(eryx__store_put(s, good, NULL, 5, &msg) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx__store_get(s, good, NULL, &msg) == ERYX__STORE_ERROR);
     eryx__store_close(s);
     rm_rf(dir);
 }

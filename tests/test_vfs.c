@@ -509,12 +509,13 @@ static void *ref_thread(void *p) {
 static void test_zip_good(void) {
     static unsigned char z[4096];
     zlayout L;
-    char err[256], buf[256];
+    char buf[256];
+    eryx__errbuf err;
     build_zip(sample, NSAMPLE, z, &L);
-    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(z, L.size, err, sizeof err);
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(z, L.size, &err);
     CHECK(img != NULL);
     if (!img) {
-        fprintf(stderr, "zip: %s\n", err);
+        fprintf(stderr, "zip: %s\n", err.msg);
         return;
     }
     const eryx__vfs_backend *be = &eryx__vfs_zip_backend;
@@ -618,26 +619,26 @@ static void test_zip_good(void) {
     FILE *fp = fopen(path, "wb");
     CHECK(fp && fwrite(z, 1, L.size + 5, fp) == L.size + 5);
     if (fp) fclose(fp);
-    img = eryx__vfs_zip_open(path, err, sizeof err);
+    img = eryx__vfs_zip_open(path, &err);
     CHECK(img != NULL);
     if (img) {
         CHECK_STR_EQ(be_cat(be, img, "dir/b.txt", buf, sizeof buf), "world!");
         eryx__vfs_zip_release(img);
     }
     snprintf(path, sizeof path, "%s/missing.zip", dir);
-    CHECK(eryx__vfs_zip_open(path, err, sizeof err) == NULL && strstr(err, "missing.zip") != NULL);
-    CHECK(eryx__vfs_zip_open(dir, err, sizeof err) == NULL); /* a directory */
+    CHECK(eryx__vfs_zip_open(path, &err) == NULL && strstr(err.msg, "missing.zip") != NULL);
+    CHECK(eryx__vfs_zip_open(dir, &err) == NULL); /* a directory */
     snprintf(path, sizeof path, "%s/empty.zip", dir);
     fp = fopen(path, "wb");
     if (fp) fclose(fp);
-    CHECK(eryx__vfs_zip_open(path, err, sizeof err) == NULL);
+    CHECK(eryx__vfs_zip_open(path, &err) == NULL);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
 
     /* an empty archive: just the EOCD */
     unsigned char eocd[22] = {0x50, 0x4b, 0x05, 0x06};
-    img = eryx__vfs_zip_from_memory(eocd, sizeof eocd, err, sizeof err);
+    img = eryx__vfs_zip_from_memory(eocd, sizeof eocd, &err);
     CHECK(img != NULL);
     if (img) {
         CHECK(be->open(img, "", ERYX__VFS_O_READ, &f) == 0);
@@ -652,15 +653,15 @@ static void test_zip_good(void) {
 /* A hostile variant of the sample must be refused with a message, or (if it is
 ** still a valid archive) served without reading outside the buffer. */
 static bool zip_rejects(const unsigned char *z, size_t size, const char *want_in_err) {
-    char err[256] = "";
+    eryx__errbuf err;
     /* a private copy of exactly `size` bytes, so ASan sees any read past the end */
     unsigned char *copy = malloc(size ? size : 1);
     if (!copy) return false;
     memcpy(copy, z, size);
-    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(copy, size, err, sizeof err);
-    bool refused = img == NULL && err[0] != '\0' && (!want_in_err || strstr(err, want_in_err));
-    if (img == NULL && want_in_err && !strstr(err, want_in_err))
-        fprintf(stderr, "  zip error \"%s\" lacks \"%s\"\n", err, want_in_err);
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(copy, size, &err);
+    bool refused = img == NULL && err.msg[0] != '\0' && (!want_in_err || strstr(err.msg, want_in_err));
+    if (img == NULL && want_in_err && !strstr(err.msg, want_in_err))
+        fprintf(stderr, "  zip error \"%s\" lacks \"%s\"\n", err.msg, want_in_err);
     if (img) {
         zip_walk(img, "", 0);
         eryx__vfs_zip_release(img);
@@ -783,11 +784,12 @@ static void test_zip_stdlib(void) {
         printf("test_vfs: %s not found, skipping the stdlib image checks\n", ERYX_TEST_STDLIB_ZIP);
         return;
     }
-    char err[512], buf[16384];
-    eryx__vfs_zip *img = eryx__vfs_zip_open(ERYX_TEST_STDLIB_ZIP, err, sizeof err);
+    char buf[16384];
+    eryx__errbuf err;
+    eryx__vfs_zip *img = eryx__vfs_zip_open(ERYX_TEST_STDLIB_ZIP, &err);
     CHECK(img != NULL);
     if (!img) {
-        fprintf(stderr, "stdlib zip: %s\n", err);
+        fprintf(stderr, "stdlib zip: %s\n", err.msg);
         return;
     }
     const eryx__vfs_backend *be = &eryx__vfs_zip_backend;
@@ -1107,7 +1109,8 @@ static void test_host(void) {
         CHECK(!"mkdtemp");
         return;
     }
-    char p[256], q[256], buf[256], err[256];
+    char p[256], q[256], buf[256];
+    eryx__errbuf err;
 #define HP(rel) (snprintf(p, sizeof p, "%s/%s", base, rel), p)
     CHECK(mkdir(HP("root"), 0755) == 0);
     CHECK(mkdir(HP("root/sub"), 0755) == 0);
@@ -1127,14 +1130,14 @@ static void test_host(void) {
     CHECK(mkfifo(HP("root/fifo"), 0644) == 0);
 
     const eryx__vfs_backend *be = &eryx__vfs_host_backend;
-    void *h = eryx__vfs_host_new(HP("root"), false, err, sizeof err);
+    void *h = eryx__vfs_host_new(HP("root"), false, &err);
     CHECK(h != NULL);
     if (!h) {
-        fprintf(stderr, "host: %s\n", err);
+        fprintf(stderr, "host: %s\n", err.msg);
         return;
     }
-    CHECK(eryx__vfs_host_new(HP("nonexistent"), false, err, sizeof err) == NULL && err[0]);
-    CHECK(eryx__vfs_host_new(HP("root/file.txt"), false, err, sizeof err) == NULL);
+    CHECK(eryx__vfs_host_new(HP("nonexistent"), false, &err) == NULL && err.msg[0]);
+    CHECK(eryx__vfs_host_new(HP("root/file.txt"), false, &err) == NULL);
 
     eryx__vfs_stat st;
     eryx__vfs_file *f = NULL;
@@ -1294,7 +1297,7 @@ static void test_host(void) {
     eryx__vfs_free(vfs); /* destroys h */
 
     /* read-only */
-    h = eryx__vfs_host_new(HP("root"), true, err, sizeof err);
+    h = eryx__vfs_host_new(HP("root"), true, &err);
     CHECK(h != NULL);
     if (h) {
         CHECK_STR_EQ(be_cat(be, h, "file.txt", buf, sizeof buf), "data");

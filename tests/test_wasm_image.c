@@ -208,11 +208,11 @@ done:
 static void roundtrip(const uint8_t *w, size_t n, const uint8_t *mem, size_t mem_len) {
     uint8_t *out = NULL;
     size_t out_len = 0;
-    char err[256];
-    int rc = eryx__wasm_image_build(w, n, mem, mem_len, &out, &out_len, err, sizeof err);
+    eryx__errbuf err;
+    int rc = eryx__wasm_image_build(w, n, mem, mem_len, &out, &out_len, &err);
     CHECK(rc == 0);
     if (rc) {
-        fprintf(stderr, "  error: %s\n", err);
+        fprintf(stderr, "  error: %s\n", err.msg);
         return;
     }
     int has_init = 1;
@@ -226,13 +226,13 @@ static void expect_error(const uint8_t *w, size_t n, size_t mem_pages, const cha
     uint8_t *mem = calloc(mem_pages ? mem_pages : 1, PAGE);
     uint8_t *out = (uint8_t *)"untouched";
     size_t out_len = 7;
-    char err[256] = "";
+    eryx__errbuf err;
     if (mem_pages) mem[100] = 1;
-    int rc = eryx__wasm_image_build(w, n, mem, mem_pages * PAGE, &out, &out_len, err, sizeof err);
-    CHECK(rc == -1);
+    int rc = eryx__wasm_image_build(w, n, mem, mem_pages * PAGE, &out, &out_len, &err);
+    CHECK(rc == ERYX_ERR_ENGINE);
     CHECK(out == NULL && out_len == 0);
-    CHECK(strstr(err, want) != NULL);
-    if (!strstr(err, want)) fprintf(stderr, "  got \"%s\", want \"%s\"\n", err, want);
+    CHECK(strstr(err.msg, want) != NULL);
+    if (!strstr(err.msg, want)) fprintf(stderr, "  got \"%s\", want \"%s\"\n", err.msg, want);
     if (rc == 0) free(out);
     free(mem);
 }
@@ -249,8 +249,8 @@ static void test_roundtrip(void) {
     mem[mem_len - 1] = 0x33;
     uint8_t *out = NULL;
     size_t out_len = 0;
-    char err[256];
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, err, sizeof err) == 0);
+    eryx__errbuf err;
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, &err) == 0);
     int has_init = 1;
     CHECK(load_and_compare(out, out_len, mem, mem_len, &has_init) == 0);
     CHECK(!has_init);
@@ -272,7 +272,7 @@ static void test_roundtrip(void) {
     free(out);
 
     /* The same through a NULL error buffer. */
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     free(out);
     free(mem);
 }
@@ -284,8 +284,8 @@ static void test_all_zero(void) {
     uint8_t *mem = calloc(1, mem_len);
     uint8_t *out = NULL;
     size_t out_len = 0;
-    char err[256];
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, err, sizeof err) == 0);
+    eryx__errbuf err;
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, &err) == 0);
     int has_init = 1;
     CHECK(load_and_compare(out, out_len, NULL, mem_len, &has_init) == 0); /* "abc" is gone too */
     CHECK(!has_init);
@@ -317,7 +317,7 @@ static void test_section_variants(void) {
     roundtrip(m.b, m.n, mem, mem_len);
     uint8_t *out = NULL;
     size_t out_len = 0, len;
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     seg s[8];
     size_t nseg = read_segments(out, out_len, s, 8);
     CHECK(nseg == 2 && s[0].offset == 0 && s[0].len == 20 * 4096 && s[1].offset == 40 * 4096 &&
@@ -334,7 +334,7 @@ static void test_section_variants(void) {
     CODE_SEC(&m);
     NAME_SEC(&m);
     roundtrip(m.b, m.n, mem, mem_len);
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     uint8_t ids[32];
     size_t nids = section_ids(out, out_len, ids, 32);
     CHECK(nids == 7 && memcmp(ids, "\x01\x03\x05\x07\x0a\x0b\x00", 7) == 0);
@@ -350,7 +350,7 @@ static void test_section_variants(void) {
     EXPORT_SEC(&m);
     CODE_SEC(&m);
     SECTION(&m, 11, 0x01, 0x02, 0x00, 0x41, 0x10, 0x0b, 0x03, 'a', 'b', 'c');
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     wasmtime_error_t *e = wasmtime_module_validate(engine, out, out_len);
     CHECK(e == NULL);
     if (e) print_error("validate", e, NULL);
@@ -452,13 +452,12 @@ static void test_errors(void) {
     base_module(&m); /* a snapshot of a partial page */
     uint8_t mem[100] = {1}, *out = NULL;
     size_t out_len;
-    char err[256];
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, sizeof mem, &out, &out_len, err, sizeof err) == -1);
-    CHECK(strstr(err, "not a whole number of 64 KiB pages") != NULL);
-    CHECK(eryx__wasm_image_build(NULL, 10, mem, 0, &out, &out_len, err, sizeof err) == -1);
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, 0, NULL, &out_len, err, sizeof err) == -1);
-    err[0] = 'x';
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, sizeof mem, &out, &out_len, err, 1) == -1 && err[0] == '\0');
+    eryx__errbuf err;
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, sizeof mem, &out, &out_len, &err) == ERYX_ERR_ENGINE);
+    CHECK(strstr(err.msg, "not a whole number of 64 KiB pages") != NULL);
+    CHECK(eryx__wasm_image_build(NULL, 10, mem, 0, &out, &out_len, &err) == ERYX_ERR_ENGINE);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, 0, NULL, &out_len, &err) == ERYX_ERR_ENGINE);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, sizeof mem, &out, &out_len, NULL) == ERYX_ERR_ENGINE); /* no message */
 }
 
 /* Every prefix of the module (in an exact-size heap block, so ASan sees any read
@@ -484,8 +483,8 @@ static void test_truncated(void) {
         memcpy(prefix, m.b, len);
         uint8_t *out = NULL;
         size_t out_len = 0;
-        char err[256] = "";
-        int rc = eryx__wasm_image_build(prefix, len, mem, PAGE, &out, &out_len, err, sizeof err);
+        eryx__errbuf err;
+        int rc = eryx__wasm_image_build(prefix, len, mem, PAGE, &out, &out_len, &err);
         int boundary = 0;
         for (size_t i = 0; i < m.nsec; i++) boundary |= m.ends[i] == len && len >= memory_end;
         if (rc == 0) {
@@ -494,8 +493,8 @@ static void test_truncated(void) {
             if (!boundary) fprintf(stderr, "  prefix of %zu bytes accepted\n", len);
             free(out);
         } else {
-            CHECK(rc == -1 && err[0] != '\0' && out == NULL);
-            if (boundary) fprintf(stderr, "  boundary prefix of %zu bytes refused: %s\n", len, err);
+            CHECK(rc == ERYX_ERR_ENGINE && err.msg[0] != '\0' && out == NULL);
+            if (boundary) fprintf(stderr, "  boundary prefix of %zu bytes refused: %s\n", len, err.msg);
         }
         free(prefix);
     }
@@ -514,7 +513,7 @@ static void test_sparse_becomes_one(void) {
     mem[mem_len - 1] = 2;
     uint8_t *out = NULL;
     size_t out_len = 0;
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     seg s[8];
     CHECK(read_segments(out, out_len, s, 8) == 1 && s[0].offset == 0 && s[0].len == mem_len);
     free(out);
@@ -535,7 +534,7 @@ static void test_close_runs_merge(void) {
     memset(mem + 60 * 4096, 0x99, 4 * 4096);
     uint8_t *out = NULL;
     size_t out_len = 0;
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     seg s[8];
     CHECK(read_segments(out, out_len, s, 8) == 2);
     CHECK(s[0].offset == 0 && s[0].len == 40 * 4096);
@@ -559,7 +558,7 @@ static void test_high_offset(void) {
     mem[at] = 0x42;
     uint8_t *out = NULL;
     size_t out_len = 0;
-    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL, 0) == 0);
+    CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     seg s[2];
     CHECK(read_segments(out, out_len, s, 2) == 1 && s[0].offset == at && s[0].len == 4096);
     size_t len, pos = 3; /* count, flags, i32.const, then the offset */

@@ -40,9 +40,9 @@ static wasmtime_module_t *compile(wasm_engine_t *engine, const char *path, doubl
         fprintf(stderr, "cannot read %s\n", path);
         exit(1);
     }
-    char err[256];
-    if (d && eryx__dylink_read(bytes, len, d, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
+    eryx__errbuf err;
+    if (d && eryx__dylink_read(bytes, len, d, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
         exit(1);
     }
     wasmtime_module_t *m = NULL;
@@ -99,7 +99,8 @@ int main(int argc, char **argv) {
     }
     const char *dir = argv[1];
     int runs = argc > 2 ? atoi(argv[2]) : 20;
-    char path[4096], errbuf[512];
+    char path[4096];
+    eryx__errbuf errbuf;
     eryx__errbuf eb;
     wasm_engine_t *engine = eryx__engine(ERYX__ENGINE_STANDARD, &eb);
     if (!engine) {
@@ -163,14 +164,14 @@ int main(int argc, char **argv) {
         }
         double t1 = now_ms();
         eryx__dl_host h;
-        if (eryx__dl_host_init(&h, cx, &mi, main_mod, errbuf, sizeof errbuf) != 0) {
-            fprintf(stderr, "%s\n", errbuf);
+        if (eryx__dl_host_init(&h, cx, &mi, main_mod, &errbuf) != 0) {
+            fprintf(stderr, "%s\n", errbuf.msg);
             return 1;
         }
         for (int i = 0; i < nside; i++) {
             const eryx__dl_module *m;
-            if (eryx__dl_load(&h, side[i], &dl[i], side_name[i], &m, errbuf, sizeof errbuf) != 0) {
-                fprintf(stderr, "%s\n", errbuf);
+            if (eryx__dl_load(&h, side[i], &dl[i], side_name[i], &m, &errbuf) != 0) {
+                fprintf(stderr, "%s\n", errbuf.msg);
                 return 1;
             }
         }

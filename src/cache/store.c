@@ -50,16 +50,17 @@ struct eryx__store {
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static void set_msg(char *msg, size_t msglen, const char *fmt, ...) {
-    if (!msg || msglen == 0) return;
+/* Like eryx__fail without a status; err may be NULL (the caller wants no message). */
+__attribute__((format(printf, 2, 3))) static void set_msg(eryx__errbuf *err, const char *fmt, ...) {
+    if (!err) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, msglen, fmt, ap);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
 }
 
-static void clear_msg(char *msg, size_t msglen) {
-    if (msg && msglen) msg[0] = '\0';
+static void clear_msg(eryx__errbuf *err) {
+    if (err) eryx__errbuf_clear(err);
 }
 
 /* strerror is not guaranteed thread-safe; the XSI strerror_r is (no _GNU_SOURCE here). */
@@ -97,9 +98,9 @@ static bool key_valid(const char *key) {
     return key[KEY_LEN] == '\0';
 }
 
-static bool check_key(const char *key, char *msg, size_t msglen) {
+static bool check_key(const char *key, eryx__errbuf *err) {
     if (key_valid(key)) return true;
-    set_msg(msg, msglen, "invalid cache key %s%.80s%s: expected 64 lowercase hex digits", key ? "\"" : "",
+    set_msg(err, "invalid cache key %s%.80s%s: expected 64 lowercase hex digits", key ? "\"" : "",
             key ? key : "(null)", key ? "\"" : "");
     return false;
 }
@@ -188,12 +189,12 @@ static int64_t now_seconds(void) {
 /* ---- open / close ----------------------------------------------------------- */
 
 /* mkdir -p with mode 0700 for the parts that do not exist yet. */
-static int mkdir_p(const char *dir, char *msg, size_t msglen) {
+static eryx_status mkdir_p(const char *dir, eryx__errbuf *err) {
     size_t n = strlen(dir);
     char *p = malloc(n + 1);
     if (!p) {
-        set_msg(msg, msglen, "cannot create cache dir %s: out of memory", dir);
-        return -1;
+        set_msg(err, "cannot create cache dir %s: out of memory", dir);
+        return ERYX_ERR_NO_MEMORY;
     }
     memcpy(p, dir, n + 1);
     for (size_t i = 1; i <= n; i++) {
@@ -207,15 +208,15 @@ static int mkdir_p(const char *dir, char *msg, size_t msglen) {
             /* mkdir may say EACCES/EROFS for a directory that already exists. */
             if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
                 errstr es = err_text(e);
-                set_msg(msg, msglen, "cannot create cache dir %s: %s: %s (%s)", dir, p, es.s, err_hint(e));
+                set_msg(err, "cannot create cache dir %s: %s: %s (%s)", dir, p, es.s, err_hint(e));
                 free(p);
-                return -1;
+                return ERYX_ERR_IO;
             }
         }
         p[i] = saved;
     }
     free(p);
-    return 0;
+    return ERYX_OK;
 }
 
 /* Opens (creating it when the store is writable) a subdirectory; -1 with errno. */
@@ -229,16 +230,16 @@ static bool dir_writable(int fd) {
     return faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0;
 }
 
-eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, char *err, size_t errlen) {
-    clear_msg(err, errlen);
+eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, eryx__errbuf *err) {
+    clear_msg(err);
     if (!dir || !dir[0]) {
-        set_msg(err, errlen, "no cache dir given");
+        set_msg(err, "no cache dir given");
         return NULL;
     }
-    if (mkdir_p(dir, err, errlen) != 0) return NULL;
+    if (mkdir_p(dir, err) != 0) return NULL;
     eryx__store *s = calloc(1, sizeof *s);
     if (!s) {
-        set_msg(err, errlen, "cannot open cache dir %s: out of memory", dir);
+        set_msg(err, "cannot open cache dir %s: out of memory", dir);
         return NULL;
     }
     s->modules_fd = s->locks_fd = -1;
@@ -252,14 +253,14 @@ eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, char *
     if (!s->dir) {
         int e = errno;
         errstr es = err_text(e);
-        set_msg(err, errlen, "cannot open cache dir %s: %s (%s)", dir, es.s, err_hint(e));
+        set_msg(err, "cannot open cache dir %s: %s (%s)", dir, es.s, err_hint(e));
         goto fail;
     }
     dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || faccessat(dfd, ".", R_OK | X_OK, AT_EACCESS) != 0) {
         int e = errno;
         errstr es = err_text(e);
-        set_msg(err, errlen, "cannot read cache dir %s: %s (%s)", s->dir, es.s, err_hint(e));
+        set_msg(err, "cannot read cache dir %s: %s (%s)", s->dir, es.s, err_hint(e));
         goto fail;
     }
     s->writable = dir_writable(dfd);
@@ -268,14 +269,14 @@ eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, char *
     if (s->modules_fd < 0 && (s->writable || errno != ENOENT)) {
         int e = errno;
         errstr es = err_text(e);
-        set_msg(err, errlen, "cannot open %s/modules: %s (%s)", s->dir, es.s, err_hint(e));
+        set_msg(err, "cannot open %s/modules: %s (%s)", s->dir, es.s, err_hint(e));
         goto fail;
     }
     s->locks_fd = open_subdir(dfd, "locks", s->writable);
     if (s->locks_fd < 0 && (s->writable || errno != ENOENT)) {
         int e = errno;
         errstr es = err_text(e);
-        set_msg(err, errlen, "cannot open %s/locks: %s (%s)", s->dir, es.s, err_hint(e));
+        set_msg(err, "cannot open %s/locks: %s (%s)", s->dir, es.s, err_hint(e));
         goto fail;
     }
     if (s->writable)
@@ -284,7 +285,7 @@ eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, char *
     size_t n = strlen(s->dir);
     s->modules = malloc(n + sizeof "/modules");
     if (!s->modules) {
-        set_msg(err, errlen, "cannot open cache dir %s: out of memory", s->dir);
+        set_msg(err, "cannot open cache dir %s: out of memory", s->dir);
         goto fail;
     }
     memcpy(s->modules, s->dir, n);
@@ -330,9 +331,9 @@ static ssize_t pread_full(int fd, void *buf, size_t n, off_t off) {
 ** rejections), then the payload's checksum, read in chunks (no mmap: a file
 ** truncated by someone else while mapped would SIGBUS us). CHECK_BAD fills why;
 ** CHECK_ERR (I/O, memory) fills why and leaves the entry alone. */
-static int check_entry(int fd, uint64_t size, const char *key, char *why, size_t whylen) {
+static int check_entry(int fd, uint64_t size, const char *key, eryx__errbuf *why) {
     if (size < ERYX__STORE_TRAILER_SIZE) {
-        set_msg(why, whylen, "%llu bytes, shorter than the %u-byte trailer", (unsigned long long)size,
+        set_msg(why, "%llu bytes, shorter than the %u-byte trailer", (unsigned long long)size,
                 ERYX__STORE_TRAILER_SIZE);
         return CHECK_BAD;
     }
@@ -341,45 +342,45 @@ static int check_entry(int fd, uint64_t size, const char *key, char *why, size_t
     ssize_t got = pread_full(fd, t, sizeof t, (off_t)payload);
     if (got < 0) {
         errstr es = err_text(errno);
-        set_msg(why, whylen, "cannot read the trailer: %s", es.s);
+        set_msg(why, "cannot read the trailer: %s", es.s);
         return CHECK_ERR;
     }
     if ((size_t)got != sizeof t) {
-        set_msg(why, whylen, "file shrank while being read");
+        set_msg(why, "file shrank while being read");
         return CHECK_BAD;
     }
     if (memcmp(t, trailer_magic, sizeof trailer_magic) != 0) {
-        set_msg(why, whylen, "bad magic (not a trailer, or truncated)");
+        set_msg(why, "bad magic (not a trailer, or truncated)");
         return CHECK_BAD;
     }
     uint32_t version = get_le32(t + 8);
     if (version != ERYX__STORE_FORMAT) {
-        set_msg(why, whylen, "format version %u, expected %u", (unsigned)version, ERYX__STORE_FORMAT);
+        set_msg(why, "format version %u, expected %u", (unsigned)version, ERYX__STORE_FORMAT);
         return CHECK_BAD;
     }
     if (get_le32(t + 12) != 0) {
-        set_msg(why, whylen, "nonzero reserved field");
+        set_msg(why, "nonzero reserved field");
         return CHECK_BAD;
     }
     uint64_t len = get_le64(t + 16);
     if (len != payload) {
-        set_msg(why, whylen, "length field says %llu bytes, the file holds %llu", (unsigned long long)len,
+        set_msg(why, "length field says %llu bytes, the file holds %llu", (unsigned long long)len,
                 (unsigned long long)payload);
         return CHECK_BAD;
     }
     for (int i = 0; i < KEY_LEN; i++) {
         if (!is_hex_lower((char)t[24 + i])) {
-            set_msg(why, whylen, "the trailer's key is not 64 lowercase hex digits");
+            set_msg(why, "the trailer's key is not 64 lowercase hex digits");
             return CHECK_BAD;
         }
     }
     if (memcmp(t + 24, key, KEY_LEN) != 0) {
-        set_msg(why, whylen, "the trailer is for key %.64s", (const char *)(t + 24));
+        set_msg(why, "the trailer is for key %.64s", (const char *)(t + 24));
         return CHECK_BAD;
     }
     for (size_t i = 104; i < ERYX__STORE_TRAILER_SIZE; i++) {
         if (t[i] != 0) {
-            set_msg(why, whylen, "nonzero padding in the trailer");
+            set_msg(why, "nonzero padding in the trailer");
             return CHECK_BAD;
         }
     }
@@ -389,7 +390,7 @@ static int check_entry(int fd, uint64_t size, const char *key, char *why, size_t
     if (!st || !buf || XXH3_128bits_reset(st) != XXH_OK) {
         XXH3_freeState(st);
         free(buf);
-        set_msg(why, whylen, "out of memory");
+        set_msg(why, "out of memory");
         return CHECK_ERR;
     }
     int rc = CHECK_OK;
@@ -398,12 +399,12 @@ static int check_entry(int fd, uint64_t size, const char *key, char *why, size_t
         got = pread_full(fd, buf, n, (off_t)off);
         if (got < 0) {
             errstr es = err_text(errno);
-            set_msg(why, whylen, "cannot read the payload: %s", es.s);
+            set_msg(why, "cannot read the payload: %s", es.s);
             rc = CHECK_ERR;
             break;
         }
         if ((size_t)got != n) {
-            set_msg(why, whylen, "file shrank while being read");
+            set_msg(why, "file shrank while being read");
             rc = CHECK_BAD;
             break;
         }
@@ -414,7 +415,7 @@ static int check_entry(int fd, uint64_t size, const char *key, char *why, size_t
         uint8_t want[16];
         put_hash(want, XXH3_128bits_digest(st));
         if (memcmp(want, t + 88, sizeof want) != 0) {
-            set_msg(why, whylen, "checksum mismatch (payload damaged)");
+            set_msg(why, "checksum mismatch (payload damaged)");
             rc = CHECK_BAD;
         }
     }
@@ -426,30 +427,29 @@ static int check_entry(int fd, uint64_t size, const char *key, char *why, size_t
 /* ---- get --------------------------------------------------------------------- */
 
 static eryx__store_result report_corrupt(eryx__store *s, const char *key, const char *name, const struct stat *st,
-                                         const char *why, char *msg, size_t msglen) {
+                                         const char *why, eryx__errbuf *err) {
     if (unlink_if_same(s->modules_fd, name, st) != 0) {
         errstr es = err_text(errno);
-        set_msg(msg, msglen, "cache entry %s/%s is damaged (%s) and could not be removed: %s", s->modules, name,
+        set_msg(err, "cache entry %s/%s is damaged (%s) and could not be removed: %s", s->modules, name,
                 why, es.s);
     } else {
-        set_msg(msg, msglen, "cache entry %s was damaged (%s); removed it", key, why);
+        set_msg(err, "cache entry %s was damaged (%s); removed it", key, why);
     }
     return ERYX__STORE_CORRUPT;
 }
 
-eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, char *msg,
-                                   size_t msglen) {
-    clear_msg(msg, msglen);
+eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, eryx__errbuf *err) {
+    clear_msg(err);
     if (entry) {
         entry->path = NULL;
         entry->payload_len = 0;
         entry->lock_fd = -1;
     }
     if (!store || !entry) {
-        set_msg(msg, msglen, "eryx__store_get: no store or no entry");
+        set_msg(err, "eryx__store_get: no store or no entry");
         return ERYX__STORE_ERROR;
     }
-    if (!check_key(key, msg, msglen)) return ERYX__STORE_ERROR;
+    if (!check_key(key, err)) return ERYX__STORE_ERROR;
     if (store->modules_fd < 0) return ERYX__STORE_MISS;
     char name[NAME_MAX_LEN];
     entry_name(key, name);
@@ -462,9 +462,9 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
             struct stat lst;
             if (e == ELOOP && fstatat(store->modules_fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
                 S_ISLNK(lst.st_mode))
-                return report_corrupt(store, key, name, &lst, "a symbolic link, not a file", msg, msglen);
+                return report_corrupt(store, key, name, &lst, "a symbolic link, not a file", err);
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s, err_hint(e));
+            set_msg(err, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s, err_hint(e));
             return ERYX__STORE_ERROR;
         }
         /* The shared lock marks the entry in use; an evictor holds LOCK_EX only
@@ -473,7 +473,7 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
             int e = errno;
             close(fd);
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot lock cache entry %s/%s: %s", store->modules, name, es.s);
+            set_msg(err, "cannot lock cache entry %s/%s: %s", store->modules, name, es.s);
             return ERYX__STORE_ERROR;
         }
         struct stat st, now;
@@ -481,7 +481,7 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
             int e = errno;
             close(fd);
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot stat cache entry %s/%s: %s", store->modules, name, es.s);
+            set_msg(err, "cannot stat cache entry %s/%s: %s", store->modules, name, es.s);
             return ERYX__STORE_ERROR;
         }
         /* Removed or replaced between open and lock: look again. */
@@ -491,18 +491,18 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
         }
         if (!S_ISREG(st.st_mode)) {
             close(fd);
-            set_msg(msg, msglen, "cache entry %s/%s is not a regular file: remove it", store->modules, name);
+            set_msg(err, "cache entry %s/%s is not a regular file: remove it", store->modules, name);
             return ERYX__STORE_ERROR;
         }
-        char why[160];
-        int rc = check_entry(fd, (uint64_t)st.st_size, key, why, sizeof why);
+        eryx__errbuf why;
+        int rc = check_entry(fd, (uint64_t)st.st_size, key, &why);
         if (rc == CHECK_ERR) {
             close(fd);
-            set_msg(msg, msglen, "cannot verify cache entry %s/%s: %s", store->modules, name, why);
+            set_msg(err, "cannot verify cache entry %s/%s: %s", store->modules, name, why.msg);
             return ERYX__STORE_ERROR;
         }
         if (rc == CHECK_BAD) {
-            eryx__store_result r = report_corrupt(store, key, name, &st, why, msg, msglen);
+            eryx__store_result r = report_corrupt(store, key, name, &st, why.msg, err);
             close(fd);
             return r;
         }
@@ -513,7 +513,7 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
         char *path = malloc(plen + 1 + strlen(name) + 1);
         if (!path) {
             close(fd);
-            set_msg(msg, msglen, "cache entry %s: out of memory", key);
+            set_msg(err, "cache entry %s: out of memory", key);
             return ERYX__STORE_ERROR;
         }
         memcpy(path, store->modules, plen);
@@ -539,16 +539,17 @@ void eryx__store_entry_release(eryx__store_entry *entry) {
 
 /* ---- build lock ---------------------------------------------------------------- */
 
-int eryx__store_lock_key(eryx__store *store, const char *key, char *msg, size_t msglen) {
-    clear_msg(msg, msglen);
+eryx_status eryx__store_lock_key(eryx__store *store, const char *key, int *out_fd, eryx__errbuf *err) {
+    clear_msg(err);
+    *out_fd = -1;
     if (!store) {
-        set_msg(msg, msglen, "eryx__store_lock_key: no store");
-        return -1;
+        set_msg(err, "eryx__store_lock_key: no store");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
-    if (!check_key(key, msg, msglen)) return -1;
+    if (!check_key(key, err)) return ERYX_ERR_INVALID_ARGUMENT;
     if (!store->writable) {
-        set_msg(msg, msglen, "cache dir %s is read-only: building %s without the build lock", store->dir, key);
-        return -1;
+        set_msg(err, "cache dir %s is read-only: building %s without the build lock", store->dir, key);
+        return ERYX_ERR_IO;
     }
     char name[NAME_MAX_LEN];
     snprintf(name, sizeof name, "%s.lock", key);
@@ -557,17 +558,18 @@ int eryx__store_lock_key(eryx__store *store, const char *key, char *msg, size_t 
     if (fd < 0) {
         int e = errno;
         errstr es = err_text(e);
-        set_msg(msg, msglen, "cannot open build lock %s/locks/%s: %s (%s)", store->dir, name, es.s, err_hint(e));
-        return -1;
+        set_msg(err, "cannot open build lock %s/locks/%s: %s (%s)", store->dir, name, es.s, err_hint(e));
+        return ERYX_ERR_IO;
     }
     if (flock_retry(fd, LOCK_EX) != 0) {
         int e = errno;
         close(fd);
         errstr es = err_text(e);
-        set_msg(msg, msglen, "cannot take build lock %s/locks/%s: %s", store->dir, name, es.s);
-        return -1;
+        set_msg(err, "cannot take build lock %s/locks/%s: %s", store->dir, name, es.s);
+        return ERYX_ERR_IO;
     }
-    return fd;
+    *out_fd = fd;
+    return ERYX_OK;
 }
 
 void eryx__store_unlock(int fd) {
@@ -621,26 +623,25 @@ typedef struct {
     struct timespec mtime;
 } scan_rec;
 
-static int evict(eryx__store *s, eryx__store_limits lim, const char *keep, size_t *removed, uint64_t *freed,
-                 char *msg, size_t msglen);
+static eryx_status evict(eryx__store *s, eryx__store_limits lim, const char *keep, size_t *removed, uint64_t *freed,
+                 eryx__errbuf *err);
 static uint64_t remove_stale_temps(eryx__store *s);
 
-int eryx__store_put(eryx__store *store, const char *key, const void *payload, size_t len, char *msg,
-                    size_t msglen) {
-    clear_msg(msg, msglen);
+eryx_status eryx__store_put(eryx__store *store, const char *key, const void *payload, size_t len, eryx__errbuf *err) {
+    clear_msg(err);
     if (!store) {
-        set_msg(msg, msglen, "eryx__store_put: no store");
-        return -1;
+        set_msg(err, "eryx__store_put: no store");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
-    if (!check_key(key, msg, msglen)) return -1;
+    if (!check_key(key, err)) return ERYX_ERR_INVALID_ARGUMENT;
     if (!payload && len) {
-        set_msg(msg, msglen, "eryx__store_put: no payload");
-        return -1;
+        set_msg(err, "eryx__store_put: no payload");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
     if (!store->writable) {
-        set_msg(msg, msglen, "cache dir %s is read-only: not storing %s (choose a writable cache dir)",
+        set_msg(err, "cache dir %s is read-only: not storing %s (choose a writable cache dir)",
                 store->dir, key);
-        return -1;
+        return ERYX_ERR_IO;
     }
     char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN];
     entry_name(key, name);
@@ -654,8 +655,8 @@ int eryx__store_put(eryx__store *store, const char *key, const void *payload, si
     if (fd < 0) {
         int e = errno;
         errstr es = err_text(e);
-        set_msg(msg, msglen, "cannot create a temp file in %s: %s (%s)", store->modules, es.s, err_hint(e));
-        return -1;
+        set_msg(err, "cannot create a temp file in %s: %s (%s)", store->modules, es.s, err_hint(e));
+        return ERYX_ERR_IO;
     }
     /* Tells verify/clear this writer is alive however long it takes. */
     (void)flock(fd, LOCK_EX | LOCK_NB);
@@ -682,9 +683,9 @@ int eryx__store_put(eryx__store *store, const char *key, const void *payload, si
     if (e) {
         (void)unlinkat(store->modules_fd, tmp, 0);
         errstr es = err_text(e);
-        set_msg(msg, msglen, "cannot store cache entry %s in %s (%s failed): %s (%s)", key, store->modules, step,
+        set_msg(err, "cannot store cache entry %s in %s (%s failed): %s (%s)", key, store->modules, step,
                 es.s, err_hint(e));
-        return -1;
+        return ERYX_ERR_IO;
     }
     /* Makes the rename durable. A failure is not reported: the entry is in place
     ** and correct, and one lost in a power cut is only rebuilt. */
@@ -693,11 +694,10 @@ int eryx__store_put(eryx__store *store, const char *key, const void *payload, si
     /* Best effort: the entry is stored either way; `eryx cache prune` reports errors.
     ** A crashed writer's temp file would otherwise stay until someone runs verify. */
     if (store->limits.max_bytes || store->limits.max_entries) {
-        char ignored[8];
-        (void)evict(store, store->limits, name, NULL, NULL, ignored, sizeof ignored);
+        (void)evict(store, store->limits, name, NULL, NULL, NULL);
     }
     (void)remove_stale_temps(store);
-    return 0;
+    return ERYX_OK;
 }
 
 void eryx__store_inject_write_fault(eryx__store *store, uint64_t after_bytes, int err) {
@@ -727,28 +727,28 @@ static DIR *open_modules(eryx__store *s) {
 }
 
 /* Collects the entries (regular files named <key>.cwasm). */
-static int scan_entries(eryx__store *s, scan_rec **out, size_t *count, char *msg, size_t msglen) {
+static eryx_status scan_entries(eryx__store *s, scan_rec **out, size_t *count, eryx__errbuf *err) {
     *out = NULL;
     *count = 0;
     DIR *d = open_modules(s);
     if (!d) {
-        if (errno == ENOENT) return 0;
+        if (errno == ENOENT) return ERYX_OK;
         int e = errno;
         errstr es = err_text(e);
-        set_msg(msg, msglen, "cannot list %s: %s", s->modules ? s->modules : s->dir, es.s);
-        return -1;
+        set_msg(err, "cannot list %s: %s", s->modules ? s->modules : s->dir, es.s);
+        return ERYX_ERR_IO;
     }
     scan_rec *v = NULL;
     size_t n = 0, cap = 0;
-    int rc = 0;
+    eryx_status rc = ERYX_OK;
     for (;;) {
         errno = 0;
         struct dirent *de = readdir(d);
         if (!de) {
             if (errno) {
                 errstr es = err_text(errno);
-                set_msg(msg, msglen, "cannot list %s: %s", s->modules, es.s);
-                rc = -1;
+                set_msg(err, "cannot list %s: %s", s->modules, es.s);
+                rc = ERYX_ERR_IO;
             }
             break;
         }
@@ -760,8 +760,8 @@ static int scan_entries(eryx__store *s, scan_rec **out, size_t *count, char *msg
             size_t ncap = cap ? cap * 2 : 64;
             scan_rec *nv = realloc(v, ncap * sizeof *nv);
             if (!nv) {
-                set_msg(msg, msglen, "cannot list %s: out of memory", s->modules);
-                rc = -1;
+                set_msg(err, "cannot list %s: out of memory", s->modules);
+                rc = ERYX_ERR_NO_MEMORY;
                 break;
             }
             v = nv;
@@ -773,13 +773,13 @@ static int scan_entries(eryx__store *s, scan_rec **out, size_t *count, char *msg
         n++;
     }
     closedir(d);
-    if (rc != 0) {
+    if (rc != ERYX_OK) {
         free(v);
-        return -1;
+        return rc;
     }
     *out = v;
     *count = n;
-    return 0;
+    return ERYX_OK;
 }
 
 static int cmp_mtime(const scan_rec *a, const scan_rec *b) {
@@ -823,21 +823,22 @@ static int remove_unused(int dirfd, const char *name, uint64_t *size) {
     return rc;
 }
 
-static int evict(eryx__store *s, eryx__store_limits lim, const char *keep, size_t *removed, uint64_t *freed,
-                 char *msg, size_t msglen) {
+static eryx_status evict(eryx__store *s, eryx__store_limits lim, const char *keep, size_t *removed, uint64_t *freed,
+                 eryx__errbuf *err) {
     size_t nrem = 0;
     uint64_t nfreed = 0;
     if (removed) *removed = 0;
     if (freed) *freed = 0;
-    if (!lim.max_bytes && !lim.max_entries) return 0;
+    if (!lim.max_bytes && !lim.max_entries) return ERYX_OK;
     scan_rec *v;
     size_t n;
-    if (scan_entries(s, &v, &n, msg, msglen) != 0) return -1;
+    eryx_status scanned = scan_entries(s, &v, &n, err);
+    if (scanned != ERYX_OK) return scanned;
     if (n > 1) qsort(v, n, sizeof *v, cmp_oldest_first);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) total += v[i].size;
     size_t count = n;
-    int rc = 0;
+    eryx_status rc = ERYX_OK;
     for (size_t i = 0; i < n; i++) {
         bool over = (lim.max_bytes && total > lim.max_bytes) || (lim.max_entries && count > lim.max_entries);
         if (!over) break;
@@ -849,8 +850,8 @@ static int evict(eryx__store *s, eryx__store_limits lim, const char *keep, size_
         if (r < 0) {
             int e = errno;
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot remove cache entry %s/%s: %s (%s)", s->modules, name, es.s, err_hint(e));
-            rc = -1; /* keep going: other entries may still go */
+            set_msg(err, "cannot remove cache entry %s/%s: %s (%s)", s->modules, name, es.s, err_hint(e));
+            rc = ERYX_ERR_IO; /* keep going: other entries may still go */
             continue;
         }
         if (r == 0) continue; /* in use or already gone */
@@ -866,27 +867,27 @@ static int evict(eryx__store *s, eryx__store_limits lim, const char *keep, size_
     return rc;
 }
 
-int eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed, uint64_t *freed_bytes,
-                      char *msg, size_t msglen) {
-    clear_msg(msg, msglen);
+eryx_status eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed, uint64_t *freed_bytes,
+                      eryx__errbuf *err) {
+    clear_msg(err);
     if (removed) *removed = 0;
     if (freed_bytes) *freed_bytes = 0;
     if (!store) {
-        set_msg(msg, msglen, "eryx__store_prune: no store");
-        return -1;
+        set_msg(err, "eryx__store_prune: no store");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
     if (!store->writable && (limits.max_bytes || limits.max_entries)) {
-        set_msg(msg, msglen, "cache dir %s is read-only: cannot prune it", store->dir);
-        return -1;
+        set_msg(err, "cache dir %s is read-only: cannot prune it", store->dir);
+        return ERYX_ERR_IO;
     }
-    return evict(store, limits, NULL, removed, freed_bytes, msg, msglen);
+    return evict(store, limits, NULL, removed, freed_bytes, err);
 }
 
 /* Removes temp files of dead writers: older than a minute and not locked by a
 ** live writer. Returns bytes freed. */
 static uint64_t remove_stale_temps(eryx__store *s) {
     DIR *d = open_modules(s);
-    if (!d) return 0;
+    if (!d) return ERYX_OK;
     uint64_t freed = 0;
     int64_t now = now_seconds();
     struct dirent *de;
@@ -902,24 +903,25 @@ static uint64_t remove_stale_temps(eryx__store *s) {
     return freed;
 }
 
-int eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes, char *msg, size_t msglen) {
-    clear_msg(msg, msglen);
+eryx_status eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes, eryx__errbuf *err) {
+    clear_msg(err);
     if (removed) *removed = 0;
     if (freed_bytes) *freed_bytes = 0;
     if (!store) {
-        set_msg(msg, msglen, "eryx__store_clear: no store");
-        return -1;
+        set_msg(err, "eryx__store_clear: no store");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
     if (!store->writable) {
-        set_msg(msg, msglen, "cache dir %s is read-only: cannot clear it", store->dir);
-        return -1;
+        set_msg(err, "cache dir %s is read-only: cannot clear it", store->dir);
+        return ERYX_ERR_IO;
     }
     scan_rec *v;
     size_t n;
-    if (scan_entries(store, &v, &n, msg, msglen) != 0) return -1;
+    eryx_status scanned = scan_entries(store, &v, &n, err);
+    if (scanned != ERYX_OK) return scanned;
     size_t nrem = 0;
     uint64_t nfreed = 0;
-    int rc = 0;
+    eryx_status rc = ERYX_OK;
     for (size_t i = 0; i < n; i++) {
         char name[NAME_MAX_LEN];
         entry_name(v[i].key, name);
@@ -928,9 +930,9 @@ int eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes
         if (r < 0) {
             int e = errno;
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot remove cache entry %s/%s: %s (%s)", store->modules, name, es.s,
+            set_msg(err, "cannot remove cache entry %s/%s: %s (%s)", store->modules, name, es.s,
                     err_hint(e));
-            rc = -1;
+            rc = ERYX_ERR_IO;
         } else if (r == 1) {
             nrem++;
             nfreed += size;
@@ -943,23 +945,24 @@ int eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes
     return rc;
 }
 
-int eryx__store_list(eryx__store *store, eryx__store_info **out, size_t *count, char *msg, size_t msglen) {
-    clear_msg(msg, msglen);
+eryx_status eryx__store_list(eryx__store *store, eryx__store_info **out, size_t *count, eryx__errbuf *err) {
+    clear_msg(err);
     if (out) *out = NULL;
     if (count) *count = 0;
     if (!store || !out || !count) {
-        set_msg(msg, msglen, "eryx__store_list: no store or no output");
-        return -1;
+        set_msg(err, "eryx__store_list: no store or no output");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
     scan_rec *v;
     size_t n;
-    if (scan_entries(store, &v, &n, msg, msglen) != 0) return -1;
+    eryx_status scanned = scan_entries(store, &v, &n, err);
+    if (scanned != ERYX_OK) return scanned;
     if (n > 1) qsort(v, n, sizeof *v, cmp_newest_first);
     eryx__store_info *info = calloc(n ? n : 1, sizeof *info);
     if (!info) {
         free(v);
-        set_msg(msg, msglen, "cannot list %s: out of memory", store->modules);
-        return -1;
+        set_msg(err, "cannot list %s: out of memory", store->modules);
+        return ERYX_ERR_NO_MEMORY;
     }
     for (size_t i = 0; i < n; i++) {
         memcpy(info[i].key, v[i].key, sizeof info[i].key);
@@ -977,23 +980,24 @@ int eryx__store_list(eryx__store *store, eryx__store_info **out, size_t *count, 
     free(v);
     *out = info;
     *count = n;
-    return 0;
+    return ERYX_OK;
 }
 
-int eryx__store_verify(eryx__store *store, void (*report)(void *user, const char *key, const char *problem),
-                       void *user, size_t *checked, size_t *bad, char *msg, size_t msglen) {
-    clear_msg(msg, msglen);
+eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, const char *key, const char *problem),
+                       void *user, size_t *checked, size_t *bad, eryx__errbuf *err) {
+    clear_msg(err);
     if (checked) *checked = 0;
     if (bad) *bad = 0;
     if (!store) {
-        set_msg(msg, msglen, "eryx__store_verify: no store");
-        return -1;
+        set_msg(err, "eryx__store_verify: no store");
+        return ERYX_ERR_INVALID_ARGUMENT;
     }
     scan_rec *v;
     size_t n;
-    if (scan_entries(store, &v, &n, msg, msglen) != 0) return -1;
+    eryx_status scanned = scan_entries(store, &v, &n, err);
+    if (scanned != ERYX_OK) return scanned;
     size_t nchecked = 0, nbad = 0;
-    int rc = 0;
+    eryx_status rc = ERYX_OK;
     for (size_t i = 0; i < n; i++) {
         char name[NAME_MAX_LEN];
         entry_name(v[i].key, name);
@@ -1002,9 +1006,9 @@ int eryx__store_verify(eryx__store *store, void (*report)(void *user, const char
             if (errno == ENOENT) continue; /* evicted since the scan */
             int e = errno;
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s,
+            set_msg(err, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s,
                     err_hint(e));
-            rc = -1;
+            rc = ERYX_ERR_IO;
             continue;
         }
         struct stat st, now;
@@ -1013,8 +1017,8 @@ int eryx__store_verify(eryx__store *store, void (*report)(void *user, const char
             int e = errno;
             close(fd);
             errstr es = err_text(e);
-            set_msg(msg, msglen, "cannot check cache entry %s/%s: %s", store->modules, name, es.s);
-            rc = -1;
+            set_msg(err, "cannot check cache entry %s/%s: %s", store->modules, name, es.s);
+            rc = ERYX_ERR_IO;
             continue;
         }
         if (fstatat(store->modules_fd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&st, &now) ||
@@ -1022,11 +1026,11 @@ int eryx__store_verify(eryx__store *store, void (*report)(void *user, const char
             close(fd);
             continue;
         }
-        char why[160];
-        int r = check_entry(fd, (uint64_t)st.st_size, v[i].key, why, sizeof why);
+        eryx__errbuf why;
+        int r = check_entry(fd, (uint64_t)st.st_size, v[i].key, &why);
         if (r == CHECK_ERR) {
-            set_msg(msg, msglen, "cannot verify cache entry %s/%s: %s", store->modules, name, why);
-            rc = -1;
+            set_msg(err, "cannot verify cache entry %s/%s: %s", store->modules, name, why.msg);
+            rc = ERYX_ERR_IO;
         } else {
             nchecked++;
             if (r == CHECK_BAD) {
@@ -1034,13 +1038,13 @@ int eryx__store_verify(eryx__store *store, void (*report)(void *user, const char
                 if (unlink_if_same(store->modules_fd, name, &st) != 0) {
                     int e = errno;
                     errstr es = err_text(e);
-                    size_t wl = strlen(why);
-                    snprintf(why + wl, sizeof why - wl, "; could not remove it: %s", es.s);
-                    rc = -1;
-                    set_msg(msg, msglen, "cannot remove damaged cache entry %s/%s: %s", store->modules, name,
+                    size_t wl = strlen(why.msg);
+                    snprintf(why.msg + wl, sizeof why.msg - wl, "; could not remove it: %s", es.s);
+                    rc = ERYX_ERR_IO;
+                    set_msg(err, "cannot remove damaged cache entry %s/%s: %s", store->modules, name,
                             es.s);
                 }
-                if (report) report(user, v[i].key, why);
+                if (report) report(user, v[i].key, why.msg);
             }
         }
         close(fd);

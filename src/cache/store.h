@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/errbuf.h"
 
 #define ERYX__STORE_FORMAT 1u
 #define ERYX__STORE_TRAILER_SIZE 128u
@@ -44,11 +45,11 @@ typedef struct eryx__store_limits {
 } eryx__store_limits;
 
 /* Opens (creating with mode 0700 if missing, parents included) a store at dir.
-** NULL with a message only when the directory cannot be created or read (the
-** caller then runs without a disk cache and warns). A read-only directory opens
+** NULL with a message in err (may be NULL: no message) only when the directory
+** cannot be created or read (the caller then runs without a disk cache and warns). A read-only directory opens
 ** and serves hits; put, lock_key, prune and clear then fail saying it is read-only. A store handle may be
 ** used by several threads at once. */
-eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, char *err, size_t errlen);
+eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, eryx__errbuf *err);
 void eryx__store_close(eryx__store *store); /* NULL allowed */
 const char *eryx__store_dir(const eryx__store *store);
 
@@ -70,24 +71,28 @@ typedef struct eryx__store_entry {
 ** now, and *entry holds its path and a shared lock: release it with
 ** eryx__store_entry_release when the loaded module is dropped. A damaged entry
 ** (truncated, bad magic, foreign version, wrong key, bad checksum, wrong length)
-** is removed and reported as CORRUPT; nothing is deserialized from it. */
-eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, char *msg,
-                                   size_t msglen);
+** is removed and reported as CORRUPT; nothing is deserialized from it. CORRUPT
+** and ERROR leave a message in err. */
+eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry,
+                                   eryx__errbuf *err);
 void eryx__store_entry_release(eryx__store_entry *entry); /* frees path, closes the lock; safe to call twice */
 
 /* Takes the exclusive build lock of a key, waiting for another builder (thread or
-** process) to finish. Returns a descriptor for eryx__store_unlock, or -1 with a
-** message (the caller then builds without the lock). A builder that dies releases
-** it (flock), so no lock is ever stuck. */
-int eryx__store_lock_key(eryx__store *store, const char *key, char *msg, size_t msglen);
+** process) to finish. ERYX_OK with *fd a descriptor for eryx__store_unlock, or a
+** status (*fd = -1) with a message in err: ERYX_ERR_INVALID_ARGUMENT (no store, a
+** bad key), ERYX_ERR_IO (read-only dir, open or flock failed); the caller then
+** builds without the lock. A builder that dies releases it (flock), so no lock is
+** ever stuck. */
+eryx_status eryx__store_lock_key(eryx__store *store, const char *key, int *fd, eryx__errbuf *err);
 void eryx__store_unlock(int fd);
 
 /* Stores payload under key: writes payload + trailer to a temp file, fsyncs it,
 ** renames it into place, fsyncs the directory, then evicts least-recently-used
-** entries (never ones in use) until the limits hold. Returns 0, or -1 with a
-** message (disk full, permission denied, ...) having left nothing behind: no temp
-** file and no damage to other entries. */
-int eryx__store_put(eryx__store *store, const char *key, const void *payload, size_t len, char *msg, size_t msglen);
+** entries (never ones in use) until the limits hold. Returns ERYX_OK, or
+** ERYX_ERR_IO (disk full, permission denied, read-only dir, ...) or
+** ERYX_ERR_INVALID_ARGUMENT (no store, a bad key) with a message in err, having
+** left nothing behind: no temp file and no damage to other entries. */
+eryx_status eryx__store_put(eryx__store *store, const char *key, const void *payload, size_t len, eryx__errbuf *err);
 
 /* ---- maintenance (eryx cache list/stats/verify/prune/clear) -------------------- */
 typedef struct eryx__store_info {
@@ -98,21 +103,23 @@ typedef struct eryx__store_info {
 } eryx__store_info;
 
 /* Lists entries, most recently used first. *out is malloc'd (caller frees). Temp
-** files and foreign files are not listed. Returns 0 or -1 with a message. */
-int eryx__store_list(eryx__store *store, eryx__store_info **out, size_t *count, char *msg, size_t msglen);
+** files and foreign files are not listed. Returns ERYX_OK, or a status
+** (ERYX_ERR_IO, ERYX_ERR_NO_MEMORY, ERYX_ERR_INVALID_ARGUMENT) with a message in
+** err. The maintenance calls below return statuses the same way. */
+eryx_status eryx__store_list(eryx__store *store, eryx__store_info **out, size_t *count, eryx__errbuf *err);
 
 /* Verifies every entry as eryx__store_get would (without touching mtimes); each
 ** damaged one is removed and passed to report (may be NULL). *bad gets how many.
 ** Also removes temp files left by dead writers (older than a minute). */
-int eryx__store_verify(eryx__store *store, void (*report)(void *user, const char *key, const char *problem),
-                       void *user, size_t *checked, size_t *bad, char *msg, size_t msglen);
+eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, const char *key, const char *problem),
+                               void *user, size_t *checked, size_t *bad, eryx__errbuf *err);
 
 /* Evicts least-recently-used entries not in use until the limits hold. */
-int eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed, uint64_t *freed_bytes,
-                      char *msg, size_t msglen);
+eryx_status eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed,
+                              uint64_t *freed_bytes, eryx__errbuf *err);
 
 /* Removes every entry not in use (and stale temp files). */
-int eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes, char *msg, size_t msglen);
+eryx_status eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes, eryx__errbuf *err);
 
 /* Test hook (fault injection): after `after_bytes` more bytes are written by
 ** eryx__store_put on this handle, writes fail with errno `err` (e.g. ENOSPC).

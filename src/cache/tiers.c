@@ -194,11 +194,11 @@ eryx__vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
     pthread_mutex_unlock(&eryx__registry.lock);
     if (img) return img;
 
-    char msg[512] = "";
-    eryx__vfs_zip *fresh = eryx__vfs_zip_open(path, msg, sizeof msg);
+    eryx__errbuf eb;
+    eryx__vfs_zip *fresh = eryx__vfs_zip_open(path, &eb);
     if (!fresh) {
         eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "the stdlib image %s is unusable: %s (rebuild the guest with ./build.sh)",
-                   path, msg);
+                   path, eb.msg);
         return NULL;
     }
     pthread_mutex_lock(&eryx__registry.lock);
@@ -236,11 +236,11 @@ static eryx__store *store_for(const eryx__cache_config *cc) {
     pthread_mutex_lock(&eryx__registry.lock);
     named *n = find(eryx__registry.stores, name);
     if (!n) {
-        char msg[512] = "";
+        eryx__errbuf eb;
         eryx__store_limits lim = {cc->max_bytes, cc->max_entries};
-        eryx__store *st = eryx__store_open(cc->dir, lim, msg, sizeof msg);
+        eryx__store *st = eryx__store_open(cc->dir, lim, &eb);
         n = add(&eryx__registry.stores, name, st);
-        if (n && !st) n->problem = strdup(msg);
+        if (n && !st) n->problem = strdup(eb.msg);
         if (!n) eryx__store_close(st);
     }
     eryx__store *st = n ? n->value : NULL;
@@ -265,10 +265,10 @@ static eryx_status make_key(const char *id, eryx__engine_kind kind, char key[65]
 /* Tier 2: a verified disk entry, mapped by wasmtime. */
 static wasmtime_module_t *load_from_store(const eryx__cache_config *cc, eryx__store *store, const char *key,
                                           eryx__store_entry *entry) {
-    char msg[512] = "";
-    eryx__store_result r = eryx__store_get(store, key, entry, msg, sizeof msg);
-    if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", msg);
-    if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", msg);
+    eryx__errbuf eb;
+    eryx__store_result r = eryx__store_get(store, key, entry, &eb);
+    if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", eb.msg);
+    if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", eb.msg);
     if (r != ERYX__STORE_HIT) return NULL;
     wasmtime_module_t *m = NULL;
     wasmtime_error_t *e = wasmtime_module_deserialize_file(eryx__engine(cc->engine, NULL), entry->path, &m);
@@ -312,9 +312,9 @@ static void store_compiled(const eryx__cache_config *cc, eryx__store *store, con
         warn(cc, "cannot serialize the compiled module; it is not cached");
         return;
     }
-    char msg[512] = "";
-    if (store && eryx__store_put(store, key, bytes.data, bytes.size, msg, sizeof msg) != 0)
-        warn(cc, "cannot write the compiled module to the cache (%s); the next process compiles again", msg);
+    eryx__errbuf eb;
+    if (store && eryx__store_put(store, key, bytes.data, bytes.size, &eb) != ERYX_OK)
+        warn(cc, "cannot write the compiled module to the cache (%s); the next process compiles again", eb.msg);
     if (cc->backend && cc->backend->put(cc->backend_user, key, bytes.data, bytes.size) != 0)
         warn(cc, "the cache backend failed to store %s", key);
     wasm_byte_vec_delete(&bytes);
@@ -358,12 +358,12 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
     if (store) g->module = load_from_store(cc, store, key, &g->entry);
     else if (cc->backend) g->module = load_from_backend(cc, key);
     /* A miss: one builder per key; other threads and processes wait, then find it. */
-    char msg[512] = "";
+    eryx__errbuf eb;
     int lock_fd = -1;
     bool locked = false;
     if (!g->module) {
-        lock_fd = store ? eryx__store_lock_key(store, key, msg, sizeof msg) : -1;
-        if (store && lock_fd < 0) warn(cc, "cannot lock the cache entry (%s); building without the lock", msg);
+        if (store && eryx__store_lock_key(store, key, &lock_fd, &eb) != ERYX_OK)
+            warn(cc, "cannot lock the cache entry (%s); building without the lock", eb.msg);
         if (lock_fd < 0) {
             pthread_mutex_lock(&eryx__registry.build_lock);
             locked = true;
@@ -412,17 +412,18 @@ unlock:
 ** sandbox's memory). */
 static eryx__snapimg *image_from_store(const eryx__cache_config *cc, eryx__store *store, const char *key) {
     eryx__store_entry entry = {.lock_fd = -1};
-    char msg[512] = "";
-    eryx__store_result r = eryx__store_get(store, key, &entry, msg, sizeof msg);
-    if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", msg);
-    if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", msg);
+    eryx__errbuf eb;
+    eryx__store_result r = eryx__store_get(store, key, &entry, &eb);
+    if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", eb.msg);
+    if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", eb.msg);
     if (r != ERYX__STORE_HIT) return NULL;
     eryx__snapimg *img = NULL;
     FILE *f = fopen(entry.path, "rb");
     uint8_t *data = f && entry.payload_len ? malloc(entry.payload_len) : NULL;
     if (data && fread(data, 1, entry.payload_len, f) == entry.payload_len)
-        img = eryx__snapimg_new(data, entry.payload_len, msg, sizeof msg);
-    if (!img) warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path, msg[0] ? msg : "read failed");
+        img = eryx__snapimg_new(data, entry.payload_len, &eb);
+    if (!img)
+        warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path, eb.msg[0] ? eb.msg : "read failed");
     free(data);
     if (f) fclose(f);
     eryx__store_entry_release(&entry);
@@ -435,19 +436,19 @@ static eryx__snapimg *image_from_backend(const eryx__cache_config *cc, const cha
     int found = cc->backend->get(cc->backend_user, key, &data, &len);
     if (found < 0) warn(cc, "the cache backend failed to look up %s; rebuilding", key);
     if (found != 1) return NULL;
-    char msg[256] = "";
-    eryx__snapimg *img = eryx__snapimg_new(data, len, msg, sizeof msg);
+    eryx__errbuf eb;
+    eryx__snapimg *img = eryx__snapimg_new(data, len, &eb);
     if (cc->backend->free) cc->backend->free(cc->backend_user, data, len);
-    if (!img) warn(cc, "the cache backend returned an unusable snapshot image for %s (%s); rebuilding", key, msg);
+    if (!img) warn(cc, "the cache backend returned an unusable snapshot image for %s (%s); rebuilding", key, eb.msg);
     return img;
 }
 
 static void image_store(const eryx__cache_config *cc, eryx__store *store, const char *key, const eryx__snapimg *img) {
     const uint8_t *bytes = eryx__snapimg_view(img);
-    char msg[512] = "";
+    eryx__errbuf eb;
     size_t len = eryx__snapimg_size(img);
-    if (store && eryx__store_put(store, key, bytes, len, msg, sizeof msg) != 0)
-        warn(cc, "cannot write the snapshot image to the cache (%s); the next process makes it again", msg);
+    if (store && eryx__store_put(store, key, bytes, len, &eb) != ERYX_OK)
+        warn(cc, "cannot write the snapshot image to the cache (%s); the next process makes it again", eb.msg);
     if (cc->backend && cc->backend->put(cc->backend_user, key, bytes, len) != 0)
         warn(cc, "the cache backend failed to store %s", key);
 }
@@ -566,12 +567,12 @@ eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *
     eryx__store *store = cc->dir && !cc->backend ? store_for(cc) : NULL;
     eryx__snapimg *img = store ? image_from_store(cc, store, key) : cc->backend ? image_from_backend(cc, key) : NULL;
     eryx_status st = ERYX_OK;
-    char msg[512] = "";
+    eryx__errbuf eb;
     int lock_fd = -1;
     bool locked = false;
     if (!img) { /* one builder per key, as for modules */
-        lock_fd = store ? eryx__store_lock_key(store, key, msg, sizeof msg) : -1;
-        if (store && lock_fd < 0) warn(cc, "cannot lock the cache entry (%s); building without the lock", msg);
+        if (store && eryx__store_lock_key(store, key, &lock_fd, &eb) != ERYX_OK)
+            warn(cc, "cannot lock the cache entry (%s); building without the lock", eb.msg);
         if (lock_fd < 0) {
             pthread_mutex_lock(&eryx__registry.build_lock);
             locked = true;

@@ -53,10 +53,10 @@ int eryx__cli_cache(const char *dir, int argc, char **argv) {
         fprintf(stderr, "eryx: cache prune needs --max-size N and/or --max-entries N\n");
         return 2;
     }
-    char msg[512] = "";
-    eryx__store *st = eryx__store_open(dir, (eryx__store_limits){0, 0}, msg, sizeof msg);
+    eryx__errbuf eb;
+    eryx__store *st = eryx__store_open(dir, (eryx__store_limits){0, 0}, &eb);
     if (!st) {
-        fprintf(stderr, "eryx: cannot open the cache directory %s: %s\n", dir, msg);
+        fprintf(stderr, "eryx: cannot open the cache directory %s: %s\n", dir, eb.msg);
         return 3;
     }
     int rc = 0;
@@ -64,8 +64,8 @@ int eryx__cli_cache(const char *dir, int argc, char **argv) {
     if (!strcmp(cmd, "list") || !strcmp(cmd, "stats")) {
         eryx__store_info *info = NULL;
         size_t n = 0;
-        if (eryx__store_list(st, &info, &n, msg, sizeof msg) != 0) {
-            fprintf(stderr, "eryx: cannot list %s: %s\n", dir, msg);
+        if (eryx__store_list(st, &info, &n, &eb) != 0) {
+            fprintf(stderr, "eryx: cannot list %s: %s\n", dir, eb.msg);
             rc = 3;
         } else if (!strcmp(cmd, "list")) {
             printf("%-64s %12s  %-19s %s\n", "key", "size", "last used (UTC)", "");
@@ -91,8 +91,8 @@ int eryx__cli_cache(const char *dir, int argc, char **argv) {
         free(info);
     } else if (!strcmp(cmd, "verify")) {
         size_t checked = 0, bad = 0;
-        if (eryx__store_verify(st, report_bad, NULL, &checked, &bad, msg, sizeof msg) != 0) {
-            fprintf(stderr, "eryx: cannot verify %s: %s\n", dir, msg);
+        if (eryx__store_verify(st, report_bad, NULL, &checked, &bad, &eb) != 0) {
+            fprintf(stderr, "eryx: cannot verify %s: %s\n", dir, eb.msg);
             rc = 3;
         } else {
             printf("verified %zu entries: %zu damaged (removed; they are rebuilt when next needed)\n", checked, bad);
@@ -101,10 +101,10 @@ int eryx__cli_cache(const char *dir, int argc, char **argv) {
     } else {
         size_t removed = 0;
         uint64_t freed = 0;
-        int r = !strcmp(cmd, "prune") ? eryx__store_prune(st, lim, &removed, &freed, msg, sizeof msg)
-                                      : eryx__store_clear(st, &removed, &freed, msg, sizeof msg);
-        if (r != 0) {
-            fprintf(stderr, "eryx: cache %s failed: %s\n", cmd, msg);
+        eryx_status r = !strcmp(cmd, "prune") ? eryx__store_prune(st, lim, &removed, &freed, &eb)
+                                      : eryx__store_clear(st, &removed, &freed, &eb);
+        if (r != ERYX_OK) {
+            fprintf(stderr, "eryx: cache %s failed: %s\n", cmd, eb.msg);
             rc = 3;
         } else {
             human(freed, b, sizeof b);

@@ -11,6 +11,9 @@
 #include <string.h>
 #include "../wasi/wasi_wasmtime.h"
 
+/* The longest dl_open message copied to the guest (its buffer is 1 KiB). */
+#define DL_ERR_MAX 1023
+
 /* One call, as an import's body sees it. */
 typedef struct host_call {
     eryx__host *h;
@@ -71,24 +74,27 @@ BODY(dl_open) {
     eryx__guest_mem mem = mem_of(c);
     uint32_t pp = U32(0), pl = U32(1), ip = U32(2), il = U32(3), ep = U32(4), el = U32(5);
     if (!in_guest(mem, pp, pl) || !in_guest(mem, ip, il) || !in_guest(mem, ep, el)) return out_of_bounds(c);
-    char path[4096], init[256], err[1024] = "extensions are not available in this sandbox";
+    char path[4096], init[256];
+    eryx__errbuf err; /* what the guest reads when the hook leaves no message */
+    eryx__fail(&err, ERYX_ERR_INVALID_ARGUMENT, "extensions are not available in this sandbox");
     int32_t r = -1;
     if (pl >= sizeof path || il >= sizeof init) {
-        snprintf(err, sizeof err, "the path or the init function's name is too long");
+        eryx__fail(&err, ERYX_ERR_INVALID_ARGUMENT, "the path or the init function's name is too long");
     } else if (h->dl_open) {
         memcpy(path, mem.base + pp, pl);
         path[pl] = '\0';
         memcpy(init, mem.base + ip, il);
         init[il] = '\0';
-        r = h->dl_open(h->dl_user, path, init, err, sizeof err);
+        if (h->dl_open(h->dl_user, path, init, &r, &err) != ERYX_OK) r = -1;
     }
     if (eryx__stopped(h->stop)) return r; /* the call traps: no message */
     if (r < 0 && el > 0) {
         mem = mem_of(c);
-        size_t len = strnlen(err, sizeof err - 1);
+        /* At most DL_ERR_MAX bytes, as ever: the guest's buffer is 1 KiB. */
+        size_t len = strnlen(err.msg, DL_ERR_MAX);
         if (len > el - 1) len = el - 1;
         if (in_guest(mem, ep, el)) {
-            memcpy(mem.base + ep, err, len);
+            memcpy(mem.base + ep, err.msg, len);
             mem.base[ep + len] = '\0';
         }
     }

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <wasmtime.h>
+#include "../common/errbuf.h"
 #include "../wasi/wasi.h"
 
 /* The import module of every import below. */
@@ -102,9 +103,10 @@ typedef struct eryx__host {
     int32_t (*cb_take)(void *user, int32_t id, uint8_t *buf, size_t cap);
     void *cb_user;
     /* eryx.dl_open: load an extension side module (src/link/loader.h). path and init
-    ** are host copies; on failure a message goes into err (NUL-terminated). Returns
-    ** the table index of the init function, or -1. NULL: extensions refused. */
-    int32_t (*dl_open)(void *user, const char *path, const char *init, char *err, size_t err_cap);
+    ** are host copies. ERYX_OK with the table index of the init function in
+    ** *index, or a status with a message in err (host.c copies it into the guest's
+    ** buffer, the ABI's (err, err_cap), truncated to fit). NULL: extensions refused. */
+    eryx_status (*dl_open)(void *user, const char *path, const char *init, int32_t *index, eryx__errbuf *err);
     void *dl_user;
 } eryx__host;
 

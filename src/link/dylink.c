@@ -70,10 +70,10 @@ static int read_export_info(cursor *c, eryx__dylink *d) {
     return 0;
 }
 
-int eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, char *err, size_t err_len) {
+static int dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, eryx__errbuf *err) {
     memset(out, 0, sizeof *out);
-    cursor c = {.p = wasm, .pos = 0, .end = len, .where = "module header", .err = err, .err_len = err_len};
-    if (err && err_len) err[0] = '\0';
+    cursor c = {.p = wasm, .pos = 0, .end = len, .where = "module header", .err = err};
+    if (err) eryx__errbuf_clear(err);
     if (!wasm || len < 8 || memcmp(wasm, "\0asm", 4) != 0 || memcmp(wasm + 4, "\1\0\0\0", 4) != 0)
         return fail(&c, "not a WebAssembly module (bad magic or version)");
     c.pos = 8;
@@ -126,11 +126,10 @@ bad:
     return -1;
 }
 
-int eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len, char *err,
-                            size_t err_len) {
+static int strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len, eryx__errbuf *err) {
     *out = NULL;
     *out_len = 0;
-    cursor c = {.p = wasm, .pos = 8, .end = len, .where = "module", .err = err, .err_len = err_len};
+    cursor c = {.p = wasm, .pos = 8, .end = len, .where = "module", .err = err};
     if (!wasm || len < 8 || memcmp(wasm, "\0asm\1\0\0\0", 8) != 0)
         return fail(&c, "not a WebAssembly module (bad magic or version)");
     uint8_t *copy = malloc(len);
@@ -152,6 +151,17 @@ int eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size
     *out = copy;
     *out_len = n;
     return 0;
+}
+
+/* The entry points: the parse steps above return 0 or -1 with the message in err;
+** a side module comes from a package, so a module they refuse is ERYX_ERR_PACKAGE. */
+eryx_status eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, eryx__errbuf *err) {
+    return dylink_read(wasm, len, out, err) ? ERYX_ERR_PACKAGE : ERYX_OK;
+}
+
+eryx_status eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len,
+                                    eryx__errbuf *err) {
+    return strip_data(wasm, len, out, out_len, err) ? ERYX_ERR_PACKAGE : ERYX_OK;
 }
 
 /* ---- the link interface ------------------------------------------------------------- */
@@ -317,10 +327,10 @@ static int read_imports(cursor *c, char **types, uint32_t ntypes, eryx__wasm_ifa
     return 0;
 }
 
-int eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out, char *err, size_t err_len) {
+static int iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out, eryx__errbuf *err) {
     memset(out, 0, sizeof *out);
-    cursor c = {.p = wasm, .pos = 8, .end = len, .where = "module", .err = err, .err_len = err_len};
-    if (err && err_len) err[0] = '\0';
+    cursor c = {.p = wasm, .pos = 8, .end = len, .where = "module", .err = err};
+    if (err) eryx__errbuf_clear(err);
     if (!wasm || len < 8 || memcmp(wasm, "\0asm\1\0\0\0", 8) != 0)
         return fail(&c, "not a WebAssembly module (bad magic or version)");
     char **types = NULL;
@@ -403,4 +413,8 @@ int eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out
     }
     eryx__wasm_iface_sort(out);
     return 0;
+}
+
+eryx_status eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out, eryx__errbuf *err) {
+    return iface_read(wasm, len, out, err) ? ERYX_ERR_PACKAGE : ERYX_OK;
 }

@@ -18,6 +18,7 @@
 #define ERYX_DYLINK_H
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/errbuf.h"
 
 #define ERYX__DYLINK_MAX_MEM (UINT32_C(1) << 30)   /* static data of one module */
 #define ERYX__DYLINK_MAX_TABLE (UINT32_C(1) << 20) /* function-table slots */
@@ -33,11 +34,11 @@ typedef struct eryx__dylink {
     uint32_t n_tls_exports; /* thread-local exports (refused by the loader: no threads) */
 } eryx__dylink;
 
-/* Reads the dylink.0 section of the module (wasm, len) into *out. Returns 0, or
-** -1 with a one-line message in err: not a wasm module, no dylink.0 first section
+/* Reads the dylink.0 section of the module (wasm, len) into *out. Returns ERYX_OK,
+** or ERYX_ERR_PACKAGE with a one-line message in err (may be NULL): not a wasm module, no dylink.0 first section
 ** (a main module or a plain object file; the pre-2021 "dylink" section is named as
 ** such), a malformed or truncated subsection, or sizes over the caps. */
-int eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, char *err, size_t err_len);
+eryx_status eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, eryx__errbuf *err);
 
 /* Writes a copy of the module (wasm, len) without its data and data-count
 ** sections into a malloc'd *out of *out_len bytes: the "bare" side module a
@@ -45,9 +46,9 @@ int eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out, char *
 ** memory the snapshot restored (the module's data is there already, relocated).
 ** Every other section is copied unchanged; wasmtime validates the result (a module
 ** whose code uses memory.init or data.drop does not compile, and the caller keeps
-** the full module). Returns 0, or -1 with a message. */
-int eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len, char *err,
-                            size_t err_len);
+** the full module). Returns ERYX_OK, or ERYX_ERR_PACKAGE with a message in err. */
+eryx_status eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len,
+                                    eryx__errbuf *err);
 
 /* Frees what eryx__dylink_read allocated and zeroes *d. */
 void eryx__dylink_free(eryx__dylink *d);
@@ -76,10 +77,10 @@ typedef struct eryx__wasm_iface {
 } eryx__wasm_iface;
 
 /* Reads the type, import, function and export sections of the module (wasm, len)
-** into *out (zeroed first). Returns 0, or -1 with a one-line message naming the
-** byte: not a wasm module, a malformed or truncated section, an index out of
+** into *out (zeroed first). Returns ERYX_OK, or ERYX_ERR_PACKAGE with a one-line
+** message in err naming the byte: not a wasm module, a malformed or truncated section, an index out of
 ** range, a value type this reader does not know, or over ERYX__WASM_MAX_SYMBOLS. */
-int eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out, char *err, size_t err_len);
+eryx_status eryx__wasm_iface_read(const uint8_t *wasm, size_t len, eryx__wasm_iface *out, eryx__errbuf *err);
 
 /* Sorts out->exports by name; for an interface filled by hand (the main module's,
 ** from the engine). */

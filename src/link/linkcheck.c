@@ -7,15 +7,16 @@
 
 enum { KIND_FUNC = 0, KIND_TABLE = 1, KIND_MEMORY = 2, KIND_GLOBAL = 3 };
 
-static int failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t len, const char *fmt, ...) {
-    if (err && len) {
+/* A module that would not link is a package's problem: ERYX_ERR_PACKAGE. */
+static eryx_status failf(eryx__errbuf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static eryx_status failf(eryx__errbuf *err, const char *fmt, ...) {
+    if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
     }
-    return -1;
+    return ERYX_ERR_PACKAGE;
 }
 
 /* "ii>i" as "(i32, i32) -> i32", for messages. */
@@ -52,8 +53,8 @@ static const eryx__wasm_sym *in_sides(const eryx__link_side *sides, size_t n, co
     return NULL;
 }
 
-int eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n, char *err,
-                     size_t err_len) {
+eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n,
+                             eryx__errbuf *err) {
     static const char rebuild[] = "it was built for another interpreter build: rebuild it against this one";
     for (size_t s = 0; s < n; s++) {
         const char *path = sides[s].path;
@@ -68,37 +69,37 @@ int eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides,
                      (is(name, "__stack_pointer") || is(name, "__memory_base") || is(name, "__table_base"))))
                     continue;
                 if (im->kind != KIND_FUNC)
-                    return failf(err, err_len, "%s imports env.%s (kind %u), which the loader does not provide", path,
+                    return failf(err, "%s imports env.%s (kind %u), which the loader does not provide", path,
                                  name, im->kind);
                 const eryx__wasm_sym *def = eryx__wasm_iface_export(main, name, strlen(name), KIND_FUNC);
                 const char *where = "the interpreter";
                 if (!def) def = in_sides(sides, n, name, KIND_FUNC), where = "another extension module";
                 if (!def)
-                    return failf(err, err_len,
+                    return failf(err,
                                  "%s needs the function %s %s, which neither the interpreter nor another extension "
                                  "module of the sandbox exports: %s (or add the package that defines it)",
                                  path, name, sig_text(im->sig, want, sizeof want), rebuild);
                 if (!is(def->sig, im->sig))
-                    return failf(err, err_len, "%s needs the function %s as %s, but %s defines it as %s: %s", path,
+                    return failf(err, "%s needs the function %s as %s, but %s defines it as %s: %s", path,
                                  name, sig_text(im->sig, want, sizeof want), where,
                                  sig_text(def->sig ? def->sig : "", have, sizeof have), rebuild);
             } else if (is(im->module, "GOT.func") || is(im->module, "GOT.mem")) {
                 bool func = is(im->module, "GOT.func");
                 uint8_t kind = func ? KIND_FUNC : KIND_GLOBAL;
                 if (im->kind != KIND_GLOBAL)
-                    return failf(err, err_len, "%s imports %s.%s as other than a global: not a valid side module",
+                    return failf(err, "%s imports %s.%s as other than a global: not a valid side module",
                                  path, im->module, name);
                 if (eryx__wasm_iface_export(main, name, strlen(name), kind) || in_sides(sides, n, name, kind))
                     continue;
-                return failf(err, err_len,
+                return failf(err,
                              "%s needs the address of the %s %s, which neither the interpreter nor an extension "
                              "module of the sandbox exports: %s",
                              path, func ? "function" : "data symbol", name, rebuild);
             } else {
-                return failf(err, err_len, "%s imports %s.%s, which the loader does not provide (only env, GOT.mem "
+                return failf(err, "%s imports %s.%s, which the loader does not provide (only env, GOT.mem "
                              "and GOT.func)", path, im->module, name);
             }
         }
     }
-    return 0;
+    return ERYX_OK;
 }

@@ -21,9 +21,10 @@ typedef struct eryx__link_side {
 } eryx__link_side;
 
 /* Checks every import of the n side modules against the main module's exports
-** (main, sorted) and the side modules' own exports. Returns 0, or -1 with a
-** message naming the first module and symbol that would not link, and why. */
-int eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n, char *err,
-                     size_t err_len);
+** (main, sorted) and the side modules' own exports. Returns ERYX_OK, or
+** ERYX_ERR_PACKAGE with a message in err (may be NULL) naming the first module and
+** symbol that would not link, and why. */
+eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n,
+                             eryx__errbuf *err);
 
 #endif

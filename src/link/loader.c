@@ -2,32 +2,20 @@
 #include "loader.h"
 #include "../common/process_state.h"
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failf(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t err_len, const char *fmt, ...) {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* A wasmtime error or trap as text, freeing it. */
-static int fail_wasmtime(char *err, size_t err_len, const char *what, wasmtime_error_t *e, wasm_trap_t *trap) {
+/* A wasmtime error or trap as text, freeing it: ERYX_ERR_ENGINE. */
+static eryx_status fail_wasmtime(eryx__errbuf *err, const char *what, wasmtime_error_t *e, wasm_trap_t *trap) {
     wasm_byte_vec_t msg = {0};
     if (e) wasmtime_error_message(e, &msg);
     else if (trap) wasm_trap_message(trap, &msg);
-    failf(err, err_len, "%s: %.*s", what, (int)msg.size, msg.data ? msg.data : "");
+    eryx__fail(err, ERYX_ERR_ENGINE, "%s: %.*s", what, (int)msg.size, msg.data ? msg.data : "");
     wasm_byte_vec_delete(&msg);
     if (e) wasmtime_error_delete(e);
     if (trap) wasm_trap_delete(trap);
-    return -1;
+    return ERYX_ERR_ENGINE;
 }
 
 static bool get_export(wasmtime_context_t *cx, const wasmtime_instance_t *inst, const char *name, size_t len,
@@ -68,21 +56,21 @@ static int slot_add(eryx__dl_host *h, void *raw, uint32_t index) {
     return 0;
 }
 
-int eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, char *err, size_t err_len) {
+eryx_status eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, eryx__errbuf *err) {
     void *raw = wasmtime_func_to_raw(h->cx, f);
     bool found;
     size_t at = slot_find(h, raw, &found);
     if (found) {
         *index = h->slots[at].index;
-        return 0;
+        return ERYX_OK;
     }
     wasmtime_val_t init = {.kind = WASMTIME_FUNCREF, .of.funcref = *f};
     uint64_t prev = 0;
     wasmtime_error_t *e = wasmtime_table_grow(h->cx, &h->table, 1, &init, &prev);
-    if (e) return fail_wasmtime(err, err_len, "cannot grow the function table", e, NULL);
-    if (prev >= UINT32_MAX) return failf(err, err_len, "the function table is full");
+    if (e) return fail_wasmtime(err, "cannot grow the function table", e, NULL);
+    if (prev >= UINT32_MAX) return eryx__fail(err, ERYX_ERR_ENGINE, "the function table is full");
     *index = (uint32_t)prev;
-    return slot_add(h, raw, *index) == 0 ? 0 : failf(err, err_len, "out of memory");
+    return slot_add(h, raw, *index) == 0 ? ERYX_OK : eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
 }
 
 /* ---- the host ------------------------------------------------------------------------ */
@@ -117,30 +105,31 @@ static int named_cmp(const void *a, const void *b) {
 }
 
 /* Fills h->slots from a scan of the table (raw funcref -> first index). */
-static int scan_table(eryx__dl_host *h, char *err, size_t err_len) {
+static eryx_status scan_table(eryx__dl_host *h, eryx__errbuf *err) {
     uint64_t n = wasmtime_table_size(h->cx, &h->table);
-    if (n > ERYX__DYLINK_MAX_TABLE * 4ull) return failf(err, err_len, "the main module's table is too large");
+    if (n > ERYX__DYLINK_MAX_TABLE * 4ull)
+        return eryx__fail(err, ERYX_ERR_ENGINE, "the main module's table is too large");
     for (uint64_t i = 0; i < n; i++) {
         wasmtime_val_t v;
         if (!wasmtime_table_get(h->cx, &h->table, i, &v)) continue;
         if (v.kind == WASMTIME_FUNCREF && v.of.funcref.store_id != 0 &&
             slot_add(h, wasmtime_func_to_raw(h->cx, &v.of.funcref), (uint32_t)i) != 0)
-            return failf(err, err_len, "out of memory");
+            return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     }
-    return 0;
+    return ERYX_OK;
 }
 
 /* The map for key: registered, or built from this instance (its table scanned
 ** into h->slots, which then stay) and registered. NULL when out of memory or the
 ** registry is full (the caller then scans). */
-static const main_map *main_map_for(eryx__dl_host *h, const void *key, char *err, size_t err_len) {
+static const main_map *main_map_for(eryx__dl_host *h, const void *key, eryx__errbuf *err) {
     pthread_mutex_lock(&eryx__dl_main_maps.lock);
     const main_map *found = NULL;
     for (size_t i = 0; i < eryx__dl_main_maps.n && !found; i++)
         if (eryx__dl_main_maps.m[i].key == key) found = &eryx__dl_main_maps.m[i];
     pthread_mutex_unlock(&eryx__dl_main_maps.lock);
     if (found) return found;
-    if (scan_table(h, err, err_len) != 0) return NULL;
+    if (scan_table(h, err) != 0) return NULL;
     main_map fresh = {.key = key};
     size_t cap = 0;
     char *name;
@@ -193,33 +182,34 @@ static int64_t main_index(const eryx__dl_host *h, const char *name, size_t len) 
     return -1;
 }
 
-int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
-                       const void *module_key, char *err, size_t err_len) {
+eryx_status eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
+                       const void *module_key, eryx__errbuf *err) {
     memset(h, 0, sizeof *h);
     h->cx = cx;
     h->main = *main;
     wasmtime_extern_t x;
     static const char hint[] = "the interpreter was not linked as a main module for extensions";
     if (!get_export(cx, main, "memory", 6, WASMTIME_EXTERN_MEMORY, &x))
-        return failf(err, err_len, "%s: it exports no memory", hint);
+        return eryx__fail(err, ERYX_ERR_ENGINE, "%s: it exports no memory", hint);
     h->memory = x.of.memory;
     if (!get_export(cx, main, "__indirect_function_table", 25, WASMTIME_EXTERN_TABLE, &x))
-        return failf(err, err_len, "%s: it exports no __indirect_function_table", hint);
+        return eryx__fail(err, ERYX_ERR_ENGINE, "%s: it exports no __indirect_function_table", hint);
     h->table = x.of.table;
     if (!get_export(cx, main, "__stack_pointer", 15, WASMTIME_EXTERN_GLOBAL, &x))
-        return failf(err, err_len, "%s: it exports no __stack_pointer", hint);
+        return eryx__fail(err, ERYX_ERR_ENGINE, "%s: it exports no __stack_pointer", hint);
     h->stack_pointer = x.of.global;
     if (!get_export(cx, main, "aligned_alloc", 13, WASMTIME_EXTERN_FUNC, &x))
-        return failf(err, err_len, "%s: it exports no aligned_alloc", hint);
+        return eryx__fail(err, ERYX_ERR_ENGINE, "%s: it exports no aligned_alloc", hint);
     h->aligned_alloc = x.of.func;
     /* With a known module, its map answers for the main's functions and h->slots
     ** holds only what this instance adds; else the whole table is scanned. */
-    if (module_key) h->main_map = main_map_for(h, module_key, err, err_len);
-    if (!h->main_map && h->nslots == 0 && scan_table(h, err, err_len) != 0) {
+    if (module_key) h->main_map = main_map_for(h, module_key, err);
+    eryx_status st;
+    if (!h->main_map && h->nslots == 0 && (st = scan_table(h, err)) != ERYX_OK) {
         eryx__dl_host_free(h);
-        return -1;
+        return st;
     }
-    return 0;
+    return ERYX_OK;
 }
 
 /* ---- loading ----------------------------------------------------------------------------- */
@@ -242,13 +232,13 @@ static bool find_symbol(eryx__dl_host *h, const char *name, size_t len, wasmtime
     return false;
 }
 
-static int new_i32_global(wasmtime_context_t *cx, bool mutable_, uint32_t value, wasmtime_global_t *out, char *err,
-                          size_t err_len) {
+static eryx_status new_i32_global(wasmtime_context_t *cx, bool mutable_, uint32_t value, wasmtime_global_t *out,
+                                  eryx__errbuf *err) {
     wasm_globaltype_t *gt = wasm_globaltype_new(wasm_valtype_new(WASM_I32), mutable_ ? WASM_VAR : WASM_CONST);
     wasmtime_val_t v = {.kind = WASMTIME_I32, .of.i32 = (int32_t)value};
     wasmtime_error_t *e = wasmtime_global_new(cx, gt, &v, out);
     wasm_globaltype_delete(gt);
-    return e ? fail_wasmtime(err, err_len, "cannot make a global", e, NULL) : 0;
+    return e ? fail_wasmtime(err, "cannot make a global", e, NULL) : ERYX_OK;
 }
 
 /* The i32 value of an exported global (a data symbol's address, relative to its
@@ -266,9 +256,9 @@ typedef struct pending {
     size_t len;
 } pending;
 
-static int reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, char *err, size_t err_len) {
+static eryx_status reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, eryx__errbuf *err) {
     *base = 0;
-    if (d->mem_size == 0) return 0;
+    if (d->mem_size == 0) return ERYX_OK;
     uint32_t align = UINT32_C(1) << d->mem_align;
     if (align < 16) align = 16;
     uint64_t size = ((uint64_t)d->mem_size + align - 1) / align * align; /* aligned_alloc wants a multiple */
@@ -277,44 +267,45 @@ static int reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint32_t *bas
                    res = {.kind = WASMTIME_I32, .of.i32 = 0};
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *e = wasmtime_func_call(h->cx, &h->aligned_alloc, args, 2, &res, 1, &trap);
-    if (e || trap) return fail_wasmtime(err, err_len, "aligned_alloc for the side module's data failed", e, trap);
+    if (e || trap) return fail_wasmtime(err, "aligned_alloc for the side module's data failed", e, trap);
     uint32_t ptr = (uint32_t)res.of.i32;
     size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
     /* The address came from the guest: check it before writing there. */
     if (ptr == 0 || ptr % align != 0 || ptr > msize || size > msize - ptr)
-        return failf(err, err_len, "no memory for the side module's %u bytes of data (the guest's allocator gave %u)",
-                     d->mem_size, ptr);
+        return eryx__fail(err, ERYX_ERR_ENGINE,
+                          "no memory for the side module's %u bytes of data (the guest's allocator gave %u)",
+                          d->mem_size, ptr);
     memset(wasmtime_memory_data(h->cx, &h->memory) + ptr, 0, (size_t)size);
     *base = ptr;
-    return 0;
+    return ERYX_OK;
 }
 
-static int reserve_table(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, char *err, size_t err_len) {
+static eryx_status reserve_table(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, eryx__errbuf *err) {
     uint64_t cur = wasmtime_table_size(h->cx, &h->table);
     uint64_t align = UINT64_C(1) << d->table_align;
     uint64_t pad = (align - cur % align) % align;
     *base = (uint32_t)(cur + pad);
-    if (cur + pad + d->table_size >= UINT32_MAX) return failf(err, err_len, "the function table is full");
-    if (pad + d->table_size == 0) return 0;
+    if (cur + pad + d->table_size >= UINT32_MAX) return eryx__fail(err, ERYX_ERR_ENGINE, "the function table is full");
+    if (pad + d->table_size == 0) return ERYX_OK;
     wasmtime_val_t null = {.kind = WASMTIME_FUNCREF};
     null.of.funcref.store_id = 0;
     uint64_t prev;
     wasmtime_error_t *e = wasmtime_table_grow(h->cx, &h->table, pad + d->table_size, &null, &prev);
-    return e ? fail_wasmtime(err, err_len, "cannot grow the function table for the side module", e, NULL) : 0;
+    return e ? fail_wasmtime(err, "cannot grow the function table for the side module", e, NULL) : ERYX_OK;
 }
 
-static int call_if_exported(eryx__dl_host *h, const wasmtime_instance_t *inst, const char *fn, const char *name,
-                            char *err, size_t err_len) {
+static eryx_status call_if_exported(eryx__dl_host *h, const wasmtime_instance_t *inst, const char *fn, const char *name,
+                            eryx__errbuf *err) {
     wasmtime_extern_t x;
-    if (!get_export(h->cx, inst, fn, strlen(fn), WASMTIME_EXTERN_FUNC, &x)) return 0;
+    if (!get_export(h->cx, inst, fn, strlen(fn), WASMTIME_EXTERN_FUNC, &x)) return ERYX_OK;
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *e = wasmtime_func_call(h->cx, &x.of.func, NULL, 0, NULL, 0, &trap);
     if (e || trap) {
         char what[256];
         snprintf(what, sizeof what, "side module %s: %s failed", name, fn);
-        return fail_wasmtime(err, err_len, what, e, trap);
+        return fail_wasmtime(err, what, e, trap);
     }
-    return 0;
+    return ERYX_OK;
 }
 
 #define NAME_IS(n, s) ((n)->size == sizeof(s) - 1 && !memcmp((n)->data, s, sizeof(s) - 1))
@@ -327,38 +318,41 @@ typedef struct replay_at {
     bool has_data; /* the module still has its data segments (else a stripped copy) */
 } replay_at;
 
-static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                     const replay_at *at, const eryx__dl_module **out, char *err, size_t err_len) {
+static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                     const replay_at *at, const eryx__dl_module **out, eryx__errbuf *err) {
     *out = NULL;
     if (d->n_tls_exports)
-        return failf(err, err_len, "side module %s has thread-local data; this interpreter has no threads", name);
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s has thread-local data; this interpreter has no threads",
+                          name);
     if (h->nmods == h->mods_cap) {
         size_t cap = h->mods_cap ? h->mods_cap * 2 : 16;
         eryx__dl_module *m = realloc(h->mods, cap * sizeof *m);
-        if (!m) return failf(err, err_len, "out of memory");
+        if (!m) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
         h->mods = m, h->mods_cap = cap;
     }
     uint32_t memory_base, table_base;
+    eryx_status st;
     if (at) {
         size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
         memory_base = at->memory_base;
         if ((uint64_t)memory_base + d->mem_size > msize)
-            return failf(err, err_len, "side module %s: its recorded data (%u bytes at %u) lies outside the memory",
-                         name, d->mem_size, memory_base);
-    } else if (reserve_memory(h, d, &memory_base, err, err_len)) {
-        return -1;
+            return eryx__fail(err, ERYX_ERR_PACKAGE,
+                              "side module %s: its recorded data (%u bytes at %u) lies outside the memory",
+                              name, d->mem_size, memory_base);
+    } else if ((st = reserve_memory(h, d, &memory_base, err)) != ERYX_OK) {
+        return st;
     }
-    if (reserve_table(h, d, &table_base, err, err_len)) return -1;
+    if ((st = reserve_table(h, d, &table_base, err)) != ERYX_OK) return st;
     if (at && table_base != at->table_base)
-        return failf(err, err_len, "side module %s: its table slots came out at %u, not at %u as recorded", name,
-                     table_base, at->table_base);
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: its table slots came out at %u, not at %u as recorded",
+                          name, table_base, at->table_base);
 
     wasm_importtype_vec_t imports;
     wasmtime_module_imports(side, &imports);
     wasmtime_extern_t *ext = calloc(imports.size ? imports.size : 1, sizeof *ext);
     pending *todo = calloc(imports.size ? imports.size : 1, sizeof *todo);
     size_t ntodo = 0;
-    int rc = ext && todo ? 0 : failf(err, err_len, "out of memory");
+    eryx_status rc = ext && todo ? ERYX_OK : eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; rc == 0 && i < imports.size; i++) {
         const wasm_name_t *mod = wasm_importtype_module(imports.data[i]), *field = wasm_importtype_name(imports.data[i]);
         wasm_externkind_t kind = wasm_externtype_kind(wasm_importtype_type(imports.data[i]));
@@ -376,15 +370,15 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
                    (NAME_IS(field, "__memory_base") || NAME_IS(field, "__table_base"))) {
             ext[i].kind = WASMTIME_EXTERN_GLOBAL;
             rc = new_i32_global(h->cx, false, NAME_IS(field, "__memory_base") ? memory_base : table_base,
-                                &ext[i].of.global, err, err_len);
+                                &ext[i].of.global, err);
         } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_FUNC) {
             bool in_main;
             if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main)) ext[i] = found;
             else
-                rc = failf(err, err_len,
-                           "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
-                           "module exports; was it built for another interpreter?)",
-                           name, flen, f);
+                rc = eryx__fail(err, ERYX_ERR_PACKAGE,
+                                "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
+                                "module exports; was it built for another interpreter?)",
+                                name, flen, f);
         } else if ((NAME_IS(mod, "GOT.mem") || NAME_IS(mod, "GOT.func")) && kind == WASM_EXTERN_GLOBAL) {
             bool func = NAME_IS(mod, "GOT.func");
             uint32_t value = 0;
@@ -393,16 +387,16 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
             int64_t mi;
             if (func && find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main))
                 rc = in_main && (mi = main_index(h, f, field->size)) >= 0
-                         ? (value = (uint32_t)mi, 0) /* the main's own index: pointers compare equal */
-                         : eryx__dl_func_index(h, &found.of.func, &value, err, err_len);
+                         ? (value = (uint32_t)mi, ERYX_OK) /* the main's own index: pointers compare equal */
+                         : eryx__dl_func_index(h, &found.of.func, &value, err);
             else if (!func && find_symbol(h, f, field->size, WASMTIME_EXTERN_GLOBAL, &found, &base, &in_main))
                 value = base + global_u32(h->cx, &found.of.global);
             else
                 todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */
-            if (rc == 0) rc = new_i32_global(h->cx, true, value, &ext[i].of.global, err, err_len);
+            if (rc == 0) rc = new_i32_global(h->cx, true, value, &ext[i].of.global, err);
         } else {
-            rc = failf(err, err_len, "side module %s imports %.*s.%.*s, which the loader does not provide", name,
-                       (int)mod->size, mod->data, flen, f);
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %.*s.%.*s, which the loader does not provide",
+                            name, (int)mod->size, mod->data, flen, f);
         }
     }
     wasmtime_instance_t inst;
@@ -411,7 +405,7 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
     ** data and put it back. */
     uint8_t *saved = NULL;
     if (rc == 0 && at && at->has_data && d->mem_size) {
-        if (!(saved = malloc(d->mem_size))) rc = failf(err, err_len, "out of memory");
+        if (!(saved = malloc(d->mem_size))) rc = eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
         else memcpy(saved, wasmtime_memory_data(h->cx, &h->memory) + memory_base, d->mem_size);
     }
     if (rc == 0) {
@@ -420,7 +414,7 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
         if (e || trap) {
             char what[256];
             snprintf(what, sizeof what, "instantiating side module %s failed", name);
-            rc = fail_wasmtime(err, err_len, what, e, trap);
+            rc = fail_wasmtime(err, what, e, trap);
         }
     }
     if (saved) {
@@ -434,48 +428,48 @@ static int load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx
         wasmtime_val_t v = {.kind = WASMTIME_I32};
         uint32_t value = 0;
         if (todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_FUNC, &x))
-            rc = eryx__dl_func_index(h, &x.of.func, &value, err, err_len);
+            rc = eryx__dl_func_index(h, &x.of.func, &value, err);
         else if (!todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_GLOBAL, &x))
             value = memory_base + global_u32(h->cx, &x.of.global);
         else
-            rc = failf(err, err_len, "side module %s: undefined symbol %.*s (no module defines this %s)", name,
-                       (int)todo[k].len, todo[k].name, todo[k].func ? "function" : "data symbol");
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: undefined symbol %.*s (no module defines this %s)",
+                            name, (int)todo[k].len, todo[k].name, todo[k].func ? "function" : "data symbol");
         v.of.i32 = (int32_t)value;
         if (rc == 0) {
             wasmtime_error_t *e = wasmtime_global_set(h->cx, &ext[todo[k].import].of.global, &v);
-            if (e) rc = fail_wasmtime(err, err_len, "cannot set a GOT entry", e, NULL);
+            if (e) rc = fail_wasmtime(err, "cannot set a GOT entry", e, NULL);
         }
     }
     free(ext);
     free(todo);
     wasm_importtype_vec_delete(&imports);
-    if (rc != 0) return -1;
+    if (rc != ERYX_OK) return rc;
     eryx__dl_module *m = &h->mods[h->nmods];
     *m = (eryx__dl_module){.name = strdup(name), .instance = inst, .memory_base = memory_base,
                            .table_base = table_base};
-    if (!m->name) return failf(err, err_len, "out of memory");
+    if (!m->name) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     h->nmods++; /* visible to later modules' symbol lookups, also if its constructors fail */
     if (at) { /* the memory holds the relocated, constructed data already */
         *out = m;
-        return 0;
+        return ERYX_OK;
     }
-    if (call_if_exported(h, &inst, "__wasm_apply_data_relocs", name, err, err_len) ||
-        call_if_exported(h, &inst, "__wasm_call_ctors", name, err, err_len))
-        return -1;
+    if ((rc = call_if_exported(h, &inst, "__wasm_apply_data_relocs", name, err)) != ERYX_OK ||
+        (rc = call_if_exported(h, &inst, "__wasm_call_ctors", name, err)) != ERYX_OK)
+        return rc;
     *out = m;
-    return 0;
+    return ERYX_OK;
 }
 
-int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                  const eryx__dl_module **out, char *err, size_t err_len) {
-    return load_impl(h, side, d, name, NULL, out, err, err_len);
+eryx_status eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                  const eryx__dl_module **out, eryx__errbuf *err) {
+    return load_impl(h, side, d, name, NULL, out, err);
 }
 
-int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
+eryx_status eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
                     const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
-                    char *err, size_t err_len) {
+                    eryx__errbuf *err) {
     replay_at at = {memory_base, table_base, has_data};
-    return load_impl(h, side, d, name, &at, out, err, err_len);
+    return load_impl(h, side, d, name, &at, out, err);
 }
 
 void eryx__dl_shutdown(void) {

@@ -70,22 +70,24 @@ typedef struct eryx__dl_host {
 ** main's module (any pointer that is the same for all its instances, e.g. the
 ** wasmtime_module_t): the first instance's table is scanned and the answer kept
 ** for the process (eryx__dl_main_maps), so later instances skip the scan; NULL
-** scans every time. Returns 0, or -1 with a message naming the missing export
-** (the interpreter was not linked as a main module). */
-int eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
-                       const void *module_key, char *err, size_t err_len);
+** scans every time. Returns ERYX_OK, or ERYX_ERR_ENGINE with a message in err
+** naming the missing export (the interpreter was not linked as a main module), or
+** ERYX_ERR_NO_MEMORY. */
+eryx_status eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
+                               const void *module_key, eryx__errbuf *err);
 
 /* Frees h's bookkeeping (the instances belong to the store). */
 void eryx__dl_host_free(eryx__dl_host *h);
 
 /* Loads the compiled side module `side` (its dylink.0 read into d; name for
 ** messages) into h's store and runs its relocations and constructors. On success
-** *out (owned by h) describes it. Returns 0, or -1 with a message: an undefined
-** symbol (with its name), an import of an unsupported kind, thread-local data, no
-** memory for it, or a trap while it initialized. A failed load may leave its
+** *out (owned by h) describes it. Returns ERYX_OK, or a status with a message in
+** err: ERYX_ERR_PACKAGE for the module's own faults (an undefined symbol, with its
+** name; an import of an unsupported kind; thread-local data), ERYX_ERR_ENGINE (no
+** memory for it in the guest, a trap while it initialized), ERYX_ERR_NO_MEMORY. A failed load may leave its
 ** memory reserved; the instance is then unusable and should be dropped. */
-int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                  const eryx__dl_module **out, char *err, size_t err_len);
+eryx_status eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
+                          const eryx__dl_module **out, eryx__errbuf *err);
 
 /* Loads side again into a new instance whose memory was restored from a snapshot
 ** taken after the original load: its data is already at memory_base (relocated,
@@ -94,14 +96,17 @@ int eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__d
 ** calls between them) gives the same table slots; table_base is checked. side is
 ** best the module without its data sections (eryx__dylink_strip_data: has_data
 ** false); with them (has_data true), the data instantiation writes over the
-** snapshot's is saved first and put back. Returns 0, or -1 with a message. */
-int eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
-                    const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
-                    char *err, size_t err_len);
+** snapshot's is saved first and put back. Returns ERYX_OK, or a status with a
+** message in err as eryx__dl_load (ERYX_ERR_PACKAGE also when the recorded bases
+** do not fit). */
+eryx_status eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
+                            const char *name, uint32_t memory_base, uint32_t table_base,
+                            const eryx__dl_module **out, eryx__errbuf *err);
 
 /* The table index of function f (an export of any loaded module or the main),
-** adding it to the table the first time. Returns 0, or -1 with a message. */
-int eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, char *err, size_t err_len);
+** adding it to the table the first time. Returns ERYX_OK, or ERYX_ERR_ENGINE (the
+** table cannot grow) or ERYX_ERR_NO_MEMORY with a message in err. */
+eryx_status eryx__dl_func_index(eryx__dl_host *h, const wasmtime_func_t *f, uint32_t *index, eryx__errbuf *err);
 
 /* Frees the process's main-module maps (eryx__dl_main_maps, keyed by the caller's
 ** module pointers: stale once those modules are freed). Only when no host is in

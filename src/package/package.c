@@ -449,11 +449,11 @@ static eryx_status scan_extensions(const char *path, const plist *l, eryx__packa
         const pfile *f = &l->v[i];
         if (!is_native_extension(f->name) || !is_wasm(f->data, f->len)) continue;
         if ((st = check_ext_tag(path, f->name, err)) != ERYX_OK) break;
-        char msg[256];
+        eryx__errbuf msg;
         eryx__dylink d;
-        if (eryx__dylink_read(f->data, f->len, &d, msg, sizeof msg) != 0) {
+        if (eryx__dylink_read(f->data, f->len, &d, &msg) != ERYX_OK) {
             st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s cannot be loaded: %s", path, f->name,
-                            msg);
+                            msg.msg);
             break;
         }
         eryx__dylink_free(&d);
@@ -469,8 +469,8 @@ static eryx_status scan_extensions(const char *path, const plist *l, eryx__packa
         x->v = grown;
         eryx__package_ext *e = &x->v[x->n];
         memset(e, 0, sizeof *e);
-        if (eryx__wasm_iface_read(f->data, f->len, &e->iface, msg, sizeof msg) != 0) {
-            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg);
+        if (eryx__wasm_iface_read(f->data, f->len, &e->iface, &msg) != ERYX_OK) {
+            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg.msg);
             break;
         }
         if (!(e->member = strdup(f->name))) {
@@ -776,11 +776,11 @@ eryx_status eryx__package_open(const char *path, eryx__package *out, eryx__errbu
     uint32_t files = (uint32_t)l.n;
     uint64_t bytes = l.bytes;
     plist_free(&l);
-    char msg[256] = "";
+    eryx__errbuf msg;
     if (rc == ERYX_OK && eryx__sha256_hex(zip.p, zip.len, out->sha256) != 0)
         rc = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot hash the package %s", path);
-    if (rc == ERYX_OK && !(out->img = eryx__vfs_zip_adopt(zip.p, zip.len, msg, sizeof msg))) {
-        rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the packed image is unusable: %s", path, msg);
+    if (rc == ERYX_OK && !(out->img = eryx__vfs_zip_adopt(zip.p, zip.len, &msg))) {
+        rc = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the packed image is unusable: %s", path, msg.msg);
         zip.p = NULL; /* adopt frees it on failure too */
     }
     out->exts = exts;

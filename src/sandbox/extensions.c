@@ -1,7 +1,6 @@
 /* Extension modules in a sandbox; see extensions.h. */
 #include "extensions.h"
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,28 +39,20 @@ typedef struct ext_record {
 } ext_record;
 #define LOG_MAX ((LOG_BYTES - 4u) / (uint32_t)sizeof(ext_record))
 
-static int32_t failf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int32_t failf(char *err, size_t cap, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Reads a whole file of the VFS. */
-static uint8_t *read_vfs(eryx__vfs *vfs, const char *path, size_t *len, char *err, size_t cap) {
+static uint8_t *read_vfs(eryx__vfs *vfs, const char *path, size_t *len, eryx__errbuf *err) {
     eryx__vfs_file *f = NULL;
     eryx__vfs_stat st;
     if (eryx__vfs_open(vfs, path, ERYX__VFS_O_READ, &f) != 0) {
-        failf(err, cap, "cannot open %s in the sandbox", path);
+        eryx__fail(err, ERYX_ERR_IO, "cannot open %s in the sandbox", path);
         return NULL;
     }
     uint8_t *buf = NULL;
     if (f->ops->fstat(f, &st) != 0 || st.type != ERYX__VFS_TYPE_REG || st.size > MAX_SIDE_BYTES) {
-        failf(err, cap, "%s is not a regular file of at most %llu bytes", path, (unsigned long long)MAX_SIDE_BYTES);
+        eryx__fail(err, ERYX_ERR_IO, "%s is not a regular file of at most %llu bytes", path,
+                   (unsigned long long)MAX_SIDE_BYTES);
     } else if (!(buf = malloc(st.size ? (size_t)st.size : 1))) {
-        failf(err, cap, "no memory to read %s", path);
+        eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
     } else {
         size_t got = 0;
         while (got < st.size) {
@@ -70,7 +61,7 @@ static uint8_t *read_vfs(eryx__vfs *vfs, const char *path, size_t *len, char *er
             got += n;
         }
         if (got != st.size) {
-            failf(err, cap, "cannot read %s", path);
+            eryx__fail(err, ERYX_ERR_IO, "cannot read %s", path);
             free(buf);
             buf = NULL;
         }
@@ -108,14 +99,15 @@ static const side_entry *registry_get(eryx__engine_kind engine, const char *sha)
 /* The registry's entry for bytes (whose SHA-256 is sha): compiled through the
 ** artifact cache (disk tier, else compiled and stored) on its first use here. */
 static const side_entry *compiled(const eryx__cache_config *cc, const char *path, const char *sha,
-                                  const uint8_t *bytes, size_t len, char *err, size_t cap) {
+                                  const uint8_t *bytes, size_t len, eryx__errbuf *err) {
     const side_entry *found = registry_get(cc->engine, sha);
     if (found) return found;
     side_entry fresh = {.engine = cc->engine};
     memcpy(fresh.sha, sha, sizeof fresh.sha);
-    char why[256], id[128];
-    if (eryx__dylink_read(bytes, len, &fresh.dylink, why, sizeof why) != 0) {
-        failf(err, cap, "%s is not a usable extension: %s", path, why);
+    char id[128];
+    eryx__errbuf why;
+    if (eryx__dylink_read(bytes, len, &fresh.dylink, &why) != ERYX_OK) {
+        eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not a usable extension: %s", path, why.msg);
         return NULL;
     }
     snprintf(id, sizeof id, "eryx-side-module-1\x1e%s", sha);
@@ -126,14 +118,14 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
     eryx__errbuf eb;
     if (eryx__module_acquire(id, make_side, &m, &side, &fresh.module, NULL, &eb) != ERYX_OK) {
         eryx__dylink_free(&fresh.dylink);
-        failf(err, cap, "%s: %s", path, eb.msg);
+        eryx__fail(err, ERYX_ERR_ENGINE, "%s: %s", path, eb.msg);
         return NULL;
     }
     /* The copy restores instantiate: no data sections, so nothing is written over
     ** the snapshot's pages. Optional: without it a restore saves and puts back. */
     uint8_t *stripped = NULL;
     size_t stripped_len = 0;
-    if (eryx__dylink_strip_data(bytes, len, &stripped, &stripped_len, why, sizeof why) == 0) {
+    if (eryx__dylink_strip_data(bytes, len, &stripped, &stripped_len, &why) == ERYX_OK) {
         snprintf(id, sizeof id, "eryx-side-module-bare-1\x1e%s", sha);
         make_ctx mb = {cc->engine, stripped, stripped_len, path};
         if (eryx__module_acquire(id, make_side, &mb, &side, &fresh.bare, NULL, &eb) != ERYX_OK) fresh.bare = NULL;
@@ -153,22 +145,23 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
         eryx__guest_release(fresh.module);
         eryx__guest_release(fresh.bare);
         eryx__dylink_free(&fresh.dylink);
-        if (!found) failf(err, cap, "more than %d extension modules in one process", REGISTRY_MAX);
+        if (!found) eryx__fail(err, ERYX_ERR_ENGINE, "more than %d extension modules in one process", REGISTRY_MAX);
     }
     return found;
 }
 
 /* Reads and hashes the side module at norm, then gets its entry. */
 static const side_entry *entry_for_file(const eryx__cache_config *cc, eryx__vfs *vfs, const char *norm,
-                                        const char *want_sha, char *err, size_t cap) {
+                                        const char *want_sha, eryx__errbuf *err) {
     size_t len = 0;
-    uint8_t *bytes = read_vfs(vfs, norm, &len, err, cap);
+    uint8_t *bytes = read_vfs(vfs, norm, &len, err);
     if (!bytes) return NULL;
     char sha[ERYX__KEY_HEX_LEN + 1];
     const side_entry *e = NULL;
-    if (eryx__sha256_hex(bytes, len, sha) != 0) failf(err, cap, "cannot hash %s", norm);
-    else if (want_sha && strcmp(sha, want_sha) != 0) failf(err, cap, "%s changed since the snapshot was made", norm);
-    else e = compiled(cc, norm, sha, bytes, len, err, cap);
+    if (eryx__sha256_hex(bytes, len, sha) != 0) eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot hash %s", norm);
+    else if (want_sha && strcmp(sha, want_sha) != 0)
+        eryx__fail(err, ERYX_ERR_PACKAGE, "%s changed since the snapshot was made", norm);
+    else e = compiled(cc, norm, sha, bytes, len, err);
     free(bytes);
     return e;
 }
@@ -186,26 +179,34 @@ static uint32_t log_address(eryx__dl_host *h) {
     return addr && (uint64_t)addr + LOG_BYTES <= msize ? addr : 0;
 }
 
-static int host_for(eryx__dl_host **dl, wasmtime_context_t *cx, const wasmtime_instance_t *main, const void *key,
-                    char *err, size_t cap) {
-    if (*dl) return 0;
+static eryx_status host_for(eryx__dl_host **dl, wasmtime_context_t *cx, const wasmtime_instance_t *main,
+                            const void *key, eryx__errbuf *err) {
+    if (*dl) return ERYX_OK;
     eryx__dl_host *h = calloc(1, sizeof *h);
-    if (!h) return failf(err, cap, "out of memory");
-    if (eryx__dl_host_init(h, cx, main, key, err, cap) != 0) {
+    if (!h) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
+    eryx_status st = eryx__dl_host_init(h, cx, main, key, err);
+    if (st != ERYX_OK) {
         free(h);
-        return -1;
+        return st;
     }
     *dl = h;
-    return 0;
+    return ERYX_OK;
 }
 
-static int32_t init_index(eryx__dl_host *h, const eryx__dl_module *m, const char *init, char *err, size_t cap) {
+/* The table index of m's function init in *index (-1 on failure). */
+static eryx_status init_index(eryx__dl_host *h, const eryx__dl_module *m, const char *init, int32_t *index,
+                              eryx__errbuf *err) {
+    *index = -1;
     wasmtime_extern_t x;
     if (!wasmtime_instance_export_get(h->cx, &m->instance, init, strlen(init), &x) || x.kind != WASMTIME_EXTERN_FUNC)
-        return failf(err, cap, "%s has no function %s: is it an extension module of that name?", m->name, init);
-    uint32_t index;
-    if (eryx__dl_func_index(h, &x.of.func, &index, err, cap) != 0) return -1;
-    return index > INT32_MAX ? failf(err, cap, "the function table is full") : (int32_t)index;
+        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s has no function %s: is it an extension module of that name?",
+                          m->name, init);
+    uint32_t i;
+    eryx_status st = eryx__dl_func_index(h, &x.of.func, &i, err);
+    if (st != ERYX_OK) return st;
+    if (i > INT32_MAX) return eryx__fail(err, ERYX_ERR_ENGINE, "the function table is full");
+    *index = (int32_t)i;
+    return ERYX_OK;
 }
 
 void eryx__ext_free(eryx__dl_host *dl) {
@@ -214,30 +215,33 @@ void eryx__ext_free(eryx__dl_host *dl) {
     free(dl);
 }
 
-int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                       const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, const char *path, const char *init, char *err,
-                       size_t cap) {
+eryx_status eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
+                           const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, const char *path,
+                           const char *init, int32_t *index, eryx__errbuf *err) {
+    *index = -1;
     char norm[4096];
     if (eryx__vfs_join("/", path, strlen(path), norm, sizeof norm) != 0)
-        return failf(err, cap, "%s is not a valid path", path);
-    if (host_for(dl, cx, main, key, err, cap) != 0) return -1;
+        return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "%s is not a valid path", path);
+    eryx_status st = host_for(dl, cx, main, key, err);
+    if (st != ERYX_OK) return st;
     eryx__dl_host *h = *dl;
     const eryx__dl_module *m = NULL;
     for (size_t i = 0; i < h->nmods && !m; i++)
         if (!strcmp(h->mods[i].name, norm)) m = &h->mods[i];
-    if (m) return init_index(h, m, init, err, cap);
-    const side_entry *e = entry_for_file(cc, vfs, norm, NULL, err, cap);
-    if (!e || eryx__dl_load(h, eryx__guest_module(e->module), &e->dylink, norm, &m, err, cap) != 0) return -1;
-    int32_t index = init_index(h, m, init, err, cap);
+    if (m) return init_index(h, m, init, index, err);
+    const side_entry *e = entry_for_file(cc, vfs, norm, NULL, err);
+    if (!e) return ERYX_ERR_PACKAGE;
+    if ((st = eryx__dl_load(h, eryx__guest_module(e->module), &e->dylink, norm, &m, err)) != ERYX_OK) return st;
+    st = init_index(h, m, init, index, err);
     /* The record a restore replays: where it went, and which bytes. */
-    uint32_t log = index >= 0 ? log_address(h) : 0;
+    uint32_t log = st == ERYX_OK ? log_address(h) : 0;
     if (log && strlen(norm) < sizeof ((ext_record *)0)->path && strlen(init) < sizeof ((ext_record *)0)->init) {
         uint8_t *mem = wasmtime_memory_data(cx, &h->memory);
         uint32_t n;
         memcpy(&n, mem + log, 4);
         if (n < LOG_MAX) {
             ext_record r = {.memory_base = m->memory_base, .table_base = m->table_base,
-                            .init_index = (uint32_t)index};
+                            .init_index = (uint32_t)*index};
             memcpy(r.sha, e->sha, sizeof r.sha);
             memcpy(r.path, norm, strlen(norm) + 1); /* both lengths checked above */
             memcpy(r.init, init, strlen(init) + 1);
@@ -246,7 +250,7 @@ int32_t eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtim
             memcpy(mem + log, &n, 4);
         }
     }
-    return index;
+    return st;
 }
 
 int eryx__ext_logged(eryx__dl_host *dl) {
@@ -256,23 +260,25 @@ int eryx__ext_logged(eryx__dl_host *dl) {
     return log && n == dl->nmods;
 }
 
-int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
-                     const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, char *err, size_t cap) {
+eryx_status eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_context_t *cx,
+                             const wasmtime_instance_t *main, const void *key, eryx__vfs *vfs, eryx__errbuf *err) {
     wasmtime_extern_t x;
     if (!wasmtime_instance_export_get(cx, main, "eryx_ext_log", 12, &x) || x.kind != WASMTIME_EXTERN_GLOBAL)
-        return 0; /* an older guest */
+        return ERYX_OK; /* an older guest */
     /* Most snapshots loaded nothing: look at the count before setting anything up. */
     wasmtime_extern_t mx;
-    if (!wasmtime_instance_export_get(cx, main, "memory", 6, &mx) || mx.kind != WASMTIME_EXTERN_MEMORY) return 0;
+    if (!wasmtime_instance_export_get(cx, main, "memory", 6, &mx) || mx.kind != WASMTIME_EXTERN_MEMORY) return ERYX_OK;
     wasmtime_val_t v;
     wasmtime_global_get(cx, &x.of.global, &v);
     uint32_t log = (uint32_t)v.of.i32, n = 0;
     if (v.kind != WASMTIME_I32 || !log || (uint64_t)log + LOG_BYTES > wasmtime_memory_data_size(cx, &mx.of.memory))
-        return failf(err, cap, "the guest's log of extension modules lies outside its memory");
+        return eryx__fail(err, ERYX_ERR_ENGINE, "the guest's log of extension modules lies outside its memory");
     memcpy(&n, wasmtime_memory_data(cx, &mx.of.memory) + log, 4);
-    if (n == 0) return 0;
-    if (n > LOG_MAX) return failf(err, cap, "the guest's log of extension modules is damaged (%u records)", n);
-    if (host_for(dl, cx, main, key, err, cap) != 0) return -1;
+    if (n == 0) return ERYX_OK;
+    if (n > LOG_MAX)
+        return eryx__fail(err, ERYX_ERR_ENGINE, "the guest's log of extension modules is damaged (%u records)", n);
+    eryx_status st = host_for(dl, cx, main, key, err);
+    if (st != ERYX_OK) return st;
     eryx__dl_host *h = *dl;
     for (uint32_t i = 0; i < n; i++) {
         ext_record r; /* copied out: guest memory, checked field by field */
@@ -282,28 +288,32 @@ int eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, wasmtime_
         sha[ERYX__KEY_HEX_LEN] = '\0';
         if (!memchr(r.path, '\0', sizeof r.path) || !memchr(r.init, '\0', sizeof r.init) ||
             strspn(sha, "0123456789abcdef") != ERYX__KEY_HEX_LEN)
-            return failf(err, cap, "the guest's log of extension modules is damaged (record %u)", i);
+            return eryx__fail(err, ERYX_ERR_ENGINE, "the guest's log of extension modules is damaged (record %u)", i);
         if (i < h->nmods) { /* loaded already (a session restored over its start state): the same, in place */
             const eryx__dl_module *m = &h->mods[i];
             if (strcmp(m->name, r.path) != 0 || m->memory_base != r.memory_base || m->table_base != r.table_base)
-                return failf(err, cap, "the guest's log of extension modules does not begin with the %zu loaded "
-                             "already (record %u is %s)", h->nmods, i, r.path);
+                return eryx__fail(err, ERYX_ERR_ENGINE,
+                                  "the guest's log of extension modules does not begin with the %zu loaded "
+                                  "already (record %u is %s)",
+                                  h->nmods, i, r.path);
             continue;
         }
         const side_entry *e = registry_get(cc->engine, sha);
-        if (!e) e = entry_for_file(cc, vfs, r.path, sha, err, cap);
+        if (!e) e = entry_for_file(cc, vfs, r.path, sha, err);
+        if (!e) return ERYX_ERR_PACKAGE;
         const eryx__dl_module *m;
-        const eryx__guest *g = e ? (e->bare ? e->bare : e->module) : NULL;
-        if (!e || eryx__dl_replay(h, eryx__guest_module(g), e->bare == NULL, &e->dylink, r.path, r.memory_base,
-                                  r.table_base, &m, err, cap) != 0)
-            return -1;
-        int32_t index = init_index(h, m, r.init, err, cap);
-        if (index < 0) return -1;
+        const eryx__guest *g = e->bare ? e->bare : e->module;
+        if ((st = eryx__dl_replay(h, eryx__guest_module(g), e->bare == NULL, &e->dylink, r.path, r.memory_base,
+                                  r.table_base, &m, err)) != ERYX_OK)
+            return st;
+        int32_t index;
+        if ((st = init_index(h, m, r.init, &index, err)) != ERYX_OK) return st;
         if ((uint32_t)index != r.init_index)
-            return failf(err, cap, "%s: its init function came out at table index %d, not %u as in the snapshot",
-                         r.path, index, r.init_index);
+            return eryx__fail(err, ERYX_ERR_ENGINE,
+                              "%s: its init function came out at table index %d, not %u as in the snapshot", r.path,
+                              index, r.init_index);
     }
-    return 0;
+    return ERYX_OK;
 }
 
 /* ---- the build-time link check ---------------------------------------------------------
@@ -366,11 +376,11 @@ static int iface_from_module(const wasmtime_module_t *m, eryx__wasm_iface *out) 
     return rc;
 }
 
-int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sha, const eryx__package *pkgs,
-                             size_t n, char *err, size_t err_cap) {
+eryx_status eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sha,
+                                     const eryx__package *pkgs, size_t n, eryx__errbuf *err) {
     size_t nsides = 0;
     for (size_t i = 0; i < n; i++) nsides += pkgs[i].exts ? pkgs[i].exts->n : 0;
-    if (nsides == 0) return 0;
+    if (nsides == 0) return ERYX_OK;
     /* The registry's entries are never freed (before eryx__ext_shutdown) or moved
     ** once made, so the iface may be used after the lock is let go. */
     pthread_mutex_lock(&eryx__main_ifaces.lock);
@@ -381,7 +391,7 @@ int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sh
     if (!mi) {
         if (iface_from_module(main, &local) != 0) {
             pthread_mutex_unlock(&eryx__main_ifaces.lock);
-            return failf(err, err_cap, "out of memory");
+            return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
         }
         if (eryx__main_ifaces.n < MAIN_IFACES_MAX) {
             size_t at = eryx__main_ifaces.n++;
@@ -396,19 +406,19 @@ int eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sh
     pthread_mutex_unlock(&eryx__main_ifaces.lock);
     eryx__link_side *sides = calloc(nsides, sizeof *sides);
     char **paths = calloc(nsides, sizeof *paths);
-    int rc = sides && paths ? 0 : failf(err, err_cap, "out of memory");
+    eryx_status rc = sides && paths ? ERYX_OK : eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     size_t k = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         for (size_t j = 0; rc == 0 && pkgs[i].exts && j < pkgs[i].exts->n; j++) {
             size_t len = strlen(pkgs[i].source) + strlen(pkgs[i].exts->v[j].member) + 16;
-            if (!(paths[k] = malloc(len))) rc = failf(err, err_cap, "out of memory");
+            if (!(paths[k] = malloc(len))) rc = eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
             else {
                 snprintf(paths[k], len, "%s: extension %s", pkgs[i].source, pkgs[i].exts->v[j].member);
                 sides[k] = (eryx__link_side){paths[k], &pkgs[i].exts->v[j].iface};
                 k++;
             }
         }
-    if (rc == 0) rc = eryx__link_check(mi, sides, k, err, err_cap);
+    if (rc == ERYX_OK) rc = eryx__link_check(mi, sides, k, err);
     for (size_t i = 0; paths && i < k; i++) free(paths[i]);
     free(paths);
     free(sides);

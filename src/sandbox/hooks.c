@@ -105,18 +105,18 @@ static eryx__cache_config ext_cache_config(const eryx_sandbox *s) {
 
 /* Loads again, where they were, the extension modules the guest's log in the
 ** instance's memory names and the instance has not loaded yet (a restored
-** snapshot's, a restored session's). 0, or -1 with a message in msg. */
-int eryx__hooks_replay_extensions(eryx_sandbox *s, char *msg, size_t cap) {
+** snapshot's, a restored session's). ERYX_OK, or a status with a message in err. */
+eryx_status eryx__hooks_replay_extensions(eryx_sandbox *s, eryx__errbuf *err) {
     eryx__cache_config cc = ext_cache_config(s);
-    return eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, msg, cap);
+    return eryx__ext_replay(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, err);
 }
 
 /* eryx.dl_open: an extension module's side module, loaded into this instance. */
-static int32_t hook_dl_open(void *user, const char *path, const char *init, char *err, size_t err_cap) {
+static eryx_status hook_dl_open(void *user, const char *path, const char *init, int32_t *index, eryx__errbuf *err) {
     eryx_sandbox *s = user;
     eryx__cache_config cc = ext_cache_config(s);
-    return eryx__ext_open(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, path, init, err,
-                          err_cap);
+    return eryx__ext_open(&s->dl, &cc, s->cx, &s->instance, eryx__guest_module(s->guest), s->vfs, path, init, index,
+                          err);
 }
 
 static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {

@@ -98,14 +98,14 @@ static eryx_status mount_all(eryx_sandbox *s) {
     if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount the stdlib image (WASI errno %u)", e);
 
     for (mount_spec *m = spec->mounts; m; m = m->next) {
-        char msg[512] = "";
+        eryx__errbuf msg;
         if (m->storage) { /* a shared storage (vfs_shared.c) */
             e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_shared_backend, eryx__storage_ref(m->storage), false);
             if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
-        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, msg, sizeof msg);
-        if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg);
+        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, &msg);
+        if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg.msg);
         e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
         if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
     }
@@ -288,10 +288,10 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
                           "cache entry (eryx cache verify) or use another cache dir");
     if (s->img) {
         /* Extension modules the snapshot imported: loaded again where they were. */
-        char msg[1024] = "";
-        if (eryx__hooks_replay_extensions(s, msg, sizeof msg) != 0)
+        eryx__errbuf msg;
+        if (eryx__hooks_replay_extensions(s, &msg) != ERYX_OK)
             return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
-                              "restoring the snapshot's extension modules failed: %s", msg);
+                              "restoring the snapshot's extension modules failed: %s", msg.msg);
     }
     if (!s->img && (st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
         /* Without a snapshot, every instance runs the imports and setup itself. */

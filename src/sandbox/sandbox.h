@@ -185,8 +185,8 @@ wasmtime_error_t *eryx__hooks_on_epoch(wasmtime_context_t *cx, void *user, uint6
                                        wasmtime_update_deadline_kind_t *kind);
 /* Loads again, where they were, the extension modules the guest's log in the
 ** instance's memory names and the instance has not loaded yet (a restored
-** snapshot's, a restored session's). 0, or -1 with a message in msg. */
-int eryx__hooks_replay_extensions(eryx_sandbox *s, char *msg, size_t cap);
+** snapshot's, a restored session's). ERYX_OK, or a status with a message in err. */
+eryx_status eryx__hooks_replay_extensions(eryx_sandbox *s, eryx__errbuf *err);
 
 /* ---- instance.c ----------------------------------------------------------------- */
 /* Makes s's instance from s->spec and s->guest (and s->img); the error is in

@@ -116,11 +116,11 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
                    ERYX__BLOB_PAGE);
         /* The extension modules the session loaded (its memory holds their data
         ** and the guest's log of them): loaded again where they were. */
-        char msg[1024] = "";
-        if (eryx__hooks_replay_extensions(s, msg, sizeof msg) != 0)
+        eryx__errbuf msg;
+        if (eryx__hooks_replay_extensions(s, &msg) != ERYX_OK)
             st = eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                             "the session snapshot's extension modules cannot be loaded again: %s (was it made with "
-                            "the same packages?)", msg);
+                            "the same packages?)", msg.msg);
     }
     free(d.raw);
     if (st != ERYX_OK && !s->broken) eryx__instance_fresh(s); /* never leave a half-restored session */

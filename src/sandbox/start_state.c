@@ -116,9 +116,7 @@ eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, co
 ** symbol, before anything imports it. */
 eryx_status eryx__start_state_check_links(eryx_builder *b, const wasmtime_module_t *m, const char *sha, eryx__errbuf *err) {
     if (!strcmp(b->link_checked, sha)) return ERYX_OK;
-    char msg[1024];
-    if (eryx__ext_check_packages(m, sha, b->spec.pkgs, b->spec.npkgs, msg, sizeof msg) != 0)
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s", msg);
+    if (eryx__ext_check_packages(m, sha, b->spec.pkgs, b->spec.npkgs, err) != ERYX_OK) return ERYX_ERR_PACKAGE;
     snprintf(b->link_checked, sizeof b->link_checked, "%s", sha);
     return ERYX_OK;
 }
@@ -197,10 +195,10 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
                         "the setup code wrote files to /tmp or /data; a snapshot carries no files: write them at run "
                         "time, or keep the data in a variable");
     if (st != ERYX_OK) goto done;
-    char msg[256] = "";
+    eryx__errbuf msg;
     if (!(*out = eryx__snapimg_new(wasmtime_memory_data(t.cx, &t.host.memory),
-                                   wasmtime_memory_data_size(t.cx, &t.host.memory), msg, sizeof msg)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the snapshot image: %s", msg);
+                                   wasmtime_memory_data_size(t.cx, &t.host.memory), &msg)))
+        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the snapshot image: %s", msg.msg);
 done:
     t.cur = NULL;
     eryx__result_clear(&scratch);
@@ -259,12 +257,12 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
     wasm_byte_vec_t wasm;
     uint8_t *bare = NULL;
     size_t bare_len = 0;
-    char msg[256] = "";
+    eryx__errbuf msg;
     eryx_status st = eryx__read_module(job->wasm_path, &wasm, err);
     if (st != ERYX_OK) return st;
-    if (eryx__wasm_image_build((const uint8_t *)wasm.data, wasm.size, NULL, 0, &bare, &bare_len, msg, sizeof msg) !=
-        0) {
-        st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path, msg);
+    if (eryx__wasm_image_build((const uint8_t *)wasm.data, wasm.size, NULL, 0, &bare, &bare_len, &msg) != ERYX_OK) {
+        st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path,
+                        msg.msg);
     } else {
         wasmtime_error_t *e = wasmtime_module_new(eryx__engine(job->cc->engine, NULL), bare, bare_len, out);
         if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
@@ -445,9 +443,9 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
             st = eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state's image is damaged");
     }
     eryx__snapimg *img = NULL;
-    char msg[256] = "";
-    if (st == ERYX_OK && !(img = eryx__snapimg_new(mem, (size_t)size, msg, sizeof msg)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the start state: %s", msg);
+    eryx__errbuf msg;
+    if (st == ERYX_OK && !(img = eryx__snapimg_new(mem, (size_t)size, &msg)))
+        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the start state: %s", msg.msg);
     free(mem);
     if (st == ERYX_OK) st = eryx__builder_install_state(b, id, img);
     eryx__snapimg_release(img);

@@ -41,28 +41,29 @@ struct eryx__snapimg {
     unsigned npool;
 };
 
-static void set_err(char *err, size_t n, const char *what) {
-    if (err && n) snprintf(err, n, "%s: %s", what, strerror(errno));
+/* The message names errno; err may be NULL. */
+static void set_err(eryx__errbuf *err, eryx_status status, const char *what) {
+    if (err) eryx__fail(err, status, "%s: %s", what, strerror(errno));
 }
 
 static int chunk_is_zero(const uint8_t *p) { return p[0] == 0 && memcmp(p, p + 1, CHUNK - 1) == 0; }
 
-eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size_t err_len) {
+eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *err) {
     if (len == 0 || len % WASM_PAGE) {
         errno = EINVAL;
-        set_err(err, err_len, "a snapshot image must be whole 64 KiB pages");
+        set_err(err, ERYX_ERR_INVALID_ARGUMENT, "a snapshot image must be whole 64 KiB pages");
         return NULL;
     }
     eryx__snapimg *img = calloc(1, sizeof *img);
     if (!img) {
-        set_err(err, err_len, "no memory for a snapshot image");
+        set_err(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot image");
         return NULL;
     }
     atomic_init(&img->refs, 1);
     img->size = len;
     img->fd = memfd_create("eryx-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (img->fd < 0) {
-        set_err(err, err_len, "memfd_create for a snapshot image");
+        set_err(err, ERYX_ERR_IO, "memfd_create for a snapshot image");
         free(img);
         return NULL;
     }
@@ -94,7 +95,7 @@ eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size
     pthread_mutex_init(&img->lock, NULL);
     return img;
 fail:
-    set_err(err, err_len, "writing a snapshot image to its memfd");
+    set_err(err, ERYX_ERR_IO, "writing a snapshot image to its memfd");
     close(img->fd);
     free(img);
     return NULL;

@@ -15,13 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <wasmtime.h>
+#include "../common/errbuf.h"
 
 typedef struct eryx__snapimg eryx__snapimg;
 
 /* Makes an image holding a copy of mem (len bytes, a multiple of 64 KiB; zero
-** pages are left as holes). NULL with a message in err when the memfd cannot be
-** made (out of memory, or memfd_create refused). */
-eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, char *err, size_t err_len);
+** pages are left as holes). NULL with a message in err (may be NULL) when the
+** memfd cannot be made (out of memory, or memfd_create refused). */
+eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *err);
 void eryx__snapimg_retain(eryx__snapimg *img);
 void eryx__snapimg_release(eryx__snapimg *img); /* NULL allowed */
 size_t eryx__snapimg_size(const eryx__snapimg *img);

@@ -404,11 +404,11 @@ static int emit(cursor *c, const module_info *info, uint32_t pages, const uint8_
 
 /* ---- the entry point ------------------------------------------------------------- */
 
-int eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem, size_t mem_len,
-                           uint8_t **out, size_t *out_len, char *err, size_t err_len) {
+static int image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem, size_t mem_len, uint8_t **out,
+                       size_t *out_len, eryx__errbuf *err) {
     static const uint8_t header[8] = {0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00};
-    cursor c = {wasm, 0, wasm_len, "module header", err, err_len};
-    if (err && err_len) err[0] = '\0';
+    cursor c = {wasm, 0, wasm_len, "module header", err};
+    if (err) eryx__errbuf_clear(err);
     if (!out || !out_len || (!wasm && wasm_len) || (!mem && mem_len)) return fail(&c, "invalid arguments");
     int bare = !mem; /* no memory: strip the data segments, keep the limits */
     *out = NULL;
@@ -445,4 +445,11 @@ int eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *
     *out = w.p;
     *out_len = w.len;
     return 0;
+}
+
+/* The parse steps return 0 or -1; a module or memory that cannot be made into an
+** image is the engine input's problem: ERYX_ERR_ENGINE. */
+eryx_status eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem, size_t mem_len,
+                                   uint8_t **out, size_t *out_len, eryx__errbuf *err) {
+    return image_build(wasm, wasm_len, mem, mem_len, out, out_len, err) ? ERYX_ERR_ENGINE : ERYX_OK;
 }

@@ -9,6 +9,7 @@
 #define ERYX_WASM_IMAGE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/errbuf.h"
 
 #define ERYX__WASM_PAGE 65536u /* a wasm memory page */
 
@@ -18,13 +19,13 @@
 ** passive data segments. Its memory minimum becomes mem_len / 65536 pages (the
 ** maximum is kept), its data segments are replaced by the non-zero parts of mem
 ** and its export _initialize is removed; every other section is copied unchanged.
-** Returns 0 with a malloc'd *out of *out_len bytes (the caller frees it), or -1
-** with a one-line message in err (err_len bytes; may be 0). The input is not
+** Returns ERYX_OK with a malloc'd *out of *out_len bytes (the caller frees it), or
+** ERYX_ERR_ENGINE with a one-line message in err (may be NULL). The input is not
 ** trusted: any byte string gets either a result or a message.
 ** With mem NULL and mem_len 0, the module comes out "bare": no data segments and
 ** no _initialize, its memory limits unchanged; its instances get their memory
 ** from a snapshot image (snapmem.h) instead. */
-int eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem, size_t mem_len,
-                           uint8_t **out, size_t *out_len, char *err, size_t err_len);
+eryx_status eryx__wasm_image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem, size_t mem_len,
+                                   uint8_t **out, size_t *out_len, eryx__errbuf *err);
 
 #endif

@@ -1,13 +1,16 @@
 /* A bounds-checked reader of WebAssembly binaries, shared by the module rewriter
 ** (wasm_image.c) and the dylink.0 reader (src/link/dylink.c). The input is never
 ** trusted: every read checks what is left, and a failure leaves a one-line message
-** naming the byte. Internal: static functions, one copy per including file. */
+** naming the byte in the cursor's errbuf. Internal: static functions, one copy per
+** including file; they return 0 or -1 (a parse step), and the entry points that
+** use them turn -1 into an eryx_status. */
 #ifndef ERYX_WASM_READER_H
 #define ERYX_WASM_READER_H
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "../common/errbuf.h"
 
 /* ---- reading ------------------------------------------------------------------- */
 
@@ -17,16 +20,15 @@ typedef struct cursor {
     const uint8_t *p;
     size_t pos, end;
     const char *where; /* what is being read, for messages: "import section" */
-    char *err;
-    size_t err_len;
+    eryx__errbuf *err; /* where a failure's message goes; NULL: none */
 } cursor;
 
 static inline int fail(cursor *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline int fail(cursor *c, const char *fmt, ...) {
-    if (c->err && c->err_len) {
+    if (c->err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err, c->err_len, fmt, ap);
+        vsnprintf(c->err->msg, sizeof c->err->msg, fmt, ap);
         va_end(ap);
     }
     return -1;

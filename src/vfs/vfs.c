@@ -508,14 +508,6 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
     return implicit ? ERYX__WASI_EINVAL : ERYX__WASI_ENOENT;
 }
 
-void eryx__vfs_set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int eryx__vfs_name_cmp(const char *a, size_t alen, const char *b, size_t blen) {
     int c = memcmp(a, b, alen < blen ? alen : blen);
     if (c) return c;

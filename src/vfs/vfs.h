@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/errbuf.h"
 #include "../wasi/wasi_abi.h"
 
 typedef uint16_t eryx__errno; /* a WASI errno: ERYX__WASI_E* from wasi_abi.h, 0 = success */
@@ -145,13 +146,14 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
 ** shared (also packages: src/package): eryx__vfs_zip_backend(img) gives a backend whose `self` is a reference to
 ** img (destroy drops the reference). Only STORED members are served (the stdlib
 ** image is written that way); a DEFLATED member opens with EIO. Directories are
-** implied by member paths. A malformed file fails to open with a message in err. */
+** implied by member paths. A malformed file fails to open: NULL with a message in
+** err. */
 typedef struct eryx__vfs_zip eryx__vfs_zip;
-eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, char *err, size_t errlen);
-eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen); /* for tests and fuzzing; data must outlive the image */
+eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, eryx__errbuf *err);
+eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, eryx__errbuf *err); /* for tests and fuzzing; data must outlive the image */
 /* Like eryx__vfs_zip_from_memory, but the image owns data (malloc'd): it is freed
 ** with the last reference, or at once when the image cannot be opened. */
-eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen);
+eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, eryx__errbuf *err);
 void eryx__vfs_zip_release(eryx__vfs_zip *img); /* drops the caller's reference */
 extern const eryx__vfs_backend eryx__vfs_zip_backend;
 void *eryx__vfs_zip_ref(eryx__vfs_zip *img); /* a new reference, to pass as `self` when mounting */
@@ -172,6 +174,6 @@ extern const eryx__vfs_backend eryx__vfs_null_backend;
 ** when a symlink is swapped in during the call. NULL (message in err) when the
 ** directory cannot be opened or openat2 is unavailable (Linux < 5.6). */
 extern const eryx__vfs_backend eryx__vfs_host_backend;
-void *eryx__vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen);
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err);
 
 #endif

@@ -395,24 +395,24 @@ static void host_destroy(void *self) {
 }
 
 
-void *eryx__vfs_host_new(const char *host_dir, bool readonly, char *err, size_t errlen) {
-    eryx__vfs_set_err(err, errlen, "%s", "");
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err) {
+    eryx__errbuf_clear(err);
     int dfd = open(host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
-        eryx__vfs_set_err(err, errlen, "cannot open directory %s: %s", host_dir, strerror(errno));
+        eryx__fail(err, ERYX_ERR_IO, "cannot open directory %s: %s", host_dir, strerror(errno));
         return NULL;
     }
     host *h = calloc(1, sizeof *h);
     if (!h) {
         close(dfd);
-        eryx__vfs_set_err(err, errlen, "out of memory");
+        eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
         return NULL;
     }
     h->dirfd = dfd;
     h->readonly = readonly;
     int probe = beneath(h, "", O_PATH | O_DIRECTORY, 0);
     if (probe < 0) {
-        eryx__vfs_set_err(err, errlen, "openat2 is unavailable (%s): Linux 5.6 or later is needed for host directories",
+        eryx__fail(err, ERYX_ERR_IO, "openat2 is unavailable (%s): Linux 5.6 or later is needed for host directories",
                 strerror(-probe));
         host_destroy(h);
         return NULL;

@@ -170,28 +170,24 @@ static bool push_ent(zent **ents, size_t *n, size_t *cap, zent e) {
 
 /* Reads the central directory into img->ents: members and the directories their
 ** paths imply, sorted, duplicates merged. */
-static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
+static eryx_status read_members(eryx__vfs_zip *img, eryx__errbuf *err) {
     const unsigned char *d = img->data;
     size_t size = img->size, eocd;
     if (!find_eocd(d, size, &eocd)) {
-        eryx__vfs_set_err(err, errlen, "not a zip archive (no end of central directory record)");
-        return false;
+        return eryx__fail(err, ERYX_ERR_IO, "not a zip archive (no end of central directory record)");
     }
     const unsigned char *e = d + eocd;
     uint16_t disk = rd16(e + 4), cd_disk = rd16(e + 6), n_disk = rd16(e + 8), n_total = rd16(e + 10);
     uint32_t cd_size = rd32(e + 12), cd_off = rd32(e + 16);
     if (n_total == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu ||
         (eocd >= 20 && rd32(d + eocd - 20) == SIG_EOCD64_LOC)) {
-        eryx__vfs_set_err(err, errlen, "ZIP64 archives are not supported");
-        return false;
+        return eryx__fail(err, ERYX_ERR_IO, "ZIP64 archives are not supported");
     }
     if (disk != 0 || cd_disk != 0 || n_disk != n_total) {
-        eryx__vfs_set_err(err, errlen, "multi-disk (split) zip archives are not supported");
-        return false;
+        return eryx__fail(err, ERYX_ERR_IO, "multi-disk (split) zip archives are not supported");
     }
     if (!fits(cd_off, cd_size, eocd)) {
-        eryx__vfs_set_err(err, errlen, "central directory (offset %u, size %u) is outside the file", cd_off, cd_size);
-        return false;
+        return eryx__fail(err, ERYX_ERR_IO, "central directory (offset %u, size %u) is outside the file", cd_off, cd_size);
     }
 
     zent *ents = NULL;
@@ -199,7 +195,7 @@ static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
     uint64_t pos = cd_off, end = (uint64_t)cd_off + cd_size;
     for (unsigned i = 0; i < n_total; i++) {
         if (!fits(pos, CDH_SIZE, end) || rd32(d + pos) != SIG_CDH) {
-            eryx__vfs_set_err(err, errlen, "central directory entry %u is truncated or has a bad signature", i);
+            eryx__fail(err, ERYX_ERR_IO, "central directory entry %u is truncated or has a bad signature", i);
             goto fail;
         }
         const unsigned char *h = d + pos;
@@ -209,34 +205,34 @@ static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
         uint32_t lho = rd32(h + 42);
         uint64_t total = (uint64_t)CDH_SIZE + nlen + xlen + clen;
         if (!fits(pos, total, end)) {
-            eryx__vfs_set_err(err, errlen, "central directory entry %u runs past the central directory", i);
+            eryx__fail(err, ERYX_ERR_IO, "central directory entry %u runs past the central directory", i);
             goto fail;
         }
         if (csize == 0xFFFFFFFFu || usize == 0xFFFFFFFFu || lho == 0xFFFFFFFFu) {
-            eryx__vfs_set_err(err, errlen, "ZIP64 archives are not supported");
+            eryx__fail(err, ERYX_ERR_IO, "ZIP64 archives are not supported");
             goto fail;
         }
         if (dstart != 0) {
-            eryx__vfs_set_err(err, errlen, "multi-disk (split) zip archives are not supported");
+            eryx__fail(err, ERYX_ERR_IO, "multi-disk (split) zip archives are not supported");
             goto fail;
         }
         const char *name = (const char *)h + CDH_SIZE;
         if (nlen > ZIP_NAME_MAX) {
-            eryx__vfs_set_err(err, errlen, "member %u: name longer than %u bytes", i, ZIP_NAME_MAX);
+            eryx__fail(err, ERYX_ERR_IO, "member %u: name longer than %u bytes", i, ZIP_NAME_MAX);
             goto fail;
         }
         if (!name_ok(name, nlen)) {
-            eryx__vfs_set_err(err, errlen, "member %u has an unsafe or empty name", i);
+            eryx__fail(err, ERYX_ERR_IO, "member %u has an unsafe or empty name", i);
             goto fail;
         }
         /* The member's data must lie between its local header and the central directory. */
         if (!fits(lho, LFH_SIZE, cd_off) || rd32(d + lho) != SIG_LFH) {
-            eryx__vfs_set_err(err, errlen, "member %u: local header (offset %u) is outside the file or bad", i, lho);
+            eryx__fail(err, ERYX_ERR_IO, "member %u: local header (offset %u) is outside the file or bad", i, lho);
             goto fail;
         }
         uint64_t data_off = (uint64_t)lho + LFH_SIZE + rd16(d + lho + 26) + rd16(d + lho + 28);
         if (!fits(data_off, csize, cd_off)) {
-            eryx__vfs_set_err(err, errlen, "member %u: data (offset %llu, %u bytes) is outside the file", i,
+            eryx__fail(err, ERYX_ERR_IO, "member %u: data (offset %llu, %u bytes) is outside the file", i,
                     (unsigned long long)data_off, csize);
             goto fail;
         }
@@ -252,7 +248,7 @@ static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
             if (!push_ent(&ents, &n, &cap, dir)) goto oom;
         }
         if (n > ZIP_ENTRIES_MAX) {
-            eryx__vfs_set_err(err, errlen, "more than %u files and directories", ZIP_ENTRIES_MAX);
+            eryx__fail(err, ERYX_ERR_IO, "more than %u files and directories", ZIP_ENTRIES_MAX);
             goto fail;
         }
         pos += total;
@@ -268,7 +264,7 @@ static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
             else if (ents[j].explicit_entry && ents[keep].type != ERYX__VFS_TYPE_REG) keep = j;
         }
         if (files > 1 || (files == 1 && j - i > 1)) {
-            eryx__vfs_set_err(err, errlen, "duplicate member or a member that is both a file and a directory: %.*s",
+            eryx__fail(err, ERYX_ERR_IO, "duplicate member or a member that is both a file and a directory: %.*s",
                     (int)(ents[i].name_len > 200 ? 200 : ents[i].name_len), ents[i].name);
             goto fail;
         }
@@ -277,23 +273,23 @@ static bool read_members(eryx__vfs_zip *img, char *err, size_t errlen) {
     }
     img->ents = ents;
     img->n = (uint32_t)out;
-    return true;
+    return ERYX_OK;
 oom:
-    eryx__vfs_set_err(err, errlen, "out of memory");
+    free(ents);
+    return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
 fail:
     free(ents);
-    return false;
+    return ERYX_ERR_IO;
 }
 
 /* Links each entry to its parent directory and groups children by parent. */
-static bool link_tree(eryx__vfs_zip *img, char *err, size_t errlen) {
+static eryx_status link_tree(eryx__vfs_zip *img, eryx__errbuf *err) {
     uint32_t n = img->n;
     uint32_t *fill = calloc((size_t)n + 1, sizeof *fill); /* [n] is the root */
     img->children = malloc(((size_t)n ? n : 1) * sizeof *img->children);
     if (!fill || !img->children) {
         free(fill);
-        eryx__vfs_set_err(err, errlen, "out of memory");
-        return false;
+        return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     }
     for (uint32_t i = 0; i < n; i++) {
         zent *z = &img->ents[i];
@@ -310,8 +306,7 @@ static bool link_tree(eryx__vfs_zip *img, char *err, size_t errlen) {
             /* Implied directories were added for every '/', so the parent is present. */
             if (!find_index(img, z->name, plen, &p) || img->ents[p].type != ERYX__VFS_TYPE_DIR) {
                 free(fill);
-                eryx__vfs_set_err(err, errlen, "internal error: missing parent directory");
-                return false;
+                return eryx__fail(err, ERYX_ERR_IO, "internal error: missing parent directory");
             }
             z->parent = p;
             z->base = plen + 1;
@@ -338,46 +333,46 @@ static bool link_tree(eryx__vfs_zip *img, char *err, size_t errlen) {
         img->children[fill[p]++] = i;
     }
     free(fill);
-    return true;
+    return ERYX_OK;
 }
 
-eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, char *err, size_t errlen) {
-    eryx__vfs_set_err(err, errlen, "%s", "");
+eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, eryx__errbuf *err) {
+    eryx__errbuf_clear(err);
     if (!data && len) {
-        eryx__vfs_set_err(err, errlen, "no data");
+        eryx__fail(err, ERYX_ERR_IO, "no data");
         return NULL;
     }
     eryx__vfs_zip *img = calloc(1, sizeof *img);
     if (!img) {
-        eryx__vfs_set_err(err, errlen, "out of memory");
+        eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
         return NULL;
     }
     atomic_init(&img->refs, 1);
     img->data = data;
     img->size = len;
-    if (!read_members(img, err, errlen) || !link_tree(img, err, errlen)) {
+    if (read_members(img, err) != ERYX_OK || link_tree(img, err) != ERYX_OK) {
         img_free(img);
         return NULL;
     }
     return img;
 }
 
-eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, char *err, size_t errlen) {
-    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(data, len, err, errlen);
+eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, eryx__errbuf *err) {
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(data, len, err);
     if (img) img->heap = true;
     else free(data);
     return img;
 }
 
-eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, char *err, size_t errlen) {
+eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, eryx__errbuf *err) {
     int fd = open(host_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        eryx__vfs_set_err(err, errlen, "cannot open %s: %s", host_path, strerror(errno));
+        eryx__fail(err, ERYX_ERR_IO, "cannot open %s: %s", host_path, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX) {
-        eryx__vfs_set_err(err, errlen, "%s is not a non-empty regular file", host_path);
+        eryx__fail(err, ERYX_ERR_IO, "%s is not a non-empty regular file", host_path);
         close(fd);
         return NULL;
     }
@@ -385,13 +380,13 @@ eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, char *err, size_t errle
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd); /* the mapping keeps the file */
     if (map == MAP_FAILED) {
-        eryx__vfs_set_err(err, errlen, "cannot map %s: %s", host_path, strerror(errno));
+        eryx__fail(err, ERYX_ERR_IO, "cannot map %s: %s", host_path, strerror(errno));
         return NULL;
     }
-    char why[256];
-    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(map, size, why, sizeof why);
+    eryx__errbuf why;
+    eryx__vfs_zip *img = eryx__vfs_zip_from_memory(map, size, &why);
     if (!img) {
-        eryx__vfs_set_err(err, errlen, "%s: %s", host_path, why);
+        eryx__fail(err, ERYX_ERR_IO, "%s: %s", host_path, why.msg);
         munmap(map, size);
         return NULL;
     }
