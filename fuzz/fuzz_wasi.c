@@ -30,16 +30,14 @@ typedef struct input {
 } input;
 
 static uint8_t take(input *in) {
-    if (!in->n)
-        return 0;
+    if (!in->n) return 0;
     in->n--;
     return *in->p++;
 }
 
 static uint64_t take_n(input *in, int bytes) {
     uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)take(in) << (8 * i);
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)take(in) << (8 * i);
     return v;
 }
 
@@ -48,13 +46,13 @@ static uint64_t take_n(input *in, int bytes) {
 static uint64_t arg(input *in, bool wide) {
     uint8_t mode = take(in);
     switch (mode % 10) {
-    case 0: return take(in); /* small: fds, flags, short lengths */
-    case 1: return take_n(in, 2) % (MEM_LEN + 1); /* anywhere in memory */
-    case 2: return MEM_LEN - (take(in) % 64); /* near the end */
-    case 3: return (uint32_t)(0xFFFFFFFFu - take(in)); /* wraps around 2^32 */
+    case 0: return take(in);                                        /* small: fds, flags, short lengths */
+    case 1: return take_n(in, 2) % (MEM_LEN + 1);                   /* anywhere in memory */
+    case 2: return MEM_LEN - (take(in) % 64);                       /* near the end */
+    case 3: return (uint32_t)(0xFFFFFFFFu - take(in));              /* wraps around 2^32 */
     case 4: return MEM_LEN - DICT_LEN + SLOT * (take(in) % NSLOTS); /* a dict path */
-    case 5: return 1 + take(in) % SLOT; /* a dict path length */
-    case 6: return 3 + take(in) % 5; /* fds 3..7 */
+    case 5: return 1 + take(in) % SLOT;                             /* a dict path length */
+    case 6: return 3 + take(in) % 5;                                /* fds 3..7 */
     case 7: return wide ? (uint64_t)-(int64_t)(take(in) % 64) : (uint32_t)-(int32_t)(take(in) % 64);
     case 8: return wide ? take_n(in, 8) : take_n(in, 4);
     default: return ((uint64_t)1 << (take(in) % (wide ? 64 : 32))) + (mode & 1 ? 0 : (uint64_t)-1);
@@ -90,8 +88,7 @@ static void setup_open(eryx__wasi *w, eryx__guest_mem mem, const char *path, uin
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eryx__vfs *vfs = eryx__vfs_new();
-    if (!vfs)
-        return 0;
+    if (!vfs) return 0;
     void *tmp = eryx__vfs_mem_new(256 * 1024);
     if (!tmp || eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) != 0) {
         eryx__vfs_free(vfs);
@@ -105,8 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.io.sleep_ns = fz_sleep;
     eryx__wasi *w = eryx__wasi_new(&cfg);
     eryx__guest_mem mem = {malloc(MEM_LEN), MEM_LEN};
-    if (!w || !mem.base)
-        goto out;
+    if (!w || !mem.base) goto out;
     memset(mem.base, 0, MEM_LEN);
 
     /* Known state: fd 4 = /tmp/a (a file with bytes), fd 5 = /tmp/d (a directory). */
@@ -124,10 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     input in = {data, size};
     size_t fill = (size_t)take_n(&in, 2);
-    if (fill > MEM_LEN - DICT_LEN)
-        fill = MEM_LEN - DICT_LEN;
-    if (fill > in.n)
-        fill = in.n;
+    if (fill > MEM_LEN - DICT_LEN) fill = MEM_LEN - DICT_LEN;
+    if (fill > in.n) fill = in.n;
     memcpy(mem.base, in.p, fill);
     in.p += fill;
     in.n -= fill;
@@ -140,12 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int calls = 0; calls < MAX_CALLS && in.n; calls++) {
         const eryx__wasi_import *imp = &eryx__wasi_imports[take(&in) % eryx__wasi_import_count];
         uint64_t a[10] = {0};
-        for (size_t k = 0; imp->params[k] && k < 10; k++)
-            a[k] = arg(&in, imp->params[k] == 'I');
+        for (size_t k = 0; imp->params[k] && k < 10; k++) a[k] = arg(&in, imp->params[k] == 'I');
         int32_t r = imp->fn(w, mem, a);
         /* Every result is a WASI errno, or STOP from proc_exit. */
-        if (r == ERYX__WASI_STOP ? strcmp(imp->name, "proc_exit") != 0 : (r < 0 || r > ERYX__WASI_ENOTCAPABLE))
-            abort();
+        if (r == ERYX__WASI_STOP ? strcmp(imp->name, "proc_exit") != 0 : (r < 0 || r > ERYX__WASI_ENOTCAPABLE)) abort();
     }
 out:
     free(mem.base);

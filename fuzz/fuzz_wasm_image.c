@@ -29,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     if (!out || out_len < 8 || memcmp(out, data, 8) != 0) __builtin_trap();
-    if (eryx__wasm_image_build(out, out_len, mem, sizeof mem, &again, &again_len, &err) != ERYX_OK)
-        __builtin_trap();
+    if (eryx__wasm_image_build(out, out_len, mem, sizeof mem, &again, &again_len, &err) != ERYX_OK) __builtin_trap();
     if (again_len != out_len || memcmp(again, out, out_len) != 0) __builtin_trap();
     free(again);
     free(out);

@@ -35,26 +35,26 @@ extern "C" {
 ** Result codes. One table (X-macro) gives each its name and meaning, so a code
 ** never lacks a message. Names are stable; values are stable once released.
 */
-#define ERYX_STATUS_TABLE(X)                                                          \
-    X(ERYX_OK, 0, "success")                                                          \
-    X(ERYX_ERR_INVALID_ARGUMENT, 1, "an argument was NULL, empty or out of range")    \
-    X(ERYX_ERR_NO_MEMORY, 2, "the host ran out of memory")                            \
-    X(ERYX_ERR_GUEST_NOT_FOUND, 3, "the guest interpreter or stdlib image is missing") \
-    X(ERYX_ERR_IO, 4, "a host file could not be read or written")                     \
-    X(ERYX_ERR_ENGINE, 5, "the WebAssembly engine failed to compile or instantiate")  \
-    X(ERYX_ERR_GUEST_INIT, 6, "the Python interpreter failed to start in the guest")  \
-    X(ERYX_ERR_TRAP, 7, "the guest trapped (a crash inside the sandbox)")             \
-    X(ERYX_ERR_GUEST_API, 8, "the guest does not export eryx's entry points")         \
-    X(ERYX_ERR_PYTHON_EXCEPTION, 9, "the Python code raised an uncaught exception")   \
-    X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")              \
-    X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                    \
+#define ERYX_STATUS_TABLE(X)                                                             \
+    X(ERYX_OK, 0, "success")                                                             \
+    X(ERYX_ERR_INVALID_ARGUMENT, 1, "an argument was NULL, empty or out of range")       \
+    X(ERYX_ERR_NO_MEMORY, 2, "the host ran out of memory")                               \
+    X(ERYX_ERR_GUEST_NOT_FOUND, 3, "the guest interpreter or stdlib image is missing")   \
+    X(ERYX_ERR_IO, 4, "a host file could not be read or written")                        \
+    X(ERYX_ERR_ENGINE, 5, "the WebAssembly engine failed to compile or instantiate")     \
+    X(ERYX_ERR_GUEST_INIT, 6, "the Python interpreter failed to start in the guest")     \
+    X(ERYX_ERR_TRAP, 7, "the guest trapped (a crash inside the sandbox)")                \
+    X(ERYX_ERR_GUEST_API, 8, "the guest does not export eryx's entry points")            \
+    X(ERYX_ERR_PYTHON_EXCEPTION, 9, "the Python code raised an uncaught exception")      \
+    X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")                \
+    X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                       \
     X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)") \
-    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed") \
-    X(ERYX_ERR_TIMEOUT, 14, "the execution ran past its timeout and was stopped")      \
-    X(ERYX_ERR_CANCELLED, 15, "the execution was cancelled")                          \
-    X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")      \
-    X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")     \
-    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")         \
+    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed")   \
+    X(ERYX_ERR_TIMEOUT, 14, "the execution ran past its timeout and was stopped")        \
+    X(ERYX_ERR_CANCELLED, 15, "the execution was cancelled")                             \
+    X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")        \
+    X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")       \
+    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")             \
     X(ERYX_ERR_PACKAGE, 19, "a package is unusable (damaged, or built for another platform)")
 
 typedef enum eryx_status {
@@ -220,8 +220,7 @@ eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const 
 ** it cannot be). guest_path may not be "/", lie under /usr/local/lib (the
 ** stdlib) or under /packages (eryx_builder_add_package); mounting over /tmp or /data replaces the in-memory filesystem there.
 */
-eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path,
-                                   unsigned flags);
+eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path, unsigned flags);
 
 /*
 ** Adds a package to the builder's sandboxes: a pure-Python wheel (*.whl) or a
@@ -328,8 +327,7 @@ eryx_status eryx_builder_set_output_limit(eryx_builder *builder, uint64_t bytes)
 ** dropped): it must be thread-safe, and user must outlive the builder's sandboxes.
 ** No call starts after eryx_sandbox_free, which waits for the calls still running.
 */
-typedef int (*eryx_callback_fn)(void *user, const char *args_json, size_t args_len, char **result,
-                                size_t *result_len);
+typedef int (*eryx_callback_fn)(void *user, const char *args_json, size_t args_len, char **result, size_t *result_len);
 
 /*
 ** Registers a host callback that Python in the sandbox awaits: `await name(...)`,
@@ -351,8 +349,7 @@ eryx_status eryx_builder_add_callback(eryx_builder *builder, const char *name, c
 ** CallbackError and a late answer is dropped). Arguments and results are capped at
 ** 16 MiB each.
 */
-eryx_status eryx_builder_set_callback_limits(eryx_builder *builder, uint32_t max_invocations,
-                                             uint64_t call_timeout_ms);
+eryx_status eryx_builder_set_callback_limits(eryx_builder *builder, uint32_t max_invocations, uint64_t call_timeout_ms);
 
 /*
 ** Sets the name of the __main__ variable whose value each execution returns as

@@ -17,15 +17,15 @@ static int check_count;
         }                                                                            \
     } while (0)
 
-#define CHECK_STR_EQ(a, b)                                                                     \
-    do {                                                                                       \
-        const char *a_ = (a), *b_ = (b);                                                       \
-        check_count++;                                                                         \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                               \
-            check_failures++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s\n  got:  \"%s\"\n  want: \"%s\"\n", \
-                    __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");       \
-        }                                                                                      \
+#define CHECK_STR_EQ(a, b)                                                                                             \
+    do {                                                                                                               \
+        const char *a_ = (a), *b_ = (b);                                                                               \
+        check_count++;                                                                                                 \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                                       \
+            check_failures++;                                                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s\n  got:  \"%s\"\n  want: \"%s\"\n", __FILE__, __LINE__, #a, \
+                    #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                                       \
+        }                                                                                                              \
     } while (0)
 
 static inline int check_report(const char *name) {

@@ -344,7 +344,8 @@ int main(void) {
     eryx_cache *mem = eryx_cache_new(2);
     CHECK(mem != NULL);
     b = eryx_builder_new();
-    CHECK(eryx_builder_set_cache_backend(b, &(eryx_cache_backend){NULL, NULL, NULL}, NULL) == ERYX_ERR_INVALID_ARGUMENT);
+    CHECK(eryx_builder_set_cache_backend(b, &(eryx_cache_backend){NULL, NULL, NULL}, NULL) ==
+          ERYX_ERR_INVALID_ARGUMENT);
     CHECK(eryx_builder_set_cache_backend(b, &be, &sb) == ERYX_OK);
     CHECK(eryx_builder_set_preinit(b, 0) == ERYX_OK); /* one module: the base */
     CHECK(eryx_builder_set_memory_cache(b, NULL) == ERYX_OK);

@@ -82,8 +82,8 @@ static const char *run(eryx_sandbox *s, const char *code, eryx_status want, eryx
 
 int main(void) {
     eryx_builder *b = eryx_builder_new();
-    const char *echo_schema =
-        "{\"type\": \"object\", \"properties\": {\"message\": {\"type\": \"string\"}, \"count\": {\"type\": \"integer\"}}}";
+    const char *echo_schema = "{\"type\": \"object\", \"properties\": {\"message\": {\"type\": \"string\"}, \"count\": "
+                              "{\"type\": \"integer\"}}}";
     CHECK(eryx_builder_add_callback(b, "echo", "returns its arguments", echo_schema, cb_echo, NULL) == ERYX_OK);
     CHECK(eryx_builder_add_callback(b, "get_time", "seconds since the epoch", NULL, cb_time, NULL) == ERYX_OK);
     CHECK(eryx_builder_add_callback(b, "db.lookup", "a record", "{}", cb_fail, NULL) == ERYX_OK);
@@ -124,9 +124,9 @@ int main(void) {
                  "{'type': 'integer'}\n");
 
     /* Errors raise CallbackError with the host's message; Python can catch them. */
-    CHECK_STR_EQ(run(s, "try:\n    await db.lookup()\nexcept CallbackError as e:\n    print('caught', e)", ERYX_OK,
-                     NULL),
-                 "caught callback db.lookup failed: the record does not exist\n");
+    CHECK_STR_EQ(
+        run(s, "try:\n    await db.lookup()\nexcept CallbackError as e:\n    print('caught', e)", ERYX_OK, NULL),
+        "caught callback db.lookup failed: the record does not exist\n");
     run(s, "await db.lookup()", ERYX_ERR_PYTHON_EXCEPTION, &r);
     CHECK(eryx_result_exception_type(r) && strstr(eryx_result_exception_type(r), "CallbackError"));
     eryx_result_free(r);
@@ -156,9 +156,9 @@ int main(void) {
 
     /* gather: three 300 ms calls at once take about 300 ms, not 900. */
     t0 = now_ms();
-    CHECK_STR_EQ(run(s, "import asyncio\nprint(await asyncio.gather(slow(ms=300), slow(ms=300), slow(ms=300)))",
-                     ERYX_OK, NULL),
-                 "['done', 'done', 'done']\n");
+    CHECK_STR_EQ(
+        run(s, "import asyncio\nprint(await asyncio.gather(slow(ms=300), slow(ms=300), slow(ms=300)))", ERYX_OK, NULL),
+        "['done', 'done', 'done']\n");
     took = now_ms() - t0;
     fprintf(stderr, "gather of three 300 ms callbacks: %.0f ms\n", took);
     CHECK(took >= 300 && took < 700);

@@ -164,7 +164,8 @@ static void test_iface_and_link_check(void) {
     for (size_t i = 0; i < 2; i++)
         if (!strcmp(mexp[i].name, "PyFoo")) mexp[i].sig = "i>i";
     CHECK(eryx__link_check(&main_if, sides, 1, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "pkg: ext.so") &&
-          strstr(err.msg, "(i32, i32) -> (i32)") && strstr(err.msg, "(i32) -> (i32)") && strstr(err.msg, "another interpreter"));
+          strstr(err.msg, "(i32, i32) -> (i32)") && strstr(err.msg, "(i32) -> (i32)") &&
+          strstr(err.msg, "another interpreter"));
     for (size_t i = 0; i < 2; i++)
         if (!strcmp(mexp[i].name, "PyFoo")) mexp[i].name = "PyBar";
     eryx__wasm_iface_sort(&main_if);
@@ -289,10 +290,10 @@ int main(void) {
     m = module("dylink.0", &p);
     REFUSED(&m, "NUL");
     /* Stripping data: sections 11 (data) and 12 (data count) go, the rest stays. */
-    bytes full = module("dylink.0", &empty); /* header, dylink.0, type section */
-    put(&full, "\x0c\x01\x01", 3);         /* data count: 1 */
+    bytes full = module("dylink.0", &empty);   /* header, dylink.0, type section */
+    put(&full, "\x0c\x01\x01", 3);             /* data count: 1 */
     put(&full, "\x0b\x04\x01\x01\x01\x7f", 6); /* a data section (contents not parsed) */
-    put(&full, "\x00\x03\x02hi", 5);       /* a custom section after it */
+    put(&full, "\x00\x03\x02hi", 5);           /* a custom section after it */
     uint8_t *bare = NULL;
     size_t bare_len = 0;
     CHECK(eryx__dylink_strip_data(full.b, full.n, &bare, &bare_len, &err) == 0);

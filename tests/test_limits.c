@@ -38,11 +38,11 @@ static int under_asan(void) { return LIMITS_ASAN_COMPILED || __asan_init != NULL
 #define SLACK_MS 200 /* the requirement is 20 ms; generous for a loaded 2-core machine */
 
 /* A CHECK that also names the case and the sandbox's message when it fails. */
-#define CHECK_IN(label, s, cond)                                                                      \
-    do {                                                                                              \
-        int failures_ = check_failures;                                                               \
-        CHECK(cond);                                                                                  \
-        if (check_failures != failures_)                                                              \
+#define CHECK_IN(label, s, cond)                                                                                 \
+    do {                                                                                                         \
+        int failures_ = check_failures;                                                                          \
+        CHECK(cond);                                                                                             \
+        if (check_failures != failures_)                                                                         \
             fprintf(stderr, "  (case: %s; sandbox message: %s)\n", (label), (s) ? eryx_sandbox_errmsg(s) : "-"); \
     } while (0)
 
@@ -206,11 +206,11 @@ static void test_memory(void) {
     if (s) {
         eryx_result *r = NULL;
         double ms = 0;
-        eryx_status st = run_timed(s, "print('before', flush=True)\nl = []\nwhile True: l.append(bytearray(1 << 20))",
-                                   &r, &ms);
+        eryx_status st =
+            run_timed(s, "print('before', flush=True)\nl = []\nwhile True: l.append(bytearray(1 << 20))", &r, &ms);
         uint64_t peak = eryx_result_peak_memory(r);
-        printf("memory allocation loop         : %s after %.1f ms, peak %.2f MiB of 128 MiB\n",
-               eryx_status_name(st), ms, (double)peak / (double)MIB);
+        printf("memory allocation loop         : %s after %.1f ms, peak %.2f MiB of 128 MiB\n", eryx_status_name(st),
+               ms, (double)peak / (double)MIB);
         CHECK_IN("allocation loop", s, st == ERYX_ERR_MEMORY_LIMIT);
         CHECK_IN("allocation loop", s, peak <= 128 * MIB && peak > 100 * MIB);
         CHECK_IN("allocation loop", s, !strcmp(eryx_result_stdout(r, NULL), "before\n"));
@@ -218,8 +218,8 @@ static void test_memory(void) {
         expect_usable(s, "the allocation loop");
 
         st = run_timed(s, "x = bytearray(10**9)", &r, &ms);
-        printf("memory bytearray(10**9)        : %s after %.1f ms, exception %s, peak %.2f MiB\n",
-               eryx_status_name(st), ms, eryx_result_exception_type(r) ? eryx_result_exception_type(r) : "(none)",
+        printf("memory bytearray(10**9)        : %s after %.1f ms, exception %s, peak %.2f MiB\n", eryx_status_name(st),
+               ms, eryx_result_exception_type(r) ? eryx_result_exception_type(r) : "(none)",
                (double)eryx_result_peak_memory(r) / (double)MIB);
         CHECK_IN("huge allocation", s, st == ERYX_ERR_MEMORY_LIMIT);
         CHECK_IN("huge allocation", s, eryx_result_peak_memory(r) <= 128 * MIB);
@@ -318,8 +318,10 @@ static void test_output(void) {
         int stream;
         char fill;
     } cases[] = {
-        {"1 GB to stdout", "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024): sys.stdout.write(chunk)", 1, 'x'},
-        {"1 GB to stderr", "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024): sys.stderr.write(chunk)", 2, 'x'},
+        {"1 GB to stdout", "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024): sys.stdout.write(chunk)", 1,
+         'x'},
+        {"1 GB to stderr", "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024): sys.stderr.write(chunk)", 2,
+         'x'},
         {"lines to stdout", "while True: print('y' * 99)", 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -355,9 +357,9 @@ static void test_output(void) {
     if (!s) return;
     r = NULL;
     double ms = 0;
-    eryx_status st =
-        run_timed(s, "import sys\nfor i in range(10): sys.stdout.write('x' * (1 << 20))\nprint(end='', file=sys.stderr)",
-                  &r, &ms);
+    eryx_status st = run_timed(
+        s, "import sys\nfor i in range(10): sys.stdout.write('x' * (1 << 20))\nprint(end='', file=sys.stderr)", &r,
+        &ms);
     size_t olen = 0;
     const char *out = eryx_result_stdout(r, &olen);
     printf("output 10 MiB, default cap     : %s after %.1f ms; stdout %zu bytes\n", eryx_status_name(st), ms, olen);
@@ -423,7 +425,8 @@ static void test_recursion(void) {
     printf("recursion bomb def f(): f()    : %s after %.1f ms, exception %s\n", eryx_status_name(st), ms,
            eryx_result_exception_type(r) ? eryx_result_exception_type(r) : "(none)");
     CHECK_IN("recursion bomb", s, st == ERYX_ERR_PYTHON_EXCEPTION);
-    CHECK_IN("recursion bomb", s, eryx_result_exception_type(r) && !strcmp(eryx_result_exception_type(r), "RecursionError"));
+    CHECK_IN("recursion bomb", s,
+             eryx_result_exception_type(r) && !strcmp(eryx_result_exception_type(r), "RecursionError"));
     expect_usable(s, "the recursion bomb");
 
     /* Deep recursion through C: an exception, or a trap naming its kind; never a
@@ -444,7 +447,7 @@ static void test_recursion(void) {
         st = run_timed(s, cases[i].code, &r, &ms);
         printf("deep C recursion %-26s: %s after %.1f ms: %.120s\n", cases[i].label, eryx_status_name(st), ms,
                st == ERYX_ERR_PYTHON_EXCEPTION && eryx_result_exception_type(r) ? eryx_result_exception_type(r)
-                                                                               : eryx_sandbox_errmsg(s));
+                                                                                : eryx_sandbox_errmsg(s));
         CHECK_IN(cases[i].label, s, st == ERYX_ERR_PYTHON_EXCEPTION || st == ERYX_ERR_TRAP);
         if (st == ERYX_ERR_TRAP) CHECK_IN(cases[i].label, s, strstr(eryx_sandbox_errmsg(s), "stack overflow") != NULL);
         expect_usable(s, cases[i].label);

@@ -79,10 +79,11 @@ static void test_numpy_in_fresh_sandboxes(void) {
            "import numpy as np\nprint(np.fft.fft([1, 0, 0, 0]).real.tolist(), "
            "np.fft.ifft(np.fft.fft([1.0, 2.0, 3.0])).real.round(6).tolist())",
            "[1.0, 1.0, 1.0, 1.0] [1.0, 2.0, 3.0]\n");
-    EXPECT(s,
-           "import numpy as np\nprint(np.array(['ab', 'c']).astype('U3').tolist(), np.char.upper(['x', 'yz']).tolist())\n"
-           "d = np.datetime64('2026-11-27') + np.arange(3) * np.timedelta64(1, 'W')\nprint(d.astype(str).tolist())",
-           "['ab', 'c'] ['X', 'YZ']\n['2026-11-27', '2026-12-04', '2026-12-11']\n");
+    EXPECT(
+        s,
+        "import numpy as np\nprint(np.array(['ab', 'c']).astype('U3').tolist(), np.char.upper(['x', 'yz']).tolist())\n"
+        "d = np.datetime64('2026-11-27') + np.arange(3) * np.timedelta64(1, 'W')\nprint(d.astype(str).tolist())",
+        "['ab', 'c'] ['X', 'YZ']\n['2026-11-27', '2026-12-04', '2026-12-11']\n");
     /* A MemoryError under the sandbox's 512 MiB cap, and the sandbox goes on. */
     EXPECT(s,
            "import numpy as np\ntry:\n    np.zeros((100 << 20,), dtype=np.float64)  # 800 MiB\nexcept MemoryError:\n"
@@ -97,8 +98,9 @@ static void test_numpy_in_fresh_sandboxes(void) {
     char *d2 = s2 ? run(s2, draw, &st2) : NULL;
     CHECK(st1 == ERYX_OK && d2 && st2 == ERYX_OK && strlen(d1) > 10 && !strcmp(d1, d2));
     /* The legacy API (mtrand) too. */
-    EXPECT(s, "import numpy as np\nnp.random.seed(7)\nx = np.random.randint(0, 10**6, 3).tolist()\n"
-              "np.random.seed(7)\nprint(x == np.random.randint(0, 10**6, 3).tolist())",
+    EXPECT(s,
+           "import numpy as np\nnp.random.seed(7)\nx = np.random.randint(0, 10**6, 3).tolist()\n"
+           "np.random.seed(7)\nprint(x == np.random.randint(0, 10**6, 3).tolist())",
            "True\n");
     free(d1);
     free(d2);
@@ -115,17 +117,19 @@ static void test_reimport(void) {
     eryx_builder_add_package(b, pkg);
     eryx_sandbox *s = sandbox(b);
     if (s) {
-        EXPECT(s, "import sys, warnings, numpy\nm1 = sys.modules['numpy._core._multiarray_umath']\n"
-                  "for k in [k for k in sys.modules if k == 'numpy' or k.startswith('numpy.')]: del sys.modules[k]\n"
-                  "warnings.simplefilter('ignore')\nimport numpy\n"
-                  "print(sys.modules['numpy._core._multiarray_umath'] is m1, numpy.__version__)",
+        EXPECT(s,
+               "import sys, warnings, numpy\nm1 = sys.modules['numpy._core._multiarray_umath']\n"
+               "for k in [k for k in sys.modules if k == 'numpy' or k.startswith('numpy.')]: del sys.modules[k]\n"
+               "warnings.simplefilter('ignore')\nimport numpy\n"
+               "print(sys.modules['numpy._core._multiarray_umath'] is m1, numpy.__version__)",
                "True 2.2.6\n");
         /* Methods numpy registers with a calling convention their C functions do not
         ** have trapped the sandbox (guest/numpy/patches/0002-method-signatures.patch). */
-        EXPECT(s, "import numpy as np, pickle\nm = np._core._multiarray_umath\n"
-                  "c = m._get_castingimpl(type(np.dtype('d')), type(np.dtype('f')))\n"
-                  "print(type(c).__name__, c._supports_unaligned)\n"
-                  "try:\n    pickle.dumps(m._get_sfloat_dtype()(1.0))\nexcept pickle.PicklingError:\n    print('refused')",
+        EXPECT(s,
+               "import numpy as np, pickle\nm = np._core._multiarray_umath\n"
+               "c = m._get_castingimpl(type(np.dtype('d')), type(np.dtype('f')))\n"
+               "print(type(c).__name__, c._supports_unaligned)\n"
+               "try:\n    pickle.dumps(m._get_sfloat_dtype()(1.0))\nexcept pickle.PicklingError:\n    print('refused')",
                "_BoundArrayMethod True\nrefused\n");
         eryx_sandbox_free(s);
     }
@@ -153,8 +157,10 @@ static void test_session_keeps_numpy(void) {
         CHECK(eryx_sandbox_restore(t, blob, len) == ERYX_OK);
         EXPECT(t, "print((m @ np.ones(2)).tolist(), f, np.linalg.inv(m).tolist())",
                "[3.0, 3.0] [4.0, 0.0, 0.0, 0.0] [[0.3333333333333333, 0.0], [0.0, 0.3333333333333333]]\n");
-        EXPECT(t, "print(np.random.default_rng(1).integers(0, 10, 3).tolist() == "
-                  "np.random.default_rng(1).integers(0, 10, 3).tolist())", "True\n");
+        EXPECT(t,
+               "print(np.random.default_rng(1).integers(0, 10, 3).tolist() == "
+               "np.random.default_rng(1).integers(0, 10, 3).tolist())",
+               "True\n");
     }
     EXPECT(s, "m = m * 2", "");
     if (blob) {
@@ -188,13 +194,16 @@ static void test_preimported_numpy(void) {
         eryx_builder_free(b);
         return;
     }
-    EXPECT(s, "import sys\nprint('numpy' in sys.modules)\nimport numpy as np\nprint((np.arange(6).reshape(2, 3) ** 2).sum())",
-           "True\n55\n");
+    EXPECT(
+        s,
+        "import sys\nprint('numpy' in sys.modules)\nimport numpy as np\nprint((np.arange(6).reshape(2, 3) ** 2).sum())",
+        "True\n55\n");
     /* Every execute starts from the snapshot again: the same modules, reloaded. */
     for (int i = 0; i < 3; i++)
-        EXPECT(s, "import numpy as np\nprint(np.linalg.det(np.array([[1.0, 2.0], [3.0, 4.0]])).round(6), "
-                  "np.fft.rfft([1.0, 1.0]).real.tolist(), np.random.default_rng(5).integers(0, 9, 2).tolist() == "
-                  "np.random.default_rng(5).integers(0, 9, 2).tolist())",
+        EXPECT(s,
+               "import numpy as np\nprint(np.linalg.det(np.array([[1.0, 2.0], [3.0, 4.0]])).round(6), "
+               "np.fft.rfft([1.0, 1.0]).real.tolist(), np.random.default_rng(5).integers(0, 9, 2).tolist() == "
+               "np.random.default_rng(5).integers(0, 9, 2).tolist())",
                "-2.0 [2.0, 0.0] True\n");
     eryx_sandbox *s2 = sandbox(b);
     CHECK(s2 != NULL);
@@ -214,8 +223,10 @@ static void test_preimported_numpy(void) {
         EXPECT(s, "print(g.integers(0, 100, 4).tolist() != first)", "True\n");
         if (blob) {
             CHECK(eryx_sandbox_restore(s2, blob, len) == ERYX_OK);
-            EXPECT(s2, "print(g.integers(0, 100, 4).tolist() == np.random.default_rng(7).integers(0, 100, 8)"
-                       ".tolist()[4:])", "True\n");
+            EXPECT(s2,
+                   "print(g.integers(0, 100, 4).tolist() == np.random.default_rng(7).integers(0, 100, 8)"
+                   ".tolist()[4:])",
+                   "True\n");
         }
         eryx_blob_free(blob);
     }

@@ -134,22 +134,25 @@ static void test_good_wheel(void) {
 }
 
 static void test_refused_wheels(void) {
-    REFUSED(wheel("pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.whl", good), "manylinux_2_17_x86_64",
-            "another machine");
+    REFUSED(wheel("pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.whl", good), "manylinux_2_17_x86_64", "another machine");
     REFUSED(wheel("pkg-1.0-py2-none-any.whl", good), "not Python 3", "pkg-1.0-py2-none-any.whl");
     REFUSED(wheel("pkg-py3-none-any.whl", good), "not a wheel file name", NULL);
     REFUSED(wheel("p!g-1.0-py3-none-any.whl", good), "not a valid package name", NULL);
     const member so[] = {{"pkg/__init__.py", "", false, 0},
-                         {"pkg/_speedups.cpython-313-x86_64-linux-gnu.so", "\x7f" "ELF", false, 0},
+                         {"pkg/_speedups.cpython-313-x86_64-linux-gnu.so",
+                          "\x7f"
+                          "ELF",
+                          false, 0},
                          {"pkg-1.0.dist-info/WHEEL", "Tag: py3-none-any\n", false, 0},
                          {NULL, NULL, false, 0}};
-    REFUSED(wheel("pkg-1.0-py3-none-any.whl", so), "pkg/_speedups.cpython-313-x86_64-linux-gnu.so",
-            "cannot load it");
+    REFUSED(wheel("pkg-1.0-py3-none-any.whl", so), "pkg/_speedups.cpython-313-x86_64-linux-gnu.so", "cannot load it");
     const member nometa[] = {{"pkg/__init__.py", "", false, 0}, {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", nometa), "no *.dist-info/WHEEL", NULL);
-    const member dotdot[] = {{"../evil.py", "x", false, 0}, {"pkg-1.0.dist-info/WHEEL", "", false, 0}, {NULL, NULL, false, 0}};
+    const member dotdot[] = {
+        {"../evil.py", "x", false, 0}, {"pkg-1.0.dist-info/WHEEL", "", false, 0}, {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", dotdot), "unsafe or invalid path", "../evil.py");
-    const member abs[] = {{"/etc/evil.py", "x", false, 0}, {"pkg-1.0.dist-info/WHEEL", "", false, 0}, {NULL, NULL, false, 0}};
+    const member abs[] = {
+        {"/etc/evil.py", "x", false, 0}, {"pkg-1.0.dist-info/WHEEL", "", false, 0}, {NULL, NULL, false, 0}};
     REFUSED(wheel("pkg-1.0-py3-none-any.whl", abs), "unsafe or invalid path", NULL);
     const member twice[] = {{"extra.py", "a", false, 0},
                             {"pkg-1.0.data/purelib/extra.py", "b", false, 0},
@@ -313,9 +316,15 @@ static void test_names(void) {
 /* A minimal side module: dylink.0 (no memory, no table), one type ()->(), and
 ** an import env.PyFoo of it. */
 static const char side_so[] = "\0asm\1\0\0\0"
-                              "\0\x0f\x08" "dylink.0" "\1\4\0\0\0\0"
+                              "\0\x0f\x08"
+                              "dylink.0"
+                              "\1\4\0\0\0\0"
                               "\1\4\1\x60\0\0"
-                              "\2\x0d\1\3" "env" "\5" "PyFoo" "\0\0";
+                              "\2\x0d\1\3"
+                              "env"
+                              "\5"
+                              "PyFoo"
+                              "\0\0";
 /* A wasm module that is not a side module (no dylink.0 first). */
 static const char plain_wasm[] = "\0asm\1\0\0\0\1\4\1\x60\0\0";
 
@@ -357,8 +366,7 @@ static void test_extension_modules(void) {
     const member cut[] = {{"pkg/_mod.cpython-313-wasm32-wasi.so", side_so, false, sizeof side_so - 4},
                           {"pkg-1.0.dist-info/WHEEL", "", false, 0},
                           {NULL, NULL, false, 0}};
-    REFUSED(wheel("pkg-1.0-cp313-cp313-wasi_0_0_0_wasm32.whl", cut), "pkg/_mod.cpython-313-wasm32-wasi.so",
-            "damaged");
+    REFUSED(wheel("pkg-1.0-cp313-cp313-wasi_0_0_0_wasm32.whl", cut), "pkg/_mod.cpython-313-wasm32-wasi.so", "damaged");
 
     /* An eryx package: written from a tree, read back with its manifest. */
     char dir[256], file[600], cmd[1200];
@@ -396,7 +404,8 @@ static void test_extension_modules(void) {
     REFUSED(wheel("nomanifest.eryx", good), "nomanifest.eryx", "no eryx-package.json");
     const member other_py[] = {{"eryx-package.json",
                                 "{\"format\": 1, \"name\": \"x\", \"version\": \"1\", \"python\": \"cp312\", "
-                                "\"platform\": \"wasm32-wasi\"}", false, 0},
+                                "\"platform\": \"wasm32-wasi\"}",
+                                false, 0},
                                {"x/__init__.py", "", false, 0},
                                {NULL, NULL, false, 0}};
     REFUSED(wheel("x.eryx", other_py), "x.eryx", "built for cp312 on wasm32-wasi");

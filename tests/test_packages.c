@@ -74,10 +74,9 @@ static void test_jinja2_with_markupsafe_source_tree(void) {
            "t = jinja2.Environment(autoescape=True).from_string('{% for x in xs %}<{{ x }}>{% endfor %}')\n"
            "print(t.render(xs=['a&b', '<i>']))\n"
            "print(markupsafe.__file__)\n"
-           "import markupsafe._native\n"  /* the pure-Python fallback; _speedups is C */
+           "import markupsafe._native\n" /* the pure-Python fallback; _speedups is C */
            "print(markupsafe.escape is markupsafe._native._escape_inner or 'native fallback')\n",
-           ERYX_OK,
-           "<a&amp;b><&lt;i&gt;>\n/packages/markupsafe_3_0_2/markupsafe/__init__.py\nnative fallback\n");
+           ERYX_OK, "<a&amp;b><&lt;i&gt;>\n/packages/markupsafe_3_0_2/markupsafe/__init__.py\nnative fallback\n");
     EXPECT(b, "import importlib.metadata as m; print(m.version('jinja2'), m.version('markupsafe'))", ERYX_OK,
            "3.1.4 3.0.2\n");
     EXPECT(b, "import sys; print(sys.path[-2:], sys.path[0].startswith('/usr/local/lib'))", ERYX_OK,
@@ -85,7 +84,8 @@ static void test_jinja2_with_markupsafe_source_tree(void) {
     /* Read-only: the image is shared by every sandbox. */
     EXPECT(b,
            "try:\n    open('/packages/jinja2/new.py', 'w')\nexcept OSError as e: print(e.errno == 69 or e)\n"
-           "import os\ntry:\n    os.remove('/packages/jinja2/jinja2/__init__.py')\nexcept OSError as e: print('refused')\n",
+           "import os\ntry:\n    os.remove('/packages/jinja2/jinja2/__init__.py')\nexcept OSError as e: "
+           "print('refused')\n",
            ERYX_OK, "True\nrefused\n");
     eryx_builder_free(b);
 }
@@ -124,8 +124,9 @@ static void test_preimport(void) {
     b = builder();
     CHECK(eryx_builder_add_package(b, ATTRS) == ERYX_OK);
     CHECK(eryx_builder_add_preimport(b, "attrs") == ERYX_OK);
-    EXPECT(b, "import sys; print('attrs' in sys.modules, 'jinja2' in sys.modules)\n"
-              "try:\n    import jinja2\nexcept ImportError: print('no jinja2')\n",
+    EXPECT(b,
+           "import sys; print('attrs' in sys.modules, 'jinja2' in sys.modules)\n"
+           "try:\n    import jinja2\nexcept ImportError: print('no jinja2')\n",
            ERYX_OK, "True False\nno jinja2\n");
     eryx_builder_free(b);
     /* Importing a package that was not added fails pre-initialization clearly. */

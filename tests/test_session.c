@@ -42,8 +42,9 @@ static const char STATE[] = "f = lambda x: x * 3\n"
                             "    return inc\n"
                             "inc = counter(); inc()\n"
                             "big = list(range(200000))\n";
-static const char CHECK_STATE[] = "buf.write('world')\n"
-                                  "print(f(5), next(g), buf.getvalue(), pt.x, type(pt).__name__, inc(), len(big), base)";
+static const char CHECK_STATE[] =
+    "buf.write('world')\n"
+    "print(f(5), next(g), buf.getvalue(), pt.x, type(pt).__name__, inc(), len(big), base)";
 static const char WANT_STATE[] = "15 2 hello world 7 Point 2 200000 setup\n";
 
 static int restore_mode(const char *path) {

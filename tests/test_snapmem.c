@@ -11,7 +11,7 @@
 #define SIZE ((size_t)PAGES << 16)
 
 /* (module (memory (export "memory") 4)) */
-static const uint8_t module_bytes[] = {0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x04,
+static const uint8_t module_bytes[] = {0x00, 'a',  's',  'm',  0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x04,
                                        0x07, 0x0a, 0x01, 0x06, 'm',  'e',  'm',  'o',  'r',  'y',  0x02, 0x00};
 
 static wasmtime_store_t *instance(wasm_engine_t *engine, wasmtime_module_t *mod, const eryx__snapimg *img,

@@ -44,15 +44,15 @@ extern void __asan_init(void) __attribute__((weak));
 static int under_asan(void) { return ASAN_COMPILED || __asan_init != NULL; }
 
 /* A check whose failure says what was measured (printf-style details). */
-#define CHECKF(cond, ...)                                                          \
-    do {                                                                           \
-        check_count++;                                                             \
-        if (!(cond)) {                                                             \
-            check_failures++;                                                      \
+#define CHECKF(cond, ...)                                                            \
+    do {                                                                             \
+        check_count++;                                                               \
+        if (!(cond)) {                                                               \
+            check_failures++;                                                        \
             fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                          \
-            fputc('\n', stderr);                                                   \
-        }                                                                          \
+            fprintf(stderr, __VA_ARGS__);                                            \
+            fputc('\n', stderr);                                                     \
+        }                                                                            \
     } while (0)
 
 static eryx_status run(eryx_sandbox *s, const char *code, eryx_result **r) {
@@ -165,7 +165,8 @@ static void test_pages_shared(int preinit) {
     if (preinit) {
         CHECK(warm && eryx__sandbox_preinit(warm));
         if (under_asan())
-            fprintf(stderr, "AddressSanitizer build: the private-memory bound (< 4096 KiB per sandbox) is not checked\n");
+            fprintf(stderr,
+                    "AddressSanitizer build: the private-memory bound (< 4096 KiB per sandbox) is not checked\n");
         else
             CHECKF(per < 4096,
                    "each idle pre-initialized sandbox added %ld KiB of private memory (Private_Clean + "
@@ -620,9 +621,10 @@ static void *thread_main(void *arg) {
     for (long k = 0; s && k < THREAD_RUNS; k++) {
         long seed = id * 100000 + k;
         char code[256], want[64];
-        snprintf(code, sizeof code,
-                 "x = %ld\nfor i in range(200): x = (x * 31 + i) %% 1000003\nassert 'y' not in globals()\ny = 1\nprint(x)",
-                 seed);
+        snprintf(
+            code, sizeof code,
+            "x = %ld\nfor i in range(200): x = (x * 31 + i) %% 1000003\nassert 'y' not in globals()\ny = 1\nprint(x)",
+            seed);
         long x = seed;
         for (long i = 0; i < 200; i++) x = (x * 31 + i) % 1000003;
         snprintf(want, sizeof want, "%ld\n", x);

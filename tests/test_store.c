@@ -82,7 +82,7 @@ static void test_basic(void) {
         CHECK_STR_EQ(info[0].key, key1);
         CHECK_STR_EQ(info[1].key, key2);
         CHECK(info[0].size + info[1].size == n1 + n2 + 2 * TRAILER); /* stats */
-        CHECK(info[0].in_use);   /* held by e */
+        CHECK(info[0].in_use);                                       /* held by e */
         CHECK(!info[1].in_use);
         CHECK(info[0].last_used_s > info[1].last_used_s);
         CHECK(info[0].last_used_s >= (int64_t)time(NULL) - 5);
@@ -152,7 +152,7 @@ enum corruption {
 
 static void test_corruption(void) {
     static const char *const expect[N_CORRUPTIONS] = {
-        "magic",   "magic", "shorter", "shorter",  "magic",    "version",  "length",
+        "magic",    "magic",    "shorter",  "shorter",  "magic",   "version", "length",
         "checksum", "checksum", "checksum", "reserved", "padding", "hex",
     };
     char dir[256], key[65], other[65], path[512];
@@ -200,7 +200,7 @@ static void test_corruption(void) {
             fprintf(stderr, "corruption %d: message \"%s\" lacks \"%s\"\n", c, msg.msg, expect[c]);
         CHECK(strstr(msg.msg, expect[c]) != NULL);
         CHECK(strstr(msg.msg, key) != NULL); /* says which entry */
-        CHECK(!exists(path));            /* removed */
+        CHECK(!exists(path));                /* removed */
         eryx__store_entry_release(&e);
         CHECK(get_status(s, key) == ERYX__STORE_MISS);
         CHECK(put(s, key, p, n) == 0); /* and it can be stored again */
@@ -364,8 +364,8 @@ static void test_hostile_keys(void) {
     slash[10] = '/';
     memcpy(nl, good, sizeof nl);
     nl[63] = '\n';
-    const char *keys[] = {"../x", "../../../../../../tmp/eryx_evil", upper, k63, k65, slash, nl, "", NULL,
-                          "..",   "/etc/passwd"};
+    const char *keys[] = {"../x",       "../../../../../../tmp/eryx_evil", upper, k63, k65, slash, nl, "", NULL, "..",
+                          "/etc/passwd"};
     unsigned char p[16] = {0};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         eryx__store_entry e;

@@ -97,8 +97,7 @@ static void test_read_only(void) {
     CHECK(mkdir(empty, 0700) == 0 && mkdir(noaccess, 0700) == 0);
 
     bool root = geteuid() == 0;
-    if (root)
-        printf("test_store_env: running as root: the read-only case runs in a child as uid 65534\n");
+    if (root) printf("test_store_env: running as root: the read-only case runs in a child as uid 65534\n");
     /* Dirs 0500; files readable but (as root, owned by root) not touchable by nobody. */
     chmod_tree(cache, 0500, 0444, root);
     chmod_tree(empty, 0500, 0444, root);

@@ -49,8 +49,7 @@ static void test_prune_clear_in_use(void) {
     CHECK(put(s, c, p, 10) == 0);
     set_age(pb, 50); /* explicit: two puts may share a timestamp tick */
     set_age(pc, 10);
-    CHECK(eryx__store_prune(s, (eryx__store_limits){n + TRAILER + 10 + TRAILER, 0}, &removed, &freed,
-                            &msg) == 0);
+    CHECK(eryx__store_prune(s, (eryx__store_limits){n + TRAILER + 10 + TRAILER, 0}, &removed, &freed, &msg) == 0);
     CHECK(removed == 1 && freed == n + TRAILER); /* b (oldest of the unused), keeping a and c */
     CHECK(exists(pa) && !exists(pb) && exists(pc));
 

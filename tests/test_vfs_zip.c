@@ -19,8 +19,8 @@ typedef struct zlayout {
     size_t cdh[16], lfh[16]; /* offsets of each member's central and local headers */
 } zlayout;
 
-#define DOS_TIME ((3u << 11) | (4u << 5) | 3u)                 /* 03:04:06 */
-#define DOS_DATE (((2024u - 1980u) << 9) | (1u << 5) | 2u)     /* 2024-01-02 */
+#define DOS_TIME ((3u << 11) | (4u << 5) | 3u)             /* 03:04:06 */
+#define DOS_DATE (((2024u - 1980u) << 9) | (1u << 5) | 2u) /* 2024-01-02 */
 #define DOS_EPOCH_NS (1704164646ull * 1000000000ull)
 
 static void put16(unsigned char *p, unsigned v) {
@@ -82,12 +82,8 @@ static void build_zip(const zmember *ms, size_t n, unsigned char *buf, zlayout *
 }
 
 static const zmember sample[] = {
-    {"a.txt", "hello", 0},
-    {"dir/sub/c.txt", "deep", 0},
-    {"dir/b.txt", "world!", 0},
-    {"empty/", NULL, 0},
-    {"z.bin", "squashed", 8},
-    {"dir/b-x", "", 0},
+    {"a.txt", "hello", 0}, {"dir/sub/c.txt", "deep", 0}, {"dir/b.txt", "world!", 0},
+    {"empty/", NULL, 0},   {"z.bin", "squashed", 8},     {"dir/b-x", "", 0},
 };
 #define NSAMPLE (sizeof sample / sizeof sample[0])
 

@@ -10,27 +10,55 @@ static void test_table(void) {
         const char *name, *params;
         int nresults;
     } want[] = {
-        {"args_get", "ii", 1}, {"args_sizes_get", "ii", 1}, {"environ_get", "ii", 1},
-        {"environ_sizes_get", "ii", 1}, {"clock_res_get", "ii", 1}, {"clock_time_get", "iIi", 1},
-        {"fd_advise", "iIIi", 1}, {"fd_close", "i", 1}, {"fd_datasync", "i", 1}, {"fd_fdstat_get", "ii", 1},
-        {"fd_fdstat_set_flags", "ii", 1}, {"fd_filestat_get", "ii", 1}, {"fd_filestat_set_size", "iI", 1},
-        {"fd_filestat_set_times", "iIIi", 1}, {"fd_pread", "iiiIi", 1}, {"fd_prestat_get", "ii", 1},
-        {"fd_prestat_dir_name", "iii", 1}, {"fd_pwrite", "iiiIi", 1}, {"fd_read", "iiii", 1},
-        {"fd_readdir", "iiiIi", 1}, {"fd_seek", "iIii", 1}, {"fd_sync", "i", 1}, {"fd_tell", "ii", 1},
-        {"fd_write", "iiii", 1}, {"path_create_directory", "iii", 1}, {"path_filestat_get", "iiiii", 1},
-        {"path_filestat_set_times", "iiiiIIi", 1}, {"path_link", "iiiiiii", 1}, {"path_open", "iiiiiIIii", 1},
-        {"path_readlink", "iiiiii", 1}, {"path_remove_directory", "iii", 1}, {"path_rename", "iiiiii", 1},
-        {"path_symlink", "iiiii", 1}, {"path_unlink_file", "iii", 1}, {"poll_oneoff", "iiii", 1},
-        {"proc_exit", "i", 0}, {"sched_yield", "", 1}, {"random_get", "ii", 1}, {"sock_accept", "iii", 1},
-        {"sock_recv", "iiiiii", 1}, {"sock_send", "iiiii", 1}, {"sock_shutdown", "ii", 1},
+        {"args_get", "ii", 1},
+        {"args_sizes_get", "ii", 1},
+        {"environ_get", "ii", 1},
+        {"environ_sizes_get", "ii", 1},
+        {"clock_res_get", "ii", 1},
+        {"clock_time_get", "iIi", 1},
+        {"fd_advise", "iIIi", 1},
+        {"fd_close", "i", 1},
+        {"fd_datasync", "i", 1},
+        {"fd_fdstat_get", "ii", 1},
+        {"fd_fdstat_set_flags", "ii", 1},
+        {"fd_filestat_get", "ii", 1},
+        {"fd_filestat_set_size", "iI", 1},
+        {"fd_filestat_set_times", "iIIi", 1},
+        {"fd_pread", "iiiIi", 1},
+        {"fd_prestat_get", "ii", 1},
+        {"fd_prestat_dir_name", "iii", 1},
+        {"fd_pwrite", "iiiIi", 1},
+        {"fd_read", "iiii", 1},
+        {"fd_readdir", "iiiIi", 1},
+        {"fd_seek", "iIii", 1},
+        {"fd_sync", "i", 1},
+        {"fd_tell", "ii", 1},
+        {"fd_write", "iiii", 1},
+        {"path_create_directory", "iii", 1},
+        {"path_filestat_get", "iiiii", 1},
+        {"path_filestat_set_times", "iiiiIIi", 1},
+        {"path_link", "iiiiiii", 1},
+        {"path_open", "iiiiiIIii", 1},
+        {"path_readlink", "iiiiii", 1},
+        {"path_remove_directory", "iii", 1},
+        {"path_rename", "iiiiii", 1},
+        {"path_symlink", "iiiii", 1},
+        {"path_unlink_file", "iii", 1},
+        {"poll_oneoff", "iiii", 1},
+        {"proc_exit", "i", 0},
+        {"sched_yield", "", 1},
+        {"random_get", "ii", 1},
+        {"sock_accept", "iii", 1},
+        {"sock_recv", "iiiiii", 1},
+        {"sock_send", "iiiii", 1},
+        {"sock_shutdown", "ii", 1},
     };
     size_t nwant = sizeof want / sizeof want[0];
     CHECK(eryx__wasi_import_count == nwant);
     for (size_t i = 0; i < nwant; i++) {
         const eryx__wasi_import *imp = eryx__wasi_find_import(want[i].name);
         CHECK(imp != NULL);
-        if (!imp)
-            continue;
+        if (!imp) continue;
         CHECK_STR_EQ(imp->params, want[i].params);
         CHECK(imp->nresults == want[i].nresults);
         CHECK(imp->fn != NULL);
@@ -51,8 +79,7 @@ static void test_args_environ(void) {
     cfg.env = env;
     eryx__wasi *w = eryx__wasi_new(&cfg);
     CHECK(w != NULL);
-    if (!w)
-        return;
+    if (!w) return;
     mem_reset();
     CHECK(CALL(w, "args_sizes_get", OUT, OUT2) == 0);
     CHECK(rd32(OUT) == 3);
@@ -78,7 +105,7 @@ static void test_args_environ(void) {
     CHECK(CALL(w, "args_sizes_get", L - 2, OUT) == ERYX__WASI_EFAULT);
     CHECK(CALL(w, "args_sizes_get", OUT, L) == ERYX__WASI_EFAULT);
     CHECK(CALL(w, "args_sizes_get", 0xFFFFFFF0u, OUT) == ERYX__WASI_EFAULT);
-    CHECK(CALL(w, "args_get", L - 8, DATA) == ERYX__WASI_EFAULT); /* 3 pointers need 12 bytes */
+    CHECK(CALL(w, "args_get", L - 8, DATA) == ERYX__WASI_EFAULT);  /* 3 pointers need 12 bytes */
     CHECK(CALL(w, "args_get", IOVS, L - 21) == ERYX__WASI_EFAULT); /* 22 bytes of strings */
     CHECK(CALL(w, "args_get", IOVS, 0xFFFFFFFFu) == ERYX__WASI_EFAULT);
     CHECK(CALL(w, "environ_get", 0xFFFFFFFCu, DATA) == ERYX__WASI_EFAULT);
@@ -206,8 +233,7 @@ static void test_proc_exit(void) {
 }
 
 int main(void) {
-    if (wasi_mem_open())
-        return 1;
+    if (wasi_mem_open()) return 1;
     test_table();
     test_args_environ();
     test_stdio();

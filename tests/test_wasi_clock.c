@@ -155,8 +155,7 @@ static void test_clock_random_misc(void) {
 }
 
 int main(void) {
-    if (wasi_mem_open())
-        return 1;
+    if (wasi_mem_open()) return 1;
     test_poll();
     test_clock_random_misc();
     wasi_mem_close();

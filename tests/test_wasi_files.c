@@ -7,8 +7,7 @@
 static bool dir_has(const char *names, const char *name) {
     size_t n = strlen(name);
     for (const char *p = names; *p; p += strlen(p) + 1)
-        if (strlen(p) == n && memcmp(p, name, n) == 0)
-            return true;
+        if (strlen(p) == n && memcmp(p, name, n) == 0) return true;
     return false;
 }
 
@@ -20,8 +19,7 @@ static int list_dir(eryx__wasi *w, uint32_t fd, uint32_t buf_len, char *out, siz
     size_t pos = 0;
     int count = 0;
     for (int rounds = 0; rounds < 1000; rounds++) {
-        if (CALL(w, "fd_readdir", fd, BIG, buf_len, cookie, OUT) != 0)
-            return -1;
+        if (CALL(w, "fd_readdir", fd, BIG, buf_len, cookie, OUT) != 0) return -1;
         uint32_t used = rd32(OUT);
         CHECK(used <= buf_len);
         uint32_t off = 0;
@@ -36,8 +34,7 @@ static int list_dir(eryx__wasi *w, uint32_t fd, uint32_t buf_len, char *out, siz
                 complete = false;
                 break;
             }
-            if (pos + namlen + 2 > cap)
-                return -1;
+            if (pos + namlen + 2 > cap) return -1;
             memcpy(out + pos, mem.base + BIG + off + ERYX__WASI_DIRENT_SIZE, namlen);
             pos += namlen;
             out[pos++] = 0;
@@ -45,8 +42,7 @@ static int list_dir(eryx__wasi *w, uint32_t fd, uint32_t buf_len, char *out, siz
             cookie = rd64(BIG + off);
             off += ERYX__WASI_DIRENT_SIZE + namlen;
         }
-        if (!complete)
-            CHECK(used == buf_len); /* a truncated entry fills the buffer */
+        if (!complete) CHECK(used == buf_len); /* a truncated entry fills the buffer */
         if (used < buf_len) {
             out[pos] = 0;
             return count;
@@ -211,7 +207,7 @@ static void test_files(void) {
     CHECK(CALL(w, "fd_readdir", dfd, BIG, 10, 0, OUT) == 0 && rd32(OUT) == 10);
     CHECK(CALL(w, "fd_readdir", dfd, BIG, 0, 0, OUT) == 0 && rd32(OUT) == 0);
     CHECK(CALL(w, "fd_readdir", dfd, BIG, 4096, 1000, OUT) == 0 && rd32(OUT) == 0); /* past the end */
-    CHECK(list_dir(w, 3, 4096, names, sizeof names) >= 2);                     /* the root */
+    CHECK(list_dir(w, 3, 4096, names, sizeof names) >= 2);                          /* the root */
     CHECK(dir_has(names, "tmp") && dir_has(names, "ro"));
     CHECK(CALL(w, "fd_readdir", 1, BIG, 100, 0, OUT) == ERYX__WASI_ENOTDIR);
 
@@ -306,8 +302,7 @@ static void test_fd_exhaustion(void) {
     CHECK(fd == 4);
     int opened = 1;
     int32_t r;
-    while ((r = open_at(w, 3, "/tmp/f", 0, RIGHTS_RDONLY, 0, &fd)) == 0 && opened < 5000)
-        opened++;
+    while ((r = open_at(w, 3, "/tmp/f", 0, RIGHTS_RDONLY, 0, &fd)) == 0 && opened < 5000) opened++;
     CHECK(r == ERYX__WASI_EMFILE);
     CHECK(opened == ERYX__WASI_MAX_FDS - 4);
     /* The lowest free number is reused. */
@@ -327,8 +322,7 @@ static void test_fd_exhaustion(void) {
 }
 
 int main(void) {
-    if (wasi_mem_open())
-        return 1;
+    if (wasi_mem_open()) return 1;
     test_files();
     test_readonly_mount();
     test_fd_exhaustion();

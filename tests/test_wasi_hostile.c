@@ -133,8 +133,7 @@ static void test_hostile(void) {
     mem.base = calloc(1, mem.len);
     CHECK(mem.base != NULL);
     if (mem.base) {
-        for (uint32_t i = 0; i < 1024; i++)
-            put_iov(IOVS, i, 0x10000, (4u << 20) + 1);
+        for (uint32_t i = 0; i < 1024; i++) put_iov(IOVS, i, 0x10000, (4u << 20) + 1);
         CHECK(CALL(w, "fd_write", 1, IOVS, 1024, OUT) == ERYX__WASI_EINVAL);
         CHECK(CALL(w, "fd_read", fd, IOVS, 1024, OUT) == ERYX__WASI_EINVAL);
         CHECK(CALL(w, "fd_pwrite", fd, IOVS, 1024, 0, OUT) == ERYX__WASI_EINVAL);
@@ -158,8 +157,7 @@ static void test_hostile(void) {
 }
 
 int main(void) {
-    if (wasi_mem_open())
-        return 1;
+    if (wasi_mem_open()) return 1;
     test_hostile();
     wasi_mem_close();
     return check_report("test_wasi_hostile");

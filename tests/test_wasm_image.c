@@ -39,18 +39,18 @@ static void mod_section(mod *m, uint8_t id, const uint8_t *payload, size_t len) 
     m->ends[m->nsec++] = m->n;
 }
 
-#define SECTION(m, id, ...)                              \
-    do {                                                 \
-        static const uint8_t p_[] = {__VA_ARGS__};       \
-        mod_section((m), (id), p_, sizeof p_);           \
+#define SECTION(m, id, ...)                        \
+    do {                                           \
+        static const uint8_t p_[] = {__VA_ARGS__}; \
+        mod_section((m), (id), p_, sizeof p_);     \
     } while (0)
 
 #define TYPE_SEC(m) SECTION(m, 1, 0x01, 0x60, 0x00, 0x00) /* one type: () -> () */
 #define FUNC_SEC(m) SECTION(m, 3, 0x01, 0x00)             /* one function of type 0 */
 #define MEMORY_SEC(m) SECTION(m, 5, 0x01, 0x00, 0x01)     /* one memory, min 1 page */
-#define EXPORT_SEC(m)                                                                                      \
-    SECTION(m, 7, 0x02, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00, 0x0b, '_', 'i', 'n', 'i', 't', 'i', \
-            'a', 'l', 'i', 'z', 'e', 0x00, 0x00)
+#define EXPORT_SEC(m)                                                                                                 \
+    SECTION(m, 7, 0x02, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00, 0x0b, '_', 'i', 'n', 'i', 't', 'i', 'a', 'l', \
+            'i', 'z', 'e', 0x00, 0x00)
 #define CODE_SEC(m) SECTION(m, 10, 0x01, 0x02, 0x00, 0x0b) /* an empty body */
 /* One active segment: "abc" at 16. */
 #define DATA_SEC(m) SECTION(m, 11, 0x01, 0x00, 0x41, 0x10, 0x0b, 0x03, 'a', 'b', 'c')
@@ -320,8 +320,7 @@ static void test_section_variants(void) {
     CHECK(eryx__wasm_image_build(m.b, m.n, mem, mem_len, &out, &out_len, NULL) == 0);
     seg s[8];
     size_t nseg = read_segments(out, out_len, s, 8);
-    CHECK(nseg == 2 && s[0].offset == 0 && s[0].len == 20 * 4096 && s[1].offset == 40 * 4096 &&
-          s[1].len == 8 * 4096);
+    CHECK(nseg == 2 && s[0].offset == 0 && s[0].len == 20 * 4096 && s[1].offset == 40 * 4096 && s[1].len == 8 * 4096);
     const uint8_t *dc = find_section(out, out_len, 12, &len);
     CHECK(dc && len == 1 && dc[0] == nseg);
     free(out);
@@ -343,7 +342,7 @@ static void test_section_variants(void) {
     mod_begin(&m); /* a flag-2 segment, a maximum of 3 pages, other imports */
     TYPE_SEC(&m);
     SECTION(&m, 2, 0x03, 0x03, 'e', 'n', 'v', 0x01, 'f', 0x00, 0x00, /* func */
-            0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7f, 0x00,       /* global i32 */
+            0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7f, 0x00,        /* global i32 */
             0x03, 'e', 'n', 'v', 0x01, 't', 0x01, 0x70, 0x00, 0x01); /* table funcref min 1 */
     FUNC_SEC(&m);
     SECTION(&m, 5, 0x01, 0x01, 0x01, 0x03);

@@ -22,8 +22,8 @@ enum { MEM_LEN = 65536, CANARY = 4096, CANARY_BYTE = 0xA5 };
 
 /* Fixed places in guest memory used by the tests. */
 enum {
-    IOVS = 0x100,  /* iovec arrays */
-    OUT = 0x800,   /* result pointers (nread, fd, ...) */
+    IOVS = 0x100, /* iovec arrays */
+    OUT = 0x800,  /* result pointers (nread, fd, ...) */
     OUT2 = 0x810,
     DATA = 0x1000, /* read/write buffers */
     PATH = 0x3000, /* guest paths */
@@ -57,19 +57,16 @@ static void mem_reset(void) {
 
 static int canaries_ok(void) {
     for (size_t i = 0; i < CANARY; i++)
-        if (raw[i] != CANARY_BYTE || raw[CANARY + MEM_LEN + i] != CANARY_BYTE)
-            return 0;
+        if (raw[i] != CANARY_BYTE || raw[CANARY + MEM_LEN + i] != CANARY_BYTE) return 0;
     return 1;
 }
 
 static void wr(uint32_t at, const void *p, size_t n) { memcpy(mem.base + at, p, n); }
 static void wr32(uint32_t at, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        mem.base[at + i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++) mem.base[at + i] = (uint8_t)(v >> (8 * i));
 }
 static void wr64(uint32_t at, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        mem.base[at + i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++) mem.base[at + i] = (uint8_t)(v >> (8 * i));
 }
 static void wr16(uint32_t at, uint16_t v) {
     mem.base[at] = (uint8_t)v;
@@ -77,14 +74,12 @@ static void wr16(uint32_t at, uint16_t v) {
 }
 static uint32_t rd32(uint32_t at) {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | mem.base[at + i];
+    for (int i = 3; i >= 0; i--) v = (v << 8) | mem.base[at + i];
     return v;
 }
 static uint64_t rd64(uint32_t at) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | mem.base[at + i];
+    for (int i = 7; i >= 0; i--) v = (v << 8) | mem.base[at + i];
     return v;
 }
 static uint16_t rd16(uint32_t at) { return (uint16_t)(mem.base[at] | (mem.base[at + 1] << 8)); }
@@ -102,14 +97,14 @@ static void put_iov(uint32_t iovs, uint32_t i, uint32_t buf, uint32_t len) {
 static int32_t call(eryx__wasi *w, const char *name, size_t n, const uint64_t *args) {
     const eryx__wasi_import *imp = eryx__wasi_find_import(name);
     CHECK(imp != NULL);
-    if (!imp)
-        return -1000;
+    if (!imp) return -1000;
     CHECK(strlen(imp->params) == n);
     uint64_t a[10] = {0};
     memcpy(a, args, n * sizeof *args);
     return imp->fn(w, mem, a);
 }
-#define ARGS(...) (const uint64_t[]){__VA_ARGS__}
+#define ARGS(...) \
+    (const uint64_t[]) { __VA_ARGS__ }
 #define CALL(w, name, ...) call(w, name, sizeof(ARGS(__VA_ARGS__)) / sizeof(uint64_t), ARGS(__VA_ARGS__))
 
 /* ---- host I/O hooks ---------------------------------------------------------- */
@@ -132,8 +127,7 @@ static ptrdiff_t cap_read(void *user, void *buf, size_t len) {
     io_capture *c = user;
     c->read_calls++;
     size_t n = c->in_len - c->in_pos;
-    if (n > len)
-        n = len;
+    if (n > len) n = len;
     memcpy(buf, c->in + c->in_pos, n);
     c->in_pos += n;
     return (ptrdiff_t)n;
@@ -142,11 +136,9 @@ static ptrdiff_t cap_read(void *user, void *buf, size_t len) {
 static uint16_t cap_write(void *user, int fd, const void *buf, size_t len) {
     io_capture *c = user;
     c->write_calls++;
-    if (c->write_err)
-        return c->write_err;
+    if (c->write_err) return c->write_err;
     c->last_fd = fd;
-    if (len > sizeof c->out - c->out_len)
-        len = sizeof c->out - c->out_len;
+    if (len > sizeof c->out - c->out_len) len = sizeof c->out - c->out_len;
     memcpy(c->out + c->out_len, buf, len);
     c->out_len += len;
     return 0;
@@ -169,14 +161,11 @@ typedef struct fake_file {
 static const char fake_data[] = "hi there\n";
 
 static eryx__errno fake_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t off, size_t *nread) {
-    if (((fake_file *)f)->dir)
-        return ERYX__WASI_EISDIR;
+    if (((fake_file *)f)->dir) return ERYX__WASI_EISDIR;
     size_t size = sizeof fake_data - 1;
     size_t n = off >= size ? 0 : size - (size_t)off;
-    if (n > len)
-        n = len;
-    if (n)
-        memcpy(buf, fake_data + off, n);
+    if (n > len) n = len;
+    if (n) memcpy(buf, fake_data + off, n);
     *nread = n;
     return 0;
 }
@@ -197,11 +186,9 @@ static eryx__errno fake_fstat(eryx__vfs_file *f, eryx__vfs_stat *st) {
 static eryx__errno fake_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dirent *d, bool *end) {
     static const char *const names[] = {".", "..", "hello", "lnk"};
     static const uint8_t types[] = {ERYX__VFS_TYPE_DIR, ERYX__VFS_TYPE_DIR, ERYX__VFS_TYPE_REG, ERYX__VFS_TYPE_SYMLINK};
-    if (!((fake_file *)f)->dir)
-        return ERYX__WASI_ENOTDIR;
+    if (!((fake_file *)f)->dir) return ERYX__WASI_ENOTDIR;
     *end = cookie >= 4;
-    if (*end)
-        return 0;
+    if (*end) return 0;
     d->name = names[cookie];
     d->name_len = strlen(names[cookie]);
     d->type = types[cookie];
@@ -218,17 +205,12 @@ static const eryx__vfs_file_ops fake_ops = {
 static eryx__errno fake_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
     (void)self;
     bool dir = strcmp(path, "") == 0;
-    if (!dir && strcmp(path, "hello") != 0 && strcmp(path, "lnk") != 0)
-        return ERYX__WASI_ENOENT;
-    if (strcmp(path, "lnk") == 0 && (flags & ERYX__VFS_O_NOFOLLOW))
-        return ERYX__WASI_ELOOP;
-    if ((flags & ERYX__VFS_O_DIRECTORY) && !dir)
-        return ERYX__WASI_ENOTDIR;
-    if (flags & (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC))
-        return ERYX__WASI_EROFS;
+    if (!dir && strcmp(path, "hello") != 0 && strcmp(path, "lnk") != 0) return ERYX__WASI_ENOENT;
+    if (strcmp(path, "lnk") == 0 && (flags & ERYX__VFS_O_NOFOLLOW)) return ERYX__WASI_ELOOP;
+    if ((flags & ERYX__VFS_O_DIRECTORY) && !dir) return ERYX__WASI_ENOTDIR;
+    if (flags & (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC)) return ERYX__WASI_EROFS;
     fake_file *f = calloc(1, sizeof *f);
-    if (!f)
-        return ERYX__WASI_ENOMEM;
+    if (!f) return ERYX__WASI_ENOMEM;
     f->base.ops = &fake_ops;
     f->base.flags = flags;
     f->dir = dir;
@@ -243,16 +225,14 @@ static eryx__errno fake_stat(void *self, const char *path, bool follow, eryx__vf
         st->type = ERYX__VFS_TYPE_SYMLINK;
         return 0;
     }
-    if (strcmp(path, "") != 0 && strcmp(path, "hello") != 0 && strcmp(path, "lnk") != 0)
-        return ERYX__WASI_ENOENT;
+    if (strcmp(path, "") != 0 && strcmp(path, "hello") != 0 && strcmp(path, "lnk") != 0) return ERYX__WASI_ENOENT;
     fake_fill_stat(strcmp(path, "") == 0, st);
     return 0;
 }
 
 static eryx__errno fake_readlink(void *self, const char *path, char *buf, size_t cap, size_t *len) {
     (void)self;
-    if (strcmp(path, "lnk") != 0)
-        return ERYX__WASI_EINVAL;
+    if (strcmp(path, "lnk") != 0) return ERYX__WASI_EINVAL;
     size_t n = cap < 5 ? cap : 5;
     memcpy(buf, "hello", n);
     *len = n;
@@ -270,8 +250,7 @@ static const eryx__vfs_backend fake_backend = {
 static eryx__vfs *make_vfs(void) {
     eryx__vfs *vfs = eryx__vfs_new();
     CHECK(vfs != NULL);
-    if (!vfs)
-        return NULL;
+    if (!vfs) return NULL;
     void *tmp = eryx__vfs_mem_new(1 << 20);
     CHECK(tmp != NULL);
     CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) == 0);
@@ -307,8 +286,7 @@ static int32_t write_str(eryx__wasi *w, uint32_t fd, const char *s) {
     uint32_t n = put_str(DATA, s);
     put_iov(IOVS, 0, DATA, n);
     int32_t r = CALL(w, "fd_write", fd, IOVS, 1, OUT);
-    if (r == 0)
-        CHECK(rd32(OUT) == n);
+    if (r == 0) CHECK(rd32(OUT) == n);
     return r;
 }
 
@@ -317,8 +295,7 @@ static int32_t read_str(eryx__wasi *w, uint32_t fd, char *out, uint32_t cap) {
     put_iov(IOVS, 0, DATA, cap - 1);
     int32_t r = CALL(w, "fd_read", fd, IOVS, 1, OUT);
     uint32_t n = r == 0 ? rd32(OUT) : 0;
-    if (n > cap - 1)
-        n = cap - 1;
+    if (n > cap - 1) n = cap - 1;
     memcpy(out, mem.base + DATA, n);
     out[n] = 0;
     return r;
@@ -332,8 +309,7 @@ static int32_t path_call(eryx__wasi *w, const char *name, uint32_t dirfd, const 
 /* Allocates the guest memory with its canaries (call first in main); 0 on success. */
 static int wasi_mem_open(void) {
     raw = malloc(CANARY + MEM_LEN + CANARY);
-    if (!raw)
-        return 1;
+    if (!raw) return 1;
     mem.base = raw + CANARY;
     mem.len = MEM_LEN;
     mem_reset();

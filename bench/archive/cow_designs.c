@@ -63,7 +63,8 @@ static unsigned char *module_bytes(const unsigned char *mem, size_t *len) {
         p += 5;
         unsigned char *body = p;
         size_t nseg = 0;
-        for (size_t c = 0; c < PAGES; c++) if (mem[c << 16]) nseg++;
+        for (size_t c = 0; c < PAGES; c++)
+            if (mem[c << 16]) nseg++;
         put_leb(&p, nseg);
         for (size_t c = 0; c < PAGES; c++) {
             if (!mem[c << 16]) continue;
@@ -90,7 +91,10 @@ static unsigned char *module_bytes(const unsigned char *mem, size_t *len) {
 /* Design B's memory creator: the snapshot file mapped privately at the start of a
 ** reservation of reserved + guard bytes. */
 static int snap_fd = -1;
-typedef struct { unsigned char *base; size_t size, reserved, guard; } lm;
+typedef struct {
+    unsigned char *base;
+    size_t size, reserved, guard;
+} lm;
 static uint8_t *lm_get(void *env, size_t *size, size_t *cap) {
     lm *m = env;
     *size = m->size, *cap = m->reserved;
@@ -98,7 +102,8 @@ static uint8_t *lm_get(void *env, size_t *size, size_t *cap) {
 }
 static wasmtime_error_t *lm_grow(void *env, size_t new_size) {
     lm *m = env;
-    if (new_size > m->reserved || mprotect(m->base, new_size, PROT_READ | PROT_WRITE)) return wasmtime_error_new("grow");
+    if (new_size > m->reserved || mprotect(m->base, new_size, PROT_READ | PROT_WRITE))
+        return wasmtime_error_new("grow");
     m->size = new_size;
     return NULL;
 }

@@ -78,14 +78,14 @@ static void define_wasi(wasmtime_linker_t *linker, const wasmtime_module_t *m) {
         const wasm_name_t *mod = wasm_importtype_module(imports.data[i]), *name = wasm_importtype_name(imports.data[i]);
         const wasm_externtype_t *t = wasm_importtype_type(imports.data[i]);
         if (wasm_externtype_kind(t) != WASM_EXTERN_FUNC) continue;
-        static const char *const succeed[] = {"clock_time_get", "random_get", "environ_sizes_get", "environ_get",
-                                              "args_sizes_get", "args_get", NULL};
+        static const char *const succeed[] = {
+            "clock_time_get", "random_get", "environ_sizes_get", "environ_get", "args_sizes_get", "args_get", NULL};
         bool ok = false;
         for (int k = 0; succeed[k]; k++)
             ok |= name->size == strlen(succeed[k]) && !memcmp(name->data, succeed[k], name->size);
-        wasmtime_error_t *e = wasmtime_linker_define_func(linker, mod->data, mod->size, name->data, name->size,
-                                                          wasm_externtype_as_functype_const(t), wasi_stub,
-                                                          ok ? (void *)1 : NULL, NULL);
+        wasmtime_error_t *e =
+            wasmtime_linker_define_func(linker, mod->data, mod->size, name->data, name->size,
+                                        wasm_externtype_as_functype_const(t), wasi_stub, ok ? (void *)1 : NULL, NULL);
         if (e) wasmtime_error_delete(e);
     }
     wasm_importtype_vec_delete(&imports);

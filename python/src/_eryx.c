@@ -53,8 +53,8 @@ static PyObject *Storage_used(StorageObject *self, void *closure) {
     return PyLong_FromUnsignedLongLong(self->st ? eryx_storage_used(self->st) : 0);
 }
 
-static PyGetSetDef Storage_getset[] = {
-    {"used_bytes", (getter)Storage_used, NULL, "bytes of file contents held", NULL}, {NULL, NULL, NULL, NULL, NULL}};
+static PyGetSetDef Storage_getset[] = {{"used_bytes", (getter)Storage_used, NULL, "bytes of file contents held", NULL},
+                                       {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject StorageType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Storage",
@@ -247,12 +247,12 @@ static PyObject *B_set_result_name(BuilderObject *self, PyObject *arg) {
     return builder_status(self, eryx_builder_set_result_name(self->b, s));
 }
 
-#define U64_SETTER(fname, call)                                          \
-    static PyObject *fname(BuilderObject *self, PyObject *arg) {         \
-        CHECK_B;                                                         \
-        unsigned long long v = PyLong_AsUnsignedLongLong(arg);           \
+#define U64_SETTER(fname, call)                                           \
+    static PyObject *fname(BuilderObject *self, PyObject *arg) {          \
+        CHECK_B;                                                          \
+        unsigned long long v = PyLong_AsUnsignedLongLong(arg);            \
         if (v == (unsigned long long)-1 && PyErr_Occurred()) return NULL; \
-        return builder_status(self, call(self->b, v));                   \
+        return builder_status(self, call(self->b, v));                    \
     }
 U64_SETTER(B_set_memfs_limit, eryx_builder_set_memfs_limit)
 U64_SETTER(B_set_timeout_ms, eryx_builder_set_timeout_ms)
@@ -319,7 +319,7 @@ static PyObject *B_import_state(BuilderObject *self, PyObject *arg) {
 /* ---- Sandbox --------------------------------------------------------------------- */
 typedef struct {
     PyObject_HEAD eryx_sandbox *s;
-    PyObject *builder; /* keeps the callbacks' invokers alive */
+    PyObject *builder;       /* keeps the callbacks' invokers alive */
     PyThread_type_lock lock; /* one execution or session operation at a time */
     PyObject *on_output;     /* during an execution: callable(stream, bytes) or NULL */
     PyObject *out_error;     /* the first exception it raised (exc value) */
@@ -422,9 +422,9 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
         return NULL;
     }
     if (!r) {
-        PyObject *ret = msg ? Py_BuildValue("{s:i,s:s,s:O}", "status", (int)st, "status_name", eryx_status_name(st),
-                                            "message", msg)
-                            : NULL;
+        PyObject *ret =
+            msg ? Py_BuildValue("{s:i,s:s,s:O}", "status", (int)st, "status_name", eryx_status_name(st), "message", msg)
+                : NULL;
         Py_XDECREF(msg);
         return ret;
     }
@@ -445,12 +445,12 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
 }
 
 /* Runs a session operation with the GIL released and the sandbox's lock held. */
-#define SESSION_OP(body)                                                              \
-    if (!self->s) return PyErr_Format(PyExc_RuntimeError, "the sandbox is closed");   \
-    eryx_status st;                                                                   \
-    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);                      \
-    body;                                                                             \
-    PyThread_release_lock(self->lock);                                                \
+#define SESSION_OP(body)                                                            \
+    if (!self->s) return PyErr_Format(PyExc_RuntimeError, "the sandbox is closed"); \
+    eryx_status st;                                                                 \
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);                    \
+    body;                                                                           \
+    PyThread_release_lock(self->lock);                                              \
     Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_sandbox_errmsg(self->s));
 
 static PyObject *S_reset(SandboxObject *self, PyObject *unused) {
@@ -525,30 +525,29 @@ static PyTypeObject SandboxType = {
     .tp_methods = Sandbox_methods,
 };
 
-static PyMethodDef Builder_methods[] = {
-    {"set_guest_dir", (PyCFunction)B_set_guest_dir, METH_O, NULL},
-    {"set_cache_dir", (PyCFunction)B_set_cache_dir, METH_O, NULL},
-    {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
-    {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
-    {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
-    {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
-    {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
-    {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
-    {"set_result_name", (PyCFunction)B_set_result_name, METH_O, NULL},
-    {"set_argv", (PyCFunction)B_set_argv, METH_O, NULL},
-    {"set_memfs_limit", (PyCFunction)B_set_memfs_limit, METH_O, NULL},
-    {"set_timeout_ms", (PyCFunction)B_set_timeout_ms, METH_O, NULL},
-    {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},
-    {"set_fuel", (PyCFunction)B_set_fuel, METH_O, NULL},
-    {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
-    {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
-    {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
-    {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
-    {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
-    {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
-    {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
-    {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},
-    {NULL, NULL, 0, NULL}};
+static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_guest_dir, METH_O, NULL},
+                                        {"set_cache_dir", (PyCFunction)B_set_cache_dir, METH_O, NULL},
+                                        {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
+                                        {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
+                                        {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
+                                        {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
+                                        {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
+                                        {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
+                                        {"set_result_name", (PyCFunction)B_set_result_name, METH_O, NULL},
+                                        {"set_argv", (PyCFunction)B_set_argv, METH_O, NULL},
+                                        {"set_memfs_limit", (PyCFunction)B_set_memfs_limit, METH_O, NULL},
+                                        {"set_timeout_ms", (PyCFunction)B_set_timeout_ms, METH_O, NULL},
+                                        {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},
+                                        {"set_fuel", (PyCFunction)B_set_fuel, METH_O, NULL},
+                                        {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
+                                        {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
+                                        {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
+                                        {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
+                                        {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
+                                        {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
+                                        {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
+                                        {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},
+                                        {NULL, NULL, 0, NULL}};
 
 static PyTypeObject BuilderType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Builder",
@@ -576,8 +575,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, .m_name = "_eryx",
 
 PyMODINIT_FUNC PyInit__eryx(void);
 PyMODINIT_FUNC PyInit__eryx(void) {
-    if (PyType_Ready(&StorageType) < 0 || PyType_Ready(&BuilderType) < 0 || PyType_Ready(&SandboxType) < 0)
-        return NULL;
+    if (PyType_Ready(&StorageType) < 0 || PyType_Ready(&BuilderType) < 0 || PyType_Ready(&SandboxType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     ErrorType = PyErr_NewExceptionWithDoc("_eryx.Error", "an eryx status: args are (code, name, message)", NULL, NULL);

@@ -60,7 +60,8 @@ static void print_mode(const char *title, const eryx__bench_mode_result *m, cons
     else printf("   target <= %.0f us: %s\n", TARGET_CREATE_P50_US, verdict(m->create.p50 <= TARGET_CREATE_P50_US));
     print_hook_us("  of which: module + VFS set-up p50", m->phase[0].p50);
     print_hook_us("  of which: instantiate p50", m->phase[1].p50);
-    print_hook_us(ref ? "  of which: Python start p50" : "  of which: restore call (argv, reseed) p50", m->phase[2].p50);
+    print_hook_us(ref ? "  of which: Python start p50" : "  of which: restore call (argv, reseed) p50",
+                  m->phase[2].p50);
     printf("  %-44s %12.1f    (page faults of the creating thread)\n", "  minor page faults per creation",
            m->faults_per_create);
     printf("  %-44s %12.1f us   (p99 %.1f us)\n", "sandbox free p50", m->free_.p50, m->free_.p99);
@@ -80,7 +81,8 @@ static void print_mode(const char *title, const eryx__bench_mode_result *m, cons
                m->rss_kib);
         if (ref) printf("\n");
         else
-            printf("  target <= 4 MB (%.0f KiB): %s\n", TARGET_PRIVATE_KIB, verdict(m->private_kib <= TARGET_PRIVATE_KIB));
+            printf("  target <= 4 MB (%.0f KiB): %s\n", TARGET_PRIVATE_KIB,
+                   verdict(m->private_kib <= TARGET_PRIVATE_KIB));
     } else {
         printf("  %-44s %12s\n", "private memory per idle sandbox", "(no /proc/self/smaps_rollup)");
     }
@@ -111,10 +113,10 @@ static void json_signed(const char *key, double v, int decimals) {
 ** unit: create_p50_us, create_nopreinit_p50_us. */
 static void json_mode(const char *sfx, const eryx__bench_mode_result *m) {
     char k[96];
-#define J(stem, tail, v, d)                                  \
-    do {                                                     \
-        snprintf(k, sizeof k, "%s%s%s", stem, sfx, tail);    \
-        json_num(k, v, d);                                   \
+#define J(stem, tail, v, d)                               \
+    do {                                                  \
+        snprintf(k, sizeof k, "%s%s%s", stem, sfx, tail); \
+        json_num(k, v, d);                                \
     } while (0)
     J("first_create", "_us", m->first_create_us, 1);
     J("create", "_p50_us", m->create.p50, 1);
@@ -287,8 +289,9 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
         fprintf(stderr, "eryx bench: timing the cache tiers failed (is /tmp writable?)\n");
         goto out;
     }
-    eryx__bench_stats disk_module = eryx__bench_summarize(t.disk_module, 20), mem_module = eryx__bench_summarize(t.mem_module, 200),
-          disk_create = eryx__bench_summarize(t.disk_create, 10);
+    eryx__bench_stats disk_module = eryx__bench_summarize(t.disk_module, 20),
+                      mem_module = eryx__bench_summarize(t.mem_module, 200),
+                      disk_create = eryx__bench_summarize(t.disk_create, 10);
 
     /* The sandbox contract: stops (timeout, cancel) and what epoch checks and fuel cost. */
     eryx__bench_contract ct;
@@ -423,9 +426,8 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
                "execute('pass'), first in a new instance p50", exec_first.p50, exec_first.p99, runs,
                (double)first_faults / runs);
         printf("  %-44s %12.0f /s   (%.1f s)\n", "executes/s, fresh 'pass', 1 thread", eps1, tp_ns / 1e9);
-        printf("  %-44s %12.0f /s   (%.2fx 1 thread)   target >= %.0f/s: %s\n",
-               "executes/s, fresh 'pass', 2 threads", eps2, eps2 / eps1, TARGET_EXECUTES_PER_S,
-               verdict(eps2 >= TARGET_EXECUTES_PER_S));
+        printf("  %-44s %12.0f /s   (%.2fx 1 thread)   target >= %.0f/s: %s\n", "executes/s, fresh 'pass', 2 threads",
+               eps2, eps2 / eps1, TARGET_EXECUTES_PER_S, verdict(eps2 >= TARGET_EXECUTES_PER_S));
         print_throughput_time("  where 1 thread's time went", &tp1);
         print_throughput_time("  where 2 threads' time went", &tp2);
         printf("  %-44s %12.1f ms\n", "10M-iteration loop (x = i * i)", loop / 1e6);
@@ -444,14 +446,14 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
                    "new config, numpy pre-imported p50", np.fresh.p50 / 1e3, np.fresh.p99 / 1e3, NUMPY_NEW_RUNS,
                    verdict(np.fresh.p50 / 1e3 <= 100.0));
             printf("  %-44s %12.1f ms   (p99 %.1f ms; numpy importable, imported at run time)   target <= 100 ms: "
-                   "%s\n", "new config, numpy not pre-imported p50", np.fresh_noimport.p50 / 1e3,
-                   np.fresh_noimport.p99 / 1e3, verdict(np.fresh_noimport.p50 / 1e3 <= 100.0));
+                   "%s\n",
+                   "new config, numpy not pre-imported p50", np.fresh_noimport.p50 / 1e3, np.fresh_noimport.p99 / 1e3,
+                   verdict(np.fresh_noimport.p50 / 1e3 <= 100.0));
             printf("  %-44s %12.1f us   (p99 %.1f us; %.2fx a plain sandbox)   target <= 1000 us: %s\n",
                    "warm sandbox, numpy pre-imported p50", np.warm.p50, np.warm.p99, np.warm.p50 / pre.create.p50,
                    verdict(np.warm.p50 <= 1000.0));
             printf("  %-44s %12.1f ms   (p99 %.1f ms, %d runs, fresh state each)\n",
-                   "import numpy without pre-init p50", np.import_.p50 / 1e3, np.import_.p99 / 1e3,
-                   NUMPY_IMPORT_RUNS);
+                   "import numpy without pre-init p50", np.import_.p50 / 1e3, np.import_.p99 / 1e3, NUMPY_IMPORT_RUNS);
         }
         printf("sandbox contract (timeout %d ms, cancel %d ms in; %zu runs of each case; %.1f s;\n"
                "  a return includes the reset to a fresh instance)\n",
@@ -465,7 +467,8 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
         }
         for (int k = 0; k < CANCEL_CASES; k++) {
             char label[96];
-            snprintf(label, sizeof label, "cancel from another thread: %s", eryx__bench_intr[eryx__bench_cancel_case[k]].label);
+            snprintf(label, sizeof label, "cancel from another thread: %s",
+                     eryx__bench_intr[eryx__bench_cancel_case[k]].label);
             printf("  %s\n  %-44s %12.2f ms   (p99 %.2f ms)   target p99 <= %.0f ms: %s\n", label,
                    "  cancel to return p50", ct.cancel[k].p50 / 1e3, ct.cancel[k].p99 / 1e3, TARGET_STOP_P99_MS,
                    verdict(ct.cancel[k].p99 / 1e3 <= TARGET_STOP_P99_MS));
@@ -480,7 +483,8 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
             for (int r = 0; r < LOOP_ROUNDS; r++) printf(" %.0f", ct.loop_ms[k][r]);
             printf(")\n");
         }
-        if (isnan(epoch_pct)) printf("  %-44s %12s      %s\n", "epoch checks: STANDARD vs NO_EPOCH", "n/a", NEEDS_HOOKS);
+        if (isnan(epoch_pct))
+            printf("  %-44s %12s      %s\n", "epoch checks: STANDARD vs NO_EPOCH", "n/a", NEEDS_HOOKS);
         else printf("  %-44s %+11.1f %%\n", "epoch checks: STANDARD vs NO_EPOCH", epoch_pct);
         if (isnan(fuel_ne_pct))
             printf("  %-44s %+11.1f %%    (%llu units)\n", "fuel: FUEL vs STANDARD", fuel_pct,

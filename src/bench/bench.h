@@ -143,16 +143,16 @@ typedef struct eryx__bench_case {
     const char *key, *label, *code;
 } eryx__bench_case;
 extern const eryx__bench_case eryx__bench_intr[INTR_CASES];
-extern const int eryx__bench_cancel_case[CANCEL_CASES]; /* which interrupt cases are cancelled */
+extern const int eryx__bench_cancel_case[CANCEL_CASES];          /* which interrupt cases are cancelled */
 extern const eryx__bench_case eryx__bench_loop_kind[LOOP_KINDS]; /* code: unused */
 
 typedef struct eryx__bench_contract {
-    size_t runs;                                /* of each interrupt and each cancel case */
-    eryx__bench_stats intr[INTR_CASES];         /* return - deadline (us) */
-    eryx__bench_stats cancel[CANCEL_CASES];     /* return - eryx_sandbox_cancel (us) */
-    double first_create_ms[LOOP_KINDS];         /* the warm-up: first sandbox of the kind here */
+    size_t runs;                                                      /* of each interrupt and each cancel case */
+    eryx__bench_stats intr[INTR_CASES];                               /* return - deadline (us) */
+    eryx__bench_stats cancel[CANCEL_CASES];                           /* return - eryx_sandbox_cancel (us) */
+    double first_create_ms[LOOP_KINDS];                               /* the warm-up: first sandbox of the kind here */
     double loop_ms[LOOP_KINDS][LOOP_ROUNDS], loop_med_ms[LOOP_KINDS]; /* NO_EPOCH: -1 without the hooks */
-    uint64_t loop_fuel_units;                   /* what LOOP consumed (the last metered round) */
+    uint64_t loop_fuel_units;                                         /* what LOOP consumed (the last metered round) */
     double seconds;
 } eryx__bench_contract;
 

@@ -15,7 +15,7 @@
 #include "../sandbox/sandbox_internal.h"
 #include "bench.h"
 
-#define CONTRACT_SAFETY_TIMEOUT_MS 10000 /* only if a cancel failed to stop the guest */
+#define CONTRACT_SAFETY_TIMEOUT_MS 10000         /* only if a cancel failed to stop the guest */
 #define LOOP_FUEL_BUDGET UINT64_C(1000000000000) /* 10^12: never reached by LOOP */
 enum { CONTRACT_MIN_RUNS = 20, CONTRACT_RUNS_DIVISOR = 20 };
 
@@ -102,8 +102,8 @@ int eryx__bench_contract_run(eryx_builder *b, int runs, eryx__bench_contract *c)
             st = eryx_sandbox_execute(s, eryx__bench_intr[k].code, strlen(eryx__bench_intr[k].code), NULL);
             uint64_t el = eryx__bench_now_ns() - t0;
             if (st != ERYX_ERR_TIMEOUT) {
-                fprintf(stderr, "eryx bench: %s with a timeout gave %s, not ERYX_ERR_TIMEOUT: %s\n", eryx__bench_intr[k].label,
-                        eryx_status_name(st), eryx_sandbox_errmsg(s));
+                fprintf(stderr, "eryx bench: %s with a timeout gave %s, not ERYX_ERR_TIMEOUT: %s\n",
+                        eryx__bench_intr[k].label, eryx_status_name(st), eryx_sandbox_errmsg(s));
                 goto out;
             }
             v[k][i] = el > limit_ns ? el - limit_ns : 0;
@@ -133,7 +133,8 @@ int eryx__bench_contract_run(eryx_builder *b, int runs, eryx__bench_contract *c)
             pthread_join(th, NULL);
             if (st != ERYX_ERR_CANCELLED) {
                 fprintf(stderr, "eryx bench: cancelling %s gave %s, not ERYX_ERR_CANCELLED: %s\n",
-                        eryx__bench_intr[eryx__bench_cancel_case[k]].label, eryx_status_name(st), eryx_sandbox_errmsg(s));
+                        eryx__bench_intr[eryx__bench_cancel_case[k]].label, eryx_status_name(st),
+                        eryx_sandbox_errmsg(s));
                 goto out;
             }
             v[INTR_CASES + k][i] = t_end > cc.cancel_ns ? t_end - cc.cancel_ns : 0;
@@ -176,7 +177,8 @@ int eryx__bench_contract_run(eryx_builder *b, int runs, eryx__bench_contract *c)
             if (k == LOOP_FUEL && res) c->loop_fuel_units = eryx_result_fuel_consumed(res);
             eryx_result_free(res);
             if (st != ERYX_OK) {
-                fprintf(stderr, "eryx bench: loop (%s): %s\n", eryx__bench_loop_kind[k].key, eryx_sandbox_errmsg(ls[k]));
+                fprintf(stderr, "eryx bench: loop (%s): %s\n", eryx__bench_loop_kind[k].key,
+                        eryx_sandbox_errmsg(ls[k]));
                 goto out;
             }
         }
@@ -204,4 +206,3 @@ out:
     c->seconds = (eryx__bench_now_ns() - t_start) / 1e9;
     return rc;
 }
-

@@ -74,7 +74,8 @@ double eryx__bench_callback_round_trip_us(double *fresh_execute_us) {
     eryx_sandbox *s = NULL;
     double us = -1;
     if (cb && eryx_builder_add_callback(cb, "echo", "returns its arguments", NULL, bench_echo, NULL) == ERYX_OK &&
-        eryx_builder_set_callback_limits(cb, CALLBACK_CALLS + 10, 0) == ERYX_OK && eryx_sandbox_new(cb, &s) == ERYX_OK) {
+        eryx_builder_set_callback_limits(cb, CALLBACK_CALLS + 10, 0) == ERYX_OK &&
+        eryx_sandbox_new(cb, &s) == ERYX_OK) {
         static const char with[] = "for i in range(1000):\n    await echo(i=i)\n";
         static const char without[] = "async def nop(i):\n    return i\nfor i in range(1000):\n    await nop(i)\n";
         eryx_sandbox_execute(s, with, sizeof with - 1, NULL); /* warm-up */

@@ -26,8 +26,7 @@ eryx__key_ctx *eryx__key_begin(void) {
 void eryx__key_add(eryx__key_ctx *ctx, const void *data, size_t len) {
     uint8_t prefix[8];
     for (int i = 0; i < 8; i++) prefix[i] = (uint8_t)((uint64_t)len >> (8 * i));
-    if (EVP_DigestUpdate(ctx->md, prefix, sizeof prefix) != 1 ||
-        (len && EVP_DigestUpdate(ctx->md, data, len) != 1))
+    if (EVP_DigestUpdate(ctx->md, prefix, sizeof prefix) != 1 || (len && EVP_DigestUpdate(ctx->md, data, len) != 1))
         ctx->failed = 1;
 }
 

@@ -75,7 +75,7 @@ void *eryx__memcache_get(eryx__memcache *mc, const char *key) {
 }
 
 int eryx__memcache_put(eryx__memcache *mc, const char *key, void *value) {
-    if (strlen(key) >= sizeof ((node *)0)->key) return -1;
+    if (strlen(key) >= sizeof((node *)0)->key) return -1;
     node *fresh = calloc(1, sizeof *fresh);
     if (!fresh) return -1;
     strcpy(fresh->key, key);
@@ -100,7 +100,7 @@ int eryx__memcache_put(eryx__memcache *mc, const char *key, void *value) {
         old->next = dropped;
         dropped = old;
         mc->entries--;
-            }
+    }
     pthread_mutex_unlock(&mc->lock);
     while (dropped) {
         node *next = dropped->next;

@@ -108,8 +108,8 @@ eryx__store *eryx__store_open(const char *dir, eryx__store_limits limits, eryx__
         goto fail;
     }
     if (s->writable)
-        s->writable = s->modules_fd >= 0 && s->locks_fd >= 0 && dir_writable(s->modules_fd) &&
-                      dir_writable(s->locks_fd);
+        s->writable =
+            s->modules_fd >= 0 && s->locks_fd >= 0 && dir_writable(s->modules_fd) && dir_writable(s->locks_fd);
     size_t n = strlen(s->dir);
     s->modules = malloc(n + sizeof "/modules");
     if (!s->modules) {
@@ -143,8 +143,7 @@ static eryx__store_result report_corrupt(eryx__store *s, const char *key, const 
                                          const char *why, eryx__errbuf *err) {
     if (eryx__store_unlink_if_same(s->modules_fd, name, st) != 0) {
         errstr es = err_text(errno);
-        set_msg(err, "cache entry %s/%s is damaged (%s) and could not be removed: %s", s->modules, name,
-                why, es.s);
+        set_msg(err, "cache entry %s/%s is damaged (%s) and could not be removed: %s", s->modules, name, why, es.s);
     } else {
         set_msg(err, "cache entry %s was damaged (%s); removed it", key, why);
     }
@@ -173,8 +172,7 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
             int e = errno;
             if (e == ENOENT) return ERYX__STORE_MISS;
             struct stat lst;
-            if (e == ELOOP && fstatat(store->modules_fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISLNK(lst.st_mode))
+            if (e == ELOOP && fstatat(store->modules_fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
                 return report_corrupt(store, key, name, &lst, "a symbolic link, not a file", err);
             errstr es = err_text(e);
             set_msg(err, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s, err_hint(e));
@@ -342,8 +340,7 @@ eryx_status eryx__store_put(eryx__store *store, const char *key, const void *pay
         return ERYX_ERR_INVALID_ARGUMENT;
     }
     if (!store->writable) {
-        set_msg(err, "cache dir %s is read-only: not storing %s (choose a writable cache dir)",
-                store->dir, key);
+        set_msg(err, "cache dir %s is read-only: not storing %s (choose a writable cache dir)", store->dir, key);
         return ERYX_ERR_IO;
     }
     char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN];
@@ -386,8 +383,8 @@ eryx_status eryx__store_put(eryx__store *store, const char *key, const void *pay
     if (e) {
         (void)unlinkat(store->modules_fd, tmp, 0);
         errstr es = err_text(e);
-        set_msg(err, "cannot store cache entry %s in %s (%s failed): %s (%s)", key, store->modules, step,
-                es.s, err_hint(e));
+        set_msg(err, "cannot store cache entry %s in %s (%s failed): %s (%s)", key, store->modules, step, es.s,
+                err_hint(e));
         return ERYX_ERR_IO;
     }
     /* Makes the rename durable. A failure is not reported: the entry is in place

@@ -73,8 +73,7 @@ typedef struct eryx__store_entry {
 ** (truncated, bad magic, foreign version, wrong key, bad checksum, wrong length)
 ** is removed and reported as CORRUPT; nothing is deserialized from it. CORRUPT
 ** and ERROR leave a message in err. */
-eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry,
-                                   eryx__errbuf *err);
+eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, eryx__errbuf *err);
 void eryx__store_entry_release(eryx__store_entry *entry); /* frees path, closes the lock; safe to call twice */
 
 /* Takes the exclusive build lock of a key, waiting for another builder (thread or
@@ -115,8 +114,8 @@ eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, co
                                void *user, size_t *checked, size_t *bad, eryx__errbuf *err);
 
 /* Evicts least-recently-used entries not in use until the limits hold. */
-eryx_status eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed,
-                              uint64_t *freed_bytes, eryx__errbuf *err);
+eryx_status eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed, uint64_t *freed_bytes,
+                              eryx__errbuf *err);
 
 /* Removes every entry not in use (and stale temp files). */
 eryx_status eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *freed_bytes, eryx__errbuf *err);

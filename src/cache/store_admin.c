@@ -119,8 +119,7 @@ static int remove_unused(int dirfd, const char *name, uint64_t *size) {
     int rc = 0;
     if (fstat(fd, &st) != 0) {
         rc = -1;
-    } else if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && same_file(&st, &now) &&
-               S_ISREG(st.st_mode)) {
+    } else if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && same_file(&st, &now) && S_ISREG(st.st_mode)) {
         /* A file renamed over it since the open is fresh: left alone above. */
         if (unlinkat(dirfd, name, 0) == 0) {
             *size = (uint64_t)st.st_size;
@@ -180,7 +179,7 @@ eryx_status eryx__store_evict(eryx__store *s, eryx__store_limits lim, const char
 }
 
 eryx_status eryx__store_prune(eryx__store *store, eryx__store_limits limits, size_t *removed, uint64_t *freed_bytes,
-                      eryx__errbuf *err) {
+                              eryx__errbuf *err) {
     clear_msg(err);
     if (removed) *removed = 0;
     if (freed_bytes) *freed_bytes = 0;
@@ -242,8 +241,7 @@ eryx_status eryx__store_clear(eryx__store *store, size_t *removed, uint64_t *fre
         if (r < 0) {
             int e = errno;
             errstr es = err_text(e);
-            set_msg(err, "cannot remove cache entry %s/%s: %s (%s)", store->modules, name, es.s,
-                    err_hint(e));
+            set_msg(err, "cannot remove cache entry %s/%s: %s (%s)", store->modules, name, es.s, err_hint(e));
             rc = ERYX_ERR_IO;
         } else if (r == 1) {
             nrem++;
@@ -296,7 +294,7 @@ eryx_status eryx__store_list(eryx__store *store, eryx__store_info **out, size_t 
 }
 
 eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, const char *key, const char *problem),
-                       void *user, size_t *checked, size_t *bad, eryx__errbuf *err) {
+                               void *user, size_t *checked, size_t *bad, eryx__errbuf *err) {
     clear_msg(err);
     if (checked) *checked = 0;
     if (bad) *bad = 0;
@@ -318,8 +316,7 @@ eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, co
             if (errno == ENOENT) continue; /* evicted since the scan */
             int e = errno;
             errstr es = err_text(e);
-            set_msg(err, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s,
-                    err_hint(e));
+            set_msg(err, "cannot open cache entry %s/%s: %s (%s)", store->modules, name, es.s, err_hint(e));
             rc = ERYX_ERR_IO;
             continue;
         }
@@ -353,8 +350,7 @@ eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, co
                     size_t wl = strlen(why.msg);
                     snprintf(why.msg + wl, sizeof why.msg - wl, "; could not remove it: %s", es.s);
                     rc = ERYX_ERR_IO;
-                    set_msg(err, "cannot remove damaged cache entry %s/%s: %s", store->modules, name,
-                            es.s);
+                    set_msg(err, "cannot remove damaged cache entry %s/%s: %s", store->modules, name, es.s);
                 }
                 if (report) report(user, v[i].key, why.msg);
             }

@@ -19,8 +19,8 @@ static bool key_valid(const char *key) {
 
 bool eryx__store_check_key(const char *key, eryx__errbuf *err) {
     if (key_valid(key)) return true;
-    set_msg(err, "invalid cache key %s%.80s%s: expected 64 lowercase hex digits", key ? "\"" : "",
-            key ? key : "(null)", key ? "\"" : "");
+    set_msg(err, "invalid cache key %s%.80s%s: expected 64 lowercase hex digits", key ? "\"" : "", key ? key : "(null)",
+            key ? "\"" : "");
     return false;
 }
 

@@ -29,14 +29,14 @@
 #define STALE_TEMP_SECONDS 60 /* a temp file this old with no live writer is garbage */
 #define HASH_CHUNK (256u * 1024u)
 #define WRITE_CHUNK (1u << 30) /* write() returns partial counts above ~2 GiB anyway */
-#define GET_RETRIES 8 /* get re-opens when the entry was replaced under it */
+#define GET_RETRIES 8          /* get re-opens when the entry was replaced under it */
 
 struct eryx__store {
-    char *dir;         /* canonical path of the cache dir */
-    char *modules;     /* dir + "/modules", prefix of the entry paths handed out */
-    int modules_fd;    /* -1 when modules/ is missing in a read-only dir (all misses) */
-    int locks_fd;      /* -1 likewise */
-    bool writable;     /* false: gets only; put and lock_key fail fast */
+    char *dir;      /* canonical path of the cache dir */
+    char *modules;  /* dir + "/modules", prefix of the entry paths handed out */
+    int modules_fd; /* -1 when modules/ is missing in a read-only dir (all misses) */
+    int locks_fd;   /* -1 likewise */
+    bool writable;  /* false: gets only; put and lock_key fail fast */
     eryx__store_limits limits;
     atomic_uint_least64_t temp_counter; /* temp names unique among this handle's threads */
     atomic_int fault_err;               /* test hook: errno to fail writes with, 0 = off */

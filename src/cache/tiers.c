@@ -50,13 +50,13 @@ static const eryx__memcache_vt guest_vt = {vt_retain, vt_release};
 /* ---- the registry --------------------------------------------------------------- */
 typedef struct named {
     char *name;
-    void *value; /* eryx__store* (NULL: could not open), eryx__vfs_zip*, or char[65] */
+    void *value;   /* eryx__store* (NULL: could not open), eryx__vfs_zip*, or char[65] */
     char *problem; /* why a store could not be opened */
     struct named *next;
 } named;
 
 ERYX__PROCESS_STATE static struct {
-    pthread_mutex_t lock;        /* guards the lists and the default memory tier */
+    pthread_mutex_t lock; /* guards the lists and the default memory tier */
     /* Single flight without a disk tier. Recursive: building a snapshot module
     ** acquires the base module while holding it. */
     pthread_mutex_t build_lock;
@@ -197,8 +197,8 @@ eryx__vfs_zip *eryx__stdlib_image(const char *path, eryx__errbuf *err) {
     eryx__errbuf eb;
     eryx__vfs_zip *fresh = eryx__vfs_zip_open(path, &eb);
     if (!fresh) {
-        eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND, "the stdlib image %s is unusable: %s (rebuild the guest with ./build.sh)",
-                   path, eb.msg);
+        eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND,
+                   "the stdlib image %s is unusable: %s (rebuild the guest with ./build.sh)", path, eb.msg);
         return NULL;
     }
     pthread_mutex_lock(&eryx__registry.lock);
@@ -389,9 +389,9 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
     }
     wasmtime_error_t *we = linker ? wasmtime_linker_instantiate_pre(linker, g->module, &g->pre) : NULL;
     if (we) {
-        st = eryx__fail_wasmtime(err, ERYX_ERR_GUEST_API,
-                                 "the guest module needs imports eryx does not provide (was it built by guest/build.sh?)",
-                                 we, NULL);
+        st = eryx__fail_wasmtime(
+            err, ERYX_ERR_GUEST_API,
+            "the guest module needs imports eryx does not provide (was it built by guest/build.sh?)", we, NULL);
         goto fail;
     }
     if (cc->memory) eryx__memcache_put(cc->memory, key, g); /* a failure only costs the next sandbox a load */
@@ -423,7 +423,8 @@ static eryx__snapimg *image_from_store(const eryx__cache_config *cc, eryx__store
     if (data && fread(data, 1, entry.payload_len, f) == entry.payload_len)
         img = eryx__snapimg_new(data, entry.payload_len, &eb);
     if (!img)
-        warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path, eb.msg[0] ? eb.msg : "read failed");
+        warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path,
+             eb.msg[0] ? eb.msg : "read failed");
     free(data);
     if (f) fclose(f);
     eryx__store_entry_release(&entry);
@@ -509,8 +510,8 @@ static void join_writers(bool all) {
 
 /* Starts the write of img under key on a thread; false (nothing started, the
 ** caller writes it itself) when a thread cannot be had. Takes *lock_fd on success. */
-static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store, const char *key,
-                               eryx__snapimg *img, int *lock_fd) {
+static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store, const char *key, eryx__snapimg *img,
+                               int *lock_fd) {
     image_write *w = calloc(1, sizeof *w);
     writer *self = calloc(1, sizeof *self);
     if (!w || !self) {
@@ -552,8 +553,8 @@ void eryx__image_writes_wait(void) {
     pthread_mutex_unlock(&eryx__image_writes.lock);
 }
 
-eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,
-                                const eryx__cache_config *cc, eryx__snapimg **out, eryx__errbuf *err) {
+eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user, const eryx__cache_config *cc,
+                                eryx__snapimg **out, eryx__errbuf *err) {
     *out = NULL;
     char key[65];
     eryx__key_ctx *kc = eryx__key_begin();

@@ -32,10 +32,10 @@ void eryx__guest_release(eryx__guest *g); /* NULL allowed */
 
 /* Where a guest may come from, as configured on a builder. */
 typedef struct eryx__cache_config {
-    eryx__engine_kind engine; /* which engine the module is for */
-    eryx__memcache *memory; /* the in-process tier; NULL: none */
-    const char *dir;        /* the disk tier; NULL: none */
-    uint64_t max_bytes, max_entries; /* the disk tier's bounds (0: none) */
+    eryx__engine_kind engine;                 /* which engine the module is for */
+    eryx__memcache *memory;                   /* the in-process tier; NULL: none */
+    const char *dir;                          /* the disk tier; NULL: none */
+    uint64_t max_bytes, max_entries;          /* the disk tier's bounds (0: none) */
     const struct eryx_cache_backend *backend; /* an embedder's tier instead of dir */
     void *backend_user;
     void (*warn)(void *user, const char *message); /* non-fatal cache problems */
@@ -80,8 +80,8 @@ typedef eryx_status (*eryx__make_image_fn)(void *user, struct eryx__snapimg **ou
 ** into a private image), else make() under the key's lock, then stored in both.
 ** *out is a new reference.
 */
-eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user,
-                                const eryx__cache_config *cc, struct eryx__snapimg **out, eryx__errbuf *err);
+eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user, const eryx__cache_config *cc,
+                                struct eryx__snapimg **out, eryx__errbuf *err);
 
 /* Waits until every snapshot image being written to a disk store behind the
 ** sandbox that made it (eryx__image_acquire) is written. eryx_builder_free calls

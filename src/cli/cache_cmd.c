@@ -36,8 +36,7 @@ int eryx__cli_cache(const char *dir, int argc, char **argv) {
         if (v < 0) {
             if (i + 1 < argc && !strcmp(cmd, "prune"))
                 fprintf(stderr, "eryx: cache prune: %s wants a number like 512M, got '%s'\n", argv[i], argv[i + 1]);
-            else
-                fprintf(stderr, "eryx: cache %s: unexpected argument '%s' (see eryx --help)\n", cmd, argv[i]);
+            else fprintf(stderr, "eryx: cache %s: unexpected argument '%s' (see eryx --help)\n", cmd, argv[i]);
             return 2;
         }
         if (!strcmp(argv[i], "--max-size")) lim.max_bytes = (uint64_t)v;
@@ -102,7 +101,7 @@ int eryx__cli_cache(const char *dir, int argc, char **argv) {
         size_t removed = 0;
         uint64_t freed = 0;
         eryx_status r = !strcmp(cmd, "prune") ? eryx__store_prune(st, lim, &removed, &freed, &eb)
-                                      : eryx__store_clear(st, &removed, &freed, &eb);
+                                              : eryx__store_clear(st, &removed, &freed, &eb);
         if (r != ERYX_OK) {
             fprintf(stderr, "eryx: cache %s failed: %s\n", cmd, eb.msg);
             rc = 3;

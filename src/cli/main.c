@@ -97,8 +97,8 @@ static int exec_bench(char **argv) {
     fflush(NULL);
     argv[0] = path;
     execv(path, argv);
-    fprintf(stderr, "eryx: bench: cannot run %s: %s (eryx bench is the eryx-bench program, built next to eryx)\n",
-            path, strerror(errno));
+    fprintf(stderr, "eryx: bench: cannot run %s: %s (eryx bench is the eryx-bench program, built next to eryx)\n", path,
+            strerror(errno));
     return ERYX__CLI_EXIT_SANDBOX;
 }
 

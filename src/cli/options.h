@@ -16,8 +16,8 @@ enum { ERYX__CLI_EXIT_USAGE = 2, ERYX__CLI_EXIT_SANDBOX = 3 };
 
 /* What the options set: the builder they configure, and what the commands read back. */
 typedef struct eryx__cli_opts {
-    eryx_builder *b;   /* with eryx's warning handler (warnings go to stderr) */
-    const char *code;  /* -c CODE; NULL: not given */
+    eryx_builder *b;                                /* with eryx's warning handler (warnings go to stderr) */
+    const char *code;                               /* -c CODE; NULL: not given */
     const char *setup_path, *cache_dir, *guest_dir; /* as given (pointers into argv); NULL: not given */
     const char **imports, **envs;                   /* the --import names and --env specs, in order (into argv) */
     int nimports, nenvs;

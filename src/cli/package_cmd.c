@@ -12,19 +12,23 @@ int eryx__cli_package(int argc, char **argv) {
     const char *dir = NULL, *name = NULL, *version = NULL, *out = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = !strcmp(a, "--name") ? &name : !strcmp(a, "--version") ? &version
-                            : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out : NULL;
+        const char **slot = !strcmp(a, "--name")                         ? &name
+                            : !strcmp(a, "--version")                    ? &version
+                            : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
+                                                                         : NULL;
         if (slot && i + 1 < argc) *slot = argv[++i];
         else if (!slot && a[0] != '-' && !dir) dir = a;
         else {
-            fprintf(stderr, "eryx: package: unexpected '%s' (usage: eryx package DIR --name NAME --version VERSION "
-                    "-o OUT.eryx)\n", a);
+            fprintf(stderr,
+                    "eryx: package: unexpected '%s' (usage: eryx package DIR --name NAME --version VERSION "
+                    "-o OUT.eryx)\n",
+                    a);
             return 2;
         }
     }
     if (!dir || !name || !version || !out) {
         fprintf(stderr, "eryx: package needs DIR, --name, --version and -o (usage: eryx package DIR --name NAME "
-                "--version VERSION -o OUT.eryx)\n");
+                        "--version VERSION -o OUT.eryx)\n");
         return 2;
     }
     eryx__errbuf err = {0};
@@ -37,8 +41,8 @@ int eryx__cli_package(int argc, char **argv) {
         fprintf(stderr, "eryx: package: the written file does not read back: %s\n", err.msg);
         return 3;
     }
-    printf("%s: eryx package %s %s, %u files, %llu bytes, %zu extension module(s), sha256 %s\n", out, p.name,
-           p.version, p.files, (unsigned long long)p.bytes, p.exts ? p.exts->n : (size_t)0, p.sha256);
+    printf("%s: eryx package %s %s, %u files, %llu bytes, %zu extension module(s), sha256 %s\n", out, p.name, p.version,
+           p.files, (unsigned long long)p.bytes, p.exts ? p.exts->n : (size_t)0, p.sha256);
     eryx__package_clear(&p);
     return 0;
 }

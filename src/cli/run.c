@@ -86,8 +86,7 @@ static int exit_status_of(eryx_status st, eryx_sandbox *s, eryx_result *r) {
     switch (st) {
     case ERYX_OK:
     case ERYX_ERR_PYTHON_EXCEPTION:
-    case ERYX_ERR_EXIT:
-        return eryx_result_exit_code(r);
+    case ERYX_ERR_EXIT: return eryx_result_exit_code(r);
     case ERYX_ERR_TIMEOUT:
     case ERYX_ERR_MEMORY_LIMIT:
     case ERYX_ERR_OUTPUT_LIMIT:

@@ -3,7 +3,8 @@
 
 const char *eryx_status_name(eryx_status status) {
     switch (status) {
-#define ERYX__NAME(name, value, msg) case name: return #name;
+#define ERYX__NAME(name, value, msg) \
+    case name: return #name;
         ERYX_STATUS_TABLE(ERYX__NAME)
 #undef ERYX__NAME
     }
@@ -12,7 +13,8 @@ const char *eryx_status_name(eryx_status status) {
 
 const char *eryx_status_message(eryx_status status) {
     switch (status) {
-#define ERYX__MSG(name, value, msg) case name: return msg;
+#define ERYX__MSG(name, value, msg) \
+    case name: return msg;
         ERYX_STATUS_TABLE(ERYX__MSG)
 #undef ERYX__MSG
     }

@@ -36,7 +36,7 @@ typedef struct engine_state {
 #define ENGINE_STATE_INIT {PTHREAD_MUTEX_INITIALIZER, false, NULL, "", "", NULL}
 ERYX__PROCESS_STATE static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT,
 #ifdef ERYX_BENCH_HOOKS
-                                                                           ENGINE_STATE_INIT
+                                                                             ENGINE_STATE_INIT
 #endif
 };
 
@@ -154,8 +154,8 @@ wasmtime_linker_t *eryx__linker(eryx__engine_kind kind, eryx__errbuf *err) {
     return linker;
 }
 
-eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what,
-                                wasmtime_error_t *error, wasm_trap_t *trap) {
+eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what, wasmtime_error_t *error,
+                                wasm_trap_t *trap) {
     wasm_byte_vec_t msg = {0, NULL};
     if (error) wasmtime_error_message(error, &msg);
     else if (trap) wasm_trap_message(trap, &msg);
@@ -170,8 +170,8 @@ eryx_status eryx__read_module(const char *path, wasm_byte_vec_t *out, eryx__errb
     FILE *f = fopen(path, "rb");
     if (!f)
         return eryx__fail(err, ERYX_ERR_GUEST_NOT_FOUND,
-                          "cannot open guest module %s: %s (build it with ./build.sh or set ERYX_GUEST_DIR)",
-                          path, strerror(errno));
+                          "cannot open guest module %s: %s (build it with ./build.sh or set ERYX_GUEST_DIR)", path,
+                          strerror(errno));
     eryx_status st = ERYX_OK;
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
@@ -189,8 +189,7 @@ eryx_status eryx__read_module(const char *path, wasm_byte_vec_t *out, eryx__errb
     return st;
 }
 
-eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out,
-                          eryx__errbuf *err) {
+eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out, eryx__errbuf *err) {
     wasm_engine_t *engine = eryx__engine(kind, err);
     if (!engine) return ERYX_ERR_ENGINE;
     wasm_byte_vec_t wasm;

@@ -37,8 +37,7 @@ wasmtime_linker_t *eryx__linker(eryx__engine_kind kind, eryx__errbuf *err);
 eryx_status eryx__read_module(const char *path, wasm_byte_vec_t *out, eryx__errbuf *err);
 
 /* Compiles the module at wasm_path for the kind's engine. */
-eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out,
-                          eryx__errbuf *err);
+eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtime_module_t **out, eryx__errbuf *err);
 
 /* The process's epoch ticker: one thread advancing the engine's epoch every
 ** ERYX__TICK_NS while anyone holds it (an execution, from start to end), idle
@@ -54,7 +53,7 @@ void eryx__ticker_drop(void);
 void eryx__engine_shutdown(void);
 
 /* Copies wasmtime's message for error or trap (and deletes them) into err. */
-eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what,
-                                wasmtime_error_t *error, wasm_trap_t *trap);
+eryx_status eryx__fail_wasmtime(eryx__errbuf *err, eryx_status status, const char *what, wasmtime_error_t *error,
+                                wasm_trap_t *trap);
 
 #endif

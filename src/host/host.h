@@ -61,12 +61,12 @@
 **     before loading runs guest code (allocation may move memory); err is written
 **     after, through a fresh view.
 */
-#define ERYX__HOST_IMPORTS(X)   \
-    X(report, "iii", 0)         \
-    X(cb_start, "iiii", 1)      \
-    X(cb_wait, "i", 1)          \
-    X(cb_len, "i", 1)           \
-    X(cb_take, "iii", 1)        \
+#define ERYX__HOST_IMPORTS(X) \
+    X(report, "iii", 0)       \
+    X(cb_start, "iiii", 1)    \
+    X(cb_wait, "i", 1)        \
+    X(cb_len, "i", 1)         \
+    X(cb_take, "iii", 1)      \
     X(dl_open, "iiiiii", 1)
 
 /* What eryx.report's kind means (the guest's names: REPORT_* in _eryx_support.py). */

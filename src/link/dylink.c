@@ -16,9 +16,7 @@ void eryx__dylink_free(eryx__dylink *d) {
     memset(d, 0, sizeof *d);
 }
 
-static bool name_is(const uint8_t *s, uint32_t n, const char *want) {
-    return n == strlen(want) && !memcmp(s, want, n);
-}
+static bool name_is(const uint8_t *s, uint32_t n, const char *want) { return n == strlen(want) && !memcmp(s, want, n); }
 
 static int read_mem_info(cursor *c, eryx__dylink *d) {
     if (read_u32(c, &d->mem_size) || read_u32(c, &d->mem_align) || read_u32(c, &d->table_size) ||
@@ -228,8 +226,10 @@ static char *copy_name(cursor *c, const uint8_t *s, uint32_t n) {
 static int valtype_letter(cursor *c, char *out) {
     uint8_t b;
     if (read_byte(c, &b)) return -1;
-    static const struct { uint8_t code; char letter; } map[] = {
-        {0x7f, 'i'}, {0x7e, 'I'}, {0x7d, 'f'}, {0x7c, 'F'}, {0x7b, 'v'}, {0x70, 'r'}, {0x6f, 'e'}};
+    static const struct {
+        uint8_t code;
+        char letter;
+    } map[] = {{0x7f, 'i'}, {0x7e, 'I'}, {0x7d, 'f'}, {0x7c, 'F'}, {0x7b, 'v'}, {0x70, 'r'}, {0x6f, 'e'}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].code == b) {
             *out = map[i].letter;

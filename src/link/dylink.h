@@ -22,7 +22,7 @@
 
 #define ERYX__DYLINK_MAX_MEM (UINT32_C(1) << 30)   /* static data of one module */
 #define ERYX__DYLINK_MAX_TABLE (UINT32_C(1) << 20) /* function-table slots */
-#define ERYX__DYLINK_MAX_ALIGN 16u                  /* log2: 64 KiB */
+#define ERYX__DYLINK_MAX_ALIGN 16u                 /* log2: 64 KiB */
 
 typedef struct eryx__dylink {
     uint32_t mem_size;    /* bytes to reserve at __memory_base */
@@ -30,7 +30,7 @@ typedef struct eryx__dylink {
     uint32_t table_size;  /* table slots to reserve at __table_base */
     uint32_t table_align; /* log2 of their alignment */
     uint32_t n_needed;
-    char **needed; /* the module names of WASM_DYLINK_NEEDED, NUL-terminated copies */
+    char **needed;          /* the module names of WASM_DYLINK_NEEDED, NUL-terminated copies */
     uint32_t n_tls_exports; /* thread-local exports (refused by the loader: no threads) */
 } eryx__dylink;
 
@@ -47,8 +47,7 @@ eryx_status eryx__dylink_read(const uint8_t *wasm, size_t len, eryx__dylink *out
 ** Every other section is copied unchanged; wasmtime validates the result (a module
 ** whose code uses memory.init or data.drop does not compile, and the caller keeps
 ** the full module). Returns ERYX_OK, or ERYX_ERR_PACKAGE with a message in err. */
-eryx_status eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len,
-                                    eryx__errbuf *err);
+eryx_status eryx__dylink_strip_data(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len, eryx__errbuf *err);
 
 /* Frees what eryx__dylink_read allocated and zeroes *d. */
 void eryx__dylink_free(eryx__dylink *d);

@@ -21,7 +21,7 @@ static eryx_status failf(eryx__errbuf *err, const char *fmt, ...) {
 
 /* "ii>i" as "(i32, i32) -> i32", for messages. */
 static const char *sig_text(const char *sig, char *out, size_t cap) {
-    static const char *const names[][2] = {{"i", "i32"}, {"I", "i64"}, {"f", "f32"}, {"F", "f64"},
+    static const char *const names[][2] = {{"i", "i32"},  {"I", "i64"},     {"f", "f32"},      {"F", "f64"},
                                            {"v", "v128"}, {"r", "funcref"}, {"e", "externref"}};
     size_t n = 0;
     bool results = false, first = true;
@@ -53,8 +53,7 @@ static const eryx__wasm_sym *in_sides(const eryx__link_side *sides, size_t n, co
     return NULL;
 }
 
-eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n,
-                             eryx__errbuf *err) {
+eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n, eryx__errbuf *err) {
     static const char rebuild[] = "it was built for another interpreter build: rebuild it against this one";
     for (size_t s = 0; s < n; s++) {
         const char *path = sides[s].path;
@@ -69,8 +68,8 @@ eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side
                      (is(name, "__stack_pointer") || is(name, "__memory_base") || is(name, "__table_base"))))
                     continue;
                 if (im->kind != KIND_FUNC)
-                    return failf(err, "%s imports env.%s (kind %u), which the loader does not provide", path,
-                                 name, im->kind);
+                    return failf(err, "%s imports env.%s (kind %u), which the loader does not provide", path, name,
+                                 im->kind);
                 const eryx__wasm_sym *def = eryx__wasm_iface_export(main, name, strlen(name), KIND_FUNC);
                 const char *where = "the interpreter";
                 if (!def) def = in_sides(sides, n, name, KIND_FUNC), where = "another extension module";
@@ -80,24 +79,25 @@ eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side
                                  "module of the sandbox exports: %s (or add the package that defines it)",
                                  path, name, sig_text(im->sig, want, sizeof want), rebuild);
                 if (!is(def->sig, im->sig))
-                    return failf(err, "%s needs the function %s as %s, but %s defines it as %s: %s", path,
-                                 name, sig_text(im->sig, want, sizeof want), where,
+                    return failf(err, "%s needs the function %s as %s, but %s defines it as %s: %s", path, name,
+                                 sig_text(im->sig, want, sizeof want), where,
                                  sig_text(def->sig ? def->sig : "", have, sizeof have), rebuild);
             } else if (is(im->module, "GOT.func") || is(im->module, "GOT.mem")) {
                 bool func = is(im->module, "GOT.func");
                 uint8_t kind = func ? KIND_FUNC : KIND_GLOBAL;
                 if (im->kind != KIND_GLOBAL)
-                    return failf(err, "%s imports %s.%s as other than a global: not a valid side module",
-                                 path, im->module, name);
-                if (eryx__wasm_iface_export(main, name, strlen(name), kind) || in_sides(sides, n, name, kind))
-                    continue;
+                    return failf(err, "%s imports %s.%s as other than a global: not a valid side module", path,
+                                 im->module, name);
+                if (eryx__wasm_iface_export(main, name, strlen(name), kind) || in_sides(sides, n, name, kind)) continue;
                 return failf(err,
                              "%s needs the address of the %s %s, which neither the interpreter nor an extension "
                              "module of the sandbox exports: %s",
                              path, func ? "function" : "data symbol", name, rebuild);
             } else {
-                return failf(err, "%s imports %s.%s, which the loader does not provide (only env, GOT.mem "
-                             "and GOT.func)", path, im->module, name);
+                return failf(err,
+                             "%s imports %s.%s, which the loader does not provide (only env, GOT.mem "
+                             "and GOT.func)",
+                             path, im->module, name);
             }
         }
     }

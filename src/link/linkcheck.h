@@ -24,7 +24,6 @@ typedef struct eryx__link_side {
 ** (main, sorted) and the side modules' own exports. Returns ERYX_OK, or
 ** ERYX_ERR_PACKAGE with a message in err (may be NULL) naming the first module and
 ** symbol that would not link, and why. */
-eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n,
-                             eryx__errbuf *err);
+eryx_status eryx__link_check(const eryx__wasm_iface *main, const eryx__link_side *sides, size_t n, eryx__errbuf *err);
 
 #endif

@@ -89,8 +89,8 @@ void eryx__dl_host_free(eryx__dl_host *h) {
 ** kept in eryx__dl_main_maps (until eryx__dl_shutdown). Later instances of the module need
 ** no scan: a GOT.func entry for a main function is a name lookup. */
 typedef struct main_map {
-    const void *key; /* the caller's name for the module */
-    eryx__dl_named *v;  /* sorted by name */
+    const void *key;   /* the caller's name for the module */
+    eryx__dl_named *v; /* sorted by name */
     size_t n;
 } main_map;
 #define MAIN_MAPS_MAX 16
@@ -183,7 +183,7 @@ static int64_t main_index(const eryx__dl_host *h, const char *name, size_t len) 
 }
 
 eryx_status eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const wasmtime_instance_t *main,
-                       const void *module_key, eryx__errbuf *err) {
+                               const void *module_key, eryx__errbuf *err) {
     memset(h, 0, sizeof *h);
     h->cx = cx;
     h->main = *main;
@@ -250,9 +250,9 @@ static uint32_t global_u32(wasmtime_context_t *cx, const wasmtime_global_t *g) {
 }
 
 typedef struct pending {
-    size_t import;        /* index into the externs */
-    bool func;            /* GOT.func (else GOT.mem) */
-    const char *name;     /* into the import type vector */
+    size_t import;    /* index into the externs */
+    bool func;        /* GOT.func (else GOT.mem) */
+    const char *name; /* into the import type vector */
     size_t len;
 } pending;
 
@@ -295,7 +295,7 @@ static eryx_status reserve_table(eryx__dl_host *h, const eryx__dylink *d, uint32
 }
 
 static eryx_status call_if_exported(eryx__dl_host *h, const wasmtime_instance_t *inst, const char *fn, const char *name,
-                            eryx__errbuf *err) {
+                                    eryx__errbuf *err) {
     wasmtime_extern_t x;
     if (!get_export(h->cx, inst, fn, strlen(fn), WASMTIME_EXTERN_FUNC, &x)) return ERYX_OK;
     wasm_trap_t *trap = NULL;
@@ -319,11 +319,11 @@ typedef struct replay_at {
 } replay_at;
 
 static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                     const replay_at *at, const eryx__dl_module **out, eryx__errbuf *err) {
+                             const replay_at *at, const eryx__dl_module **out, eryx__errbuf *err) {
     *out = NULL;
     if (d->n_tls_exports)
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s has thread-local data; this interpreter has no threads",
-                          name);
+        return eryx__fail(err, ERYX_ERR_PACKAGE,
+                          "side module %s has thread-local data; this interpreter has no threads", name);
     if (h->nmods == h->mods_cap) {
         size_t cap = h->mods_cap ? h->mods_cap * 2 : 16;
         eryx__dl_module *m = realloc(h->mods, cap * sizeof *m);
@@ -337,15 +337,16 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
         memory_base = at->memory_base;
         if ((uint64_t)memory_base + d->mem_size > msize)
             return eryx__fail(err, ERYX_ERR_PACKAGE,
-                              "side module %s: its recorded data (%u bytes at %u) lies outside the memory",
-                              name, d->mem_size, memory_base);
+                              "side module %s: its recorded data (%u bytes at %u) lies outside the memory", name,
+                              d->mem_size, memory_base);
     } else if ((st = reserve_memory(h, d, &memory_base, err)) != ERYX_OK) {
         return st;
     }
     if ((st = reserve_table(h, d, &table_base, err)) != ERYX_OK) return st;
     if (at && table_base != at->table_base)
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: its table slots came out at %u, not at %u as recorded",
-                          name, table_base, at->table_base);
+        return eryx__fail(err, ERYX_ERR_PACKAGE,
+                          "side module %s: its table slots came out at %u, not at %u as recorded", name, table_base,
+                          at->table_base);
 
     wasm_importtype_vec_t imports;
     wasmtime_module_imports(side, &imports);
@@ -354,7 +355,8 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
     size_t ntodo = 0;
     eryx_status rc = ext && todo ? ERYX_OK : eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; rc == 0 && i < imports.size; i++) {
-        const wasm_name_t *mod = wasm_importtype_module(imports.data[i]), *field = wasm_importtype_name(imports.data[i]);
+        const wasm_name_t *mod = wasm_importtype_module(imports.data[i]),
+                          *field = wasm_importtype_name(imports.data[i]);
         wasm_externkind_t kind = wasm_externtype_kind(wasm_importtype_type(imports.data[i]));
         const char *f = field->data;
         int flen = (int)field->size;
@@ -375,10 +377,11 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
             bool in_main;
             if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main)) ext[i] = found;
             else
-                rc = eryx__fail(err, ERYX_ERR_PACKAGE,
-                                "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
-                                "module exports; was it built for another interpreter?)",
-                                name, flen, f);
+                rc =
+                    eryx__fail(err, ERYX_ERR_PACKAGE,
+                               "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
+                               "module exports; was it built for another interpreter?)",
+                               name, flen, f);
         } else if ((NAME_IS(mod, "GOT.mem") || NAME_IS(mod, "GOT.func")) && kind == WASM_EXTERN_GLOBAL) {
             bool func = NAME_IS(mod, "GOT.func");
             uint32_t value = 0;
@@ -391,12 +394,12 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
                          : eryx__dl_func_index(h, &found.of.func, &value, err);
             else if (!func && find_symbol(h, f, field->size, WASMTIME_EXTERN_GLOBAL, &found, &base, &in_main))
                 value = base + global_u32(h->cx, &found.of.global);
-            else
-                todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */
+            else todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */
             if (rc == 0) rc = new_i32_global(h->cx, true, value, &ext[i].of.global, err);
         } else {
-            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %.*s.%.*s, which the loader does not provide",
-                            name, (int)mod->size, mod->data, flen, f);
+            rc =
+                eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %.*s.%.*s, which the loader does not provide",
+                           name, (int)mod->size, mod->data, flen, f);
         }
     }
     wasmtime_instance_t inst;
@@ -445,11 +448,11 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
     wasm_importtype_vec_delete(&imports);
     if (rc != ERYX_OK) return rc;
     eryx__dl_module *m = &h->mods[h->nmods];
-    *m = (eryx__dl_module){.name = strdup(name), .instance = inst, .memory_base = memory_base,
-                           .table_base = table_base};
+    *m =
+        (eryx__dl_module){.name = strdup(name), .instance = inst, .memory_base = memory_base, .table_base = table_base};
     if (!m->name) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     h->nmods++; /* visible to later modules' symbol lookups, also if its constructors fail */
-    if (at) { /* the memory holds the relocated, constructed data already */
+    if (at) {   /* the memory holds the relocated, constructed data already */
         *out = m;
         return ERYX_OK;
     }
@@ -461,13 +464,13 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
 }
 
 eryx_status eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                  const eryx__dl_module **out, eryx__errbuf *err) {
+                          const eryx__dl_module **out, eryx__errbuf *err) {
     return load_impl(h, side, d, name, NULL, out, err);
 }
 
 eryx_status eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
-                    const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
-                    eryx__errbuf *err) {
+                            const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
+                            eryx__errbuf *err) {
     replay_at at = {memory_base, table_base, has_data};
     return load_impl(h, side, d, name, &at, out, err);
 }

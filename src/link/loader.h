@@ -59,7 +59,7 @@ typedef struct eryx__dl_host {
     wasmtime_global_t stack_pointer;
     wasmtime_func_t aligned_alloc;
     const struct main_map *main_map; /* the main's functions in its table, by name; NULL: scanned into slots */
-    eryx__dl_slot *slots; /* sorted by raw */
+    eryx__dl_slot *slots;            /* sorted by raw */
     size_t nslots, slots_cap;
     eryx__dl_module *mods;
     size_t nmods, mods_cap;
@@ -100,8 +100,8 @@ eryx_status eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const
 ** message in err as eryx__dl_load (ERYX_ERR_PACKAGE also when the recorded bases
 ** do not fit). */
 eryx_status eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
-                            const char *name, uint32_t memory_base, uint32_t table_base,
-                            const eryx__dl_module **out, eryx__errbuf *err);
+                            const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
+                            eryx__errbuf *err);
 
 /* The table index of function f (an export of any loaded module or the main),
 ** adding it to the table the first time. Returns ERYX_OK, or ERYX_ERR_ENGINE (the

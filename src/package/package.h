@@ -43,7 +43,7 @@
 
 /* Caps that keep a hostile or broken archive from costing unbounded memory. */
 #define ERYX__PACKAGE_MAX_BYTES (UINT64_C(1) << 30) /* total uncompressed */
-#define ERYX__PACKAGE_MAX_FILES 65000u             /* the image is a non-ZIP64 zip */
+#define ERYX__PACKAGE_MAX_FILES 65000u              /* the image is a non-ZIP64 zip */
 
 /* A side module the package carries (a wasm32-wasi extension module), read and
 ** checked when the package is opened: its member path in the image and its link
@@ -61,15 +61,15 @@ typedef struct eryx__package_exts {
 } eryx__package_exts;
 
 typedef struct eryx__package {
-    char *source;     /* the path given, for messages */
-    char *name;       /* normalized distribution or directory name ("jinja2") */
-    const char *kind; /* "wheel", "eryx package" or "source tree" */
-    char *version;    /* an eryx package's manifest version, else NULL */
-    char *guest_path; /* where it is mounted: /packages/<name> */
+    char *source;                       /* the path given, for messages */
+    char *name;                         /* normalized distribution or directory name ("jinja2") */
+    const char *kind;                   /* "wheel", "eryx package" or "source tree" */
+    char *version;                      /* an eryx package's manifest version, else NULL */
+    char *guest_path;                   /* where it is mounted: /packages/<name> */
     char sha256[ERYX__KEY_HEX_LEN + 1]; /* of the image */
     uint32_t files;
     uint64_t bytes;
-    eryx__vfs_zip *img; /* one reference, owned */
+    eryx__vfs_zip *img;       /* one reference, owned */
     eryx__package_exts *exts; /* one reference, owned; NULL: no extension modules */
 } eryx__package;
 

@@ -165,7 +165,8 @@ eryx_status eryx__package_read_archive(const char *path, bool wheel, plist *l, e
         bool skip = false, is_dir = false;
         char *target = NULL;
         if (wheel) target = wheel_target(zs.name, &skip);
-        else if (eryx__package_member_path_ok(zs.name, &is_dir)) skip = is_dir, target = is_dir ? NULL : strdup(zs.name);
+        else if (eryx__package_member_path_ok(zs.name, &is_dir))
+            skip = is_dir, target = is_dir ? NULL : strdup(zs.name);
         if (skip) continue;
         if (!target) {
             st = eryx__fail(err, errno == ENOMEM ? ERYX_ERR_NO_MEMORY : ERYX_ERR_PACKAGE,
@@ -176,8 +177,9 @@ eryx_status eryx__package_read_archive(const char *path, bool wheel, plist *l, e
         if (slash && slash - target > 10 && !memcmp(slash - 10, ".dist-info", 10) && !strcmp(slash, "/WHEEL"))
             has_wheel_meta = true;
         if (zs.size > ERYX__PACKAGE_MAX_BYTES - l->bytes) {
-            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s holds more than %llu bytes uncompressed, more than a package may",
-                            path, (unsigned long long)ERYX__PACKAGE_MAX_BYTES);
+            st =
+                eryx__fail(err, ERYX_ERR_PACKAGE, "%s holds more than %llu bytes uncompressed, more than a package may",
+                           path, (unsigned long long)ERYX__PACKAGE_MAX_BYTES);
             free(target);
             break;
         }
@@ -213,14 +215,15 @@ eryx_status eryx__package_read_archive(const char *path, bool wheel, plist *l, e
 
 /* An eryx package's manifest (ERYX__PACKAGE_MANIFEST in l): its name (normalized
 ** into name) and version, and the interpreter it was made for. */
-eryx_status eryx__package_read_manifest(const char *path, const plist *l, char *name, size_t name_cap,
-                                        char **version, eryx__errbuf *err) {
+eryx_status eryx__package_read_manifest(const char *path, const plist *l, char *name, size_t name_cap, char **version,
+                                        eryx__errbuf *err) {
     const pfile *m = NULL;
     for (size_t i = 0; i < l->n && !m; i++)
         if (!strcmp(l->v[i].name, ERYX__PACKAGE_MANIFEST)) m = &l->v[i];
     if (!m)
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s is not an eryx package: it has no %s (make one with `eryx package`)",
-                          path, ERYX__PACKAGE_MANIFEST);
+        return eryx__fail(err, ERYX_ERR_PACKAGE,
+                          "%s is not an eryx package: it has no %s (make one with `eryx package`)", path,
+                          ERYX__PACKAGE_MANIFEST);
     json_error_t je;
     json_t *j = json_loadb((const char *)m->data, m->len, 0, &je);
     const char *n = NULL, *v = NULL, *py = NULL, *plat = NULL;
@@ -230,22 +233,23 @@ eryx_status eryx__package_read_manifest(const char *path, const plist *l, char *
                              "python", &py, "platform", &plat) != 0)
         st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: its %s is damaged: %s", path, ERYX__PACKAGE_MANIFEST, je.text);
     else if (format != 1)
-        st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: its %s has format %lld; this eryx reads format 1 (a newer eryx "
-                        "made it)", path, ERYX__PACKAGE_MANIFEST, (long long)format);
+        st = eryx__fail(err, ERYX_ERR_PACKAGE,
+                        "%s: its %s has format %lld; this eryx reads format 1 (a newer eryx "
+                        "made it)",
+                        path, ERYX__PACKAGE_MANIFEST, (long long)format);
     else if (strcmp(py, "cp313") != 0 || strcmp(plat, "wasm32-wasi") != 0)
         st = eryx__fail(err, ERYX_ERR_PACKAGE,
                         "%s is built for %s on %s; this interpreter is CPython 3.13 on wasm32-wasi (cp313): rebuild "
-                        "the package for it", path, py, plat);
+                        "the package for it",
+                        path, py, plat);
     else if (eryx__package_normalize_name(n, strlen(n), name, name_cap) != 0)
         st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: its manifest's name '%.100s' is not a valid package name", path, n);
-    else if (!(*version = strdup(v)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
+    else if (!(*version = strdup(v))) st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory to read %s", path);
     json_decref(j);
     return st;
 }
 
-eryx_status eryx__package_read_wheel(const char *path, char *dist, size_t dist_cap, plist *l,
-                                     eryx__errbuf *err) {
+eryx_status eryx__package_read_wheel(const char *path, char *dist, size_t dist_cap, plist *l, eryx__errbuf *err) {
     eryx_status st = check_wheel_name(path, dist, dist_cap, err);
     return st != ERYX_OK ? st : eryx__package_read_archive(path, true, l, err);
 }
@@ -271,8 +275,10 @@ static eryx_status check_ext_tag(const char *path, const char *member, eryx__err
     const char *dot = strchr(base, '.');
     size_t tag_len = dot ? strlen(dot) - 3 : 0; /* ".tag" before ".so" */
     if (!eryx__package_has_suffix(base, ".so"))
-        return eryx__fail(err, ERYX_ERR_PACKAGE, "%s: %s is a WebAssembly module named as a %s file; name it "
-                          "NAME.cpython-313-wasm32-wasi.so", path, member, strrchr(base, '.'));
+        return eryx__fail(err, ERYX_ERR_PACKAGE,
+                          "%s: %s is a WebAssembly module named as a %s file; name it "
+                          "NAME.cpython-313-wasm32-wasi.so",
+                          path, member, strrchr(base, '.'));
     if (tag_len <= 1) return ERYX_OK; /* mod.so */
     const char *tag = dot + 1;
     tag_len--;
@@ -315,7 +321,8 @@ eryx_status eryx__package_scan_extensions(const char *path, const plist *l, eryx
         eryx__package_ext *e = &x->v[x->n];
         memset(e, 0, sizeof *e);
         if (eryx__wasm_iface_read(f->data, f->len, &e->iface, &msg) != ERYX_OK) {
-            st = eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg.msg);
+            st =
+                eryx__fail(err, ERYX_ERR_PACKAGE, "%s: the extension module %s is damaged: %s", path, f->name, msg.msg);
             break;
         }
         if (!(e->member = strdup(f->name))) {

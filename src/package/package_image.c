@@ -44,7 +44,9 @@ bool eryx__package_member_path_ok(const char *name, bool *is_dir) {
     return true;
 }
 
-static int pfile_cmp(const void *a, const void *b) { return strcmp(((const pfile *)a)->name, ((const pfile *)b)->name); }
+static int pfile_cmp(const void *a, const void *b) {
+    return strcmp(((const pfile *)a)->name, ((const pfile *)b)->name);
+}
 
 /* Adds a file (takes ownership of name and data, also on failure). */
 eryx_status eryx__package_plist_add(plist *l, char *name, unsigned char *data, size_t len, const char *src,

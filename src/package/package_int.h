@@ -50,8 +50,8 @@ bool eryx__package_is_native_extension(const char *name);
 eryx_status eryx__package_read_archive(const char *path, bool wheel, plist *l, eryx__errbuf *err);
 /* An eryx package's manifest (ERYX__PACKAGE_MANIFEST in l): its name (normalized
 ** into name) and version, and the interpreter it was made for. */
-eryx_status eryx__package_read_manifest(const char *path, const plist *l, char *name, size_t name_cap,
-                                        char **version, eryx__errbuf *err);
+eryx_status eryx__package_read_manifest(const char *path, const plist *l, char *name, size_t name_cap, char **version,
+                                        eryx__errbuf *err);
 /* Checks the wheel's file name (its tags), then reads it into l. */
 eryx_status eryx__package_read_wheel(const char *path, char *dist, size_t dist_cap, plist *l, eryx__errbuf *err);
 /* Drops one reference (NULL allowed). */

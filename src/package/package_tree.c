@@ -20,8 +20,8 @@
 /* ---- source trees ------------------------------------------------------------------- */
 
 static bool skipped_dir(const char *name) {
-    static const char *const skip[] = {".git",        ".hg",           ".svn",  ".tox", ".nox", ".venv",
-                                       ".mypy_cache", ".pytest_cache", ".eggs", NULL};
+    static const char *const skip[] = {".git",  ".hg",         ".svn",          ".tox",  ".nox",
+                                       ".venv", ".mypy_cache", ".pytest_cache", ".eggs", NULL};
     for (int i = 0; skip[i]; i++)
         if (!strcmp(name, skip[i])) return true;
     return false;
@@ -149,8 +149,7 @@ static bool exists_in(const char *dir, const char *name, bool want_dir) {
     return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
 }
 
-eryx_status eryx__package_read_tree(const char *path, char *name, size_t name_cap, plist *l,
-                                    eryx__errbuf *err) {
+eryx_status eryx__package_read_tree(const char *path, char *name, size_t name_cap, plist *l, eryx__errbuf *err) {
     char *root = realpath(path, NULL);
     if (!root) return eryx__fail(err, ERYX_ERR_PACKAGE, "cannot resolve %s: %s", path, strerror(errno));
     const char *base = strrchr(root, '/');
@@ -166,8 +165,7 @@ eryx_status eryx__package_read_tree(const char *path, char *name, size_t name_ca
         char src[PATH_MAX];
         if (project && exists_in(root, "src", true) && (size_t)snprintf(src, sizeof src, "%s/src", root) < sizeof src)
             st = walk_tree(root, src, "", 0, l, err);
-        else
-            st = walk_tree(root, root, "", 0, l, err);
+        else st = walk_tree(root, root, "", 0, l, err);
     }
     free(root);
     return st;

@@ -88,10 +88,17 @@ char **eryx__strv_copy(char **v, int n) {
 
 /* Deep copy; -1 when out of memory (dst is then empty). */
 int eryx__spec_copy(run_spec *dst, const run_spec *src) {
-    *dst = (run_spec){.argc = src->argc, .envc = src->envc, .memfs_limit = src->memfs_limit,
-                      .keep_state = src->keep_state, .timeout_ns = src->timeout_ns, .max_memory = src->max_memory,
-                      .output_limit = src->output_limit, .fuel = src->fuel, .engine = src->engine,
-                      .setup_len = src->setup_len, .cb_max_calls = src->cb_max_calls,
+    *dst = (run_spec){.argc = src->argc,
+                      .envc = src->envc,
+                      .memfs_limit = src->memfs_limit,
+                      .keep_state = src->keep_state,
+                      .timeout_ns = src->timeout_ns,
+                      .max_memory = src->max_memory,
+                      .output_limit = src->output_limit,
+                      .fuel = src->fuel,
+                      .engine = src->engine,
+                      .setup_len = src->setup_len,
+                      .cb_max_calls = src->cb_max_calls,
                       .cb_timeout_ns = src->cb_timeout_ns};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = eryx__strv_copy(src->argv, src->argc);
@@ -121,7 +128,8 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
         tail = c ? &c->next : tail;
     }
     if (ok && src->npkgs && !(dst->pkgs = calloc(src->npkgs, sizeof *dst->pkgs))) ok = false;
-    for (size_t i = 0; ok && i < src->npkgs; i++, dst->npkgs++) ok = eryx__package_copy(&dst->pkgs[i], &src->pkgs[i]) == 0;
+    for (size_t i = 0; ok && i < src->npkgs; i++, dst->npkgs++)
+        ok = eryx__package_copy(&dst->pkgs[i], &src->pkgs[i]) == 0;
     if (!ok) {
         if (!dst->argv) dst->argc = 0;
         if (!dst->env) dst->envc = 0;
@@ -314,8 +322,8 @@ eryx_status eryx_builder_set_preinit(eryx_builder *b, int enabled) {
 
 eryx_status eryx_builder_add_preimport(eryx_builder *b, const char *module) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
-    if (!module || !*module || strspn(module, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
-                                   strlen(module))
+    if (!module || !*module ||
+        strspn(module, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(module))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "'%s' is not a module name (like json or xml.dom)",
                           module ? module : "(null)");
     size_t have = b->spec.imports ? strlen(b->spec.imports) : 0, n = strlen(module);
@@ -423,8 +431,9 @@ eryx_status eryx_builder_set_callback_limits(eryx_builder *b, uint32_t max_invoc
 
 eryx_status eryx_builder_set_result_name(eryx_builder *b, const char *name) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
-    if (name && (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                               strlen(name) || (*name >= '0' && *name <= '9')))
+    if (name &&
+        (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name) ||
+         (*name >= '0' && *name <= '9')))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "'%s' is not a Python variable name", name);
     char *copy = name ? strdup(name) : NULL;
     if (name && !copy) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the result name");

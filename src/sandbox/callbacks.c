@@ -19,11 +19,11 @@ enum { JOB_RUNNING, JOB_DONE, JOB_ERROR };
 
 typedef struct job {
     int32_t id;
-    int state;     /* JOB_* */
+    int state;      /* JOB_* */
     bool announced; /* returned by cb_wait: the guest takes it next */
     bool abandoned; /* its execution ended, or it timed out: the result is dropped */
     int refs;       /* under the hub's lock: one for the hub's list, one for the thread */
-    char *out;     /* the JSON result or the error message */
+    char *out;      /* the JSON result or the error message */
     size_t out_len;
     uint64_t deadline; /* CLOCK_MONOTONIC ns; 0: none */
     const eryx__cb_def *def;
@@ -60,7 +60,7 @@ struct eryx__cb_hub {
     uint64_t timeout_ns;
     size_t max_bytes;
     int32_t next_id;
-    job *jobs; /* of the current execution, not yet taken */
+    job *jobs;        /* of the current execution, not yet taken */
     bool closing;     /* the owner released the hub: no call starts any more */
     unsigned running; /* calls inside the embedder's function now */
 };
@@ -317,8 +317,7 @@ void eryx__cb_shutdown(void) {
     pthread_mutex_unlock(&eryx__cb_pool.lock);
 }
 
-int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args,
-                       size_t args_len) {
+int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args, size_t args_len) {
     const eryx__cb_def *def = NULL;
     for (size_t i = 0; i < hub->ndefs && !def; i++)
         if (strlen(hub->defs[i].name) == name_len && !memcmp(hub->defs[i].name, name, name_len)) def = &hub->defs[i];
@@ -425,9 +424,9 @@ char *eryx__cb_describe(const eryx__cb_def *defs, size_t ndefs) {
     for (size_t i = 0; list && i < ndefs; i++) {
         json_error_t e;
         json_t *schema = json_loads(defs[i].schema ? defs[i].schema : "{}", 0, &e);
-        json_t *item = json_pack("{s:s, s:s, s:o}", "name", defs[i].name, "description",
-                                 defs[i].description ? defs[i].description : "", "parameters",
-                                 schema ? schema : json_object());
+        json_t *item =
+            json_pack("{s:s, s:s, s:o}", "name", defs[i].name, "description",
+                      defs[i].description ? defs[i].description : "", "parameters", schema ? schema : json_object());
         if (!item || json_array_append_new(list, item) != 0) {
             json_decref(list);
             return NULL;

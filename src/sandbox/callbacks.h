@@ -39,8 +39,7 @@ size_t eryx__cb_hub_pending(eryx__cb_hub *hub); /* calls started and not yet tak
 
 /* The guest's four calls. stop(stop_user) is polled while waiting: true ends the
 ** wait (the execution is being stopped). */
-int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args,
-                       size_t args_len);
+int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, const uint8_t *args, size_t args_len);
 int32_t eryx__cb_wait(eryx__cb_hub *hub, int32_t timeout_ms, bool (*stop)(void *), void *stop_user);
 int32_t eryx__cb_len(eryx__cb_hub *hub, int32_t id);
 int32_t eryx__cb_take(eryx__cb_hub *hub, int32_t id, uint8_t *buf, size_t cap);

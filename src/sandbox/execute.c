@@ -151,8 +151,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     }
     if (st == ERYX_ERR_PYTHON_EXCEPTION)
         eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");
-    else if (st == ERYX_ERR_EXIT)
-        eryx__fail(&s->err, st, "the code exited with status %d", r->exit_code);
+    else if (st == ERYX_ERR_EXIT) eryx__fail(&s->err, st, "the code exited with status %d", r->exit_code);
     /* The next execution starts from the sandbox's start state: always, unless the
     ** builder asked to keep state, and also then once the guest ended (exit, trap). */
     if (!s->spec.keep_state || s->dead) {

@@ -98,8 +98,8 @@ static const side_entry *registry_get(eryx__engine_kind engine, const char *sha)
 
 /* The registry's entry for bytes (whose SHA-256 is sha): compiled through the
 ** artifact cache (disk tier, else compiled and stored) on its first use here. */
-static const side_entry *compiled(const eryx__cache_config *cc, const char *path, const char *sha,
-                                  const uint8_t *bytes, size_t len, eryx__errbuf *err) {
+static const side_entry *compiled(const eryx__cache_config *cc, const char *path, const char *sha, const uint8_t *bytes,
+                                  size_t len, eryx__errbuf *err) {
     const side_entry *found = registry_get(cc->engine, sha);
     if (found) return found;
     side_entry fresh = {.engine = cc->engine};
@@ -235,13 +235,12 @@ eryx_status eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, was
     st = init_index(h, m, init, index, err);
     /* The record a restore replays: where it went, and which bytes. */
     uint32_t log = st == ERYX_OK ? log_address(h) : 0;
-    if (log && strlen(norm) < sizeof ((ext_record *)0)->path && strlen(init) < sizeof ((ext_record *)0)->init) {
+    if (log && strlen(norm) < sizeof((ext_record *)0)->path && strlen(init) < sizeof((ext_record *)0)->init) {
         uint8_t *mem = wasmtime_memory_data(cx, &h->memory);
         uint32_t n;
         memcpy(&n, mem + log, 4);
         if (n < LOG_MAX) {
-            ext_record r = {.memory_base = m->memory_base, .table_base = m->table_base,
-                            .init_index = (uint32_t)*index};
+            ext_record r = {.memory_base = m->memory_base, .table_base = m->table_base, .init_index = (uint32_t)*index};
             memcpy(r.sha, e->sha, sizeof r.sha);
             memcpy(r.path, norm, strlen(norm) + 1); /* both lengths checked above */
             memcpy(r.init, init, strlen(init) + 1);
@@ -352,8 +351,8 @@ static int iface_from_module(const wasmtime_module_t *m, eryx__wasm_iface *out) 
         const wasm_name_t *name = wasm_exporttype_name(ex.data[i]);
         const wasm_externtype_t *t = wasm_exporttype_type(ex.data[i]);
         eryx__wasm_sym *s = &out->exports[out->n_exports++];
-        static const uint8_t kinds[] = {[WASM_EXTERN_FUNC] = 0, [WASM_EXTERN_GLOBAL] = 3, [WASM_EXTERN_TABLE] = 1,
-                                        [WASM_EXTERN_MEMORY] = 2};
+        static const uint8_t kinds[] = {
+            [WASM_EXTERN_FUNC] = 0, [WASM_EXTERN_GLOBAL] = 3, [WASM_EXTERN_TABLE] = 1, [WASM_EXTERN_MEMORY] = 2};
         wasm_externkind_t k = wasm_externtype_kind(t);
         s->kind = k < sizeof kinds ? kinds[k] : 255;
         if (!(s->name = strndup(name->data, name->size))) rc = -1;
@@ -376,8 +375,8 @@ static int iface_from_module(const wasmtime_module_t *m, eryx__wasm_iface *out) 
     return rc;
 }
 
-eryx_status eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sha,
-                                     const eryx__package *pkgs, size_t n, eryx__errbuf *err) {
+eryx_status eryx__ext_check_packages(const wasmtime_module_t *main, const char *guest_sha, const eryx__package *pkgs,
+                                     size_t n, eryx__errbuf *err) {
     size_t nsides = 0;
     for (size_t i = 0; i < n; i++) nsides += pkgs[i].exts ? pkgs[i].exts->n : 0;
     if (nsides == 0) return ERYX_OK;

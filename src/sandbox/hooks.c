@@ -140,12 +140,12 @@ wasmtime_error_t *eryx__hooks_on_epoch(wasmtime_context_t *cx, void *user, uint6
 static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t len) {
     eryx_sandbox *s = user;
     if (!s->cur) return;
-    char **field = kind == ERYX__REPORT_EXC_TYPE      ? &s->cur->exc_type
-                   : kind == ERYX__REPORT_EXC_MESSAGE ? &s->cur->exc_message
-                   : kind == ERYX__REPORT_TRACEBACK   ? &s->cur->traceback
-                   : kind == ERYX__REPORT_RESULT      ? &s->cur->value
+    char **field = kind == ERYX__REPORT_EXC_TYPE       ? &s->cur->exc_type
+                   : kind == ERYX__REPORT_EXC_MESSAGE  ? &s->cur->exc_message
+                   : kind == ERYX__REPORT_TRACEBACK    ? &s->cur->traceback
+                   : kind == ERYX__REPORT_RESULT       ? &s->cur->value
                    : kind == ERYX__REPORT_RESULT_ERROR ? &s->cur->value_error
-                                                : NULL;
+                                                       : NULL;
     if (!field) return;
     char *copy = malloc(len + 1);
     if (!copy) return; /* the stderr text still carries the error */

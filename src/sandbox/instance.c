@@ -27,9 +27,18 @@ static eryx_status get_func(eryx_sandbox *s, const char *name, wasmtime_func_t *
 }
 
 static const char *const trap_names[] = {
-    "stack overflow", "out-of-bounds memory access", "misaligned memory access", "out-of-bounds table access",
-    "indirect call to null", "indirect call signature mismatch", "integer overflow", "integer division by zero",
-    "invalid conversion to integer", "unreachable code reached", "interrupt", "out of fuel",
+    "stack overflow",
+    "out-of-bounds memory access",
+    "misaligned memory access",
+    "out-of-bounds table access",
+    "indirect call to null",
+    "indirect call signature mismatch",
+    "integer overflow",
+    "integer division by zero",
+    "invalid conversion to integer",
+    "unreachable code reached",
+    "interrupt",
+    "out of fuel",
 };
 
 /* The status and message for a guest call that trapped: a stop eryx asked for
@@ -73,7 +82,7 @@ static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error
 
 /* Calls a guest function. A proc_exit or a trap ends the instance for good. */
 eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what, const wasmtime_val_t *args,
-                        size_t nargs, wasmtime_val_t *results, size_t nresults) {
+                                size_t nargs, wasmtime_val_t *results, size_t nresults) {
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *e = wasmtime_func_call(s->cx, f, args, nargs, results, nresults, &trap);
     if (!e && !trap) return ERYX_OK;
@@ -101,13 +110,15 @@ static eryx_status mount_all(eryx_sandbox *s) {
         eryx__errbuf msg;
         if (m->storage) { /* a shared storage (vfs_shared.c) */
             e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_shared_backend, eryx__storage_ref(m->storage), false);
-            if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
+            if (e)
+                return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
         void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, &msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg.msg);
         e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
-        if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
+        if (e)
+            return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
     }
     for (size_t i = 0; i < spec->npkgs; i++) {
         const eryx__package *p = &spec->pkgs[i];
@@ -194,7 +205,8 @@ static eryx_status start_python(eryx_sandbox *s) {
     s->cur = &scratch;
     wasmtime_val_t rc = {.kind = WASMTIME_I32, .of.i32 = 0};
     st = eryx__instance_call(s, &fn_initialize, "guest _initialize", NULL, 0, NULL, 0);
-    if (st == ERYX_OK && !s->dead) st = eryx__instance_call(s, &fn_init, "starting Python in the guest", NULL, 0, &rc, 1);
+    if (st == ERYX_OK && !s->dead)
+        st = eryx__instance_call(s, &fn_init, "starting Python in the guest", NULL, 0, &rc, 1);
     s->cur = NULL;
     if (st != ERYX_ERR_TRAP && (st != ERYX_OK || s->dead || rc.of.i32 != 0))
         st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
@@ -290,14 +302,15 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         /* Extension modules the snapshot imported: loaded again where they were. */
         eryx__errbuf msg;
         if (eryx__hooks_replay_extensions(s, &msg) != ERYX_OK)
-            return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT,
-                              "restoring the snapshot's extension modules failed: %s", msg.msg);
+            return eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the snapshot's extension modules failed: %s",
+                              msg.msg);
     }
     if (!s->img && (st = start_python(s)) == ERYX_OK && (s->spec.imports || s->spec.setup)) {
         /* Without a snapshot, every instance runs the imports and setup itself. */
         eryx_result scratch = {0};
         s->cur = &scratch;
-        st = eryx__start_state_run_setup(s, s->spec.imports, s->spec.setup, s->spec.setup_len, false, &scratch, &s->err);
+        st =
+            eryx__start_state_run_setup(s, s->spec.imports, s->spec.setup, s->spec.setup_len, false, &scratch, &s->err);
         s->cur = NULL;
         eryx__result_clear(&scratch);
     }
@@ -346,4 +359,3 @@ eryx_status eryx__instance_fresh(eryx_sandbox *s) {
     return eryx__fail(&s->err, ERYX_ERR_SANDBOX_DEAD,
                       "the sandbox could not be reset to its start state (%s); create a new sandbox", why);
 }
-

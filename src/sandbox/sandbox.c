@@ -29,8 +29,8 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     s->stdin_fd = -1;
     if (b->spec.ncbs) { /* described once: for the snapshot's key and the guest */
         s->cb_list = eryx__cb_describe(b->spec.cbs, b->spec.ncbs);
-        s->hub = eryx__cb_hub_new(b->spec.cbs, b->spec.ncbs, b->spec.cb_max_calls, b->spec.cb_timeout_ns,
-                                  (size_t)16 << 20);
+        s->hub =
+            eryx__cb_hub_new(b->spec.cbs, b->spec.ncbs, b->spec.cb_max_calls, b->spec.cb_timeout_ns, (size_t)16 << 20);
         if (!s->hub || !s->cb_list) {
             st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's callbacks");
             goto fail;

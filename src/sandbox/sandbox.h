@@ -63,8 +63,8 @@ typedef struct run_spec {
     int argc;
     char **argv;
     int envc;
-    char **env; /* "NAME=VALUE" */
-    mount_spec *mounts; /* in the order added */
+    char **env;          /* "NAME=VALUE" */
+    mount_spec *mounts;  /* in the order added */
     eryx__package *pkgs; /* mounted read-only at their guest_path, on sys.path in this order */
     size_t npkgs;
     uint64_t memfs_limit;
@@ -79,8 +79,8 @@ typedef struct run_spec {
     size_t ncbs;
     uint32_t cb_max_calls;  /* per execution; 0: none */
     uint64_t cb_timeout_ns; /* per call; 0: none */
-    char *imports;    /* modules to import before the snapshot, one per line; NULL: none */
-    char *setup;      /* setup code run after them; NULL: none */
+    char *imports;          /* modules to import before the snapshot, one per line; NULL: none */
+    char *setup;            /* setup code run after them; NULL: none */
     size_t setup_len;
 } run_spec;
 
@@ -129,8 +129,8 @@ struct eryx_sandbox {
     wasmtime_store_t *store;
     wasmtime_context_t *cx;
     wasmtime_instance_t instance;
-    eryx__host host; /* the store's data */
-    eryx__dl_host *dl; /* extension modules loaded into this instance; NULL: none yet */
+    eryx__host host;     /* the store's data */
+    eryx__dl_host *dl;   /* extension modules loaded into this instance; NULL: none yet */
     char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
     uint64_t ext_cache_max_bytes, ext_cache_max_entries;
     eryx__vfs *vfs;
@@ -145,9 +145,9 @@ struct eryx_sandbox {
     void *stdin_user;
     eryx_output_fn out_fn;
     void *out_user;
-    eryx_result *cur; /* the result being filled by the running execution */
-    atomic_int stop;   /* STOP_*: set when the running execution must end */
-    atomic_int cancel; /* eryx_sandbox_cancel was called (consumed by an execution) */
+    eryx_result *cur;     /* the result being filled by the running execution */
+    atomic_int stop;      /* STOP_*: set when the running execution must end */
+    atomic_int cancel;    /* eryx_sandbox_cancel was called (consumed by an execution) */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
     int stdin_fd;         /* >= 0: the guest's stdin is this fd (eryx_sandbox_set_stdin_fd) */
     eryx__errbuf err;
@@ -197,8 +197,8 @@ void eryx__instance_free(eryx_sandbox *s);
 ** sandbox is unusable from then on (ERYX_ERR_SANDBOX_DEAD, and s->err says why). */
 eryx_status eryx__instance_fresh(eryx_sandbox *s);
 /* Calls a guest function. A proc_exit or a trap ends the instance for good. */
-eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what,
-                                const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *results, size_t nresults);
+eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what, const wasmtime_val_t *args,
+                                size_t nargs, wasmtime_val_t *results, size_t nresults);
 /* Calls _eryx_support.<name>(arg) in the guest (the shim's eryx_call); *rc gets its
 ** int result. */
 eryx_status eryx__instance_support_call(eryx_sandbox *s, const char *name, const char *arg, size_t arg_len, int *rc);

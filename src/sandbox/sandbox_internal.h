@@ -36,8 +36,8 @@ bool eryx__sandbox_preinit(const eryx_sandbox *sandbox);
 ** else the disk tier cache_dir (NULL: none; bounded to max_bytes), else compiled
 ** and stored, and dropping it. The error's message is not kept. */
 eryx_status eryx__tools_guest_sha256(const char *guest_dir, char hex[65]);
-eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, eryx_cache *memory,
-                                   const char *cache_dir, uint64_t max_bytes);
+eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, eryx_cache *memory, const char *cache_dir,
+                                   uint64_t max_bytes);
 
 /* eryx repl's two calls: runs code as one interactive statement (an expression's
 ** value is printed, as in Python's REPL), otherwise as eryx_sandbox_execute; and

@@ -56,7 +56,8 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     size_t fds = eryx__wasi_guest_fd_count(s->wasi);
     if (fds)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
-                          "the guest has %zu file(s) open; a session snapshot holds memory only: close them first", fds);
+                          "the guest has %zu file(s) open; a session snapshot holds memory only: close them first",
+                          fds);
     /* Extension modules: the guest's log (in memory, so in the blob) names them; a
     ** restore loads them again at the same places. One the log could not hold
     ** cannot be restored. */
@@ -107,7 +108,8 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
     if (st == ERYX_OK && size > have) {
         uint64_t prev;
         wasmtime_error_t *e = wasmtime_memory_grow(s->cx, &s->host.memory, (size - have) / 65536, &prev);
-        if (e) st = eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT, "growing memory for the session failed", e, NULL);
+        if (e)
+            st = eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT, "growing memory for the session failed", e, NULL);
     }
     if (st == ERYX_OK) {
         uint8_t *mem = wasmtime_memory_data(s->cx, &s->host.memory);
@@ -120,7 +122,8 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         if (eryx__hooks_replay_extensions(s, &msg) != ERYX_OK)
             st = eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                             "the session snapshot's extension modules cannot be loaded again: %s (was it made with "
-                            "the same packages?)", msg.msg);
+                            "the same packages?)",
+                            msg.msg);
     }
     free(d.raw);
     if (st != ERYX_OK && !s->broken) eryx__instance_fresh(s); /* never leave a half-restored session */

@@ -44,10 +44,10 @@ static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const c
                  setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
-    *p = '\0'; /* the separator above overwrote the last terminator */
+    *p = '\0';           /* the separator above overwrote the last terminator */
     if (plain) return c; /* the guest's plain snapshot for this environment (capture_from_base) */
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
-    if (cbs) p += sprintf(p, "\x1e%s", cbs); /* installed in the snapshot: a restore need not */
+    if (cbs) p += sprintf(p, "\x1e%s", cbs);   /* installed in the snapshot: a restore need not */
     for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
         p += sprintf(p, "\x1e%s=%s", b->spec.pkgs[i].guest_path, b->spec.pkgs[i].sha256);
     return c;
@@ -82,9 +82,10 @@ static eryx_status preinit_failed(eryx__errbuf *err, const char *what, const ery
 ** scratch; a failure is ERYX_ERR_PREINIT with the traceback.
 */
 eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, const char *setup, size_t setup_len,
-                                         bool warm, eryx_result *scratch, eryx__errbuf *err) {
+                                        bool warm, eryx_result *scratch, eryx__errbuf *err) {
     int rc = 0;
-    eryx_status st = eryx__instance_support_call(s, "preimport", imports ? imports : "", imports ? strlen(imports) : 0, &rc);
+    eryx_status st =
+        eryx__instance_support_call(s, "preimport", imports ? imports : "", imports ? strlen(imports) : 0, &rc);
     if (st != ERYX_OK || rc != 0)
         return st == ERYX_OK ? preinit_failed(err, "an import raised", scratch) : eryx__fail(err, st, "%s", s->err.msg);
     if (!setup && !warm) return ERYX_OK;
@@ -100,7 +101,8 @@ eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, co
         wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)gptr},
                                   {.kind = WASMTIME_I32, .of.i32 = (int32_t)setup_len}};
         st = eryx__instance_call(s, &s->fn_execute, "running the setup code", args, 2, &res, 1);
-        if (st == ERYX_OK && !s->dead) st = eryx__instance_call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
+        if (st == ERYX_OK && !s->dead)
+            st = eryx__instance_call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
     }
     if (st == ERYX_OK && !s->dead && res.of.i32 != 0 && !scratch->exc_type)
         return eryx__fail(err, ERYX_ERR_PREINIT, "pre-initialization failed: the setup code exited with status %d",
@@ -114,7 +116,8 @@ eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, co
 ** interpreter module m (SHA-256 sha), once per builder and interpreter: an
 ** extension built for another interpreter fails here, naming the file and the
 ** symbol, before anything imports it. */
-eryx_status eryx__start_state_check_links(eryx_builder *b, const wasmtime_module_t *m, const char *sha, eryx__errbuf *err) {
+eryx_status eryx__start_state_check_links(eryx_builder *b, const wasmtime_module_t *m, const char *sha,
+                                          eryx__errbuf *err) {
     if (!strcmp(b->link_checked, sha)) return ERYX_OK;
     if (eryx__ext_check_packages(m, sha, b->spec.pkgs, b->spec.npkgs, err) != ERYX_OK) return ERYX_ERR_PACKAGE;
     snprintf(b->link_checked, sizeof b->link_checked, "%s", sha);
@@ -136,8 +139,12 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     ** through it. */
     /* From the plain snapshot when there is one (its Python already started: ~10 ms
     ** saved), else from a fresh start of the base module. */
-    eryx_sandbox t = {.guest = job->from ? job->bare : job->base, .img = job->from, .transient = true, .stdin_fd = -1,
-                      .ext_cache_dir = b->cache_dir, .ext_cache_max_bytes = b->cache_max_bytes,
+    eryx_sandbox t = {.guest = job->from ? job->bare : job->base,
+                      .img = job->from,
+                      .transient = true,
+                      .stdin_fd = -1,
+                      .ext_cache_dir = b->cache_dir,
+                      .ext_cache_max_bytes = b->cache_max_bytes,
                       .ext_cache_max_entries = b->cache_max_entries};
     eryx_result scratch = {0};
     eryx_status st;
@@ -157,18 +164,21 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         eryx__spec_free(&t.spec);
         return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
     }
-    if (!job->plain && (st = eryx__start_state_check_links(b, eryx__guest_module(t.guest), job->wasm_sha, err)) != ERYX_OK) goto done;
+    if (!job->plain &&
+        (st = eryx__start_state_check_links(b, eryx__guest_module(t.guest), job->wasm_sha, err)) != ERYX_OK)
+        goto done;
     if ((st = eryx__instance_new(&t)) != ERYX_OK) {
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
     }
     t.cur = &scratch;
-    if (job->from && t.spec.npkgs && (st = eryx__instance_add_package_paths(&t, &scratch)) != ERYX_OK) { /* a fresh start adds them */
+    if (job->from && t.spec.npkgs &&
+        (st = eryx__instance_add_package_paths(&t, &scratch)) != ERYX_OK) { /* a fresh start adds them */
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
     }
     if ((st = eryx__start_state_run_setup(&t, job->plain ? NULL : b->spec.imports, job->plain ? NULL : b->spec.setup,
-                                    job->plain ? 0 : b->spec.setup_len, true, &scratch, err)) != ERYX_OK)
+                                          job->plain ? 0 : b->spec.setup_len, true, &scratch, err)) != ERYX_OK)
         goto done;
     if (job->cbs && !job->plain) { /* the callbacks' functions (and asyncio) are then in the snapshot */
         int rc = 0;
@@ -261,8 +271,8 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
     eryx_status st = eryx__read_module(job->wasm_path, &wasm, err);
     if (st != ERYX_OK) return st;
     if (eryx__wasm_image_build((const uint8_t *)wasm.data, wasm.size, NULL, 0, &bare, &bare_len, &msg) != ERYX_OK) {
-        st = eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path,
-                        msg.msg);
+        st =
+            eryx__fail(err, ERYX_ERR_GUEST_API, "cannot make the snapshot module from %s: %s", job->wasm_path, msg.msg);
     } else {
         wasmtime_error_t *e = wasmtime_module_new(eryx__engine(job->cc->engine, NULL), bare, bare_len, out);
         if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
@@ -290,7 +300,7 @@ static eryx__cache_config builder_cache_config(const eryx_builder *b) {
 /* Gets the module the sandbox instantiates: the snapshot module for this builder's
 ** pre-initialization (made and cached on first use), or the base module. */
 eryx_status eryx__start_state_module(eryx_builder *b, const char *cbs, eryx__guest **out, eryx__snapimg **img,
-                                  char artifact[65]) {
+                                     char artifact[65]) {
     char path[PATH_MAX], sha[65];
     eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
     if (st != ERYX_OK) return st;
@@ -332,7 +342,8 @@ eryx_status eryx__builder_start_state(eryx_builder *b, char **id, eryx__snapimg 
     if (b->spec.ncbs && !cbs) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the callbacks");
     if (!(*id = snapshot_id(b, sha, cbs))) st = eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the key");
     eryx__guest *g = NULL;
-    if (st == ERYX_OK && img && (st = eryx__start_state_module(b, cbs, &g, img, artifact)) == ERYX_OK) eryx__guest_release(g);
+    if (st == ERYX_OK && img && (st = eryx__start_state_module(b, cbs, &g, img, artifact)) == ERYX_OK)
+        eryx__guest_release(g);
     free(cbs);
     if (st != ERYX_OK) {
         free(*id);

@@ -21,11 +21,12 @@ eryx_status eryx__tools_guest_sha256(const char *guest_dir, char hex[65]) {
     return eryx__guest_sha256(guest_dir, hex, &err);
 }
 
-eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, eryx_cache *memory,
-                                   const char *cache_dir, uint64_t max_bytes) {
+eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, eryx_cache *memory, const char *cache_dir,
+                                   uint64_t max_bytes) {
     eryx__errbuf err;
     eryx__errbuf_clear(&err);
-    eryx__cache_config cc = {.engine = ERYX__ENGINE_STANDARD, .memory = memory, .dir = cache_dir, .max_bytes = max_bytes};
+    eryx__cache_config cc = {
+        .engine = ERYX__ENGINE_STANDARD, .memory = memory, .dir = cache_dir, .max_bytes = max_bytes};
     eryx__guest *g = NULL;
     eryx_status st = eryx__guest_acquire(wasm_path, sha256, &cc, &g, NULL, &err);
     eryx__guest_release(g);

@@ -26,7 +26,7 @@
 typedef struct linear {
     uint8_t *base;
     size_t size, reserved, guard;
-    eryx__snapimg *img; /* the image it started from (a reference), or NULL */
+    eryx__snapimg *img;  /* the image it started from (a reference), or NULL */
     struct linear *next; /* in the image's pool */
     bool transient;      /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
 } linear;
@@ -303,8 +303,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     if (img) /* the image, copy-on-write; then zeros up to the minimum */
         ok = mmap(m->base, img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, img->fd, 0) != MAP_FAILED &&
              (size == img->size || mprotect(m->base + img->size, size - img->size, PROT_READ | PROT_WRITE) == 0);
-    else if (size)
-        ok = mprotect(m->base, size, PROT_READ | PROT_WRITE) == 0;
+    else if (size) ok = mprotect(m->base, size, PROT_READ | PROT_WRITE) == 0;
     if (!ok) {
         linear_destroy(m);
         return wasmtime_error_new("eryx: cannot map a linear memory");

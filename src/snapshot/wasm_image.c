@@ -24,13 +24,26 @@
 #define MAX_PAGES 65536u /* a 32-bit memory holds at most 4 GiB */
 
 enum {
-    SEC_CUSTOM = 0, SEC_TYPE, SEC_IMPORT, SEC_FUNC, SEC_TABLE, SEC_MEMORY, SEC_GLOBAL, SEC_EXPORT,
-    SEC_START, SEC_ELEM, SEC_CODE, SEC_DATA, SEC_DATACOUNT, SEC_TAG, SEC_LAST = SEC_TAG
+    SEC_CUSTOM = 0,
+    SEC_TYPE,
+    SEC_IMPORT,
+    SEC_FUNC,
+    SEC_TABLE,
+    SEC_MEMORY,
+    SEC_GLOBAL,
+    SEC_EXPORT,
+    SEC_START,
+    SEC_ELEM,
+    SEC_CODE,
+    SEC_DATA,
+    SEC_DATACOUNT,
+    SEC_TAG,
+    SEC_LAST = SEC_TAG
 };
 
 static const char *const section_names[] = {
-    "custom section", "type section",   "import section", "function section", "table section",
-    "memory section", "global section", "export section", "start section",    "element section",
+    "custom section", "type section",   "import section",     "function section", "table section",
+    "memory section", "global section", "export section",     "start section",    "element section",
     "code section",   "data section",   "data count section", "tag section"};
 
 #include "wasm_reader.h"
@@ -60,12 +73,22 @@ static int skip_const_expr(cursor *c) {
         uint8_t op;
         if (read_byte(c, &op)) return -1;
         switch (op) {
-        case 0x0b: return 0;                             /* end */
-        case 0x41: if (skip_leb(c, 5)) return -1; break;  /* i32.const */
-        case 0x42: if (skip_leb(c, 10)) return -1; break; /* i64.const */
-        case 0x23: if (skip_leb(c, 5)) return -1; break;  /* global.get */
-        case 0x6a: case 0x6b: case 0x6c:                  /* i32.add, sub, mul */
-        case 0x7c: case 0x7d: case 0x7e: break;           /* i64.add, sub, mul */
+        case 0x0b: return 0; /* end */
+        case 0x41:
+            if (skip_leb(c, 5)) return -1;
+            break; /* i32.const */
+        case 0x42:
+            if (skip_leb(c, 10)) return -1;
+            break; /* i64.const */
+        case 0x23:
+            if (skip_leb(c, 5)) return -1;
+            break; /* global.get */
+        case 0x6a:
+        case 0x6b:
+        case 0x6c: /* i32.add, sub, mul */
+        case 0x7c:
+        case 0x7d:
+        case 0x7e: break; /* i64.add, sub, mul */
         default:
             return fail(c, "%s: unsupported instruction 0x%02x in an offset at byte %zu", c->where, op, c->pos - 1);
         }
@@ -84,11 +107,19 @@ static int check_imports(cursor *c) {
         uint8_t kind, b;
         if (read_name(c, &name, &len) || read_name(c, &name, &len) || read_byte(c, &kind)) return -1;
         switch (kind) {
-        case 0: if (skip_leb(c, 5)) return -1; break;                          /* func: type index */
-        case 1: if (skip_valtype(c) || skip_table_limits(c)) return -1; break; /* table */
+        case 0:
+            if (skip_leb(c, 5)) return -1;
+            break; /* func: type index */
+        case 1:
+            if (skip_valtype(c) || skip_table_limits(c)) return -1;
+            break; /* table */
         case 2: return fail(c, "the module imports its memory; a snapshot needs a defined memory");
-        case 3: if (skip_valtype(c) || read_byte(c, &b)) return -1; break;     /* global: type, mut */
-        case 4: if (read_byte(c, &b) || skip_leb(c, 5)) return -1; break;      /* tag: attribute, type */
+        case 3:
+            if (skip_valtype(c) || read_byte(c, &b)) return -1;
+            break; /* global: type, mut */
+        case 4:
+            if (read_byte(c, &b) || skip_leb(c, 5)) return -1;
+            break; /* tag: attribute, type */
         default: return fail(c, "import section: unknown import kind 0x%02x at byte %zu", kind, c->pos - 1);
         }
     }
@@ -182,9 +213,9 @@ static int next_section(cursor *c, section *s) {
 
 /* What scan() learned about the module. */
 typedef struct module_info {
-    uint32_t seen;           /* bit per non-custom section id */
+    uint32_t seen; /* bit per non-custom section id */
     memory_limits memory;
-    size_t data_goes_after;  /* end of the last non-custom section: where a missing data section goes */
+    size_t data_goes_after; /* end of the last non-custom section: where a missing data section goes */
 } module_info;
 
 static int scan_section(cursor *sec, uint8_t id, module_info *info) {
@@ -365,8 +396,8 @@ static void put_data_section(wbuf *w, const uint8_t *mem, const segment *seg, si
 
 /* The second pass: copies the module with the memory, export, data count and data
 ** sections rewritten. Only fails for lack of memory (scan() checked the rest). */
-static int emit(cursor *c, const module_info *info, uint32_t pages, const uint8_t *mem, const segment *seg,
-                size_t nseg, wbuf *w) {
+static int emit(cursor *c, const module_info *info, uint32_t pages, const uint8_t *mem, const segment *seg, size_t nseg,
+                wbuf *w) {
     int has_data = (info->seen >> SEC_DATA) & 1;
     put(w, c->p, 8); /* magic and version */
     c->pos = 8;
@@ -421,8 +452,8 @@ static int image_build(const uint8_t *wasm, size_t wasm_len, const uint8_t *mem,
     if (wasm_len < 4 || memcmp(wasm, header, 4) != 0) return fail(&c, "not a wasm module (bad magic)");
     if (wasm_len < 8) return truncated(&c);
     if (memcmp(wasm + 4, header + 4, 4) != 0)
-        return fail(&c, "unsupported wasm binary version %02x %02x %02x %02x (only 1, a core module)", wasm[4],
-                    wasm[5], wasm[6], wasm[7]);
+        return fail(&c, "unsupported wasm binary version %02x %02x %02x %02x (only 1, a core module)", wasm[4], wasm[5],
+                    wasm[6], wasm[7]);
 
     module_info info;
     c.pos = 8;

@@ -38,11 +38,11 @@ struct eryx__vfs {
 
 typedef struct vfile {
     eryx__vfs_file base;
-    eryx__vfs_file_ops ops;  /* mirrors inner's: NULL where inner's op is NULL */
-    eryx__vfs_file *inner;   /* the backend's file; NULL for an implicit directory */
+    eryx__vfs_file_ops ops; /* mirrors inner's: NULL where inner's op is NULL */
+    eryx__vfs_file *inner;  /* the backend's file; NULL for an implicit directory */
     uint64_t dev;
     uint64_t ino, parent_ino; /* implicit directories */
-    char **extra;           /* names of child mount points not listed by the backend */
+    char **extra;             /* names of child mount points not listed by the backend */
     uint64_t *extra_ino;
     size_t nextra;
 } vfile;
@@ -127,8 +127,8 @@ static mount *find_mount(eryx__vfs *vfs, const char *path, const char **rel) {
     mount *best = NULL;
     for (size_t i = 0; i < vfs->n; i++) {
         mount *m = &vfs->mounts[i];
-        bool under = m->len == 1 ||
-                     (strncmp(path, m->path, m->len) == 0 && (path[m->len] == '\0' || path[m->len] == '/'));
+        bool under =
+            m->len == 1 || (strncmp(path, m->path, m->len) == 0 && (path[m->len] == '\0' || path[m->len] == '/'));
         if (under && (!best || m->len > best->len)) best = m;
     }
     if (best) {
@@ -210,7 +210,7 @@ void eryx__vfs_free(eryx__vfs *vfs) {
 }
 
 eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__vfs_backend *backend, void *self,
-                          bool readonly) {
+                            bool readonly) {
     char norm[MOUNT_PATH_CAP] = "";
     eryx__errno e = 0;
     if (!vfs || !backend || !backend->open || !backend->stat || !guest_path || guest_path[0] != '/')
@@ -235,8 +235,8 @@ eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__
         return e;
     }
     memcpy(copy, norm, len + 1);
-    vfs->mounts[vfs->n] = (mount){.path = copy, .len = len, .be = backend, .self = self, .readonly = readonly,
-                                  .dev = (uint64_t)vfs->n + 1};
+    vfs->mounts[vfs->n] = (mount){
+        .path = copy, .len = len, .be = backend, .self = self, .readonly = readonly, .dev = (uint64_t)vfs->n + 1};
     vfs->n++;
     return 0;
 }
@@ -284,8 +284,11 @@ static eryx__errno vf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
     *end = false;
     if (!vf->inner) {
         if (cookie < 2) {
-            *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = cookie + 1, .type = ERYX__VFS_TYPE_DIR,
-                                     .ino = cookie ? vf->parent_ino : vf->ino, .next = cookie + 1};
+            *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".",
+                                      .name_len = cookie + 1,
+                                      .type = ERYX__VFS_TYPE_DIR,
+                                      .ino = cookie ? vf->parent_ino : vf->ino,
+                                      .next = cookie + 1};
             return 0;
         }
         k = cookie - 2;
@@ -301,8 +304,11 @@ static eryx__errno vf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
         *end = true;
         return 0;
     }
-    *out = (eryx__vfs_dirent){.name = vf->extra[k], .name_len = strlen(vf->extra[k]), .type = ERYX__VFS_TYPE_DIR,
-                             .ino = vf->extra_ino[k], .next = vf->inner ? (EXTRA_COOKIE | (k + 1)) : k + 3};
+    *out = (eryx__vfs_dirent){.name = vf->extra[k],
+                              .name_len = strlen(vf->extra[k]),
+                              .type = ERYX__VFS_TYPE_DIR,
+                              .ino = vf->extra_ino[k],
+                              .next = vf->inner ? (EXTRA_COOKIE | (k + 1)) : k + 3};
     return 0;
 }
 

@@ -62,9 +62,9 @@ typedef struct eryx__vfs_stat {
 typedef struct eryx__vfs_dirent {
     const char *name; /* valid until the next readdir call on the same file, or its close */
     size_t name_len;
-    uint8_t type;     /* ERYX__VFS_TYPE_* */
+    uint8_t type; /* ERYX__VFS_TYPE_* */
     uint64_t ino;
-    uint64_t next;    /* cookie of the entry after this one */
+    uint64_t next; /* cookie of the entry after this one */
 } eryx__vfs_dirent;
 
 typedef struct eryx__vfs_file eryx__vfs_file;
@@ -108,7 +108,7 @@ typedef struct eryx__vfs_backend {
 
 typedef struct eryx__vfs eryx__vfs;
 
-eryx__vfs *eryx__vfs_new(void); /* NULL when out of memory */
+eryx__vfs *eryx__vfs_new(void);      /* NULL when out of memory */
 void eryx__vfs_free(eryx__vfs *vfs); /* destroys every backend mounted; NULL allowed */
 
 /* Mounts a backend at an absolute guest path ("/tmp", "/usr/local/lib"; "/" is
@@ -118,7 +118,7 @@ void eryx__vfs_free(eryx__vfs *vfs); /* destroys every backend mounted; NULL all
 ** relative path. Directories above mount points ("/", "/usr") exist implicitly:
 ** they stat as directories and list their child mount-point components. */
 eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__vfs_backend *backend, void *self,
-                          bool readonly);
+                            bool readonly);
 
 /* Joins `base` (an absolute, normalized guest path, e.g. a directory fd's path) and
 ** `path` (len bytes, not NUL-terminated, may be absolute or relative, may hold "."
@@ -150,7 +150,8 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
 ** err. */
 typedef struct eryx__vfs_zip eryx__vfs_zip;
 eryx__vfs_zip *eryx__vfs_zip_open(const char *host_path, eryx__errbuf *err);
-eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len, eryx__errbuf *err); /* for tests and fuzzing; data must outlive the image */
+eryx__vfs_zip *eryx__vfs_zip_from_memory(const void *data, size_t len,
+                                         eryx__errbuf *err); /* for tests and fuzzing; data must outlive the image */
 /* Like eryx__vfs_zip_from_memory, but the image owns data (malloc'd): it is freed
 ** with the last reference, or at once when the image cannot be opened. */
 eryx__vfs_zip *eryx__vfs_zip_adopt(void *data, size_t len, eryx__errbuf *err);

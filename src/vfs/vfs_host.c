@@ -47,15 +47,15 @@ static eryx__errno map_errno(int e) {
         int host;
         eryx__errno wasi;
     } table[] = {
-        {EPERM, ERYX__WASI_EPERM},   {ENOENT, ERYX__WASI_ENOENT},     {EIO, ERYX__WASI_EIO},
-        {EBADF, ERYX__WASI_EBADF},   {EAGAIN, ERYX__WASI_EAGAIN},     {ENOMEM, ERYX__WASI_ENOMEM},
-        {EACCES, ERYX__WASI_EACCES}, {EBUSY, ERYX__WASI_EBUSY},       {EEXIST, ERYX__WASI_EEXIST},
-        {EXDEV, ERYX__WASI_EXDEV},   {ENOTDIR, ERYX__WASI_ENOTDIR},   {EISDIR, ERYX__WASI_EISDIR},
-        {EINVAL, ERYX__WASI_EINVAL}, {ENFILE, ERYX__WASI_ENFILE},     {EMFILE, ERYX__WASI_EMFILE},
-        {EFBIG, ERYX__WASI_EFBIG},   {ENOSPC, ERYX__WASI_ENOSPC},     {ESPIPE, ERYX__WASI_ESPIPE},
-        {EROFS, ERYX__WASI_EROFS},   {EMLINK, ERYX__WASI_EMLINK},     {ENAMETOOLONG, ERYX__WASI_ENAMETOOLONG},
-        {ELOOP, ERYX__WASI_ELOOP},   {ENOTEMPTY, ERYX__WASI_ENOTEMPTY}, {EOVERFLOW, ERYX__WASI_EOVERFLOW},
-        {EINTR, ERYX__WASI_EINTR},   {ENOSYS, ERYX__WASI_ENOSYS},     {EDQUOT, ERYX__WASI_ENOSPC},
+        {EPERM, ERYX__WASI_EPERM},     {ENOENT, ERYX__WASI_ENOENT},       {EIO, ERYX__WASI_EIO},
+        {EBADF, ERYX__WASI_EBADF},     {EAGAIN, ERYX__WASI_EAGAIN},       {ENOMEM, ERYX__WASI_ENOMEM},
+        {EACCES, ERYX__WASI_EACCES},   {EBUSY, ERYX__WASI_EBUSY},         {EEXIST, ERYX__WASI_EEXIST},
+        {EXDEV, ERYX__WASI_EXDEV},     {ENOTDIR, ERYX__WASI_ENOTDIR},     {EISDIR, ERYX__WASI_EISDIR},
+        {EINVAL, ERYX__WASI_EINVAL},   {ENFILE, ERYX__WASI_ENFILE},       {EMFILE, ERYX__WASI_EMFILE},
+        {EFBIG, ERYX__WASI_EFBIG},     {ENOSPC, ERYX__WASI_ENOSPC},       {ESPIPE, ERYX__WASI_ESPIPE},
+        {EROFS, ERYX__WASI_EROFS},     {EMLINK, ERYX__WASI_EMLINK},       {ENAMETOOLONG, ERYX__WASI_ENAMETOOLONG},
+        {ELOOP, ERYX__WASI_ELOOP},     {ENOTEMPTY, ERYX__WASI_ENOTEMPTY}, {EOVERFLOW, ERYX__WASI_EOVERFLOW},
+        {EINTR, ERYX__WASI_EINTR},     {ENOSYS, ERYX__WASI_ENOSYS},       {EDQUOT, ERYX__WASI_ENOSPC},
         {ENOTSUP, ERYX__WASI_ENOTSUP}, {ETXTBSY, ERYX__WASI_EBUSY},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
@@ -82,9 +82,14 @@ static uint64_t ts_ns(struct timespec ts) {
 }
 
 static void fill_stat(const struct stat *st, eryx__vfs_stat *out) {
-    *out = (eryx__vfs_stat){.dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino, .type = mode_type(st->st_mode),
-                           .nlink = (uint64_t)st->st_nlink, .size = st->st_size > 0 ? (uint64_t)st->st_size : 0,
-                           .atim_ns = ts_ns(st->st_atim), .mtim_ns = ts_ns(st->st_mtim), .ctim_ns = ts_ns(st->st_ctim)};
+    *out = (eryx__vfs_stat){.dev = (uint64_t)st->st_dev,
+                            .ino = (uint64_t)st->st_ino,
+                            .type = mode_type(st->st_mode),
+                            .nlink = (uint64_t)st->st_nlink,
+                            .size = st->st_size > 0 ? (uint64_t)st->st_size : 0,
+                            .atim_ns = ts_ns(st->st_atim),
+                            .mtim_ns = ts_ns(st->st_mtim),
+                            .ctim_ns = ts_ns(st->st_ctim)};
 }
 
 /* Opens path beneath the directory; a file descriptor, or -errno. */
@@ -188,7 +193,7 @@ static uint8_t dirent_type(DIR *dir, const struct dirent *de) {
     case DT_UNKNOWN: {
         struct stat st;
         return fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? mode_type(st.st_mode)
-                                                                               : ERYX__VFS_TYPE_UNKNOWN;
+                                                                              : ERYX__VFS_TYPE_UNKNOWN;
     }
     default: return ERYX__VFS_TYPE_UNKNOWN;
     }
@@ -207,8 +212,11 @@ static eryx__errno hf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
             if (fstat(hf->fd, &st) != 0) return map_errno(errno);
             ino = (uint64_t)st.st_ino;
         }
-        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
-                                 .type = ERYX__VFS_TYPE_DIR, .ino = ino, .next = cookie + 1};
+        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".",
+                                  .name_len = (size_t)cookie + 1,
+                                  .type = ERYX__VFS_TYPE_DIR,
+                                  .ino = ino,
+                                  .next = cookie + 1};
         return 0;
     }
     if (!hf->dir) {
@@ -240,8 +248,11 @@ static eryx__errno hf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
         size_t len = strnlen(de->d_name, NAME_MAX);
         memcpy(hf->name, de->d_name, len);
         hf->name[len] = '\0';
-        *out = (eryx__vfs_dirent){.name = hf->name, .name_len = len, .type = dirent_type(hf->dir, de),
-                                 .ino = (uint64_t)de->d_ino, .next = cookie + 1};
+        *out = (eryx__vfs_dirent){.name = hf->name,
+                                  .name_len = len,
+                                  .type = dirent_type(hf->dir, de),
+                                  .ino = (uint64_t)de->d_ino,
+                                  .next = cookie + 1};
         return 0;
     }
 }
@@ -253,8 +264,12 @@ static void hf_close(eryx__vfs_file *f) {
     free(hf);
 }
 
-static const eryx__vfs_file_ops host_file_ops = {.pread = hf_pread, .pwrite = hf_pwrite, .fstat = hf_fstat,
-                                                .truncate = hf_truncate, .sync = hf_sync, .close = hf_close};
+static const eryx__vfs_file_ops host_file_ops = {.pread = hf_pread,
+                                                 .pwrite = hf_pwrite,
+                                                 .fstat = hf_fstat,
+                                                 .truncate = hf_truncate,
+                                                 .sync = hf_sync,
+                                                 .close = hf_close};
 static const eryx__vfs_file_ops host_dir_ops = {
     .fstat = hf_fstat, .readdir = hf_readdir, .sync = hf_sync, .close = hf_close};
 
@@ -413,7 +428,7 @@ void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err)
     int probe = beneath(h, "", O_PATH | O_DIRECTORY, 0);
     if (probe < 0) {
         eryx__fail(err, ERYX_ERR_IO, "openat2 is unavailable (%s): Linux 5.6 or later is needed for host directories",
-                strerror(-probe));
+                   strerror(-probe));
         host_destroy(h);
         return NULL;
     }
@@ -421,7 +436,12 @@ void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err)
     return h;
 }
 
-const eryx__vfs_backend eryx__vfs_host_backend = {.name = "host", .open = host_open, .stat = host_stat,
-                                                .mkdir = host_mkdir, .rmdir = host_rmdir, .unlink = host_unlink,
-                                                .rename = host_rename, .readlink = host_readlink,
-                                                .destroy = host_destroy};
+const eryx__vfs_backend eryx__vfs_host_backend = {.name = "host",
+                                                  .open = host_open,
+                                                  .stat = host_stat,
+                                                  .mkdir = host_mkdir,
+                                                  .rmdir = host_rmdir,
+                                                  .unlink = host_unlink,
+                                                  .rename = host_rename,
+                                                  .readlink = host_readlink,
+                                                  .destroy = host_destroy};

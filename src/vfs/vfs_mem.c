@@ -35,7 +35,7 @@ struct mnode {
     uint32_t opens; /* open files referring to it */
     uint64_t ino;
     uint64_t atim, mtim, ctim;
-    mnode *parent;  /* the containing directory; NULL for the root and once unlinked */
+    mnode *parent;       /* the containing directory; NULL for the root and once unlinked */
     unsigned char *data; /* regular files */
     uint64_t size;
     size_t cap;
@@ -289,9 +289,14 @@ static eryx__errno mf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uin
 }
 
 static void fill_stat(const mnode *nd, eryx__vfs_stat *out) {
-    *out = (eryx__vfs_stat){.dev = MEM_DEV, .ino = nd->ino, .type = nd->type,
-                           .nlink = nd->linked ? (nd->type == ERYX__VFS_TYPE_DIR ? 2 : 1) : 0,
-                           .size = nd->size, .atim_ns = nd->atim, .mtim_ns = nd->mtim, .ctim_ns = nd->ctim};
+    *out = (eryx__vfs_stat){.dev = MEM_DEV,
+                            .ino = nd->ino,
+                            .type = nd->type,
+                            .nlink = nd->linked ? (nd->type == ERYX__VFS_TYPE_DIR ? 2 : 1) : 0,
+                            .size = nd->size,
+                            .atim_ns = nd->atim,
+                            .mtim_ns = nd->mtim,
+                            .ctim_ns = nd->ctim};
 }
 
 static eryx__errno mf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
@@ -311,8 +316,11 @@ static eryx__errno mf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
     *end = false;
     if (cookie < 2) {
         const mnode *up = cookie && nd->parent ? nd->parent : nd;
-        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
-                                 .type = ERYX__VFS_TYPE_DIR, .ino = up->ino, .next = cookie + 1};
+        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".",
+                                  .name_len = (size_t)cookie + 1,
+                                  .type = ERYX__VFS_TYPE_DIR,
+                                  .ino = up->ino,
+                                  .next = cookie + 1};
         return 0;
     }
     if (cookie - 2 >= nd->n) {
@@ -321,8 +329,8 @@ static eryx__errno mf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
     }
     const ment *e = &nd->ents[cookie - 2];
     memcpy(mf->name, e->name, e->len + 1); /* the entry may go before the caller is done with the name */
-    *out = (eryx__vfs_dirent){.name = mf->name, .name_len = e->len, .type = e->node->type, .ino = e->node->ino,
-                             .next = cookie + 1};
+    *out = (eryx__vfs_dirent){
+        .name = mf->name, .name_len = e->len, .type = e->node->type, .ino = e->node->ino, .next = cookie + 1};
     return 0;
 }
 
@@ -340,8 +348,12 @@ static void mf_close(eryx__vfs_file *f) {
     fs_unref(fs);
 }
 
-static const eryx__vfs_file_ops mem_file_ops = {.pread = mf_pread, .pwrite = mf_pwrite, .fstat = mf_fstat,
-                                               .truncate = mf_truncate, .sync = mf_sync, .close = mf_close};
+static const eryx__vfs_file_ops mem_file_ops = {.pread = mf_pread,
+                                                .pwrite = mf_pwrite,
+                                                .fstat = mf_fstat,
+                                                .truncate = mf_truncate,
+                                                .sync = mf_sync,
+                                                .close = mf_close};
 static const eryx__vfs_file_ops mem_dir_ops = {
     .fstat = mf_fstat, .readdir = mf_readdir, .sync = mf_sync, .close = mf_close};
 
@@ -527,7 +539,12 @@ void *eryx__vfs_mem_new(uint64_t max_bytes) {
 
 uint64_t eryx__vfs_mem_used(void *self) { return ((memfs *)self)->used; }
 
-const eryx__vfs_backend eryx__vfs_mem_backend = {.name = "mem", .open = mem_open, .stat = mem_stat,
-                                               .mkdir = mem_mkdir, .rmdir = mem_rmdir, .unlink = mem_unlink,
-                                               .rename = mem_rename, .readlink = mem_readlink,
-                                               .destroy = mem_destroy};
+const eryx__vfs_backend eryx__vfs_mem_backend = {.name = "mem",
+                                                 .open = mem_open,
+                                                 .stat = mem_stat,
+                                                 .mkdir = mem_mkdir,
+                                                 .rmdir = mem_rmdir,
+                                                 .unlink = mem_unlink,
+                                                 .rename = mem_rename,
+                                                 .readlink = mem_readlink,
+                                                 .destroy = mem_destroy};

@@ -40,8 +40,8 @@ static eryx__errno null_sync(eryx__vfs_file *f) {
 
 static void null_close(eryx__vfs_file *f) { free(f); }
 
-static const eryx__vfs_file_ops null_ops = {null_pread, null_pwrite, null_fstat, null_truncate, NULL, null_sync,
-                                           null_close};
+static const eryx__vfs_file_ops null_ops = {null_pread, null_pwrite, null_fstat, null_truncate,
+                                            NULL,       null_sync,   null_close};
 
 static eryx__errno null_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
     (void)self;
@@ -64,5 +64,5 @@ static eryx__errno null_stat(void *self, const char *path, bool follow_symlinks,
 
 static void null_destroy(void *self) { (void)self; }
 
-const eryx__vfs_backend eryx__vfs_null_backend = {"null", null_open, null_stat, NULL, NULL, NULL, NULL, NULL,
-                                                null_destroy};
+const eryx__vfs_backend eryx__vfs_null_backend = {"null", null_open, null_stat, NULL,        NULL,
+                                                  NULL,   NULL,      NULL,      null_destroy};

@@ -63,11 +63,11 @@ uint64_t eryx_storage_used(eryx_storage *s) {
 }
 
 /* ---- files: the inner file's operation under the lock ---- */
-#define LOCKED(s, expr)                                                                                                \
-    do {                                                                                                               \
-        pthread_mutex_lock(&(s)->lock);                                                                                \
-        e = (expr);                                                                                                    \
-        pthread_mutex_unlock(&(s)->lock);                                                                              \
+#define LOCKED(s, expr)                   \
+    do {                                  \
+        pthread_mutex_lock(&(s)->lock);   \
+        e = (expr);                       \
+        pthread_mutex_unlock(&(s)->lock); \
     } while (0)
 
 static eryx__errno sf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
@@ -118,9 +118,13 @@ static void sf_close(eryx__vfs_file *f) {
     free(sf);
 }
 
-static const eryx__vfs_file_ops shared_file_ops = {.pread = sf_pread, .pwrite = sf_pwrite, .fstat = sf_fstat,
-                                                  .truncate = sf_truncate, .readdir = sf_readdir, .sync = sf_sync,
-                                                  .close = sf_close};
+static const eryx__vfs_file_ops shared_file_ops = {.pread = sf_pread,
+                                                   .pwrite = sf_pwrite,
+                                                   .fstat = sf_fstat,
+                                                   .truncate = sf_truncate,
+                                                   .readdir = sf_readdir,
+                                                   .sync = sf_sync,
+                                                   .close = sf_close};
 
 /* ---- backend ---- */
 static eryx__errno sh_open(void *self, const char *path, uint32_t flags, eryx__vfs_file **out) {
@@ -178,7 +182,12 @@ static eryx__errno sh_readlink(void *self, const char *path, char *buf, size_t c
 }
 static void sh_destroy(void *self) { eryx_storage_release(self); }
 
-const eryx__vfs_backend eryx__vfs_shared_backend = {.name = "storage", .open = sh_open, .stat = sh_stat,
-                                                   .mkdir = sh_mkdir, .rmdir = sh_rmdir, .unlink = sh_unlink,
-                                                   .rename = sh_rename, .readlink = sh_readlink,
-                                                   .destroy = sh_destroy};
+const eryx__vfs_backend eryx__vfs_shared_backend = {.name = "storage",
+                                                    .open = sh_open,
+                                                    .stat = sh_stat,
+                                                    .mkdir = sh_mkdir,
+                                                    .rmdir = sh_rmdir,
+                                                    .unlink = sh_unlink,
+                                                    .rename = sh_rename,
+                                                    .readlink = sh_readlink,
+                                                    .destroy = sh_destroy};

@@ -66,7 +66,7 @@ struct eryx__vfs_zip {
 typedef struct zfile {
     eryx__vfs_file base;
     eryx__vfs_zip *img; /* a reference, so the file outlives an unmounted image */
-    uint32_t idx;      /* entry index, or ZIP_ROOT */
+    uint32_t idx;       /* entry index, or ZIP_ROOT */
 } zfile;
 
 static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | (unsigned)p[1] << 8); }
@@ -76,7 +76,6 @@ static uint32_t rd32(const unsigned char *p) {
 
 /* off + len fits in [0, limit]. */
 static bool fits(uint64_t off, uint64_t len, uint64_t limit) { return off <= limit && len <= limit - off; }
-
 
 
 static int cmp_zent(const void *pa, const void *pb) {
@@ -187,7 +186,8 @@ static eryx_status read_members(eryx__vfs_zip *img, eryx__errbuf *err) {
         return eryx__fail(err, ERYX_ERR_IO, "multi-disk (split) zip archives are not supported");
     }
     if (!fits(cd_off, cd_size, eocd)) {
-        return eryx__fail(err, ERYX_ERR_IO, "central directory (offset %u, size %u) is outside the file", cd_off, cd_size);
+        return eryx__fail(err, ERYX_ERR_IO, "central directory (offset %u, size %u) is outside the file", cd_off,
+                          cd_size);
     }
 
     zent *ents = NULL;
@@ -233,14 +233,19 @@ static eryx_status read_members(eryx__vfs_zip *img, eryx__errbuf *err) {
         uint64_t data_off = (uint64_t)lho + LFH_SIZE + rd16(d + lho + 26) + rd16(d + lho + 28);
         if (!fits(data_off, csize, cd_off)) {
             eryx__fail(err, ERYX_ERR_IO, "member %u: data (offset %llu, %u bytes) is outside the file", i,
-                    (unsigned long long)data_off, csize);
+                       (unsigned long long)data_off, csize);
             goto fail;
         }
         bool is_dir = name[nlen - 1] == '/';
         uint32_t len = is_dir ? nlen - 1u : nlen;
-        zent z = {.name = name, .name_len = len, .type = is_dir ? ERYX__VFS_TYPE_DIR : ERYX__VFS_TYPE_REG,
-                  .explicit_entry = true, .servable = !is_dir && method == 0 && !(gflags & 1) && csize == usize,
-                  .size = is_dir ? 0 : usize, .data_off = data_off, .mtim_ns = dos_time_ns(mdate, mtime)};
+        zent z = {.name = name,
+                  .name_len = len,
+                  .type = is_dir ? ERYX__VFS_TYPE_DIR : ERYX__VFS_TYPE_REG,
+                  .explicit_entry = true,
+                  .servable = !is_dir && method == 0 && !(gflags & 1) && csize == usize,
+                  .size = is_dir ? 0 : usize,
+                  .data_off = data_off,
+                  .mtim_ns = dos_time_ns(mdate, mtime)};
         if (!push_ent(&ents, &n, &cap, z)) goto oom;
         for (uint32_t k = 0; k < len; k++) { /* each '/' implies a directory */
             if (name[k] != '/') continue;
@@ -265,7 +270,7 @@ static eryx_status read_members(eryx__vfs_zip *img, eryx__errbuf *err) {
         }
         if (files > 1 || (files == 1 && j - i > 1)) {
             eryx__fail(err, ERYX_ERR_IO, "duplicate member or a member that is both a file and a directory: %.*s",
-                    (int)(ents[i].name_len > 200 ? 200 : ents[i].name_len), ents[i].name);
+                       (int)(ents[i].name_len > 200 ? 200 : ents[i].name_len), ents[i].name);
             goto fail;
         }
         ents[out++] = ents[keep];
@@ -413,9 +418,14 @@ static void fill_stat(const eryx__vfs_zip *img, uint32_t idx, eryx__vfs_stat *ou
         return;
     }
     const zent *z = &img->ents[idx];
-    *out = (eryx__vfs_stat){.dev = ZIP_DEV, .ino = (uint64_t)idx + 2, .type = z->type,
-                           .nlink = z->type == ERYX__VFS_TYPE_DIR ? 2 : 1, .size = z->size,
-                           .atim_ns = z->mtim_ns, .mtim_ns = z->mtim_ns, .ctim_ns = z->mtim_ns};
+    *out = (eryx__vfs_stat){.dev = ZIP_DEV,
+                            .ino = (uint64_t)idx + 2,
+                            .type = z->type,
+                            .nlink = z->type == ERYX__VFS_TYPE_DIR ? 2 : 1,
+                            .size = z->size,
+                            .atim_ns = z->mtim_ns,
+                            .mtim_ns = z->mtim_ns,
+                            .ctim_ns = z->mtim_ns};
 }
 
 static eryx__errno zf_pread(eryx__vfs_file *f, void *buf, size_t len, uint64_t offset, size_t *nread) {
@@ -446,9 +456,11 @@ static eryx__errno zf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
     if (cookie < 2) {
         uint32_t up = root ? ZIP_ROOT : img->ents[zf->idx].parent;
         uint32_t self = cookie ? up : zf->idx;
-        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".", .name_len = (size_t)cookie + 1,
-                                 .type = ERYX__VFS_TYPE_DIR, .ino = self == ZIP_ROOT ? 1 : (uint64_t)self + 2,
-                                 .next = cookie + 1};
+        *out = (eryx__vfs_dirent){.name = cookie ? ".." : ".",
+                                  .name_len = (size_t)cookie + 1,
+                                  .type = ERYX__VFS_TYPE_DIR,
+                                  .ino = self == ZIP_ROOT ? 1 : (uint64_t)self + 2,
+                                  .next = cookie + 1};
         return 0;
     }
     if (cookie - 2 >= count) {
@@ -457,8 +469,11 @@ static eryx__errno zf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
     }
     uint32_t i = img->children[start + (uint32_t)(cookie - 2)];
     const zent *z = &img->ents[i];
-    *out = (eryx__vfs_dirent){.name = z->name + z->base, .name_len = z->name_len - z->base, .type = z->type,
-                             .ino = (uint64_t)i + 2, .next = cookie + 1};
+    *out = (eryx__vfs_dirent){.name = z->name + z->base,
+                              .name_len = z->name_len - z->base,
+                              .type = z->type,
+                              .ino = (uint64_t)i + 2,
+                              .next = cookie + 1};
     return 0;
 }
 

@@ -19,36 +19,27 @@
 /* ---- fds ---------------------------------------------------------------------- */
 
 void eryx__wasi_fd_release(fd_entry *e) {
-    if (e->file && e->file->ops && e->file->ops->close)
-        e->file->ops->close(e->file);
+    if (e->file && e->file->ops && e->file->ops->close) e->file->ops->close(e->file);
     free(e->path);
     memset(e, 0, sizeof *e);
 }
 
 eryx__errno eryx__wasi_entry_stat(eryx__wasi *w, fd_entry *e, eryx__vfs_stat *st) {
     memset(st, 0, sizeof *st);
-    if (e->file && e->file->ops->fstat)
-        return e->file->ops->fstat(e->file, st);
-    if (!w->vfs || !e->path)
-        return ERYX__WASI_EBADF;
+    if (e->file && e->file->ops->fstat) return e->file->ops->fstat(e->file, st);
+    if (!w->vfs || !e->path) return ERYX__WASI_EBADF;
     return eryx__vfs_stat_path(w->vfs, e->path, true, st);
 }
 
 eryx__errno eryx__wasi_guest_path(eryx__wasi *w, eryx__guest_mem m, uint32_t dirfd, uint32_t ptr, uint32_t len,
                                   char out[PATH_CAP]) {
     fd_entry *e = fd_get(w, dirfd);
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (!is_dir(e))
-        return ERYX__WASI_ENOTDIR;
-    if (len > PATH_MAX_LEN)
-        return ERYX__WASI_ENAMETOOLONG;
-    if (!mem_range(m, ptr, len))
-        return ERYX__WASI_EFAULT;
-    if (len == 0)
-        return ERYX__WASI_ENOENT; /* POSIX: the empty path names nothing */
-    if (!w->vfs)
-        return ERYX__WASI_ENOENT;
+    if (!e) return ERYX__WASI_EBADF;
+    if (!is_dir(e)) return ERYX__WASI_ENOTDIR;
+    if (len > PATH_MAX_LEN) return ERYX__WASI_ENAMETOOLONG;
+    if (!mem_range(m, ptr, len)) return ERYX__WASI_EFAULT;
+    if (len == 0) return ERYX__WASI_ENOENT; /* POSIX: the empty path names nothing */
+    if (!w->vfs) return ERYX__WASI_ENOENT;
     return eryx__vfs_join(e->path, (const char *)gptr(m, ptr), len, out, PATH_CAP);
 }
 
@@ -56,17 +47,13 @@ eryx__errno eryx__wasi_guest_path(eryx__wasi *w, eryx__guest_mem m, uint32_t dir
 
 static bool strvec_init(strvec *v, int n, const char *const *s) {
     memset(v, 0, sizeof *v);
-    if (n <= 0)
-        return true;
-    if (!s || (uint64_t)n > UINT32_MAX / 4)
-        return false;
+    if (n <= 0) return true;
+    if (!s || (uint64_t)n > UINT32_MAX / 4) return false;
     uint64_t total = 0;
     for (int i = 0; i < n; i++) {
-        if (!s[i])
-            return false;
+        if (!s[i]) return false;
         total += strlen(s[i]) + 1;
-        if (total > UINT32_MAX)
-            return false;
+        if (total > UINT32_MAX) return false;
     }
     v->offsets = malloc((size_t)n * sizeof *v->offsets);
     v->buf = malloc((size_t)total);
@@ -95,8 +82,7 @@ static void strvec_free(strvec *v) {
 }
 
 static int32_t strvec_sizes(const strvec *v, eryx__guest_mem m, uint32_t count_ptr, uint32_t size_ptr) {
-    if (!mem_range(m, count_ptr, 4) || !mem_range(m, size_ptr, 4))
-        return ERYX__WASI_EFAULT;
+    if (!mem_range(m, count_ptr, 4) || !mem_range(m, size_ptr, 4)) return ERYX__WASI_EFAULT;
     store_u32(m, count_ptr, v->count);
     store_u32(m, size_ptr, v->buf_size);
     return 0;
@@ -104,16 +90,14 @@ static int32_t strvec_sizes(const strvec *v, eryx__guest_mem m, uint32_t count_p
 
 /* WASI layout: an array of count u32 pointers, and the NUL-terminated strings. */
 static int32_t strvec_get(const strvec *v, eryx__guest_mem m, uint32_t ptrs, uint32_t buf) {
-    if (!mem_range(m, ptrs, (uint64_t)v->count * 4) || !mem_range(m, buf, v->buf_size))
-        return ERYX__WASI_EFAULT;
+    if (!mem_range(m, ptrs, (uint64_t)v->count * 4) || !mem_range(m, buf, v->buf_size)) return ERYX__WASI_EFAULT;
     for (uint32_t i = 0; i < v->count; i++) {
         /* buf + offset < m.len <= 2^32: no wrap. */
         uint8_t b[4];
         put_u32(b, (uint32_t)((uint64_t)buf + v->offsets[i]));
         memcpy(gptr(m, ptrs + 4 * i), b, 4);
     }
-    if (v->buf_size)
-        memcpy(gptr(m, buf), v->buf, v->buf_size);
+    if (v->buf_size) memcpy(gptr(m, buf), v->buf, v->buf_size);
     return 0;
 }
 
@@ -154,11 +138,9 @@ static eryx__errno timespec_ns(const struct timespec *ts, uint64_t *ns) {
 static eryx__errno clock_now(uint32_t id, uint64_t *ns) {
     clockid_t c;
     eryx__errno err = host_clock(id, &c);
-    if (err)
-        return err;
+    if (err) return err;
     struct timespec ts;
-    if (clock_gettime(c, &ts) != 0)
-        return ERYX__WASI_EIO;
+    if (clock_gettime(c, &ts) != 0) return ERYX__WASI_EIO;
     return timespec_ns(&ts, ns);
 }
 
@@ -166,16 +148,12 @@ static int32_t wasi_clock_res_get(eryx__wasi *w, eryx__guest_mem m, const uint64
     (void)w;
     clockid_t c;
     eryx__errno err = host_clock(A32(0), &c);
-    if (err)
-        return err;
-    if (!mem_range(m, A32(1), 8))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!mem_range(m, A32(1), 8)) return ERYX__WASI_EFAULT;
     struct timespec ts;
     uint64_t ns;
-    if (clock_getres(c, &ts) != 0)
-        return ERYX__WASI_EIO;
-    if ((err = timespec_ns(&ts, &ns)))
-        return err;
+    if (clock_getres(c, &ts) != 0) return ERYX__WASI_EIO;
+    if ((err = timespec_ns(&ts, &ns))) return err;
     store_u64(m, A32(1), ns);
     return 0;
 }
@@ -184,28 +162,22 @@ static int32_t wasi_clock_time_get(eryx__wasi *w, eryx__guest_mem m, const uint6
     (void)w; /* args[1], the precision, is a hint */
     uint64_t ns;
     eryx__errno err = clock_now(A32(0), &ns);
-    if (err)
-        return err;
-    if (!store_u64(m, A32(2), ns))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!store_u64(m, A32(2), ns)) return ERYX__WASI_EFAULT;
     return 0;
 }
 
 static int32_t wasi_random_get(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)w;
     uint32_t buf = A32(0), len = A32(1);
-    if (!mem_range(m, buf, len))
-        return ERYX__WASI_EFAULT;
+    if (!mem_range(m, buf, len)) return ERYX__WASI_EFAULT;
     size_t done = 0;
     while (done < len) {
         size_t chunk = len - done;
-        if (chunk > (1u << 20))
-            chunk = 1u << 20;
+        if (chunk > (1u << 20)) chunk = 1u << 20;
         ssize_t r = getrandom(gptr(m, buf) + done, chunk, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return ERYX__WASI_EIO;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return ERYX__WASI_EIO;
         done += (size_t)r;
     }
     return 0;
@@ -237,8 +209,7 @@ static int32_t wasi_sock_unsupported(eryx__wasi *w, eryx__guest_mem m, const uin
 static eryx__errno default_sleep(uint64_t ns) {
     struct timespec req = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)}, rem;
     while (nanosleep(&req, &rem) != 0) {
-        if (errno != EINTR)
-            return ERYX__WASI_EINVAL;
+        if (errno != EINTR) return ERYX__WASI_EINVAL;
         req = rem;
     }
     return 0;
@@ -258,8 +229,7 @@ static void put_event(uint8_t *ev, uint64_t userdata, uint16_t error, uint8_t ty
 
 static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     uint32_t in = A32(0), out = A32(1), n = A32(2), nev_ptr = A32(3);
-    if (n == 0 || n > MAX_SUBSCRIPTIONS)
-        return ERYX__WASI_EINVAL;
+    if (n == 0 || n > MAX_SUBSCRIPTIONS) return ERYX__WASI_EINVAL;
     if (!mem_range(m, in, (uint64_t)n * ERYX__WASI_SUBSCRIPTION_SIZE) ||
         !mem_range(m, out, (uint64_t)n * ERYX__WASI_EVENT_SIZE) || !mem_range(m, nev_ptr, 4))
         return ERYX__WASI_EFAULT;
@@ -290,13 +260,11 @@ static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t
                 continue;
             }
             uint64_t rel = timeout;
-            if (cflags & ERYX__WASI_SUBCLOCK_ABSTIME)
-                rel = timeout > now ? timeout - now : 0;
+            if (cflags & ERYX__WASI_SUBCLOCK_ABSTIME) rel = timeout > now ? timeout - now : 0;
             clocks[i].is_clock = true;
             clocks[i].rel_ns = rel;
             have_clock = true;
-            if (rel < min_ns)
-                min_ns = rel;
+            if (rel < min_ns) min_ns = rel;
         } else if (tag == ERYX__WASI_EVENTTYPE_FD_READ || tag == ERYX__WASI_EVENTTYPE_FD_WRITE) {
             fd_entry *e = fd_get(w, get_u32(s + 16));
             bool ok = e && (e->kind == FD_FILE || (tag == ERYX__WASI_EVENTTYPE_FD_READ && e->kind == FD_STDIN) ||
@@ -317,8 +285,7 @@ static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t
         ** when an fd event was ready first. */
         uint64_t limit = nev == 0 ? min_ns : 0;
         for (uint32_t i = 0; i < n; i++) {
-            if (!clocks[i].is_clock || clocks[i].rel_ns > limit)
-                continue;
+            if (!clocks[i].is_clock || clocks[i].rel_ns > limit) continue;
             const uint8_t *s = gptr(m, in + i * ERYX__WASI_SUBSCRIPTION_SIZE);
             put_event(events + nev++ * ERYX__WASI_EVENT_SIZE, get_u64(s), 0, ERYX__WASI_EVENTTYPE_CLOCK);
         }
@@ -382,20 +349,16 @@ const eryx__wasi_import eryx__wasi_imports[] = {
 const size_t eryx__wasi_import_count = sizeof eryx__wasi_imports / sizeof eryx__wasi_imports[0];
 
 const eryx__wasi_import *eryx__wasi_find_import(const char *name) {
-    if (!name)
-        return NULL;
+    if (!name) return NULL;
     for (size_t i = 0; i < eryx__wasi_import_count; i++)
-        if (strcmp(eryx__wasi_imports[i].name, name) == 0)
-            return &eryx__wasi_imports[i];
+        if (strcmp(eryx__wasi_imports[i].name, name) == 0) return &eryx__wasi_imports[i];
     return NULL;
 }
 
 eryx__wasi *eryx__wasi_new(const eryx__wasi_config *config) {
-    if (!config)
-        return NULL;
+    if (!config) return NULL;
     eryx__wasi *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
+    if (!w) return NULL;
     w->vfs = config->vfs;
     w->io = config->io;
     char *root = strdup("/");
@@ -417,35 +380,27 @@ eryx__wasi *eryx__wasi_new(const eryx__wasi_config *config) {
 
 size_t eryx__wasi_guest_fd_count(const eryx__wasi *w) {
     size_t n = 0;
-    for (size_t i = FIRST_GUEST_FD; w && i < ERYX__WASI_MAX_FDS; i++)
-        n += w->fds[i].kind != FD_FREE;
+    for (size_t i = FIRST_GUEST_FD; w && i < ERYX__WASI_MAX_FDS; i++) n += w->fds[i].kind != FD_FREE;
     return n;
 }
 
 void eryx__wasi_close_guest_fds(eryx__wasi *w) {
-    if (!w)
-        return;
+    if (!w) return;
     for (size_t i = FIRST_GUEST_FD; i < ERYX__WASI_MAX_FDS; i++)
-        if (w->fds[i].kind != FD_FREE)
-            eryx__wasi_fd_release(&w->fds[i]);
+        if (w->fds[i].kind != FD_FREE) eryx__wasi_fd_release(&w->fds[i]);
 }
 
 void eryx__wasi_free(eryx__wasi *w) {
-    if (!w)
-        return;
+    if (!w) return;
     for (size_t i = 0; i < ERYX__WASI_MAX_FDS; i++)
-        if (w->fds[i].kind != FD_FREE)
-            eryx__wasi_fd_release(&w->fds[i]);
+        if (w->fds[i].kind != FD_FREE) eryx__wasi_fd_release(&w->fds[i]);
     strvec_free(&w->args);
     strvec_free(&w->env);
     free(w);
 }
 
 bool eryx__wasi_exited(const eryx__wasi *w, int *code) {
-    if (!w || !w->exited)
-        return false;
-    if (code)
-        *code = w->exit_code;
+    if (!w || !w->exited) return false;
+    if (code) *code = w->exit_code;
     return true;
 }
-

@@ -57,7 +57,7 @@ typedef struct eryx__wasi_config {
 typedef struct eryx__wasi eryx__wasi;
 
 eryx__wasi *eryx__wasi_new(const eryx__wasi_config *config); /* NULL when out of memory */
-void eryx__wasi_free(eryx__wasi *w);                        /* closes every open fd; NULL allowed */
+void eryx__wasi_free(eryx__wasi *w);                         /* closes every open fd; NULL allowed */
 
 /* True once the guest called proc_exit; *code gets its status. */
 bool eryx__wasi_exited(const eryx__wasi *w, int *code);

@@ -103,12 +103,14 @@
 #define ERYX__WASI_RIGHTS_ALL ((uint64_t)0x1FFFFFFF)
 
 /* Layouts: sizes and field offsets in guest memory. */
-#define ERYX__WASI_IOVEC_SIZE 8 /* buf u32 @0, buf_len u32 @4 */
+#define ERYX__WASI_IOVEC_SIZE 8   /* buf u32 @0, buf_len u32 @4 */
 #define ERYX__WASI_FDSTAT_SIZE 24 /* filetype u8 @0, flags u16 @2, rights_base u64 @8, rights_inheriting u64 @16 */
-#define ERYX__WASI_FILESTAT_SIZE 64 /* dev @0, ino @8, filetype u8 @16, nlink @24, size @32, atim @40, mtim @48, ctim @56 */
+#define ERYX__WASI_FILESTAT_SIZE \
+    64 /* dev @0, ino @8, filetype u8 @16, nlink @24, size @32, atim @40, mtim @48, ctim @56 */
 #define ERYX__WASI_DIRENT_SIZE 24 /* d_next u64 @0, d_ino u64 @8, d_namlen u32 @16, d_type u8 @20; name follows */
 #define ERYX__WASI_PRESTAT_SIZE 8 /* tag u8 @0, dir name_len u32 @4 */
-#define ERYX__WASI_SUBSCRIPTION_SIZE 48 /* userdata u64 @0, tag u8 @8; clock: id u32 @16, timeout u64 @24,
+#define ERYX__WASI_SUBSCRIPTION_SIZE \
+    48                           /* userdata u64 @0, tag u8 @8; clock: id u32 @16, timeout u64 @24,
                                           precision u64 @32, flags u16 @40; fd_read/fd_write: fd u32 @16 */
 #define ERYX__WASI_EVENT_SIZE 32 /* userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24 */
 

@@ -18,49 +18,39 @@ typedef struct giov {
 
 /* Loads and checks an iovec array: every buffer must lie inside guest memory. */
 static eryx__errno load_iovs(eryx__guest_mem m, uint32_t iovs, uint32_t n, giov *out) {
-    if (n > MAX_IOVS)
-        return ERYX__WASI_EINVAL;
-    if (!mem_range(m, iovs, (uint64_t)n * ERYX__WASI_IOVEC_SIZE))
-        return ERYX__WASI_EFAULT;
+    if (n > MAX_IOVS) return ERYX__WASI_EINVAL;
+    if (!mem_range(m, iovs, (uint64_t)n * ERYX__WASI_IOVEC_SIZE)) return ERYX__WASI_EFAULT;
     uint64_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *p = gptr(m, iovs + i * ERYX__WASI_IOVEC_SIZE);
         out[i].buf = get_u32(p);
         out[i].len = get_u32(p + 4);
-        if (!mem_range(m, out[i].buf, out[i].len))
-            return ERYX__WASI_EFAULT;
+        if (!mem_range(m, out[i].buf, out[i].len)) return ERYX__WASI_EFAULT;
         total += out[i].len;
     }
     /* The count goes back as a u32 (overlapping buffers could sum past it). */
-    if (total > UINT32_MAX)
-        return ERYX__WASI_EINVAL;
+    if (total > UINT32_MAX) return ERYX__WASI_EINVAL;
     return 0;
 }
 
 static eryx__errno do_read(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32_t iovs, uint32_t n, bool positional,
-                          uint64_t pos, uint32_t nread_ptr) {
+                           uint64_t pos, uint32_t nread_ptr) {
     fd_entry *e = fd_get(w, fd);
-    if (!e)
-        return ERYX__WASI_EBADF;
+    if (!e) return ERYX__WASI_EBADF;
     giov iov[MAX_IOVS];
     eryx__errno err = load_iovs(m, iovs, n, iov);
-    if (err)
-        return err;
-    if (!mem_range(m, nread_ptr, 4))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!mem_range(m, nread_ptr, 4)) return ERYX__WASI_EFAULT;
     uint64_t done = 0;
     switch (e->kind) {
     case FD_STDIN:
-        if (positional)
-            return ERYX__WASI_ESPIPE;
+        if (positional) return ERYX__WASI_ESPIPE;
         /* One host read at most: a second could block on an interactive stdin
         ** although data was already returned. */
         for (uint32_t i = 0; i < n && w->io.read_stdin; i++) {
-            if (iov[i].len == 0)
-                continue;
+            if (iov[i].len == 0) continue;
             ptrdiff_t r = w->io.read_stdin(w->io.user, gptr(m, iov[i].buf), iov[i].len);
-            if (r < 0 || (uint64_t)r > iov[i].len)
-                return ERYX__WASI_EIO;
+            if (r < 0 || (uint64_t)r > iov[i].len) return ERYX__WASI_EIO;
             done = (uint64_t)r;
             break;
         }
@@ -71,29 +61,22 @@ static eryx__errno do_read(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32
     case FD_DIR: return ERYX__WASI_EISDIR;
     default: {
         eryx__vfs_file *f = e->file;
-        if (!(f->flags & ERYX__VFS_O_READ) || !f->ops->pread)
-            return ERYX__WASI_EBADF;
-        if (positional && pos > INT64_MAX)
-            return ERYX__WASI_EINVAL;
+        if (!(f->flags & ERYX__VFS_O_READ) || !f->ops->pread) return ERYX__WASI_EBADF;
+        if (positional && pos > INT64_MAX) return ERYX__WASI_EINVAL;
         uint64_t off = positional ? pos : e->offset;
         for (uint32_t i = 0; i < n; i++) {
-            if (iov[i].len == 0)
-                continue;
+            if (iov[i].len == 0) continue;
             size_t got = 0;
             err = f->ops->pread(f, gptr(m, iov[i].buf), iov[i].len, off + done, &got);
             if (err) {
-                if (done)
-                    break; /* report the bytes already read */
+                if (done) break; /* report the bytes already read */
                 return err;
             }
-            if (got > iov[i].len)
-                return ERYX__WASI_EIO;
+            if (got > iov[i].len) return ERYX__WASI_EIO;
             done += got;
-            if (got < iov[i].len)
-                break;
+            if (got < iov[i].len) break;
         }
-        if (!positional)
-            e->offset = off + done;
+        if (!positional) e->offset = off + done;
     }
     }
     store_u32(m, nread_ptr, (uint32_t)done);
@@ -101,31 +84,25 @@ static eryx__errno do_read(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32
 }
 
 static eryx__errno do_write(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32_t iovs, uint32_t n, bool positional,
-                           uint64_t pos, uint32_t nwritten_ptr) {
+                            uint64_t pos, uint32_t nwritten_ptr) {
     fd_entry *e = fd_get(w, fd);
-    if (!e)
-        return ERYX__WASI_EBADF;
+    if (!e) return ERYX__WASI_EBADF;
     giov iov[MAX_IOVS];
     eryx__errno err = load_iovs(m, iovs, n, iov);
-    if (err)
-        return err;
-    if (!mem_range(m, nwritten_ptr, 4))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!mem_range(m, nwritten_ptr, 4)) return ERYX__WASI_EFAULT;
     uint64_t done = 0;
     switch (e->kind) {
     case FD_STDOUT:
     case FD_STDERR: {
-        if (positional)
-            return ERYX__WASI_ESPIPE;
+        if (positional) return ERYX__WASI_ESPIPE;
         int hostfd = e->kind == FD_STDOUT ? 1 : 2;
         for (uint32_t i = 0; i < n; i++) {
-            if (iov[i].len == 0)
-                continue;
+            if (iov[i].len == 0) continue;
             if (w->io.write_output) {
                 err = w->io.write_output(w->io.user, hostfd, gptr(m, iov[i].buf), iov[i].len);
                 if (err) {
-                    if (done)
-                        break;
+                    if (done) break;
                     return err;
                 }
             }
@@ -138,8 +115,7 @@ static eryx__errno do_write(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint3
     case FD_DIR: return ERYX__WASI_EISDIR;
     default: {
         eryx__vfs_file *f = e->file;
-        if (!(f->flags & ERYX__VFS_O_WRITE) || !f->ops->pwrite)
-            return ERYX__WASI_EBADF;
+        if (!(f->flags & ERYX__VFS_O_WRITE) || !f->ops->pwrite) return ERYX__WASI_EBADF;
         uint64_t off;
         if (positional) {
             off = pos;
@@ -147,35 +123,27 @@ static eryx__errno do_write(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint3
             /* APPEND is kept here, not in the backend, so fd_fdstat_set_flags can
             ** toggle it. */
             eryx__vfs_stat st;
-            if ((err = eryx__wasi_entry_stat(w, e, &st)))
-                return err;
+            if ((err = eryx__wasi_entry_stat(w, e, &st))) return err;
             off = st.size;
         } else {
             off = e->offset;
         }
         uint64_t total = 0;
-        for (uint32_t i = 0; i < n; i++)
-            total += iov[i].len;
-        if (off > INT64_MAX || total > INT64_MAX - off)
-            return ERYX__WASI_EFBIG;
+        for (uint32_t i = 0; i < n; i++) total += iov[i].len;
+        if (off > INT64_MAX || total > INT64_MAX - off) return ERYX__WASI_EFBIG;
         for (uint32_t i = 0; i < n; i++) {
-            if (iov[i].len == 0)
-                continue;
+            if (iov[i].len == 0) continue;
             size_t put = 0;
             err = f->ops->pwrite(f, gptr(m, iov[i].buf), iov[i].len, off + done, &put);
             if (err) {
-                if (done)
-                    break;
+                if (done) break;
                 return err;
             }
-            if (put > iov[i].len)
-                return ERYX__WASI_EIO;
+            if (put > iov[i].len) return ERYX__WASI_EIO;
             done += put;
-            if (put < iov[i].len)
-                break;
+            if (put < iov[i].len) break;
         }
-        if (!positional)
-            e->offset = off + done;
+        if (!positional) e->offset = off + done;
     }
     }
     store_u32(m, nwritten_ptr, (uint32_t)done);
@@ -199,36 +167,28 @@ int32_t eryx__wasi_fd_seek(eryx__wasi *w, eryx__guest_mem m, const uint64_t *arg
     fd_entry *e = fd_get(w, A32(0));
     uint64_t raw = A64(1);
     uint32_t whence = A32(2), out = A32(3);
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (is_stdio(e))
-        return ERYX__WASI_ESPIPE;
-    if (whence > ERYX__WASI_WHENCE_END)
-        return ERYX__WASI_EINVAL;
-    if (!mem_range(m, out, 8))
-        return ERYX__WASI_EFAULT;
+    if (!e) return ERYX__WASI_EBADF;
+    if (is_stdio(e)) return ERYX__WASI_ESPIPE;
+    if (whence > ERYX__WASI_WHENCE_END) return ERYX__WASI_EINVAL;
+    if (!mem_range(m, out, 8)) return ERYX__WASI_EFAULT;
     uint64_t base = 0;
     if (whence == ERYX__WASI_WHENCE_CUR) {
         base = e->offset;
     } else if (whence == ERYX__WASI_WHENCE_END) {
         eryx__vfs_stat st;
         eryx__errno err = eryx__wasi_entry_stat(w, e, &st);
-        if (err)
-            return err;
+        if (err) return err;
         base = st.size;
-        if (base > INT64_MAX)
-            return ERYX__WASI_EOVERFLOW;
+        if (base > INT64_MAX) return ERYX__WASI_EOVERFLOW;
     }
     /* raw is a two's-complement i64: split it into sign and magnitude. */
     uint64_t result;
     if (raw >> 63) {
         uint64_t mag = ~raw + 1;
-        if (mag > base)
-            return ERYX__WASI_EINVAL;
+        if (mag > base) return ERYX__WASI_EINVAL;
         result = base - mag;
     } else {
-        if (raw > INT64_MAX - base)
-            return ERYX__WASI_EOVERFLOW;
+        if (raw > INT64_MAX - base) return ERYX__WASI_EOVERFLOW;
         result = base + raw;
     }
     e->offset = result;
@@ -238,12 +198,9 @@ int32_t eryx__wasi_fd_seek(eryx__wasi *w, eryx__guest_mem m, const uint64_t *arg
 
 int32_t eryx__wasi_fd_tell(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     fd_entry *e = fd_get(w, A32(0));
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (is_stdio(e))
-        return ERYX__WASI_ESPIPE;
-    if (!store_u64(m, A32(1), e->offset))
-        return ERYX__WASI_EFAULT;
+    if (!e) return ERYX__WASI_EBADF;
+    if (is_stdio(e)) return ERYX__WASI_ESPIPE;
+    if (!store_u64(m, A32(1), e->offset)) return ERYX__WASI_EFAULT;
     return 0;
 }
 
@@ -252,10 +209,8 @@ int32_t eryx__wasi_fd_tell(eryx__wasi *w, eryx__guest_mem m, const uint64_t *arg
 int32_t eryx__wasi_fd_close(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)m;
     fd_entry *e = fd_get(w, A32(0));
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (e->kind == FD_ROOT)
-        return ERYX__WASI_ENOTSUP; /* the guest's libc resolves every path through it */
+    if (!e) return ERYX__WASI_EBADF;
+    if (e->kind == FD_ROOT) return ERYX__WASI_ENOTSUP; /* the guest's libc resolves every path through it */
     eryx__wasi_fd_release(e);
     return 0;
 }
@@ -263,34 +218,28 @@ int32_t eryx__wasi_fd_close(eryx__wasi *w, eryx__guest_mem m, const uint64_t *ar
 int32_t eryx__wasi_fd_sync(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)m;
     fd_entry *e = fd_get(w, A32(0));
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (e->kind == FD_FILE && e->file->ops->sync)
-        return e->file->ops->sync(e->file);
+    if (!e) return ERYX__WASI_EBADF;
+    if (e->kind == FD_FILE && e->file->ops->sync) return e->file->ops->sync(e->file);
     return 0;
 }
 
 int32_t eryx__wasi_fd_advise(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)m;
-    if (!fd_get(w, A32(0)))
-        return ERYX__WASI_EBADF;
+    if (!fd_get(w, A32(0))) return ERYX__WASI_EBADF;
     if (A32(3) > 5) /* advice: normal .. noreuse */
         return ERYX__WASI_EINVAL;
     return 0; /* a hint only */
 }
 
 static uint8_t entry_filetype(const fd_entry *e) {
-    if (is_stdio(e))
-        return ERYX__WASI_FILETYPE_CHARACTER_DEVICE;
-    if (is_dir(e))
-        return ERYX__WASI_FILETYPE_DIRECTORY;
+    if (is_stdio(e)) return ERYX__WASI_FILETYPE_CHARACTER_DEVICE;
+    if (is_dir(e)) return ERYX__WASI_FILETYPE_DIRECTORY;
     return e->filetype;
 }
 
 int32_t eryx__wasi_fd_fdstat_get(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     fd_entry *e = fd_get(w, A32(0));
-    if (!e)
-        return ERYX__WASI_EBADF;
+    if (!e) return ERYX__WASI_EBADF;
     uint8_t b[ERYX__WASI_FDSTAT_SIZE] = {0};
     b[0] = entry_filetype(e);
     put_u16(b + 2, e->fdflags);
@@ -298,8 +247,7 @@ int32_t eryx__wasi_fd_fdstat_get(eryx__wasi *w, eryx__guest_mem m, const uint64_
     ** isatty() is false, so stdout is block-buffered (the host flushes). */
     put_u64(b + 8, ERYX__WASI_RIGHTS_ALL);
     put_u64(b + 16, ERYX__WASI_RIGHTS_ALL);
-    if (!store(m, A32(1), b, sizeof b))
-        return ERYX__WASI_EFAULT;
+    if (!store(m, A32(1), b, sizeof b)) return ERYX__WASI_EFAULT;
     return 0;
 }
 
@@ -307,10 +255,8 @@ int32_t eryx__wasi_fd_fdstat_set_flags(eryx__wasi *w, eryx__guest_mem m, const u
     (void)m;
     fd_entry *e = fd_get(w, A32(0));
     uint32_t flags = A32(1);
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (flags & ~(uint32_t)ERYX__WASI_FDFLAG_APPEND)
-        return ERYX__WASI_ENOTSUP;
+    if (!e) return ERYX__WASI_EBADF;
+    if (flags & ~(uint32_t)ERYX__WASI_FDFLAG_APPEND) return ERYX__WASI_ENOTSUP;
     e->fdflags = (uint16_t)flags;
     return 0;
 }
@@ -331,10 +277,8 @@ static bool store_filestat(eryx__guest_mem m, uint32_t ptr, const eryx__vfs_stat
 int32_t eryx__wasi_fd_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     fd_entry *e = fd_get(w, A32(0));
     uint32_t out = A32(1);
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (!mem_range(m, out, ERYX__WASI_FILESTAT_SIZE))
-        return ERYX__WASI_EFAULT;
+    if (!e) return ERYX__WASI_EBADF;
+    if (!mem_range(m, out, ERYX__WASI_FILESTAT_SIZE)) return ERYX__WASI_EFAULT;
     eryx__vfs_stat st;
     if (is_stdio(e)) {
         memset(&st, 0, sizeof st);
@@ -342,8 +286,7 @@ int32_t eryx__wasi_fd_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uint6
         st.nlink = 1;
     } else {
         eryx__errno err = eryx__wasi_entry_stat(w, e, &st);
-        if (err)
-            return err;
+        if (err) return err;
     }
     store_filestat(m, out, &st);
     return 0;
@@ -353,28 +296,19 @@ int32_t eryx__wasi_fd_filestat_set_size(eryx__wasi *w, eryx__guest_mem m, const 
     (void)m;
     fd_entry *e = fd_get(w, A32(0));
     uint64_t size = A64(1);
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (is_dir(e))
-        return ERYX__WASI_EISDIR;
-    if (e->kind != FD_FILE)
-        return ERYX__WASI_EINVAL;
-    if (!(e->file->flags & ERYX__VFS_O_WRITE))
-        return ERYX__WASI_EBADF;
-    if (size > INT64_MAX)
-        return ERYX__WASI_EINVAL;
-    if (!e->file->ops->truncate)
-        return ERYX__WASI_ENOTSUP;
+    if (!e) return ERYX__WASI_EBADF;
+    if (is_dir(e)) return ERYX__WASI_EISDIR;
+    if (e->kind != FD_FILE) return ERYX__WASI_EINVAL;
+    if (!(e->file->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
+    if (size > INT64_MAX) return ERYX__WASI_EINVAL;
+    if (!e->file->ops->truncate) return ERYX__WASI_ENOTSUP;
     return e->file->ops->truncate(e->file, size);
 }
 
 static eryx__errno check_fstflags(uint32_t fst) {
-    if (fst & ~(uint32_t)FST_ALL)
-        return ERYX__WASI_EINVAL;
-    if ((fst & ERYX__WASI_FST_ATIM) && (fst & ERYX__WASI_FST_ATIM_NOW))
-        return ERYX__WASI_EINVAL;
-    if ((fst & ERYX__WASI_FST_MTIM) && (fst & ERYX__WASI_FST_MTIM_NOW))
-        return ERYX__WASI_EINVAL;
+    if (fst & ~(uint32_t)FST_ALL) return ERYX__WASI_EINVAL;
+    if ((fst & ERYX__WASI_FST_ATIM) && (fst & ERYX__WASI_FST_ATIM_NOW)) return ERYX__WASI_EINVAL;
+    if ((fst & ERYX__WASI_FST_MTIM) && (fst & ERYX__WASI_FST_MTIM_NOW)) return ERYX__WASI_EINVAL;
     return 0;
 }
 
@@ -382,32 +316,26 @@ static eryx__errno check_fstflags(uint32_t fst) {
 ** failing would break os.utime() callers (shutil.copystat, tarfile) for nothing. */
 int32_t eryx__wasi_fd_filestat_set_times(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)m;
-    if (!fd_get(w, A32(0)))
-        return ERYX__WASI_EBADF;
+    if (!fd_get(w, A32(0))) return ERYX__WASI_EBADF;
     return check_fstflags(A32(3));
 }
 
 int32_t eryx__wasi_fd_prestat_get(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     fd_entry *e = fd_get(w, A32(0));
     /* Only fd 3 is a preopen: EBADF elsewhere ends the guest libc's scan. */
-    if (!e || e->kind != FD_ROOT)
-        return ERYX__WASI_EBADF;
+    if (!e || e->kind != FD_ROOT) return ERYX__WASI_EBADF;
     uint8_t b[ERYX__WASI_PRESTAT_SIZE] = {0};
     b[0] = ERYX__WASI_PREOPENTYPE_DIR;
     put_u32(b + 4, 1); /* strlen("/") */
-    if (!store(m, A32(1), b, sizeof b))
-        return ERYX__WASI_EFAULT;
+    if (!store(m, A32(1), b, sizeof b)) return ERYX__WASI_EFAULT;
     return 0;
 }
 
 int32_t eryx__wasi_fd_prestat_dir_name(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     fd_entry *e = fd_get(w, A32(0));
-    if (!e || e->kind != FD_ROOT)
-        return ERYX__WASI_EBADF;
-    if (A32(2) < 1)
-        return ERYX__WASI_ENAMETOOLONG;
-    if (!store(m, A32(1), "/", 1))
-        return ERYX__WASI_EFAULT;
+    if (!e || e->kind != FD_ROOT) return ERYX__WASI_EBADF;
+    if (A32(2) < 1) return ERYX__WASI_ENAMETOOLONG;
+    if (!store(m, A32(1), "/", 1)) return ERYX__WASI_EFAULT;
     return 0;
 }
 
@@ -415,21 +343,16 @@ int32_t eryx__wasi_fd_readdir(eryx__wasi *w, eryx__guest_mem m, const uint64_t *
     fd_entry *e = fd_get(w, A32(0));
     uint32_t buf = A32(1), buf_len = A32(2), used_ptr = A32(4);
     uint64_t cookie = A64(3);
-    if (!e)
-        return ERYX__WASI_EBADF;
-    if (!is_dir(e))
-        return ERYX__WASI_ENOTDIR;
-    if (!mem_range(m, buf, buf_len) || !mem_range(m, used_ptr, 4))
-        return ERYX__WASI_EFAULT;
+    if (!e) return ERYX__WASI_EBADF;
+    if (!is_dir(e)) return ERYX__WASI_ENOTDIR;
+    if (!mem_range(m, buf, buf_len) || !mem_range(m, used_ptr, 4)) return ERYX__WASI_EFAULT;
     eryx__vfs_file *f = e->file;
     eryx__errno err = 0;
     if (!f) {
         /* fd 3 keeps no open file: "/" may be an implicit directory of the mount
         ** table, opened per call (readdir cookies are stateless). */
-        if (!w->vfs)
-            return ERYX__WASI_EBADF;
-        if ((err = eryx__vfs_open(w->vfs, e->path, ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f)))
-            return err;
+        if (!w->vfs) return ERYX__WASI_EBADF;
+        if ((err = eryx__vfs_open(w->vfs, e->path, ERYX__VFS_O_READ | ERYX__VFS_O_DIRECTORY, &f))) return err;
     }
     uint64_t used = 0;
     if (!f->ops->readdir) {
@@ -441,8 +364,7 @@ int32_t eryx__wasi_fd_readdir(eryx__wasi *w, eryx__guest_mem m, const uint64_t *
             eryx__vfs_dirent d;
             bool end = false;
             memset(&d, 0, sizeof d);
-            if ((err = f->ops->readdir(f, cookie, &d, &end)) || end)
-                break;
+            if ((err = f->ops->readdir(f, cookie, &d, &end)) || end) break;
             if (d.name_len > UINT32_MAX || (d.name_len && !d.name)) {
                 err = ERYX__WASI_EIO;
                 break;
@@ -460,16 +382,13 @@ int32_t eryx__wasi_fd_readdir(eryx__wasi *w, eryx__guest_mem m, const uint64_t *
             used += n;
             room = buf_len - used;
             n = room < d.name_len ? (size_t)room : d.name_len;
-            if (n)
-                memcpy(gptr(m, (uint32_t)(buf + used)), d.name, n);
+            if (n) memcpy(gptr(m, (uint32_t)(buf + used)), d.name, n);
             used += n;
             cookie = d.next;
         }
     }
-    if (f != e->file && f->ops->close)
-        f->ops->close(f);
-    if (err && used == 0)
-        return err;
+    if (f != e->file && f->ops->close) f->ops->close(f);
+    if (err && used == 0) return err;
     store_u32(m, used_ptr, (uint32_t)used);
     return 0;
 }
@@ -480,19 +399,14 @@ int32_t eryx__wasi_path_open(eryx__wasi *w, eryx__guest_mem m, const uint64_t *a
     uint32_t dirfd = A32(0), lookup = A32(1), ptr = A32(2), len = A32(3), oflags = A32(4);
     uint64_t rights = A64(5); /* args[6], rights_inheriting, is not used: fds report all rights */
     uint32_t fdflags = A32(7), fd_ptr = A32(8);
-    if ((oflags & ~(uint32_t)OFLAGS_ALL) || (fdflags & ~(uint32_t)FDFLAGS_ALL))
-        return ERYX__WASI_EINVAL;
+    if ((oflags & ~(uint32_t)OFLAGS_ALL) || (fdflags & ~(uint32_t)FDFLAGS_ALL)) return ERYX__WASI_EINVAL;
     char path[PATH_CAP];
     eryx__errno err = eryx__wasi_guest_path(w, m, dirfd, ptr, len, path);
-    if (err)
-        return err;
-    if (!mem_range(m, fd_ptr, 4))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!mem_range(m, fd_ptr, 4)) return ERYX__WASI_EFAULT;
     uint32_t fd = FIRST_GUEST_FD;
-    while (fd < ERYX__WASI_MAX_FDS && w->fds[fd].kind != FD_FREE)
-        fd++;
-    if (fd == ERYX__WASI_MAX_FDS)
-        return ERYX__WASI_EMFILE;
+    while (fd < ERYX__WASI_MAX_FDS && w->fds[fd].kind != FD_FREE) fd++;
+    if (fd == ERYX__WASI_MAX_FDS) return ERYX__WASI_EMFILE;
 
     /* wasi-libc asks for FD_WRITE exactly for O_WRONLY / O_RDWR (O_RDONLY leaves it
     ** out), so a read-only open of a read-only mount does not ask for writing. */
@@ -500,43 +414,28 @@ int32_t eryx__wasi_path_open(eryx__wasi *w, eryx__guest_mem m, const uint64_t *a
                       (rights & RIGHT_FD_WRITE);
     bool want_read = (rights & (RIGHT_FD_READ | RIGHT_FD_READDIR)) || !want_write;
     uint32_t flags = 0;
-    if (want_read)
-        flags |= ERYX__VFS_O_READ;
-    if (want_write)
-        flags |= ERYX__VFS_O_WRITE;
-    if (oflags & ERYX__WASI_O_CREAT)
-        flags |= ERYX__VFS_O_CREAT;
-    if (oflags & ERYX__WASI_O_EXCL)
-        flags |= ERYX__VFS_O_EXCL;
-    if (oflags & ERYX__WASI_O_TRUNC)
-        flags |= ERYX__VFS_O_TRUNC;
-    if (oflags & ERYX__WASI_O_DIRECTORY)
-        flags |= ERYX__VFS_O_DIRECTORY;
-    if (!(lookup & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW))
-        flags |= ERYX__VFS_O_NOFOLLOW;
+    if (want_read) flags |= ERYX__VFS_O_READ;
+    if (want_write) flags |= ERYX__VFS_O_WRITE;
+    if (oflags & ERYX__WASI_O_CREAT) flags |= ERYX__VFS_O_CREAT;
+    if (oflags & ERYX__WASI_O_EXCL) flags |= ERYX__VFS_O_EXCL;
+    if (oflags & ERYX__WASI_O_TRUNC) flags |= ERYX__VFS_O_TRUNC;
+    if (oflags & ERYX__WASI_O_DIRECTORY) flags |= ERYX__VFS_O_DIRECTORY;
+    if (!(lookup & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW)) flags |= ERYX__VFS_O_NOFOLLOW;
     /* APPEND stays in this layer (see do_write). */
 
     eryx__vfs_file *f = NULL;
-    if ((err = eryx__vfs_open(w->vfs, path, flags, &f)))
-        return err;
-    if (!f || !f->ops)
-        return ERYX__WASI_EIO;
+    if ((err = eryx__vfs_open(w->vfs, path, flags, &f))) return err;
+    if (!f || !f->ops) return ERYX__WASI_EIO;
     eryx__vfs_stat st;
     memset(&st, 0, sizeof st);
-    if (f->ops->fstat)
-        err = f->ops->fstat(f, &st);
-    else
-        err = eryx__vfs_stat_path(w->vfs, path, !(flags & ERYX__VFS_O_NOFOLLOW), &st);
-    if (!err && (oflags & ERYX__WASI_O_DIRECTORY) && st.type != ERYX__VFS_TYPE_DIR)
-        err = ERYX__WASI_ENOTDIR;
-    if (!err && st.type == ERYX__VFS_TYPE_DIR && want_write)
-        err = ERYX__WASI_EISDIR;
+    if (f->ops->fstat) err = f->ops->fstat(f, &st);
+    else err = eryx__vfs_stat_path(w->vfs, path, !(flags & ERYX__VFS_O_NOFOLLOW), &st);
+    if (!err && (oflags & ERYX__WASI_O_DIRECTORY) && st.type != ERYX__VFS_TYPE_DIR) err = ERYX__WASI_ENOTDIR;
+    if (!err && st.type == ERYX__VFS_TYPE_DIR && want_write) err = ERYX__WASI_EISDIR;
     char *copy = err ? NULL : strdup(path);
-    if (!err && !copy)
-        err = ERYX__WASI_ENOMEM;
+    if (!err && !copy) err = ERYX__WASI_ENOMEM;
     if (err) {
-        if (f->ops->close)
-            f->ops->close(f);
+        if (f->ops->close) f->ops->close(f);
         return err;
     }
     fd_entry *e = &w->fds[fd];
@@ -571,8 +470,7 @@ int32_t eryx__wasi_path_unlink_file(eryx__wasi *w, eryx__guest_mem m, const uint
 int32_t eryx__wasi_path_rename(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     char from[PATH_CAP], to[PATH_CAP];
     eryx__errno err = eryx__wasi_guest_path(w, m, A32(0), A32(1), A32(2), from);
-    if (!err)
-        err = eryx__wasi_guest_path(w, m, A32(3), A32(4), A32(5), to);
+    if (!err) err = eryx__wasi_guest_path(w, m, A32(3), A32(4), A32(5), to);
     return err ? err : eryx__vfs_rename(w->vfs, from, to);
 }
 
@@ -580,14 +478,11 @@ int32_t eryx__wasi_path_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uin
     uint32_t out = A32(4);
     char path[PATH_CAP];
     eryx__errno err = eryx__wasi_guest_path(w, m, A32(0), A32(2), A32(3), path);
-    if (err)
-        return err;
-    if (!mem_range(m, out, ERYX__WASI_FILESTAT_SIZE))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!mem_range(m, out, ERYX__WASI_FILESTAT_SIZE)) return ERYX__WASI_EFAULT;
     eryx__vfs_stat st;
     memset(&st, 0, sizeof st);
-    if ((err = eryx__vfs_stat_path(w->vfs, path, A32(1) & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW, &st)))
-        return err;
+    if ((err = eryx__vfs_stat_path(w->vfs, path, A32(1) & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW, &st))) return err;
     store_filestat(m, out, &st);
     return 0;
 }
@@ -596,10 +491,8 @@ int32_t eryx__wasi_path_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uin
 int32_t eryx__wasi_path_filestat_set_times(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     char path[PATH_CAP];
     eryx__errno err = eryx__wasi_guest_path(w, m, A32(0), A32(2), A32(3), path);
-    if (err)
-        return err;
-    if ((err = check_fstflags(A32(6))))
-        return err;
+    if (err) return err;
+    if ((err = check_fstflags(A32(6)))) return err;
     eryx__vfs_stat st;
     return eryx__vfs_stat_path(w->vfs, path, A32(1) & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW, &st);
 }
@@ -608,20 +501,14 @@ int32_t eryx__wasi_path_readlink(eryx__wasi *w, eryx__guest_mem m, const uint64_
     uint32_t buf = A32(3), buf_len = A32(4), used_ptr = A32(5);
     char path[PATH_CAP];
     eryx__errno err = eryx__wasi_guest_path(w, m, A32(0), A32(1), A32(2), path);
-    if (err)
-        return err;
-    if (!mem_range(m, buf, buf_len) || !mem_range(m, used_ptr, 4))
-        return ERYX__WASI_EFAULT;
+    if (err) return err;
+    if (!mem_range(m, buf, buf_len) || !mem_range(m, used_ptr, 4)) return ERYX__WASI_EFAULT;
     char target[PATH_CAP];
     size_t n = 0;
-    if ((err = eryx__vfs_readlink(w->vfs, path, target, sizeof target, &n)))
-        return err;
-    if (n > sizeof target)
-        n = sizeof target;
-    if (n > buf_len)
-        n = buf_len; /* readlink truncates silently */
-    if (n)
-        memcpy(gptr(m, buf), target, n);
+    if ((err = eryx__vfs_readlink(w->vfs, path, target, sizeof target, &n))) return err;
+    if (n > sizeof target) n = sizeof target;
+    if (n > buf_len) n = buf_len; /* readlink truncates silently */
+    if (n) memcpy(gptr(m, buf), target, n);
     store_u32(m, used_ptr, (uint32_t)n);
     return 0;
 }
@@ -636,4 +523,3 @@ int32_t eryx__wasi_path_symlink(eryx__wasi *w, eryx__guest_mem m, const uint64_t
     (void)w, (void)m, (void)args;
     return ERYX__WASI_ENOTSUP;
 }
-

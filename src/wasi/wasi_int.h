@@ -26,19 +26,19 @@
 
 #define FST_ALL (ERYX__WASI_FST_ATIM | ERYX__WASI_FST_ATIM_NOW | ERYX__WASI_FST_MTIM | ERYX__WASI_FST_MTIM_NOW)
 #define OFLAGS_ALL (ERYX__WASI_O_CREAT | ERYX__WASI_O_DIRECTORY | ERYX__WASI_O_EXCL | ERYX__WASI_O_TRUNC)
-#define FDFLAGS_ALL                                                                                \
+#define FDFLAGS_ALL                                                                                              \
     (ERYX__WASI_FDFLAG_APPEND | ERYX__WASI_FDFLAG_DSYNC | ERYX__WASI_FDFLAG_NONBLOCK | ERYX__WASI_FDFLAG_RSYNC | \
      ERYX__WASI_FDFLAG_SYNC)
 
 enum fd_kind { FD_FREE = 0, FD_STDIN, FD_STDOUT, FD_STDERR, FD_ROOT, FD_FILE, FD_DIR };
 
 typedef struct fd_entry {
-    uint8_t kind;     /* enum fd_kind */
-    uint8_t filetype; /* for FD_FILE: what fstat said at open */
-    uint16_t fdflags; /* only APPEND is kept */
+    uint8_t kind;         /* enum fd_kind */
+    uint8_t filetype;     /* for FD_FILE: what fstat said at open */
+    uint16_t fdflags;     /* only APPEND is kept */
     eryx__vfs_file *file; /* FD_FILE, FD_DIR */
-    char *path;          /* absolute normalized guest path (FD_ROOT, FD_FILE, FD_DIR) */
-    uint64_t offset;     /* never above INT64_MAX */
+    char *path;           /* absolute normalized guest path (FD_ROOT, FD_FILE, FD_DIR) */
+    uint64_t offset;      /* never above INT64_MAX */
 } fd_entry;
 
 /* argv or environ, laid out as the guest will see it. */
@@ -62,8 +62,7 @@ struct eryx__wasi {
 /* ---- guest memory ------------------------------------------------------------- */
 
 static inline bool mem_range(eryx__guest_mem m, uint32_t ptr, uint64_t len) {
-    if (!m.base)
-        return false;
+    if (!m.base) return false;
     return (uint64_t)ptr <= (uint64_t)m.len && len <= (uint64_t)m.len - ptr;
 }
 
@@ -75,32 +74,26 @@ static inline void put_u16(uint8_t *p, uint16_t v) {
     p[1] = (uint8_t)(v >> 8);
 }
 static inline void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t get_u32(const uint8_t *p) {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
     return v;
 }
 static inline uint64_t get_u64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
     return v;
 }
 
 static inline bool store(eryx__guest_mem m, uint32_t ptr, const void *src, size_t len) {
-    if (!mem_range(m, ptr, len))
-        return false;
-    if (len)
-        memcpy(gptr(m, ptr), src, len);
+    if (!mem_range(m, ptr, len)) return false;
+    if (len) memcpy(gptr(m, ptr), src, len);
     return true;
 }
 static inline bool store_u32(eryx__guest_mem m, uint32_t ptr, uint32_t v) {
@@ -120,8 +113,7 @@ static inline bool store_u64(eryx__guest_mem m, uint32_t ptr, uint64_t v) {
 
 /* ---- fds (wasi.c) --------------------------------------------------------------- */
 static inline fd_entry *fd_get(eryx__wasi *w, uint32_t fd) {
-    if (fd >= ERYX__WASI_MAX_FDS || w->fds[fd].kind == FD_FREE)
-        return NULL;
+    if (fd >= ERYX__WASI_MAX_FDS || w->fds[fd].kind == FD_FREE) return NULL;
     return &w->fds[fd];
 }
 

@@ -10,8 +10,7 @@ eryx__guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *
         m = *memory;
     } else { /* a call before eryx recorded the memory (during instantiation) */
         wasmtime_extern_t ext;
-        if (!wasmtime_caller_export_get(caller, "memory", 6, &ext) || ext.kind != WASMTIME_EXTERN_MEMORY)
-            return mem;
+        if (!wasmtime_caller_export_get(caller, "memory", 6, &ext) || ext.kind != WASMTIME_EXTERN_MEMORY) return mem;
         m = ext.of.memory;
     }
     /* Fetched on every call: memory.grow may move or enlarge it. */
@@ -70,7 +69,7 @@ wasmtime_error_t *eryx__wasi_define_imports(wasmtime_linker_t *linker, eryx__was
         *b = (binding){imp, store_of};
         wasm_functype_t *ty = eryx__functype(imp->params, imp->nresults);
         wasmtime_error_t *e = wasmtime_linker_define_func_unchecked(linker, module, sizeof module - 1, imp->name,
-                                                                     strlen(imp->name), ty, wasi_call, b, free);
+                                                                    strlen(imp->name), ty, wasi_call, b, free);
         wasm_functype_delete(ty);
         if (e) return e;
     }

@@ -19,16 +19,16 @@ static int square(int x) { return x * x; }
 fn side_ptr_square(void) { return square; }
 
 int side_entry(int x) {
-    int r = add(x, counter);                          /* env.add, GOT.mem.counter: x + 5 */
-    if (&twice == main_ptr_twice()) r += 1000;        /* GOT.func.twice is the main's own index */
-    if (call_ptr(square, 3) == 9) r += 10000;         /* own function called through the table */
-    if (*ptr_to_own_data == 2) r += 100000;           /* relocated data pointer */
-    if (ctor_ran == 42) r += 1000000;                 /* constructors ran */
+    int r = add(x, counter);                   /* env.add, GOT.mem.counter: x + 5 */
+    if (&twice == main_ptr_twice()) r += 1000; /* GOT.func.twice is the main's own index */
+    if (call_ptr(square, 3) == 9) r += 10000;  /* own function called through the table */
+    if (*ptr_to_own_data == 2) r += 100000;    /* relocated data pointer */
+    if (ctor_ran == 42) r += 1000000;          /* constructors ran */
     int z = 0;
     for (int i = 0; i < 64; i++) z |= zeroed[i];
-    char *p = malloc(100);                            /* the main's allocator */
+    char *p = malloc(100); /* the main's allocator */
     if (z == 0 && p) r += 10000000;
     free(p);
-    counter++;                                        /* writes the main's data */
+    counter++; /* writes the main's data */
     return r;
 }
