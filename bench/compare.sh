@@ -4,18 +4,26 @@
 # machine, then the median of each key figure and the ratio new/old. For a change
 # that must not move performance (a reorganization): ratios near 1.00 mean "within
 # noise"; the spread column is (max-min)/median of the old build's rounds, the
-# run-to-run noise to judge a ratio against. Prints a Markdown table.
+# run-to-run noise to judge a ratio against. Prints a Markdown table. RUNS=N in the
+# environment passes --runs N to both; KEEP=DIR keeps the raw JSON files there.
 set -euo pipefail
 old=${1:?usage: bench/compare.sh OLD_ERYX NEW_ERYX [ROUNDS]}
 new=${2:?usage: bench/compare.sh OLD_ERYX NEW_ERYX [ROUNDS]}
 rounds=${3:-3}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+runs_args=()
+[ -n "${RUNS:-}" ] && runs_args=(--runs "$RUNS")
+if [ -n "${KEEP:-}" ]; then
+    out=$KEEP
+    mkdir -p "$out"
+else
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+fi
 for i in $(seq 1 "$rounds"); do
     for which in old new; do
         bin=$old; [ "$which" = new ] && bin=$new
         echo "[compare] round $i/$rounds: $which ($bin)" >&2
-        "$bin" bench --json > "$out/$which-$i.json"
+        "$bin" bench --json "${runs_args[@]}" > "$out/$which-$i.json"
     done
 done
 python3 - "$out" "$rounds" <<'PY'
