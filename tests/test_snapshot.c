@@ -640,6 +640,85 @@ static void *thread_main(void *arg) {
     return (void *)ok;
 }
 
+/* What is in dir/modules, as "name inode" lines: equal before and after a step
+** means the step wrote nothing there (a compile always writes its entry, through a
+** rename: a new inode; a hit only touches the entry's times, for the LRU order). */
+static void entries_print(const char *dir, char *out, size_t cap) {
+    char names[16][128], path[768];
+    int n = list_entries(dir, names, 16);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%.300s/modules/%.127s", dir, names[i]);
+        if (stat(path, &st) != 0) continue;
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s %llu\n", names[i], (unsigned long long)st.st_ino);
+    }
+}
+
+/* eryx_builder_set_start_state_cache(b, 0): the builder's start state stays in
+** memory, and the compiled modules still come from the cache directory (nothing
+** compiled again, nothing written); with it on, the start state is written. */
+static void test_state_cache_off(void) {
+    char dir[] = "/tmp/eryx-test-statecache-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECKF(0, "mkdtemp %s: %s", dir, strerror(errno));
+        return;
+    }
+    /* A: fills the directory with what a sandbox needs that this process does not
+    ** hold already (at least the bare module; images the process made earlier are
+    ** served from its image cache). */
+    eryx_cache *mem = eryx_cache_new(8);
+    eryx_builder *b = eryx_builder_new();
+    CHECK(mem && b && eryx_builder_set_cache_dir(b, dir) == ERYX_OK &&
+          eryx_builder_set_memory_cache(b, mem) == ERYX_OK);
+    eryx_sandbox *s = new_sandbox(b, "state cache: filling the dir");
+    expect_out(s, "print(6 * 7)", "42\n", "state cache: filling the dir");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    eryx_cache_release(mem);
+    static char before[4096], after[4096];
+    entries_print(dir, before, sizeof before);
+    int n0 = list_entries(dir, (char(*)[128])after, 16);
+    CHECKF(n0 >= 1, "%s/modules holds %d entries after a first sandbox, want at least the bare module", dir, n0);
+
+    /* B: a new configuration with its state in memory, a new memory tier (so the
+    ** modules must come from the directory): writes nothing. */
+    mem = eryx_cache_new(8);
+    b = eryx_builder_new();
+    CHECK(mem && b && eryx_builder_set_cache_dir(b, dir) == ERYX_OK &&
+          eryx_builder_set_memory_cache(b, mem) == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b, "json") == ERYX_OK);
+    CHECK(eryx_builder_set_start_state_cache(b, 0) == ERYX_OK);
+    CHECK(eryx_builder_set_start_state_cache(NULL, 0) == ERYX_ERR_INVALID_ARGUMENT);
+    s = new_sandbox(b, "state cache off");
+    CHECK(s && eryx__sandbox_preinit(s));
+    expect_out(s, "import sys\nprint('json' in sys.modules)", "True\n", "state cache off");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    eryx_cache_release(mem);
+    entries_print(dir, after, sizeof after);
+    CHECKF(!strcmp(before, after),
+           "a builder with its start state in memory wrote to %s/modules:\nbefore:\n%safter:\n%s", dir, before, after);
+
+    /* C, the control: another new configuration with the state cache on writes
+    ** exactly its state. */
+    mem = eryx_cache_new(8);
+    b = eryx_builder_new();
+    CHECK(mem && b && eryx_builder_set_cache_dir(b, dir) == ERYX_OK &&
+          eryx_builder_set_memory_cache(b, mem) == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b, "decimal") == ERYX_OK);
+    s = new_sandbox(b, "state cache on");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    eryx_cache_release(mem);
+    int n1 = list_entries(dir, (char(*)[128])after, 16);
+    CHECKF(n1 == n0 + 1, "a builder with the state cache on left %d entries in %s/modules, want %d", n1, dir, n0 + 1);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static void test_threads(void) {
     enum { NTHREADS = 2 };
     pthread_t th[NTHREADS];
@@ -666,6 +745,7 @@ int main(void) {
     test_fresh_state();
     test_key_inputs();
     test_damaged_entries();
+    test_state_cache_off();
     test_threads();
     fprintf(stderr, "test_snapshot: %.1f s\n", now_s() - t0);
     return check_report("test_snapshot");

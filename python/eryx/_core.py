@@ -424,7 +424,8 @@ class _Config:
     def __init__(self, *, limits: ResourceLimits, callbacks: Any, volumes: Any, on_stdout: Any, on_stderr: Any,
                  result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
-                 storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None) -> None:
+                 storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
+                 state_cache: bool = True) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         _check_network(network)
@@ -440,6 +441,7 @@ class _Config:
         self.imports = list(imports)
         self.packages = list(packages)
         self.cache_dir = cache_dir
+        self.state_cache = state_cache
         self.storage = storage
         self.argv = list(argv) if argv is not None else None  # python -m eryx SCRIPT ARGS...
 
@@ -449,6 +451,8 @@ class _Config:
         try:
             if self.cache_dir != "default":
                 b.set_cache_dir(self.cache_dir)
+            if not self.state_cache:
+                b.set_start_state_cache(False)
             b.set_timeout_ms(lim.execution_timeout_ms or 0)
             b.set_max_memory(lim.max_memory_bytes or 0)
             if lim.max_fuel is not None:
@@ -657,10 +661,10 @@ _FACTORY_MAGIC = b"ERYXFAC1"
 
 
 def _cache_dir_for(cache: Any) -> Any:
-    if cache is True:
+    # False keeps only the factory's own start state off the disk: the compiled
+    # interpreter always comes from the machine's cache (no compile per process).
+    if cache is True or cache is False:
         return "default"
-    if cache is False:
-        return None
     if isinstance(cache, (str, os.PathLike)):
         path = os.fspath(cache)
         os.makedirs(path, exist_ok=True)
@@ -693,7 +697,7 @@ class SandboxFactory:
 
     def __init__(self, *, site_packages: str | os.PathLike[str] | None = None,
                  packages: Sequence[str | os.PathLike[str]] | None = None, imports: Sequence[str] | None = None,
-                 cache: bool | str | os.PathLike[str] = False) -> None:
+                 cache: bool | str | os.PathLike[str] = True) -> None:
         if isinstance(imports, str):
             raise TypeError("imports must be a list of module names, not a str")
         self._imports = [str(m) for m in (imports or [])]
@@ -701,6 +705,7 @@ class SandboxFactory:
         self._pkgs = _package_list(None, packages)
         self._packages = ([self._site] if self._site else []) + self._pkgs
         self._cache_dir = _cache_dir_for(cache)
+        self._state_cache = cache is not False
         self._blob: bytes | None = None
         self._lock = threading.Lock()
         b = self._base_builder()
@@ -711,6 +716,7 @@ class SandboxFactory:
               site: bool) -> "SandboxFactory":
         self = cls.__new__(cls)
         self._imports, self._packages, self._cache_dir = imports, packages, _cache_dir_for(cache)
+        self._state_cache = cache is not False
         self._site, self._pkgs = (packages[0], packages[1:]) if site else (None, packages)
         self._blob = None
         self._lock = threading.Lock()
@@ -721,7 +727,8 @@ class SandboxFactory:
     def _config(self, **options: Any) -> _Config:
         limits = options.pop("resource_limits", None)
         return _Config(limits=limits if limits is not None else ResourceLimits(), imports=self._imports,
-                       packages=self._packages, cache_dir=self._cache_dir, **options)
+                       packages=self._packages, cache_dir=self._cache_dir, state_cache=self._state_cache,
+                       **options)
 
     def _base_builder(self) -> _eryx.Builder:
         return self._config(callbacks=None, volumes=None, on_stdout=None, on_stderr=None, result_variable=None,
@@ -755,7 +762,7 @@ class SandboxFactory:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None,
-                   cache: bool | str | os.PathLike[str] = False) -> "SandboxFactory":
+                   cache: bool | str | os.PathLike[str] = True) -> "SandboxFactory":
         data = bytes(data)
         if not data.startswith(_FACTORY_MAGIC) or len(data) < 12:
             raise ValueError("not a saved eryx SandboxFactory (bad header)")
@@ -773,7 +780,7 @@ class SandboxFactory:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, site_packages: str | os.PathLike[str] | None = None,
-             cache: bool | str | os.PathLike[str] = False) -> "SandboxFactory":
+             cache: bool | str | os.PathLike[str] = True) -> "SandboxFactory":
         """A factory from save()'s file: its sandboxes start without running the
         imports again. The file must come from the same eryx guest build."""
         return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, cache=cache)

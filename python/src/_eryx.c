@@ -265,6 +265,11 @@ static PyObject *B_set_preinit(BuilderObject *self, PyObject *arg) {
     int v = PyObject_IsTrue(arg);
     return v < 0 ? NULL : builder_status(self, eryx_builder_set_preinit(self->b, v));
 }
+static PyObject *B_set_start_state_cache(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    int v = PyObject_IsTrue(arg);
+    return v < 0 ? NULL : builder_status(self, eryx_builder_set_start_state_cache(self->b, v));
+}
 static PyObject *B_set_keep_state(BuilderObject *self, PyObject *arg) {
     CHECK_B;
     int v = PyObject_IsTrue(arg);
@@ -542,6 +547,7 @@ static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_gue
                                         {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
                                         {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
                                         {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
+                                        {"set_start_state_cache", (PyCFunction)B_set_start_state_cache, METH_O, NULL},
                                         {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
                                         {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
                                         {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},

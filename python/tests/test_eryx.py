@@ -164,8 +164,9 @@ def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None)
-    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=False)
-    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=False)
+    # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
+    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True)
+    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=True)
     assert _kwonly(eryx.SandboxFactory.create_sandbox) == _kwonly(eryx.Sandbox.__init__)
     with pytest.raises(TypeError):
         eryx.Sandbox(None)  # positional arguments are refused
@@ -549,6 +550,34 @@ def test_factory_refuses_another_configuration(tmp_path):
     other = b"ERYXFAC1" + struct.pack("<I", len(meta)) + meta + blob[12 + struct.unpack_from("<I", blob, 8)[0]:]
     with pytest.raises(eryx.InitializationError, match="another configuration"):
         eryx.SandboxFactory.from_bytes(other)
+
+
+def _cache_entries(cache_home):
+    d = cache_home / "eryx" / "modules"
+    return {(n, (d / n).stat().st_ino) for n in os.listdir(d) if n.endswith(".cwasm")} if d.is_dir() else set()
+
+
+def test_factory_cache_false_compiles_nothing(tmp_path):
+    # A new process's SandboxFactory(cache=False) takes the compiled interpreter from
+    # the machine's cache (its entries are read) and writes nothing there: a compile
+    # would write its entry (a new file), and its start state stays in memory.
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    warm = "import eryx\nprint(eryx.Sandbox().execute('print(1)').stdout)"
+    out = subprocess.run([sys.executable, "-c", warm], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    before = _cache_entries(tmp_path)
+    assert before, "the first process cached no compiled module"
+    old = time.time() - 3600  # a cache hit touches its entry (the store's LRU order): see which are read
+    for name, _ in before:
+        os.utime(tmp_path / "eryx" / "modules" / name, (old, old))
+    code = ("import eryx\nf = eryx.SandboxFactory(imports=['json', 're', 'decimal'], cache=False)\n"
+            "print(f.create_sandbox().execute('import json; print(json.dumps([1]))').stdout)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "[1]" in out.stdout
+    assert _cache_entries(tmp_path) == before  # nothing compiled (and stored), no start state written
+    read = [n for n, _ in before if (tmp_path / "eryx" / "modules" / n).stat().st_mtime > old + 60]
+    assert read, "the factory did not take the compiled interpreter from the cache"
 
 
 def test_factory_bad_import_is_initialization_error():

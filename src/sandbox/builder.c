@@ -39,6 +39,7 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.cb_max_calls = 1000;
     b->spec.cb_timeout_ns = (uint64_t)30 * 1000000000u;
     b->preinit = true;
+    b->state_on_disk = true;
     b->cache_max_bytes = DEFAULT_CACHE_MAX_BYTES;
     b->memory = eryx__default_memcache();
     eryx__memcache_retain(b->memory);
@@ -317,6 +318,12 @@ eryx_status eryx_builder_set_memfs_limit(eryx_builder *b, uint64_t max_bytes) {
 eryx_status eryx_builder_set_preinit(eryx_builder *b, int enabled) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     b->preinit = enabled != 0;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_start_state_cache(eryx_builder *b, int on_disk) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->state_on_disk = on_disk != 0;
     return ERYX_OK;
 }
 

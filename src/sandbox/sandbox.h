@@ -92,6 +92,7 @@ struct eryx_builder {
     uint64_t cache_max_bytes, cache_max_entries;
     eryx_cache_backend backend;
     bool has_backend;
+    bool state_on_disk; /* the builder's start state goes to dir/backend (eryx_builder_set_start_state_cache) */
     void *backend_user;
     eryx_warning_fn warn;
     void *warn_user;

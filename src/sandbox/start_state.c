@@ -63,9 +63,10 @@ typedef struct snapshot_job {
     const char *wasm_path, *wasm_sha;
     const char *cbs; /* the callbacks' description (eryx__cb_describe), NULL: none */
     const eryx__cache_config *cc;
-    bool plain;          /* capture the plain snapshot: Python started, nothing imported or set up */
-    eryx__snapimg *from; /* NULL, or the plain snapshot to start the capture from (not a fresh start) */
-    eryx__guest *bare;   /* with `from`: the module instances of it run */
+    const eryx__cache_config *icc; /* where snapshot images are kept (state_cache_config) */
+    bool plain;                    /* capture the plain snapshot: Python started, nothing imported or set up */
+    eryx__snapimg *from;           /* NULL, or the plain snapshot to start the capture from (not a fresh start) */
+    eryx__guest *bare;             /* with `from`: the module instances of it run */
 } snapshot_job;
 
 /* Fails the snapshot with what the guest reported (the traceback, or its stderr). */
@@ -240,7 +241,7 @@ static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errb
         pj.plain = true, pj.cbs = NULL;
         eryx__snapimg *plain = NULL;
         eryx__guest *bare = NULL;
-        eryx_status st = eryx__image_acquire(plain_id, capture_from_base, &pj, job->cc, &plain, err);
+        eryx_status st = eryx__image_acquire(plain_id, capture_from_base, &pj, job->icc, &plain, err);
         free(plain_id);
         if (st == ERYX_OK) st = eryx__module_acquire(bare_id, make_bare_module, job, job->cc, &bare, NULL, err);
         if (st == ERYX_OK) {
@@ -297,6 +298,15 @@ static eryx__cache_config builder_cache_config(const eryx_builder *b) {
     };
 }
 
+/* Where the builder's own start state is kept: the same tiers, less the disk and
+** the backend when eryx_builder_set_start_state_cache turned them off (the image
+** is then made under the process's lock and kept in memory only). */
+static eryx__cache_config state_cache_config(const eryx_builder *b) {
+    eryx__cache_config cc = builder_cache_config(b);
+    if (!b->state_on_disk) cc.dir = NULL, cc.backend = NULL, cc.backend_user = NULL;
+    return cc;
+}
+
 /* Gets the module the sandbox instantiates: the snapshot module for this builder's
 ** pre-initialization (made and cached on first use), or the base module. */
 eryx_status eryx__start_state_module(eryx_builder *b, const char *cbs, eryx__guest **out, eryx__snapimg **img,
@@ -309,8 +319,9 @@ eryx_status eryx__start_state_module(eryx_builder *b, const char *cbs, eryx__gue
     if (!b->preinit) return eryx__guest_acquire(path, sha, &cc, out, NULL, &b->err);
     char *id = snapshot_id(b, sha, cbs);
     if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
-    snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cbs = cbs, .cc = &cc};
-    st = eryx__image_acquire(id, capture_from_base, &job, &cc, img, &b->err);
+    eryx__cache_config scc = state_cache_config(b);
+    snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cbs = cbs, .cc = &cc, .icc = &scc};
+    st = eryx__image_acquire(id, capture_from_base, &job, &scc, img, &b->err);
     if (st != ERYX_OK) {
         free(id);
         return st;
@@ -361,7 +372,7 @@ static eryx_status give_image(void *user, eryx__snapimg **out, eryx__errbuf *err
 
 /* Puts img into the builder's cache tiers as the start state of snapshot id. */
 eryx_status eryx__builder_install_state(eryx_builder *b, const char *id, eryx__snapimg *img) {
-    eryx__cache_config cc = builder_cache_config(b);
+    eryx__cache_config cc = state_cache_config(b);
     eryx__snapimg *got = NULL;
     eryx_status st = eryx__image_acquire(id, give_image, img, &cc, &got, &b->err);
     eryx__snapimg_release(got);
