@@ -483,7 +483,7 @@ typedef struct image_write {
 
 static void image_write_end(writer *self) {
     pthread_mutex_lock(&eryx__image_writes.lock);
-    if (self) self->ended = true;
+    self->ended = true;
     if (--eryx__image_writes.pending == 0) pthread_cond_broadcast(&eryx__image_writes.done);
     pthread_mutex_unlock(&eryx__image_writes.lock);
 }
@@ -528,19 +528,16 @@ static bool image_write_behind(const eryx__cache_config *cc, eryx__store *store,
     w->img = img;
     w->lock_fd = *lock_fd;
     eryx__snapimg_retain(img);
-    pthread_mutex_lock(&eryx__image_writes.lock);
-    eryx__image_writes.pending++;
-    pthread_mutex_unlock(&eryx__image_writes.lock);
-    /* Listed before it starts (under the lock it ends under), so a shutdown that
-    ** waits for it finds it to join. */
+    /* Counted and listed under the lock it ends under, so it cannot end first, and
+    ** a wait or a shutdown finds it. */
     pthread_mutex_lock(&eryx__image_writes.lock);
     bool ok = eryx__thread_start(&eryx__image_writes.threads, self, image_write_run, w);
+    if (ok) eryx__image_writes.pending++;
     pthread_mutex_unlock(&eryx__image_writes.lock);
     if (!ok) {
         eryx__snapimg_release(img);
         free(w);
         free(self);
-        image_write_end(NULL);
         return false;
     }
     *lock_fd = -1;
