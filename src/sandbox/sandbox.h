@@ -207,6 +207,9 @@ eryx_status eryx__instance_support_call(eryx_sandbox *s, const char *name, const
 eryx_status eryx__instance_add_package_paths(eryx_sandbox *s, eryx_result *scratch);
 
 /* ---- start_state.c -------------------------------------------------------------- */
+/* The default start state's modules, one per line (common_imports.c). */
+extern const char eryx__common_imports[];
+
 /* Runs the imports and the setup code in s's started interpreter (see there). */
 eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, const char *setup, size_t setup_len,
                                         bool warm, eryx_result *scratch, eryx__errbuf *err);
