@@ -266,6 +266,27 @@ eryx_status eryx_builder_set_preinit(eryx_builder *builder, int enabled);
 eryx_status eryx_builder_set_start_state_cache(eryx_builder *builder, int on_disk);
 
 /*
+** Whether the builder's start state has the commonly used stdlib modules imported
+** (enabled != 0, the default) or is Python just started (0). The modules are those
+** eryx_default_imports lists (chosen from a corpus of real programs: see
+** docs/START-STATE.md); code still runs `import json`, which then costs a
+** dictionary lookup instead of milliseconds. They are imported before the builder's
+** own preimports and setup code, once per machine (the default start state is
+** cached like any snapshot, and builders with preimports are captured on top of it).
+** Nothing of one execution reaches the next either way. With pre-initialization off
+** (eryx_builder_set_preinit) the start state is always Python just started: an
+** instance would otherwise import them all again for every execution.
+*/
+eryx_status eryx_builder_set_default_imports(eryx_builder *builder, int enabled);
+
+/*
+** The modules of the default start state (eryx_builder_set_default_imports), one
+** per line, each line ending with '\n'. A static string: never freed, the same for
+** the whole process, safe from any thread.
+*/
+const char *eryx_default_imports(void);
+
+/*
 ** Adds a module (a dotted name such as "json" or "xml.dom.minidom") to import
 ** before the snapshot is taken, after those added before it. Code in the sandbox
 ** still runs `import json`, which then costs a dictionary lookup. A failing import

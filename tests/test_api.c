@@ -126,8 +126,8 @@ static void test_preinit(void) {
               ERYX_OK);
         CHECK_STR_EQ(eryx_result_stdout(r, NULL), "hi 1 True\n");
     }
-    CHECK(run(sbx[0], "secret = 41\nimport decimal", &r) == ERYX_OK);
-    CHECK(run(sbx[0], "import sys; print('secret' in globals(), 'decimal' in sys.modules)", &r) == ERYX_OK);
+    CHECK(run(sbx[0], "secret = 41\nimport colorsys", &r) == ERYX_OK); /* not in the start state */
+    CHECK(run(sbx[0], "import sys; print('secret' in globals(), 'colorsys' in sys.modules)", &r) == ERYX_OK);
     CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False False\n");
     CHECK(run(sbx[0], "open('/tmp/x', 'w').write('y'); print(open('/tmp/x').read())", &r) == ERYX_OK);
     CHECK_STR_EQ(eryx_result_stdout(r, NULL), "y\n");
@@ -373,7 +373,7 @@ int main(void) {
     eryx_sandbox_free(s);
     eryx_builder_free(b);
     eryx_cache_release(mem);
-    CHECK(warning_count == 0);
+    CHECK(warning_count == 1); /* the backend's first miss compiled, and said so; nothing else */
     free(sb.data);
 
     test_preinit();

@@ -70,12 +70,16 @@ int main(int argc, char **argv) {
     char entry[4400];
     off_t size = only_entry(dir, entry, sizeof entry);
     CHECK(size > 1000000);
-    CHECK(warnings[0] == '\0');
+    /* The compile said so (once: the memory hit above added nothing). */
+    CHECK(strstr(warnings, "compiling") && strstr(warnings, dir) &&
+          !strstr(strstr(warnings, "compiling") + 1, "compiling"));
+    warnings[0] = '\0';
 
     /* A new process: empty memory tier, warm disk. */
     eryx__memcache *mc2 = eryx_cache_new(4);
     CHECK(acquire(mc2, dir, &ok) == ERYX__LOADED_DISK && ok);
     CHECK(acquire(mc2, dir, &ok) == ERYX__LOADED_MEMORY && ok);
+    CHECK(warnings[0] == '\0'); /* loads are silent */
     eryx_cache_release(mc2);
 
     /* A damaged entry: detected before loading, reported, replaced. */

@@ -252,12 +252,14 @@ static const char setup_two[] = SETUP_COMMON "who = 'two'\n";
 /* Prints what every mutation below would change if it leaked into the next run. */
 static const char probe[] =
     "import sys, os\n" /* json: the setup code's import, a global of __main__ */
-    "print('run_var' in globals(), 'fractions' in sys.modules, 'json' in sys.modules, json.dumps([1]),\n"
+    "print('run_var' in globals(), 'colorsys' in sys.modules, 'json' in sys.modules, json.dumps([1]),\n"
     "      os.path.exists('/tmp/f.txt'), os.environ.get('EXTRA'), len('abc'), setup_var, setup_list, who,\n"
     "      '/evil' in sys.path)";
 static const char probe_want[] = "False False True [1] False None 3 from setup [1, 2] one False\n";
 
 static void test_fresh_state(void) {
+    /* The probe's module must not be in the start state to begin with. */
+    CHECKF(!strstr(eryx_default_imports(), "colorsys\n"), "%s", "colorsys is pre-imported: pick another probe module");
     eryx_builder *b = eryx_builder_new();
     CHECK(eryx_builder_set_setup_code(b, setup_one, strlen(setup_one)) == ERYX_OK);
     eryx_sandbox *s = new_sandbox(b, "fresh state");
@@ -273,7 +275,7 @@ static void test_fresh_state(void) {
         const char *code, *want;
     } mutations[] = {
         {"run_var = 1\nprint(run_var)", "1\n"},
-        {"import sys, fractions\nprint('fractions' in sys.modules)", "True\n"},
+        {"import sys, colorsys\nprint('colorsys' in sys.modules)", "True\n"},
         {"import json\njson.dumps = None\nprint(json.dumps)", "None\n"},
         {"import json\ndel json.dumps\nprint(hasattr(json, 'dumps'))", "False\n"},
         {"import sys\ndel sys.modules['json']\nprint('json' in sys.modules)", "False\n"},
@@ -317,14 +319,14 @@ static void test_key_inputs(void) {
     CHECK(eryx_builder_set_setup_code(b[0], setup_one, strlen(setup_one)) == ERYX_OK);
     CHECK(eryx_builder_set_setup_code(b[1], setup_two, strlen(setup_two)) == ERYX_OK);
     CHECK(eryx_builder_set_setup_code(b[2], setup_one, strlen(setup_one)) == ERYX_OK);
-    CHECK(eryx_builder_add_preimport(b[2], "fractions") == ERYX_OK);
+    CHECK(eryx_builder_add_preimport(b[2], "colorsys") == ERYX_OK);
     eryx_sandbox *s[3];
     for (int i = 0; i < 3; i++) s[i] = new_sandbox(b[i], "setup/import key");
     static const char *const want[3] = {"one False\n", "two False\n", "one True\n"};
     /* Interleaved, twice: each sandbox keeps seeing its own configuration. */
     for (int round = 0; round < 2; round++)
         for (int i = 0; i < 3; i++)
-            expect_out(s[i], "import sys\nprint(who, 'fractions' in sys.modules)", want[i], "setup/import key");
+            expect_out(s[i], "import sys\nprint(who, 'colorsys' in sys.modules)", want[i], "setup/import key");
     for (int i = 0; i < 3; i++) {
         eryx_sandbox_free(s[i]);
         eryx_builder_free(b[i]);

@@ -425,7 +425,7 @@ class _Config:
                  result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
-                 state_cache: bool = True) -> None:
+                 state_cache: bool = True, default_imports: bool = True) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         _check_network(network)
@@ -442,6 +442,7 @@ class _Config:
         self.packages = list(packages)
         self.cache_dir = cache_dir
         self.state_cache = state_cache
+        self.default_imports = bool(default_imports)
         self.storage = storage
         self.argv = list(argv) if argv is not None else None  # python -m eryx SCRIPT ARGS...
 
@@ -453,6 +454,8 @@ class _Config:
                 b.set_cache_dir(self.cache_dir)
             if not self.state_cache:
                 b.set_start_state_cache(False)
+            if not self.default_imports:
+                b.set_default_imports(False)
             b.set_timeout_ms(lim.execution_timeout_ms or 0)
             b.set_max_memory(lim.max_memory_bytes or 0)
             if lim.max_fuel is not None:
@@ -527,10 +530,11 @@ class Sandbox:
     def __init__(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
-                 network: Any = None, secrets: Any = None) -> None:
+                 network: Any = None, secrets: Any = None, default_imports: bool = True) -> None:
         self._init(_Config(limits=resource_limits if resource_limits is not None else ResourceLimits(),
                            callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
-                           result_variable=result_variable, network=network, secrets=secrets))
+                           result_variable=result_variable, network=network, secrets=secrets,
+                           default_imports=default_imports))
 
     def _init(self, cfg: _Config, builder: _eryx.Builder | None = None) -> None:
         self._cfg = cfg
@@ -569,7 +573,7 @@ class Session:
                  execution_timeout_ms: int | None = None, max_fuel: int | None = None, callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
-                 network: Any = None) -> None:
+                 network: Any = None, default_imports: bool = True) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
@@ -579,7 +583,7 @@ class Session:
                                 max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True), max_memory_bytes=None)
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                       result_variable=result_variable, network=network, secrets=None, keep_state=True,
-                      storage=(vfs, vfs_mount_path) if vfs is not None else None)
+                      storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports)
         self._cfg = cfg
         self._vfs = vfs
         self._vfs_mount_path = vfs_mount_path
@@ -697,10 +701,11 @@ class SandboxFactory:
 
     def __init__(self, *, site_packages: str | os.PathLike[str] | None = None,
                  packages: Sequence[str | os.PathLike[str]] | None = None, imports: Sequence[str] | None = None,
-                 cache: bool | str | os.PathLike[str] = True) -> None:
+                 cache: bool | str | os.PathLike[str] = True, default_imports: bool = True) -> None:
         if isinstance(imports, str):
             raise TypeError("imports must be a list of module names, not a str")
         self._imports = [str(m) for m in (imports or [])]
+        self._default_imports = bool(default_imports)
         self._site = _package_list(site_packages, None)[0] if site_packages is not None else None
         self._pkgs = _package_list(None, packages)
         self._packages = ([self._site] if self._site else []) + self._pkgs
@@ -708,14 +713,17 @@ class SandboxFactory:
         self._state_cache = cache is not False
         self._blob: bytes | None = None
         self._lock = threading.Lock()
-        b = self._base_builder()
-        self._state = _call(b.export_state, creating=True)  # pre-initializes now
+        # Pre-initializes now (a first sandbox makes or loads the start state); the
+        # state is exported (compressed: tens of ms) only when to_bytes() asks.
+        _call(self._base_builder().new_sandbox, creating=True)
+        self._state: bytes | None = None
 
     @classmethod
     def _make(cls, imports: list[str], packages: list[str], cache: Any, state: bytes,
-              site: bool) -> "SandboxFactory":
+              site: bool, default_imports: bool) -> "SandboxFactory":
         self = cls.__new__(cls)
         self._imports, self._packages, self._cache_dir = imports, packages, _cache_dir_for(cache)
+        self._default_imports = default_imports
         self._state_cache = cache is not False
         self._site, self._pkgs = (packages[0], packages[1:]) if site else (None, packages)
         self._blob = None
@@ -728,7 +736,7 @@ class SandboxFactory:
         limits = options.pop("resource_limits", None)
         return _Config(limits=limits if limits is not None else ResourceLimits(), imports=self._imports,
                        packages=self._packages, cache_dir=self._cache_dir, state_cache=self._state_cache,
-                       **options)
+                       default_imports=self._default_imports, **options)
 
     def _base_builder(self) -> _eryx.Builder:
         return self._config(callbacks=None, volumes=None, on_stdout=None, on_stderr=None, result_variable=None,
@@ -748,8 +756,10 @@ class SandboxFactory:
         """The factory as bytes: its configuration and its pre-initialized state."""
         with self._lock:
             if self._blob is None:
+                if self._state is None:
+                    self._state = _call(self._base_builder().export_state, creating=True)
                 meta = json.dumps({"imports": self._imports, "site_packages": self._site,
-                                   "packages": self._pkgs}).encode()
+                                   "packages": self._pkgs, "default_imports": self._default_imports}).encode()
                 self._blob = _FACTORY_MAGIC + struct.pack("<I", len(meta)) + meta + self._state
             return self._blob
 
@@ -776,7 +786,8 @@ class SandboxFactory:
         if site_packages is not None:
             site = _package_list(site_packages, None)[0]
         packages = ([site] if site else []) + packages
-        return cls._make(list(meta.get("imports", [])), packages, cache, data[12 + n:], bool(site))
+        return cls._make(list(meta.get("imports", [])), packages, cache, data[12 + n:], bool(site),
+                         bool(meta.get("default_imports", True)))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, site_packages: str | os.PathLike[str] | None = None,

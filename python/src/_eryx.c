@@ -134,6 +134,26 @@ typedef struct {
     PyThread_type_lock lock;
 } BuilderObject;
 
+/* eryx's warnings (a module being compiled, an unusable cache) as RuntimeWarnings.
+** They come from the thread that creates a sandbox, GIL released, or from eryx's
+** cache-writing thread; dropped while the interpreter finalizes. A warnings filter
+** turning them into errors cannot raise through eryx: the error is reported as
+** unraisable instead. */
+static void py_warning(void *user, const char *message) {
+    (void)user;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (Py_IsFinalizing()) return;
+#else
+    if (_Py_IsFinalizing()) return;
+#endif
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "eryx: %s", message) != 0) PyErr_WriteUnraisable(NULL);
+    PyErr_Restore(type, value, tb);
+    PyGILState_Release(g);
+}
+
 static int Builder_init(BuilderObject *self, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTuple(args, "") || (kw && PyDict_Size(kw))) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "Builder() takes no arguments");
@@ -147,6 +167,7 @@ static int Builder_init(BuilderObject *self, PyObject *args, PyObject *kw) {
         PyErr_NoMemory();
         return -1;
     }
+    eryx_builder_set_warning_handler(self->b, py_warning, NULL);
     return 0;
 }
 
@@ -269,6 +290,11 @@ static PyObject *B_set_start_state_cache(BuilderObject *self, PyObject *arg) {
     CHECK_B;
     int v = PyObject_IsTrue(arg);
     return v < 0 ? NULL : builder_status(self, eryx_builder_set_start_state_cache(self->b, v));
+}
+static PyObject *B_set_default_imports(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    int v = PyObject_IsTrue(arg);
+    return v < 0 ? NULL : builder_status(self, eryx_builder_set_default_imports(self->b, v));
 }
 static PyObject *B_set_keep_state(BuilderObject *self, PyObject *arg) {
     CHECK_B;
@@ -548,6 +574,7 @@ static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_gue
                                         {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
                                         {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
                                         {"set_start_state_cache", (PyCFunction)B_set_start_state_cache, METH_O, NULL},
+                                        {"set_default_imports", (PyCFunction)B_set_default_imports, METH_O, NULL},
                                         {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
                                         {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
                                         {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
@@ -572,8 +599,15 @@ static PyObject *m_version(PyObject *mod, PyObject *unused) {
     return PyUnicode_FromString(eryx_version());
 }
 
-static PyMethodDef module_methods[] = {{"library_version", m_version, METH_NOARGS, "the linked eryx library's version"},
-                                       {NULL, NULL, 0, NULL}};
+static PyObject *m_default_imports(PyObject *m, PyObject *unused) {
+    (void)m, (void)unused;
+    return PyUnicode_FromString(eryx_default_imports());
+}
+
+static PyMethodDef module_methods[] = {
+    {"library_version", m_version, METH_NOARGS, "the linked eryx library's version"},
+    {"default_imports", m_default_imports, METH_NOARGS, "the default start state's modules, one per line"},
+    {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, .m_name = "_eryx",
                                     .m_doc = "CPython bindings of the eryx C library", .m_size = -1,

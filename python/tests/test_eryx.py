@@ -73,8 +73,8 @@ def test_result_is_immutable():
 
 def test_isolation_between_executes():
     sb = eryx.Sandbox()
-    sb.execute("x = 41\nimport fractions\nopen('/tmp/f', 'w').write('hi')")
-    r = sb.execute("import sys, os\nprint('x' in globals(), 'fractions' in sys.modules, os.path.exists('/tmp/f'))")
+    sb.execute("x = 41\nimport colorsys\nopen('/tmp/f', 'w').write('hi')")  # colorsys: not pre-imported
+    r = sb.execute("import sys, os\nprint('x' in globals(), 'colorsys' in sys.modules, os.path.exists('/tmp/f'))")
     assert r.stdout == "False False False"
 
 
@@ -157,17 +157,22 @@ def _kwonly(fn):
 
 def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.Sandbox.__init__) == dict(resource_limits=None, callbacks=None, volumes=None, on_stdout=None,
-                                                  on_stderr=None, result_variable=None, network=None, secrets=None)
+                                                  on_stderr=None, result_variable=None, network=None, secrets=None,
+                                                  default_imports=True)
     assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
                                                          max_memory_bytes=134217728, max_callback_invocations=1000,
                                                          max_fuel=None, max_vfs_bytes=None)
     assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
-                                                  on_stderr=None, result_variable=None, network=None)
+                                                  on_stderr=None, result_variable=None, network=None,
+                                                  default_imports=True)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
-    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True)
+    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
+                                                         default_imports=True)
     assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=True)
-    assert _kwonly(eryx.SandboxFactory.create_sandbox) == _kwonly(eryx.Sandbox.__init__)
+    # A factory's sandboxes start from the factory's state: default_imports is the factory's.
+    sandbox_args = {k: v for k, v in _kwonly(eryx.Sandbox.__init__).items() if k != "default_imports"}
+    assert _kwonly(eryx.SandboxFactory.create_sandbox) == sandbox_args
     with pytest.raises(TypeError):
         eryx.Sandbox(None)  # positional arguments are refused
 
@@ -415,14 +420,14 @@ def test_session_keeps_state_and_counts():
 
 def test_session_reset_vs_clear_state():
     s = eryx.Session()
-    s.execute("import fractions\ny = 1")
+    s.execute("import colorsys\ny = 1")
     s.clear_state()
-    r = s.execute("import sys\nprint('y' in globals(), 'fractions' in sys.modules)")
+    r = s.execute("import sys\nprint('y' in globals(), 'colorsys' in sys.modules)")
     assert r.stdout == "False True"  # names gone, imports stay
-    s.execute("import fractions\ny = 1")
+    s.execute("import colorsys\ny = 1")
     s.reset()
     assert s.execution_count == 0
-    r = s.execute("import sys\nprint('y' in globals(), 'fractions' in sys.modules)")
+    r = s.execute("import sys\nprint('y' in globals(), 'colorsys' in sys.modules)")
     assert r.stdout == "False False"  # a fresh interpreter
 
 
@@ -565,6 +570,7 @@ def test_factory_cache_false_compiles_nothing(tmp_path):
     warm = "import eryx\nprint(eryx.Sandbox().execute('print(1)').stdout)"
     out = subprocess.run([sys.executable, "-c", warm], capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stderr
+    assert "RuntimeWarning: eryx: compiling a module for this machine" in out.stderr  # said so, not silent
     before = _cache_entries(tmp_path)
     assert before, "the first process cached no compiled module"
     old = time.time() - 3600  # a cache hit touches its entry (the store's LRU order): see which are read
@@ -575,6 +581,7 @@ def test_factory_cache_false_compiles_nothing(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stderr
     assert "[1]" in out.stdout
+    assert "compiling" not in out.stderr
     assert _cache_entries(tmp_path) == before  # nothing compiled (and stored), no start state written
     read = [n for n, _ in before if (tmp_path / "eryx" / "modules" / n).stat().st_mtime > old + 60]
     assert read, "the factory did not take the compiled interpreter from the cache"
@@ -653,3 +660,21 @@ def test_stubs_installed_and_match_the_implementation():
         for name in stub_names:
             assert hasattr(getattr(eryx, cls), name) or name in getattr(getattr(eryx, cls), "__slots__", ()), \
                 (cls, name)
+
+
+# ---- the default start state (issue 16) ---------------------------------------------------
+
+def test_default_start_state_and_opt_out():
+    listed = eryx._eryx.default_imports().split()
+    assert "json" in listed and "re" in listed
+    code = f"import sys\nprint([m for m in {listed!r} if m not in sys.modules])"
+    assert eryx.Sandbox().execute(code).stdout == "[]"
+    assert eryx.Session().execute(code).stdout == "[]"
+    bare = "import sys\nprint('json' in sys.modules)"
+    assert eryx.Sandbox(default_imports=False).execute(bare).stdout == "False"
+    assert eryx.Session(default_imports=False).execute(bare).stdout == "False"
+    f = eryx.SandboxFactory(imports=["colorsys"], default_imports=False)
+    assert f.create_sandbox().execute("import sys\nprint('json' in sys.modules, 'colorsys' in sys.modules)"
+                                      ).stdout == "False True"
+    g = eryx.SandboxFactory.from_bytes(f.to_bytes())  # the choice travels with the saved state
+    assert g.create_sandbox().execute("import sys\nprint('json' in sys.modules)").stdout == "False"

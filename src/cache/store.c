@@ -150,7 +150,8 @@ static eryx__store_result report_corrupt(eryx__store *s, const char *key, const 
     return ERYX__STORE_CORRUPT;
 }
 
-eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, eryx__errbuf *err) {
+static eryx__store_result get(eryx__store *store, const char *key, eryx__store_sink sink, void *user,
+                              eryx__store_entry *entry, eryx__errbuf *err) {
     clear_msg(err);
     if (entry) {
         entry->path = NULL;
@@ -206,7 +207,7 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
             return ERYX__STORE_ERROR;
         }
         eryx__errbuf why;
-        int rc = eryx__store_check_entry(fd, (uint64_t)st.st_size, key, &why);
+        int rc = eryx__store_check_entry(fd, (uint64_t)st.st_size, key, sink, user, &why);
         if (rc == CHECK_ERR) {
             close(fd);
             set_msg(err, "cannot verify cache entry %s/%s: %s", store->modules, name, why.msg);
@@ -237,6 +238,26 @@ eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__st
     }
     /* Replaced GET_RETRIES times in a row: somebody is churning it; build instead. */
     return ERYX__STORE_MISS;
+}
+
+eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, eryx__errbuf *err) {
+    return get(store, key, NULL, NULL, entry, err);
+}
+
+uint64_t eryx__store_payload_len(eryx__store *store, const char *key) {
+    char name[NAME_MAX_LEN];
+    struct stat st;
+    if (!store || store->modules_fd < 0 || !eryx__store_check_key(key, NULL)) return 0;
+    entry_name(key, name);
+    if (fstatat(store->modules_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size <= ERYX__STORE_TRAILER_SIZE)
+        return 0;
+    return (uint64_t)st.st_size - ERYX__STORE_TRAILER_SIZE;
+}
+
+eryx__store_result eryx__store_read(eryx__store *store, const char *key, eryx__store_sink sink, void *user,
+                                    eryx__store_entry *entry, eryx__errbuf *err) {
+    return get(store, key, sink, user, entry, err);
 }
 
 void eryx__store_entry_release(eryx__store_entry *entry) {

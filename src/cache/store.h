@@ -76,6 +76,20 @@ typedef struct eryx__store_entry {
 eryx__store_result eryx__store_get(eryx__store *store, const char *key, eryx__store_entry *entry, eryx__errbuf *err);
 void eryx__store_entry_release(eryx__store_entry *entry); /* frees path, closes the lock; safe to call twice */
 
+/* The payload size of key's entry as its file's size says (not checked: the read
+** checks it), or 0 when there is none. For a reader that sizes its buffer first. */
+uint64_t eryx__store_payload_len(eryx__store *store, const char *key);
+
+/* Receives a payload in order, in chunks (offsets multiples of 256 KiB), valid
+** during the call; returns 0, or -1 to stop (the read is then an ERROR). */
+typedef int (*eryx__store_sink)(void *user, uint64_t off, const uint8_t *data, size_t n);
+
+/* eryx__store_get that also hands the payload to sink while its checksum is
+** computed: one read of the file, and the checked bytes are the ones the caller
+** kept. Whatever sink got must be discarded unless the result is a HIT. */
+eryx__store_result eryx__store_read(eryx__store *store, const char *key, eryx__store_sink sink, void *user,
+                                    eryx__store_entry *entry, eryx__errbuf *err);
+
 /* Takes the exclusive build lock of a key, waiting for another builder (thread or
 ** process) to finish. ERYX_OK with *fd a descriptor for eryx__store_unlock, or a
 ** status (*fd = -1) with a message in err: ERYX_ERR_INVALID_ARGUMENT (no store, a

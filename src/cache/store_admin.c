@@ -336,7 +336,7 @@ eryx_status eryx__store_verify(eryx__store *store, void (*report)(void *user, co
             continue;
         }
         eryx__errbuf why;
-        int r = eryx__store_check_entry(fd, (uint64_t)st.st_size, v[i].key, &why);
+        int r = eryx__store_check_entry(fd, (uint64_t)st.st_size, v[i].key, NULL, NULL, &why);
         if (r == CHECK_ERR) {
             set_msg(err, "cannot verify cache entry %s/%s: %s", store->modules, name, why.msg);
             rc = ERYX_ERR_IO;

@@ -102,9 +102,11 @@ static ssize_t pread_full(int fd, void *buf, size_t n, off_t off) {
 
 /* Checks the open entry fd of size bytes against key: the trailer first (cheap
 ** rejections), then the payload's checksum, read in chunks (no mmap: a file
-** truncated by someone else while mapped would SIGBUS us). CHECK_BAD fills why;
+** truncated by someone else while mapped would SIGBUS us), each also handed to
+** sink when there is one (so a reader checks the very bytes it keeps). CHECK_BAD fills why;
 ** CHECK_ERR (I/O, memory) fills why and leaves the entry alone. */
-int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__errbuf *why) {
+int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__store_sink sink, void *user,
+                            eryx__errbuf *why) {
     if (size < ERYX__STORE_TRAILER_SIZE) {
         set_msg(why, "%llu bytes, shorter than the %u-byte trailer", (unsigned long long)size,
                 ERYX__STORE_TRAILER_SIZE);
@@ -182,6 +184,11 @@ int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__errbuf
             break;
         }
         (void)XXH3_128bits_update(st, buf, n);
+        if (sink && sink(user, off, buf, n) != 0) {
+            set_msg(why, "the payload's reader failed");
+            rc = CHECK_ERR;
+            break;
+        }
         off += n;
     }
     if (rc == CHECK_OK) {

@@ -116,7 +116,8 @@ void eryx__store_build_trailer(uint8_t t[ERYX__STORE_TRAILER_SIZE], const char *
 /* unlinkat name in dirfd only if it still is st's file; 0 (also when gone) or -1 with errno. */
 int eryx__store_unlink_if_same(int dirfd, const char *name, const struct stat *st);
 /* CHECK_OK, CHECK_BAD or CHECK_ERR for the open entry fd of size bytes (store_entry.c). */
-int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__errbuf *why);
+int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__store_sink sink, void *user,
+                            eryx__errbuf *why);
 
 /* ---- store_admin.c: eviction and temp cleanup, also run by put ---------------------- */
 

@@ -379,6 +379,14 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
     }
     if (!g->module) {
         if (source) *source = ERYX__LOADED_COMPILED;
+        /* Never a silent multi-second stall: say what is happening and why. */
+        if (store)
+            warn(cc, "compiling a module for this machine (seconds; once: it is then loaded from the cache in %s)",
+                 eryx__store_dir(store));
+        else
+            warn(cc, "compiling a module for this machine (seconds; %s)",
+                 cc->backend ? "once: it is then loaded from the cache backend"
+                             : "again in every process: no cache directory is in use");
         if ((st = make(make_user, &g->module, err)) != ERYX_OK) goto fail;
         store_compiled(cc, store, key, g->module);
     }
@@ -407,27 +415,33 @@ unlock:
 
 /* ---- acquiring a snapshot image --------------------------------------------------- */
 
-/* Tier 2 for an image: the verified payload copied into a new image (a private
-** copy: nothing another process does to the cache file can change a running
-** sandbox's memory). */
+/* Tier 2 for an image: the payload copied into a new image as it is read and
+** checked (one pass over the file; a private copy: nothing another process does to
+** the cache file can change a running sandbox's memory). */
+static int image_sink(void *user, uint64_t off, const uint8_t *data, size_t n) {
+    return eryx__snapimg_write(user, (size_t)off, data, n, NULL);
+}
+
 static eryx__snapimg *image_from_store(const eryx__cache_config *cc, eryx__store *store, const char *key) {
     eryx__store_entry entry = {.lock_fd = -1};
-    eryx__errbuf eb;
-    eryx__store_result r = eryx__store_get(store, key, &entry, &eb);
+    eryx__errbuf eb = {0};
+    eryx__store_result r = ERYX__STORE_MISS;
+    eryx__snapimg *img = NULL;
+    /* The image's size is the payload's: the trailer's length, checked by the read. */
+    uint64_t len = eryx__store_payload_len(store, key);
+    if (len && len <= SIZE_MAX && !(img = eryx__snapimg_begin((size_t)len, &eb)))
+        warn(cc, "cannot load the snapshot image for %s (%s); rebuilding it", key, eb.msg);
+    if (img) r = eryx__store_read(store, key, image_sink, img, &entry, &eb);
     if (r == ERYX__STORE_CORRUPT) warn(cc, "removed a damaged cache entry (%s); rebuilding it", eb.msg);
     if (r == ERYX__STORE_ERROR) warn(cc, "cannot read a cache entry (%s); rebuilding it", eb.msg);
-    if (r != ERYX__STORE_HIT) return NULL;
-    eryx__snapimg *img = NULL;
-    FILE *f = fopen(entry.path, "rb");
-    uint8_t *data = f && entry.payload_len ? malloc(entry.payload_len) : NULL;
-    if (data && fread(data, 1, entry.payload_len, f) == entry.payload_len)
-        img = eryx__snapimg_new(data, entry.payload_len, &eb);
-    if (!img)
-        warn(cc, "cannot load the snapshot image %s (%s); rebuilding it", entry.path,
-             eb.msg[0] ? eb.msg : "read failed");
-    free(data);
-    if (f) fclose(f);
+    if (r == ERYX__STORE_HIT && entry.payload_len != len) r = ERYX__STORE_MISS; /* replaced meanwhile */
     eryx__store_entry_release(&entry);
+    if (r != ERYX__STORE_HIT) {
+        eryx__snapimg_abandon(img);
+        return NULL;
+    }
+    if (!(img = eryx__snapimg_seal(img, &eb)))
+        warn(cc, "cannot load the snapshot image for %s (%s); rebuilding it", key, eb.msg);
     return img;
 }
 

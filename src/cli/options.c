@@ -159,6 +159,16 @@ static eryx__cli_opt_result opt_import(eryx__cli_opts *o, const char *name, cons
     return ERYX__CLI_OPT_TAKEN;
 }
 
+static eryx__cli_opt_result opt_imports(eryx__cli_opts *o, const char *name, const char *v, int *status) {
+    (void)name, (void)status;
+    if (strcmp(v, "default") && strcmp(v, "none")) {
+        fprintf(stderr, "eryx: --imports: '%s' is neither 'default' nor 'none'\n", v);
+        return ERYX__CLI_OPT_FAIL;
+    }
+    eryx_builder_set_default_imports(o->b, !strcmp(v, "default"));
+    return ERYX__CLI_OPT_TAKEN;
+}
+
 static eryx__cli_opt_result opt_setup(eryx__cli_opts *o, const char *name, const char *v, int *status) {
     (void)name, (void)status;
     free(o->setup);
@@ -258,6 +268,11 @@ static const option OPTIONS[] = {
      "import module MOD (json, xml.dom) before the snapshot:\n"
      "the code's own `import MOD` is then a lookup;\n"
      "repeatable, imported in the order given"},
+    {"--imports", NULL, "default|none", opt_imports, 0,
+     "start from the default start state, with the stdlib\n"
+     "modules most programs use already imported (default;\n"
+     "docs/START-STATE.md lists them), or from Python just\n"
+     "started (none); --import adds to either"},
     {"--setup", NULL, "FILE", opt_setup, 0,
      "run the Python code in FILE in __main__ after the\n"
      "imports, before the snapshot: the code sees what it\n"

@@ -39,6 +39,7 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.cb_max_calls = 1000;
     b->spec.cb_timeout_ns = (uint64_t)30 * 1000000000u;
     b->preinit = true;
+    b->common_imports = true;
     b->state_on_disk = true;
     b->cache_max_bytes = DEFAULT_CACHE_MAX_BYTES;
     b->memory = eryx__default_memcache();
@@ -326,6 +327,14 @@ eryx_status eryx_builder_set_start_state_cache(eryx_builder *b, int on_disk) {
     b->state_on_disk = on_disk != 0;
     return ERYX_OK;
 }
+
+eryx_status eryx_builder_set_default_imports(eryx_builder *b, int enabled) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->common_imports = enabled != 0;
+    return ERYX_OK;
+}
+
+const char *eryx_default_imports(void) { return eryx__common_imports; }
 
 eryx_status eryx_builder_add_preimport(eryx_builder *b, const char *module) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;

@@ -88,7 +88,8 @@ struct eryx_builder {
     run_spec spec;
     char *cache_dir; /* NULL: no disk cache */
     bool preinit;
-    eryx_cache *memory; /* a reference; NULL: none */
+    bool common_imports; /* the default start state's modules come first (eryx_builder_set_default_imports) */
+    eryx_cache *memory;  /* a reference; NULL: none */
     uint64_t cache_max_bytes, cache_max_entries;
     eryx_cache_backend backend;
     bool has_backend;

@@ -1,8 +1,8 @@
 /*
 ** Pre-initialization: a configuration's start state. Its snapshot id (what the
 ** state depends on), the capture (Python started, the imports and setup code run,
-** in a throwaway instance, then its memory kept as a snapshot image), the layering
-** on the guest's plain snapshot, the bare module instances of an image run, and
+** in a throwaway instance, then its memory kept as a snapshot image), the layers
+** (plain, then the default imports, then the builder's own), the bare module instances of an image run, and
 ** the export and import of a start state as one blob. Getting images and modules
 ** through the cache tiers is src/cache/tiers.c's.
 */
@@ -20,20 +20,28 @@
 #include "sandbox.h"
 #include "sandbox_internal.h"
 
+/* The layers of start states: Python just started (the guest's plain state for an
+** environment), then the default start state's modules imported (common), then a
+** builder's own imports, setup code, packages and callbacks (full). Each is
+** captured from the one below it, so a new configuration pays only its own part. */
+typedef enum { LEVEL_PLAIN, LEVEL_COMMON, LEVEL_FULL } level;
+
 /* What a snapshot depends on besides the base module and the engine: the stdlib
 ** image it imported from (its path and identity), the environment Python read
 ** while starting, the imports and the setup code. One string. Not argv: one
-** snapshot serves every argv (each restore sets sys.argv). */
-static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, bool plain) {
+** snapshot serves every argv (each restore sets sys.argv). A full id with nothing
+** of the builder's own equals its common id: the builder then uses that image. */
+static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, level lv) {
     char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing", zip_sha[65];
     struct stat st;
     snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
     if (stat(path, &st) == 0)
         snprintf(zip_id, sizeof zip_id, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_ino,
                  (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-    if (!plain && b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0) return NULL;
+    if (lv == LEVEL_FULL && b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0)
+        return NULL;
     eryx__stdlib_sha256(b->spec.guest_dir, zip_sha);
-    size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir);
+    size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir) + strlen(eryx__common_imports);
     for (int i = 0; i < b->spec.envc; i++) n += strlen(b->spec.env[i]) + 1;
     if (b->spec.imports) n += strlen(b->spec.imports);
     n += cbs ? strlen(cbs) + 1 : 0;
@@ -44,8 +52,11 @@ static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const c
                  setup_sha);
     for (int i = 0; i < b->spec.envc; i++) p += sprintf(p, "%s\x1f", b->spec.env[i]);
     *p++ = '\x1e';
-    *p = '\0';           /* the separator above overwrote the last terminator */
-    if (plain) return c; /* the guest's plain snapshot for this environment (capture_from_base) */
+    *p = '\0';                       /* the separator above overwrote the last terminator */
+    if (lv == LEVEL_PLAIN) return c; /* the guest's plain snapshot for this environment (capture_from_base) */
+    /* '+' is never in a module list, so this cannot be read as one. */
+    if (lv == LEVEL_COMMON || b->common_imports) p += sprintf(p, "+common\x1f%s\x1e", eryx__common_imports);
+    if (lv == LEVEL_COMMON) return c;
     p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs);   /* installed in the snapshot: a restore need not */
     for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
@@ -54,7 +65,7 @@ static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const c
 }
 
 static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char *cbs) {
-    return snapshot_id_of(b, base_sha, cbs, false);
+    return snapshot_id_of(b, base_sha, cbs, LEVEL_FULL);
 }
 
 typedef struct snapshot_job {
@@ -64,8 +75,8 @@ typedef struct snapshot_job {
     const char *cbs; /* the callbacks' description (eryx__cb_describe), NULL: none */
     const eryx__cache_config *cc;
     const eryx__cache_config *icc; /* where snapshot images are kept (state_cache_config) */
-    bool plain;                    /* capture the plain snapshot: Python started, nothing imported or set up */
-    eryx__snapimg *from;           /* NULL, or the plain snapshot to start the capture from (not a fresh start) */
+    level level;                   /* the layer to capture (a full job whose builder adds nothing is common) */
+    eryx__snapimg *from;           /* NULL, or the layer below to start the capture from (not a fresh start) */
     eryx__guest *bare;             /* with `from`: the module instances of it run */
 } snapshot_job;
 
@@ -138,8 +149,8 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     eryx_builder *b = job->b;
     /* The builder's cache dir (borrowed): extensions the imports load are compiled
     ** through it. */
-    /* From the plain snapshot when there is one (its Python already started: ~10 ms
-    ** saved), else from a fresh start of the base module. */
+    /* From the layer below when there is one (its Python already started: ~10 ms
+    ** saved, and the default imports done), else from a fresh start of the base module. */
     eryx_sandbox t = {.guest = job->from ? job->bare : job->base,
                       .img = job->from,
                       .transient = true,
@@ -154,9 +165,10 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     free(t.spec.imports);
     free(t.spec.setup);
     t.spec.imports = t.spec.setup = NULL;
-    if (job->plain) /* nor packages: the plain snapshot serves every package set */
+    bool own = job->level == LEVEL_FULL; /* the builder's own imports, setup, packages, callbacks */
+    if (!own)                            /* nor packages: the layers below serve every package set */
         for (size_t i = 0; i < t.spec.npkgs; i++) eryx__package_clear(&t.spec.pkgs[i]);
-    if (job->plain) t.spec.npkgs = 0;
+    if (!own) t.spec.npkgs = 0;
     /* The snapshot is made with sys.argv == ['-c'] whatever the builder's argv. */
     eryx__strv_free(t.spec.argv, t.spec.argc);
     t.spec.argc = 1;
@@ -165,8 +177,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         eryx__spec_free(&t.spec);
         return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot");
     }
-    if (!job->plain &&
-        (st = eryx__start_state_check_links(b, eryx__guest_module(t.guest), job->wasm_sha, err)) != ERYX_OK)
+    if (own && (st = eryx__start_state_check_links(b, eryx__guest_module(t.guest), job->wasm_sha, err)) != ERYX_OK)
         goto done;
     if ((st = eryx__instance_new(&t)) != ERYX_OK) {
         eryx__fail(err, st, "%s", t.err.msg);
@@ -178,10 +189,11 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
     }
-    if ((st = eryx__start_state_run_setup(&t, job->plain ? NULL : b->spec.imports, job->plain ? NULL : b->spec.setup,
-                                          job->plain ? 0 : b->spec.setup_len, true, &scratch, err)) != ERYX_OK)
+    const char *imports = own ? b->spec.imports : job->level == LEVEL_COMMON ? eryx__common_imports : NULL;
+    if ((st = eryx__start_state_run_setup(&t, imports, own ? b->spec.setup : NULL, own ? b->spec.setup_len : 0, true,
+                                          &scratch, err)) != ERYX_OK)
         goto done;
-    if (job->cbs && !job->plain) { /* the callbacks' functions (and asyncio) are then in the snapshot */
+    if (job->cbs && own) { /* the callbacks' functions (and asyncio) are then in the snapshot */
         int rc = 0;
         st = eryx__instance_support_call(&t, "set_callbacks", job->cbs, strlen(job->cbs), &rc);
         if (st != ERYX_OK || rc != 0) {
@@ -228,29 +240,29 @@ static void bare_id_of(const char *sha, char id[128]) { snprintf(id, 128, "eryx-
 static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errbuf *err) {
     snapshot_job *job = user;
     if (job->from) return capture_snapshot(job, out, err);
-    const run_spec *spec = &job->b->spec;
-    if (!job->plain && (spec->imports || spec->setup || spec->npkgs || job->cbs)) {
-        /* Layered: start from the guest's plain snapshot for this environment (the
-        ** one a builder with no imports, setup, packages or callbacks uses, made
-        ** once and cached like any snapshot) instead of starting Python again. */
+    if (job->level != LEVEL_PLAIN) {
+        /* Layered: start from the layer below for this environment (made once and
+        ** cached like any snapshot) instead of starting Python again and importing
+        ** what it already imported. */
+        level below = job->level == LEVEL_FULL && job->b->common_imports ? LEVEL_COMMON : LEVEL_PLAIN;
         char bare_id[128];
         bare_id_of(job->wasm_sha, bare_id);
-        char *plain_id = snapshot_id_of(job->b, job->wasm_sha, NULL, true);
-        if (!plain_id) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
+        char *below_id = snapshot_id_of(job->b, job->wasm_sha, NULL, below);
+        if (!below_id) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
         snapshot_job pj = *job;
-        pj.plain = true, pj.cbs = NULL;
-        eryx__snapimg *plain = NULL;
+        pj.level = below, pj.cbs = NULL;
+        eryx__snapimg *base = NULL;
         eryx__guest *bare = NULL;
-        eryx_status st = eryx__image_acquire(plain_id, capture_from_base, &pj, job->icc, &plain, err);
-        free(plain_id);
+        eryx_status st = eryx__image_acquire(below_id, capture_from_base, &pj, job->icc, &base, err);
+        free(below_id);
         if (st == ERYX_OK) st = eryx__module_acquire(bare_id, make_bare_module, job, job->cc, &bare, NULL, err);
         if (st == ERYX_OK) {
             snapshot_job fj = *job;
-            fj.from = plain, fj.bare = bare;
+            fj.from = base, fj.bare = bare;
             st = capture_snapshot(&fj, out, err);
         }
         eryx__guest_release(bare);
-        eryx__snapimg_release(plain);
+        eryx__snapimg_release(base);
         return st;
     }
     eryx_status st = eryx__guest_acquire(job->wasm_path, job->wasm_sha, job->cc, &job->base, NULL, err);
@@ -320,7 +332,11 @@ eryx_status eryx__start_state_module(eryx_builder *b, const char *cbs, eryx__gue
     char *id = snapshot_id(b, sha, cbs);
     if (!id) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
     eryx__cache_config scc = state_cache_config(b);
+    const run_spec *spec = &b->spec;
     snapshot_job job = {.b = b, .wasm_path = path, .wasm_sha = sha, .cbs = cbs, .cc = &cc, .icc = &scc};
+    job.level = spec->imports || spec->setup || spec->npkgs || cbs ? LEVEL_FULL
+                : b->common_imports                                ? LEVEL_COMMON
+                                                                   : LEVEL_PLAIN;
     st = eryx__image_acquire(id, capture_from_base, &job, &scc, img, &b->err);
     if (st != ERYX_OK) {
         free(id);

@@ -48,7 +48,7 @@ static void set_err(eryx__errbuf *err, eryx_status status, const char *what) {
 
 static int chunk_is_zero(const uint8_t *p) { return p[0] == 0 && memcmp(p, p + 1, CHUNK - 1) == 0; }
 
-eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *err) {
+eryx__snapimg *eryx__snapimg_begin(size_t len, eryx__errbuf *err) {
     if (len == 0 || len % WASM_PAGE) {
         errno = EINVAL;
         set_err(err, ERYX_ERR_INVALID_ARGUMENT, "a snapshot image must be whole 64 KiB pages");
@@ -67,16 +67,43 @@ eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *e
         free(img);
         return NULL;
     }
-    if (ftruncate(img->fd, (off_t)len) != 0) goto fail;
-    for (size_t off = 0; off < len; off += CHUNK) {
-        if (chunk_is_zero(mem + off)) continue;
-        for (size_t done = 0; done < CHUNK;) {
-            ssize_t w = pwrite(img->fd, mem + off + done, CHUNK - done, (off_t)(off + done));
+    if (ftruncate(img->fd, (off_t)len) != 0) {
+        set_err(err, ERYX_ERR_IO, "sizing a snapshot image's memfd");
+        eryx__snapimg_abandon(img);
+        return NULL;
+    }
+    return img;
+}
+
+int eryx__snapimg_write(eryx__snapimg *img, size_t off, const uint8_t *data, size_t n, eryx__errbuf *err) {
+    if (off % CHUNK || off > img->size || n > img->size - off || (n % CHUNK && off + n != img->size)) {
+        errno = EINVAL;
+        set_err(err, ERYX_ERR_INVALID_ARGUMENT, "a snapshot image write outside the image or not in 64 KiB chunks");
+        return -1;
+    }
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t len = n - at < CHUNK ? n - at : CHUNK;
+        if (len == CHUNK && chunk_is_zero(data + at)) continue;
+        for (size_t done = 0; done < len;) {
+            ssize_t w = pwrite(img->fd, data + at + done, len - done, (off_t)(off + at + done));
             if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) goto fail;
+            if (w <= 0) {
+                set_err(err, ERYX_ERR_IO, "writing a snapshot image to its memfd");
+                return -1;
+            }
             done += (size_t)w;
         }
     }
+    return 0;
+}
+
+void eryx__snapimg_abandon(eryx__snapimg *img) {
+    if (!img) return;
+    close(img->fd);
+    free(img);
+}
+
+eryx__snapimg *eryx__snapimg_seal(eryx__snapimg *img, eryx__errbuf *err) {
     /* Sealed: nobody (this process included) can change it any more, so every
     ** private mapping of it starts from the same bytes. */
     /* F_SEAL_WRITE fails with EBUSY while the kernel still holds a transient
@@ -88,17 +115,25 @@ eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *e
         if (sealed != 0 && errno != EBUSY) break;
         if (sealed != 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
     }
-    if (sealed != 0) goto fail; /* errno is fcntl's: nanosleep leaves it alone on success */
-    void *view = mmap(NULL, len, PROT_READ, MAP_SHARED, img->fd, 0);
-    if (view == MAP_FAILED) goto fail;
+    void *view = sealed == 0 ? mmap(NULL, img->size, PROT_READ, MAP_SHARED, img->fd, 0) : MAP_FAILED;
+    if (view == MAP_FAILED) { /* errno is fcntl's or mmap's: nanosleep leaves it alone on success */
+        set_err(err, ERYX_ERR_IO, "sealing a snapshot image's memfd");
+        eryx__snapimg_abandon(img);
+        return NULL;
+    }
     img->view = view;
     pthread_mutex_init(&img->lock, NULL);
     return img;
-fail:
-    set_err(err, ERYX_ERR_IO, "writing a snapshot image to its memfd");
-    close(img->fd);
-    free(img);
-    return NULL;
+}
+
+eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *err) {
+    eryx__snapimg *img = eryx__snapimg_begin(len, err);
+    if (!img) return NULL;
+    if (eryx__snapimg_write(img, 0, mem, len, err) != 0) {
+        eryx__snapimg_abandon(img);
+        return NULL;
+    }
+    return eryx__snapimg_seal(img, err);
 }
 
 void eryx__snapimg_retain(eryx__snapimg *img) { atomic_fetch_add(&img->refs, 1); }

@@ -23,6 +23,16 @@ typedef struct eryx__snapimg eryx__snapimg;
 ** pages are left as holes). NULL with a message in err (may be NULL) when the
 ** memfd cannot be made (out of memory, or memfd_create refused). */
 eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *err);
+/* The same in steps, for bytes that arrive in pieces (a cache file read in
+** chunks): begin makes an empty image of len bytes (a multiple of 64 KiB); write
+** copies n bytes at off (both multiples of 64 KiB, or n reaching the end), leaving
+** zero chunks as holes, and returns 0 or -1; seal makes it read-only and usable
+** (NULL on failure, img then freed); abandon frees an image that is not sealed.
+** err may be NULL everywhere. */
+eryx__snapimg *eryx__snapimg_begin(size_t len, eryx__errbuf *err);
+int eryx__snapimg_write(eryx__snapimg *img, size_t off, const uint8_t *data, size_t n, eryx__errbuf *err);
+eryx__snapimg *eryx__snapimg_seal(eryx__snapimg *img, eryx__errbuf *err);
+void eryx__snapimg_abandon(eryx__snapimg *img); /* NULL allowed */
 void eryx__snapimg_retain(eryx__snapimg *img);
 void eryx__snapimg_release(eryx__snapimg *img); /* NULL allowed */
 size_t eryx__snapimg_size(const eryx__snapimg *img);
