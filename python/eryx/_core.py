@@ -1,7 +1,6 @@
 """The public API over the _eryx extension: Sandbox, Session, SandboxFactory, ..."""
 from __future__ import annotations
 
-import asyncio
 import codecs
 import inspect
 import json
@@ -328,6 +327,8 @@ def _invoker(fn: Callable[..., Any]) -> Callable[[str], str]:
             raise TypeError("callback arguments must be a JSON object")
         value = fn(**kwargs)
         if is_async or inspect.isawaitable(value):
+            import asyncio  # here, not at the top: importing it costs ~45 ms that most users never need
+
             value = asyncio.run(_await(value))
         return json.dumps(value, allow_nan=False)
 
