@@ -4,12 +4,15 @@
 
 Measures: eryx.Sandbox() creation (in a process that made one before, and the
 first in a new process); Sandbox.execute("pass"); Session.execute("pass");
+SandboxFactory(imports=[a set not made before]) in a new process, with cache=True
+and cache=False (the cache entries the cache=True runs add are removed after);
 and, as baselines on this machine at the same moment, CPython's own
 exec(compile("pass")) in a fresh dict, and `python3 -c pass` as a subprocess
 (what isolating code in a new process costs).
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,6 +59,27 @@ def main():
     cases["first Sandbox() in a new process"] = [
         float(subprocess.run([sys.executable, "-c", first_code], check=True, capture_output=True,
                              text=True).stdout) for _ in range(max(10, a.runs // 30))]
+    # A new import set per run: three common modules plus one that neither the
+    # default start state nor an earlier run imported, so each factory captures.
+    pool = ["colorsys", "sched", "graphlib", "netrc", "plistlib", "quopri", "mailbox",
+            "smtplib", "imaplib", "poplib", "ftplib", "wave", "tabnanny", "pyclbr",
+            "filecmp", "fileinput", "cmd", "code", "codeop", "pdb", "trace", "tracemalloc", "timeit", "cProfile",
+            "pstats", "zipapp", "compileall", "py_compile", "modulefinder", "runpy", "symtable", "token", "tokenize"]
+    default = set(eryx._eryx.default_imports().split())
+    pool = [m for m in pool if m not in default]
+    modules = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eryx", "modules")
+    before = set(os.listdir(modules)) if os.path.isdir(modules) else set()
+    n = min(len(pool) // 2, max(5, a.runs // 30))
+    fac_code = ("import sys, time, eryx\nt = time.perf_counter_ns()\n"
+                "eryx.SandboxFactory(imports=['json', 're', 'decimal', sys.argv[1]], cache=sys.argv[2] == 'True')\n"
+                "print((time.perf_counter_ns() - t) / 1e6)")
+    for cache in (True, False):
+        cases[f"SandboxFactory(new imports, cache={cache}), new process"] = [
+            float(subprocess.run([sys.executable, "-c", fac_code, pool[i + (n if cache else 0)], str(cache)],
+                                 check=True, capture_output=True, text=True).stdout) for i in range(n)]
+    for name in (set(os.listdir(modules)) - before) if os.path.isdir(modules) else ():
+        if name.endswith(".cwasm"):
+            os.unlink(os.path.join(modules, name))
     rows = {k: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99), "runs": len(v)} for k, v in cases.items()}
     if a.json:
         print(json.dumps(rows))

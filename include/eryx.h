@@ -255,13 +255,14 @@ eryx_status eryx_builder_set_memfs_limit(eryx_builder *builder, uint64_t max_byt
 eryx_status eryx_builder_set_preinit(eryx_builder *builder, int enabled);
 
 /*
-** Whether the builder's start states (its snapshot image, and the guest's plain
-** one it is layered on) are kept in the cache directory or backend (on_disk != 0,
-** the default) or in process memory only (0): made once per process, never
-** written, never read from disk. Either way the compiled interpreter and extension
-** modules come from the cache directory, so no process compiles what the machine
-** has compiled before. For start states that must not outlive the process, or a
-** cache directory shared with untrusted writers of start states. Default: on.
+** Whether the builder's own start state (its snapshot image) is kept in the cache
+** directory or backend (on_disk != 0, the default) or in process memory only (0):
+** made once per process, never written, never read from disk. Either way the
+** compiled interpreter and extension modules, and the layers the state is made on
+** (Python just started, and the default start state: they hold nothing of the
+** builder's imports, setup code, packages or callbacks), come from the cache
+** directory, so no process compiles or captures again what the machine already
+** has. For a start state that must not outlive the process. Default: on.
 */
 eryx_status eryx_builder_set_start_state_cache(eryx_builder *builder, int on_disk);
 

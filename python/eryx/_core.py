@@ -716,7 +716,10 @@ class SandboxFactory:
         self._lock = threading.Lock()
         # Pre-initializes now (a first sandbox makes or loads the start state); the
         # state is exported (compressed: tens of ms) only when to_bytes() asks.
-        _call(self._base_builder().new_sandbox, creating=True)
+        # The builder stays alive with the factory: a new state is written to the
+        # disk cache behind the first sandbox, and freeing the builder would wait for it.
+        self._builder = self._base_builder()
+        _call(self._builder.new_sandbox, creating=True)
         self._state: bytes | None = None
 
     @classmethod
@@ -729,7 +732,8 @@ class SandboxFactory:
         self._site, self._pkgs = (packages[0], packages[1:]) if site else (None, packages)
         self._blob = None
         self._lock = threading.Lock()
-        _call(self._base_builder().import_state, state, creating=True, loading=True)
+        self._builder = self._base_builder()
+        _call(self._builder.import_state, state, creating=True, loading=True)
         self._state = state
         return self
 
@@ -758,7 +762,7 @@ class SandboxFactory:
         with self._lock:
             if self._blob is None:
                 if self._state is None:
-                    self._state = _call(self._base_builder().export_state, creating=True)
+                    self._state = _call(self._builder.export_state, creating=True)
                 meta = json.dumps({"imports": self._imports, "site_packages": self._site,
                                    "packages": self._pkgs, "default_imports": self._default_imports}).encode()
                 self._blob = _FACTORY_MAGIC + struct.pack("<I", len(meta)) + meta + self._state

@@ -251,9 +251,13 @@ static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errb
         if (!below_id) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for the snapshot key");
         snapshot_job pj = *job;
         pj.level = below, pj.cbs = NULL;
+        /* The layers below are the machine's, like the compiled interpreter: they
+        ** hold nothing of this builder, so they come from (and go to) the disk
+        ** cache even when the builder keeps its own start state off it. */
+        pj.icc = job->cc;
         eryx__snapimg *base = NULL;
         eryx__guest *bare = NULL;
-        eryx_status st = eryx__image_acquire(below_id, capture_from_base, &pj, job->icc, &base, err);
+        eryx_status st = eryx__image_acquire(below_id, capture_from_base, &pj, pj.icc, &base, err);
         free(below_id);
         if (st == ERYX_OK) st = eryx__module_acquire(bare_id, make_bare_module, job, job->cc, &bare, NULL, err);
         if (st == ERYX_OK) {
