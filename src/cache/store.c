@@ -325,8 +325,8 @@ static size_t fault_allow(eryx__store *s, size_t n, int *err) {
     }
 }
 
-static int write_all(eryx__store *s, int fd, const void *data, size_t n) {
-    const char *p = data;
+/* Writes n bytes at fd's offset. */
+static int write_run(eryx__store *s, int fd, const char *p, size_t n) {
     while (n > 0) {
         int ferr;
         size_t chunk = fault_allow(s, n < WRITE_CHUNK ? n : WRITE_CHUNK, &ferr);
@@ -345,6 +345,28 @@ static int write_all(eryx__store *s, int fd, const void *data, size_t n) {
         }
         p += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+#define HOLE_CHUNK 65536u
+
+static bool zero_chunk(const char *p, size_t n) { return n == HOLE_CHUNK && !p[0] && !memcmp(p, p + 1, n - 1); }
+
+/* Writes n bytes at fd's offset; whole 64 KiB chunks of zeros become holes (a
+** start state is mostly zero pages: its entry then takes a third of the disk and
+** of the write). What follows a final hole (the trailer) extends the file. */
+static int write_all(eryx__store *s, int fd, const void *data, size_t n) {
+    const char *p = data;
+    while (n > 0) {
+        size_t run = 0, step;
+        while (run < n && !zero_chunk(p + run, step = n - run < HOLE_CHUNK ? n - run : HOLE_CHUNK)) run += step;
+        if (run && write_run(s, fd, p, run) != 0) return -1;
+        p += run, n -= run;
+        if (n > 0) { /* a zero chunk */
+            if (lseek(fd, HOLE_CHUNK, SEEK_CUR) < 0) return -1;
+            p += HOLE_CHUNK, n -= HOLE_CHUNK;
+        }
     }
     return 0;
 }
