@@ -5,6 +5,9 @@
 /* XSI on top of the global POSIX level: strerror_r in err_text (store_int.h). */
 #define _XOPEN_SOURCE 700
 #include "store_int.h"
+#ifndef SEEK_DATA
+#define SEEK_DATA 3 /* Linux's value; hidden by the XSI level this file needs for strerror_r */
+#endif
 
 /* ---- names and the trailer ------------------------------------------------------- */
 
@@ -181,9 +184,19 @@ int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__store_
         set_msg(why, "out of memory");
         rc = CHECK_ERR;
     }
+    /* Whole chunks inside a hole of a sparse entry (store.c writes zero runs as
+    ** holes) are hashed from zeros here: touching them through the mapping would
+    ** make the kernel allocate and clear a page for each. */
+    static const uint8_t zeros[HASH_CHUNK];
+    off_t next_data = 0; /* no data before it, from off */
     for (uint64_t off = 0; rc == CHECK_OK && off < payload;) {
         size_t n = payload - off < HASH_CHUNK ? (size_t)(payload - off) : HASH_CHUNK;
         const uint8_t *chunk = map ? map + off : buf;
+        if (map && (off_t)off >= next_data) {
+            off_t d = lseek(fd, (off_t)off, SEEK_DATA); /* unsupported (EINVAL): all data */
+            next_data = d >= 0 ? d : errno == ENXIO ? (off_t)payload : (off_t)off;
+        }
+        if (map && next_data >= (off_t)(off + n)) chunk = zeros;
         if (!map) {
             got = pread_full(fd, buf, n, (off_t)off);
             if (got < 0) {
