@@ -27,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 MODULES = [
     "bisect", "heapq", "shlex", "pprint", "calendar", "fractions", "decimal",
@@ -40,11 +41,16 @@ MODULES = [
 TIMED = """
 import sys, time
 {pre}
+_cpu = getattr(time, "thread_time_ns", None)
+c = _cpu() if _cpu else 0
 t = time.perf_counter_ns()
 import {mod}
 t = time.perf_counter_ns() - t
-print("ERYX_IMPORT_NS", t)
+c = _cpu() - c if _cpu else -1
+print("ERYX_IMPORT_NS", t, c)
 """
+# The same execute without the import: its CPU time is taken off the eryx samples'.
+BASELINE = TIMED.replace("import {mod}", "pass")
 
 DETAILED = """
 import sys, time
@@ -71,15 +77,21 @@ print("ERYX_IMPORT_DETAIL", json.dumps({{"total": t, "rows": _rows}}))
 """
 
 
-def run(cmd, code, marker):
+def run(cmd, code, marker, want_cpu=False):
+    """Runs code; returns what follows marker on its output (with want_cpu, and
+    the host thread's CPU time of an execute through the Python API, or None)."""
+    cpu = None
     if callable(cmd):
+        cpu = time.thread_time_ns()
         out, err = cmd(code)
+        cpu = time.thread_time_ns() - cpu
     else:
         p = subprocess.run(cmd + [code], capture_output=True, text=True, timeout=300)
         out, err = p.stdout, f"exit {p.returncode}: {p.stderr[-2000:]}"
     for line in out.splitlines():
         if line.startswith(marker):
-            return line[len(marker) + 1:]
+            value = line[len(marker) + 1:]
+            return (value, cpu) if want_cpu else value
     raise RuntimeError(f"{cmd} failed: {err}")
 
 
@@ -147,13 +159,36 @@ def main():
     for m in mods:  # warm the .pyc files (and the start states)
         for side in sides:
             run(side[1], code(side, TIMED, m), "ERYX_IMPORT_NS")
+            if m == mods[0] and not side[2] and callable(side[1]):
+                run(side[1], code(side, BASELINE, ""), "ERYX_IMPORT_NS")
 
+    # Each sample: (wall ns, CPU ns). CPU: native's thread time around the import;
+    # eryx's, the host thread's CPU time of the execute less the median of the same
+    # execute without the import (the guest has no CPU clock: WASI's process clock
+    # is emulated from the monotonic one), or None through the CLI.
     samples = {m: {side[0]: [] for side in sides} for m in mods}
+    base_cpu = {side[0]: [] for side in sides}
+
+    def sample(side, m):
+        value, host_cpu = run(side[1], code(side, TIMED, m), "ERYX_IMPORT_NS", want_cpu=True)
+        wall, cpu = (int(x) for x in value.split())
+        return [wall, cpu if cpu >= 0 else host_cpu]
+
     for r in range(a.runs):
         sys.stderr.write(f"[imports] round {r + 1}/{a.runs}\n")
         for m in mods:
             for side in sides:
-                samples[m][side[0]].append(int(run(side[1], code(side, TIMED, m), "ERYX_IMPORT_NS")))
+                samples[m][side[0]].append(sample(side, m))
+        for side in sides:
+            if not side[2] and callable(side[1]):
+                for _ in range(3):
+                    base_cpu[side[0]].append(run(side[1], code(side, BASELINE, ""), "ERYX_IMPORT_NS", True)[1])
+    for label, b in base_cpu.items():
+        if b:
+            off = statistics.median(b)
+            for m in mods:
+                for smp in samples[m][label]:
+                    smp[1] -= off
     detail = {}
     if a.detail:
         for m in mods:
@@ -163,22 +198,26 @@ def main():
     labels = [side[0] for side in sides]
     base = next(side[0] for side in sides if side[2])
     eryx_labels = [side[0] for side in sides if not side[2]]
-    head = " | ".join(f"{label} p50 (ms)" for label in labels)
-    rhead = " | ".join(f"{label} / {base}" for label in eryx_labels)
-    print(f"| module | modules loaded | {head} | {rhead} |")
-    print("|---|---|" + "---|" * (len(labels) + len(eryx_labels)))
-    med = {m: {label: statistics.median(samples[m][label]) / 1e6 for label in labels} for m in mods}
-    for m in mods:
-        count = len(detail[m][eryx_labels[0]]["rows"]) if m in detail else ""
-        cells = " | ".join(f"{med[m][label]:.2f}" for label in labels)
-        rcells = " | ".join(f"{med[m][label] / med[m][base]:.2f}" for label in eryx_labels)
-        print(f"| `{m}` | {count} | {cells} | {rcells} |")
-    tot = {label: sum(med[m][label] for m in mods) for label in labels}
-    cells = " | ".join(f"{tot[label]:.1f}" for label in labels)
-    rcells = " | ".join(
-        f"{tot[label] / tot[base]:.2f} ({statistics.geometric_mean([med[m][label] / med[m][base] for m in mods]):.2f})"
-        for label in eryx_labels)
-    print(f"| all {len(mods)}: sum of p50s (geomean of ratios) | | {cells} | {rcells} |")
+    for k, what in ((0, "wall-clock time"), (1, "CPU time")):
+        if any(smp[k] is None for m in mods for label in labels for smp in samples[m][label]):
+            continue
+        print(f"\n{what}, median of {a.runs} (ms); ratios against {base}:\n")
+        head = " | ".join(f"{label}" for label in labels)
+        rhead = " | ".join(f"{label} / native" for label in eryx_labels)
+        print(f"| module | modules loaded | {head} | {rhead} |")
+        print("|---|---:|" + "---:|" * (len(labels) + len(eryx_labels)))
+        med = {m: {label: statistics.median(smp[k] for smp in samples[m][label]) / 1e6 for label in labels}
+               for m in mods}
+        for m in mods:
+            count = len(detail[m][eryx_labels[-1]]["rows"]) if m in detail else ""
+            cells = " | ".join(f"{med[m][label]:.2f}" for label in labels)
+            rcells = " | ".join(f"{med[m][label] / med[m][base]:.2f}" for label in eryx_labels)
+            print(f"| `{m}` | {count} | {cells} | {rcells} |")
+        tot = {label: sum(med[m][label] for m in mods) for label in labels}
+        cells = " | ".join(f"{tot[label]:.1f}" for label in labels)
+        geo = lambda label: statistics.geometric_mean([max(med[m][label], 1e-3) / med[m][base] for m in mods])
+        rcells = " | ".join(f"{tot[label] / tot[base]:.2f} ({geo(label):.2f})" for label in eryx_labels)
+        print(f"| all {len(mods)}: sum (geomean of ratios) | | {cells} | {rcells} |")
     if detail:
         e = eryx_labels[-1]
         print()
