@@ -147,6 +147,7 @@ def main():
         label = "native " + run([py, "-I", "-c"], 'import sys; print("V", sys.version.split()[0])', "V")
         sides.append((label, [py, "-I", "-X", f"pycache_prefix={pycache}", "-c"], True))
 
+    load0 = f"{os.getloadavg()[0]:.1f}"
     have = start_state_modules(sides[0][1])
     skipped = [m for m in mods if m in have]
     mods = [m for m in mods if m not in have]
@@ -201,23 +202,27 @@ def main():
     for k, what in ((0, "wall-clock time"), (1, "CPU time")):
         if any(smp[k] is None for m in mods for label in labels for smp in samples[m][label]):
             continue
-        print(f"\n{what}, median of {a.runs} (ms); ratios against {base}:\n")
+        print(f"\n{what}, median of {a.runs} (ms):\n")
         head = " | ".join(f"{label}" for label in labels)
-        rhead = " | ".join(f"{label} / native" for label in eryx_labels)
+        # Every eryx side against the first native; the last also against the others.
+        others = [label for label in labels if label != base and label not in eryx_labels]
+        pairs = [(label, base) for label in eryx_labels] + [(eryx_labels[-1], o) for o in others]
+        rhead = " | ".join(f"{e} / {n}" for e, n in pairs)
         print(f"| module | modules loaded | {head} | {rhead} |")
-        print("|---|---:|" + "---:|" * (len(labels) + len(eryx_labels)))
+        print("|---|---:|" + "---:|" * (len(labels) + len(pairs)))
         med = {m: {label: statistics.median(smp[k] for smp in samples[m][label]) / 1e6 for label in labels}
                for m in mods}
         for m in mods:
             count = len(detail[m][eryx_labels[-1]]["rows"]) if m in detail else ""
             cells = " | ".join(f"{med[m][label]:.2f}" for label in labels)
-            rcells = " | ".join(f"{med[m][label] / med[m][base]:.2f}" for label in eryx_labels)
+            rcells = " | ".join(f"{med[m][e] / med[m][n]:.2f}" for e, n in pairs)
             print(f"| `{m}` | {count} | {cells} | {rcells} |")
         tot = {label: sum(med[m][label] for m in mods) for label in labels}
         cells = " | ".join(f"{tot[label]:.1f}" for label in labels)
-        geo = lambda label: statistics.geometric_mean([max(med[m][label], 1e-3) / med[m][base] for m in mods])
-        rcells = " | ".join(f"{tot[label] / tot[base]:.2f} ({geo(label):.2f})" for label in eryx_labels)
+        geo = lambda e, n: statistics.geometric_mean([max(med[m][e], 1e-3) / med[m][n] for m in mods])
+        rcells = " | ".join(f"{tot[e] / tot[n]:.2f} ({geo(e, n):.2f})" for e, n in pairs)
         print(f"| all {len(mods)}: sum (geomean of ratios) | | {cells} | {rcells} |")
+    print(f"\n(load average {load0} at the start, {os.getloadavg()[0]:.1f} at the end; {os.cpu_count()} CPUs)")
     if detail:
         e = eryx_labels[-1]
         print()
