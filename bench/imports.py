@@ -14,7 +14,7 @@ already has (outside the timing), so both sides do the same work: only the
 modules M brings that are not loaded yet. Native .pyc files are warm: every
 module is imported once before the rounds (which writes any missing __pycache__).
 
-With --detail, a second run per side and module wraps importlib's _find_and_load
+With --detail, up to 5 more runs per side and module wrap importlib's _find_and_load
 (what the C import calls for a module not in sys.modules) to give -X importtime's
 figures per module, self and cumulative, in both interpreters (the guest's
 interpreter cannot take -X importtime: its configuration is fixed by the shim,
@@ -192,9 +192,20 @@ def main():
                     smp[1] -= off
     detail = {}
     if a.detail:
+        # Per module loaded: the median over DETAIL_RUNS runs of its self and
+        # cumulative times (wall-clock), rows in the first run's order.
+        reps = min(a.runs, 5)
         for m in mods:
-            detail[m] = {side[0]: json.loads(run(side[1], code(side, DETAILED, m), "ERYX_IMPORT_DETAIL"))
-                         for side in sides}
+            detail[m] = {}
+            for side in sides:
+                runs = [json.loads(run(side[1], code(side, DETAILED, m), "ERYX_IMPORT_DETAIL")) for _ in range(reps)]
+                rows = []
+                for name, _, _, depth in runs[0]["rows"]:
+                    got = [next((row for row in r["rows"] if row[0] == name), None) for r in runs]
+                    got = [row for row in got if row]
+                    rows.append((name, statistics.median(row[1] for row in got),
+                                 statistics.median(row[2] for row in got), depth))
+                detail[m][side[0]] = {"total": statistics.median(r["total"] for r in runs), "rows": rows}
 
     labels = [side[0] for side in sides]
     base = next(side[0] for side in sides if side[2])
@@ -226,7 +237,8 @@ def main():
     if detail:
         e = eryx_labels[-1]
         print()
-        print(f"Per module loaded (-X importtime style, one run each, microseconds self / cumulative; {e} and {base}):")
+        print(f"Per module loaded (-X importtime style: wall-clock microseconds, self / cumulative, median of "
+              f"{min(a.runs, 5)} more runs; {e} and {base}):")
         for m in mods:
             print(f"\n`import {m}`:\n")
             print(f"| module | {e} self | {e} cum | {base} self | {base} cum | self ratio |")

@@ -11,8 +11,8 @@
 # start state with those modules imported; default: the build's Sandbox()),
 # VIA=cli (one `eryx -c` process per sample instead of the Python API; ERYX_ARGS
 # then adds options),
-# DETAIL=1 (per-module self/cumulative figures, -X importtime style, from one more
-# run per side), KEEP=FILE (every sample, as JSON).
+# DETAIL=1 (per-module self/cumulative figures, -X importtime style, medians of up to
+# 5 more runs per side), KEEP=FILE (every sample, as JSON).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
