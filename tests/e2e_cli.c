@@ -382,6 +382,67 @@ static const cli_case cases[] = {
      NULL,
      {"snapshot ready (imports: json; setup: none) in "}},
     {"build_takes_no_code", {"build", "-c", "pass"}, NULL, 2, "", NULL, {"build runs no code"}},
+    /* Stdlib imports go through _eryx_support's index (no stat per import), and
+    ** answer only where the path finder would find the same file. */
+    {"stdlib_finder",
+     {"run", "@FILE"},
+     NULL,
+     0,
+     "ok\n",
+     NULL,
+     {NULL},
+     .file_data = "import importlib, importlib.util, os, sys\n"
+                  "from _eryx_support import StdlibFinder, StdlibLoader\n"
+                  "kinds = [type(f).__name__ if not isinstance(f, type) else f.__name__ for f in sys.meta_path]\n"
+                  "assert kinds.index('StdlibFinder') == kinds.index('PathFinder') - 1, kinds\n"
+                  "import email.mime.text, json\n"
+                  "assert isinstance(email.mime.text.__loader__, StdlibLoader), email.mime.text.__loader__\n"
+                  "assert email.mime.__path__ == [sys.path[0] + '/email/mime'] and "
+                  "email.mime.text.__file__.endswith('/email/mime/text.pyc')\n"
+                  "assert importlib.util.find_spec('colorsys').origin == sys.path[0] + '/colorsys.pyc'\n"
+                  "assert importlib.reload(json) is json and json.dumps([1]) == '[1]'\n"
+                  "for name in ('eryx_no_such_module', 'email.no_such_module', 'json.no_such.module'):\n"
+                  "    try:\n"
+                  "        importlib.import_module(name)\n"
+                  "        raise AssertionError(name)\n"
+                  "    except ModuleNotFoundError:\n"
+                  "        pass\n"
+                  "os.makedirs('/tmp/p/email2', exist_ok=True)\n"
+                  "for path, text in (('/tmp/p/colorsys.py', 'MINE = 1'), ('/tmp/p/mymod.py', 'X = 2'),\n"
+                  "                   ('/tmp/p/email2/__init__.py', ''), ('/tmp/p/extra.py', 'E = 3')):\n"
+                  "    with open(path, 'w') as f:\n"
+                  "        f.write(text)\n"
+                  "sys.path.append('/tmp/p')  # after the stdlib, as packages are: shadows nothing\n"
+                  "import mymod, colorsys, email2\n"
+                  "assert mymod.X == 2 and not hasattr(colorsys, 'MINE')\n"
+                  "sys.path.insert(0, '/tmp/p')  # before the stdlib: the user's module wins\n"
+                  "del sys.modules['colorsys']\n"
+                  "import colorsys\n"
+                  "assert colorsys.MINE == 1, colorsys\n"
+                  "sys.path.remove('/tmp/p')\n"
+                  "email.__path__.insert(0, '/tmp/p')  # a package's path changed: the path finder decides\n"
+                  "import email.extra\n"
+                  "assert email.extra.E == 3\n"
+                  "print('ok')\n"},
+    /* _eryx_stdlib_code in the import list: later stdlib imports run code
+    ** unmarshalled in the start state. */
+    {"stdlib_code_cache",
+     {"--import", "_eryx_stdlib_code", "run", "@FILE"},
+     NULL,
+     0,
+     "ok\n",
+     NULL,
+     {NULL},
+     .file_data = "import importlib, sys\n"
+                  "import _eryx_support as s\n"
+                  "assert len(s._CODE) > 300, len(s._CODE)\n"
+                  "assert not any('_pydecimal' in p or '/multiprocessing/' in p for p in s._CODE)\n"
+                  "assert not any(m.__spec__ and getattr(m.__spec__, 'origin', None) in s._CODE for m in "
+                  "list(sys.modules.values()) if m.__name__ != '__main__')\n"
+                  "import email.parser\n"
+                  "assert email.parser.__spec__.loader.get_code('email.parser') is s._CODE[email.parser.__file__]\n"
+                  "assert importlib.reload(email.parser).Parser().parsestr('A: b\\n\\nbody')['A'] == 'b'\n"
+                  "print('ok')\n"},
     {"no_preinit", {"--no-preinit", "-c", "print(1)"}, NULL, 0, "1\n", NULL, {NULL}},
     /* Without a snapshot the CLI runs the imports and the setup code itself. */
     {"no_preinit_setup",
