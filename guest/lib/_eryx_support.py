@@ -408,7 +408,11 @@ def clear(_arg):
 def reseed():
     mod = sys.modules.get("random")
     if mod is not None:
-        mod.seed()  # no argument: os.urandom
+        # 256 bits from the host's CSPRNG, not seed()'s 2,496 bytes: the same
+        # Mersenne Twister key expansion, and a tenth of the cost of a restore's
+        # reseed (reading 2.5 KB through WASI random_get took 19-80 us here;
+        # docs/START-STATE.md). MT is no cryptographic generator either way.
+        mod.seed(int.from_bytes(_os.urandom(32), "little"))
     mod = sys.modules.get("tempfile")
     if mod is not None:
         mod._name_sequence = None  # rebuilt, with a fresh Random, on next use
