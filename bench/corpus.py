@@ -123,8 +123,14 @@ def worker(impl: str) -> None:
     import eryx  # the implementation this worker's interpreter has
 
     cbs = load_callbacks()
-    eryx.Sandbox().execute("pass")  # the process's first sandbox (engine, module load): untimed
+    # The process's first sandbox (engine, module load), untimed; it says which start
+    # state Sandbox() gives (how many modules are already imported).
+    r = eryx.Sandbox().execute("import sys; print(len(sys.modules))")
+    s = getattr(r, "stdout_text", None)
     out = sys.stdout
+    out.write(json.dumps({"modules_at_start": int(s if isinstance(s, str) else r.stdout),
+                          "version": getattr(eryx, "__version__", "?")}) + "\n")
+    out.flush()
     for line in sys.stdin:
         req = json.loads(line)
         kw = {"callbacks": cbs} if req["callbacks"] else {}
@@ -152,6 +158,10 @@ class Worker:
         self.impl = impl
         self.p = subprocess.Popen([python, str(Path(__file__).resolve()), "--worker", impl], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+        line = self.p.stdout.readline()
+        if not line:
+            sys.exit(f"corpus: the {impl} worker ({python}) did not start (see its stderr above)")
+        self.hello = json.loads(line)
 
     def run(self, code: str, callbacks: bool, runs: int, want_stdout: bool = False) -> dict:
         self.p.stdin.write(json.dumps({"code": code, "callbacks": callbacks, "runs": runs,
@@ -297,7 +307,8 @@ def report(res: dict, impls: list[str], runs: int, meta: dict) -> tuple[str, dic
     ms = lambda us: "-" if us is None else f"{us / 1e3:.2f}"  # noqa: E731
     out = [f"Corpus: {len(res)} snippets (bench/corpus/), {runs} timed runs each per implementation, each in a "
            f"fresh sandbox (eryx, pyeryx) or a new process (native); times in ms. Commit {meta['commit']}, "
-           f"{meta['date']}.", ""]
+           f"{meta['date']}, load average {meta['load_average']:.1f} at the start. Modules in sys.modules when a "
+           f"sandbox starts: " + ", ".join(f"{i} {n}" for i, n in meta["modules_at_start"].items()) + ".", ""]
     head = "| snippet |" + "".join(f" {i} p50 | {i} p90 |" for i in impls)
     rat = [i for i in impls if i != "eryx"] if "eryx" in impls else []
     head += "".join(f" {i}/eryx |" for i in rat)
@@ -326,10 +337,20 @@ def report(res: dict, impls: list[str], runs: int, meta: dict) -> tuple[str, dic
         out.append("")
         out.append("Ratios of the geometric means over the common snippets: " +
                    ", ".join(f"{k} = {v}x" for k, v in ratios.items()) + ".")
+    targets = []  # issue 16's: snippet 00 <= 2 ms p50; corpus >= 5x pyeryx, >= 10x native (geomeans)
+    s00 = next((r["eryx"] for n, r in res.items() if n.startswith("00_") and "eryx" in r), None)
+    if s00 and s00["status"] == "ok":
+        targets.append(f"snippet 00 p50 <= 2 ms: {s00['p50_us'] / 1e3:.2f} ms, "
+                       f"{'met' if s00['p50_us'] <= 2000 else 'not met'}")
+    for k, want in (("pyeryx/eryx", 5), ("native/eryx", 10)):
+        if k in ratios:
+            targets.append(f"{k} >= {want}x: {ratios[k]}x, {'met' if ratios[k] >= want else 'not met'}")
+    if targets:
+        out.append("Issue 16's targets: " + "; ".join(targets) + ".")
     failed = [(n, i, res[n][i]["status"]) for n in res for i in impls if res[n][i]["status"] != "ok"]
     for n, i, s in failed:
         out.append(f"- {i} could not run {n}: {s}")
-    data = {"meta": meta, "impls": impls, "runs": runs, "snippets": res, "summary": summary, "ratios": ratios,
+    data = {"targets": targets, "meta": meta, "impls": impls, "runs": runs, "snippets": res, "summary": summary, "ratios": ratios,
             "common_snippets": len(ok_all)}
     return "\n".join(out) + "\n", data
 
@@ -369,7 +390,7 @@ def main() -> None:
     impls = [i for i in a.impl.split(",") if i]
     if any(i not in IMPLS for i in impls):
         sys.exit(f"corpus: --impl takes {','.join(IMPLS)}")
-    runners, versions = {}, {"coordinator": platform.python_version()}
+    runners, versions, start = {}, {"coordinator": platform.python_version()}, {}
     for i in impls:
         if i == "eryx":
             py = Path(a.build) / "venv" / "bin" / "python"
@@ -378,11 +399,15 @@ def main() -> None:
             runners[i] = Worker(i, str(py))
         elif i == "pyeryx":
             runners[i] = Worker(i, pyeryx_python())
+        if i != "native":
+            versions[i] = runners[i].hello["version"]
+            start[i] = runners[i].hello["modules_at_start"]
         else:
             runners[i] = Native(find_native(a.native))
             versions["native"] = runners[i].python
     meta = {"commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": platform.machine(), "cpus": os.cpu_count(), "versions": versions,
+            "modules_at_start": start, "load_average": os.getloadavg()[0],
             "command": " ".join(["bench/corpus.py"] + sys.argv[1:])}
     res = {}
     t_start = time.monotonic()
