@@ -110,7 +110,10 @@ int eryx__bench_corpus(eryx_builder *b, const char *dir, int runs, eryx__bench_c
     double *p50s = malloc(n * sizeof *p50s);
     size_t nall = 0, np = 0;
     int rc = -1;
-    if (!all || !p50s) goto out;
+    if (!all || !p50s) {
+        fprintf(stderr, "eryx bench: corpus: out of memory\n");
+        goto out;
+    }
     run_kind(b, dir, names, n, 0, c->runs, all, &nall, p50s, &np, c);
     eryx_status st = eryx__corpus_add_callbacks(b);
     if (st != ERYX_OK) {
