@@ -73,7 +73,10 @@ def needs_top_level_await(src: str) -> bool:
         compile(src, "<snippet>", "exec")
         return False
     except SyntaxError:
-        code = compile(src, "<snippet>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        try:
+            code = compile(src, "<snippet>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except SyntaxError:  # newer syntax than this coordinator's Python: not ours to judge
+            return False
         return bool(code.co_flags & 0x80)  # CO_COROUTINE
 
 
