@@ -12,7 +12,9 @@ snippet in a fresh sandbox (or process) per run, in one run of the machine:
 Both sandboxes are modules named `eryx`, so each runs in a worker process of its own
 (this file with --worker, JSON lines on stdin/stdout); native processes are started
 from here. The implementations are interleaved run by run within each snippet so
-that they share the machine's noise. Before its timed runs each implementation runs
+that they share the machine's noise; --blocked runs each one's R runs back to back
+instead (an in-process sandbox runs faster when it has not just been idle: closer
+to a busy server's steady state). Before its timed runs each implementation runs
 each snippet once untimed and its stdout is checked against bench/corpus/expected/
 (written by native CPython: --write-expected); a snippet an implementation cannot
 run (pyeryx runs code inside an event loop, so asyncio.run fails there) is reported
@@ -29,8 +31,8 @@ the geometric mean of the per-snippet p50s, ratios (pyeryx/eryx, native/eryx); a
 Markdown table (stdout and OUT/corpus.md) and OUT/corpus.json. Neither module's
 default start state is assumed: whatever Sandbox() gives is measured.
 
-usage: bench/corpus.py [--runs R] [--impl eryx,pyeryx,native] [--only SUBSTR] [--build DIR]
-                       [--out DIR] [--native PYTHON] [--write-expected]
+usage: bench/corpus.py [--runs R] [--impl eryx,pyeryx,native] [--only SUBSTR] [--blocked]
+                       [--build DIR] [--out DIR] [--native PYTHON] [--write-expected]
 Run with any Python >= 3.11 (bench/corpus.sh picks one).
 """
 from __future__ import annotations
@@ -308,8 +310,8 @@ def report(res: dict, impls: list[str], runs: int, meta: dict) -> tuple[str, dic
             if i != "eryx" and ok_all:
                 ratios[f"{i}/eryx"] = round(summary[i]["geomean_p50_us_common"] / summary["eryx"]["geomean_p50_us_common"], 2)
     ms = lambda us: "-" if us is None else f"{us / 1e3:.2f}"  # noqa: E731
-    out = [f"Corpus: {len(res)} snippets (bench/corpus/), {runs} timed runs each per implementation, each in a "
-           f"fresh sandbox (eryx, pyeryx) or a new process (native); times in ms. Commit {meta['commit']}, "
+    out = [f"Corpus: {len(res)} snippets (bench/corpus/), {runs} timed runs each per implementation ({meta['order']}), "
+           f"each in a fresh sandbox (eryx, pyeryx) or a new process (native); times in ms. Commit {meta['commit']}, "
            f"{meta['date']}, load average {meta['load_average']:.1f} at the start. Modules in sys.modules when a "
            f"sandbox starts: " + ", ".join(f"{i} {n}" for i, n in meta["modules_at_start"].items()) + ".", ""]
     head = "| snippet |" + "".join(f" {i} p50 | {i} p90 |" for i in impls)
@@ -366,6 +368,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20, help="timed runs per snippet and implementation (20)")
     ap.add_argument("--impl", default=",".join(IMPLS), help="which, comma-separated (eryx,pyeryx,native)")
     ap.add_argument("--only", help="only the snippets whose file name contains this")
+    ap.add_argument("--blocked", action="store_true",
+                    help="each implementation's runs of a snippet back to back (a busy server), not interleaved")
     ap.add_argument("--build", default=str(ROOT / "build"), help="eryx's build dir, with venv/ (build)")
     ap.add_argument("--out", default=None, help="where corpus.md and corpus.json go (BUILD/corpus-bench)")
     ap.add_argument("--native", help="the native CPython 3.13 (default: pyenv's, then python3.13 on PATH)")
@@ -411,6 +415,7 @@ def main() -> None:
     meta = {"commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": platform.machine(), "cpus": os.cpu_count(), "versions": versions,
             "modules_at_start": start, "load_average": os.getloadavg()[0],
+            "order": "blocked" if a.blocked else "interleaved",
             "command": " ".join(["bench/corpus.py"] + sys.argv[1:])}
     res = {}
     t_start = time.monotonic()
@@ -426,9 +431,12 @@ def main() -> None:
             elif not same_output(got["stdout"], want):
                 r[i]["status"] = "output differs from expected/" + f.stem + ".out"
         live = [i for i in impls if r[i]["status"] == "ok"]
-        for n in range(a.runs):  # interleaved, the order rotating
-            for i in live[n % len(live):] + live[:n % len(live)] if live else []:
-                got = runners[i].run(code[i], cb, 1)
+        # interleaved run by run, the order rotating; or (--blocked) each one's runs back to back
+        rounds = [[(i, a.runs) for i in live]] if a.blocked else [
+            [(i, 1) for i in live[n % len(live):] + live[:n % len(live)]] for n in range(a.runs)] if live else []
+        for rnd in rounds:
+            for i, nruns in rnd:
+                got = runners[i].run(code[i], cb, nruns)
                 if got["error"]:
                     r[i]["status"] = got["error"]
                 else:
