@@ -23,13 +23,15 @@ check() {
     fi
 }
 
-check bench_args_checked_by_eryx_bench 2 "bench takes --json, --runs N and --numpy PACKAGE, not --bogus" \
+check bench_args_checked_by_eryx_bench 2 "bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not --bogus" \
     "$eryx" bench --bogus
-check options_before_bench_passed 2 "bench takes --json, --runs N and --numpy PACKAGE, not --runs" \
+check options_before_bench_passed 2 "bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not --runs" \
     "$eryx" --import json --env A=1 --no-preinit bench --runs
+check bench_corpus_needs_dir 2 "bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not --corpus" \
+    "$bench" --corpus
 check option_error_before_exec 2 "--env wants NAME=VALUE" "$eryx" --env NOVALUE bench
 check bench_help 0 "--import MOD" "$bench" --help
-check bench_help_usage 0 "usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE]" "$bench" -h
+check bench_help_usage 0 "usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]" "$bench" -h
 check bench_no_code 2 "bench runs no code" "$bench" -c pass
 check bench_version 0 "eryx " "$bench" --version
 cp "$eryx" "$tmp/eryx"

@@ -1,5 +1,5 @@
 /*
-** `eryx [options] bench [--json] [--runs N] [--numpy PACKAGE]` (eryx-bench): in-process
+** `eryx [options] bench [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]` (eryx-bench): in-process
 ** measurements of the library itself (and, with --numpy, of numpy late-linked:
 ** caching.c). This file runs the parts in order and reports the figures.
 ** One run measures the builder's sandboxes with pre-initialization on (snapshot
@@ -9,7 +9,8 @@
 ** loop and the cache tiers, then the sandbox contract (docs/RUNTIME.md): how long
 ** after a 50 ms deadline, or a cancel from another thread, an execution returns, for
 ** a Python loop, a C loop, time.sleep and a read on a stdin fd, and what epoch checks
-** and fuel metering cost on the CPU-bound loop (the three engine kinds, interleaved).
+** and fuel metering cost on the CPU-bound loop (the three engine kinds, interleaved),
+** and last the workload corpus (corpus.c): real snippets, each in a fresh sandbox.
 ** Every timed figure is a p50/p99 over many runs (N, 1000 by default, for the fast
 ** cases; N/20, at least 20, for the stops) or a median of rounds (the loops).
 ** Output: a table with the targets next to the figures, or one JSON object with
@@ -138,9 +139,36 @@ static void json_mode(const char *sfx, const eryx__bench_mode_result *m) {
 #undef J
 }
 
+/* The workload corpus's figures (issue 16; corpus.c): null when there was no corpus. */
+static void json_corpus(const eryx__bench_corpus_result *c) {
+    printf(", \"corpus_snippets\": %zu, \"corpus_snippets_failed\": %zu, \"corpus_runs_per_snippet\": %zu", c->snippets,
+           c->failed, c->found ? c->runs : 0);
+    json_num("corpus_fresh_p50_us", c->p50, 1);
+    json_num("corpus_fresh_p90_us", c->p90, 1);
+    json_num("corpus_geomean_p50_us", c->geomean, 1);
+    json_num("snippet10_fresh_p50_us", c->s10_p50, 1);
+    json_num("snippet10_fresh_p90_us", c->s10_p90, 1);
+    json_num("corpus_s", c->found ? c->seconds : -1, 1);
+}
+
+static void print_corpus(const eryx__bench_corpus_result *c, const char *dir) {
+    if (!c->found) {
+        printf("workload corpus: none (%s)\n", dir ? dir : "--corpus none");
+        return;
+    }
+    printf(
+        "workload corpus (%s: %zu snippets measured, %zu left out; %zu runs each, a fresh sandbox per run; %.1f s)\n",
+        dir, c->snippets, c->failed, c->runs, c->seconds);
+    printf("  %-44s %12.1f us   (p90 %.1f us, over all runs)\n", "create + execute + free p50", c->p50, c->p90);
+    printf("  %-44s %12.1f us\n", "geometric mean of the snippets' p50s", c->geomean);
+    printf("  %-44s %12.1f us   (p90 %.1f us)   target <= 2000 us: %s\n", "snippet 00 (issue 16's 10 lines) p50",
+           c->s10_p50, c->s10_p90, c->s10_p50 < 0 ? "n/a" : verdict(c->s10_p50 <= 2000.0));
+}
+
 /* ---- the benchmark -------------------------------------------------------------------- */
 
-int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, const char *numpy_pkg) {
+int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, const char *numpy_pkg,
+                    const char *corpus_dir) {
     if (runs <= 0) runs = ERYX__BENCH_DEFAULT_RUNS;
     if (runs < 2) runs = 2;
     uint64_t bench_t0 = eryx__bench_now_ns();
@@ -300,6 +328,9 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
     double epoch_pct = pct_over(ct.loop_med_ms[LOOP_EPOCH], ct.loop_med_ms[LOOP_NO_EPOCH]),
            fuel_pct = pct_over(ct.loop_med_ms[LOOP_FUEL], ct.loop_med_ms[LOOP_EPOCH]),
            fuel_ne_pct = pct_over(ct.loop_med_ms[LOOP_FUEL], ct.loop_med_ms[LOOP_NO_EPOCH]);
+    /* Last: it adds the corpus's callbacks to b. */
+    eryx__bench_corpus_result corpus;
+    if (eryx__bench_corpus(b, corpus_dir, runs, &corpus) != 0) goto out;
     double bench_s = (eryx__bench_now_ns() - bench_t0) / 1e9;
     if (json) {
         printf("{\"eryx_version\": \"%s\", \"runs_create\": %d, \"runs_execute\": %d, \"runs_execute_keep\": %zu, "
@@ -402,6 +433,7 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
             json_num("numpy_import_nopreinit_p50_ms", np.import_.p50 / 1e3, 1);
             json_num("numpy_import_nopreinit_p99_ms", np.import_.p99 / 1e3, 1);
         }
+        json_corpus(&corpus);
         json_num("contract_s", ct.seconds, 1);
         json_num("bench_s", bench_s, 1);
         /* Whether the hooks' figures (the phases, NO_EPOCH) were measured: null when not. */
@@ -503,6 +535,7 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
             printf("  %-44s %.1f / %.1f / %.1f ms (a compile on a machine's first use)\n",
                    "warm-up: first sandbox NO_EPOCH / STD / FUEL", ct.first_create_ms[LOOP_NO_EPOCH],
                    ct.first_create_ms[LOOP_EPOCH], ct.first_create_ms[LOOP_FUEL]);
+        print_corpus(&corpus, corpus_dir);
         printf("(%.1f s)\n", bench_s);
     }
     rc = 0;

@@ -4,7 +4,7 @@
 ** with eryx), bench.c (the run, in order, and its report), sandboxes.c (one
 ** configuration's creation, executes, memory, threads, callbacks), caching.c (the
 ** cache tiers; numpy late-linked), contract.c (timeouts, cancel, what epoch checks
-** and fuel cost). Not part of the eryx binary; the library's internals it uses are
+** and fuel cost), corpus.c (the workload corpus, bench/corpus/; corpus.h). Not part of the eryx binary; the library's internals it uses are
 ** in src/sandbox/sandbox_internal.h only.
 */
 #ifndef ERYX_BENCH_H
@@ -25,6 +25,24 @@
 #define ERYX__BENCH_HOOKS 1
 #else
 #define ERYX__BENCH_HOOKS 0
+/* ---- the workload corpus (corpus.c) ------------------------------------------------- */
+
+#define ERYX__BENCH_CORPUS_MAX_RUNS 20 /* timed runs per snippet: runs/50, 3 to this */
+
+typedef struct eryx__bench_corpus_result {
+    int found;                        /* the directory had snippets */
+    size_t snippets, failed, runs;    /* measured; left out (failed or wrong output); per snippet */
+    double p50, p90, geomean;         /* us, over all runs; geometric mean of per-snippet p50s; < 0: none */
+    double s10_p50, s10_p90, seconds; /* snippet 00 (issue 16's 10-line snippet), us; the part's time */
+} eryx__bench_corpus_result;
+
+/* Runs every snippet of dir (bench/corpus/) in a fresh sandbox of b (made, executed,
+** freed: all timed), runs/50 times each (3 to ERYX__BENCH_CORPUS_MAX_RUNS), after an
+** untimed run whose stdout must match expected/NAME.out; then adds the corpus's
+** callbacks to b for the NN_cb_* snippets. No snippets in dir: c->found 0, figures
+** < 0. 0, or -1 (reported). */
+int eryx__bench_corpus(eryx_builder *b, const char *dir, int runs, eryx__bench_corpus_result *c);
+
 #endif
 
 /* Runs the benchmark with sandboxes from b (whose guest is in guest_dir); prints a table or one JSON line.
@@ -34,8 +52,11 @@
 ** part runs each interrupt and cancel case runs/20 times (at least 20) and leaves b with no timeout, no
 ** fuel budget and the standard engine. numpy_pkg (NULL: none) adds the numpy figures of issue 8, measured
 ** first, with private cache dirs (the cold case compiles the interpreter and numpy's side modules again).
-** Returns the process exit status (0, or 3 when a sandbox failed). */
-int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, const char *numpy_pkg);
+** corpus_dir (NULL or a missing directory: the corpus figures are null) adds the workload corpus's
+** figures, measured last (it adds the corpus's callbacks to b). Returns the process exit status (0, or
+** 3 when a sandbox failed). */
+int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, const char *numpy_pkg,
+                    const char *corpus_dir);
 
 /* ---- sampling (sandboxes.c) ---------------------------------------------------------- */
 

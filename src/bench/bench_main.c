@@ -4,7 +4,7 @@
 ** is in the eryx binary. Parses eryx's options (src/cli/options.c, the same table)
 ** up to the word `bench`, which may be left out when it is run directly, then the
 ** benchmark's own arguments; the benchmark itself is bench.c.
-**   eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE]
+**   eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +13,17 @@
 #include "bench.h"
 
 static void usage(FILE *out) {
-    fputs("usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE]\n"
-          "       eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE]\n"
+    fputs("usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]\n"
+          "       eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]\n"
           "\n"
           "Times, in-process, the sandboxes of the configuration the options give:\n"
           "creation, execute, limits, callbacks, sessions and a CPU loop (p50/p99;\n"
           "N runs of each fast case, default 1000), the cache tiers, and the sandbox\n"
           "contract (how fast a timeout or a cancel stops the guest, what epoch checks\n"
           "and fuel cost); with --numpy, numpy sandboxes too (cold, new configuration,\n"
-          "warm, import). --json prints one JSON object (keys carry their units).\n"
+          "warm, import); then the workload corpus (--corpus DIR, default the source\n"
+          "tree's bench/corpus; none: skipped), each snippet in a fresh sandbox.\n"
+          "--json prints one JSON object (keys carry their units).\n"
           "The creation phases and the engine without epoch checks need the library's\n"
           "benchmark hooks (cmake -DERYX_BENCH_HOOKS=ON); without them their figures\n"
           "are null in the JSON (\"bench_hooks\": false) and n/a in the table.\n"
@@ -44,17 +46,19 @@ int main(int argc, char **argv) {
     /* The word bench, or the benchmark's own arguments. */
     if (i < argc && !strcmp(argv[i], "bench")) i++;
     int json = 0, runs = 0; /* 0: the benchmark's own default */
-    const char *numpy_pkg = NULL;
+    const char *numpy_pkg = NULL, *corpus_dir = ERYX_DEFAULT_CORPUS_DIR;
     for (int k = i; k < argc; k++) {
         if (!strcmp(argv[k], "--json")) json = 1;
         else if (!strcmp(argv[k], "--runs") && k + 1 < argc) runs = atoi(argv[++k]);
         else if (!strcmp(argv[k], "--numpy") && k + 1 < argc) numpy_pkg = argv[++k];
+        else if (!strcmp(argv[k], "--corpus") && k + 1 < argc) corpus_dir = argv[++k];
         else {
-            fprintf(stderr, "eryx: bench takes --json, --runs N and --numpy PACKAGE, not %s\n", argv[k]);
+            fprintf(stderr, "eryx: bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not %s\n", argv[k]);
             goto out;
         }
     }
-    status = eryx__bench_run(o.b, eryx__cli_guest_dir(&o), json, runs, numpy_pkg);
+    if (!strcmp(corpus_dir, "none")) corpus_dir = NULL;
+    status = eryx__bench_run(o.b, eryx__cli_guest_dir(&o), json, runs, numpy_pkg, corpus_dir);
 out:
     eryx__cli_opts_free(&o);
     return status;
