@@ -11,9 +11,8 @@ module given, and the whole set (all modules, in order) it reports:
     median of --runs; the plain state's own capture is timed from a D without it,
   - image bytes: the new cache entry's payload (the guest's whole linear memory)
     and its non-zero 4 KiB pages times 4 KiB (what a process's memfd holds),
-  - sys.modules: len(sys.modules) in a sandbox started from that state,
-  - import ms: what `import M` costs an execute in the plain state now (in the
-    guest, time.perf_counter around the import, median of --runs).
+  - sys.modules: len(sys.modules) in a sandbox started from that state.
+What `import M` costs an execute is per_execute.py's (in one process, warm).
 Python 3.11+, stdlib only:
     python3 bench/stdlib_usage/cost.py [--eryx build/eryx] [--runs 5] [--json F] M...
 """
@@ -149,18 +148,6 @@ def measure(b: Bench, label: str, imports: list[str], runs: int, base: dict) -> 
     return row
 
 
-def import_ms(b: Bench, d: Path, module: str, runs: int) -> float | None:
-    code = ("import time; t = time.perf_counter(); import " + module +
-            "; print((time.perf_counter() - t) * 1000)")
-    got = []
-    for _ in range(runs):
-        r = b.guest(d, [], code)
-        if r.returncode != 0:
-            return None
-        got.append(float(r.stdout.strip()))
-    return statistics.median(got)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("modules", nargs="*")
@@ -196,7 +183,6 @@ def main() -> None:
                  "capture_ms": statistics.median(caps), "hit_ms": statistics.median(hits),
                  "capture_cost_ms": statistics.median(c - h for c, h in zip(caps, hits))}
         rows = [plain]
-        pd = b.fresh(with_plain=True)
         for m in a.modules:
             if a.check_only:
                 c = b.build([m])
@@ -207,8 +193,6 @@ def main() -> None:
                 b.cleanup(c["dir"])
             else:
                 row = measure(b, m, [m], a.runs, plain)
-                if row["status"] == 0:
-                    row["import_ms"] = import_ms(b, pd, m, a.runs)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
         if a.modules and not a.no_set and not a.check_only:
@@ -223,21 +207,19 @@ def main() -> None:
 
 def print_table(rows: list[dict]) -> None:
     print("| start state | status | sys.modules | image bytes (delta) | non-zero bytes (delta) "
-          "| capture ms | import ms in plain |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "| capture ms |")
+    print("|---|---|---:|---:|---:|---:|")
     for r in rows:
         if r["status"] != 0:
-            print(f"| {r['label']} | exit {r['status']}: {r.get('error', '')} | | | | | |")
+            print(f"| {r['label']} | exit {r['status']}: {r.get('error', '')} | | | | |")
             continue
         if "image_bytes" not in r:
-            print(f"| {r['label']} | ok | {r.get('sys_modules', '')} | | | | |")
+            print(f"| {r['label']} | ok | {r.get('sys_modules', '')} | | | |")
             continue
         d = f" ({r['image_delta']:+,})" if "image_delta" in r else ""
         nd = f" ({r['nonzero_delta']:+,})" if "nonzero_delta" in r else ""
-        im = r.get("import_ms")
         print(f"| {r['label']} | ok | {r['sys_modules']} | {r['image_bytes']:,}{d} "
-              f"| {r['image_nonzero_bytes']:,}{nd} | {r['capture_cost_ms']:.1f} "
-              f"| {'' if im is None else f'{im:.2f}'} |")
+              f"| {r['image_nonzero_bytes']:,}{nd} | {r['capture_cost_ms']:.1f} |")
 
 
 if __name__ == "__main__":

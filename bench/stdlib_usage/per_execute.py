@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""What a start state costs or saves each sandbox: creation and execute p50.
+
+Owns the per-execute figures of docs/START-STATE.md. For each start state (the
+plain one, and each --set given as a comma-separated module list) it makes a
+SandboxFactory(imports=...) in a temporary cache dir holding hard links to the
+seed cache's compiled modules (so nothing is compiled and the user's cache is not
+written), then times, over --runs fresh sandboxes: create_sandbox(), execute of
+`pass`, and execute of a 10-line snippet importing ten common modules (issue 16's
+example). With --import-cost M..., it times instead, per module, a fresh
+sandbox's execute of `import M` minus that of `pass` in the plain state (p50 each):
+what every execute that imports M pays without it pre-imported, and with
+--base-set also from that start state (what is left to import).
+Run with the eryx Python module's interpreter:
+    build/venv/bin/python bench/stdlib_usage/per_execute.py --set json,re,...
+    build/venv/bin/python bench/stdlib_usage/per_execute.py --import-cost json re ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import eryx
+
+SNIPPET = """\
+import json, re, math, datetime, collections, itertools, statistics, random, string, textwrap
+rows = [{"id": i, "name": "user%d" % i, "score": (i * 37) % 101,
+         "day": (datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 30)).isoformat()} for i in range(200)]
+by_day = collections.defaultdict(list)
+for r in json.loads(json.dumps(rows)):
+    by_day[r["day"]].append(r["score"])
+means = {d: statistics.mean(v) for d, v in by_day.items()}
+names = [r["name"] for r in rows if re.fullmatch(r"user\\d*7", r["name"])]
+pairs = list(itertools.islice(itertools.combinations(names, 2), 5))
+summary = textwrap.shorten(" ".join(sorted(means)), 60) + string.ascii_lowercase[:3] + str(math.isqrt(len(rows)) + random.random() * 0)
+"""
+
+
+def seed_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "eryx"
+
+
+def link_compiled(seed: Path, dest: Path) -> None:
+    (dest / "modules").mkdir(parents=True)
+    for p in (seed / "modules").glob("*.cwasm"):
+        with open(p, "rb") as f:
+            if f.read(4) != b"\x7fELF":  # snapshot images are not linked: each state is captured here
+                continue
+        try:
+            os.link(p, dest / "modules" / p.name)
+        except OSError:
+            shutil.copy2(p, dest / "modules" / p.name)
+
+
+def p50_us(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e6
+
+
+def run(imports: list[str], cache: Path, runs: int) -> dict:
+    t = time.perf_counter()
+    f = eryx.SandboxFactory(imports=imports, cache=str(cache))
+    first = time.perf_counter() - t
+    create, pass_, snippet = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sb = f.create_sandbox()
+        t1 = time.perf_counter()
+        sb.execute("pass")
+        t2 = time.perf_counter()
+        create.append(t1 - t0)
+        pass_.append(t2 - t1)
+        sb = f.create_sandbox()
+        t3 = time.perf_counter()
+        sb.execute(SNIPPET)
+        snippet.append(time.perf_counter() - t3)
+    return {"factory_ms": first * 1000, "create_us": p50_us(create), "pass_us": p50_us(pass_),
+            "snippet_us": p50_us(snippet)}
+
+
+def execute_p50(f, code: str, runs: int) -> float:
+    got = []
+    for _ in range(runs):
+        sb = f.create_sandbox()
+        t = time.perf_counter()
+        sb.execute(code)
+        got.append(time.perf_counter() - t)
+    return p50_us(got)
+
+
+def import_cost(modules: list[str], base: list[str], cache: Path, runs: int) -> None:
+    states = [("plain", [])] + ([("base", base)] if base else [])
+    factories = {name: eryx.SandboxFactory(imports=mods, cache=str(cache)) for name, mods in states}
+    cols = " | ".join(f"import in {name} us" for name, _ in states)
+    print(f"runs {runs}; execute('import M') p50 minus execute('pass') p50, fresh sandbox each")
+    print(f"| module | {cols} |")
+    print("|---|" + "---:|" * len(states))
+    pass_us = {name: execute_p50(f, "pass", runs) for name, f in factories.items()}
+    for m in modules:
+        cells = [f"{execute_p50(factories[name], 'import ' + m, runs) - pass_us[name]:.0f}"
+                 for name, _ in states]
+        print(f"| {m} | " + " | ".join(cells) + " |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", action="append", default=[], help="comma-separated modules; repeatable")
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=3, help="alternate the states this many times")
+    ap.add_argument("--seed-cache", type=Path, default=seed_dir())
+    ap.add_argument("--import-cost", nargs="+", metavar="M")
+    ap.add_argument("--base-set", default="", help="with --import-cost: a start state to compare")
+    a = ap.parse_args()
+    if a.import_cost:
+        work = Path(tempfile.mkdtemp(prefix="eryx-perexec-"))
+        try:
+            link_compiled(a.seed_cache, work)
+            import_cost(a.import_cost, [m for m in a.base_set.split(",") if m], work, a.runs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
+    states = [("plain", [])] + [(s if len(s) < 40 else f"set{i + 1}", s.split(",")) for i, s in enumerate(a.set)]
+    work = Path(tempfile.mkdtemp(prefix="eryx-perexec-"))
+    try:
+        link_compiled(a.seed_cache, work)
+        got: dict[str, list[dict]] = {name: [] for name, _ in states}
+        for _ in range(a.rounds):
+            for name, mods in states:
+                got[name].append(run(mods, work, a.runs))
+        print(f"runs {a.runs} x rounds {a.rounds}; median over rounds of each round's p50")
+        print("| start state | modules | factory ms (1st round: capture) | Sandbox() us | execute('pass') us | 10-line snippet us |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, mods in states:
+            rs = got[name]
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            print(f"| {name} | {len(mods)} | {rs[0]['factory_ms']:.0f} | {med['create_us']:.0f} "
+                  f"| {med['pass_us']:.0f} | {med['snippet_us']:.0f} |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
