@@ -70,7 +70,16 @@ class Bench:
     def __init__(self, eryx: str, seed: Path, work: Path):
         self.eryx = eryx
         self.work = work
-        self.compiled = [p for p in entries(seed) if is_compiled(p)]
+        # linked into work first: another process may evict entries from the seed
+        (work / "compiled").mkdir()
+        self.compiled = []
+        for p in entries(seed):
+            try:
+                if is_compiled(p):
+                    os.link(p, work / "compiled" / p.name)
+                    self.compiled.append(work / "compiled" / p.name)
+            except OSError:
+                continue
         if not self.compiled:
             sys.exit(f"cost.py: no compiled module in {seed}/modules: run `{eryx} -c pass` once")
         self.plain_image: Path | None = None
@@ -82,10 +91,7 @@ class Bench:
         d = self.work / f"c{self.n}"
         (d / "modules").mkdir(parents=True)
         for p in self.compiled + ([self.plain_image] if with_plain and self.plain_image else []):
-            try:
-                os.link(p, d / "modules" / p.name)
-            except OSError:
-                shutil.copy2(p, d / "modules" / p.name)
+            os.link(p, d / "modules" / p.name)
         return d
 
     def run(self, d: Path, args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -125,7 +131,7 @@ def first_error(stderr: str) -> str:
 
 
 def measure(b: Bench, label: str, imports: list[str], runs: int, base: dict) -> dict:
-    caps, hits = [], []
+    caps, hits, sizes, nzs = [], [], [], []
     row: dict = {"label": label, "imports": imports}
     for i in range(runs):
         c = b.build(imports)
@@ -135,15 +141,19 @@ def measure(b: Bench, label: str, imports: list[str], runs: int, base: dict) -> 
             return row
         caps.append(c["ms"])
         hits.append(b.hit_ms(c["dir"], imports))
+        size, nz = image_bytes(c["image"])
+        sizes.append(size)
+        nzs.append(nz)
         if i == 0:
-            size, nz = image_bytes(c["image"])
-            row.update(image_bytes=size, image_nonzero_bytes=nz,
-                       image_delta=size - base["image_bytes"],
-                       nonzero_delta=nz - base["image_nonzero_bytes"])
             r = b.guest(c["dir"], imports, "import sys; print(len(sys.modules))")
             row["sys_modules"] = int(r.stdout.strip() or -1)
         b.cleanup(c["dir"])
-    row.update(status=0, capture_ms=statistics.median(caps), hit_ms=statistics.median(hits),
+    # a capture's non-zero pages vary by a few hundred KiB from run to run (freed
+    # garbage is not zeroed): medians
+    size, nz = int(statistics.median(sizes)), int(statistics.median(nzs))
+    row.update(status=0, image_bytes=size, image_nonzero_bytes=nz,
+               image_delta=size - base["image_bytes"], nonzero_delta=nz - base["image_nonzero_bytes"],
+               nonzero_runs=nzs, capture_ms=statistics.median(caps), hit_ms=statistics.median(hits),
                capture_cost_ms=statistics.median(c - h for c, h in zip(caps, hits)))
     return row
 
@@ -164,22 +174,26 @@ def main() -> None:
     try:
         b = Bench(a.eryx, a.seed_cache, work)
         # the plain state: captured from a fresh start of Python
-        caps, hits = [], []
+        caps, hits, nzs = [], [], []
         for i in range(max(1, a.runs if not a.check_only else 1)):
             c = b.build([], with_plain=False)
             if c["status"] != 0 or c["image"] is None:
                 sys.exit(f"cost.py: plain capture failed: {c['error']}")
             caps.append(c["ms"])
             hits.append(b.hit_ms(c["dir"], []))
+            nzs.append(image_bytes(c["image"])[1])
             if i == 0:
                 keep = work / "plain.cwasm"
                 os.link(c["image"], keep)
                 b.plain_image = keep
-                size, nz = image_bytes(keep)
+                size = image_bytes(keep)[0]
                 n = b.guest(c["dir"], [], "import sys; print(len(sys.modules))").stdout.strip()
             b.cleanup(c["dir"])
+        # the modules' captures all start from the first plain image: their deltas
+        # are against its non-zero bytes
+        nz = image_bytes(b.plain_image)[1]
         plain = {"label": "(plain)", "imports": [], "status": 0, "image_bytes": size,
-                 "image_nonzero_bytes": nz, "sys_modules": int(n),
+                 "image_nonzero_bytes": nz, "nonzero_runs": nzs, "sys_modules": int(n),
                  "capture_ms": statistics.median(caps), "hit_ms": statistics.median(hits),
                  "capture_cost_ms": statistics.median(c - h for c, h in zip(caps, hits))}
         rows = [plain]

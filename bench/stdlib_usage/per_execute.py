@@ -51,13 +51,14 @@ def seed_dir() -> Path:
 def link_compiled(seed: Path, dest: Path) -> None:
     (dest / "modules").mkdir(parents=True)
     for p in (seed / "modules").glob("*.cwasm"):
-        with open(p, "rb") as f:
-            if f.read(4) != b"\x7fELF":  # snapshot images are not linked: each state is captured here
-                continue
         try:
+            with open(p, "rb") as f:
+                if f.read(4) != b"\x7fELF":  # snapshot images are not linked: each state is captured here
+                    continue
             os.link(p, dest / "modules" / p.name)
         except OSError:
-            shutil.copy2(p, dest / "modules" / p.name)
+            continue  # evicted meanwhile by another process
+
 
 
 def p50_us(samples: list[float]) -> float:
