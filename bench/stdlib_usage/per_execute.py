@@ -80,6 +80,9 @@ def run(imports: list[str], cache: Path, runs: int) -> dict:
         t2 = time.perf_counter()
         create.append(t1 - t0)
         pass_.append(t2 - t1)
+    # apart: the snippet dirties many pages, whose reset would weigh on the next
+    # sandbox's figures
+    for _ in range(runs):
         sb = f.create_sandbox()
         c = time.process_time()
         t3 = time.perf_counter()
@@ -123,7 +126,8 @@ def import_cost(modules: list[str], base: list[str], cache: Path, runs: int) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--set", action="append", default=[], help="comma-separated modules; repeatable")
+    ap.add_argument("--set", action="append", default=[],
+                    help="[NAME=]comma-separated modules: a start state to time; repeatable")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3, help="alternate the states this many times")
     ap.add_argument("--seed-cache", type=Path, default=seed_dir())
@@ -138,7 +142,10 @@ def main() -> None:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
-    states = [("plain", [])] + [(s if len(s) < 40 else f"set{i + 1}", s.split(",")) for i, s in enumerate(a.set)]
+    states = [("plain", [])]
+    for i, spec in enumerate(a.set):
+        name, _, mods = spec.rpartition("=")
+        states.append((name or (mods if len(mods) < 40 else f"set{i + 1}"), mods.split(",")))
     work = Path(tempfile.mkdtemp(prefix="eryx-perexec-"))
     try:
         link_compiled(a.seed_cache, work)
