@@ -95,7 +95,8 @@ class Bench:
         return d
 
     def run(self, d: Path, args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-        cmd = [self.eryx, "--cache-dir", str(d), "--cache-max-size", "64G"] + args
+        # --imports none: the plain state under every measured one (not the default)
+        cmd = [self.eryx, "--cache-dir", str(d), "--cache-max-size", "64G", "--imports", "none"] + args
         t = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True, text=True)
         return (time.perf_counter() - t) * 1000, r

@@ -3,7 +3,8 @@
 
 Owns the per-execute figures of docs/START-STATE.md. For each start state (the
 plain one, and each --set given as a comma-separated module list) it makes a
-SandboxFactory(imports=...) in a temporary cache dir holding hard links to the
+SandboxFactory(imports=..., default_imports=False) (or the default start state) in a
+temporary cache dir holding hard links to the
 seed cache's compiled modules (so nothing is compiled and the user's cache is not
 written), then times, over --runs fresh sandboxes: create_sandbox(), execute of
 `pass`, and execute of a 10-line snippet importing ten common modules (issue 16's
@@ -65,9 +66,16 @@ def p50_us(samples: list[float]) -> float:
     return statistics.median(samples) * 1e6
 
 
-def run(imports: list[str], cache: Path, runs: int) -> dict:
+def factory(imports: list[str] | None, cache: Path):
+    """imports None: eryx's default start state; else the plain state plus imports."""
+    if imports is None:
+        return eryx.SandboxFactory(cache=str(cache))
+    return eryx.SandboxFactory(imports=imports, cache=str(cache), default_imports=False)
+
+
+def run(imports: list[str] | None, cache: Path, runs: int) -> dict:
     t = time.perf_counter()
-    f = eryx.SandboxFactory(imports=imports, cache=str(cache))
+    f = factory(imports, cache)
     first = time.perf_counter() - t
     create, pass_, snippet, pass_cpu, snippet_cpu = [], [], [], [], []
     for _ in range(runs):
@@ -108,9 +116,9 @@ def execute_p50(f, code: str, runs: int) -> tuple[float, float]:
     return p50_us(wall), p50_us(cpu)
 
 
-def import_cost(modules: list[str], base: list[str], cache: Path, runs: int) -> None:
-    states = [("plain", [])] + ([("base", base)] if base else [])
-    factories = {name: eryx.SandboxFactory(imports=mods, cache=str(cache)) for name, mods in states}
+def import_cost(modules: list[str], base: list[str] | None, cache: Path, runs: int) -> None:
+    states = [("plain", [])] + ([("default" if base is None else "base", base)] if base != [] else [])
+    factories = {name: factory(mods, cache) for name, mods in states}
     cols = " | ".join(f"import in {name}: wall us | cpu us" for name, _ in states)
     print(f"runs {runs}; execute('import M') p50 minus execute('pass') p50, fresh sandbox each")
     print(f"| module | {cols} |")
@@ -127,25 +135,29 @@ def import_cost(modules: list[str], base: list[str], cache: Path, runs: int) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", action="append", default=[],
-                    help="[NAME=]comma-separated modules: a start state to time; repeatable")
+                    help="[NAME=]comma-separated modules (over the plain state) or 'default' "
+                         "(eryx's default start state): a state to time; repeatable")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3, help="alternate the states this many times")
     ap.add_argument("--seed-cache", type=Path, default=seed_dir())
     ap.add_argument("--import-cost", nargs="+", metavar="M")
-    ap.add_argument("--base-set", default="", help="with --import-cost: a start state to compare")
+    ap.add_argument("--base-set", default="default",
+                    help="with --import-cost: a start state to compare (modules, 'default' or '')")
     a = ap.parse_args()
     if a.import_cost:
         work = Path(tempfile.mkdtemp(prefix="eryx-perexec-"))
         try:
             link_compiled(a.seed_cache, work)
-            import_cost(a.import_cost, [m for m in a.base_set.split(",") if m], work, a.runs)
+            base = None if a.base_set == "default" else [m for m in a.base_set.split(",") if m]
+            import_cost(a.import_cost, base, work, a.runs)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
-    states = [("plain", [])]
+    states: list[tuple[str, list[str] | None]] = [("plain", [])]
     for i, spec in enumerate(a.set):
         name, _, mods = spec.rpartition("=")
-        states.append((name or (mods if len(mods) < 40 else f"set{i + 1}"), mods.split(",")))
+        states.append((name or (mods if len(mods) < 40 else f"set{i + 1}"),
+                       None if mods == "default" else mods.split(",")))
     work = Path(tempfile.mkdtemp(prefix="eryx-perexec-"))
     try:
         link_compiled(a.seed_cache, work)
@@ -160,7 +172,8 @@ def main() -> None:
         for name, mods in states:
             rs = got[name]
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-            print(f"| {name} | {len(mods)} | {rs[0]['factory_ms']:.0f} | {med['create_us']:.0f} "
+            n = "default" if mods is None else len(mods)
+            print(f"| {name} | {n} | {rs[0]['factory_ms']:.0f} | {med['create_us']:.0f} "
                   f"| {med['pass_us']:.0f} ({med['pass_cpu_us']:.0f}) "
                   f"| {med['snippet_us']:.0f} ({med['snippet_cpu_us']:.0f}) |")
     finally:

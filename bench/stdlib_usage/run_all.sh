@@ -31,10 +31,10 @@ python3 $D/cost.py --eryx "$ERYX" --seed-cache "$SEED" --runs 7 --no-set --json 
 SET=$(echo $LIST | tr ' ' ,)
 SETN=$(echo $NOUT | tr ' ' ,)
 SETR=$(echo "$SET" | sed 's/,random,/,/')
-"$VENV_PY" $D/per_execute.py --seed-cache "$SEED" --runs 300 --rounds 5 --set "default=$SET" \
+"$VENV_PY" $D/per_execute.py --seed-cache "$SEED" --runs 300 --rounds 5 --set "default=default" \
     --set "default-unittest=$SETN" --set random --set "default-random=$SETR" | tee "$OUT/per_execute.md"
 # shellcheck disable=SC2086
-"$VENV_PY" $D/per_execute.py --seed-cache "$SEED" --runs 60 --base-set "$SET" --import-cost $LIST $BELOW | tee "$OUT/import_cost.md"
+"$VENV_PY" $D/per_execute.py --seed-cache "$SEED" --runs 60 --base-set default --import-cost $LIST $BELOW | tee "$OUT/import_cost.md"
 PYTHON=$PY313 $D/compare_pyeryx.sh "$ERYX" | tee "$OUT/pyeryx.md"
 echo "load after: $(cat /proc/loadavg)" | tee -a "$OUT/load.txt"
 echo "results in $OUT"
