@@ -8,12 +8,14 @@
 **      os.environ, a module attribute added;
 **   3. randomness differs per execution and per sandbox (random, secrets, uuid4,
 **      os.urandom), while the string hash seed is the snapshot's (documented in
-**      docs/SNAPSHOT.md: fixed per snapshot, drawn when it was made);
+**      docs/SNAPSHOT.md: fixed per snapshot, drawn when it was made), and
+**      logging's start time is the sandbox's;
 **   4. a builder's own preimports are captured on top of the default state, and
 **      a module it adds is visible only in its own sandboxes.
 */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "check.h"
 #include "eryx.h"
 
@@ -148,6 +150,26 @@ static void test_randomness(void) {
     eryx_builder_free(b);
 }
 
+/* 3b. Clocks kept by pre-imported modules count from the sandbox's start: logging's
+** relativeCreated would otherwise count from the capture (seconds to days ago). */
+static void test_clocks(void) {
+    eryx_builder *b = eryx_builder_new();
+    eryx_sandbox *s = new_sandbox(b, "clocks"); /* the start state exists from here on */
+    eryx_sandbox_free(s);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long t0 = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    s = new_sandbox(b, "clocks");
+    char code[256];
+    snprintf(code, sizeof code,
+             "import logging, sys\nr = logging.LogRecord('n', 20, 'p', 1, 'm', None, None)\n"
+             "print('logging' in sys.modules, logging._startTime >= %lld, 0 <= r.relativeCreated < 60000)",
+             t0);
+    expect_out(s, code, "True True True\n", "logging's start time");
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+}
+
 /* 4. A builder's own preimport, on top of the default state, stays its own. */
 static void test_layered(void) {
     eryx_builder *plain = eryx_builder_new(), *more = eryx_builder_new();
@@ -168,6 +190,7 @@ int main(void) {
     test_modules();
     test_no_carry_over();
     test_randomness();
+    test_clocks();
     test_layered();
     return check_report("test_start_state");
 }

@@ -416,6 +416,9 @@ def reseed():
     mod = sys.modules.get("tempfile")
     if mod is not None:
         mod._name_sequence = None  # rebuilt, with a fresh Random, on next use
+    mod = sys.modules.get("logging")
+    if mod is not None:  # records' relativeCreated counts from the sandbox's start, not the capture's
+        mod._startTime = __import__("time").time_ns()
     return 0
 
 
