@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define WASM_PAGE 65536u
@@ -29,6 +31,9 @@ typedef struct linear {
     eryx__snapimg *img;  /* the image it started from (a reference), or NULL */
     struct linear *next; /* in the image's pool */
     bool transient;      /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
+    /* With an image: one bit per 4 KiB page of it. hot: the pages a reset keeps
+    ** private (reset_to_image); learn: scratch for the next hot set. */
+    uint64_t *hot, *learn;
 } linear;
 
 struct eryx__snapimg {
@@ -140,6 +145,8 @@ void eryx__snapimg_retain(eryx__snapimg *img) { atomic_fetch_add(&img->refs, 1);
 
 static void linear_destroy(linear *m) {
     munmap(m->base, m->reserved + m->guard);
+    free(m->hot);
+    free(m->learn);
     free(m);
 }
 
@@ -184,84 +191,178 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
 }
 
 /*
-** Resetting a memory to its image without changing any mapping (an munmap or an
-** madvise costs a TLB shootdown on every CPU running one of the process's threads,
-** and a fresh mapping costs a page fault per page touched again): the kernel's
-** page map (/proc/self/pagemap) says which pages of the image range are private
-** copies, i.e. were written (or are swapped out); only those are copied back from
-** the image. Pages still mapping the image's own pages hold its bytes. Memory the
-** guest grew past the image is dropped. Returns 0, or -1 when the page map cannot
-** be read or more than RESET_MAX_PAGES were written (the memory is then unmapped
-** instead: never reused unverified, nor reused at a cost on every reset).
+** Resetting a memory to its image without changing any mapping in the common case
+** (an munmap or an madvise costs a TLB shootdown on every CPU running one of the
+** process's threads, and a page fault here costs ~3 us against ~0.1 us for a 4 KiB
+** copy): the kernel's page map (/proc/self/pagemap) says which pages of the image
+** range are private copies, i.e. were written (or are swapped out). Pages still
+** mapping the image's own pages hold its bytes. Memory the guest grew past the
+** image is dropped. Returns 0, or -1 when the page map cannot be read (the memory
+** is then unmapped instead: never reused unverified).
+**
+** Which written pages stay private (their bytes copied back) and which are given
+** back (MADV_DONTNEED: the page maps the image's page cache again, shared, at the
+** cost of a fault when next touched): a copied-back page stays resident in the
+** memory, so an idle sandbox holds every page any of its executions wrote, and
+** every later reset copies them all again (after one execute importing 10 modules
+** ~1,200 pages: 4.7 MiB per sandbox, and `pass` 3x slower, for good). So each
+** memory keeps a *hot set*: the pages left private by its last light reset (at
+** most KEEP_MAX written: a restore and a small execute write ~60). A light reset
+** copies back all it finds and learns them as the hot set; a heavier one copies
+** back only the hot pages and gives the others back, in runs of adjacent pages
+** (one madvise each). So what a memory holds after any reset is bounded by
+** KEEP_MAX pages, and a run of small executes takes no page faults and no
+** madvise. The cost: an execute that writes more than KEEP_MAX pages faults its
+** cold pages in again each time (docs/SNAPSHOT.md has the figures).
 */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61) /* a page-cache page: here, the image's own */
 
+/* The process's page map, and a pidfd of the process for process_madvise (-1 if
+** the kernel has none); both name the opener: opened again in a forked child. */
+typedef struct {
+    int pagemap, pidfd;
+} proc_fds;
+
 ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
-    int fd;
-    pid_t pid; /* /proc/self at open time: reopened in a forked child */
-} eryx__pagemap = {PTHREAD_MUTEX_INITIALIZER, -1, 0};
+    proc_fds fds;
+    pid_t pid; /* at open time */
+} eryx__pagemap = {PTHREAD_MUTEX_INITIALIZER, {-1, -1}, 0};
 
-static int pagemap_fd(void) {
+static void close_fds(void) {
+    if (eryx__pagemap.fds.pagemap >= 0) close(eryx__pagemap.fds.pagemap);
+    if (eryx__pagemap.fds.pidfd >= 0) close(eryx__pagemap.fds.pidfd);
+    eryx__pagemap.fds = (proc_fds){-1, -1};
+}
+
+static proc_fds process_fds(void) {
     pthread_mutex_lock(&eryx__pagemap.lock);
     pid_t pid = getpid();
-    if (eryx__pagemap.fd >= 0 && eryx__pagemap.pid != pid) {
-        close(eryx__pagemap.fd);
-        eryx__pagemap.fd = -1;
-    }
-    if (eryx__pagemap.fd < 0) {
-        eryx__pagemap.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (eryx__pagemap.fds.pagemap >= 0 && eryx__pagemap.pid != pid) close_fds();
+    if (eryx__pagemap.fds.pagemap < 0) {
+        eryx__pagemap.fds.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        eryx__pagemap.fds.pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec by default */
         eryx__pagemap.pid = pid;
     }
-    int fd = eryx__pagemap.fd;
+    proc_fds fds = eryx__pagemap.fds;
     pthread_mutex_unlock(&eryx__pagemap.lock);
-    return fd;
+    return fds;
 }
 
 void eryx__snapmem_shutdown(void) {
     pthread_mutex_lock(&eryx__pagemap.lock);
-    if (eryx__pagemap.fd >= 0) close(eryx__pagemap.fd);
-    eryx__pagemap.fd = -1;
+    close_fds();
     pthread_mutex_unlock(&eryx__pagemap.lock);
 }
 
-/* Past this many written pages a memory is not kept: every later reset copies
-** them all again (a written page stays a private copy after its bytes are put
-** back). Below it, copying back is cheaper than faulting the pages in again in a
-** new mapping (bench/archive/gc_freeze.c's workload, which writes several MiB, ran ~35%
-** slower with the bound at 4 MiB). Memories that one-off work wrote all over (a
-** snapshot's capture) are transient instead: never pooled. */
-#define RESET_MAX_PAGES 16384 /* 64 MiB: a safety net; below it copying back beats faulting in again */
+/* Written pages a reset may keep private (the hot set's bound): 64 KiB more than
+** a plain start state's restore plus `pass` write (~63 pages, docs/SNAPSHOT.md). */
+#define KEEP_MAX 80
+
+#define BIT(map, i) (((map)[(i) / 64] >> ((i) % 64)) & 1)
+
+/* Pages to give back, gathered into runs of adjacent pages, and the runs into
+** batches for one process_madvise call each: one TLB flush (so one shootdown
+** interrupt per other CPU) per batch instead of per run (Linux >= 6.16 batches
+** them; ~3x faster than a madvise per run here). Older kernels refuse
+** MADV_DONTNEED there: a madvise per run then. */
+#define GIVEBACK_BATCH 128
+
+typedef struct {
+    uint8_t *base;
+    size_t start, end; /* the pending run, page numbers; empty when start == end */
+    struct iovec runs[GIVEBACK_BATCH];
+    size_t nruns, bytes;
+    int pidfd, failed;
+} giveback;
+
+static void giveback_send(giveback *g) {
+    if (!g->nruns) return;
+    if (g->pidfd < 0 || syscall(SYS_process_madvise, g->pidfd, g->runs, g->nruns, MADV_DONTNEED, 0) != (long)g->bytes)
+        for (size_t i = 0; i < g->nruns; i++) /* again is harmless for the runs it did */
+            if (madvise(g->runs[i].iov_base, g->runs[i].iov_len, MADV_DONTNEED) != 0) g->failed = 1;
+    g->nruns = g->bytes = 0;
+}
+
+/* Adds the pending run to the batch. */
+static void giveback_close(giveback *g) {
+    if (g->end == g->start) return;
+    if (g->nruns == GIVEBACK_BATCH) giveback_send(g);
+    g->runs[g->nruns++] = (struct iovec){g->base + g->start * HOST_PAGE, (g->end - g->start) * HOST_PAGE};
+    g->bytes += (g->end - g->start) * HOST_PAGE;
+    g->start = g->end = 0;
+}
+
+/* Pages come in ascending order. */
+static void giveback_page(giveback *g, size_t page) {
+    if (g->end != page || g->end == g->start) {
+        giveback_close(g);
+        g->start = page;
+    }
+    g->end = page + 1;
+}
+
+static void giveback_finish(giveback *g) {
+    giveback_close(g);
+    giveback_send(g);
+}
 
 static int reset_to_image(linear *m) {
     const eryx__snapimg *img = m->img;
-    int fd = pagemap_fd();
+    proc_fds fds = process_fds();
+    int fd = fds.pagemap;
     if (fd < 0) return -1;
-    size_t copied = 0;
     if (m->size > img->size) {
         if (madvise(m->base + img->size, m->size - img->size, MADV_DONTNEED) != 0 ||
             mprotect(m->base + img->size, m->size - img->size, PROT_NONE) != 0)
             return -1;
         m->size = img->size;
     }
+    size_t npages = img->size / HOST_PAGE, words = (npages + 63) / 64;
+    /* Written pages outside the hot set: copied back (and learned) if at most
+    ** KEEP_MAX pages were written in all, else given back. */
+    uint32_t cold[KEEP_MAX];
+    size_t written = 0, ncold = 0;
+    bool heavy = false;
+    giveback g = {.base = m->base, .pidfd = fds.pidfd};
+    memset(m->learn, 0, words * sizeof *m->learn);
     uint64_t entries[512];
-    size_t npages = img->size / HOST_PAGE;
     for (size_t first = 0; first < npages; first += 512) {
         size_t n = npages - first < 512 ? npages - first : 512;
         off_t at = (off_t)(((uintptr_t)m->base / HOST_PAGE + first) * sizeof(uint64_t));
         if (pread(fd, entries, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t))) return -1;
         for (size_t i = 0; i < n; i++) {
             uint64_t e = entries[i];
-            if (((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED)) {
-                if (++copied > RESET_MAX_PAGES) return -1; /* unmapped by the caller instead */
-                size_t off = (first + i) * HOST_PAGE;
+            if (!(((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED))) continue;
+            size_t page = first + i, off = page * HOST_PAGE;
+            written++;
+            m->learn[page / 64] |= 1ull << (page % 64);
+            if (BIT(m->hot, page)) {
                 memcpy(m->base + off, img->view + off, HOST_PAGE);
+            } else if (!heavy && ncold < KEEP_MAX) {
+                cold[ncold++] = (uint32_t)page;
+            } else {
+                if (!heavy) /* more than KEEP_MAX written: the cold pages listed so far go back first */
+                    for (size_t k = 0; k < ncold; k++) giveback_page(&g, cold[k]);
+                heavy = true;
+                giveback_page(&g, page);
             }
         }
     }
-    return 0;
+    if (written <= KEEP_MAX) { /* light: all copied back; they are the hot set now */
+        for (size_t k = 0; k < ncold; k++)
+            memcpy(m->base + (size_t)cold[k] * HOST_PAGE, img->view + (size_t)cold[k] * HOST_PAGE, HOST_PAGE);
+        uint64_t *t = m->hot;
+        m->hot = m->learn;
+        m->learn = t;
+        return 0;
+    }
+    if (!heavy)
+        for (size_t k = 0; k < ncold; k++) giveback_page(&g, cold[k]);
+    giveback_finish(&g);
+    return g.failed ? -1 : 0;
 }
 
 /* A dropped instance's memory: reset and pooled for the next instance of the same
@@ -274,7 +375,7 @@ static void lin_free(void *env) {
         return;
     }
     int pooled = 0;
-    if (!m->transient && reset_to_image(m) == 0) {
+    if (!m->transient && m->hot && reset_to_image(m) == 0) {
         pthread_mutex_lock(&img->lock);
         if (img->npool < POOL_MAX) {
             m->next = img->pool;
@@ -339,6 +440,10 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
         ok = mmap(m->base, img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, img->fd, 0) != MAP_FAILED &&
              (size == img->size || mprotect(m->base + img->size, size - img->size, PROT_READ | PROT_WRITE) == 0);
     else if (size) ok = mprotect(m->base, size, PROT_READ | PROT_WRITE) == 0;
+    if (ok && img && !transient) { /* the hot set's bitmaps, for the resets (a transient memory has none) */
+        size_t words = (img->size / HOST_PAGE + 63) / 64;
+        ok = (m->hot = calloc(words, sizeof *m->hot)) && (m->learn = calloc(words, sizeof *m->learn));
+    }
     if (!ok) {
         linear_destroy(m);
         return wasmtime_error_new("eryx: cannot map a linear memory");
@@ -363,7 +468,7 @@ int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__sn
     *count = 0;
     size_t npages = size / HOST_PAGE, img_pages = img->size / HOST_PAGE, n = 0;
     uint32_t *list = malloc((npages ? npages : 1) * sizeof *list);
-    int fd = pagemap_fd();
+    int fd = process_fds().pagemap;
     if (!list || fd < 0) {
         free(list);
         return -1;
