@@ -1,8 +1,13 @@
 /* Unit test of src/snapshot/snapmem.c with a real engine and a tiny module: every
 ** instance armed with an image starts with exactly the image's bytes, whatever
 ** earlier instances wrote or grew (memories are reset and reused), and unarmed
-** instances start with zeros. */
+** instances start with zeros; a reset keeps private only its hot set (the pages of
+** the last light reset) and gives every other written page back (checked in the
+** kernel's page map). */
+#define _GNU_SOURCE /* pread's off_t in the page map */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <wasmtime.h>
 #include "check.h"
 #include "../src/snapshot/snapmem.h"
@@ -28,6 +33,82 @@ static wasmtime_store_t *instance(wasm_engine_t *engine, wasmtime_module_t *mod,
     CHECK(wasmtime_instance_export_get(cx, &inst, "memory", 6, &ex) && ex.kind == WASMTIME_EXTERN_MEMORY);
     *mem = ex.of.memory;
     return store;
+}
+
+/* The private pages (written copies, not the image's page-cache pages) among
+** npages pages at p, from /proc/self/pagemap: private[i] is 1 or 0; -1 if unreadable. */
+static int private_map(const uint8_t *p, size_t npages, uint8_t *private) {
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < npages && rc == 0; i++) {
+        uint64_t e = 0;
+        if (pread(fd, &e, sizeof e, (off_t)(((uintptr_t)p / 4096 + i) * sizeof e)) != (ssize_t)sizeof e) rc = -1;
+        private[i] = ((e >> 63) & 1 && !((e >> 61) & 1)) || ((e >> 62) & 1);
+    }
+    close(fd);
+    return rc;
+}
+
+/* A check whose failure says what was measured (printf-style details). */
+#define CHECKF(cond, ...)                                                            \
+    do {                                                                             \
+        check_count++;                                                               \
+        if (!(cond)) {                                                               \
+            check_failures++;                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                            \
+            fputc('\n', stderr);                                                     \
+        }                                                                            \
+    } while (0)
+
+#define HOT_PAGES 256 /* the image of test_hot_set, in 4 KiB pages */
+
+/* Checks that exactly the pages in want[] (HOT_PAGES flags) are private at p. */
+static void expect_private(const uint8_t *p, const uint8_t *want, const char *when) {
+    uint8_t got[HOT_PAGES];
+    CHECK(private_map(p, HOT_PAGES, got) == 0);
+    size_t extra = 0, missing = 0;
+    for (size_t i = 0; i < HOT_PAGES; i++) extra += got[i] && !want[i], missing += want[i] && !got[i];
+    CHECKF(extra == 0 && missing == 0, "%s: %zu written pages beyond the kept set are private, %zu kept ones are not",
+           when, extra, missing);
+}
+
+/* A light instance (7 pages written) teaches the hot set; after a heavy one (207
+** written: more than 2 x 7 + ERYX__SNAPMEM_KEEP_SLACK) only the hot pages stay
+** private, the others map the image again; a light one after it adds its pages.
+** Bytes exact throughout. */
+static void test_hot_set(wasm_engine_t *engine, wasmtime_module_t *mod) {
+    const size_t size = (size_t)HOT_PAGES * 4096;
+    uint8_t *want = malloc(size), hot[HOT_PAGES] = {0}, none[HOT_PAGES] = {0};
+    for (size_t i = 0; i < size; i++) want[i] = (uint8_t)(i * 13 + i / 4096 + 1);
+    eryx__errbuf err;
+    eryx__snapimg *img = eryx__snapimg_new(want, size, &err);
+    CHECK(img != NULL);
+    for (size_t i = 3; i < HOT_PAGES; i += 37) hot[i] = 1; /* 7 pages */
+    wasmtime_memory_t mem;
+    uint8_t *first = NULL;
+    for (int life = 0; life < 4; life++) {
+        wasmtime_store_t *store = instance(engine, mod, img, &mem);
+        uint8_t *p = wasmtime_memory_data(wasmtime_store_context(store), &mem);
+        if (!first) first = p;
+        CHECKF(p == first, "life %d got another memory: the reset memory was not reused", life);
+        CHECKF(memcmp(p, want, size) == 0, "life %d did not start with the image's bytes", life);
+        if (life == 0) expect_private(p, none, "a new mapping");
+        else expect_private(p, hot, life == 2 ? "after a heavy instance" : "after a light instance");
+        for (size_t i = 0; i < HOT_PAGES; i++)
+            if (hot[i]) p[i * 4096 + 100] ^= 0x33;
+        if (life == 1) /* heavy: 200 more pages written */
+            for (size_t i = 0; i < HOT_PAGES; i++)
+                if (!hot[i] && i % 5) p[i * 4096 + 7] ^= 0x44;
+        if (life == 2) { /* light: two more pages, learned */
+            p[10 * 4096] ^= 1, hot[10] = 1;
+            p[11 * 4096 + 4095] ^= 1, hot[11] = 1;
+        }
+        wasmtime_store_delete(store);
+    }
+    eryx__snapimg_release(img);
+    free(want);
 }
 
 int main(void) {
@@ -61,6 +142,8 @@ int main(void) {
         }
         /* Write random pages (the first and last included), sometimes grow. */
         for (int k = 0; k < 40; k++) p[(size_t)rand() % SIZE] ^= 0x5a;
+        if (round % 5 == 4) /* a heavy one: more pages written than a reset keeps */
+            for (int k = 0; k < 100; k++) p[(size_t)rand() % SIZE] ^= 0xa5;
         p[0] ^= 1;
         p[SIZE - 1] ^= 1;
         if (round % 3 == 0) {
@@ -96,6 +179,7 @@ int main(void) {
     wasmtime_store_delete(s2);
 
     eryx__snapimg_release(img); /* frees the pooled memories */
+    test_hot_set(engine, mod);
     wasmtime_module_delete(mod);
     wasm_engine_delete(engine);
     free(want);

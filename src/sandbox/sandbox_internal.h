@@ -39,6 +39,11 @@ eryx_status eryx__tools_guest_sha256(const char *guest_dir, char hex[65]);
 eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, eryx_cache *memory, const char *cache_dir,
                                    uint64_t max_bytes);
 
+/* How many 4 KiB pages of the sandbox's linear memory are private to it (what an
+** idle sandbox costs beyond the start state's shared pages); -1 without an
+** instance or when /proc/self/pagemap cannot be read. For the tests and eryx-bench. */
+long eryx__sandbox_private_pages(const eryx_sandbox *sandbox);
+
 /* eryx repl's two calls: runs code as one interactive statement (an expression's
 ** value is printed, as in Python's REPL), otherwise as eryx_sandbox_execute; and
 ** says whether code is a complete statement (0), needs more lines (1) or is a

@@ -1,12 +1,15 @@
 /*
 ** What eryx's own tools need beyond eryx.h that is not a sandbox's (declared in
 ** sandbox_internal.h): the guest module through the cache tiers alone, which
-** eryx-bench times. Nothing in the library calls it; being its own object file, it
+** eryx-bench times, and the private pages of a sandbox's memory, which the tests
+** and eryx-bench count. Nothing in the library calls it; being its own object file, it
 ** is linked only into the programs that do. Must not hold state.
 */
 #include <stdio.h>
 #include "../engine/engine.h"
 #include "../cache/tiers.h"
+#include "../snapshot/snapmem.h"
+#include "sandbox.h"
 #include "sandbox_internal.h"
 
 #ifdef ERYX_BENCH_HOOKS
@@ -31,4 +34,10 @@ eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, er
     eryx_status st = eryx__guest_acquire(wasm_path, sha256, &cc, &g, NULL, &err);
     eryx__guest_release(g);
     return st;
+}
+
+long eryx__sandbox_private_pages(const eryx_sandbox *s) {
+    if (!s || !s->cx || !s->host.has_memory) return -1;
+    wasmtime_memory_t mem = s->host.memory;
+    return eryx__snapmem_private_pages(wasmtime_memory_data(s->cx, &mem), wasmtime_memory_data_size(s->cx, &mem));
 }

@@ -34,6 +34,7 @@ typedef struct linear {
     /* With an image: one bit per 4 KiB page of it. hot: the pages a reset keeps
     ** private (reset_to_image); learn: scratch for the next hot set. */
     uint64_t *hot, *learn;
+    size_t nhot; /* pages in hot */
 } linear;
 
 struct eryx__snapimg {
@@ -44,6 +45,7 @@ struct eryx__snapimg {
     pthread_mutex_t lock; /* guards pool */
     linear *pool;         /* memories reset to the image, ready for a new instance */
     unsigned npool;
+    atomic_size_t least_written; /* the fewest written pages a reset of one of its memories found */
 };
 
 /* The message names errno; err may be NULL. */
@@ -65,6 +67,7 @@ eryx__snapimg *eryx__snapimg_begin(size_t len, eryx__errbuf *err) {
         return NULL;
     }
     atomic_init(&img->refs, 1);
+    atomic_init(&img->least_written, SIZE_MAX);
     img->size = len;
     img->fd = memfd_create("eryx-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (img->fd < 0) {
@@ -203,16 +206,17 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
 ** Which written pages stay private (their bytes copied back) and which are given
 ** back (MADV_DONTNEED: the page maps the image's page cache again, shared, at the
 ** cost of a fault when next touched): a copied-back page stays resident in the
-** memory, so an idle sandbox holds every page any of its executions wrote, and
-** every later reset copies them all again (after one execute importing 10 modules
-** ~1,200 pages: 4.7 MiB per sandbox, and `pass` 3x slower, for good). So each
-** memory keeps a *hot set*: the pages left private by its last light reset (at
-** most KEEP_MAX written: a restore and a small execute write ~60). A light reset
-** copies back all it finds and learns them as the hot set; a heavier one copies
-** back only the hot pages and gives the others back, in runs of adjacent pages
-** (one madvise each). So what a memory holds after any reset is bounded by
-** KEEP_MAX pages, and a run of small executes takes no page faults and no
-** madvise. The cost: an execute that writes more than KEEP_MAX pages faults its
+** memory, so an idle sandbox would hold every page any of its executions wrote,
+** and every later reset would copy them all again (after one execute importing 10
+** modules ~1,200 pages: 4.7 MiB per sandbox, and `pass` 3x slower, for good). So
+** each memory keeps a *hot set*: the pages left private by its last light reset.
+** A reset is light when at most light_bound() pages were written: twice the fewest
+** any reset of the image found (a restore alone, or a restore and a small
+** execute: ~40-100 pages) plus a margin. A light reset copies back all it finds
+** and learns them as the hot set; a heavier one copies back only the hot pages and
+** gives the others back, in runs of adjacent pages. So a memory holds at most
+** light_bound() written pages after any reset, and a run of small executes takes
+** no page faults and no madvise. The cost: an execute that writes more faults its
 ** cold pages in again each time (docs/SNAPSHOT.md has the figures).
 */
 #define PM_PRESENT (1ull << 63)
@@ -257,9 +261,15 @@ void eryx__snapmem_shutdown(void) {
     pthread_mutex_unlock(&eryx__pagemap.lock);
 }
 
-/* Written pages a reset may keep private (the hot set's bound): 64 KiB more than
-** a plain start state's restore plus `pass` write (~63 pages, docs/SNAPSHOT.md). */
-#define KEEP_MAX 80
+/* light_bound(): 2 x the image's fewest written pages + KEEP_SLACK, at most
+** KEEP_CAP (2 MiB: a start state whose restore writes more is not one to keep). */
+#define KEEP_SLACK ERYX__SNAPMEM_KEEP_SLACK
+#define KEEP_CAP 512
+
+static size_t light_bound(const eryx__snapimg *img) {
+    size_t least = atomic_load_explicit(&img->least_written, memory_order_relaxed);
+    return least > (KEEP_CAP - KEEP_SLACK) / 2 ? KEEP_CAP : 2 * least + KEEP_SLACK;
+}
 
 #define BIT(map, i) (((map)[(i) / 64] >> ((i) % 64)) & 1)
 
@@ -322,9 +332,12 @@ static int reset_to_image(linear *m) {
     }
     size_t npages = img->size / HOST_PAGE, words = (npages + 63) / 64;
     /* Written pages outside the hot set: copied back (and learned) if at most
-    ** KEEP_MAX pages were written in all, else given back. */
-    uint32_t cold[KEEP_MAX];
+    ** light_bound() pages were written in all, else given back. A hot set larger
+    ** than the bound (learned before a smaller reset lowered it) counts as cold. */
+    size_t bound = light_bound(img);
+    uint32_t cold[KEEP_CAP];
     size_t written = 0, ncold = 0;
+    bool use_hot = m->nhot <= bound;
     bool heavy = false;
     giveback g = {.base = m->base, .pidfd = fds.pidfd};
     memset(m->learn, 0, words * sizeof *m->learn);
@@ -339,29 +352,37 @@ static int reset_to_image(linear *m) {
             size_t page = first + i, off = page * HOST_PAGE;
             written++;
             m->learn[page / 64] |= 1ull << (page % 64);
-            if (BIT(m->hot, page)) {
+            if (use_hot && BIT(m->hot, page)) {
                 memcpy(m->base + off, img->view + off, HOST_PAGE);
-            } else if (!heavy && ncold < KEEP_MAX) {
+            } else if (!heavy && ncold < bound) {
                 cold[ncold++] = (uint32_t)page;
             } else {
-                if (!heavy) /* more than KEEP_MAX written: the cold pages listed so far go back first */
+                if (!heavy) /* more than bound written: the cold pages listed so far go back first */
                     for (size_t k = 0; k < ncold; k++) giveback_page(&g, cold[k]);
                 heavy = true;
                 giveback_page(&g, page);
             }
         }
     }
-    if (written <= KEEP_MAX) { /* light: all copied back; they are the hot set now */
+    /* The image's fewest (racing resets may lose a lower figure: harmless). */
+    if (written < atomic_load_explicit(&m->img->least_written, memory_order_relaxed))
+        atomic_store_explicit(&m->img->least_written, written, memory_order_relaxed);
+    if (written <= bound) { /* light: all copied back; they are the hot set now */
         for (size_t k = 0; k < ncold; k++)
             memcpy(m->base + (size_t)cold[k] * HOST_PAGE, img->view + (size_t)cold[k] * HOST_PAGE, HOST_PAGE);
         uint64_t *t = m->hot;
         m->hot = m->learn;
         m->learn = t;
+        m->nhot = written;
         return 0;
     }
     if (!heavy)
         for (size_t k = 0; k < ncold; k++) giveback_page(&g, cold[k]);
     giveback_finish(&g);
+    if (!use_hot) { /* all given back: nothing is hot */
+        memset(m->hot, 0, words * sizeof *m->hot);
+        m->nhot = 0;
+    }
     return g.failed ? -1 : 0;
 }
 
@@ -495,4 +516,20 @@ int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__sn
     *pages = list;
     *count = n;
     return 0;
+}
+
+long eryx__snapmem_private_pages(const uint8_t *base, size_t size) {
+    int fd = process_fds().pagemap;
+    if (fd < 0) return -1;
+    long count = 0;
+    uint64_t entries[512];
+    size_t npages = size / HOST_PAGE;
+    for (size_t first = 0; first < npages; first += 512) {
+        size_t n = npages - first < 512 ? npages - first : 512;
+        off_t at = (off_t)(((uintptr_t)base / HOST_PAGE + first) * sizeof(uint64_t));
+        if (pread(fd, entries, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t))) return -1;
+        for (size_t i = 0; i < n; i++)
+            count += ((entries[i] & PM_PRESENT) && !(entries[i] & PM_FILE)) || (entries[i] & PM_SWAPPED);
+    }
+    return count;
 }

@@ -48,6 +48,17 @@ const uint8_t *eryx__snapimg_view(const eryx__snapimg *img);
 int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__snapimg *img, uint32_t **pages,
                                 size_t *count);
 
+/* A reset keeps private at most 2 x (the fewest pages any reset of the image
+** found written) + this many written pages (a memory's hot set: snapmem.c's
+** reset_to_image); the others go back to mapping the image. */
+#define ERYX__SNAPMEM_KEEP_SLACK 32
+
+/* How many 4 KiB pages of a live memory (base, size bytes, page-aligned) are
+** private to it (written since mapped, or kept by a reset; swapped-out ones
+** included): what it costs beyond the image's shared pages. -1 when the page map
+** cannot be read. For the tests and eryx-bench. */
+long eryx__snapmem_private_pages(const uint8_t *base, size_t size);
+
 /* Installs eryx's memory creator on an engine configuration. */
 void eryx__snapmem_install(wasm_config_t *config);
 
