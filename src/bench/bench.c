@@ -213,6 +213,9 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
     /* Pre-initialization on. */
     eryx_builder_set_preinit(b, 1);
     if (eryx__bench_mode(b, runs, (size_t)runs, &pre, &s, orig_preinit ? first_us : -1) != 0) goto out;
+    /* Idle sandboxes after an import-heavy execute (idle_memory.c). */
+    eryx__bench_idle_imports imports;
+    if (eryx__bench_idle_after_imports(b, &imports) != 0) goto out;
     /* The same without the reset: a sandbox that keeps its state. */
     eryx_builder_set_keep_state(b, 1);
     eryx_status st = eryx_sandbox_new(b, &keep);
@@ -340,6 +343,7 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
         ** execute_p50_us is the default builder's execute (fresh state). */
         json_mode("", &pre);
         json_mode("_nopreinit", &nopre);
+        eryx__bench_idle_imports_print(&imports, 1);
         json_num("execute_p50_us", pre.exec.p50, 1);
         json_num("execute_p99_us", pre.exec.p99, 1);
         json_num("execute_keep_p50_us", exec_keep.p50, 1);
@@ -463,6 +467,7 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
         print_throughput_time("  where 1 thread's time went", &tp1);
         print_throughput_time("  where 2 threads' time went", &tp2);
         printf("  %-44s %12.1f ms\n", "10M-iteration loop (x = i * i)", loop / 1e6);
+        eryx__bench_idle_imports_print(&imports, 0);
         print_mode("pre-initialization off (Python started in every instance)", &nopre, &pre);
         printf("cache tiers (private cache dir)\n");
         printf("  %-44s %12.1f ms\n", "module: cold (compile + store)", t.cold_module_ms);

@@ -106,6 +106,28 @@ typedef struct eryx__bench_mode_result {
 int eryx__bench_mode(eryx_builder *b, int runs, size_t exec_runs, eryx__bench_mode_result *m, eryx_sandbox **out,
                      double first_us);
 
+/* Private (Private_Clean + Private_Dirty) and Rss of the process, KiB; -1 when
+** /proc/self/smaps_rollup cannot be read. */
+int eryx__bench_read_smaps(long *private_kib, long *rss_kib);
+
+/* ---- idle sandboxes after an import-heavy execute (idle_memory.c) -------------------- */
+
+extern const char eryx__bench_import_code[]; /* imports ten stdlib modules */
+
+/* Per idle sandbox whose last execute ran eryx__bench_import_code: the private
+** memory and Rss the process gained (KiB) and its guest memory's private pages (KiB,
+** eryx__sandbox_private_pages); that execute's p50 in a new sandbox (first_p50_us)
+** and again in one sandbox (repeat_p50_us); `pass` p50 in a sandbox after it. -1:
+** not measured. */
+typedef struct eryx__bench_idle_imports {
+    double private_kib, rss_kib, memory_kib, first_p50_us, repeat_p50_us, pass_after_p50_us;
+} eryx__bench_idle_imports;
+
+/* Measures it with b's sandboxes (pre-initialized as b says). 0, or -1 (reported). */
+int eryx__bench_idle_after_imports(eryx_builder *b, eryx__bench_idle_imports *r);
+/* Its figures: JSON members (each ", \"key\": value") or text lines. */
+void eryx__bench_idle_imports_print(const eryx__bench_idle_imports *r, int json);
+
 /* Host callback round trip: CALLBACK_CALLS sequential `await echo(i=...)` in one
 ** execution, less the same loop without the call; microseconds per call (-1: failed).
 ** *fresh_execute_us: a fresh execute's p50 in that sandbox. */

@@ -36,8 +36,7 @@ eryx__bench_stats eryx__bench_summarize(uint64_t *v, size_t n) {
     return (eryx__bench_stats){pct(v, n, 50) / 1e3, pct(v, n, 99) / 1e3, n};
 }
 
-/* Private (Private_Clean + Private_Dirty) and Rss of the process, KiB. */
-static int read_smaps(long *private_kib, long *rss_kib) {
+int eryx__bench_read_smaps(long *private_kib, long *rss_kib) {
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
     if (!f) return -1;
     char line[256];
@@ -197,14 +196,14 @@ int eryx__bench_mode(eryx_builder *b, int runs, size_t exec_runs, eryx__bench_mo
 #ifdef __GLIBC__
     malloc_trim(0); /* free heap pages would hide the sandboxes' own allocations */
 #endif
-    int have = read_smaps(&p0, &r0) == 0;
+    int have = eryx__bench_read_smaps(&p0, &r0) == 0;
     for (int i = 0; i < IDLE_SANDBOXES; i++) {
         if ((st = eryx_sandbox_new(b, &idle[i])) != ERYX_OK) {
             rc = eryx__bench_fail(b, "creating an idle sandbox", st);
             goto out;
         }
     }
-    have = have && read_smaps(&p1, &r1) == 0;
+    have = have && eryx__bench_read_smaps(&p1, &r1) == 0;
     m->private_kib = have ? (double)(p1 - p0) / IDLE_SANDBOXES : -1;
     m->rss_kib = have ? (double)(r1 - r0) / IDLE_SANDBOXES : -1;
     rc = 0;
