@@ -2,11 +2,13 @@
 ** instance armed with an image starts with exactly the image's bytes, whatever
 ** earlier instances wrote or grew (memories are reset and reused), and unarmed
 ** instances start with zeros; a reset keeps private only its hot set (the pages of
-** the last light reset) and gives every other written page back (checked in the
-** kernel's page map). */
+** the last light reset) and gives every other written page back, and a parked
+** memory gives back the private pages holding the image's bytes (both checked in
+** the kernel's page map). */
 #define _GNU_SOURCE /* pread's off_t in the page map */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <wasmtime.h>
 #include "check.h"
@@ -111,6 +113,53 @@ static void test_hot_set(wasm_engine_t *engine, wasmtime_module_t *mod) {
     free(want);
 }
 
+/* A parked memory: after the trim delay, its private pages that hold the image's
+** bytes go back and the written ones stay; unparked, it runs on with its bytes
+** intact, and dropping its store while parked is safe. */
+static void test_trim(wasm_engine_t *engine, wasmtime_module_t *mod) {
+    const size_t size = (size_t)HOT_PAGES * 4096;
+    uint8_t *want = malloc(size), keep[HOT_PAGES] = {0};
+    for (size_t i = 0; i < size; i++) want[i] = (uint8_t)(i * 31 + i / 4096 + 3);
+    eryx__errbuf err;
+    eryx__snapimg *img = eryx__snapimg_new(want, size, &err);
+    CHECK(img != NULL);
+    eryx__snapmem_set_trim_delay_ms(0);
+    wasmtime_memory_t mem;
+    wasmtime_store_t *store = instance(engine, mod, img, &mem);
+    eryx__snapmem_mem *m = eryx__snapmem_last();
+    CHECK(m != NULL && eryx__snapmem_last() == NULL); /* consumed */
+    uint8_t *p = wasmtime_memory_data(wasmtime_store_context(store), &mem);
+    for (size_t i = 0; i < HOT_PAGES; i += 3) p[i * 4096 + 9] ^= 0x10; /* written, then put back */
+    for (size_t i = 0; i < HOT_PAGES; i += 3) p[i * 4096 + 9] ^= 0x10;
+    for (size_t i = 1; i < HOT_PAGES; i += 10) p[i * 4096 + 9] ^= 0x20, keep[i] = 1; /* written */
+    eryx__snapmem_park(m);
+    uint8_t got[HOT_PAGES];
+    size_t private = 0;
+    for (int tries = 0; tries < 200; tries++) { /* the trimmer runs within ~ms; up to 2 s */
+        CHECK(private_map(p, HOT_PAGES, got) == 0);
+        private = 0;
+        for (size_t i = 0; i < HOT_PAGES; i++) private += got[i];
+        if (private == 26) break;
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    eryx__snapmem_unpark(m);
+    expect_private(p, keep, "after a trim");
+    int intact = 1;
+    for (size_t i = 0; i < size; i++)
+        intact &= p[i] == (uint8_t)(want[i] ^ (keep[i / 4096] && i % 4096 == 9 ? 0x20 : 0));
+    CHECKF(intact, "a trim changed the memory's bytes (%zu private pages)", private);
+    p[5 * 4096] ^= 1; /* in use again */
+    eryx__snapmem_park(m);
+    wasmtime_store_delete(store); /* parked: the drop unparks it */
+    store = instance(engine, mod, img, &mem);
+    p = wasmtime_memory_data(wasmtime_store_context(store), &mem);
+    CHECK(memcmp(p, want, size) == 0);
+    wasmtime_store_delete(store);
+    eryx__snapmem_set_trim_delay_ms(1000);
+    eryx__snapimg_release(img);
+    free(want);
+}
+
 int main(void) {
     wasm_config_t *config = wasm_config_new();
     eryx__snapmem_install(config);
@@ -180,6 +229,7 @@ int main(void) {
 
     eryx__snapimg_release(img); /* frees the pooled memories */
     test_hot_set(engine, mod);
+    test_trim(engine, mod);
     wasmtime_module_delete(mod);
     wasm_engine_delete(engine);
     free(want);

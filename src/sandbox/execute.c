@@ -113,6 +113,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     if (!code && len) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is NULL with length %zu", len);
     if (len > INT32_MAX) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is larger than 2 GiB");
     if (s->broken) return ERYX_ERR_SANDBOX_DEAD; /* the message of the failed reset stays */
+    eryx__snapmem_unpark(s->mem);                /* in use from here; parked again below */
     eryx__errbuf_clear(&s->err);
     eryx_result *r = calloc(1, sizeof *r);
     if (!r) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for a result");
@@ -162,6 +163,9 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
             s->err = keep;
         }
     }
+    /* Idle until the next call: after a while, the pages the reset kept that the
+    ** restore did not write go back (src/snapshot/snapmem.c). */
+    eryx__snapmem_park(s->mem);
     r->duration_ns = eryx__now_ns() - t0;
     if (result) *result = r;
     else eryx_result_free(r);

@@ -84,6 +84,7 @@ static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error
 eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what, const wasmtime_val_t *args,
                                 size_t nargs, wasmtime_val_t *results, size_t nresults) {
     wasm_trap_t *trap = NULL;
+    eryx__snapmem_unpark(s->mem); /* guest code runs: the memory is in use (no lock unless parked) */
     wasmtime_error_t *e = wasmtime_func_call(s->cx, f, args, nargs, results, nresults, &trap);
     if (!e && !trap) return ERYX_OK;
     s->dead = 1;
@@ -219,6 +220,8 @@ static eryx_status start_python(eryx_sandbox *s) {
 }
 
 void eryx__instance_free(eryx_sandbox *s) {
+    eryx__snapmem_unpark(s->mem); /* the store's drop does too; ext_free may read the memory */
+    s->mem = NULL;
     eryx__ext_free(s->dl);
     s->dl = NULL;
     if (s->store) wasmtime_store_delete(s->store);
@@ -275,6 +278,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     if (s->transient) eryx__snapmem_arm_transient(s->img);
     else eryx__snapmem_arm(s->img);
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
+    s->mem = eryx__snapmem_last();
     eryx__snapmem_arm(NULL);
 #ifdef ERYX_BENCH_HOOKS
     uint64_t t2 = eryx__now_ns();

@@ -59,6 +59,7 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
 #ifdef ERYX_BENCH_HOOKS
     s->phase_ns[0] += t1 - t0;
 #endif
+    eryx__snapmem_park(s->mem); /* idle until its first call */
     *out = s;
     return ERYX_OK;
 fail:

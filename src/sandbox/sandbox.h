@@ -131,7 +131,10 @@ struct eryx_sandbox {
     wasmtime_store_t *store;
     wasmtime_context_t *cx;
     wasmtime_instance_t instance;
-    eryx__host host;     /* the store's data */
+    eryx__host host; /* the store's data */
+    /* The instance's memory when made from an image (eryx__snapmem_last), else NULL:
+    ** parked while the sandbox is idle, unparked before any guest code runs. */
+    struct eryx__snapmem_mem *mem;
     eryx__dl_host *dl;   /* extension modules loaded into this instance; NULL: none yet */
     char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
     uint64_t ext_cache_max_bytes, ext_cache_max_entries;

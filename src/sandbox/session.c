@@ -49,6 +49,7 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     *len = 0;
     eryx__errbuf_clear(&s->err);
     if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    eryx__snapmem_unpark(s->mem); /* it reads the memory */
     if (!s->img)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "a session snapshot is the difference from a pre-initialized start state: build the "

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,16 +26,22 @@
 
 /* One linear memory: a reservation of `reserved` bytes plus a guard region, all
 ** PROT_NONE except the first `size` bytes. The base never moves. */
-typedef struct linear {
+typedef struct eryx__snapmem_mem {
     uint8_t *base;
     size_t size, reserved, guard;
-    eryx__snapimg *img;  /* the image it started from (a reference), or NULL */
-    struct linear *next; /* in the image's pool */
-    bool transient;      /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
+    eryx__snapimg *img;             /* the image it started from (a reference), or NULL */
+    struct eryx__snapmem_mem *next; /* in the image's pool */
+    bool transient;                 /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
     /* With an image: one bit per 4 KiB page of it. hot: the pages a reset keeps
     ** private (reset_to_image); learn: scratch for the next hot set. */
     uint64_t *hot, *learn;
     size_t nhot; /* pages in hot */
+    /* USE_PARKED: idle (eryx__snapmem_park), in the trimmer's queue since parked_ns;
+    ** USE_TRIMMING: taken out of it by the trimmer. Only the owner parks a memory,
+    ** so an owner that reads USE_OWNED needs no lock. */
+    atomic_int use;
+    uint64_t parked_ns;
+    struct eryx__snapmem_mem *qprev, *qnext;
 } linear;
 
 struct eryx__snapimg {
@@ -147,6 +154,7 @@ eryx__snapimg *eryx__snapimg_new(const uint8_t *mem, size_t len, eryx__errbuf *e
 void eryx__snapimg_retain(eryx__snapimg *img) { atomic_fetch_add(&img->refs, 1); }
 
 static void linear_destroy(linear *m) {
+    eryx__snapmem_unpark(m);
     munmap(m->base, m->reserved + m->guard);
     free(m->hot);
     free(m->learn);
@@ -171,6 +179,7 @@ const uint8_t *eryx__snapimg_view(const eryx__snapimg *img) { return img->view; 
 /* ---- the memory creator ---------------------------------------------------------- */
 
 static _Thread_local const eryx__snapimg *armed;
+static _Thread_local linear *last_made; /* eryx__snapmem_last */
 static _Thread_local bool armed_transient;
 
 void eryx__snapmem_arm(const eryx__snapimg *img) { armed = img, armed_transient = false; }
@@ -255,7 +264,10 @@ static proc_fds process_fds(void) {
     return fds;
 }
 
+static void trimmer_shutdown(void);
+
 void eryx__snapmem_shutdown(void) {
+    trimmer_shutdown();
     pthread_mutex_lock(&eryx__pagemap.lock);
     close_fds();
     pthread_mutex_unlock(&eryx__pagemap.lock);
@@ -386,17 +398,184 @@ static int reset_to_image(linear *m) {
     return g.failed ? -1 : 0;
 }
 
+/* ---- idle memories give their copies back ------------------------------------------ */
+/*
+** A reset keeps a memory's hot set private so that back-to-back executes take no
+** page faults; an idle sandbox then holds all of it (~100 pages for the default
+** start state), more than a new sandbox does (what its restore wrote: ~60). So a
+** sandbox parks its memory when it goes idle (eryx__snapmem_park, at the end of an
+** execute) and unparks it before it runs guest code again, and one thread
+** ("eryx-trim") gives back, in memories parked for TRIM_DELAY_MS, the private pages
+** that hold the image's bytes (copied back by a reset and not written since): what
+** is left is what the restore wrote, a new sandbox's level. Pooled memories are
+** parked too (all their pages then go back). A sandbox that comes back during a
+** trim waits for it (tens of microseconds); one used again within the delay never
+** sees the trimmer. The thread sleeps while no memory is parked.
+*/
+#define TRIM_DELAY_MS 1000
+enum { USE_OWNED, USE_PARKED, USE_TRIMMING };
+
+ERYX__PROCESS_STATE static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done; /* wake: the queue or stopping changed; done: a trim ended */
+    linear *head, *tail;       /* parked memories, in parking order */
+    bool started, stopping;    /* started: the thread exists (joined by eryx__snapmem_shutdown) */
+    bool waiting;              /* the thread waits with no deadline (the queue was empty) */
+    pthread_t thread;
+    uint64_t delay_ns;
+} eryx__trim = {PTHREAD_MUTEX_INITIALIZER,
+                PTHREAD_COND_INITIALIZER,
+                PTHREAD_COND_INITIALIZER,
+                NULL,
+                NULL,
+                false,
+                false,
+                false,
+                (pthread_t)0,
+                (uint64_t)TRIM_DELAY_MS * 1000000u};
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Under eryx__trim.lock. */
+static void queue_unlink(linear *m) {
+    if (m->qprev) m->qprev->qnext = m->qnext;
+    else eryx__trim.head = m->qnext;
+    if (m->qnext) m->qnext->qprev = m->qprev;
+    else eryx__trim.tail = m->qprev;
+    m->qprev = m->qnext = NULL;
+}
+
+/* Gives back the private pages of m's image range that hold the image's bytes. */
+static void trim(linear *m) {
+    const eryx__snapimg *img = m->img;
+    proc_fds fds = process_fds();
+    if (fds.pagemap < 0) return;
+    giveback g = {.base = m->base, .pidfd = fds.pidfd};
+    size_t npages = (m->size < img->size ? m->size : img->size) / HOST_PAGE;
+    uint64_t entries[512];
+    for (size_t first = 0; first < npages; first += 512) {
+        size_t n = npages - first < 512 ? npages - first : 512;
+        off_t at = (off_t)(((uintptr_t)m->base / HOST_PAGE + first) * sizeof(uint64_t));
+        if (pread(fds.pagemap, entries, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t))) break;
+        for (size_t i = 0; i < n; i++) {
+            size_t off = (first + i) * HOST_PAGE;
+            if ((entries[i] & PM_PRESENT) && !(entries[i] & PM_FILE) &&
+                memcmp(m->base + off, img->view + off, HOST_PAGE) == 0)
+                giveback_page(&g, first + i);
+        }
+    }
+    giveback_finish(&g); /* a failure leaves pages private: nothing else */
+}
+
+static void *trimmer_main(void *arg) {
+    (void)arg;
+    prctl(PR_SET_NAME, "eryx-trim"); /* eryx's threads are named eryx-*: tests look for them */
+    pthread_mutex_lock(&eryx__trim.lock);
+    while (!eryx__trim.stopping) {
+        linear *m = eryx__trim.head;
+        if (!m) {
+            eryx__trim.waiting = true;
+            pthread_cond_wait(&eryx__trim.wake, &eryx__trim.lock);
+            eryx__trim.waiting = false;
+            continue;
+        }
+        uint64_t now = now_ns(), due = m->parked_ns + eryx__trim.delay_ns;
+        if (now < due) { /* the condition variable's clock is CLOCK_REALTIME */
+            struct timespec at;
+            clock_gettime(CLOCK_REALTIME, &at);
+            uint64_t ns = (uint64_t)at.tv_nsec + (due - now);
+            at.tv_sec += (time_t)(ns / 1000000000u);
+            at.tv_nsec = (long)(ns % 1000000000u);
+            pthread_cond_timedwait(&eryx__trim.wake, &eryx__trim.lock, &at);
+            continue;
+        }
+        queue_unlink(m);
+        atomic_store(&m->use, USE_TRIMMING);
+        pthread_mutex_unlock(&eryx__trim.lock);
+        trim(m);
+        pthread_mutex_lock(&eryx__trim.lock);
+        atomic_store(&m->use, USE_OWNED); /* trimmed: the owner unparks it */
+        pthread_cond_broadcast(&eryx__trim.done);
+    }
+    pthread_mutex_unlock(&eryx__trim.lock);
+    return NULL;
+}
+
+eryx__snapmem_mem *eryx__snapmem_last(void) {
+    linear *m = last_made;
+    last_made = NULL;
+    return m;
+}
+
+void eryx__snapmem_park(eryx__snapmem_mem *m) {
+    if (!m) return;
+    pthread_mutex_lock(&eryx__trim.lock);
+    if (!eryx__trim.started && !eryx__trim.stopping)
+        eryx__trim.started = pthread_create(&eryx__trim.thread, NULL, trimmer_main, NULL) == 0;
+    if (eryx__trim.started && !eryx__trim.stopping && atomic_load(&m->use) == USE_OWNED) {
+        atomic_store(&m->use, USE_PARKED);
+        m->parked_ns = now_ns();
+        m->qprev = eryx__trim.tail;
+        if (eryx__trim.tail) eryx__trim.tail->qnext = m;
+        else eryx__trim.head = m;
+        eryx__trim.tail = m;
+        /* A memory parked later is due later: a timed wait for the head needs no
+        ** wake-up (that would be a context switch per execute). */
+        if (eryx__trim.waiting) pthread_cond_signal(&eryx__trim.wake);
+    }
+    pthread_mutex_unlock(&eryx__trim.lock);
+}
+
+void eryx__snapmem_unpark(eryx__snapmem_mem *m) {
+    if (!m || atomic_load(&m->use) == USE_OWNED) return; /* the common case: no lock */
+    pthread_mutex_lock(&eryx__trim.lock);
+    while (atomic_load(&m->use) == USE_TRIMMING) pthread_cond_wait(&eryx__trim.done, &eryx__trim.lock);
+    if (atomic_load(&m->use) == USE_PARKED) queue_unlink(m);
+    atomic_store(&m->use, USE_OWNED);
+    pthread_mutex_unlock(&eryx__trim.lock);
+}
+
+void eryx__snapmem_set_trim_delay_ms(unsigned ms) {
+    pthread_mutex_lock(&eryx__trim.lock);
+    eryx__trim.delay_ns = (uint64_t)ms * 1000000u;
+    pthread_cond_signal(&eryx__trim.wake);
+    pthread_mutex_unlock(&eryx__trim.lock);
+}
+
+/* Ends the trimmer (joined); parked memories stay parked, trimmed by the next
+** thread a park starts. */
+static void trimmer_shutdown(void) {
+    pthread_mutex_lock(&eryx__trim.lock);
+    bool started = eryx__trim.started;
+    eryx__trim.stopping = true;
+    pthread_cond_broadcast(&eryx__trim.wake);
+    pthread_mutex_unlock(&eryx__trim.lock);
+    if (started) pthread_join(eryx__trim.thread, NULL);
+    pthread_mutex_lock(&eryx__trim.lock);
+    eryx__trim.started = eryx__trim.stopping = false;
+    eryx__trim.delay_ns = (uint64_t)TRIM_DELAY_MS * 1000000u;
+    pthread_mutex_unlock(&eryx__trim.lock);
+}
+
 /* A dropped instance's memory: reset and pooled for the next instance of the same
 ** image, or unmapped. */
 static void lin_free(void *env) {
     linear *m = env;
     eryx__snapimg *img = m->img;
+    eryx__snapmem_unpark(m); /* out of the trimmer's reach first */
     if (!img) {
         linear_destroy(m);
         return;
     }
     int pooled = 0;
     if (!m->transient && m->hot && reset_to_image(m) == 0) {
+        /* A spare: its pages go back if nobody takes it. Parked before it is in the
+        ** pool, where another thread may take (and unpark) it at once. */
+        eryx__snapmem_park(m);
         pthread_mutex_lock(&img->lock);
         if (img->npool < POOL_MAX) {
             m->next = img->pool;
@@ -416,6 +595,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     eryx__snapimg *img = (eryx__snapimg *)armed;
     bool transient = armed_transient;
     armed = NULL;
+    last_made = NULL;
     if (img) { /* a memory reset to this image, if one is pooled */
         pthread_mutex_lock(&img->lock);
         linear *m = img->pool;
@@ -424,6 +604,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
             img->npool--;
         }
         pthread_mutex_unlock(&img->lock);
+        eryx__snapmem_unpark(m); /* NULL allowed */
         if (m && minimum > m->size && mprotect(m->base + m->size, minimum - m->size, PROT_READ | PROT_WRITE) != 0) {
             linear_destroy(m);
             m = NULL;
@@ -434,6 +615,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
             m->img = img;
             m->transient = transient;
             eryx__snapimg_retain(img);
+            last_made = transient ? NULL : m;
             *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
             return NULL;
         }
@@ -473,6 +655,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
         m->img = img;
         m->transient = transient;
         eryx__snapimg_retain(img);
+        last_made = transient ? NULL : m;
     }
     *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
     return NULL;

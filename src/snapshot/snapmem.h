@@ -59,6 +59,29 @@ int eryx__snapmem_changed_pages(const uint8_t *base, size_t size, const eryx__sn
 ** cannot be read. For the tests and eryx-bench. */
 long eryx__snapmem_private_pages(const uint8_t *base, size_t size);
 
+/* A memory the creator made from an image (opaque): what a sandbox parks while
+** idle, so that the pages its resets kept private go back (snapmem.c, "idle
+** memories give their copies back"). */
+typedef struct eryx__snapmem_mem eryx__snapmem_mem;
+
+/* The memory the calling thread's last creation made (or took from the pool), or
+** NULL (not from an image, transient, or already taken); consumed. Call right
+** after instantiating; valid until the instance's store is dropped. */
+eryx__snapmem_mem *eryx__snapmem_last(void);
+
+/* Marks m idle: after a delay (1 s), a thread gives back its private pages that
+** hold the image's bytes. Until eryx__snapmem_unpark, its owner must not run guest
+** code in it nor read or write it. Dropping its store unparks it. NULL allowed. */
+void eryx__snapmem_park(eryx__snapmem_mem *m);
+
+/* Marks m in use again (waits for a trim in progress to end). NULL allowed; an
+** unparked memory stays as it is. */
+void eryx__snapmem_unpark(eryx__snapmem_mem *m);
+
+/* For tests and eryx-bench: the delay before a parked memory is trimmed (ms; 1000
+** until eryx__snapmem_shutdown, which restores it). */
+void eryx__snapmem_set_trim_delay_ms(unsigned ms);
+
 /* Installs eryx's memory creator on an engine configuration. */
 void eryx__snapmem_install(wasm_config_t *config);
 
@@ -72,7 +95,8 @@ void eryx__snapmem_arm(const eryx__snapimg *img);
 ** memory is then unmapped instead. It may itself come from the pool. */
 void eryx__snapmem_arm_transient(const eryx__snapimg *img);
 
-/* Closes the process's /proc/self/pagemap descriptor (opened again on the next
+/* Ends the trimming thread (joined; a later park starts it again) and closes the
+** process's /proc/self/pagemap descriptor and pidfd (opened again on the next
 ** reset). The memories pooled per image are the image's: its last release
 ** (eryx__cache_shutdown drops the cache's) unmaps them. */
 void eryx__snapmem_shutdown(void);
