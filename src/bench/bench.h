@@ -116,11 +116,12 @@ extern const char eryx__bench_import_code[]; /* imports ten stdlib modules */
 
 /* Per idle sandbox whose last execute ran eryx__bench_import_code: the private
 ** memory and Rss the process gained (KiB) and its guest memory's private pages (KiB,
-** eryx__sandbox_private_pages); that execute's p50 in a new sandbox (first_p50_us)
-** and again in one sandbox (repeat_p50_us); `pass` p50 in a sandbox after it. -1:
-** not measured. */
+** eryx__sandbox_private_pages), idle for 1.5 s (past the trim delay) and at once
+** after the executes; that execute's p50 in a new sandbox (first_p50_us) and again
+** in one sandbox (repeat_p50_us); `pass` p50 in a sandbox after it. -1: not measured. */
 typedef struct eryx__bench_idle_imports {
-    double private_kib, rss_kib, memory_kib, first_p50_us, repeat_p50_us, pass_after_p50_us;
+    double private_kib, rss_kib, memory_kib, private_at_once_kib, memory_at_once_kib;
+    double first_p50_us, repeat_p50_us, pass_after_p50_us;
 } eryx__bench_idle_imports;
 
 /* Measures it with b's sandboxes (pre-initialized as b says). 0, or -1 (reported). */

@@ -22,7 +22,11 @@
 **   side-module registry        src/sandbox/extensions.c     eryx__side_registry.lock
 **   interpreters' export lists  src/sandbox/extensions.c     eryx__main_ifaces.lock
 **   callback thread pool        src/sandbox/callbacks.c      eryx__cb_pool.lock
-**   /proc/self/pagemap fd       src/snapshot/snapmem.c       eryx__pagemap.lock
+**   /proc/self/pagemap fd,      src/snapshot/snapmem.c       eryx__pagemap.lock
+**     the process's pidfd
+**   memory trimmer thread and   src/snapshot/snapmem.c       eryx__trim.lock
+**     its queue of parked       (eryx__trim)
+**     memories
 **   main-module table maps      src/link/loader.c            eryx__dl_main_maps.lock
 **   packed-wheel registry       src/package/package.c        eryx__package_registry.lock
 **   the shutdown lock           src/process/process.c        (itself)
@@ -41,7 +45,9 @@
 **      then drops the memory tiers (modules, images and their pooled memories),
 **      the disk-store handles, the stdlib images and the hashes;
 **   5. packed wheels (eryx__package_shutdown);
-**   6. the pagemap fd (eryx__snapmem_shutdown);
+**   6. the memory trimmer (joined; its queue is empty once 4 freed every image's
+**      pooled memories and the embedder its sandboxes), the pagemap fd and pidfd
+**      (eryx__snapmem_shutdown);
 **   7. the epoch ticker (joined), then linkers and engines (eryx__engine_shutdown):
 **      last, since every module and store above was made with an engine.
 ** Every step leaves its subsystem ready to make its state again on the next use.
