@@ -36,6 +36,10 @@ typedef struct eryx__snapmem_mem {
     ** private (reset_to_image); learn: scratch for the next hot set. */
     uint64_t *hot, *learn;
     size_t nhot; /* pages in hot */
+    /* prom: pages kept because heavy lives wrote them twice in a row (kept while
+    ** each heavy reset finds them written); prev: the other pages the last heavy
+    ** life wrote; prom2, prev2: scratch for the next ones. */
+    uint64_t *prom, *prev, *prom2, *prev2;
     /* USE_PARKED: idle (eryx__snapmem_park), in the trimmer's queue since parked_ns;
     ** USE_TRIMMING: taken out of it by the trimmer. Only the owner parks a memory,
     ** so an owner that reads USE_OWNED needs no lock. */
@@ -158,6 +162,10 @@ static void linear_destroy(linear *m) {
     munmap(m->base, m->reserved + m->guard);
     free(m->hot);
     free(m->learn);
+    free(m->prom);
+    free(m->prev);
+    free(m->prom2);
+    free(m->prev2);
     free(m);
 }
 
@@ -223,10 +231,13 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
 ** any reset of the image found (a restore alone, or a restore and a small
 ** execute: ~40-100 pages) plus a margin. A light reset copies back all it finds
 ** and learns them as the hot set; a heavier one copies back only the hot pages and
-** gives the others back, in runs of adjacent pages. So a memory holds at most
-** light_bound() written pages after any reset, and a run of small executes takes
-** no page faults and no madvise. The cost: an execute that writes more faults its
-** cold pages in again each time (docs/SNAPSHOT.md has the figures).
+** gives the others back, in runs of adjacent pages, unless the heavy life before
+** it wrote them too: a repeated heavy execute (the same imports every time) keeps
+** its pages ("promoted"), while each heavy reset finds them written (their bytes
+** differ from the image's), instead of faulting them in again every time. So a run
+** of small executes takes no page faults and no madvise, a one-off heavy execute
+** leaves nothing behind, and what an idle memory still keeps, a thread gives back
+** later (eryx__snapmem_park, below). docs/SNAPSHOT.md has the figures.
 */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
@@ -353,6 +364,8 @@ static int reset_to_image(linear *m) {
     bool heavy = false;
     giveback g = {.base = m->base, .pidfd = fds.pidfd};
     memset(m->learn, 0, words * sizeof *m->learn);
+    memset(m->prom2, 0, words * sizeof *m->prom2);
+    memset(m->prev2, 0, words * sizeof *m->prev2);
     uint64_t entries[512];
     for (size_t first = 0; first < npages; first += 512) {
         size_t n = npages - first < 512 ? npages - first : 512;
@@ -366,6 +379,16 @@ static int reset_to_image(linear *m) {
             m->learn[page / 64] |= 1ull << (page % 64);
             if (use_hot && BIT(m->hot, page)) {
                 memcpy(m->base + off, img->view + off, HOST_PAGE);
+            } else if (BIT(m->prom, page)) { /* kept while written: its bytes say */
+                if (memcmp(m->base + off, img->view + off, HOST_PAGE) != 0) {
+                    memcpy(m->base + off, img->view + off, HOST_PAGE);
+                    m->prom2[page / 64] |= 1ull << (page % 64);
+                } else {
+                    giveback_page(&g, page);
+                }
+            } else if (BIT(m->prev, page)) { /* written by this heavy life and the last: kept */
+                memcpy(m->base + off, img->view + off, HOST_PAGE);
+                m->prom2[page / 64] |= 1ull << (page % 64);
             } else if (!heavy && ncold < bound) {
                 cold[ncold++] = (uint32_t)page;
             } else {
@@ -373,6 +396,7 @@ static int reset_to_image(linear *m) {
                     for (size_t k = 0; k < ncold; k++) giveback_page(&g, cold[k]);
                 heavy = true;
                 giveback_page(&g, page);
+                m->prev2[page / 64] |= 1ull << (page % 64);
             }
         }
     }
@@ -386,11 +410,19 @@ static int reset_to_image(linear *m) {
         m->hot = m->learn;
         m->learn = t;
         m->nhot = written;
+        memset(m->prom, 0, words * sizeof *m->prom); /* all in hot now */
+        memset(m->prev, 0, words * sizeof *m->prev);
         return 0;
     }
-    if (!heavy)
-        for (size_t k = 0; k < ncold; k++) giveback_page(&g, cold[k]);
+    for (size_t k = 0; k < ncold; k++) { /* heavy: the cold pages listed go back (written once so far) */
+        if (!heavy) giveback_page(&g, cold[k]);
+        m->prev2[cold[k] / 64] |= 1ull << (cold[k] % 64);
+    }
     giveback_finish(&g);
+    uint64_t *t = m->prom;
+    m->prom = m->prom2, m->prom2 = t;
+    t = m->prev;
+    m->prev = m->prev2, m->prev2 = t;
     if (!use_hot) { /* all given back: nothing is hot */
         memset(m->hot, 0, words * sizeof *m->hot);
         m->nhot = 0;
@@ -645,7 +677,8 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     else if (size) ok = mprotect(m->base, size, PROT_READ | PROT_WRITE) == 0;
     if (ok && img && !transient) { /* the hot set's bitmaps, for the resets (a transient memory has none) */
         size_t words = (img->size / HOST_PAGE + 63) / 64;
-        ok = (m->hot = calloc(words, sizeof *m->hot)) && (m->learn = calloc(words, sizeof *m->learn));
+        uint64_t **maps[] = {&m->hot, &m->learn, &m->prom, &m->prev, &m->prom2, &m->prev2};
+        for (size_t k = 0; k < sizeof maps / sizeof maps[0] && ok; k++) ok = (*maps[k] = calloc(words, 8)) != NULL;
     }
     if (!ok) {
         linear_destroy(m);
