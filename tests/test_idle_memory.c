@@ -53,7 +53,7 @@ int main(void) {
     CHECK(eryx_sandbox_execute(s, probe, strlen(probe), &r) == ERYX_OK && r);
     if (r) CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False 45\n");
     eryx_result_free(r);
-    eryx__snapmem_set_trim_delay_ms(1000);
+    eryx__snapmem_set_trim_delay_ms(ERYX__SNAPMEM_TRIM_DELAY_MS);
     eryx_sandbox_free(s);
     eryx_builder_free(b);
     return check_report("test_idle_memory");

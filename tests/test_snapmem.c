@@ -169,7 +169,7 @@ static void test_trim(wasm_engine_t *engine, wasmtime_module_t *mod) {
     p = wasmtime_memory_data(wasmtime_store_context(store), &mem);
     CHECK(memcmp(p, want, size) == 0);
     wasmtime_store_delete(store);
-    eryx__snapmem_set_trim_delay_ms(1000);
+    eryx__snapmem_set_trim_delay_ms(ERYX__SNAPMEM_TRIM_DELAY_MS);
     eryx__snapimg_release(img);
     free(want);
 }

@@ -116,7 +116,7 @@ extern const char eryx__bench_import_code[]; /* imports ten stdlib modules */
 
 /* Per idle sandbox whose last execute ran eryx__bench_import_code: the private
 ** memory and Rss the process gained (KiB) and its guest memory's private pages (KiB,
-** eryx__sandbox_private_pages), idle for 1.5 s (past the trim delay) and at once
+** eryx__sandbox_private_pages), idle (0.5 s past the trim delay) and at once
 ** after the executes; that execute's p50 in a new sandbox (first_p50_us) and again
 ** in one sandbox (repeat_p50_us); `pass` p50 in a sandbox after it. -1: not measured. */
 typedef struct eryx__bench_idle_imports {

@@ -2,7 +2,7 @@
 ** What an idle sandbox holds after an import-heavy execute (issue 16: idle
 ** sandboxes give their memory back): IDLE_SANDBOXES sandboxes, each of whose last
 ** execute imported ten stdlib modules, and the private memory the process gained
-** per sandbox, at once and idle past the trim delay (1 s); the import execute's own time; and `pass` in a sandbox afterwards
+** per sandbox, at once and idle past the trim delay (10 s); the import execute's own time; and `pass` in a sandbox afterwards
 ** (a reset that kept everything the imports wrote made every later execute copy it
 ** back). src/snapshot/snapmem.c's reset_to_image decides what a memory keeps.
 */
@@ -57,8 +57,9 @@ int eryx__bench_idle_after_imports(eryx_builder *b, eryx__bench_idle_imports *r)
     have = have && eryx__bench_read_smaps(&p1, &r1) == 0;
     r->private_at_once_kib = have ? (double)(p1 - p0) / IDLE_SANDBOXES : -1;
     r->memory_at_once_kib = pages < 0 ? -1 : (double)pages * 4 / IDLE_SANDBOXES;
-    /* Idle: past the trim delay (1 s from each sandbox's last execute). */
-    nanosleep(&(struct timespec){.tv_sec = 1, .tv_nsec = 500000000}, NULL);
+    /* Idle: past the trim delay from the last sandbox's last execute. */
+    unsigned ms = eryx__tools_trim_delay_ms() + 500;
+    nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000}, NULL);
     have = have && eryx__bench_read_smaps(&p1, &r1) == 0;
     r->private_kib = have ? (double)(p1 - p0) / IDLE_SANDBOXES : -1;
     r->rss_kib = have ? (double)(r1 - r0) / IDLE_SANDBOXES : -1;
@@ -112,7 +113,7 @@ void eryx__bench_idle_imports_print(const eryx__bench_idle_imports *r, int json)
     printf("  %-44s %12.0f KiB  (of it, guest memory %.0f KiB)\n", "private memory per sandbox at once (50 kept)",
            r->private_at_once_kib, r->memory_at_once_kib);
     printf("  %-44s %12.0f KiB  (Rss %.0f KiB; of it, guest memory %.0f KiB)\n",
-           "private memory per sandbox idle 1.5 s (50 kept)", r->private_kib, r->rss_kib, r->memory_kib);
+           "private memory per sandbox, idle (50 kept)", r->private_kib, r->rss_kib, r->memory_kib);
     printf("  %-44s %12.1f us   (first in a new sandbox, %d sandboxes)\n", "that execute p50", r->first_p50_us,
            IDLE_SANDBOXES);
     printf("  %-44s %12.1f us   (%d runs in one sandbox)\n", "that execute again p50", r->repeat_p50_us, REPEAT_RUNS);

@@ -44,6 +44,10 @@ eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, er
 ** instance or when /proc/self/pagemap cannot be read. For the tests and eryx-bench. */
 long eryx__sandbox_private_pages(const eryx_sandbox *sandbox);
 
+/* How long an idle sandbox's memory waits before the pages its last reset copied
+** back (and its restore did not write) are given back, in ms. */
+unsigned eryx__tools_trim_delay_ms(void);
+
 /* eryx repl's two calls: runs code as one interactive statement (an expression's
 ** value is printed, as in Python's REPL), otherwise as eryx_sandbox_execute; and
 ** says whether code is a complete statement (0), needs more lines (1) or is a

@@ -41,3 +41,5 @@ long eryx__sandbox_private_pages(const eryx_sandbox *s) {
     wasmtime_memory_t mem = s->host.memory;
     return eryx__snapmem_private_pages(wasmtime_memory_data(s->cx, &mem), wasmtime_memory_data_size(s->cx, &mem));
 }
+
+unsigned eryx__tools_trim_delay_ms(void) { return ERYX__SNAPMEM_TRIM_DELAY_MS; }

@@ -444,7 +444,7 @@ static int reset_to_image(linear *m) {
 ** trim waits for it (tens of microseconds); one used again within the delay never
 ** sees the trimmer. The thread sleeps while no memory is parked.
 */
-#define TRIM_DELAY_MS 1000
+#define TRIM_DELAY_MS ERYX__SNAPMEM_TRIM_DELAY_MS
 enum { USE_OWNED, USE_PARKED, USE_TRIMMING };
 
 ERYX__PROCESS_STATE static struct {

@@ -69,7 +69,12 @@ typedef struct eryx__snapmem_mem eryx__snapmem_mem;
 ** after instantiating; valid until the instance's store is dropped. */
 eryx__snapmem_mem *eryx__snapmem_last(void);
 
-/* Marks m idle: after a delay (1 s), a thread gives back its private pages that
+/* How long a parked memory waits before it is trimmed: a sandbox used again
+** within it never pays for a trim (its next execute faults ~60 pages in again:
+** ~0.5 ms here, docs/SNAPSHOT.md). */
+#define ERYX__SNAPMEM_TRIM_DELAY_MS 10000
+
+/* Marks m idle: after ERYX__SNAPMEM_TRIM_DELAY_MS, a thread gives back its private pages that
 ** hold the image's bytes. Until eryx__snapmem_unpark, its owner must not run guest
 ** code in it nor read or write it. Dropping its store unparks it. NULL allowed. */
 void eryx__snapmem_park(eryx__snapmem_mem *m);
@@ -78,8 +83,8 @@ void eryx__snapmem_park(eryx__snapmem_mem *m);
 ** unparked memory stays as it is. */
 void eryx__snapmem_unpark(eryx__snapmem_mem *m);
 
-/* For tests and eryx-bench: the delay before a parked memory is trimmed (ms; 1000
-** until eryx__snapmem_shutdown, which restores it). */
+/* For tests: the delay before a parked memory is trimmed (ms; the default until
+** eryx__snapmem_shutdown, which restores it). */
 void eryx__snapmem_set_trim_delay_ms(unsigned ms);
 
 /* Installs eryx's memory creator on an engine configuration. */
