@@ -288,10 +288,16 @@ void eryx__snapmem_shutdown(void) {
 ** KEEP_CAP (2 MiB: a start state whose restore writes more is not one to keep). */
 #define KEEP_SLACK ERYX__SNAPMEM_KEEP_SLACK
 #define KEEP_CAP 512
+/* ...and at least KEEP_FLOOR (1 MiB): a restore and `pass` write ~120 pages with the
+** default start state; a bound near that made lives after unusual ones (a session
+** restore's) heavy, and their pages fault in again and again (24 faults per first
+** execute in eryx bench). The trimmer gives back what idle memories keep. */
+#define KEEP_FLOOR 256
 
 static size_t light_bound(const eryx__snapimg *img) {
     size_t least = atomic_load_explicit(&img->least_written, memory_order_relaxed);
-    return least > (KEEP_CAP - KEEP_SLACK) / 2 ? KEEP_CAP : 2 * least + KEEP_SLACK;
+    size_t bound = least > (KEEP_CAP - KEEP_SLACK) / 2 ? KEEP_CAP : 2 * least + KEEP_SLACK;
+    return bound < KEEP_FLOOR ? KEEP_FLOOR : bound;
 }
 
 #define BIT(map, i) (((map)[(i) / 64] >> ((i) % 64)) & 1)
@@ -358,6 +364,9 @@ static int reset_to_image(linear *m) {
     ** light_bound() pages were written in all, else given back. A hot set larger
     ** than the bound (learned before a smaller reset lowered it) counts as cold. */
     size_t bound = light_bound(img);
+    /* Or the memory's own hot set and the margin (a reset of another memory that
+    ** found few pages written must not make this one's usual life heavy). */
+    if (m->nhot + KEEP_SLACK > bound) bound = m->nhot + KEEP_SLACK < KEEP_CAP ? m->nhot + KEEP_SLACK : KEEP_CAP;
     uint32_t cold[KEEP_CAP];
     size_t written = 0, ncold = 0;
     bool use_hot = m->nhot <= bound;
