@@ -213,7 +213,7 @@ static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
 /*
 ** Resetting a memory to its image without changing any mapping in the common case
 ** (an munmap or an madvise costs a TLB shootdown on every CPU running one of the
-** process's threads, and a page fault here costs ~3 us against ~0.1 us for a 4 KiB
+** process's threads, and a page fault here costs far more than a 4 KiB
 ** copy): the kernel's page map (/proc/self/pagemap) says which pages of the image
 ** range are private copies, i.e. were written (or are swapped out). Pages still
 ** mapping the image's own pages hold its bytes. Memory the guest grew past the
