@@ -27,8 +27,8 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    static const char imports[] = "import difflib, xml.etree.ElementTree, email.message, html.parser, configparser, "
-                                  "ipaddress, tomllib, plistlib, gettext, shlex";
+    static const char imports[] = "import mailbox, xml.etree.ElementTree, email.message, html.parser, configparser, "
+                                  "ipaddress, tomllib, plistlib, wave, shlex";
     int n = argc > 2 ? atoi(argv[2]) : 0;
     long idle_ms = argc > 3 ? atol(argv[3]) : 1200;
     if (argc < 3 || n < 1 || (strcmp(argv[1], "imports") && strcmp(argv[1], "pass") && strcmp(argv[1], "idle"))) {
