@@ -52,18 +52,6 @@ static int private_map(const uint8_t *p, size_t npages, uint8_t *private) {
     return rc;
 }
 
-/* A check whose failure says what was measured (printf-style details). */
-#define CHECKF(cond, ...)                                                            \
-    do {                                                                             \
-        check_count++;                                                               \
-        if (!(cond)) {                                                               \
-            check_failures++;                                                        \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fputc('\n', stderr);                                                     \
-        }                                                                            \
-    } while (0)
-
 #define HOT_PAGES 512 /* the images of test_hot_set and test_trim, in 4 KiB pages */
 
 /* Checks that exactly the pages in want[] (HOT_PAGES flags) are private at p. */

@@ -43,18 +43,6 @@
 extern void __asan_init(void) __attribute__((weak));
 static int under_asan(void) { return ASAN_COMPILED || __asan_init != NULL; }
 
-/* A check whose failure says what was measured (printf-style details). */
-#define CHECKF(cond, ...)                                                            \
-    do {                                                                             \
-        check_count++;                                                               \
-        if (!(cond)) {                                                               \
-            check_failures++;                                                        \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fputc('\n', stderr);                                                     \
-        }                                                                            \
-    } while (0)
-
 static eryx_status run(eryx_sandbox *s, const char *code, eryx_result **r) {
     eryx_result_free(*r);
     *r = NULL;

@@ -19,17 +19,6 @@
 #include "check.h"
 #include "eryx.h"
 
-#define CHECKF(cond, ...)                                                            \
-    do {                                                                             \
-        check_count++;                                                               \
-        if (!(cond)) {                                                               \
-            check_failures++;                                                        \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fputc('\n', stderr);                                                     \
-        }                                                                            \
-    } while (0)
-
 static eryx_sandbox *new_sandbox(eryx_builder *b, const char *what) {
     eryx_sandbox *s = NULL;
     eryx_status st = eryx_sandbox_new(b, &s);
