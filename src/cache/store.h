@@ -85,8 +85,8 @@ uint64_t eryx__store_payload_len(eryx__store *store, const char *key);
 typedef int (*eryx__store_sink)(void *user, uint64_t off, const uint8_t *data, size_t n);
 
 /* eryx__store_get that also hands the payload to sink while its checksum is
-** computed: one read of the file, and the checked bytes are the ones the caller
-** kept. Whatever sink got must be discarded unless the result is a HIT. */
+** computed: one pass over the file, each chunk hashed and handed over from the
+** same mapping. Whatever sink got must be discarded unless the result is a HIT. */
 eryx__store_result eryx__store_read(eryx__store *store, const char *key, eryx__store_sink sink, void *user,
                                     eryx__store_entry *entry, eryx__errbuf *err);
 

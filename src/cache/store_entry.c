@@ -104,10 +104,10 @@ static ssize_t pread_full(int fd, void *buf, size_t n, off_t off) {
 }
 
 /* Checks the open entry fd of size bytes against key: the trailer first (cheap
-** rejections), then the payload's checksum, read in chunks (no mmap: a file
-** truncated by someone else while mapped would SIGBUS us), each also handed to
-** sink when there is one (so a reader checks the very bytes it keeps). CHECK_BAD fills why;
-** CHECK_ERR (I/O, memory) fills why and leaves the entry alone. */
+** rejections), then the payload's checksum, over a mapping of the file in chunks
+** (read into a buffer when it cannot be mapped), each chunk also handed to sink
+** when there is one (one pass for a reader that keeps the bytes). CHECK_BAD fills
+** why; CHECK_ERR (I/O, memory) fills why and leaves the entry alone. */
 int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__store_sink sink, void *user,
                             eryx__errbuf *why) {
     if (size < ERYX__STORE_TRAILER_SIZE) {
