@@ -489,19 +489,42 @@ eryx_status eryx_sandbox_clear(eryx_sandbox *sandbox);
 ** with zstd. *blob (free it with eryx_blob_free) holds *len bytes. Host state is
 ** not in it: files in /tmp or /data are not captured, and a guest with open files
 ** is refused (ERYX_ERR_INVALID_ARGUMENT; close them first). Needs
-** pre-initialization (ERYX_ERR_INVALID_ARGUMENT otherwise).
+** pre-initialization (ERYX_ERR_INVALID_ARGUMENT otherwise). The blob ends with an
+** HMAC-SHA-256 under the sandbox's session key (eryx_builder_set_session_key).
 */
 eryx_status eryx_sandbox_snapshot(eryx_sandbox *sandbox, void **blob, size_t *len);
 
 /*
 ** Restores a blob from eryx_sandbox_snapshot into this sandbox, replacing its
-** state: in this or another process, into any sandbox built with the same
-** configuration (guest, engine, environment, imports and setup code: the blob
-** names that artifact). A blob from another artifact, or damaged, is refused
+** state: in this or another process (one with the same session key), into any
+** sandbox built with the same configuration (guest, engine, environment, imports
+** and setup code: the blob names that artifact). A blob from another artifact, or damaged, is refused
 ** with ERYX_ERR_INVALID_ARGUMENT and a message, and the sandbox is unchanged;
 ** a restore that fails half-way leaves the sandbox at its start state.
+** The blob's MAC is checked first, with the sandbox's session key: a blob made
+** with another key (by default, in another process), or changed anywhere, is
+** refused with ERYX_ERR_INVALID_ARGUMENT before anything in it is believed. A
+** blob whose memory is larger than the sandbox's memory limit
+** (eryx_builder_set_max_memory) is refused with ERYX_ERR_MEMORY_LIMIT before
+** anything is allocated. A blob of an older eryx (format 1, unauthenticated) is
+** refused: take the snapshot again. The restore allocates, besides the guest's
+** memory, at most 4 bytes per page of the blob and 2 MiB.
 */
 eryx_status eryx_sandbox_restore(eryx_sandbox *sandbox, const void *blob, size_t len);
+
+/*
+** Sets the key that authenticates the session blobs of the builder's sandboxes
+** (eryx_sandbox_snapshot writes an HMAC-SHA-256 with it, eryx_sandbox_restore
+** checks it): len bytes, at least 32 (use 32 random bytes; a longer key is
+** hashed, as HMAC does), copied. A sandbox keeps the key it was made with. Blobs
+** restore only where the key is the same, so processes that exchange blobs share
+** a key, and a process that must not accept another's blobs keeps its own.
+** key NULL with len 0: back to the default, the process's own key (32 bytes from
+** getrandom, made on first use, thread-safe, kept until the process exits; a
+** forked child inherits it), so blobs restore only in the process that made them.
+** ERYX_ERR_INVALID_ARGUMENT for a shorter key.
+*/
+eryx_status eryx_builder_set_session_key(eryx_builder *builder, const void *key, size_t len);
 
 /*
 ** Changes the wall-clock timeout of the sandbox's following executions, in

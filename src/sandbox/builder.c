@@ -101,7 +101,8 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
                       .engine = src->engine,
                       .setup_len = src->setup_len,
                       .cb_max_calls = src->cb_max_calls,
-                      .cb_timeout_ns = src->cb_timeout_ns};
+                      .cb_timeout_ns = src->cb_timeout_ns,
+                      .session_key = src->session_key};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = eryx__strv_copy(src->argv, src->argc);
     dst->env = eryx__strv_copy(src->env, src->envc);

@@ -32,6 +32,7 @@
 #include "../host/host.h"
 #include "callbacks.h"
 #include "extensions.h"
+#include "session_blob.h"
 #include "eryx.h"
 
 #ifndef ERYX_DEFAULT_GUEST_DIR
@@ -82,6 +83,7 @@ typedef struct run_spec {
     char *imports;          /* modules to import before the snapshot, one per line; NULL: none */
     char *setup;            /* setup code run after them; NULL: none */
     size_t setup_len;
+    eryx__blob_key session_key; /* session blobs' HMAC key; len 0: the process's own */
 } run_spec;
 
 struct eryx_builder {
