@@ -419,6 +419,17 @@ def _check_result_variable(name: Any) -> str:
     return name
 
 
+def _check_state_key(key: Any) -> bytes | None:
+    if key is None:
+        return None
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"state_key must be bytes or None, not {type(key).__name__}")
+    key = bytes(key)
+    if len(key) < 32:
+        raise ValueError(f"state_key must be at least 32 bytes (got {len(key)}): use os.urandom(32)")
+    return key
+
+
 class _Config:
     """Everything a builder is made from; shared by Sandbox, Session and factories."""
 
@@ -426,7 +437,7 @@ class _Config:
                  result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
-                 state_cache: bool = True, default_imports: bool = True) -> None:
+                 state_cache: bool = True, default_imports: bool = True, state_key: Any = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         _check_network(network)
@@ -446,6 +457,7 @@ class _Config:
         self.default_imports = bool(default_imports)
         self.storage = storage
         self.argv = list(argv) if argv is not None else None  # python -m eryx SCRIPT ARGS...
+        self.state_key = _check_state_key(state_key)
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -466,6 +478,8 @@ class _Config:
             b.set_callback_limits(lim.max_callback_invocations or 0, lim.callback_timeout_ms or 0)
             b.set_result_name(self.result_variable)
             b.set_keep_state(self.keep_state)
+            if self.state_key is not None:
+                b.set_session_key(self.state_key)
             if self.argv is not None:
                 b.set_argv(self.argv)
             for host, guest, ro in self.volumes:
@@ -574,7 +588,7 @@ class Session:
                  execution_timeout_ms: int | None = None, max_fuel: int | None = None, callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
-                 network: Any = None, default_imports: bool = True) -> None:
+                 network: Any = None, default_imports: bool = True, state_key: bytes | None = None) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
@@ -584,7 +598,8 @@ class Session:
                                 max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True), max_memory_bytes=None)
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                       result_variable=result_variable, network=network, secrets=None, keep_state=True,
-                      storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports)
+                      storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports,
+                      state_key=state_key)
         self._cfg = cfg
         self._vfs = vfs
         self._vfs_mount_path = vfs_mount_path
@@ -610,12 +625,15 @@ class Session:
         _call(self._sb.clear)
 
     def snapshot_state(self) -> bytes:
-        """The whole interpreter state as bytes (files are not included)."""
+        """The whole interpreter state as bytes (files are not included),
+        authenticated with the session's state_key (default: this process's own)."""
         return _call(self._sb.snapshot)
 
     def restore_state(self, data: bytes) -> None:
         """Replaces the state with one from snapshot_state(), of this or another
-        session of the same configuration."""
+        session of the same configuration and state_key. Raises ValueError for
+        state made with another key (by default: in another process), changed or
+        forged; ResourceLimitError when it needs more memory than allowed."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"restore_state needs bytes, not {type(data).__name__}")
         _call(self._sb.restore, data)

@@ -301,6 +301,16 @@ static PyObject *B_set_keep_state(BuilderObject *self, PyObject *arg) {
     int v = PyObject_IsTrue(arg);
     return v < 0 ? NULL : builder_status(self, eryx_builder_set_keep_state(self->b, v));
 }
+/* set_session_key(bytes | None): the key of session blobs; None: the process's own. */
+static PyObject *B_set_session_key(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    if (arg == Py_None) return builder_status(self, eryx_builder_set_session_key(self->b, NULL, 0));
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) != 0) return NULL;
+    eryx_status st = eryx_builder_set_session_key(self->b, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return builder_status(self, st);
+}
 static PyObject *B_set_callback_limits(BuilderObject *self, PyObject *args) {
     CHECK_B;
     unsigned int max;
@@ -577,6 +587,7 @@ static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_gue
                                         {"set_default_imports", (PyCFunction)B_set_default_imports, METH_O, NULL},
                                         {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
                                         {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
+                                        {"set_session_key", (PyCFunction)B_set_session_key, METH_O, NULL},
                                         {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
                                         {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
                                         {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},

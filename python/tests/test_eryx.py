@@ -446,6 +446,117 @@ def test_session_snapshot_restore_across_sessions():
         b.restore_state("text")
 
 
+# Session blobs are authenticated (HMAC-SHA-256 under state_key, else the
+# process's own key) and refused past the memory limit before any allocation.
+_STATE_KEY = b"k" * 32
+
+
+def _peak_reset() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_mib() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) // 1024
+
+
+def _snapshot_in_child(key: bytes | None) -> bytes:
+    code = ("import eryx, sys\n"
+            f"s = eryx.Session(state_key={key!r})\n"
+            "s.execute('x = 41 + 1')\n"
+            "sys.stdout.buffer.write(s.snapshot_state())\n")
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120).stdout
+
+
+def test_session_state_key_round_trip_and_refusals():
+    import hashlib
+    import hmac
+    a = eryx.Session(state_key=_STATE_KEY)
+    a.execute("x = [1, 2, 3]")
+    blob = a.snapshot_state()
+    assert hmac.new(_STATE_KEY, blob[:-32], hashlib.sha256).digest() == blob[-32:]  # HMAC-SHA-256 of the rest
+    b = eryx.Session(state_key=bytearray(_STATE_KEY))
+    b.restore_state(blob)
+    assert b.execute("print(x)").stdout == "[1, 2, 3]"
+    for other in (eryx.Session(state_key=b"o" * 32), eryx.Session()):
+        with pytest.raises(ValueError, match="authentication"):
+            other.restore_state(blob)
+    plain = eryx.Session()
+    plain.execute("y = 'default key'")
+    own = plain.snapshot_state()
+    plain.execute("y = 'changed'")
+    plain.restore_state(own)
+    assert plain.execute("print(y)").stdout == "default key"
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        eryx.Session(state_key=b"short")
+    with pytest.raises(TypeError):
+        eryx.Session(state_key="a str of 32 characters, not bytes")
+
+
+def test_session_state_from_another_process_needs_the_key():
+    s = eryx.Session()
+    with pytest.raises(ValueError, match="authentication"):
+        s.restore_state(_snapshot_in_child(None))
+    k = eryx.Session(state_key=_STATE_KEY)
+    k.restore_state(_snapshot_in_child(_STATE_KEY))
+    assert k.execute("print(x)").stdout == "42"
+
+
+def test_session_state_bit_flips_refused_and_state_kept():
+    s = eryx.Session()
+    s.execute("marker = 'kept'")
+    blob = s.snapshot_state()
+    positions = list(range(72)) + list(range(72, len(blob) - 32, max(1, len(blob) // 100))) + \
+        list(range(len(blob) - 32, len(blob)))
+    for i in positions:
+        bad = bytearray(blob)
+        bad[i] ^= 1 << (i % 8)
+        with pytest.raises(ValueError):
+            s.restore_state(bytes(bad))
+    assert s.execute("print(marker)").stdout == "kept"
+
+
+def test_session_state_forged_huge_memory_refused_without_allocating():
+    import hashlib
+    import hmac
+    s = eryx.Session()
+    s.execute("marker = 'kept'")
+    blob = bytearray(s.snapshot_state())
+    blob[48:56] = (1 << 30).to_bytes(8, "little")  # claims a 1 GiB memory
+    blob[-32:] = hmac.new(b"guessed" * 5, bytes(blob[:-32]), hashlib.sha256).digest()
+    _peak_reset()
+    before = _peak_mib()
+    with pytest.raises(ValueError, match="authentication"):
+        s.restore_state(bytes(blob))
+    assert _peak_mib() - before < 64
+    assert s.execute("print(marker)").stdout == "kept"
+
+
+def _keyed_session(max_memory: int) -> "eryx._eryx.Sandbox":
+    b = eryx._eryx.Builder()  # the module's layer: a memory limit on a session
+    b.set_keep_state(True)
+    b.set_max_memory(max_memory)
+    b.set_session_key(_STATE_KEY)
+    return b.new_sandbox()
+
+
+def test_session_state_over_memory_limit_refused_before_allocating():
+    big = _keyed_session(0)
+    assert big.execute("huge = b'x' * (300 << 20)")["status_name"] == "ERYX_OK"
+    blob = big.snapshot()
+    del big
+    small = _keyed_session(128 << 20)
+    small.execute("marker = 'kept'")
+    _peak_reset()
+    before = _peak_mib()
+    with pytest.raises(eryx._eryx.Error) as e:
+        small.restore(blob)
+    assert _peak_mib() - before < 64
+    assert e.value.args[1] == "ERYX_ERR_MEMORY_LIMIT" and "limit of 134217728 bytes" in e.value.args[2]
+    assert small.execute("print(marker)")["stdout"] == b"kept\n"
+
+
 def test_session_timeout_settable():
     s = eryx.Session(execution_timeout_ms=None)
     s.execute("x = 1")
