@@ -266,8 +266,8 @@ int main(int argc, char **argv) {
         long before = peak_mib();
         CHECK(lim && eryx_sandbox_restore(lim, hblob, hlen) == ERYX_ERR_MEMORY_LIMIT);
         long grew = peak_mib() - before;
-        fprintf(stderr, "a %zu-byte blob of a 300 MiB session into a 128 MiB sandbox: %s; peak grew by %ld MiB\n",
-                hlen, eryx_sandbox_errmsg(lim), grew);
+        fprintf(stderr, "a %zu-byte blob of a 300 MiB session into a 128 MiB sandbox: %s; peak grew by %ld MiB\n", hlen,
+                eryx_sandbox_errmsg(lim), grew);
         CHECK(strstr(eryx_sandbox_errmsg(lim), "limit of 134217728 bytes") != NULL);
         CHECK(grew < 64);
         CHECK_STR_EQ(run(lim, "print(marker)", ERYX_OK), "kept\n");

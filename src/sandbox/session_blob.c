@@ -160,14 +160,11 @@ const char *eryx__blob_unpack(const eryx__blob *b, uint8_t *mem, uint32_t **page
         size_t r = ZSTD_decompressStream(dc, &o, &in);
         ended = !ZSTD_isError(r) && r == 0 && o.pos == 0;
     }
-    if (!ended || in.pos != in.size)
-        why = "a damaged session snapshot (its payload does not end where it should)";
+    if (!ended || in.pos != in.size) why = "a damaged session snapshot (its payload does not end where it should)";
 done:
     ZSTD_freeDCtx(dc);
     free(list);
-    if (why || !pages)
-        free(nums);
-    else
-        *pages = nums;
+    if (why || !pages) free(nums);
+    else *pages = nums;
     return why;
 }
