@@ -498,17 +498,19 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *sandbox, void **blob, size_t *le
 ** Restores a blob from eryx_sandbox_snapshot into this sandbox, replacing its
 ** state: in this or another process (one with the same session key), into any
 ** sandbox built with the same configuration (guest, engine, environment, imports
-** and setup code: the blob names that artifact). A blob from another artifact, or damaged, is refused
-** with ERYX_ERR_INVALID_ARGUMENT and a message, and the sandbox is unchanged;
-** a restore that fails half-way leaves the sandbox at its start state.
+** and setup code: the blob names that artifact). A blob from another artifact,
+** or damaged, is refused with ERYX_ERR_INVALID_ARGUMENT and a message, and the
+** sandbox is unchanged; a restore that fails half-way leaves the sandbox at its
+** start state.
 ** The blob's MAC is checked first, with the sandbox's session key: a blob made
 ** with another key (by default, in another process), or changed anywhere, is
 ** refused with ERYX_ERR_INVALID_ARGUMENT before anything in it is believed. A
 ** blob whose memory is larger than the sandbox's memory limit
 ** (eryx_builder_set_max_memory) is refused with ERYX_ERR_MEMORY_LIMIT before
 ** anything is allocated. A blob of an older eryx (format 1, unauthenticated) is
-** refused: take the snapshot again. The restore allocates, besides the guest's
-** memory, at most 4 bytes per page of the blob and 2 MiB.
+** refused: take the snapshot again. Besides the guest's memory, the restore
+** allocates only the page list (4 bytes a page: at most 1/1024 of the memory
+** allowed) and zstd's buffers (its window capped at 2 MiB).
 */
 eryx_status eryx_sandbox_restore(eryx_sandbox *sandbox, const void *blob, size_t len);
 

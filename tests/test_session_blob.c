@@ -87,6 +87,28 @@ int main(void) {
     CHECK(memcmp(want, lblob + llen - 32, 32) == 0);
     free(lblob);
 
+    /* Behind the MAC (blobs a key holder made wrong): a page list out of order, and
+    ** a payload changed then signed again, are refused by the unpacking. */
+    uint32_t unordered[2] = {7, 1};
+    size_t ulen = 0;
+    uint8_t *ublob = make(&k, sizeof mem, unordered, 2, &ulen);
+    uint8_t *scratch = calloc(1, sizeof mem);
+    CHECK(eryx__blob_open(ublob, ulen, &k, artifact, 65536, &d) == NULL);
+    why = eryx__blob_unpack(&d, scratch, NULL);
+    CHECK(why && strstr(why, "bad page list"));
+    free(ublob);
+    memcpy(scratch, blob, len);
+    scratch[len / 2] ^= 0x40;
+    HMAC(EVP_sha256(), raw, 32, scratch, len - 32, scratch + len - 32, &n);
+    why = eryx__blob_open(scratch, len, &k, artifact, 65536, &d);
+    if (!why) {
+        uint8_t *into = calloc(1, sizeof mem);
+        why = eryx__blob_unpack(&d, into, NULL);
+        free(into);
+    }
+    CHECK(why && strstr(why, "damaged"));
+    free(scratch);
+
     /* Format 1 (an older eryx's, unauthenticated): refused, saying what to do. */
     uint8_t v1[128] = "ERYXSESS\x01";
     why = open_blob(v1, sizeof v1, &k);

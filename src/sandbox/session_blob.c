@@ -148,11 +148,15 @@ const char *eryx__blob_unpack(const eryx__blob *b, uint8_t *mem, uint32_t **page
         }
         if (nums) nums[i] = (uint32_t)p;
     }
-    for (uint64_t i = 0; i < n; i++)
-        if (pull(dc, &in, mem + eryx__get_le(list + 4 * i, 4) * ERYX__BLOB_PAGE, ERYX__BLOB_PAGE, &ended) != 0) {
+    /* Runs of consecutive pages are one pull each: fewer calls into zstd. */
+    for (uint64_t i = 0, j; i < n; i = j) {
+        uint64_t first = eryx__get_le(list + 4 * i, 4);
+        for (j = i + 1; j < n && eryx__get_le(list + 4 * j, 4) == first + (j - i); j++);
+        if (pull(dc, &in, mem + first * ERYX__BLOB_PAGE, (size_t)(j - i) * ERYX__BLOB_PAGE, &ended) != 0) {
             why = "a damaged session snapshot (its payload does not decompress)";
             goto done;
         }
+    }
     /* The frame must end here, its checksum checked, with nothing after it. */
     if (!ended) {
         uint8_t extra;
