@@ -165,7 +165,7 @@ def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None,
-                                                  default_imports=True)
+                                                  default_imports=True, state_key=None)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
                                                          default_imports=True)
