@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
         CHECK(eryx_sandbox_restore(t, forged, flen) == ERYX_ERR_INVALID_ARGUMENT);
         CHECK(strstr(eryx_sandbox_errmsg(t), "authentication") != NULL);
         long grew = peak_mib() - before;
-        fprintf(stderr, "forged blob refused; peak resident memory grew by %ld MiB\n", grew);
+        fprintf(stderr, "forged blob: %s; peak resident memory grew by %ld MiB\n", eryx_sandbox_errmsg(t), grew);
         CHECK(grew < 64);
         CHECK_STR_EQ(run(t, "print(marker)", ERYX_OK), "kept\n");
         free(forged);
