@@ -135,6 +135,7 @@ struct eryx_sandbox {
     /* The instance's memory when made from an image (eryx__snapmem_last), else NULL:
     ** parked while the sandbox is idle, unparked before any guest code runs. */
     struct eryx__snapmem_mem *mem;
+    eryx__memcap memcap; /* spec.max_memory, enforced by the memory creator; counts refusals */
     eryx__dl_host *dl;   /* extension modules loaded into this instance; NULL: none yet */
     char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
     uint64_t ext_cache_max_bytes, ext_cache_max_entries;
