@@ -7,8 +7,11 @@
 */
 #include "options.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "files.h"
 
 /* ---- value parsers -------------------------------------------------------------- */
@@ -108,6 +111,7 @@ static eryx__cli_opt_result opt_timeout(eryx__cli_opts *o, const char *name, con
         return ERYX__CLI_OPT_FAIL;
     }
     eryx_builder_set_timeout_ms(o->b, (uint64_t)ms);
+    o->timeout_ms = (uint64_t)ms;
     return ERYX__CLI_OPT_TAKEN;
 }
 
@@ -125,6 +129,7 @@ static eryx__cli_opt_result opt_limit(eryx__cli_opts *o, const char *a, const ch
                 n > 0 ? ": " : "", n > 0 ? eryx_builder_errmsg(o->b) : "");
         return ERYX__CLI_OPT_FAIL;
     }
+    *(fuel ? &o->fuel : !strcmp(a, "--max-memory") ? &o->max_memory : &o->max_output) = (uint64_t)n;
     return ERYX__CLI_OPT_TAKEN;
 }
 
@@ -238,6 +243,35 @@ static eryx__cli_opt_result opt_env(eryx__cli_opts *o, const char *name_, const 
     return st == ERYX_OK ? ERYX__CLI_OPT_TAKEN : ERYX__CLI_OPT_FAIL;
 }
 
+/* --status-json FILE (created or truncated now, before any guest code runs, so a
+** guest cannot swap it through a --mount) and --status-fd N (inherited, N >= 3: 0-2
+** carry the guest's own streams). The last one given wins. */
+static eryx__cli_opt_result opt_status(eryx__cli_opts *o, const char *a, const char *v, int *status) {
+    (void)status;
+    int fd = -1;
+    if (!strcmp(a, "--status-json")) {
+        fd = open(v, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "eryx: --status-json: cannot create %s: %s\n", v, strerror(errno));
+            return ERYX__CLI_OPT_FAIL;
+        }
+    } else {
+        char *end;
+        long n = strtol(v, &end, 10);
+        int fl = *v && !*end && n >= 3 && n <= INT_MAX ? fcntl((int)n, F_GETFL) : -1;
+        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+            fprintf(stderr,
+                    "eryx: --status-fd wants an open, writable descriptor >= 3 (as in 3>status.json), got '%s'\n", v);
+            return ERYX__CLI_OPT_FAIL;
+        }
+        fd = (int)n;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (o->status_fd >= 0) close(o->status_fd);
+    o->status_fd = fd;
+    return ERYX__CLI_OPT_TAKEN;
+}
+
 /* ---- the table --------------------------------------------------------------------- */
 
 enum { RUNS_CODE = 1 }; /* about running code: not in eryx-bench's help */
@@ -296,6 +330,12 @@ static const option OPTIONS[] = {
     {"--fuel", NULL, "N", opt_limit, 0,
      "stop the code after N units of fuel (about one per\n"
      "wasm instruction); metering slows the guest down"},
+    {"--status-json", NULL, "FILE", opt_status, RUNS_CODE,
+     "write how the run ended to FILE as one JSON object\n"
+     "(outcome, the code's own exit code, exception, limit\n"
+     "hit, timings): unlike the exit status, the guest\n"
+     "cannot fake it (see 'exit status' below)"},
+    {"--status-fd", NULL, "N", opt_status, RUNS_CODE, "the same JSON to the inherited descriptor N (N >= 3)"},
     {"--guest-dir", NULL, "DIR", opt_dir, 0,
      "the guest (python.wasm, lib/python313.zip);\n"
      "default: $ERYX_GUEST_DIR, else the build's guest dir"},
@@ -383,6 +423,7 @@ static void print_warning(void *user, const char *message) {
 
 int eryx__cli_opts_init(eryx__cli_opts *o, int argc) {
     memset(o, 0, sizeof *o);
+    o->status_fd = -1;
     o->b = eryx_builder_new();
     /* Pointers into argv: the --import names and --env specs, for `build` and --no-preinit. */
     o->imports = calloc((size_t)argc, sizeof *o->imports);
@@ -397,11 +438,13 @@ int eryx__cli_opts_init(eryx__cli_opts *o, int argc) {
 }
 
 void eryx__cli_opts_free(eryx__cli_opts *o) {
+    if (o->status_fd >= 0) close(o->status_fd);
     eryx_builder_free(o->b);
     free(o->setup);
     free(o->imports);
     free(o->envs);
     memset(o, 0, sizeof *o);
+    o->status_fd = -1;
 }
 
 const char *eryx__cli_guest_dir(const eryx__cli_opts *o) {
