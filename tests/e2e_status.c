@@ -186,6 +186,31 @@ int main(int argc, char **argv) {
     if (js) CHECK(str(js, "result_error") && strstr(str(js, "result_error"), "set"));
     json_decref(js);
 
+    /* A status file inside a writable mount: what the guest writes into it is gone. */
+    char dir[] = "/tmp/eryx-status-dir-XXXXXX", inside[64], mount[96], code[160];
+    if (mkdtemp(dir)) {
+        snprintf(inside, sizeof inside, "%s/st.json", dir);
+        snprintf(mount, sizeof mount, "%s:/mnt", dir);
+        snprintf(code, sizeof code, "open('/mnt/st.json', 'w').write('{\"outcome\": \"ok\"}' + 'x' * 4000)\n1/0");
+        const char *const args[] = {eryx_bin, "--status-json", inside, "--mount", mount, "-c", code, NULL};
+        pid_t pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_RDWR);
+            dup2(null, 1);
+            dup2(null, 2);
+            execv(eryx_bin, (char *const *)args);
+            _exit(99);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        json_error_t jerr;
+        js = json_load_file(inside, 0, &jerr);
+        CHECKF(js && !strcmp(str(js, "outcome"), "exception"), "the guest's bytes in the status file: %s", jerr.text);
+        json_decref(js);
+        unlink(inside);
+        rmdir(dir);
+    }
+
     /* --status-fd: the same object on an inherited descriptor. */
     char cmd[512];
     snprintf(cmd, sizeof cmd, "'%s' --status-fd 3 -c 'import sys; sys.exit(124)' 3>'%s' >/dev/null 2>&1", eryx_bin,

@@ -73,8 +73,9 @@ def _write(stream):  # type: ignore[no-untyped-def]
     return w
 
 
-def _interactive(volumes: list, timeout_ms: int | None) -> int:
-    session = Session(volumes=volumes or None, execution_timeout_ms=timeout_ms, on_stdout=_write(sys.stdout),
+def _interactive(volumes: list, limits: ResourceLimits) -> int:
+    session = Session(volumes=volumes or None, execution_timeout_ms=limits.execution_timeout_ms,
+                      max_memory_bytes=limits.max_memory_bytes, on_stdout=_write(sys.stdout),
                       on_stderr=_write(sys.stderr))
     tty = sys.stdin.isatty()
     lines: list[str] = []
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
     try:
         if code is None:
-            return _interactive(volumes, limits.execution_timeout_ms)
+            return _interactive(volumes, limits)
         sandbox = Sandbox._from_config(_Config(limits=limits, callbacks=None, volumes=volumes or None,
                                                on_stdout=_write(sys.stdout), on_stderr=_write(sys.stderr),
                                                result_variable=None, network=None, secrets=None, argv=argv))

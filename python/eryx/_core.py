@@ -571,17 +571,22 @@ class Session:
     """A sandbox that keeps Python state from one execute() to the next."""
 
     def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
-                 execution_timeout_ms: int | None = None, max_fuel: int | None = None, callbacks: Any = None,
+                 execution_timeout_ms: int | None = 30000, max_fuel: int | None = None, callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
-                 network: Any = None, default_imports: bool = True) -> None:
+                 network: Any = None, default_imports: bool = True,
+                 max_memory_bytes: int | None = 134217728) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
             raise ValueError(f"vfs_mount_path must be an absolute guest path, not {vfs_mount_path!r}")
+        # The same default limits as a Sandbox's (ResourceLimits()): 30 s, 128 MiB,
+        # 1,000 callback calls, 10 s per call; None turns the timeout or the cap off.
         limits = ResourceLimits(execution_timeout_ms=_check_limit("execution_timeout_ms", execution_timeout_ms,
                                                                   allow_none=True),
-                                max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True), max_memory_bytes=None)
+                                max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True),
+                                max_memory_bytes=_check_limit("max_memory_bytes", max_memory_bytes,
+                                                              allow_none=True))
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                       result_variable=result_variable, network=network, secrets=None, keep_state=True,
                       storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports)
@@ -636,6 +641,11 @@ class Session:
         value = _check_limit("execution_timeout_ms", value, allow_none=True)
         _call(self._sb.set_timeout_ms, value or 0)
         self._timeout = value
+
+    @property
+    def max_memory_bytes(self) -> int | None:
+        """The guest's memory cap (fixed at creation; None: the 4 GiB of wasm32)."""
+        return self._cfg.limits.max_memory_bytes
 
     @property
     def fuel_limit(self) -> int | None:

@@ -114,6 +114,24 @@ def test_memory_limit_is_resource_limit_error():
     assert sb.execute("print(len(bytearray(1024)))").stdout == "1024"
 
 
+def test_default_limits_stop_a_memory_hog_near_128_mib():
+    # No limits given: every entry point has pyeryx 0.11's defaults (30 s, 128 MiB,
+    # 1,000 callback calls, 10 s per call), not the C API's no-cap (4 GiB: seconds
+    # to fill, and that much host memory).
+    hog = "l = []\nwhile True: l.append(bytearray(1 << 20))"
+    for make in (eryx.Sandbox, eryx.Session, lambda: eryx.SandboxFactory(cache=False).create_sandbox()):
+        sb = make()
+        with pytest.raises(eryx.ResourceLimitError, match="of 128 MiB allowed"):
+            sb.execute(hog)
+    s = eryx.Session()
+    assert s.execution_timeout_ms == 30000 and s.max_memory_bytes == 128 << 20
+    # None turns the cap off; a number sets it.
+    assert eryx.Session(max_memory_bytes=None).execute("x = bytearray(200 << 20)\nprint(len(x) >> 20)"
+                                                       ).stdout == "200"
+    with pytest.raises(eryx.ResourceLimitError, match="of 64 MiB allowed"):
+        eryx.Session(max_memory_bytes=64 << 20).execute(hog)
+
+
 def test_fuel_limit_and_consumed():
     sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_fuel=50_000_000))
     r = sb.execute("x = sum(range(1000))")
@@ -162,10 +180,10 @@ def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
                                                          max_memory_bytes=134217728, max_callback_invocations=1000,
                                                          max_fuel=None, max_vfs_bytes=None)
-    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
+    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=30000,
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None,
-                                                  default_imports=True)
+                                                  default_imports=True, max_memory_bytes=134217728)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
                                                          default_imports=True)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The outcome's name for a status: one word a script can switch on. */
@@ -76,6 +77,11 @@ void eryx__cli_status_write(eryx__cli_opts *o, const eryx__cli_status *w) {
         "fuel", limit(o->fuel));
     char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9)) : NULL;
     size_t len = text ? strlen(text) : 0;
+    /* A regular file holds this object alone, whatever was written to it since it
+    ** was opened (by the guest, if it lies inside a writable --mount). */
+    struct stat sb;
+    if (fstat(o->status_fd, &sb) == 0 && S_ISREG(sb.st_mode) && ftruncate(o->status_fd, 0) == 0)
+        lseek(o->status_fd, 0, SEEK_SET);
     if (!text || write_all(o->status_fd, text, len) != 0 || write_all(o->status_fd, "\n", 1) != 0)
         fprintf(stderr, "eryx: cannot write the status JSON: %s\n", text ? strerror(errno) : "out of memory");
     free(text);
