@@ -325,7 +325,10 @@ eryx_status eryx_builder_set_timeout_ms(eryx_builder *builder, uint64_t ms);
 /*
 ** Caps the guest's linear memory at `bytes` (0: no cap but wasm32's 4 GiB, the
 ** default). Growth past it fails inside the guest, so Python raises MemoryError,
-** which eryx_sandbox_execute reports as ERYX_ERR_MEMORY_LIMIT. The started
+** which eryx_sandbox_execute reports as ERYX_ERR_MEMORY_LIMIT; so is any uncaught
+** exception after a growth was refused (Python may make another of the failed
+** allocation: SystemError in a recursion deep enough to fill the cap). Code that
+** catches its MemoryError and goes on is not stopped. The started
 ** interpreter needs about 20 MiB (more with imports): a smaller cap makes
 ** eryx_sandbox_new fail with ERYX_ERR_MEMORY_LIMIT.
 */
