@@ -225,6 +225,9 @@ int main(int argc, char **argv) {
     snprintf(cmd, sizeof cmd, "'%s' --status-fd 1 -c 'print(1)' >/dev/null 2>&1", eryx_bin);
     ws = system(cmd);
     CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' --status-json - -c 'print(1)' >/dev/null 2>&1", eryx_bin);
+    ws = system(cmd);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 2 && access("-", F_OK) != 0);
 
     unlink(status_path);
     return check_report("e2e_status");

@@ -250,6 +250,11 @@ static eryx__cli_opt_result opt_status(eryx__cli_opts *o, const char *a, const c
     (void)status;
     int fd = -1;
     if (!strcmp(a, "--status-json")) {
+        if (!strcmp(v, "-")) { /* stdout is the guest's, which can print anything */
+            fprintf(stderr, "eryx: --status-json wants a file, not '-' (stdout carries the guest's output): use "
+                            "--status-fd N, as in --status-fd 3 3>&1\n");
+            return ERYX__CLI_OPT_FAIL;
+        }
         fd = open(v, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             fprintf(stderr, "eryx: --status-json: cannot create %s: %s\n", v, strerror(errno));
