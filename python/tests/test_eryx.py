@@ -114,6 +114,17 @@ def test_memory_limit_is_resource_limit_error():
     assert sb.execute("print(len(bytearray(1024)))").stdout == "1024"
 
 
+def test_deep_recursion_to_the_cap_is_resource_limit_error():
+    # Python makes a SystemError of the failed allocation here; the refused growth
+    # decides (issue 17, item 3), and the traceback of a million frames comes cut.
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_memory_bytes=64 << 20))
+    with pytest.raises(eryx.ResourceLimitError, match="memory limit"):
+        sb.execute("import sys\nsys.setrecursionlimit(10**9)\ndef f(n): return f(n + 1)\nf(0)")
+    with pytest.raises(eryx.ExecutionError) as ei:  # a moderate limit: RecursionError, as natively
+        sb.execute("import sys\nsys.setrecursionlimit(5000)\ndef f(n): return f(n + 1)\nf(0)")
+    assert ei.value.exception_type == "RecursionError"
+
+
 def test_default_limits_stop_a_memory_hog_near_128_mib():
     # No limits given: every entry point has pyeryx 0.11's defaults (30 s, 128 MiB,
     # 1,000 callback calls, 10 s per call), not the C API's no-cap (4 GiB: seconds
