@@ -239,9 +239,20 @@ eryx_status eryx_builder_add_package(eryx_builder *builder, const char *path);
 
 /*
 ** Sets the byte cap of each in-memory filesystem (/tmp and /data; each has its own
-** cap). Default 64 MiB. A guest write past it fails with "No space left on device".
+** cap). Default 64 MiB. It counts every byte the filesystem allocates: file
+** contents with their buffers' spare capacity, and the nodes, names and directory
+** tables of files and directories (empty ones too), so file contents alone reach
+** a little less than the cap. A guest write, create, mkdir or rename past it fails
+** whole with "No space left on device" (ENOSPC). 0: no cap. See docs/VFS-LIMITS.md.
 */
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *builder, uint64_t max_bytes);
+
+/*
+** Caps the entries (files and directories) each in-memory filesystem (/tmp,
+** /data) may hold. Default 100,000; 0: no cap but the byte cap. Creating one past
+** it fails with "No space left on device" (ENOSPC) and changes nothing.
+*/
+eryx_status eryx_builder_set_memfs_max_entries(eryx_builder *builder, uint64_t max_entries);
 
 /*
 ** Turns pre-initialization on (the default, enabled != 0) or off. On: Python's

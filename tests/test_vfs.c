@@ -78,14 +78,15 @@ static void test_mounts(void) {
     eryx__vfs *vfs = eryx__vfs_new();
     CHECK(vfs != NULL);
     if (!vfs) return;
-    void *tmp = eryx__vfs_mem_new(1 << 20), *lib = eryx__vfs_mem_new(0), *data = eryx__vfs_mem_new(0);
+    void *tmp = eryx__vfs_mem_new(1 << 20, 0), *lib = eryx__vfs_mem_new(0, 0), *data = eryx__vfs_mem_new(0, 0);
     CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) == 0);
     CHECK(eryx__vfs_mount(vfs, "/usr/local/lib", &eryx__vfs_mem_backend, lib, false) == 0);
     CHECK(eryx__vfs_mount(vfs, "/data/", &eryx__vfs_mem_backend, data, true) == 0); /* normalized to /data */
     /* mount failures destroy the backend (ASan would report a leak otherwise) */
-    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EEXIST);
-    CHECK(eryx__vfs_mount(vfs, "/x/../tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EEXIST);
-    CHECK(eryx__vfs_mount(vfs, "rel", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mount(vfs, "/x/../tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) ==
+          ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mount(vfs, "rel", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == ERYX__WASI_EINVAL);
 
     /* implicit directories */
     CHECK(eryx__vfs_stat_path(vfs, "/", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
@@ -184,10 +185,10 @@ static void test_mounts(void) {
     /* a mount at "/" handles every path not under a deeper mount; the directories
     ** above the deeper mount exist even when the root backend lacks them */
     vfs = eryx__vfs_new();
-    void *root = eryx__vfs_mem_new(0);
+    void *root = eryx__vfs_mem_new(0, 0);
     CHECK(eryx__vfs_mount(vfs, "/", &eryx__vfs_mem_backend, root, false) == 0);
-    CHECK(eryx__vfs_mount(vfs, "/srv/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
-    CHECK(eryx__vfs_mount(vfs, "/zeta", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/srv/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/zeta", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
     CHECK(eryx__vfs_open(vfs, "/file", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
@@ -214,8 +215,8 @@ static void test_mounts(void) {
     /* a mount inside another: the outer directory lists it after its own entries,
     ** and readdir resumes from any cookie it handed out */
     vfs = eryx__vfs_new();
-    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
-    CHECK(eryx__vfs_mount(vfs, "/tmp/cache/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/tmp/cache/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
     CHECK(eryx__vfs_mkdir(vfs, "/tmp/b") == 0);
     CHECK(eryx__vfs_open(vfs, "/tmp/d", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);

@@ -34,6 +34,7 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.guest_dir = strdup(env && *env ? env : ERYX_DEFAULT_GUEST_DIR);
     b->cache_dir = default_cache_dir();
     b->spec.memfs_limit = DEFAULT_MEMFS_LIMIT;
+    b->spec.memfs_entries = DEFAULT_MEMFS_ENTRIES;
     b->spec.result_name = strdup("result");
     b->spec.output_limit = DEFAULT_OUTPUT_LIMIT;
     b->spec.cb_max_calls = 1000;
@@ -93,6 +94,7 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
     *dst = (run_spec){.argc = src->argc,
                       .envc = src->envc,
                       .memfs_limit = src->memfs_limit,
+                      .memfs_entries = src->memfs_entries,
                       .keep_state = src->keep_state,
                       .timeout_ns = src->timeout_ns,
                       .max_memory = src->max_memory,
@@ -313,6 +315,12 @@ eryx_status eryx_builder_set_warning_handler(eryx_builder *b, eryx_warning_fn fn
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *b, uint64_t max_bytes) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     b->spec.memfs_limit = max_bytes;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_memfs_max_entries(eryx_builder *b, uint64_t max_entries) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->spec.memfs_entries = max_entries;
     return ERYX_OK;
 }
 

@@ -160,10 +160,15 @@ extern const eryx__vfs_backend eryx__vfs_zip_backend;
 void *eryx__vfs_zip_ref(eryx__vfs_zip *img); /* a new reference, to pass as `self` when mounting */
 
 /* An in-memory read-write filesystem: files and directories, no symlinks, with a
-** cap on the total bytes of file contents (ENOSPC past it; 0 = no cap). */
+** cap on the bytes it allocates (file buffers with their spare capacity, nodes,
+** names, directory tables: everything but open files) and one on its entries
+** (files and directories); past either an operation fails whole with ENOSPC.
+** 0 = no cap. */
 extern const eryx__vfs_backend eryx__vfs_mem_backend;
-void *eryx__vfs_mem_new(uint64_t max_bytes); /* NULL when out of memory */
-uint64_t eryx__vfs_mem_used(void *self);     /* bytes of file contents held */
+void *eryx__vfs_mem_new(uint64_t max_bytes, uint64_t max_entries); /* NULL when out of memory */
+uint64_t eryx__vfs_mem_used(void *self);                           /* bytes of file contents held */
+uint64_t eryx__vfs_mem_charged(void *self);                        /* bytes charged against the cap */
+uint64_t eryx__vfs_mem_entries(void *self);                        /* files and directories held */
 
 /* /dev/null: mounted at that path, it is the mount point itself, a character
 ** device that reads as empty and discards writes; self is unused (NULL). */
