@@ -132,7 +132,8 @@ static void test_mounts(void) {
     /* not normalized: refused, never passed to a backend */
     CHECK(eryx__vfs_stat_path(vfs, "tmp", true, &st) == ERYX__WASI_EINVAL);
     CHECK(eryx__vfs_stat_path(vfs, "/tmp/../etc", true, &st) == ERYX__WASI_EINVAL);
-    CHECK(eryx__vfs_stat_path(vfs, "/tmp/", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp//", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp/", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR); /* "a directory" */
     CHECK(eryx__vfs_stat_path(vfs, "//tmp", true, &st) == ERYX__WASI_EINVAL);
     CHECK(eryx__vfs_open(vfs, "/tmp/./x", ERYX__VFS_O_READ, &f) == ERYX__WASI_EINVAL);
 
@@ -159,6 +160,10 @@ static void test_mounts(void) {
     CHECK(eryx__vfs_mkdir(vfs, "/tmp/d") == 0);
     CHECK(eryx__vfs_rename(vfs, "/tmp/a", "/tmp/d/a") == 0);
     CHECK_STR_EQ(vfs_cat(vfs, "/tmp/d/a", buf, sizeof buf), "in tmp");
+    check_trailing_slash(vfs, "/tmp/d/a", "/tmp/d", true);
+    check_trailing_slash(vfs, "/usr/local/lib/b", "/usr/local", false); /* "/usr/local" is implicit */
+    CHECK(eryx__vfs_mkdir(vfs, "/tmp/d2/") == 0 && eryx__vfs_rename(vfs, "/tmp/d2/", "/tmp/d3/") == 0);
+    CHECK(eryx__vfs_rmdir(vfs, "/tmp/d3/") == 0);
 
     /* EXDEV across mounts, and out of the mounts */
     CHECK(eryx__vfs_rename(vfs, "/tmp/d/a", "/usr/local/lib/a") == ERYX__WASI_EXDEV);

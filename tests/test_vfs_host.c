@@ -187,6 +187,8 @@ static void test_host(void) {
     join("/host", "../../etc/passwd", q, sizeof q, &e);
     CHECK(e == 0 && eryx__vfs_stat_path(vfs, q, true, &st) == ERYX__WASI_ENOENT);
     CHECK(refused(eryx__vfs_stat_path(vfs, "/host/rel_escape", true, &st)));
+    check_trailing_slash(vfs, "/host/file.txt", "/host/sub", true);
+    CHECK(access(HP("root/file.txt"), F_OK) == 0);
 
     /* the race: no successful open may be of the file outside */
     struct stat in_st;

@@ -127,6 +127,13 @@ eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__
 ** in it; ENOENT... never (normalization does not look at the filesystem). */
 eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap);
 
+/* Like eryx__vfs_join, for the guest's paths: when the last component as written
+** is empty, "." or ".." ("f/", "d/."), so that it must name a directory (POSIX),
+** out keeps one trailing '/' ("/tmp/f/"). The operations below take that form and
+** answer ENOTDIR when it names anything else (a symlink in it is followed), in
+** every backend; "/" is never marked. */
+eryx__errno eryx__vfs_join_guest(const char *base, const char *path, size_t len, char *out, size_t cap);
+
 /* Operations on absolute, normalized guest paths (as made by eryx__vfs_join). Each
 ** finds the deepest mount containing the path and calls its backend; ENOENT when
 ** no mount contains it and it is not an implicit directory. rename across two
