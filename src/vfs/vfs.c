@@ -593,6 +593,21 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
     return implicit ? ERYX__WASI_EINVAL : ERYX__WASI_ENOENT;
 }
 
+eryx__errno eryx__vfs_writable(eryx__vfs *vfs, const char *path) {
+    char buf[STRIP_CAP];
+    bool dir_only;
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    if (!m || m->readonly || !m->be->mkdir) return ERYX__WASI_EROFS;
+    if (*rel && is_implicit(vfs, path)) { /* above a deeper mount point: the mount's own, or implicit */
+        eryx__vfs_stat st;
+        if (absent(m->be->stat(m->self, rel, false, &st))) return ERYX__WASI_EROFS;
+    }
+    return 0;
+}
+
 int eryx__vfs_name_cmp(const char *a, size_t alen, const char *b, size_t blen) {
     int c = memcmp(a, b, alen < blen ? alen : blen);
     if (c) return c;

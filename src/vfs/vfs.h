@@ -145,6 +145,10 @@ eryx__errno eryx__vfs_rmdir(eryx__vfs *vfs, const char *path);
 eryx__errno eryx__vfs_unlink(eryx__vfs *vfs, const char *path);
 eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to);
 eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size_t cap, size_t *len);
+/* 0 when what path names could be changed (its mount takes writes), EROFS when it
+** lies on a read-only mount, on a backend without writes, or is an implicit
+** directory. Looks at the mount only: whether path exists is the caller's to ask. */
+eryx__errno eryx__vfs_writable(eryx__vfs *vfs, const char *path);
 
 /* ---- backends ----------------------------------------------------------------- */
 
