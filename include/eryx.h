@@ -223,6 +223,25 @@ eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const 
 eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path, unsigned flags);
 
 /*
+** Bounds what the guest may add through the writable host directory mounted at
+** guest_path (eryx_builder_add_mount first): max_bytes of file growth and
+** max_files new entries (0: that one unbounded). Bytes count each regular file's
+** growth in size as the guest makes it, holes included (a write at 1 TiB, or a
+** truncate to it, adds 1 TiB); files count the files and directories it creates.
+** Shrinking, truncating, removing or replacing a file gives back what it held,
+** down to zero, never below: the directory's contents grow by at most max_bytes,
+** and removing what was there before earns no room past that. A write,
+** truncate, create or mkdir past a bound fails whole in the guest with EDQUOT
+** ("Disk quota exceeded", OSError); nothing is written. The usage is kept from this
+** call on and shared by every sandbox of the builder, at once and in turn (their
+** resets too), until the builder and they are freed; calling again starts a new
+** count. ERYX_ERR_INVALID_ARGUMENT when no host directory is mounted there or the
+** mount is read-only. See docs/VFS-LIMITS.md.
+*/
+eryx_status eryx_builder_set_mount_quota(eryx_builder *builder, const char *guest_path, uint64_t max_bytes,
+                                         uint64_t max_files);
+
+/*
 ** Adds a package to the builder's sandboxes: a pure-Python wheel (*.whl) or a
 ** source tree (a directory: its src/ when it has one beside pyproject.toml,
 ** setup.py or setup.cfg). The package is read now, checked and packed into a

@@ -115,7 +115,7 @@ static eryx_status mount_all(eryx_sandbox *s) {
                 return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
-        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, &msg);
+        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, m->quota, &msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg.msg);
         e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
         if (e)

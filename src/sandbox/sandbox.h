@@ -53,7 +53,8 @@ enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
 typedef struct mount_spec {
     char *host, *guest;
     unsigned flags;
-    eryx_storage *storage; /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    eryx_storage *storage;  /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    eryx__vfs_quota *quota; /* a reference, shared by the builder's sandboxes (eryx_builder_set_mount_quota), or NULL */
     struct mount_spec *next;
 } mount_spec;
 

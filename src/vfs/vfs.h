@@ -191,6 +191,21 @@ extern const eryx__vfs_backend eryx__vfs_null_backend;
 ** when a symlink is swapped in during the call. NULL (message in err) when the
 ** directory cannot be opened or openat2 is unavailable (Linux < 5.6). */
 extern const eryx__vfs_backend eryx__vfs_host_backend;
-void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err);
+typedef struct eryx__vfs_quota eryx__vfs_quota;
+/* quota: NULL for none, else the backend takes its own reference. */
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__vfs_quota *quota, eryx__errbuf *err);
+
+/* A quota on what the guest adds through host mounts (eryx_builder_set_mount_quota):
+** bytes, as the growth of regular files' sizes (a sparse file counts its size:
+** writing at 1 TiB adds 1 TiB), and files, as the entries made (files and
+** directories). Shrinking, truncating, removing or replacing a file gives back
+** what it held, never below 0: the directory grows by at most the quota, and
+** removing content that was there before earns no room past it. A write, truncate, create or mkdir past a limit fails whole with EDQUOT.
+** Reference-counted and thread-safe (atomics): one quota may be shared by the
+** mounts of several sandboxes at once. 0 = no limit (usage is still counted). */
+eryx__vfs_quota *eryx__vfs_quota_new(uint64_t max_bytes, uint64_t max_files); /* NULL when out of memory */
+eryx__vfs_quota *eryx__vfs_quota_ref(eryx__vfs_quota *quota);                 /* returns quota */
+void eryx__vfs_quota_release(eryx__vfs_quota *quota);                         /* NULL allowed */
+void eryx__vfs_quota_usage(eryx__vfs_quota *quota, uint64_t *bytes, uint64_t *files);
 
 #endif
