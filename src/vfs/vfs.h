@@ -200,7 +200,8 @@ void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__vfs_quota *q
 ** writing at 1 TiB adds 1 TiB), and files, as the entries made (files and
 ** directories). Shrinking, truncating, removing or replacing a file gives back
 ** what it held, never below 0: the directory grows by at most the quota, and
-** removing content that was there before earns no room past it. A write, truncate, create or mkdir past a limit fails whole with EDQUOT.
+** removing content that was there before earns no room past it. A write,
+** truncate, create or mkdir past a limit fails whole with EDQUOT.
 ** Reference-counted and thread-safe (atomics): one quota may be shared by the
 ** mounts of several sandboxes at once. 0 = no limit (usage is still counted). */
 eryx__vfs_quota *eryx__vfs_quota_new(uint64_t max_bytes, uint64_t max_files); /* NULL when out of memory */
