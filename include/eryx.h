@@ -641,9 +641,11 @@ void eryx_result_free(eryx_result *result);
 /*
 ** Shared storage: an in-memory filesystem that outlives sandboxes and that several
 ** sandboxes (in several threads) mount at once, each seeing the others' files as
-** soon as they are written (eryx_builder_add_storage). Files hold at most
-** max_bytes of contents in total (0: no cap; a write past it fails in the guest
-** with "No space left on device"). It is not part of any snapshot: a session's
+** soon as they are written (eryx_builder_add_storage). It holds at most max_bytes
+** in total, counted as for eryx_builder_set_memfs_limit (file contents and the
+** names, nodes and directory tables of its files and directories; 0: no cap; an
+** operation past it fails in the guest with "No space left on device"), and has
+** no entry cap. It is not part of any snapshot: a session's
 ** reset, clear or restore leaves its files as they are. Returns NULL when out of
 ** memory. Thread-safe; release with eryx_storage_release.
 */
