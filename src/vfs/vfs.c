@@ -1,6 +1,8 @@
 /*
 ** The mount table: lexical path normalization, deepest-mount lookup, read-only
-** enforcement, and the implicit directories above mount points.
+** enforcement, and the implicit directories above mount points. A guest path's
+** trailing '/' (it must name a directory) is kept by the normalizer as a mark and
+** checked here, before and after the backend, so every backend keeps that rule.
 **
 ** Every file handed out is wrapped (struct vfile) for two reasons: fstat must
 ** report the same device number as stat (each mount gets its own, because two mem

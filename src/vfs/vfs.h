@@ -5,8 +5,9 @@
 ** function pointers (in the spirit of SQLite's sqlite3_vfs) plus an opaque `self`;
 ** an open file is a struct whose first member points at its file operations.
 ** Three backends ship: a read-only zip image served from an mmap (the stdlib), an
-** in-memory read-write filesystem with a byte cap (/tmp, /data), and opt-in host
-** directories (read-only or read-write) whose resolution cannot escape them.
+** in-memory read-write filesystem with byte and entry caps (/tmp, /data), and
+** opt-in host directories (read-only or read-write, with optional quotas) whose
+** resolution cannot escape them.
 **
 ** Errors are WASI preview1 errno values (src/wasi/wasi_abi.h), so the WASI layer
 ** passes them through unchanged. Nothing here prints, exits or touches the host
@@ -16,7 +17,9 @@
 ** "." or ".." components, no empty components; "" is the mount's root. The mount
 ** table does that normalization (lexically: "/a/../b" is "/b"; ".." at "/" stays at
 ** "/"), so a backend never sees "..". A host-directory backend must still stop
-** symlinks from leaving its directory (it uses openat2 with RESOLVE_BENEATH).
+** symlinks from leaving its directory (it uses openat2 with RESOLVE_BENEATH). A
+** trailing '/' ("f/": a directory is meant) never reaches a backend either: the
+** mount table checks it (eryx__vfs_join_guest).
 **
 ** Threads: a vfs and its backends belong to one sandbox and are used by one thread
 ** at a time, except that a zip image may be shared read-only by many vfs.
