@@ -112,3 +112,19 @@ print(t(lambda: os.chmod('/mnt/ro/f.txt', 0o600)), t(lambda: os.utime('/mnt/ro/f
       t(lambda: os.utime('/tmp/f')))
 """)
     assert r.stdout == "ENOTDIR ENOTDIR ENOTDIR ENOTDIR ok\nEROFS EROFS EROFS ok ok", r.stdout
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "eryx", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_volume_quota(tmp_path):
+    code = "import errno\ntry:\n    with open('/mnt/q/f', 'wb') as f:\n        f.write(b'x' * 2048)\n" \
+           "except OSError as e:\n    print(errno.errorcode[e.errno])\n"
+    r = _cli("-v", f"{tmp_path}:/mnt/q:rw,quota=1K,files=5", "-c", code)
+    assert r.returncode == 0 and r.stdout == "EDQUOT\n", r
+    for bad in (f"{tmp_path}:/mnt/q:ro,quota=1K", f"{tmp_path}:/mnt/q:rw,size=1K", f"{tmp_path}:/mnt/q:rw,files=x"):
+        r = _cli("-v", bad, "-c", "pass")
+        assert r.returncode == 2 and "quota=SIZE and files=N" in r.stderr, r
