@@ -36,6 +36,30 @@ def _unbuffered_streams():
 
 _unbuffered_streams()
 
+
+def _install_chmod():
+    """CPython's WASI build makes os.chmod succeed without asking the host (WASI
+    has no chmod), also on a read-only mount or a missing file. Ask the host
+    whether the file may change: setting its times to what they are is refused
+    with EROFS on a read-only mount, ENOENT when it does not exist. The mode itself
+    is not kept (no mode bits in the VFS), as before."""
+    real = _os.chmod
+
+    def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
+        if not isinstance(path, int):
+            kw = {"follow_symlinks": follow_symlinks}
+            if dir_fd is not None:
+                kw["dir_fd"] = dir_fd
+            st = _os.stat(path, **kw)
+            _os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns), **kw)
+        return real(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+
+    chmod.__doc__ = real.__doc__
+    _os.chmod = chmod
+
+
+_install_chmod()
+
 # ---- stdlib imports from an index --------------------------------------------
 # The stdlib image is immutable, so the path finder's work per import (a stat of
 # the directory to check its cached listing, a stat of the file, then open, fstat,

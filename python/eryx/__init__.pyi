@@ -5,7 +5,11 @@ from typing import Any, Awaitable, Callable, Iterator, Mapping, Sequence, TypedD
 __version__: str
 __all__: list[str]
 
-_Volume = tuple[str, str, bool]
+class _VolumeQuota(TypedDict, total=False):
+    max_bytes: int | None
+    max_files: int | None
+
+_Volume = Union[tuple[str, str, bool], tuple[str, str, bool, _VolumeQuota | None]]
 _Stream = Callable[[str], Any]
 
 class _CallbackDictBase(TypedDict):

@@ -381,26 +381,50 @@ def _check_secrets(secrets: Any) -> None:
                               "does not have). Pass secrets=None.")
 
 
-def _check_volumes(volumes: Any) -> list[tuple[str, str, bool]]:
+def _check_quota(v: Any, quota: Any) -> tuple[int, int]:
+    """A volume's optional 4th item: {"max_bytes": N, "max_files": N} (either may be
+    left out or None: unbounded), what the guest may add to the host directory."""
+    if not isinstance(quota, Mapping):
+        raise TypeError(f"a volume's quota must be a mapping with max_bytes and/or max_files: {v!r}")
+    unknown = set(quota) - {"max_bytes", "max_files"}
+    if unknown:
+        raise ValueError(f"a volume's quota takes max_bytes and max_files, not {sorted(map(str, unknown))}: {v!r}")
+    out = []
+    for key in ("max_bytes", "max_files"):
+        n = quota.get(key)
+        if n is None:
+            n = 0
+        elif isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"a volume's {key} must be an int or None: {v!r}")
+        elif n <= 0 or n >= 1 << 64:
+            raise ValueError(f"a volume's {key} must be positive: {v!r}")
+        out.append(n)
+    return out[0], out[1]
+
+
+def _check_volumes(volumes: Any) -> list[tuple[str, str, bool, int, int]]:
     if volumes is None:
         return []
     if isinstance(volumes, (str, bytes)) or not isinstance(volumes, Iterable):
-        raise TypeError("volumes must be a sequence of (host_path, guest_path, read_only) tuples")
+        raise TypeError("volumes must be a sequence of (host_path, guest_path, read_only[, quota]) tuples")
     out = []
     for v in volumes:
-        if not isinstance(v, (tuple, list)) or len(v) != 3:
-            raise TypeError(f"a volume must be a (host_path, guest_path, read_only) tuple, not {v!r}")
-        host, guest, ro = v
+        if not isinstance(v, (tuple, list)) or len(v) not in (3, 4):
+            raise TypeError(f"a volume must be a (host_path, guest_path, read_only[, quota]) tuple, not {v!r}")
+        host, guest, ro = v[:3]
         if not isinstance(host, (str, os.PathLike)) or not isinstance(guest, str):
             raise TypeError(f"a volume's paths must be strings: {v!r}")
         if not isinstance(ro, bool):
             raise TypeError(f"a volume's read_only must be a bool: {v!r}")
+        max_bytes, max_files = _check_quota(v, v[3]) if len(v) == 4 and v[3] is not None else (0, 0)
+        if ro and (max_bytes or max_files):
+            raise ValueError(f"a read-only volume takes no quota: {v!r}")
         host = os.fspath(host)
         if not os.path.isdir(host):
             raise ValueError(f"volume host path {host!r} is not a directory")
         if not guest.startswith("/"):
             raise ValueError(f"volume guest path {guest!r} must be absolute")
-        out.append((os.path.abspath(host), guest, ro))
+        out.append((os.path.abspath(host), guest, ro, max_bytes, max_files))
     return out
 
 
@@ -468,8 +492,10 @@ class _Config:
             b.set_keep_state(self.keep_state)
             if self.argv is not None:
                 b.set_argv(self.argv)
-            for host, guest, ro in self.volumes:
+            for host, guest, ro, max_bytes, max_files in self.volumes:
                 b.add_mount(host, guest, ro)
+                if max_bytes or max_files:
+                    b.set_mount_quota(guest, max_bytes, max_files)
             if self.storage is not None:
                 b.add_storage(self.storage[0]._storage, self.storage[1])
             for p in self.packages:

@@ -201,27 +201,51 @@ static eryx__cli_opt_result opt_dir(eryx__cli_opts *o, const char *a, const char
     return ERYX__CLI_OPT_TAKEN;
 }
 
-/* --mount HOST:GUEST[:ro] */
+/* The options after ":rw," in --mount: quota=SIZE and files=N (bounds of what the
+** guest may add: eryx_builder_set_mount_quota). 0 when malformed or unknown. */
+static int mount_options(char *opts, long long *bytes, long long *files) {
+    for (char *save = NULL, *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end = NULL;
+        if (!strncmp(t, "quota=", 6)) {
+            if ((*bytes = eryx__cli_parse_size(t + 6)) <= 0) return 0;
+        } else if (!strncmp(t, "files=", 6)) {
+            errno = 0;
+            *files = strtoll(t + 6, &end, 10);
+            if (errno || end == t + 6 || *end || *files <= 0) return 0;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* --mount HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]] */
 static eryx__cli_opt_result opt_mount(eryx__cli_opts *o, const char *name, const char *spec, int *status) {
     (void)name, (void)status;
     char *copy = strdup(spec);
     if (!copy) return ERYX__CLI_OPT_FAIL;
     unsigned flags = 0;
-    size_t n = strlen(copy);
-    if (n > 3 && !strcmp(copy + n - 3, ":ro")) {
-        copy[n - 3] = '\0';
-        flags = ERYX_MOUNT_READONLY;
-    } else if (n > 3 && !strcmp(copy + n - 3, ":rw")) {
-        copy[n - 3] = '\0';
-    }
+    long long bytes = 0, files = 0;
     char *colon = strrchr(copy, ':');
-    if (!colon) {
+    const char *mode = colon ? colon + 1 : "";
+    size_t ml = strcspn(mode, ",");
+    int ok = 1;
+    if (ml == 2 && (!strncmp(mode, "ro", 2) || !strncmp(mode, "rw", 2))) {
+        if (mode[1] == 'o') flags = ERYX_MOUNT_READONLY;
+        if (mode[2] == ',') ok = mount_options(colon + 4, &bytes, &files);
+        *colon = '\0';
+        colon = strrchr(copy, ':');
+    }
+    if (!ok || !colon || ((bytes || files) && flags)) {
         free(copy);
-        fprintf(stderr, "eryx: --mount wants HOST:GUEST[:ro], got '%s'\n", spec);
+        fprintf(stderr, "eryx: --mount wants HOST:GUEST[:ro], or HOST:GUEST:rw[,quota=SIZE][,files=N], got '%s'\n",
+                spec);
         return ERYX__CLI_OPT_FAIL;
     }
     *colon = '\0';
     eryx_status st = eryx_builder_add_mount(o->b, copy, colon + 1, flags);
+    if (st == ERYX_OK && (bytes || files))
+        st = eryx_builder_set_mount_quota(o->b, colon + 1, (uint64_t)bytes, (uint64_t)files);
     if (st != ERYX_OK) fprintf(stderr, "eryx: --mount %s: %s\n", spec, eryx_builder_errmsg(o->b));
     free(copy);
     return st == ERYX_OK ? ERYX__CLI_OPT_TAKEN : ERYX__CLI_OPT_FAIL;
@@ -292,9 +316,13 @@ typedef struct option {
 /* In the help's order. */
 static const option OPTIONS[] = {
     {"-c", NULL, "CODE", opt_code, RUNS_CODE, "run CODE (sys.argv[0] is '-c')"},
-    {"--mount", NULL, "HOST:GUEST[:ro]", opt_mount, 0,
+    {"--mount", NULL, "HOST:GUEST[:ro|:rw[,quota=N][,files=N]]", opt_mount, 0,
      "show host directory HOST at guest path GUEST\n"
-     "(read-write; ':ro' for read-only); repeatable"},
+     "(read-write; ':ro' for read-only); repeatable;\n"
+     "quota= bounds the bytes the code may add to it\n"
+     "(N[K|M|G]; holes count: a sparse file counts its\n"
+     "size), files= the files and directories it may\n"
+     "make; past either the guest gets EDQUOT"},
     {"--env", NULL, "NAME=VALUE", opt_env, 0, "set an environment variable in the guest; repeatable"},
     {"--package", NULL, "PATH", opt_package, 0,
      "make a wheel (*.whl: pure Python, or wasm32-wasi),\n"

@@ -118,7 +118,7 @@ static eryx_status mount_all(eryx_sandbox *s) {
                 return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
-        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, &msg);
+        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, m->quota, &msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg.msg);
         e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
         if (e)
@@ -143,7 +143,7 @@ static eryx_status mount_all(eryx_sandbox *s) {
         s->memfs[i] = NULL;
         for (mount_spec *m = spec->mounts; m; m = m->next) taken |= !strcmp(m->guest, memfs_paths[i]);
         if (taken) continue;
-        void *mem = eryx__vfs_mem_new(spec->memfs_limit);
+        void *mem = eryx__vfs_mem_new(spec->memfs_limit, spec->memfs_entries);
         if (!mem) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for %s", memfs_paths[i]);
         e = eryx__vfs_mount(s->vfs, memfs_paths[i], &eryx__vfs_mem_backend, mem, false);
         if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s (WASI errno %u)", memfs_paths[i], e);

@@ -40,6 +40,7 @@
 
 #define STDLIB_GUEST_PATH "/usr/local/lib/python3.13"
 #define DEFAULT_MEMFS_LIMIT (64u << 20)
+#define DEFAULT_MEMFS_ENTRIES 100000u
 #define DEFAULT_CACHE_MAX_BYTES ((uint64_t)1 << 30)
 #define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20) /* per stream */
 #define TRUNCATION_MARKER "\n[eryx: output truncated: the stream reached its byte limit]\n"
@@ -52,7 +53,8 @@ enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
 typedef struct mount_spec {
     char *host, *guest;
     unsigned flags;
-    eryx_storage *storage; /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    eryx_storage *storage;  /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    eryx__vfs_quota *quota; /* a reference, shared by the builder's sandboxes (eryx_builder_set_mount_quota), or NULL */
     struct mount_spec *next;
 } mount_spec;
 
@@ -68,7 +70,8 @@ typedef struct run_spec {
     eryx__package *pkgs; /* mounted read-only at their guest_path, on sys.path in this order */
     size_t npkgs;
     uint64_t memfs_limit;
-    char *result_name; /* NULL: no result variable */
+    uint64_t memfs_entries; /* files and directories in each of /tmp and /data; 0: no cap */
+    char *result_name;      /* NULL: no result variable */
     bool keep_state;
     uint64_t timeout_ns;   /* per execution; 0: none */
     uint64_t max_memory;   /* guest linear memory cap in bytes; 0: wasm's own 4 GiB */
