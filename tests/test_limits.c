@@ -479,7 +479,10 @@ static void test_deep_recursion(void) {
            eryx_status_name(st), ms, eryx_result_exception_type(r) ? eryx_result_exception_type(r) : "(none)", errlen);
     CHECK_IN("recursion to the cap", s, st == ERYX_ERR_MEMORY_LIMIT);
     CHECK_IN("recursion to the cap", s, strstr(eryx_sandbox_errmsg(s), "memory limit") != NULL);
-    CHECK_IN("recursion to the cap", s, strstr(err, "frames not shown") != NULL);
+    /* How many frames the traceback keeps here depends on where CPython's frame
+    ** allocations fail while the stack unwinds at the cap (a traceback entry that
+    ** cannot be allocated is dropped), so whether it is cut is not asserted here:
+    ** the setrecursionlimit(50000) case below checks the cut. Its size is bounded. */
     CHECK_IN("recursion to the cap", s, errlen < 64 * 1024);
     expect_usable(s, "the recursion to the cap");
 
