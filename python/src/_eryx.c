@@ -216,6 +216,13 @@ static PyObject *B_add_mount(BuilderObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "ssp", &h, &g, &ro)) return NULL;
     return builder_status(self, eryx_builder_add_mount(self->b, h, g, ro ? ERYX_MOUNT_READONLY : 0));
 }
+static PyObject *B_set_mount_quota(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *g;
+    unsigned long long max_bytes, max_files;
+    if (!PyArg_ParseTuple(args, "sKK", &g, &max_bytes, &max_files)) return NULL;
+    return builder_status(self, eryx_builder_set_mount_quota(self->b, g, max_bytes, max_files));
+}
 static PyObject *B_add_storage(BuilderObject *self, PyObject *args) {
     CHECK_B;
     PyObject *st;
@@ -571,6 +578,7 @@ static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_gue
                                         {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
                                         {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
                                         {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
+                                        {"set_mount_quota", (PyCFunction)B_set_mount_quota, METH_VARARGS, NULL},
                                         {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
                                         {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
                                         {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},

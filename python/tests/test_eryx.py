@@ -114,6 +114,35 @@ def test_memory_limit_is_resource_limit_error():
     assert sb.execute("print(len(bytearray(1024)))").stdout == "1024"
 
 
+def test_deep_recursion_to_the_cap_is_resource_limit_error():
+    # Python makes a SystemError of the failed allocation here; the refused growth
+    # decides (issue 17, item 3), and the traceback of a million frames comes cut.
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_memory_bytes=64 << 20))
+    with pytest.raises(eryx.ResourceLimitError, match="memory limit"):
+        sb.execute("import sys\nsys.setrecursionlimit(10**9)\ndef f(n): return f(n + 1)\nf(0)")
+    with pytest.raises(eryx.ExecutionError) as ei:  # a moderate limit: RecursionError, as natively
+        sb.execute("import sys\nsys.setrecursionlimit(5000)\ndef f(n): return f(n + 1)\nf(0)")
+    assert ei.value.exception_type == "RecursionError"
+
+
+def test_default_limits_stop_a_memory_hog_near_128_mib():
+    # No limits given: every entry point has pyeryx 0.11's defaults (30 s, 128 MiB,
+    # 1,000 callback calls, 10 s per call), not the C API's no-cap (4 GiB: seconds
+    # to fill, and that much host memory).
+    hog = "l = []\nwhile True: l.append(bytearray(1 << 20))"
+    for make in (eryx.Sandbox, eryx.Session, lambda: eryx.SandboxFactory(cache=False).create_sandbox()):
+        sb = make()
+        with pytest.raises(eryx.ResourceLimitError, match="of 128 MiB allowed"):
+            sb.execute(hog)
+    s = eryx.Session()
+    assert s.execution_timeout_ms == 30000 and s.max_memory_bytes == 128 << 20
+    # None turns the cap off; a number sets it.
+    assert eryx.Session(max_memory_bytes=None).execute("x = bytearray(200 << 20)\nprint(len(x) >> 20)"
+                                                       ).stdout == "200"
+    with pytest.raises(eryx.ResourceLimitError, match="of 64 MiB allowed"):
+        eryx.Session(max_memory_bytes=64 << 20).execute(hog)
+
+
 def test_fuel_limit_and_consumed():
     sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_fuel=50_000_000))
     r = sb.execute("x = sum(range(1000))")
@@ -162,10 +191,11 @@ def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
                                                          max_memory_bytes=134217728, max_callback_invocations=1000,
                                                          max_fuel=None, max_vfs_bytes=None)
-    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
+    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=30000,
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None,
-                                                  default_imports=True, state_key=None)
+                                                  default_imports=True, max_memory_bytes=134217728,
+                                                  state_key=None)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
                                                          default_imports=True)
@@ -533,28 +563,19 @@ def test_session_state_forged_huge_memory_refused_without_allocating():
     assert s.execute("print(marker)").stdout == "kept"
 
 
-def _keyed_session(max_memory: int) -> "eryx._eryx.Sandbox":
-    b = eryx._eryx.Builder()  # the module's layer: a memory limit on a session
-    b.set_keep_state(True)
-    b.set_max_memory(max_memory)
-    b.set_session_key(_STATE_KEY)
-    return b.new_sandbox()
-
-
 def test_session_state_over_memory_limit_refused_before_allocating():
-    big = _keyed_session(0)
-    assert big.execute("huge = b'x' * (300 << 20)")["status_name"] == "ERYX_OK"
-    blob = big.snapshot()
+    big = eryx.Session(max_memory_bytes=None, state_key=_STATE_KEY)
+    big.execute("huge = b'x' * (300 << 20)")
+    blob = big.snapshot_state()
     del big
-    small = _keyed_session(128 << 20)
+    small = eryx.Session(max_memory_bytes=128 << 20, state_key=_STATE_KEY)
     small.execute("marker = 'kept'")
     _peak_reset()
     before = _peak_mib()
-    with pytest.raises(eryx._eryx.Error) as e:
-        small.restore(blob)
+    with pytest.raises(eryx.ResourceLimitError, match="limit of 134217728 bytes"):
+        small.restore_state(blob)
     assert _peak_mib() - before < 64
-    assert e.value.args[1] == "ERYX_ERR_MEMORY_LIMIT" and "limit of 134217728 bytes" in e.value.args[2]
-    assert small.execute("print(marker)")["stdout"] == b"kept\n"
+    assert small.execute("print(marker)").stdout == "kept"
 
 
 def test_session_timeout_settable():
