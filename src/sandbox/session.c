@@ -3,49 +3,15 @@
 ** clear the user's names, and the session snapshot: the pages that differ from
 ** the start state, as a blob (session_blob.c) that restores into a sandbox of the
 ** same start state. Blobs are authenticated with the builder's session key or,
-** by default, the process's own random key (made here, once). The instance
+** by default, the process's own random key (blob_key.c). The instance
 ** itself is instance.c's.
 */
-#define _GNU_SOURCE /* getrandom */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include "../common/process_state.h"
 #include "session_blob.h"
 #include "sandbox.h"
-
-/* The process's session key: 32 bytes from getrandom, made on first use and kept
-** for the process's life (eryx_shutdown keeps it: blobs made before stay valid).
-** Holds no memory. A fork's child inherits it. */
-ERYX__PROCESS_STATE static struct {
-    pthread_mutex_t lock;
-    atomic_bool ready;
-    eryx__blob_key key;
-} eryx__process_key = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int process_key(eryx__blob_key *out) {
-    if (!atomic_load_explicit(&eryx__process_key.ready, memory_order_acquire)) {
-        pthread_mutex_lock(&eryx__process_key.lock);
-        if (!atomic_load_explicit(&eryx__process_key.ready, memory_order_relaxed)) {
-            uint8_t k[32];
-            size_t got = 0;
-            while (got < sizeof k) {
-                ssize_t r = getrandom(k + got, sizeof k - got, 0);
-                if (r < 0 && errno != EINTR) break;
-                if (r > 0) got += (size_t)r;
-            }
-            if (got == sizeof k && eryx__blob_key_set(&eryx__process_key.key, k, sizeof k) == 0)
-                atomic_store_explicit(&eryx__process_key.ready, true, memory_order_release);
-        }
-        pthread_mutex_unlock(&eryx__process_key.lock);
-        if (!atomic_load_explicit(&eryx__process_key.ready, memory_order_acquire)) return -1;
-    }
-    *out = eryx__process_key.key;
-    return 0;
-}
 
 /* The key s's blobs are made and checked with. */
 static eryx_status session_key(eryx_sandbox *s, eryx__blob_key *out) {
@@ -53,7 +19,7 @@ static eryx_status session_key(eryx_sandbox *s, eryx__blob_key *out) {
         *out = s->spec.session_key;
         return ERYX_OK;
     }
-    if (process_key(out) != 0)
+    if (eryx__blob_process_key(out) != 0)
         return eryx__fail(&s->err, ERYX_ERR_IO, "cannot get random bytes for the session key (getrandom: %s)",
                           strerror(errno));
     return ERYX_OK;

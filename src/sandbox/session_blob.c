@@ -1,11 +1,7 @@
-/* Session snapshot blobs; see session_blob.h. The MAC is OpenSSL's HMAC-SHA-256
-** (libcrypto: Debian-maintained, FIPS-validated primitives); nothing here holds
-** state or knows about sandboxes. */
+/* Session snapshot blobs; see session_blob.h. The MAC is blob_key.c's (OpenSSL's
+** HMAC-SHA-256); nothing here holds state or knows about sandboxes. */
 #include "../common/le.h"
 #include "session_blob.h"
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -15,24 +11,6 @@
 #define HEADER 72u
 #define WINDOW_LOG 21 /* zstd's window: 2 MiB, the most a decoder allocates for it */
 #define MAX_MEMORY ((uint64_t)4 << 30)
-
-int eryx__blob_key_set(eryx__blob_key *k, const void *key, size_t len) {
-    memset(k, 0, sizeof *k);
-    if (len <= ERYX__BLOB_KEY_BLOCK) {
-        if (len) memcpy(k->bytes, key, len);
-        k->len = len;
-        return 0;
-    }
-    unsigned int n = 0;
-    if (!EVP_Digest(key, len, k->bytes, &n, EVP_sha256(), NULL)) return -1;
-    k->len = n;
-    return 0;
-}
-
-static int mac(const eryx__blob_key *key, const uint8_t *data, size_t len, uint8_t out[ERYX__BLOB_MAC]) {
-    unsigned int n = 0;
-    return HMAC(EVP_sha256(), key->bytes, (int)key->len, data, len, out, &n) && n == ERYX__BLOB_MAC ? 0 : -1;
-}
 
 const char *eryx__blob_encode(const eryx__blob_key *key, const uint8_t artifact[32], const uint8_t *mem,
                               uint64_t memory_size, const uint32_t *pages, size_t n, uint8_t **out, size_t *out_len) {
@@ -67,7 +45,7 @@ const char *eryx__blob_encode(const eryx__blob_key *key, const uint8_t artifact[
     eryx__put_le(blob + 48, memory_size, 8);
     eryx__put_le(blob + 56, n, 8);
     eryx__put_le(blob + 64, z, 8);
-    if (mac(key, blob, HEADER + z, blob + HEADER + z) != 0) {
+    if (eryx__blob_mac(key, blob, HEADER + z, blob + HEADER + z) != 0) {
         free(blob);
         return "the MAC could not be computed";
     }
@@ -87,10 +65,10 @@ const char *eryx__blob_open(const uint8_t *b, size_t len, const eryx__blob_key *
     if (format != FORMAT) return "a session snapshot of an unknown format (made by a newer eryx?)";
     if (len < HEADER + ERYX__BLOB_MAC) return "not a session snapshot (too short)";
     /* Authenticate everything before believing any of it. */
-    uint8_t want[ERYX__BLOB_MAC];
     size_t body = len - ERYX__BLOB_MAC;
-    if (mac(key, b, body, want) != 0) return "the session snapshot's MAC could not be computed";
-    if (CRYPTO_memcmp(want, b + body, ERYX__BLOB_MAC) != 0)
+    int ok = eryx__blob_mac_check(key, b, body, b + body);
+    if (ok < 0) return "the session snapshot's MAC could not be computed";
+    if (!ok)
         return "the session snapshot failed authentication: it was made with another key (in another process "
                "without a shared key: eryx_builder_set_session_key), or it is damaged or forged";
     if (eryx__get_le(b + 12, 4) != ERYX__BLOB_PAGE) return "a session snapshot of an unknown page size";

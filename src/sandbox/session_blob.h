@@ -17,22 +17,9 @@
 #define ERYX_SESSION_BLOB_H
 #include <stddef.h>
 #include <stdint.h>
+#include "blob_key.h"
 
 #define ERYX__BLOB_PAGE 4096u
-#define ERYX__BLOB_MAC 32u       /* HMAC-SHA-256 */
-#define ERYX__BLOB_KEY_MIN 32u   /* bytes: RFC 2104 discourages keys shorter than the MAC */
-#define ERYX__BLOB_KEY_BLOCK 64u /* SHA-256's block: longer keys are hashed to 32 bytes first */
-
-/* An HMAC key as HMAC itself uses it: at most one block (a longer key is replaced
-** by its SHA-256, as RFC 2104 says, so the MAC is the same). */
-typedef struct eryx__blob_key {
-    uint8_t bytes[ERYX__BLOB_KEY_BLOCK];
-    size_t len;
-} eryx__blob_key;
-
-/* Makes k from len bytes (any length; the caller enforces the minimum). 0, or -1
-** when hashing a long key failed. */
-int eryx__blob_key_set(eryx__blob_key *k, const void *key, size_t len);
 
 /* Encodes the pages (page numbers pages[0..n), ascending, read from mem) of a
 ** memory of memory_size bytes, authenticated with key. *out is malloc'd. NULL on

@@ -6,17 +6,18 @@
 ** the export and import of a start state as one blob. Getting images and modules
 ** through the cache tiers is src/cache/tiers.c's.
 */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <xxhash.h>
 #include <zstd.h>
 #include "../cache/key.h"
 #include "../common/le.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
+#include "blob_key.h"
 #include "sandbox.h"
 #include "sandbox_internal.h"
 
@@ -407,32 +408,53 @@ eryx_status eryx__builder_install_state(eryx_builder *b, const char *id, eryx__s
 ** configuration can be saved to a file and installed in another process without
 ** running Python's start, the imports and the setup code again.
 **
-** Layout (little-endian): "ERYXSTA1" | u64 XXH3 of everything after it | u32 id
-** length | u64 image size | id bytes | zstd frame of the image. The id is the
-** configuration's snapshot id (snapshot_id, above): a blob only
-** installs into a builder whose id is the same.
+** Layout (little-endian): "ERYXSTA2" | u32 id length | u64 image size | id bytes |
+** zstd frame of the image | HMAC-SHA-256 (32 bytes) of every byte before it. The
+** id is the configuration's snapshot id (snapshot_id, above): a blob only
+** installs into a builder whose id is the same. The MAC is checked (in constant
+** time) before anything past the magic is believed: an imported image becomes the
+** start state of every later sandbox of the configuration, in every cache tier,
+** so only blobs made under the same key are. "ERYXSTA1" (an XXH3 checksum, no
+** authentication) is refused with a message.
 */
-#define MAGIC "ERYXSTA1"
-#define HEADER 28u
+#define MAGIC "ERYXSTA2"
+#define MAGIC_V1 "ERYXSTA1"
+#define HEADER 20u
 
+/* The key b's start states are made and checked with: the builder's session key,
+** else the machine's (its cache directory's state.key), else the process's own.
+** why says why the machine's was not used ("" when it was). */
+static eryx_status state_key(eryx_builder *b, eryx__blob_key *out, char *why, size_t why_len) {
+    why[0] = 0;
+    if (b->spec.session_key.len) {
+        *out = b->spec.session_key;
+        return ERYX_OK;
+    }
+    if (eryx__blob_machine_key(b->cache_dir, out, why, why_len) == 0) return ERYX_OK;
+    if (eryx__blob_process_key(out) == 0) return ERYX_OK;
+    return eryx__fail(eryx__builder_err(b), ERYX_ERR_IO, "no key for the start state (%s; getrandom: %s)", why,
+                      strerror(errno));
+}
 
 eryx_status eryx_builder_export_snapshot(eryx_builder *b, void **blob, size_t *len) {
     if (!b || !blob || !len) return ERYX_ERR_INVALID_ARGUMENT;
     *blob = NULL;
     *len = 0;
-    char *id = NULL;
+    char *id = NULL, why[PATH_MAX + 128];
     eryx__snapimg *img = NULL;
+    eryx__blob_key key;
     eryx_status st = eryx__builder_start_state(b, &id, &img);
-    if (st != ERYX_OK) return st;
+    if (st == ERYX_OK) st = state_key(b, &key, why, sizeof why);
+    if (st != ERYX_OK) goto done;
     size_t idlen = strlen(id), size = eryx__snapimg_size(img), bound = ZSTD_compressBound(size);
-    uint8_t *out = malloc(HEADER + idlen + bound);
+    uint8_t *out = malloc(HEADER + idlen + bound + ERYX__BLOB_MAC);
     if (!out) {
         st = eryx__fail(eryx__builder_err(b), ERYX_ERR_NO_MEMORY, "no memory for a %zu-byte start state", size);
         goto done;
     }
     memcpy(out, MAGIC, 8);
-    eryx__put_le(out + 16, idlen, 4);
-    eryx__put_le(out + 20, size, 8);
+    eryx__put_le(out + 8, idlen, 4);
+    eryx__put_le(out + 12, size, 8);
     memcpy(out + HEADER, id, idlen);
     size_t z = ZSTD_compress(out + HEADER + idlen, bound, eryx__snapimg_view(img), size, 3);
     if (ZSTD_isError(z)) {
@@ -441,12 +463,17 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *b, void **blob, size_t *l
         free(out);
         goto done;
     }
-    size_t total = HEADER + idlen + z;
-    eryx__put_le(out + 8, XXH3_64bits(out + 16, total - 16), 8);
-    uint8_t *shrunk = realloc(out, total);
+    size_t body = HEADER + idlen + z;
+    if (eryx__blob_mac(&key, out, body, out + body) != 0) {
+        st = eryx__fail(eryx__builder_err(b), ERYX_ERR_NO_MEMORY, "computing the start state's MAC failed");
+        free(out);
+        goto done;
+    }
+    uint8_t *shrunk = realloc(out, body + ERYX__BLOB_MAC);
     *blob = shrunk ? shrunk : out;
-    *len = total;
+    *len = body + ERYX__BLOB_MAC;
 done:
+    memset(&key, 0, sizeof key);
     free(id);
     eryx__snapimg_release(img);
     return st;
@@ -456,15 +483,38 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     eryx__errbuf *err = eryx__builder_err(b);
     const uint8_t *p = blob;
-    if (!p || len < HEADER || memcmp(p, MAGIC, 8) != 0)
+    if (p && len >= 8 && memcmp(p, MAGIC_V1, 8) == 0)
+        return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the start state was exported by an older eryx (format %s, not authenticated): it is "
+                          "not trusted, so it is refused; export it again with this version",
+                          MAGIC_V1);
+    if (!p || len < HEADER + ERYX__BLOB_MAC || memcmp(p, MAGIC, 8) != 0)
         return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "not an eryx start state (it lacks the %s header)", MAGIC);
-    if (XXH3_64bits(p + 16, len - 16) != eryx__get_le(p + 8, 8))
-        return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state is damaged (its checksum does not match)");
-    uint64_t idlen = eryx__get_le(p + 16, 4), size = eryx__get_le(p + 20, 8);
-    if (idlen > len - HEADER || size == 0 || size % 65536 || size > ((uint64_t)4 << 30))
+    /* Authenticate everything before believing any of it. */
+    eryx__blob_key key;
+    char why[PATH_MAX + 128];
+    eryx_status st = state_key(b, &key, why, sizeof why);
+    if (st != ERYX_OK) return st;
+    size_t body = len - ERYX__BLOB_MAC;
+    int ok = eryx__blob_mac_check(&key, p, body, p + body);
+    memset(&key, 0, sizeof key);
+    if (ok < 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "computing the start state's MAC failed");
+    if (!ok)
+        return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the start state failed authentication: it was made with another key (on another "
+                          "machine or with another cache directory, without a shared key: "
+                          "eryx_builder_set_session_key), or it is damaged or forged%s%s%s",
+                          why[0] ? " (this process uses its own key: " : "", why, why[0] ? ")" : "");
+    uint64_t idlen = eryx__get_le(p + 8, 4), size = eryx__get_le(p + 12, 8);
+    if (idlen > body - HEADER || size == 0 || size % 65536 || size > ((uint64_t)4 << 30))
         return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state's header is inconsistent");
+    if (b->spec.max_memory && size > b->spec.max_memory)
+        return eryx__fail(err, ERYX_ERR_MEMORY_LIMIT,
+                          "the start state's memory is %llu bytes, more than the builder's memory limit of %llu "
+                          "bytes (eryx_builder_set_max_memory)",
+                          (unsigned long long)size, (unsigned long long)b->spec.max_memory);
     char *id = NULL;
-    eryx_status st = eryx__builder_start_state(b, &id, NULL);
+    st = eryx__builder_start_state(b, &id, NULL);
     if (st != ERYX_OK) return st;
     if (strlen(id) != idlen || memcmp(id, p + HEADER, idlen) != 0) {
         free(id);
@@ -474,7 +524,7 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
                           "again with this one");
     }
     const uint8_t *z = p + HEADER + idlen;
-    size_t zlen = len - HEADER - (size_t)idlen;
+    size_t zlen = body - HEADER - (size_t)idlen;
     unsigned long long claimed = ZSTD_getFrameContentSize(z, zlen);
     uint8_t *mem = claimed == size ? malloc((size_t)size) : NULL;
     if (claimed != size) st = eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "the start state's image is damaged");
