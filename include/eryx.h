@@ -557,6 +557,9 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *sandbox, const void *blob, size_t
 ** key NULL with len 0: back to the default, the process's own key (32 bytes from
 ** getrandom, made on first use, thread-safe, kept until the process exits; a
 ** forked child inherits it), so blobs restore only in the process that made them.
+** The key also authenticates the builder's exported start states
+** (eryx_builder_export_snapshot / _import_snapshot), whose default is the
+** machine's key instead (see there).
 ** ERYX_ERR_INVALID_ARGUMENT for a shorter key.
 */
 eryx_status eryx_builder_set_session_key(eryx_builder *builder, const void *key, size_t len);
@@ -701,9 +704,14 @@ eryx_status eryx_builder_add_storage(eryx_builder *builder, eryx_storage *storag
 ** Exports the builder's pre-initialized start state (Python started, the
 ** preimports imported, the setup code run: made now if no cache holds it) as one
 ** self-contained blob: a header naming the configuration it was made for, then the
-** snapshot image compressed with zstd, checked by an XXH3 checksum. *blob (free it
-** with eryx_blob_free) holds *len bytes. ERYX_ERR_INVALID_ARGUMENT when the
-** builder has pre-initialization off.
+** snapshot image compressed with zstd, then an HMAC-SHA-256 of all of it. The key:
+** the builder's session key (eryx_builder_set_session_key) when set, else the
+** machine's: 32 random bytes in "state.key" in the builder's cache directory,
+** made on first use (mode 0600), so another process of this user with the same
+** cache directory imports the blob; when the builder has no cache directory, or
+** it cannot hold the key, the process's own key (the blob then imports only in
+** this process). *blob (free it with eryx_blob_free) holds *len bytes.
+** ERYX_ERR_INVALID_ARGUMENT when the builder has pre-initialization off.
 */
 eryx_status eryx_builder_export_snapshot(eryx_builder *builder, void **blob, size_t *len);
 
@@ -715,7 +723,13 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *builder, void **blob, siz
 ** builder of the same configuration on the same guest (guest build, stdlib image,
 ** environment, preimports, setup code, packages, callbacks): another one, or a
 ** damaged blob, is refused with ERYX_ERR_INVALID_ARGUMENT and a message saying
-** which.
+** which. The MAC is checked first, with the key eryx_builder_export_snapshot
+** describes: a blob made under another key (another machine, another cache
+** directory, another session key), or changed anywhere, is refused with
+** ERYX_ERR_INVALID_ARGUMENT before anything in it is believed; so is a blob of
+** an older eryx (unauthenticated: export it again). An image larger than the
+** builder's memory limit (eryx_builder_set_max_memory) is refused with
+** ERYX_ERR_MEMORY_LIMIT before it is allocated.
 */
 eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob, size_t len);
 

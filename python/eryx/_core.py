@@ -756,7 +756,8 @@ class SandboxFactory:
 
     def __init__(self, *, site_packages: str | os.PathLike[str] | None = None,
                  packages: Sequence[str | os.PathLike[str]] | None = None, imports: Sequence[str] | None = None,
-                 cache: bool | str | os.PathLike[str] = True, default_imports: bool = True) -> None:
+                 cache: bool | str | os.PathLike[str] = True, default_imports: bool = True,
+                 state_key: bytes | None = None) -> None:
         if isinstance(imports, str):
             raise TypeError("imports must be a list of module names, not a str")
         self._imports = [str(m) for m in (imports or [])]
@@ -766,6 +767,7 @@ class SandboxFactory:
         self._packages = ([self._site] if self._site else []) + self._pkgs
         self._cache_dir = _cache_dir_for(cache)
         self._state_cache = cache is not False
+        self._state_key = _check_state_key(state_key)
         self._blob: bytes | None = None
         self._lock = threading.Lock()
         # Pre-initializes now (a first sandbox makes or loads the start state); the
@@ -778,11 +780,12 @@ class SandboxFactory:
 
     @classmethod
     def _make(cls, imports: list[str], packages: list[str], cache: Any, state: bytes,
-              site: bool, default_imports: bool) -> "SandboxFactory":
+              site: bool, default_imports: bool, state_key: bytes | None = None) -> "SandboxFactory":
         self = cls.__new__(cls)
         self._imports, self._packages, self._cache_dir = imports, packages, _cache_dir_for(cache)
         self._default_imports = default_imports
         self._state_cache = cache is not False
+        self._state_key = _check_state_key(state_key)
         self._site, self._pkgs = (packages[0], packages[1:]) if site else (None, packages)
         self._blob = None
         self._lock = threading.Lock()
@@ -795,7 +798,7 @@ class SandboxFactory:
         limits = options.pop("resource_limits", None)
         return _Config(limits=limits if limits is not None else ResourceLimits(), imports=self._imports,
                        packages=self._packages, cache_dir=self._cache_dir, state_cache=self._state_cache,
-                       default_imports=self._default_imports, **options)
+                       default_imports=self._default_imports, state_key=self._state_key, **options)
 
     def _base_builder(self) -> _eryx.Builder:
         return self._config(callbacks=None, volumes=None, on_stdout=None, on_stderr=None, result_variable=None,
@@ -831,7 +834,7 @@ class SandboxFactory:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None,
-                   cache: bool | str | os.PathLike[str] = True) -> "SandboxFactory":
+                   cache: bool | str | os.PathLike[str] = True, state_key: bytes | None = None) -> "SandboxFactory":
         data = bytes(data)
         if not data.startswith(_FACTORY_MAGIC) or len(data) < 12:
             raise ValueError("not a saved eryx SandboxFactory (bad header)")
@@ -846,14 +849,15 @@ class SandboxFactory:
             site = _package_list(site_packages, None)[0]
         packages = ([site] if site else []) + packages
         return cls._make(list(meta.get("imports", [])), packages, cache, data[12 + n:], bool(site),
-                         bool(meta.get("default_imports", True)))
+                         bool(meta.get("default_imports", True)), state_key)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, site_packages: str | os.PathLike[str] | None = None,
-             cache: bool | str | os.PathLike[str] = True) -> "SandboxFactory":
+             cache: bool | str | os.PathLike[str] = True, state_key: bytes | None = None) -> "SandboxFactory":
         """A factory from save()'s file: its sandboxes start without running the
-        imports again. The file must come from the same eryx guest build."""
-        return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, cache=cache)
+        imports again. The file must come from the same eryx guest build, and be
+        saved under the same state_key (None: this machine's key)."""
+        return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, cache=cache, state_key=state_key)
 
     @property
     def size_bytes(self) -> int:

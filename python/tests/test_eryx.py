@@ -198,8 +198,8 @@ def test_signatures_keyword_only_with_defaults():
                                                   state_key=None)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
-                                                         default_imports=True)
-    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=True)
+                                                         default_imports=True, state_key=None)
+    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=True, state_key=None)
     # A factory's sandboxes start from the factory's state: default_imports is the factory's.
     sandbox_args = {k: v for k, v in _kwonly(eryx.Sandbox.__init__).items() if k != "default_imports"}
     assert _kwonly(eryx.SandboxFactory.create_sandbox) == sandbox_args
@@ -676,6 +676,33 @@ def test_factory_save_load_round_trip_in_another_process(tmp_path):
         eryx.SandboxFactory.from_bytes(bytes(data))
     with pytest.raises(ValueError, match="not a saved"):
         eryx.SandboxFactory.from_bytes(b"hello")
+
+
+def test_factory_state_key(tmp_path):
+    # Saved state is authenticated (HMAC-SHA-256): with the factory's state_key, or
+    # by default the machine's key (the cache directory's state.key, 0600).
+    key, other = os.urandom(32), os.urandom(32)
+    fac = eryx.SandboxFactory(imports=["json"], cache=False, state_key=key)
+    data = fac.to_bytes()
+    assert eryx.SandboxFactory.from_bytes(data, state_key=key).create_sandbox().execute("print(1)").stdout == "1\n"
+    for wrong in (other, None):
+        with pytest.raises(eryx.EryxError, match="failed authentication"):
+            eryx.SandboxFactory.from_bytes(data, state_key=wrong)
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        eryx.SandboxFactory(state_key=b"short")
+    # Another process loads it with the key.
+    path = tmp_path / "factory.bin"
+    fac.save(path)
+    code = ("import eryx, sys\nf = eryx.SandboxFactory.load(sys.argv[1], cache=False, state_key=bytes.fromhex(sys.argv[2]))\n"
+            "print(f.create_sandbox().execute('print(2)').stdout, end='')")
+    out = subprocess.run([sys.executable, "-c", code, str(path), key.hex()], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout == "2\n", out.stderr
+    # The default key is the machine's: a private 32-byte file in the cache directory.
+    eryx.SandboxFactory(imports=["json"], cache=False).to_bytes()
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    st = os.stat(os.path.join(home, "eryx", "state.key"))
+    assert st.st_size == 32 and st.st_mode & 0o777 == 0o600
 
 
 def test_factory_refuses_another_configuration(tmp_path):
