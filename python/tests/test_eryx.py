@@ -684,7 +684,7 @@ def test_factory_state_key(tmp_path):
     key, other = os.urandom(32), os.urandom(32)
     fac = eryx.SandboxFactory(imports=["json"], cache=False, state_key=key)
     data = fac.to_bytes()
-    assert eryx.SandboxFactory.from_bytes(data, state_key=key).create_sandbox().execute("print(1)").stdout == "1\n"
+    assert eryx.SandboxFactory.from_bytes(data, state_key=key).create_sandbox().execute("print(1)").stdout == "1"
     for wrong in (other, None):
         with pytest.raises(eryx.EryxError, match="failed authentication"):
             eryx.SandboxFactory.from_bytes(data, state_key=wrong)
@@ -697,7 +697,7 @@ def test_factory_state_key(tmp_path):
             "print(f.create_sandbox().execute('print(2)').stdout, end='')")
     out = subprocess.run([sys.executable, "-c", code, str(path), key.hex()], capture_output=True, text=True,
                          timeout=300)
-    assert out.returncode == 0 and out.stdout == "2\n", out.stderr
+    assert out.returncode == 0 and out.stdout == "2", out.stderr
     # The default key is the machine's: a private 32-byte file in the cache directory.
     eryx.SandboxFactory(imports=["json"], cache=False).to_bytes()
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
