@@ -693,7 +693,8 @@ def test_factory_state_key(tmp_path):
     # Another process loads it with the key.
     path = tmp_path / "factory.bin"
     fac.save(path)
-    code = ("import eryx, sys\nf = eryx.SandboxFactory.load(sys.argv[1], cache=False, state_key=bytes.fromhex(sys.argv[2]))\n"
+    code = ("import eryx, sys\n"
+            "f = eryx.SandboxFactory.load(sys.argv[1], cache=False, state_key=bytes.fromhex(sys.argv[2]))\n"
             "print(f.create_sandbox().execute('print(2)').stdout, end='')")
     out = subprocess.run([sys.executable, "-c", code, str(path), key.hex()], capture_output=True, text=True,
                          timeout=300)
