@@ -15,6 +15,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 eryx=$1 shim=$2 py=${3:-}
+if [ -n "$py" ] && [ ! -x "$py" ]; then echo "note: $py not there (python/build-module.sh): the Python sweep is skipped"; py=; fi
 pre=$shim
 [ -n "${FAULTS_ASAN:-}" ] && pre="$(gcc -print-file-name=libasan.so) $shim"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_segv=0:handle_sigbus=0:handle_sigfpe=0:detect_leaks=0}
