@@ -10,14 +10,16 @@
 #                    OUTDIR/kept/<target> (survives runs; not committed)
 #   --update-corpus  afterwards, minimise (libFuzzer -merge=1) the committed seeds in
 #                    fuzz/corpus/<target>/ with what the run found, so the next
-#                    checkout starts where this run ended (commit the result)
+#                    checkout starts where this run ended (commit the result); a target
+#                    whose minimised set has more than $ERYX_FUZZ_CORPUS_MAX_FILES (300)
+#                    files keeps its committed seeds as they were
 # Inputs of a run: OUTDIR/kept/<t> (new inputs land here), fuzz/corpus/<t> (committed,
 # small, minimised) and OUTDIR/corpus/<t> (fuzz/build.sh's seeds). A finding (crash,
 # leak, timeout, OOM) is left as OUTDIR/findings/<t>-*; rerun it with OUTDIR/<t> FILE.
 # Exit status: 1 when any target found something or failed to run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-secs=180 out=$root/build/fuzz update=0 log=1 only=()
+secs=180 out=$root/build/fuzz update=0 log=1 only=() max_files=${ERYX_FUZZ_CORPUS_MAX_FILES:-300}
 while [ $# -gt 0 ]; do
     case $1 in
         -t) secs=$2; shift 2 ;;
@@ -62,8 +64,14 @@ for t in "${targets[@]}"; do
     if [ "$update" = 1 ]; then
         # The committed seeds become the smallest set with the run's coverage.
         tmp=$(mktemp -d)
-        "$out/$t" -merge=1 -rss_limit_mb=4096 "$tmp" "$seeds" "$kept" >"$out/logs/$t.merge.log" 2>&1 &&
-            rm -f "$seeds"/* && cp "$tmp"/* "$seeds"/ 2>/dev/null
+        # A set over the cap stays in the kept corpus only (the repository stays small).
+        if "$out/$t" -merge=1 -rss_limit_mb=4096 "$tmp" "$seeds" "$kept" >"$out/logs/$t.merge.log" 2>&1; then
+            if [ "$(count "$tmp")" -le "$max_files" ]; then
+                rm -f "$seeds"/* && cp "$tmp"/* "$seeds"/ 2>/dev/null
+            else
+                echo "fuzz/run-all.sh: $t: $(count "$tmp") files after -merge=1, over $max_files: fuzz/corpus/$t not updated" >&2
+            fi
+        fi
         rm -rf "$tmp"
     fi
     line="| $start | $commit | $t | ${secs} | ${execs:-?} | ${cov:-?} | $committed+$before -> $(count "$kept") (committed now $(count "$seeds")) | $what |"
