@@ -63,7 +63,9 @@ static atomic_int armed = 1;
 void eryx_faultshim_arm(void);
 void eryx_faultshim_arm(void) { atomic_store(&armed, 1); }
 
-static void shim_init(void) {
+/* At load (a constructor), not at the first call: the ASan runtime maps memory
+** before the environment is readable, and a lazy start then saw no ERYX_FAULT_*. */
+__attribute__((constructor)) static void shim_init(void) {
     const char *fn = getenv("ERYX_FAULT_FN");
     if (fn) {
         static const struct {
@@ -133,7 +135,7 @@ static int fd_matches(int fd) {
 
 /* Counts a watched call; nonzero when this one must fail (errno is then set). */
 static int should_fail(unsigned what, const char *name) {
-    if (!atomic_load(&ready)) shim_init();
+    if (!atomic_load(&ready)) return 0; /* before the constructor: not counted */
     if (!(watch & what) || !atomic_load(&armed)) return 0;
     long k = atomic_fetch_add(&calls, 1) + 1;
     if (fail_n <= 0 || k < fail_n || (!mode_from && k != fail_n)) return 0;
