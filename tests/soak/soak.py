@@ -140,8 +140,9 @@ def expect(cond: bool, what: str) -> None:
 
 
 class Worker:
-    def __init__(self, idx: int, seed: int, np_factory, state) -> None:
+    def __init__(self, idx: int, seed: int, np_factory, state, lock) -> None:
         self.idx = idx
+        self.lock = lock
         self.rng = random.Random(seed * 1000 + idx)
         self.state = state
         self.np_factory = np_factory
@@ -172,9 +173,25 @@ class Worker:
     async def _tag(self, s: str) -> str:
         return f"<{s}>"
 
-    def plain_check(self, sb: eryx.Sandbox, what: str) -> None:
+    def plain_check(self, sb: eryx.Sandbox, what: str, short_timeout: bool = False) -> None:
         n = self.rng.randrange(1, 5000)
-        r = sb.execute(f"s = sum(range({n}))\nprint(s)\nresult = {{'n': {n}, 'sq': {n} * {n}}}")
+        code = f"s = sum(range({n}))\nprint(s)\nresult = {{'n': {n}, 'sq': {n} * {n}}}"
+        if short_timeout:
+            # On the 30 ms sandbox a plain run (~1 ms of CPU) can still pass 30 ms of
+            # wall-clock time when its thread is descheduled on a loaded machine: that
+            # TimeoutError is the limit doing its job, not a wrong result. Up to 3 tries,
+            # counted in the summary (timing_retries).
+            for _ in range(2):
+                try:
+                    r = sb.execute(code)
+                    break
+                except eryx.TimeoutError:
+                    with self.lock:
+                        self.state["timing_retries"] += 1
+            else:
+                r = sb.execute(code)
+        else:
+            r = sb.execute(code)
         expect(r.stdout == str(n * (n - 1) // 2) and r.result == {"n": n, "sq": n * n},
                f"{what}: plain code gave {r.stdout!r} {r.result!r} for n={n}")
 
@@ -216,7 +233,7 @@ class Worker:
                 expect(False, f"timeout: {body!r} returned")
             except eryx.TimeoutError:
                 pass
-            self.plain_check(self.timeout, "after timeout")
+            self.plain_check(self.timeout, "after timeout", short_timeout=True)
             return 2
         if kind == "memory":
             body = rng.choice(["x = bytearray(100 << 20)", "x = [0] * (20 << 20)", "x = 'a' * (200 << 20)"])
@@ -291,10 +308,10 @@ def main() -> int:
     _expected_imports()
 
     lock = threading.Lock()
-    state = {"done": 0, "mismatches": 0, "errors": 0, "by_kind": {}, "shown": 0}
+    state = {"done": 0, "mismatches": 0, "timing_retries": 0, "by_kind": {}, "shown": 0}
     t0 = time.monotonic()
     np_factory = eryx.SandboxFactory(packages=[args.numpy], imports=["numpy"]) if args.numpy else None
-    workers = [Worker(i, args.seed, np_factory, state) for i in range(args.threads)]
+    workers = [Worker(i, args.seed, np_factory, state, lock) for i in range(args.threads)]
     rows = []
     stop = threading.Event()
     csvf = open(args.csv, "w")
@@ -350,6 +367,7 @@ def main() -> int:
     flat = flatness(rows, args.warmup, metrics)
     summary = {"executions": state["done"], "threads": args.threads, "seconds": round(elapsed, 1),
                "rate_per_s": round(state["done"] / elapsed, 1), "mismatches": state["mismatches"],
+               "timing_retries": state["timing_retries"],
                "numpy": bool(np_factory), "seed": args.seed, "csv": args.csv, "flat": flat,
                "host_callback_calls": sum(w.calls for w in workers),
                "by_kind": dict(sorted(state["by_kind"].items()))}
