@@ -304,7 +304,11 @@ def main() -> int:
     ap.add_argument("--max-mismatches-shown", type=int, default=10)
     ap.add_argument("--leaks-only", action="store_true",
                     help="judge only fds and threads (a short run, as ctest's, is too short for RSS and maps)")
+    ap.add_argument("--analyze", metavar="CSV",
+                    help="no run: judge a CSV a run wrote (a run cut short still wrote its samples)")
     args = ap.parse_args()
+    if args.analyze:
+        return analyze(args.analyze, args.warmup)
     _expected_imports()
 
     lock = threading.Lock()
@@ -381,6 +385,22 @@ def main() -> int:
           f"{state['mismatches']} mismatches, curves {'flat' if flat['ok'] else 'NOT flat'}: "
           f"{'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
+
+
+def analyze(path: str, warmup: float) -> int:
+    rows = []
+    with open(path) as f:
+        next(f)
+        for line in f:
+            t, ex, rss, fds, th, maps = line.strip().split(",")
+            rows.append({"t": float(t), "executions": int(ex), "rss_kb": int(rss), "fds": int(fds),
+                         "threads": int(th), "maps": int(maps)})
+    flat = flatness(rows, warmup)
+    print(json.dumps(flat, indent=1))
+    print(table(rows))
+    print(f"soak CSV {path}: {rows[-1]['executions']} executions in {rows[-1]['t']:.0f} s, "
+          f"curves {'flat' if flat['ok'] else 'NOT flat'}")
+    return 0 if flat["ok"] else 1
 
 
 def table(rows: list, n: int = 12) -> str:
