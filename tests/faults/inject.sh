@@ -70,7 +70,7 @@ except Exception as e:
     else fail "$1: status $rc, $out $(tail -3 "$work/err")"; outcomes[bad]=$((${outcomes[bad]:-0} + 1)); fi
 }
 if [ -n "$py" ]; then
-    XDG_CACHE_HOME=$work/xdg "$py" -c 'import eryx; eryx.Sandbox().execute("pass")' 2>/dev/null
+    XDG_CACHE_HOME=$work/xdg LD_PRELOAD="$pre" "$py" -c 'import eryx; eryx.Sandbox().execute("pass")' 2>/dev/null
     for fn in mmap memfd_create ftruncate; do
         ERYX_FAULT_FN=$fn ERYX_FAULT_COUNT=$work/count pyrun "python $fn count" >/dev/null
         total=$(cat "$work/count" 2>/dev/null || echo 0)
