@@ -31,12 +31,12 @@ build fuzz_zip fuzz/fuzz_zip.c src/vfs/*.c src/common/errbuf.c
 build fuzz_wasi fuzz/fuzz_wasi.c src/wasi/wasi.c src/wasi/wasi_fs.c src/vfs/*.c src/common/errbuf.c
 build fuzz_store fuzz/fuzz_store.c src/cache/store.c src/cache/store_entry.c src/cache/store_admin.c src/common/errbuf.c -lxxhash
 build fuzz_wasm_image fuzz/fuzz_wasm_image.c src/snapshot/wasm_image.c src/common/errbuf.c
-build fuzz_session_blob fuzz/fuzz_session_blob.c src/sandbox/session_blob.c -lzstd -lxxhash
+build fuzz_session_blob fuzz/fuzz_session_blob.c src/sandbox/session_blob.c -lzstd -lcrypto
 build fuzz_package fuzz/fuzz_package.c src/package/*.c src/link/dylink.c src/vfs/*.c src/cache/key.c \
     src/common/errbuf.c -lzip -lz -ljansson -lcrypto
 build fuzz_dylink fuzz/fuzz_dylink.c src/link/dylink.c src/link/linkcheck.c src/common/errbuf.c
 # The session blob seed writer: a plain program (no fuzzer main).
-"$cc" -fsanitize=address,undefined "${common[@]}" fuzz/make_seed_blob.c src/sandbox/session_blob.c -lzstd -lxxhash \
+"$cc" -fsanitize=address,undefined "${common[@]}" fuzz/make_seed_blob.c src/sandbox/session_blob.c -lzstd -lcrypto \
     -o "$out/make_seed_blob"
 
 # Seeds: small valid inputs that get each target past its first checks at once.

@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eryx__vfs *vfs = eryx__vfs_new();
     if (!vfs) return 0;
-    void *tmp = eryx__vfs_mem_new(256 * 1024);
+    void *tmp = eryx__vfs_mem_new(256 * 1024, 0);
     if (!tmp || eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) != 0) {
         eryx__vfs_free(vfs);
         return 0;

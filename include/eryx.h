@@ -223,6 +223,25 @@ eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const 
 eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path, unsigned flags);
 
 /*
+** Bounds what the guest may add through the writable host directory mounted at
+** guest_path (eryx_builder_add_mount first): max_bytes of file growth and
+** max_files new entries (0: that one unbounded). Bytes count each regular file's
+** growth in size as the guest makes it, holes included (a write at 1 TiB, or a
+** truncate to it, adds 1 TiB); files count the files and directories it creates.
+** Shrinking, truncating, removing or replacing a file gives back what it held,
+** down to zero, never below: the directory's contents grow by at most max_bytes,
+** and removing what was there before earns no room past that. A write,
+** truncate, create or mkdir past a bound fails whole in the guest with EDQUOT
+** ("Disk quota exceeded", OSError); nothing is written. The usage is kept from this
+** call on and shared by every sandbox of the builder, at once and in turn (their
+** resets too), until the builder and they are freed; calling again starts a new
+** count. ERYX_ERR_INVALID_ARGUMENT when no host directory is mounted there or the
+** mount is read-only. See docs/VFS-LIMITS.md.
+*/
+eryx_status eryx_builder_set_mount_quota(eryx_builder *builder, const char *guest_path, uint64_t max_bytes,
+                                         uint64_t max_files);
+
+/*
 ** Adds a package to the builder's sandboxes: a pure-Python wheel (*.whl) or a
 ** source tree (a directory: its src/ when it has one beside pyproject.toml,
 ** setup.py or setup.cfg). The package is read now, checked and packed into a
@@ -239,9 +258,20 @@ eryx_status eryx_builder_add_package(eryx_builder *builder, const char *path);
 
 /*
 ** Sets the byte cap of each in-memory filesystem (/tmp and /data; each has its own
-** cap). Default 64 MiB. A guest write past it fails with "No space left on device".
+** cap). Default 64 MiB. It counts every byte the filesystem allocates: file
+** contents with their buffers' spare capacity, and the nodes, names and directory
+** tables of files and directories (empty ones too), so file contents alone reach
+** a little less than the cap. A guest write, create, mkdir or rename past it fails
+** whole with "No space left on device" (ENOSPC). 0: no cap. See docs/VFS-LIMITS.md.
 */
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *builder, uint64_t max_bytes);
+
+/*
+** Caps the entries (files and directories) each in-memory filesystem (/tmp,
+** /data) may hold. Default 100,000; 0: no cap but the byte cap. Creating one past
+** it fails with "No space left on device" (ENOSPC) and changes nothing.
+*/
+eryx_status eryx_builder_set_memfs_max_entries(eryx_builder *builder, uint64_t max_entries);
 
 /*
 ** Turns pre-initialization on (the default, enabled != 0) or off. On: Python's
@@ -325,7 +355,10 @@ eryx_status eryx_builder_set_timeout_ms(eryx_builder *builder, uint64_t ms);
 /*
 ** Caps the guest's linear memory at `bytes` (0: no cap but wasm32's 4 GiB, the
 ** default). Growth past it fails inside the guest, so Python raises MemoryError,
-** which eryx_sandbox_execute reports as ERYX_ERR_MEMORY_LIMIT. The started
+** which eryx_sandbox_execute reports as ERYX_ERR_MEMORY_LIMIT; so is any uncaught
+** exception after a growth was refused (Python may make another of the failed
+** allocation: SystemError in a recursion deep enough to fill the cap). Code that
+** catches its MemoryError and goes on is not stopped. The started
 ** interpreter needs about 20 MiB (more with imports): a smaller cap makes
 ** eryx_sandbox_new fail with ERYX_ERR_MEMORY_LIMIT.
 */
@@ -489,19 +522,44 @@ eryx_status eryx_sandbox_clear(eryx_sandbox *sandbox);
 ** with zstd. *blob (free it with eryx_blob_free) holds *len bytes. Host state is
 ** not in it: files in /tmp or /data are not captured, and a guest with open files
 ** is refused (ERYX_ERR_INVALID_ARGUMENT; close them first). Needs
-** pre-initialization (ERYX_ERR_INVALID_ARGUMENT otherwise).
+** pre-initialization (ERYX_ERR_INVALID_ARGUMENT otherwise). The blob ends with an
+** HMAC-SHA-256 under the sandbox's session key (eryx_builder_set_session_key).
 */
 eryx_status eryx_sandbox_snapshot(eryx_sandbox *sandbox, void **blob, size_t *len);
 
 /*
 ** Restores a blob from eryx_sandbox_snapshot into this sandbox, replacing its
-** state: in this or another process, into any sandbox built with the same
-** configuration (guest, engine, environment, imports and setup code: the blob
-** names that artifact). A blob from another artifact, or damaged, is refused
-** with ERYX_ERR_INVALID_ARGUMENT and a message, and the sandbox is unchanged;
-** a restore that fails half-way leaves the sandbox at its start state.
+** state: in this or another process (one with the same session key), into any
+** sandbox built with the same configuration (guest, engine, environment, imports
+** and setup code: the blob names that artifact). A blob from another artifact,
+** or damaged, is refused with ERYX_ERR_INVALID_ARGUMENT and a message, and the
+** sandbox is unchanged; a restore that fails half-way leaves the sandbox at its
+** start state.
+** The blob's MAC is checked first, with the sandbox's session key: a blob made
+** with another key (by default, in another process), or changed anywhere, is
+** refused with ERYX_ERR_INVALID_ARGUMENT before anything in it is believed. A
+** blob whose memory is larger than the sandbox's memory limit
+** (eryx_builder_set_max_memory) is refused with ERYX_ERR_MEMORY_LIMIT before
+** anything is allocated. A blob of an older eryx (format 1, unauthenticated) is
+** refused: take the snapshot again. Besides the guest's memory, the restore
+** allocates only the page list (4 bytes a page: at most 1/1024 of the memory
+** allowed) and zstd's buffers (its window capped at 2 MiB).
 */
 eryx_status eryx_sandbox_restore(eryx_sandbox *sandbox, const void *blob, size_t len);
+
+/*
+** Sets the key that authenticates the session blobs of the builder's sandboxes
+** (eryx_sandbox_snapshot writes an HMAC-SHA-256 with it, eryx_sandbox_restore
+** checks it): len bytes, at least 32 (use 32 random bytes; a longer key is
+** hashed, as HMAC does), copied. A sandbox keeps the key it was made with. Blobs
+** restore only where the key is the same, so processes that exchange blobs share
+** a key, and a process that must not accept another's blobs keeps its own.
+** key NULL with len 0: back to the default, the process's own key (32 bytes from
+** getrandom, made on first use, thread-safe, kept until the process exits; a
+** forked child inherits it), so blobs restore only in the process that made them.
+** ERYX_ERR_INVALID_ARGUMENT for a shorter key.
+*/
+eryx_status eryx_builder_set_session_key(eryx_builder *builder, const void *key, size_t len);
 
 /*
 ** Changes the wall-clock timeout of the sandbox's following executions, in
@@ -611,9 +669,11 @@ void eryx_result_free(eryx_result *result);
 /*
 ** Shared storage: an in-memory filesystem that outlives sandboxes and that several
 ** sandboxes (in several threads) mount at once, each seeing the others' files as
-** soon as they are written (eryx_builder_add_storage). Files hold at most
-** max_bytes of contents in total (0: no cap; a write past it fails in the guest
-** with "No space left on device"). It is not part of any snapshot: a session's
+** soon as they are written (eryx_builder_add_storage). It holds at most max_bytes
+** in total, counted as for eryx_builder_set_memfs_limit (file contents and the
+** names, nodes and directory tables of its files and directories; 0: no cap; an
+** operation past it fails in the guest with "No space left on device"), and has
+** no entry cap. It is not part of any snapshot: a session's
 ** reset, clear or restore leaves its files as they are. Returns NULL when out of
 ** memory. Thread-safe; release with eryx_storage_release.
 */

@@ -457,6 +457,56 @@ static void test_recursion(void) {
     eryx_sandbox_free(s);
 }
 
+/* A recursion with sys.setrecursionlimit raised far past what memory holds: the
+** memory cap ends it (CPython may turn the failed allocation into a SystemError
+** rather than a MemoryError: the refused growth decides), and its traceback of a
+** million frames is printed cut, not formatted for minutes. A moderate limit still
+** gives RecursionError, as natively. */
+static void test_deep_recursion(void) {
+    eryx_builder *b = eryx_builder_new();
+    CHECK(eryx_builder_set_max_memory(b, 64 * MIB) == ERYX_OK);
+    CHECK(eryx_builder_set_timeout_ms(b, 120000) == ERYX_OK); /* a guard, not a measurement */
+    eryx_sandbox *s = new_sandbox(b);
+    eryx_builder_free(b);
+    CHECK(s != NULL);
+    if (!s) return;
+    eryx_result *r = NULL;
+    double ms = 0;
+    eryx_status st = run_timed(s, "import sys\nsys.setrecursionlimit(10**9)\ndef f(n): return f(n + 1)\nf(0)", &r, &ms);
+    size_t errlen = 0;
+    const char *err = eryx_result_stderr(r, &errlen);
+    printf("recursion to the 64 MiB cap    : %s after %.1f ms, exception %s, %zu bytes of stderr\n",
+           eryx_status_name(st), ms, eryx_result_exception_type(r) ? eryx_result_exception_type(r) : "(none)", errlen);
+    CHECK_IN("recursion to the cap", s, st == ERYX_ERR_MEMORY_LIMIT);
+    CHECK_IN("recursion to the cap", s, strstr(eryx_sandbox_errmsg(s), "memory limit") != NULL);
+    /* How many frames the traceback keeps here depends on where CPython's frame
+    ** allocations fail while the stack unwinds at the cap (a traceback entry that
+    ** cannot be allocated is dropped), so whether it is cut is not asserted here:
+    ** the setrecursionlimit(50000) case below checks the cut. Its size is bounded. */
+    CHECK_IN("recursion to the cap", s, errlen < 64 * 1024);
+    expect_usable(s, "the recursion to the cap");
+
+    /* Raised, but within memory: RecursionError with CPython's own traceback. */
+    st = run(s, "import sys\nsys.setrecursionlimit(5000)\ndef f(n): return f(n + 1)\nf(0)", &r);
+    err = eryx_result_stderr(r, NULL);
+    CHECK_IN("setrecursionlimit(5000)", s, st == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK_IN("setrecursionlimit(5000)", s,
+             eryx_result_exception_type(r) && !strcmp(eryx_result_exception_type(r), "RecursionError"));
+    CHECK_IN("setrecursionlimit(5000)", s, strstr(err, "more times]") && !strstr(err, "frames not shown"));
+    /* Deeper than the traceback keeps: still RecursionError, the traceback cut. */
+    st = run(s, "import sys\nsys.setrecursionlimit(50000)\ndef f(n): return f(n + 1)\nf(0)", &r);
+    err = eryx_result_stderr(r, NULL);
+    CHECK_IN("setrecursionlimit(50000)", s, st == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK_IN("setrecursionlimit(50000)", s,
+             eryx_result_exception_type(r) && !strcmp(eryx_result_exception_type(r), "RecursionError"));
+    CHECK_IN("setrecursionlimit(50000)", s, strstr(err, "frames not shown") != NULL);
+    /* A MemoryError the code catches is no limit hit: it goes on. */
+    st = run(s, "try:\n    b = bytearray(100 << 20)\nexcept MemoryError:\n    print('caught')", &r);
+    CHECK_IN("caught MemoryError", s, st == ERYX_OK && !strcmp(eryx_result_stdout(r, NULL), "caught\n"));
+    eryx_result_free(r);
+    eryx_sandbox_free(s);
+}
+
 /* ---- 7. 1,000 timeouts ------------------------------------------------------------- */
 static long count_dir(const char *path) {
     DIR *d = opendir(path);
@@ -589,6 +639,7 @@ int main(void) {
     test_output();
     test_fuel();
     test_recursion();
+    test_deep_recursion();
     test_many_timeouts();
     test_thread_timeouts();
     printf("total %.1f s\n", ms_between(t0, now_ns()) / 1000);

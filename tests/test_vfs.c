@@ -78,14 +78,15 @@ static void test_mounts(void) {
     eryx__vfs *vfs = eryx__vfs_new();
     CHECK(vfs != NULL);
     if (!vfs) return;
-    void *tmp = eryx__vfs_mem_new(1 << 20), *lib = eryx__vfs_mem_new(0), *data = eryx__vfs_mem_new(0);
+    void *tmp = eryx__vfs_mem_new(1 << 20, 0), *lib = eryx__vfs_mem_new(0, 0), *data = eryx__vfs_mem_new(0, 0);
     CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) == 0);
     CHECK(eryx__vfs_mount(vfs, "/usr/local/lib", &eryx__vfs_mem_backend, lib, false) == 0);
     CHECK(eryx__vfs_mount(vfs, "/data/", &eryx__vfs_mem_backend, data, true) == 0); /* normalized to /data */
     /* mount failures destroy the backend (ASan would report a leak otherwise) */
-    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EEXIST);
-    CHECK(eryx__vfs_mount(vfs, "/x/../tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EEXIST);
-    CHECK(eryx__vfs_mount(vfs, "rel", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mount(vfs, "/x/../tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) ==
+          ERYX__WASI_EEXIST);
+    CHECK(eryx__vfs_mount(vfs, "rel", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == ERYX__WASI_EINVAL);
 
     /* implicit directories */
     CHECK(eryx__vfs_stat_path(vfs, "/", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
@@ -131,7 +132,8 @@ static void test_mounts(void) {
     /* not normalized: refused, never passed to a backend */
     CHECK(eryx__vfs_stat_path(vfs, "tmp", true, &st) == ERYX__WASI_EINVAL);
     CHECK(eryx__vfs_stat_path(vfs, "/tmp/../etc", true, &st) == ERYX__WASI_EINVAL);
-    CHECK(eryx__vfs_stat_path(vfs, "/tmp/", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp//", true, &st) == ERYX__WASI_EINVAL);
+    CHECK(eryx__vfs_stat_path(vfs, "/tmp/", true, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR); /* "a directory" */
     CHECK(eryx__vfs_stat_path(vfs, "//tmp", true, &st) == ERYX__WASI_EINVAL);
     CHECK(eryx__vfs_open(vfs, "/tmp/./x", ERYX__VFS_O_READ, &f) == ERYX__WASI_EINVAL);
 
@@ -158,6 +160,10 @@ static void test_mounts(void) {
     CHECK(eryx__vfs_mkdir(vfs, "/tmp/d") == 0);
     CHECK(eryx__vfs_rename(vfs, "/tmp/a", "/tmp/d/a") == 0);
     CHECK_STR_EQ(vfs_cat(vfs, "/tmp/d/a", buf, sizeof buf), "in tmp");
+    check_trailing_slash(vfs, "/tmp/d/a", "/tmp/d", true);
+    check_trailing_slash(vfs, "/usr/local/lib/b", "/usr/local", false); /* "/usr/local" is implicit */
+    CHECK(eryx__vfs_mkdir(vfs, "/tmp/d2/") == 0 && eryx__vfs_rename(vfs, "/tmp/d2/", "/tmp/d3/") == 0);
+    CHECK(eryx__vfs_rmdir(vfs, "/tmp/d3/") == 0);
 
     /* EXDEV across mounts, and out of the mounts */
     CHECK(eryx__vfs_rename(vfs, "/tmp/d/a", "/usr/local/lib/a") == ERYX__WASI_EXDEV);
@@ -184,10 +190,10 @@ static void test_mounts(void) {
     /* a mount at "/" handles every path not under a deeper mount; the directories
     ** above the deeper mount exist even when the root backend lacks them */
     vfs = eryx__vfs_new();
-    void *root = eryx__vfs_mem_new(0);
+    void *root = eryx__vfs_mem_new(0, 0);
     CHECK(eryx__vfs_mount(vfs, "/", &eryx__vfs_mem_backend, root, false) == 0);
-    CHECK(eryx__vfs_mount(vfs, "/srv/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
-    CHECK(eryx__vfs_mount(vfs, "/zeta", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/srv/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/zeta", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
     CHECK(eryx__vfs_open(vfs, "/file", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);
     f = NULL;
@@ -214,8 +220,8 @@ static void test_mounts(void) {
     /* a mount inside another: the outer directory lists it after its own entries,
     ** and readdir resumes from any cookie it handed out */
     vfs = eryx__vfs_new();
-    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
-    CHECK(eryx__vfs_mount(vfs, "/tmp/cache/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
+    CHECK(eryx__vfs_mount(vfs, "/tmp/cache/x", &eryx__vfs_mem_backend, eryx__vfs_mem_new(0, 0), false) == 0);
     CHECK(eryx__vfs_mkdir(vfs, "/tmp/b") == 0);
     CHECK(eryx__vfs_open(vfs, "/tmp/d", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) f->ops->close(f);

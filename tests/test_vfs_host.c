@@ -54,14 +54,14 @@ static void test_host(void) {
     CHECK(mkfifo(HP("root/fifo"), 0644) == 0);
 
     const eryx__vfs_backend *be = &eryx__vfs_host_backend;
-    void *h = eryx__vfs_host_new(HP("root"), false, &err);
+    void *h = eryx__vfs_host_new(HP("root"), false, NULL, &err);
     CHECK(h != NULL);
     if (!h) {
         fprintf(stderr, "host: %s\n", err.msg);
         return;
     }
-    CHECK(eryx__vfs_host_new(HP("nonexistent"), false, &err) == NULL && err.msg[0]);
-    CHECK(eryx__vfs_host_new(HP("root/file.txt"), false, &err) == NULL);
+    CHECK(eryx__vfs_host_new(HP("nonexistent"), false, NULL, &err) == NULL && err.msg[0]);
+    CHECK(eryx__vfs_host_new(HP("root/file.txt"), false, NULL, &err) == NULL);
 
     eryx__vfs_stat st;
     eryx__vfs_file *f = NULL;
@@ -187,6 +187,8 @@ static void test_host(void) {
     join("/host", "../../etc/passwd", q, sizeof q, &e);
     CHECK(e == 0 && eryx__vfs_stat_path(vfs, q, true, &st) == ERYX__WASI_ENOENT);
     CHECK(refused(eryx__vfs_stat_path(vfs, "/host/rel_escape", true, &st)));
+    check_trailing_slash(vfs, "/host/file.txt", "/host/sub", true);
+    CHECK(access(HP("root/file.txt"), F_OK) == 0);
 
     /* the race: no successful open may be of the file outside */
     struct stat in_st;
@@ -221,7 +223,7 @@ static void test_host(void) {
     eryx__vfs_free(vfs); /* destroys h */
 
     /* read-only */
-    h = eryx__vfs_host_new(HP("root"), true, &err);
+    h = eryx__vfs_host_new(HP("root"), true, NULL, &err);
     CHECK(h != NULL);
     if (h) {
         CHECK_STR_EQ(be_cat(be, h, "file.txt", buf, sizeof buf), "data");
@@ -250,7 +252,128 @@ static void test_host(void) {
     CHECK(system(q) == 0);
 }
 
+/* Issue 17, item 5: a quota on a writable host directory bounds the bytes and the
+** entries the guest adds (a sparse 1 TiB file was written into one). */
+static void test_host_quota(void) {
+    char base[] = "/tmp/eryx__vfs_quota_XXXXXX";
+    if (!mkdtemp(base)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    char p[256], buf[600];
+    eryx__errbuf err;
+    const eryx__vfs_backend *be = &eryx__vfs_host_backend;
+    const uint32_t RW = ERYX__VFS_O_READ | ERYX__VFS_O_WRITE;
+#define HP(rel) (snprintf(p, sizeof p, "%s/%s", base, rel), p)
+    write_host_file(HP("old"), "0123456789"); /* there before: not the guest's */
+    eryx__vfs_quota *q = eryx__vfs_quota_new(1000, 5);
+    void *h = q ? eryx__vfs_host_new(base, false, q, &err) : NULL;
+    CHECK(h != NULL);
+    if (!h) return;
+    uint64_t bytes = 0, files = 0;
+    struct stat hs;
+    eryx__vfs_file *f = NULL;
+    size_t put = 0;
+    memset(buf, 'q', sizeof buf);
+    CHECK(be->open(h, "a", RW | ERYX__VFS_O_CREAT, &f) == 0);
+    if (f) {
+        eryx__vfs_quota_usage(q, &bytes, &files);
+        CHECK(bytes == 0 && files == 1);
+        CHECK(f->ops->pwrite(f, buf, 500, 0, &put) == 0 && put == 500);
+        /* sparse growth counts its size: refused whole, nothing written */
+        CHECK(f->ops->pwrite(f, "x", 1, (uint64_t)1 << 40, &put) == ERYX__WASI_EDQUOT && put == 0);
+        CHECK(f->ops->truncate(f, (uint64_t)1 << 40) == ERYX__WASI_EDQUOT);
+        CHECK(f->ops->pwrite(f, buf, 501, 500, &put) == ERYX__WASI_EDQUOT);
+        CHECK(stat(HP("a"), &hs) == 0 && hs.st_size == 500);
+        CHECK(f->ops->pwrite(f, buf, 500, 500, &put) == 0 && put == 500);
+        CHECK(f->ops->pwrite(f, "x", 1, 1000, &put) == ERYX__WASI_EDQUOT);
+        CHECK(f->ops->pwrite(f, "xy", 2, 10, &put) == 0); /* overwriting adds nothing */
+        eryx__vfs_quota_usage(q, &bytes, &files);
+        CHECK(bytes == 1000 && files == 1);
+        CHECK(f->ops->truncate(f, 200) == 0); /* a shrink gives back */
+        eryx__vfs_quota_usage(q, &bytes, NULL);
+        CHECK(bytes == 200);
+        CHECK(f->ops->truncate(f, 1000) == 0 && f->ops->truncate(f, 1001) == ERYX__WASI_EDQUOT);
+        CHECK(f->ops->truncate(f, 200) == 0);
+        f->ops->close(f);
+        f = NULL;
+    }
+    /* content there before: rewriting it in place adds nothing; removing it gives
+    ** back no more than the guest added (the count stays at 0 or above) */
+    CHECK(be->open(h, "old", RW, &f) == 0);
+    if (f) {
+        CHECK(f->ops->pwrite(f, "abc", 3, 0, &put) == 0);
+        f->ops->close(f);
+        f = NULL;
+    }
+    eryx__vfs_quota_usage(q, &bytes, NULL);
+    CHECK(bytes == 200);
+    CHECK(be->open(h, "old", RW | ERYX__VFS_O_TRUNC, &f) == 0);
+    if (f) f->ops->close(f);
+    f = NULL;
+    eryx__vfs_quota_usage(q, &bytes, &files);
+    CHECK(bytes == 190 && files == 1);
+    CHECK(be->unlink(h, "a") == 0);
+    eryx__vfs_quota_usage(q, &bytes, &files);
+    CHECK(bytes == 0 && files == 0);
+    /* files: files and directories made, up to 5 */
+    int made = 0;
+    made += be->mkdir(h, "d1") == 0;
+    made += be->mkdir(h, "d1/d2") == 0;
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "d1/f%d", i);
+        if (be->open(h, name, RW | ERYX__VFS_O_CREAT, &f) == 0) {
+            made++;
+            f->ops->close(f);
+        }
+        f = NULL;
+    }
+    CHECK(made == 5);
+    CHECK(be->mkdir(h, "d3") == ERYX__WASI_EDQUOT && access(HP("d3"), F_OK) != 0);
+    CHECK(be->open(h, "g", RW | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EDQUOT && !f && access(HP("g"), F_OK) != 0);
+    CHECK(be->open(h, "d1/f0", RW | ERYX__VFS_O_CREAT, &f) == 0); /* it exists: no new entry */
+    if (f) {
+        CHECK(f->ops->pwrite(f, buf, 100, 0, &put) == 0);
+        f->ops->close(f);
+    }
+    f = NULL;
+    CHECK(be->rename(h, "d1/f1", "d1/f0") == 0); /* replacing gives back the file and its bytes */
+    eryx__vfs_quota_usage(q, &bytes, &files);
+    CHECK(bytes == 0 && files == 4);
+    CHECK(be->rmdir(h, "d1/d2") == 0);
+    eryx__vfs_quota_usage(q, NULL, &files);
+    CHECK(files == 3);
+    /* one quota shared by two mounts (two sandboxes of a builder) */
+    void *h2 = eryx__vfs_host_new(base, false, q, &err);
+    CHECK(h2 != NULL);
+    if (h2) {
+        CHECK(be->open(h2, "s", RW | ERYX__VFS_O_CREAT, &f) == 0);
+        if (f) {
+            CHECK(f->ops->pwrite(f, buf, 600, 0, &put) == 0);
+            f->ops->close(f);
+        }
+        f = NULL;
+        CHECK(be->open(h, "t", RW | ERYX__VFS_O_CREAT, &f) == 0);
+        if (f) {
+            CHECK(f->ops->pwrite(f, buf, 401, 0, &put) == ERYX__WASI_EDQUOT);
+            CHECK(f->ops->pwrite(f, buf, 400, 0, &put) == 0);
+            f->ops->close(f);
+        }
+        f = NULL;
+        be->destroy(h2);
+    }
+    be->destroy(h);
+    eryx__vfs_quota_usage(q, &bytes, &files);
+    CHECK(bytes == 1000 && files == 5);
+    eryx__vfs_quota_release(q);
+#undef HP
+    snprintf(p, sizeof p, "rm -rf %s", base);
+    CHECK(system(p) == 0);
+}
+
 int main(void) {
     test_host();
+    test_host_quota();
     return check_report("test_vfs_host");
 }

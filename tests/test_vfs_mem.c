@@ -5,7 +5,7 @@
 
 static void test_mem(void) {
     const eryx__vfs_backend *be = &eryx__vfs_mem_backend;
-    void *fs = eryx__vfs_mem_new(100);
+    void *fs = eryx__vfs_mem_new(0, 0);
     CHECK(fs != NULL);
     if (!fs) return;
     char buf[256];
@@ -80,22 +80,25 @@ static void test_mem(void) {
         f = NULL;
     }
 
-    /* the cap (100 bytes): a write or truncate past it fails whole */
+    /* the cap (1 KiB, of which the root and the file's node take some): a write or
+    ** truncate past it fails whole */
     CHECK(eryx__vfs_mem_used(fs) == 10);
-    CHECK(be->open(fs, "big", RW | ERYX__VFS_O_CREAT, &f) == 0);
+    void *small = eryx__vfs_mem_new(1024, 0);
+    CHECK(small && be->open(small, "big", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) {
-        char blob[200];
+        char blob[1024];
         memset(blob, 'b', sizeof blob);
-        size_t put = 0;
-        CHECK(f->ops->pwrite(f, blob, 90, 0, &put) == 0 && put == 90);
-        CHECK(eryx__vfs_mem_used(fs) == 100);
-        CHECK(f->ops->pwrite(f, "X", 1, 90, &put) == ERYX__WASI_ENOSPC && put == 0);
-        CHECK(f->ops->pwrite(f, blob, 91, 0, &put) == ERYX__WASI_ENOSPC);
-        CHECK(f->ops->truncate(f, 91) == ERYX__WASI_ENOSPC);
-        CHECK(f->ops->fstat(f, &st) == 0 && st.size == 90);
+        size_t put = 0, most = 0;
+        while (most < sizeof blob && f->ops->pwrite(f, blob, most + 1, 0, &put) == 0) most++;
+        CHECK(most > 500 && most < 1024);
+        CHECK(eryx__vfs_mem_used(small) == most && eryx__vfs_mem_charged(small) <= 1024);
+        CHECK(f->ops->pwrite(f, "X", 1, most, &put) == ERYX__WASI_ENOSPC && put == 0);
+        CHECK(f->ops->pwrite(f, blob, most + 1, 0, &put) == ERYX__WASI_ENOSPC);
+        CHECK(f->ops->truncate(f, most + 1) == ERYX__WASI_ENOSPC);
+        CHECK(f->ops->fstat(f, &st) == 0 && st.size == most);
         CHECK(f->ops->pwrite(f, "XY", 2, 10, &put) == 0 && put == 2); /* overwriting is fine */
-        CHECK(f->ops->pread(f, buf, sizeof buf, 0, &got) == 0 && got == 90 && buf[9] == 'b' && buf[10] == 'X');
-        CHECK(eryx__vfs_mem_used(fs) == 100);
+        CHECK(f->ops->pread(f, buf, 16, 0, &got) == 0 && got == 16 && buf[9] == 'b' && buf[10] == 'X');
+        CHECK(eryx__vfs_mem_used(small) == most);
         /* huge offsets */
         CHECK(f->ops->pwrite(f, "X", 1, UINT64_MAX, &put) == ERYX__WASI_EFBIG);
         CHECK(f->ops->pwrite(f, "X", 1, (uint64_t)INT64_MAX, &put) == ERYX__WASI_EFBIG);
@@ -104,11 +107,16 @@ static void test_mem(void) {
         CHECK(f->ops->truncate(f, UINT64_MAX) == ERYX__WASI_EFBIG);
         CHECK(f->ops->pread(f, buf, sizeof buf, UINT64_MAX, &got) == 0 && got == 0);
         CHECK(f->ops->pwrite(f, "", 0, UINT64_MAX - 1, &put) == ERYX__WASI_EFBIG);
-        CHECK(f->ops->fstat(f, &st) == 0 && st.size == 90);
+        CHECK(f->ops->fstat(f, &st) == 0 && st.size == most);
         CHECK(f->ops->truncate(f, 0) == 0);
+        CHECK(eryx__vfs_mem_used(small) == 0);
         f->ops->close(f);
         f = NULL;
     }
+    if (small) be->destroy(small);
+    CHECK(be->open(fs, "big", RW | ERYX__VFS_O_CREAT, &f) == 0);
+    if (f) f->ops->close(f);
+    f = NULL;
     CHECK(eryx__vfs_mem_used(fs) == 10);
     CHECK(be->unlink(fs, "big") == 0);
 
@@ -249,7 +257,7 @@ static void test_mem(void) {
     }
 
     /* no cap */
-    fs = eryx__vfs_mem_new(0);
+    fs = eryx__vfs_mem_new(0, 0);
     CHECK(be->open(fs, "x", RW | ERYX__VFS_O_CREAT, &f) == 0);
     if (f) {
         size_t put;
@@ -261,7 +269,88 @@ static void test_mem(void) {
     be->destroy(fs);
 }
 
+/* Issue 17, item 1: names, nodes and directory tables count against the byte cap
+** (they were free: millions of empty directories with long names grew the host
+** without bound), and the entry cap bounds files and directories. */
+static void test_mem_accounting(void) {
+    const eryx__vfs_backend *be = &eryx__vfs_mem_backend;
+    const uint64_t CAP = 256 * 1024;
+    void *fs = eryx__vfs_mem_new(CAP, 0);
+    CHECK(fs != NULL);
+    if (!fs) return;
+    uint64_t base = eryx__vfs_mem_charged(fs);
+    CHECK(base > 0 && base < 1024); /* the root */
+    char name[300];
+    eryx__errno e = 0;
+    int made = 0;
+    for (int i = 0; i < 1000000 && !e; i++) { /* empty directories with 255-byte names */
+        snprintf(name, sizeof name, "%0255d", i);
+        if (!(e = be->mkdir(fs, name))) made++;
+    }
+    CHECK(e == ERYX__WASI_ENOSPC);
+    CHECK(made > 100 && (uint64_t)made * 255 < CAP); /* each name cost at least its bytes */
+    CHECK(eryx__vfs_mem_charged(fs) <= CAP && eryx__vfs_mem_used(fs) == 0);
+    CHECK(eryx__vfs_mem_entries(fs) == (uint64_t)made);
+    eryx__vfs_stat st;
+    CHECK(be->stat(fs, name, true, &st) == ERYX__WASI_ENOENT); /* the failed one left nothing */
+    eryx__vfs_file *f = NULL;
+    CHECK(be->open(fs, "x", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_ENOSPC && !f);
+    snprintf(name, sizeof name, "%0255d", 0);
+    CHECK(be->rename(fs, name, "short") == 0); /* a shorter name fits */
+    /* removing them gives the bytes back (the root's table shrinks, not to nothing) */
+    int removed = be->rmdir(fs, "short") == 0;
+    for (int i = 1; i < made; i++) {
+        snprintf(name, sizeof name, "%0255d", i);
+        removed += be->rmdir(fs, name) == 0;
+    }
+    CHECK(removed == made && eryx__vfs_mem_entries(fs) == 0);
+    CHECK(eryx__vfs_mem_charged(fs) <= base + 256);
+    /* empty files with long names in a subdirectory, the same */
+    CHECK(be->mkdir(fs, "d") == 0);
+    e = 0;
+    made = 0;
+    for (int i = 0; i < 1000000 && !e; i++) {
+        snprintf(name, sizeof name, "d/%0255d", i);
+        f = NULL;
+        if (!(e = be->open(fs, name, ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f))) {
+            made++;
+            f->ops->close(f);
+        }
+    }
+    CHECK(e == ERYX__WASI_ENOSPC && made > 100 && (uint64_t)made * 255 < CAP);
+    CHECK(eryx__vfs_mem_charged(fs) <= CAP);
+    be->destroy(fs);
+
+    /* the entry cap: files and directories together; the root is not one */
+    fs = eryx__vfs_mem_new(0, 10);
+    CHECK(fs != NULL);
+    if (!fs) return;
+    int ok = 0;
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "e%d", i);
+        f = NULL;
+        if (i % 2) ok += be->mkdir(fs, name) == 0;
+        else if (be->open(fs, name, ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0) {
+            ok++;
+            f->ops->close(f);
+        }
+    }
+    CHECK(ok == 10 && eryx__vfs_mem_entries(fs) == 10);
+    f = NULL;
+    CHECK(be->mkdir(fs, "more") == ERYX__WASI_ENOSPC);
+    CHECK(be->mkdir(fs, "e1/more") == ERYX__WASI_ENOSPC);
+    CHECK(be->open(fs, "more", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_ENOSPC && !f);
+    CHECK(be->stat(fs, "more", true, &st) == ERYX__WASI_ENOENT);
+    CHECK(be->rename(fs, "e0", "e1/moved") == 0);                              /* a rename makes no entry */
+    CHECK(be->open(fs, "e2", ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == 0); /* opening one that exists */
+    if (f) f->ops->close(f);
+    CHECK(be->unlink(fs, "e2") == 0 && be->mkdir(fs, "more") == 0);
+    CHECK(eryx__vfs_mem_entries(fs) == 10);
+    be->destroy(fs);
+}
+
 int main(void) {
     test_mem();
+    test_mem_accounting();
     return check_report("test_vfs_mem");
 }

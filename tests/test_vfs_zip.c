@@ -226,6 +226,7 @@ static void test_zip_good(void) {
     CHECK(eryx__vfs_mkdir(vfs, "/usr/lib/python/x") == ERYX__WASI_EROFS);
     CHECK(eryx__vfs_unlink(vfs, "/usr/lib/python/a.txt") == ERYX__WASI_EROFS);
     CHECK(eryx__vfs_open(vfs, "/usr/lib/python/a.txt", ERYX__VFS_O_READ | ERYX__VFS_O_WRITE, &f) == ERYX__WASI_EROFS);
+    check_trailing_slash(vfs, "/usr/lib/python/dir/b.txt", "/usr/lib/python/dir", false);
     CHECK(eryx__vfs_open(vfs, "/usr/lib/python/a.txt", ERYX__VFS_O_READ, &f) == 0);
     eryx__vfs_free(vfs);
 

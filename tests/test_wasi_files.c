@@ -260,6 +260,24 @@ static void test_readonly_mount(void) {
     CHECK(open_at(w, 3, "/ro/hello", ERYX__WASI_O_TRUNC, RIGHTS_RDONLY, 0, &fd) == ERYX__WASI_EROFS);
     CHECK(path_call(w, "path_create_directory", 3, "/ro/d") == ERYX__WASI_EROFS);
     CHECK(path_call(w, "path_unlink_file", 3, "/ro/hello") == ERYX__WASI_EROFS);
+    /* times (os.utime, and the guest's os.chmod) on the read-only mount: EROFS, not a
+    ** silent success (issue 17, item 6b); on a writable one accepted; ENOENT first */
+    CHECK(open_at(w, 3, "/ro/hello", 0, RIGHTS_RDONLY, 0, &fd) == 0);
+    CHECK(CALL(w, "fd_filestat_set_times", fd, 1, 2, ERYX__WASI_FST_ATIM | ERYX__WASI_FST_MTIM) == ERYX__WASI_EROFS);
+    CHECK(CALL(w, "fd_filestat_set_times", fd, 1, 2, 0x10) == ERYX__WASI_EINVAL);
+    CHECK(CALL(w, "fd_close", fd) == 0);
+    uint32_t pn = put_str(PATH, "/ro/hello");
+    CHECK(CALL(w, "path_filestat_set_times", 3, FOLLOW, PATH, pn, 1, 2, ERYX__WASI_FST_MTIM) == ERYX__WASI_EROFS);
+    pn = put_str(PATH, "/ro");
+    CHECK(CALL(w, "path_filestat_set_times", 3, FOLLOW, PATH, pn, 1, 2, ERYX__WASI_FST_MTIM) == ERYX__WASI_EROFS);
+    pn = put_str(PATH, "/");
+    CHECK(CALL(w, "path_filestat_set_times", 3, FOLLOW, PATH, pn, 1, 2, ERYX__WASI_FST_MTIM) == ERYX__WASI_EROFS);
+    CHECK(CALL(w, "fd_filestat_set_times", 3, 1, 2, ERYX__WASI_FST_MTIM) == ERYX__WASI_EROFS); /* "/" */
+    pn = put_str(PATH, "/ro/none");
+    CHECK(CALL(w, "path_filestat_set_times", 3, FOLLOW, PATH, pn, 1, 2, ERYX__WASI_FST_MTIM) == ERYX__WASI_ENOENT);
+    pn = put_str(PATH, "/tmp");
+    CHECK(CALL(w, "path_filestat_set_times", 3, FOLLOW, PATH, pn, 1, 2, ERYX__WASI_FST_MTIM) == 0);
+    CHECK(CALL(w, "fd_filestat_set_times", 1, 1, 2, ERYX__WASI_FST_MTIM) == 0); /* stdout */
 
     /* symlinks: followed at open, not with lstat, readlink truncates */
     CHECK(open_at(w, 3, "/ro/lnk", 0, RIGHTS_RDONLY, 0, &fd) == 0);

@@ -113,4 +113,55 @@ static inline void write_host_file(const char *path, const char *text) {
     fclose(fp);
 }
 
+/* Issue 17, item 6a: a path written with a trailing '/' ("FILE/", "FILE/.") names a
+** directory, so for a regular file open, stat and readlink give ENOTDIR (POSIX);
+** "DIR/" is the directory. file and dir are normalized paths in vfs; writable: the
+** mount takes writes, and unlink, rename and create on "FILE/" are checked too. */
+static inline void check_trailing_slash(eryx__vfs *vfs, const char *file, const char *dir, bool writable) {
+    char raw[512], p[512];
+    eryx__vfs_stat st;
+    eryx__vfs_file *f = NULL;
+    size_t n = 0;
+    static const char *const forms[] = {"%s/", "%s/.", "%s//", "%s/./"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        snprintf(raw, sizeof raw, forms[i], file);
+        CHECK(eryx__vfs_join_guest("/", raw, strlen(raw), p, sizeof p) == 0);
+        CHECK(p[strlen(p) - 1] == '/');
+        CHECK(eryx__vfs_open(vfs, p, ERYX__VFS_O_READ, &f) == ERYX__WASI_ENOTDIR && !f);
+        CHECK(eryx__vfs_stat_path(vfs, p, true, &st) == ERYX__WASI_ENOTDIR);
+        CHECK(eryx__vfs_stat_path(vfs, p, false, &st) == ERYX__WASI_ENOTDIR);
+        CHECK(eryx__vfs_readlink(vfs, p, raw, sizeof raw, &n) == ERYX__WASI_ENOTDIR);
+        if (writable) {
+            CHECK(eryx__vfs_open(vfs, p, ERYX__VFS_O_WRITE, &f) == ERYX__WASI_ENOTDIR && !f);
+            CHECK(eryx__vfs_open(vfs, p, ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT, &f) == ERYX__WASI_EISDIR && !f);
+            CHECK(eryx__vfs_unlink(vfs, p) == ERYX__WASI_ENOTDIR);
+            CHECK(eryx__vfs_rmdir(vfs, p) == ERYX__WASI_ENOTDIR);
+            CHECK(eryx__vfs_rename(vfs, p, file) == ERYX__WASI_ENOTDIR);
+            CHECK(eryx__vfs_rename(vfs, file, p) == ERYX__WASI_ENOTDIR);
+        }
+    }
+    /* without the slash it is the file, untouched */
+    CHECK(eryx__vfs_join_guest("/", file, strlen(file), p, sizeof p) == 0 && strcmp(p, file) == 0);
+    CHECK(eryx__vfs_stat_path(vfs, p, true, &st) == 0 && st.type == ERYX__VFS_TYPE_REG);
+    CHECK(eryx__vfs_open(vfs, p, ERYX__VFS_O_READ, &f) == 0 && f);
+    if (f) f->ops->close(f);
+    f = NULL;
+    /* "DIR/" and "DIR/." are the directory */
+    snprintf(raw, sizeof raw, "%s/", dir);
+    CHECK(eryx__vfs_join_guest("/", raw, strlen(raw), p, sizeof p) == 0);
+    CHECK(eryx__vfs_stat_path(vfs, p, false, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+    CHECK(eryx__vfs_open(vfs, p, ERYX__VFS_O_READ, &f) == 0 && f);
+    if (f) {
+        CHECK(f->ops->fstat(f, &st) == 0 && st.type == ERYX__VFS_TYPE_DIR);
+        f->ops->close(f);
+    }
+    CHECK(eryx__vfs_readlink(vfs, p, raw, sizeof raw, &n) == ERYX__WASI_EINVAL);
+    /* "NOTHING/" does not exist */
+    snprintf(raw, sizeof raw, "%s/nothing-here/", dir);
+    CHECK(eryx__vfs_join_guest("/", raw, strlen(raw), p, sizeof p) == 0);
+    CHECK(eryx__vfs_stat_path(vfs, p, true, &st) == ERYX__WASI_ENOENT);
+    f = NULL;
+    CHECK(eryx__vfs_open(vfs, p, ERYX__VFS_O_READ, &f) == ERYX__WASI_ENOENT && !f);
+}
+
 #endif

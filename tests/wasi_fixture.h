@@ -251,7 +251,7 @@ static eryx__vfs *make_vfs(void) {
     eryx__vfs *vfs = eryx__vfs_new();
     CHECK(vfs != NULL);
     if (!vfs) return NULL;
-    void *tmp = eryx__vfs_mem_new(1 << 20);
+    void *tmp = eryx__vfs_mem_new(1 << 20, 0);
     CHECK(tmp != NULL);
     CHECK(eryx__vfs_mount(vfs, "/tmp", &eryx__vfs_mem_backend, tmp, false) == 0);
     CHECK(eryx__vfs_mount(vfs, "/ro", &fake_backend, malloc(1), true) == 0);

@@ -5,7 +5,11 @@ from typing import Any, Awaitable, Callable, Iterator, Mapping, Sequence, TypedD
 __version__: str
 __all__: list[str]
 
-_Volume = tuple[str, str, bool]
+class _VolumeQuota(TypedDict, total=False):
+    max_bytes: int | None
+    max_files: int | None
+
+_Volume = Union[tuple[str, str, bool], tuple[str, str, bool, _VolumeQuota | None]]
 _Stream = Callable[[str], Any]
 
 class _CallbackDictBase(TypedDict):
@@ -93,10 +97,11 @@ class Sandbox:
 
 class Session:
     def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
-                 execution_timeout_ms: int | None = None, max_fuel: int | None = None, callbacks: _Callbacks = None,
+                 execution_timeout_ms: int | None = 30000, max_fuel: int | None = None, callbacks: _Callbacks = None,
                  volumes: Sequence[_Volume] | None = None, on_stdout: _Stream | None = None,
                  on_stderr: _Stream | None = None, result_variable: str | None = None, network: Any = None,
-                 default_imports: bool = True) -> None: ...
+                 default_imports: bool = True, max_memory_bytes: int | None = 134217728,
+                 state_key: bytes | None = None) -> None: ...
     def execute(self, code: str) -> ExecuteResult: ...
     def reset(self) -> None: ...
     def clear_state(self) -> None: ...

@@ -1,7 +1,8 @@
 """python -m eryx: the eryx CLI's common options, over the Python module.
 
     python -m eryx -c CODE | SCRIPT [ARGS...] | - (stdin) | (nothing: interactive)
-        [--timeout SECONDS] [--max-memory SIZE] [-v HOST:GUEST[:ro]]... [--version]
+        [--timeout SECONDS] [--max-memory SIZE] [-v HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]]...
+        [--version]
 
 Exit status as the CLI's: 0, 1 (an uncaught exception; its traceback on stderr),
 2 (usage), 3 (the sandbox could not be made), 124 (timeout), 125 (memory limit).
@@ -42,15 +43,24 @@ def _seconds(text: str) -> float:
     return v
 
 
-def _volume(text: str) -> tuple[str, str, bool]:
+def _volume(text: str) -> tuple:
     parts = text.split(":")
-    ro = False
-    if len(parts) == 3 and parts[2] in ("ro", "rw"):
-        ro = parts[2] == "ro"
+    ro, quota = False, {}
+    if len(parts) == 3 and parts[2].split(",")[0] in ("ro", "rw"):
+        mode, *options = parts[2].split(",")
+        ro = mode == "ro"
         parts = parts[:2]
+        for o in options:  # rw,quota=SIZE,files=N: as the CLI's --mount
+            key, _, value = o.partition("=")
+            if key == "quota" and not ro:
+                quota["max_bytes"] = _size(value)
+            elif key == "files" and not ro and value.isdigit() and int(value) > 0:
+                quota["max_files"] = int(value)
+            else:
+                raise argparse.ArgumentTypeError(f"{text!r}: a volume's options are quota=SIZE and files=N, after :rw")
     if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:GUEST[:ro] with an absolute GUEST path")
-    return parts[0], parts[1], ro
+    return (parts[0], parts[1], ro, quota) if quota else (parts[0], parts[1], ro)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,8 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
     p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
-    p.add_argument("-v", "--volume", type=_volume, action="append", default=[], metavar="HOST:GUEST[:ro]",
-                   help="grant a host directory (repeatable)")
+    p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
+                   metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
+                   help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
     p.add_argument("--version", action="version", version=f"eryx {__version__} (python module)")
     p.add_argument("script", nargs="?", help="a script to run, or - for stdin")
     p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -73,8 +84,9 @@ def _write(stream):  # type: ignore[no-untyped-def]
     return w
 
 
-def _interactive(volumes: list, timeout_ms: int | None) -> int:
-    session = Session(volumes=volumes or None, execution_timeout_ms=timeout_ms, on_stdout=_write(sys.stdout),
+def _interactive(volumes: list, limits: ResourceLimits) -> int:
+    session = Session(volumes=volumes or None, execution_timeout_ms=limits.execution_timeout_ms,
+                      max_memory_bytes=limits.max_memory_bytes, on_stdout=_write(sys.stdout),
                       on_stderr=_write(sys.stderr))
     tty = sys.stdin.isatty()
     lines: list[str] = []
@@ -116,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     limits.execution_timeout_ms = int(opts.timeout * 1000) if opts.timeout else None
     if opts.max_memory:
         limits.max_memory_bytes = opts.max_memory
-    volumes = [(os.path.abspath(h), g, ro) for h, g, ro in opts.volume]
+    volumes = [(os.path.abspath(v[0]), *v[1:]) for v in opts.volume]
     code = opts.code
     # sys.argv as python sets it: ['-c', ARGS...], [SCRIPT, ARGS...] or ['-', ARGS...]
     if opts.code is not None:
@@ -135,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
     try:
         if code is None:
-            return _interactive(volumes, limits.execution_timeout_ms)
+            return _interactive(volumes, limits)
         sandbox = Sandbox._from_config(_Config(limits=limits, callbacks=None, volumes=volumes or None,
                                                on_stdout=_write(sys.stdout), on_stderr=_write(sys.stderr),
                                                result_variable=None, network=None, secrets=None, argv=argv))

@@ -381,26 +381,50 @@ def _check_secrets(secrets: Any) -> None:
                               "does not have). Pass secrets=None.")
 
 
-def _check_volumes(volumes: Any) -> list[tuple[str, str, bool]]:
+def _check_quota(v: Any, quota: Any) -> tuple[int, int]:
+    """A volume's optional 4th item: {"max_bytes": N, "max_files": N} (either may be
+    left out or None: unbounded), what the guest may add to the host directory."""
+    if not isinstance(quota, Mapping):
+        raise TypeError(f"a volume's quota must be a mapping with max_bytes and/or max_files: {v!r}")
+    unknown = set(quota) - {"max_bytes", "max_files"}
+    if unknown:
+        raise ValueError(f"a volume's quota takes max_bytes and max_files, not {sorted(map(str, unknown))}: {v!r}")
+    out = []
+    for key in ("max_bytes", "max_files"):
+        n = quota.get(key)
+        if n is None:
+            n = 0
+        elif isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"a volume's {key} must be an int or None: {v!r}")
+        elif n <= 0 or n >= 1 << 64:
+            raise ValueError(f"a volume's {key} must be positive: {v!r}")
+        out.append(n)
+    return out[0], out[1]
+
+
+def _check_volumes(volumes: Any) -> list[tuple[str, str, bool, int, int]]:
     if volumes is None:
         return []
     if isinstance(volumes, (str, bytes)) or not isinstance(volumes, Iterable):
-        raise TypeError("volumes must be a sequence of (host_path, guest_path, read_only) tuples")
+        raise TypeError("volumes must be a sequence of (host_path, guest_path, read_only[, quota]) tuples")
     out = []
     for v in volumes:
-        if not isinstance(v, (tuple, list)) or len(v) != 3:
-            raise TypeError(f"a volume must be a (host_path, guest_path, read_only) tuple, not {v!r}")
-        host, guest, ro = v
+        if not isinstance(v, (tuple, list)) or len(v) not in (3, 4):
+            raise TypeError(f"a volume must be a (host_path, guest_path, read_only[, quota]) tuple, not {v!r}")
+        host, guest, ro = v[:3]
         if not isinstance(host, (str, os.PathLike)) or not isinstance(guest, str):
             raise TypeError(f"a volume's paths must be strings: {v!r}")
         if not isinstance(ro, bool):
             raise TypeError(f"a volume's read_only must be a bool: {v!r}")
+        max_bytes, max_files = _check_quota(v, v[3]) if len(v) == 4 and v[3] is not None else (0, 0)
+        if ro and (max_bytes or max_files):
+            raise ValueError(f"a read-only volume takes no quota: {v!r}")
         host = os.fspath(host)
         if not os.path.isdir(host):
             raise ValueError(f"volume host path {host!r} is not a directory")
         if not guest.startswith("/"):
             raise ValueError(f"volume guest path {guest!r} must be absolute")
-        out.append((os.path.abspath(host), guest, ro))
+        out.append((os.path.abspath(host), guest, ro, max_bytes, max_files))
     return out
 
 
@@ -419,6 +443,17 @@ def _check_result_variable(name: Any) -> str:
     return name
 
 
+def _check_state_key(key: Any) -> bytes | None:
+    if key is None:
+        return None
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"state_key must be bytes or None, not {type(key).__name__}")
+    key = bytes(key)
+    if len(key) < 32:
+        raise ValueError(f"state_key must be at least 32 bytes (got {len(key)}): use os.urandom(32)")
+    return key
+
+
 class _Config:
     """Everything a builder is made from; shared by Sandbox, Session and factories."""
 
@@ -426,7 +461,7 @@ class _Config:
                  result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
-                 state_cache: bool = True, default_imports: bool = True) -> None:
+                 state_cache: bool = True, default_imports: bool = True, state_key: Any = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         _check_network(network)
@@ -446,6 +481,7 @@ class _Config:
         self.default_imports = bool(default_imports)
         self.storage = storage
         self.argv = list(argv) if argv is not None else None  # python -m eryx SCRIPT ARGS...
+        self.state_key = _check_state_key(state_key)
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -466,10 +502,14 @@ class _Config:
             b.set_callback_limits(lim.max_callback_invocations or 0, lim.callback_timeout_ms or 0)
             b.set_result_name(self.result_variable)
             b.set_keep_state(self.keep_state)
+            if self.state_key is not None:
+                b.set_session_key(self.state_key)
             if self.argv is not None:
                 b.set_argv(self.argv)
-            for host, guest, ro in self.volumes:
+            for host, guest, ro, max_bytes, max_files in self.volumes:
                 b.add_mount(host, guest, ro)
+                if max_bytes or max_files:
+                    b.set_mount_quota(guest, max_bytes, max_files)
             if self.storage is not None:
                 b.add_storage(self.storage[0]._storage, self.storage[1])
             for p in self.packages:
@@ -571,20 +611,26 @@ class Session:
     """A sandbox that keeps Python state from one execute() to the next."""
 
     def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
-                 execution_timeout_ms: int | None = None, max_fuel: int | None = None, callbacks: Any = None,
+                 execution_timeout_ms: int | None = 30000, max_fuel: int | None = None, callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
-                 network: Any = None, default_imports: bool = True) -> None:
+                 network: Any = None, default_imports: bool = True,
+                 max_memory_bytes: int | None = 134217728, state_key: bytes | None = None) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
             raise ValueError(f"vfs_mount_path must be an absolute guest path, not {vfs_mount_path!r}")
+        # The same default limits as a Sandbox's (ResourceLimits()): 30 s, 128 MiB,
+        # 1,000 callback calls, 10 s per call; None turns the timeout or the cap off.
         limits = ResourceLimits(execution_timeout_ms=_check_limit("execution_timeout_ms", execution_timeout_ms,
                                                                   allow_none=True),
-                                max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True), max_memory_bytes=None)
+                                max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True),
+                                max_memory_bytes=_check_limit("max_memory_bytes", max_memory_bytes,
+                                                              allow_none=True))
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                       result_variable=result_variable, network=network, secrets=None, keep_state=True,
-                      storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports)
+                      storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports,
+                      state_key=state_key)
         self._cfg = cfg
         self._vfs = vfs
         self._vfs_mount_path = vfs_mount_path
@@ -610,12 +656,15 @@ class Session:
         _call(self._sb.clear)
 
     def snapshot_state(self) -> bytes:
-        """The whole interpreter state as bytes (files are not included)."""
+        """The whole interpreter state as bytes (files are not included),
+        authenticated with the session's state_key (default: this process's own)."""
         return _call(self._sb.snapshot)
 
     def restore_state(self, data: bytes) -> None:
         """Replaces the state with one from snapshot_state(), of this or another
-        session of the same configuration."""
+        session of the same configuration and state_key. Raises ValueError for
+        state made with another key (by default: in another process), changed or
+        forged; ResourceLimitError when it needs more memory than allowed."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"restore_state needs bytes, not {type(data).__name__}")
         _call(self._sb.restore, data)
@@ -636,6 +685,11 @@ class Session:
         value = _check_limit("execution_timeout_ms", value, allow_none=True)
         _call(self._sb.set_timeout_ms, value or 0)
         self._timeout = value
+
+    @property
+    def max_memory_bytes(self) -> int | None:
+        """The guest's memory cap (fixed at creation; None: the 4 GiB of wasm32)."""
+        return self._cfg.limits.max_memory_bytes
 
     @property
     def fuel_limit(self) -> int | None:

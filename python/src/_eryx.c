@@ -224,6 +224,13 @@ static PyObject *B_add_mount(BuilderObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "ssp", &h, &g, &ro)) return NULL;
     return builder_status(self, eryx_builder_add_mount(self->b, h, g, ro ? ERYX_MOUNT_READONLY : 0));
 }
+static PyObject *B_set_mount_quota(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *g;
+    unsigned long long max_bytes, max_files;
+    if (!PyArg_ParseTuple(args, "sKK", &g, &max_bytes, &max_files)) return NULL;
+    return builder_status(self, eryx_builder_set_mount_quota(self->b, g, max_bytes, max_files));
+}
 static PyObject *B_add_storage(BuilderObject *self, PyObject *args) {
     CHECK_B;
     PyObject *st;
@@ -308,6 +315,16 @@ static PyObject *B_set_keep_state(BuilderObject *self, PyObject *arg) {
     CHECK_B;
     int v = PyObject_IsTrue(arg);
     return v < 0 ? NULL : builder_status(self, eryx_builder_set_keep_state(self->b, v));
+}
+/* set_session_key(bytes | None): the key of session blobs; None: the process's own. */
+static PyObject *B_set_session_key(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    if (arg == Py_None) return builder_status(self, eryx_builder_set_session_key(self->b, NULL, 0));
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) != 0) return NULL;
+    eryx_status st = eryx_builder_set_session_key(self->b, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return builder_status(self, st);
 }
 static PyObject *B_set_callback_limits(BuilderObject *self, PyObject *args) {
     CHECK_B;
@@ -569,6 +586,7 @@ static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_gue
                                         {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
                                         {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
                                         {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
+                                        {"set_mount_quota", (PyCFunction)B_set_mount_quota, METH_VARARGS, NULL},
                                         {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
                                         {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
                                         {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
@@ -585,6 +603,7 @@ static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_gue
                                         {"set_default_imports", (PyCFunction)B_set_default_imports, METH_O, NULL},
                                         {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
                                         {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
+                                        {"set_session_key", (PyCFunction)B_set_session_key, METH_O, NULL},
                                         {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
                                         {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
                                         {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},

@@ -114,6 +114,35 @@ def test_memory_limit_is_resource_limit_error():
     assert sb.execute("print(len(bytearray(1024)))").stdout == "1024"
 
 
+def test_deep_recursion_to_the_cap_is_resource_limit_error():
+    # Python makes a SystemError of the failed allocation here; the refused growth
+    # decides (issue 17, item 3), and the traceback of a million frames comes cut.
+    sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_memory_bytes=64 << 20))
+    with pytest.raises(eryx.ResourceLimitError, match="memory limit"):
+        sb.execute("import sys\nsys.setrecursionlimit(10**9)\ndef f(n): return f(n + 1)\nf(0)")
+    with pytest.raises(eryx.ExecutionError) as ei:  # a moderate limit: RecursionError, as natively
+        sb.execute("import sys\nsys.setrecursionlimit(5000)\ndef f(n): return f(n + 1)\nf(0)")
+    assert ei.value.exception_type == "RecursionError"
+
+
+def test_default_limits_stop_a_memory_hog_near_128_mib():
+    # No limits given: every entry point has pyeryx 0.11's defaults (30 s, 128 MiB,
+    # 1,000 callback calls, 10 s per call), not the C API's no-cap (4 GiB: seconds
+    # to fill, and that much host memory).
+    hog = "l = []\nwhile True: l.append(bytearray(1 << 20))"
+    for make in (eryx.Sandbox, eryx.Session, lambda: eryx.SandboxFactory(cache=False).create_sandbox()):
+        sb = make()
+        with pytest.raises(eryx.ResourceLimitError, match="of 128 MiB allowed"):
+            sb.execute(hog)
+    s = eryx.Session()
+    assert s.execution_timeout_ms == 30000 and s.max_memory_bytes == 128 << 20
+    # None turns the cap off; a number sets it.
+    assert eryx.Session(max_memory_bytes=None).execute("x = bytearray(200 << 20)\nprint(len(x) >> 20)"
+                                                       ).stdout == "200"
+    with pytest.raises(eryx.ResourceLimitError, match="of 64 MiB allowed"):
+        eryx.Session(max_memory_bytes=64 << 20).execute(hog)
+
+
 def test_fuel_limit_and_consumed():
     sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_fuel=50_000_000))
     r = sb.execute("x = sum(range(1000))")
@@ -162,10 +191,11 @@ def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
                                                          max_memory_bytes=134217728, max_callback_invocations=1000,
                                                          max_fuel=None, max_vfs_bytes=None)
-    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=None,
+    assert _kwonly(eryx.Session.__init__) == dict(vfs=None, vfs_mount_path="/data", execution_timeout_ms=30000,
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None,
-                                                  default_imports=True)
+                                                  default_imports=True, max_memory_bytes=134217728,
+                                                  state_key=None)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
                                                          default_imports=True)
@@ -444,6 +474,108 @@ def test_session_snapshot_restore_across_sessions():
         b.restore_state(blob[:40] + b"x" + blob[41:])
     with pytest.raises(TypeError):
         b.restore_state("text")
+
+
+# Session blobs are authenticated (HMAC-SHA-256 under state_key, else the
+# process's own key) and refused past the memory limit before any allocation.
+_STATE_KEY = b"k" * 32
+
+
+def _peak_reset() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_mib() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) // 1024
+
+
+def _snapshot_in_child(key: bytes | None) -> bytes:
+    code = ("import eryx, sys\n"
+            f"s = eryx.Session(state_key={key!r})\n"
+            "s.execute('x = 41 + 1')\n"
+            "sys.stdout.buffer.write(s.snapshot_state())\n")
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120).stdout
+
+
+def test_session_state_key_round_trip_and_refusals():
+    import hashlib
+    import hmac
+    a = eryx.Session(state_key=_STATE_KEY)
+    a.execute("x = [1, 2, 3]")
+    blob = a.snapshot_state()
+    assert hmac.new(_STATE_KEY, blob[:-32], hashlib.sha256).digest() == blob[-32:]  # HMAC-SHA-256 of the rest
+    b = eryx.Session(state_key=bytearray(_STATE_KEY))
+    b.restore_state(blob)
+    assert b.execute("print(x)").stdout == "[1, 2, 3]"
+    for other in (eryx.Session(state_key=b"o" * 32), eryx.Session()):
+        with pytest.raises(ValueError, match="authentication"):
+            other.restore_state(blob)
+    plain = eryx.Session()
+    plain.execute("y = 'default key'")
+    own = plain.snapshot_state()
+    plain.execute("y = 'changed'")
+    plain.restore_state(own)
+    assert plain.execute("print(y)").stdout == "default key"
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        eryx.Session(state_key=b"short")
+    with pytest.raises(TypeError):
+        eryx.Session(state_key="a str of 32 characters, not bytes")
+
+
+def test_session_state_from_another_process_needs_the_key():
+    s = eryx.Session()
+    with pytest.raises(ValueError, match="authentication"):
+        s.restore_state(_snapshot_in_child(None))
+    k = eryx.Session(state_key=_STATE_KEY)
+    k.restore_state(_snapshot_in_child(_STATE_KEY))
+    assert k.execute("print(x)").stdout == "42"
+
+
+def test_session_state_bit_flips_refused_and_state_kept():
+    s = eryx.Session()
+    s.execute("marker = 'kept'")
+    blob = s.snapshot_state()
+    positions = list(range(72)) + list(range(72, len(blob) - 32, max(1, len(blob) // 100))) + \
+        list(range(len(blob) - 32, len(blob)))
+    for i in positions:
+        bad = bytearray(blob)
+        bad[i] ^= 1 << (i % 8)
+        with pytest.raises(ValueError):
+            s.restore_state(bytes(bad))
+    assert s.execute("print(marker)").stdout == "kept"
+
+
+def test_session_state_forged_huge_memory_refused_without_allocating():
+    import hashlib
+    import hmac
+    s = eryx.Session()
+    s.execute("marker = 'kept'")
+    blob = bytearray(s.snapshot_state())
+    blob[48:56] = (1 << 30).to_bytes(8, "little")  # claims a 1 GiB memory
+    blob[-32:] = hmac.new(b"guessed" * 5, bytes(blob[:-32]), hashlib.sha256).digest()
+    _peak_reset()
+    before = _peak_mib()
+    with pytest.raises(ValueError, match="authentication"):
+        s.restore_state(bytes(blob))
+    assert _peak_mib() - before < 64
+    assert s.execute("print(marker)").stdout == "kept"
+
+
+def test_session_state_over_memory_limit_refused_before_allocating():
+    big = eryx.Session(max_memory_bytes=None, state_key=_STATE_KEY)
+    big.execute("huge = b'x' * (300 << 20)")
+    blob = big.snapshot_state()
+    del big
+    small = eryx.Session(max_memory_bytes=128 << 20, state_key=_STATE_KEY)
+    small.execute("marker = 'kept'")
+    _peak_reset()
+    before = _peak_mib()
+    with pytest.raises(eryx.ResourceLimitError, match="limit of 134217728 bytes"):
+        small.restore_state(blob)
+    assert _peak_mib() - before < 64
+    assert small.execute("print(marker)").stdout == "kept"
 
 
 def test_session_timeout_settable():

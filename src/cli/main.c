@@ -77,7 +77,11 @@ static void usage(FILE *out) {
           "  124  --timeout expired          125  --max-memory reached\n"
           "  126  --max-output exceeded      127  --fuel used up\n"
           "  130  interrupted (Ctrl-C stops the code, then eryx exits)\n"
-          "  (eryx cache verify exits 1 when it found and removed damaged entries)\n",
+          "  (eryx cache verify exits 1 when it found and removed damaged entries)\n"
+          "  The code's own sys.exit(N) passes through unchanged, so it can exit with\n"
+          "  any of these (sys.exit(124) looks like a timeout): --status-json FILE or\n"
+          "  --status-fd N says which it was (\"outcome\": \"exit\" or \"timeout\", ...;\n"
+          "  docs/RUNTIME.md, \"Exit statuses and the outcome channel\").\n",
           out);
 }
 

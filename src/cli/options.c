@@ -7,8 +7,11 @@
 */
 #include "options.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "files.h"
 
 /* ---- value parsers -------------------------------------------------------------- */
@@ -108,6 +111,7 @@ static eryx__cli_opt_result opt_timeout(eryx__cli_opts *o, const char *name, con
         return ERYX__CLI_OPT_FAIL;
     }
     eryx_builder_set_timeout_ms(o->b, (uint64_t)ms);
+    o->timeout_ms = (uint64_t)ms;
     return ERYX__CLI_OPT_TAKEN;
 }
 
@@ -125,6 +129,7 @@ static eryx__cli_opt_result opt_limit(eryx__cli_opts *o, const char *a, const ch
                 n > 0 ? ": " : "", n > 0 ? eryx_builder_errmsg(o->b) : "");
         return ERYX__CLI_OPT_FAIL;
     }
+    *(fuel ? &o->fuel : !strcmp(a, "--max-memory") ? &o->max_memory : &o->max_output) = (uint64_t)n;
     return ERYX__CLI_OPT_TAKEN;
 }
 
@@ -196,27 +201,51 @@ static eryx__cli_opt_result opt_dir(eryx__cli_opts *o, const char *a, const char
     return ERYX__CLI_OPT_TAKEN;
 }
 
-/* --mount HOST:GUEST[:ro] */
+/* The options after ":rw," in --mount: quota=SIZE and files=N (bounds of what the
+** guest may add: eryx_builder_set_mount_quota). 0 when malformed or unknown. */
+static int mount_options(char *opts, long long *bytes, long long *files) {
+    for (char *save = NULL, *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end = NULL;
+        if (!strncmp(t, "quota=", 6)) {
+            if ((*bytes = eryx__cli_parse_size(t + 6)) <= 0) return 0;
+        } else if (!strncmp(t, "files=", 6)) {
+            errno = 0;
+            *files = strtoll(t + 6, &end, 10);
+            if (errno || end == t + 6 || *end || *files <= 0) return 0;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* --mount HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]] */
 static eryx__cli_opt_result opt_mount(eryx__cli_opts *o, const char *name, const char *spec, int *status) {
     (void)name, (void)status;
     char *copy = strdup(spec);
     if (!copy) return ERYX__CLI_OPT_FAIL;
     unsigned flags = 0;
-    size_t n = strlen(copy);
-    if (n > 3 && !strcmp(copy + n - 3, ":ro")) {
-        copy[n - 3] = '\0';
-        flags = ERYX_MOUNT_READONLY;
-    } else if (n > 3 && !strcmp(copy + n - 3, ":rw")) {
-        copy[n - 3] = '\0';
-    }
+    long long bytes = 0, files = 0;
     char *colon = strrchr(copy, ':');
-    if (!colon) {
+    const char *mode = colon ? colon + 1 : "";
+    size_t ml = strcspn(mode, ",");
+    int ok = 1;
+    if (ml == 2 && (!strncmp(mode, "ro", 2) || !strncmp(mode, "rw", 2))) {
+        if (mode[1] == 'o') flags = ERYX_MOUNT_READONLY;
+        if (mode[2] == ',') ok = mount_options(colon + 4, &bytes, &files);
+        *colon = '\0';
+        colon = strrchr(copy, ':');
+    }
+    if (!ok || !colon || ((bytes || files) && flags)) {
         free(copy);
-        fprintf(stderr, "eryx: --mount wants HOST:GUEST[:ro], got '%s'\n", spec);
+        fprintf(stderr, "eryx: --mount wants HOST:GUEST[:ro], or HOST:GUEST:rw[,quota=SIZE][,files=N], got '%s'\n",
+                spec);
         return ERYX__CLI_OPT_FAIL;
     }
     *colon = '\0';
     eryx_status st = eryx_builder_add_mount(o->b, copy, colon + 1, flags);
+    if (st == ERYX_OK && (bytes || files))
+        st = eryx_builder_set_mount_quota(o->b, colon + 1, (uint64_t)bytes, (uint64_t)files);
     if (st != ERYX_OK) fprintf(stderr, "eryx: --mount %s: %s\n", spec, eryx_builder_errmsg(o->b));
     free(copy);
     return st == ERYX_OK ? ERYX__CLI_OPT_TAKEN : ERYX__CLI_OPT_FAIL;
@@ -238,6 +267,40 @@ static eryx__cli_opt_result opt_env(eryx__cli_opts *o, const char *name_, const 
     return st == ERYX_OK ? ERYX__CLI_OPT_TAKEN : ERYX__CLI_OPT_FAIL;
 }
 
+/* --status-json FILE (created or truncated now, before any guest code runs, so a
+** guest cannot swap it through a --mount) and --status-fd N (inherited, N >= 3: 0-2
+** carry the guest's own streams). The last one given wins. */
+static eryx__cli_opt_result opt_status(eryx__cli_opts *o, const char *a, const char *v, int *status) {
+    (void)status;
+    int fd = -1;
+    if (!strcmp(a, "--status-json")) {
+        if (!strcmp(v, "-")) { /* stdout is the guest's, which can print anything */
+            fprintf(stderr, "eryx: --status-json wants a file, not '-' (stdout carries the guest's output): use "
+                            "--status-fd N, as in --status-fd 3 3>&1\n");
+            return ERYX__CLI_OPT_FAIL;
+        }
+        fd = open(v, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "eryx: --status-json: cannot create %s: %s\n", v, strerror(errno));
+            return ERYX__CLI_OPT_FAIL;
+        }
+    } else {
+        char *end;
+        long n = strtol(v, &end, 10);
+        int fl = *v && !*end && n >= 3 && n <= INT_MAX ? fcntl((int)n, F_GETFL) : -1;
+        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+            fprintf(stderr,
+                    "eryx: --status-fd wants an open, writable descriptor >= 3 (as in 3>status.json), got '%s'\n", v);
+            return ERYX__CLI_OPT_FAIL;
+        }
+        fd = (int)n;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (o->status_fd >= 0) close(o->status_fd);
+    o->status_fd = fd;
+    return ERYX__CLI_OPT_TAKEN;
+}
+
 /* ---- the table --------------------------------------------------------------------- */
 
 enum { RUNS_CODE = 1 }; /* about running code: not in eryx-bench's help */
@@ -253,9 +316,13 @@ typedef struct option {
 /* In the help's order. */
 static const option OPTIONS[] = {
     {"-c", NULL, "CODE", opt_code, RUNS_CODE, "run CODE (sys.argv[0] is '-c')"},
-    {"--mount", NULL, "HOST:GUEST[:ro]", opt_mount, 0,
+    {"--mount", NULL, "HOST:GUEST[:ro|:rw[,quota=N][,files=N]]", opt_mount, 0,
      "show host directory HOST at guest path GUEST\n"
-     "(read-write; ':ro' for read-only); repeatable"},
+     "(read-write; ':ro' for read-only); repeatable;\n"
+     "quota= bounds the bytes the code may add to it\n"
+     "(N[K|M|G]; holes count: a sparse file counts its\n"
+     "size), files= the files and directories it may\n"
+     "make; past either the guest gets EDQUOT"},
     {"--env", NULL, "NAME=VALUE", opt_env, 0, "set an environment variable in the guest; repeatable"},
     {"--package", NULL, "PATH", opt_package, 0,
      "make a wheel (*.whl: pure Python, or wasm32-wasi),\n"
@@ -296,6 +363,12 @@ static const option OPTIONS[] = {
     {"--fuel", NULL, "N", opt_limit, 0,
      "stop the code after N units of fuel (about one per\n"
      "wasm instruction); metering slows the guest down"},
+    {"--status-json", NULL, "FILE", opt_status, RUNS_CODE,
+     "write how the run ended to FILE as one JSON object\n"
+     "(outcome, the code's own exit code, exception, limit\n"
+     "hit, timings): unlike the exit status, the guest\n"
+     "cannot fake it (see 'exit status' below)"},
+    {"--status-fd", NULL, "N", opt_status, RUNS_CODE, "the same JSON to the inherited descriptor N (N >= 3)"},
     {"--guest-dir", NULL, "DIR", opt_dir, 0,
      "the guest (python.wasm, lib/python313.zip);\n"
      "default: $ERYX_GUEST_DIR, else the build's guest dir"},
@@ -383,6 +456,7 @@ static void print_warning(void *user, const char *message) {
 
 int eryx__cli_opts_init(eryx__cli_opts *o, int argc) {
     memset(o, 0, sizeof *o);
+    o->status_fd = -1;
     o->b = eryx_builder_new();
     /* Pointers into argv: the --import names and --env specs, for `build` and --no-preinit. */
     o->imports = calloc((size_t)argc, sizeof *o->imports);
@@ -397,11 +471,13 @@ int eryx__cli_opts_init(eryx__cli_opts *o, int argc) {
 }
 
 void eryx__cli_opts_free(eryx__cli_opts *o) {
+    if (o->status_fd >= 0) close(o->status_fd);
     eryx_builder_free(o->b);
     free(o->setup);
     free(o->imports);
     free(o->envs);
     memset(o, 0, sizeof *o);
+    o->status_fd = -1;
 }
 
 const char *eryx__cli_guest_dir(const eryx__cli_opts *o) {

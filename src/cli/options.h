@@ -8,6 +8,7 @@
 #ifndef ERYX_CLI_OPTIONS_H
 #define ERYX_CLI_OPTIONS_H
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "eryx.h"
 
@@ -25,6 +26,10 @@ typedef struct eryx__cli_opts {
     size_t setup_len;
     int build; /* the caller saw the word `build`: -c is then an error */
     int want_result, no_preinit, no_cache;
+    /* The limits as given (0: not given), and where the outcome JSON goes
+    ** (--status-json, --status-fd; -1: nowhere): src/cli/status.c. */
+    uint64_t timeout_ms, max_memory, max_output, fuel;
+    int status_fd;
 } eryx__cli_opts;
 
 /* Makes o's builder and lists, for at most argc options. 0, or -1 when out of memory

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "files.h"
+#include "status.h"
 
 enum {
     EXIT_TIMEOUT = 124, /* as timeout(1) */
@@ -64,6 +65,10 @@ int eryx__cli_build(eryx__cli_opts *o) {
     eryx_status st = eryx_sandbox_new(b, &s);
     double dt = seconds_now() - t0;
     eryx_sandbox_free(s);
+    eryx__cli_status_write(o, &(eryx__cli_status){.st = st,
+                                                  .exit_status = st == ERYX_OK ? 0 : ERYX__CLI_EXIT_SANDBOX,
+                                                  .message = st == ERYX_OK ? NULL : eryx_builder_errmsg(b),
+                                                  .total_ms = dt * 1000});
     if (st == ERYX_ERR_PREINIT) {
         print_preinit_error(eryx_builder_errmsg(b));
         return ERYX__CLI_EXIT_SANDBOX;
@@ -111,6 +116,9 @@ int eryx__cli_run(eryx__cli_opts *o, const char *file, int nargs, char **args) {
     eryx_sandbox *s = NULL;
     eryx_result *r = NULL;
     int status = ERYX__CLI_EXIT_USAGE;
+    double t0 = seconds_now();
+    eryx__cli_status out = {.st = ERYX_ERR_INVALID_ARGUMENT}; /* how it ended, for --status-json */
+    char why[512];
     /* sys.argv as CPython would set it; the remaining arguments follow. */
     int gargc = 1 + nargs;
     const char **gargv = calloc((size_t)gargc, sizeof *gargv);
@@ -125,7 +133,9 @@ int eryx__cli_run(eryx__cli_opts *o, const char *file, int nargs, char **args) {
     } else if (file) {
         code = eryx__cli_read_file(file, &len);
         if (!code) {
-            fprintf(stderr, "eryx: cannot read %s: %s\n", file, strerror(errno));
+            snprintf(why, sizeof why, "cannot read %s: %s", file, strerror(errno));
+            fprintf(stderr, "eryx: %s\n", why);
+            out.usage_error = why;
             goto out;
         }
     } else {
@@ -133,7 +143,9 @@ int eryx__cli_run(eryx__cli_opts *o, const char *file, int nargs, char **args) {
     }
     status = ERYX__CLI_EXIT_SANDBOX;
     if (!code || !gargv) {
-        fprintf(stderr, "eryx: cannot read the code: %s\n", strerror(errno));
+        snprintf(why, sizeof why, "cannot read the code: %s", strerror(errno));
+        fprintf(stderr, "eryx: %s\n", why);
+        out.st = ERYX_ERR_IO, out.message = why;
         goto out;
     }
     /* One execution per process: no reset to the start state after it. Without
@@ -142,6 +154,8 @@ int eryx__cli_run(eryx__cli_opts *o, const char *file, int nargs, char **args) {
     if (!o->want_result) eryx_builder_set_result_name(b, NULL);
     eryx_status st = eryx_builder_set_argv(b, gargc, gargv);
     if (st == ERYX_OK) st = eryx_sandbox_new(b, &s);
+    out.st = st;
+    if (st != ERYX_OK) out.message = eryx_builder_errmsg(b);
     if (st == ERYX_ERR_PREINIT) {
         print_preinit_error(eryx_builder_errmsg(b));
         goto out;
@@ -162,18 +176,25 @@ int eryx__cli_run(eryx__cli_opts *o, const char *file, int nargs, char **args) {
     running_sandbox = NULL;
     fflush(stdout);
     status = exit_status_of(st, s, r);
+    out.st = st, out.result = r;
+    if (st != ERYX_OK) out.message = eryx_sandbox_errmsg(s);
     if (st == ERYX_OK && status == 0 && o->want_result) {
-        const char *value = eryx_result_value(r), *why = eryx_result_value_error(r);
+        const char *value = eryx_result_value(r), *value_error = eryx_result_value_error(r);
         if (value) {
             printf("%s%s\n", last_out == '\n' ? "" : "\n", value);
-        } else if (why) {
-            fprintf(stderr, "eryx: result: %s\n", why);
+        } else if (value_error) {
+            fprintf(stderr, "eryx: result: %s\n", value_error);
+            out.result_error = value_error;
             status = 1;
         } else {
             fprintf(stderr, "eryx: result: the code set no variable named result, so nothing was printed\n");
         }
     }
 out:
+    fflush(stdout);
+    out.exit_status = status;
+    out.total_ms = (seconds_now() - t0) * 1000;
+    eryx__cli_status_write(o, &out);
     eryx_result_free(r);
     eryx_sandbox_free(s);
     free(code);

@@ -29,6 +29,10 @@
 **     memories
 **   main-module table maps      src/link/loader.c            eryx__dl_main_maps.lock
 **   packed-wheel registry       src/package/package.c        eryx__package_registry.lock
+**   the session key (32 random  src/sandbox/session.c        eryx__process_key.lock
+**     bytes; no memory, kept                                   (made: acquire flag)
+**     by eryx_shutdown so blobs
+**     made before stay valid)
 **   the shutdown lock           src/process/process.c        (itself)
 **
 ** Each is made on first use and is thread-safe. The memories pooled per snapshot

@@ -34,6 +34,7 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.guest_dir = strdup(env && *env ? env : ERYX_DEFAULT_GUEST_DIR);
     b->cache_dir = default_cache_dir();
     b->spec.memfs_limit = DEFAULT_MEMFS_LIMIT;
+    b->spec.memfs_entries = DEFAULT_MEMFS_ENTRIES;
     b->spec.result_name = strdup("result");
     b->spec.output_limit = DEFAULT_OUTPUT_LIMIT;
     b->spec.cb_max_calls = 1000;
@@ -70,6 +71,7 @@ void eryx__spec_free(run_spec *spec) {
         free(m->host);
         free(m->guest);
         eryx_storage_release(m->storage);
+        eryx__vfs_quota_release(m->quota);
         free(m);
     }
     for (size_t i = 0; i < spec->npkgs; i++) eryx__package_clear(&spec->pkgs[i]);
@@ -93,6 +95,7 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
     *dst = (run_spec){.argc = src->argc,
                       .envc = src->envc,
                       .memfs_limit = src->memfs_limit,
+                      .memfs_entries = src->memfs_entries,
                       .keep_state = src->keep_state,
                       .timeout_ns = src->timeout_ns,
                       .max_memory = src->max_memory,
@@ -101,7 +104,8 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
                       .engine = src->engine,
                       .setup_len = src->setup_len,
                       .cb_max_calls = src->cb_max_calls,
-                      .cb_timeout_ns = src->cb_timeout_ns};
+                      .cb_timeout_ns = src->cb_timeout_ns,
+                      .session_key = src->session_key};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = eryx__strv_copy(src->argv, src->argc);
     dst->env = eryx__strv_copy(src->env, src->envc);
@@ -127,6 +131,7 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
         ok = c && (c->host = strdup(m->host)) && (c->guest = strdup(m->guest));
         if (c) c->flags = m->flags;
         if (c && m->storage) c->storage = eryx__storage_ref(m->storage);
+        if (c) c->quota = eryx__vfs_quota_ref(m->quota);
         tail = c ? &c->next : tail;
     }
     if (ok && src->npkgs && !(dst->pkgs = calloc(src->npkgs, sizeof *dst->pkgs))) ok = false;
@@ -253,6 +258,28 @@ eryx_status eryx_builder_add_mount(eryx_builder *b, const char *host_dir, const 
     return ERYX_OK;
 }
 
+eryx_status eryx_builder_set_mount_quota(eryx_builder *b, const char *guest_path, uint64_t max_bytes,
+                                         uint64_t max_files) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    char norm[PATH_MAX];
+    if (!guest_path || guest_path[0] != '/' ||
+        eryx__vfs_join("/", guest_path, strlen(guest_path), norm, sizeof norm) != 0)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "a mount quota needs the mount's absolute guest path");
+    mount_spec *m = b->spec.mounts;
+    while (m && strcmp(m->guest, norm)) m = m->next;
+    if (!m || m->storage)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "no host directory is mounted at %s (add it first)",
+                          norm);
+    if (m->flags & ERYX_MOUNT_READONLY)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "%s is mounted read-only: a quota has nothing to bound",
+                          norm);
+    eryx__vfs_quota *q = eryx__vfs_quota_new(max_bytes, max_files);
+    if (!q) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "no memory for a mount quota");
+    eryx__vfs_quota_release(m->quota);
+    m->quota = q;
+    return ERYX_OK;
+}
+
 eryx_status eryx_builder_add_package(eryx_builder *b, const char *path) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     eryx__package p;
@@ -313,6 +340,12 @@ eryx_status eryx_builder_set_warning_handler(eryx_builder *b, eryx_warning_fn fn
 eryx_status eryx_builder_set_memfs_limit(eryx_builder *b, uint64_t max_bytes) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
     b->spec.memfs_limit = max_bytes;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_memfs_max_entries(eryx_builder *b, uint64_t max_entries) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    b->spec.memfs_entries = max_entries;
     return ERYX_OK;
 }
 

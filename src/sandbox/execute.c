@@ -124,6 +124,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     uint64_t t0 = eryx__now_ns();
     s->deadline_ns = s->spec.timeout_ns ? t0 + s->spec.timeout_ns : 0;
     atomic_store(&s->stop, STOP_NONE);
+    s->memcap.refused = 0;
     s->cur = r;
     if (s->hub) eryx__cb_hub_begin(s->hub);
     wasmtime_context_set_epoch_deadline(s->cx, 1);
@@ -140,15 +141,21 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
     if (s->hub) r->callback_calls = eryx__cb_hub_invocations(s->hub);
     /* An allocation that failed (CPython's PyErr_NoMemory: a MemoryError with no
-    ** message) is the memory limit; a MemoryError the code raised itself, or the
-    ** parser's "too complex" one, has a message and stays an exception. */
-    if (st == ERYX_ERR_PYTHON_EXCEPTION && r->exc_type && !strcmp(r->exc_type, "MemoryError") &&
-        (!r->exc_message || !*r->exc_message)) {
+    ** message) is the memory limit; so is any uncaught exception after the memory
+    ** creator refused a growth during the execution (Python may turn the failed
+    ** allocation into another exception: a SystemError deep in a recursion). A
+    ** MemoryError the code raised itself, or the parser's "too complex" one, has a
+    ** message and stays an exception when no growth was refused. */
+    bool bare = r->exc_type && !strcmp(r->exc_type, "MemoryError");
+    if (st == ERYX_ERR_PYTHON_EXCEPTION && (s->memcap.refused || (bare && (!r->exc_message || !*r->exc_message)))) {
         st = ERYX_ERR_MEMORY_LIMIT;
         uint64_t cap = s->spec.max_memory ? s->spec.max_memory : (uint64_t)4 << 30;
+        bool other = r->exc_type && !bare; /* what Python made of the failed allocation */
         eryx__fail(&s->err, st,
-                   "the guest hit its memory limit: an allocation failed with %llu MiB in use of %llu MiB allowed",
-                   (unsigned long long)(r->peak_memory >> 20), (unsigned long long)(cap >> 20));
+                   "the guest hit its memory limit: an allocation failed with %llu MiB in use of %llu MiB "
+                   "allowed%s%s%s",
+                   (unsigned long long)(r->peak_memory >> 20), (unsigned long long)(cap >> 20),
+                   other ? " (the code then ended with " : "", other ? r->exc_type : "", other ? ")" : "");
     }
     if (st == ERYX_ERR_PYTHON_EXCEPTION)
         eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");

@@ -70,8 +70,11 @@ static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error
                           "eryx_builder_set_fuel)",
                           (unsigned long long)s->spec.fuel);
     }
+    /* A growth was refused, or the memory is within 4 MiB of the cap (C code that
+    ** aborts on a failed allocation), and not a stack overflow. */
     size_t msize = wasmtime_memory_data_size(s->cx, &s->host.memory);
-    if (s->spec.max_memory && msize + (4u << 20) > s->spec.max_memory && !(has_code && code == 0))
+    if (s->spec.max_memory && (s->memcap.refused || msize + (4u << 20) > s->spec.max_memory) &&
+        !(has_code && code == 0))
         return eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT,
                                    "the guest crashed at its memory limit (MemoryError could not be raised)", e, trap);
     char what_kind[256];
@@ -115,7 +118,7 @@ static eryx_status mount_all(eryx_sandbox *s) {
                 return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
-        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, &msg);
+        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, m->quota, &msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg.msg);
         e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
         if (e)
@@ -140,7 +143,7 @@ static eryx_status mount_all(eryx_sandbox *s) {
         s->memfs[i] = NULL;
         for (mount_spec *m = spec->mounts; m; m = m->next) taken |= !strcmp(m->guest, memfs_paths[i]);
         if (taken) continue;
-        void *mem = eryx__vfs_mem_new(spec->memfs_limit);
+        void *mem = eryx__vfs_mem_new(spec->memfs_limit, spec->memfs_entries);
         if (!mem) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for %s", memfs_paths[i]);
         e = eryx__vfs_mount(s->vfs, memfs_paths[i], &eryx__vfs_mem_backend, mem, false);
         if (e) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s (WASI errno %u)", memfs_paths[i], e);
@@ -267,7 +270,9 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     ** would trap. Executions set a near one (the next tick). */
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
     wasmtime_store_epoch_deadline_callback(s->store, eryx__hooks_on_epoch, s, NULL);
-    if (s->spec.max_memory) wasmtime_store_limiter(s->store, (int64_t)s->spec.max_memory, -1, -1, -1, -1);
+    /* The memory cap: the memory creator's (not wasmtime's store limiter), so a
+    ** refused growth is seen here (eryx__memcap). */
+    s->memcap = (eryx__memcap){.max = s->spec.max_memory};
     /* Outside executions (start, restore) the metered engine runs unbudgeted. */
     if (s->spec.engine == ERYX__ENGINE_FUEL) wasmtime_context_set_fuel(s->cx, UINT64_MAX / 2);
     wasm_trap_t *trap = NULL;
@@ -277,9 +282,11 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     /* The memory creator maps it as this instance's memory. */
     if (s->transient) eryx__snapmem_arm_transient(s->img);
     else eryx__snapmem_arm(s->img);
+    eryx__snapmem_arm_cap(&s->memcap);
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
     s->mem = eryx__snapmem_last();
     eryx__snapmem_arm(NULL);
+    eryx__snapmem_arm_cap(NULL);
 #ifdef ERYX_BENCH_HOOKS
     uint64_t t2 = eryx__now_ns();
 #endif

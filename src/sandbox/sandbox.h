@@ -32,6 +32,7 @@
 #include "../host/host.h"
 #include "callbacks.h"
 #include "extensions.h"
+#include "session_blob.h"
 #include "eryx.h"
 
 #ifndef ERYX_DEFAULT_GUEST_DIR
@@ -40,6 +41,7 @@
 
 #define STDLIB_GUEST_PATH "/usr/local/lib/python3.13"
 #define DEFAULT_MEMFS_LIMIT (64u << 20)
+#define DEFAULT_MEMFS_ENTRIES 100000u
 #define DEFAULT_CACHE_MAX_BYTES ((uint64_t)1 << 30)
 #define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20) /* per stream */
 #define TRUNCATION_MARKER "\n[eryx: output truncated: the stream reached its byte limit]\n"
@@ -52,7 +54,8 @@ enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
 typedef struct mount_spec {
     char *host, *guest;
     unsigned flags;
-    eryx_storage *storage; /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    eryx_storage *storage;  /* a reference: a shared storage mounted instead of host (eryx_builder_add_storage) */
+    eryx__vfs_quota *quota; /* a reference, shared by the builder's sandboxes (eryx_builder_set_mount_quota), or NULL */
     struct mount_spec *next;
 } mount_spec;
 
@@ -68,7 +71,8 @@ typedef struct run_spec {
     eryx__package *pkgs; /* mounted read-only at their guest_path, on sys.path in this order */
     size_t npkgs;
     uint64_t memfs_limit;
-    char *result_name; /* NULL: no result variable */
+    uint64_t memfs_entries; /* files and directories in each of /tmp and /data; 0: no cap */
+    char *result_name;      /* NULL: no result variable */
     bool keep_state;
     uint64_t timeout_ns;   /* per execution; 0: none */
     uint64_t max_memory;   /* guest linear memory cap in bytes; 0: wasm's own 4 GiB */
@@ -82,6 +86,7 @@ typedef struct run_spec {
     char *imports;          /* modules to import before the snapshot, one per line; NULL: none */
     char *setup;            /* setup code run after them; NULL: none */
     size_t setup_len;
+    eryx__blob_key session_key; /* session blobs' HMAC key; len 0: the process's own */
 } run_spec;
 
 struct eryx_builder {
@@ -135,6 +140,7 @@ struct eryx_sandbox {
     /* The instance's memory when made from an image (eryx__snapmem_last), else NULL:
     ** parked while the sandbox is idle, unparked before any guest code runs. */
     struct eryx__snapmem_mem *mem;
+    eryx__memcap memcap; /* spec.max_memory, enforced by the memory creator; counts refusals */
     eryx__dl_host *dl;   /* extension modules loaded into this instance; NULL: none yet */
     char *ext_cache_dir; /* the builder's disk tier, for compiled extensions; NULL: none */
     uint64_t ext_cache_max_bytes, ext_cache_max_entries;

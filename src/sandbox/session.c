@@ -2,13 +2,78 @@
 ** Keep-state sessions (eryx_builder_set_keep_state): reset to the start state,
 ** clear the user's names, and the session snapshot: the pages that differ from
 ** the start state, as a blob (session_blob.c) that restores into a sandbox of the
-** same start state. The instance itself is instance.c's.
+** same start state. Blobs are authenticated with the builder's session key or,
+** by default, the process's own random key (made here, once). The instance
+** itself is instance.c's.
 */
+#define _GNU_SOURCE /* getrandom */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include "../common/process_state.h"
 #include "session_blob.h"
 #include "sandbox.h"
+
+/* The process's session key: 32 bytes from getrandom, made on first use and kept
+** for the process's life (eryx_shutdown keeps it: blobs made before stay valid).
+** Holds no memory. A fork's child inherits it. */
+ERYX__PROCESS_STATE static struct {
+    pthread_mutex_t lock;
+    atomic_bool ready;
+    eryx__blob_key key;
+} eryx__process_key = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int process_key(eryx__blob_key *out) {
+    if (!atomic_load_explicit(&eryx__process_key.ready, memory_order_acquire)) {
+        pthread_mutex_lock(&eryx__process_key.lock);
+        if (!atomic_load_explicit(&eryx__process_key.ready, memory_order_relaxed)) {
+            uint8_t k[32];
+            size_t got = 0;
+            while (got < sizeof k) {
+                ssize_t r = getrandom(k + got, sizeof k - got, 0);
+                if (r < 0 && errno != EINTR) break;
+                if (r > 0) got += (size_t)r;
+            }
+            if (got == sizeof k && eryx__blob_key_set(&eryx__process_key.key, k, sizeof k) == 0)
+                atomic_store_explicit(&eryx__process_key.ready, true, memory_order_release);
+        }
+        pthread_mutex_unlock(&eryx__process_key.lock);
+        if (!atomic_load_explicit(&eryx__process_key.ready, memory_order_acquire)) return -1;
+    }
+    *out = eryx__process_key.key;
+    return 0;
+}
+
+/* The key s's blobs are made and checked with. */
+static eryx_status session_key(eryx_sandbox *s, eryx__blob_key *out) {
+    if (s->spec.session_key.len) {
+        *out = s->spec.session_key;
+        return ERYX_OK;
+    }
+    if (process_key(out) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_IO, "cannot get random bytes for the session key (getrandom: %s)",
+                          strerror(errno));
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_set_session_key(eryx_builder *b, const void *key, size_t len) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__errbuf_clear(&b->err);
+    if (!key && !len) {
+        memset(&b->spec.session_key, 0, sizeof b->spec.session_key);
+        return ERYX_OK;
+    }
+    if (!key || len < ERYX__BLOB_KEY_MIN)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "a session key must be at least %u bytes (got %zu): use 32 random bytes", ERYX__BLOB_KEY_MIN,
+                          key ? len : 0);
+    if (eryx__blob_key_set(&b->spec.session_key, key, len) != 0)
+        return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "cannot hash the session key");
+    return ERYX_OK;
+}
 
 eryx_status eryx_sandbox_reset(eryx_sandbox *s) {
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
@@ -75,9 +140,14 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     uint32_t *pages = NULL;
     if (eryx__snapmem_changed_pages(base, size, s->img, &pages, &n) != 0)
         return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
+    eryx__blob_key key;
+    if (session_key(s, &key) != ERYX_OK) {
+        free(pages);
+        return ERYX_ERR_IO;
+    }
     uint8_t artifact[32], *out = NULL;
     artifact_bytes(s->artifact, artifact);
-    const char *why = eryx__blob_encode(artifact, base, size, pages, n, &out, len);
+    const char *why = eryx__blob_encode(&key, artifact, base, size, pages, n, &out, len);
     free(pages);
     if (why) return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "cannot make a %zu-page session snapshot: %s", n, why);
     *blob = out;
@@ -91,19 +161,24 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
     if (!s->img)
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "session snapshots restore into pre-initialized sandboxes only");
+    eryx__blob_key key;
+    if (session_key(s, &key) != ERYX_OK) return ERYX_ERR_IO;
     uint8_t artifact[32];
     artifact_bytes(s->artifact, artifact);
     eryx__blob d;
-    const char *why = eryx__blob_decode(blob, len, artifact, eryx__snapimg_size(s->img), &d);
+    const char *why = eryx__blob_open(blob, len, &key, artifact, eryx__snapimg_size(s->img), &d);
     if (why) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "%s", why);
-    uint64_t size = d.memory_size, n = d.npages;
-    if (s->spec.max_memory && size > s->spec.max_memory) {
-        free(d.raw);
-        return eryx__fail(&s->err, ERYX_ERR_MEMORY_LIMIT, "the session snapshot needs %llu MiB, over the limit",
-                          (unsigned long long)(size >> 20));
-    }
+    /* Refused before anything is allocated or the sandbox touched. */
+    uint64_t size = d.memory_size;
+    if (s->spec.max_memory && size > s->spec.max_memory)
+        return eryx__fail(&s->err, ERYX_ERR_MEMORY_LIMIT,
+                          "the session snapshot needs a memory of %llu bytes (%llu MiB), over this sandbox's limit of "
+                          "%llu bytes (eryx_builder_set_max_memory): restore it into a sandbox with a limit at least "
+                          "that large",
+                          (unsigned long long)size, (unsigned long long)(size >> 20),
+                          (unsigned long long)s->spec.max_memory);
     /* From the start state: a fresh instance, grown to the snapshot's size, then
-    ** the pages that differ. */
+    ** the pages that differ, decompressed into the guest's memory. */
     eryx_status st = eryx__instance_fresh(s);
     size_t have = st == ERYX_OK ? wasmtime_memory_data_size(s->cx, &s->host.memory) : 0;
     if (st == ERYX_OK && size > have) {
@@ -112,11 +187,10 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         if (e)
             st = eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT, "growing memory for the session failed", e, NULL);
     }
+    if (st == ERYX_OK && (why = eryx__blob_unpack(&d, wasmtime_memory_data(s->cx, &s->host.memory), NULL)))
+        st = eryx__fail(&s->err, !strcmp(why, "out of memory") ? ERYX_ERR_NO_MEMORY : ERYX_ERR_INVALID_ARGUMENT,
+                        "cannot restore the session snapshot: %s", why);
     if (st == ERYX_OK) {
-        uint8_t *mem = wasmtime_memory_data(s->cx, &s->host.memory);
-        for (uint64_t i = 0; i < n; i++)
-            memcpy(mem + (size_t)eryx__blob_page(&d, i) * ERYX__BLOB_PAGE, eryx__blob_page_bytes(&d, i),
-                   ERYX__BLOB_PAGE);
         /* The extension modules the session loaded (its memory holds their data
         ** and the guest's log of them): loaded again where they were. */
         eryx__errbuf msg;
@@ -126,8 +200,10 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
                             "the same packages?)",
                             msg.msg);
     }
-    free(d.raw);
-    if (st != ERYX_OK && !s->broken) eryx__instance_fresh(s); /* never leave a half-restored session */
+    if (st != ERYX_OK && !s->broken) { /* never leave a half-restored session */
+        eryx__errbuf keep = s->err;
+        if (eryx__instance_fresh(s) == ERYX_OK) s->err = keep;
+    }
     return st;
 }
 

@@ -1,12 +1,17 @@
 /*
 ** The session snapshot format (eryx_sandbox_snapshot / _restore), apart from any
 ** sandbox so it can be tested and fuzzed alone. Little-endian:
-**   0  "ERYXSESS"   8  u32 format (1)   12  u32 page size (4096)
+**   0  "ERYXSESS"   8  u32 format (2)   12  u32 page size (4096)
 **   16 artifact: 32 bytes naming the image, bare module and engine
-**   48 u64 memory size   56 u64 page count n   64 u64 payload length
-**   72 u64 XXH3-64 of the payload, seeded with the XXH3-64 of bytes 0-71
-**   80 payload: one zstd frame (with its checksum) of n u32 page numbers, strictly
-**      ascending, then the n 4 KiB pages.
+**   48 u64 memory size   56 u64 page count n   64 u64 payload length z
+**   72 payload: one zstd frame (with its checksum) of n u32 page numbers, strictly
+**      ascending, then the n 4 KiB pages
+**   72+z  HMAC-SHA-256 (32 bytes) of every byte before it, keyed with the
+**      sandbox's session key
+** Nothing past the magic and the format is read before the MAC is checked (in
+** constant time), so a blob from a process without the key, or a changed byte
+** anywhere, is refused before any length in it is believed. Format 1 (an XXH3
+** checksum in place of the MAC, no authentication) is refused with a message.
 */
 #ifndef ERYX_SESSION_BLOB_H
 #define ERYX_SESSION_BLOB_H
@@ -14,27 +19,46 @@
 #include <stdint.h>
 
 #define ERYX__BLOB_PAGE 4096u
+#define ERYX__BLOB_MAC 32u       /* HMAC-SHA-256 */
+#define ERYX__BLOB_KEY_MIN 32u   /* bytes: RFC 2104 discourages keys shorter than the MAC */
+#define ERYX__BLOB_KEY_BLOCK 64u /* SHA-256's block: longer keys are hashed to 32 bytes first */
+
+/* An HMAC key as HMAC itself uses it: at most one block (a longer key is replaced
+** by its SHA-256, as RFC 2104 says, so the MAC is the same). */
+typedef struct eryx__blob_key {
+    uint8_t bytes[ERYX__BLOB_KEY_BLOCK];
+    size_t len;
+} eryx__blob_key;
+
+/* Makes k from len bytes (any length; the caller enforces the minimum). 0, or -1
+** when hashing a long key failed. */
+int eryx__blob_key_set(eryx__blob_key *k, const void *key, size_t len);
 
 /* Encodes the pages (page numbers pages[0..n), ascending, read from mem) of a
-** memory of memory_size bytes. *out is malloc'd. NULL on success, else what failed. */
-const char *eryx__blob_encode(const uint8_t artifact[32], const uint8_t *mem, uint64_t memory_size,
-                              const uint32_t *pages, size_t n, uint8_t **out, size_t *out_len);
+** memory of memory_size bytes, authenticated with key. *out is malloc'd. NULL on
+** success, else what failed. */
+const char *eryx__blob_encode(const eryx__blob_key *key, const uint8_t artifact[32], const uint8_t *mem,
+                              uint64_t memory_size, const uint32_t *pages, size_t n, uint8_t **out, size_t *out_len);
 
+/* An opened blob: the header's figures, believed only after the MAC matched. */
 typedef struct eryx__blob {
     uint64_t memory_size; /* a multiple of 64 KiB, >= the image's size, <= 4 GiB */
-    uint64_t npages;
-    uint8_t *raw; /* malloc'd: npages u32 page numbers, then the pages */
+    uint64_t npages;      /* <= memory_size / 4096 */
+    const uint8_t *payload;
+    size_t payload_len;
 } eryx__blob;
 
-/* Checks and decodes a blob made for `artifact` whose image is image_size bytes;
-** every page number is then inside memory_size and strictly ascending. NULL with
-** *out filled (free out->raw), else a one-line reason (static text). Never reads
-** outside (blob, len) whatever it holds. */
-const char *eryx__blob_decode(const uint8_t *blob, size_t len, const uint8_t artifact[32], uint64_t image_size,
-                              eryx__blob *out);
+/* Checks a blob made for `artifact` whose image is image_size bytes: its MAC
+** under key first, then the header. Allocates nothing and reads only (blob, len).
+** NULL with *out filled, else a one-line reason (static text). */
+const char *eryx__blob_open(const uint8_t *blob, size_t len, const eryx__blob_key *key, const uint8_t artifact[32],
+                            uint64_t image_size, eryx__blob *out);
 
-/* Page number i of a decoded blob, and its bytes. */
-uint32_t eryx__blob_page(const eryx__blob *b, uint64_t i);
-const uint8_t *eryx__blob_page_bytes(const eryx__blob *b, uint64_t i);
+/* Decompresses an opened blob's pages straight into mem (at least b->memory_size
+** bytes), each at its page number. Allocates only the page list (4 bytes a page,
+** at most memory_size / 1024) and zstd's window (bounded: 2 MiB). When pages is
+** not NULL, *pages gets the malloc'd list (b->npages entries). NULL on success,
+** else a reason; mem may then be partly written. */
+const char *eryx__blob_unpack(const eryx__blob *b, uint8_t *mem, uint32_t **pages);
 
 #endif

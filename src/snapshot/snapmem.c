@@ -32,6 +32,7 @@ typedef struct eryx__snapmem_mem {
     eryx__snapimg *img;             /* the image it started from (a reference), or NULL */
     struct eryx__snapmem_mem *next; /* in the image's pool */
     bool transient;                 /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
+    eryx__memcap *cap;              /* its store's cap (eryx__snapmem_arm_cap), or NULL */
     /* With an image: one bit per 4 KiB page of it. hot: the pages a reset keeps
     ** private (reset_to_image); learn: scratch for the next hot set. */
     uint64_t *hot, *learn;
@@ -189,9 +190,11 @@ const uint8_t *eryx__snapimg_view(const eryx__snapimg *img) { return img->view; 
 static _Thread_local const eryx__snapimg *armed;
 static _Thread_local linear *last_made; /* eryx__snapmem_last */
 static _Thread_local bool armed_transient;
+static _Thread_local eryx__memcap *armed_cap;
 
 void eryx__snapmem_arm(const eryx__snapimg *img) { armed = img, armed_transient = false; }
 void eryx__snapmem_arm_transient(const eryx__snapimg *img) { armed = img, armed_transient = true; }
+void eryx__snapmem_arm_cap(eryx__memcap *cap) { armed_cap = cap; }
 
 static uint8_t *lin_get(void *env, size_t *size, size_t *capacity) {
     linear *m = env;
@@ -203,6 +206,10 @@ static uint8_t *lin_get(void *env, size_t *size, size_t *capacity) {
 static wasmtime_error_t *lin_grow(void *env, size_t new_size) {
     linear *m = env;
     if (new_size <= m->size) return NULL;
+    if (m->cap && m->cap->max && new_size > m->cap->max) {
+        m->cap->refused++; /* wasmtime turns the error into memory.grow's -1 */
+        return wasmtime_error_new("eryx: linear memory past the sandbox's memory limit");
+    }
     if (new_size > m->reserved) return wasmtime_error_new("eryx: linear memory past its reservation");
     if (mprotect(m->base + m->size, new_size - m->size, PROT_READ | PROT_WRITE) != 0)
         return wasmtime_error_new("eryx: cannot grow linear memory (mprotect failed)");
@@ -608,6 +615,7 @@ static void lin_free(void *env) {
     linear *m = env;
     eryx__snapimg *img = m->img;
     eryx__snapmem_unpark(m); /* out of the trimmer's reach first */
+    m->cap = NULL;           /* the store's, which is going */
     if (!img) {
         linear_destroy(m);
         return;
@@ -635,8 +643,16 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     (void)env, (void)ty, (void)maximum;
     eryx__snapimg *img = (eryx__snapimg *)armed;
     bool transient = armed_transient;
+    eryx__memcap *cap = armed_cap;
     armed = NULL;
+    armed_cap = NULL;
     last_made = NULL;
+    /* The cap holds from the start: a memory larger than it is not made. */
+    size_t first = img && img->size > minimum ? img->size : minimum;
+    if (cap && cap->max && first > cap->max) {
+        cap->refused++;
+        return wasmtime_error_new("eryx: the memory's initial size is past the sandbox's memory limit");
+    }
     if (img) { /* a memory reset to this image, if one is pooled */
         pthread_mutex_lock(&img->lock);
         linear *m = img->pool;
@@ -655,6 +671,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
             m->next = NULL;
             m->img = img;
             m->transient = transient;
+            m->cap = cap;
             eryx__snapimg_retain(img);
             last_made = transient ? NULL : m;
             *out = (wasmtime_linear_memory_t){m, lin_get, lin_grow, lin_free};
@@ -663,13 +680,14 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *ty, size
     }
     /* Always a 4 GiB reservation at least: a wasm32 memory then never moves. */
     if (reserved < ((size_t)4 << 30)) reserved = (size_t)4 << 30;
-    size_t size = img && img->size > minimum ? img->size : minimum;
+    size_t size = first;
     if (size > reserved) return wasmtime_error_new("eryx: the snapshot image is larger than a memory reservation");
     linear *m = calloc(1, sizeof *m);
     if (!m) return wasmtime_error_new("eryx: no memory for a linear memory");
     m->reserved = reserved;
     m->guard = guard;
     m->size = size;
+    m->cap = cap;
     m->base = mmap(NULL, reserved + guard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m->base == MAP_FAILED) {
         free(m);

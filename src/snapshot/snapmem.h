@@ -95,6 +95,22 @@ void eryx__snapmem_install(wasm_config_t *config);
 ** cleared by eryx__snapmem_arm(NULL). img must stay alive until then. */
 void eryx__snapmem_arm(const eryx__snapimg *img);
 
+/* A sandbox's memory cap, enforced by the memory creator rather than wasmtime's
+** store limiter so that eryx learns of a refusal: a memory larger than max bytes
+** (0: no cap) is not made (instantiation fails), a growth past it is refused
+** (memory.grow returns -1 in the guest: Python raises MemoryError) and counted in
+** refused, which its owner reads and clears (execute.c: an execution that ends in
+** an exception after a refusal is reported as the memory limit). */
+typedef struct eryx__memcap {
+    uint64_t max;
+    unsigned refused;
+} eryx__memcap;
+
+/* Arms the calling thread's next linear memory creation with a cap (NULL: none),
+** which the memory keeps until its store drops it; cap must outlive that store.
+** Used by one creation, or cleared by eryx__snapmem_arm_cap(NULL). */
+void eryx__snapmem_arm_cap(eryx__memcap *cap);
+
 /* As eryx__snapmem_arm, for an instance whose memory is not to be pooled when it
 ** is dropped (one-off work that writes much of it: a snapshot's capture): the
 ** memory is then unmapped instead. It may itself come from the pool. */

@@ -1,6 +1,8 @@
 /*
 ** The mount table: lexical path normalization, deepest-mount lookup, read-only
-** enforcement, and the implicit directories above mount points.
+** enforcement, and the implicit directories above mount points. A guest path's
+** trailing '/' (it must name a directory) is kept by the normalizer as a mark and
+** checked here, before and after the backend, so every backend keeps that rule.
 **
 ** Every file handed out is wrapped (struct vfile) for two reasons: fstat must
 ** report the same device number as stat (each mount gets its own, because two mem
@@ -17,6 +19,7 @@
 
 #define WRITE_FLAGS (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC | ERYX__VFS_O_APPEND)
 #define MOUNT_PATH_CAP 4096
+#define STRIP_CAP 4352 /* a guest path (at most 4096 bytes) without its trailing '/' */
 #define IMPLICIT_DEV 0
 /* Readdir cookies with this bit index the mount-point names listed after a
 ** backend's entries (backends count their cookies up from 0). */
@@ -73,7 +76,7 @@ static eryx__errno push_components(const char *p, size_t len, char *out, size_t 
     return 0;
 }
 
-eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap) {
+static eryx__errno join(const char *base, const char *path, size_t len, char *out, size_t cap, bool mark_dir) {
     if (!out || cap == 0) return ERYX__WASI_ENAMETOOLONG;
     out[0] = '\0';
     if (!path || len == 0 || memchr(path, '\0', len)) return ERYX__WASI_EINVAL;
@@ -89,12 +92,30 @@ eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char 
     if (olen == 0) {
         if (cap < 2) return ERYX__WASI_ENAMETOOLONG;
         out[olen++] = '/';
+    } else if (mark_dir) {
+        /* The last component as written: "", "." or ".." must name a directory. */
+        size_t n = 0;
+        while (n < len && path[len - 1 - n] != '/') n++;
+        const char *last = path + len - n;
+        if (n == 0 || (n == 1 && last[0] == '.') || (n == 2 && last[0] == '.' && last[1] == '.')) {
+            if (olen + 1 >= cap) return ERYX__WASI_ENAMETOOLONG;
+            out[olen++] = '/';
+        }
     }
     out[olen] = '\0';
     return 0;
 }
 
-/* True for "/" and "/a/b": absolute, no empty, "." or ".." components, no trailing '/'. */
+eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap) {
+    return join(base, path, len, out, cap, false);
+}
+
+eryx__errno eryx__vfs_join_guest(const char *base, const char *path, size_t len, char *out, size_t cap) {
+    return join(base, path, len, out, cap, true);
+}
+
+/* True for "/" and "/a/b": absolute, no empty, "." or ".." components; one
+** trailing '/' ("/a/b/": it must be a directory) is allowed. */
 static bool is_normalized(const char *p) {
     if (!p || p[0] != '/') return false;
     if (p[1] == '\0') return true;
@@ -102,9 +123,21 @@ static bool is_normalized(const char *p) {
     for (;;) {
         size_t n = strcspn(c, "/");
         if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return false;
-        if (c[n] == '\0') return true;
+        if (c[n] == '\0' || c[n + 1] == '\0') return true;
         c += n + 1;
     }
+}
+
+/* A normalized path without its trailing '/' (copied to buf when it has one), and
+** whether it had one. NULL when it does not fit. */
+static const char *strip_dir(const char *path, char buf[STRIP_CAP], bool *dir_only) {
+    size_t n = strlen(path);
+    *dir_only = n > 1 && path[n - 1] == '/';
+    if (!*dir_only) return path;
+    if (n > STRIP_CAP) return NULL;
+    memcpy(buf, path, n - 1);
+    buf[n - 1] = '\0';
+    return buf;
 }
 
 static uint64_t path_ino(const char *p, size_t len) {
@@ -389,7 +422,14 @@ static eryx__errno open_implicit(eryx__vfs *vfs, vfile *vf, const char *path, ui
 
 eryx__errno eryx__vfs_open(eryx__vfs *vfs, const char *path, uint32_t flags, eryx__vfs_file **out) {
     *out = NULL;
+    char buf[STRIP_CAP];
+    bool dir_only;
     if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    if (dir_only) { /* as Linux: "x/" is never created, and a symlink there is followed */
+        if (flags & ERYX__VFS_O_CREAT) return ERYX__WASI_EISDIR;
+        flags = (flags | ERYX__VFS_O_DIRECTORY) & ~(uint32_t)ERYX__VFS_O_NOFOLLOW;
+    }
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
@@ -426,8 +466,8 @@ eryx__errno eryx__vfs_open(eryx__vfs *vfs, const char *path, uint32_t flags, ery
 
 /* ---- path operations ------------------------------------------------------------ */
 
-eryx__errno eryx__vfs_stat_path(eryx__vfs *vfs, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+/* stat, for a path without a trailing '/'. */
+static eryx__errno stat_plain(eryx__vfs *vfs, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     if (m) {
@@ -444,8 +484,28 @@ eryx__errno eryx__vfs_stat_path(eryx__vfs *vfs, const char *path, bool follow_sy
     return 0;
 }
 
-eryx__errno eryx__vfs_mkdir(eryx__vfs *vfs, const char *path) {
+eryx__errno eryx__vfs_stat_path(eryx__vfs *vfs, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
+    char buf[STRIP_CAP];
+    bool dir_only;
     if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno e = stat_plain(vfs, path, follow_symlinks || dir_only, out);
+    return !e && dir_only && out->type != ERYX__VFS_TYPE_DIR ? ERYX__WASI_ENOTDIR : e;
+}
+
+/* What an operation on a name with a trailing '/' ("x/") gives when x is not a
+** directory (or a symlink to one): ENOTDIR, or x's own error. 0 for a directory. */
+static eryx__errno need_dir(eryx__vfs *vfs, const char *path, bool follow) {
+    eryx__vfs_stat st;
+    eryx__errno e = stat_plain(vfs, path, follow, &st);
+    return e ? e : st.type == ERYX__VFS_TYPE_DIR ? 0 : ERYX__WASI_ENOTDIR;
+}
+
+eryx__errno eryx__vfs_mkdir(eryx__vfs *vfs, const char *path) {
+    char buf[STRIP_CAP];
+    bool dir_only;
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
@@ -467,7 +527,14 @@ static eryx__errno pinned(const eryx__vfs *vfs, const mount *m, const char *path
 }
 
 static eryx__errno remove_path(eryx__vfs *vfs, const char *path, bool dir) {
+    char buf[STRIP_CAP];
+    bool dir_only;
     if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    if (dir_only && !dir) { /* unlink("x/"): EISDIR for a directory, else ENOTDIR */
+        eryx__errno e = need_dir(vfs, path, true);
+        return e ? e : ERYX__WASI_EISDIR;
+    }
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     eryx__errno e = pinned(vfs, m, path, rel);
@@ -482,7 +549,14 @@ eryx__errno eryx__vfs_rmdir(eryx__vfs *vfs, const char *path) { return remove_pa
 eryx__errno eryx__vfs_unlink(eryx__vfs *vfs, const char *path) { return remove_path(vfs, path, false); }
 
 eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to) {
+    char fbuf[STRIP_CAP], tbuf[STRIP_CAP];
+    bool fdir, tdir;
     if (!is_normalized(from) || !is_normalized(to)) return ERYX__WASI_EINVAL;
+    if (!(from = strip_dir(from, fbuf, &fdir)) || !(to = strip_dir(to, tbuf, &tdir))) return ERYX__WASI_ENAMETOOLONG;
+    if (fdir || tdir) { /* only a directory moves to or from "x/" */
+        eryx__errno e = need_dir(vfs, from, false);
+        if (e) return e;
+    }
     const char *rf = NULL, *rt = NULL;
     mount *mf = find_mount(vfs, from, &rf), *mt = find_mount(vfs, to, &rt);
     eryx__errno e = pinned(vfs, mf, from, rf);
@@ -496,7 +570,14 @@ eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to) {
 
 eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size_t cap, size_t *len) {
     *len = 0;
+    char pbuf[STRIP_CAP];
+    bool dir_only;
     if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, pbuf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    if (dir_only) { /* "link/" is the directory it points to: EINVAL, as for any directory */
+        eryx__errno e = need_dir(vfs, path, true);
+        return e ? e : ERYX__WASI_EINVAL;
+    }
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
@@ -512,6 +593,21 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
         return absent(e) && implicit ? ERYX__WASI_EINVAL : e;
     }
     return implicit ? ERYX__WASI_EINVAL : ERYX__WASI_ENOENT;
+}
+
+eryx__errno eryx__vfs_writable(eryx__vfs *vfs, const char *path) {
+    char buf[STRIP_CAP];
+    bool dir_only;
+    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
+    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    const char *rel = NULL;
+    mount *m = find_mount(vfs, path, &rel);
+    if (!m || m->readonly || !m->be->mkdir) return ERYX__WASI_EROFS;
+    if (*rel && is_implicit(vfs, path)) { /* above a deeper mount point: the mount's own, or implicit */
+        eryx__vfs_stat st;
+        if (absent(m->be->stat(m->self, rel, false, &st))) return ERYX__WASI_EROFS;
+    }
+    return 0;
 }
 
 int eryx__vfs_name_cmp(const char *a, size_t alen, const char *b, size_t blen) {

@@ -5,8 +5,9 @@
 ** function pointers (in the spirit of SQLite's sqlite3_vfs) plus an opaque `self`;
 ** an open file is a struct whose first member points at its file operations.
 ** Three backends ship: a read-only zip image served from an mmap (the stdlib), an
-** in-memory read-write filesystem with a byte cap (/tmp, /data), and opt-in host
-** directories (read-only or read-write) whose resolution cannot escape them.
+** in-memory read-write filesystem with byte and entry caps (/tmp, /data), and
+** opt-in host directories (read-only or read-write, with optional quotas) whose
+** resolution cannot escape them.
 **
 ** Errors are WASI preview1 errno values (src/wasi/wasi_abi.h), so the WASI layer
 ** passes them through unchanged. Nothing here prints, exits or touches the host
@@ -16,7 +17,9 @@
 ** "." or ".." components, no empty components; "" is the mount's root. The mount
 ** table does that normalization (lexically: "/a/../b" is "/b"; ".." at "/" stays at
 ** "/"), so a backend never sees "..". A host-directory backend must still stop
-** symlinks from leaving its directory (it uses openat2 with RESOLVE_BENEATH).
+** symlinks from leaving its directory (it uses openat2 with RESOLVE_BENEATH). A
+** trailing '/' ("f/": a directory is meant) never reaches a backend either: the
+** mount table checks it (eryx__vfs_join_guest).
 **
 ** Threads: a vfs and its backends belong to one sandbox and are used by one thread
 ** at a time, except that a zip image may be shared read-only by many vfs.
@@ -127,6 +130,13 @@ eryx__errno eryx__vfs_mount(eryx__vfs *vfs, const char *guest_path, const eryx__
 ** in it; ENOENT... never (normalization does not look at the filesystem). */
 eryx__errno eryx__vfs_join(const char *base, const char *path, size_t len, char *out, size_t cap);
 
+/* Like eryx__vfs_join, for the guest's paths: when the last component as written
+** is empty, "." or ".." ("f/", "d/."), so that it must name a directory (POSIX),
+** out keeps one trailing '/' ("/tmp/f/"). The operations below take that form and
+** answer ENOTDIR when it names anything else (a symlink in it is followed), in
+** every backend; "/" is never marked. */
+eryx__errno eryx__vfs_join_guest(const char *base, const char *path, size_t len, char *out, size_t cap);
+
 /* Operations on absolute, normalized guest paths (as made by eryx__vfs_join). Each
 ** finds the deepest mount containing the path and calls its backend; ENOENT when
 ** no mount contains it and it is not an implicit directory. rename across two
@@ -138,6 +148,10 @@ eryx__errno eryx__vfs_rmdir(eryx__vfs *vfs, const char *path);
 eryx__errno eryx__vfs_unlink(eryx__vfs *vfs, const char *path);
 eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to);
 eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size_t cap, size_t *len);
+/* 0 when what path names could be changed (its mount takes writes), EROFS when it
+** lies on a read-only mount, on a backend without writes, or is an implicit
+** directory. Looks at the mount only: whether path exists is the caller's to ask. */
+eryx__errno eryx__vfs_writable(eryx__vfs *vfs, const char *path);
 
 /* ---- backends ----------------------------------------------------------------- */
 
@@ -160,10 +174,15 @@ extern const eryx__vfs_backend eryx__vfs_zip_backend;
 void *eryx__vfs_zip_ref(eryx__vfs_zip *img); /* a new reference, to pass as `self` when mounting */
 
 /* An in-memory read-write filesystem: files and directories, no symlinks, with a
-** cap on the total bytes of file contents (ENOSPC past it; 0 = no cap). */
+** cap on the bytes it allocates (file buffers with their spare capacity, nodes,
+** names, directory tables: everything but open files) and one on its entries
+** (files and directories); past either an operation fails whole with ENOSPC.
+** 0 = no cap. */
 extern const eryx__vfs_backend eryx__vfs_mem_backend;
-void *eryx__vfs_mem_new(uint64_t max_bytes); /* NULL when out of memory */
-uint64_t eryx__vfs_mem_used(void *self);     /* bytes of file contents held */
+void *eryx__vfs_mem_new(uint64_t max_bytes, uint64_t max_entries); /* NULL when out of memory */
+uint64_t eryx__vfs_mem_used(void *self);                           /* bytes of file contents held */
+uint64_t eryx__vfs_mem_charged(void *self);                        /* bytes charged against the cap */
+uint64_t eryx__vfs_mem_entries(void *self);                        /* files and directories held */
 
 /* /dev/null: mounted at that path, it is the mount point itself, a character
 ** device that reads as empty and discards writes; self is unused (NULL). */
@@ -175,6 +194,22 @@ extern const eryx__vfs_backend eryx__vfs_null_backend;
 ** when a symlink is swapped in during the call. NULL (message in err) when the
 ** directory cannot be opened or openat2 is unavailable (Linux < 5.6). */
 extern const eryx__vfs_backend eryx__vfs_host_backend;
-void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err);
+typedef struct eryx__vfs_quota eryx__vfs_quota;
+/* quota: NULL for none, else the backend takes its own reference. */
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__vfs_quota *quota, eryx__errbuf *err);
+
+/* A quota on what the guest adds through host mounts (eryx_builder_set_mount_quota):
+** bytes, as the growth of regular files' sizes (a sparse file counts its size:
+** writing at 1 TiB adds 1 TiB), and files, as the entries made (files and
+** directories). Shrinking, truncating, removing or replacing a file gives back
+** what it held, never below 0: the directory grows by at most the quota, and
+** removing content that was there before earns no room past it. A write,
+** truncate, create or mkdir past a limit fails whole with EDQUOT.
+** Reference-counted and thread-safe (atomics): one quota may be shared by the
+** mounts of several sandboxes at once. 0 = no limit (usage is still counted). */
+eryx__vfs_quota *eryx__vfs_quota_new(uint64_t max_bytes, uint64_t max_files); /* NULL when out of memory */
+eryx__vfs_quota *eryx__vfs_quota_ref(eryx__vfs_quota *quota);                 /* returns quota */
+void eryx__vfs_quota_release(eryx__vfs_quota *quota);                         /* NULL allowed */
+void eryx__vfs_quota_usage(eryx__vfs_quota *quota, uint64_t *bytes, uint64_t *files);
 
 #endif

@@ -9,10 +9,17 @@
 ** way and then act on the last component with the *at call, which never follows
 ** a symlink in it. Files other than regular files and directories are refused:
 ** opening a FIFO or a device can block or have side effects.
+**
+** With a quota (vfs_quota.c) every growth of a file's size is reserved before the
+** write or truncate that makes it (an fstat first: the growth is from the size to
+** the end of the write, holes included), every new file or directory before it is
+** made, and what a shrink, truncate, unlink, rmdir or replacing rename frees is
+** given back after it. Without one nothing is looked at.
 */
 #define _GNU_SOURCE
 #include "vfs.h"
 #include "vfs_internal.h"
+#include "vfs_quota.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +39,12 @@
 typedef struct host {
     int dirfd; /* O_PATH | O_DIRECTORY */
     bool readonly;
+    eryx__vfs_quota *quota; /* a reference, or NULL */
 } host;
 
 typedef struct hfile {
     eryx__vfs_file base;
+    eryx__vfs_quota *quota; /* a reference (the file may outlive the backend), or NULL */
     int fd;
     DIR *dir;     /* on a dup of fd, opened at the first readdir */
     uint64_t pos; /* index of the entry dir will return next ("." and ".." skipped) */
@@ -155,11 +164,24 @@ static eryx__errno hf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uin
     if (!(f->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
     if (len > SSIZE_MAX) len = SSIZE_MAX;
     if (offset > INT64_MAX || len > INT64_MAX - offset) return ERYX__WASI_EFBIG;
+    uint64_t size = 0, at = offset, grow = 0;
+    if (hf->quota) {
+        struct stat st;
+        if (fstat(hf->fd, &st) != 0) return map_errno(errno);
+        size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+        if (f->flags & ERYX__VFS_O_APPEND) at = size;
+        grow = at + len > size ? at + len - size : 0;
+        eryx__errno e = eryx__quota_take(hf->quota, grow, 0);
+        if (e) return e;
+    }
     ssize_t r;
     /* With O_APPEND, Linux pwrite appends whatever the offset. */
     do r = pwrite(hf->fd, buf, len, (off_t)offset);
     while (r < 0 && errno == EINTR);
-    if (r < 0) return map_errno(errno);
+    int err = errno;
+    uint64_t grew = r > 0 && at + (uint64_t)r > size ? at + (uint64_t)r - size : 0;
+    if (grow > grew) eryx__quota_give(hf->quota, grow - grew, 0); /* a failed or short write */
+    if (r < 0) return map_errno(err);
     *nwritten = (size_t)r;
     return 0;
 }
@@ -174,10 +196,22 @@ static eryx__errno hf_fstat(eryx__vfs_file *f, eryx__vfs_stat *out) {
 static eryx__errno hf_truncate(eryx__vfs_file *f, uint64_t size) {
     if (!(f->flags & ERYX__VFS_O_WRITE)) return ERYX__WASI_EBADF;
     if (size > INT64_MAX) return ERYX__WASI_EFBIG;
+    hfile *hf = (hfile *)f;
+    uint64_t old = 0;
+    if (hf->quota) {
+        struct stat st;
+        if (fstat(hf->fd, &st) != 0) return map_errno(errno);
+        old = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+        eryx__errno e = eryx__quota_take(hf->quota, size > old ? size - old : 0, 0);
+        if (e) return e;
+    }
     int r;
-    do r = ftruncate(((hfile *)f)->fd, (off_t)size);
+    do r = ftruncate(hf->fd, (off_t)size);
     while (r != 0 && errno == EINTR);
-    return r == 0 ? 0 : map_errno(errno);
+    int err = errno;
+    if (r != 0) eryx__quota_give(hf->quota, size > old ? size - old : 0, 0);
+    else if (size < old) eryx__quota_give(hf->quota, old - size, 0);
+    return r == 0 ? 0 : map_errno(err);
 }
 
 static eryx__errno hf_sync(eryx__vfs_file *f) { return fsync(((hfile *)f)->fd) == 0 ? 0 : map_errno(errno); }
@@ -261,6 +295,7 @@ static void hf_close(eryx__vfs_file *f) {
     hfile *hf = (hfile *)f;
     if (hf->dir) closedir(hf->dir);
     close(hf->fd);
+    eryx__vfs_quota_release(hf->quota);
     free(hf);
 }
 
@@ -286,6 +321,7 @@ static eryx__errno host_open(void *self, const char *path, uint32_t flags, eryx_
 
     /* Look first (O_PATH opens nothing): a FIFO or device is never opened for real. */
     int fd = beneath(h, path, O_PATH | nofollow, 0);
+    bool creating = fd == -ENOENT && (flags & ERYX__VFS_O_CREAT);
     if (fd >= 0) {
         int r = fstat(fd, &st);
         close(fd);
@@ -305,8 +341,19 @@ static eryx__errno host_open(void *self, const char *path, uint32_t flags, eryx_
     if (flags & ERYX__VFS_O_TRUNC) o |= O_TRUNC;
     if (flags & ERYX__VFS_O_DIRECTORY) o |= O_DIRECTORY;
     if (flags & ERYX__VFS_O_APPEND) o |= O_APPEND;
+    /* What O_TRUNC frees (st is the file looked at above), or the entry made. */
+    uint64_t freed =
+        !creating && (flags & ERYX__VFS_O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    if (creating) {
+        eryx__errno e = eryx__quota_take(h->quota, 0, 1);
+        if (e) return e;
+    }
     fd = beneath(h, path, o, 0666);
-    if (fd < 0) return map_resolve_errno(-fd);
+    if (fd < 0) {
+        if (creating) eryx__quota_give(h->quota, 0, 1);
+        return map_resolve_errno(-fd);
+    }
+    eryx__quota_give(h->quota, freed, 0);
     if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
         close(fd);
         return ERYX__WASI_EACCES;
@@ -316,6 +363,7 @@ static eryx__errno host_open(void *self, const char *path, uint32_t flags, eryx_
         close(fd);
         return ERYX__WASI_ENOMEM;
     }
+    hf->quota = eryx__vfs_quota_ref(h->quota);
     hf->base.ops = S_ISDIR(st.st_mode) ? &host_dir_ops : &host_file_ops;
     hf->base.flags = flags;
     hf->fd = fd;
@@ -357,9 +405,20 @@ static eryx__errno host_name_op(host *h, const char *path, enum name_op op) {
     eryx__errno e = open_parent(h, path, &pfd, &last);
     if (e == ERYX__WASI_EBUSY && op == OP_MKDIR) return ERYX__WASI_EEXIST; /* the root exists */
     if (e) return e;
+    uint64_t freed = 0; /* what the removal gives back to the quota */
+    if (op == OP_MKDIR && (e = eryx__quota_take(h->quota, 0, 1))) {
+        close(pfd);
+        return e;
+    }
+    if (op == OP_UNLINK && h->quota) {
+        struct stat st;
+        if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1)
+            freed = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    }
     int r = op == OP_MKDIR ? mkdirat(pfd, last, 0777) : unlinkat(pfd, last, op == OP_RMDIR ? AT_REMOVEDIR : 0);
     int err = errno;
     close(pfd);
+    if (op == OP_MKDIR ? r != 0 : r == 0) eryx__quota_give(h->quota, freed, 1);
     return r == 0 ? 0 : map_errno(err);
 }
 
@@ -379,10 +438,18 @@ static eryx__errno host_rename(void *self, const char *from, const char *to) {
         close(fpfd);
         return e;
     }
+    /* A target replaced is removed: what it held goes back to the quota. */
+    struct stat fs, ts;
+    bool replaces = h->quota && fstatat(tpfd, tlast, &ts, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    fstatat(fpfd, flast, &fs, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    (fs.st_ino != ts.st_ino || fs.st_dev != ts.st_dev);
     int r = renameat(fpfd, flast, tpfd, tlast);
     int err = errno;
     close(fpfd);
     close(tpfd);
+    if (r == 0 && replaces)
+        eryx__quota_give(h->quota, S_ISREG(ts.st_mode) && ts.st_nlink == 1 && ts.st_size > 0 ? (uint64_t)ts.st_size : 0,
+                         1);
     return r == 0 ? 0 : map_errno(err); /* EXDEV here is a real cross-device rename */
 }
 
@@ -406,11 +473,12 @@ static void host_destroy(void *self) {
     host *h = self;
     if (!h) return;
     close(h->dirfd);
+    eryx__vfs_quota_release(h->quota);
     free(h);
 }
 
 
-void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err) {
+void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__vfs_quota *quota, eryx__errbuf *err) {
     eryx__errbuf_clear(err);
     int dfd = open(host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
@@ -425,6 +493,7 @@ void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__errbuf *err)
     }
     h->dirfd = dfd;
     h->readonly = readonly;
+    h->quota = eryx__vfs_quota_ref(quota);
     int probe = beneath(h, "", O_PATH | O_DIRECTORY, 0);
     if (probe < 0) {
         eryx__fail(err, ERYX_ERR_IO, "openat2 is unavailable (%s): Linux 5.6 or later is needed for host directories",

@@ -4,8 +4,15 @@
 ** Nodes are freed when they are neither linked in the tree nor open, so a file
 ** unlinked while open stays usable until its last close. The filesystem itself
 ** is reference-counted by its open files, so destroy (at unmount) does not pull
-** memory from under a file the caller still holds. The byte cap counts file
-** contents; a write or truncate past it fails whole, with ENOSPC.
+** memory from under a file the caller still holds.
+**
+** The byte cap counts every allocation the filesystem makes and keeps: nodes,
+** names, directory tables and file buffers with their spare capacity, each as the
+** chunk malloc really takes (charge()). The entry cap counts files and directories
+** (not the root). An operation that would pass either fails whole with ENOSPC and
+** changes nothing; the guest cannot make host memory grow past the caps with empty
+** files or long names. Open files (one small struct each) are not counted: the
+** WASI fd table bounds them.
 **
 ** Directory trees can be made arbitrarily deep by renames, so nothing here
 ** recurses over the tree.
@@ -45,7 +52,10 @@ struct mnode {
 
 typedef struct memfs {
     mnode *root;
-    uint64_t max, used, next_ino;
+    uint64_t max, used;        /* byte cap (0: none) and the bytes charged against it */
+    uint64_t max_nodes, nodes; /* entry cap (0: none) and the files and directories held */
+    uint64_t data;             /* bytes of file contents (eryx__vfs_mem_used) */
+    uint64_t next_ino;
     size_t refs; /* the backend's own reference plus one per open file */
 } memfs;
 
@@ -62,9 +72,24 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* What malloc(n) takes from the heap: glibc's chunk (an 8-byte header, rounded to
+** 16, 32 at least). Charging that, not n, keeps many small names honest. */
+static uint64_t chunk(uint64_t n) {
+    if (n == 0) return 0;
+    uint64_t c = (n + 8 + 15) & ~(uint64_t)15;
+    return c < 32 ? 32 : c;
+}
+
+/* True if `add` more bytes fit under the cap. */
+static bool fits(const memfs *fs, uint64_t add) { return !fs->max || (add <= fs->max && fs->used <= fs->max - add); }
+
+#define NODE_COST chunk(sizeof(mnode))
+
 static mnode *node_new(memfs *fs, uint8_t type, mnode *parent) {
     mnode *nd = calloc(1, sizeof *nd);
     if (!nd) return NULL;
+    fs->used += NODE_COST;
+    if (parent) fs->nodes++; /* the root is not an entry */
     nd->type = type;
     nd->linked = true;
     nd->ino = fs->next_ino++;
@@ -74,8 +99,13 @@ static mnode *node_new(memfs *fs, uint8_t type, mnode *parent) {
 }
 
 static void node_free(memfs *fs, mnode *nd) {
-    fs->used -= nd->size;
-    for (size_t i = 0; i < nd->n; i++) free(nd->ents[i].name); /* only at teardown is n > 0 */
+    fs->data -= nd->size;
+    fs->used -= NODE_COST + chunk(nd->cap) + chunk((uint64_t)nd->ecap * sizeof(ment));
+    if (nd != fs->root) fs->nodes--;
+    for (size_t i = 0; i < nd->n; i++) { /* only at teardown is n > 0 */
+        fs->used -= chunk(nd->ents[i].len + 1);
+        free(nd->ents[i].name);
+    }
     free(nd->ents);
     free(nd->data);
     free(nd);
@@ -88,6 +118,7 @@ static void tree_free(memfs *fs, mnode *root) {
         if (nd->n > 0) {
             ment *e = &nd->ents[--nd->n];
             mnode *child = e->node;
+            fs->used -= chunk(e->len + 1);
             free(e->name);
             child->parent = nd;
             nd = child;
@@ -130,15 +161,49 @@ static bool dir_find(const mnode *dir, const char *name, size_t len, size_t *at)
     return false;
 }
 
-static bool dir_reserve(mnode *dir) {
-    if (dir->n < dir->ecap) return true;
-    size_t cap = dir->ecap ? dir->ecap * 2 : 8;
-    if (cap > SIZE_MAX / sizeof(ment)) return false;
+/* The table capacity room for one more entry needs (dir->ecap if it has room). */
+static size_t dir_next_cap(const mnode *dir) { return dir->n < dir->ecap ? dir->ecap : dir->ecap ? dir->ecap * 2 : 8; }
+
+/* Bytes a new entry named len bytes costs in dir: its node, its name, the table's growth. */
+static uint64_t entry_cost(const mnode *dir, size_t len) {
+    return NODE_COST + chunk((uint64_t)len + 1) + chunk((uint64_t)dir_next_cap(dir) * sizeof(ment)) -
+           chunk((uint64_t)dir->ecap * sizeof(ment));
+}
+
+/* Makes room for one more entry; ENOSPC past the cap, ENOMEM if malloc fails. */
+static eryx__errno dir_reserve(memfs *fs, mnode *dir) {
+    size_t cap = dir_next_cap(dir);
+    if (cap == dir->ecap) return 0;
+    if (cap > SIZE_MAX / sizeof(ment)) return ERYX__WASI_ENOSPC;
+    uint64_t grow = chunk((uint64_t)cap * sizeof(ment)) - chunk((uint64_t)dir->ecap * sizeof(ment));
+    if (!fits(fs, grow)) return ERYX__WASI_ENOSPC;
     ment *g = realloc(dir->ents, cap * sizeof *g);
-    if (!g) return false;
+    if (!g) return ERYX__WASI_ENOMEM;
     dir->ents = g;
     dir->ecap = cap;
-    return true;
+    fs->used += grow;
+    return 0;
+}
+
+/* A copy of a new entry's name, charged; NULL when malloc fails. */
+static char *name_new(memfs *fs, const char *name, size_t len) {
+    char *s = malloc(len + 1);
+    if (!s) return NULL;
+    memcpy(s, name, len);
+    s[len] = '\0';
+    fs->used += chunk((uint64_t)len + 1);
+    return s;
+}
+
+static void name_free(memfs *fs, char *name, size_t len) {
+    fs->used -= chunk((uint64_t)len + 1);
+    free(name);
+}
+
+/* Whether one more entry named len bytes fits both caps. */
+static eryx__errno entry_fits(const memfs *fs, const mnode *dir, size_t len) {
+    if (fs->max_nodes && fs->nodes >= fs->max_nodes) return ERYX__WASI_ENOSPC;
+    return fits(fs, entry_cost(dir, len)) ? 0 : ERYX__WASI_ENOSPC;
 }
 
 /* Inserts at index `at` (from dir_find); room must have been reserved. */
@@ -150,21 +215,22 @@ static void dir_insert(mnode *dir, size_t at, char *name, size_t len, mnode *nd)
     dir->mtim = dir->ctim = now_ns();
 }
 
-/* Removes entry `at` (its name is freed; the node is the caller's). */
-static void dir_remove(mnode *dir, size_t at) {
-    free(dir->ents[at].name);
+/* Removes entry `at` (its name is freed; the node is the caller's). A table a
+** quarter full is halved, so emptied directories give their memory back. */
+static void dir_remove(memfs *fs, mnode *dir, size_t at) {
+    name_free(fs, dir->ents[at].name, dir->ents[at].len);
     memmove(&dir->ents[at], &dir->ents[at + 1], (dir->n - at - 1) * sizeof(ment));
     dir->n--;
     dir->mtim = dir->ctim = now_ns();
-}
-
-static char *dup_name(const char *name, size_t len) {
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, name, len);
-        s[len] = '\0';
+    if (dir->ecap > 8 && dir->n < dir->ecap / 4) {
+        size_t cap = dir->ecap / 2;
+        ment *g = realloc(dir->ents, cap * sizeof *g);
+        if (g) {
+            fs->used -= chunk((uint64_t)dir->ecap * sizeof(ment)) - chunk((uint64_t)cap * sizeof(ment));
+            dir->ents = g;
+            dir->ecap = cap;
+        }
     }
-    return s;
 }
 
 /* Components ".", ".." and "" are refused: the mount table normalizes paths, so
@@ -223,30 +289,37 @@ static eryx__errno lookup(memfs *fs, const char *path, mnode **out, mnode **dir,
 
 /* ---- file contents -------------------------------------------------------------- */
 
-/* Sets a regular file's size: zero-fills growth, honours the cap, changes
-** nothing on failure. */
+/* Sets a regular file's size: zero-fills growth, honours the cap (the buffer's
+** spare capacity included: it shrinks to what the cap leaves), changes nothing on
+** failure. */
 static eryx__errno set_size(memfs *fs, mnode *nd, uint64_t size) {
     if (size > MEM_FILE_MAX) return ERYX__WASI_EFBIG;
     if (size > nd->size) {
         uint64_t grow = size - nd->size;
-        if (fs->max && grow > fs->max - fs->used) return ERYX__WASI_ENOSPC;
         if (size > nd->cap) {
+            uint64_t old = chunk(nd->cap);
             size_t need = (size_t)size, slack = need / 2 < MEM_SLACK_MAX ? need / 2 : MEM_SLACK_MAX;
             size_t cap = slack <= MEM_FILE_MAX - need ? need + slack : need;
-            if (fs->max && cap > fs->max) cap = (size_t)(fs->max > need ? fs->max : need);
+            if (!fits(fs, chunk(need) - old)) return ERYX__WASI_ENOSPC;
+            if (fs->max) { /* chunk(c) <= c + 24: keep the slack within the room left */
+                uint64_t room = fs->max - fs->used + old;
+                if ((uint64_t)cap + 24 > room) cap = room > (uint64_t)need + 24 ? (size_t)(room - 24) : need;
+            }
             unsigned char *g = realloc(nd->data, cap);
             if (!g) return ERYX__WASI_ENOSPC;
             nd->data = g;
             nd->cap = cap;
+            fs->used += chunk(cap) - old;
         }
         memset(nd->data + nd->size, 0, (size_t)grow);
-        fs->used += grow;
+        fs->data += grow;
     } else {
-        fs->used -= nd->size - size;
+        fs->data -= nd->size - size;
         if (size < nd->cap / 4) { /* give memory back after a large shrink */
             unsigned char *g = size ? realloc(nd->data, (size_t)size) : NULL;
             if (!size) free(nd->data);
             if (g || !size) {
+                fs->used -= chunk(nd->cap) - chunk(size);
                 nd->data = g;
                 nd->cap = (size_t)size;
             }
@@ -382,12 +455,12 @@ static eryx__errno mem_open(void *self, const char *path, uint32_t flags, eryx__
         e = ERYX__WASI_ENOENT;
     } else if (flags & ERYX__VFS_O_DIRECTORY) {
         e = ERYX__WASI_EINVAL; /* as Linux: O_CREAT | O_DIRECTORY does not make directories */
-    } else {
-        char *copy = dup_name(name, len);
-        nd = copy && dir_reserve(dir) ? node_new(fs, ERYX__VFS_TYPE_REG, dir) : NULL;
+    } else if (!(e = entry_fits(fs, dir, len)) && !(e = dir_reserve(fs, dir))) {
+        char *copy = name_new(fs, name, len);
+        nd = copy ? node_new(fs, ERYX__VFS_TYPE_REG, dir) : NULL;
         if (nd) dir_insert(dir, at, copy, len, nd);
         else {
-            free(copy);
+            if (copy) name_free(fs, copy, len);
             e = ERYX__WASI_ENOMEM;
         }
     }
@@ -422,10 +495,11 @@ static eryx__errno mem_mkdir(void *self, const char *path) {
     eryx__errno e = walk_parent(fs, path, &dir, &name, &len);
     if (e) return e;
     if (!dir || dir_find(dir, name, len, &at)) return ERYX__WASI_EEXIST;
-    char *copy = dup_name(name, len);
-    mnode *nd = copy && dir_reserve(dir) ? node_new(fs, ERYX__VFS_TYPE_DIR, dir) : NULL;
+    if ((e = entry_fits(fs, dir, len)) || (e = dir_reserve(fs, dir))) return e;
+    char *copy = name_new(fs, name, len);
+    mnode *nd = copy ? node_new(fs, ERYX__VFS_TYPE_DIR, dir) : NULL;
     if (!nd) {
-        free(copy);
+        if (copy) name_free(fs, copy, len);
         return ERYX__WASI_ENOMEM;
     }
     dir_insert(dir, at, copy, len, nd);
@@ -435,7 +509,7 @@ static eryx__errno mem_mkdir(void *self, const char *path) {
 /* Takes nd (at dir->ents[at]) out of the tree. */
 static void unlink_node(memfs *fs, mnode *dir, size_t at) {
     mnode *nd = dir->ents[at].node;
-    dir_remove(dir, at);
+    dir_remove(fs, dir, at);
     nd->linked = false;
     nd->parent = NULL;
     nd->ctim = now_ns();
@@ -487,23 +561,25 @@ static eryx__errno mem_rename(void *self, const char *from, const char *to) {
         return ERYX__WASI_EISDIR;
     }
     /* Allocate first so that nothing changes on failure. */
-    char *copy = dup_name(tname, tlen);
-    if (!copy || (!dst && !dir_reserve(tdir))) {
-        free(copy);
-        return ERYX__WASI_ENOMEM;
-    }
+    uint64_t grow =
+        chunk((uint64_t)tlen + 1) +
+        (dst ? 0 : chunk((uint64_t)dir_next_cap(tdir) * sizeof(ment)) - chunk((uint64_t)tdir->ecap * sizeof(ment)));
+    if (!fits(fs, grow)) return ERYX__WASI_ENOSPC;
+    if (!dst && (e = dir_reserve(fs, tdir))) return e;
+    char *copy = name_new(fs, tname, tlen);
+    if (!copy) return ERYX__WASI_ENOMEM;
     if (dst) { /* replace in place: the slot keeps its sorted position */
-        free(tdir->ents[tat].name);
+        name_free(fs, tdir->ents[tat].name, tdir->ents[tat].len);
         tdir->ents[tat].name = copy;
         tdir->ents[tat].node = src;
         dst->linked = false;
         dst->parent = NULL;
         node_maybe_free(fs, dst);
-        dir_remove(sdir, sat); /* sat still indexes the source: the slot at tat was rewritten, not moved */
+        dir_remove(fs, sdir, sat); /* sat still indexes the source: the slot at tat was rewritten, not moved */
         src->parent = tdir;
         tdir->mtim = tdir->ctim = now_ns();
     } else {
-        dir_remove(sdir, sat);
+        dir_remove(fs, sdir, sat);
         if (sdir == tdir && sat < tat) tat--;
         dir_insert(tdir, tat, copy, tlen, src);
     }
@@ -523,10 +599,11 @@ static eryx__errno mem_readlink(void *self, const char *path, char *buf, size_t 
 
 static void mem_destroy(void *self) { fs_unref(self); }
 
-void *eryx__vfs_mem_new(uint64_t max_bytes) {
+void *eryx__vfs_mem_new(uint64_t max_bytes, uint64_t max_entries) {
     memfs *fs = calloc(1, sizeof *fs);
     if (!fs) return NULL;
     fs->max = max_bytes;
+    fs->max_nodes = max_entries;
     fs->next_ino = 1;
     fs->refs = 1;
     fs->root = node_new(fs, ERYX__VFS_TYPE_DIR, NULL);
@@ -537,7 +614,9 @@ void *eryx__vfs_mem_new(uint64_t max_bytes) {
     return fs;
 }
 
-uint64_t eryx__vfs_mem_used(void *self) { return ((memfs *)self)->used; }
+uint64_t eryx__vfs_mem_used(void *self) { return ((memfs *)self)->data; }
+uint64_t eryx__vfs_mem_charged(void *self) { return ((memfs *)self)->used; }
+uint64_t eryx__vfs_mem_entries(void *self) { return ((memfs *)self)->nodes; }
 
 const eryx__vfs_backend eryx__vfs_mem_backend = {.name = "mem",
                                                  .open = mem_open,

@@ -27,7 +27,7 @@ typedef struct sfile {
 eryx_storage *eryx_storage_new(uint64_t max_bytes) {
     eryx_storage *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    if (!(s->mem = eryx__vfs_mem_new(max_bytes))) {
+    if (!(s->mem = eryx__vfs_mem_new(max_bytes, 0))) {
         free(s);
         return NULL;
     }

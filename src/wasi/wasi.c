@@ -40,7 +40,7 @@ eryx__errno eryx__wasi_guest_path(eryx__wasi *w, eryx__guest_mem m, uint32_t dir
     if (!mem_range(m, ptr, len)) return ERYX__WASI_EFAULT;
     if (len == 0) return ERYX__WASI_ENOENT; /* POSIX: the empty path names nothing */
     if (!w->vfs) return ERYX__WASI_ENOENT;
-    return eryx__vfs_join(e->path, (const char *)gptr(m, ptr), len, out, PATH_CAP);
+    return eryx__vfs_join_guest(e->path, (const char *)gptr(m, ptr), len, out, PATH_CAP);
 }
 
 /* ---- args and environ --------------------------------------------------------- */

@@ -312,12 +312,17 @@ static eryx__errno check_fstflags(uint32_t fst) {
     return 0;
 }
 
-/* Setting times is accepted and ignored: the VFS has no settable times, and
-** failing would break os.utime() callers (shutil.copystat, tarfile) for nothing. */
+/* Setting times is accepted and ignored where files can be changed: the VFS has
+** no settable times, and failing would break os.utime() callers (shutil.copystat,
+** tarfile) for nothing. On a read-only mount it is EROFS, as a change would be
+** (the guest's os.chmod asks this way too: guest/lib/_eryx_support.py). */
 int32_t eryx__wasi_fd_filestat_set_times(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)m;
-    if (!fd_get(w, A32(0))) return ERYX__WASI_EBADF;
-    return check_fstflags(A32(3));
+    fd_entry *e = fd_get(w, A32(0));
+    if (!e) return ERYX__WASI_EBADF;
+    eryx__errno err = check_fstflags(A32(3));
+    if (err || is_stdio(e)) return err;
+    return w->vfs && e->path ? eryx__vfs_writable(w->vfs, e->path) : ERYX__WASI_EROFS;
 }
 
 int32_t eryx__wasi_fd_prestat_get(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
@@ -487,14 +492,16 @@ int32_t eryx__wasi_path_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uin
     return 0;
 }
 
-/* Accepted and ignored once the path exists (see fd_filestat_set_times). */
+/* Accepted and ignored once the path exists on a writable mount; EROFS on a
+** read-only one (see fd_filestat_set_times). */
 int32_t eryx__wasi_path_filestat_set_times(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     char path[PATH_CAP];
     eryx__errno err = eryx__wasi_guest_path(w, m, A32(0), A32(2), A32(3), path);
     if (err) return err;
     if ((err = check_fstflags(A32(6)))) return err;
     eryx__vfs_stat st;
-    return eryx__vfs_stat_path(w->vfs, path, A32(1) & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW, &st);
+    if ((err = eryx__vfs_stat_path(w->vfs, path, A32(1) & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW, &st))) return err;
+    return eryx__vfs_writable(w->vfs, path);
 }
 
 int32_t eryx__wasi_path_readlink(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
