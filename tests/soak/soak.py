@@ -299,6 +299,8 @@ def main() -> int:
     ap.add_argument("--csv", default="soak.csv")
     ap.add_argument("--summary", default=None, help="write the summary as JSON here too")
     ap.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
+    ap.add_argument("--sample-every", type=int, default=0, metavar="N",
+                    help="also sample every N executions (a short run on a fast machine still gets samples)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--warmup", type=float, default=0.25, help="fraction of the run left out of the verdict")
     ap.add_argument("--max-mismatches-shown", type=int, default=10)
@@ -325,9 +327,10 @@ def main() -> int:
         s = sample()
         with lock:
             s["t"], s["executions"] = time.monotonic() - t0, state["done"]
-        rows.append(s)
-        csvf.write(f"{s['t']:.1f},{s['executions']},{s['rss_kb']},{s['fds']},{s['threads']},{s['maps']}\n")
-        csvf.flush()
+        with lock:
+            rows.append(s)
+            csvf.write(f"{s['t']:.1f},{s['executions']},{s['rss_kb']},{s['fds']},{s['threads']},{s['maps']}\n")
+            csvf.flush()
 
     def sampler() -> None:
         while not stop.wait(args.interval):
@@ -346,13 +349,18 @@ def main() -> int:
             except Exception as e:  # any other exception is a mismatch as well
                 k, bad = 1, f"{type(e).__name__}: {str(e)[:200]}"
             with lock:
+                before = state["done"]
                 state["done"] += k
                 state["by_kind"][w.last] = state["by_kind"].get(w.last, 0) + k
+                every = args.sample_every
+                due = every and state["done"] // every > before // every
                 if bad:
                     state["mismatches"] += 1
                     if state["shown"] < args.max_mismatches_shown:
                         state["shown"] += 1
                         print(f"MISMATCH (thread {w.idx}): {bad}", file=sys.stderr, flush=True)
+            if due:
+                record()
 
     record()
     st = threading.Thread(target=sampler, daemon=True)

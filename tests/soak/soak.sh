@@ -5,7 +5,7 @@
 # module first when it is stale (as python/run-tests.sh does). numpy comes from
 # $ERYX_NUMPY_PACKAGE, else the build's ERYX_NUMPY_PACKAGE (CMakeCache.txt).
 #   full run:  tests/soak/soak.sh build --csv soak.csv --summary soak.json
-#   ctest's soak.small: tests/soak/soak.sh build -n 2000 --interval 0.5 --leaks-only
+#   ctest's soak.small: tests/soak/soak.sh build -n 2000 --interval 0.5 --sample-every 100 --leaks-only
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/../.." && pwd)"
