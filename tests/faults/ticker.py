@@ -77,13 +77,17 @@ for line in sys.stdin:
 
 
 def ticker_tid(pid: int) -> int | None:
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if f.read().strip() == "eryx-ticker":
-                    return int(tid)
-        except OSError:
-            pass
+    # The thread names itself once it runs, which may be after the first execution
+    # returned: look for up to 10 s.
+    for _ in range(100):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if f.read().strip() == "eryx-ticker":
+                        return int(tid)
+            except OSError:
+                pass
+        time.sleep(0.1)
     return None
 
 
