@@ -25,5 +25,11 @@ mkdir -p "$tmp"
 cp -r "$here/pyproject.toml" "$here/setup.py" "$here/README.md" "$here/src" "$here/eryx" "$tmp/"
 ERYX_BUILD_DIR="$bdir" ERYX_SOURCE_DIR="$top" "$venv/bin/pip" install --isolated -q --no-build-isolation \
     --force-reinstall --no-deps "$tmp"
-"$venv/bin/python" -c 'import eryx; print("[eryx] python module", eryx.__version__, "installed in", "'"$venv"'")'
+# A sanitizer build's extension loads only with the ASan runtime first (python/run-tests-asan.sh).
+pre=
+if grep -qiE '^ERYX_SANITIZE:BOOL=(ON|1|TRUE)$' "$bdir/CMakeCache.txt"; then
+    pre="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+fi
+LD_PRELOAD="$pre" ASAN_OPTIONS=detect_leaks=0 \
+    "$venv/bin/python" -c 'import eryx; print("[eryx] python module", eryx.__version__, "installed in", "'"$venv"'")'
 touch "$venv/.eryx-installed"

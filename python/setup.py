@@ -29,15 +29,19 @@ include = Path(os.environ.get("ERYX_SOURCE_DIR") or here.parent) / "include"
 if not (include / "eryx.h").is_file():
     sys.exit(f"eryx: {include}/eryx.h not found: set ERYX_SOURCE_DIR to the eryx repository")
 
+# A sanitizer build (./build.sh asan: ERYX_SANITIZE=ON) instruments the extension as
+# well, so python/run-tests-asan.sh covers its C; Python must then preload libasan.
+san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"] if re.search(
+    r"^ERYX_SANITIZE:BOOL=(ON|1|TRUE)$", cache.read_text(), re.M | re.I) else []
 ext = Extension(
     "eryx._eryx",
     sources=["src/_eryx.c"],
     include_dirs=[str(include)],
-    extra_compile_args=["-std=c17", "-Wall", "-Wextra", "-Werror"],
+    extra_compile_args=["-std=c17", "-Wall", "-Wextra", "-Werror", *san],
     extra_objects=[str(liberyx), str(wasmtime / "lib" / "libwasmtime.a")],
     libraries=["zip", "z", "crypto", "xxhash", "zstd", "jansson", "pthread", "dl", "m"],
     # Keep the static libraries' symbols (wasmtime's, eryx's) out of the module's
     # dynamic symbol table: only PyInit__eryx is exported.
-    extra_link_args=["-Wl,--exclude-libs,ALL"],
+    extra_link_args=["-Wl,--exclude-libs,ALL", *san],
 )
 setup(ext_modules=[ext])

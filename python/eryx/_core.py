@@ -829,8 +829,12 @@ class SandboxFactory:
         """Writes to_bytes() to path (atomically: a temporary file, then a rename)."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.to_bytes())
-        os.replace(tmp, path)
+        try:
+            tmp.write_bytes(self.to_bytes())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no partial file behind
+            raise
 
     @classmethod
     def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None,

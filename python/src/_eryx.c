@@ -172,7 +172,15 @@ static int Builder_init(BuilderObject *self, PyObject *args, PyObject *kw) {
 }
 
 static void Builder_dealloc(BuilderObject *self) {
-    eryx_builder_free(self->b);
+    /* eryx_builder_free waits for pending cache writes, and a write that fails warns
+    ** through py_warning, which takes the GIL: free with the GIL released, or the two
+    ** threads wait on each other forever (a full disk hung the process). */
+    if (self->b) {
+        eryx_builder *b = self->b;
+        self->b = NULL;
+        Py_BEGIN_ALLOW_THREADS eryx_builder_free(b);
+        Py_END_ALLOW_THREADS
+    }
     Py_XDECREF(self->keep);
     if (self->lock) PyThread_free_lock(self->lock);
     Py_TYPE(self)->tp_free((PyObject *)self);

@@ -356,10 +356,10 @@ static bool zero_chunk(const char *p, size_t n) { return n == HOLE_CHUNK && !p[0
 /* Writes n bytes at fd's offset; whole 64 KiB chunks of zeros become holes (a
 ** start state is mostly zero pages: its entry then takes a third of the disk and
 ** of the write). What follows a final hole (the trailer) extends the file. */
-static int write_all(eryx__store *s, int fd, const void *data, size_t n) {
+static int write_all(eryx__store *s, int fd, const void *data, size_t n, bool sparse) {
     const char *p = data;
     while (n > 0) {
-        size_t run = 0, step;
+        size_t run = sparse ? 0 : n, step;
         while (run < n && !zero_chunk(p + run, step = n - run < HOLE_CHUNK ? n - run : HOLE_CHUNK)) run += step;
         if (run && write_run(s, fd, p, run) != 0) return -1;
         p += run, n -= run;
@@ -372,6 +372,11 @@ static int write_all(eryx__store *s, int fd, const void *data, size_t n) {
 }
 
 eryx_status eryx__store_put(eryx__store *store, const char *key, const void *payload, size_t len, eryx__errbuf *err) {
+    return eryx__store_put_sparse(store, key, payload, len, true, err);
+}
+
+eryx_status eryx__store_put_sparse(eryx__store *store, const char *key, const void *payload, size_t len, bool sparse,
+                                   eryx__errbuf *err) {
     clear_msg(err);
     if (!store) {
         set_msg(err, "eryx__store_put: no store");
@@ -408,7 +413,7 @@ eryx_status eryx__store_put(eryx__store *store, const char *key, const void *pay
     eryx__store_build_trailer(t, key, (uint64_t)len, XXH3_128bits(len ? payload : "", len));
     const char *step = "write";
     int e = 0;
-    if (write_all(store, fd, payload, len) != 0 || write_all(store, fd, t, sizeof t) != 0) {
+    if (write_all(store, fd, payload, len, sparse) != 0 || write_all(store, fd, t, sizeof t, sparse) != 0) {
         e = errno;
     } else if (fsync(fd) != 0) {
         e = errno;

@@ -106,6 +106,13 @@ void eryx__store_unlock(int fd);
 ** ERYX_ERR_INVALID_ARGUMENT (no store, a bad key) with a message in err, having
 ** left nothing behind: no temp file and no damage to other entries. */
 eryx_status eryx__store_put(eryx__store *store, const char *key, const void *payload, size_t len, eryx__errbuf *err);
+/* The same, with holes only where `sparse` (eryx__store_put: always). Compiled
+** modules are stored dense: wasmtime maps the entry and reads it in place, and a
+** hole read through a mapping on a full tmpfs faults with SIGBUS (the kernel cannot
+** allocate the page). Start-state images are only read through the entry check,
+** which hashes holes from zeros. */
+eryx_status eryx__store_put_sparse(eryx__store *store, const char *key, const void *payload, size_t len, bool sparse,
+                                   eryx__errbuf *err);
 
 /* ---- maintenance (eryx cache list/stats/verify/prune/clear) -------------------- */
 typedef struct eryx__store_info {

@@ -5,8 +5,12 @@
 /* XSI on top of the global POSIX level: strerror_r in err_text (store_int.h). */
 #define _XOPEN_SOURCE 700
 #include "store_int.h"
+#include <stdbool.h>
 #ifndef SEEK_DATA
 #define SEEK_DATA 3 /* Linux's value; hidden by the XSI level this file needs for strerror_r */
+#endif
+#ifndef SEEK_HOLE
+#define SEEK_HOLE 4 /* the same */
 #endif
 
 /* ---- names and the trailer ------------------------------------------------------- */
@@ -178,26 +182,48 @@ int eryx__store_check_entry(int fd, uint64_t size, const char *key, eryx__store_
     ** we use. Reading stays the fallback when the mapping is refused. */
     const uint8_t *map = payload ? mmap(NULL, (size_t)payload, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     if (map == MAP_FAILED) map = NULL;
-    uint8_t *buf = map ? NULL : malloc(HASH_CHUNK);
+    uint8_t *buf = malloc(HASH_CHUNK); /* also for mapped chunks at a hole's edge */
     int rc = CHECK_OK;
-    if (!map && payload && !buf) {
+    if (payload && !buf) {
         set_msg(why, "out of memory");
         rc = CHECK_ERR;
     }
-    /* Whole chunks inside a hole of a sparse entry (store.c writes zero runs as
-    ** holes) are hashed from zeros here: touching them through the mapping would
-    ** make the kernel allocate and clear a page for each. */
+    /* The holes of a sparse entry (store.c writes zero runs as 64 KiB-aligned holes)
+    ** are hashed from zeros, never touched through the mapping: that would make the
+    ** kernel allocate and clear a page for each, and on a full tmpfs it cannot, so
+    ** the read faulted with SIGBUS. Chunks stop at each hole's edges for that, kept
+    ** on 64 KiB boundaries (the image sink takes whole 64 KiB chunks); a chunk with
+    ** part of a shorter hole in it (a copy made by cp --sparse) is read with pread,
+    ** which serves a hole without allocating. */
+    enum { ALIGN = 65536 };
     static const uint8_t zeros[HASH_CHUNK];
-    off_t next_data = 0; /* no data before it, from off */
+    off_t seg_end = 0;                  /* [off, seg_end) is all hole or all data */
+    off_t data_from = 0, hole_from = 0; /* a data segment's true edges */
+    bool seg_hole = false;
     for (uint64_t off = 0; rc == CHECK_OK && off < payload;) {
         size_t n = payload - off < HASH_CHUNK ? (size_t)(payload - off) : HASH_CHUNK;
         const uint8_t *chunk = map ? map + off : buf;
-        if (map && (off_t)off >= next_data) {
+        if (map && (off_t)off >= seg_end) {
             off_t d = lseek(fd, (off_t)off, SEEK_DATA); /* unsupported (EINVAL): all data */
-            next_data = d >= 0 ? d : errno == ENXIO ? (off_t)payload : (off_t)off;
+            seg_hole = false;
+            seg_end = hole_from = (off_t)payload;
+            data_from = (off_t)off;
+            if (d < 0 && errno == ENXIO) { /* a hole to the end */
+                seg_hole = true;
+            } else if (d > (off_t)off && d / ALIGN * ALIGN > (off_t)off) {
+                seg_hole = true;
+                seg_end = d / ALIGN * ALIGN;
+            } else if (d >= (off_t)off) { /* data from d (a hole before it too short to skip) */
+                off_t h = lseek(fd, d, SEEK_HOLE);
+                data_from = d;
+                if (h > d) seg_end = (h + ALIGN - 1) / ALIGN * ALIGN, hole_from = h;
+            }
         }
-        if (map && next_data >= (off_t)(off + n)) chunk = zeros;
-        if (!map) {
+        if (map && (off_t)(off + n) > seg_end) n = (size_t)(seg_end - (off_t)off);
+        if (map && seg_hole) chunk = zeros;
+        bool edge = map && !seg_hole && ((off_t)off < data_from || (off_t)(off + n) > hole_from);
+        if (!map || edge) {
+            chunk = buf;
             got = pread_full(fd, buf, n, (off_t)off);
             if (got < 0) {
                 errstr es = err_text(errno);

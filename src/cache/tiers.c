@@ -313,7 +313,7 @@ static void store_compiled(const eryx__cache_config *cc, eryx__store *store, con
         return;
     }
     eryx__errbuf eb;
-    if (store && eryx__store_put(store, key, bytes.data, bytes.size, &eb) != ERYX_OK)
+    if (store && eryx__store_put_sparse(store, key, bytes.data, bytes.size, false, &eb) != ERYX_OK)
         warn(cc, "cannot write the compiled module to the cache (%s); the next process compiles again", eb.msg);
     if (cc->backend && cc->backend->put(cc->backend_user, key, bytes.data, bytes.size) != 0)
         warn(cc, "the cache backend failed to store %s", key);
