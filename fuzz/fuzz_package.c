@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FILE *f = fopen(file, "wb");
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
     eryx__package p;
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     eryx_status st = eryx__package_open(file, &p, &err);
     if (st != ERYX_OK) {
         if ((st != ERYX_ERR_PACKAGE && st != ERYX_ERR_NO_MEMORY) || !err.msg[0]) abort();

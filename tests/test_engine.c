@@ -24,7 +24,7 @@ static void collect(void *user, const char *msg) {
 static eryx__load_source acquire(eryx__memcache *mc, const char *dir, int *ok) {
     eryx__guest *g = NULL;
     eryx__load_source src = ERYX__LOADED_COMPILED;
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     eryx__cache_config cc = {.memory = mc, .dir = dir, .warn = collect};
     eryx_status st = eryx__guest_acquire(wasm, sha, &cc, &g, &src, &err);
     *ok = st == ERYX_OK && g != NULL && eryx__guest_pre(g) != NULL;
@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     snprintf(wasm, sizeof wasm, "%s/python.wasm", argv[1]);
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     CHECK(eryx__guest_sha256(argv[1], sha, &err) == ERYX_OK);
     if (argc == 4) { /* a child process of the concurrency test: 0 loaded, 1 compiled */
         int child_ok;

@@ -316,7 +316,7 @@ static void test_eryx_package_file(void) {
     char dir[] = "/tmp/eryx-test-numpy-XXXXXX", file[256], cmd[600];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(file, sizeof file, "%s/numpy-2.2.6.eryx", dir);
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     CHECK(eryx__package_write(pkg, "numpy", "2.2.6", file, &err) == ERYX_OK);
     eryx_builder *b = eryx_builder_new();
     CHECK(eryx_builder_add_package(b, file) == ERYX_OK);

@@ -72,7 +72,7 @@ static char *read_back(const eryx__package *p, const char *rel) {
 /* Opens path expecting a refusal whose message holds both needles. */
 static void expect_refused(const char *path, const char *needle1, const char *needle2, int line) {
     eryx__package p;
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     eryx_status st = path ? eryx__package_open(path, &p, &err) : ERYX_ERR_IO;
     if (getenv("ERYX_TEST_VERBOSE")) fprintf(stderr, "line %d: %s\n", line, err.msg);
     check_count++;
@@ -89,7 +89,7 @@ static void test_good_wheel(void) {
     const char *path = wheel("pkg-1.0-py3-none-any.whl", good);
     CHECK(path != NULL);
     eryx__package p, q;
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     CHECK(eryx__package_open(path, &p, &err) == ERYX_OK);
     CHECK_STR_EQ(p.name, "pkg");
     CHECK_STR_EQ(p.kind, "wheel");
@@ -255,7 +255,7 @@ static void test_source_trees(void) {
     CHECK(symlink(target, path) == 0);
     snprintf(path, sizeof path, "%s/proj", tmp);
     eryx__package p;
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     CHECK(eryx__package_open(path, &p, &err) == ERYX_OK);
     if (!p.img) {
         fprintf(stderr, "%s\n", err.msg);
@@ -330,7 +330,7 @@ static const char plain_wasm[] = "\0asm\1\0\0\0\1\4\1\x60\0\0";
 
 static void test_extension_modules(void) {
     eryx__package p;
-    eryx__errbuf err = {{0}};
+    eryx__errbuf err = {0};
     const member wasi[] = {{"pkg/__init__.py", "", false, 0},
                            {"pkg/_mod.cpython-313-wasm32-wasi.so", side_so, false, sizeof side_so - 1},
                            {"pkg-1.0.dist-info/WHEEL", "Tag: cp313-cp313-wasi_0_0_0_wasm32\n", false, 0},

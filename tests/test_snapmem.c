@@ -175,6 +175,7 @@ int main(void) {
     for (size_t i = 0; i < SIZE; i++) want[i] = (i / 65536) % 3 == 1 ? 0 : (uint8_t)(i * 7 + i / 4096);
     eryx__errbuf err;
     CHECK(eryx__snapimg_new(want, 1000, &err) == NULL && err.msg[0]); /* not whole pages */
+    CHECK(err.status == ERYX_ERR_INVALID_ARGUMENT);                   /* the kind travels with the message */
     eryx__snapimg *img = eryx__snapimg_new(want, SIZE, &err);
     CHECK(img != NULL && eryx__snapimg_size(img) == SIZE);
     const uint8_t *view = eryx__snapimg_view(img);

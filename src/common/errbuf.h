@@ -9,13 +9,17 @@
 
 typedef struct eryx__errbuf {
     char msg[ERYX__ERRMSG_MAX];
+    eryx_status status; /* the last eryx__fail's, so a caller wrapping the message keeps its kind */
 } eryx__errbuf;
 
-/* Formats a message into buf and returns status, so callers can
-** `return eryx__fail(&h->err, ERYX_ERR_IO, "cannot open %s: %s", ...)`. */
+/* Formats a message into buf, records status in it and returns status, so callers
+** can `return eryx__fail(&h->err, ERYX_ERR_IO, "cannot open %s: %s", ...)`. */
 eryx_status eryx__fail(eryx__errbuf *buf, eryx_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static inline void eryx__errbuf_clear(eryx__errbuf *buf) { buf->msg[0] = '\0'; }
+static inline void eryx__errbuf_clear(eryx__errbuf *buf) {
+    buf->status = ERYX_OK;
+    buf->msg[0] = '\0';
+}
 
 #endif

@@ -222,7 +222,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     eryx__errbuf msg;
     if (!(*out = eryx__snapimg_new(wasmtime_memory_data(t.cx, &t.host.memory),
                                    wasmtime_memory_data_size(t.cx, &t.host.memory), &msg)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the snapshot image: %s", msg.msg);
+        st = eryx__fail(err, msg.status, "cannot keep the snapshot image: %s", msg.msg);
 done:
     t.cur = NULL;
     eryx__result_clear(&scratch);
@@ -537,7 +537,7 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
     eryx__snapimg *img = NULL;
     eryx__errbuf msg;
     if (st == ERYX_OK && !(img = eryx__snapimg_new(mem, (size_t)size, &msg)))
-        st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot keep the start state: %s", msg.msg);
+        st = eryx__fail(err, msg.status, "cannot keep the start state: %s", msg.msg);
     free(mem);
     if (st == ERYX_OK) st = eryx__builder_install_state(b, id, img);
     eryx__snapimg_release(img);
