@@ -98,15 +98,21 @@ def _check_limit(name: str, value: Any, *, allow_none: bool) -> int | None:
     return value
 
 
+# The reference's (pyeryx 0.11) default limits, shared by ResourceLimits and Session.
+_DEFAULT_TIMEOUT_MS = 30000
+_DEFAULT_MAX_MEMORY = 128 << 20
+
+
 class ResourceLimits:
     """Limits of each execution. None means no limit for the optional ones."""
 
     __slots__ = ("_execution_timeout_ms", "_callback_timeout_ms", "_max_memory_bytes", "_max_callback_invocations",
                  "_max_fuel", "_max_vfs_bytes")
 
-    def __init__(self, *, execution_timeout_ms: int | None = 30000, callback_timeout_ms: int | None = 10000,
-                 max_memory_bytes: int | None = 134217728, max_callback_invocations: int | None = 1000,
-                 max_fuel: int | None = None, max_vfs_bytes: int | None = None) -> None:
+    def __init__(self, *, execution_timeout_ms: int | None = _DEFAULT_TIMEOUT_MS,
+                 callback_timeout_ms: int | None = 10000, max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY,
+                 max_callback_invocations: int | None = 1000, max_fuel: int | None = None,
+                 max_vfs_bytes: int | None = None) -> None:
         self.execution_timeout_ms = execution_timeout_ms
         self.callback_timeout_ms = callback_timeout_ms
         self.max_memory_bytes = max_memory_bytes
@@ -611,17 +617,18 @@ class Session:
     """A sandbox that keeps Python state from one execute() to the next."""
 
     def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
-                 execution_timeout_ms: int | None = 30000, max_fuel: int | None = None, callbacks: Any = None,
+                 execution_timeout_ms: int | None = _DEFAULT_TIMEOUT_MS, max_fuel: int | None = None,
+                 callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
                  network: Any = None, default_imports: bool = True,
-                 max_memory_bytes: int | None = 134217728, state_key: bytes | None = None) -> None:
+                 max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY, state_key: bytes | None = None) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
             raise ValueError(f"vfs_mount_path must be an absolute guest path, not {vfs_mount_path!r}")
-        # The same default limits as a Sandbox's (ResourceLimits()): 30 s, 128 MiB,
-        # 1,000 callback calls, 10 s per call; None turns the timeout or the cap off.
+        # The same default limits as a Sandbox's (ResourceLimits()); None turns the
+        # timeout or the cap off.
         limits = ResourceLimits(execution_timeout_ms=_check_limit("execution_timeout_ms", execution_timeout_ms,
                                                                   allow_none=True),
                                 max_fuel=_check_limit("max_fuel", max_fuel, allow_none=True),

@@ -13,6 +13,17 @@ def _rss_kib() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
+# Guest code: t(fn) is "ok" or the errno name fn raised.
+ERRNO_OF = """
+import errno, os
+def t(fn):
+    try:
+        fn()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+"""
+
 LOOP_UNTIL_OSERROR = """
 import errno, os
 n = 0
@@ -46,14 +57,7 @@ def test_volume_quota_bounds_bytes_and_files(tmp_path):
     d.mkdir()
     (d / "old").write_bytes(b"x" * 100)
     sb = eryx.Sandbox(volumes=[(str(d), "/mnt/out", False, {"max_bytes": 1 << 20, "max_files": 10})])
-    r = sb.execute("""
-import errno, os
-def t(fn):
-    try:
-        fn()
-        return "ok"
-    except OSError as e:
-        return errno.errorcode.get(e.errno, e.errno)
+    r = sb.execute(ERRNO_OF + """
 def sparse():
     with open('/mnt/out/sparse', 'wb') as f:
         f.seek(1 << 40)
@@ -96,14 +100,7 @@ def test_trailing_slash_and_read_only_metadata(tmp_path):
     ro.mkdir()
     (ro / "f.txt").write_text("hi")
     sb = eryx.Sandbox(volumes=[(str(ro), "/mnt/ro", True)])
-    r = sb.execute("""
-import errno, os
-def t(fn):
-    try:
-        fn()
-        return "ok"
-    except OSError as e:
-        return errno.errorcode.get(e.errno, e.errno)
+    r = sb.execute(ERRNO_OF + """
 open('/tmp/f', 'w').close()
 print(t(lambda: open('/tmp/f/')), t(lambda: os.stat('/tmp/f/')), t(lambda: open('/mnt/ro/f.txt/')),
       t(lambda: os.stat('/usr/local/lib/python3.13/os.pyc/')), t(lambda: os.listdir('/tmp/')))

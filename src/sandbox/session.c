@@ -154,7 +154,7 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
             st = eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT, "growing memory for the session failed", e, NULL);
     }
     if (st == ERYX_OK && (why = eryx__blob_unpack(&d, wasmtime_memory_data(s->cx, &s->host.memory), NULL)))
-        st = eryx__fail(&s->err, !strcmp(why, "out of memory") ? ERYX_ERR_NO_MEMORY : ERYX_ERR_INVALID_ARGUMENT,
+        st = eryx__fail(&s->err, why == eryx__blob_no_memory ? ERYX_ERR_NO_MEMORY : ERYX_ERR_INVALID_ARGUMENT,
                         "cannot restore the session snapshot: %s", why);
     if (st == ERYX_OK) {
         /* The extension modules the session loaded (its memory holds their data

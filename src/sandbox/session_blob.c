@@ -6,6 +6,8 @@
 #include <string.h>
 #include <zstd.h>
 
+
+const char eryx__blob_no_memory[] = "out of memory";
 #define MAGIC "ERYXSESS"
 #define FORMAT 2u
 #define HEADER 72u
@@ -22,7 +24,7 @@ const char *eryx__blob_encode(const eryx__blob_key *key, const uint8_t artifact[
     if (!cc) {
         free(raw);
         free(blob);
-        return "out of memory";
+        return eryx__blob_no_memory;
     }
     for (size_t i = 0; i < n; i++) {
         eryx__put_le(raw + 4 * i, pages[i], 4);
@@ -108,7 +110,7 @@ const char *eryx__blob_unpack(const eryx__blob *b, uint8_t *mem, uint32_t **page
     ZSTD_DCtx *dc = list && (nums || !pages) ? ZSTD_createDCtx() : NULL;
     const char *why = NULL;
     if (!dc) {
-        why = "out of memory";
+        why = eryx__blob_no_memory;
         goto done;
     }
     ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, WINDOW_LOG);

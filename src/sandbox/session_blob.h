@@ -48,4 +48,7 @@ const char *eryx__blob_open(const uint8_t *blob, size_t len, const eryx__blob_ke
 ** else a reason; mem may then be partly written. */
 const char *eryx__blob_unpack(const eryx__blob *b, uint8_t *mem, uint32_t **pages);
 
+/* The reason encode and unpack give when an allocation fails (compare the pointer). */
+extern const char eryx__blob_no_memory[];
+
 #endif

@@ -128,16 +128,19 @@ static bool is_normalized(const char *p) {
     }
 }
 
-/* A normalized path without its trailing '/' (copied to buf when it has one), and
-** whether it had one. NULL when it does not fit. */
-static const char *strip_dir(const char *path, char buf[STRIP_CAP], bool *dir_only) {
-    size_t n = strlen(path);
-    *dir_only = n > 1 && path[n - 1] == '/';
-    if (!*dir_only) return path;
-    if (n > STRIP_CAP) return NULL;
-    memcpy(buf, path, n - 1);
+/* An entry point's path: EINVAL unless normalized; then *path without its trailing
+** '/' (copied to buf when it has one; ENAMETOOLONG when it does not fit) and
+** whether it had one. */
+static eryx__errno take_path(const char **path, char buf[STRIP_CAP], bool *dir_only) {
+    if (!is_normalized(*path)) return ERYX__WASI_EINVAL;
+    size_t n = strlen(*path);
+    *dir_only = n > 1 && (*path)[n - 1] == '/';
+    if (!*dir_only) return 0;
+    if (n > STRIP_CAP) return ERYX__WASI_ENAMETOOLONG;
+    memcpy(buf, *path, n - 1);
     buf[n - 1] = '\0';
-    return buf;
+    *path = buf;
+    return 0;
 }
 
 static uint64_t path_ino(const char *p, size_t len) {
@@ -424,8 +427,8 @@ eryx__errno eryx__vfs_open(eryx__vfs *vfs, const char *path, uint32_t flags, ery
     *out = NULL;
     char buf[STRIP_CAP];
     bool dir_only;
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
-    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&path, buf, &dir_only);
+    if (pe) return pe;
     if (dir_only) { /* as Linux: "x/" is never created, and a symlink there is followed */
         if (flags & ERYX__VFS_O_CREAT) return ERYX__WASI_EISDIR;
         flags = (flags | ERYX__VFS_O_DIRECTORY) & ~(uint32_t)ERYX__VFS_O_NOFOLLOW;
@@ -487,8 +490,8 @@ static eryx__errno stat_plain(eryx__vfs *vfs, const char *path, bool follow_syml
 eryx__errno eryx__vfs_stat_path(eryx__vfs *vfs, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
     char buf[STRIP_CAP];
     bool dir_only;
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
-    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&path, buf, &dir_only);
+    if (pe) return pe;
     eryx__errno e = stat_plain(vfs, path, follow_symlinks || dir_only, out);
     return !e && dir_only && out->type != ERYX__VFS_TYPE_DIR ? ERYX__WASI_ENOTDIR : e;
 }
@@ -504,8 +507,8 @@ static eryx__errno need_dir(eryx__vfs *vfs, const char *path, bool follow) {
 eryx__errno eryx__vfs_mkdir(eryx__vfs *vfs, const char *path) {
     char buf[STRIP_CAP];
     bool dir_only;
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
-    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&path, buf, &dir_only);
+    if (pe) return pe;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     bool implicit = is_implicit(vfs, path);
@@ -529,8 +532,8 @@ static eryx__errno pinned(const eryx__vfs *vfs, const mount *m, const char *path
 static eryx__errno remove_path(eryx__vfs *vfs, const char *path, bool dir) {
     char buf[STRIP_CAP];
     bool dir_only;
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
-    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&path, buf, &dir_only);
+    if (pe) return pe;
     if (dir_only && !dir) { /* unlink("x/"): EISDIR for a directory, else ENOTDIR */
         eryx__errno e = need_dir(vfs, path, true);
         return e ? e : ERYX__WASI_EISDIR;
@@ -551,8 +554,9 @@ eryx__errno eryx__vfs_unlink(eryx__vfs *vfs, const char *path) { return remove_p
 eryx__errno eryx__vfs_rename(eryx__vfs *vfs, const char *from, const char *to) {
     char fbuf[STRIP_CAP], tbuf[STRIP_CAP];
     bool fdir, tdir;
-    if (!is_normalized(from) || !is_normalized(to)) return ERYX__WASI_EINVAL;
-    if (!(from = strip_dir(from, fbuf, &fdir)) || !(to = strip_dir(to, tbuf, &tdir))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&from, fbuf, &fdir);
+    if (!pe) pe = take_path(&to, tbuf, &tdir);
+    if (pe) return pe;
     if (fdir || tdir) { /* only a directory moves to or from "x/" */
         eryx__errno e = need_dir(vfs, from, false);
         if (e) return e;
@@ -572,8 +576,8 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
     *len = 0;
     char pbuf[STRIP_CAP];
     bool dir_only;
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
-    if (!(path = strip_dir(path, pbuf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&path, pbuf, &dir_only);
+    if (pe) return pe;
     if (dir_only) { /* "link/" is the directory it points to: EINVAL, as for any directory */
         eryx__errno e = need_dir(vfs, path, true);
         return e ? e : ERYX__WASI_EINVAL;
@@ -598,8 +602,8 @@ eryx__errno eryx__vfs_readlink(eryx__vfs *vfs, const char *path, char *buf, size
 eryx__errno eryx__vfs_writable(eryx__vfs *vfs, const char *path) {
     char buf[STRIP_CAP];
     bool dir_only;
-    if (!is_normalized(path)) return ERYX__WASI_EINVAL;
-    if (!(path = strip_dir(path, buf, &dir_only))) return ERYX__WASI_ENAMETOOLONG;
+    eryx__errno pe = take_path(&path, buf, &dir_only);
+    if (pe) return pe;
     const char *rel = NULL;
     mount *m = find_mount(vfs, path, &rel);
     if (!m || m->readonly || !m->be->mkdir) return ERYX__WASI_EROFS;
