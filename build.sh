@@ -12,7 +12,7 @@ cd "$top"
 . scripts/lib.sh
 mode="${1:-release}"
 
-scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev libxxhash-dev libzstd-dev libedit-dev libjansson-dev libzip-dev zlib1g-dev curl clang-format-19 \
+scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev libxxhash-dev libzstd-dev libedit-dev libjansson-dev libc-ares-dev openssl libzip-dev zlib1g-dev curl clang-format-19 \
     ca-certificates python3 util-linux libclang-rt-19-dev
 
 # rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH.

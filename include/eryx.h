@@ -424,6 +424,133 @@ eryx_status eryx_builder_set_callback_limits(eryx_builder *builder, uint32_t max
 eryx_status eryx_builder_set_result_name(eryx_builder *builder, const char *name);
 
 /*
+** ---- Network and secrets (docs/NETWORK.md) ----------------------------------
+** Sandboxes have no network unless eryx_builder_set_network turns it on. The host
+** resolves every name, checks every address it resolved against the builder's
+** policy, and connects to the address it checked (it never resolves twice). The
+** guest gets TCP client sockets only: server sockets and UDP are refused.
+** Patterns (hosts) are case-insensitive globs: '*' matches any run of characters,
+** dots included ("*.example.com" matches "a.b.example.com", not "example.com"); a
+** trailing dot of a name is ignored; an IP literal is matched in its canonical
+** form ("127.0.0.1", "::1"). Every setter below copies what it is given and fails
+** with ERYX_ERR_INVALID_ARGUMENT (and a message naming the bad value) on NULL,
+** empty or malformed input, leaving the builder as it was.
+*/
+
+/*
+** Turns TCP client networking on (enabled != 0) or off (0, the default: the
+** guest's connect and getaddrinfo raise PermissionError). On starts from the
+** default policy: any public host (no allowed-host patterns), every non-public
+** range blocked (see eryx_builder_net_block_network), at most 10 connections
+** open at once, a 30,000 ms connect timeout and a 60,000 ms I/O timeout.
+*/
+eryx_status eryx_builder_set_network(eryx_builder *builder, int enabled);
+
+/*
+** Adds an allowed-host pattern. With none (the default) any host whose addresses
+** pass the network checks may be reached; with some, only names (and IP literals)
+** matching one of them.
+*/
+eryx_status eryx_builder_net_allow_host(eryx_builder *builder, const char *pattern);
+
+/* Adds a blocked-host pattern; it wins over every allowed pattern. */
+eryx_status eryx_builder_net_block_host(eryx_builder *builder, const char *pattern);
+
+/*
+** Adds a CIDR ("10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128) that no
+** resolved address may fall in. The list starts with every non-public range:
+** 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16 (the cloud
+** metadata address included), 172.16.0.0/12, 192.0.0.0/24, 192.0.2.0/24,
+** 192.88.99.0/24, 192.168.0.0/16, 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24,
+** 224.0.0.0/4, 240.0.0.0/4 (255.255.255.255 included), ::/128, ::1/128,
+** 64:ff9b::/96, 64:ff9b:1::/48, 100::/64, 2001::/23, 2001:db8::/32, 2002::/16,
+** fc00::/7, fe80::/10, fec0::/10, ff00::/8. An IPv4-mapped or -compatible IPv6
+** address is checked as the IPv4 address it carries.
+*/
+eryx_status eryx_builder_net_block_network(eryx_builder *builder, const char *cidr);
+
+/* Empties the blocked-network list, defaults included (eryx_builder_net_block_network adds again). */
+eryx_status eryx_builder_net_clear_blocked_networks(eryx_builder *builder);
+
+/* Adds a CIDR exempt from the blocked networks. */
+eryx_status eryx_builder_net_allow_network(eryx_builder *builder, const char *cidr);
+
+/*
+** Adds a pattern of names allowed to resolve into blocked networks (names routed
+** inside on purpose, such as cluster DNS). Only list names whose DNS you control.
+*/
+eryx_status eryx_builder_net_allow_internal_host(eryx_builder *builder, const char *pattern);
+
+/*
+** Lets the guest reach this machine's loopback addresses (127.0.0.0/8, ::1) and the
+** name "localhost" (which counts as matching the allowed-host patterns).
+*/
+eryx_status eryx_builder_net_allow_localhost(eryx_builder *builder);
+
+/*
+** Sets the connection limits: at most max_connections open at once per sandbox
+** (>= 1; past it connect fails with an OSError naming the limit), a connect
+** timeout and an I/O timeout in ms (0: none) after which the guest's call raises
+** TimeoutError. The sandbox's own timeout and cancellation stop any wait sooner.
+*/
+eryx_status eryx_builder_net_set_limits(eryx_builder *builder, uint32_t max_connections, uint64_t connect_timeout_ms,
+                                        uint64_t io_timeout_ms);
+
+/*
+** Adds root certificates the host trusts for the guest's TLS connections, beside
+** the system's CA store: len bytes of one DER certificate, or PEM text holding one
+** or more. Checked when added.
+*/
+eryx_status eryx_builder_net_add_root_cert(eryx_builder *builder, const void *data, size_t len);
+
+/* Whether the system's CA store is trusted (1, the default) or only the added roots (0). */
+eryx_status eryx_builder_net_use_system_roots(eryx_builder *builder, int use);
+
+/* An address a resolver returns: family 4 (the first 4 bytes of addr) or 6. */
+typedef struct eryx_net_addr {
+    int family;
+    unsigned char addr[16]; /* network byte order */
+} eryx_net_addr;
+
+/*
+** A resolver: fills at most cap addresses of name (a host name, never an IP
+** literal) and sets *count; returns 0 (with *count 0 when the name does not
+** exist) or non-zero when resolution failed. Called on the thread running the
+** execution, once per connect or getaddrinfo of the guest, while the guest waits.
+*/
+typedef int (*eryx_resolve_fn)(void *user, const char *name, eryx_net_addr *addrs, size_t cap, size_t *count);
+
+/*
+** Replaces the host's resolver (c-ares, reading /etc/hosts and the system's DNS
+** servers) with fn; NULL restores it. For tests and for embedders with their own
+** name service. user must outlive the builder's sandboxes.
+*/
+eryx_status eryx_builder_net_set_resolver(eryx_builder *builder, eryx_resolve_fn fn, void *user);
+
+/*
+** Adds a secret. The guest sees the environment variable `name` holding a random
+** placeholder, drawn afresh for each sandbox; the host replaces the placeholder
+** with value only in bytes sent to a host matching one of the n_hosts patterns
+** (n_hosts 0: no host), and refuses a send that carries it toward any other host
+** (the guest gets PermissionError). Every byte read from the network has value
+** replaced before the guest sees it. value must not be empty.
+*/
+eryx_status eryx_builder_add_secret(eryx_builder *builder, const char *name, const char *value,
+                                    const char *const *allowed_hosts, size_t n_hosts);
+
+/* What eryx_builder_set_scrub scrubs of placeholders and secret values. */
+#define ERYX_SCRUB_STDOUT 1u
+#define ERYX_SCRUB_STDERR 2u
+#define ERYX_SCRUB_FILES 4u  /* bytes the guest writes to files */
+#define ERYX_SCRUB_RESULT 8u /* the result variable's JSON and its error */
+
+/*
+** Chooses what is scrubbed of every secret's placeholder and value (replaced by
+** "[REDACTED]"): an OR of ERYX_SCRUB_*. Default: stdout, stderr and files.
+*/
+eryx_status eryx_builder_set_scrub(eryx_builder *builder, unsigned flags);
+
+/*
 ** Returns the message of the builder's last failure, or "" if none. The string is
 ** owned by the builder and valid until its next call or eryx_builder_free.
 */
@@ -652,6 +779,17 @@ uint64_t eryx_result_fuel_consumed(const eryx_result *result);
 ** Returns how many host callbacks the execution started.
 */
 uint32_t eryx_result_callback_invocations(const eryx_result *result);
+
+/* An execution's network activity (eryx_result_net_stats). */
+typedef struct eryx_net_stats {
+    uint32_t connections;    /* connections opened */
+    uint32_t refused;        /* connects, resolutions and sends the policy refused */
+    uint64_t bytes_sent;     /* to the network, after secret substitution */
+    uint64_t bytes_received; /* from the network, before scrubbing */
+} eryx_net_stats;
+
+/* Fills *stats with the execution's network activity (zeros without a network). */
+void eryx_result_net_stats(const eryx_result *result, eryx_net_stats *stats);
 
 /*
 ** Returns the exit code `python -c` would have given: 0, 1 after an uncaught

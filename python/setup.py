@@ -39,7 +39,7 @@ ext = Extension(
     include_dirs=[str(include)],
     extra_compile_args=["-std=c17", "-Wall", "-Wextra", "-Werror", *san],
     extra_objects=[str(liberyx), str(wasmtime / "lib" / "libwasmtime.a")],
-    libraries=["zip", "z", "crypto", "xxhash", "zstd", "jansson", "pthread", "dl", "m"],
+    libraries=["zip", "z", "ssl", "crypto", "cares", "xxhash", "zstd", "jansson", "pthread", "dl", "m"],
     # Keep the static libraries' symbols (wasmtime's, eryx's) out of the module's
     # dynamic symbol table: only PyInit__eryx is exported.
     extra_link_args=["-Wl,--exclude-libs,ALL", *san],

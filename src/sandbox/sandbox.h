@@ -87,6 +87,9 @@ typedef struct run_spec {
     char *setup;            /* setup code run after them; NULL: none */
     size_t setup_len;
     eryx__blob_key session_key; /* session blobs' HMAC key; len 0: the process's own */
+    struct eryx__net_config *net;  /* a reference (src/net/policy.c); NULL: no network */
+    struct eryx__secrets *secrets; /* a reference (src/net/secrets.c); NULL: none */
+    unsigned scrub;                /* ERYX_SCRUB_* (eryx_builder_set_scrub) */
 } run_spec;
 
 struct eryx_builder {
@@ -146,6 +149,7 @@ struct eryx_sandbox {
     uint64_t ext_cache_max_bytes, ext_cache_max_entries;
     eryx__vfs *vfs;
     eryx__wasi *wasi;
+    struct eryx__net *net; /* connections of the current instance (src/net/conn.c); NULL: no network */
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
     int dead;   /* the guest exited or trapped: the instance cannot run again */
     int broken; /* a fresh instance could not be made: the sandbox is unusable */

@@ -1,0 +1,4 @@
+/*
+** One sandbox's connections (net.h). (Stub.)
+*/
+#include "net.h"

@@ -1,0 +1,177 @@
+/*
+** The network subsystem: what a sandbox's guest may reach, how the host reaches it,
+** and the secrets it may use without reading them (docs/NETWORK.md). Who owns what:
+**   addr.c     IP literals in every spelling, CIDRs, host globs (pure; fuzzed)
+**   policy.c   a builder's network config (eryx__net_config) and the checks
+**   resolve.c  names to addresses: c-ares, or the embedder's resolver
+**   conn.c     one sandbox's connections (eryx__net): connect, read, write, poll,
+**              close, stats; the streams the WASI host sees as socket fds
+**   tls.c      the TLS client over a connected socket (OpenSSL)
+**   secrets.c  placeholders, outbound substitution, inbound and output scrubbing
+** Layering: src/sandbox/ and src/host/ -> this -> src/common/. Nothing here knows
+** wasmtime; conn.c reaches the guest only through the WASI host's stream fds.
+*/
+#ifndef ERYX_NET_H
+#define ERYX_NET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/errbuf.h"
+#include "eryx.h"
+
+/* A growable byte buffer (the filters below append to one). */
+typedef struct eryx__bytes {
+    uint8_t *p;
+    size_t len, cap;
+} eryx__bytes;
+
+/* Appends len bytes; false when out of memory (b unchanged). */
+static inline bool eryx__bytes_append(eryx__bytes *b, const void *data, size_t len) {
+    if (len > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len < len) {
+            if (cap > SIZE_MAX / 2) return false;
+            cap *= 2;
+        }
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) return false;
+        b->p = p;
+        b->cap = cap;
+    }
+    if (len) memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return true;
+}
+static inline void eryx__bytes_free(eryx__bytes *b) {
+    free(b->p);
+    *b = (eryx__bytes){0};
+}
+
+/* ---- addresses, networks, host patterns (addr.c) -------------------------------- */
+
+/* An IP address: family 4 (b[0..3]) or 6; scope is an IPv6 zone id (0: none). */
+typedef struct eryx__ip {
+    uint8_t family;
+    uint8_t b[16];
+    uint32_t scope;
+} eryx__ip;
+
+typedef struct eryx__cidr {
+    eryx__ip ip; /* bits past prefix are zero */
+    uint8_t prefix;
+} eryx__cidr;
+
+/* Parses an IP literal in every spelling a libc's resolver would accept as one
+** (decimal "2130706433", octal "0177.0.0.1", hex "0x7f.1", short forms "127.1",
+** IPv6 with an optional "%zone" and optional brackets); an IPv4-mapped or
+** -compatible IPv6 address comes back as the IPv4 address it carries. len bytes
+** of s (no NUL needed). False when s is not an IP literal. */
+bool eryx__ip_parse(const char *s, size_t len, eryx__ip *out);
+/* The canonical text of ip ("127.0.0.1", "::1"), NUL-terminated; its length. */
+size_t eryx__ip_format(const eryx__ip *ip, char out[64]);
+/* Parses "addr/prefix" (a bare address: a host route); false when malformed. */
+bool eryx__cidr_parse(const char *s, eryx__cidr *out);
+bool eryx__cidr_contains(const eryx__cidr *net, const eryx__ip *ip);
+/* Case-insensitive glob: '*' matches any run (dots included), '?' one character;
+** a trailing dot of host is ignored. */
+bool eryx__host_match(const char *pattern, const char *host);
+
+/* ---- the builder's config (policy.c) -------------------------------------------- */
+
+/* Reference-counted; the builder holds one and each sandbox takes another, so a
+** setter on a shared config clones it first (eryx__net_config_mutable). */
+typedef struct eryx__net_config eryx__net_config;
+
+eryx__net_config *eryx__net_config_new(void); /* the defaults of eryx_builder_set_network; NULL: no memory */
+eryx__net_config *eryx__net_config_ref(eryx__net_config *c);
+void eryx__net_config_release(eryx__net_config *c); /* NULL allowed */
+
+/* The checks, made on every connection. A name is what the guest asked for (an IP
+** literal is checked by its canonical text, eryx__ip_format). Each returns true,
+** or false with a message for the guest naming the host, the address and the rule
+** ("network policy: host 'x' is not in allowed_hosts"). */
+bool eryx__net_allow_name(const eryx__net_config *c, const char *name, eryx__errbuf *why);
+/* ip was resolved for name (NULL: the guest gave ip itself). */
+bool eryx__net_allow_addr(const eryx__net_config *c, const char *name, const eryx__ip *ip, eryx__errbuf *why);
+
+/* What the connection layer reads of a config. */
+uint32_t eryx__net_config_max_connections(const eryx__net_config *c);
+uint64_t eryx__net_config_connect_timeout_ms(const eryx__net_config *c); /* 0: none */
+uint64_t eryx__net_config_io_timeout_ms(const eryx__net_config *c);      /* 0: none */
+eryx_resolve_fn eryx__net_config_resolver(const eryx__net_config *c, void **user); /* NULL: c-ares */
+bool eryx__net_config_system_roots(const eryx__net_config *c);
+/* The added roots (DER or PEM, as given): their count; *data and *lens are the config's. */
+size_t eryx__net_config_roots(const eryx__net_config *c, const void *const **data, const size_t **lens);
+
+/* ---- TLS (tls.c) ------------------------------------------------------------------ */
+
+/* True when data is one DER certificate or PEM text with at least one, each
+** parsable; else false with a message. */
+bool eryx__tls_check_certs(const void *data, size_t len, eryx__errbuf *err);
+
+/* A client context: the roots a sandbox's connections trust (the system's store
+** unless turned off, plus the config's). Built once per sandbox, shared by its
+** connections. */
+typedef struct eryx__tls_ctx eryx__tls_ctx;
+eryx__tls_ctx *eryx__tls_ctx_new(bool system_roots, const void *const *roots, const size_t *root_lens, size_t nroots,
+                                 eryx__errbuf *err);
+void eryx__tls_ctx_free(eryx__tls_ctx *ctx); /* NULL allowed */
+
+/* What the guest's ssl shim asks of one connection. */
+typedef struct eryx__tls_opts {
+    const char *server_name; /* SNI and the name checked (check_hostname); NULL: none */
+    bool verify;             /* verify the chain (CERT_REQUIRED / CERT_OPTIONAL) */
+    bool check_hostname;
+    const uint8_t *cadata; /* extra roots from the guest (PEM or DER), trusted for this connection only */
+    size_t cadata_len;
+    const uint8_t *alpn; /* protocols in ALPN wire format (length-prefixed); NULL: none */
+    size_t alpn_len;
+    int min_version, max_version; /* TLS1_2_VERSION, TLS1_3_VERSION; 0: OpenSSL's defaults */
+} eryx__tls_opts;
+
+/* Results of the calls below. WANT_*: call again once the socket is readable or
+** writable. ERROR: a protocol or I/O failure, VERIFY: the peer's certificate was
+** refused; both with a message in err. */
+enum { ERYX__TLS_OK = 0, ERYX__TLS_WANT_READ = -1, ERYX__TLS_WANT_WRITE = -2, ERYX__TLS_ERROR = -3, ERYX__TLS_VERIFY = -4 };
+
+typedef struct eryx__tls eryx__tls;
+/* A TLS client on fd (a connected, non-blocking socket the caller keeps owning). */
+eryx__tls *eryx__tls_new(eryx__tls_ctx *ctx, int fd, const eryx__tls_opts *opts, eryx__errbuf *err);
+/* One handshake step: ERYX__TLS_OK once done, else WANT_* or an error. */
+int eryx__tls_handshake(eryx__tls *t, eryx__errbuf *err);
+/* Reads up to len bytes: the count (> 0), 0 at the end of the stream (close_notify,
+** or the peer closing the socket), or a negative ERYX__TLS_*. */
+ptrdiff_t eryx__tls_read(eryx__tls *t, void *buf, size_t len, eryx__errbuf *err);
+/* Writes up to len bytes: the count (> 0) or a negative ERYX__TLS_*. */
+ptrdiff_t eryx__tls_write(eryx__tls *t, const void *buf, size_t len, eryx__errbuf *err);
+/* Decrypted bytes buffered inside (readable without touching the socket). */
+size_t eryx__tls_pending(const eryx__tls *t);
+/* Sends close_notify (best effort, never blocks). */
+void eryx__tls_close_notify(eryx__tls *t);
+/* The session as a JSON object (malloc'd; NULL: no memory): "version", "cipher"
+** [name, protocol, bits], "alpn" (or null), "verified", and the peer certificate
+** "cert_der" (base64) with "subject", "issuer", "notBefore", "notAfter",
+** "serialNumber", "subjectAltName" in the shape ssl.getpeercert() returns. */
+char *eryx__tls_info_json(const eryx__tls *t);
+void eryx__tls_free(eryx__tls *t); /* NULL allowed; does not close fd */
+
+/* ---- secrets (secrets.c) ------------------------------------------------------------ */
+
+/* A builder's secrets: names, values, allowed host patterns, scrub flags.
+** Reference-counted like the config. */
+typedef struct eryx__secrets eryx__secrets;
+/* One sandbox's draw of placeholders for them (fresh random per sandbox). */
+typedef struct eryx__secret_set eryx__secret_set;
+/* One connection's filters, both directions. */
+typedef struct eryx__secret_stream eryx__secret_stream;
+/* (The secrets helper fills in the declarations here: see docs/NETWORK.md's
+** "Secrets" for the behaviour.) Outbound: eryx__secret_out(stream, in, len, out,
+** err) appends wire bytes to out, holding back a possible partial placeholder;
+** eryx__secret_out_flush; returns 0 or a WASI errno (EACCES: a secret toward a
+** host it is not allowed for, with a message). Inbound: eryx__secret_in(stream,
+** in, len, out) appends guest-visible bytes; eryx__secret_in_flush at EOF;
+** eryx__secret_stream_set_peer(stream, host, tls_verified) when TLS starts. */
+
+#endif

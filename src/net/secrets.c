@@ -1,0 +1,4 @@
+/*
+** Secrets (net.h): placeholders, substitution, scrubbing. (Stub.)
+*/
+#include "net.h"
