@@ -11,7 +11,8 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from . import _eryx
+from . import _eryx, _net
+from ._net import NetConfig, NetStats
 
 # ---- exceptions ---------------------------------------------------------------------
 
@@ -160,7 +161,7 @@ class ExecuteResult:
     """What an execution produced. Immutable; str(result) is its stdout."""
 
     __slots__ = ("stdout", "stderr", "duration_ms", "callback_invocations", "peak_memory_bytes", "fuel_consumed",
-                 "result_json", "result_error", "_result")
+                 "result_json", "result_error", "_result", "net_stats")
 
     stdout: str
     stderr: str
@@ -170,14 +171,16 @@ class ExecuteResult:
     fuel_consumed: int | None
     result_json: str | None
     result_error: str | None
+    net_stats: NetStats  # connections, refused, bytes_sent, bytes_received (all 0 without a network)
 
     def __init__(self, *, stdout: str, stderr: str, duration_ms: float, callback_invocations: int,
                  peak_memory_bytes: int, fuel_consumed: int | None, result_json: str | None,
-                 result_error: str | None) -> None:
+                 result_error: str | None, net_stats: NetStats = _net.NO_NET_STATS) -> None:
         for k, v in (("stdout", stdout), ("stderr", stderr), ("duration_ms", duration_ms),
                      ("callback_invocations", callback_invocations), ("peak_memory_bytes", peak_memory_bytes),
                      ("fuel_consumed", fuel_consumed), ("result_json", result_json), ("result_error", result_error),
-                     ("_result", json.loads(result_json) if result_json is not None else None)):
+                     ("_result", json.loads(result_json) if result_json is not None else None),
+                     ("net_stats", net_stats)):
             object.__setattr__(self, k, v)
 
     @property
@@ -362,29 +365,12 @@ class VfsStorage:
         return f"VfsStorage(used_bytes={self.used_bytes})"
 
 
-def _check_network(network: Any) -> None:
-    if network is None or network is False:
-        return
-    if isinstance(network, Mapping):
-        asks = {k: v for k, v in network.items() if v not in (None, False, [], (), {}, "")}
-    else:
-        asks = {k: v for k, v in vars(network).items() if v not in (None, False, [], (), {}, "")} \
-            if hasattr(network, "__dict__") else {"network": network}
-    if asks or network is True:
-        raise NotImplementedError(
-            f"network access is not implemented yet in eryx (asked for: {sorted(asks) or 'network=True'}); "
-            "the sandbox has no sockets. Pass network=None.")
+def _check_network(network: Any) -> NetConfig | None:
+    return _net.check_network(network)
 
 
-def _check_secrets(secrets: Any) -> None:
-    if secrets is None:
-        return
-    if isinstance(secrets, Mapping) and not secrets:
-        return
-    if isinstance(secrets, (list, tuple)) and not secrets:
-        return
-    raise NotImplementedError("secrets are not implemented yet in eryx (they need network access, which the sandbox "
-                              "does not have). Pass secrets=None.")
+def _check_secrets(secrets: Any) -> list[tuple[str, str, list[str]]]:
+    return _net.check_secrets(secrets)
 
 
 def _check_quota(v: Any, quota: Any) -> tuple[int, int]:
@@ -467,11 +453,13 @@ class _Config:
                  result_variable: Any, network: Any, secrets: Any, keep_state: bool = False,
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
-                 state_cache: bool = True, default_imports: bool = True, state_key: Any = None) -> None:
+                 state_cache: bool = True, default_imports: bool = True, state_key: Any = None,
+                 scrub: Sequence[Any] = (None, None, None, None)) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
-        _check_network(network)
-        _check_secrets(secrets)
+        self.network = _check_network(network)
+        self.secrets = _check_secrets(secrets)
+        self.scrub = _net.scrub_flags(*scrub)  # (stdout, stderr, files, result), None: the default
         _check_stream("on_stdout", on_stdout)
         _check_stream("on_stderr", on_stderr)
         self.limits = limits
@@ -524,6 +512,12 @@ class _Config:
                 b.add_preimport(m)
             for cb in self.callbacks:
                 b.add_callback(cb["name"], cb["description"], json.dumps(cb["schema"]), _invoker(cb["fn"]))
+            if self.network is not None:
+                self.network._apply(b)
+            for name, value, hosts in self.secrets:
+                b.add_secret(name, value, hosts)
+            if self.secrets:
+                b.set_scrub(self.scrub)
         except _eryx.Error as e:
             raise _translate(e, creating=True) from None
         return b
@@ -550,21 +544,25 @@ def _run(sb: _eryx.Sandbox, code: str, on_stdout: Any, on_stderr: Any) -> Execut
         raise _error_for(status, r["message"])
     out = r["stdout"].decode("utf-8", "replace")
     err = r["stderr"].decode("utf-8", "replace")
+    net_stats = NetStats(*r["net_stats"])
     if status == "ERYX_OK":
         return ExecuteResult(stdout=out.rstrip("\n"), stderr=err.rstrip("\n"), duration_ms=r["duration_ns"] / 1e6,
                              callback_invocations=r["callback_invocations"], peak_memory_bytes=r["peak_memory"],
                              fuel_consumed=r["fuel_consumed"] or None, result_json=r["value"],
-                             result_error=r["value_error"])
+                             result_error=r["value_error"], net_stats=net_stats)
     if status in ("ERYX_ERR_PYTHON_EXCEPTION", "ERYX_ERR_EXIT"):
         tb = r["traceback"]
         if status == "ERYX_ERR_EXIT":
             msg = f"the code exited with status {r['exit_code']}"
         else:
             msg = (tb or f"{r['exception_type']}: {r['exception_message']}").rstrip("\n")
-        raise ExecutionError(msg, traceback=tb, stdout=out, stderr=err, exception_type=r["exception_type"],
+        exc = ExecutionError(msg, traceback=tb, stdout=out, stderr=err, exception_type=r["exception_type"],
                              exit_code=r["exit_code"])
+        exc.net_stats = net_stats
+        raise exc
     e = _error_for(status, r["message"] or status)
     e.stdout, e.stderr = out, err  # type: ignore[attr-defined]
+    e.net_stats = net_stats  # type: ignore[attr-defined]
     raise e
 
 
@@ -577,11 +575,14 @@ class Sandbox:
     def __init__(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
-                 network: Any = None, secrets: Any = None, default_imports: bool = True) -> None:
+                 network: Any = None, secrets: Any = None, default_imports: bool = True,
+                 scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
+                 scrub_result: bool | None = None, scrub_files: bool | None = None) -> None:
         self._init(_Config(limits=resource_limits if resource_limits is not None else ResourceLimits(),
                            callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                            result_variable=result_variable, network=network, secrets=secrets,
-                           default_imports=default_imports))
+                           default_imports=default_imports,
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result)))
 
     def _init(self, cfg: _Config, builder: _eryx.Builder | None = None) -> None:
         self._cfg = cfg
@@ -622,7 +623,9 @@ class Session:
                  volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
                  network: Any = None, default_imports: bool = True,
-                 max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY, state_key: bytes | None = None) -> None:
+                 max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY, state_key: bytes | None = None,
+                 secrets: Any = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
+                 scrub_result: bool | None = None, scrub_files: bool | None = None) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
@@ -635,9 +638,9 @@ class Session:
                                 max_memory_bytes=_check_limit("max_memory_bytes", max_memory_bytes,
                                                               allow_none=True))
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
-                      result_variable=result_variable, network=network, secrets=None, keep_state=True,
+                      result_variable=result_variable, network=network, secrets=secrets, keep_state=True,
                       storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports,
-                      state_key=state_key)
+                      state_key=state_key, scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result))
         self._cfg = cfg
         self._vfs = vfs
         self._vfs_mount_path = vfs_mount_path
@@ -814,11 +817,14 @@ class SandboxFactory:
     def create_sandbox(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
                        volumes: Sequence[tuple[str, str, bool]] | None = None,
                        on_stdout: Callable[[str], Any] | None = None, on_stderr: Callable[[str], Any] | None = None,
-                       result_variable: str | None = None, network: Any = None, secrets: Any = None) -> Sandbox:
+                       result_variable: str | None = None, network: Any = None, secrets: Any = None,
+                       scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
+                       scrub_files: bool | None = None, scrub_result: bool | None = None) -> Sandbox:
         """A Sandbox (same options as Sandbox()) starting from the factory's state."""
         cfg = self._config(resource_limits=resource_limits, callbacks=callbacks, volumes=volumes,
                            on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
-                           network=network, secrets=secrets)
+                           network=network, secrets=secrets,
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result))
         return Sandbox._from_factory(cfg, cfg.builder())
 
     def to_bytes(self) -> bytes:

@@ -372,6 +372,84 @@ static PyObject *B_import_state(BuilderObject *self, PyObject *arg) {
     return builder_status(self, st);
 }
 
+/* ---- network and secrets (docs/NETWORK.md): one method per eryx_builder_net_* --- */
+#define STR_SETTER(fname, call)                                   \
+    static PyObject *fname(BuilderObject *self, PyObject *arg) {  \
+        CHECK_B;                                                  \
+        const char *s = PyUnicode_AsUTF8(arg);                    \
+        return s ? builder_status(self, call(self->b, s)) : NULL; \
+    }
+STR_SETTER(B_net_allow_host, eryx_builder_net_allow_host)
+STR_SETTER(B_net_block_host, eryx_builder_net_block_host)
+STR_SETTER(B_net_block_network, eryx_builder_net_block_network)
+STR_SETTER(B_net_allow_network, eryx_builder_net_allow_network)
+STR_SETTER(B_net_allow_internal_host, eryx_builder_net_allow_internal_host)
+
+static PyObject *B_set_network(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    int v = PyObject_IsTrue(arg);
+    return v < 0 ? NULL : builder_status(self, eryx_builder_set_network(self->b, v));
+}
+static PyObject *B_net_clear_blocked_networks(BuilderObject *self, PyObject *unused) {
+    (void)unused;
+    CHECK_B;
+    return builder_status(self, eryx_builder_net_clear_blocked_networks(self->b));
+}
+static PyObject *B_net_allow_localhost(BuilderObject *self, PyObject *unused) {
+    (void)unused;
+    CHECK_B;
+    return builder_status(self, eryx_builder_net_allow_localhost(self->b));
+}
+static PyObject *B_net_set_limits(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    unsigned int max;
+    unsigned long long connect_ms, io_ms;
+    if (!PyArg_ParseTuple(args, "IKK", &max, &connect_ms, &io_ms)) return NULL;
+    return builder_status(self, eryx_builder_net_set_limits(self->b, max, connect_ms, io_ms));
+}
+/* net_add_root_cert(bytes): one DER certificate, or PEM text. */
+static PyObject *B_net_add_root_cert(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) != 0) return NULL;
+    eryx_status st = eryx_builder_net_add_root_cert(self->b, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return builder_status(self, st);
+}
+static PyObject *B_net_use_system_roots(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    int v = PyObject_IsTrue(arg);
+    return v < 0 ? NULL : builder_status(self, eryx_builder_net_use_system_roots(self->b, v));
+}
+/* add_secret(name, value, list of host patterns) */
+static PyObject *B_add_secret(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *name, *value;
+    PyObject *hosts;
+    if (!PyArg_ParseTuple(args, "ssO!", &name, &value, &PyList_Type, &hosts)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(hosts);
+    if (n > 4096) return PyErr_Format(PyExc_ValueError, "a secret has more than 4096 allowed hosts");
+    const char **v = PyMem_Calloc((size_t)n + 1, sizeof *v);
+    if (!v) return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(hosts, i);
+        if (!PyUnicode_Check(item) || !(v[i] = PyUnicode_AsUTF8(item))) {
+            PyMem_Free(v);
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "allowed_hosts must be a list of str");
+            return NULL;
+        }
+    }
+    PyObject *r = builder_status(self, eryx_builder_add_secret(self->b, name, value, v, (size_t)n));
+    PyMem_Free(v);
+    return r;
+}
+static PyObject *B_set_scrub(BuilderObject *self, PyObject *arg) {
+    CHECK_B;
+    unsigned long v = PyLong_AsUnsignedLong(arg);
+    if (v == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+    return builder_status(self, eryx_builder_set_scrub(self->b, (unsigned)v));
+}
+
 /* ---- Sandbox --------------------------------------------------------------------- */
 typedef struct {
     PyObject_HEAD eryx_sandbox *s;
@@ -486,8 +564,10 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
     }
     size_t olen, elen;
     const char *o = eryx_result_stdout(r, &olen), *e = eryx_result_stderr(r, &elen);
+    eryx_net_stats ns;
+    eryx_result_net_stats(r, &ns);
     PyObject *ret = Py_BuildValue(
-        "{s:i,s:s,s:N,s:y#,s:y#,s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:I,s:i,s:K}", "status", (int)st, "status_name",
+        "{s:i,s:s,s:N,s:y#,s:y#,s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:I,s:i,s:K,s:(IIKK)}", "status", (int)st, "status_name",
         eryx_status_name(st), "message", msg ? msg : Py_NewRef(Py_None), "stdout", o, (Py_ssize_t)olen, "stderr", e,
         (Py_ssize_t)elen, "exception_type", str_or_none(eryx_result_exception_type(r)), "exception_message",
         str_or_none(eryx_result_exception_message(r)), "traceback", str_or_none(eryx_result_traceback(r)), "value",
@@ -495,7 +575,8 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
         (unsigned long long)eryx_result_peak_memory(r), "fuel_consumed",
         (unsigned long long)eryx_result_fuel_consumed(r), "callback_invocations",
         (unsigned int)eryx_result_callback_invocations(r), "exit_code", eryx_result_exit_code(r), "duration_ns",
-        (unsigned long long)eryx_result_duration_ns(r));
+        (unsigned long long)eryx_result_duration_ns(r), "net_stats", (unsigned int)ns.connections,
+        (unsigned int)ns.refused, (unsigned long long)ns.bytes_sent, (unsigned long long)ns.bytes_received);
     eryx_result_free(r);
     return ret;
 }
@@ -581,33 +662,47 @@ static PyTypeObject SandboxType = {
     .tp_methods = Sandbox_methods,
 };
 
-static PyMethodDef Builder_methods[] = {{"set_guest_dir", (PyCFunction)B_set_guest_dir, METH_O, NULL},
-                                        {"set_cache_dir", (PyCFunction)B_set_cache_dir, METH_O, NULL},
-                                        {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
-                                        {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
-                                        {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
-                                        {"set_mount_quota", (PyCFunction)B_set_mount_quota, METH_VARARGS, NULL},
-                                        {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
-                                        {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
-                                        {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
-                                        {"set_result_name", (PyCFunction)B_set_result_name, METH_O, NULL},
-                                        {"set_argv", (PyCFunction)B_set_argv, METH_O, NULL},
-                                        {"set_memfs_limit", (PyCFunction)B_set_memfs_limit, METH_O, NULL},
-                                        {"set_timeout_ms", (PyCFunction)B_set_timeout_ms, METH_O, NULL},
-                                        {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},
-                                        {"set_fuel", (PyCFunction)B_set_fuel, METH_O, NULL},
-                                        {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
-                                        {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
-                                        {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
-                                        {"set_start_state_cache", (PyCFunction)B_set_start_state_cache, METH_O, NULL},
-                                        {"set_default_imports", (PyCFunction)B_set_default_imports, METH_O, NULL},
-                                        {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
-                                        {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
-                                        {"set_session_key", (PyCFunction)B_set_session_key, METH_O, NULL},
-                                        {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
-                                        {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
-                                        {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},
-                                        {NULL, NULL, 0, NULL}};
+static PyMethodDef Builder_methods[] = {
+    {"set_guest_dir", (PyCFunction)B_set_guest_dir, METH_O, NULL},
+    {"set_cache_dir", (PyCFunction)B_set_cache_dir, METH_O, NULL},
+    {"set_env", (PyCFunction)B_set_env, METH_VARARGS, NULL},
+    {"add_mount", (PyCFunction)B_add_mount, METH_VARARGS, NULL},
+    {"add_storage", (PyCFunction)B_add_storage, METH_VARARGS, NULL},
+    {"set_mount_quota", (PyCFunction)B_set_mount_quota, METH_VARARGS, NULL},
+    {"add_package", (PyCFunction)B_add_package, METH_O, NULL},
+    {"add_preimport", (PyCFunction)B_add_preimport, METH_O, NULL},
+    {"set_setup_code", (PyCFunction)B_set_setup_code, METH_O, NULL},
+    {"set_result_name", (PyCFunction)B_set_result_name, METH_O, NULL},
+    {"set_argv", (PyCFunction)B_set_argv, METH_O, NULL},
+    {"set_memfs_limit", (PyCFunction)B_set_memfs_limit, METH_O, NULL},
+    {"set_timeout_ms", (PyCFunction)B_set_timeout_ms, METH_O, NULL},
+    {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},
+    {"set_fuel", (PyCFunction)B_set_fuel, METH_O, NULL},
+    {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
+    {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
+    {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
+    {"set_start_state_cache", (PyCFunction)B_set_start_state_cache, METH_O, NULL},
+    {"set_default_imports", (PyCFunction)B_set_default_imports, METH_O, NULL},
+    {"set_callback_limits", (PyCFunction)B_set_callback_limits, METH_VARARGS, NULL},
+    {"add_callback", (PyCFunction)B_add_callback, METH_VARARGS, NULL},
+    {"set_session_key", (PyCFunction)B_set_session_key, METH_O, NULL},
+    {"export_state", (PyCFunction)B_export_state, METH_NOARGS, NULL},
+    {"import_state", (PyCFunction)B_import_state, METH_O, NULL},
+    {"new_sandbox", (PyCFunction)B_new_sandbox, METH_NOARGS, NULL},
+    {"set_network", (PyCFunction)B_set_network, METH_O, NULL},
+    {"net_allow_host", (PyCFunction)B_net_allow_host, METH_O, NULL},
+    {"net_block_host", (PyCFunction)B_net_block_host, METH_O, NULL},
+    {"net_block_network", (PyCFunction)B_net_block_network, METH_O, NULL},
+    {"net_clear_blocked_networks", (PyCFunction)B_net_clear_blocked_networks, METH_NOARGS, NULL},
+    {"net_allow_network", (PyCFunction)B_net_allow_network, METH_O, NULL},
+    {"net_allow_internal_host", (PyCFunction)B_net_allow_internal_host, METH_O, NULL},
+    {"net_allow_localhost", (PyCFunction)B_net_allow_localhost, METH_NOARGS, NULL},
+    {"net_set_limits", (PyCFunction)B_net_set_limits, METH_VARARGS, NULL},
+    {"net_add_root_cert", (PyCFunction)B_net_add_root_cert, METH_O, NULL},
+    {"net_use_system_roots", (PyCFunction)B_net_use_system_roots, METH_O, NULL},
+    {"add_secret", (PyCFunction)B_add_secret, METH_VARARGS, NULL},
+    {"set_scrub", (PyCFunction)B_set_scrub, METH_O, NULL},
+    {NULL, NULL, 0, NULL}};
 
 static PyTypeObject BuilderType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Builder",

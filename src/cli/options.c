@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "files.h"
+#include "net_opts.h"
 
 /* ---- value parsers -------------------------------------------------------------- */
 
@@ -369,6 +370,42 @@ static const option OPTIONS[] = {
      "hit, timings): unlike the exit status, the guest\n"
      "cannot fake it (see 'exit status' below)"},
     {"--status-fd", NULL, "N", opt_status, RUNS_CODE, "the same JSON to the inherited descriptor N (N >= 3)"},
+    {"--net", NULL, NULL, eryx__cli_opt_net, 0,
+     "let the code open TCP connections (off by default):\n"
+     "any public host; loopback, private, link-local and\n"
+     "other non-public ranges blocked; every --allow-*,\n"
+     "--block-*, --root-cert, --secret, --net-* implies it"},
+    {"--allow-host", NULL, "PATTERN", eryx__cli_opt_net_list, 0,
+     "reach only hosts matching PATTERN (a glob: '*' any\n"
+     "run, as in *.example.com; IP literals as 1.2.3.4);\n"
+     "repeatable"},
+    {"--block-host", NULL, "PATTERN", eryx__cli_opt_net_list, 0, "never reach hosts matching PATTERN; repeatable"},
+    {"--allow-network", NULL, "CIDR", eryx__cli_opt_net_list, 0,
+     "exempt CIDR (10.0.0.0/8, fd00::/8) from the blocked\n"
+     "ranges; repeatable"},
+    {"--block-network", NULL, "CIDR", eryx__cli_opt_net_list, 0,
+     "block CIDR too (added to the default non-public\n"
+     "ranges, which stay blocked); repeatable"},
+    {"--allow-localhost", NULL, NULL, eryx__cli_opt_net, 0, "let the code reach 127.0.0.0/8, ::1 and 'localhost'"},
+    {"--root-cert", NULL, "FILE", eryx__cli_opt_root_cert, 0,
+     "trust the root certificate(s) in FILE (PEM or DER)\n"
+     "for TLS, beside the system's; repeatable"},
+    {"--secret", NULL, "NAME=ENVVAR[@HOST,...]", eryx__cli_opt_secret, 0,
+     "the code sees $NAME as a placeholder; the host sends\n"
+     "the value of this process's $ENVVAR in its place,\n"
+     "only to the HOST patterns (none: no host; toward any\n"
+     "other the send fails), and scrubs it from what the\n"
+     "code reads; repeatable"},
+    {"--scrub", NULL, "WHAT", eryx__cli_opt_scrub, 0,
+     "what is scrubbed of secrets (placeholders and values\n"
+     "become [REDACTED]): a comma list of stdout, stderr,\n"
+     "files, result, or all or none; default\n"
+     "stdout,stderr,files"},
+    {"--net-max-connections", NULL, "N", eryx__cli_opt_net_limit, 0, "connections open at once (default 10)"},
+    {"--net-connect-timeout", NULL, "T", eryx__cli_opt_net_limit, 0,
+     "connect timeout (T like 5, 0.5 or 250ms; 0: none;\n"
+     "default 30): past it the code gets TimeoutError"},
+    {"--net-io-timeout", NULL, "T", eryx__cli_opt_net_limit, 0, "read/write timeout (as above; default 60)"},
     {"--guest-dir", NULL, "DIR", opt_dir, 0,
      "the guest (python.wasm, lib/python313.zip);\n"
      "default: $ERYX_GUEST_DIR, else the build's guest dir"},

@@ -30,6 +30,10 @@ typedef struct eryx__cli_opts {
     ** (--status-json, --status-fd; -1: nowhere): src/cli/status.c. */
     uint64_t timeout_ms, max_memory, max_output, fuel;
     int status_fd;
+    /* The network options (src/cli/net_opts.c): on once any was given, and the limits so far. */
+    int net;
+    uint32_t net_max_connections;
+    uint64_t net_connect_ms, net_io_ms;
 } eryx__cli_opts;
 
 /* Makes o's builder and lists, for at most argc options. 0, or -1 when out of memory
