@@ -1,6 +1,6 @@
 import builtins
 import os
-from typing import Any, Awaitable, Callable, Iterator, Mapping, Sequence, TypedDict, Union
+from typing import Any, Awaitable, Callable, Iterator, Mapping, NamedTuple, Sequence, TypedDict, Union
 
 __version__: str
 __all__: list[str]
@@ -30,6 +30,7 @@ class ExecutionError(EryxError):
     stderr: str
     exception_type: str | None
     exit_code: int
+    net_stats: NetStats
     def __init__(self, message: str, *, traceback: str | None = ..., stdout: str = ..., stderr: str = ...,
                  exception_type: str | None = ..., exit_code: int = ...) -> None: ...
 
@@ -51,7 +52,48 @@ class ResourceLimits:
     @classmethod
     def unlimited(cls) -> ResourceLimits: ...
 
+class NetStats(NamedTuple):
+    connections: int
+    refused: int
+    bytes_sent: int
+    bytes_received: int
+
+class SecretDict(TypedDict, total=False):
+    value: str
+    allowed_hosts: list[str]
+
+class NetConfig:
+    max_connections: int
+    connect_timeout_ms: int
+    io_timeout_ms: int
+    allowed_hosts: list[str]
+    blocked_hosts: list[str]
+    blocked_networks: list[str]
+    allowed_networks: list[str]
+    internal_hosts: list[str]
+    def __init__(self, *, max_connections: int = 10, connect_timeout_ms: int = 30000, io_timeout_ms: int = 60000,
+                 allowed_hosts: Sequence[str] | None = None, blocked_hosts: Sequence[str] | None = None,
+                 blocked_networks: Sequence[str] | None = None, allowed_networks: Sequence[str] | None = None,
+                 internal_hosts: Sequence[str] | None = None) -> None: ...
+    @staticmethod
+    def permissive() -> NetConfig: ...
+    def allow_host(self, pattern: str) -> NetConfig: ...
+    def block_host(self, pattern: str) -> NetConfig: ...
+    def allow_network(self, cidr: str) -> NetConfig: ...
+    def allow_internal_host(self, pattern: str) -> NetConfig: ...
+    def allow_localhost(self) -> NetConfig: ...
+    def with_root_cert(self, cert: bytes | str) -> NetConfig: ...
+    @property
+    def root_certs(self) -> list[bytes]: ...
+    @property
+    def localhost_allowed(self) -> bool: ...
+
+_Network = Union[NetConfig, Mapping[str, Any], bool, None]
+_Secrets = Mapping[str, SecretDict] | None
+
 class ExecuteResult:
+    @property
+    def net_stats(self) -> NetStats: ...
     @property
     def stdout(self) -> str: ...
     @property
@@ -90,8 +132,10 @@ class VfsStorage:
 class Sandbox:
     def __init__(self, *, resource_limits: ResourceLimits | None = None, callbacks: _Callbacks = None,
                  volumes: Sequence[_Volume] | None = None, on_stdout: _Stream | None = None,
-                 on_stderr: _Stream | None = None, result_variable: str | None = None, network: Any = None,
-                 secrets: Any = None, default_imports: bool = True) -> None: ...
+                 on_stderr: _Stream | None = None, result_variable: str | None = None, network: _Network = None,
+                 secrets: _Secrets = None, default_imports: bool = True, scrub_stdout: bool | None = None,
+                 scrub_stderr: bool | None = None, scrub_result: bool | None = None,
+                 scrub_files: bool | None = None) -> None: ...
     def execute(self, code: str) -> ExecuteResult: ...
     def cancel(self) -> None: ...
 
@@ -99,9 +143,11 @@ class Session:
     def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
                  execution_timeout_ms: int | None = 30000, max_fuel: int | None = None, callbacks: _Callbacks = None,
                  volumes: Sequence[_Volume] | None = None, on_stdout: _Stream | None = None,
-                 on_stderr: _Stream | None = None, result_variable: str | None = None, network: Any = None,
+                 on_stderr: _Stream | None = None, result_variable: str | None = None, network: _Network = None,
                  default_imports: bool = True, max_memory_bytes: int | None = 134217728,
-                 state_key: bytes | None = None) -> None: ...
+                 state_key: bytes | None = None, secrets: _Secrets = None, scrub_stdout: bool | None = None,
+                 scrub_stderr: bool | None = None, scrub_result: bool | None = None,
+                 scrub_files: bool | None = None) -> None: ...
     def execute(self, code: str) -> ExecuteResult: ...
     def reset(self) -> None: ...
     def clear_state(self) -> None: ...
@@ -124,8 +170,9 @@ class SandboxFactory:
                  state_key: bytes | None = None) -> None: ...
     def create_sandbox(self, *, resource_limits: ResourceLimits | None = None, callbacks: _Callbacks = None,
                        volumes: Sequence[_Volume] | None = None, on_stdout: _Stream | None = None,
-                       on_stderr: _Stream | None = None, result_variable: str | None = None, network: Any = None,
-                       secrets: Any = None) -> Sandbox: ...
+                       on_stderr: _Stream | None = None, result_variable: str | None = None, network: _Network = None,
+                       secrets: _Secrets = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
+                       scrub_files: bool | None = None, scrub_result: bool | None = None) -> Sandbox: ...
     def save(self, path: str | os.PathLike[str]) -> None: ...
     def to_bytes(self) -> bytes: ...
     @classmethod

@@ -2,6 +2,9 @@
 
     python -m eryx -c CODE | SCRIPT [ARGS...] | - (stdin) | (nothing: interactive)
         [--timeout SECONDS] [--max-memory SIZE] [-v HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]]...
+        [--net] [--allow-host PATTERN]... [--block-host PATTERN]... [--allow-network CIDR]...
+        [--block-network CIDR]... [--allow-localhost] [--root-cert FILE]... [--secret NAME=ENVVAR[@HOST,...]]...
+        [--scrub WHAT] [--net-max-connections N] [--net-connect-timeout T] [--net-io-timeout T]
         [--version]
 
 Exit status as the CLI's: 0, 1 (an uncaught exception; its traceback on stderr),
@@ -17,6 +20,7 @@ import sys
 from . import (CancelledError, ExecutionError, InitializationError, ResourceLimitError, ResourceLimits, Sandbox,
                Session, TimeoutError, __version__)
 from ._core import _Config
+from ._net import NetConfig
 
 
 def _size(text: str) -> int:
@@ -63,6 +67,74 @@ def _volume(text: str) -> tuple:
     return (parts[0], parts[1], ro, quota) if quota else (parts[0], parts[1], ro)
 
 
+def _secret(text: str) -> tuple[str, dict]:
+    name, eq, rest = text.partition("=")
+    var, _, hosts = rest.partition("@")
+    if not name or not eq or not var:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=ENVVAR[@HOST,...]")
+    value = os.environ.get(var)
+    if not value:
+        raise argparse.ArgumentTypeError(f"{text!r}: the environment variable {var} is "
+                                         f"{'empty' if value == '' else 'not set'}")
+    return name, {"value": value, "allowed_hosts": [h for h in hosts.split(",") if h]}
+
+
+_SCRUB_WORDS = ("stdout", "stderr", "files", "result")
+
+
+def _scrub(text: str) -> dict[str, bool]:
+    words = {w for w in text.split(",") if w}
+    if not words <= {*_SCRUB_WORDS, "all", "none"}:
+        raise argparse.ArgumentTypeError(f"{text!r}: a comma list of stdout, stderr, files, result (or all, none)")
+    return {f"scrub_{w}": "all" in words or w in words for w in _SCRUB_WORDS}
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number >= 1")
+    return int(text)
+
+
+def _duration_ms(text: str) -> int:
+    t = text.strip()
+    try:
+        v = float(t[:-2]) if t.endswith("ms") else float(t.removesuffix("s")) * 1000
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 5, 0.5 or 250ms") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return int(v)
+
+
+def _network(opts: argparse.Namespace) -> NetConfig | None:
+    """The options' NetConfig; None when no network option was given."""
+    wanted = (opts.net or opts.allow_host or opts.block_host or opts.allow_network or opts.block_network
+              or opts.allow_localhost or opts.root_cert or opts.secret or opts.net_max_connections is not None
+              or opts.net_connect_timeout is not None or opts.net_io_timeout is not None)
+    if not wanted:
+        return None
+    net = NetConfig()
+    if opts.allow_localhost:
+        net.allow_localhost()
+    for h in opts.allow_host:
+        net.allow_host(h)
+    for h in opts.block_host:
+        net.block_host(h)
+    for c in opts.allow_network:
+        net.allow_network(c)
+    net.blocked_networks = net.blocked_networks + opts.block_network
+    for path in opts.root_cert:
+        with open(path, "rb") as f:
+            net.with_root_cert(f.read())
+    if opts.net_max_connections is not None:
+        net.max_connections = opts.net_max_connections
+    if opts.net_connect_timeout is not None:
+        net.connect_timeout_ms = opts.net_connect_timeout
+    if opts.net_io_timeout is not None:
+        net.io_timeout_ms = opts.net_io_timeout
+    return net
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.")
     p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
@@ -71,6 +143,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
                    metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
                    help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
+    n = p.add_argument_group("network (off unless one of these is given; as the eryx CLI's, docs/NETWORK.md)")
+    n.add_argument("--net", action="store_true", help="let the code open TCP connections to public hosts")
+    for flag, what in (("--allow-host", "reach only hosts matching PATTERN (a glob)"),
+                       ("--block-host", "never reach hosts matching PATTERN")):
+        n.add_argument(flag, action="append", default=[], metavar="PATTERN", help=what + "; repeatable")
+    n.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
+                   help="exempt CIDR from the blocked ranges; repeatable")
+    n.add_argument("--block-network", action="append", default=[], metavar="CIDR",
+                   help="block CIDR too (added to the default non-public ranges); repeatable")
+    n.add_argument("--allow-localhost", action="store_true", help="let the code reach 127.0.0.0/8, ::1, localhost")
+    n.add_argument("--root-cert", action="append", default=[], metavar="FILE",
+                   help="trust the root certificate(s) in FILE (PEM or DER); repeatable")
+    n.add_argument("--secret", action="append", default=[], type=_secret, metavar="NAME=ENVVAR[@HOST,...]",
+                   help="$NAME is a placeholder in the sandbox; $ENVVAR's value is sent in its place to HOST only")
+    n.add_argument("--scrub", type=_scrub, metavar="WHAT",
+                   help="comma list of stdout, stderr, files, result (or all, none); default stdout,stderr,files")
+    n.add_argument("--net-max-connections", type=_positive, metavar="N", help="connections open at once (10)")
+    n.add_argument("--net-connect-timeout", type=_duration_ms, metavar="T", help="connect timeout (30; 0: none)")
+    n.add_argument("--net-io-timeout", type=_duration_ms, metavar="T", help="read/write timeout (60; 0: none)")
     p.add_argument("--version", action="version", version=f"eryx {__version__} (python module)")
     p.add_argument("script", nargs="?", help="a script to run, or - for stdin")
     p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -84,10 +175,10 @@ def _write(stream):  # type: ignore[no-untyped-def]
     return w
 
 
-def _interactive(volumes: list, limits: ResourceLimits) -> int:
+def _interactive(volumes: list, limits: ResourceLimits, net: dict) -> int:
     session = Session(volumes=volumes or None, execution_timeout_ms=limits.execution_timeout_ms,
                       max_memory_bytes=limits.max_memory_bytes, on_stdout=_write(sys.stdout),
-                      on_stderr=_write(sys.stderr))
+                      on_stderr=_write(sys.stderr), **net)
     tty = sys.stdin.isatty()
     lines: list[str] = []
     while True:
@@ -146,11 +237,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"eryx: cannot read {opts.script}: {e.strerror}", file=sys.stderr)
                 return 2
     try:
+        try:
+            network = _network(opts)
+        except OSError as e:
+            print(f"eryx: --root-cert: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
+            return 2
+        except ValueError as e:  # a CIDR or pattern NetConfig refuses: a usage error, as in the CLI
+            print(f"eryx: {e}", file=sys.stderr)
+            return 2
+        scrub = opts.scrub or {}
+        net = {"network": network, "secrets": dict(opts.secret) or None, **scrub}
         if code is None:
-            return _interactive(volumes, limits)
+            return _interactive(volumes, limits, net)
         sandbox = Sandbox._from_config(_Config(limits=limits, callbacks=None, volumes=volumes or None,
                                                on_stdout=_write(sys.stdout), on_stderr=_write(sys.stderr),
-                                               result_variable=None, network=None, secrets=None, argv=argv))
+                                               result_variable=None, network=network, secrets=net["secrets"],
+                                               argv=argv, scrub=tuple(scrub.get(f"scrub_{w}") for w in
+                                                                      ("stdout", "stderr", "files", "result"))))
         sandbox.execute(code)
         return 0
     except ExecutionError as e:

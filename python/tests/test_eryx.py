@@ -228,17 +228,16 @@ def test_invalid_arguments():
         eryx.Sandbox(volumes=[("/tmp", "/usr/local/lib/python3.13", True)])
 
 
-def test_network_and_secrets_accepted_when_empty_rejected_when_asking():
+def test_network_and_secrets_arguments_checked():
+    # test_network.py tests what they do; here: what is accepted and refused
     eryx.Sandbox(network=None, secrets=None)
-    eryx.Sandbox(network={"allowed_hosts": []}, secrets={})
-    with pytest.raises(NotImplementedError, match="network access is not implemented"):
-        eryx.Sandbox(network={"allowed_hosts": ["example.com"]})
-    with pytest.raises(NotImplementedError, match="network"):
-        eryx.Sandbox(network=True)
-    with pytest.raises(NotImplementedError, match="secrets"):
+    eryx.Sandbox(network=False, secrets={})
+    with pytest.raises(TypeError, match="NetConfig"):
+        eryx.Sandbox(network="example.com")
+    with pytest.raises(TypeError, match="secret 'API_KEY'"):
         eryx.Sandbox(secrets={"API_KEY": "x"})
-    with pytest.raises(NotImplementedError):
-        eryx.Session(network={"allowed_hosts": ["example.com"]})
+    with pytest.raises(TypeError, match="scrub_stdout"):
+        eryx.Sandbox(scrub_stdout="yes")
 
 
 def test_resource_limits_attributes_and_unlimited():
