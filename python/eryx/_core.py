@@ -25,6 +25,8 @@ class ExecutionError(EryxError):
     """The code raised an uncaught exception (or exited with a non-zero status) in
     the sandbox. `traceback` is the guest's formatted traceback."""
 
+    net_stats: NetStats = _net.NO_NET_STATS  # the execution's network activity
+
     def __init__(self, message: str, *, traceback: str | None = None, stdout: str = "", stderr: str = "",
                  exception_type: str | None = None, exit_code: int = 1) -> None:
         super().__init__(message)
