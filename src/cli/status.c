@@ -75,6 +75,14 @@ void eryx__cli_status_write(eryx__cli_opts *o, const eryx__cli_status *w) {
         r ? (double)eryx_result_duration_ns(r) / 1e6 : 0.0, "total_ms", w->total_ms, "limits", "timeout_ms",
         limit(o->timeout_ms), "max_memory_bytes", limit(o->max_memory), "max_output_bytes", limit(o->max_output),
         "fuel", limit(o->fuel));
+    /* The run's network activity (docs/NETWORK.md): zeros without --net. */
+    eryx_net_stats ns = {0};
+    if (r) eryx_result_net_stats(r, &ns);
+    if (obj)
+        json_object_set_new(obj, "net",
+                            json_pack("{s:I, s:I, s:I, s:I}", "connections", (json_int_t)ns.connections, "refused",
+                                      (json_int_t)ns.refused, "bytes_sent", (json_int_t)ns.bytes_sent, "bytes_received",
+                                      (json_int_t)ns.bytes_received));
     char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9)) : NULL;
     size_t len = text ? strlen(text) : 0;
     /* A regular file holds this object alone, whatever was written to it since it
