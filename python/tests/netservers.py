@@ -23,10 +23,10 @@ benchmark (bench/net_client.py): nothing here listens beyond loopback.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -232,8 +232,10 @@ def _has_ipv6() -> bool:
         return False
 
 
-if __name__ == "__main__":  # a manual look: python netservers.py
+if __name__ == "__main__":
+    # python netservers.py: serves until stdin closes; prints one JSON line first
+    # (the ports and the CA's path), for bench/net_bench.py and manual looks.
     with NetServers() as s:
-        print("http ", s.http_url("/echo"))
-        print("https", s.https_url("/echo"), "CA", s.ca_path)
-        threading.Event().wait(float(os.environ.get("SECONDS", "60")))
+        print(json.dumps({"http": s.http.port, "https": s.https.port, "ca_path": s.ca_path,
+                          "http6": s.http6.port if s.http6 else None}), flush=True)
+        sys.stdin.read()
