@@ -136,7 +136,9 @@ def _network(opts: argparse.Namespace) -> NetConfig | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.")
+    # No abbreviations: a script's own "--b" must not be taken for --block-host.
+    p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.",
+                                allow_abbrev=False)
     p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
     p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
