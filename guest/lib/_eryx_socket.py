@@ -646,12 +646,6 @@ class socket:
     def _accept(self):
         raise PermissionError(_errno.EACCES, REFUSED_SERVER)
 
-    def sendmsg(self, *args):
-        raise OSError(_errno.EOPNOTSUPP, "eryx: sendmsg is not available in the sandbox")
-
-    def recvmsg(self, *args):
-        raise OSError(_errno.EOPNOTSUPP, "eryx: recvmsg is not available in the sandbox")
-
 
 SocketType = socket
 

@@ -545,7 +545,7 @@ def _ssl_errors(fn):
         try:
             return fn(self, *args, **kwargs)
         except BlockingIOError:
-            if not self._tls_done:
+            if not self._tls_done or self._loop_mode:
                 raise
             raise (SSLWantWriteError if fn.__name__.startswith("send") else SSLWantReadError)(
                 SSLErrorNumber.SSL_ERROR_WANT_WRITE if fn.__name__.startswith("send")
@@ -624,6 +624,7 @@ class SSLSocket(socket):
 
     session_reused = False
     _sslobj = None
+    _loop_mode = False  # set by asyncio's host-TLS transport: would-block stays BlockingIOError
 
     def dup(self):
         raise NotImplementedError(f"Can't dup() {self.__class__.__name__} instances")
