@@ -13,6 +13,7 @@
 */
 #ifndef ERYX_NET_H
 #define ERYX_NET_H
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -156,6 +157,58 @@ void eryx__tls_close_notify(eryx__tls *t);
 ** "serialNumber", "subjectAltName" in the shape ssl.getpeercert() returns. */
 char *eryx__tls_info_json(const eryx__tls *t);
 void eryx__tls_free(eryx__tls *t); /* NULL allowed; does not close fd */
+
+/* ---- names to addresses (resolve.c) ----------------------------------------------- */
+
+/* The most addresses one name resolves to (the rest are dropped). */
+#define ERYX__NET_MAX_ADDRS 32
+
+/* A wait on OS fds, as eryx__wasi_io.wait (src/wasi/wasi.h): the count ready, 0
+** after timeout_ns (UINT64_MAX: none), or a negative WASI errno when the
+** execution must stop. The sandbox's waits in slices. */
+typedef int (*eryx__net_wait_fn)(void *user, struct pollfd *fds, size_t n, uint64_t timeout_ns);
+
+/* Resolves name (a host name, not an IP literal) with the config's resolver, or
+** c-ares (the hosts file, then DNS), waiting through wait at most timeout_ns (0:
+** c-ares's own tries only). family 0 any, 4, 6. At most cap (<=
+** ERYX__NET_MAX_ADDRS) addresses in out, their count in *count. 0, or a WASI
+** errno with a message: ENOENT no such name, EAGAIN a temporary failure,
+** ETIMEDOUT, EINTR (stopped), ENOMEM. */
+int eryx__net_resolve_name(const eryx__net_config *c, const char *name, int family, eryx__ip *out, size_t cap,
+                           size_t *count, eryx__net_wait_fn wait, void *wait_user, uint64_t timeout_ns,
+                           eryx__errbuf *err);
+
+/* ---- one guest instance's network (conn.c) ----------------------------------------- */
+
+/* The connections, the (name, address) pairs net_resolve returned, the TLS
+** context and the execution's stats of one guest instance: made with it and
+** freed after its WASI state (which closes the connections' fds first). */
+typedef struct eryx__net eryx__net;
+struct eryx__wasi;
+struct eryx__secret_set;
+
+/* c is referenced; w borrowed (the connections' fds go there); wait is the
+** sandbox's. NULL when out of memory. */
+eryx__net *eryx__net_new(eryx__net_config *c, struct eryx__wasi *w, eryx__net_wait_fn wait, void *wait_user);
+void eryx__net_free(eryx__net *n); /* NULL allowed; after eryx__wasi_free */
+/* The instance's placeholders (borrowed, must outlive n; NULL: no secrets). */
+void eryx__net_set_secrets(eryx__net *n, struct eryx__secret_set *set);
+/* Per execution: the stats start from zero, and are read at its end. */
+void eryx__net_begin(eryx__net *n);
+void eryx__net_get_stats(const eryx__net *n, eryx_net_stats *out);
+/* How many connections are open. */
+size_t eryx__net_open_count(const eryx__net *n);
+
+/* The guest ABI's host side (src/host/host.h says what each import does): host
+** pointers already checked against guest memory, valid during the call. Each
+** returns what the import returns (negative: a WASI errno). */
+int32_t eryx__net_abi_resolve(eryx__net *n, const uint8_t *name, size_t name_len, int32_t family, uint8_t *out,
+                              size_t cap);
+int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr,
+                              size_t addr_len, int32_t port, int32_t flags);
+int32_t eryx__net_abi_tls(eryx__net *n, int32_t fd, const uint8_t *opts, size_t opts_len);
+int32_t eryx__net_abi_info(eryx__net *n, int32_t fd, uint8_t *out, size_t cap);
+int32_t eryx__net_abi_error(eryx__net *n, uint8_t *out, size_t cap);
 
 /* ---- secrets (secrets.c) ------------------------------------------------------------ */
 
