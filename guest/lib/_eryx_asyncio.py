@@ -113,6 +113,8 @@ def patch(asyncio):
         import ssl
         if server_side:
             raise PermissionError(errno.EACCES, "eryx: TLS server sockets are not available in the sandbox")
+        if sslcontext is None:  # ssl=True: as sslproto's _create_transport_context
+            sslcontext = ssl.create_default_context()
         if not isinstance(sslcontext, ssl.SSLContext):
             raise TypeError(f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}")
         sslsock = sslcontext.wrap_socket(rawsock, do_handshake_on_connect=False, server_hostname=server_hostname)

@@ -770,8 +770,8 @@ class SSLSocket(socket):
         for key in ("subject", "issuer"):
             if key in info:
                 cert[key] = tuple(tuple(tuple(pair) for pair in rdn) for rdn in info[key])
-        for key in ("version", "serialNumber", "notBefore", "notAfter"):
-            if key in info and not (key == "version" and isinstance(info[key], str)):
+        for key in ("serialNumber", "notBefore", "notAfter"):  # ("version" is the TLS version)
+            if key in info:
                 cert[key] = info[key]
         if "subjectAltName" in info:
             cert["subjectAltName"] = tuple(tuple(x) for x in info["subjectAltName"])
