@@ -192,7 +192,7 @@ struct eryx__secret_set;
 eryx__net *eryx__net_new(eryx__net_config *c, struct eryx__wasi *w, eryx__net_wait_fn wait, void *wait_user);
 void eryx__net_free(eryx__net *n); /* NULL allowed; after eryx__wasi_free */
 /* The instance's placeholders (borrowed, must outlive n; NULL: no secrets). */
-void eryx__net_set_secrets(eryx__net *n, struct eryx__secret_set *set);
+void eryx__net_set_secrets(eryx__net *n, const struct eryx__secret_set *set);
 /* Per execution: the stats start from zero, and are read at its end. */
 void eryx__net_begin(eryx__net *n);
 void eryx__net_get_stats(const eryx__net *n, eryx_net_stats *out);
