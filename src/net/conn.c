@@ -68,25 +68,24 @@ const char *eryx__conn_host(const conn *c, char buf[64]) {
     return buf;
 }
 
-/* ---- secret filters (secrets.c); without secrets, bytes pass as they are --------- */
+/* ---- secret filters (secrets.c; a NULL stream copies bytes through) ------------- */
 
 static uint16_t sec_out(conn *c, const uint8_t *p, size_t len, eryx__bytes *out) {
-    (void)c;
-    return eryx__bytes_append(out, p, len) ? 0 : ERYX__WASI_ENOMEM;
+    eryx__errbuf err;
+    int e = eryx__secret_out(c->sec, p, len, out, &err);
+    if (e == ERYX__SECRET_EACCES) {
+        eryx__net_fail(c->net, ERYX__WASI_EACCES, "%s", err.msg);
+        return ERYX__WASI_EACCES;
+    }
+    return e ? ERYX__WASI_ENOMEM : 0;
 }
 static uint16_t sec_out_flush(conn *c, eryx__bytes *out) {
-    (void)c, (void)out;
-    return 0;
+    return eryx__secret_out_flush(c->sec, out) ? ERYX__WASI_ENOMEM : 0;
 }
 static bool sec_in(conn *c, const uint8_t *p, size_t len, eryx__bytes *out) {
-    (void)c;
-    return eryx__bytes_append(out, p, len);
+    return eryx__secret_in(c->sec, p, len, out) == 0;
 }
-static bool sec_in_flush(conn *c, eryx__bytes *out) {
-    (void)c, (void)out;
-    return true;
-}
-static void sec_free(conn *c) { c->sec = NULL; }
+static bool sec_in_flush(conn *c, eryx__bytes *out) { return eryx__secret_in_flush(c->sec, out) == 0; }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
 
@@ -101,6 +100,15 @@ conn *eryx__conn_new(eryx__net *n, const eryx__ip *ip, uint16_t port, const char
         free(c);
         return NULL;
     }
+    if (n->secrets) {
+        /* Secrets follow the connection's host: its name, or the address's text. */
+        char text[64];
+        if (!(c->sec = eryx__secret_stream_new(n->secrets, eryx__conn_host(c, text)))) {
+            free(c->name);
+            free(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
@@ -108,7 +116,8 @@ void eryx__conn_free(conn *c) {
     if (!c) return;
     eryx__tls_free(c->tls);
     if (c->sock >= 0) close(c->sock);
-    sec_free(c);
+    eryx__secret_stream_free(c->sec);
+    free(c->tls_host);
     eryx__bytes_free(&c->in);
     eryx__bytes_free(&c->out);
     free(c->name);
@@ -278,6 +287,11 @@ static int tls_step(conn *c, eryx__errbuf *err) {
     if (r == ERYX__TLS_OK) {
         c->state = CONN_TLS;
         c->tls_want = 0;
+        if (eryx__secret_stream_set_peer(c->sec, c->tls_host, c->tls_verified) != 0) {
+            c->state = CONN_FAILED;
+            c->error = ERYX__WASI_ENOMEM;
+            return ERYX__WASI_ENOMEM;
+        }
         return 0;
     }
     if (r == ERYX__TLS_WANT_READ || r == ERYX__TLS_WANT_WRITE) {
@@ -448,6 +462,10 @@ int32_t eryx__conn_tls(conn *c, const eryx__tls_opts *opts, bool nonblock) {
             n->tls_ctx = eryx__tls_ctx_new(eryx__net_config_system_roots(n->cfg), roots, lens, nroots, &err);
             if (!n->tls_ctx) return eryx__net_fail(n, ERYX__WASI_EIO, "network: TLS is not available: %s", err.msg);
         }
+        /* The name the certificate is checked against, for the secret filters. */
+        if (opts->check_hostname && opts->server_name && !(c->tls_host = strdup(opts->server_name)))
+            return eryx__net_fail(n, ERYX__WASI_ENOMEM, "network: no memory for TLS");
+        c->tls_verified = opts->verify;
         if (!(c->tls = eryx__tls_new(n->tls_ctx, c->sock, opts, &err)))
             return eryx__net_fail(n, ERYX__WASI_EPROTO, "network: TLS could not start: %s", err.msg);
         c->state = CONN_TLS_HANDSHAKE;

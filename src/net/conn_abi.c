@@ -44,7 +44,7 @@ void eryx__net_free(eryx__net *n) {
     free(n);
 }
 
-void eryx__net_set_secrets(eryx__net *n, struct eryx__secret_set *set) {
+void eryx__net_set_secrets(eryx__net *n, const struct eryx__secret_set *set) {
     if (n) n->secrets = set;
 }
 void eryx__net_begin(eryx__net *n) {

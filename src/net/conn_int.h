@@ -27,7 +27,9 @@ typedef struct conn {
     char *name;               /* what the guest connected to ("to name"), or NULL: an address */
     eryx__tls *tls;           /* once net_tls started */
     int tls_want;             /* the last ERYX__TLS_WANT_* (which way the socket must move) */
-    void *sec;                /* the connection's secret filters (eryx__secret_stream), or NULL */
+    eryx__secret_stream *sec; /* the connection's secret filters, or NULL (no secrets) */
+    char *tls_host;           /* the name TLS checked the certificate against, or NULL */
+    bool tls_verified;
     eryx__bytes in, out;      /* guest-visible bytes not read yet; wire bytes not sent yet */
     size_t in_off, out_off;   /* how much of each is consumed */
     uint16_t rd_err, wr_err;  /* sticky: the socket's failure each way */
@@ -44,7 +46,7 @@ struct eryx__net {
     struct eryx__wasi *wasi;
     eryx__net_wait_fn wait;
     void *wait_user;
-    struct eryx__secret_set *secrets;
+    const eryx__secret_set *secrets;
     eryx__tls_ctx *tls_ctx; /* built on the first net_tls */
     conn *conns;
     size_t nconns;
