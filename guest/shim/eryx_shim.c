@@ -88,6 +88,103 @@ static PyObject *eryx_cb_take(PyObject *self, PyObject *args) {
     return Py_BuildValue("(iN)", kind, bytes);
 }
 
+/* Host imports for the network (src/host/host.h says what each does): every one
+** returns a negative WASI errno on failure, -76 (ENOTCAPABLE) without a network;
+** net_error then gives the message. The socket, ssl and select modules of
+** guest/lib build on the functions below. */
+__attribute__((import_module("eryx"), import_name("net_resolve")))
+extern int32_t eryx_host_net_resolve(const void *name, size_t name_len, int32_t family, void *out, size_t out_cap);
+__attribute__((import_module("eryx"), import_name("net_connect")))
+extern int32_t eryx_host_net_connect(const void *name, size_t name_len, const void *addr, size_t addr_len,
+                                     int32_t port, int32_t flags);
+__attribute__((import_module("eryx"), import_name("net_tls")))
+extern int32_t eryx_host_net_tls(int32_t fd, const void *opts, size_t opts_len);
+__attribute__((import_module("eryx"), import_name("net_info")))
+extern int32_t eryx_host_net_info(int32_t fd, void *out, size_t out_cap);
+__attribute__((import_module("eryx"), import_name("net_error")))
+extern int32_t eryx_host_net_error(void *out, size_t out_cap);
+
+/* (rc, bytes) from a host call that returns its full length: rc < 0 an errno. The
+** buffer is resized and the call made again only when the first was too small. */
+#define NET_OUT_FIRST 2048 /* 32 addresses fit: a resolve is never made twice */
+static PyObject *net_sized(int32_t (*call)(void *ctx, void *out, size_t cap), void *ctx) {
+    char first[NET_OUT_FIRST];
+    int32_t n = call(ctx, first, sizeof first);
+    if (n < 0) return Py_BuildValue("(iy#)", n, "", (Py_ssize_t)0);
+    if (n <= (int32_t)sizeof first) return Py_BuildValue("(iy#)", n, first, (Py_ssize_t)n);
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, n);
+    if (!bytes) return NULL;
+    int32_t m = call(ctx, PyBytes_AS_STRING(bytes), (size_t)n);
+    if (m < 0 || m > n) {
+        Py_DECREF(bytes);
+        return Py_BuildValue("(iy#)", m < 0 ? m : -5 /* EIO: it changed between calls */, "", (Py_ssize_t)0);
+    }
+    if (m < n && _PyBytes_Resize(&bytes, m) < 0) return NULL;
+    return Py_BuildValue("(iN)", m, bytes);
+}
+
+struct resolve_args {
+    Py_buffer *name;
+    int family;
+};
+static int32_t call_resolve(void *ctx, void *out, size_t cap) {
+    struct resolve_args *a = ctx;
+    return eryx_host_net_resolve(a->name->buf, (size_t)a->name->len, a->family, out, cap);
+}
+/* net_resolve(name: bytes, family: int) -> (rc, b"addr\naddr\n") */
+static PyObject *eryx_net_resolve(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer name;
+    int family;
+    if (!PyArg_ParseTuple(args, "y*i:net_resolve", &name, &family)) return NULL;
+    struct resolve_args a = {&name, family};
+    PyObject *r = net_sized(call_resolve, &a);
+    PyBuffer_Release(&name);
+    return r;
+}
+
+/* net_connect(name: bytes, addr: bytes, port: int, flags: int) -> fd or -errno */
+static PyObject *eryx_net_connect(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer name, addr;
+    int port, flags;
+    if (!PyArg_ParseTuple(args, "y*y*ii:net_connect", &name, &addr, &port, &flags)) return NULL;
+    int32_t fd = eryx_host_net_connect(name.buf, (size_t)name.len, addr.buf, (size_t)addr.len, port, flags);
+    PyBuffer_Release(&name);
+    PyBuffer_Release(&addr);
+    return PyLong_FromLong(fd);
+}
+
+/* net_tls(fd, opts: bytes) -> 0 done, 1 want read, 2 want write, -1000, -errno */
+static PyObject *eryx_net_tls(PyObject *self, PyObject *args) {
+    (void)self;
+    int fd;
+    Py_buffer opts;
+    if (!PyArg_ParseTuple(args, "iy*:net_tls", &fd, &opts)) return NULL;
+    int32_t r = eryx_host_net_tls(fd, opts.buf, (size_t)opts.len);
+    PyBuffer_Release(&opts);
+    return PyLong_FromLong(r);
+}
+
+static int32_t call_info(void *ctx, void *out, size_t cap) { return eryx_host_net_info(*(int *)ctx, out, cap); }
+/* net_info(fd) -> (rc, JSON bytes) */
+static PyObject *eryx_net_info(PyObject *self, PyObject *args) {
+    (void)self;
+    int fd;
+    if (!PyArg_ParseTuple(args, "i:net_info", &fd)) return NULL;
+    return net_sized(call_info, &fd);
+}
+
+/* net_error() -> str: the last network failure's message. */
+static PyObject *eryx_net_error(PyObject *self, PyObject *args) {
+    (void)self, (void)args;
+    char buf[4096];
+    int32_t n = eryx_host_net_error(buf, sizeof buf);
+    if (n < 0) n = 0;
+    if (n > (int32_t)sizeof buf) n = sizeof buf;
+    return PyUnicode_DecodeUTF8(buf, n, "replace");
+}
+
 /* The extension side modules loaded into this instance, in load order. The host
 ** writes a record after each load (eryx.dl_open) and reads them when an instance
 ** restored from a snapshot must load the same modules again at the same places
@@ -177,6 +274,11 @@ static PyMethodDef eryx_methods[] = {
     {"cb_take", eryx_cb_take, METH_VARARGS, "cb_take(id): (0, result JSON) or (1, error message)."},
     {"load_extension", eryx_load_extension, METH_VARARGS,
      "load_extension(name, path, spec): the extension module from the side module at path."},
+    {"net_resolve", eryx_net_resolve, METH_VARARGS, "net_resolve(name, family): (rc, addresses one per line)."},
+    {"net_connect", eryx_net_connect, METH_VARARGS, "net_connect(name, addr, port, flags): an fd, or -errno."},
+    {"net_tls", eryx_net_tls, METH_VARARGS, "net_tls(fd, opts_json): 0 done, 1/2 want read/write, or < 0."},
+    {"net_info", eryx_net_info, METH_VARARGS, "net_info(fd): (rc, JSON)."},
+    {"net_error", eryx_net_error, METH_NOARGS, "net_error(): the last network failure's message."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,7 @@
 #include "host.h"
 #include <stdio.h>
 #include <string.h>
+#include "../net/net.h"
 #include "../wasi/wasi_wasmtime.h"
 
 /* The longest dl_open message copied to the guest (its buffer is 1 KiB). */
@@ -99,6 +100,49 @@ BODY(dl_open) {
         }
     }
     return r;
+}
+
+/* The network imports: -ENOTCAPABLE without a network; the bodies in src/net/
+** get checked host pointers (no guest code runs during them: the view holds). */
+#define NO_NET (-(int32_t)ERYX__WASI_ENOTCAPABLE)
+
+BODY(net_resolve) {
+    eryx__guest_mem mem = mem_of(c);
+    if (!in_guest(mem, U32(0), U32(1)) || !in_guest(mem, U32(3), U32(4))) return out_of_bounds(c);
+    if (!c->h->net) return NO_NET;
+    return eryx__net_abi_resolve(c->h->net, mem.base + U32(0), U32(1), av[2].i32, mem.base + U32(3), U32(4));
+}
+
+BODY(net_connect) {
+    eryx__guest_mem mem = mem_of(c);
+    if (!in_guest(mem, U32(0), U32(1)) || !in_guest(mem, U32(2), U32(3))) return out_of_bounds(c);
+    if (!c->h->net) return NO_NET;
+    return eryx__net_abi_connect(c->h->net, mem.base + U32(0), U32(1), mem.base + U32(2), U32(3), av[4].i32,
+                                 av[5].i32);
+}
+
+BODY(net_tls) {
+    eryx__guest_mem mem = mem_of(c);
+    if (!in_guest(mem, U32(1), U32(2))) return out_of_bounds(c);
+    if (!c->h->net) return NO_NET;
+    return eryx__net_abi_tls(c->h->net, av[0].i32, mem.base + U32(1), U32(2));
+}
+
+BODY(net_info) {
+    eryx__guest_mem mem = mem_of(c);
+    if (!in_guest(mem, U32(1), U32(2))) return out_of_bounds(c);
+    if (!c->h->net) return NO_NET;
+    return eryx__net_abi_info(c->h->net, av[0].i32, mem.base + U32(1), U32(2));
+}
+
+BODY(net_error) {
+    static const char off[] = "network: networking is off in this sandbox (eryx_builder_set_network)";
+    eryx__guest_mem mem = mem_of(c);
+    if (!in_guest(mem, U32(0), U32(1))) return out_of_bounds(c);
+    if (c->h->net) return eryx__net_abi_error(c->h->net, mem.base + U32(0), U32(1));
+    size_t len = sizeof off - 1;
+    memcpy(mem.base + U32(0), off, len < U32(1) ? len : U32(1));
+    return (int32_t)len;
 }
 
 /* The table of eryx's imports, made from the ABI's list: adding an import adds a

@@ -60,6 +60,36 @@
 **     err_cap bytes). path < 4096 and init < 256 bytes. The names are copied out
 **     before loading runs guest code (allocation may move memory); err is written
 **     after, through a fresh view.
+**
+** The network (src/net/, docs/NETWORK.md). Each returns a negative WASI errno on
+** failure, -ENOTCAPABLE (-76) when the sandbox has no network; after any failure
+** net_error gives a message naming the host and the rule. Lengths: the full
+** length, of which at most out_cap bytes are copied (call again with more room).
+** net_resolve(name, name_len, family, out, out_cap) -> len
+**     The addresses name (a host name or an IP literal in any spelling) resolves
+**     to that the policy allows, canonical text one per line, into out. family 0
+**     any, 4, 6. The host remembers each (name, address) pair it returned.
+**     -EACCES (name or every address refused), -ENOENT (no such name), -EAGAIN
+**     (temporary failure), -ETIMEDOUT.
+** net_connect(name, name_len, addr, addr_len, port, flags) -> fd
+**     A TCP connection as a new stream fd. addr (an IP literal) given: there, and
+**     name, if also given, must be a name net_resolve returned addr for (the
+**     connection is then "to name"); name alone: resolved, each allowed address
+**     tried in order. flags: 1 non-blocking (the fd polls writable once the
+**     connect ends; net_info's "error" says how), 2 IPv4 only, 4 IPv6 only.
+**     -EMFILE past the sandbox's max_connections, -ETIMEDOUT past its connect
+**     timeout.
+** net_tls(fd, opts, opts_len) -> state
+**     Starts TLS on fd (first call: opts is a JSON object with server_name,
+**     verify, check_hostname, cadata, alpn, min_version, max_version) or continues
+**     its handshake: 0 done, 1 want read, 2 want write (non-blocking fds; a
+**     blocking fd finishes inside), -1000 certificate verification failed, else
+**     -errno (-EPROTO: a TLS protocol error).
+** net_info(fd, out, out_cap) -> len
+**     JSON {"peer": [ip, port], "local": [ip, port], "name": str|null, "error":
+**     errno (0 connected, EINPROGRESS still connecting), "tls": null|{...}}.
+** net_error(out, out_cap) -> len
+**     The instance's last network failure message (UTF-8).
 */
 #define ERYX__HOST_IMPORTS(X) \
     X(report, "iii", 0)       \
@@ -67,7 +97,12 @@
     X(cb_wait, "i", 1)        \
     X(cb_len, "i", 1)         \
     X(cb_take, "iii", 1)      \
-    X(dl_open, "iiiiii", 1)
+    X(dl_open, "iiiiii", 1)   \
+    X(net_resolve, "iiiii", 1) \
+    X(net_connect, "iiiiii", 1) \
+    X(net_tls, "iii", 1)      \
+    X(net_info, "iii", 1)     \
+    X(net_error, "ii", 1)
 
 /* What eryx.report's kind means (the guest's names: REPORT_* in _eryx_support.py). */
 enum {
@@ -108,6 +143,9 @@ typedef struct eryx__host {
     ** buffer, the ABI's (err, err_cap), truncated to fit). NULL: extensions refused. */
     eryx_status (*dl_open)(void *user, const char *path, const char *init, int32_t *index, eryx__errbuf *err);
     void *dl_user;
+    /* eryx.net_*: the instance's network (src/net/net.h); NULL: networking off
+    ** (every net_* call returns -ENOTCAPABLE). */
+    struct eryx__net *net;
 } eryx__host;
 
 /* Defines every import the guest needs on linker: WASI preview1 (wasi_wasmtime.h)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../net/net.h"
 #include "sandbox.h"
 #include "sandbox_internal.h"
 
@@ -47,6 +48,11 @@ int eryx_result_truncated(const eryx_result *r, int stream) {
 uint64_t eryx_result_peak_memory(const eryx_result *r) { return r ? r->peak_memory : 0; }
 uint64_t eryx_result_fuel_consumed(const eryx_result *r) { return r ? r->fuel_consumed : 0; }
 uint32_t eryx_result_callback_invocations(const eryx_result *r) { return r ? r->callback_calls : 0; }
+void eryx_result_net_stats(const eryx_result *r, eryx_net_stats *stats) {
+    if (!stats) return;
+    if (r) *stats = r->net;
+    else memset(stats, 0, sizeof *stats);
+}
 const char *eryx_result_value_error(const eryx_result *r) { return r ? r->value_error : NULL; }
 int eryx_result_exit_code(const eryx_result *r) { return r ? r->exit_code : 0; }
 uint64_t eryx_result_duration_ns(const eryx_result *r) { return r ? r->duration_ns : 0; }
@@ -127,6 +133,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     s->memcap.refused = 0;
     s->cur = r;
     if (s->hub) eryx__cb_hub_begin(s->hub);
+    eryx__net_begin(s->net);
     wasmtime_context_set_epoch_deadline(s->cx, 1);
     bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
@@ -140,6 +147,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     atomic_store(&s->cancel, 0); /* consumed, whether or not it stopped this execution */
     r->peak_memory = wasmtime_memory_data_size(s->cx, &s->host.memory);
     if (s->hub) r->callback_calls = eryx__cb_hub_invocations(s->hub);
+    eryx__net_get_stats(s->net, &r->net);
     /* An allocation that failed (CPython's PyErr_NoMemory: a MemoryError with no
     ** message) is the memory limit; so is any uncaught exception after the memory
     ** creator refused a growth during the execution (Python may turn the failed

@@ -5,6 +5,7 @@
 ** check guest-independent state only (src/wasi/ and the import glue have already
 ** bounds-checked every guest pointer). They must not free the instance.
 */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -35,6 +36,24 @@ static uint16_t hook_sleep(void *user, uint64_t ns) {
         uint64_t left = end - now < (uint64_t)WAIT_SLICE_NS ? end - now : (uint64_t)WAIT_SLICE_NS;
         struct timespec ts = {0, (long)left};
         nanosleep(&ts, NULL);
+    }
+}
+
+/* Waits on OS fds (network connections, the resolver's sockets) in slices, so a
+** timeout or a cancel ends the wait within a slice. */
+int eryx__hooks_wait(void *user, struct pollfd *fds, size_t n, uint64_t timeout_ns) {
+    eryx_sandbox *s = user;
+    uint64_t start = eryx__now_ns();
+    uint64_t end = timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
+    for (;;) {
+        if (s->cur && must_stop(s)) return -ERYX__WASI_EINTR;
+        uint64_t now = eryx__now_ns();
+        if (now >= end) return 0;
+        uint64_t left = end - now < (uint64_t)WAIT_SLICE_NS ? end - now : (uint64_t)WAIT_SLICE_NS;
+        struct timespec ts = {0, (long)left};
+        int r = ppoll(fds, (nfds_t)n, &ts, NULL);
+        if (r > 0) return r;
+        if (r < 0 && errno != EINTR) return -ERYX__WASI_EIO;
     }
 }
 
@@ -157,7 +176,11 @@ static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t le
 
 eryx__wasi_io eryx__hooks_io(eryx_sandbox *s) {
     return (eryx__wasi_io){
-        .read_stdin = hook_read_stdin, .write_output = hook_write_output, .sleep_ns = hook_sleep, .user = s};
+        .read_stdin = hook_read_stdin,
+        .write_output = hook_write_output,
+        .sleep_ns = hook_sleep,
+        .wait = eryx__hooks_wait,
+        .user = s};
 }
 
 void eryx__hooks_host(eryx_sandbox *s) {
@@ -167,6 +190,7 @@ void eryx__hooks_host(eryx_sandbox *s) {
     s->host.stop = &s->stop;
     s->host.dl_open = hook_dl_open;
     s->host.dl_user = s;
+    s->host.net = s->net;
     if (s->hub) {
         s->host.cb_start = hook_cb_start;
         s->host.cb_wait = hook_cb_wait;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../engine/engine.h"
+#include "../net/net.h"
 #include "../vfs/vfs.h"
 #include "../vfs/vfs_shared.h"
 #include "sandbox.h"
@@ -228,7 +229,9 @@ void eryx__instance_free(eryx_sandbox *s) {
     eryx__ext_free(s->dl);
     s->dl = NULL;
     if (s->store) wasmtime_store_delete(s->store);
-    eryx__wasi_free(s->wasi);
+    eryx__wasi_free(s->wasi); /* closes the connections' fds */
+    eryx__net_free(s->net);   /* then the rest of the network: nothing outlives the instance */
+    s->net = NULL;
     eryx__vfs_free(s->vfs);
     s->store = NULL;
     s->cx = NULL;
@@ -262,6 +265,8 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     };
     if (!(s->wasi = eryx__wasi_new(&wc)))
         return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's WASI state");
+    if (s->spec.net && !(s->net = eryx__net_new(s->spec.net, s->wasi, eryx__hooks_wait, s)))
+        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's network");
     eryx__hooks_host(s);
     if (!(s->store = wasmtime_store_new(eryx__engine(s->spec.engine, NULL), &s->host, NULL)))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");

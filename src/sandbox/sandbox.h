@@ -122,6 +122,7 @@ struct eryx_result {
     bool truncated[2]; /* stdout, stderr */
     uint64_t peak_memory, fuel_consumed;
     uint32_t callback_calls;
+    eryx_net_stats net; /* the execution's network activity */
     int exit_code;
     uint64_t duration_ns;
 };
@@ -194,6 +195,8 @@ void eryx__result_clear(eryx_result *r);
 /* The WASI host's I/O for s (stdin, output, sleep), and eryx's own imports wired to
 ** s (reports, callbacks, extension loading) in s->host. */
 eryx__wasi_io eryx__hooks_io(eryx_sandbox *s);
+/* Waits on OS fds for s's guest (user: the sandbox), sliced: eryx__wasi_io.wait. */
+int eryx__hooks_wait(void *user, struct pollfd *fds, size_t n, uint64_t timeout_ns);
 void eryx__hooks_host(eryx_sandbox *s);
 /* The store's epoch callback (user: the sandbox): stops the guest when it must. */
 wasmtime_error_t *eryx__hooks_on_epoch(wasmtime_context_t *cx, void *user, uint64_t *delta,

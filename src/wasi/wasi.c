@@ -19,6 +19,7 @@
 /* ---- fds ---------------------------------------------------------------------- */
 
 void eryx__wasi_fd_release(fd_entry *e) {
+    if (e->kind == FD_STREAM && e->sops) e->sops->close(e->stream);
     if (e->file && e->file->ops && e->file->ops->close) e->file->ops->close(e->file);
     free(e->path);
     memset(e, 0, sizeof *e);
@@ -197,7 +198,7 @@ static int32_t wasi_sched_yield(eryx__wasi *w, eryx__guest_mem m, const uint64_t
     return 0;
 }
 
-/* The guest has no network. */
+/* The guest has no sockets of its own (connections come from eryx.net_connect). */
 static int32_t wasi_sock_unsupported(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     (void)w, (void)m, (void)args;
     return ERYX__WASI_ENOTSUP;
@@ -215,8 +216,10 @@ static eryx__errno default_sleep(uint64_t ns) {
     return 0;
 }
 
+/* One subscription as poll_oneoff sees it: a clock (and when it fires), or a
+** stream fd asked again after each wait. */
 typedef struct clock_sub {
-    bool is_clock;
+    bool is_clock, stream;
     uint64_t rel_ns;
 } clock_sub;
 
@@ -225,6 +228,28 @@ static void put_event(uint8_t *ev, uint64_t userdata, uint16_t error, uint8_t ty
     put_u64(ev + 0, userdata);
     put_u16(ev + 8, error);
     ev[10] = type;
+}
+
+/* One pass over the stream subscriptions: an event for each that is ready now,
+** else its OS fd into pfds (*npfd of them). */
+static void poll_streams(eryx__wasi *w, eryx__guest_mem m, uint32_t in, uint32_t n, const clock_sub *subs,
+                         uint8_t *events, uint32_t *nev, struct pollfd *pfds, uint32_t *npfd) {
+    *npfd = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!subs[i].stream) continue;
+        const uint8_t *s = gptr(m, in + i * ERYX__WASI_SUBSCRIPTION_SIZE);
+        fd_entry *e = fd_get(w, get_u32(s + 16));
+        struct pollfd p = {.fd = -1};
+        if (!e || e->kind != FD_STREAM) continue; /* closed meanwhile: cannot happen in one call */
+        if (e->sops->ready(e->stream, s[8] == ERYX__WASI_EVENTTYPE_FD_WRITE, &p)) {
+            uint8_t *ev = events + (*nev)++ * ERYX__WASI_EVENT_SIZE;
+            put_event(ev, get_u64(s), 0, s[8]);
+            put_u64(ev + 16, 1); /* nbytes: at least one (the guest's libc only tests readiness) */
+            continue;
+        }
+        p.revents = 0;
+        pfds[(*npfd)++] = p;
+    }
 }
 
 static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
@@ -236,12 +261,14 @@ static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t
     /* Events are built on the host and copied out last: out may overlap in. */
     uint8_t *events = malloc((size_t)n * ERYX__WASI_EVENT_SIZE);
     clock_sub *clocks = calloc(n, sizeof *clocks);
-    if (!events || !clocks) {
+    struct pollfd *pfds = malloc((size_t)n * sizeof *pfds);
+    if (!events || !clocks || !pfds) {
         free(events);
         free(clocks);
+        free(pfds);
         return ERYX__WASI_ENOMEM;
     }
-    uint32_t nev = 0;
+    uint32_t nev = 0, nstreams = 0;
     bool have_clock = false;
     uint64_t min_ns = UINT64_MAX;
     eryx__errno err = 0;
@@ -267,6 +294,11 @@ static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t
             if (rel < min_ns) min_ns = rel;
         } else if (tag == ERYX__WASI_EVENTTYPE_FD_READ || tag == ERYX__WASI_EVENTTYPE_FD_WRITE) {
             fd_entry *e = fd_get(w, get_u32(s + 16));
+            if (e && e->kind == FD_STREAM) {
+                clocks[i].stream = true; /* asked below */
+                nstreams++;
+                continue;
+            }
             bool ok = e && (e->kind == FD_FILE || (tag == ERYX__WASI_EVENTTYPE_FD_READ && e->kind == FD_STDIN) ||
                             (tag == ERYX__WASI_EVENTTYPE_FD_WRITE && (e->kind == FD_STDOUT || e->kind == FD_STDERR)));
             /* Ready at once (nbytes 0): reads and writes never wait on the VFS, and
@@ -276,7 +308,30 @@ static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t
             err = ERYX__WASI_EINVAL;
         }
     }
-    if (!err && nev == 0 && have_clock && min_ns > 0) {
+    if (!err && nstreams) {
+        /* Streams: wait on their OS fds (and the earliest clock) until one is
+        ** ready; a wake-up that leaves none ready (half a TLS record) waits again. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        for (;;) {
+            uint32_t npfd = 0;
+            poll_streams(w, m, in, n, clocks, events, &nev, pfds, &npfd);
+            if (nev > 0) break;
+            uint64_t left = UINT64_MAX;
+            if (have_clock) {
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                uint64_t spent = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - start;
+                if (spent >= min_ns) break; /* the clocks fire below */
+                left = min_ns - spent;
+            }
+            int r = eryx__wasi_wait(w, pfds, npfd, left);
+            if (r < 0) {
+                err = (eryx__errno)-r;
+                break;
+            }
+        }
+    } else if (!err && nev == 0 && have_clock && min_ns > 0) {
         /* Nothing ready: wait for the earliest clock. */
         err = w->io.sleep_ns ? w->io.sleep_ns(w->io.user, min_ns) : default_sleep(min_ns);
     }
@@ -296,6 +351,7 @@ static int32_t wasi_poll_oneoff(eryx__wasi *w, eryx__guest_mem m, const uint64_t
     }
     free(events);
     free(clocks);
+    free(pfds);
     return err;
 }
 
@@ -344,7 +400,7 @@ const eryx__wasi_import eryx__wasi_imports[] = {
     {"sock_accept", "iii", 1, wasi_sock_unsupported},
     {"sock_recv", "iiiiii", 1, wasi_sock_unsupported},
     {"sock_send", "iiiii", 1, wasi_sock_unsupported},
-    {"sock_shutdown", "ii", 1, wasi_sock_unsupported},
+    {"sock_shutdown", "ii", 1, eryx__wasi_sock_shutdown},
 };
 const size_t eryx__wasi_import_count = sizeof eryx__wasi_imports / sizeof eryx__wasi_imports[0];
 

@@ -13,12 +13,15 @@
 ** File descriptors: 0 stdin, 1 stdout, 2 stderr, 3 the preopened directory "/"
 ** (the whole VFS; the guest's libc resolves every absolute path against it), 4 and
 ** up for files the guest opens (lowest free number first, at most
-** ERYX__WASI_MAX_FDS open).
+** ERYX__WASI_MAX_FDS open). Stream fds (eryx__wasi_add_stream: the network's
+** connections) share the numbering; wasi_stream.c serves them through an ops
+** table, so this host never knows what is behind one.
 */
 #ifndef ERYX_WASI_H
 #define ERYX_WASI_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
 #include "../vfs/vfs.h"
 #include "wasi_abi.h"
@@ -42,6 +45,12 @@ typedef struct eryx__wasi_io {
     /* Sleeps ns nanoseconds (poll_oneoff with a clock); returns 0, or a WASI errno
     ** (ERYX__WASI_EINTR when interrupted). */
     uint16_t (*sleep_ns)(void *user, uint64_t ns);
+    /* Waits until one of the n OS fds is ready (poll(2)'s revents filled) or
+    ** timeout_ns passed (UINT64_MAX: no timeout): the count of ready fds, 0 on
+    ** timeout, or a negative WASI errno (-ERYX__WASI_EINTR when the execution must
+    ** stop). The sandbox's waits in slices, so a timeout or a cancel ends it. NULL:
+    ** plain poll(2). */
+    int (*wait)(void *user, struct pollfd *fds, size_t n, uint64_t timeout_ns);
     void *user;
 } eryx__wasi_io;
 
@@ -67,6 +76,36 @@ size_t eryx__wasi_guest_fd_count(const eryx__wasi *w);
 
 /* Closes every fd above 3 (files the guest left open). */
 void eryx__wasi_close_guest_fds(eryx__wasi *w);
+
+/* A stream fd's operations (src/net/conn.c registers each connection as one).
+** Every call returns at once; waiting is the WASI host's (eryx__wasi_io.wait on
+** the OS fd that ready() names), so it is sliced and stoppable in one place. */
+typedef struct eryx__wasi_stream_ops {
+    /* Up to len bytes: the count (> 0), 0 at the end of the stream, or a negative
+    ** WASI errno (-ERYX__WASI_EAGAIN: nothing yet). */
+    int64_t (*read)(void *stream, void *buf, size_t len);
+    /* Takes up to len bytes: the count (> 0) or a negative WASI errno
+    ** (-ERYX__WASI_EAGAIN: no room yet). len 0 flushes what the stream holds:
+    ** 0 once nothing is held, -ERYX__WASI_EAGAIN while bytes are still waiting. */
+    int64_t (*write)(void *stream, const void *buf, size_t len);
+    /* True when a read (for_write false) or write would not return EAGAIN now;
+    ** else fills p's fd and events with what to wait for. */
+    bool (*ready)(void *stream, bool for_write, struct pollfd *p);
+    /* sock_shutdown: how is an OR of 1 (reads), 2 (writes); 0 or a WASI errno. */
+    uint16_t (*shutdown)(void *stream, int how);
+    /* fd_close (and eryx__wasi_free): the stream is freed. */
+    void (*close)(void *stream);
+} eryx__wasi_stream_ops;
+
+/* Registers stream as a new guest fd (lowest free number, as files): the fd, or
+** a negative WASI errno (-ERYX__WASI_EMFILE: the table is full; the stream is
+** then not taken). timeout_ns bounds each blocking read or write's wait (0:
+** none; -ERYX__WASI_ETIMEDOUT after it); nonblock sets FDFLAG_NONBLOCK. */
+int32_t eryx__wasi_add_stream(eryx__wasi *w, const eryx__wasi_stream_ops *ops, void *stream, uint64_t timeout_ns,
+                              bool nonblock);
+/* The stream behind fd if it is one of ops, else NULL (borrowed: valid until
+** the guest closes fd); *nonblock (may be NULL) gets whether fd is NONBLOCK. */
+void *eryx__wasi_stream_get(eryx__wasi *w, uint32_t fd, const eryx__wasi_stream_ops *ops, bool *nonblock);
 
 /* One import: its name in "wasi_snapshot_preview1", its wasm signature, and the
 ** implementation. params: one char per parameter, 'i' = i32, 'I' = i64. Every

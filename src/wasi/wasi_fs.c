@@ -59,6 +59,21 @@ static eryx__errno do_read(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32
     case FD_STDERR: return ERYX__WASI_EBADF;
     case FD_ROOT:
     case FD_DIR: return ERYX__WASI_EISDIR;
+    case FD_STREAM:
+        if (positional) return ERYX__WASI_ESPIPE;
+        /* Waits (unless NONBLOCK) only while nothing was read. */
+        for (uint32_t i = 0; i < n; i++) {
+            if (iov[i].len == 0) continue;
+            size_t got = 0;
+            err = eryx__wasi_stream_read(w, e, gptr(m, iov[i].buf), iov[i].len, done > 0, &got);
+            if (err) {
+                if (done) break;
+                return err;
+            }
+            done += got;
+            if (got < iov[i].len) break;
+        }
+        break;
     default: {
         eryx__vfs_file *f = e->file;
         if (!(f->flags & ERYX__VFS_O_READ) || !f->ops->pread) return ERYX__WASI_EBADF;
@@ -113,6 +128,26 @@ static eryx__errno do_write(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint3
     case FD_STDIN: return ERYX__WASI_EBADF;
     case FD_ROOT:
     case FD_DIR: return ERYX__WASI_EISDIR;
+    case FD_STREAM:
+        if (positional) return ERYX__WASI_ESPIPE;
+        for (uint32_t i = 0; i < n; i++) {
+            if (iov[i].len == 0) continue;
+            size_t put = 0;
+            err = eryx__wasi_stream_write(w, e, gptr(m, iov[i].buf), iov[i].len, done > 0, &put);
+            if (err) {
+                if (done) break;
+                return err;
+            }
+            done += put;
+            if (put < iov[i].len) break;
+        }
+        /* A blocking write returns once the stream holds nothing back (a close
+        ** right after it loses nothing). */
+        if (done && !(e->fdflags & ERYX__WASI_FDFLAG_NONBLOCK)) {
+            err = eryx__wasi_stream_drain(w, e);
+            if (err == ERYX__WASI_EINTR) return err;
+        }
+        break;
     default: {
         eryx__vfs_file *f = e->file;
         if (!(f->flags & ERYX__VFS_O_WRITE) || !f->ops->pwrite) return ERYX__WASI_EBADF;
@@ -168,7 +203,7 @@ int32_t eryx__wasi_fd_seek(eryx__wasi *w, eryx__guest_mem m, const uint64_t *arg
     uint64_t raw = A64(1);
     uint32_t whence = A32(2), out = A32(3);
     if (!e) return ERYX__WASI_EBADF;
-    if (is_stdio(e)) return ERYX__WASI_ESPIPE;
+    if (is_stdio(e) || e->kind == FD_STREAM) return ERYX__WASI_ESPIPE;
     if (whence > ERYX__WASI_WHENCE_END) return ERYX__WASI_EINVAL;
     if (!mem_range(m, out, 8)) return ERYX__WASI_EFAULT;
     uint64_t base = 0;
@@ -199,7 +234,7 @@ int32_t eryx__wasi_fd_seek(eryx__wasi *w, eryx__guest_mem m, const uint64_t *arg
 int32_t eryx__wasi_fd_tell(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args) {
     fd_entry *e = fd_get(w, A32(0));
     if (!e) return ERYX__WASI_EBADF;
-    if (is_stdio(e)) return ERYX__WASI_ESPIPE;
+    if (is_stdio(e) || e->kind == FD_STREAM) return ERYX__WASI_ESPIPE;
     if (!store_u64(m, A32(1), e->offset)) return ERYX__WASI_EFAULT;
     return 0;
 }
@@ -256,6 +291,12 @@ int32_t eryx__wasi_fd_fdstat_set_flags(eryx__wasi *w, eryx__guest_mem m, const u
     fd_entry *e = fd_get(w, A32(0));
     uint32_t flags = A32(1);
     if (!e) return ERYX__WASI_EBADF;
+    if (e->kind == FD_STREAM) {
+        /* A stream keeps only NONBLOCK (Python's setblocking). */
+        if (flags & ~(uint32_t)ERYX__WASI_FDFLAG_NONBLOCK) return ERYX__WASI_ENOTSUP;
+        e->fdflags = (uint16_t)flags;
+        return 0;
+    }
     if (flags & ~(uint32_t)ERYX__WASI_FDFLAG_APPEND) return ERYX__WASI_ENOTSUP;
     e->fdflags = (uint16_t)flags;
     return 0;
@@ -280,9 +321,9 @@ int32_t eryx__wasi_fd_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uint6
     if (!e) return ERYX__WASI_EBADF;
     if (!mem_range(m, out, ERYX__WASI_FILESTAT_SIZE)) return ERYX__WASI_EFAULT;
     eryx__vfs_stat st;
-    if (is_stdio(e)) {
+    if (is_stdio(e) || e->kind == FD_STREAM) {
         memset(&st, 0, sizeof st);
-        st.type = ERYX__WASI_FILETYPE_CHARACTER_DEVICE;
+        st.type = e->kind == FD_STREAM ? ERYX__WASI_FILETYPE_SOCKET_STREAM : ERYX__WASI_FILETYPE_CHARACTER_DEVICE;
         st.nlink = 1;
     } else {
         eryx__errno err = eryx__wasi_entry_stat(w, e, &st);

@@ -30,13 +30,16 @@
     (ERYX__WASI_FDFLAG_APPEND | ERYX__WASI_FDFLAG_DSYNC | ERYX__WASI_FDFLAG_NONBLOCK | ERYX__WASI_FDFLAG_RSYNC | \
      ERYX__WASI_FDFLAG_SYNC)
 
-enum fd_kind { FD_FREE = 0, FD_STDIN, FD_STDOUT, FD_STDERR, FD_ROOT, FD_FILE, FD_DIR };
+enum fd_kind { FD_FREE = 0, FD_STDIN, FD_STDOUT, FD_STDERR, FD_ROOT, FD_FILE, FD_DIR, FD_STREAM };
 
 typedef struct fd_entry {
     uint8_t kind;         /* enum fd_kind */
     uint8_t filetype;     /* for FD_FILE: what fstat said at open */
-    uint16_t fdflags;     /* only APPEND is kept */
+    uint16_t fdflags;     /* only APPEND is kept (and NONBLOCK for FD_STREAM) */
     eryx__vfs_file *file; /* FD_FILE, FD_DIR */
+    const eryx__wasi_stream_ops *sops; /* FD_STREAM: its ops, stream and wait bound */
+    void *stream;
+    uint64_t stream_timeout_ns;
     char *path;           /* absolute normalized guest path (FD_ROOT, FD_FILE, FD_DIR) */
     uint64_t offset;      /* never above INT64_MAX */
 } fd_entry;
@@ -129,6 +132,19 @@ eryx__errno eryx__wasi_entry_stat(eryx__wasi *w, fd_entry *e, eryx__vfs_stat *st
 /* Resolves (dirfd, guest path) to an absolute normalized guest path in out. */
 eryx__errno eryx__wasi_guest_path(eryx__wasi *w, eryx__guest_mem m, uint32_t dirfd, uint32_t ptr, uint32_t len,
                                   char out[PATH_CAP]);
+
+/* ---- stream fds (wasi_stream.c) ----------------------------------------------- */
+/* fd_read / fd_write on a stream fd: up to cap bytes into or from host buffer p
+** (a checked view of guest memory); *done gets the count. Blocking unless the fd
+** is NONBLOCK, each wait bounded by its timeout. */
+eryx__errno eryx__wasi_stream_read(eryx__wasi *w, fd_entry *e, uint8_t *p, size_t cap, bool more, size_t *done);
+eryx__errno eryx__wasi_stream_write(eryx__wasi *w, fd_entry *e, const uint8_t *p, size_t len, bool partial_ok,
+                                    size_t *done);
+/* After a blocking write's last iovec: waits until the stream holds nothing back. */
+eryx__errno eryx__wasi_stream_drain(eryx__wasi *w, fd_entry *e);
+/* io.wait, or poll(2) without one. */
+int eryx__wasi_wait(eryx__wasi *w, struct pollfd *fds, size_t n, uint64_t timeout_ns);
+int32_t eryx__wasi_sock_shutdown(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args);
 
 /* ---- the imports wasi_fs.c defines (the table is wasi.c's) ------------------------ */
 int32_t eryx__wasi_fd_read(eryx__wasi *w, eryx__guest_mem m, const uint64_t *args);
