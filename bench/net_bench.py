@@ -135,7 +135,7 @@ def main() -> int:
             print(f"| {name} | {rps[0]:,.0f} req/s | {rps[1]:,.0f} req/s | {rps[1] / rps[0]:.0%} | |")
         else:
             over = (ery - nat) * 1e3
-            print(f"| {name} | {nat * 1e3:.3f} ms | {ery * 1e3:.3f} ms | +{over:.3f} ms | <= +0.2 ms |")
+            print(f"| {name} | {nat * 1e3:.3f} ms | {ery * 1e3:.3f} ms | {over:+.3f} ms | <= +0.2 ms |")
     return 0
 
 

@@ -33,11 +33,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-_CHUNK = b"0123456789" * 6554  # 65,540 bytes: /bytes/N is written in slices of it
+_BODIES: dict[int, bytes] = {}
+
+
+def _body_of(n: int) -> bytes:
+    """b"0123456789" repeated to n bytes (made once per size; at most 64 MiB)."""
+    if not 0 <= n <= 64 << 20:
+        raise ValueError(n)
+    body = _BODIES.get(n)
+    if body is None:
+        body = _BODIES[n] = (b"0123456789" * (n // 10 + 1))[:n]
+    return body
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body are separate writes: without this, Nagle and the client's
+    # delayed ACK hold each small response ~40 ms
+    disable_nagle_algorithm = True
     server: "_Server"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
@@ -64,15 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
                   "body": body.decode("utf-8", "replace")}
         self.server.requests.append(record)
         if url.path.startswith("/bytes/"):
-            n = int(url.path[7:])
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(n))
-            self.end_headers()
-            while n > 0:
-                part = _CHUNK[:min(n, len(_CHUNK))]
-                self.wfile.write(part)
-                n -= len(part)
+            self._send(200, _body_of(int(url.path[7:])))  # one write: the server must not be the bottleneck
         elif url.path == "/echo":
             self._send(200, json.dumps(record).encode(), "application/json")
         elif url.path == "/json":
@@ -97,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # connect loops (bench/net.sh) must not overflow the accept queue
 
     def __init__(self, host: str, family: int, tls: ssl.SSLContext | None = None) -> None:
         self.address_family = family
