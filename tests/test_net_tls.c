@@ -479,6 +479,53 @@ static void test_ip_literals(void) {
     free(ca);
 }
 
+/* Names: wildcards as Python's ssl takes them, the subject's CN when there is no
+** DNS SAN; the other kinds of SAN in the info JSON. */
+static void test_names(void) {
+    size_t ca_len;
+    char *ca = testcerts_pem(tc.ca, &ca_len), msg[4096];
+    eryx__tls_ctx *ctx = ctx_with(ca, ca_len);
+    static const char *const sans[] = {"*.wild.test",          "b*.part.test", "email:a@b.test",
+                                       "URI:https://x.test/p", "RID:1.2.3.4",  NULL};
+    X509 *wild = testcerts_issue("wild", sans, NULL, tc.other_key, tc.ca, tc.ca_key, false);
+    X509 *cn = testcerts_issue("cn.test", NULL, NULL, tc.other_key, tc.ca, tc.ca_key, false);
+    CHECK(wild && cn);
+    const struct {
+        X509 **cert;
+        const char *name;
+        int rc;
+    } cases[] = {
+        {&wild, "a.wild.test", ERYX__TLS_OK},       {&wild, "A.WILD.TEST", ERYX__TLS_OK},
+        {&wild, "x.a.wild.test", ERYX__TLS_VERIFY}, {&wild, "wild.test", ERYX__TLS_VERIFY},
+        {&wild, "bar.part.test", ERYX__TLS_VERIFY}, {&cn, "cn.test", ERYX__TLS_OK},
+        {&cn, "other.test", ERYX__TLS_VERIFY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        eryx__tls_opts o = opts_for(cases[i].name);
+        int rc = try_handshake(ctx, &o, *cases[i].cert, tc.other_key, msg, sizeof msg);
+        CHECKF(rc == cases[i].rc, "%s: %d %s", cases[i].name, rc, msg);
+    }
+    server s;
+    CHECK(server_start(&s, SRV_HOLD, wild, tc.other_key, AF_INET));
+    eryx__tls_opts o = opts_for("a.wild.test");
+    client c;
+    client_start(&c, &s, ctx, &o);
+    char *info = c.t ? eryx__tls_info_json(c.t) : NULL;
+    client_finish(&c);
+    server_join(&s);
+    json_t *j = info ? json_loads(info, 0, NULL) : NULL;
+    char *san = j ? json_dumps(json_object_get(j, "subjectAltName"), JSON_COMPACT) : NULL;
+    CHECK_STR_EQ(san, "[[\"DNS\",\"*.wild.test\"],[\"DNS\",\"b*.part.test\"],[\"email\",\"a@b.test\"],"
+                      "[\"URI\",\"https://x.test/p\"],[\"Registered ID\",\"1.2.3.4\"]]");
+    free(san);
+    json_decref(j);
+    free(info);
+    X509_free(wild);
+    X509_free(cn);
+    eryx__tls_ctx_free(ctx);
+    free(ca);
+}
+
 /* Roots: PEM bundles, DER; cadata trusted for its connection only. */
 static void test_roots(void) {
     size_t ca_len, ca2_len, der_len;
@@ -801,6 +848,7 @@ int main(void) {
     test_verified();
     test_refusals();
     test_ip_literals();
+    test_names();
     test_roots();
     test_eof();
     test_data();
