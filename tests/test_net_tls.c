@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "../src/net/net.h"
 #include "check.h"
 #include "net_testcerts.h"
@@ -505,6 +506,16 @@ static void test_names(void) {
         int rc = try_handshake(ctx, &o, *cases[i].cert, tc.other_key, msg, sizeof msg);
         CHECKF(rc == cases[i].rc, "%s: %d %s", cases[i].name, rc, msg);
     }
+    /* the URIs getpeercert() gives too: added to wild, signed again */
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, tc.ca, wild, NULL, NULL, 0);
+    X509_EXTENSION *aia = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access,
+                                              "OCSP;URI:http://ocsp.test/,caIssuers;URI:http://ca.test/ca.der");
+    X509_EXTENSION *crl = X509V3_EXT_conf_nid(NULL, &v3, NID_crl_distribution_points, "URI:http://crl.test/ca.crl");
+    CHECK(aia && crl && X509_add_ext(wild, aia, -1) && X509_add_ext(wild, crl, -1) &&
+          X509_sign(wild, tc.ca_key, EVP_sha256()) > 0);
+    X509_EXTENSION_free(aia);
+    X509_EXTENSION_free(crl);
     server s;
     CHECK(server_start(&s, SRV_HOLD, wild, tc.other_key, AF_INET));
     eryx__tls_opts o = opts_for("a.wild.test");
@@ -518,6 +529,11 @@ static void test_names(void) {
     CHECK_STR_EQ(san, "[[\"DNS\",\"*.wild.test\"],[\"DNS\",\"b*.part.test\"],[\"email\",\"a@b.test\"],"
                       "[\"URI\",\"https://x.test/p\"],[\"Registered ID\",\"1.2.3.4\"]]");
     free(san);
+    char *uris = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECKF(uris && strstr(uris, "\"OCSP\":[\"http://ocsp.test/\"],\"caIssuers\":[\"http://ca.test/ca.der\"],"
+                                "\"crlDistributionPoints\":[\"http://crl.test/ca.crl\"]"),
+           "%s", uris ? uris : "(null)");
+    free(uris);
     json_decref(j);
     free(info);
     X509_free(wild);
