@@ -435,6 +435,9 @@ eryx_status eryx_builder_set_result_name(eryx_builder *builder, const char *name
 ** form ("127.0.0.1", "::1"). Every setter below copies what it is given and fails
 ** with ERYX_ERR_INVALID_ARGUMENT (and a message naming the bad value) on NULL,
 ** empty or malformed input, leaving the builder as it was.
+** The eryx_builder_net_* setters need the network on: on a builder without it they
+** fail with ERYX_ERR_INVALID_ARGUMENT (they never turn it on as a side effect).
+** Sandboxes keep the policy they were created with; later setters do not change it.
 */
 
 /*
@@ -443,6 +446,7 @@ eryx_status eryx_builder_set_result_name(eryx_builder *builder, const char *name
 ** default policy: any public host (no allowed-host patterns), every non-public
 ** range blocked (see eryx_builder_net_block_network), at most 10 connections
 ** open at once, a 30,000 ms connect timeout and a 60,000 ms I/O timeout.
+** Turning it on when it is on keeps the policy as it is; off drops it.
 */
 eryx_status eryx_builder_set_network(eryx_builder *builder, int enabled);
 
@@ -465,7 +469,8 @@ eryx_status eryx_builder_net_block_host(eryx_builder *builder, const char *patte
 ** 224.0.0.0/4, 240.0.0.0/4 (255.255.255.255 included), ::/128, ::1/128,
 ** 64:ff9b::/96, 64:ff9b:1::/48, 100::/64, 2001::/23, 2001:db8::/32, 2002::/16,
 ** fc00::/7, fe80::/10, fec0::/10, ff00::/8. An IPv4-mapped or -compatible IPv6
-** address is checked as the IPv4 address it carries.
+** address is checked as the IPv4 address it carries. A CIDR with bits set past
+** its prefix ("10.0.0.1/8") is refused, not widened.
 */
 eryx_status eryx_builder_net_block_network(eryx_builder *builder, const char *cidr);
 

@@ -77,6 +77,15 @@ bool eryx__cidr_contains(const eryx__cidr *net, const eryx__ip *ip);
 /* Case-insensitive glob: '*' matches any run (dots included), '?' one character;
 ** a trailing dot of host is ignored. */
 bool eryx__host_match(const char *pattern, const char *host);
+/* An IPv4-mapped (::ffff:a.b.c.d), -translated (::ffff:0:a.b.c.d) or -compatible
+** (::a.b.c.d, but not :: or ::1) IPv6 address becomes the IPv4 address it carries
+** (eryx__ip_parse does this; use it on a resolver's answers). */
+void eryx__ip_normalize(eryx__ip *ip);
+/* A host name: letters, digits, '-', '_', labels of 1..63, at most 253 characters
+** (one trailing dot ignored). False with a message naming the offending byte. */
+bool eryx__host_name_check(const char *name, size_t len, eryx__errbuf *why);
+/* A host pattern: as a host name, plus '*', '?' and ':' (NUL-terminated). */
+bool eryx__host_pattern_check(const char *pattern, eryx__errbuf *why);
 
 /* ---- the builder's config (policy.c) -------------------------------------------- */
 
@@ -88,12 +97,36 @@ eryx__net_config *eryx__net_config_new(void); /* the defaults of eryx_builder_se
 eryx__net_config *eryx__net_config_ref(eryx__net_config *c);
 void eryx__net_config_release(eryx__net_config *c); /* NULL allowed */
 
+/* The config a setter may change: *slot itself when no one else holds it, else a
+** copy that replaces it in *slot (the old reference released): a sandbox's config
+** never changes under it. NULL when out of memory (*slot unchanged). */
+eryx__net_config *eryx__net_config_mutable(eryx__net_config **slot);
+
+/* The setters (of a mutable config): ERYX_OK, or a status with a message naming
+** the bad value in err and c unchanged. A host pattern that is an IP literal is
+** kept in its canonical text. */
+typedef enum { ERYX__NET_ALLOWED_HOSTS, ERYX__NET_BLOCKED_HOSTS, ERYX__NET_INTERNAL_HOSTS } eryx__net_host_list;
+eryx_status eryx__net_config_add_host(eryx__net_config *c, eryx__net_host_list list, const char *pattern,
+                                      eryx__errbuf *err);
+/* A CIDR into blocked_networks (blocked) or allowed_networks. */
+eryx_status eryx__net_config_add_network(eryx__net_config *c, bool blocked, const char *cidr, eryx__errbuf *err);
+void eryx__net_config_clear_blocked(eryx__net_config *c);
+void eryx__net_config_allow_localhost(eryx__net_config *c);
+eryx_status eryx__net_config_set_limits(eryx__net_config *c, uint32_t max_connections, uint64_t connect_timeout_ms,
+                                        uint64_t io_timeout_ms, eryx__errbuf *err);
+/* Copies len bytes of certificates (the caller checked them: eryx__tls_check_certs). */
+eryx_status eryx__net_config_add_root(eryx__net_config *c, const void *data, size_t len, eryx__errbuf *err);
+void eryx__net_config_set_system_roots(eryx__net_config *c, bool use);
+void eryx__net_config_set_resolver(eryx__net_config *c, eryx_resolve_fn fn, void *user);
+
 /* The checks, made on every connection. A name is what the guest asked for (an IP
 ** literal is checked by its canonical text, eryx__ip_format). Each returns true,
 ** or false with a message for the guest naming the host, the address and the rule
 ** ("network policy: host 'x' is not in allowed_hosts"). */
 bool eryx__net_allow_name(const eryx__net_config *c, const char *name, eryx__errbuf *why);
-/* ip was resolved for name (NULL: the guest gave ip itself). */
+/* ip was resolved for name (NULL: the guest gave ip itself, which is then also
+** checked as a name by its canonical text). ip is normalized first. Refusals and
+** malformed names set why->status to ERYX_ERR_INVALID_ARGUMENT. */
 bool eryx__net_allow_addr(const eryx__net_config *c, const char *name, const eryx__ip *ip, eryx__errbuf *why);
 
 /* What the connection layer reads of a config. */
@@ -156,6 +189,9 @@ void eryx__tls_close_notify(eryx__tls *t);
 ** "serialNumber", "subjectAltName" in the shape ssl.getpeercert() returns. */
 char *eryx__tls_info_json(const eryx__tls *t);
 void eryx__tls_free(eryx__tls *t); /* NULL allowed; does not close fd */
+/* Frees the trust stores the process's contexts share (parsed CA bundles, kept
+** for reuse); contexts alive keep theirs. For eryx_shutdown. */
+void eryx__tls_shutdown(void);
 
 /* ---- secrets (secrets.c) ------------------------------------------------------------ */
 

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../net/net.h"
 #include "../vfs/vfs.h"
 #include "../vfs/vfs_shared.h"
-#include "../net/net.h"
 #include "sandbox.h"
 #include "sandbox_internal.h"
 
@@ -78,6 +78,7 @@ void eryx__spec_free(run_spec *spec) {
     }
     for (size_t i = 0; i < spec->npkgs; i++) eryx__package_clear(&spec->pkgs[i]);
     free(spec->pkgs);
+    eryx__net_config_release(spec->net);
     eryx__secrets_release(spec->secrets);
     memset(spec, 0, sizeof *spec);
 }
@@ -117,6 +118,7 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
     dst->result_name = src->result_name ? strdup(src->result_name) : NULL;
     dst->imports = src->imports ? strdup(src->imports) : NULL;
     if (src->setup && (dst->setup = malloc(src->setup_len + 1))) memcpy(dst->setup, src->setup, src->setup_len + 1);
+    dst->net = eryx__net_config_ref(src->net); /* shared: setters copy it first (eryx__net_config_mutable) */
     bool ok = dst->guest_dir && dst->argv && dst->env && (dst->result_name || !src->result_name) &&
               (dst->imports || !src->imports) && (dst->setup || !src->setup);
     if (ok && src->ncbs && !(dst->cbs = calloc(src->ncbs, sizeof *dst->cbs))) ok = false;
