@@ -52,6 +52,25 @@ async def main():
         check(r.json()["hello"] == "world", "async")
         r = await c.post(base + "/json", json=[1, 2])
         check(r.json()["json"] == [1, 2], "async POST")
+        # https: anyio's TLS stream over the host's TLS
+        hs = f"https://localhost:{T['https']}"
+        r = await c.get(hs + "/json")
+        check(r.json()["hello"] == "world", "async https")
+        async with c.stream("GET", hs + "/bytes/200000") as r:
+            total = 0
+            async for chunk in r.aiter_bytes():
+                total += len(chunk)
+        check(total == 200000, total)
+        try:
+            await c.get(f"https://localhost:{T['https_untrusted']}/json")
+            check(False, "untrusted root accepted (async)")
+        except httpx.ConnectError:
+            pass
+        try:
+            await c.get(base + "/slow/3", timeout=httpx.Timeout(5, read=0.5))
+            check(False, "timeout expected (async)")
+        except httpx.ReadTimeout:
+            pass
 
 asyncio.run(main())
 print("httpx ok:", checks, "checks")
