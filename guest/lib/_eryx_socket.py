@@ -608,7 +608,12 @@ class socket:
             if which == "peer":
                 raise OSError(_errno.ENOTCONN, "Transport endpoint is not connected")
             return ("::", 0, 0, 0) if self._family == AF_INET6 else ("0.0.0.0", 0)
-        ip, port = _info(self._fd)[which]
+        addr = _info(self._fd).get(which)
+        if not addr:  # (still connecting)
+            if which == "peer":
+                raise OSError(_errno.ENOTCONN, "Transport endpoint is not connected")
+            addr = ("::" if self._family == AF_INET6 else "0.0.0.0", 0)
+        ip, port = addr
         return (ip, port, 0, 0) if self._family == AF_INET6 else (ip, port)
 
     def getpeername(self):

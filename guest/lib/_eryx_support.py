@@ -712,10 +712,11 @@ def set_callbacks(spec_json):
 # ---- network (issue 18) ----------------------------------------------------------
 # The guest has no real sockets and no OpenSSL: _socket and ssl are eryx's modules
 # over the host's network (_eryx_socket, _eryx_ssl), and asyncio is patched, once
-# imported, to use them (_eryx_asyncio). docs/NETWORK-GUEST.md.
+# imported, to use them (_eryx_asyncio), and anyio's TLS streams (_eryx_anyio, for
+# httpx.AsyncClient). docs/NETWORK-GUEST.md.
 
 _NET_ALIASES = {"_socket": "_eryx_socket", "ssl": "_eryx_ssl"}
-_NET_PATCHES = {"asyncio": "_eryx_asyncio"}
+_NET_PATCHES = {"asyncio": "_eryx_asyncio", "anyio.streams.tls": "_eryx_anyio"}
 
 
 class _NetAliasLoader:

@@ -82,7 +82,7 @@ class FakeEryx:
             local = list(s.getsockname()[:2])
         finally:
             s.detach()
-        info = {"peer": peer, "local": local, "name": c["name"], "error": err, "tls": c["tls"]}
+        info = {"peer": c.get("peer", peer), "local": c.get("local", local), "name": c["name"], "error": err, "tls": c["tls"]}
         return 0, json.dumps(info).encode()
 
     @staticmethod
@@ -110,6 +110,7 @@ class FakeEryx:
         except _rssl.SSLError as e:
             _last[0] = str(e)
             return -71
+        c["peer"], c["local"] = list(t.getpeername()[:2]), list(t.getsockname()[:2])
         a, b = _rs.socketpair()
         os.dup2(a.fileno(), fd)
         a.close()
@@ -168,6 +169,11 @@ def main():
     sys.modules["ssl"] = importlib.import_module("_eryx_ssl")
     import asyncio
     importlib.import_module("_eryx_asyncio").patch(asyncio)
+    try:
+        import anyio.streams.tls
+        importlib.import_module("_eryx_anyio").patch(anyio.streams.tls)
+    except ImportError:
+        pass
     # What guest/stdlib-patches/asyncio-wasi-no-self-pipe.patch does in the guest.
     from asyncio import selector_events as se
     se.BaseSelectorEventLoop._make_self_pipe = lambda self: setattr(self, "_ssock", None) or setattr(

@@ -32,6 +32,22 @@ try:
 except socket.gaierror as e:
     check(e.errno == socket.EAI_NONAME, e)
 
+check(socket.gethostbyname_ex("localhost")[2] == ["127.0.0.1"], socket.gethostbyname_ex("localhost"))
+check(socket.getnameinfo(("127.0.0.1", 80), socket.NI_NUMERICHOST | socket.NI_NUMERICSERV) == ("127.0.0.1", "80"), "nameinfo")
+check(socket.has_ipv6 and socket.getdefaulttimeout() is None, "has_ipv6")
+
+# connect((addr, port)) after getaddrinfo(name): the host is told the name (its rules apply)
+try:
+    import _eryx
+except ImportError:
+    _eryx = None
+if _eryx is not None:
+    addr = socket.getaddrinfo("localhost", T["echo"], socket.AF_INET, socket.SOCK_STREAM)[0][4]
+    with socket.socket() as s:
+        s.connect(addr)
+        rc, info = _eryx.net_info(s.fileno())
+        check(rc >= 0 and json.loads(info)["name"] == "localhost", info)
+
 # blocking echo via create_connection (a name: the host resolves and checks)
 with socket.create_connection(("localhost", T["echo"])) as s:
     check(s.gettimeout() is None and s.getblocking(), "blocking")
@@ -119,6 +135,24 @@ try:
     check(False, "refused expected")
 except ConnectionRefusedError:
     checks += 1
+
+# a connection cannot be duplicated; sendto is UDP's
+with socket.create_connection(("127.0.0.1", T["echo"])) as s:
+    for what, fn in (("dup", s.dup), ("sendto", lambda: s.sendto(b"x", ("127.0.0.1", 9)))):
+        try:
+            fn()
+            check(False, what + " refused expected")
+        except OSError as e:
+            check("sandbox" in str(e), (what, e))
+
+# the policy: a private address is refused by the host (never connected to)
+if _eryx is not None:
+    for target in (("10.1.2.3", 80), ("169.254.169.254", 80)):
+        try:
+            socket.create_connection(target, timeout=2)
+            check(False, "policy refusal expected")
+        except PermissionError as e:
+            check(target[0] in str(e), e)
 
 # refusals: server sockets and UDP
 for what, fn in (("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)),
