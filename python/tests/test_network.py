@@ -386,24 +386,22 @@ def test_asyncio_streams_and_start_tls(srv):
     assert result(code, loopback().with_root_cert(srv.ca_pem)) == ["0123456", "01234567", "012345678"]
 
 
-def _pkg_sandbox_kwargs():
-    """requests and httpx: the net-guest package (docs/NETWORK-GUEST.md)."""
-    pkg = os.environ.get("ERYX_NET_CLIENTS_PACKAGE")
-    return {"packages": [pkg]} if pkg else {}
+@pytest.fixture(scope="module")
+def clients():
+    """A factory whose sandboxes import requests and httpx: the net-guest package
+    (guest/netpkgs/build.sh; docs/NETWORK-GUEST.md), named by $ERYX_NETPKGS_PACKAGE
+    (ctest sets it from the CMake cache, as ./build.sh configures it)."""
+    pkg = os.environ.get("ERYX_NETPKGS_PACKAGE")
+    if not pkg:
+        pytest.skip("ERYX_NETPKGS_PACKAGE is not set: requests/httpx are not available (guest/netpkgs/build.sh)")
+    return eryx.SandboxFactory(packages=[pkg], imports=["requests", "httpx"])
 
 
-def _factory():
-    kw = _pkg_sandbox_kwargs()
-    return eryx.SandboxFactory(**kw) if kw else None
+def _run_with_clients(factory, code: str, net: NetConfig, **kw) -> eryx.ExecuteResult:
+    return factory.create_sandbox(network=net, **kw).execute(PRELUDE + textwrap.dedent(code))
 
 
-def _run_with_clients(code: str, net: NetConfig, **kw) -> eryx.ExecuteResult:
-    f = _factory()
-    sb = f.create_sandbox(network=net, **kw) if f else eryx.Sandbox(network=net, **kw)
-    return sb.execute(PRELUDE + textwrap.dedent(code))
-
-
-def test_requests(srv):
+def test_requests(srv, clients):
     code = f"""
         import requests
         g = requests.get('{srv.https_url('/bytes/2000')}', timeout=10)
@@ -413,12 +411,12 @@ def test_requests(srv):
         t = attempt(lambda: requests.get('{srv.http_url('/slow')}', timeout=0.3))
         result = [g.status_code, len(g.content), p.json()['json'], streamed, t[0]]
     """
-    r = _run_with_clients(code, loopback().with_root_cert(srv.ca_pem)).result
+    r = _run_with_clients(clients, code, loopback().with_root_cert(srv.ca_pem)).result
     assert r[:4] == [200, 2000, {"a": 1}, 300000]
     assert r[4] in ("ReadTimeout", "Timeout", "ConnectionError"), r
 
 
-def test_httpx(srv):
+def test_httpx(srv, clients):
     code = f"""
         import httpx
         with httpx.Client(timeout=10) as c:
@@ -429,7 +427,7 @@ def test_httpx(srv):
         t = attempt(lambda: httpx.get('{srv.http_url('/slow')}', timeout=0.3))
         result = [g.status_code, len(g.content), p.json()['json'], streamed, t[0]]
     """
-    r = _run_with_clients(code, loopback().with_root_cert(srv.ca_pem)).result
+    r = _run_with_clients(clients, code, loopback().with_root_cert(srv.ca_pem)).result
     assert r[:4] == [200, 2000, {"a": [1]}, 300000]
     assert r[4] in ("ReadTimeout", "TimeoutException"), r
 
