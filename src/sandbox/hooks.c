@@ -175,12 +175,11 @@ static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t le
 }
 
 eryx__wasi_io eryx__hooks_io(eryx_sandbox *s) {
-    return (eryx__wasi_io){
-        .read_stdin = hook_read_stdin,
-        .write_output = hook_write_output,
-        .sleep_ns = hook_sleep,
-        .wait = eryx__hooks_wait,
-        .user = s};
+    return (eryx__wasi_io){.read_stdin = hook_read_stdin,
+                           .write_output = hook_write_output,
+                           .sleep_ns = hook_sleep,
+                           .wait = eryx__hooks_wait,
+                           .user = s};
 }
 
 void eryx__hooks_host(eryx_sandbox *s) {
