@@ -714,6 +714,60 @@ static void test_garbage(void) {
     eryx__tls_ctx_free(ctx);
 }
 
+/* Writing to a peer that has gone: an error, not SIGPIPE (checked with SIGPIPE's
+** default action, which would end this process). */
+static void test_broken_pipe(void) {
+    eryx__tls_ctx *ctx = ctx_with(NULL, 0);
+    eryx__tls_opts o = opts_for("localhost");
+    o.verify = false;
+    server s;
+    CHECK(server_start(&s, SRV_CLOSE, NULL, NULL, AF_INET));
+    client c;
+    client_start(&c, &s, ctx, &o);
+    char buf[8];
+    CHECK(c.t && read_all(c.t, c.fd, buf, sizeof buf, &c.err) == 5);
+    server_join(&s); /* its socket is closed: our writes meet a reset */
+    signal(SIGPIPE, SIG_DFL);
+    ptrdiff_t n = 0;
+    for (int i = 0; i < 100 && n >= 0; i++) {
+        n = c.t ? eryx__tls_write(c.t, "data", 4, &c.err) : -1;
+        if (n == ERYX__TLS_WANT_WRITE) n = 0;
+        poll(NULL, 0, 1);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    CHECKF(n == ERYX__TLS_ERROR, "%td", n);
+    CHECKF(strstr(c.err.msg, "Broken pipe") || strstr(c.err.msg, "Connection reset"), "%s", c.err.msg);
+    client_finish(&c);
+    eryx__tls_ctx_free(ctx);
+}
+
+/* The process's shared stores: contexts with other roots do not see each other's,
+** and eryx__tls_shutdown leaves contexts alive working and new ones rebuilt. */
+static void test_shared_stores(void) {
+    size_t ca_len;
+    char *ca = testcerts_pem(tc.ca, &ca_len), msg[4096];
+    eryx__tls_opts o = opts_for("localhost");
+    eryx__tls_ctx *a = ctx_with(ca, ca_len), *b = ctx_with(ca, ca_len), *none = ctx_with(NULL, 0);
+    CHECKF(try_handshake(b, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    CHECK(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_VERIFY);
+    /* cadata parsed for one context's roots is not another's */
+    o.cadata = (const uint8_t *)ca;
+    o.cadata_len = ca_len;
+    CHECKF(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    o.cadata = NULL;
+    o.cadata_len = 0;
+    CHECK(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_VERIFY);
+    eryx__tls_shutdown();
+    CHECKF(try_handshake(a, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    eryx__tls_ctx *c = ctx_with(ca, ca_len);
+    CHECKF(try_handshake(c, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    eryx__tls_ctx_free(a);
+    eryx__tls_ctx_free(b);
+    eryx__tls_ctx_free(c);
+    eryx__tls_ctx_free(none);
+    free(ca);
+}
+
 /* testcerts_write_dir, which other tests use for their servers. */
 static void test_write_dir(void) {
     char dir[] = "/tmp/eryx-tls-XXXXXX";
@@ -753,7 +807,10 @@ int main(void) {
     test_pending();
     test_alpn_versions();
     test_garbage();
+    test_broken_pipe();
+    test_shared_stores();
     test_write_dir();
+    eryx__tls_shutdown();
     testcerts_free(&tc);
     return check_report("test_net_tls");
 }

@@ -190,6 +190,9 @@ void eryx__tls_close_notify(eryx__tls *t);
 ** "serialNumber", "subjectAltName" in the shape ssl.getpeercert() returns. */
 char *eryx__tls_info_json(const eryx__tls *t);
 void eryx__tls_free(eryx__tls *t); /* NULL allowed; does not close fd */
+/* Frees the trust stores the process's contexts share (parsed CA bundles, kept
+** for reuse); contexts alive keep theirs. For eryx_shutdown. */
+void eryx__tls_shutdown(void);
 
 /* ---- names to addresses (resolve.c) ----------------------------------------------- */
 
