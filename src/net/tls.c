@@ -534,6 +534,9 @@ eryx__tls *eryx__tls_new(eryx__tls_ctx *ctx, int fd, const eryx__tls_opts *opts,
         goto fail;
     }
     if (opts->verify && opts->check_hostname && name) {
+        /* A name: its DNS SANs (the subject's CN only when there is none), a wildcard
+        ** only as a whole left-most label, as Python's ssl; an address: its IP SANs. */
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         bool ok =
             ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) == 1 : SSL_set1_host(t->ssl, name) == 1;
         if (!ok) {
