@@ -296,6 +296,8 @@ const char *eryx__secret_set_placeholder(const eryx__secret_set *set, size_t i);
 /* The guest's environment pairs "NAME=PLACEHOLDER", NUL-separated (no trailing NUL),
 ** and their total length. */
 const char *eryx__secret_set_env(const eryx__secret_set *set, size_t *len);
+/* The longest placeholder or value (0 for NULL): a scrubber's context. */
+size_t eryx__secret_set_max_len(const eryx__secret_set *set);
 
 /* A connection's filters. set (borrowed, must outlive the stream) may be NULL or
 ** empty: the filters then copy bytes through. host: the name the connection is to
