@@ -240,8 +240,8 @@ size_t eryx__net_open_count(const eryx__net *n);
 ** returns what the import returns (negative: a WASI errno). */
 int32_t eryx__net_abi_resolve(eryx__net *n, const uint8_t *name, size_t name_len, int32_t family, uint8_t *out,
                               size_t cap);
-int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr,
-                              size_t addr_len, int32_t port, int32_t flags);
+int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr, size_t addr_len,
+                              int32_t port, int32_t flags);
 int32_t eryx__net_abi_tls(eryx__net *n, int32_t fd, const uint8_t *opts, size_t opts_len);
 int32_t eryx__net_abi_info(eryx__net *n, int32_t fd, uint8_t *out, size_t cap);
 int32_t eryx__net_abi_error(eryx__net *n, uint8_t *out, size_t cap);

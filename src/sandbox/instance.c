@@ -267,6 +267,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's WASI state");
     if (s->spec.net && !(s->net = eryx__net_new(s->spec.net, s->wasi, eryx__hooks_wait, s)))
         return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's network");
+    eryx__net_set_secrets(s->net, s->secrets); /* the sandbox's placeholders, for every connection */
     eryx__hooks_host(s);
     if (!(s->store = wasmtime_store_new(eryx__engine(s->spec.engine, NULL), &s->host, NULL)))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
