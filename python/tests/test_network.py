@@ -486,20 +486,29 @@ def test_secret_placeholder_substituted_toward_allowed_host_and_masked_back(srv)
     assert r.net_stats.connections == 1 and r.net_stats.bytes_sent > 0 and r.net_stats.bytes_received > 0
 
 
-def test_secret_in_body_is_masked_in_the_echo(srv):
+LONG = "sk-live-0123456789abcdefghijklmnopqrstuv"  # >= 32 bytes: as long as its placeholder
+
+
+def test_secret_in_body_substituted_and_masked_in_the_echo(srv):
+    # A placeholder is max(32, len(value)) bytes: a value this long keeps the body's
+    # length, so the Content-Length the guest computed stays right.
     code = f"""
         import urllib.request
         token = os.environ['TOKEN']
         body = json.dumps({{'key': token}}).encode()
         echoed = json.loads(urllib.request.urlopen(urllib.request.Request('{srv.http_url('/echo')}',
                             data=body, headers={{'X-Key': token}})).read())
-        result = [echoed['body'], echoed['headers']['X-Key']]
+        result = [echoed['body'], echoed['headers']['X-Key'], token]
     """
     before = len(srv.requests_to())
-    r = run(code, loopback(), secrets=_secret(["127.0.0.1"]))
-    assert REAL not in json.dumps(r.result)
+    r = run(code, loopback(), secrets={"TOKEN": {"value": LONG, "allowed_hosts": ["127.0.0.1"]}})
+    body, header, token = r.result
+    assert LONG not in json.dumps(r.result)
+    # the echoed value is masked; a value as long as its placeholder comes back as it
+    assert header == token and json.loads(body) == {"key": token}
     got = srv.requests_to()[before:][-1]
-    assert got["headers"]["X-Key"] == REAL  # header values are substituted
+    assert got["headers"]["X-Key"] == LONG
+    assert json.loads(got["body"]) == {"key": LONG}  # bodies are substituted too
 
 
 def test_secret_toward_a_host_it_is_not_allowed_for(srv):
