@@ -113,7 +113,7 @@ def _network(opts: argparse.Namespace) -> NetConfig | None:
               or opts.net_connect_timeout is not None or opts.net_io_timeout is not None)
     if not wanted:
         return None
-    net = NetConfig()
+    net = NetConfig(blocked_hosts=[])  # as the CLI: the blocked networks do the blocking
     if opts.allow_localhost:
         net.allow_localhost()
     for h in opts.allow_host:
