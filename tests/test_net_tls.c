@@ -38,6 +38,7 @@ typedef enum {
     SRV_CLOSE,   /* handshake, send "hello", close_notify */
     SRV_RAGGED,  /* handshake, send "hello", close the socket without close_notify */
     SRV_GARBAGE, /* no TLS: answer the ClientHello with an HTTP error */
+    SRV_GONE,    /* handshake, send "hello", close_notify, close the socket at once */
 } srv_mode;
 
 typedef struct server {
@@ -114,6 +115,7 @@ static void *server_main(void *arg) {
             if (SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN) SSL_shutdown(ssl);
             break;
         case SRV_CLOSE:
+        case SRV_GONE:
             SSL_write(ssl, "hello", 5);
             SSL_shutdown(ssl);
             break;
@@ -124,8 +126,10 @@ static void *server_main(void *arg) {
             break;
         }
     }
-    shutdown(fd, SHUT_WR);
-    drain(fd);
+    if (s->mode != SRV_GONE) {
+        shutdown(fd, SHUT_WR);
+        drain(fd);
+    }
     SSL_free(ssl);
     SSL_CTX_free(ctx);
     close(fd);
@@ -784,7 +788,7 @@ static void test_broken_pipe(void) {
     eryx__tls_opts o = opts_for("localhost");
     o.verify = false;
     server s;
-    CHECK(server_start(&s, SRV_CLOSE, NULL, NULL, AF_INET));
+    CHECK(server_start(&s, SRV_GONE, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     char buf[8];
