@@ -28,7 +28,7 @@ build() { # build NAME SOURCES... [-lLIBS...]
 
 # The targets: each with the sources it tests and their libraries.
 build fuzz_zip fuzz/fuzz_zip.c src/vfs/*.c src/common/errbuf.c
-build fuzz_wasi fuzz/fuzz_wasi.c src/wasi/wasi.c src/wasi/wasi_fs.c src/vfs/*.c src/common/errbuf.c
+build fuzz_wasi fuzz/fuzz_wasi.c src/wasi/wasi.c src/wasi/wasi_fs.c src/wasi/wasi_stream.c src/vfs/*.c src/common/errbuf.c
 build fuzz_store fuzz/fuzz_store.c src/cache/store.c src/cache/store_entry.c src/cache/store_admin.c src/common/errbuf.c -lxxhash
 build fuzz_wasm_image fuzz/fuzz_wasm_image.c src/snapshot/wasm_image.c src/common/errbuf.c
 build fuzz_session_blob fuzz/fuzz_session_blob.c src/sandbox/session_blob.c src/sandbox/blob_key.c -lzstd -lcrypto

@@ -25,7 +25,6 @@
 #include "eryx.h"
 #include "net_testcerts.h"
 
-#define NET_CONN_SECRETS 0 /* TEMP: until eryx_builder_add_secret lands */
 
 /* ---- servers on loopback ------------------------------------------------------------ */
 
@@ -178,14 +177,13 @@ static eryx_sandbox *make(const opts *o) {
         CHECK(eryx_builder_net_add_root_cert(b, o->root_pem, strlen(o->root_pem)) == ERYX_OK);
         CHECK(eryx_builder_net_use_system_roots(b, 0) == ERYX_OK);
     }
-#if NET_CONN_SECRETS
     if (o->secret_host) {
         const char *hosts[] = {o->secret_host};
         CHECK(eryx_builder_add_secret(b, "TOKEN", "s3cr3t-value-xyz", hosts, 1) == ERYX_OK);
     }
-#endif
     eryx_sandbox *s = NULL;
-    if (eryx_sandbox_new(b, &s) != ERYX_OK) fprintf(stderr, "sandbox: %s\n", eryx_builder_errmsg(b));
+    CHECK(eryx_sandbox_new(b, &s) == ERYX_OK);
+    if (!s) fprintf(stderr, "sandbox: %s\n", eryx_builder_errmsg(b));
     eryx_builder_free(b);
     return s;
 }
@@ -562,7 +560,7 @@ int main(void) {
     test_cancel_and_timeout(silent.port);
     test_nonblocking_select(echo.port, closed_port);
     test_tls(ca_pem);
-    if (NET_CONN_SECRETS) test_secrets(echo.port, echo2.port);
+    test_secrets(echo.port, echo2.port);
 
     free(ca_pem);
     server_stop(&echo);
