@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "../src/net/net.h"
 #include "check.h"
 #include "net_testcerts.h"
@@ -479,6 +480,68 @@ static void test_ip_literals(void) {
     free(ca);
 }
 
+/* Names: wildcards as Python's ssl takes them, the subject's CN when there is no
+** DNS SAN; the other kinds of SAN in the info JSON. */
+static void test_names(void) {
+    size_t ca_len;
+    char *ca = testcerts_pem(tc.ca, &ca_len), msg[4096];
+    eryx__tls_ctx *ctx = ctx_with(ca, ca_len);
+    static const char *const sans[] = {"*.wild.test",          "b*.part.test", "email:a@b.test",
+                                       "URI:https://x.test/p", "RID:1.2.3.4",  NULL};
+    X509 *wild = testcerts_issue("wild", sans, NULL, tc.other_key, tc.ca, tc.ca_key, false);
+    X509 *cn = testcerts_issue("cn.test", NULL, NULL, tc.other_key, tc.ca, tc.ca_key, false);
+    CHECK(wild && cn);
+    const struct {
+        X509 **cert;
+        const char *name;
+        int rc;
+    } cases[] = {
+        {&wild, "a.wild.test", ERYX__TLS_OK},       {&wild, "A.WILD.TEST", ERYX__TLS_OK},
+        {&wild, "x.a.wild.test", ERYX__TLS_VERIFY}, {&wild, "wild.test", ERYX__TLS_VERIFY},
+        {&wild, "bar.part.test", ERYX__TLS_VERIFY}, {&cn, "cn.test", ERYX__TLS_OK},
+        {&cn, "other.test", ERYX__TLS_VERIFY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        eryx__tls_opts o = opts_for(cases[i].name);
+        int rc = try_handshake(ctx, &o, *cases[i].cert, tc.other_key, msg, sizeof msg);
+        CHECKF(rc == cases[i].rc, "%s: %d %s", cases[i].name, rc, msg);
+    }
+    /* the URIs getpeercert() gives too: added to wild, signed again */
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, tc.ca, wild, NULL, NULL, 0);
+    X509_EXTENSION *aia = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access,
+                                              "OCSP;URI:http://ocsp.test/,caIssuers;URI:http://ca.test/ca.der");
+    X509_EXTENSION *crl = X509V3_EXT_conf_nid(NULL, &v3, NID_crl_distribution_points, "URI:http://crl.test/ca.crl");
+    CHECK(aia && crl && X509_add_ext(wild, aia, -1) && X509_add_ext(wild, crl, -1) &&
+          X509_sign(wild, tc.ca_key, EVP_sha256()) > 0);
+    X509_EXTENSION_free(aia);
+    X509_EXTENSION_free(crl);
+    server s;
+    CHECK(server_start(&s, SRV_HOLD, wild, tc.other_key, AF_INET));
+    eryx__tls_opts o = opts_for("a.wild.test");
+    client c;
+    client_start(&c, &s, ctx, &o);
+    char *info = c.t ? eryx__tls_info_json(c.t) : NULL;
+    client_finish(&c);
+    server_join(&s);
+    json_t *j = info ? json_loads(info, 0, NULL) : NULL;
+    char *san = j ? json_dumps(json_object_get(j, "subjectAltName"), JSON_COMPACT) : NULL;
+    CHECK_STR_EQ(san, "[[\"DNS\",\"*.wild.test\"],[\"DNS\",\"b*.part.test\"],[\"email\",\"a@b.test\"],"
+                      "[\"URI\",\"https://x.test/p\"],[\"Registered ID\",\"1.2.3.4\"]]");
+    free(san);
+    char *uris = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECKF(uris && strstr(uris, "\"OCSP\":[\"http://ocsp.test/\"],\"caIssuers\":[\"http://ca.test/ca.der\"],"
+                                "\"crlDistributionPoints\":[\"http://crl.test/ca.crl\"]"),
+           "%s", uris ? uris : "(null)");
+    free(uris);
+    json_decref(j);
+    free(info);
+    X509_free(wild);
+    X509_free(cn);
+    eryx__tls_ctx_free(ctx);
+    free(ca);
+}
+
 /* Roots: PEM bundles, DER; cadata trusted for its connection only. */
 static void test_roots(void) {
     size_t ca_len, ca2_len, der_len;
@@ -714,6 +777,60 @@ static void test_garbage(void) {
     eryx__tls_ctx_free(ctx);
 }
 
+/* Writing to a peer that has gone: an error, not SIGPIPE (checked with SIGPIPE's
+** default action, which would end this process). */
+static void test_broken_pipe(void) {
+    eryx__tls_ctx *ctx = ctx_with(NULL, 0);
+    eryx__tls_opts o = opts_for("localhost");
+    o.verify = false;
+    server s;
+    CHECK(server_start(&s, SRV_CLOSE, NULL, NULL, AF_INET));
+    client c;
+    client_start(&c, &s, ctx, &o);
+    char buf[8];
+    CHECK(c.t && read_all(c.t, c.fd, buf, sizeof buf, &c.err) == 5);
+    server_join(&s); /* its socket is closed: our writes meet a reset */
+    signal(SIGPIPE, SIG_DFL);
+    ptrdiff_t n = 0;
+    for (int i = 0; i < 100 && n >= 0; i++) {
+        n = c.t ? eryx__tls_write(c.t, "data", 4, &c.err) : -1;
+        if (n == ERYX__TLS_WANT_WRITE) n = 0;
+        poll(NULL, 0, 1);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    CHECKF(n == ERYX__TLS_ERROR, "%td", n);
+    CHECKF(strstr(c.err.msg, "Broken pipe") || strstr(c.err.msg, "Connection reset"), "%s", c.err.msg);
+    client_finish(&c);
+    eryx__tls_ctx_free(ctx);
+}
+
+/* The process's shared stores: contexts with other roots do not see each other's,
+** and eryx__tls_shutdown leaves contexts alive working and new ones rebuilt. */
+static void test_shared_stores(void) {
+    size_t ca_len;
+    char *ca = testcerts_pem(tc.ca, &ca_len), msg[4096];
+    eryx__tls_opts o = opts_for("localhost");
+    eryx__tls_ctx *a = ctx_with(ca, ca_len), *b = ctx_with(ca, ca_len), *none = ctx_with(NULL, 0);
+    CHECKF(try_handshake(b, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    CHECK(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_VERIFY);
+    /* cadata parsed for one context's roots is not another's */
+    o.cadata = (const uint8_t *)ca;
+    o.cadata_len = ca_len;
+    CHECKF(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    o.cadata = NULL;
+    o.cadata_len = 0;
+    CHECK(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_VERIFY);
+    eryx__tls_shutdown();
+    CHECKF(try_handshake(a, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    eryx__tls_ctx *c = ctx_with(ca, ca_len);
+    CHECKF(try_handshake(c, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
+    eryx__tls_ctx_free(a);
+    eryx__tls_ctx_free(b);
+    eryx__tls_ctx_free(c);
+    eryx__tls_ctx_free(none);
+    free(ca);
+}
+
 /* testcerts_write_dir, which other tests use for their servers. */
 static void test_write_dir(void) {
     char dir[] = "/tmp/eryx-tls-XXXXXX";
@@ -747,13 +864,17 @@ int main(void) {
     test_verified();
     test_refusals();
     test_ip_literals();
+    test_names();
     test_roots();
     test_eof();
     test_data();
     test_pending();
     test_alpn_versions();
     test_garbage();
+    test_broken_pipe();
+    test_shared_stores();
     test_write_dir();
+    eryx__tls_shutdown();
     testcerts_free(&tc);
     return check_report("test_net_tls");
 }

@@ -117,8 +117,7 @@ BODY(net_connect) {
     eryx__guest_mem mem = mem_of(c);
     if (!in_guest(mem, U32(0), U32(1)) || !in_guest(mem, U32(2), U32(3))) return out_of_bounds(c);
     if (!c->h->net) return NO_NET;
-    return eryx__net_abi_connect(c->h->net, mem.base + U32(0), U32(1), mem.base + U32(2), U32(3), av[4].i32,
-                                 av[5].i32);
+    return eryx__net_abi_connect(c->h->net, mem.base + U32(0), U32(1), mem.base + U32(2), U32(3), av[4].i32, av[5].i32);
 }
 
 BODY(net_tls) {

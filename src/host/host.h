@@ -91,17 +91,17 @@
 ** net_error(out, out_cap) -> len
 **     The instance's last network failure message (UTF-8).
 */
-#define ERYX__HOST_IMPORTS(X) \
-    X(report, "iii", 0)       \
-    X(cb_start, "iiii", 1)    \
-    X(cb_wait, "i", 1)        \
-    X(cb_len, "i", 1)         \
-    X(cb_take, "iii", 1)      \
-    X(dl_open, "iiiiii", 1)   \
-    X(net_resolve, "iiiii", 1) \
+#define ERYX__HOST_IMPORTS(X)   \
+    X(report, "iii", 0)         \
+    X(cb_start, "iiii", 1)      \
+    X(cb_wait, "i", 1)          \
+    X(cb_len, "i", 1)           \
+    X(cb_take, "iii", 1)        \
+    X(dl_open, "iiiiii", 1)     \
+    X(net_resolve, "iiiii", 1)  \
     X(net_connect, "iiiiii", 1) \
-    X(net_tls, "iii", 1)      \
-    X(net_info, "iii", 1)     \
+    X(net_tls, "iii", 1)        \
+    X(net_info, "iii", 1)       \
     X(net_error, "ii", 1)
 
 /* What eryx.report's kind means (the guest's names: REPORT_* in _eryx_support.py). */

@@ -115,7 +115,7 @@ bool eryx__ip_parse(const char *s, size_t len, eryx__ip *out) {
     const char *pct = memchr(s, '%', len);
     size_t alen = pct ? (size_t)(pct - s) : len;
     char text[64];
-    if (alen >= sizeof text) return false;
+    if (alen >= sizeof text || memchr(s, '\0', alen)) return false; /* inet_pton would stop at a NUL */
     memcpy(text, s, alen);
     text[alen] = '\0';
     if (inet_pton(AF_INET6, text, out->b) != 1) return false;

@@ -178,8 +178,8 @@ void eryx__conn_check_connect(conn *c) {
     c->state = CONN_FAILED;
     c->error = eryx__net_wasi_errno(soerr);
     char host[64];
-    eryx__net_fail(c->net, c->error, "network: connecting to %s port %u failed: %s", eryx__conn_host(c, host),
-                   c->port, strerror(soerr));
+    eryx__net_fail(c->net, c->error, "network: connecting to %s port %u failed: %s", eryx__conn_host(c, host), c->port,
+                   strerror(soerr));
 }
 
 /* ---- the wire: the socket, or TLS over it ------------------------------------------ */

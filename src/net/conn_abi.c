@@ -199,14 +199,14 @@ static int32_t connect_addrs(eryx__net *n, const char *name, const eryx__ip *add
         }
         if (!e) return eryx__conn_register(c, nonblock);
         eryx__conn_free(c);
-        last = eryx__net_fail(n, e, "network: connecting to %s (%s) port %u failed (WASI errno %u)",
-                              name ? name : text, text, port, e);
+        last = eryx__net_fail(n, e, "network: connecting to %s (%s) port %u failed (WASI errno %u)", name ? name : text,
+                              text, port, e);
     }
     return last;
 }
 
-int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr,
-                              size_t addr_len, int32_t port, int32_t flags) {
+int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr, size_t addr_len,
+                              int32_t port, int32_t flags) {
     if (port <= 0 || port > 65535) return eryx__net_fail(n, ERYX__WASI_EINVAL, "network: port %d is not valid", port);
     if (flags & ~7 || (flags & 6) == 6) return eryx__net_fail(n, ERYX__WASI_EINVAL, "network: bad connect flags");
     uint32_t max = eryx__net_config_max_connections(n->cfg);

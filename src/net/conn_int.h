@@ -30,9 +30,9 @@ typedef struct conn {
     eryx__secret_stream *sec; /* the connection's secret filters, or NULL (no secrets) */
     char *tls_host;           /* the name TLS checked the certificate against, or NULL */
     bool tls_verified;
-    eryx__bytes in, out;      /* guest-visible bytes not read yet; wire bytes not sent yet */
-    size_t in_off, out_off;   /* how much of each is consumed */
-    uint16_t rd_err, wr_err;  /* sticky: the socket's failure each way */
+    eryx__bytes in, out;     /* guest-visible bytes not read yet; wire bytes not sent yet */
+    size_t in_off, out_off;  /* how much of each is consumed */
+    uint16_t rd_err, wr_err; /* sticky: the socket's failure each way */
     bool eof, shut_rd, shut_wr, shut_wr_done;
 } conn;
 

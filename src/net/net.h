@@ -190,6 +190,9 @@ void eryx__tls_close_notify(eryx__tls *t);
 ** "serialNumber", "subjectAltName" in the shape ssl.getpeercert() returns. */
 char *eryx__tls_info_json(const eryx__tls *t);
 void eryx__tls_free(eryx__tls *t); /* NULL allowed; does not close fd */
+/* Frees the trust stores the process's contexts share (parsed CA bundles, kept
+** for reuse); contexts alive keep theirs. For eryx_shutdown. */
+void eryx__tls_shutdown(void);
 
 /* ---- names to addresses (resolve.c) ----------------------------------------------- */
 
@@ -237,8 +240,8 @@ size_t eryx__net_open_count(const eryx__net *n);
 ** returns what the import returns (negative: a WASI errno). */
 int32_t eryx__net_abi_resolve(eryx__net *n, const uint8_t *name, size_t name_len, int32_t family, uint8_t *out,
                               size_t cap);
-int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr,
-                              size_t addr_len, int32_t port, int32_t flags);
+int32_t eryx__net_abi_connect(eryx__net *n, const uint8_t *name, size_t name_len, const uint8_t *addr, size_t addr_len,
+                              int32_t port, int32_t flags);
 int32_t eryx__net_abi_tls(eryx__net *n, int32_t fd, const uint8_t *opts, size_t opts_len);
 int32_t eryx__net_abi_info(eryx__net *n, int32_t fd, uint8_t *out, size_t cap);
 int32_t eryx__net_abi_error(eryx__net *n, uint8_t *out, size_t cap);
@@ -293,6 +296,8 @@ const char *eryx__secret_set_placeholder(const eryx__secret_set *set, size_t i);
 /* The guest's environment pairs "NAME=PLACEHOLDER", NUL-separated (no trailing NUL),
 ** and their total length. */
 const char *eryx__secret_set_env(const eryx__secret_set *set, size_t *len);
+/* The longest placeholder or value (0 for NULL): a scrubber's context. */
+size_t eryx__secret_set_max_len(const eryx__secret_set *set);
 
 /* A connection's filters. set (borrowed, must outlive the stream) may be NULL or
 ** empty: the filters then copy bytes through. host: the name the connection is to

@@ -80,7 +80,9 @@ static int ares_errno(int status, const char *name, eryx__errbuf *err) {
     case ARES_ETIMEOUT:
         eryx__fail(err, ERYX_ERR_TIMEOUT, "network: resolving '%s' timed out", name);
         return ERYX__WASI_ETIMEDOUT;
-    case ARES_ENOMEM: eryx__fail(err, ERYX_ERR_NO_MEMORY, "network: no memory to resolve '%s'", name); return ERYX__WASI_ENOMEM;
+    case ARES_ENOMEM:
+        eryx__fail(err, ERYX_ERR_NO_MEMORY, "network: no memory to resolve '%s'", name);
+        return ERYX__WASI_ENOMEM;
     default:
         eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "network: resolving '%s' failed for now: %s", name,
                    ares_strerror(status));
@@ -89,19 +91,21 @@ static int ares_errno(int status, const char *name, eryx__errbuf *err) {
 }
 
 /* c-ares on this thread, its sockets polled through wait until done or deadline. */
-static int resolve_ares(const char *name, int family, eryx__ip *out, size_t cap, size_t *count,
-                        eryx__net_wait_fn wait, void *wait_user, uint64_t timeout_ns, eryx__errbuf *err) {
+static int resolve_ares(const char *name, int family, eryx__ip *out, size_t cap, size_t *count, eryx__net_wait_fn wait,
+                        void *wait_user, uint64_t timeout_ns, eryx__errbuf *err) {
     pthread_once(&ares_once, ares_init_once);
     if (ares_init_status != ARES_SUCCESS) return ares_errno(ares_init_status, name, err);
     struct ares_options o = {0};
-    o.lookups = (char *)"fb";  /* the hosts file, then DNS */
-    o.timeout = 2000;          /* ms per try (ARES_OPT_TIMEOUTMS) */
+    o.lookups = (char *)"fb"; /* the hosts file, then DNS */
+    o.timeout = 2000;         /* ms per try (ARES_OPT_TIMEOUTMS) */
     o.tries = 2;
     ares_channel ch;
     int st = ares_init_options(&ch, &o, ARES_OPT_LOOKUPS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
     if (st != ARES_SUCCESS) return ares_errno(st, name, err);
     lookup l = {.family = family, .out = out, .cap = cap};
-    struct ares_addrinfo_hints hints = {.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC,
+    struct ares_addrinfo_hints hints = {.ai_family = family == 4   ? AF_INET
+                                                     : family == 6 ? AF_INET6
+                                                                   : AF_UNSPEC,
                                         .ai_socktype = SOCK_STREAM};
     ares_getaddrinfo(ch, name, NULL, &hints, on_addrinfo, &l);
     uint64_t deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
@@ -112,8 +116,8 @@ static int resolve_ares(const char *name, int family, eryx__ip *out, size_t cap,
         struct pollfd p[ARES_GETSOCK_MAXNUM];
         size_t np = 0;
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-            short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-                               (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+            short ev =
+                (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
             if (ev) p[np++] = (struct pollfd){.fd = socks[i], .events = ev};
         }
         struct timeval tv, *tvp = ares_timeout(ch, NULL, &tv);

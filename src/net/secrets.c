@@ -290,6 +290,12 @@ void eryx__secret_set_free(eryx__secret_set *set) {
 size_t eryx__secret_set_count(const eryx__secret_set *set) { return set ? set->n : 0; }
 const char *eryx__secret_set_name(const eryx__secret_set *set, size_t i) { return set->secrets->v[i].name; }
 const char *eryx__secret_set_placeholder(const eryx__secret_set *set, size_t i) { return set->ph[i]; }
+size_t eryx__secret_set_max_len(const eryx__secret_set *set) {
+    size_t m = 0;
+    for (size_t i = 0; set && i < 2 * set->n; i++)
+        if (set->scrub_pats[i].len > m) m = set->scrub_pats[i].len;
+    return m;
+}
 const char *eryx__secret_set_env(const eryx__secret_set *set, size_t *len) {
     *len = set ? set->env_len : 0;
     return set && set->env ? set->env : "";

@@ -9,13 +9,15 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
-#include <jansson.h>
+#include <time.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "../common/process_state.h"
 #include "net.h"
+#include "tls_info.h"
 
 /* What a hostile server can make the host hold (the rest is bounded by OpenSSL:
 ** records of at most 16 KiB plus overhead, one session kept, no renegotiation): its
@@ -43,7 +45,8 @@ struct eryx__tls_ctx {
     SSL_CTX *ssl;
     BIO_METHOD *bio; /* the socket BIO (below): per context, so no process-wide state */
     bool system_roots;
-    pthread_mutex_t lock; /* the cadata cache: connections of a sandbox may share ctx across threads */
+    unsigned char key[32]; /* the roots' key in the process's stores (below) */
+    pthread_mutex_t lock;  /* the cadata cache: connections of a sandbox may share ctx across threads */
     cadata_slot slots[CADATA_SLOTS];
     uint64_t clock;
 };
@@ -176,6 +179,154 @@ static int bio_create(BIO *b) {
     return 1;
 }
 
+/* ---- trust stores shared by the process ------------------------------------------------ */
+
+/* Parsing a CA bundle takes tens of ms (docs/NETWORK-TLS.md, "Cost"), so a store
+** built from the same inputs (the system's store or not, the config's roots, a
+** cadata) is shared by every context of the process: found by the SHA-256 of its
+** inputs, kept at most SHARED_TTL_S seconds (so an updated system bundle is read
+** again), at most SHARED_SLOTS stores holding SHARED_BYTES of input between them.
+** Contexts hold their own references, so an eviction frees nothing in use. */
+#define SHARED_SLOTS 8
+#define SHARED_BYTES (16u << 20)
+#define SHARED_TTL_S 600
+
+typedef struct shared_store {
+    unsigned char key[32];
+    X509_STORE *store; /* NULL: a free slot */
+    size_t bytes;      /* of input */
+    uint64_t used;     /* the clock below at the last hit */
+    time_t made;       /* CLOCK_MONOTONIC seconds */
+} shared_store;
+
+ERYX__PROCESS_STATE static struct {
+    pthread_mutex_t lock;
+    shared_store slots[SHARED_SLOTS];
+    uint64_t clock;
+} eryx__tls_stores = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static time_t mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static void shared_drop(shared_store *s) {
+    X509_STORE_free(s->store);
+    *s = (shared_store){0};
+}
+
+/* A reference to the store of key, or NULL. */
+static X509_STORE *shared_get(const unsigned char key[32]) {
+    X509_STORE *store = NULL;
+    time_t now = mono_s();
+    pthread_mutex_lock(&eryx__tls_stores.lock);
+    for (size_t i = 0; i < SHARED_SLOTS; i++) {
+        shared_store *s = &eryx__tls_stores.slots[i];
+        if (!s->store || memcmp(s->key, key, 32) != 0) continue;
+        if (now - s->made > SHARED_TTL_S) {
+            shared_drop(s);
+        } else if (X509_STORE_up_ref(s->store)) {
+            s->used = ++eryx__tls_stores.clock;
+            store = s->store;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&eryx__tls_stores.lock);
+    return store;
+}
+
+/* Keeps a reference to store as key's (evicting the least recently used), unless
+** another thread built the same meanwhile or it is too big alone. */
+static void shared_put(const unsigned char key[32], X509_STORE *store, size_t bytes) {
+    if (bytes > SHARED_BYTES / 2) return;
+    pthread_mutex_lock(&eryx__tls_stores.lock);
+    for (;;) {
+        size_t total = bytes, free_slot = SHARED_SLOTS, lru = SHARED_SLOTS;
+        bool have = false;
+        for (size_t i = 0; i < SHARED_SLOTS; i++) {
+            shared_store *s = &eryx__tls_stores.slots[i];
+            if (!s->store) {
+                free_slot = i;
+                continue;
+            }
+            have |= memcmp(s->key, key, 32) == 0;
+            total += s->bytes;
+            if (lru == SHARED_SLOTS || s->used < eryx__tls_stores.slots[lru].used) lru = i;
+        }
+        if (have) break;
+        if (free_slot < SHARED_SLOTS && total <= SHARED_BYTES) {
+            if (X509_STORE_up_ref(store)) {
+                shared_store *s = &eryx__tls_stores.slots[free_slot];
+                *s = (shared_store){.store = store, .bytes = bytes, .used = ++eryx__tls_stores.clock, .made = mono_s()};
+                memcpy(s->key, key, 32);
+            }
+            break;
+        }
+        shared_drop(&eryx__tls_stores.slots[lru]);
+    }
+    pthread_mutex_unlock(&eryx__tls_stores.lock);
+}
+
+void eryx__tls_shutdown(void) {
+    pthread_mutex_lock(&eryx__tls_stores.lock);
+    for (size_t i = 0; i < SHARED_SLOTS; i++) shared_drop(&eryx__tls_stores.slots[i]);
+    eryx__tls_stores.clock = 0;
+    pthread_mutex_unlock(&eryx__tls_stores.lock);
+}
+
+/* Hashes a length-prefixed part of a key. */
+static bool key_part(EVP_MD_CTX *md, const void *data, size_t len) {
+    uint64_t n = len;
+    return EVP_DigestUpdate(md, &n, sizeof n) && EVP_DigestUpdate(md, data, len);
+}
+
+/* The key of the roots of a context: whether the system's store, and each root. */
+static bool roots_key(bool system_roots, const void *const *roots, const size_t *lens, size_t n,
+                      unsigned char key[32]) {
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sys = system_roots;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && key_part(md, "eryx tls roots 1", 16) &&
+              key_part(md, &sys, 1);
+    for (size_t i = 0; ok && i < n; i++) ok = key_part(md, roots[i], lens[i]);
+    ok = ok && EVP_DigestFinal_ex(md, key, NULL);
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+/* The key of a context's roots plus a cadata. */
+static bool cadata_key(const unsigned char base[32], const void *data, size_t len, unsigned char key[32]) {
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && key_part(md, "eryx tls cadata 1", 17) &&
+              key_part(md, base, 32) && key_part(md, data, len) && EVP_DigestFinal_ex(md, key, NULL);
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+/* A store of the system's roots (if asked) and the given ones; a new reference. */
+static X509_STORE *roots_store(bool system_roots, const void *const *roots, const size_t *lens, size_t n,
+                               eryx__errbuf *err) {
+    X509_STORE *store = X509_STORE_new();
+    if (!store) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory for a trust store"), NULL;
+    /* The system's store: the bundle file (Debian: /etc/ssl/certs/ca-certificates.crt,
+    ** read now) and the hashed directory (read on demand), or $SSL_CERT_FILE/_DIR. */
+    if (system_roots && X509_STORE_set_default_paths(store) != 1) {
+        eryx__fail(err, ERYX_ERR_IO, "cannot load the system's CA store (%s)", last_reason());
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "root certificate %zu", i + 1);
+        if (!add_certs(store, roots[i], lens[i], what, err)) goto fail;
+    }
+    ERR_clear_error();
+    return store;
+fail:
+    ERR_clear_error();
+    X509_STORE_free(store);
+    return NULL;
+}
+
 /* ---- contexts ------------------------------------------------------------------------ */
 
 eryx__tls_ctx *eryx__tls_ctx_new(bool system_roots, const void *const *roots, const size_t *root_lens, size_t nroots,
@@ -205,18 +356,18 @@ eryx__tls_ctx *eryx__tls_ctx_new(bool system_roots, const void *const *roots, co
     /* An added root may be an intermediate and is then a trust anchor itself, as
     ** with Python 3.13's create_default_context (VERIFY_X509_PARTIAL_CHAIN). */
     X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(s), X509_V_FLAG_PARTIAL_CHAIN);
-    /* The system's store: the bundle file (Debian: /etc/ssl/certs/ca-certificates.crt,
-    ** read now) and the hashed directory (read on demand), or $SSL_CERT_FILE/_DIR. */
-    if (system_roots && SSL_CTX_set_default_verify_paths(s) != 1) {
-        eryx__fail(err, ERYX_ERR_IO, "cannot load the system's CA store (%s)", last_reason());
+    size_t bytes = system_roots ? 256 * 1024 : 0; /* about the system bundle's size */
+    for (size_t i = 0; i < nroots; i++) bytes += root_lens[i];
+    if (!roots_key(system_roots, roots, root_lens, nroots, c->key)) {
+        eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory for a TLS context");
         goto fail;
     }
-    X509_STORE *store = SSL_CTX_get_cert_store(s);
-    for (size_t i = 0; i < nroots; i++) {
-        char what[48];
-        snprintf(what, sizeof what, "root certificate %zu", i + 1);
-        if (!add_certs(store, roots[i], root_lens[i], what, err)) goto fail;
+    X509_STORE *store = shared_get(c->key);
+    if (!store) {
+        if (!(store = roots_store(system_roots, roots, root_lens, nroots, err))) goto fail;
+        shared_put(c->key, store, bytes);
     }
+    SSL_CTX_set_cert_store(s, store); /* takes our reference */
     ERR_clear_error();
     return c;
 fail:
@@ -283,8 +434,11 @@ static X509_STORE *cadata_lookup(eryx__tls_ctx *c, const uint8_t *data, size_t l
     }
     pthread_mutex_unlock(&c->lock);
     if (store) return store;
-    /* Built outside the lock (parsing a bundle takes milliseconds). */
-    store = cadata_store(c, data, len, err);
+    /* Another context's, or built (outside the lock: parsing a bundle takes ms). */
+    unsigned char key[32];
+    if (!cadata_key(c->key, data, len, key))
+        return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory for a trust store"), NULL;
+    if (!(store = shared_get(key)) && (store = cadata_store(c, data, len, err))) shared_put(key, store, len);
     uint8_t *copy = store ? malloc(len) : NULL;
     if (!copy) return store; /* works uncached when the copy cannot be made */
     memcpy(copy, data, len);
@@ -380,6 +534,9 @@ eryx__tls *eryx__tls_new(eryx__tls_ctx *ctx, int fd, const eryx__tls_opts *opts,
         goto fail;
     }
     if (opts->verify && opts->check_hostname && name) {
+        /* A name: its DNS SANs (the subject's CN only when there is none), a wildcard
+        ** only as a whole left-most label, as Python's ssl; an address: its IP SANs. */
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         bool ok =
             ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) == 1 : SSL_set1_host(t->ssl, name) == 1;
         if (!ok) {
@@ -448,9 +605,10 @@ static int failure(eryx__tls *t, int r, const char *during, eryx__errbuf *err) {
     bool refused = ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
     if (e == SSL_ERROR_SSL && (refused || (t->verify && SSL_get_verify_result(t->ssl) != X509_V_OK)))
         rc = verify_failed(t, err);
-    else if (e == SSL_ERROR_SSL && code) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, last_reason());
-    else if ((e == SSL_ERROR_SYSCALL && saved) || code)
-        eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, code ? last_reason() : strerror(saved));
+    else if (code) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, last_reason());
+    else if (saved) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, strerror(saved));
+    else if (e == SSL_ERROR_ZERO_RETURN)
+        eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: the peer has closed the connection", during);
     else
         eryx__fail(err, ERYX_ERR_IO,
                    "TLS error during %s: the peer closed the connection (EOF in violation of protocol)", during);
@@ -534,169 +692,4 @@ void eryx__tls_close_notify(eryx__tls *t) {
     ERR_clear_error();
 }
 
-/* ---- the session as JSON (Python's ssl.SSLSocket.version/cipher/getpeercert) ---------- */
-
-/* A JSON string of len bytes; text that is not UTF-8 (a malformed certificate) has
-** its non-ASCII bytes replaced by '?', so the guest still gets a string. */
-static json_t *jstr(const void *p, size_t len) {
-    json_t *s = json_stringn((const char *)p, len);
-    if (s) return s;
-    char *copy = malloc(len + 1);
-    if (!copy) return NULL;
-    for (size_t i = 0; i < len; i++) copy[i] = ((const unsigned char *)p)[i] < 0x80 ? ((const char *)p)[i] : '?';
-    s = json_stringn(copy, len);
-    free(copy);
-    return s;
-}
-
-/* Appends v (NULL: out of memory) to a; false when that failed. */
-static bool push(json_t *a, json_t *v) { return v && json_array_append_new(a, v) == 0; }
-
-static json_t *pair(const char *key, json_t *value) {
-    json_t *p = json_array();
-    if (p && push(p, json_string(key)) && push(p, value)) return p;
-    json_decref(p);
-    return NULL;
-}
-
-/* (( (name, value), ...), ...): one tuple per RDN, each of (long name, UTF-8 value). */
-static json_t *name_json(const X509_NAME *n) {
-    json_t *out = json_array(), *rdn = NULL;
-    int set = -1;
-    for (int i = 0; out && i < X509_NAME_entry_count(n); i++) {
-        const X509_NAME_ENTRY *e = X509_NAME_get_entry(n, i);
-        if (X509_NAME_ENTRY_set(e) != set || !rdn) {
-            set = X509_NAME_ENTRY_set(e);
-            if (!push(out, rdn = json_array())) goto oom;
-        }
-        char key[128];
-        if (OBJ_obj2txt(key, sizeof key, X509_NAME_ENTRY_get_object(e), 0) < 0) key[0] = '\0';
-        unsigned char *utf8 = NULL;
-        int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-        json_t *v = len >= 0 ? jstr(utf8, (size_t)len) : json_string("<invalid>");
-        OPENSSL_free(utf8);
-        if (!push(rdn, pair(key, v))) goto oom;
-    }
-    return out;
-oom:
-    json_decref(out);
-    return NULL;
-}
-
-/* What a memory BIO holds as a JSON string (the printers below write into one). */
-static json_t *bio_json(BIO *b, int ok) {
-    char *p = NULL;
-    long len = BIO_get_mem_data(b, &p);
-    json_t *v = ok > 0 && len >= 0 ? jstr(p, (size_t)len) : NULL;
-    BIO_free(b);
-    return v;
-}
-
-static json_t *time_json(const ASN1_TIME *t) {
-    BIO *b = BIO_new(BIO_s_mem());
-    return b ? bio_json(b, ASN1_TIME_print(b, t)) : NULL; /* "Jan  5 09:34:43 2027 GMT" */
-}
-
-static json_t *serial_json(const ASN1_INTEGER *s) {
-    BIO *b = BIO_new(BIO_s_mem());
-    return b ? bio_json(b, i2a_ASN1_INTEGER(b, s)) : NULL; /* upper-case hex */
-}
-
-static json_t *ip_json(const ASN1_OCTET_STRING *ip) {
-    const unsigned char *p = ASN1_STRING_get0_data(ip);
-    char buf[64];
-    if (ASN1_STRING_length(ip) == 4) snprintf(buf, sizeof buf, "%d.%d.%d.%d", p[0], p[1], p[2], p[3]);
-    else if (ASN1_STRING_length(ip) == 16) /* Python's spelling: eight groups, no "::" */
-        snprintf(buf, sizeof buf, "%X:%X:%X:%X:%X:%X:%X:%X", p[0] << 8 | p[1], p[2] << 8 | p[3], p[4] << 8 | p[5],
-                 p[6] << 8 | p[7], p[8] << 8 | p[9], p[10] << 8 | p[11], p[12] << 8 | p[13], p[14] << 8 | p[15]);
-    else snprintf(buf, sizeof buf, "<invalid>");
-    return json_string(buf);
-}
-
-static json_t *ia5_json(const ASN1_IA5STRING *s) {
-    return jstr(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
-}
-
-/* [["DNS", "x"], ["IP Address", "127.0.0.1"], ...]: getpeercert()'s subjectAltName. */
-static json_t *san_json(X509 *x) {
-    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-    json_t *out = json_array();
-    for (int i = 0; out && i < sk_GENERAL_NAME_num(names); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-        json_t *p = NULL;
-        char buf[256];
-        switch (g->type) {
-        case GEN_DNS: p = pair("DNS", ia5_json(g->d.dNSName)); break;
-        case GEN_EMAIL: p = pair("email", ia5_json(g->d.rfc822Name)); break;
-        case GEN_URI: p = pair("URI", ia5_json(g->d.uniformResourceIdentifier)); break;
-        case GEN_IPADD: p = pair("IP Address", ip_json(g->d.iPAddress)); break;
-        case GEN_DIRNAME: p = pair("DirName", name_json(g->d.directoryName)); break;
-        case GEN_RID:
-            if (OBJ_obj2txt(buf, sizeof buf, g->d.registeredID, 0) < 0) buf[0] = '\0';
-            p = pair("Registered ID", json_string(buf));
-            break;
-        case GEN_OTHERNAME: p = pair("othername", json_string("<unsupported>")); break;
-        case GEN_X400: p = pair("X400Name", json_string("<unsupported>")); break;
-        default: p = pair("EdiPartyName", json_string("<unsupported>")); break;
-        }
-        if (!push(out, p)) {
-            json_decref(out);
-            out = NULL;
-        }
-    }
-    GENERAL_NAMES_free(names);
-    return out;
-}
-
-static json_t *base64_json(const unsigned char *p, int len) {
-    char *b64 = malloc(((size_t)len + 2) / 3 * 4 + 1);
-    if (!b64) return NULL;
-    int n = EVP_EncodeBlock((unsigned char *)b64, p, len);
-    json_t *v = n >= 0 ? json_stringn(b64, (size_t)n) : NULL;
-    free(b64);
-    return v;
-}
-
-/* Sets key to v (NULL: out of memory); false when that failed. */
-static bool put(json_t *o, const char *key, json_t *v) { return v && json_object_set_new(o, key, v) == 0; }
-
-static bool cert_json(json_t *o, X509 *x) {
-    unsigned char *der = NULL;
-    int len = i2d_X509(x, &der);
-    bool ok = len > 0 && put(o, "cert_der", base64_json(der, len));
-    OPENSSL_free(der);
-    return ok && put(o, "subject", name_json(X509_get_subject_name(x))) &&
-           put(o, "issuer", name_json(X509_get_issuer_name(x))) &&
-           put(o, "cert_version", json_integer(X509_get_version(x) + 1)) &&
-           put(o, "serialNumber", serial_json(X509_get0_serialNumber(x))) &&
-           put(o, "notBefore", time_json(X509_get0_notBefore(x))) &&
-           put(o, "notAfter", time_json(X509_get0_notAfter(x))) && put(o, "subjectAltName", san_json(x));
-}
-
-char *eryx__tls_info_json(const eryx__tls *t) {
-    json_t *o = json_object(), *cipher = json_array();
-    const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
-    const unsigned char *alpn = NULL;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
-    X509 *peer = SSL_get1_peer_certificate(t->ssl);
-    bool done = SSL_is_init_finished(t->ssl);
-    bool ok = o && put(o, "version", done ? json_string(SSL_get_version(t->ssl)) : json_null()) &&
-              put(o, "alpn", alpn_len ? jstr(alpn, alpn_len) : json_null()) &&
-              put(o, "verified", json_boolean(done && t->verify && SSL_get_verify_result(t->ssl) == X509_V_OK));
-    if (ok && c && cipher) {
-        ok = push(cipher, json_string(SSL_CIPHER_get_name(c))) &&
-             push(cipher, json_string(SSL_CIPHER_get_version(c))) &&
-             push(cipher, json_integer(SSL_CIPHER_get_bits(c, NULL))) && put(o, "cipher", cipher);
-        cipher = NULL;
-    } else if (ok) {
-        ok = put(o, "cipher", json_null());
-    }
-    json_decref(cipher);
-    ok = ok && (peer ? cert_json(o, peer) : put(o, "cert_der", json_null()));
-    X509_free(peer);
-    char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    ERR_clear_error();
-    return text;
-}
+char *eryx__tls_info_json(const eryx__tls *t) { return eryx__tls_session_json(t->ssl, t->verify); }

@@ -29,6 +29,9 @@
 **     memories
 **   main-module table maps      src/link/loader.c            eryx__dl_main_maps.lock
 **   packed-wheel registry       src/package/package.c        eryx__package_registry.lock
+**   TLS trust stores (parsed   src/net/tls.c                eryx__tls_stores.lock
+**     CA bundles shared by
+**     contexts)
 **   the session key (32 random  src/sandbox/blob_key.c       eryx__process_key.lock
 **     bytes; no memory, kept                                   (made: acquire flag)
 **     by eryx_shutdown so blobs
@@ -48,7 +51,7 @@
 **   4. cache registry (eryx__cache_shutdown): waits for images written behind,
 **      then drops the memory tiers (modules, images and their pooled memories),
 **      the disk-store handles, the stdlib images and the hashes;
-**   5. packed wheels (eryx__package_shutdown);
+**   5. packed wheels (eryx__package_shutdown); TLS trust stores (eryx__tls_shutdown);
 **   6. the memory trimmer (joined; its queue is empty once 4 freed every image's
 **      pooled memories and the embedder its sandboxes), the pagemap fd and pidfd
 **      (eryx__snapmem_shutdown);
@@ -61,6 +64,7 @@
 #include "../common/process_state.h"
 #include "../engine/engine.h"
 #include "../link/loader.h"
+#include "../net/net.h"
 #include "../package/package.h"
 #include "../sandbox/callbacks.h"
 #include "../sandbox/extensions.h"
@@ -76,6 +80,7 @@ void eryx_shutdown(void) {
     eryx__dl_shutdown();
     eryx__cache_shutdown();
     eryx__package_shutdown();
+    eryx__tls_shutdown();
     eryx__snapmem_shutdown();
     eryx__engine_shutdown();
     pthread_mutex_unlock(&eryx__shutdown_lock);

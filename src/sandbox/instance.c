@@ -267,6 +267,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's WASI state");
     if (s->spec.net && !(s->net = eryx__net_new(s->spec.net, s->wasi, eryx__hooks_wait, s)))
         return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory for the sandbox's network");
+    eryx__net_set_secrets(s->net, s->secrets); /* the sandbox's placeholders, for every connection */
     eryx__hooks_host(s);
     if (!(s->store = wasmtime_store_new(eryx__engine(s->spec.engine, NULL), &s->host, NULL)))
         return eryx__fail(&s->err, ERYX_ERR_ENGINE, "wasmtime_store_new failed");
@@ -347,6 +348,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         if (st == ERYX_OK && rc != 0)
             st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
                             scratch.err.data ? scratch.err.data : "");
+        if (st == ERYX_OK && s->secrets) st = eryx__secrets_env(s); /* never in a start state */
         /* The host callbacks, as async functions in __main__. */
         if (st == ERYX_OK && s->cb_list && !s->img) {
             s->cur = &scratch;

@@ -8,31 +8,8 @@
 ** and turning the network on as a side effect of, say, blocking a host would be a
 ** surprise).
 */
-#include <limits.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include "../net/net.h"
 #include "sandbox.h"
-
-/* TEMPORARY (until the tls branch's eryx__tls_check_certs lands): one DER
-** certificate, or PEM text whose certificates all parse (at least one). */
-static bool temp_check_certs(const void *data, size_t len, eryx__errbuf *why) {
-    const unsigned char *p = data;
-    X509 *x = len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
-    if (x && p == (const unsigned char *)data + len) {
-        X509_free(x);
-        return true;
-    }
-    X509_free(x);
-    BIO *bio = len <= INT_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
-    int n = 0;
-    while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) X509_free(x), n++;
-    BIO_free(bio);
-    if (n) return true;
-    eryx__fail(why, ERYX_ERR_INVALID_ARGUMENT, "not a DER certificate nor PEM text with a certificate");
-    return false;
-}
 
 /* The builder's config, ready to change; NULL (with the builder's message set) when
 ** the network is off or memory ran out. */
@@ -127,7 +104,7 @@ eryx_status eryx_builder_net_add_root_cert(eryx_builder *b, const void *data, si
     if (!data || !len)
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "eryx_builder_net_add_root_cert: no certificate data");
     eryx__errbuf why;
-    if (!temp_check_certs(data, len, &why))
+    if (!eryx__tls_check_certs(data, len, &why))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "eryx_builder_net_add_root_cert: %s", why.msg);
     eryx_status st;
     eryx__net_config *c = config_of(b, "eryx_builder_net_add_root_cert", &st);

@@ -33,15 +33,15 @@
 enum fd_kind { FD_FREE = 0, FD_STDIN, FD_STDOUT, FD_STDERR, FD_ROOT, FD_FILE, FD_DIR, FD_STREAM };
 
 typedef struct fd_entry {
-    uint8_t kind;         /* enum fd_kind */
-    uint8_t filetype;     /* for FD_FILE: what fstat said at open */
-    uint16_t fdflags;     /* only APPEND is kept (and NONBLOCK for FD_STREAM) */
-    eryx__vfs_file *file; /* FD_FILE, FD_DIR */
+    uint8_t kind;                      /* enum fd_kind */
+    uint8_t filetype;                  /* for FD_FILE: what fstat said at open */
+    uint16_t fdflags;                  /* only APPEND is kept (and NONBLOCK for FD_STREAM) */
+    eryx__vfs_file *file;              /* FD_FILE, FD_DIR */
     const eryx__wasi_stream_ops *sops; /* FD_STREAM: its ops, stream and wait bound */
     void *stream;
     uint64_t stream_timeout_ns;
-    char *path;           /* absolute normalized guest path (FD_ROOT, FD_FILE, FD_DIR) */
-    uint64_t offset;      /* never above INT64_MAX */
+    char *path;      /* absolute normalized guest path (FD_ROOT, FD_FILE, FD_DIR) */
+    uint64_t offset; /* never above INT64_MAX */
 } fd_entry;
 
 /* argv or environ, laid out as the guest will see it. */

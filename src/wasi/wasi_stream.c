@@ -18,7 +18,9 @@ static uint64_t mono_ns(void) {
 int eryx__wasi_wait(eryx__wasi *w, struct pollfd *fds, size_t n, uint64_t timeout_ns) {
     if (w->io.wait) return w->io.wait(w->io.user, fds, n, timeout_ns);
     /* No host hook (unit tests): plain poll, in whole milliseconds rounded up. */
-    int ms = timeout_ns == UINT64_MAX ? -1 : timeout_ns / 1000000u >= INT32_MAX ? INT32_MAX : (int)((timeout_ns + 999999u) / 1000000u);
+    int ms = timeout_ns == UINT64_MAX             ? -1
+             : timeout_ns / 1000000u >= INT32_MAX ? INT32_MAX
+                                                  : (int)((timeout_ns + 999999u) / 1000000u);
     for (;;) {
         int r = poll(fds, (nfds_t)n, ms);
         if (r >= 0) return r;
@@ -69,9 +71,7 @@ static eryx__errno wait_stream(eryx__wasi *w, fd_entry *e, bool for_write, uint6
     return 0;
 }
 
-static uint64_t deadline_of(const fd_entry *e) {
-    return e->stream_timeout_ns ? mono_ns() + e->stream_timeout_ns : 0;
-}
+static uint64_t deadline_of(const fd_entry *e) { return e->stream_timeout_ns ? mono_ns() + e->stream_timeout_ns : 0; }
 
 static bool nonblocking(const fd_entry *e) { return e->fdflags & ERYX__WASI_FDFLAG_NONBLOCK; }
 
