@@ -76,6 +76,30 @@ with socket.create_connection(("localhost", HS), timeout=10) as raw:
             data += chunk
         check(data.startswith(b"HTTP/1.1 200") and data.endswith(b"abcdefghij"), data[-40:])
 
+# a non-blocking handshake, driven by select (SSLWantReadError/SSLWantWriteError)
+import select
+raw = socket.create_connection(("127.0.0.1", HS), timeout=10)
+raw.setblocking(False)
+s = ctx.wrap_socket(raw, server_hostname="localhost", do_handshake_on_connect=False)
+wants = 0
+while True:
+    try:
+        s.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        wants += 1
+        select.select([s], [], [], 10)
+    except ssl.SSLWantWriteError:
+        wants += 1
+        select.select([], [s], [], 10)
+check(wants > 0 and s.version() in ("TLSv1.2", "TLSv1.3"), wants)
+try:
+    s.recv(10)
+    check(False, "SSLWantReadError expected")
+except ssl.SSLWantReadError:
+    checks += 1
+s.close()
+
 # ALPN
 ctx2 = ssl.create_default_context()
 ctx2.set_alpn_protocols(["http/1.1"])
