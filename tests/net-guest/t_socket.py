@@ -25,7 +25,7 @@ check(ai[0][4] == ("127.0.0.1", T["echo"]) and ai[0][0] == socket.AF_INET, ai)
 ai = socket.getaddrinfo("localhost", "http", socket.AF_INET)
 check(ai and ai[0][4] == ("127.0.0.1", 80), ai)
 check(socket.gethostbyname("localhost") == "127.0.0.1", "gethostbyname")
-check(socket.getaddrinfo("::1", 5, socket.AF_INET6)[0][4][:2] == ("::1", 5), "v6 literal")
+check(socket.getaddrinfo("::1", 5, socket.AF_INET6)[0][4][:2] == ("::1", 5), "v6 literal")  # (no host call)
 try:
     socket.getaddrinfo("no-such-host.invalid", 80)
     check(False, "gaierror expected")
@@ -78,11 +78,12 @@ with socket.create_connection(("localhost", T["echo"])) as s:
     check(s.recv(10) == b"", "EOF after SHUT_WR")
 
 # IPv6
-with socket.create_connection(("::1", T["echo6"]), timeout=5) as s:
-    check(s.family == socket.AF_INET6, "AF_INET6")
-    s.sendall(b"six\n")
-    check(s.recv(10) == b"six\n", "v6 echo")
-    check(s.getpeername()[:2] == ("::1", T["echo6"]), s.getpeername())
+if T["echo6"]:
+    with socket.create_connection(("::1", T["echo6"]), timeout=5) as s:
+        check(s.family == socket.AF_INET6, "AF_INET6")
+        s.sendall(b"six\n")
+        check(s.recv(10) == b"six\n", "v6 echo")
+        check(s.getpeername()[:2] == ("::1", T["echo6"]), s.getpeername())
 
 # a timeout on recv
 s = socket.create_connection(("127.0.0.1", T["silent"]), timeout=0.3)
