@@ -1,13 +1,15 @@
 /* net_guest_run SCRIPT CA_PEM [PACKAGE...]: runs one guest script of tests/net-guest/
 ** in a sandbox with the network on (localhost allowed, CA_PEM as an extra root, the
 ** PACKAGEs added), for tests/net-guest/run.py (e2e.net_guest). The script's config
-** is the environment variable NET_TEST, passed through. Prints the script's stdout
+** is the environment variable NET_TEST (every NET_TEST* variable is passed through). Prints the script's stdout
 ** and stderr, then its exception and the result's network counts; exits with
 ** the script's status (1 if the sandbox failed, 2 on bad usage). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "eryx.h"
+
+extern char **environ;
 
 static char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -53,11 +55,19 @@ int main(int argc, char **argv) {
     eryx_builder *b = eryx_builder_new();
     if (!b) return 1;
     eryx_status st;
-    const char *cfg = getenv("NET_TEST");
     if ((st = eryx_builder_set_network(b, 1)) || (st = eryx_builder_net_allow_localhost(b)) ||
-        (st = eryx_builder_net_add_root_cert(b, ca, ca_len)) || (st = eryx_builder_set_timeout_ms(b, 240000)) ||
-        (st = eryx_builder_set_env(b, "NET_TEST", cfg ? cfg : "{}")))
+        (st = eryx_builder_net_add_root_cert(b, ca, ca_len)) || (st = eryx_builder_set_timeout_ms(b, 240000)))
         return fail(b, "builder", st);
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, "NET_TEST", 8) != 0 || !eq) continue;
+        char name[64];
+        size_t n = (size_t)(eq - *e);
+        if (n >= sizeof name) continue;
+        memcpy(name, *e, n);
+        name[n] = '\0';
+        if ((st = eryx_builder_set_env(b, name, eq + 1))) return fail(b, name, st);
+    }
     for (int i = 3; i < argc; i++)
         if ((st = eryx_builder_add_package(b, argv[i]))) return fail(b, argv[i], st);
     eryx_sandbox *s = NULL;

@@ -94,6 +94,14 @@ def patch(asyncio):
             if self._tls_waiter is not None:
                 self._loop.call_soon(futures._set_result_unless_cancelled, self._tls_waiter, None)
 
+        def close(self):
+            self._tls_timer.cancel()
+            super().close()
+
+        def _force_close(self, exc):
+            self._tls_timer.cancel()
+            super()._force_close(exc)
+
         def _tls_timeout(self):
             if self._tls_waiter is not None and not self._tls_waiter.done():
                 self._tls_fail(ConnectionAbortedError(

@@ -482,15 +482,15 @@ class socket:
     def _connect(self, address):
         """Returns 0 or an errno (connect_ex's contract); raises for what native
         connect_ex raises too (bad addresses, names that do not resolve)."""
-        if self._fd >= 0:
-            return _errno.EISCONN
+        if self._fd >= 0:  # connecting (EALREADY), connected (EISCONN) or failed
+            err = self.getsockopt(SOL_SOCKET, SO_ERROR)
+            return {0: _errno.EISCONN, _errno.EINPROGRESS: _errno.EALREADY}.get(err, err)
         host, port = self._target(address)
         flags = 2 if self._family == AF_INET else 4
         lit = _literal(host)
         if lit:
             if lit != self._family:
-                raise gaierror(EAI_FAMILY, _GAI[EAI_FAMILY]) if lit == AF_INET6 else OSError(
-                    _errno.EAFNOSUPPORT, "Address family not supported by protocol")
+                raise gaierror(EAI_ADDRFAMILY, "Address family for hostname not supported")
             name, addr = _names.get(host, ""), host
         elif not host:
             raise gaierror(EAI_NONAME, _GAI[EAI_NONAME])
@@ -525,14 +525,17 @@ class socket:
         return err
 
     def connect(self, address):
+        self._last_error = None
         err = self._connect(address)
         if err == 0:
             return
-        if err == _errno.EINPROGRESS:
-            raise BlockingIOError(err, "Operation now in progress")
+        if err in (_errno.EINPROGRESS, _errno.EALREADY):
+            raise BlockingIOError(err, "Operation now in progress" if err == _errno.EINPROGRESS
+                                  else "Operation already in progress")
         if err == _errno.EISCONN:
             raise OSError(err, "Transport endpoint is already connected")
-        raise OSError(err, _message(err))
+        e = self._last_error
+        raise e if e is not None and e.errno == err else OSError(err, _os.strerror(err))
 
     def connect_ex(self, address):
         return self._connect(address)

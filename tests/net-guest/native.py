@@ -24,6 +24,7 @@ _ca = os.environ.get("NET_TEST_CA")
 
 
 class FakeEryx:
+    fake = True
     @staticmethod
     def net_error():
         return _last[0]

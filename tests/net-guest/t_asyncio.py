@@ -48,10 +48,11 @@ async def main():
     writer.close()
     await writer.wait_closed()
 
-    reader, writer = await asyncio.open_connection("::1", T["echo6"])
-    writer.write(b"v6\n")
-    check(await reader.readline() == b"v6\n", "v6")
-    writer.close()
+    if T["echo6"]:
+        reader, writer = await asyncio.open_connection("::1", T["echo6"])
+        writer.write(b"v6\n")
+        check(await reader.readline() == b"v6\n", "v6")
+        writer.close()
 
     # TLS streams: the host does the TLS, the loop drives the handshake
     ctx = ssl.create_default_context()

@@ -25,7 +25,7 @@ check(ai[0][4] == ("127.0.0.1", T["echo"]) and ai[0][0] == socket.AF_INET, ai)
 ai = socket.getaddrinfo("localhost", "http", socket.AF_INET)
 check(ai and ai[0][4] == ("127.0.0.1", 80), ai)
 check(socket.gethostbyname("localhost") == "127.0.0.1", "gethostbyname")
-check(socket.getaddrinfo("::1", 5, socket.AF_INET6)[0][4][:2] == ("::1", 5), "v6 literal")
+check(socket.getaddrinfo("::1", 5, socket.AF_INET6)[0][4][:2] == ("::1", 5), "v6 literal")  # (no host call)
 try:
     socket.getaddrinfo("no-such-host.invalid", 80)
     check(False, "gaierror expected")
@@ -78,11 +78,12 @@ with socket.create_connection(("localhost", T["echo"])) as s:
     check(s.recv(10) == b"", "EOF after SHUT_WR")
 
 # IPv6
-with socket.create_connection(("::1", T["echo6"]), timeout=5) as s:
-    check(s.family == socket.AF_INET6, "AF_INET6")
-    s.sendall(b"six\n")
-    check(s.recv(10) == b"six\n", "v6 echo")
-    check(s.getpeername()[:2] == ("::1", T["echo6"]), s.getpeername())
+if T["echo6"]:
+    with socket.create_connection(("::1", T["echo6"]), timeout=5) as s:
+        check(s.family == socket.AF_INET6, "AF_INET6")
+        s.sendall(b"six\n")
+        check(s.recv(10) == b"six\n", "v6 echo")
+        check(s.getpeername()[:2] == ("::1", T["echo6"]), s.getpeername())
 
 # a timeout on recv
 s = socket.create_connection(("127.0.0.1", T["silent"]), timeout=0.3)
@@ -126,6 +127,8 @@ try:
     s.connect(("127.0.0.1", T["echo"]))
 except BlockingIOError as e:
     check(e.errno == errno.EINPROGRESS, e)
+select.select([], [s], [], 5)
+check(s.connect_ex(("127.0.0.1", T["echo"])) == errno.EISCONN, "EISCONN once connected")
 s.close()
 
 # connection refused (a port nobody listens on: the silent server's, closed first)
@@ -146,7 +149,7 @@ with socket.create_connection(("127.0.0.1", T["echo"])) as s:
             check("sandbox" in str(e), (what, e))
 
 # the policy: a private address is refused by the host (never connected to)
-if _eryx is not None:
+if _eryx is not None and not getattr(_eryx, "fake", False):  # (native.py's fake has no policy)
     for target in (("10.1.2.3", 80), ("169.254.169.254", 80)):
         try:
             socket.create_connection(target, timeout=2)
