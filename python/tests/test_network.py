@@ -612,3 +612,20 @@ def test_python_m_eryx_network_options(srv):
     p = _cli("--allow-localhost", "--root-cert", srv.ca_path, "-c",
              f"import urllib.request; print(len(urllib.request.urlopen('{srv.https_url('/bytes/2000')}').read()))")
     assert (p.returncode, p.stdout) == (0, "2000\n"), p.stderr
+
+
+def test_cli_status_json_has_net_stats(srv, tmp_path):
+    # the CLI of the build this module was made from (python/run-tests.sh runs in the build dir)
+    cli = os.path.abspath("eryx")
+    if not os.access(cli, os.X_OK):
+        pytest.skip("no eryx CLI in the working directory (run through python/run-tests.sh)")
+    status = tmp_path / "st.json"
+    get = f"import urllib.request; urllib.request.urlopen('{srv.http_url('/bytes/3000')}').read()"
+    p = subprocess.run([cli, "--allow-localhost", "--status-json", str(status), "-c", get], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    net = json.loads(status.read_text())["net"]
+    assert net["connections"] == 1 and net["refused"] == 0 and net["bytes_received"] >= 3000 and net["bytes_sent"] > 0
+    p = subprocess.run([cli, "--status-json", str(status), "-c", "pass"], capture_output=True, text=True, timeout=120)
+    assert json.loads(status.read_text())["net"] == {"connections": 0, "refused": 0, "bytes_sent": 0,
+                                                     "bytes_received": 0}
