@@ -59,7 +59,7 @@ _GAI = {EAI_NONAME: "Name or service not known", EAI_AGAIN: "Temporary failure i
         EAI_FAIL: "Non-recoverable failure in name resolution", EAI_FAMILY: "ai_family not supported",
         EAI_SERVICE: "Servname not supported for ai_socktype", EAI_SOCKTYPE: "ai_socktype not supported"}
 
-REFUSED_SERVER = ("eryx: server sockets and UDP are not available in the sandbox "
+_REFUSED_SERVER = ("eryx: server sockets and UDP are not available in the sandbox "
                   "(only TCP client connections, checked by the host's network policy)")
 
 
@@ -348,7 +348,7 @@ class socket:
                 raise PermissionError(_errno.EACCES, "eryx: Unix sockets are not available in the sandbox")
             raise OSError(_errno.EAFNOSUPPORT, "Address family not supported by protocol")
         if type != SOCK_STREAM:
-            raise PermissionError(_errno.EACCES, REFUSED_SERVER)
+            raise PermissionError(_errno.EACCES, _REFUSED_SERVER)
         self._fd = -1
         self._family, self._type, self._proto = family, type, proto or 0
         self._opts, self._peek, self._bound, self._nb, self._last_error = {}, b"", None, None, None
@@ -593,7 +593,7 @@ class socket:
             self._wait(True, deadline)
 
     def sendto(self, *args):
-        raise PermissionError(_errno.EACCES, REFUSED_SERVER)
+        raise PermissionError(_errno.EACCES, _REFUSED_SERVER)
 
     def shutdown(self, how):
         self._check_fd()
@@ -647,21 +647,21 @@ class socket:
         picks it); anything else is a server socket and refused."""
         host, port = self._target(address)
         if port != 0:
-            raise PermissionError(_errno.EACCES, REFUSED_SERVER)
+            raise PermissionError(_errno.EACCES, _REFUSED_SERVER)
         self._bound = False
 
     def listen(self, backlog=0):
-        raise PermissionError(_errno.EACCES, REFUSED_SERVER)
+        raise PermissionError(_errno.EACCES, _REFUSED_SERVER)
 
     def _accept(self):
-        raise PermissionError(_errno.EACCES, REFUSED_SERVER)
+        raise PermissionError(_errno.EACCES, _REFUSED_SERVER)
 
 
 SocketType = socket
 
 
 def socketpair(family=AF_INET, type=SOCK_STREAM, proto=0):
-    raise PermissionError(_errno.EACCES, REFUSED_SERVER)
+    raise PermissionError(_errno.EACCES, _REFUSED_SERVER)
 
 
 del _k
