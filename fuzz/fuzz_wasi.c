@@ -11,6 +11,7 @@
 ** outside it. Its last DICT_LEN bytes hold paths padded with '/' (any length up to
 ** the slot is still a valid path), so path calls often reach the VFS.
 **
+** The next free fd (6) is a stream fd (wasi_stream.c) over a small in-memory fake.
 ** Build and run: see fuzz/README.md.
 */
 #include <stdint.h>
@@ -78,6 +79,48 @@ static uint16_t fz_sleep(void *user, uint64_t ns) {
     return 0; /* never really sleep */
 }
 
+/* A stream (wasi_stream.c) over a 64-byte buffer: writes fill it (EAGAIN
+** when full), reads drain it (the end of the stream when empty); waits time out
+** at once (a 1 ns timeout, and a wait hook that returns at once). */
+typedef struct fz_stream {
+    uint8_t buf[64];
+    size_t len;
+    int closed;
+} fz_stream;
+static int64_t fs_read(void *s, void *buf, size_t len) {
+    fz_stream *f = s;
+    size_t n = len < f->len ? len : f->len;
+    memcpy(buf, f->buf, n);
+    memmove(f->buf, f->buf + n, f->len - n);
+    f->len -= n;
+    return (int64_t)n;
+}
+static int64_t fs_write(void *s, const void *buf, size_t len) {
+    fz_stream *f = s;
+    if (len == 0) return 0;
+    size_t n = len < sizeof f->buf - f->len ? len : sizeof f->buf - f->len;
+    if (n == 0) return -ERYX__WASI_EAGAIN;
+    memcpy(f->buf + f->len, buf, n);
+    f->len += n;
+    return (int64_t)n;
+}
+static bool fs_ready(void *s, bool for_write, struct pollfd *p) {
+    fz_stream *f = s;
+    p->fd = -1;
+    p->events = POLLIN;
+    return !for_write || f->len < sizeof f->buf;
+}
+static uint16_t fs_shutdown(void *s, int how) {
+    (void)s;
+    return how == 3 ? ERYX__WASI_ENOTCONN : 0;
+}
+static void fs_close(void *s) { ((fz_stream *)s)->closed++; }
+static const eryx__wasi_stream_ops fz_stream_ops = {fs_read, fs_write, fs_ready, fs_shutdown, fs_close};
+static int fz_wait(void *user, struct pollfd *fds, size_t n, uint64_t timeout_ns) {
+    (void)user, (void)fds, (void)n, (void)timeout_ns;
+    return 0;
+}
+
 static void setup_open(eryx__wasi *w, eryx__guest_mem mem, const char *path, uint32_t oflags) {
     size_t n = strlen(path);
     memcpy(mem.base, path, n);
@@ -100,12 +143,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.io.read_stdin = fz_read;
     cfg.io.write_output = fz_write;
     cfg.io.sleep_ns = fz_sleep;
+    cfg.io.wait = fz_wait;
+    fz_stream stream = {.len = 0};
+    bool streamed = false;
     eryx__wasi *w = eryx__wasi_new(&cfg);
     eryx__guest_mem mem = {malloc(MEM_LEN), MEM_LEN};
     if (!w || !mem.base) goto out;
     memset(mem.base, 0, MEM_LEN);
 
-    /* Known state: fd 4 = /tmp/a (a file with bytes), fd 5 = /tmp/d (a directory). */
+    /* Known state: fd 4 = /tmp/a (a file with bytes), fd 5 = /tmp/d (a directory),
+    ** the next free fd (6) a stream. */
     setup_open(w, mem, "/tmp/a", ERYX__WASI_O_CREAT);
     memcpy(mem.base, "0123456789", 10);
     uint64_t wa[4] = {4, 100, 1, 108};
@@ -116,6 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t md[3] = {3, 0, 6};
     eryx__wasi_find_import("path_create_directory")->fn(w, mem, md);
     setup_open(w, mem, "/tmp/d", ERYX__WASI_O_DIRECTORY);
+    if (eryx__wasi_add_stream(w, &fz_stream_ops, &stream, 1, false) < 4) abort(); /* the lowest free fd */
+    streamed = true;
     memset(mem.base, 0, MEM_LEN);
 
     input in = {data, size};
@@ -142,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 out:
     free(mem.base);
     eryx__wasi_free(w);
+    if (streamed && stream.closed != 1) abort(); /* closed once: by the guest, or with the state */
     eryx__vfs_free(vfs);
     return 0;
 }

@@ -489,6 +489,8 @@ eryx_status eryx_builder_net_allow_internal_host(eryx_builder *builder, const ch
 /*
 ** Lets the guest reach this machine's loopback addresses (127.0.0.0/8, ::1) and the
 ** name "localhost" (which counts as matching the allowed-host patterns).
+** "*.localhost" and the loopback addresses as literals count as matching too;
+** 0.0.0.0 and :: (which reach this machine on Linux) stay blocked.
 */
 eryx_status eryx_builder_net_allow_localhost(eryx_builder *builder);
 

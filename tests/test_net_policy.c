@@ -82,7 +82,7 @@ static void test_ip_parse(void) {
     IP("[1.2.3.4]", NULL);
     IP("1.2.3.4%eth0", NULL);
     IP("example.com", NULL);
-    ip_case("1.2.3.4\0", 8, NULL, __LINE__);           /* an embedded NUL */
+    ip_case("1.2.3.4\0", 8, NULL, __LINE__); /* an embedded NUL */
     ip_case("::f\0junk", 8, NULL, __LINE__);
     ip_case("127.0.0.1xyz", 9, "127.0.0.1", __LINE__); /* only len bytes are read */
     ip_case("127.0.0.1", 0, NULL, __LINE__);

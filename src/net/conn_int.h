@@ -11,8 +11,8 @@
 #include "../wasi/wasi.h"
 
 #define ERYX__NET_CHUNK 16384
-#define ERYX__NET_MAX_NAME 255 /* a DNS name's longest text */
-#define ERYX__NET_MAX_PAIRS 256
+#define ERYX__NET_MAX_NAME 255   /* a DNS name's longest text */
+#define ERYX__NET_MAX_PAIRS 1024 /* as many as the guest's socket module remembers */
 
 enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_TLS_HANDSHAKE, CONN_TLS, CONN_FAILED };
 

@@ -33,6 +33,16 @@ typedef struct rpat {
     size_t len, id;
 } rpat;
 
+/* Patterns and the bytes they start with: the scanners jump between those with
+** memchr when there are few (every placeholder starts with 'E'). */
+typedef struct pats {
+    rpat *v;
+    size_t n;
+    uint64_t first[4];
+    uint8_t firsts[4];
+    int nfirsts; /* -1: more than 4, a byte-by-byte scan */
+} pats;
+
 struct eryx__secret_set {
     eryx__secrets *secrets; /* a reference */
     size_t n;
@@ -43,8 +53,7 @@ struct eryx__secret_set {
     size_t max_value;
     char *env;
     size_t env_len;
-    rpat *out_pats, *scrub_pats; /* placeholders; placeholders then values */
-    uint64_t out_first[4], scrub_first[4];
+    pats out, scrub; /* placeholders; placeholders then values */
 };
 
 /* One direction in: raw is the context (the last max_value - 1 raw bytes already
@@ -54,6 +63,9 @@ struct eryx__secret_set {
 typedef struct in_filter {
     eryx__bytes raw, pend, octx;
     size_t nctx;
+    /* Bytes delivered so far, and up to where a placeholder mask (and a value spelled
+    ** across it) may reach: the second pass runs only on output before that. */
+    uint64_t total, reach;
 } in_filter;
 
 struct eryx__secret_stream {
@@ -178,6 +190,18 @@ eryx_status eryx__secrets_add(eryx__secrets **sp, const char *name, const char *
 static void bit_set(uint64_t m[4], uint8_t b) { m[b >> 6] |= UINT64_C(1) << (b & 63); }
 static bool bit_has(const uint64_t m[4], uint8_t b) { return m[b >> 6] >> (b & 63) & 1; }
 
+/* Fills ps's first-byte set and, when 4 or fewer, their list. */
+static void pats_index(pats *ps) {
+    ps->nfirsts = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        uint8_t b = ps->v[i].p[0];
+        if (bit_has(ps->first, b)) continue;
+        bit_set(ps->first, b);
+        if (ps->nfirsts >= 0 && ps->nfirsts < 4) ps->firsts[ps->nfirsts++] = b;
+        else ps->nfirsts = -1;
+    }
+}
+
 static bool contains(const void *hay, size_t hlen, const void *needle, size_t nlen) {
     return nlen <= hlen && memmem(hay, hlen, needle, nlen) != NULL;
 }
@@ -207,9 +231,11 @@ eryx__secret_set *eryx__secret_set_new(eryx__secrets *secrets, eryx__errbuf *err
     set->ph = calloc(n + 1, sizeof *set->ph);
     set->ph_len = calloc(n + 1, sizeof *set->ph_len);
     set->fail = calloc(n + 1, sizeof *set->fail);
-    set->out_pats = calloc(n + 1, sizeof *set->out_pats);
-    set->scrub_pats = calloc(2 * n + 1, sizeof *set->scrub_pats);
-    if (!set->ph || !set->ph_len || !set->fail || !set->out_pats || !set->scrub_pats) goto oom;
+    set->out.v = calloc(n + 1, sizeof *set->out.v);
+    set->scrub.v = calloc(2 * n + 1, sizeof *set->scrub.v);
+    if (!set->ph || !set->ph_len || !set->fail || !set->out.v || !set->scrub.v) goto oom;
+    set->out.n = n;
+    set->scrub.n = 2 * n;
     uint64_t in_values[4] = {0};
     for (size_t i = 0; i < n; i++) {
         const secret *s = &secrets->v[i];
@@ -243,13 +269,12 @@ eryx__secret_set *eryx__secret_set_new(eryx__secrets *secrets, eryx__errbuf *err
             if (s->value[k] == s->value[b]) b++;
             f[k] = (uint32_t)b;
         }
-        set->out_pats[i] = (rpat){(const uint8_t *)set->ph[i], len, i};
-        set->scrub_pats[i] = set->out_pats[i];
-        set->scrub_pats[n + i] = (rpat){s->value, s->value_len, n + i};
-        bit_set(set->out_first, (uint8_t)set->ph[i][0]);
-        bit_set(set->scrub_first, (uint8_t)set->ph[i][0]);
-        bit_set(set->scrub_first, s->value[0]);
+        set->out.v[i] = (rpat){(const uint8_t *)set->ph[i], len, i};
+        set->scrub.v[i] = set->out.v[i];
+        set->scrub.v[n + i] = (rpat){s->value, s->value_len, n + i};
     }
+    pats_index(&set->out);
+    pats_index(&set->scrub);
     /* The mask that can never spell a value: '*' unless a value holds it; NUL last
     ** (values hold none). */
     static const char candidates[] = "*#~^?!%.-+=@$&|";
@@ -280,8 +305,8 @@ void eryx__secret_set_free(eryx__secret_set *set) {
     free(set->ph);
     free(set->ph_len);
     free(set->fail);
-    free(set->out_pats);
-    free(set->scrub_pats);
+    free(set->out.v);
+    free(set->scrub.v);
     free(set->env);
     eryx__secrets_release(set->secrets);
     free(set);
@@ -293,7 +318,7 @@ const char *eryx__secret_set_placeholder(const eryx__secret_set *set, size_t i) 
 size_t eryx__secret_set_max_len(const eryx__secret_set *set) {
     size_t m = 0;
     for (size_t i = 0; set && i < 2 * set->n; i++)
-        if (set->scrub_pats[i].len > m) m = set->scrub_pats[i].len;
+        if (set->scrub.v[i].len > m) m = set->scrub.v[i].len;
     return m;
 }
 const char *eryx__secret_set_env(const eryx__secret_set *set, size_t *len) {
@@ -303,22 +328,50 @@ const char *eryx__secret_set_env(const eryx__secret_set *set, size_t *len) {
 
 /* ---- the length-changing scanner (outbound, scrubbing) ---- */
 
+/* A scan of buf for a pattern set: where each of its first bytes next occurs. */
+typedef struct scan {
+    const pats *ps;
+    const uint8_t *buf;
+    size_t len, next[4];
+    bool known[4];
+} scan;
+
+/* The first position at or after i holding a byte some pattern starts with (len: none). */
+static size_t candidate(scan *sc, size_t i) {
+    const pats *ps = sc->ps;
+    if (ps->nfirsts < 0) {
+        while (i < sc->len && !bit_has(ps->first, sc->buf[i])) i++;
+        return i;
+    }
+    size_t best = sc->len;
+    for (int k = 0; k < ps->nfirsts; k++) {
+        if (!sc->known[k] || (sc->next[k] < i && sc->next[k] != sc->len)) {
+            const uint8_t *m = i < sc->len ? memchr(sc->buf + i, ps->firsts[k], sc->len - i) : NULL;
+            sc->next[k] = m ? (size_t)(m - sc->buf) : sc->len;
+            sc->known[k] = true;
+        }
+        if (sc->next[k] < best) best = sc->next[k];
+    }
+    return best;
+}
+
 /* The next place at or after i where a pattern starts: returns it with *id the
 ** longest pattern matching there, or, unless final, with *partial set when the
 ** rest of buf is a proper prefix of a pattern (it may still become one). len when
 ** none. */
-static size_t find_next(const rpat *pats, size_t np, const uint64_t first[4], const uint8_t *buf, size_t len, size_t i,
-                        bool final, size_t *id, bool *partial) {
+static size_t find_next(scan *sc, size_t i, bool final, size_t *id, bool *partial) {
+    const rpat *pv = sc->ps->v;
+    const uint8_t *buf = sc->buf;
+    size_t np = sc->ps->n, len = sc->len;
     *partial = false;
-    for (; i < len; i++) {
-        if (!bit_has(first, buf[i])) continue;
+    for (; (i = candidate(sc, i)) < len; i++) {
         size_t best = SIZE_MAX, best_len = 0, rem = len - i;
         bool part = false;
         for (size_t k = 0; k < np; k++) {
-            size_t plen = pats[k].len;
+            size_t plen = pv[k].len;
             if (rem >= plen) {
-                if (plen > best_len && !memcmp(buf + i, pats[k].p, plen)) best = k, best_len = plen;
-            } else if (!final && !memcmp(buf + i, pats[k].p, rem)) {
+                if (plen > best_len && !memcmp(buf + i, pv[k].p, plen)) best = k, best_len = plen;
+            } else if (!final && !memcmp(buf + i, pv[k].p, rem)) {
                 part = true;
             }
         }
@@ -412,10 +465,11 @@ static int out_run(eryx__secret_stream *st, const uint8_t *buf, size_t len, bool
                    size_t *consumed, eryx__errbuf *err) {
     const eryx__secret_set *set = st->set;
     size_t i = 0, start = out->len;
+    scan sc = {.ps = &set->out, .buf = buf, .len = len};
     for (;;) {
         size_t id = 0;
         bool partial;
-        size_t at = find_next(set->out_pats, set->n, set->out_first, buf, len, i, final, &id, &partial);
+        size_t at = find_next(&sc, i, final, &id, &partial);
         if (!eryx__bytes_append(out, buf + i, at - i)) goto oom;
         if (at == len || partial) {
             *consumed = at;
@@ -464,11 +518,12 @@ size_t eryx__secret_out_held(const eryx__secret_stream *st) { return st ? st->ou
 
 /* ---- inbound masking ---- */
 
-/* Masks in win[lo..) (the rest of each match lies before lo, already delivered)
+/* Returns where the last placeholder mask written ends (0: none). Masks in win[lo..) (the rest of each match lies before lo, already delivered)
 ** every occurrence of a value that ends at or after from; with a mask from the
 ** placeholders unless safe_only. */
-static void mask_values(const eryx__secret_set *set, const uint8_t *hay, size_t hay_len, uint8_t *dst, size_t lo,
-                        size_t from, bool safe_only) {
+static size_t mask_values(const eryx__secret_set *set, const uint8_t *hay, size_t hay_len, uint8_t *dst, size_t lo,
+                          size_t from, bool safe_only) {
+    size_t ph_end = 0; /* where the last placeholder mask ends in hay (0: none) */
     for (size_t v = 0; v < set->n; v++) {
         const secret *s = &set->secrets->v[v];
         size_t L = s->value_len;
@@ -479,9 +534,11 @@ static void mask_values(const eryx__secret_set *set, const uint8_t *hay, size_t 
             if (!m) break;
             size_t pos = (size_t)(m - hay);
             for (size_t j = pos > lo ? pos : lo; j < pos + L; j++) dst[j - lo] = mask ? mask[j - pos] : set->safe;
+            if (mask && pos + L > ph_end) ph_end = pos + L;
             at = pos + 1;
         }
     }
+    return ph_end;
 }
 
 /* The longest tail of raw (at most each value's length - 1) that is a value's first bytes. */
@@ -514,7 +571,9 @@ static int in_filter_run(eryx__secret_stream *st, const void *in, size_t len, bo
     if (!eryx__bytes_append(&f->raw, in, len)) return ERYX__SECRET_ENOMEM;
     if (!eryx__bytes_append(&f->pend, in, len)) goto oom;
     /* Pass 1: each value that ends in the new bytes, masked (its delivered part stays). */
-    mask_values(set, f->raw.p, f->raw.len, f->pend.p, f->nctx, old, false);
+    size_t ph_end = mask_values(set, f->raw.p, f->raw.len, f->pend.p, f->nctx, old, false);
+    uint64_t base = f->total - f->nctx; /* raw[0]'s place in the stream */
+    if (ph_end && base + ph_end + set->max_value > f->reach) f->reach = base + ph_end + set->max_value;
     size_t hold = 0;
     if (!final) {
         size_t tail = value_tail(set, f->raw.p, f->raw.len);
@@ -525,10 +584,17 @@ static int in_filter_run(eryx__secret_stream *st, const void *in, size_t len, bo
     ** placeholder's characters next to the stream's) gets the safe byte, which no
     ** value holds, so no new one can appear. */
     size_t ctx = f->octx.len;
-    if (!eryx__bytes_append(&f->octx, f->pend.p, emit)) goto oom;
-    mask_values(set, f->octx.p, f->octx.len, f->octx.p + ctx, ctx, ctx, true);
-    if (!eryx__bytes_append(out, f->octx.p + ctx, emit)) goto oom;
+    if (f->total < f->reach) {
+        if (!eryx__bytes_append(&f->octx, f->pend.p, emit)) goto oom;
+        mask_values(set, f->octx.p, f->octx.len, f->octx.p + ctx, ctx, ctx, true);
+        if (!eryx__bytes_append(out, f->octx.p + ctx, emit)) goto oom;
+    } else { /* no placeholder mask near: the output context is all it needs */
+        size_t tail = emit < set->max_value - 1 ? emit : set->max_value - 1;
+        if (!eryx__bytes_append(out, f->pend.p, emit) || !eryx__bytes_append(&f->octx, f->pend.p + emit - tail, tail))
+            goto oom;
+    }
     keep_tail(&f->octx, set->max_value - 1);
+    f->total += emit;
     /* The raw context: the last max_value - 1 delivered bytes, then what is held. */
     size_t delivered = f->nctx + emit, keep = delivered < set->max_value - 1 ? delivered : set->max_value - 1;
     drop_front(&f->raw, delivered - keep);
@@ -569,17 +635,18 @@ void eryx__secret_scrubber_free(eryx__secret_scrubber *sc) {
 static int scrub_run(const eryx__secret_set *set, const uint8_t *buf, size_t len, bool final, eryx__bytes *out,
                      size_t *consumed) {
     size_t i = 0, start = out->len;
+    scan sc = {.ps = &set->scrub, .buf = buf, .len = len};
     for (;;) {
         size_t id = 0;
         bool partial;
-        size_t at = find_next(set->scrub_pats, 2 * set->n, set->scrub_first, buf, len, i, final, &id, &partial);
+        size_t at = find_next(&sc, i, final, &id, &partial);
         if (!eryx__bytes_append(out, buf + i, at - i)) break;
         if (at == len || partial) {
             *consumed = at;
             return 0;
         }
         if (!eryx__bytes_append(out, ERYX__SECRET_REDACTED, sizeof ERYX__SECRET_REDACTED - 1)) break;
-        i = at + set->scrub_pats[id].len;
+        i = at + set->scrub.v[id].len;
     }
     out->len = start;
     return ERYX__SECRET_ENOMEM;

@@ -605,6 +605,8 @@ static int failure(eryx__tls *t, int r, const char *during, eryx__errbuf *err) {
     bool refused = ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
     if (e == SSL_ERROR_SSL && (refused || (t->verify && SSL_get_verify_result(t->ssl) != X509_V_OK)))
         rc = verify_failed(t, err);
+    else if (code && ERR_reason_error_string(code))
+        eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, ERR_reason_error_string(code));
     else if (code) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, last_reason());
     else if (saved) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, strerror(saved));
     else if (e == SSL_ERROR_ZERO_RETURN)

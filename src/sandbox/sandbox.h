@@ -151,8 +151,10 @@ struct eryx_sandbox {
     eryx__vfs *vfs;
     eryx__wasi *wasi;
     struct eryx__net *net; /* connections of the current instance (src/net/conn.c); NULL: no network */
-    struct eryx__secret_set *secrets; /* this sandbox's placeholders (src/net/secrets.c); NULL: no secrets */
-    struct eryx__secret_scrubber *scrub_out[2]; /* stdout's and stderr's when scrubbed (secrets_api.c), else NULL */
+    /* This sandbox's placeholders (src/net/secrets.c; NULL: no secrets), and the
+    ** scrubbers of stdout and stderr when scrubbed (secrets_api.c), else NULL. */
+    struct eryx__secret_set *secrets;
+    struct eryx__secret_scrubber *scrub_out[2];
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
     int dead;   /* the guest exited or trapped: the instance cannot run again */
     int broken; /* a fresh instance could not be made: the sandbox is unusable */
