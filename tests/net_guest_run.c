@@ -3,7 +3,10 @@
 ** PACKAGEs added), for tests/net-guest/run.py (e2e.net_guest). The script's config
 ** is the environment variable NET_TEST (every NET_TEST* variable is passed through). Prints the script's stdout
 ** and stderr, then its exception and the result's network counts; exits with
-** the script's status (1 if the sandbox failed, 2 on bad usage). */
+** the script's status (1 if the sandbox failed, 2 on bad usage).
+** A script with a line "# --- restore ---" runs as a session in two parts: the
+** part before in one sandbox, whose state is then snapshotted and restored into a
+** second sandbox of the same builder, which runs the part after. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,29 @@ static int fail(eryx_builder *b, const char *what, eryx_status st) {
     return 1;
 }
 
+/* Runs code in s, prints what it printed; returns its exit status (1: no result). */
+static int run(eryx_sandbox *s, const char *code, size_t len) {
+    eryx_result *r = NULL;
+    eryx_status st = eryx_sandbox_execute(s, code, len, &r);
+    if (!r) {
+        fprintf(stderr, "net_guest_run: execute: %s: %s\n", eryx_status_name(st), eryx_sandbox_errmsg(s));
+        return 1;
+    }
+    size_t n;
+    const char *out = eryx_result_stdout(r, &n);
+    fwrite(out, 1, n, stdout);
+    out = eryx_result_stderr(r, &n);
+    fwrite(out, 1, n, stderr);
+    if (eryx_result_exception_type(r)) fprintf(stderr, "exception: %s\n", eryx_result_exception_type(r));
+    int rc = eryx_result_exit_code(r);
+    eryx_net_stats ns;
+    eryx_result_net_stats(r, &ns);
+    fprintf(stderr, "net stats: connections %llu, refused %llu\n", (unsigned long long)ns.connections,
+            (unsigned long long)ns.refused);
+    eryx_result_free(r);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: net_guest_run SCRIPT CA_PEM [PACKAGE...]\n");
@@ -70,26 +96,25 @@ int main(int argc, char **argv) {
     }
     for (int i = 3; i < argc; i++)
         if ((st = eryx_builder_add_package(b, argv[i]))) return fail(b, argv[i], st);
+    const char *split = strstr(code, "\n# --- restore ---\n");
+    if (split && (st = eryx_builder_set_keep_state(b, 1))) return fail(b, "keep_state", st);
     eryx_sandbox *s = NULL;
     if ((st = eryx_sandbox_new(b, &s))) return fail(b, "sandbox", st);
-    eryx_result *r = NULL;
-    st = eryx_sandbox_execute(s, code, code_len, &r);
-    int rc = 1;
-    if (r) {
-        size_t n;
-        const char *out = eryx_result_stdout(r, &n);
-        fwrite(out, 1, n, stdout);
-        out = eryx_result_stderr(r, &n);
-        fwrite(out, 1, n, stderr);
-        if (eryx_result_exception_type(r)) fprintf(stderr, "exception: %s\n", eryx_result_exception_type(r));
-        rc = eryx_result_exit_code(r);
-        eryx_net_stats ns;
-        eryx_result_net_stats(r, &ns);
-        fprintf(stderr, "net stats: connections %llu, refused %llu\n", (unsigned long long)ns.connections,
-                (unsigned long long)ns.refused);
-        eryx_result_free(r);
+    int rc;
+    if (!split) {
+        rc = run(s, code, code_len);
     } else {
-        fprintf(stderr, "net_guest_run: execute: %s: %s\n", eryx_status_name(st), eryx_sandbox_errmsg(s));
+        size_t first = (size_t)(split - code) + 1;
+        rc = run(s, code, first);
+        void *blob = NULL;
+        size_t blob_len = 0;
+        eryx_sandbox *s2 = NULL;
+        if (rc == 0 && (st = eryx_sandbox_snapshot(s, &blob, &blob_len))) rc = fail(b, "snapshot", st);
+        if (rc == 0 && (st = eryx_sandbox_new(b, &s2))) rc = fail(b, "second sandbox", st);
+        if (rc == 0 && (st = eryx_sandbox_restore(s2, blob, blob_len))) rc = fail(b, "restore", st);
+        if (rc == 0) rc = run(s2, code + first, code_len - first);
+        eryx_blob_free(blob);
+        eryx_sandbox_free(s2);
     }
     eryx_sandbox_free(s);
     eryx_builder_free(b);

@@ -336,7 +336,7 @@ class SSLContext:
         self._min, self._max = _MIN_DEFAULT, _MAX_DEFAULT
         self._alpn = None
         self._ciphers = None
-        self.hostname_checks_common_name = False
+        self.hostname_checks_common_name = True  # (the host: the CN only without DNS SANs, as CPython)
         self.post_handshake_auth = False
         self.keylog_filename = None
         self.sni_callback = None
