@@ -50,7 +50,8 @@ X509 *testcerts_issue(const char *cn, const char *const *dns, const char *const 
              add_ext(x, signer, NID_ext_key_usage, "serverAuth");
     char san[1024] = "";
     for (size_t i = 0; dns && dns[i]; i++)
-        snprintf(san + strlen(san), sizeof san - strlen(san), "%sDNS:%s", *san ? "," : "", dns[i]);
+        snprintf(san + strlen(san), sizeof san - strlen(san), "%s%s%s", *san ? "," : "",
+                 strchr(dns[i], ':') ? "" : "DNS:", dns[i]);
     for (size_t i = 0; ips && ips[i]; i++)
         snprintf(san + strlen(san), sizeof san - strlen(san), "%sIP:%s", *san ? "," : "", ips[i]);
     if (*san) ok = ok && add_ext(x, signer, NID_subject_alt_name, san);

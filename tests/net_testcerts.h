@@ -16,7 +16,8 @@ EVP_PKEY *testcerts_key(void);
 
 /* A certificate for key with subject CN cn, signed by issuer/issuer_key (NULL:
 ** self-signed with key). dns and ips are NULL-terminated lists of subjectAltNames
-** (either may be NULL). is_ca: a CA (basicConstraints CA:TRUE, keyCertSign), else a
+** (either may be NULL; an entry of dns with a ':' is given as it is, in OpenSSL's
+** syntax: "email:a@b.test", "URI:https://x/"). is_ca: a CA (basicConstraints CA:TRUE, keyCertSign), else a
 ** TLS server leaf (serverAuth). NULL on failure. */
 X509 *testcerts_issue(const char *cn, const char *const *dns, const char *const *ips, EVP_PKEY *key, X509 *issuer,
                       EVP_PKEY *issuer_key, bool is_ca);

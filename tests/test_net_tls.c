@@ -21,152 +21,19 @@
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "../src/net/net.h"
 #include "check.h"
 #include "net_testcerts.h"
+#include "net_tls_server.h"
 
-#define WAIT_MS 10000 /* no step of a test waits longer (a hang fails, it does not block ctest) */
+#define WAIT_MS SERVER_WAIT_MS /* no step of a test waits longer (a hang fails, it does not block ctest) */
 
 static testcerts tc;
 
-/* ---- the server -------------------------------------------------------------------------- */
-
-typedef enum {
-    SRV_HOLD,    /* handshake, then read until the client goes */
-    SRV_ECHO,    /* handshake, echo until the client's close_notify, answer it */
-    SRV_CLOSE,   /* handshake, send "hello", close_notify */
-    SRV_RAGGED,  /* handshake, send "hello", close the socket without close_notify */
-    SRV_GARBAGE, /* no TLS: answer the ClientHello with an HTTP error */
-} srv_mode;
-
-typedef struct server {
-    srv_mode mode;
-    X509 *cert;
-    EVP_PKEY *key;
-    int family;
-    int lfd, port;
-    pthread_t thread;
-    /* what the server saw */
-    bool handshake_ok;
-    char sni[256], alpn[64];
-    size_t echoed;
-} server;
-
-static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-                       unsigned inlen, void *arg) {
-    (void)ssl, (void)arg;
-    static const unsigned char mine[] = "\x08http/1.1";
-    unsigned char *o = NULL;
-    if (SSL_select_next_proto(&o, outlen, mine, sizeof mine - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_NOACK;
-    *out = o;
-    return SSL_TLSEXT_ERR_OK;
-}
-
-static void drain(int fd) {
-    char buf[4096];
-    while (recv(fd, buf, sizeof buf, 0) > 0) {
-    }
-}
-
-static void *server_main(void *arg) {
-    server *s = arg;
-    struct pollfd p = {.fd = s->lfd, .events = POLLIN};
-    if (poll(&p, 1, WAIT_MS) != 1) return NULL;
-    int fd = accept(s->lfd, NULL, NULL);
-    if (fd < 0) return NULL;
-    struct timeval tv = {.tv_sec = WAIT_MS / 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (s->mode == SRV_GARBAGE) {
-        char buf[4096];
-        (void)recv(fd, buf, sizeof buf, 0);
-        static const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
-        (void)send(fd, reply, sizeof reply - 1, MSG_NOSIGNAL);
-        shutdown(fd, SHUT_WR);
-        drain(fd);
-        close(fd);
-        return NULL;
-    }
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate(ctx, s->cert);
-    SSL_CTX_use_PrivateKey(ctx, s->key);
-    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
-    SSL *ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    if (SSL_accept(ssl) == 1) {
-        s->handshake_ok = true;
-        const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-        snprintf(s->sni, sizeof s->sni, "%s", sni ? sni : "");
-        const unsigned char *a = NULL;
-        unsigned alen = 0;
-        SSL_get0_alpn_selected(ssl, &a, &alen);
-        snprintf(s->alpn, sizeof s->alpn, "%.*s", (int)alen, a ? (const char *)a : "");
-        char buf[16384];
-        int n;
-        switch (s->mode) {
-        case SRV_ECHO:
-            while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) {
-                if (SSL_write(ssl, buf, n) != n) break;
-                s->echoed += (size_t)n;
-            }
-            if (SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN) SSL_shutdown(ssl);
-            break;
-        case SRV_CLOSE:
-            SSL_write(ssl, "hello", 5);
-            SSL_shutdown(ssl);
-            break;
-        case SRV_RAGGED: SSL_write(ssl, "hello", 5); break;
-        default:
-            while (SSL_read(ssl, buf, sizeof buf) > 0) {
-            }
-            break;
-        }
-    }
-    shutdown(fd, SHUT_WR);
-    drain(fd);
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-    close(fd);
-    return NULL;
-}
-
-/* Starts a server with cert (NULL: tc.leaf, signed by the test CA). false when the
-** family has no loopback address here. */
-static bool server_start(server *s, srv_mode mode, X509 *cert, EVP_PKEY *key, int family) {
-    memset(s, 0, sizeof *s);
-    s->mode = mode;
-    s->cert = cert ? cert : tc.leaf;
-    s->key = key ? key : tc.leaf_key;
-    s->family = family ? family : AF_INET;
-    s->lfd = socket(s->family, SOCK_STREAM, 0);
-    struct sockaddr_storage ss = {0};
-    socklen_t sl;
-    if (s->family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sl = sizeof *a;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        sl = sizeof *a;
-    }
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&ss, sl) != 0 || listen(s->lfd, 4) != 0 ||
-        getsockname(s->lfd, (struct sockaddr *)&ss, &sl) != 0) {
-        if (s->lfd >= 0) close(s->lfd);
-        return false;
-    }
-    s->port =
-        ntohs(s->family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    pthread_create(&s->thread, NULL, server_main, s);
-    return true;
-}
-
-static void server_join(server *s) {
-    pthread_join(s->thread, NULL);
-    close(s->lfd);
+/* A server with cert (NULL: tc.leaf, signed by the test CA). */
+static bool start(server *s, srv_mode mode, X509 *cert, EVP_PKEY *key, int family) {
+    return server_start(s, mode, cert ? cert : tc.leaf, cert ? key : tc.leaf_key, family);
 }
 
 /* ---- the client side ------------------------------------------------------------------- */
@@ -256,7 +123,7 @@ static void client_finish(client *c) {
 static int try_handshake(eryx__tls_ctx *ctx, const eryx__tls_opts *o, X509 *cert, EVP_PKEY *key, char *msg,
                          size_t msg_cap) {
     server s;
-    if (!server_start(&s, SRV_HOLD, cert, key, AF_INET)) return -200;
+    if (!start(&s, SRV_HOLD, cert, key, AF_INET)) return -200;
     client c;
     client_start(&c, &s, ctx, o);
     if (msg) snprintf(msg, msg_cap, "%s", c.err.msg);
@@ -338,7 +205,7 @@ static void test_verified(void) {
     char *ca = testcerts_pem(tc.ca, &len);
     eryx__tls_ctx *ctx = ctx_with(ca, len);
     server s;
-    CHECK(server_start(&s, SRV_HOLD, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_HOLD, NULL, NULL, AF_INET));
     eryx__tls_opts o = opts_for("localhost");
     client c;
     client_start(&c, &s, ctx, &o);
@@ -431,7 +298,7 @@ static void test_refusals(void) {
     CHECKF(try_handshake(none, &o, NULL, NULL, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
     CHECKF(try_handshake(none, &o, tc.self, tc.self_key, msg, sizeof msg) == ERYX__TLS_OK, "%s", msg);
     server s;
-    CHECK(server_start(&s, SRV_HOLD, tc.other, tc.other_key, AF_INET));
+    CHECK(start(&s, SRV_HOLD, tc.other, tc.other_key, AF_INET));
     client c;
     client_start(&c, &s, none, &o);
     char *info = c.t ? eryx__tls_info_json(c.t) : NULL;
@@ -452,7 +319,7 @@ static void test_ip_literals(void) {
     eryx__tls_ctx *ctx = ctx_with(ca, len);
     eryx__tls_opts o = opts_for("127.0.0.1");
     server s;
-    CHECK(server_start(&s, SRV_HOLD, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_HOLD, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     CHECKF(c.rc == ERYX__TLS_OK, "rc %d: %s", c.rc, c.err.msg);
@@ -465,7 +332,7 @@ static void test_ip_literals(void) {
     /* a name's certificate does not cover an address it has no IP SAN for */
     o = opts_for("127.0.0.1");
     CHECK(try_handshake(ctx, &o, tc.other, tc.other_key, msg, sizeof msg) == ERYX__TLS_VERIFY);
-    if (server_start(&s, SRV_HOLD, NULL, NULL, AF_INET6)) {
+    if (start(&s, SRV_HOLD, NULL, NULL, AF_INET6)) {
         o = opts_for("::1");
         client_start(&c, &s, ctx, &o);
         CHECKF(c.rc == ERYX__TLS_OK, "rc %d: %s", c.rc, c.err.msg);
@@ -475,6 +342,68 @@ static void test_ip_literals(void) {
     } else {
         printf("no ::1 here: the IPv6 case skipped\n");
     }
+    eryx__tls_ctx_free(ctx);
+    free(ca);
+}
+
+/* Names: wildcards as Python's ssl takes them, the subject's CN when there is no
+** DNS SAN; the other kinds of SAN in the info JSON. */
+static void test_names(void) {
+    size_t ca_len;
+    char *ca = testcerts_pem(tc.ca, &ca_len), msg[4096];
+    eryx__tls_ctx *ctx = ctx_with(ca, ca_len);
+    static const char *const sans[] = {"*.wild.test",          "b*.part.test", "email:a@b.test",
+                                       "URI:https://x.test/p", "RID:1.2.3.4",  NULL};
+    X509 *wild = testcerts_issue("wild", sans, NULL, tc.other_key, tc.ca, tc.ca_key, false);
+    X509 *cn = testcerts_issue("cn.test", NULL, NULL, tc.other_key, tc.ca, tc.ca_key, false);
+    CHECK(wild && cn);
+    const struct {
+        X509 **cert;
+        const char *name;
+        int rc;
+    } cases[] = {
+        {&wild, "a.wild.test", ERYX__TLS_OK},       {&wild, "A.WILD.TEST", ERYX__TLS_OK},
+        {&wild, "x.a.wild.test", ERYX__TLS_VERIFY}, {&wild, "wild.test", ERYX__TLS_VERIFY},
+        {&wild, "bar.part.test", ERYX__TLS_VERIFY}, {&cn, "cn.test", ERYX__TLS_OK},
+        {&cn, "other.test", ERYX__TLS_VERIFY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        eryx__tls_opts o = opts_for(cases[i].name);
+        int rc = try_handshake(ctx, &o, *cases[i].cert, tc.other_key, msg, sizeof msg);
+        CHECKF(rc == cases[i].rc, "%s: %d %s", cases[i].name, rc, msg);
+    }
+    /* the URIs getpeercert() gives too: added to wild, signed again */
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, tc.ca, wild, NULL, NULL, 0);
+    X509_EXTENSION *aia = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access,
+                                              "OCSP;URI:http://ocsp.test/,caIssuers;URI:http://ca.test/ca.der");
+    X509_EXTENSION *crl = X509V3_EXT_conf_nid(NULL, &v3, NID_crl_distribution_points, "URI:http://crl.test/ca.crl");
+    CHECK(aia && crl && X509_add_ext(wild, aia, -1) && X509_add_ext(wild, crl, -1) &&
+          X509_sign(wild, tc.ca_key, EVP_sha256()) > 0);
+    X509_EXTENSION_free(aia);
+    X509_EXTENSION_free(crl);
+    server s;
+    CHECK(start(&s, SRV_HOLD, wild, tc.other_key, AF_INET));
+    eryx__tls_opts o = opts_for("a.wild.test");
+    client c;
+    client_start(&c, &s, ctx, &o);
+    char *info = c.t ? eryx__tls_info_json(c.t) : NULL;
+    client_finish(&c);
+    server_join(&s);
+    json_t *j = info ? json_loads(info, 0, NULL) : NULL;
+    char *san = j ? json_dumps(json_object_get(j, "subjectAltName"), JSON_COMPACT) : NULL;
+    CHECK_STR_EQ(san, "[[\"DNS\",\"*.wild.test\"],[\"DNS\",\"b*.part.test\"],[\"email\",\"a@b.test\"],"
+                      "[\"URI\",\"https://x.test/p\"],[\"Registered ID\",\"1.2.3.4\"]]");
+    free(san);
+    char *uris = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECKF(uris && strstr(uris, "\"OCSP\":[\"http://ocsp.test/\"],\"caIssuers\":[\"http://ca.test/ca.der\"],"
+                                "\"crlDistributionPoints\":[\"http://crl.test/ca.crl\"]"),
+           "%s", uris ? uris : "(null)");
+    free(uris);
+    json_decref(j);
+    free(info);
+    X509_free(wild);
+    X509_free(cn);
     eryx__tls_ctx_free(ctx);
     free(ca);
 }
@@ -552,7 +481,7 @@ static void test_eof(void) {
     o.verify = false;
     for (int ragged = 0; ragged < 2; ragged++) {
         server s;
-        CHECK(server_start(&s, ragged ? SRV_RAGGED : SRV_CLOSE, NULL, NULL, AF_INET));
+        CHECK(start(&s, ragged ? SRV_RAGGED : SRV_CLOSE, NULL, NULL, AF_INET));
         client c;
         client_start(&c, &s, ctx, &o);
         CHECK(c.rc == ERYX__TLS_OK);
@@ -573,7 +502,7 @@ static void test_data(void) {
     eryx__tls_ctx *ctx = ctx_with(ca, ca_len);
     eryx__tls_opts o = opts_for("localhost");
     server s;
-    CHECK(server_start(&s, SRV_ECHO, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_ECHO, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     CHECKF(c.rc == ERYX__TLS_OK, "%s", c.err.msg);
@@ -626,7 +555,7 @@ static void test_pending(void) {
     eryx__tls_opts o = opts_for("localhost");
     o.verify = false;
     server s;
-    CHECK(server_start(&s, SRV_CLOSE, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_CLOSE, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     char buf[8];
@@ -649,7 +578,7 @@ static void test_alpn_versions(void) {
     o.alpn_len = sizeof alpn - 1;
     o.max_version = TLS1_2_VERSION;
     server s;
-    CHECK(server_start(&s, SRV_HOLD, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_HOLD, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     CHECKF(c.rc == ERYX__TLS_OK, "%s", c.err.msg);
@@ -699,7 +628,7 @@ static void test_garbage(void) {
     eryx__tls_ctx *ctx = ctx_with(NULL, 0);
     eryx__tls_opts o = opts_for("localhost");
     server s;
-    CHECK(server_start(&s, SRV_GARBAGE, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_GARBAGE, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     CHECKF(c.rc == ERYX__TLS_ERROR, "rc %d", c.rc);
@@ -721,7 +650,7 @@ static void test_broken_pipe(void) {
     eryx__tls_opts o = opts_for("localhost");
     o.verify = false;
     server s;
-    CHECK(server_start(&s, SRV_CLOSE, NULL, NULL, AF_INET));
+    CHECK(start(&s, SRV_GONE, NULL, NULL, AF_INET));
     client c;
     client_start(&c, &s, ctx, &o);
     char buf[8];
@@ -801,6 +730,7 @@ int main(void) {
     test_verified();
     test_refusals();
     test_ip_literals();
+    test_names();
     test_roots();
     test_eof();
     test_data();

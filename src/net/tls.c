@@ -534,6 +534,9 @@ eryx__tls *eryx__tls_new(eryx__tls_ctx *ctx, int fd, const eryx__tls_opts *opts,
         goto fail;
     }
     if (opts->verify && opts->check_hostname && name) {
+        /* A name: its DNS SANs (the subject's CN only when there is none), a wildcard
+        ** only as a whole left-most label, as Python's ssl; an address: its IP SANs. */
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         bool ok =
             ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) == 1 : SSL_set1_host(t->ssl, name) == 1;
         if (!ok) {
@@ -602,6 +605,8 @@ static int failure(eryx__tls *t, int r, const char *during, eryx__errbuf *err) {
     bool refused = ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
     if (e == SSL_ERROR_SSL && (refused || (t->verify && SSL_get_verify_result(t->ssl) != X509_V_OK)))
         rc = verify_failed(t, err);
+    else if (code && ERR_reason_error_string(code))
+        eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, ERR_reason_error_string(code));
     else if (code) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, last_reason());
     else if (saved) eryx__fail(err, ERYX_ERR_IO, "TLS error during %s: %s", during, strerror(saved));
     else if (e == SSL_ERROR_ZERO_RETURN)

@@ -124,6 +124,38 @@ static json_t *san_json(X509 *x) {
     return out;
 }
 
+/* URIs of an extension, as getpeercert()'s "OCSP", "caIssuers" (of the authority
+** information access, method nid) and "crlDistributionPoints"; added to o only when
+** there are some. */
+static bool uris_json(json_t *o, const char *key, X509 *x, int ext, int method) {
+    json_t *list = json_array();
+    bool ok = list != NULL;
+    if (ext == NID_info_access) {
+        AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+        for (int i = 0; ok && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+            const ACCESS_DESCRIPTION *d = sk_ACCESS_DESCRIPTION_value(aia, i);
+            if (OBJ_obj2nid(d->method) == method && d->location->type == GEN_URI)
+                ok = push(list, ia5_json(d->location->d.uniformResourceIdentifier));
+        }
+        AUTHORITY_INFO_ACCESS_free(aia);
+    } else {
+        CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+        for (int i = 0; ok && i < sk_DIST_POINT_num(dps); i++) {
+            const DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+            if (!dp->distpoint || dp->distpoint->type != 0) continue; /* a full name */
+            const GENERAL_NAMES *names = dp->distpoint->name.fullname;
+            for (int k = 0; ok && k < sk_GENERAL_NAME_num(names); k++) {
+                const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, k);
+                if (g->type == GEN_URI) ok = push(list, ia5_json(g->d.uniformResourceIdentifier));
+            }
+        }
+        CRL_DIST_POINTS_free(dps);
+    }
+    if (ok && json_array_size(list)) return json_object_set_new(o, key, list) == 0;
+    json_decref(list);
+    return ok;
+}
+
 static json_t *base64_json(const unsigned char *p, int len) {
     char *b64 = malloc(((size_t)len + 2) / 3 * 4 + 1);
     if (!b64) return NULL;
@@ -146,7 +178,10 @@ static bool cert_json(json_t *o, X509 *x) {
            put(o, "cert_version", json_integer(X509_get_version(x) + 1)) &&
            put(o, "serialNumber", serial_json(X509_get0_serialNumber(x))) &&
            put(o, "notBefore", time_json(X509_get0_notBefore(x))) &&
-           put(o, "notAfter", time_json(X509_get0_notAfter(x))) && put(o, "subjectAltName", san_json(x));
+           put(o, "notAfter", time_json(X509_get0_notAfter(x))) && put(o, "subjectAltName", san_json(x)) &&
+           uris_json(o, "OCSP", x, NID_info_access, NID_ad_OCSP) &&
+           uris_json(o, "caIssuers", x, NID_info_access, NID_ad_ca_issuers) &&
+           uris_json(o, "crlDistributionPoints", x, NID_crl_distribution_points, 0);
 }
 
 char *eryx__tls_session_json(SSL *ssl, bool verify) {
