@@ -36,12 +36,13 @@ build fuzz_package fuzz/fuzz_package.c src/package/*.c src/link/dylink.c src/vfs
     src/common/errbuf.c -lzip -lz -ljansson -lcrypto
 build fuzz_dylink fuzz/fuzz_dylink.c src/link/dylink.c src/link/linkcheck.c src/common/errbuf.c
 build fuzz_net_addr fuzz/fuzz_net_addr.c src/net/addr.c src/net/policy.c src/common/errbuf.c
+build fuzz_net_secrets fuzz/fuzz_net_secrets.c src/net/secrets.c src/net/addr.c src/common/errbuf.c
 # The session blob seed writer: a plain program (no fuzzer main).
 "$cc" -fsanitize=address,undefined "${common[@]}" fuzz/make_seed_blob.c src/sandbox/session_blob.c src/sandbox/blob_key.c -lzstd -lcrypto \
     -o "$out/make_seed_blob"
 
 # Seeds: small valid inputs that get each target past its first checks at once.
-for t in fuzz_zip fuzz_wasi fuzz_store fuzz_wasm_image fuzz_session_blob fuzz_package fuzz_dylink; do
+for t in fuzz_zip fuzz_wasi fuzz_store fuzz_wasm_image fuzz_session_blob fuzz_package fuzz_dylink fuzz_net_secrets; do
     mkdir -p "$out/corpus/$t"
 done
 # fuzz_net_addr: the committed seeds (IP spellings, CIDRs, a glob and a host).

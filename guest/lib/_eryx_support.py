@@ -550,6 +550,17 @@ def reseed():
     return 0
 
 
+def set_env(pairs):
+    """Called by the host after restore (and after a session restore) with the
+    sandbox's secret placeholders: "NAME=VALUE" pairs, bytes, NUL-separated. Set
+    here, never in a start state: a snapshot serves many sandboxes, each with its
+    own placeholders. Returns 0."""
+    for pair in pairs.split(b"\0") if pairs else ():
+        name, _, value = pair.partition(b"=")
+        _os.environ[name.decode("ascii")] = value.decode("ascii")
+    return 0
+
+
 def result(name):
     """Reports __main__'s variable called name (bytes) as JSON, or why it cannot be
     encoded. NaN and Infinity are not JSON and are refused. Returns 1 if the

@@ -195,19 +195,99 @@ void eryx__tls_shutdown(void);
 
 /* ---- secrets (secrets.c) ------------------------------------------------------------ */
 
-/* A builder's secrets: names, values, allowed host patterns, scrub flags.
-** Reference-counted like the config. */
+/* A builder's secrets: names, values, allowed host patterns (docs/NETWORK-SECRETS.md).
+** Reference-counted like the config: the builder holds one and each sandbox takes
+** another; eryx__secrets_add on a shared one clones it first. */
 typedef struct eryx__secrets eryx__secrets;
-/* One sandbox's draw of placeholders for them (fresh random per sandbox). */
+/* One sandbox's draw of placeholders for them (fresh random per sandbox, kept for
+** the sandbox's life: every instance and execution of it sees the same ones). */
 typedef struct eryx__secret_set eryx__secret_set;
 /* One connection's filters, both directions. */
 typedef struct eryx__secret_stream eryx__secret_stream;
-/* (The secrets helper fills in the declarations here: see docs/NETWORK.md's
-** "Secrets" for the behaviour.) Outbound: eryx__secret_out(stream, in, len, out,
-** err) appends wire bytes to out, holding back a possible partial placeholder;
-** eryx__secret_out_flush; returns 0 or a WASI errno (EACCES: a secret toward a
-** host it is not allowed for, with a message). Inbound: eryx__secret_in(stream,
-** in, len, out) appends guest-visible bytes; eryx__secret_in_flush at EOF;
-** eryx__secret_stream_set_peer(stream, host, tls_verified) when TLS starts. */
+/* One output stream's scrubber (stdout, stderr): placeholders and values -> "[REDACTED]". */
+typedef struct eryx__secret_scrubber eryx__secret_scrubber;
+
+#define ERYX__SECRET_PREFIX "ERYX_SECRET_" /* every placeholder starts with it, then base62 */
+#define ERYX__SECRET_MIN_LEN 32            /* a placeholder's length: max(value's, this) */
+#define ERYX__SECRET_MAX_VALUE 65536       /* bytes of one value */
+#define ERYX__SECRET_MAX_COUNT 256         /* secrets per builder */
+#define ERYX__SECRET_REDACTED "[REDACTED]"
+/* Inbound, a tail of a read that spells the first this-many or more bytes of a
+** value is held back until the next read completes or refutes it; a shorter one is
+** delivered (and its continuation still masked): a server's message that happens to
+** end like a value's first bytes cannot stall the guest for long. */
+#define ERYX__SECRET_HOLD_MIN 4
+/* The WASI errnos the filters return (wasi_abi.h's values; src/net stays below src/wasi). */
+#define ERYX__SECRET_EACCES 2
+#define ERYX__SECRET_ENOMEM 48
+
+eryx__secrets *eryx__secrets_ref(eryx__secrets *s); /* NULL allowed (returns NULL) */
+void eryx__secrets_release(eryx__secrets *s);       /* NULL allowed */
+/* Adds (or replaces, by name) a secret in *s, creating the list when *s is NULL and
+** cloning it when shared. name: a valid environment variable name
+** ([A-Za-z_][A-Za-z0-9_]*); value: 1..ERYX__SECRET_MAX_VALUE bytes; hosts: n
+** non-empty patterns (eryx__host_match; n 0: no host). ERYX_OK, or
+** ERYX_ERR_INVALID_ARGUMENT / ERYX_ERR_NO_MEMORY with a message in err (*s unchanged). */
+eryx_status eryx__secrets_add(eryx__secrets **s, const char *name, const char *value, size_t value_len,
+                              const char *const *hosts, size_t n_hosts, eryx__errbuf *err);
+size_t eryx__secrets_count(const eryx__secrets *s); /* 0 for NULL */
+
+/* Draws placeholders for secrets (getrandom): "ERYX_SECRET_" + base62, of length
+** max(len(value), 32), distinct. The set takes a reference to secrets. NULL with a
+** message in err (no memory, no randomness). */
+eryx__secret_set *eryx__secret_set_new(eryx__secrets *secrets, eryx__errbuf *err);
+void eryx__secret_set_free(eryx__secret_set *set);          /* NULL allowed */
+size_t eryx__secret_set_count(const eryx__secret_set *set); /* 0 for NULL */
+const char *eryx__secret_set_name(const eryx__secret_set *set, size_t i);
+const char *eryx__secret_set_placeholder(const eryx__secret_set *set, size_t i);
+/* The guest's environment pairs "NAME=PLACEHOLDER", NUL-separated (no trailing NUL),
+** and their total length. */
+const char *eryx__secret_set_env(const eryx__secret_set *set, size_t *len);
+/* The longest placeholder or value (0 for NULL): a scrubber's context. */
+size_t eryx__secret_set_max_len(const eryx__secret_set *set);
+
+/* A connection's filters. set (borrowed, must outlive the stream) may be NULL or
+** empty: the filters then copy bytes through. host: the name the connection is to
+** (net_connect's name, or the canonical text of the address the guest gave), copied.
+** NULL: no memory. The filters below accept a NULL stream (copy through). */
+eryx__secret_stream *eryx__secret_stream_new(const eryx__secret_set *set, const char *host);
+void eryx__secret_stream_free(eryx__secret_stream *st); /* NULL allowed */
+/* TLS started on the connection: host is the name the peer's certificate was checked
+** against (NULL: no hostname check), tls_verified whether the chain was verified.
+** From then on a secret goes out only when tls_verified, host is non-NULL, and both
+** host and the connection's name match its patterns. 0 or ERYX__SECRET_ENOMEM. */
+int eryx__secret_stream_set_peer(eryx__secret_stream *st, const char *host, bool tls_verified);
+
+/* Outbound (guest -> network): appends to out the wire bytes of the guest's len
+** bytes: each placeholder replaced by its secret's value. A tail that may begin a
+** placeholder is held back (the caller reports the whole write as done) until the
+** next write or eryx__secret_out_flush (call it before waiting to read, on shutdown
+** and on close). Returns 0, ERYX__SECRET_ENOMEM, or ERYX__SECRET_EACCES when the
+** bytes carry a placeholder of a secret this connection may not send (the whole
+** write is refused: nothing of it is appended, the held tail stays as it was; err
+** says which secret, which host and what is allowed). */
+int eryx__secret_out(eryx__secret_stream *st, const void *in, size_t len, eryx__bytes *out, eryx__errbuf *err);
+int eryx__secret_out_flush(eryx__secret_stream *st, eryx__bytes *out); /* 0 or ERYX__SECRET_ENOMEM */
+size_t eryx__secret_out_held(const eryx__secret_stream *st);
+
+/* Inbound (network -> guest): appends to out the guest-visible bytes of len bytes
+** read: every occurrence of a value replaced by a mask of the same length (its
+** placeholder when of the same length, else a run of a byte found in no value),
+** across reads; a tail spelling the first ERYX__SECRET_HOLD_MIN or more bytes of a
+** value is held back until the next read or eryx__secret_in_flush (at the end of the
+** stream). The concatenated output never contains a value. 0 or ERYX__SECRET_ENOMEM. */
+int eryx__secret_in(eryx__secret_stream *st, const void *in, size_t len, eryx__bytes *out);
+int eryx__secret_in_flush(eryx__secret_stream *st, eryx__bytes *out);
+size_t eryx__secret_in_held(const eryx__secret_stream *st);
+
+/* Output scrubbing: every placeholder and value of set replaced by "[REDACTED]". A
+** tail that may begin one is held back until the next call or the flush. set
+** borrowed; NULL: no memory. */
+eryx__secret_scrubber *eryx__secret_scrubber_new(const eryx__secret_set *set);
+void eryx__secret_scrubber_free(eryx__secret_scrubber *sc); /* NULL allowed */
+int eryx__secret_scrub(eryx__secret_scrubber *sc, const void *in, size_t len, eryx__bytes *out);
+int eryx__secret_scrub_flush(eryx__secret_scrubber *sc, eryx__bytes *out);
+/* One-shot scrub of len bytes: appends to out. 0 or ERYX__SECRET_ENOMEM. */
+int eryx__secret_scrub_all(const eryx__secret_set *set, const void *in, size_t len, eryx__bytes *out);
 
 #endif

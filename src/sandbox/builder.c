@@ -40,6 +40,7 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.output_limit = DEFAULT_OUTPUT_LIMIT;
     b->spec.cb_max_calls = 1000;
     b->spec.cb_timeout_ns = (uint64_t)30 * 1000000000u;
+    b->spec.scrub = ERYX_SCRUB_STDOUT | ERYX_SCRUB_STDERR | ERYX_SCRUB_FILES; /* pyeryx 0.11's defaults */
     b->preinit = true;
     b->common_imports = true;
     b->state_on_disk = true;
@@ -78,6 +79,7 @@ void eryx__spec_free(run_spec *spec) {
     for (size_t i = 0; i < spec->npkgs; i++) eryx__package_clear(&spec->pkgs[i]);
     free(spec->pkgs);
     eryx__net_config_release(spec->net);
+    eryx__secrets_release(spec->secrets);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -107,7 +109,9 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
                       .setup_len = src->setup_len,
                       .cb_max_calls = src->cb_max_calls,
                       .cb_timeout_ns = src->cb_timeout_ns,
-                      .session_key = src->session_key};
+                      .session_key = src->session_key,
+                      .secrets = eryx__secrets_ref(src->secrets),
+                      .scrub = src->scrub};
     dst->guest_dir = strdup(src->guest_dir);
     dst->argv = eryx__strv_copy(src->argv, src->argc);
     dst->env = eryx__strv_copy(src->env, src->envc);

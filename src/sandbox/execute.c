@@ -130,7 +130,9 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     wasmtime_context_set_epoch_deadline(s->cx, 1);
     bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
+    if (s->secrets) eryx__secrets_begin(s);
     eryx_status st = run_code(s, code ? code : "", len, single, r);
+    if (s->secrets) eryx__secrets_end(s, r); /* held output delivered, the result scrubbed */
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
     atomic_store(&s->stop, STOP_NONE); /* its status is decided: the reset below must run */
     uint64_t left = 0;

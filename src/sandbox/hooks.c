@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../net/net.h"
 #include "sandbox.h"
 
 /* Whether the running execution must stop now; records the reason once. */
@@ -57,8 +58,7 @@ static ptrdiff_t hook_read_stdin(void *user, void *dst, size_t len) {
 /* Output outside an execution (while Python starts) is kept in a scratch result so
 ** a failed start can show what Python printed. Past the stream's cap, the kept
 ** output ends with a marker and the execution stops (ERYX_ERR_OUTPUT_LIMIT). */
-static uint16_t hook_write_output(void *user, int fd, const void *data, size_t len) {
-    eryx_sandbox *s = user;
+uint16_t eryx__hooks_output(eryx_sandbox *s, int fd, const void *data, size_t len) {
     if (!s->cur) return 0;
     buf *b = fd == 1 ? &s->cur->out : &s->cur->err;
     uint64_t cap = s->spec.output_limit;
@@ -75,6 +75,18 @@ static uint16_t hook_write_output(void *user, int fd, const void *data, size_t l
         return ERYX__WASI_ENOSPC;
     }
     return 0;
+}
+
+/* The guest's output: scrubbed of secrets first when the builder says so. */
+static uint16_t hook_write_output(void *user, int fd, const void *data, size_t len) {
+    eryx_sandbox *s = user;
+    if (!s->cur) return 0;
+    void *scrubbed = NULL;
+    if (s->scrub_out[fd == 1 ? 0 : 1] && eryx__secrets_output(s, fd, data, len, &scrubbed, &len) != 0)
+        return ERYX__WASI_ENOSPC;
+    uint16_t rc = eryx__hooks_output(s, fd, scrubbed ? scrubbed : data, len);
+    free(scrubbed);
+    return rc;
 }
 
 /* ---- host callbacks: the guest's calls, to the sandbox's hub ---- */
@@ -156,8 +168,13 @@ static void hook_report(void *user, int32_t kind, const uint8_t *data, size_t le
 }
 
 eryx__wasi_io eryx__hooks_io(eryx_sandbox *s) {
-    return (eryx__wasi_io){
+    eryx__wasi_io io = {
         .read_stdin = hook_read_stdin, .write_output = hook_write_output, .sleep_ns = hook_sleep, .user = s};
+    if (s->secrets && (s->spec.scrub & ERYX_SCRUB_FILES)) {
+        io.filter_file = eryx__secrets_filter_file;
+        io.file_context = eryx__secret_set_max_len(s->secrets) - 1;
+    }
+    return io;
 }
 
 void eryx__hooks_host(eryx_sandbox *s) {

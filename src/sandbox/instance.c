@@ -342,6 +342,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         if (st == ERYX_OK && rc != 0)
             st = eryx__fail(&s->err, ERYX_ERR_GUEST_INIT, "restoring the guest failed (status %d): %.600s", rc,
                             scratch.err.data ? scratch.err.data : "");
+        if (st == ERYX_OK && s->secrets) st = eryx__secrets_env(s); /* never in a start state */
         /* The host callbacks, as async functions in __main__. */
         if (st == ERYX_OK && s->cb_list && !s->img) {
             s->cur = &scratch;

@@ -49,6 +49,7 @@ eryx_status eryx_sandbox_new(eryx_builder *b, eryx_sandbox **out) {
     }
     s->ext_cache_max_bytes = b->cache_max_bytes;
     s->ext_cache_max_entries = b->cache_max_entries;
+    if ((st = eryx__secrets_sandbox_new(s, &b->err)) != ERYX_OK) goto fail;
 #ifdef ERYX_BENCH_HOOKS
     uint64_t t1 = eryx__now_ns();
 #endif
@@ -70,6 +71,7 @@ fail:
 void eryx_sandbox_free(eryx_sandbox *s) {
     if (!s) return;
     eryx__instance_free(s);
+    eryx__secrets_sandbox_free(s);
     eryx__cb_hub_release(s->hub);
     free(s->cb_list);
     eryx__guest_release(s->guest);

@@ -150,6 +150,10 @@ struct eryx_sandbox {
     eryx__vfs *vfs;
     eryx__wasi *wasi;
     struct eryx__net *net; /* connections of the current instance (src/net/conn.c); NULL: no network */
+    /* This sandbox's placeholders (src/net/secrets.c; NULL: no secrets), and the
+    ** scrubbers of stdout and stderr when scrubbed (secrets_api.c), else NULL. */
+    struct eryx__secret_set *secrets;
+    struct eryx__secret_scrubber *scrub_out[2];
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
     int dead;   /* the guest exited or trapped: the instance cannot run again */
     int broken; /* a fresh instance could not be made: the sandbox is unusable */
@@ -191,6 +195,9 @@ int eryx__buf_append(buf *b, const void *data, size_t len);
 void eryx__result_clear(eryx_result *r);
 
 /* ---- hooks.c -------------------------------------------------------------------- */
+/* Delivers len bytes of output to fd 1 or 2 of the running execution (its cap, the
+** streaming callback); a WASI errno when the cap is reached. */
+uint16_t eryx__hooks_output(eryx_sandbox *s, int fd, const void *data, size_t len);
 /* The WASI host's I/O for s (stdin, output, sleep), and eryx's own imports wired to
 ** s (reports, callbacks, extension loading) in s->host. */
 eryx__wasi_io eryx__hooks_io(eryx_sandbox *s);
@@ -219,6 +226,25 @@ eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const
 eryx_status eryx__instance_support_call(eryx_sandbox *s, const char *name, const char *arg, size_t arg_len, int *rc);
 /* Puts the packages' mount points on sys.path, after the stdlib. */
 eryx_status eryx__instance_add_package_paths(eryx_sandbox *s, eryx_result *scratch);
+
+/* ---- secrets_api.c -------------------------------------------------------------- */
+/* Draws s's placeholders from s->spec.secrets (none: s->secrets stays NULL) and
+** makes its output scrubbers; frees them. */
+eryx_status eryx__secrets_sandbox_new(eryx_sandbox *s, eryx__errbuf *err);
+void eryx__secrets_sandbox_free(eryx_sandbox *s);
+/* Sets os.environ[NAME] = placeholder in s's instance: after every start and every
+** restore (start states are shared by many sandboxes and never hold them). */
+eryx_status eryx__secrets_env(eryx_sandbox *s);
+/* Output of the guest to fd 1 or 2, scrubbed when s->spec.scrub says: *out NULL
+** (deliver data as is) or malloc'd bytes to deliver instead. -1: no memory. */
+int eryx__secrets_output(eryx_sandbox *s, int fd, const void *data, size_t len, void **out, size_t *out_len);
+/* Around an execution: drops what the scrubbers hold; then delivers it and scrubs
+** r's result (ERYX_SCRUB_RESULT) and exception text (ERYX_SCRUB_STDERR). */
+void eryx__secrets_begin(eryx_sandbox *s);
+void eryx__secrets_end(eryx_sandbox *s, eryx_result *r);
+/* The WASI host's io.filter_file (ERYX_SCRUB_FILES). */
+int eryx__secrets_filter_file(void *user, const void *prev, size_t prev_len, const void *data, size_t len, void **out,
+                              size_t *out_len, size_t *keep);
 
 /* ---- start_state.c -------------------------------------------------------------- */
 /* The default start state's modules, one per line (common_imports.c). */

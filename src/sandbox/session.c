@@ -166,6 +166,8 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
                             "the same packages?)",
                             msg.msg);
     }
+    /* This sandbox's placeholders, not the blob's. */
+    if (st == ERYX_OK && s->secrets) st = eryx__secrets_env(s);
     if (st != ERYX_OK && !s->broken) { /* never leave a half-restored session */
         eryx__errbuf keep = s->err;
         if (eryx__instance_fresh(s) == ERYX_OK) s->err = keep;

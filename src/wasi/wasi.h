@@ -43,6 +43,15 @@ typedef struct eryx__wasi_io {
     ** (ERYX__WASI_EINTR when interrupted). */
     uint16_t (*sleep_ns)(void *user, uint64_t ns);
     void *user;
+    /* Filters bytes the guest writes to a file (NULL: none; the embedder's secret
+    ** scrubbing). prev: the file_context bytes (fewer at its start) the file holds
+    ** just before the write, so a pattern split across writes is seen whole. Leaves
+    ** *out NULL when nothing changes; else *out (malloc'd, the caller frees it)
+    ** replaces prev[*keep..] and data, written where prev[*keep] was. The guest is
+    ** told all of data was written. Returns 0, or -1 when out of memory. */
+    int (*filter_file)(void *user, const void *prev, size_t prev_len, const void *data, size_t len, void **out,
+                       size_t *out_len, size_t *keep);
+    size_t file_context;
 } eryx__wasi_io;
 
 typedef struct eryx__wasi_config {

@@ -83,6 +83,47 @@ static eryx__errno do_read(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32
     return 0;
 }
 
+/* One piece of a file write through io.filter_file: the bytes just before off read
+** back as context, the filter's answer written. *done gets the guest's byte count
+** when all went out, *end where the written bytes end. */
+static eryx__errno write_filtered(eryx__wasi *w, fd_entry *e, const uint8_t *data, size_t len, uint64_t off,
+                                  bool append, uint64_t *done, uint64_t *end) {
+    eryx__vfs_file *f = e->file;
+    size_t prev_len = 0, keep = 0, out_len = 0;
+    uint8_t *prev = NULL;
+    void *out = NULL;
+    size_t ctx = append ? 0 : off < w->io.file_context ? (size_t)off : w->io.file_context;
+    if (ctx && (prev = malloc(ctx))) {
+        /* A write-only fd reads back through a second, read-only open of its path
+        ** (a host file the process may not read: no context). */
+        eryx__vfs_file *rf = f;
+        if (!(f->flags & ERYX__VFS_O_READ) &&
+            (!w->vfs || !e->path || eryx__vfs_open(w->vfs, e->path, ERYX__VFS_O_READ, &rf)))
+            rf = NULL;
+        if (!rf || !rf->ops->pread || rf->ops->pread(rf, prev, ctx, off - ctx, &prev_len) != 0) prev_len = 0;
+        if (rf && rf != f) rf->ops->close(rf);
+    }
+    int rc = w->io.filter_file(w->io.user, prev, prev_len, data, len, &out, &out_len, &keep);
+    free(prev);
+    if (rc != 0) return ERYX__WASI_ENOMEM;
+    const uint8_t *buf = out ? out : data;
+    size_t n = out ? out_len : len, put = 0;
+    uint64_t at = out ? off - (prev_len - keep) : off;
+    /* Shorter than what it replaces, at the end of the file: the end moves back (a
+    ** placeholder's first part, written before, must not stay behind it). */
+    eryx__vfs_stat st;
+    bool shrink = out && n < (prev_len - keep) + len && f->ops->truncate && !eryx__wasi_entry_stat(w, e, &st) &&
+                  st.size <= off + len;
+    eryx__errno err = n ? f->ops->pwrite(f, buf, n, at, &put) : 0;
+    free(out);
+    if (err) return err;
+    if (put > n) return ERYX__WASI_EIO;
+    if (shrink && put == n && (err = f->ops->truncate(f, at + n))) return err;
+    *done = put == n ? len : put < len ? put : len;
+    *end = at + put;
+    return 0;
+}
+
 static eryx__errno do_write(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint32_t iovs, uint32_t n, bool positional,
                             uint64_t pos, uint32_t nwritten_ptr) {
     fd_entry *e = fd_get(w, fd);
@@ -131,6 +172,23 @@ static eryx__errno do_write(eryx__wasi *w, eryx__guest_mem m, uint32_t fd, uint3
         uint64_t total = 0;
         for (uint32_t i = 0; i < n; i++) total += iov[i].len;
         if (off > INT64_MAX || total > INT64_MAX - off) return ERYX__WASI_EFBIG;
+        if (w->io.filter_file) {
+            uint64_t at = off;
+            bool append = !positional && (e->fdflags & ERYX__WASI_FDFLAG_APPEND);
+            for (uint32_t i = 0; i < n; i++) {
+                if (iov[i].len == 0) continue;
+                uint64_t put = 0;
+                err = write_filtered(w, e, gptr(m, iov[i].buf), iov[i].len, at, append, &put, &at);
+                if (err) {
+                    if (done) break;
+                    return err;
+                }
+                done += put;
+                if (put < iov[i].len) break;
+            }
+            if (!positional) e->offset = at;
+            break;
+        }
         for (uint32_t i = 0; i < n; i++) {
             if (iov[i].len == 0) continue;
             size_t put = 0;
