@@ -463,11 +463,16 @@ int32_t eryx__conn_tls(conn *c, const eryx__tls_opts *opts, bool nonblock) {
             if (!n->tls_ctx) return eryx__net_fail(n, ERYX__WASI_EIO, "network: TLS is not available: %s", err.msg);
         }
         /* The name the certificate is checked against, for the secret filters. */
+        free(c->tls_host); /* a start that failed before may have left one */
+        c->tls_host = NULL;
         if (opts->check_hostname && opts->server_name && !(c->tls_host = strdup(opts->server_name)))
             return eryx__net_fail(n, ERYX__WASI_ENOMEM, "network: no memory for TLS");
         c->tls_verified = opts->verify;
-        if (!(c->tls = eryx__tls_new(n->tls_ctx, c->sock, opts, &err)))
+        if (!(c->tls = eryx__tls_new(n->tls_ctx, c->sock, opts, &err))) {
+            free(c->tls_host);
+            c->tls_host = NULL;
             return eryx__net_fail(n, ERYX__WASI_EPROTO, "network: TLS could not start: %s", err.msg);
+        }
         c->state = CONN_TLS_HANDSHAKE;
     }
     if (c->state != CONN_TLS_HANDSHAKE)

@@ -310,6 +310,10 @@ int32_t eryx__net_abi_tls(eryx__net *n, int32_t fd, const uint8_t *opts, size_t 
     bool nonblock = false;
     conn *c = fd < 0 ? NULL : eryx__wasi_stream_get(n->wasi, (uint32_t)fd, &eryx__conn_ops, &nonblock);
     if (!c) return eryx__net_fail(n, ERYX__WASI_EBADF, "network: fd %d is not a connection", fd);
+    eryx__conn_check_connect(c); /* a non-blocking connect may have ended since */
+    if (c->state == CONN_CONNECTING)
+        return eryx__net_fail(n, ERYX__WASI_ENOTCONN,
+                              "network: fd %d is still connecting: TLS starts once it polls writable", fd);
     if (c->tls || c->state != CONN_OPEN) return eryx__conn_tls(c, NULL, nonblock);
     if (opts_len > OPTS_MAX) return eryx__net_fail(n, ERYX__WASI_EINVAL, "network: the TLS options are too large");
     json_error_t jerr;
