@@ -15,7 +15,7 @@ import ssl as _rssl
 import select as _select
 
 here = os.path.dirname(os.path.abspath(__file__))
-lib = os.path.join(here, "..", "..", "guest", "lib")
+lib = os.environ.get("NET_GUEST_LIB") or os.path.join(here, "..", "..", "guest", "lib")
 ENOENT, EACCES, EAGAIN, EINPROGRESS, ETIMEDOUT = 2, 13, 11, 115, 110
 
 _conns = {}   # fd -> {"sock", "name", "tls"}
