@@ -29,6 +29,8 @@ wasmtime_dir=$(engine/build-wasmtime.sh | tail -n 1)
 guest_dir=$(guest/build.sh | tail -n 1)
 # numpy for wasm32-wasi, late-linked (docs/LATE-LINKING.md): its package directory.
 numpy_dir=$(guest/numpy/build.sh | tail -n 1)
+# requests and httpx with their dependencies, pinned by hash (guest/netpkgs): for e2e.net_guest.
+netpkgs_dir=$(guest/netpkgs/build.sh | tail -n 1)
 
 case "$mode" in
     release) bdir=build; extra=() ;;
@@ -37,7 +39,7 @@ case "$mode" in
 esac
 eryx_step "eryx: configure ($bdir)" "$bdir/logs/configure.log" \
     cmake -S . -B "$bdir" -G Ninja -DERYX_WASMTIME_DIR="$wasmtime_dir" -DERYX_GUEST_DIR="$guest_dir" \
-    -DERYX_NUMPY_PACKAGE="$numpy_dir/package" "${extra[@]}"
+    -DERYX_NUMPY_PACKAGE="$numpy_dir/package" -DERYX_NETPKGS_PACKAGE="$netpkgs_dir" "${extra[@]}"
 eryx_step "eryx: compile ($bdir)" "$bdir/logs/compile.log" cmake --build "$bdir"
 
 if [ "$mode" = asan ]; then

@@ -707,3 +707,73 @@ def set_callbacks(spec_json):
     global _baseline
     _baseline = frozenset(main)  # clear() keeps them
     return 0
+
+
+# ---- network (issue 18) ----------------------------------------------------------
+# The guest has no real sockets and no OpenSSL: _socket and ssl are eryx's modules
+# over the host's network (_eryx_socket, _eryx_ssl), and asyncio is patched, once
+# imported, to use them (_eryx_asyncio), and anyio's TLS streams (_eryx_anyio, for
+# httpx.AsyncClient). docs/NETWORK-GUEST.md.
+
+_NET_ALIASES = {"_socket": "_eryx_socket", "ssl": "_eryx_ssl"}
+_NET_PATCHES = {"asyncio": "_eryx_asyncio", "anyio.streams.tls": "_eryx_anyio"}
+
+
+class _NetAliasLoader:
+    """Runs the code of eryx's module (src) as the module asked for."""
+
+    def __init__(self, src):
+        self.src = src
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        import importlib.util
+        spec = importlib.util.find_spec(self.src)
+        module.__file__ = spec.origin
+        exec(spec.loader.get_code(self.src), module.__dict__)
+
+
+class _NetPatchLoader:
+    """The module's own loader, then eryx's patch (src.patch(module))."""
+
+    def __init__(self, loader, src):
+        self._loader, self._src = loader, src
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        import importlib
+        importlib.import_module(self._src).patch(module)
+
+
+class NetFinder:
+    def find_spec(self, fullname, path=None, target=None):
+        src = _NET_ALIASES.get(fullname)
+        if src is not None:
+            import importlib.machinery
+            return importlib.machinery.ModuleSpec(fullname, _NetAliasLoader(src))
+        src = _NET_PATCHES.get(fullname)
+        if src is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                spec.loader = _NetPatchLoader(spec.loader, src)
+                return spec
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+if not any(isinstance(f, NetFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, NetFinder())

@@ -1,0 +1,149 @@
+"""The constants and enums of the guest's ssl (_eryx_ssl, issue 18): CPython's values
+(OpenSSL 3's), so that code comparing or combining them works as natively. Split
+from _eryx_ssl to keep each file short; the classes say they are ssl's.
+"""
+from collections import namedtuple as _namedtuple
+from enum import Enum as _Enum, IntEnum as _IntEnum, IntFlag as _IntFlag
+
+# The OpenSSL eryx is built against (Debian's libssl; the host does the TLS). urllib3
+# 2.x requires the "OpenSSL " prefix and >= 1.1.1.
+OPENSSL_VERSION = "OpenSSL 3.0.19 27 Jan 2026 (in the eryx host)"
+OPENSSL_VERSION_NUMBER = 0x30000130
+OPENSSL_VERSION_INFO = (3, 0, 0, 19, 0)
+_OPENSSL_API_VERSION = (3, 0, 0, 19, 0)
+
+HAS_SNI = HAS_ALPN = HAS_ECDH = HAS_NEVER_CHECK_COMMON_NAME = True
+HAS_TLSv1_2 = HAS_TLSv1_3 = True
+HAS_NPN = HAS_PSK = HAS_SSLv2 = HAS_SSLv3 = HAS_TLSv1 = HAS_TLSv1_1 = HAS_PHA = False
+CHANNEL_BINDING_TYPES = []
+
+
+class _SSLMethod(_IntEnum):
+    PROTOCOL_TLS = 2
+    PROTOCOL_TLSv1 = 3
+    PROTOCOL_TLSv1_1 = 4
+    PROTOCOL_TLSv1_2 = 5
+    PROTOCOL_TLS_CLIENT = 16
+    PROTOCOL_TLS_SERVER = 17
+
+
+PROTOCOL_SSLv23 = PROTOCOL_TLS = _SSLMethod.PROTOCOL_TLS
+PROTOCOL_TLSv1, PROTOCOL_TLSv1_1 = _SSLMethod.PROTOCOL_TLSv1, _SSLMethod.PROTOCOL_TLSv1_1
+PROTOCOL_TLSv1_2 = _SSLMethod.PROTOCOL_TLSv1_2
+PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER = _SSLMethod.PROTOCOL_TLS_CLIENT, _SSLMethod.PROTOCOL_TLS_SERVER
+
+
+class Options(_IntFlag):
+    OP_ALL = 0x80000050
+    OP_NO_SSLv2 = 0
+    OP_LEGACY_SERVER_CONNECT = 4
+    OP_ENABLE_KTLS = 8
+    OP_IGNORE_UNEXPECTED_EOF = 128
+    OP_NO_TICKET = 16384
+    OP_NO_COMPRESSION = 131072
+    OP_ENABLE_MIDDLEBOX_COMPAT = 1048576
+    OP_CIPHER_SERVER_PREFERENCE = 4194304
+    OP_NO_SSLv3 = 33554432
+    OP_NO_TLSv1 = 67108864
+    OP_NO_TLSv1_2 = 134217728
+    OP_NO_TLSv1_1 = 268435456
+    OP_NO_TLSv1_3 = 536870912
+    OP_NO_RENEGOTIATION = 1073741824
+    OP_SINGLE_DH_USE = 0
+    OP_SINGLE_ECDH_USE = 0
+
+
+class VerifyMode(_IntEnum):
+    CERT_NONE = 0
+    CERT_OPTIONAL = 1
+    CERT_REQUIRED = 2
+
+
+class VerifyFlags(_IntFlag):
+    VERIFY_DEFAULT = 0
+    VERIFY_CRL_CHECK_LEAF = 4
+    VERIFY_CRL_CHECK_CHAIN = 12
+    VERIFY_X509_STRICT = 32
+    VERIFY_ALLOW_PROXY_CERTS = 64
+    VERIFY_X509_TRUSTED_FIRST = 32768
+    VERIFY_X509_PARTIAL_CHAIN = 524288
+
+
+class TLSVersion(_IntEnum):
+    MINIMUM_SUPPORTED = -2
+    MAXIMUM_SUPPORTED = -1
+    SSLv3 = 768
+    TLSv1 = 769
+    TLSv1_1 = 770
+    TLSv1_2 = 771
+    TLSv1_3 = 772
+
+
+class _TLSContentType(_IntEnum):
+    CHANGE_CIPHER_SPEC = 20
+    ALERT = 21
+    HANDSHAKE = 22
+    APPLICATION_DATA = 23
+    HEADER = 0x100
+    INNER_CONTENT_TYPE = 0x101
+
+
+class SSLErrorNumber(_IntEnum):
+    SSL_ERROR_SSL = 1
+    SSL_ERROR_WANT_READ = 2
+    SSL_ERROR_WANT_WRITE = 3
+    SSL_ERROR_WANT_X509_LOOKUP = 4
+    SSL_ERROR_SYSCALL = 5
+    SSL_ERROR_ZERO_RETURN = 6
+    SSL_ERROR_WANT_CONNECT = 7
+    SSL_ERROR_EOF = 8
+    SSL_ERROR_INVALID_ERROR_CODE = 10
+
+
+class AlertDescription(_IntEnum):
+    ALERT_DESCRIPTION_CLOSE_NOTIFY = 0
+    ALERT_DESCRIPTION_UNEXPECTED_MESSAGE = 10
+    ALERT_DESCRIPTION_BAD_RECORD_MAC = 20
+    ALERT_DESCRIPTION_RECORD_OVERFLOW = 22
+    ALERT_DESCRIPTION_DECOMPRESSION_FAILURE = 30
+    ALERT_DESCRIPTION_HANDSHAKE_FAILURE = 40
+    ALERT_DESCRIPTION_BAD_CERTIFICATE = 42
+    ALERT_DESCRIPTION_UNSUPPORTED_CERTIFICATE = 43
+    ALERT_DESCRIPTION_CERTIFICATE_REVOKED = 44
+    ALERT_DESCRIPTION_CERTIFICATE_EXPIRED = 45
+    ALERT_DESCRIPTION_CERTIFICATE_UNKNOWN = 46
+    ALERT_DESCRIPTION_ILLEGAL_PARAMETER = 47
+    ALERT_DESCRIPTION_UNKNOWN_CA = 48
+    ALERT_DESCRIPTION_ACCESS_DENIED = 49
+    ALERT_DESCRIPTION_DECODE_ERROR = 50
+    ALERT_DESCRIPTION_DECRYPT_ERROR = 51
+    ALERT_DESCRIPTION_PROTOCOL_VERSION = 70
+    ALERT_DESCRIPTION_INSUFFICIENT_SECURITY = 71
+    ALERT_DESCRIPTION_INTERNAL_ERROR = 80
+    ALERT_DESCRIPTION_USER_CANCELLED = 90
+    ALERT_DESCRIPTION_NO_RENEGOTIATION = 100
+    ALERT_DESCRIPTION_UNSUPPORTED_EXTENSION = 110
+    ALERT_DESCRIPTION_CERTIFICATE_UNOBTAINABLE = 111
+    ALERT_DESCRIPTION_UNRECOGNIZED_NAME = 112
+    ALERT_DESCRIPTION_BAD_CERTIFICATE_STATUS_RESPONSE = 113
+    ALERT_DESCRIPTION_BAD_CERTIFICATE_HASH_VALUE = 114
+    ALERT_DESCRIPTION_UNKNOWN_PSK_IDENTITY = 115
+
+
+for _cls in (Options, VerifyMode, VerifyFlags, SSLErrorNumber, AlertDescription):
+    globals().update(_cls.__members__)
+del _cls
+
+_ASN1Object = _namedtuple("_ASN1Object", "nid shortname longname oid")
+
+
+class Purpose(_ASN1Object, _Enum):
+    """SSLContext purpose flags with X509v3 Extended Key Usage objects."""
+    SERVER_AUTH = (129, "serverAuth", "TLS Web Server Authentication", "1.3.6.1.5.5.7.3.1")
+    CLIENT_AUTH = (130, "clientAuth", "TLS Web Client Authentication", "1.3.6.1.5.5.7.3.2")
+
+
+for _cls in (_SSLMethod, Options, VerifyMode, VerifyFlags, TLSVersion, _TLSContentType, SSLErrorNumber,
+             AlertDescription, Purpose):
+    _cls.__module__ = "ssl"  # (pickle and repr find them in ssl, which re-exports them)
+del _cls
