@@ -132,8 +132,8 @@ bool eryx__net_allow_addr(const eryx__net_config *c, const char *name, const ery
 
 /* What the connection layer reads of a config. */
 uint32_t eryx__net_config_max_connections(const eryx__net_config *c);
-uint64_t eryx__net_config_connect_timeout_ms(const eryx__net_config *c); /* 0: none */
-uint64_t eryx__net_config_io_timeout_ms(const eryx__net_config *c);      /* 0: none */
+uint64_t eryx__net_config_connect_timeout_ms(const eryx__net_config *c);           /* 0: none */
+uint64_t eryx__net_config_io_timeout_ms(const eryx__net_config *c);                /* 0: none */
 eryx_resolve_fn eryx__net_config_resolver(const eryx__net_config *c, void **user); /* NULL: c-ares */
 bool eryx__net_config_system_roots(const eryx__net_config *c);
 /* The added roots (DER or PEM, as given): their count; *data and *lens are the config's. */
@@ -168,7 +168,13 @@ typedef struct eryx__tls_opts {
 /* Results of the calls below. WANT_*: call again once the socket is readable or
 ** writable. ERROR: a protocol or I/O failure, VERIFY: the peer's certificate was
 ** refused; both with a message in err. */
-enum { ERYX__TLS_OK = 0, ERYX__TLS_WANT_READ = -1, ERYX__TLS_WANT_WRITE = -2, ERYX__TLS_ERROR = -3, ERYX__TLS_VERIFY = -4 };
+enum {
+    ERYX__TLS_OK = 0,
+    ERYX__TLS_WANT_READ = -1,
+    ERYX__TLS_WANT_WRITE = -2,
+    ERYX__TLS_ERROR = -3,
+    ERYX__TLS_VERIFY = -4
+};
 
 typedef struct eryx__tls eryx__tls;
 /* A TLS client on fd (a connected, non-blocking socket the caller keeps owning). */

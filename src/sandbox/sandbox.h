@@ -86,7 +86,7 @@ typedef struct run_spec {
     char *imports;          /* modules to import before the snapshot, one per line; NULL: none */
     char *setup;            /* setup code run after them; NULL: none */
     size_t setup_len;
-    eryx__blob_key session_key; /* session blobs' HMAC key; len 0: the process's own */
+    eryx__blob_key session_key;    /* session blobs' HMAC key; len 0: the process's own */
     struct eryx__net_config *net;  /* a reference (src/net/policy.c); NULL: no network */
     struct eryx__secrets *secrets; /* a reference (src/net/secrets.c); NULL: none */
     unsigned scrub;                /* ERYX_SCRUB_* (eryx_builder_set_scrub) */
