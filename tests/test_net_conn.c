@@ -147,6 +147,14 @@ static int test_resolver(void *user, const char *name, eryx_net_addr *addrs, siz
     if (!strcmp(name, "rebind.test")) ip = rebind_calls++ == 0 ? "127.0.0.2" : "127.0.0.1";
     else if (!strcmp(name, "pair.test") || !strcmp(name, "echo.test")) ip = "127.0.0.2";
     else if (!strcmp(name, "fail.test")) return 1;
+    else if (!strcmp(name, "mapped.test")) ip = "::ffff:127.0.0.1";
+    else if (!strcmp(name, "mapped2.test")) ip = "::ffff:127.0.0.2";
+    if (ip && strchr(ip, ':') && cap >= 1) {
+        addrs[0].family = 6;
+        inet_pton(AF_INET6, ip, addrs[0].addr);
+        *count = 1;
+        return 0;
+    }
     if (!ip || cap < 1) return 0;
     addrs[0].family = 4;
     inet_pton(AF_INET, ip, addrs[0].addr);
@@ -333,6 +341,20 @@ static void test_resolver_hook(int port2) {
                port2, port2, port2, port2, port2, port2),
            "True b'one'\n-2 True\n(10, b'127.0.0.2\\n')\nTrue pair.test\n-2 -2\nTrue\n-44 -6\n-44\n");
     CHECK(stats.refused == 3 && stats.connections == 3);
+    eryx_sandbox_free(s);
+}
+
+/* An IPv4-mapped answer is checked and dialled as the IPv4 address it carries. */
+static void test_mapped_answers(int port2) {
+    eryx_sandbox *s = make(&(opts){.network = true, .resolver = true, .allow_network = "127.0.0.2/32"});
+    if (!s) return;
+    EXPECT(s,
+           FMT("print(_eryx.net_resolve(b'mapped.test', 0)[0], '127.0.0.1' in _eryx.net_error())\n"
+               "print(_eryx.net_resolve(b'mapped2.test', 0))\n"
+               "fd = conn(%d, addr=b'', name=b'mapped2.test')\n"
+               "print(fd >= 4, json.loads(_eryx.net_info(fd)[1])['peer'][0], rt(fd, b'm'))\n",
+               port2),
+           "-2 True\n(10, b'127.0.0.2\\n')\nTrue 127.0.0.2 b'm'\n");
     eryx_sandbox_free(s);
 }
 
@@ -560,6 +582,7 @@ int main(void) {
     test_echo_and_localhost(echo.port);
     test_refused(echo.port);
     test_resolver_hook(echo2.port);
+    test_mapped_answers(echo2.port);
     test_max_connections(echo.port);
     test_timeouts(silent.port);
     test_cancel_and_timeout(silent.port);

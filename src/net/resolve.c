@@ -61,6 +61,8 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
         } else {
             continue;
         }
+        /* What the policy checks is what is dialled: ::ffff:a.b.c.d becomes a.b.c.d here. */
+        eryx__ip_normalize(&ip);
         bool dup = false;
         for (size_t i = 0; i < l->count && !dup; i++)
             dup = l->out[i].family == ip.family && !memcmp(l->out[i].b, ip.b, 16) && l->out[i].scope == ip.scope;
@@ -175,6 +177,7 @@ static int resolve_embedder(eryx_resolve_fn fn, void *user, const char *name, in
         } else {
             continue;
         }
+        eryx__ip_normalize(&ip);
         out[(*count)++] = ip;
     }
     if (*count == 0) {
