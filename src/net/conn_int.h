@@ -3,7 +3,8 @@
 ** socket, buffers, TLS and secret filters, the stream ops the WASI host calls) and
 ** conn_abi.c (the guest's imports: resolve, connect, tls, info, error). Bounds:
 ** ERYX__NET_CHUNK bytes are taken from the guest or the socket at a time, and the
-** next chunk only once the last one left, so each connection holds O(chunk).
+** next chunk only once the last one left, so each connection holds O(chunk); a
+** read without secrets fills the guest's own buffer directly, of any size.
 */
 #ifndef ERYX_NET_CONN_INT_H
 #define ERYX_NET_CONN_INT_H
