@@ -210,8 +210,7 @@ bool eryx__host_match(const char *pattern, const char *host) {
     return p == plen;
 }
 
-static bool refuse(eryx__errbuf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool refuse(eryx__errbuf *why, const char *fmt, ...) {
+bool eryx__net_refuse(eryx__errbuf *why, const char *fmt, ...) {
     if (!why) return false;
     va_list ap;
     va_start(ap, fmt);
@@ -226,26 +225,27 @@ static bool refuse(eryx__errbuf *why, const char *fmt, ...) {
 ** and ':' too (a pattern, which may be an IPv6 glob such as "2001:db8::*"). */
 static bool name_check(const char *what, const char *name, size_t len, bool wildcards, eryx__errbuf *why) {
     if (len && name[len - 1] == '.') len--;
-    if (len == 0) return refuse(why, "%s is empty", what);
-    if (len > 253) return refuse(why, "%s is %zu characters long (at most 253)", what, len);
+    if (len == 0) return eryx__net_refuse(why, "%s is empty", what);
+    if (len > 253) return eryx__net_refuse(why, "%s is %zu characters long (at most 253)", what, len);
     /* Messages quote only the valid prefix: the rest may be any bytes. */
     size_t label = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c == '.') {
-            if (label == 0) return refuse(why, "%s '%.*s' has an empty label", what, (int)i + 1, name);
+            if (label == 0) return eryx__net_refuse(why, "%s '%.*s' has an empty label", what, (int)i + 1, name);
             label = 0;
         } else if (is_digit((char)c) || (lower((char)c) >= 'a' && lower((char)c) <= 'z') || c == '-' || c == '_' ||
                    (wildcards && (c == '*' || c == '?' || c == ':'))) {
-            if (++label > 63) return refuse(why, "%s '%.*s...' has a label over 63 characters", what, (int)i, name);
+            if (++label > 63)
+                return eryx__net_refuse(why, "%s '%.*s...' has a label over 63 characters", what, (int)i, name);
         } else if (c < 0x20 || c >= 0x7f) {
-            return refuse(why, "%s '%.*s...' has the byte 0x%02x at offset %zu", what, (int)i, name, c, i);
+            return eryx__net_refuse(why, "%s '%.*s...' has the byte 0x%02x at offset %zu", what, (int)i, name, c, i);
         } else {
-            return refuse(why, "%s '%.*s...' has '%c' at offset %zu (not allowed in a host name)", what, (int)i, name,
-                          c, i);
+            return eryx__net_refuse(why, "%s '%.*s...' has '%c' at offset %zu (not allowed in a host name)", what,
+                                    (int)i, name, c, i);
         }
     }
-    if (label == 0) return refuse(why, "%s '%.*s' has an empty label", what, (int)len, name);
+    if (label == 0) return eryx__net_refuse(why, "%s '%.*s' has an empty label", what, (int)len, name);
     return true;
 }
 

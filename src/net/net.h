@@ -64,6 +64,10 @@ typedef struct eryx__cidr {
     uint8_t prefix;
 } eryx__cidr;
 
+/* Formats a refusal into why (NULL: none) with ERYX_ERR_INVALID_ARGUMENT; false, so
+** a check can `return eryx__net_refuse(why, ...)`. */
+bool eryx__net_refuse(eryx__errbuf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Parses an IP literal in every spelling a libc's resolver would accept as one
 ** (decimal "2130706433", octal "0177.0.0.1", hex "0x7f.1", short forms "127.1",
 ** IPv6 with an optional "%zone" and optional brackets); an IPv4-mapped or

@@ -48,17 +48,6 @@ static const char *const default_blocked[] = {
     "64:ff9b:1::/48", "100::/64",     "2001::/23",      "2001:db8::/32",  "2002::/16",      "fc00::/7",
     "fe80::/10",      "fec0::/10",    "ff00::/8"};
 
-static bool refuse(eryx__errbuf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool refuse(eryx__errbuf *why, const char *fmt, ...) {
-    if (!why) return false;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why->msg, sizeof why->msg, fmt, ap);
-    va_end(ap);
-    why->status = ERYX_ERR_INVALID_ARGUMENT;
-    return false;
-}
-
 static bool strlist_push(strlist *l, const char *s) {
     char *copy = strdup(s);
     char **v = copy ? realloc(l->v, (l->n + 1) * sizeof *v) : NULL;
@@ -270,7 +259,7 @@ static bool is_loopback(const eryx__ip *ip) {
 }
 
 bool eryx__net_allow_name(const eryx__net_config *c, const char *name, eryx__errbuf *why) {
-    if (!name) return refuse(why, "network policy: no host name");
+    if (!name) return eryx__net_refuse(why, "network policy: no host name");
     char canon[64];
     const char *key = name;
     eryx__ip ip;
@@ -280,16 +269,17 @@ bool eryx__net_allow_name(const eryx__net_config *c, const char *name, eryx__err
         key = canon;
     } else {
         eryx__errbuf bad;
-        if (!eryx__host_name_check(name, strlen(name), &bad)) return refuse(why, "network policy: %s", bad.msg);
+        if (!eryx__host_name_check(name, strlen(name), &bad))
+            return eryx__net_refuse(why, "network policy: %s", bad.msg);
     }
     const char *p = match_any(&c->hosts[ERYX__NET_BLOCKED_HOSTS], key);
-    if (p) return refuse(why, "network policy: host '%s' matches blocked_hosts pattern '%s'", key, p);
+    if (p) return eryx__net_refuse(why, "network policy: host '%s' matches blocked_hosts pattern '%s'", key, p);
     const strlist *allowed = &c->hosts[ERYX__NET_ALLOWED_HOSTS];
     if (!allowed->n || match_any(allowed, key)) return true;
     if (c->allow_localhost &&
         (literal ? is_loopback(&ip) : eryx__host_match("localhost", key) || eryx__host_match("*.localhost", key)))
         return true;
-    return refuse(why, "network policy: host '%s' is not in allowed_hosts", key);
+    return eryx__net_refuse(why, "network policy: host '%s' is not in allowed_hosts", key);
 }
 
 bool eryx__net_allow_addr(const eryx__net_config *c, const char *name, const eryx__ip *ip, eryx__errbuf *why) {
@@ -297,7 +287,7 @@ bool eryx__net_allow_addr(const eryx__net_config *c, const char *name, const ery
     eryx__ip_normalize(&n);
     char text[64];
     if ((n.family != 4 && n.family != 6) || !eryx__ip_format(&n, text))
-        return refuse(why, "network policy: an address of unknown family %d", n.family);
+        return eryx__net_refuse(why, "network policy: an address of unknown family %d", n.family);
     if (!name && !eryx__net_allow_name(c, text, why)) return false;
     const eryx__cidr *hit = NULL;
     for (size_t i = 0; !hit && i < c->blocked.n; i++)
@@ -310,6 +300,7 @@ bool eryx__net_allow_addr(const eryx__net_config *c, const char *name, const ery
     char net[64];
     eryx__ip_format(&hit->ip, net);
     if (name)
-        return refuse(why, "network policy: %s (for '%s') is in blocked network %s/%u", text, name, net, hit->prefix);
-    return refuse(why, "network policy: %s is in blocked network %s/%u", text, net, hit->prefix);
+        return eryx__net_refuse(why, "network policy: %s (for '%s') is in blocked network %s/%u", text, name, net,
+                                hit->prefix);
+    return eryx__net_refuse(why, "network policy: %s is in blocked network %s/%u", text, net, hit->prefix);
 }
