@@ -114,12 +114,14 @@ static int resolve_ares(const char *name, int family, eryx__ip *out, size_t cap,
     int rc = 0;
     while (!l.done) {
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-        int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+        /* The bits by hand, unsigned: c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1
+        ** by up to 31 places (undefined behaviour, caught by UBSan). */
+        unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
         struct pollfd p[ARES_GETSOCK_MAXNUM];
         size_t np = 0;
-        for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+        for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short ev =
-                (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+                (short)(((bits >> i) & 1u ? POLLIN : 0) | ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u ? POLLOUT : 0));
             if (ev) p[np++] = (struct pollfd){.fd = socks[i], .events = ev};
         }
         struct timeval tv, *tvp = ares_timeout(ch, NULL, &tv);
