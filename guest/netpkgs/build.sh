@@ -24,7 +24,9 @@ mkdir -p "$ERYX_CACHE/netpkgs"
 eryx_lock "$ERYX_CACHE/netpkgs/$key.lock"
 if [ -d "$out/netpkgs" ]; then echo "$out/netpkgs"; exit 0; fi
 tmp="$out.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/wheels" "$tmp/netpkgs"
-python3 -m pip download --quiet --disable-pip-version-check --require-hashes --no-deps --only-binary=:all: \
+# Debian's pip (a fresh Debian 12 has python3 without it; `pip download` installs nothing).
+"$here/../../scripts/apt-install.sh" python3-pip >&2
+/usr/bin/python3 -m pip download --quiet --disable-pip-version-check --require-hashes --no-deps --only-binary=:all: \
     --python-version 3.13 --implementation py --abi none --platform any \
     -r "$here/requirements.txt" -d "$tmp/wheels" >&2
 n=0
