@@ -101,8 +101,8 @@ def _duration_ms(text: str) -> int:
         v = float(t[:-2]) if t.endswith("ms") else float(t.removesuffix("s")) * 1000
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 5, 0.5 or 250ms") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    if not 0 <= v < 1e15:  # NaN and infinity fail too
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite duration >= 0")
     return int(v)
 
 

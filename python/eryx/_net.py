@@ -37,6 +37,8 @@ def _pattern(value: Any, what: str) -> str:
         raise TypeError(f"{what} must be a host pattern (str), not {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{what} must not be empty")
+    if "\0" in value:
+        raise ValueError(f"{what} must not contain a NUL character")
     return value.strip()
 
 
@@ -48,11 +50,11 @@ def _str_list(values: Any, what: str, check: Any) -> list[str]:
     return [check(v, f"an item of {what}") for v in values]
 
 
-def _count(value: Any, what: str, minimum: int) -> int:
+def _count(value: Any, what: str, minimum: int, maximum: int = (1 << 63) - 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if value < minimum or value >= 1 << 63:
-        raise ValueError(f"{what} must be >= {minimum}, not {value}")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{what} must be in {minimum}..{maximum}, not {value}")
     return value
 
 
@@ -106,7 +108,7 @@ class NetConfig:
 
     @max_connections.setter
     def max_connections(self, v: int) -> None:
-        self._max_connections = _count(v, "max_connections", 1)
+        self._max_connections = _count(v, "max_connections", 1, (1 << 32) - 1)
 
     @property
     def connect_timeout_ms(self) -> int:

@@ -200,14 +200,26 @@ static PyObject *builder_status(BuilderObject *self, eryx_status st) {
 #define CHECK_B \
     if (!builder_ok(self)) return NULL
 
+/* A str as the NUL-terminated UTF-8 the C API takes; ValueError when it holds a NUL
+** (PyUnicode_AsUTF8 before 3.13 would cut it there: "*\0.corp" would become "*"). */
+static const char *c_str(PyObject *o) {
+    Py_ssize_t n = 0;
+    const char *s = PyUnicode_AsUTF8AndSize(o, &n);
+    if (s && strlen(s) != (size_t)n) {
+        PyErr_SetString(PyExc_ValueError, "embedded null character");
+        return NULL;
+    }
+    return s;
+}
+
 static PyObject *B_set_guest_dir(BuilderObject *self, PyObject *arg) {
     CHECK_B;
-    const char *s = PyUnicode_AsUTF8(arg);
+    const char *s = c_str(arg);
     return s ? builder_status(self, eryx_builder_set_guest_dir(self->b, s)) : NULL;
 }
 static PyObject *B_set_cache_dir(BuilderObject *self, PyObject *arg) {
     CHECK_B;
-    const char *s = arg == Py_None ? NULL : PyUnicode_AsUTF8(arg);
+    const char *s = arg == Py_None ? NULL : c_str(arg);
     if (arg != Py_None && !s) return NULL;
     return builder_status(self, eryx_builder_set_cache_dir(self->b, s));
 }
@@ -241,12 +253,12 @@ static PyObject *B_add_storage(BuilderObject *self, PyObject *args) {
 }
 static PyObject *B_add_package(BuilderObject *self, PyObject *arg) {
     CHECK_B;
-    const char *s = PyUnicode_AsUTF8(arg);
+    const char *s = c_str(arg);
     return s ? builder_status(self, eryx_builder_add_package(self->b, s)) : NULL;
 }
 static PyObject *B_add_preimport(BuilderObject *self, PyObject *arg) {
     CHECK_B;
-    const char *s = PyUnicode_AsUTF8(arg);
+    const char *s = c_str(arg);
     return s ? builder_status(self, eryx_builder_add_preimport(self->b, s)) : NULL;
 }
 static PyObject *B_set_setup_code(BuilderObject *self, PyObject *arg) {
@@ -266,7 +278,7 @@ static PyObject *B_set_argv(BuilderObject *self, PyObject *arg) {
     if (!v) return PyErr_NoMemory();
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyList_GET_ITEM(arg, i);
-        if (!PyUnicode_Check(item) || !(v[i] = PyUnicode_AsUTF8(item))) {
+        if (!PyUnicode_Check(item) || !(v[i] = c_str(item))) {
             PyMem_Free(v);
             if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "argv must be a list of str");
             return NULL;
@@ -278,7 +290,7 @@ static PyObject *B_set_argv(BuilderObject *self, PyObject *arg) {
 }
 static PyObject *B_set_result_name(BuilderObject *self, PyObject *arg) {
     CHECK_B;
-    const char *s = arg == Py_None ? NULL : PyUnicode_AsUTF8(arg);
+    const char *s = arg == Py_None ? NULL : c_str(arg);
     if (arg != Py_None && !s) return NULL;
     return builder_status(self, eryx_builder_set_result_name(self->b, s));
 }
@@ -376,7 +388,7 @@ static PyObject *B_import_state(BuilderObject *self, PyObject *arg) {
 #define STR_SETTER(fname, call)                                   \
     static PyObject *fname(BuilderObject *self, PyObject *arg) {  \
         CHECK_B;                                                  \
-        const char *s = PyUnicode_AsUTF8(arg);                    \
+        const char *s = c_str(arg);                               \
         return s ? builder_status(self, call(self->b, s)) : NULL; \
     }
 STR_SETTER(B_net_allow_host, eryx_builder_net_allow_host)
@@ -433,7 +445,7 @@ static PyObject *B_add_secret(BuilderObject *self, PyObject *args) {
     if (!v) return PyErr_NoMemory();
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyList_GET_ITEM(hosts, i);
-        if (!PyUnicode_Check(item) || !(v[i] = PyUnicode_AsUTF8(item))) {
+        if (!PyUnicode_Check(item) || !(v[i] = c_str(item))) {
             PyMem_Free(v);
             if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "allowed_hosts must be a list of str");
             return NULL;

@@ -105,6 +105,19 @@ def test_netconfig_invalid_values():
         n.connect_timeout_ms = -1
     with pytest.raises(TypeError):
         eryx.Sandbox(network="yes")
+    with pytest.raises(ValueError):  # past the C API's 32 bits: a ValueError, not OverflowError
+        NetConfig(max_connections=1 << 32)
+
+
+def test_nul_in_a_host_pattern_is_refused():
+    # Cut at the NUL, "*\0.corp.example" would have reached the library as "*".
+    with pytest.raises(ValueError, match="NUL"):
+        NetConfig(allowed_hosts=["*\0.corp.example"])
+    with pytest.raises(ValueError, match="NUL"):
+        NetConfig().allow_host("*\0.corp.example")
+    secret = {"K": {"value": "v" * 40, "allowed_hosts": ["*\0.corp.example"]}}
+    with pytest.raises(ValueError, match="null"):
+        eryx.Sandbox(network=NetConfig(), secrets=secret)
 
 
 def test_with_root_cert_der_and_pem(srv):
