@@ -530,7 +530,8 @@ typedef int (*eryx_resolve_fn)(void *user, const char *name, eryx_net_addr *addr
 /*
 ** Replaces the host's resolver (c-ares, reading /etc/hosts and the system's DNS
 ** servers) with fn; NULL restores it. For tests and for embedders with their own
-** name service. user must outlive the builder's sandboxes.
+** name service. user must outlive the builder's sandboxes, and fn must be
+** thread-safe: the builder's sandboxes may call it from several threads at once.
 */
 eryx_status eryx_builder_net_set_resolver(eryx_builder *builder, eryx_resolve_fn fn, void *user);
 
@@ -554,6 +555,10 @@ eryx_status eryx_builder_add_secret(eryx_builder *builder, const char *name, con
 /*
 ** Chooses what is scrubbed of every secret's placeholder and value (replaced by
 ** "[REDACTED]"): an OR of ERYX_SCRUB_*. Default: stdout, stderr and files.
+** ERYX_SCRUB_STDERR covers the exception's message and traceback too (they are
+** stderr's text). Unknown bits: ERYX_ERR_INVALID_ARGUMENT. Out of memory while
+** scrubbing, what could not be scrubbed is dropped (never kept) and the execution
+** returns ERYX_ERR_NO_MEMORY.
 */
 eryx_status eryx_builder_set_scrub(eryx_builder *builder, unsigned flags);
 

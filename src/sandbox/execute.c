@@ -139,7 +139,10 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
     if (s->secrets) eryx__secrets_begin(s);
     eryx_status st = run_code(s, code ? code : "", len, single, r);
-    if (s->secrets) eryx__secrets_end(s, r); /* held output delivered, the result scrubbed */
+    /* Held output delivered, the result scrubbed; out of memory, what could not be
+    ** scrubbed is dropped and the run says so. */
+    if (s->secrets && !eryx__secrets_end(s, r) && st == ERYX_OK)
+        st = eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory to scrub the secrets from the output and result");
     wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
     atomic_store(&s->stop, STOP_NONE); /* its status is decided: the reset below must run */
     uint64_t left = 0;

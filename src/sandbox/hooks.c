@@ -102,7 +102,7 @@ static uint16_t hook_write_output(void *user, int fd, const void *data, size_t l
     if (!s->cur) return 0;
     void *scrubbed = NULL;
     if (s->scrub_out[fd == 1 ? 0 : 1] && eryx__secrets_output(s, fd, data, len, &scrubbed, &len) != 0)
-        return ERYX__WASI_ENOSPC;
+        return ERYX__WASI_ENOMEM;
     uint16_t rc = eryx__hooks_output(s, fd, scrubbed ? scrubbed : data, len);
     free(scrubbed);
     return rc;

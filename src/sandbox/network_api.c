@@ -92,8 +92,6 @@ eryx_status eryx_builder_net_allow_localhost(eryx_builder *b) {
 eryx_status eryx_builder_net_set_limits(eryx_builder *b, uint32_t max_connections, uint64_t connect_timeout_ms,
                                         uint64_t io_timeout_ms) {
     if (!b) return ERYX_ERR_INVALID_ARGUMENT;
-    if (max_connections < 1)
-        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "eryx_builder_net_set_limits: max_connections is 0");
     eryx_status st;
     eryx__net_config *c = config_of(b, "eryx_builder_net_set_limits", &st);
     return c ? eryx__net_config_set_limits(c, max_connections, connect_timeout_ms, io_timeout_ms, &b->err) : st;

@@ -242,9 +242,10 @@ eryx_status eryx__secrets_env(eryx_sandbox *s);
 ** (deliver data as is) or malloc'd bytes to deliver instead. -1: no memory. */
 int eryx__secrets_output(eryx_sandbox *s, int fd, const void *data, size_t len, void **out, size_t *out_len);
 /* Around an execution: drops what the scrubbers hold; then delivers it and scrubs
-** r's result (ERYX_SCRUB_RESULT) and exception text (ERYX_SCRUB_STDERR). */
+** r's result (ERYX_SCRUB_RESULT) and exception text (ERYX_SCRUB_STDERR); false when
+** out of memory (what could not be scrubbed was dropped, never kept). */
 void eryx__secrets_begin(eryx_sandbox *s);
-void eryx__secrets_end(eryx_sandbox *s, eryx_result *r);
+bool eryx__secrets_end(eryx_sandbox *s, eryx_result *r);
 /* The WASI host's io.filter_file (ERYX_SCRUB_FILES). */
 int eryx__secrets_filter_file(void *user, const void *prev, size_t prev_len, const void *data, size_t len, void **out,
                               size_t *out_len, size_t *keep);

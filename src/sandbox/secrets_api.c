@@ -76,33 +76,35 @@ void eryx__secrets_begin(eryx_sandbox *s) {
     eryx__bytes_free(&drop);
 }
 
-/* Replaces *field (NUL-terminated) by its scrubbed copy; left as is when out of memory. */
-static void scrub_field(const eryx__secret_set *set, char **field) {
-    if (!*field) return;
+/* Replaces *field (NUL-terminated) by its scrubbed copy. Out of memory, the field is
+** dropped (NULL) rather than kept unscrubbed; false then. */
+static bool scrub_field(const eryx__secret_set *set, char **field) {
+    if (!*field) return true;
     eryx__bytes b = {0};
-    if (eryx__secret_scrub_all(set, *field, strlen(*field), &b) != 0 || !eryx__bytes_append(&b, "", 1)) {
-        eryx__bytes_free(&b);
-        return;
-    }
+    bool ok = eryx__secret_scrub_all(set, *field, strlen(*field), &b) == 0 && eryx__bytes_append(&b, "", 1);
+    if (!ok) eryx__bytes_free(&b);
     free(*field);
     *field = (char *)b.p;
+    return ok;
 }
 
-void eryx__secrets_end(eryx_sandbox *s, eryx_result *r) {
+bool eryx__secrets_end(eryx_sandbox *s, eryx_result *r) {
+    bool ok = true;
     for (int i = 0; i < 2; i++) {
         eryx__bytes b = {0};
-        if (s->scrub_out[i] && eryx__secret_scrub_flush(s->scrub_out[i], &b) == 0 && b.len)
-            eryx__hooks_output(s, i + 1, b.p, b.len);
+        if (s->scrub_out[i] && eryx__secret_scrub_flush(s->scrub_out[i], &b) != 0) ok = false;
+        else if (b.len) eryx__hooks_output(s, i + 1, b.p, b.len);
         eryx__bytes_free(&b);
     }
     if (s->spec.scrub & ERYX_SCRUB_RESULT) {
-        scrub_field(s->secrets, &r->value);
-        scrub_field(s->secrets, &r->value_error);
+        ok &= scrub_field(s->secrets, &r->value);
+        ok &= scrub_field(s->secrets, &r->value_error);
     }
     if (s->spec.scrub & ERYX_SCRUB_STDERR) { /* the exception's text is stderr's too */
-        scrub_field(s->secrets, &r->exc_message);
-        scrub_field(s->secrets, &r->traceback);
+        ok &= scrub_field(s->secrets, &r->exc_message);
+        ok &= scrub_field(s->secrets, &r->traceback);
     }
+    return ok;
 }
 
 int eryx__secrets_filter_file(void *user, const void *prev, size_t prev_len, const void *data, size_t len, void **out,

@@ -129,12 +129,15 @@ static eryx__errno write_filtered(eryx__wasi *w, fd_entry *e, const uint8_t *dat
     eryx__vfs_stat st;
     bool shrink = out && n < (prev_len - keep) + len && f->ops->truncate && !eryx__wasi_entry_stat(w, e, &st) &&
                   st.size <= off + len;
+    bool rewritten = out != NULL;
     eryx__errno err = n ? f->ops->pwrite(f, buf, n, at, &put) : 0;
     free(out);
     if (err) return err;
     if (put > n) return ERYX__WASI_EIO;
-    if (shrink && put == n && (err = f->ops->truncate(f, at + n))) return err;
-    *done = put == n ? len : put < len ? put : len;
+    /* A rewritten piece that went out in part has no count in the guest's bytes. */
+    if (rewritten && put != n) return ERYX__WASI_EIO;
+    if (shrink && (err = f->ops->truncate(f, at + n))) return err;
+    *done = rewritten ? len : put;
     *end = at + put;
     return 0;
 }

@@ -86,7 +86,7 @@ eryx__errno eryx__wasi_stream_read(eryx__wasi *w, fd_entry *e, uint8_t *p, size_
         }
         /* more: bytes were already returned from an earlier iovec, so never wait. */
         if (r != -ERYX__WASI_EAGAIN || more || nonblocking(e)) return (eryx__errno)-r;
-        if (!deadline) deadline = e->stream_timeout_ns ? deadline_of(e) : 0;
+        if (!deadline) deadline = deadline_of(e);
         eryx__errno err = wait_stream(w, e, false, deadline);
         if (err) return err;
     }
@@ -106,7 +106,7 @@ eryx__errno eryx__wasi_stream_write(eryx__wasi *w, fd_entry *e, const uint8_t *p
         if (r == 0) r = -ERYX__WASI_EIO; /* a stream that takes nothing and says no error */
         /* A partial write stands when waiting is not wanted or a wait failed. */
         if (r != -ERYX__WASI_EAGAIN || nonblocking(e) || (partial_ok && *done)) return *done ? 0 : (eryx__errno)-r;
-        if (!deadline) deadline = e->stream_timeout_ns ? deadline_of(e) : 0;
+        if (!deadline) deadline = deadline_of(e);
         eryx__errno err = wait_stream(w, e, true, deadline);
         if (err) return *done ? 0 : err;
     }
@@ -119,7 +119,7 @@ eryx__errno eryx__wasi_stream_drain(eryx__wasi *w, fd_entry *e) {
         int64_t r = e->sops->write(e->stream, NULL, 0);
         if (r != -ERYX__WASI_EAGAIN) return r < 0 ? (eryx__errno)-r : 0;
         if (nonblocking(e)) return 0;
-        eryx__errno err = wait_stream(w, e, true, e->stream_timeout_ns ? deadline : 0);
+        eryx__errno err = wait_stream(w, e, true, deadline);
         if (err) return err;
     }
 }
