@@ -2,7 +2,8 @@
 # python/build-module.sh BUILD_DIR: builds and installs the Python module (import
 # eryx) into BUILD_DIR/venv, a venv of the system's python3, against the library
 # in BUILD_DIR (liberyx.a, built by CMake). The build and test tools come from
-# PyPI pinned by hash (python/requirements-build.txt); pip's own configuration
+# PyPI pinned by hash (python/requirements-build.txt), and the MCP SDK for
+# python -m eryx serve (python/requirements-mcp.txt); pip's own configuration
 # (find-links, extra indexes) is ignored. Called by ./build.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,11 +13,13 @@ bdir="$(cd "${1:-$top/build}" && pwd)"
 py=/usr/bin/python3
 venv="$bdir/venv"
 export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements-build.txt" "$venv/.eryx-requirements"; then
+reqs="$(cat "$here/requirements-build.txt" "$here/requirements-mcp.txt")"
+if [ ! -x "$venv/bin/python" ] || [ "$reqs" != "$(cat "$venv/.eryx-requirements" 2>/dev/null)" ]; then
     rm -rf "$venv"
     "$py" -m venv "$venv"
-    "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: -r "$here/requirements-build.txt"
-    cp "$here/requirements-build.txt" "$venv/.eryx-requirements"
+    "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: \
+        -r "$here/requirements-build.txt" -r "$here/requirements-mcp.txt"
+    printf '%s' "$reqs" > "$venv/.eryx-requirements"
 fi
 # The build's scratch goes under BUILD_DIR, not into the source tree.
 tmp="$bdir/python-build"

@@ -1,5 +1,6 @@
 """python -m eryx: the eryx CLI's common options, over the Python module.
 
+    python -m eryx serve [...]: the MCP server (python -m eryx serve --help; docs/MCP.md)
     python -m eryx -c CODE | SCRIPT [ARGS...] | - (stdin) | (nothing: interactive)
         [--timeout SECONDS] [--max-memory SIZE] [-v HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]]...
         [--net] [--allow-host PATTERN]... [--block-host PATTERN]... [--allow-network CIDR]...
@@ -216,6 +217,10 @@ def _interactive(volumes: list, limits: ResourceLimits, net: dict) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["serve"]:  # python -m eryx serve: the MCP server (a script named serve: ./serve)
+        from .serve import main as serve_main
+        return serve_main(args[1:])
     opts = _parser().parse_args(argv)
     limits = ResourceLimits()
     limits.execution_timeout_ms = int(opts.timeout * 1000) if opts.timeout else None

@@ -367,6 +367,16 @@ class VfsStorage:
         return f"VfsStorage(used_bytes={self.used_bytes})"
 
 
+def _mcp_callbacks(mcp: Any) -> list[dict[str, Any]]:
+    # An MCPManager's tools as callbacks named "mcp.<server>.<tool>" (eryx/mcp.py).
+    if mcp is None:
+        return []
+    from .mcp import MCPManager
+    if not isinstance(mcp, MCPManager):
+        raise TypeError(f"mcp must be an eryx.mcp.MCPManager or None, not {type(mcp).__name__}")
+    return mcp._callbacks()
+
+
 def _check_network(network: Any) -> NetConfig | None:
     return _net.check_network(network)
 
@@ -456,7 +466,7 @@ class _Config:
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
                  state_cache: bool = True, default_imports: bool = True, state_key: Any = None,
-                 scrub: Sequence[Any] = (None, None, None, None)) -> None:
+                 scrub: Sequence[Any] = (None, None, None, None), mcp: Any = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         self.network = _check_network(network)
@@ -465,7 +475,7 @@ class _Config:
         _check_stream("on_stdout", on_stdout)
         _check_stream("on_stderr", on_stderr)
         self.limits = limits
-        self.callbacks = _normalize_callbacks(callbacks)
+        self.callbacks = _normalize_callbacks(callbacks) + _mcp_callbacks(mcp)
         self.volumes = _check_volumes(volumes)
         self.on_stdout, self.on_stderr = on_stdout, on_stderr
         self.result_variable = _check_result_variable(result_variable)
@@ -579,12 +589,12 @@ class Sandbox:
                  on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
                  network: Any = None, secrets: Any = None, default_imports: bool = True,
                  scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                 scrub_result: bool | None = None, scrub_files: bool | None = None) -> None:
+                 scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None) -> None:
         self._init(_Config(limits=resource_limits if resource_limits is not None else ResourceLimits(),
                            callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                            result_variable=result_variable, network=network, secrets=secrets,
                            default_imports=default_imports,
-                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result)))
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp))
 
     def _init(self, cfg: _Config, builder: _eryx.Builder | None = None) -> None:
         self._cfg = cfg
@@ -627,7 +637,7 @@ class Session:
                  network: Any = None, default_imports: bool = True,
                  max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY, state_key: bytes | None = None,
                  secrets: Any = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                 scrub_result: bool | None = None, scrub_files: bool | None = None) -> None:
+                 scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
@@ -642,14 +652,26 @@ class Session:
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                       result_variable=result_variable, network=network, secrets=secrets, keep_state=True,
                       storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports,
-                      state_key=state_key, scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result))
+                      state_key=state_key, scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
+        self._init(cfg, vfs, vfs_mount_path)
+
+    def _init(self, cfg: _Config, vfs: VfsStorage | None, vfs_mount_path: str) -> None:
         self._cfg = cfg
         self._vfs = vfs
         self._vfs_mount_path = vfs_mount_path
-        self._timeout = execution_timeout_ms
-        self._fuel = max_fuel
+        self._timeout = cfg.limits.execution_timeout_ms
+        self._fuel = cfg.limits.max_fuel
         self._count = 0
         self._sb = _call(cfg.builder().new_sandbox, creating=True)
+
+    @classmethod
+    def _from_config(cls, cfg: _Config) -> "Session":
+        """A session of any _Config (imports, packages: what `serve` needs); cfg.keep_state must be set."""
+        if not cfg.keep_state:
+            raise ValueError("a Session's _Config keeps state")
+        self = cls.__new__(cls)
+        self._init(cfg, cfg.storage[0] if cfg.storage else None, cfg.storage[1] if cfg.storage else "/data")
+        return self
 
     def execute(self, code: str) -> ExecuteResult:
         """Runs code in the session's __main__: names defined earlier are visible."""
@@ -821,12 +843,12 @@ class SandboxFactory:
                        on_stdout: Callable[[str], Any] | None = None, on_stderr: Callable[[str], Any] | None = None,
                        result_variable: str | None = None, network: Any = None, secrets: Any = None,
                        scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                       scrub_files: bool | None = None, scrub_result: bool | None = None) -> Sandbox:
+                       scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Sandbox:
         """A Sandbox (same options as Sandbox()) starting from the factory's state."""
         cfg = self._config(resource_limits=resource_limits, callbacks=callbacks, volumes=volumes,
                            on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
                            network=network, secrets=secrets,
-                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result))
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
         return Sandbox._from_factory(cfg, cfg.builder())
 
     def to_bytes(self) -> bytes:

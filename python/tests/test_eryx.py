@@ -190,7 +190,7 @@ SCRUB = dict(scrub_stdout=None, scrub_stderr=None, scrub_result=None, scrub_file
 def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.Sandbox.__init__) == dict(resource_limits=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None, secrets=None,
-                                                  default_imports=True, **SCRUB)
+                                                  default_imports=True, mcp=None, **SCRUB)
     assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
                                                          max_memory_bytes=134217728, max_callback_invocations=1000,
                                                          max_fuel=None, max_vfs_bytes=None)
@@ -198,7 +198,7 @@ def test_signatures_keyword_only_with_defaults():
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None,
                                                   default_imports=True, max_memory_bytes=134217728,
-                                                  state_key=None, secrets=None, **SCRUB)
+                                                  state_key=None, secrets=None, mcp=None, **SCRUB)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
                                                          default_imports=True, state_key=None)
