@@ -136,16 +136,8 @@ def _network(opts: argparse.Namespace) -> NetConfig | None:
     return net
 
 
-def _parser() -> argparse.ArgumentParser:
-    # No abbreviations: a script's own "--b" must not be taken for --block-host.
-    p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.",
-                                allow_abbrev=False)
-    p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
-    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
-    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
-    p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
-                   metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
-                   help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
+def _add_network_arguments(p: argparse.ArgumentParser) -> None:
+    """The network flags (shared with python -m eryx serve)."""
     n = p.add_argument_group("network (off unless one of these is given; as the eryx CLI's, docs/NETWORK.md)")
     n.add_argument("--net", action="store_true", help="let the code open TCP connections to public hosts")
     for flag, what in (("--allow-host", "reach only hosts matching PATTERN (a glob)"),
@@ -165,6 +157,19 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--net-max-connections", type=_positive, metavar="N", help="connections open at once (10)")
     n.add_argument("--net-connect-timeout", type=_duration_ms, metavar="T", help="connect timeout (30; 0: none)")
     n.add_argument("--net-io-timeout", type=_duration_ms, metavar="T", help="read/write timeout (60; 0: none)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    # No abbreviations: a script's own "--b" must not be taken for --block-host.
+    p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.",
+                                allow_abbrev=False)
+    p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
+    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
+    p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
+                   metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
+                   help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
+    _add_network_arguments(p)
     p.add_argument("--version", action="version", version=f"eryx {__version__} (python module)")
     p.add_argument("script", nargs="?", help="a script to run, or - for stdin")
     p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
