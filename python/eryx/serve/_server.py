@@ -36,6 +36,7 @@ _SID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _DEFAULT_SID = "default"
 _INSPECT_MARK = "@@eryx-inspect@@ "
 _MAX_INSPECT_NAMES = 200
+_DISCONNECT_POLL_S = 0.25
 
 # A single expression: it binds no name in the session and leaves `result` alone.
 _INSPECT_CODE = (
@@ -77,7 +78,7 @@ def _limit_kind(e: ResourceLimitError) -> str:
 
 _KINDS = {"busy": "Busy", "session_discarded": "SessionDiscarded", "no_session": "NoSession",
           "restore_failed": "RestoreFailed", "shutting_down": "ShuttingDown", "bad_argument": "BadArgument",
-          "file": "FileError"}
+          "file": "FileError", "cancelled": "Cancelled", "inspect_failed": "InspectFailed"}
 
 
 class Server:
@@ -216,10 +217,40 @@ class Server:
             key = self._key(ctx, session_id)
             timeout = self._timeout(timeout_ms)
             if key is None:
-                return await self._one_shot(code, timeout)
-            return await self.table.use(key, lambda e: self._execute(e, code, timeout))
+                return await self._until_gone(ctx, lambda: self._one_shot(code, timeout))
+            return await self._until_gone(ctx, lambda: self.table.use(key, lambda e: self._execute(e, code, timeout)))
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+
+    async def _until_gone(self, ctx: Context, call: Any) -> Any:
+        """call(), cancelled (so is its execution) if the HTTP client disconnects first.
+
+        An abruptly closed client sends no cancel notification, and the SDK keeps
+        a request running after its response stream is gone (for resumption):
+        so the connection is watched here."""
+        req = getattr(ctx.request_context, "request", None)
+        is_disconnected = getattr(req, "is_disconnected", None)
+        if is_disconnected is None:  # stdio: a closed stdin ends the server, and every call with it
+            return await call()
+        out: Any = None
+        failed: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                while not await is_disconnected():
+                    await anyio.sleep(_DISCONNECT_POLL_S)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            try:
+                out = await call()
+            except Exception as e:  # raised outside the task group, not wrapped in an ExceptionGroup
+                failed = e
+            tg.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
+        if out is None:
+            raise ServeError("cancelled", "the client disconnected; the call was cancelled")
+        return out
 
     def _timeout(self, timeout_ms: int | None) -> int | None:
         cap = self.cfg.timeout_ms

@@ -31,6 +31,16 @@ from ._args import ServeConfig
 _MAX_TOMBSTONES = 10000  # discarded sessions remembered, to say so on their next call
 
 
+# What an entry without a live interpreter is charged on disk besides its files and
+# snapshot: bounds how many such entries --max-evicted-bytes allows.
+_ENTRY_OVERHEAD = 4096
+
+
+def _disk_bytes(e: "Entry") -> int:
+    blob = os.path.getsize(e.blob) if os.path.exists(e.blob) else 0
+    return blob + _files.usage(e.data)[0] + _ENTRY_OVERHEAD
+
+
 class ServeError(Exception):
     """A call the server refuses or could not do; kind is a short machine name."""
 
@@ -161,7 +171,9 @@ class SessionTable:
         try:
             return await asyncio.shield(af)
         except BaseException:
-            if not cf.cancel():
+            if cf.done():  # fn itself failed
+                raise
+            if not cf.cancel():  # running: stop it, and hold the session until its thread is done
                 e.cancel_requested = True
                 if e.session is not None:
                     e.session.cancel()
@@ -189,9 +201,9 @@ class SessionTable:
             except Exception as exc:
                 self._forget(e, f"its state could not be saved to disk when it was evicted ({exc})")
                 return
-            e.evicted_bytes = size
+            e.evicted_bytes = size + _ENTRY_OVERHEAD
             self.evicted[e.key] = e
-            self.evicted_total += size
+            self.evicted_total += e.evicted_bytes
         self._bound_disk()
 
     def _bound_disk(self) -> None:
@@ -219,22 +231,35 @@ class SessionTable:
                     raise ServeError("session_discarded", f"session {key[1]!r} was discarded while this call "
                                      "waited; call again to start a fresh one")
                 e.cancel_requested = False
-                if live and e.session is None:
-                    await self._make_room(e)
-                    if self.evicted.pop(key, None) is not None:
-                        self.evicted_total -= e.evicted_bytes
-                        e.evicted_bytes = 0
-                    await self._run(e, lambda: self._load(e))
-                if e.session is not None:
-                    self.live[key] = e
-                    self.live.move_to_end(key)
                 try:
+                    if live and e.session is None:
+                        await self._make_room(e)
+                        await self._run(e, lambda: self._load(e))
+                    if e.session is not None:
+                        self.live[key] = e
+                        self.live.move_to_end(key)
+                        if self.evicted.pop(key, None) is not None:
+                            self.evicted_total -= e.evicted_bytes
+                            e.evicted_bytes = 0
                     return await self._run(e, lambda: fn(e))
                 finally:
                     e.last_used = time.monotonic()
+                    if e.session is None and self.entries.get(key) is e:
+                        await self._park(e)
         finally:
             e.users -= 1
             self.inflight -= 1
+            self._bound_disk()
+
+    async def _park(self, e: Entry) -> None:
+        """(lock held) A session without a live interpreter is accounted for on disk."""
+        self.live.pop(e.key, None)
+        if self.evicted.pop(e.key, None) is not None:
+            self.evicted_total -= e.evicted_bytes
+        with anyio.CancelScope(shield=True):
+            e.evicted_bytes = await self._run(e, lambda: _disk_bytes(e))
+        self.evicted[e.key] = e
+        self.evicted_total += e.evicted_bytes
 
     async def use_detached(self, e: Entry, fn: Callable[[], Any]) -> Any:
         """fn on a worker for an entry outside the table (a one-shot call), admitted as any call."""
@@ -263,12 +288,6 @@ class SessionTable:
             e.count = 0
         self.tombstones.pop(key, None)
         await self.use(key, do, live=False)
-        e = self.entries.get(key)
-        if e is not None:
-            self.live.pop(key, None)
-            if self.evicted.pop(key, None) is not None:
-                self.evicted_total -= e.evicted_bytes
-                e.evicted_bytes = 0
 
     def drop_scope(self, scope: str) -> None:
         """The MCP session ended: its sessions (and their files) go."""
