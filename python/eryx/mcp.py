@@ -233,7 +233,7 @@ def _not_json(_: str) -> Any:
     raise ValueError("not JSON")
 
 
-async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
+async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout: float, shown: float) -> Any:
     from mcp.shared.exceptions import MCPError
 
     client = srv.client
@@ -244,7 +244,7 @@ async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout
         result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
     except MCPError as e:
         if "timed out" in e.message:
-            raise MCPToolError(f"MCP tool {srv.name}.{tool} did not answer within {timeout:g} s "
+            raise MCPToolError(f"MCP tool {srv.name}.{tool} did not answer within {shown:g} s "
                                "(the request was cancelled)") from None
         raise MCPToolError(f"{e.message} (MCP error {e.code})") from None
     except Exception as e:  # a result that does not validate, a broken connection
@@ -376,7 +376,7 @@ class MCPManager:
                 raise MCPToolError(f"MCP server {srv.name!r} is not connected"
                                    + (f": {srv.error}" if srv.error else " (the manager was closed)"))
             left = max(deadline - time.monotonic(), 0.001)
-            fut = asyncio.run_coroutine_threadsafe(_call_tool(srv, tool, arguments, left), loop)
+            fut = asyncio.run_coroutine_threadsafe(_call_tool(srv, tool, arguments, left, timeout), loop)
             try:
                 return fut.result(left + _CALL_MARGIN)
             except concurrent.futures.TimeoutError:
@@ -398,7 +398,9 @@ class MCPManager:
         import logging
         # The SDK logs through "mcp.*"; without this, Python's last-resort handler would
         # print its warnings to stderr from a library. Applications configure logging.
-        logging.getLogger("mcp").addHandler(logging.NullHandler())
+        sdk_log = logging.getLogger("mcp")
+        if not any(isinstance(h, logging.NullHandler) for h in sdk_log.handlers):
+            sdk_log.addHandler(logging.NullHandler())
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="eryx-mcp", daemon=True)
         thread.start()

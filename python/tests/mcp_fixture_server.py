@@ -3,13 +3,15 @@ written with the official SDK's MCPServer. Run as `python mcp_fixture_server.py`
 
 Its tools cover each result mapping of eryx.mcp: structured output (add), plain
 text (greet), JSON text (config), non-text content (pixel), a tool error (fail), a
-protocol error (protocol_error), a slow tool (slow: sleeps the given seconds), and names that are not identifiers
-(text.upper, word-count). `--hang` starts without ever answering the handshake
-(a connect timeout), `--no-tools` serves no tools.
+protocol error (protocol_error), a slow tool (slow: sleeps the given seconds), and
+names that are not identifiers (text.upper, word-count). `--hang` never answers
+the handshake (a connect timeout), `--no-tools` serves no tools. Environment:
+FIXTURE_PID_FILE (it writes its pid there), FIXTURE_GREETING (greet's greeting).
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import TypedDict
@@ -38,7 +40,7 @@ def build(with_tools: bool = True) -> MCPServer:
 
     @server.tool(description="Greets someone (plain text).", structured_output=False)
     def greet(name: str) -> str:
-        return f"Hello, {name}!"
+        return f"{os.environ.get('FIXTURE_GREETING', 'Hello')}, {name}!"
 
     @server.tool(description="A configuration as JSON text.", structured_output=False)
     def config(key: str = "debug") -> str:
@@ -73,6 +75,9 @@ def build(with_tools: bool = True) -> MCPServer:
 
 
 def main(argv: list[str]) -> None:
+    if os.environ.get("FIXTURE_PID_FILE"):  # the tests check the process is gone after close
+        with open(os.environ["FIXTURE_PID_FILE"], "w") as f:
+            f.write(str(os.getpid()))
     if "--hang" in argv:  # never answers: MCPManager.connect's timeout
         sys.stdin.read()
         time.sleep(3600)
