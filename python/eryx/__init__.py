@@ -25,6 +25,7 @@ from ._core import (
     VfsStorage,
     infer_schema,
 )
+from .mcp import MCPManager  # as pyeryx 0.11's eryx.MCPManager; the MCP SDK is imported only to connect
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "ExecuteResult",
     "ExecutionError",
     "InitializationError",
+    "MCPManager",
     "NetConfig",
     "NetStats",
     "ResourceLimitError",

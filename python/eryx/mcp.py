@@ -16,7 +16,6 @@ scopes must exit in the task that entered them). docs/MCP-TOOLS.md.
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import json
 import math
 import os
@@ -24,9 +23,8 @@ import re
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from ._core import InitializationError
 
@@ -98,6 +96,7 @@ class _Server:
         self.name, self.command, self.args, self.env, self.timeout = name, command, args, env, timeout
         self.tools: list[Any] = []     # the SDK's Tool objects, as listed at connect
         self.client: Any = None        # the SDK's Client while connected
+        import concurrent.futures  # here: `import eryx.mcp` stays cheap (python -m eryx imports it)
         self.ready: concurrent.futures.Future[int] = concurrent.futures.Future()
         self.done: concurrent.futures.Future[None] | None = None  # the connection task
         self.stop: Any = None          # anyio.Event: ends a ready connection
@@ -235,6 +234,7 @@ def _not_json(_: str) -> Any:
 
 async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout: float, shown: float) -> Any:
     from mcp.shared.exceptions import MCPError
+    from mcp_types.jsonrpc import REQUEST_TIMEOUT
 
     client = srv.client
     if client is None:
@@ -243,7 +243,7 @@ async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout
         # The SDK's read timeout ends the wait and sends the server notifications/cancelled.
         result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
     except MCPError as e:
-        if "timed out" in e.message:
+        if e.code == REQUEST_TIMEOUT and "timed out" in e.message:
             raise MCPToolError(f"MCP tool {srv.name}.{tool} did not answer within {shown:g} s "
                                "(the request was cancelled)") from None
         raise MCPToolError(f"{e.message} (MCP error {e.code})") from None
@@ -320,6 +320,7 @@ class MCPManager:
         if on_loop:  # dropped on the loop's own thread: it cannot wait for itself
             loop.call_soon_threadsafe(loop.stop)
             return
+        import concurrent.futures
         concurrent.futures.wait([s.done for s in servers if s.done is not None], timeout=_CLOSE_WAIT)
         import asyncio
         try:
@@ -367,6 +368,7 @@ class MCPManager:
     def _call(self, srv: _Server, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
         """On one of eryx's callback threads: forwards the call, waits at most `timeout`."""
         import asyncio
+        import concurrent.futures
         deadline = time.monotonic() + timeout
         if not self._slots.acquire(timeout=timeout):
             raise MCPToolError(f"MCP tool {srv.name}.{tool}: {self._max_calls} MCP calls are already in flight")
@@ -434,6 +436,7 @@ class MCPManager:
         return srv
 
     def _finish(self, srv: _Server) -> int:
+        import concurrent.futures
         try:
             return srv.ready.result(srv.timeout + _CLOSE_WAIT)
         except BaseException as e:
@@ -469,8 +472,7 @@ def _positive_seconds(what: str, value: Any) -> float:
 
 # ---- discovery (the agent hosts' config files) ------------------------------------------
 
-@dataclass(frozen=True)
-class _Source:
+class _Source(NamedTuple):
     path: Path
     key: str            # the table of servers
     fmt: str = "json"   # or "toml"
