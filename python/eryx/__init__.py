@@ -25,7 +25,7 @@ from ._core import (
     VfsStorage,
     infer_schema,
 )
-from .mcp import MCPManager  # as pyeryx 0.11's eryx.MCPManager; the MCP SDK is imported only to connect
+from .mcp import MCPManager  # noqa: F401 - pyeryx 0.11's eryx.MCPManager (eryx.mcp imports the SDK only to connect)
 
 __version__ = "0.1.0"
 
@@ -36,7 +36,6 @@ __all__ = [
     "ExecuteResult",
     "ExecutionError",
     "InitializationError",
-    "MCPManager",
     "NetConfig",
     "NetStats",
     "ResourceLimitError",
