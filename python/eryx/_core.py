@@ -367,14 +367,15 @@ class VfsStorage:
         return f"VfsStorage(used_bytes={self.used_bytes})"
 
 
-def _mcp_callbacks(mcp: Any) -> list[dict[str, Any]]:
-    # An MCPManager's tools as callbacks named "mcp.<server>.<tool>" (eryx/mcp.py).
+def _mcp_callbacks(mcp: Any, limits: ResourceLimits) -> list[dict[str, Any]]:
+    # An MCPManager's tools as callbacks named "mcp.<server>.<tool>" (eryx/mcp.py); a call
+    # waits on the host no longer than the guest does (the callback timeout).
     if mcp is None:
         return []
     from .mcp import MCPManager
     if not isinstance(mcp, MCPManager):
         raise TypeError(f"mcp must be an eryx.mcp.MCPManager or None, not {type(mcp).__name__}")
-    return mcp._callbacks()
+    return mcp._callbacks(limits.callback_timeout_ms)
 
 
 def _check_network(network: Any) -> NetConfig | None:
@@ -476,7 +477,7 @@ class _Config:
         _check_stream("on_stdout", on_stdout)
         _check_stream("on_stderr", on_stderr)
         self.limits = limits
-        self.callbacks = _normalize_callbacks(callbacks) + _mcp_callbacks(mcp)
+        self.callbacks = _normalize_callbacks(callbacks) + _mcp_callbacks(mcp, limits)
         self.volumes = _check_volumes(volumes)
         self.on_stdout, self.on_stderr = on_stdout, on_stderr
         self.result_variable = _check_result_variable(result_variable)
