@@ -6,6 +6,7 @@ per-session limits. docs/MCP.md."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -129,6 +130,7 @@ def test_run_python_results_and_errors():
                                                  "result = {'a': x + 1}")
             assert (sc["stdout"], sc["stderr"], sc["result"], sc["error"]) == ("hi", "warn", {"a": 42}, None)
             assert sc["session_id"] == "default" and sc["execution_count"] == 1 and sc["duration_ms"] >= 0
+            assert sc["restored"] is False
             err, sc, text = await call(c, "run_python", code="print(x)\n1/0")
             assert err and sc["stdout"] == "41" and sc["execution_count"] == 2
             assert sc["error"]["type"] == "ZeroDivisionError" and sc["error"]["message"] == "division by zero"
@@ -183,8 +185,11 @@ def test_sessions_state_list_and_reset():
 
 
 def test_files(tmp_path: Path):
+    state = tmp_path / "state"
+
     async def main() -> None:
-        async with stdio("--max-file-bytes", "1K", "--data-quota", "3K", "--data-files", "8") as c:
+        async with stdio("--max-file-bytes", "1K", "--data-quota", "3K", "--data-files", "8",
+                         "--state-dir", str(state)) as c:
             sc = await ok(c, "put_file", path="/data/in/a.txt", content="héllo")
             assert sc == {"session_id": "default", "path": "/data/in/a.txt", "size": 6}
             blob = bytes(range(256))
@@ -221,17 +226,20 @@ def test_files(tmp_path: Path):
             await ok(c, "run_python", code="import os; os.remove('/data/q1'); os.remove('/data/q2')\n"
                                            "open('/data/huge', 'w').write('y' * 2048)")
             await fails(c, "get_file", "FileError", path="huge")
-            # symlinks the guest makes are never followed out of /data
+            # a symlink in /data (the guest cannot make one; a host process could) is never followed
             secret = tmp_path / "secret.txt"
             secret.write_text("host secret")
-            err, sc, _ = await call(c, "run_python", code=f"import os; os.symlink({str(secret)!r}, '/data/link')\n"
-                                                          f"os.symlink('/', '/data/root')")
-            if not err:  # the sandbox may refuse symlinks outright; if not, the host side must
-                await fails(c, "get_file", "FileError", path="link")
-                await fails(c, "get_file", "FileError", path="root/etc/passwd")
-                await fails(c, "put_file", "FileError", path="root/tmp/x", content="x")
-                await ok(c, "put_file", path="link", content="replaced")  # replaces the link itself
-                assert secret.read_text() == "host secret"
+            (data,) = state.glob("sessions/*/data")
+            (data / "link").symlink_to(secret)
+            (data / "root").symlink_to("/")
+            await fails(c, "get_file", "FileError", path="link")
+            await fails(c, "get_file", "FileError", path="root/etc/passwd")
+            await fails(c, "put_file", "FileError", path="root/tmp/x", content="x")
+            await fails(c, "list_files", "FileError", path="root")
+            files = {f["path"]: f["type"] for f in (await ok(c, "list_files"))["files"]}
+            assert files["/data/link"] == "symlink" and files["/data/root"] == "symlink"
+            await ok(c, "put_file", path="link", content="replaced")  # replaces the link itself
+            assert secret.read_text() == "host secret" and (data / "link").read_text() == "replaced"
     run(main)
 
 
@@ -284,7 +292,7 @@ def test_eviction_restore_and_mcp_session_end(http_server, tmp_path: Path):
                 assert time.monotonic() < end, "never evicted"
                 await anyio.sleep(0.05)
             sc = await ok(a, "run_python", code="print(x + 1, open('/data/f.txt').read())")
-            assert sc["stdout"] == "42 kept" and sc.get("restored") is True and sc["execution_count"] == 2
+            assert sc["stdout"] == "42 kept" and sc["restored"] is True and sc["execution_count"] == 2
             assert not blobs()  # live again: the blob is gone
             # --max-sessions 2: a third session evicts the least recently used one
             for sid in ("s1", "s2", "s3"):
@@ -388,3 +396,19 @@ def test_usage_errors():
         r = subprocess.run([*SERVE, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert r.returncode == 2, (args, r.stderr)
         assert "error" in r.stderr
+
+
+def test_inner_mcp_tools(tmp_path: Path):
+    fixture = str(Path(__file__).with_name("mcp_fixture_server.py"))
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"fx": {"command": sys.executable, "args": [fixture]}}}))
+
+    async def main() -> None:
+        async with stdio("--mcp-config", str(config)) as c:
+            (rp,) = [t for t in (await c.list_tools()).tools if t.name == "run_python"]
+            assert "await mcp.fx.add(**kwargs): Adds two integers" in rp.description
+            sc = await ok(c, "run_python", code="result = await mcp.fx.add(a=2, b=3)")
+            assert sc["result"] == {"sum": 5, "a": 2, "b": 3}
+            sc = await fails(c, "run_python", code="await mcp.fx.fail(message='no luck')")
+            assert "no luck" in sc["error"]["message"]
+    run(main)

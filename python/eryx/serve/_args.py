@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
 from .. import __main__ as cli
 from .._core import _DEFAULT_MAX_MEMORY, _DEFAULT_TIMEOUT_MS
+from ..mcp import add_arguments as add_mcp_arguments, manager_from_arguments
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*$")
 
@@ -127,25 +129,9 @@ def parser() -> argparse.ArgumentParser:
                    help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio")
     t.add_argument("--stateless", action="store_true",
                    help="with --http: the SDK's stateless mode (no MCP sessions: session_id is the only state)")
-    # --mcp / --mcp-config: eryx.mcp.add_arguments (the manager's helpers) when available.
-    _add_mcp_arguments(p)
+    add_mcp_arguments(p)  # --mcp, --mcp-config FILE (eryx.mcp's, docs/MCP-TOOLS.md)
     p.add_argument("--version", action="version", version=f"eryx {__version__} (python module; MCP server)")
     return p
-
-
-def _add_mcp_arguments(p: argparse.ArgumentParser) -> None:
-    # HOOK (issue 19, branch mcp-manager): eryx.mcp provides the argparse helpers
-    # for --mcp / --mcp-config; used when present.
-    from .. import mcp as emcp
-    add = getattr(emcp, "add_arguments", None)
-    if add is not None:
-        add(p)
-
-
-def _mcp_manager(opts: argparse.Namespace) -> Any:
-    from .. import mcp as emcp
-    make = getattr(emcp, "manager_from_args", None)
-    return make(opts) if make is not None else None
 
 
 def config(argv: list[str] | None) -> ServeConfig:
@@ -164,6 +150,10 @@ def config(argv: list[str] | None) -> ServeConfig:
         p.error(str(e))
     if opts.state_dir is not None:
         os.makedirs(opts.state_dir, mode=0o700, exist_ok=True)
+    errors: list[str] = []
+    manager = manager_from_arguments(opts, errors=errors)  # a server that fails is said, the rest serve
+    for err in errors:
+        print(f"eryx serve: mcp: {err}", file=sys.stderr)
     return ServeConfig(
         timeout_ms=opts.timeout or None, max_memory=opts.max_memory, max_output=opts.max_output,
         max_fuel=opts.max_fuel, volumes=[(os.path.abspath(v[0]), *v[1:]) for v in opts.volume],
@@ -172,4 +162,4 @@ def config(argv: list[str] | None) -> ServeConfig:
         session_idle_s=opts.session_idle_s, max_evicted_bytes=opts.max_evicted_bytes, workers=opts.workers,
         max_queue=opts.max_queue, max_file_bytes=opts.max_file_bytes, data_max_bytes=opts.data_quota,
         data_max_files=opts.data_files, state_dir=opts.state_dir, http=opts.http, stateless=opts.stateless,
-        mcp=_mcp_manager(opts))
+        mcp=manager)

@@ -283,10 +283,9 @@ class Server:
         if e.cancel_requested:
             raise CancelledError("the call was cancelled")
         e.count += 1
-        base = {"session_id": sid, "execution_count": e.count}
-        if e.restored:
-            base["restored"] = True  # evicted to disk while idle, and brought back for this call
-            e.restored = False
+        # restored: the session had been evicted to disk while idle, and was brought back for this call
+        base = {"session_id": sid, "execution_count": e.count, "restored": e.restored}
+        e.restored = False
         t0 = time.monotonic()
         try:
             r = s.execute(code)
@@ -457,7 +456,9 @@ class Server:
         # bound, well above ours (evicted sessions cost no memory).
         app = self.mcp.streamable_http_app(stateless_http=self.cfg.stateless, host=host,
                                            session_idle_timeout=max(self.cfg.session_idle_s * 6, 3600.0),
-                                           max_sessions=10000)
+                                           max_sessions=10000,
+                                           # a put_file of --max-file-bytes fits, in base64 (the SDK's 4 MiB else)
+                                           max_request_body_size=max(4 << 20, self.cfg.max_file_bytes * 4 // 3 + (1 << 20)))
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -467,7 +468,7 @@ class Server:
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         print(f"eryx serve: listening on http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         try:
             await server.serve(sockets=[sock])
