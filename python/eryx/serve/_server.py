@@ -221,6 +221,8 @@ class Server:
             return await self._until_gone(ctx, lambda: self.table.use(key, lambda e: self._execute(e, code, timeout)))
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
 
     async def _until_gone(self, ctx: Context, call: Any) -> Any:
         """call(), cancelled (so is its execution) if the HTTP client disconnects first.
@@ -332,6 +334,8 @@ class Server:
             await self.table.reset(key, bool(files))
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
         what = "variables and /data files are gone" if files else "variables are gone; its /data files stay"
         return _result({"session_id": key[1], "reset": True, "files_deleted": bool(files)},
                        f"session {key[1]!r} reset to a fresh interpreter: its {what}", False)
@@ -348,6 +352,8 @@ class Server:
             names = await self.table.use(key, self._inspect)
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
         truncated = len(names) > _MAX_INSPECT_NAMES
         names = names[:_MAX_INSPECT_NAMES]
         lines = [f"{n['name']}: {n['type']} = {n['repr']}" for n in names]
@@ -394,6 +400,8 @@ class Server:
             return _failure("FileError", str(e), session_id=session_id)
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
         gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
         return _result({"session_id": key[1], "path": gpath, "size": size}, f"wrote {size} bytes to {gpath}", False)
 
@@ -419,6 +427,8 @@ class Server:
             return _failure("FileError", str(e), session_id=session_id)
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
         gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
         return _result({"session_id": key[1], "path": gpath, "encoding": enc, "size": len(data), "content": text},
                        text, False)
@@ -431,6 +441,8 @@ class Server:
             return _failure("FileError", str(e), session_id=session_id)
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
         lines = [f"{f['path']}{'/' if f['type'] == 'dir' else ''} ({f['type']}, {f['size']} bytes)" for f in files]
         return _result({"session_id": key[1], "files": files, "truncated": truncated},
                        "\n".join(lines) if lines else "(no files)", False)

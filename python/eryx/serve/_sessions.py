@@ -120,8 +120,8 @@ class SessionTable:
             e.restored = True
         e.session = s
 
-    def _evict(self, e: Entry) -> int:
-        """(worker) Snapshot to disk, session dropped; returns the bytes it holds on disk."""
+    def _evict(self, e: Entry) -> None:
+        """(worker) Snapshot to disk, session dropped."""
         s = e.session
         assert s is not None
         blob = s.snapshot_state()
@@ -130,7 +130,6 @@ class SessionTable:
             f.write(blob)
         os.replace(tmp, e.blob)
         e.session = None
-        return len(blob) + _files.usage(e.data)[0]
 
     # ---- the table -----------------------------------------------------------------------
 
@@ -193,30 +192,27 @@ class SessionTable:
 
     async def _evict_entry(self, e: Entry) -> None:
         async with e.lock:
-            if e.session is None:
+            if e.session is None or self.entries.get(e.key) is not e:
                 return
             self.live.pop(e.key, None)
             try:
-                size = await self._run(e, lambda: self._evict(e))
+                await self._run(e, lambda: self._evict(e))
             except Exception as exc:
                 self._forget(e, f"its state could not be saved to disk when it was evicted ({exc})")
                 return
-            e.evicted_bytes = size + _ENTRY_OVERHEAD
-            self.evicted[e.key] = e
-            self.evicted_total += e.evicted_bytes
+            finally:
+                if e.session is None and self.entries.get(e.key) is e:
+                    await self._park(e)  # on every path, a cancelled caller's too
         self._bound_disk()
 
     def _bound_disk(self) -> None:
-        while self.evicted_total > self.cfg.max_evicted_bytes and self.evicted:
-            key = next(iter(self.evicted))
-            e = self.evicted[key]
-            if e.lock.locked():  # being restored right now: it leaves the evicted set itself
-                self.evicted.move_to_end(key)
-                if next(iter(self.evicted)) is key:
-                    return
-                continue
-            self._forget(e, f"it was evicted and the server's bound on evicted sessions on disk "
-                            f"(--max-evicted-bytes {self.cfg.max_evicted_bytes}) needed its room")
+        why = (f"it was evicted and the server's bound on evicted sessions on disk "
+               f"(--max-evicted-bytes {self.cfg.max_evicted_bytes}) needed its room")
+        for e in list(self.evicted.values()):  # oldest first
+            if self.evicted_total <= self.cfg.max_evicted_bytes:
+                return
+            if not e.lock.locked():  # a session in use leaves or re-enters the set itself
+                self._forget(e, why)
 
     async def use(self, key: tuple[str, str], fn: Callable[[Entry], Any], *, live: bool = True,
                   create: bool = True) -> Any:
