@@ -412,3 +412,26 @@ def test_inner_mcp_tools(tmp_path: Path):
             sc = await fails(c, "run_python", code="await mcp.fx.fail(message='no luck')")
             assert "no luck" in sc["error"]["message"]
     run(main)
+
+
+def test_durations_and_signals(tmp_path: Path):
+    from eryx.serve._args import seconds, timeout_ms
+    assert [timeout_ms(t) for t in ("500ms", "2s", "1.5m", "30000", "0")] == [500, 2000, 90000, 30000, 0]
+    assert [seconds(t) for t in ("300", "5m", "500ms")] == [300, 300, 0.5]
+    # SIGTERM ends the server, stdio or HTTP, and its private state directory goes
+    for extra in ([], ["--http", "127.0.0.1:0"]):
+        tmp = tmp_path / f"t{len(extra)}"
+        tmp.mkdir()
+        proc = subprocess.Popen([*SERVE, *extra], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp)})
+        end = time.monotonic() + DEADLINE
+        while not list(tmp.glob("eryx-serve-*/sessions")):
+            assert proc.poll() is None and time.monotonic() < end
+            time.sleep(0.05)
+        if extra:
+            assert "listening on http://127.0.0.1:" in proc.stderr.readline().decode()
+        proc.terminate()
+        assert proc.wait(DEADLINE) == 0
+        assert list(tmp.iterdir()) == []
+        proc.stdin.close()
+        proc.stderr.close()

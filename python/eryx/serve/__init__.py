@@ -7,6 +7,7 @@ process is interrupted (HTTP).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sys
@@ -32,11 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt  # unwinds the server: sessions closed, the state dir removed
 
     old = signal.signal(signal.SIGTERM, terminate)
+    interrupted = False
     try:
         server = Server(cfg, state_dir)
         anyio.run(server.serve)
         return 0
     except KeyboardInterrupt:
+        interrupted = True
         return 0
     finally:
         signal.signal(signal.SIGTERM, old)
@@ -44,3 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg.mcp.close()
         if own:
             shutil.rmtree(state_dir, ignore_errors=True)
+        if interrupted and cfg.http is None:
+            # The SDK's stdin reader thread stays blocked in read() and the interpreter
+            # would wait for it at exit: everything is closed, so leave now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)

@@ -365,6 +365,8 @@ class Server:
     def _inspect(self, e: Entry) -> list[dict[str, str]]:
         s = e.session
         assert s is not None
+        if s.execution_timeout_ms != self.cfg.timeout_ms:  # not the last call's own, shorter, limit
+            s.execution_timeout_ms = self.cfg.timeout_ms
         try:
             r = s.execute(_INSPECT_CODE)
         except ExecutionError as exc:
