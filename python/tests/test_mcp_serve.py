@@ -148,7 +148,9 @@ def test_run_python_results_and_errors():
             await fails(c, "run_python", "MemoryLimit", code="b = bytearray(200 << 20)")
             # the session lives on after each of them (afresh after a limit)
             assert (await ok(c, "run_python", code="print(1 + 1)"))["stdout"] == "2"
-            await fails(c, "run_python", "BadArgument", code="1", timeout_ms=-5)
+            sc = await fails(c, "run_python", "BadArgument", code="1", timeout_ms=-5)
+            assert set(sc) == {"session_id", "execution_count", "restored", "stdout", "stderr", "result",
+                               "result_error", "error", "duration_ms"}  # a run's keys, though nothing ran
             await fails(c, "run_python", "BadArgument", code="1", session_id="no spaces allowed")
             err, _, text = await call(c, "run_python", code=5)  # the SDK's own argument validation
             assert err and "code" in text

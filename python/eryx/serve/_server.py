@@ -70,6 +70,12 @@ def _failure(kind: str, message: str, **extra: Any) -> CallToolResult:
     return _result(structured, f"[error] {kind}: {message}", True)
 
 
+def _no_run(session_id: str | None) -> dict[str, Any]:
+    # run_python's fields when the code did not run: the same keys as a run's
+    return {"session_id": session_id, "execution_count": None, "restored": False, "stdout": "", "stderr": "",
+            "result": None, "result_error": None, "duration_ms": 0}
+
+
 def _limit_kind(e: ResourceLimitError) -> str:
     msg = str(e).lower()
     return "MemoryLimit" if "memory" in msg else "OutputLimit" if "output" in msg else \
@@ -220,9 +226,9 @@ class Server:
                 return await self._until_gone(ctx, lambda: self._one_shot(code, timeout))
             return await self._until_gone(ctx, lambda: self.table.use(key, lambda e: self._execute(e, code, timeout)))
         except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), **_no_run(session_id))
         except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
+            return _failure(type(e).__name__, str(e), **_no_run(session_id))
 
     async def _until_gone(self, ctx: Context, call: Any) -> Any:
         """call(), cancelled (so is its execution) if the HTTP client disconnects first.
