@@ -270,6 +270,8 @@ def test_http_stateless(http_server):
 
     async def main() -> None:
         async with server.client() as a, server.client() as b:
+            (rp,) = [t for t in (await a.list_tools()).tools if t.name == "run_python"]
+            assert "shared by every client" in rp.input_schema["properties"]["session_id"]["description"]
             sc = await ok(a, "run_python", code="x = 1")
             assert sc["session_id"] is None  # one-shot: no MCP session, no session_id
             await fails(a, "run_python", "NameError", code="x")

@@ -130,6 +130,10 @@ class Server:
     def _register(self) -> None:
         description = RUN_DESCRIPTION + self._inner_tools()
         cap = self.cfg.timeout_ms
+        sid_help = ("Session to run in (letters, digits, '.', '_', ':', '-'); calls with the same session_id share "
+                    "variables. " + ("This server keeps no per-client sessions: without a session_id the code runs "
+                                     "in a fresh interpreter, and a session_id is shared by every client (pick a "
+                                     "random one)." if self.cfg.stateless else "Omit it for your default session."))
 
         async def run_python(
             code: Annotated[str, Field(description="Python source to run (several statements are fine).")],
@@ -137,9 +141,7 @@ class Server:
             timeout_ms: Annotated[int | None, Field(description=(
                 "Time limit of this call in milliseconds" + (f" (at most {cap}, the server's limit; that is "
                 f"the default)" if cap else " (default: none)")))] = None,
-            session_id: Annotated[str | None, Field(description=(
-                "Session to run in; calls with the same session_id share variables. Omit it for your default "
-                "session."))] = None,
+            session_id: Annotated[str | None, Field(description=sid_help)] = None,
         ) -> CallToolResult:
             return await self.run_python(ctx, code, timeout_ms, session_id)
 
