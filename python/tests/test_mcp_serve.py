@@ -439,3 +439,22 @@ def test_durations_and_signals(tmp_path: Path):
         assert list(tmp.iterdir()) == []
         proc.stdin.close()
         proc.stderr.close()
+
+
+def test_state_dir_is_one_servers(tmp_path: Path):
+    state = tmp_path / "state"
+    (state / "sessions" / "stale").mkdir(parents=True)  # an earlier server's: its snapshots cannot be restored
+    first = subprocess.Popen([*SERVE, "--state-dir", str(state)], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + DEADLINE
+        while (state / "sessions" / "stale").exists():
+            assert first.poll() is None and time.monotonic() < end
+            time.sleep(0.05)
+        second = subprocess.run([*SERVE, "--state-dir", str(state)], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=DEADLINE)
+        assert second.returncode == 2 and "in use by another eryx serve" in second.stderr
+    finally:
+        first.stdin.close()  # end of input: the server ends
+        assert first.wait(DEADLINE) == 0
+    assert (state / "sessions").is_dir()  # a given state dir is kept

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import fcntl
 import hashlib
 import os
 import shutil
@@ -70,7 +71,17 @@ class Entry:
 class SessionTable:
     def __init__(self, cfg: ServeConfig, state_dir: str) -> None:
         self.cfg = cfg
+        # One server per state dir; what an earlier one left cannot be restored (its
+        # snapshots were signed with its own key), so it goes.
+        self._lock_fd = os.open(os.path.join(state_dir, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            raise ServeError("state_dir_busy", f"the state directory {state_dir} is in use by another "
+                             "eryx serve") from None
         self.dir = os.path.join(state_dir, "sessions")
+        shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.pool = concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="eryx-serve")
         self.entries: dict[tuple[str, str], Entry] = {}
@@ -328,3 +339,4 @@ class SessionTable:
             e.session = None
         self.entries.clear()
         self.live.clear()
+        os.close(self._lock_fd)
