@@ -458,3 +458,16 @@ def test_state_dir_is_one_servers(tmp_path: Path):
         first.stdin.close()  # end of input: the server ends
         assert first.wait(DEADLINE) == 0
     assert (state / "sessions").is_dir()  # a given state dir is kept
+
+
+def test_cancelled_call_stops_its_execution():
+    async def main() -> None:
+        async with stdio("--workers", "1", "--timeout", "120s") as c:
+            await ok(c, "run_python", code="x = 1")
+            with anyio.move_on_after(1):  # the client gives up: the SDK sends notifications/cancelled
+                await c.call_tool("run_python", {"code": "while True: pass"})
+            # the one worker and the session are free again long before the loop's 120 s
+            sc = await ok(c, "run_python", code="print('next')")
+            assert sc["stdout"] == "next"
+            await fails(c, "run_python", "NameError", code="x")  # cancelled: the session started afresh
+    run(main)
