@@ -63,7 +63,6 @@ class Entry:
         self.count = 0  # run_python calls that ran (kept across eviction)
         self.last_used = time.monotonic()
         self.lock = asyncio.Lock()
-        self.users = 0  # calls holding or waiting for the lock
         self.cancel_requested = False
         self.restored = False  # the last load restored a snapshot
 
@@ -231,7 +230,6 @@ class SessionTable:
         self._admit()
         e = self.entry(key, create)
         self.inflight += 1
-        e.users += 1
         try:
             async with e.lock:
                 if self.entries.get(key) is not e:  # discarded while this call waited
@@ -254,7 +252,6 @@ class SessionTable:
                     if e.session is None and self.entries.get(key) is e:
                         await self._park(e)
         finally:
-            e.users -= 1
             self.inflight -= 1
             self._bound_disk()
 
