@@ -195,6 +195,8 @@ async def _run_server(srv: _Server) -> None:
             srv.ready.set_exception(InitializationError(srv.describe(why)))
     except BaseException as e:  # noqa: BLE001 - every failure ends this task and is reported
         if not srv.ready.done():
+            errlog.close()
+            await _stderr_settled(srv)
             srv.ready.set_exception(InitializationError(srv.describe(_why(e, srv.command))))
         elif not srv.closing:
             srv.error = str(_leaf(e)) or type(_leaf(e)).__name__
@@ -207,6 +209,18 @@ async def _run_server(srv: _Server) -> None:
             srv.stderr.transport.close()
         if not srv.ready.done():
             srv.ready.set_exception(InitializationError(srv.describe("the connection ended")))
+
+
+async def _stderr_settled(srv: _Server) -> None:
+    """Lets the last stderr a failed server wrote arrive (EOF), briefly, for the message."""
+    import asyncio
+    try:
+        for _ in range(30):
+            if srv.stderr.transport is None:
+                return
+            await asyncio.sleep(0.01)
+    except BaseException:  # noqa: BLE001 - cancelled: the message goes without it
+        pass
 
 
 def _map_result(result: Any) -> Any:
@@ -650,4 +664,10 @@ def manager_from_arguments(opts: Any, *, errors: list[str] | None = None,
     paths = getattr(opts, "mcp_config", None) or None
     if not paths and not getattr(opts, "mcp", False):
         return None
-    return connect_servers(paths, connect_timeout, errors=errors)
+    errs: list[str] = errors if errors is not None else []
+    before = len(errs)
+    manager = connect_servers(paths, connect_timeout, errors=errs)
+    if manager is None and len(errs) == before:
+        errs.append("no stdio MCP server is configured in " + (", ".join(map(str, paths)) if paths else
+                                                               "the agent hosts' config files (docs/MCP-TOOLS.md)"))
+    return manager

@@ -379,6 +379,11 @@ def test_argparse_helpers(tmp_path):
     errors: list[str] = []
     assert manager_from_arguments(opts, errors=errors) is None
     assert len(errors) == 2 and all("no such file" in e for e in errors)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"mcpServers": {"remote": {"url": "https://example.invalid/mcp"}}}')
+    errors = []
+    assert manager_from_arguments(p.parse_args(["--mcp-config", str(empty)]), errors=errors) is None
+    assert errors == [f"no stdio MCP server is configured in {empty}"]
 
 
 def test_python_m_eryx_mcp_config(tmp_path):
