@@ -202,7 +202,7 @@ def test_connect_failures_are_initialization_errors(tmp_path):
         with pytest.raises(eryx.InitializationError, match=r"'hang' .*no MCP handshake within 1 s"):
             m.connect("hang", sys.executable, [FIXTURE, "--hang"], {"FIXTURE_PID_FILE": str(pid_file)},
                       timeout_secs=1)
-        assert time.monotonic() - t0 < 20  # bounded: the timeout plus the SDK's shutdown sequence
+        assert time.monotonic() - t0 < 30  # a bound (no hang), not a speed: the timeout plus the SDK shutdown
         assert _gone(int(pid_file.read_text()), within=1)  # stopped and reaped before connect returned
         assert m.server_names == []
         # The names stay free after a failure.
