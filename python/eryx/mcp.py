@@ -38,6 +38,7 @@ _MAX_PAGES = 100          # tools/list pages read at connect
 _STDERR_TAIL = 4096       # bytes of a server's stderr kept for error messages
 _CLOSE_WAIT = 10.0        # the SDK's shutdown: 0.5 s flush, 2 s grace, SIGTERM, 2 s, SIGKILL, 2 s reap
 _CALL_MARGIN = 5.0        # a call's thread waits this past its timeout for the cancelled request to end
+_AFTER_GUEST = 0.5        # the host gives up this long after the guest's callback timeout (eryx's message first)
 # Names of tools (and servers) that are not ASCII identifiers travel hex-encoded
 # in the callback name (the C library takes identifiers joined by dots); the
 # guest decodes them (guest/lib/_eryx_support.py, _MCP_ESCAPE).
@@ -367,8 +368,9 @@ class MCPManager:
     def _callbacks(self, callback_timeout_ms: int | None = None) -> list[dict[str, Any]]:
         """The tools as eryx callback dicts {"name", "fn", "description", "schema"}; the
         name is "mcp.<server>.<tool>" with non-identifier parts hex-encoded (_wire).
-        A call waits at most the sandbox's callback timeout (else call_timeout_secs)."""
-        timeout = callback_timeout_ms / 1000 if callback_timeout_ms else self._call_timeout
+        A call waits at most the sandbox's callback timeout (+0.5 s, so that the guest sees
+        eryx's own timeout error first), else call_timeout_secs."""
+        timeout = callback_timeout_ms / 1000 + _AFTER_GUEST if callback_timeout_ms else self._call_timeout
         return [{"name": f"mcp.{_wire(srv.name)}.{_wire(t.name)}", "fn": self._tool_fn(srv, t.name, timeout),
                  "description": t.description or "", "schema": _callback_schema(t.input_schema)}
                 for srv in self._ready() for t in srv.tools]
