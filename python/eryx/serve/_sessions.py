@@ -34,7 +34,7 @@ _MAX_TOMBSTONES = 10000  # discarded sessions remembered, to say so on their nex
 
 # What an entry without a live interpreter is charged on disk besides its files and
 # snapshot: bounds how many such entries --max-evicted-bytes allows.
-_ENTRY_OVERHEAD = 4096
+_ENTRY_OVERHEAD = 16 << 10
 
 
 def _disk_bytes(e: "Entry") -> int:
