@@ -224,8 +224,17 @@ def test_files(tmp_path: Path):
             await ok(c, "put_file", path="q2", content="x" * 1000)
             sc = await fails(c, "put_file", "FileError", path="q3", content="x" * 1000)
             assert "quota" in sc["error"]["message"]
+            # put_file and the code's writes share the quota: the guest gets what is left
+            await ok(c, "run_python", code="import os; os.remove('/data/q1')")
+            write_g = "with open('/data/g', 'w') as f: f.write('z' * 1500)"
+            sc = await fails(c, "run_python", "OSError", code=write_g)
+            assert "quota" in sc["error"]["message"].lower()
+            await ok(c, "put_file", path="q2", content="x" * 10)  # a live session: evicted, restored next
+            sc = await ok(c, "run_python", code=write_g)
+            assert sc["restored"] is True
+            await ok(c, "run_python", code="import os; os.remove('/data/g')")
             # a file the code makes too big to fetch
-            await ok(c, "run_python", code="import os; os.remove('/data/q1'); os.remove('/data/q2')\n"
+            await ok(c, "run_python", code="import os; os.remove('/data/q2')\n"
                                            "open('/data/huge', 'w').write('y' * 2048)")
             await fails(c, "get_file", "FileError", path="huge")
             # a symlink in /data (the guest cannot make one; a host process could) is never followed
