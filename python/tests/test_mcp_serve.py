@@ -280,13 +280,21 @@ def test_http_stateless(http_server):
     async def main() -> None:
         async with server.client() as a, server.client() as b:
             (rp,) = [t for t in (await a.list_tools()).tools if t.name == "run_python"]
-            assert "shared by every client" in rp.input_schema["properties"]["session_id"]["description"]
+            assert 'session_id="new"' in rp.input_schema["properties"]["session_id"]["description"]
             sc = await ok(a, "run_python", code="x = 1")
             assert sc["session_id"] is None  # one-shot: no MCP session, no session_id
             await fails(a, "run_python", "NameError", code="x")
-            # session_id is the only state handle, and it is server-wide
-            await ok(a, "run_python", code="y = 2", session_id="shared-1")
-            assert (await ok(b, "run_python", code="print(y)", session_id="shared-1"))["stdout"] == "2"
+            # state only through ids the server issued (unguessable): a client-chosen id is refused
+            await fails(a, "run_python", "NoSession", code="y = 2", session_id="shared-1")
+            res = await a.call_tool("run_python", {"code": "y = 2", "session_id": "new"})
+            sid = res.structured_content["session_id"]
+            assert not res.is_error and sid.startswith("s-") and len(sid) >= 20
+            assert sid in res.content[0].text  # a model that reads only the text sees the id
+            # the id is the handle: whoever holds it reaches the session (b here), a fresh "new" does not
+            assert (await ok(b, "run_python", code="print(y)", session_id=sid))["stdout"] == "2"
+            other = await b.call_tool("run_python", {"code": "print('y' in globals())", "session_id": "new"})
+            assert other.structured_content["stdout"] == "False" and other.structured_content["session_id"] != sid
+            assert [n["name"] for n in (await ok(a, "list_session", session_id=sid))["names"]] == ["y"]
             await fails(a, "list_session", "BadArgument")
     run(main)
 

@@ -11,9 +11,11 @@ over HTTP; stdio has one client) and its optional session_id. docs/MCP.md.
 # which use this instance's limits (closures), at registration.
 import base64
 import binascii
+import collections
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import sys
@@ -37,6 +39,10 @@ _DEFAULT_SID = "default"
 _INSPECT_MARK = "@@eryx-inspect@@ "
 _MAX_INSPECT_NAMES = 200
 _DISCONNECT_POLL_S = 0.25
+# Without an MCP session, session ids are issued by the server (session_id="new")
+# and unguessable, so they are capabilities: no client can name another's session.
+_NEW_SID = "new"
+_MAX_ISSUED = 1 << 16  # the most recently issued ids are remembered (~100 bytes each)
 
 # A single expression: it binds no name in the session and leaves `result` alone.
 _INSPECT_CODE = (
@@ -94,6 +100,7 @@ class Server:
         self.cfg = cfg
         self.state_dir = state_dir
         self.table = SessionTable(cfg, state_dir)
+        self._issued: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.mcp = MCPServer("eryx", version=__version__, instructions=(
             "eryx runs Python in a sandbox. Use run_python to execute code; state persists per session. "
             "put_file/get_file move files in and out of the session's /data."), log_level="WARNING")
@@ -113,9 +120,23 @@ class Server:
             req = ctx.request_context.request
             headers = getattr(req, "headers", None)
             scope = headers.get("mcp-session-id") if headers is not None else None
-        if scope is None:  # stateless HTTP (or a sessionless protocol): session_id is server-wide
-            return ("", session_id) if session_id is not None else None
+        if session_id == _NEW_SID or scope is None:  # issued ids; without an MCP session, only those
+            return (scope or "", self._issued_sid(session_id)) if session_id is not None else None
         return (scope, session_id or _DEFAULT_SID)
+
+    def _issued_sid(self, session_id: str) -> str:
+        if session_id == _NEW_SID:
+            sid = "s-" + secrets.token_urlsafe(18)
+            self._issued[sid] = None
+            while len(self._issued) > _MAX_ISSUED:
+                self._issued.popitem(last=False)
+            return sid
+        if session_id not in self._issued:
+            raise ServeError("no_session", f"session_id {session_id!r} is not one this server issued: without an "
+                             f"MCP session, start a session with session_id=\"{_NEW_SID}\" and pass back the "
+                             "session_id its result gives")
+        self._issued.move_to_end(session_id)
+        return session_id
 
     def _alive_scopes(self) -> set[str] | None:
         if self.cfg.http is None or self.cfg.stateless:
@@ -130,10 +151,14 @@ class Server:
     def _register(self) -> None:
         description = RUN_DESCRIPTION + self._inner_tools()
         cap = self.cfg.timeout_ms
-        sid_help = ("Session to run in (letters, digits, '.', '_', ':', '-'); calls with the same session_id share "
-                    "variables. " + ("This server keeps no per-client sessions: without a session_id the code runs "
-                                     "in a fresh interpreter, and a session_id is shared by every client (pick a "
-                                     "random one)." if self.cfg.stateless else "Omit it for your default session."))
+        new_help = (f'start a session with session_id="{_NEW_SID}" and pass back the session_id the result gives '
+                    "(ids are issued by the server and unguessable)")
+        sid_help = ("Session to run in; calls with the same session_id share variables. " +
+                    ("This server keeps no per-client sessions: without a session_id the code runs in a fresh "
+                     "interpreter; to keep state, " + new_help + "." if self.cfg.stateless else
+                     "Omit it for your default session; other ids name more sessions of yours (letters, digits, "
+                     "'.', '_', ':', '-'). A client without an MCP session (protocol 2026-07-28) has no default "
+                     "session: " + new_help + "."))
 
         async def run_python(
             code: Annotated[str, Field(description="Python source to run (several statements are fine).")],
@@ -226,7 +251,10 @@ class Server:
             timeout = self._timeout(timeout_ms)
             if key is None:
                 return await self._until_gone(ctx, lambda: self._one_shot(code, timeout))
-            return await self._until_gone(ctx, lambda: self.table.use(key, lambda e: self._execute(e, code, timeout)))
+            res = await self._until_gone(ctx, lambda: self.table.use(key, lambda e: self._execute(e, code, timeout)))
+            if session_id == _NEW_SID and res.content:  # a model reading only the text needs the new id too
+                res.content[0].text = f"[session_id] {key[1]} (pass it back to keep this state)\n" + res.content[0].text
+            return res
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), **_no_run(session_id))
         except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
