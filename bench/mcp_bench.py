@@ -1,0 +1,348 @@
+"""MCP server benchmarks (issue 19; bench/mcp.sh; docs/BENCHMARKS.md, "MCP server"):
+`python -m eryx serve` (this tree, over stdio and streamable HTTP) against the
+reference, pyeryx 0.11's `eryx serve` (stdio only), all driven by the official MCP
+SDK's client (`mcp.Client`: stdio_client / streamable_http_client) in one run.
+
+Latency cases (round trip of one `run_python` tool call, seconds -> ms): `print(1)`,
+a realistic call (json + a computation), and a stateful sequence (5 calls in one MCP
+session, each depending on the last). The implementations are interleaved call by
+call, warm-up calls excluded; each call's output is checked. Throughput: calls per
+second of `print(1)` with C concurrent callers (default 8) for a fixed window, the
+implementations alternated round by round: ours over HTTP with C clients (each its
+own MCP session), ours and the reference with C calls in flight on one stdio
+connection, and the reference as C processes with one stdio client each (the only
+way it gives C callers their own state). Errors (isError, wrong output, exceptions)
+are counted, never timed.
+
+    build/venv/bin/python bench/mcp_bench.py --ref-python REF_VENV/bin/python [--n 200]
+        [--warmup 20] [--clients 8] [--seconds 5] [--rounds 3] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import anyio
+from mcp import Client, StdioServerParameters, stdio_client
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+PRINT1 = ("print(1)", "1\n")
+REALISTIC = ('import json\n'
+             'rows = [{"id": i, "name": f"item{i}", "score": (i * 37) % 101} for i in range(200)]\n'
+             'back = json.loads(json.dumps(rows))\n'
+             'top = sorted(back, key=lambda r: (-r["score"], r["id"]))[:3]\n'
+             'print(sum(r["score"] for r in back), [r["id"] for r in top])\n')
+REALISTIC_OUT = "10009 [30, 131, 60]\n"
+# Each step reads what the step before left in the session.
+STATEFUL = [
+    ("acc = []\ndef push(x):\n    acc.append(x * x)\n    return len(acc)\nprint('ok')", "ok\n"),
+    ("print(push(3))", "1\n"),
+    ("print(push(4))", "2\n"),
+    ("import math\nprint(math.isqrt(sum(acc)))", "5\n"),
+    ("print(acc)", "[9, 16]\n"),
+]
+
+
+def output_of(res: Any) -> str:
+    """stdout of a run_python result: ours has structured content, the reference only text."""
+    sc = res.structured_content
+    if isinstance(sc, dict) and isinstance(sc.get("stdout"), str):
+        return sc["stdout"]
+    return "".join(getattr(b, "text", "") for b in res.content)
+
+
+CALL_TIMEOUT = 60.0  # seconds; a call past it is an error (the reference can hang: see --ref-inflight)
+
+
+async def call(client: Client, code: str, expect: str) -> None:
+    with anyio.fail_after(CALL_TIMEOUT):
+        res = await client.call_tool("run_python", {"code": code})
+    out = output_of(res)
+    if res.is_error or out.strip() != expect.strip():
+        raise RuntimeError(f"run_python({code[:40]!r}): is_error={res.is_error}, output {out[:200]!r}, "
+                           f"expected {expect!r}")
+
+
+def pct(xs: list[float], q: float) -> float:
+    """Nearest-rank percentile of the sorted list xs."""
+    return xs[max(0, min(len(xs) - 1, math.ceil(q * len(xs)) - 1))]
+
+
+def summary(samples: list[float]) -> dict:
+    s = sorted(samples)
+    return {"n": len(s), "p50_ms": pct(s, 0.50) * 1e3, "p99_ms": pct(s, 0.99) * 1e3,
+            "mean_ms": statistics.fmean(s) * 1e3, "min_ms": s[0] * 1e3, "max_ms": s[-1] * 1e3}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HttpServer:
+    """Our server with --http on a free loopback port, in its own process."""
+
+    def __init__(self, python: str, extra: list[str], path: str, log):
+        self.python, self.extra, self.path, self.log = python, extra, path, log
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 60.0) -> None:
+        for _ in range(3):  # the free port can be taken between probe and bind: retry
+            port = free_port()
+            self.proc = subprocess.Popen([self.python, "-m", "eryx", "serve", *self.extra,
+                                          "--http", f"127.0.0.1:{port}"],
+                                         stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                    self.url = f"http://127.0.0.1:{port}{self.path}"
+                    return
+                time.sleep(0.1)
+            self.stop()
+        raise RuntimeError("our HTTP server did not start (see the server log)")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def stdio_transport(python: str, extra: list[str], log):
+    params = StdioServerParameters(command=python, args=["-m", "eryx", "serve", *extra], cwd=str(ROOT))
+    return stdio_client(params, errlog=log)
+
+
+async def open_client(stack: contextlib.AsyncExitStack, server: Any, mode: str) -> Client:
+    client = await stack.enter_async_context(Client(server, mode=mode))
+    await client.list_tools()  # as a host does; a 2026-era connection wants the tool listed before a call
+    return client
+
+
+async def latency(clients: dict[str, Client], n: int, warmup: int, run_one: Callable) -> dict[str, list[float]]:
+    """n timed rounds after warmup, the implementations interleaved (order rotated per round)."""
+    names = list(clients)
+    samples: dict[str, list[float]] = {k: [] for k in names}
+    for i in range(warmup + n):
+        rot = names[i % len(names):] + names[:i % len(names)]
+        for name in rot:
+            t0 = time.perf_counter()
+            await run_one(clients[name])
+            dt = time.perf_counter() - t0
+            if i >= warmup:
+                samples[name].append(dt)
+    return samples
+
+
+async def run_print1(c: Client) -> None:
+    await call(c, *PRINT1)
+
+
+async def warm3(c: Client, errors: list[str]) -> None:
+    for _ in range(3):
+        try:
+            await call(c, *PRINT1)
+        except Exception as e:  # noqa: BLE001 - reported, and the rounds count theirs
+            errors.append(f"{type(e).__name__}: {e}")
+
+
+async def run_realistic(c: Client) -> None:
+    await call(c, REALISTIC, REALISTIC_OUT)
+
+
+async def run_stateful(c: Client) -> None:
+    for code, expect in STATEFUL:
+        await call(c, code, expect)
+
+
+async def throughput(callers: list[Client], seconds: float) -> dict:
+    """Everyone calls print(1) back to back for `seconds`: completed calls per second."""
+    ok = errors = 0
+    first_error = ""
+    deadline = time.perf_counter() + seconds
+
+    async def worker(c: Client) -> None:
+        nonlocal ok, errors, first_error
+        while time.perf_counter() < deadline:
+            try:
+                await call(c, *PRINT1)
+                ok += 1
+            except Exception as e:  # counted, and the first one kept for the report
+                errors += 1
+                first_error = first_error or f"{type(e).__name__}: {e}"
+                await anyio.sleep(0.01)
+
+    t0 = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for c in callers:
+            tg.start_soon(worker, c)
+    dt = time.perf_counter() - t0
+    return {"calls": ok, "errors": errors, "seconds": dt, "calls_per_s": ok / dt, "first_error": first_error}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def fmt(x: float | None, nd: int = 2) -> str:
+    return "—" if x is None else f"{x:.{nd}f}"
+
+
+async def amain(a: argparse.Namespace) -> dict:
+    ours_py = str(Path(a.build) / "venv" / "bin" / "python")
+    extra = a.serve_args.split() if a.serve_args else []
+    impls = a.impl.split(",")
+    logdir = Path(a.log_dir or tempfile.mkdtemp(prefix="mcp-bench-"))
+    logdir.mkdir(parents=True, exist_ok=True)
+    logs = {k: open(logdir / f"{k}.log", "w") for k in ("ours-stdio", "ours-http", "ref-stdio")}
+    out: dict[str, Any] = {"config": {k: v for k, v in vars(a).items()}, "latency": {}, "throughput": {},
+                           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                                       "loadavg_start": os.getloadavg()}, "log_dir": str(logdir)}
+    http = HttpServer(ours_py, extra, a.http_path, logs["ours-http"]) if "ours-http" in impls else None
+    try:
+        if http:
+            http.start()
+        async with contextlib.AsyncExitStack() as stack:
+            servers = {"ours-stdio": lambda: stdio_transport(ours_py, extra, logs["ours-stdio"]),
+                       "ours-http": lambda: http.url,
+                       "ref-stdio": lambda: stdio_transport(a.ref_python, a.ref_args.split(), logs["ref-stdio"])}
+            clients = {}
+            for name in impls:
+                clients[name] = await open_client(stack, servers[name](), a.mode)
+                out.setdefault("protocol", {})[name] = clients[name].protocol_version
+            cases = [("print(1)", run_print1, a.n), ("realistic (json + compute)", run_realistic, a.n),
+                     ("stateful sequence (5 calls, one session)", run_stateful, max(1, a.n // 5))]
+            for case, fn, n in cases:
+                print(f"[mcp-bench] latency: {case}, n={n} (+{a.warmup} warm-up)", file=sys.stderr)
+                s = await latency(clients, n, a.warmup if n == a.n else max(2, a.warmup // 5), fn)
+                out["latency"][case] = {k: {**summary(v), "samples_ms": [x * 1e3 for x in v]} for k, v in s.items()}
+
+            # Throughput: every configuration's callers opened (and warmed) up front. The
+            # reference shares one session between callers and has no HTTP: its C callers
+            # with state of their own are C processes.
+            C = a.clients
+            tput_cfgs: dict[str, list[Client]] = {}
+            if "ours-http" in impls:
+                tput_cfgs["ours-http, 1 client"] = [clients["ours-http"]]
+                tput_cfgs[f"ours-http, {C} clients (own MCP sessions)"] = [
+                    await open_client(stack, http.url, a.mode) for _ in range(C)]
+            if "ours-stdio" in impls:
+                tput_cfgs["ours-stdio, 1 client"] = [clients["ours-stdio"]]
+                tput_cfgs[f"ours-stdio, {C} calls in flight on 1 connection"] = [clients["ours-stdio"]] * C
+            if "ref-stdio" in impls:
+                tput_cfgs["ref-stdio, 1 client"] = [clients["ref-stdio"]]
+                if a.ref_procs:
+                    tput_cfgs[f"ref-stdio, {C} processes, 1 client each"] = [
+                        await open_client(stack, stdio_transport(a.ref_python, a.ref_args.split(),
+                                                                 logs["ref-stdio"]), a.mode) for _ in range(C)]
+                if a.ref_inflight:  # last: it can wedge the reference's server for good
+                    tput_cfgs[f"ref-stdio, {C} calls in flight on 1 connection"] = [clients["ref-stdio"]] * C
+            for name, callers in tput_cfgs.items():
+                werr: list[str] = []
+                async with anyio.create_task_group() as tg:  # warm-up: 3 calls per caller
+                    for c in callers:
+                        tg.start_soon(warm3, c, werr)
+                if werr:
+                    print(f"[mcp-bench] {name}: {len(werr)} warm-up errors, first: {werr[0][:200]}", file=sys.stderr)
+            res: dict[str, list[dict]] = {k: [] for k in tput_cfgs}
+            for r in range(a.rounds):
+                for name, callers in tput_cfgs.items():
+                    print(f"[mcp-bench] throughput round {r + 1}/{a.rounds}: {name}", file=sys.stderr)
+                    res[name].append(await throughput(callers, a.seconds))
+            for name, rounds in res.items():
+                out["throughput"][name] = {"rounds": rounds,
+                                           "median_calls_per_s": statistics.median(x["calls_per_s"] for x in rounds),
+                                           "errors": sum(x["errors"] for x in rounds),
+                                           "first_error": next((x["first_error"] for x in rounds
+                                                                if x["first_error"]), "")}
+    finally:
+        if http:
+            http.stop()
+        for f in logs.values():
+            f.close()
+    out["machine"]["loadavg_end"] = os.getloadavg()
+    return out
+
+
+def report(out: dict) -> str:
+    lines = [f"MCP server benchmark: {out['machine']['cpus']} CPUs, load average at start "
+             f"{out['machine']['loadavg_start'][0]:.2f}, at end {out['machine']['loadavg_end'][0]:.2f}; "
+             f"protocol versions {out.get('protocol', {})}", "",
+             "| case | server | n | p50 ms | p99 ms | mean ms | p50 ours/ref | p99 ours/ref | mean ours/ref |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for case, per in out["latency"].items():
+        ref = per.get("ref-stdio")
+        for name, s in per.items():
+            r = [ratio(s[k], ref[k]) if ref and name != "ref-stdio" else None for k in ("p50_ms", "p99_ms", "mean_ms")]
+            lines.append(f"| {case} | {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
+                         f"{s['mean_ms']:.2f} | {fmt(r[0])} | {fmt(r[1])} | {fmt(r[2])} |")
+    lines += ["", "| throughput (print(1)) | calls/s (median of rounds) | rounds | errors | ours/ref |",
+              "|---|---:|---|---:|---:|"]
+    tp = out["throughput"]
+    # One caller against the reference's one client; many against its processes (the
+    # reference's only many-callers setup where each caller keeps its own state).
+    ref1 = tp.get("ref-stdio, 1 client", {}).get("median_calls_per_s")
+    refn = next((v["median_calls_per_s"] for k, v in tp.items() if k.startswith("ref-stdio") and "processes" in k),
+                None)
+    for name, v in tp.items():
+        rr = ratio(v["median_calls_per_s"], ref1 if "1 client" in name else refn) if name.startswith("ours") else None
+        rounds = ", ".join(f"{x['calls_per_s']:.0f}" for x in v["rounds"])
+        err = f"{v['errors']} ({v['first_error'][:80]})" if v["errors"] else "0"
+        lines.append(f"| {name} | {v['median_calls_per_s']:.1f} | {rounds} | {err} | {fmt(rr)} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=str(ROOT / "build"), help="eryx's build dir, with venv/ (build)")
+    ap.add_argument("--ref-python", required=True, help="python of a venv with pyeryx[serve] 0.11.0 (bench/mcp.sh makes it)")
+    ap.add_argument("--impl", default="ours-stdio,ours-http,ref-stdio", help="comma list of ours-stdio, ours-http, ref-stdio")
+    ap.add_argument("--n", type=int, default=200, help="timed calls per latency case (the stateful case: n/5 sequences)")
+    ap.add_argument("--warmup", type=int, default=20, help="untimed calls first (default 20)")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent callers for throughput (8)")
+    ap.add_argument("--seconds", type=float, default=5.0, help="throughput window per round (5)")
+    ap.add_argument("--rounds", type=int, default=3, help="throughput rounds, configurations alternated (3)")
+    ap.add_argument("--no-ref-procs", dest="ref_procs", action="store_false",
+                    help="skip the reference as CLIENTS processes")
+    ap.add_argument("--ref-inflight", action="store_true",
+                    help="also CLIENTS calls in flight on the reference's one connection (pyeryx 0.11 mixes their "
+                         "outputs and can deadlock: calls then fail by --call-timeout)")
+    ap.add_argument("--call-timeout", type=float, default=60.0, help="seconds before a call counts as failed (60)")
+    ap.add_argument("--mode", default="auto", help="mcp.Client mode: auto (the SDK's default) or legacy")
+    ap.add_argument("--serve-args", default="", help="extra flags for our server")
+    ap.add_argument("--ref-args", default="", help="extra flags for the reference's eryx serve")
+    ap.add_argument("--http-path", default="/mcp", help="our HTTP endpoint's path (/mcp)")
+    ap.add_argument("--log-dir", help="servers' stderr go here (default: a new temp dir)")
+    ap.add_argument("--json", help="write every sample and summary as JSON here")
+    a = ap.parse_args()
+    global CALL_TIMEOUT
+    CALL_TIMEOUT = a.call_timeout
+    out = anyio.run(amain, a)
+    text = report(out)
+    print(text)
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
