@@ -639,7 +639,7 @@ _REFUSED = {-1: "there is no such callback", -2: "the callback invocation limit 
             -3: "the arguments are over the payload limit", -4: "the host is out of memory"}
 
 
-def _make_callback(spec):
+def _make_callback(spec, short):
     import json
     name = spec["name"]
     props = spec.get("parameters", {}).get("properties", {})
@@ -665,7 +665,7 @@ def _make_callback(spec):
             _pending.pop(cid, None)
         return json.loads(data)
 
-    call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]
+    call.__name__ = call.__qualname__ = short
     call.__doc__ = spec.get("description") or None
     return call
 
@@ -676,32 +676,72 @@ def list_callbacks():
     return copy.deepcopy(_CALLBACKS)
 
 
+class CallbackNamespace:
+    """The namespace of dotted callback names (mcp.server.tool): attributes, and
+    subscripts for names that are not identifiers (mcp["server"]["tool-name"])."""
+
+    def __getitem__(self, key):
+        try:
+            return self.__dict__[key]
+        except (KeyError, TypeError):
+            raise KeyError(key) from None
+
+    def __contains__(self, key):
+        return key in self.__dict__
+
+    def __iter__(self):
+        return iter(list(self.__dict__))
+
+    def __dir__(self):
+        return list(self.__dict__)
+
+    def __repr__(self):
+        return f"<callbacks {sorted(self.__dict__)}>"
+
+
+# MCP tool and server names that are not identifiers come hex-encoded in the
+# callback name (eryx/mcp.py, _wire): "_x_" + the UTF-8 bytes in hex.
+_MCP_ESCAPE = "_x_"
+
+
+def _callback_path(name):
+    """A callback name as namespace parts: "mcp.<server>.<tool>" splits in three
+    at most (a tool's dots stay in its name), its parts decoded."""
+    if not name.startswith("mcp."):
+        return name.split(".")
+    parts = name.split(".", 2)
+    return [p if not p.startswith(_MCP_ESCAPE) else bytes.fromhex(p[len(_MCP_ESCAPE):]).decode("utf-8")
+            for p in parts]
+
+
 def set_callbacks(spec_json):
     """Called by the host at each instance start when callbacks are registered:
     installs them (and list_callbacks, CallbackError) in __main__."""
     import json
-    import types
     global _CALLBACKS
-    _CALLBACKS = json.loads(spec_json)
+    specs = json.loads(spec_json)
     _install_loop_policy()
     main = sys.modules["__main__"].__dict__
-    for spec in _CALLBACKS:
-        parts = spec["name"].split(".")
+    shown = []
+    for spec in specs:
+        parts = _callback_path(spec["name"])
+        shown.append(dict(spec, name=".".join(parts)))  # list_callbacks: the names as written
         target = main
         for part in parts[:-1]:  # dotted names: nested namespaces
-            ns = target.get(part) if isinstance(target, dict) else getattr(target, part, None)
-            if not isinstance(ns, types.SimpleNamespace):
-                ns = types.SimpleNamespace()
+            ns = target.get(part) if isinstance(target, dict) else target.__dict__.get(part)
+            if not isinstance(ns, CallbackNamespace):
+                ns = CallbackNamespace()
                 if isinstance(target, dict):
                     target[part] = ns
                 else:
-                    setattr(target, part, ns)
+                    target.__dict__[part] = ns
             target = ns
-        fn = _make_callback(spec)
+        fn = _make_callback(spec, parts[-1])
         if isinstance(target, dict):
             target[parts[-1]] = fn
         else:
-            setattr(target, parts[-1], fn)
+            target.__dict__[parts[-1]] = fn
+    _CALLBACKS = shown
     main["list_callbacks"] = list_callbacks
     main["CallbackError"] = CallbackError
     global _baseline

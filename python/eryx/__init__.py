@@ -25,6 +25,7 @@ from ._core import (
     VfsStorage,
     infer_schema,
 )
+from .mcp import MCPManager  # noqa: F401 - pyeryx 0.11's eryx.MCPManager (eryx.mcp imports the SDK only to connect)
 
 __version__ = "0.1.0"
 

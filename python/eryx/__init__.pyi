@@ -1,6 +1,6 @@
 import builtins
 import os
-from eryx.mcp import MCPManager
+from eryx.mcp import MCPManager as MCPManager
 from typing import Any, Awaitable, Callable, Iterator, Mapping, NamedTuple, Sequence, TypedDict, Union
 
 __version__: str

@@ -6,7 +6,7 @@
         [--net] [--allow-host PATTERN]... [--block-host PATTERN]... [--allow-network CIDR]...
         [--block-network CIDR]... [--allow-localhost] [--root-cert FILE]... [--secret NAME=ENVVAR[@HOST,...]]...
         [--scrub WHAT] [--net-max-connections N] [--net-connect-timeout T] [--net-io-timeout T]
-        [--version]
+        [--mcp] [--mcp-config FILE]... [--version]
 
 Exit status as the CLI's: 0, 1 (an uncaught exception; its traceback on stderr),
 2 (usage), 3 (the sandbox could not be made), 124 (timeout), 125 (memory limit).
@@ -21,6 +21,7 @@ import sys
 from . import (CancelledError, ExecutionError, InitializationError, ResourceLimitError, ResourceLimits, Sandbox,
                Session, TimeoutError, __version__)
 from ._core import _Config
+from .mcp import add_arguments as _add_mcp_arguments, manager_from_arguments as _mcp_manager
 from ._net import NetConfig
 
 
@@ -136,16 +137,8 @@ def _network(opts: argparse.Namespace) -> NetConfig | None:
     return net
 
 
-def _parser() -> argparse.ArgumentParser:
-    # No abbreviations: a script's own "--b" must not be taken for --block-host.
-    p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.",
-                                allow_abbrev=False)
-    p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
-    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
-    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
-    p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
-                   metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
-                   help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
+def _add_network_arguments(p: argparse.ArgumentParser) -> None:
+    """The network flags (shared with python -m eryx serve)."""
     n = p.add_argument_group("network (off unless one of these is given; as the eryx CLI's, docs/NETWORK.md)")
     n.add_argument("--net", action="store_true", help="let the code open TCP connections to public hosts")
     for flag, what in (("--allow-host", "reach only hosts matching PATTERN (a glob)"),
@@ -165,6 +158,20 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--net-max-connections", type=_positive, metavar="N", help="connections open at once (10)")
     n.add_argument("--net-connect-timeout", type=_duration_ms, metavar="T", help="connect timeout (30; 0: none)")
     n.add_argument("--net-io-timeout", type=_duration_ms, metavar="T", help="read/write timeout (60; 0: none)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    # No abbreviations: a script's own "--b" must not be taken for --block-host.
+    p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.",
+                                allow_abbrev=False)
+    p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
+    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
+    p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
+                   metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
+                   help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
+    _add_network_arguments(p)
+    _add_mcp_arguments(p)  # --mcp, --mcp-config FILE: MCP tools in the sandbox (docs/MCP-TOOLS.md)
     p.add_argument("--version", action="version", version=f"eryx {__version__} (python module)")
     p.add_argument("script", nargs="?", help="a script to run, or - for stdin")
     p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -178,10 +185,10 @@ def _write(stream):  # type: ignore[no-untyped-def]
     return w
 
 
-def _interactive(volumes: list, limits: ResourceLimits, net: dict) -> int:
+def _interactive(volumes: list, limits: ResourceLimits, net: dict, mcp: object = None) -> int:
     session = Session(volumes=volumes or None, execution_timeout_ms=limits.execution_timeout_ms,
                       max_memory_bytes=limits.max_memory_bytes, on_stdout=_write(sys.stdout),
-                      on_stderr=_write(sys.stderr), **net)
+                      on_stderr=_write(sys.stderr), mcp=mcp, **net)
     tty = sys.stdin.isatty()
     lines: list[str] = []
     while True:
@@ -243,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as e:
                 print(f"eryx: cannot read {opts.script}: {e.strerror}", file=sys.stderr)
                 return 2
+    mcp_errors: list[str] = []
+    manager = _mcp_manager(opts, errors=mcp_errors)  # the servers' failures are printed, the run goes on
+    for err in mcp_errors:
+        print(f"eryx: mcp: {err}", file=sys.stderr)
     try:
         try:
             network = _network(opts)
@@ -255,12 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         scrub = opts.scrub or {}
         net = {"network": network, "secrets": dict(opts.secret) or None, **scrub}
         if code is None:
-            return _interactive(volumes, limits, net)
+            return _interactive(volumes, limits, net, manager)
         sandbox = Sandbox._from_config(_Config(limits=limits, callbacks=None, volumes=volumes or None,
                                                on_stdout=_write(sys.stdout), on_stderr=_write(sys.stderr),
                                                result_variable=None, network=network, secrets=net["secrets"],
                                                argv=argv, scrub=tuple(scrub.get(f"scrub_{w}") for w in
-                                                                      ("stdout", "stderr", "files", "result"))))
+                                                                      ("stdout", "stderr", "files", "result")),
+                                               mcp=manager))
         sandbox.execute(code)
         return 0
     except ExecutionError as e:
@@ -274,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InitializationError, ValueError) as e:
         print(f"eryx: {e}", file=sys.stderr)
         return 3
+    finally:
+        if manager is not None:
+            manager.close()
 
 
 if __name__ == "__main__":

@@ -367,14 +367,15 @@ class VfsStorage:
         return f"VfsStorage(used_bytes={self.used_bytes})"
 
 
-def _mcp_callbacks(mcp: Any) -> list[dict[str, Any]]:
-    # An MCPManager's tools as callbacks named "mcp.<server>.<tool>" (eryx/mcp.py).
+def _mcp_callbacks(mcp: Any, limits: ResourceLimits) -> list[dict[str, Any]]:
+    # An MCPManager's tools as callbacks named "mcp.<server>.<tool>" (eryx/mcp.py); a call
+    # waits on the host no longer than the guest does (the callback timeout).
     if mcp is None:
         return []
     from .mcp import MCPManager
     if not isinstance(mcp, MCPManager):
         raise TypeError(f"mcp must be an eryx.mcp.MCPManager or None, not {type(mcp).__name__}")
-    return mcp._callbacks()
+    return mcp._callbacks(limits.callback_timeout_ms)
 
 
 def _check_network(network: Any) -> NetConfig | None:
@@ -466,7 +467,8 @@ class _Config:
                  imports: Sequence[str] = (), packages: Sequence[str] = (), cache_dir: Any = "default",
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
                  state_cache: bool = True, default_imports: bool = True, state_key: Any = None,
-                 scrub: Sequence[Any] = (None, None, None, None), mcp: Any = None) -> None:
+                 scrub: Sequence[Any] = (None, None, None, None), mcp: Any = None,
+                 output_limit: int | None = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         self.network = _check_network(network)
@@ -475,7 +477,7 @@ class _Config:
         _check_stream("on_stdout", on_stdout)
         _check_stream("on_stderr", on_stderr)
         self.limits = limits
-        self.callbacks = _normalize_callbacks(callbacks) + _mcp_callbacks(mcp)
+        self.callbacks = _normalize_callbacks(callbacks) + _mcp_callbacks(mcp, limits)
         self.volumes = _check_volumes(volumes)
         self.on_stdout, self.on_stderr = on_stdout, on_stderr
         self.result_variable = _check_result_variable(result_variable)
@@ -488,6 +490,8 @@ class _Config:
         self.storage = storage
         self.argv = list(argv) if argv is not None else None  # python -m eryx SCRIPT ARGS...
         self.state_key = _check_state_key(state_key)
+        # bytes kept of each output stream per execution (None: the library's 16 MiB; 0: none)
+        self.output_limit = _check_limit("output_limit", output_limit, allow_none=True)
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -501,6 +505,8 @@ class _Config:
                 b.set_default_imports(False)
             b.set_timeout_ms(lim.execution_timeout_ms or 0)
             b.set_max_memory(lim.max_memory_bytes or 0)
+            if self.output_limit is not None:
+                b.set_output_limit(self.output_limit)
             if lim.max_fuel is not None:
                 b.set_fuel(lim.max_fuel or 1)
             if lim.max_vfs_bytes is not None:

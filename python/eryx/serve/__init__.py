@@ -1,9 +1,55 @@
 """python -m eryx serve: eryx as an MCP server (issue 19; docs/MCP.md).
 
-SKELETON: owned by the serve helper (branch mcp-serve).
+main() parses the flags (_args), makes the state directory, and runs the
+server (_server: the tools and transports; _sessions: the session table,
+eviction and queue; _files: file transfer) until stdin closes (stdio) or the
+process is interrupted (HTTP).
 """
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
 
 def main(argv: list[str] | None = None) -> int:
-    raise NotImplementedError
+    from ._args import config
+
+    cfg = config(argv)
+    try:
+        import anyio
+
+        from ._server import Server
+    except ImportError as e:  # the SDK is an optional dependency of the module
+        print(f"eryx serve: the MCP SDK is not installed ({e}); pip install mcp==2.3.0", file=sys.stderr)
+        return 1
+    own = cfg.state_dir is None
+    state_dir = tempfile.mkdtemp(prefix="eryx-serve-") if own else cfg.state_dir
+    assert state_dir is not None
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds the server: sessions closed, the state dir removed
+
+    old = signal.signal(signal.SIGTERM, terminate)
+    interrupted = False
+    try:
+        server = Server(cfg, state_dir)
+        anyio.run(server.serve)
+        return 0
+    except KeyboardInterrupt:
+        interrupted = True
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        if cfg.mcp is not None:
+            cfg.mcp.close()
+        if own:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        if interrupted and cfg.http is None:
+            # The SDK's stdin reader thread stays blocked in read() and the interpreter
+            # would wait for it at exit: everything is closed, so leave now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)

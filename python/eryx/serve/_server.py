@@ -1,0 +1,502 @@
+"""The MCP tools of `eryx serve` and the transports they are served on.
+
+Built on the official SDK's MCPServer: each tool returns a CallToolResult with
+structuredContent (the machine-readable result) and a text rendering, and sets
+isError for every failure (a Python exception, a timeout, a limit, busy, a bad
+argument or path), so a model sees failures as failures. Which eryx session a
+call uses comes from the caller's MCP session (the transport's mcp-session-id
+over HTTP; stdio has one client) and its optional session_id. docs/MCP.md.
+"""
+# No `from __future__ import annotations`: the SDK reads the tools' annotations,
+# which use this instance's limits (closures), at registration.
+import base64
+import binascii
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from typing import Annotated, Any
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from .. import CancelledError, ExecutionError, ResourceLimitError, TimeoutError, __version__
+from . import _files
+from ._args import ServeConfig
+from ._sessions import Entry, ServeError, SessionTable
+
+_SID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_DEFAULT_SID = "default"
+_INSPECT_MARK = "@@eryx-inspect@@ "
+_MAX_INSPECT_NAMES = 200
+_DISCONNECT_POLL_S = 0.25
+
+# A single expression: it binds no name in the session and leaves `result` alone.
+_INSPECT_CODE = (
+    "(lambda g, b, j, r: b.print(" + repr(_INSPECT_MARK) + " + j.dumps("
+    "[[k, type(v).__name__, (lambda s: s if len(s) <= 200 else s[:197] + '...')(r.repr(v))]"
+    " for k, v in sorted(g.items()) if not k.startswith('_')][:" + str(_MAX_INSPECT_NAMES + 1) + "]"
+    ")))(globals(), __import__('builtins'), __import__('json'), __import__('reprlib'))"
+)
+
+RUN_DESCRIPTION = """Run Python 3 code in a sandbox (WebAssembly: no host access, no network unless the server allows it) and get its output.
+
+State persists between calls: variables, functions and imports defined in one call are visible in the next call with the same session_id (each client has its own sessions; omit session_id for your default one). Files under /data persist too (see put_file/get_file).
+
+Returns stdout, stderr, `result` (the value of a variable named `result` if your code sets one, as JSON), and `error` (type, message, traceback) when the code raised. Use print() or set `result` to see values: a bare expression on the last line is not echoed. Top-level `await` works.
+
+A failure (an exception, the time limit, the memory or output limit) is reported as a tool error. After a timeout or a limit, the session's interpreter is reset (its variables are gone; /data files stay)."""
+
+
+def _text(*parts: tuple[str, str]) -> str:
+    out = [f"[{name}]\n{body}" if name else body for name, body in parts if body]
+    return "\n".join(out) if out else "(no output)"
+
+
+def _result(structured: dict[str, Any], text: str, is_error: bool) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured,
+                          is_error=is_error)
+
+
+def _failure(kind: str, message: str, **extra: Any) -> CallToolResult:
+    structured = {"error": {"type": kind, "message": message, "traceback": None}, **extra}
+    return _result(structured, f"[error] {kind}: {message}", True)
+
+
+def _no_run(session_id: str | None) -> dict[str, Any]:
+    # run_python's fields when the code did not run: the same keys as a run's
+    return {"session_id": session_id, "execution_count": None, "restored": False, "stdout": "", "stderr": "",
+            "result": None, "result_error": None, "duration_ms": 0}
+
+
+def _limit_kind(e: ResourceLimitError) -> str:
+    msg = str(e).lower()
+    return "MemoryLimit" if "memory" in msg else "OutputLimit" if "output" in msg else \
+        "FuelLimit" if "fuel" in msg else "ResourceLimit"
+
+
+_KINDS = {"busy": "Busy", "session_discarded": "SessionDiscarded", "no_session": "NoSession",
+          "restore_failed": "RestoreFailed", "shutting_down": "ShuttingDown", "bad_argument": "BadArgument",
+          "file": "FileError", "cancelled": "Cancelled", "inspect_failed": "InspectFailed"}
+
+
+class Server:
+    """The tools over a SessionTable; mcp is the SDK server they are registered on."""
+
+    def __init__(self, cfg: ServeConfig, state_dir: str) -> None:
+        self.cfg = cfg
+        self.state_dir = state_dir
+        self.table = SessionTable(cfg, state_dir)
+        self.mcp = MCPServer("eryx", version=__version__, instructions=(
+            "eryx runs Python in a sandbox. Use run_python to execute code; state persists per session. "
+            "put_file/get_file move files in and out of the session's /data."), log_level="WARNING")
+        self._register()
+
+    # ---- who is calling --------------------------------------------------------------------
+
+    def _key(self, ctx: Context, session_id: str | None) -> tuple[str, str] | None:
+        """(scope, session_id), or None: a one-shot call (no MCP session and no session_id)."""
+        if session_id is not None:
+            if not isinstance(session_id, str) or not _valid_sid(session_id):
+                raise ServeError("bad_argument", f"session_id {session_id!r} must be 1-128 characters of "
+                                 "letters, digits, '.', '_', ':' or '-'")
+        if self.cfg.http is None:
+            scope: str | None = "stdio"
+        else:
+            req = ctx.request_context.request
+            headers = getattr(req, "headers", None)
+            scope = headers.get("mcp-session-id") if headers is not None else None
+        if scope is None:  # stateless HTTP (or a sessionless protocol): session_id is server-wide
+            return ("", session_id) if session_id is not None else None
+        return (scope, session_id or _DEFAULT_SID)
+
+    def _alive_scopes(self) -> set[str] | None:
+        if self.cfg.http is None or self.cfg.stateless:
+            return None
+        try:
+            return set(self.mcp.session_manager._server_instances)  # SDK-private; None disables the drop
+        except Exception:
+            return None
+
+    # ---- the tools -----------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        description = RUN_DESCRIPTION + self._inner_tools()
+        cap = self.cfg.timeout_ms
+        sid_help = ("Session to run in (letters, digits, '.', '_', ':', '-'); calls with the same session_id share "
+                    "variables. " + ("This server keeps no per-client sessions: without a session_id the code runs "
+                                     "in a fresh interpreter, and a session_id is shared by every client (pick a "
+                                     "random one)." if self.cfg.stateless else "Omit it for your default session."))
+
+        async def run_python(
+            code: Annotated[str, Field(description="Python source to run (several statements are fine).")],
+            ctx: Context,
+            timeout_ms: Annotated[int | None, Field(description=(
+                "Time limit of this call in milliseconds" + (f" (at most {cap}, the server's limit; that is "
+                f"the default)" if cap else " (default: none)")))] = None,
+            session_id: Annotated[str | None, Field(description=sid_help)] = None,
+        ) -> CallToolResult:
+            return await self.run_python(ctx, code, timeout_ms, session_id)
+
+        async def reset_session(
+            ctx: Context,
+            session_id: Annotated[str | None, Field(description="Session to reset (omit: your default one).")] = None,
+            files: Annotated[bool, Field(description="Also delete the session's /data files.")] = False,
+        ) -> CallToolResult:
+            return await self.reset_session(ctx, session_id, files)
+
+        async def list_session(
+            ctx: Context,
+            session_id: Annotated[str | None, Field(description="Session to list (omit: your default one).")] = None,
+        ) -> CallToolResult:
+            return await self.list_session(ctx, session_id)
+
+        async def put_file(
+            path: Annotated[str, Field(description="Where to write, under /data (e.g. /data/input.csv or input.csv).")],
+            content: Annotated[str, Field(description="The file's content: text, or base64 (see encoding).")],
+            ctx: Context,
+            encoding: Annotated[str, Field(description="'text' (UTF-8) or 'base64' for binary content.")] = "text",
+            session_id: Annotated[str | None, Field(description="Session whose /data gets the file.")] = None,
+        ) -> CallToolResult:
+            return await self.put_file(ctx, path, content, encoding, session_id)
+
+        async def get_file(
+            path: Annotated[str, Field(description="File to read, under /data (e.g. /data/out.png).")],
+            ctx: Context,
+            encoding: Annotated[str | None, Field(description=(
+                "'text' or 'base64'; omit it to get text when the file is UTF-8, else base64."))] = None,
+            session_id: Annotated[str | None, Field(description="Session whose /data to read.")] = None,
+        ) -> CallToolResult:
+            return await self.get_file(ctx, path, encoding, session_id)
+
+        async def list_files(
+            ctx: Context,
+            path: Annotated[str, Field(description="Directory under /data to list (default: /data).")] = "/data",
+            session_id: Annotated[str | None, Field(description="Session whose /data to list.")] = None,
+        ) -> CallToolResult:
+            return await self.list_files(ctx, path, session_id)
+
+        cap_b = self.cfg.max_file_bytes
+        tools = [
+            (run_python, description, ToolAnnotations(title="Run Python", read_only_hint=False,
+                                                      destructive_hint=False, open_world_hint=self.cfg.network
+                                                      is not None)),
+            (reset_session, "Reset a session to a fresh interpreter: its variables, functions and imports are "
+             "forgotten. Its /data files stay unless files=true.",
+             ToolAnnotations(title="Reset session", destructive_hint=True, idempotent_hint=True)),
+            (list_session, "List what a session defines (names, types and short reprs of its global "
+             "variables, functions and modules) without changing anything in it.",
+             ToolAnnotations(title="List session", read_only_hint=True)),
+            (put_file, f"Write a file into a session's /data, where run_python code can open it. Text, or "
+             f"base64 for binary content; at most {cap_b} bytes. Parent directories are made.",
+             ToolAnnotations(title="Put file", destructive_hint=True, idempotent_hint=True)),
+            (get_file, f"Read a file from a session's /data (e.g. one your code wrote); at most {cap_b} bytes.",
+             ToolAnnotations(title="Get file", read_only_hint=True)),
+            (list_files, "List the files under a session's /data (path, type, size).",
+             ToolAnnotations(title="List files", read_only_hint=True)),
+        ]
+        for fn, desc, ann in tools:
+            self.mcp.add_tool(fn, description=desc, annotations=ann, structured_output=False)
+
+    def _inner_tools(self) -> str:
+        if self.cfg.mcp is None:
+            return ""
+        tools = self.cfg.mcp.list_tools()
+        if not tools:
+            return ""
+        lines = ["", "", "Tools callable from the code (await them; results are dicts):"]
+        for t in tools[:100]:
+            d = (t.get("description") or "").strip().splitlines()
+            d1 = d[0] if d else ""
+            lines.append(f"- await {t['name']}(**kwargs)" + (f": {d1[:117] + '...' if len(d1) > 120 else d1}"
+                                                             if d1 else ""))
+        return "\n".join(lines)
+
+    async def run_python(self, ctx: Context, code: str, timeout_ms: int | None,
+                         session_id: str | None) -> CallToolResult:
+        try:
+            key = self._key(ctx, session_id)
+            timeout = self._timeout(timeout_ms)
+            if key is None:
+                return await self._until_gone(ctx, lambda: self._one_shot(code, timeout))
+            return await self._until_gone(ctx, lambda: self.table.use(key, lambda e: self._execute(e, code, timeout)))
+        except ServeError as e:
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), **_no_run(session_id))
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), **_no_run(session_id))
+
+    async def _until_gone(self, ctx: Context, call: Any) -> Any:
+        """call(), cancelled (so is its execution) if the HTTP client disconnects first.
+
+        An abruptly closed client sends no cancel notification, and the SDK keeps
+        a request running after its response stream is gone (for resumption):
+        so the connection is watched here."""
+        req = getattr(ctx.request_context, "request", None)
+        is_disconnected = getattr(req, "is_disconnected", None)
+        if is_disconnected is None:  # stdio: a closed stdin ends the server, and every call with it
+            return await call()
+        out: Any = None
+        failed: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                while not await is_disconnected():
+                    await anyio.sleep(_DISCONNECT_POLL_S)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            try:
+                out = await call()
+            except Exception as e:  # raised outside the task group, not wrapped in an ExceptionGroup
+                failed = e
+            tg.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
+        if out is None:
+            raise ServeError("cancelled", "the client disconnected; the call was cancelled")
+        return out
+
+    def _timeout(self, timeout_ms: int | None) -> int | None:
+        cap = self.cfg.timeout_ms
+        if timeout_ms is None:
+            return cap
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
+            raise ServeError("bad_argument", f"timeout_ms must be a positive number of milliseconds, not {timeout_ms!r}")
+        return min(timeout_ms, cap) if cap else timeout_ms
+
+    async def _one_shot(self, code: str, timeout: int | None) -> CallToolResult:
+        # No MCP session and no session_id: a fresh session with an empty /data, gone after the call.
+        tmp = tempfile.mkdtemp(prefix="oneshot-", dir=self.state_dir)
+        e = Entry(("", ""), tmp)
+        os.makedirs(e.data, mode=0o700)
+        try:
+            return await self.table.use_detached(e, lambda: self._execute(e, code, timeout, load=True))
+        finally:
+            e.session = None
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _execute(self, e: Entry, code: str, timeout: int | None, load: bool = False) -> CallToolResult:
+        """(worker) One run_python call on e's session."""
+        if load:
+            e.session = self.table.new_session(e.data)
+        s = e.session
+        assert s is not None
+        sid = e.key[1] or None
+        if s.execution_timeout_ms != timeout:
+            s.execution_timeout_ms = timeout
+        if e.cancel_requested:
+            raise CancelledError("the call was cancelled")
+        e.count += 1
+        # restored: the session had been evicted to disk while idle, and was brought back for this call
+        base = {"session_id": sid, "execution_count": e.count, "restored": e.restored}
+        e.restored = False
+        t0 = time.monotonic()
+        try:
+            r = s.execute(code)
+        except ExecutionError as exc:
+            tb = exc.traceback or str(exc)
+            last = tb.rstrip("\n").splitlines()[-1] if tb.strip() else str(exc)
+            msg = last.split(": ", 1)[1] if ": " in last and exc.exception_type else last
+            err = {"type": exc.exception_type or "SystemExit", "message": msg, "traceback": tb}
+            stderr = exc.stderr.rstrip("\n")
+            if exc.traceback and stderr.endswith(exc.traceback.rstrip("\n")):  # said once, in error
+                stderr = stderr[:len(stderr) - len(exc.traceback.rstrip("\n"))].rstrip("\n")
+            return self._render(base, exc.stdout.rstrip("\n"), stderr, None, None, err,
+                                (time.monotonic() - t0) * 1000)
+        except (TimeoutError, ResourceLimitError, CancelledError) as exc:
+            kind = "Timeout" if isinstance(exc, TimeoutError) else \
+                "Cancelled" if isinstance(exc, CancelledError) else _limit_kind(exc)
+            msg = str(exc)
+            if "afresh" not in msg:
+                msg += "; the next one starts afresh"
+            msg += " (the session's variables are gone; /data files stay)"
+            out = getattr(exc, "stdout", "") or ""
+            errout = getattr(exc, "stderr", "") or ""
+            return self._render(base, out.rstrip("\n"), errout.rstrip("\n"), None, None,
+                                {"type": kind, "message": msg, "traceback": None}, (time.monotonic() - t0) * 1000)
+        value = r.result
+        return self._render(base, r.stdout, r.stderr, value, r.result_error, None, r.duration_ms)
+
+    def _render(self, base: dict[str, Any], out: str, err: str, value: Any, value_error: str | None,
+                error: dict[str, Any] | None, duration_ms: float) -> CallToolResult:
+        structured = {**base, "stdout": out, "stderr": err, "result": value, "result_error": value_error,
+                      "error": error, "duration_ms": round(duration_ms, 3)}
+        parts = [("", out), ("stderr", err)]
+        if value is not None:
+            parts.append(("result", json.dumps(value, ensure_ascii=False)))
+        if value_error:
+            parts.append(("result_error", value_error))
+        if error is not None:
+            parts.append(("error", error["traceback"] or f"{error['type']}: {error['message']}"))
+        return _result(structured, _text(*parts), error is not None)
+
+    async def reset_session(self, ctx: Context, session_id: str | None, files: bool) -> CallToolResult:
+        try:
+            key = self._need_key(ctx, session_id)
+            await self.table.reset(key, bool(files))
+        except ServeError as e:
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
+        what = "variables and /data files are gone" if files else "variables are gone; its /data files stay"
+        return _result({"session_id": key[1], "reset": True, "files_deleted": bool(files)},
+                       f"session {key[1]!r} reset to a fresh interpreter: its {what}", False)
+
+    def _need_key(self, ctx: Context, session_id: str | None) -> tuple[str, str]:
+        key = self._key(ctx, session_id)
+        if key is None:
+            raise ServeError("bad_argument", "without an MCP session (stateless HTTP) this tool needs a session_id")
+        return key
+
+    async def list_session(self, ctx: Context, session_id: str | None) -> CallToolResult:
+        try:
+            key = self._need_key(ctx, session_id)
+            names = await self.table.use(key, self._inspect)
+        except ServeError as e:
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
+        truncated = len(names) > _MAX_INSPECT_NAMES
+        names = names[:_MAX_INSPECT_NAMES]
+        lines = [f"{n['name']}: {n['type']} = {n['repr']}" for n in names]
+        if truncated:
+            lines.append(f"... (only the first {_MAX_INSPECT_NAMES} names)")
+        return _result({"session_id": key[1], "names": names, "truncated": truncated},
+                       "\n".join(lines) if lines else "(the session defines no names yet)", False)
+
+    def _inspect(self, e: Entry) -> list[dict[str, str]]:
+        s = e.session
+        assert s is not None
+        if s.execution_timeout_ms != self.cfg.timeout_ms:  # not the last call's own, shorter, limit
+            s.execution_timeout_ms = self.cfg.timeout_ms
+        try:
+            r = s.execute(_INSPECT_CODE)
+        except ExecutionError as exc:
+            raise ServeError("inspect_failed", f"listing the session failed: {exc}") from None
+        except (TimeoutError, ResourceLimitError, CancelledError) as exc:
+            raise ServeError("inspect_failed", f"listing the session failed: {exc} (its variables are gone)") from None
+        line = next((ln for ln in r.stdout.split("\n") if ln.startswith(_INSPECT_MARK)), None)
+        if line is None:
+            raise ServeError("inspect_failed", "listing the session failed (its print was replaced?)")
+        return [{"name": k, "type": t, "repr": v} for k, t, v in json.loads(line[len(_INSPECT_MARK):])]
+
+    async def put_file(self, ctx: Context, path: str, content: str, encoding: str,
+                       session_id: str | None) -> CallToolResult:
+        c = self.cfg
+        try:
+            key = self._need_key(ctx, session_id)
+            if encoding == "text":
+                data = content.encode("utf-8", "surrogatepass")
+            elif encoding == "base64":
+                if len(content) > (c.max_file_bytes + 2) // 3 * 4 + 4:
+                    raise ServeError("file", f"{path}: content is over the server's file cap "
+                                     f"({c.max_file_bytes} bytes)")
+                try:
+                    data = base64.b64decode(content, validate=True)
+                except (binascii.Error, ValueError) as exc:
+                    raise ServeError("bad_argument", f"content is not valid base64: {exc}") from None
+            else:
+                raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
+            size = await self.table.use(key, lambda e: _files.write(
+                e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
+                max_files=c.data_max_files), live=False)
+        except _files.FileError as e:
+            return _failure("FileError", str(e), session_id=session_id)
+        except ServeError as e:
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
+        gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
+        return _result({"session_id": key[1], "path": gpath, "size": size}, f"wrote {size} bytes to {gpath}", False)
+
+    async def get_file(self, ctx: Context, path: str, encoding: str | None,
+                       session_id: str | None) -> CallToolResult:
+        c = self.cfg
+        try:
+            key = self._need_key(ctx, session_id)
+            if encoding not in (None, "text", "base64"):
+                raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
+            data = await self.table.use(key, lambda e: _files.read(e.data, path, max_file_bytes=c.max_file_bytes),
+                                        live=False, create=False)
+            if encoding is None or encoding == "text":
+                try:
+                    text, enc = data.decode("utf-8"), "text"
+                except UnicodeDecodeError:
+                    if encoding == "text":
+                        raise ServeError("file", f"{path} is not UTF-8 text: ask for encoding='base64'") from None
+                    text, enc = base64.b64encode(data).decode("ascii"), "base64"
+            else:
+                text, enc = base64.b64encode(data).decode("ascii"), "base64"
+        except _files.FileError as e:
+            return _failure("FileError", str(e), session_id=session_id)
+        except ServeError as e:
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
+        gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
+        return _result({"session_id": key[1], "path": gpath, "encoding": enc, "size": len(data), "content": text},
+                       text, False)
+
+    async def list_files(self, ctx: Context, path: str, session_id: str | None) -> CallToolResult:
+        try:
+            key = self._need_key(ctx, session_id)
+            files, truncated = await self.table.use(key, lambda e: _files.listing(e.data, path), live=False)
+        except _files.FileError as e:
+            return _failure("FileError", str(e), session_id=session_id)
+        except ServeError as e:
+            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
+        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
+            return _failure(type(e).__name__, str(e), session_id=session_id)
+        lines = [f"{f['path']}{'/' if f['type'] == 'dir' else ''} ({f['type']}, {f['size']} bytes)" for f in files]
+        return _result({"session_id": key[1], "files": files, "truncated": truncated},
+                       "\n".join(lines) if lines else "(no files)", False)
+
+    # ---- transports ------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        self.table.start(self._alive_scopes)
+        try:
+            if self.cfg.http is None:
+                await self.mcp.run_stdio_async()
+            else:
+                host, port = self.cfg.http
+                await self._serve_http(host, port)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.table.close()
+
+    async def _serve_http(self, host: str, port: int) -> None:
+        import uvicorn
+
+        # The SDK's own idle reaping of MCP sessions is our --session-idle-s too; and its session
+        # bound, well above ours (evicted sessions cost no memory).
+        app = self.mcp.streamable_http_app(stateless_http=self.cfg.stateless, host=host,
+                                           session_idle_timeout=max(self.cfg.session_idle_s * 6, 3600.0),
+                                           max_sessions=10000,
+                                           # a put_file of --max-file-bytes fits, in base64 (the SDK's 4 MiB else)
+                                           max_request_body_size=max(4 << 20, self.cfg.max_file_bytes * 4 // 3 + (1 << 20)))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))  # bound here so port 0 works: the line below says which port it got
+        sock.listen(128)
+        sock.setblocking(False)
+        bound = sock.getsockname()[1]
+        shown = f"[{host}]" if family == socket.AF_INET6 else host
+        print(f"eryx serve: listening on http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        server = uvicorn.Server(config)
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            sock.close()
+
+
+def _valid_sid(s: str) -> bool:
+    return _SID_RE.fullmatch(s) is not None

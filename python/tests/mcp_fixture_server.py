@@ -1,0 +1,89 @@
+"""A small stdio MCP server for the MCPManager tests (python/tests/test_mcp_manager.py),
+written with the official SDK's MCPServer. Run as `python mcp_fixture_server.py`.
+
+Its tools cover each result mapping of eryx.mcp: structured output (add), plain
+text (greet), JSON text (config), non-text content (pixel), a tool error (fail), a
+protocol error (protocol_error), a slow tool (slow: sleeps the given seconds), and
+names that are not identifiers (text.upper, word-count). `--hang` never answers
+the handshake (a connect timeout), `--no-tools` serves no tools. Environment:
+FIXTURE_PID_FILE (it writes its pid there), FIXTURE_GREETING (greet's greeting).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import TypedDict
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Image
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+
+
+class Sum(TypedDict):
+    sum: int
+    a: int
+    b: int
+
+
+def build(with_tools: bool = True) -> MCPServer:
+    server = MCPServer("fixture")
+    if not with_tools:
+        return server
+
+    @server.tool(description="Adds two integers (structured output).")
+    def add(a: int, b: int) -> Sum:
+        return {"sum": a + b, "a": a, "b": b}
+
+    @server.tool(description="Greets someone (plain text).", structured_output=False)
+    def greet(name: str) -> str:
+        return f"{os.environ.get('FIXTURE_GREETING', 'Hello')}, {name}!"
+
+    @server.tool(description="A configuration as JSON text.", structured_output=False)
+    def config(key: str = "debug") -> str:
+        return json.dumps({"key": key, "values": [1, 2, 3], "on": True})
+
+    @server.tool(description="A 1x1 PNG (image content).", structured_output=False)
+    def pixel() -> Image:
+        return Image(data=bytes.fromhex("89504e470d0a1a0a"), format="png")
+
+    @server.tool(description="Always fails with the given message.", structured_output=False)
+    def fail(message: str = "the fixture failed") -> str:
+        raise ToolError(message)  # isError with the message (another exception hides it)
+
+    @server.tool(description="Fails with a JSON-RPC error (a protocol error).", structured_output=False)
+    def protocol_error(message: str = "bad request") -> str:
+        raise MCPError(code=-32602, message=message)
+
+    @server.tool(description="Sleeps the given seconds, then answers.", structured_output=False)
+    async def slow(seconds: float) -> str:
+        await anyio.sleep(seconds)
+        return f"slept {seconds}"
+
+    @server.tool(name="text.upper", description="Upper-cases text (a dotted name).", structured_output=False)
+    def upper(text: str) -> str:
+        return text.upper()
+
+    @server.tool(name="word-count", description="Counts words (a dashed name).")
+    def word_count(text: str) -> dict:
+        return {"words": len(text.split())}
+
+    return server
+
+
+def main(argv: list[str]) -> None:
+    if os.environ.get("FIXTURE_PID_FILE"):  # the tests check the process is gone after close
+        with open(os.environ["FIXTURE_PID_FILE"], "w") as f:
+            f.write(str(os.getpid()))
+    if "--hang" in argv:  # never answers: MCPManager.connect's timeout
+        sys.stdin.read()
+        time.sleep(3600)
+        return
+    build(with_tools="--no-tools" not in argv).run("stdio")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,441 @@
+"""python -m eryx serve, driven by the MCP SDK's own client over stdio and over
+streamable HTTP (servers started here on 127.0.0.1 with an OS-picked port, and
+stopped here): every tool, isError on each failure kind, isolation, eviction and
+restore, the disk bound, the queue, parallel clients, a disconnect mid-call and
+per-session limits. docs/MCP.md."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mcp")
+import anyio  # noqa: E402
+from mcp import Client  # noqa: E402
+from mcp.client.stdio import StdioServerParameters  # noqa: E402
+
+SERVE = [sys.executable, "-m", "eryx", "serve"]
+DEADLINE = 60  # seconds: a guard against a hung server, never a performance bound
+
+
+def stdio(*args: str) -> Client:
+    return Client(StdioServerParameters(command=SERVE[0], args=[*SERVE[1:], *args], cwd=os.getcwd()))
+
+
+class HttpServer:
+    """A `serve --http 127.0.0.1:0` process; url once it listens."""
+
+    def __init__(self, tmp: Path, *args: str) -> None:
+        self.log = tmp / f"serve-{time.monotonic_ns()}.log"
+        self._logf = open(self.log, "w")
+        self.proc = subprocess.Popen([*SERVE, "--http", "127.0.0.1:0", *args], stdout=subprocess.DEVNULL,
+                                     stderr=self._logf, stdin=subprocess.DEVNULL)
+        end = time.monotonic() + DEADLINE
+        while True:
+            m = re.search(r"listening on (http://\S+)", self.log.read_text())
+            if m:
+                self.url = m.group(1)
+                return
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.stop()
+                raise AssertionError(f"serve did not start: {self.log.read_text()}")
+            time.sleep(0.05)
+
+    def client(self, mode: str = "legacy") -> Client:
+        # legacy: the initialize handshake, so the transport has an mcp-session-id
+        return Client(self.url, mode=mode)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._logf.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def http_server(tmp_path: Path):
+    servers: list[HttpServer] = []
+
+    def start(*args: str) -> HttpServer:
+        s = HttpServer(tmp_path, *args)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def run(fn: Any) -> Any:
+    async def guarded() -> Any:
+        with anyio.fail_after(DEADLINE * 2):
+            return await fn()
+    return anyio.run(guarded)
+
+
+async def call(c: Client, tool: str, **args: Any) -> tuple[bool, dict[str, Any], str]:
+    r = await c.call_tool(tool, args)
+    text = r.content[0].text if r.content else ""
+    return bool(r.is_error), r.structured_content or {}, text
+
+
+async def ok(c: Client, tool: str, **args: Any) -> dict[str, Any]:
+    err, sc, text = await call(c, tool, **args)
+    assert not err, text
+    return sc
+
+
+async def fails(c: Client, tool: str, kind: str | None = None, **args: Any) -> dict[str, Any]:
+    err, sc, text = await call(c, tool, **args)
+    assert err, f"{tool} {args} should fail: {text}"
+    if kind is not None:
+        assert (sc.get("error") or {}).get("type") == kind, text
+    return sc
+
+
+# ---- the tools, over stdio --------------------------------------------------------------------------
+
+
+def test_tools_listed_with_schemas():
+    async def main() -> None:
+        async with stdio("--timeout", "2s") as c:
+            tools = {t.name: t for t in (await c.list_tools()).tools}
+            assert set(tools) == {"run_python", "reset_session", "list_session", "put_file", "get_file", "list_files"}
+            rp = tools["run_python"]
+            assert rp.input_schema["required"] == ["code"]
+            assert set(rp.input_schema["properties"]) == {"code", "timeout_ms", "session_id"}
+            assert "at most 2000" in rp.input_schema["properties"]["timeout_ms"]["description"]
+            assert "persist" in rp.description
+            assert tools["list_session"].annotations.read_only_hint is True
+    run(main)
+
+
+def test_run_python_results_and_errors():
+    async def main() -> None:
+        async with stdio("--timeout", "1500ms", "--max-output", "4K", "--max-memory", "64M") as c:
+            sc = await ok(c, "run_python", code="x = 41\nprint('hi')\nimport sys; print('warn', file=sys.stderr)\n"
+                                                 "result = {'a': x + 1}")
+            assert (sc["stdout"], sc["stderr"], sc["result"], sc["error"]) == ("hi", "warn", {"a": 42}, None)
+            assert sc["session_id"] == "default" and sc["execution_count"] == 1 and sc["duration_ms"] >= 0
+            assert sc["restored"] is False
+            err, sc, text = await call(c, "run_python", code="print(x)\n1/0")
+            assert err and sc["stdout"] == "41" and sc["execution_count"] == 2
+            assert sc["error"]["type"] == "ZeroDivisionError" and sc["error"]["message"] == "division by zero"
+            assert "Traceback" in sc["error"]["traceback"] and "ZeroDivisionError" in text
+            assert sc["stderr"] == ""  # the traceback is said once, in error
+            # a result that is not JSON: result_error, not a failure
+            sc = await ok(c, "run_python", code="result = object()")
+            assert sc["result"] is None and sc["result_error"]
+            # a timeout, capped at the server's --timeout (asking for more gets the server's)
+            sc = await fails(c, "run_python", "Timeout", code="while True: pass", timeout_ms=600000)
+            assert "1500 ms" in sc["error"]["message"] and "/data files stay" in sc["error"]["message"]
+            sc = await fails(c, "run_python", "Timeout", code="while True: pass", timeout_ms=200)
+            assert "200 ms" in sc["error"]["message"]
+            await fails(c, "run_python", "OutputLimit", code="print('x' * 100000)")
+            await fails(c, "run_python", "MemoryLimit", code="b = bytearray(200 << 20)")
+            # the session lives on after each of them (afresh after a limit)
+            assert (await ok(c, "run_python", code="print(1 + 1)"))["stdout"] == "2"
+            sc = await fails(c, "run_python", "BadArgument", code="1", timeout_ms=-5)
+            assert set(sc) == {"session_id", "execution_count", "restored", "stdout", "stderr", "result",
+                               "result_error", "error", "duration_ms"}  # a run's keys, though nothing ran
+            await fails(c, "run_python", "BadArgument", code="1", session_id="no spaces allowed")
+            err, _, text = await call(c, "run_python", code=5)  # the SDK's own argument validation
+            assert err and "code" in text
+            err, _, _ = await call(c, "run_python")
+            assert err
+    run(main)
+
+
+def test_sessions_state_list_and_reset():
+    async def main() -> None:
+        async with stdio() as c:
+            await ok(c, "run_python", code="import json\ndef f(a): return a\nx = [1, 2]\nresult = 7")
+            await ok(c, "run_python", code="y = 'other'", session_id="b")
+            names_code = "print(sorted(k for k in globals() if not k.startswith('_')))"
+            before = (await ok(c, "run_python", code=names_code))["stdout"]
+            sc = await ok(c, "list_session")
+            got = {n["name"]: (n["type"], n["repr"]) for n in sc["names"]}
+            assert got["x"] == ("list", "[1, 2]") and got["f"][0] == "function" and got["json"][0] == "module"
+            assert got["result"] == ("int", "7") and "y" not in got and sc["truncated"] is False
+            # listing defined nothing and left `result` alone
+            sc = await ok(c, "run_python", code=names_code)
+            assert sc["stdout"] == before and sc["result"] == 7
+            assert [n["name"] for n in (await ok(c, "list_session", session_id="b"))["names"]] == ["y"]
+            # reset: variables gone, files kept unless files=true
+            await ok(c, "put_file", path="keep.txt", content="kept")
+            sc = await ok(c, "reset_session")
+            assert sc["reset"] is True and sc["files_deleted"] is False
+            sc = await fails(c, "run_python", "NameError", code="print(open('/data/keep.txt').read()); x")
+            assert sc["stdout"] == "kept" and sc["execution_count"] == 1
+            assert (await ok(c, "run_python", code="print(y)", session_id="b"))["stdout"] == "other"
+            await ok(c, "reset_session", files=True)
+            await fails(c, "get_file", "FileError", path="keep.txt")
+    run(main)
+
+
+def test_files(tmp_path: Path):
+    state = tmp_path / "state"
+
+    async def main() -> None:
+        async with stdio("--max-file-bytes", "1K", "--data-quota", "3K", "--data-files", "8",
+                         "--state-dir", str(state)) as c:
+            sc = await ok(c, "put_file", path="/data/in/a.txt", content="héllo")
+            assert sc == {"session_id": "default", "path": "/data/in/a.txt", "size": 6}
+            blob = bytes(range(256))
+            await ok(c, "put_file", path="b.bin", content=base64.b64encode(blob).decode(), encoding="base64")
+            sc = await ok(c, "run_python", code="print(open('/data/in/a.txt').read(), len(open('/data/b.bin','rb')"
+                                                 ".read()))\nopen('/data/out.txt', 'w').write('from code')")
+            assert sc["stdout"] == "héllo 256"
+            assert (await ok(c, "get_file", path="out.txt"))["content"] == "from code"
+            sc = await ok(c, "get_file", path="b.bin")  # not UTF-8: base64 when no encoding is asked
+            assert sc["encoding"] == "base64" and base64.b64decode(sc["content"]) == blob
+            sc = await ok(c, "get_file", path="in/a.txt", encoding="base64")
+            assert base64.b64decode(sc["content"]) == "héllo".encode()
+            await fails(c, "get_file", "FileError", path="b.bin", encoding="text")
+            files = {f["path"]: f for f in (await ok(c, "list_files"))["files"]}
+            assert files["/data/in"]["type"] == "dir" and files["/data/b.bin"]["size"] == 256
+            assert set(files) == {"/data/in", "/data/in/a.txt", "/data/b.bin", "/data/out.txt"}
+            # refusals: outside /data, '..', too big, over the quota, bad base64 / encoding, a directory
+            for bad in ("../x", "/etc/passwd", "in/../../x", "/data", "/datax/y", "a\0b"):
+                sc = await fails(c, "put_file", "FileError", path=bad, content="x")
+                await fails(c, "get_file", "FileError", path=bad)
+            sc = await fails(c, "put_file", "FileError", path="big", content="x" * 1025)
+            assert "1024" in sc["error"]["message"]
+            await fails(c, "put_file", "FileError", path="big", content=base64.b64encode(b"x" * 2000).decode(),
+                        encoding="base64")
+            await fails(c, "get_file", "FileError", path="in")
+            await fails(c, "get_file", "FileError", path="nope.txt")
+            await fails(c, "put_file", "BadArgument", path="x", content="!!!", encoding="base64")
+            await fails(c, "put_file", "BadArgument", path="x", content="x", encoding="utf-16")
+            await ok(c, "put_file", path="q1", content="x" * 1000)
+            await ok(c, "put_file", path="q2", content="x" * 1000)
+            sc = await fails(c, "put_file", "FileError", path="q3", content="x" * 1000)
+            assert "quota" in sc["error"]["message"]
+            # a file the code makes too big to fetch
+            await ok(c, "run_python", code="import os; os.remove('/data/q1'); os.remove('/data/q2')\n"
+                                           "open('/data/huge', 'w').write('y' * 2048)")
+            await fails(c, "get_file", "FileError", path="huge")
+            # a symlink in /data (the guest cannot make one; a host process could) is never followed
+            secret = tmp_path / "secret.txt"
+            secret.write_text("host secret")
+            (data,) = state.glob("sessions/*/data")
+            (data / "link").symlink_to(secret)
+            (data / "root").symlink_to("/")
+            await fails(c, "get_file", "FileError", path="link")
+            await fails(c, "get_file", "FileError", path="root/etc/passwd")
+            await fails(c, "put_file", "FileError", path="root/tmp/x", content="x")
+            await fails(c, "list_files", "FileError", path="root")
+            files = {f["path"]: f["type"] for f in (await ok(c, "list_files"))["files"]}
+            assert files["/data/link"] == "symlink" and files["/data/root"] == "symlink"
+            await ok(c, "put_file", path="link", content="replaced")  # replaces the link itself
+            assert secret.read_text() == "host secret" and (data / "link").read_text() == "replaced"
+    run(main)
+
+
+# ---- sessions over streamable HTTP --------------------------------------------------------------------
+
+
+def test_http_clients_isolated(http_server):
+    server = http_server("--workers", "2")
+
+    async def main() -> None:
+        async with server.client() as a, server.client() as b:
+            await ok(a, "run_python", code="x = 'a'")
+            await ok(a, "run_python", code="x = 'a-s'", session_id="s")
+            await fails(b, "run_python", "NameError", code="x")  # b's default session
+            await fails(b, "run_python", "NameError", code="x", session_id="s")  # b's own "s"
+            await fails(b, "get_file", "NoSession", path="f", session_id="s2")
+            await ok(b, "put_file", path="f", content="b's", session_id="s")
+            await fails(a, "get_file", "FileError", path="f", session_id="s")
+            assert (await ok(a, "run_python", code="print(x)"))["stdout"] == "a"
+            assert (await ok(a, "run_python", code="print(x)", session_id="s"))["stdout"] == "a-s"
+    run(main)
+
+
+def test_http_stateless(http_server):
+    server = http_server("--stateless")
+
+    async def main() -> None:
+        async with server.client() as a, server.client() as b:
+            (rp,) = [t for t in (await a.list_tools()).tools if t.name == "run_python"]
+            assert "shared by every client" in rp.input_schema["properties"]["session_id"]["description"]
+            sc = await ok(a, "run_python", code="x = 1")
+            assert sc["session_id"] is None  # one-shot: no MCP session, no session_id
+            await fails(a, "run_python", "NameError", code="x")
+            # session_id is the only state handle, and it is server-wide
+            await ok(a, "run_python", code="y = 2", session_id="shared-1")
+            assert (await ok(b, "run_python", code="print(y)", session_id="shared-1"))["stdout"] == "2"
+            await fails(a, "list_session", "BadArgument")
+    run(main)
+
+
+def test_eviction_restore_and_mcp_session_end(http_server, tmp_path: Path):
+    state = tmp_path / "state"
+    server = http_server("--session-idle-s", "0.3", "--max-sessions", "2", "--state-dir", str(state))
+    blobs = lambda: sorted(state.glob("sessions/*/state.bin"))  # noqa: E731
+
+    async def main() -> None:
+        async with server.client() as a:
+            await ok(a, "run_python", code="x = 41")
+            await ok(a, "put_file", path="f.txt", content="kept")
+            end = time.monotonic() + DEADLINE
+            while not blobs():  # the sweeper evicts the idle session to disk
+                assert time.monotonic() < end, "never evicted"
+                await anyio.sleep(0.05)
+            sc = await ok(a, "run_python", code="print(x + 1, open('/data/f.txt').read())")
+            assert sc["stdout"] == "42 kept" and sc["restored"] is True and sc["execution_count"] == 2
+            assert not blobs()  # live again: the blob is gone
+            # --max-sessions 2: a third session evicts the least recently used one
+            for sid in ("s1", "s2", "s3"):
+                await ok(a, "run_python", code=f"v = {sid!r}", session_id=sid)
+            for sid in ("s1", "s2", "s3"):
+                sc = await ok(a, "run_python", code="print(v)", session_id=sid)
+                assert sc["stdout"] == sid
+        # the MCP session ended (the client's DELETE): its sessions and files go
+        end = time.monotonic() + DEADLINE
+        while list(state.glob("sessions/*")):
+            assert time.monotonic() < end, "the ended MCP session's sessions stayed"
+            await anyio.sleep(0.05)
+    run(main)
+
+
+def test_max_evicted_bytes_discards(http_server):
+    # a snapshot is hundreds of KiB: over a 64K bound, an evicted session is discarded at once
+    server = http_server("--max-sessions", "1", "--max-evicted-bytes", "64K")
+
+    async def main() -> None:
+        async with server.client() as a:
+            await ok(a, "run_python", code="x = 1", session_id="old")
+            await ok(a, "run_python", code="y = 1", session_id="new")  # evicts "old", then drops it
+            sc = await fails(a, "run_python", "SessionDiscarded", code="print(x)", session_id="old")
+            assert "max-evicted-bytes" in sc["error"]["message"]
+            await fails(a, "run_python", "NameError", code="x", session_id="old")  # then a fresh one
+    run(main)
+
+
+def test_busy_and_disconnect_mid_call(http_server):
+    server = http_server("--workers", "1", "--max-queue", "0", "--timeout", "120s")
+
+    async def main() -> None:
+        started = anyio.Event()
+
+        async def long_call() -> None:
+            async with server.client() as c:
+                started.set()
+                while True:  # b's probes may hold the one worker for a moment: then this one is busy
+                    err, sc, _ = await call(c, "run_python", code="while True: pass")  # noqa: F841
+                    assert err and (sc.get("error") or {}).get("type") == "Busy", _
+                    await anyio.sleep(0.01)
+
+        async with server.client() as b, anyio.create_task_group() as tg:
+            tg.start_soon(long_call)
+            await started.wait()
+            end = time.monotonic() + DEADLINE
+            while True:  # once the long call runs, the one worker is taken and the queue is 0
+                err, sc, _ = await call(b, "run_python", code="1")
+                if err and sc["error"]["type"] == "Busy":
+                    assert "busy" in sc["error"]["message"]
+                    break
+                assert time.monotonic() < end, "never busy"
+                await anyio.sleep(0.2)
+            tg.cancel_scope.cancel()  # the client goes away mid-call
+        async with server.client() as b:
+            end = time.monotonic() + DEADLINE  # the long call (120 s) was cancelled, not waited for
+            while True:
+                err, sc, _ = await call(b, "run_python", code="print('still here')")
+                if not err:
+                    assert sc["stdout"] == "still here"
+                    break
+                assert sc["error"]["type"] == "Busy" and time.monotonic() < end
+                await anyio.sleep(0.1)
+    run(main)
+
+
+def test_twenty_clients_in_parallel(http_server):
+    server = http_server("--workers", "2")
+
+    async def main() -> None:
+        results: dict[int, str] = {}
+
+        async def one(i: int) -> None:
+            async with server.client() as c:
+                await ok(c, "run_python", code=f"v = {i} * 2")
+                results[i] = (await ok(c, "run_python", code="print(v)"))["stdout"]
+
+        async with anyio.create_task_group() as tg:
+            for i in range(20):
+                tg.start_soon(one, i)
+        assert results == {i: str(i * 2) for i in range(20)}
+    run(main)
+
+
+def test_limits_apply_to_every_session(http_server):
+    server = http_server("--max-memory", "64M")
+
+    async def main() -> None:
+        async with server.client() as a, server.client() as b:
+            for c in (a, b):
+                await ok(c, "run_python", code="keep = bytearray(16 << 20)")
+                sc = await fails(c, "run_python", "MemoryLimit", code="big = bytearray(100 << 20)")
+                assert "64 MiB" in sc["error"]["message"]
+            await ok(a, "run_python", code="print(len(bytearray(16 << 20)))")
+    run(main)
+
+
+def test_usage_errors():
+    for args in (["--stateless"], ["--timeout", "soon"], ["--http", "nohost"], ["--max-queue", "-1"]):
+        r = subprocess.run([*SERVE, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "error" in r.stderr
+
+
+def test_inner_mcp_tools(tmp_path: Path):
+    fixture = str(Path(__file__).with_name("mcp_fixture_server.py"))
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"fx": {"command": sys.executable, "args": [fixture]}}}))
+
+    async def main() -> None:
+        async with stdio("--mcp-config", str(config)) as c:
+            (rp,) = [t for t in (await c.list_tools()).tools if t.name == "run_python"]
+            assert "await mcp.fx.add(**kwargs): Adds two integers" in rp.description
+            sc = await ok(c, "run_python", code="result = await mcp.fx.add(a=2, b=3)")
+            assert sc["result"] == {"sum": 5, "a": 2, "b": 3}
+            sc = await fails(c, "run_python", code="await mcp.fx.fail(message='no luck')")
+            assert "no luck" in sc["error"]["message"]
+    run(main)
+
+
+def test_durations_and_signals(tmp_path: Path):
+    from eryx.serve._args import seconds, timeout_ms
+    assert [timeout_ms(t) for t in ("500ms", "2s", "1.5m", "30000", "0")] == [500, 2000, 90000, 30000, 0]
+    assert [seconds(t) for t in ("300", "5m", "500ms")] == [300, 300, 0.5]
+    # SIGTERM ends the server, stdio or HTTP, and its private state directory goes
+    for extra in ([], ["--http", "127.0.0.1:0"]):
+        tmp = tmp_path / f"t{len(extra)}"
+        tmp.mkdir()
+        proc = subprocess.Popen([*SERVE, *extra], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp)})
+        end = time.monotonic() + DEADLINE
+        while not list(tmp.glob("eryx-serve-*/sessions")):
+            assert proc.poll() is None and time.monotonic() < end
+            time.sleep(0.05)
+        if extra:
+            assert "listening on http://127.0.0.1:" in proc.stderr.readline().decode()
+        proc.terminate()
+        assert proc.wait(DEADLINE) == 0
+        assert list(tmp.iterdir()) == []
+        proc.stdin.close()
+        proc.stderr.close()
