@@ -482,7 +482,10 @@ class Server:
                                            # a put_file of --max-file-bytes fits, in base64 (the SDK's 4 MiB else)
                                            max_request_body_size=max(4 << 20, self.cfg.max_file_bytes * 4 // 3 + (1 << 20)))
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+        # without it a JSON response (headers and body written apart) waits ~40 ms for the
+        # client's delayed ACK (bench/mcp.sh: 48 -> 2 ms per call at protocol 2026-07-28).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))  # bound here so port 0 works: the line below says which port it got
         sock.listen(128)
