@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import platform
-import socket
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,9 +70,18 @@ def output_of(res: Any) -> str:
 CALL_TIMEOUT = 60.0  # seconds; a call past it is an error (the reference can hang: see --ref-inflight)
 
 
-async def call(client: Client, code: str, expect: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """A connected client, and the session_id its calls carry (the state handle of a
+    2026-07-28 client over HTTP, which has no MCP session), if any."""
+    client: Client
+    sid: str | None = None
+
+
+async def call(c: Caller, code: str, expect: str) -> None:
+    args = {"code": code} if c.sid is None else {"code": code, "session_id": c.sid}
     with anyio.fail_after(CALL_TIMEOUT):
-        res = await client.call_tool("run_python", {"code": code})
+        res = await c.client.call_tool("run_python", args)
     out = output_of(res)
     if res.is_error or out.strip() != expect.strip():
         raise RuntimeError(f"run_python({code[:40]!r}): is_error={res.is_error}, output {out[:200]!r}, "
@@ -88,14 +99,9 @@ def summary(samples: list[float]) -> dict:
             "mean_ms": statistics.fmean(s) * 1e3, "min_ms": s[0] * 1e3, "max_ms": s[-1] * 1e3}
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class HttpServer:
-    """Our server with --http on a free loopback port, in its own process."""
+    """Our server with --http on a loopback port the OS picks (127.0.0.1:0), in its own
+    process; its "listening on URL" line on stderr says which."""
 
     def __init__(self, python: str, extra: list[str], path: str, log):
         self.python, self.extra, self.path, self.log = python, extra, path, log
@@ -103,19 +109,20 @@ class HttpServer:
         self.url = ""
 
     def start(self, timeout: float = 60.0) -> None:
-        for _ in range(3):  # the free port can be taken between probe and bind: retry
-            port = free_port()
-            self.proc = subprocess.Popen([self.python, "-m", "eryx", "serve", *self.extra,
-                                          "--http", f"127.0.0.1:{port}"],
-                                         stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                    self.url = f"http://127.0.0.1:{port}{self.path}"
-                    return
-                time.sleep(0.1)
-            self.stop()
-        raise RuntimeError("our HTTP server did not start (see the server log)")
+        start = self.log.tell()
+        self.proc = subprocess.Popen([self.python, "-m", "eryx", "serve", *self.extra, "--http", "127.0.0.1:0"],
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            with open(self.log.name) as f:
+                f.seek(start)
+                m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", f.read())
+            if m:
+                self.url = m.group(1) + self.path
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"our HTTP server did not start (see {self.log.name})")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -132,13 +139,29 @@ def stdio_transport(python: str, extra: list[str], log):
     return stdio_client(params, errlog=log)
 
 
-async def open_client(stack: contextlib.AsyncExitStack, server: Any, mode: str) -> Client:
+# Our server over HTTP three ways: the initialize handshake (mode="legacy": an MCP
+# session per client, the transport's mcp-session-id), and the SDK client's default
+# (mode="auto", protocol 2026-07-28, which has no MCP session) either with a
+# session_id per client (its state handle) or without one (a one-shot sandbox per
+# call, docs/MCP.md "Sessions").
+IMPLS = {  # name: (server kind, mcp.Client mode, a session_id per caller)
+    "ours-stdio": ("ours-stdio", "auto", False),
+    "ours-http": ("ours-http", "legacy", False),
+    "ours-http-2026": ("ours-http", "auto", True),
+    "ours-http-2026-oneshot": ("ours-http", "auto", False),
+    "ref-stdio": ("ref-stdio", "auto", False),
+}
+DEFAULT_IMPLS = "ours-stdio,ours-http,ours-http-2026,ours-http-2026-oneshot,ref-stdio"
+
+
+async def open_client(stack: contextlib.AsyncExitStack, server: Any, impl: str) -> Caller:
+    _, mode, sid = IMPLS[impl]
     client = await stack.enter_async_context(Client(server, mode=mode))
     await client.list_tools()  # as a host does; a 2026-era connection wants the tool listed before a call
-    return client
+    return Caller(client, f"bench-{uuid.uuid4()}" if sid else None)
 
 
-async def latency(clients: dict[str, Client], n: int, warmup: int, run_one: Callable) -> dict[str, list[float]]:
+async def latency(clients: dict[str, Caller], n: int, warmup: int, run_one: Callable) -> dict[str, list[float]]:
     """n timed rounds after warmup, the implementations interleaved (order rotated per round)."""
     names = list(clients)
     samples: dict[str, list[float]] = {k: [] for k in names}
@@ -153,11 +176,11 @@ async def latency(clients: dict[str, Client], n: int, warmup: int, run_one: Call
     return samples
 
 
-async def run_print1(c: Client) -> None:
+async def run_print1(c: Caller) -> None:
     await call(c, *PRINT1)
 
 
-async def warm3(c: Client, errors: list[str]) -> None:
+async def warm3(c: Caller, errors: list[str]) -> None:
     for _ in range(3):
         try:
             await call(c, *PRINT1)
@@ -165,22 +188,22 @@ async def warm3(c: Client, errors: list[str]) -> None:
             errors.append(f"{type(e).__name__}: {e}")
 
 
-async def run_realistic(c: Client) -> None:
+async def run_realistic(c: Caller) -> None:
     await call(c, REALISTIC, REALISTIC_OUT)
 
 
-async def run_stateful(c: Client) -> None:
+async def run_stateful(c: Caller) -> None:
     for code, expect in STATEFUL:
         await call(c, code, expect)
 
 
-async def throughput(callers: list[Client], seconds: float) -> dict:
+async def throughput(callers: list[Caller], seconds: float) -> dict:
     """Everyone calls print(1) back to back for `seconds`: completed calls per second."""
     ok = errors = 0
     first_error = ""
     deadline = time.perf_counter() + seconds
 
-    async def worker(c: Client) -> None:
+    async def worker(c: Caller) -> None:
         nonlocal ok, errors, first_error
         while time.perf_counter() < deadline:
             try:
@@ -217,7 +240,11 @@ async def amain(a: argparse.Namespace) -> dict:
     out: dict[str, Any] = {"config": {k: v for k, v in vars(a).items()}, "latency": {}, "throughput": {},
                            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                        "loadavg_start": os.getloadavg()}, "log_dir": str(logdir)}
-    http = HttpServer(ours_py, extra, a.http_path, logs["ours-http"]) if "ours-http" in impls else None
+    bad = [i for i in impls if i not in IMPLS]
+    if bad:
+        sys.exit(f"mcp_bench: unknown --impl {bad}; known: {', '.join(IMPLS)}")
+    kinds = {IMPLS[i][0] for i in impls}
+    http = HttpServer(ours_py, extra, a.http_path, logs["ours-http"]) if "ours-http" in kinds else None
     try:
         if http:
             http.start()
@@ -225,26 +252,31 @@ async def amain(a: argparse.Namespace) -> dict:
             servers = {"ours-stdio": lambda: stdio_transport(ours_py, extra, logs["ours-stdio"]),
                        "ours-http": lambda: http.url,
                        "ref-stdio": lambda: stdio_transport(a.ref_python, a.ref_args.split(), logs["ref-stdio"])}
-            clients = {}
+            clients: dict[str, Caller] = {}
             for name in impls:
-                clients[name] = await open_client(stack, servers[name](), a.mode)
-                out.setdefault("protocol", {})[name] = clients[name].protocol_version
+                clients[name] = await open_client(stack, servers[IMPLS[name][0]](), name)
+                out.setdefault("protocol", {})[name] = clients[name].client.protocol_version
             cases = [("print(1)", run_print1, a.n), ("realistic (json + compute)", run_realistic, a.n),
                      ("stateful sequence (5 calls, one session)", run_stateful, max(1, a.n // 5))]
             for case, fn, n in cases:
                 print(f"[mcp-bench] latency: {case}, n={n} (+{a.warmup} warm-up)", file=sys.stderr)
-                s = await latency(clients, n, a.warmup if n == a.n else max(2, a.warmup // 5), fn)
+                # a one-shot caller keeps no state between calls
+                these = {k: v for k, v in clients.items() if fn is not run_stateful or not k.endswith("oneshot")}
+                s = await latency(these, n, a.warmup if n == a.n else max(2, a.warmup // 5), fn)
                 out["latency"][case] = {k: {**summary(v), "samples_ms": [x * 1e3 for x in v]} for k, v in s.items()}
 
             # Throughput: every configuration's callers opened (and warmed) up front. The
             # reference shares one session between callers and has no HTTP: its C callers
             # with state of their own are C processes.
             C = a.clients
-            tput_cfgs: dict[str, list[Client]] = {}
-            if "ours-http" in impls:
-                tput_cfgs["ours-http, 1 client"] = [clients["ours-http"]]
-                tput_cfgs[f"ours-http, {C} clients (own MCP sessions)"] = [
-                    await open_client(stack, http.url, a.mode) for _ in range(C)]
+            tput_cfgs: dict[str, list[Caller]] = {}
+            desc = {"ours-http": "own MCP sessions", "ours-http-2026": "own session_id",
+                    "ours-http-2026-oneshot": "one-shot sandboxes"}
+            for name in ("ours-http", "ours-http-2026", "ours-http-2026-oneshot"):
+                if name in impls:
+                    tput_cfgs[f"{name}, 1 client"] = [clients[name]]
+                    tput_cfgs[f"{name}, {C} clients ({desc[name]})"] = [
+                        await open_client(stack, http.url, name) for _ in range(C)]
             if "ours-stdio" in impls:
                 tput_cfgs["ours-stdio, 1 client"] = [clients["ours-stdio"]]
                 tput_cfgs[f"ours-stdio, {C} calls in flight on 1 connection"] = [clients["ours-stdio"]] * C
@@ -253,7 +285,7 @@ async def amain(a: argparse.Namespace) -> dict:
                 if a.ref_procs:
                     tput_cfgs[f"ref-stdio, {C} processes, 1 client each"] = [
                         await open_client(stack, stdio_transport(a.ref_python, a.ref_args.split(),
-                                                                 logs["ref-stdio"]), a.mode) for _ in range(C)]
+                                                                 logs["ref-stdio"]), "ref-stdio") for _ in range(C)]
                 if a.ref_inflight:  # last: it can wedge the reference's server for good
                     tput_cfgs[f"ref-stdio, {C} calls in flight on 1 connection"] = [clients["ref-stdio"]] * C
             for name, callers in tput_cfgs.items():
@@ -315,7 +347,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=str(ROOT / "build"), help="eryx's build dir, with venv/ (build)")
     ap.add_argument("--ref-python", required=True, help="python of a venv with pyeryx[serve] 0.11.0 (bench/mcp.sh makes it)")
-    ap.add_argument("--impl", default="ours-stdio,ours-http,ref-stdio", help="comma list of ours-stdio, ours-http, ref-stdio")
+    ap.add_argument("--impl", default=DEFAULT_IMPLS, help=f"comma list of {', '.join(IMPLS)} (all)")
     ap.add_argument("--n", type=int, default=200, help="timed calls per latency case (the stateful case: n/5 sequences)")
     ap.add_argument("--warmup", type=int, default=20, help="untimed calls first (default 20)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent callers for throughput (8)")
@@ -327,7 +359,6 @@ def main() -> int:
                     help="also CLIENTS calls in flight on the reference's one connection (pyeryx 0.11 mixes their "
                          "outputs and can deadlock: calls then fail by --call-timeout)")
     ap.add_argument("--call-timeout", type=float, default=60.0, help="seconds before a call counts as failed (60)")
-    ap.add_argument("--mode", default="auto", help="mcp.Client mode: auto (the SDK's default) or legacy")
     ap.add_argument("--serve-args", default="", help="extra flags for our server")
     ap.add_argument("--ref-args", default="", help="extra flags for the reference's eryx serve")
     ap.add_argument("--http-path", default="/mcp", help="our HTTP endpoint's path (/mcp)")
