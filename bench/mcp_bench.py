@@ -197,8 +197,34 @@ async def run_stateful(c: Caller) -> None:
         await call(c, code, expect)
 
 
-async def throughput(callers: list[Caller], seconds: float) -> dict:
-    """Everyone calls print(1) back to back for `seconds`: completed calls per second."""
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(kind: str, ref_python: str) -> float:
+    """CPU seconds so far of this process's child servers of one kind (ours-stdio,
+    ours-http, ref-stdio), from /proc: where a throughput round's time goes."""
+    total = 0.0
+    me = os.getpid()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) != me:
+                continue
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        k = "ref-stdio" if cmd[0].decode() == ref_python else "ours-http" if b"--http" in cmd else "ours-stdio"
+        if k == kind:
+            total += (int(fields[11]) + int(fields[12])) / CLK
+    return total
+
+
+async def throughput(callers: list[Caller], seconds: float, kind: str, ref_python: str) -> dict:
+    """Everyone calls print(1) back to back for `seconds`: completed calls per second,
+    and the CPU time the client (this process) and the servers spent per call."""
     ok = errors = 0
     first_error = ""
     deadline = time.perf_counter() + seconds
@@ -214,12 +240,15 @@ async def throughput(callers: list[Caller], seconds: float) -> dict:
                 first_error = first_error or f"{type(e).__name__}: {e}"
                 await anyio.sleep(0.01)
 
-    t0 = time.perf_counter()
+    s0, c0, t0 = server_cpu(kind, ref_python), time.process_time(), time.perf_counter()
     async with anyio.create_task_group() as tg:
         for c in callers:
             tg.start_soon(worker, c)
     dt = time.perf_counter() - t0
-    return {"calls": ok, "errors": errors, "seconds": dt, "calls_per_s": ok / dt, "first_error": first_error}
+    cpu_c, cpu_s = time.process_time() - c0, server_cpu(kind, ref_python) - s0
+    n = max(ok + errors, 1)
+    return {"calls": ok, "errors": errors, "seconds": dt, "calls_per_s": ok / dt, "first_error": first_error,
+            "client_cpu_ms_per_call": cpu_c / n * 1e3, "server_cpu_ms_per_call": cpu_s / n * 1e3}
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -299,7 +328,8 @@ async def amain(a: argparse.Namespace) -> dict:
             for r in range(a.rounds):
                 for name, callers in tput_cfgs.items():
                     print(f"[mcp-bench] throughput round {r + 1}/{a.rounds}: {name}", file=sys.stderr)
-                    res[name].append(await throughput(callers, a.seconds))
+                    res[name].append(await throughput(callers, a.seconds, IMPLS[name.split(",")[0]][0],
+                                                      a.ref_python))
             for name, rounds in res.items():
                 out["throughput"][name] = {"rounds": rounds,
                                            "median_calls_per_s": statistics.median(x["calls_per_s"] for x in rounds),
@@ -327,8 +357,8 @@ def report(out: dict) -> str:
             r = [ratio(s[k], ref[k]) if ref and name != "ref-stdio" else None for k in ("p50_ms", "p99_ms", "mean_ms")]
             lines.append(f"| {case} | {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
                          f"{s['mean_ms']:.2f} | {fmt(r[0])} | {fmt(r[1])} | {fmt(r[2])} |")
-    lines += ["", "| throughput (print(1)) | calls/s (median of rounds) | rounds | errors | ours/ref |",
-              "|---|---:|---|---:|---:|"]
+    lines += ["", "| throughput (print(1)) | calls/s (median of rounds) | rounds | errors | ours/ref "
+              "| CPU ms/call: client, server |", "|---|---:|---|---:|---:|---|"]
     tp = out["throughput"]
     # One caller against the reference's one client; many against its processes (the
     # reference's only many-callers setup where each caller keeps its own state).
@@ -339,7 +369,9 @@ def report(out: dict) -> str:
         rr = ratio(v["median_calls_per_s"], ref1 if "1 client" in name else refn) if name.startswith("ours") else None
         rounds = ", ".join(f"{x['calls_per_s']:.0f}" for x in v["rounds"])
         err = f"{v['errors']} ({v['first_error'][:80]})" if v["errors"] else "0"
-        lines.append(f"| {name} | {v['median_calls_per_s']:.1f} | {rounds} | {err} | {fmt(rr)} |")
+        cc = statistics.median(x["client_cpu_ms_per_call"] for x in v["rounds"])
+        sc = statistics.median(x["server_cpu_ms_per_call"] for x in v["rounds"])
+        lines.append(f"| {name} | {v['median_calls_per_s']:.1f} | {rounds} | {err} | {fmt(rr)} | {cc:.2f}, {sc:.2f} |")
     return "\n".join(lines)
 
 
