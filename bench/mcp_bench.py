@@ -43,6 +43,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 PRINT1 = ("print(1)", "1\n")
+# A call that computes for a while (~20-40 ms in a sandbox): shows whether C callers'
+# executions run in parallel (the machine has 2 cores).
+COMPUTE = ("print(sum(i * i for i in range(100000)))", "333328333350000\n")
 REALISTIC = ('import json\n'
              'rows = [{"id": i, "name": f"item{i}", "score": (i * 37) % 101} for i in range(200)]\n'
              'back = json.loads(json.dumps(rows))\n'
@@ -103,15 +106,14 @@ class HttpServer:
     """Our server with --http on a loopback port the OS picks (127.0.0.1:0), in its own
     process; its "listening on URL" line on stderr says which."""
 
-    def __init__(self, python: str, extra: list[str], path: str, log):
-        self.python, self.extra, self.path, self.log = python, extra, path, log
+    def __init__(self, argv: list[str], path: str, log):
+        self.argv, self.path, self.log = argv, path, log
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
     def start(self, timeout: float = 60.0) -> None:
         start = self.log.tell()
-        self.proc = subprocess.Popen([self.python, "-m", "eryx", "serve", *self.extra, "--http", "127.0.0.1:0"],
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             with open(self.log.name) as f:
@@ -122,7 +124,7 @@ class HttpServer:
                 return
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"our HTTP server did not start (see {self.log.name})")
+        raise RuntimeError(f"the HTTP server {self.argv} did not start (see {self.log.name})")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -134,8 +136,8 @@ class HttpServer:
                 self.proc.wait()
 
 
-def stdio_transport(python: str, extra: list[str], log):
-    params = StdioServerParameters(command=python, args=["-m", "eryx", "serve", *extra], cwd=str(ROOT))
+def stdio_transport(python: str, args: list[str], log):
+    params = StdioServerParameters(command=python, args=args, cwd=str(ROOT))
     return stdio_client(params, errlog=log)
 
 
@@ -150,8 +152,12 @@ IMPLS = {  # name: (server kind, mcp.Client mode, a session_id per caller)
     "ours-http-2026": ("ours-http", "auto", True),
     "ours-http-2026-oneshot": ("ours-http", "auto", False),
     "ref-stdio": ("ref-stdio", "auto", False),
+    # the floor: the same SDK stack, the code exec()'d natively (bench/mcp_floor_server.py)
+    "floor-stdio": ("floor-stdio", "auto", False),
+    "floor-http": ("floor-http", "legacy", False),
+    "floor-http-2026": ("floor-http", "auto", False),
 }
-DEFAULT_IMPLS = "ours-stdio,ours-http,ours-http-2026,ours-http-2026-oneshot,ref-stdio"
+DEFAULT_IMPLS = ",".join(IMPLS)
 
 
 async def open_client(stack: contextlib.AsyncExitStack, server: Any, impl: str) -> Caller:
@@ -216,13 +222,15 @@ def server_cpu(kind: str, ref_python: str) -> float:
             cmd = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
             continue
-        k = "ref-stdio" if cmd[0].decode() == ref_python else "ours-http" if b"--http" in cmd else "ours-stdio"
+        k = ("ref" if cmd[0].decode() == ref_python else "floor" if any(c.endswith(b"mcp_floor_server.py") for c in cmd)
+             else "ours") + ("-http" if b"--http" in cmd else "-stdio")
         if k == kind:
             total += (int(fields[11]) + int(fields[12])) / CLK
     return total
 
 
-async def throughput(callers: list[Caller], seconds: float, kind: str, ref_python: str) -> dict:
+async def throughput(callers: list[Caller], seconds: float, kind: str, ref_python: str,
+                     work: tuple[str, str] = PRINT1) -> dict:
     """Everyone calls print(1) back to back for `seconds`: completed calls per second,
     and the CPU time the client (this process) and the servers spent per call."""
     ok = errors = 0
@@ -233,7 +241,7 @@ async def throughput(callers: list[Caller], seconds: float, kind: str, ref_pytho
         nonlocal ok, errors, first_error
         while time.perf_counter() < deadline:
             try:
-                await call(c, *PRINT1)
+                await call(c, *work)
                 ok += 1
             except Exception as e:  # counted, and the first one kept for the report
                 errors += 1
@@ -265,7 +273,8 @@ async def amain(a: argparse.Namespace) -> dict:
     impls = a.impl.split(",")
     logdir = Path(a.log_dir or tempfile.mkdtemp(prefix="mcp-bench-"))
     logdir.mkdir(parents=True, exist_ok=True)
-    logs = {k: open(logdir / f"{k}.log", "w") for k in ("ours-stdio", "ours-http", "ref-stdio")}
+    logs = {k: open(logdir / f"{k}.log", "w") for k in ("ours-stdio", "ours-http", "ref-stdio", "floor-stdio",
+                                                          "floor-http")}
     out: dict[str, Any] = {"config": {k: v for k, v in vars(a).items()}, "latency": {}, "throughput": {},
                            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                        "loadavg_start": os.getloadavg()}, "log_dir": str(logdir)}
@@ -273,14 +282,23 @@ async def amain(a: argparse.Namespace) -> dict:
     if bad:
         sys.exit(f"mcp_bench: unknown --impl {bad}; known: {', '.join(IMPLS)}")
     kinds = {IMPLS[i][0] for i in impls}
-    http = HttpServer(ours_py, extra, a.http_path, logs["ours-http"]) if "ours-http" in kinds else None
+    floor = [str(HERE / "mcp_floor_server.py")]
+    ours = ["-m", "eryx", "serve", *extra]
+    https = {}
+    if "ours-http" in kinds:
+        https["ours-http"] = HttpServer([ours_py, *ours, "--http", "127.0.0.1:0"], a.http_path, logs["ours-http"])
+    if "floor-http" in kinds:
+        https["floor-http"] = HttpServer([ours_py, *floor, "--http"], "/mcp", logs["floor-http"])
     try:
-        if http:
-            http.start()
+        for h in https.values():
+            h.start()
         async with contextlib.AsyncExitStack() as stack:
-            servers = {"ours-stdio": lambda: stdio_transport(ours_py, extra, logs["ours-stdio"]),
-                       "ours-http": lambda: http.url,
-                       "ref-stdio": lambda: stdio_transport(a.ref_python, a.ref_args.split(), logs["ref-stdio"])}
+            ref = ["-m", "eryx", "serve", *a.ref_args.split()]
+            servers = {"ours-stdio": lambda: stdio_transport(ours_py, ours, logs["ours-stdio"]),
+                       "ours-http": lambda: https["ours-http"].url,
+                       "ref-stdio": lambda: stdio_transport(a.ref_python, ref, logs["ref-stdio"]),
+                       "floor-stdio": lambda: stdio_transport(ours_py, floor, logs["floor-stdio"]),
+                       "floor-http": lambda: https["floor-http"].url}
             clients: dict[str, Caller] = {}
             for name in impls:
                 clients[name] = await open_client(stack, servers[IMPLS[name][0]](), name)
@@ -300,21 +318,24 @@ async def amain(a: argparse.Namespace) -> dict:
             C = a.clients
             tput_cfgs: dict[str, list[Caller]] = {}
             desc = {"ours-http": "own MCP sessions", "ours-http-2026": "own session_id",
-                    "ours-http-2026-oneshot": "one-shot sandboxes"}
-            for name in ("ours-http", "ours-http-2026", "ours-http-2026-oneshot"):
-                if name in impls:
-                    tput_cfgs[f"{name}, 1 client"] = [clients[name]]
+                    "ours-http-2026-oneshot": "one-shot sandboxes", "floor-http": "own MCP sessions",
+                    "floor-http-2026": "no session"}
+            for name in ("ours-http", "ours-http-2026", "ours-http-2026-oneshot", "ours-stdio",
+                         "floor-http", "floor-http-2026", "floor-stdio"):
+                if name not in impls:
+                    continue
+                tput_cfgs[f"{name}, 1 client"] = [clients[name]]
+                if name.endswith("-stdio"):
+                    tput_cfgs[f"{name}, {C} calls in flight on 1 connection"] = [clients[name]] * C
+                else:
                     tput_cfgs[f"{name}, {C} clients ({desc[name]})"] = [
-                        await open_client(stack, http.url, name) for _ in range(C)]
-            if "ours-stdio" in impls:
-                tput_cfgs["ours-stdio, 1 client"] = [clients["ours-stdio"]]
-                tput_cfgs[f"ours-stdio, {C} calls in flight on 1 connection"] = [clients["ours-stdio"]] * C
+                        await open_client(stack, https[IMPLS[name][0]].url, name) for _ in range(C)]
             if "ref-stdio" in impls:
                 tput_cfgs["ref-stdio, 1 client"] = [clients["ref-stdio"]]
                 if a.ref_procs:
                     tput_cfgs[f"ref-stdio, {C} processes, 1 client each"] = [
-                        await open_client(stack, stdio_transport(a.ref_python, a.ref_args.split(),
-                                                                 logs["ref-stdio"]), "ref-stdio") for _ in range(C)]
+                        await open_client(stack, stdio_transport(a.ref_python, ref, logs["ref-stdio"]), "ref-stdio")
+                        for _ in range(C)]
                 if a.ref_inflight:  # last: it can wedge the reference's server for good
                     tput_cfgs[f"ref-stdio, {C} calls in flight on 1 connection"] = [clients["ref-stdio"]] * C
             for name, callers in tput_cfgs.items():
@@ -324,12 +345,16 @@ async def amain(a: argparse.Namespace) -> dict:
                         tg.start_soon(warm3, c, werr)
                 if werr:
                     print(f"[mcp-bench] {name}: {len(werr)} warm-up errors, first: {werr[0][:200]}", file=sys.stderr)
-            res: dict[str, list[dict]] = {k: [] for k in tput_cfgs}
+            runs = [(name, callers, PRINT1) for name, callers in tput_cfgs.items()]
+            if a.compute:  # the same callers, a computing call: only where callers have their own session
+                runs += [(f"compute: {name}", callers, COMPUTE) for name, callers in tput_cfgs.items()
+                         if name.startswith(("ours-http,", "ref-stdio,")) and "in flight" not in name]
+            res: dict[str, list[dict]] = {k[0]: [] for k in runs}
             for r in range(a.rounds):
-                for name, callers in tput_cfgs.items():
+                for name, callers, work in runs:
                     print(f"[mcp-bench] throughput round {r + 1}/{a.rounds}: {name}", file=sys.stderr)
-                    res[name].append(await throughput(callers, a.seconds, IMPLS[name.split(",")[0]][0],
-                                                      a.ref_python))
+                    impl = name.removeprefix("compute: ").split(",")[0]
+                    res[name].append(await throughput(callers, a.seconds, IMPLS[impl][0], a.ref_python, work))
             for name, rounds in res.items():
                 out["throughput"][name] = {"rounds": rounds,
                                            "median_calls_per_s": statistics.median(x["calls_per_s"] for x in rounds),
@@ -337,8 +362,8 @@ async def amain(a: argparse.Namespace) -> dict:
                                            "first_error": next((x["first_error"] for x in rounds
                                                                 if x["first_error"]), "")}
     finally:
-        if http:
-            http.stop()
+        for h in https.values():
+            h.stop()
         for f in logs.values():
             f.close()
     out["machine"]["loadavg_end"] = os.getloadavg()
@@ -357,16 +382,18 @@ def report(out: dict) -> str:
             r = [ratio(s[k], ref[k]) if ref and name != "ref-stdio" else None for k in ("p50_ms", "p99_ms", "mean_ms")]
             lines.append(f"| {case} | {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
                          f"{s['mean_ms']:.2f} | {fmt(r[0])} | {fmt(r[1])} | {fmt(r[2])} |")
-    lines += ["", "| throughput (print(1)) | calls/s (median of rounds) | rounds | errors | ours/ref "
+    lines += ["", "| throughput (print(1), or compute: ...) | calls/s (median of rounds) | rounds | errors | ours/ref "
               "| CPU ms/call: client, server |", "|---|---:|---|---:|---:|---|"]
     tp = out["throughput"]
     # One caller against the reference's one client; many against its processes (the
     # reference's only many-callers setup where each caller keeps its own state).
-    ref1 = tp.get("ref-stdio, 1 client", {}).get("median_calls_per_s")
-    refn = next((v["median_calls_per_s"] for k, v in tp.items() if k.startswith("ref-stdio") and "processes" in k),
-                None)
     for name, v in tp.items():
-        rr = ratio(v["median_calls_per_s"], ref1 if "1 client" in name else refn) if name.startswith("ours") else None
+        pre = "compute: " if name.startswith("compute: ") else ""
+        ref1 = tp.get(f"{pre}ref-stdio, 1 client", {}).get("median_calls_per_s")
+        refn = next((w["median_calls_per_s"] for k, w in tp.items()
+                     if k.startswith(f"{pre}ref-stdio") and "processes" in k), None)
+        rr = (ratio(v["median_calls_per_s"], ref1 if "1 client" in name else refn)
+              if name.removeprefix(pre).startswith("ours") else None)
         rounds = ", ".join(f"{x['calls_per_s']:.0f}" for x in v["rounds"])
         err = f"{v['errors']} ({v['first_error'][:80]})" if v["errors"] else "0"
         cc = statistics.median(x["client_cpu_ms_per_call"] for x in v["rounds"])
@@ -390,6 +417,8 @@ def main() -> int:
     ap.add_argument("--ref-inflight", action="store_true",
                     help="also CLIENTS calls in flight on the reference's one connection (pyeryx 0.11 mixes their "
                          "outputs and can deadlock: calls then fail by --call-timeout)")
+    ap.add_argument("--no-compute", dest="compute", action="store_false",
+                    help="skip the throughput of a computing call")
     ap.add_argument("--call-timeout", type=float, default=60.0, help="seconds before a call counts as failed (60)")
     ap.add_argument("--serve-args", default="", help="extra flags for our server")
     ap.add_argument("--ref-args", default="", help="extra flags for the reference's eryx serve")
