@@ -1,21 +1,24 @@
 """MCP server benchmarks (issue 19; bench/mcp.sh; docs/BENCHMARKS.md, "MCP server"):
 `python -m eryx serve` (this tree, over stdio and streamable HTTP) against the
-reference, pyeryx 0.11's `eryx serve` (stdio only), all driven by the official MCP
-SDK's client (`mcp.Client`: stdio_client / streamable_http_client) in one run.
+reference, pyeryx 0.11's `eryx serve` (stdio only), and a floor (the same SDK stack
+running the code natively, bench/mcp_floor_server.py), all driven by the official
+MCP SDK's client (`mcp.Client`: stdio_client / streamable_http_client) in one run.
 
-Latency cases (round trip of one `run_python` tool call, seconds -> ms): `print(1)`,
-a realistic call (json + a computation), and a stateful sequence (5 calls in one MCP
-session, each depending on the last). The implementations are interleaved call by
-call, warm-up calls excluded; each call's output is checked. Throughput: calls per
-second of `print(1)` with C concurrent callers (default 8) for a fixed window, the
-implementations alternated round by round: ours over HTTP with C clients (each its
-own MCP session), ours and the reference with C calls in flight on one stdio
-connection, and the reference as C processes with one stdio client each (the only
-way it gives C callers their own state). Errors (isError, wrong output, exceptions)
-are counted, never timed.
+Latency cases (round trip of one `run_python` tool call): `print(1)`, a realistic
+call (json + a computation), and a stateful sequence (5 calls in one session, each
+depending on the last). The implementations (IMPLS) are interleaved call by call,
+warm-up calls excluded; every call's output is checked. Throughput: calls per second
+for a fixed window, the configurations alternated round by round: 1 caller and C
+(default 8) callers: over HTTP C clients (each its own MCP session or session_id),
+over stdio C calls in flight on one connection, and the reference as C processes
+with one stdio client each (the only way it gives C callers their own state; C calls
+in flight on its one connection mix outputs and can deadlock: --ref-inflight); then
+a computing call the same way (compute: ...). Errors (isError, wrong output, a call
+past --call-timeout) are counted, never timed. The CPU time per call of the client
+(this process) and of the servers (/proc) says where the time goes.
 
     build/venv/bin/python bench/mcp_bench.py --ref-python REF_VENV/bin/python [--n 200]
-        [--warmup 20] [--clients 8] [--seconds 5] [--rounds 3] [--json FILE]
+        [--warmup 20] [--clients 8] [--seconds 5] [--rounds 3] [--impl ...] [--json FILE]
 """
 from __future__ import annotations
 
