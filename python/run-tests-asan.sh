@@ -18,7 +18,7 @@ if ! grep -qiE '^ERYX_SANITIZE:BOOL=(ON|1|TRUE)$' "$bdir/CMakeCache.txt"; then
 fi
 stamp="$bdir/venv/.eryx-installed"
 if [ ! -f "$stamp" ] || [ -n "$(find "$bdir/liberyx.a" "$bdir/CMakeCache.txt" "$here/src" "$here/eryx" "$here/setup.py" \
-        "$here/../include/eryx.h" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+        "$here/../include/eryx.h" "$here"/requirements-*.txt -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     "$here/build-module.sh" "$bdir" >&2
 fi
 asan=$(gcc -print-file-name=libasan.so)

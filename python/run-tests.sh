@@ -10,7 +10,7 @@ shift
 venv="$bdir/venv"
 stamp="$venv/.eryx-installed"
 if [ ! -f "$stamp" ] || [ -n "$(find "$bdir/liberyx.a" "$bdir/CMakeCache.txt" "$here/src" "$here/eryx" "$here/setup.py" \
-        "$here/../include/eryx.h" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+        "$here/../include/eryx.h" "$here"/requirements-*.txt -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     "$here/build-module.sh" "$bdir" >&2
 fi
 # Run from the build dir, so `import eryx` is the installed module, not python/eryx.

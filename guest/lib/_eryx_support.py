@@ -692,9 +692,6 @@ class CallbackNamespace:
     def __iter__(self):
         return iter(list(self.__dict__))
 
-    def __dir__(self):
-        return list(self.__dict__)
-
     def __repr__(self):
         return f"<callbacks {sorted(self.__dict__)}>"
 
@@ -709,9 +706,16 @@ def _callback_path(name):
     at most (a tool's dots stay in its name), its parts decoded."""
     if not name.startswith("mcp."):
         return name.split(".")
-    parts = name.split(".", 2)
-    return [p if not p.startswith(_MCP_ESCAPE) else bytes.fromhex(p[len(_MCP_ESCAPE):]).decode("utf-8")
-            for p in parts]
+    return [_mcp_unescape(p) for p in name.split(".", 2)]
+
+
+def _mcp_unescape(part):
+    if part.startswith(_MCP_ESCAPE):
+        try:
+            return bytes.fromhex(part[len(_MCP_ESCAPE):]).decode("utf-8")
+        except ValueError:  # not ours (a callback the host named so): as it is
+            pass
+    return part
 
 
 def set_callbacks(spec_json):

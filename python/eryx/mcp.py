@@ -38,6 +38,7 @@ _MAX_PAGES = 100          # tools/list pages read at connect
 _STDERR_TAIL = 4096       # bytes of a server's stderr kept for error messages
 _CLOSE_WAIT = 10.0        # the SDK's shutdown: 0.5 s flush, 2 s grace, SIGTERM, 2 s, SIGKILL, 2 s reap
 _CALL_MARGIN = 5.0        # a call's thread waits this past its timeout for the cancelled request to end
+_AFTER_GUEST = 0.5        # the host gives up this long after the guest's callback timeout (eryx's message first)
 # Names of tools (and servers) that are not ASCII identifiers travel hex-encoded
 # in the callback name (the C library takes identifiers joined by dots); the
 # guest decodes them (guest/lib/_eryx_support.py, _MCP_ESCAPE).
@@ -195,6 +196,8 @@ async def _run_server(srv: _Server) -> None:
             srv.ready.set_exception(InitializationError(srv.describe(why)))
     except BaseException as e:  # noqa: BLE001 - every failure ends this task and is reported
         if not srv.ready.done():
+            errlog.close()
+            await _stderr_settled(srv)
             srv.ready.set_exception(InitializationError(srv.describe(_why(e, srv.command))))
         elif not srv.closing:
             srv.error = str(_leaf(e)) or type(_leaf(e)).__name__
@@ -207,6 +210,18 @@ async def _run_server(srv: _Server) -> None:
             srv.stderr.transport.close()
         if not srv.ready.done():
             srv.ready.set_exception(InitializationError(srv.describe("the connection ended")))
+
+
+async def _stderr_settled(srv: _Server) -> None:
+    """Lets the last stderr a failed server wrote arrive (EOF), briefly, for the message."""
+    import asyncio
+    try:
+        for _ in range(30):
+            if srv.stderr.transport is None:
+                return
+            await asyncio.sleep(0.01)
+    except BaseException:  # noqa: BLE001 - cancelled: the message goes without it
+        pass
 
 
 def _map_result(result: Any) -> Any:
@@ -353,8 +368,9 @@ class MCPManager:
     def _callbacks(self, callback_timeout_ms: int | None = None) -> list[dict[str, Any]]:
         """The tools as eryx callback dicts {"name", "fn", "description", "schema"}; the
         name is "mcp.<server>.<tool>" with non-identifier parts hex-encoded (_wire).
-        A call waits at most the sandbox's callback timeout (else call_timeout_secs)."""
-        timeout = callback_timeout_ms / 1000 if callback_timeout_ms else self._call_timeout
+        A call waits at most the sandbox's callback timeout (+0.5 s, so that the guest sees
+        eryx's own timeout error first), else call_timeout_secs."""
+        timeout = callback_timeout_ms / 1000 + _AFTER_GUEST if callback_timeout_ms else self._call_timeout
         return [{"name": f"mcp.{_wire(srv.name)}.{_wire(t.name)}", "fn": self._tool_fn(srv, t.name, timeout),
                  "description": t.description or "", "schema": _callback_schema(t.input_schema)}
                 for srv in self._ready() for t in srv.tools]
@@ -650,4 +666,10 @@ def manager_from_arguments(opts: Any, *, errors: list[str] | None = None,
     paths = getattr(opts, "mcp_config", None) or None
     if not paths and not getattr(opts, "mcp", False):
         return None
-    return connect_servers(paths, connect_timeout, errors=errors)
+    errs: list[str] = errors if errors is not None else []
+    before = len(errs)
+    manager = connect_servers(paths, connect_timeout, errors=errs)
+    if manager is None and len(errs) == before:
+        errs.append("no stdio MCP server is configured in " + (", ".join(map(str, paths)) if paths else
+                                                               "the agent hosts' config files (docs/MCP-TOOLS.md)"))
+    return manager

@@ -142,7 +142,7 @@ try:
     result = "answered"
 except CallbackError as e:
     result = str(e)""")
-    assert "did not answer within 300 ms" in got
+    assert "callback mcp.fixture.slow did not answer within 300 ms" == got  # eryx's timeout, in the guest
     # The host side gave up too (the request was cancelled): every call slot is free again.
     end = time.monotonic() + 10
     while manager._slots._value != manager._max_calls and time.monotonic() < end:
@@ -152,9 +152,9 @@ except CallbackError as e:
 
 
 def test_host_call_is_bounded_by_the_callback_timeout(manager):
-    # Called directly (as eryx's thread does), the call gives up at the timeout.
+    # Called directly (as eryx's thread does), the call gives up 0.5 s after the guest would have.
     fn = {cb["name"]: cb["fn"] for cb in manager._callbacks(200)}["mcp.fixture.slow"]
-    with pytest.raises(MCPToolError, match=r"did not answer within 0.2 s"):
+    with pytest.raises(MCPToolError, match=r"did not answer within 0.7 s \(the request was cancelled\)"):
         fn(seconds=3)
 
 
@@ -202,7 +202,7 @@ def test_connect_failures_are_initialization_errors(tmp_path):
         with pytest.raises(eryx.InitializationError, match=r"'hang' .*no MCP handshake within 1 s"):
             m.connect("hang", sys.executable, [FIXTURE, "--hang"], {"FIXTURE_PID_FILE": str(pid_file)},
                       timeout_secs=1)
-        assert time.monotonic() - t0 < 20  # bounded: the timeout plus the SDK's shutdown sequence
+        assert time.monotonic() - t0 < 30  # a bound (no hang), not a speed: the timeout plus the SDK shutdown
         assert _gone(int(pid_file.read_text()), within=1)  # stopped and reaped before connect returned
         assert m.server_names == []
         # The names stay free after a failure.
@@ -379,6 +379,11 @@ def test_argparse_helpers(tmp_path):
     errors: list[str] = []
     assert manager_from_arguments(opts, errors=errors) is None
     assert len(errors) == 2 and all("no such file" in e for e in errors)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"mcpServers": {"remote": {"url": "https://example.invalid/mcp"}}}')
+    errors = []
+    assert manager_from_arguments(p.parse_args(["--mcp-config", str(empty)]), errors=errors) is None
+    assert errors == [f"no stdio MCP server is configured in {empty}"]
 
 
 def test_python_m_eryx_mcp_config(tmp_path):

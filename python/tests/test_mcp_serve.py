@@ -224,8 +224,17 @@ def test_files(tmp_path: Path):
             await ok(c, "put_file", path="q2", content="x" * 1000)
             sc = await fails(c, "put_file", "FileError", path="q3", content="x" * 1000)
             assert "quota" in sc["error"]["message"]
+            # put_file and the code's writes share the quota: the guest gets what is left
+            await ok(c, "run_python", code="import os; os.remove('/data/q1')")
+            write_g = "with open('/data/g', 'w') as f: f.write('z' * 1500)"
+            sc = await fails(c, "run_python", "OSError", code=write_g)
+            assert "quota" in sc["error"]["message"].lower()
+            await ok(c, "put_file", path="q2", content="x" * 10)  # a live session: evicted, restored next
+            sc = await ok(c, "run_python", code=write_g)
+            assert sc["restored"] is True
+            await ok(c, "run_python", code="import os; os.remove('/data/g')")
             # a file the code makes too big to fetch
-            await ok(c, "run_python", code="import os; os.remove('/data/q1'); os.remove('/data/q2')\n"
+            await ok(c, "run_python", code="import os; os.remove('/data/q2')\n"
                                            "open('/data/huge', 'w').write('y' * 2048)")
             await fails(c, "get_file", "FileError", path="huge")
             # a symlink in /data (the guest cannot make one; a host process could) is never followed
@@ -439,3 +448,35 @@ def test_durations_and_signals(tmp_path: Path):
         assert list(tmp.iterdir()) == []
         proc.stdin.close()
         proc.stderr.close()
+
+
+def test_state_dir_is_one_servers(tmp_path: Path):
+    state = tmp_path / "state"
+    (state / "sessions" / "stale").mkdir(parents=True)  # an earlier server's: its snapshots cannot be restored
+    first = subprocess.Popen([*SERVE, "--state-dir", str(state)], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + DEADLINE
+        while (state / "sessions" / "stale").exists():
+            assert first.poll() is None and time.monotonic() < end
+            time.sleep(0.05)
+        second = subprocess.run([*SERVE, "--state-dir", str(state)], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=DEADLINE)
+        assert second.returncode == 2 and "in use by another eryx serve" in second.stderr
+    finally:
+        first.stdin.close()  # end of input: the server ends
+        assert first.wait(DEADLINE) == 0
+    assert (state / "sessions").is_dir()  # a given state dir is kept
+
+
+def test_cancelled_call_stops_its_execution():
+    async def main() -> None:
+        async with stdio("--workers", "1", "--timeout", "120s") as c:
+            await ok(c, "run_python", code="x = 1")
+            with anyio.move_on_after(1):  # the client gives up: the SDK sends notifications/cancelled
+                await c.call_tool("run_python", {"code": "while True: pass"})
+            # the one worker and the session are free again long before the loop's 120 s
+            sc = await ok(c, "run_python", code="print('next')")
+            assert sc["stdout"] == "next"
+            await fails(c, "run_python", "NameError", code="x")  # cancelled: the session started afresh
+    run(main)

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         import anyio
 
         from ._server import Server
+        from ._sessions import ServeError
     except ImportError as e:  # the SDK is an optional dependency of the module
         print(f"eryx serve: the MCP SDK is not installed ({e}); pip install mcp==2.3.0", file=sys.stderr)
         return 1
@@ -35,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     old = signal.signal(signal.SIGTERM, terminate)
     interrupted = False
     try:
-        server = Server(cfg, state_dir)
+        try:
+            server = Server(cfg, state_dir)
+        except ServeError as e:
+            print(f"eryx serve: {e}", file=sys.stderr)
+            return 2
         anyio.run(server.serve)
         return 0
     except KeyboardInterrupt:

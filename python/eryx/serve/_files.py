@@ -9,6 +9,7 @@ so a symlink can never lead out of the session's directory.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -61,7 +62,7 @@ def _open_dir(root: str, parts: list[str], create: bool) -> int:
 def _why(e: OSError, path: str) -> FileError:
     if isinstance(e, FileNotFoundError):
         return FileError(f"{path}: no such file or directory in /data")
-    if e.errno == 40 or isinstance(e, NotADirectoryError):  # ELOOP: O_NOFOLLOW met a symlink
+    if e.errno == errno.ELOOP or isinstance(e, NotADirectoryError):  # ELOOP: O_NOFOLLOW met a symlink
         return FileError(f"{path}: a component is a symlink or not a directory (symlinks are not followed)")
     if isinstance(e, IsADirectoryError):
         return FileError(f"{path}: is a directory")

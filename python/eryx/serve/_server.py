@@ -267,7 +267,8 @@ class Server:
         if timeout_ms is None:
             return cap
         if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
-            raise ServeError("bad_argument", f"timeout_ms must be a positive number of milliseconds, not {timeout_ms!r}")
+            raise ServeError("bad_argument",
+                             f"timeout_ms must be a positive number of milliseconds, not {timeout_ms!r}")
         return min(timeout_ms, cap) if cap else timeout_ms
 
     async def _one_shot(self, code: str, timeout: int | None) -> CallToolResult:
@@ -403,9 +404,7 @@ class Server:
                     raise ServeError("bad_argument", f"content is not valid base64: {exc}") from None
             else:
                 raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
-            size = await self.table.use(key, lambda e: _files.write(
-                e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
-                max_files=c.data_max_files), live=False)
+            size = await self.table.use(key, lambda e: self._put(e, path, data), live=False)
         except _files.FileError as e:
             return _failure("FileError", str(e), session_id=session_id)
         except ServeError as e:
@@ -414,6 +413,16 @@ class Server:
             return _failure(type(e).__name__, str(e), session_id=session_id)
         gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
         return _result({"session_id": key[1], "path": gpath, "size": size}, f"wrote {size} bytes to {gpath}", False)
+
+    def _put(self, e: Entry, path: str, data: bytes) -> int:
+        """(worker) Writes the file; a live interpreter is evicted, so that its next load
+        gives it what is left of the /data quota after this file (its count cannot see it)."""
+        c = self.cfg
+        size = _files.write(e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
+                            max_files=c.data_max_files)
+        if e.session is not None:
+            self.table._evict(e)
+        return size
 
     async def get_file(self, ctx: Context, path: str, encoding: str | None,
                        session_id: str | None) -> CallToolResult:
@@ -476,11 +485,10 @@ class Server:
 
         # The SDK's own idle reaping of MCP sessions is our --session-idle-s too; and its session
         # bound, well above ours (evicted sessions cost no memory).
+        body = max(4 << 20, self.cfg.max_file_bytes * 4 // 3 + (1 << 20))  # a put_file of --max-file-bytes, base64
         app = self.mcp.streamable_http_app(stateless_http=self.cfg.stateless, host=host,
                                            session_idle_timeout=max(self.cfg.session_idle_s * 6, 3600.0),
-                                           max_sessions=10000,
-                                           # a put_file of --max-file-bytes fits, in base64 (the SDK's 4 MiB else)
-                                           max_request_body_size=max(4 << 20, self.cfg.max_file_bytes * 4 // 3 + (1 << 20)))
+                                           max_sessions=10000, max_request_body_size=body)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
         # without it a JSON response (headers and body written apart) waits ~40 ms for the

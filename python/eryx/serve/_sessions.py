@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import fcntl
 import hashlib
 import os
 import shutil
@@ -33,7 +34,7 @@ _MAX_TOMBSTONES = 10000  # discarded sessions remembered, to say so on their nex
 
 # What an entry without a live interpreter is charged on disk besides its files and
 # snapshot: bounds how many such entries --max-evicted-bytes allows.
-_ENTRY_OVERHEAD = 4096
+_ENTRY_OVERHEAD = 16 << 10
 
 
 def _disk_bytes(e: "Entry") -> int:
@@ -62,7 +63,6 @@ class Entry:
         self.count = 0  # run_python calls that ran (kept across eviction)
         self.last_used = time.monotonic()
         self.lock = asyncio.Lock()
-        self.users = 0  # calls holding or waiting for the lock
         self.cancel_requested = False
         self.restored = False  # the last load restored a snapshot
 
@@ -70,7 +70,17 @@ class Entry:
 class SessionTable:
     def __init__(self, cfg: ServeConfig, state_dir: str) -> None:
         self.cfg = cfg
+        # One server per state dir; what an earlier one left cannot be restored (its
+        # snapshots were signed with its own key), so it goes.
+        self._lock_fd = os.open(os.path.join(state_dir, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            raise ServeError("state_dir_busy", f"the state directory {state_dir} is in use by another "
+                             "eryx serve") from None
         self.dir = os.path.join(state_dir, "sessions")
+        shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.pool = concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="eryx-serve")
         self.entries: dict[tuple[str, str], Entry] = {}
@@ -220,7 +230,6 @@ class SessionTable:
         self._admit()
         e = self.entry(key, create)
         self.inflight += 1
-        e.users += 1
         try:
             async with e.lock:
                 if self.entries.get(key) is not e:  # discarded while this call waited
@@ -243,7 +252,6 @@ class SessionTable:
                     if e.session is None and self.entries.get(key) is e:
                         await self._park(e)
         finally:
-            e.users -= 1
             self.inflight -= 1
             self._bound_disk()
 
@@ -328,3 +336,4 @@ class SessionTable:
             e.session = None
         self.entries.clear()
         self.live.clear()
+        os.close(self._lock_fd)
