@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/mcp.sh [mcp_bench.py args]: the MCP server benchmarks (issue 19; docs/BENCHMARKS.md,
 # "MCP server (issue 19)"): run_python round trips (print(1), a realistic call, a
-# stateful sequence) and calls per second with 8 concurrent callers, our
-# `python -m eryx serve` (stdio and --http on a free loopback port) against the
-# reference pyeryx 0.11.0's `eryx serve` (stdio), in one run, all driven by the MCP
-# SDK's client from BUILD/venv. Makes the reference's venv once (a Python >= 3.12 from
+# stateful sequence) and calls per second with 1 and 8 concurrent callers, our
+# `python -m eryx serve` (stdio, and --http on a loopback port the OS picks) against the
+# reference pyeryx 0.11.0's `eryx serve` (stdio) and a floor (bench/mcp_floor_server.py:
+# the same SDK stack, the code run natively), in one run, all driven by the MCP SDK's
+# client from BUILD/venv. Makes the reference's venv once (a Python >= 3.12 from
 # pyenv or PATH: its wheels in bench/requirements-pyeryx-serve.txt, pinned by hash) under
 # ${XDG_CACHE_HOME:-~/.cache}/eryx/bench-venvs/. Environment: BUILD (default build/).
 # See bench/mcp_bench.py for the options (--n, --warmup, --clients, --seconds, --rounds,
