@@ -377,7 +377,7 @@ def report(out: dict) -> str:
     lines = [f"MCP server benchmark: {out['machine']['cpus']} CPUs, load average at start "
              f"{out['machine']['loadavg_start'][0]:.2f}, at end {out['machine']['loadavg_end'][0]:.2f}; "
              f"protocol versions {out.get('protocol', {})}", "",
-             "| case | server | n | p50 ms | p99 ms | mean ms | p50 ours/ref | p99 ours/ref | mean ours/ref |",
+             "| case | server | n | p50 ms | p99 ms | mean ms | p50 / ref | p99 / ref | mean / ref |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for case, per in out["latency"].items():
         ref = per.get("ref-stdio")
