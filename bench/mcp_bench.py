@@ -18,7 +18,7 @@ past --call-timeout) are counted, never timed. The CPU time per call of the clie
 (this process) and of the servers (/proc) says where the time goes.
 
     build/venv/bin/python bench/mcp_bench.py --ref-python REF_VENV/bin/python [--n 200]
-        [--warmup 20] [--clients 8] [--seconds 5] [--rounds 3] [--impl ...] [--json FILE]
+        [--warmup 20] [--clients 8] [--seconds 3] [--rounds 5] [--impl ...] [--json FILE]
 """
 from __future__ import annotations
 
@@ -413,8 +413,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=200, help="timed calls per latency case (the stateful case: n/5 sequences)")
     ap.add_argument("--warmup", type=int, default=20, help="untimed calls first (default 20)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent callers for throughput (8)")
-    ap.add_argument("--seconds", type=float, default=5.0, help="throughput window per round (5)")
-    ap.add_argument("--rounds", type=int, default=3, help="throughput rounds, configurations alternated (3)")
+    ap.add_argument("--seconds", type=float, default=3.0, help="throughput window per round (3)")
+    ap.add_argument("--rounds", type=int, default=5, help="throughput rounds, configurations alternated (5)")
     ap.add_argument("--no-ref-procs", dest="ref_procs", action="store_false",
                     help="skip the reference as CLIENTS processes")
     ap.add_argument("--ref-inflight", action="store_true",
