@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -167,7 +166,13 @@ async def open_client(stack: contextlib.AsyncExitStack, server: Any, impl: str) 
     _, mode, sid = IMPLS[impl]
     client = await stack.enter_async_context(Client(server, mode=mode))
     await client.list_tools()  # as a host does; a 2026-era connection wants the tool listed before a call
-    return Caller(client, f"bench-{uuid.uuid4()}" if sid else None)
+    if not sid:
+        return Caller(client, None)
+    # Without an MCP session the server issues session ids (docs/MCP.md "Sessions"): ask for one.
+    res = await client.call_tool("run_python", {"code": "pass", "session_id": "new"})
+    if res.is_error:
+        raise RuntimeError(f"{impl}: could not start a session: {output_of(res)}")
+    return Caller(client, res.structured_content["session_id"])
 
 
 async def latency(clients: dict[str, Caller], n: int, warmup: int, run_one: Callable) -> dict[str, list[float]]:
