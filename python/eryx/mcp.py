@@ -34,6 +34,10 @@ __all__ = ["MCPManager", "MCPToolError", "add_arguments", "connect_servers", "di
 # A server name is one namespace level in the guest: no dots (mcp.<server>.<tool>).
 _SERVER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
 MAX_TOOLS = 1000          # per server: the callbacks (and their schemas) each sandbox is built with
+MAX_SERVERS = 100        # per manager: each is a child process (a config file may list any number)
+MAX_TOOLS_BYTES = 4 << 20  # per server: its tools' names, descriptions and schemas, in every sandbox's start
+MAX_CONFIG_BYTES = 64 << 20   # an agent host's config file read by discovery
+MAX_MESSAGE_BYTES = 64 << 20  # one message from a server (a tool's answer); past it the server is disconnected
 _MAX_PAGES = 100          # tools/list pages read at connect
 _STDERR_TAIL = 4096       # bytes of a server's stderr kept for error messages
 _CLOSE_WAIT = 10.0        # the SDK's shutdown: 0.5 s flush, 2 s grace, SIGTERM, 2 s, SIGKILL, 2 s reap
@@ -104,6 +108,7 @@ class _Server:
         self.scope: Any = None         # anyio.CancelScope: ends one still connecting
         self.closing = False
         self.error: str | None = None  # why a ready connection ended
+        self.overflow: str | None = None  # set when the server sent a message over MAX_MESSAGE_BYTES
         self.stderr = _StderrTail()
 
     def shutdown(self) -> None:  # on the loop thread
@@ -168,7 +173,9 @@ async def _run_server(srv: _Server) -> None:
 
     import anyio
     from mcp.client import Client
-    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.stdio import StdioServerParameters
+
+    from ._mcp_stdio import bounded_stdio_client
 
     srv.stop = anyio.Event()
     srv.scope = anyio.CancelScope(deadline=anyio.current_time() + srv.timeout)
@@ -182,7 +189,8 @@ async def _run_server(srv: _Server) -> None:
         # only HOME, PATH and a few others, which breaks servers run by npx, uvx, etc.
         params = StdioServerParameters(command=srv.command, args=srv.args, env={**os.environ, **srv.env})
         with srv.scope:
-            async with Client(stdio_client(params, errlog=errlog), mode="auto") as client:
+            transport = bounded_stdio_client(params, errlog, MAX_MESSAGE_BYTES, lambda: _overflowed(srv))
+            async with Client(transport, mode="auto") as client:
                 errlog.close()  # the child holds its own copy: EOF once it ends
                 srv.tools = await _list_tools(client)
                 srv.scope.deadline = math.inf
@@ -198,7 +206,7 @@ async def _run_server(srv: _Server) -> None:
         if not srv.ready.done():
             errlog.close()
             await _stderr_settled(srv)
-            srv.ready.set_exception(InitializationError(srv.describe(_why(e, srv.command))))
+            srv.ready.set_exception(InitializationError(srv.describe(srv.overflow or _why(e, srv.command))))
         elif not srv.closing:
             srv.error = str(_leaf(e)) or type(_leaf(e)).__name__
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
@@ -210,6 +218,15 @@ async def _run_server(srv: _Server) -> None:
             srv.stderr.transport.close()
         if not srv.ready.done():
             srv.ready.set_exception(InitializationError(srv.describe("the connection ended")))
+
+
+def _overflowed(srv: _Server) -> None:
+    """The transport met a message over the bound: the connection ends (a ready one
+    through stop, so the child is stopped and reaped; calls in flight fail)."""
+    srv.overflow = srv.error = (f"the server sent a message of more than {MAX_MESSAGE_BYTES >> 20} MiB "
+                                "(eryx.mcp.MAX_MESSAGE_BYTES); it was disconnected")
+    if srv.stop is not None:
+        srv.stop.set()
 
 
 async def _stderr_settled(srv: _Server) -> None:
@@ -258,6 +275,8 @@ async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout
         # The SDK's read timeout ends the wait and sends the server notifications/cancelled.
         result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
     except MCPError as e:
+        if srv.overflow:
+            raise MCPToolError(f"MCP server {srv.name!r}: {srv.overflow}") from None
         if e.code == REQUEST_TIMEOUT and "timed out" in e.message:
             raise MCPToolError(f"MCP tool {srv.name}.{tool} did not answer within {shown:g} s "
                                "(the request was cancelled)") from None

@@ -4,7 +4,7 @@ written with the official SDK's MCPServer. Run as `python mcp_fixture_server.py`
 Its tools cover each result mapping of eryx.mcp: structured output (add), plain
 text (greet), JSON text (config), non-text content (pixel), a tool error (fail), a
 protocol error (protocol_error), a slow tool (slow: sleeps the given seconds), and
-names that are not identifiers (text.upper, word-count). `--hang` never answers
+names that are not identifiers (text.upper, word-count), a large answer (big). `--hang` never answers
 the handshake (a connect timeout), `--no-tools` serves no tools. Environment:
 FIXTURE_PID_FILE (it writes its pid there), FIXTURE_GREETING (greet's greeting).
 """
@@ -70,6 +70,10 @@ def build(with_tools: bool = True) -> MCPServer:
     @server.tool(name="word-count", description="Counts words (a dashed name).")
     def word_count(text: str) -> dict:
         return {"words": len(text.split())}
+
+    @server.tool(description="Answers n bytes of text (a large answer).", structured_output=False)
+    def big(n: int) -> str:
+        return "x" * n
 
     return server
 
