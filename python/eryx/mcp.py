@@ -155,12 +155,22 @@ async def _list_tools(client: Any) -> list[Any]:
     if caps is None or caps.tools is None:
         return []
     tools: list[Any] = []
+    names: set[str] = set()
+    size = 0
     cursor = None
     for _ in range(_MAX_PAGES):
         page = await client.list_tools(cursor=cursor)
         tools += page.tools
         if len(tools) > MAX_TOOLS:
             raise ValueError(f"the server lists more than {MAX_TOOLS} tools")
+        for t in page.tools:  # each becomes a callback: eryx refuses a name twice, in every sandbox
+            if t.name in names:
+                raise ValueError(f"the server lists the tool {t.name!r} twice")
+            names.add(t.name)
+            size += len(json.dumps([t.name, t.description, t.input_schema]))
+        if size > MAX_TOOLS_BYTES:
+            raise ValueError(f"the server's tools (names, descriptions, schemas) take more than "
+                             f"{MAX_TOOLS_BYTES >> 20} MiB")
         cursor = page.next_cursor
         if not cursor:
             return tools
