@@ -104,6 +104,7 @@ class _Server:
         import concurrent.futures  # here: `import eryx.mcp` stays cheap (python -m eryx imports it)
         self.ready: concurrent.futures.Future[int] = concurrent.futures.Future()
         self.done: concurrent.futures.Future[None] | None = None  # the connection task
+        self.loop: Any = None          # the manager's loop the task runs on
         self.stop: Any = None          # anyio.Event: ends a ready connection
         self.scope: Any = None         # anyio.CancelScope: ends one still connecting
         self.closing = False
@@ -332,8 +333,7 @@ class MCPManager:
     @property
     def server_names(self) -> list[str]:
         """The connected servers, in the order they connected."""
-        with self._lock:
-            return list(self._servers)
+        return [srv.name for srv in self._ready()]
 
     def connect(self, name: str, command: str, args: Sequence[str] = (), env: dict[str, str] | None = None,
                 timeout_secs: float = 30.0) -> int:
@@ -418,12 +418,12 @@ class MCPManager:
         if not self._slots.acquire(timeout=timeout):
             raise MCPToolError(f"MCP tool {srv.name}.{tool}: {self._max_calls} MCP calls are already in flight")
         try:
-            loop = self._loop
-            if loop is None or srv.client is None:
-                raise MCPToolError(f"MCP server {srv.name!r} is not connected"
-                                   + (f": {srv.error}" if srv.error else " (the manager was closed)"))
             left = max(deadline - time.monotonic(), 0.001)
-            fut = asyncio.run_coroutine_threadsafe(_call_tool(srv, tool, arguments, left, timeout), loop)
+            with self._lock:  # close() takes the loop under it: a call handed over before is cancelled by close
+                if self._loop is None or srv.loop is not self._loop or srv.client is None:
+                    raise MCPToolError(f"MCP server {srv.name!r} is not connected"
+                                       + (f": {srv.error}" if srv.error else " (the manager was closed)"))
+                fut = asyncio.run_coroutine_threadsafe(_call_tool(srv, tool, arguments, left, timeout), self._loop)
             try:
                 return fut.result(left + _CALL_MARGIN)
             except concurrent.futures.TimeoutError:
@@ -437,8 +437,9 @@ class MCPManager:
     # ---- internals ---------------------------------------------------------------------
 
     def _ready(self) -> list[_Server]:
+        # Not those still connecting (their names are reserved in _servers meanwhile).
         with self._lock:
-            return list(self._servers.values())
+            return [s for s in self._servers.values() if s.ready.done() and s.ready.exception() is None]
 
     def _start_loop(self) -> Any:
         import asyncio
@@ -475,9 +476,11 @@ class MCPManager:
         with self._lock:
             if name in self._servers:
                 raise ValueError(f"an MCP server named {name!r} is already connected")
+            if len(self._servers) >= MAX_SERVERS:
+                raise ValueError(f"a manager connects at most {MAX_SERVERS} MCP servers")
             self._servers[name] = srv  # reserved; dropped again if it fails
-            loop = self._loop or self._start_loop()
-            srv.done = asyncio.run_coroutine_threadsafe(_run_server(srv), loop)
+            srv.loop = self._loop or self._start_loop()
+            srv.done = asyncio.run_coroutine_threadsafe(_run_server(srv), srv.loop)
         return srv
 
     def _finish(self, srv: _Server) -> int:
@@ -488,9 +491,11 @@ class MCPManager:
             with self._lock:
                 if self._servers.get(srv.name) is srv:
                     del self._servers[srv.name]
-            loop = self._loop
-            if loop is not None and not srv.done.done():  # type: ignore[union-attr]
-                loop.call_soon_threadsafe(srv.shutdown)
+            if not srv.done.done():  # type: ignore[union-attr]
+                try:
+                    srv.loop.call_soon_threadsafe(srv.shutdown)
+                except RuntimeError:  # its loop is closed: close() ended the task already
+                    pass
             try:  # the child is stopped and reaped before connect returns
                 srv.done.result(_CLOSE_WAIT)  # type: ignore[union-attr]
             except BaseException:  # noqa: BLE001 - its failure is e

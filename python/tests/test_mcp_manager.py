@@ -21,7 +21,7 @@ from eryx.mcp import MCPManager, MCPToolError, add_arguments, connect_servers, d
 pytest.importorskip("mcp.client")
 
 FIXTURE = str(Path(__file__).with_name("mcp_fixture_server.py"))
-TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count"]
+TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count", "big"]
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +184,74 @@ def test_concurrent_call_bound():
         assert add(a=1, b=2) == {"sum": 3, "a": 1, "b": 2}
     finally:
         m.close()
+
+
+def test_large_answer_is_bounded_and_disconnects(monkeypatch, tmp_path):
+    # A message over MAX_MESSAGE_BYTES ends the connection (the server is stopped and
+    # reaped) with a clear error; one under it arrives whole over many pipe reads.
+    monkeypatch.setattr(eryx.mcp, "MAX_MESSAGE_BYTES", 1 << 20)
+    pid_file = tmp_path / "pid"
+    with MCPManager() as m:
+        m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
+        big = {cb["name"]: cb["fn"] for cb in m._callbacks(20000)}["mcp.fx.big"]
+        assert big(n=900_000) == {"text": "x" * 900_000}
+        with pytest.raises(MCPToolError, match=r"'fx': the server sent a message of more than 1 MiB .*disconnected"):
+            big(n=2_000_000)
+        assert _gone(int(pid_file.read_text()))
+        with pytest.raises(MCPToolError, match="not connected: the server sent a message of more than 1 MiB"):
+            big(n=1)
+
+
+class _FakeTools:
+    """A connected client's tools/list, for _list_tools (hostile tool lists)."""
+
+    def __init__(self, pages):
+        from mcp_types import ListToolsResult, ServerCapabilities, Tool, ToolsCapability
+        self.server_capabilities = ServerCapabilities(tools=ToolsCapability())
+        self.pages = [ListToolsResult(tools=[Tool(name=n, input_schema=sch) for n, sch in page],
+                                      next_cursor=str(i + 1) if i + 1 < len(pages) else None)
+                      for i, page in enumerate(pages)]
+
+    async def list_tools(self, cursor=None):
+        return self.pages[int(cursor or 0)]
+
+
+def test_hostile_tool_lists_are_refused_at_connect():
+    import asyncio
+    from eryx.mcp import _list_tools
+    obj = {"type": "object"}
+    assert [t.name for t in asyncio.run(_list_tools(_FakeTools([[("a", obj)], [("b", obj)]])))] == ["a", "b"]
+    with pytest.raises(ValueError, match="lists the tool 'a' twice"):  # would fail every sandbox's build
+        asyncio.run(_list_tools(_FakeTools([[("a", obj)], [("a", obj)]])))
+    huge = {"type": "object", "properties": {f"p{i}": {"type": "string", "description": "d" * 1000}
+                                             for i in range(5000)}}
+    with pytest.raises(ValueError, match="tools .* take more than 4 MiB"):
+        asyncio.run(_list_tools(_FakeTools([[("a", huge)]])))
+
+
+def test_close_racing_calls_ends_every_call_with_a_tool_error():
+    # Calls from many callback threads while close() runs: each ends promptly with
+    # MCPToolError (never another exception, never a wait for its whole timeout).
+    m = MCPManager()
+    m.connect("fx", sys.executable, [FIXTURE])
+    add = {cb["name"]: cb["fn"] for cb in m._callbacks(60000)}["mcp.fx.add"]
+    outcome: list[BaseException] = []
+
+    def caller():
+        try:
+            while True:
+                add(a=1, b=2)
+        except BaseException as e:  # noqa: BLE001 - recorded
+            outcome.append(e)
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    m.close()
+    for t in threads:
+        t.join(30)  # a bound, not a speed: far below the calls' 60 s timeout
+    assert not any(t.is_alive() for t in threads)
+    assert len(outcome) == 8 and all(isinstance(e, MCPToolError) for e in outcome), outcome
 
 
 # ---- connect failures, names, close ---------------------------------------------------------
