@@ -16,10 +16,12 @@ scopes must exit in the task that entered them). docs/MCP-TOOLS.md.
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import math
 import os
 import re
+import stat
 import threading
 import time
 import weakref
@@ -562,9 +564,24 @@ def _expand(value: str) -> str:
     return _VAR.sub(sub, value)
 
 
+def _read_text(path: Path) -> str:
+    # Non-blocking open, then regular files only: a FIFO or a device (a link to
+    # /dev/zero) would block or never end. The size is bounded (~/.claude.json
+    # keeps a history per project and grows to megabytes).
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    return data.decode("utf-8")
+
+
 def _read(source: _Source, errors: list[str]) -> dict[str, Any] | None:
     try:
-        text = source.path.read_text(encoding="utf-8")
+        text = _read_text(source.path)
     except FileNotFoundError:
         if source.explicit:
             errors.append(f"MCP config {source.path}: no such file")
@@ -578,7 +595,7 @@ def _read(source: _Source, errors: list[str]) -> dict[str, Any] | None:
             data = tomllib.loads(text)
         else:
             data = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting too deep
         errors.append(f"MCP config {source.path}: not valid {source.fmt.upper()}: {e}")
         return None
     if not isinstance(data, dict):

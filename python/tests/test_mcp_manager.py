@@ -401,6 +401,26 @@ def test_discover_servers_from_every_default_source(tmp_path, monkeypatch):
     assert "claude_local" not in discover_servers() and "shared" in discover_servers()
 
 
+def test_discover_refuses_odd_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(eryx.mcp, "MAX_CONFIG_BYTES", 10_000)
+    fifo, big, deep, latin, link = (tmp_path / n for n in ("fifo.json", "big.json", "deep.json", "latin.json",
+                                                          "link.json"))
+    os.mkfifo(fifo)  # would block an ordinary open
+    big.write_text(json.dumps({"mcpServers": {"a": {"command": "x" * 20_000}}}))
+    deep.write_text("[" * 9000)  # deeper than the recursion limit
+    latin.write_bytes(b'{"mcpServers": {"\xe9": {"command": "x"}}}')  # Latin-1, not UTF-8
+    link.symlink_to("/dev/zero")
+    errors: list[str] = []
+    assert discover_servers([fifo, big, deep, latin, link, tmp_path], errors=errors) == {}
+    assert len(errors) == 6
+    assert "fifo.json: cannot read: not a regular file" in errors[0]
+    assert "big.json: cannot read: larger than" in errors[1]
+    assert "deep.json: not valid JSON" in errors[2]
+    assert "latin.json: cannot read" in errors[3]
+    assert "link.json: cannot read: not a regular file" in errors[4]
+    assert "cannot read: not a regular file" in errors[5]  # a directory
+
+
 def test_discover_explicit_paths(tmp_path):
     a, b, t = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.toml"
     a.write_text(json.dumps({"mcpServers": {"one": {"command": "1"}, "two": {"command": "2"}}}))
