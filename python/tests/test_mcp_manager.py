@@ -118,6 +118,21 @@ def test_session_keeps_results_and_calls_tools(manager):
     assert _run(s, "result = await mcp.fixture.add(a=1, b=1)") == {"sum": 2, "a": 1, "b": 1}
 
 
+def test_session_clear_state_and_messages_name_tools_as_written(manager):
+    s = eryx.Session(mcp=manager)
+    s.execute("x = await mcp.fixture.add(a=1, b=1)\nmcp.fixture.add = None")  # the session's own namespace
+    s.clear_state()  # the names executions added go; the tools stay
+    assert _run(s, "result = ['x' in globals(), sorted(mcp), callable(mcp.fixture['greet'])]") == \
+        [False, ["fixture"], True]
+    s.reset()  # a fresh interpreter: the namespace as set up
+    got = _run(s, """
+try:
+    await mcp.fixture["word-count"]("a", "b")
+except TypeError as e:
+    result = [str(e), (await mcp.fixture.add(a=1, b=2))["sum"]]""")
+    assert got == ["mcp.fixture.word-count() takes 1 positional arguments but 2 were given", 3]
+
+
 def test_tool_errors_raise_in_the_guest_with_their_message(manager):
     got = _run(eryx.Sandbox(mcp=manager), """
 out = []
