@@ -4,7 +4,7 @@ written with the official SDK's MCPServer. Run as `python mcp_fixture_server.py`
 Its tools cover each result mapping of eryx.mcp: structured output (add), plain
 text (greet), JSON text (config), non-text content (pixel), a tool error (fail), a
 protocol error (protocol_error), a slow tool (slow: sleeps the given seconds), and
-names that are not identifiers (text.upper, word-count), a large answer (big). `--hang` never answers
+names that are not identifiers (text.upper, word-count), a large answer (big), stdout garbage (noise), a\ncrash mid-call (die). `--hang` never answers
 the handshake (a connect timeout), `--no-tools` serves no tools. Environment:
 FIXTURE_PID_FILE (it writes its pid there), FIXTURE_GREETING (greet's greeting).
 """
@@ -74,6 +74,15 @@ def build(with_tools: bool = True) -> MCPServer:
     @server.tool(description="Answers n bytes of text (a large answer).", structured_output=False)
     def big(n: int) -> str:
         return "x" * n
+
+    @server.tool(description="Writes lines that are not JSON-RPC to stdout, then answers.", structured_output=False)
+    def noise() -> str:
+        os.write(1, b"not json\n{\"jsonrpc\": \"2.0\"}\n\xff\xfe\n")
+        return "after the noise"
+
+    @server.tool(description="Exits at once, in the middle of the call.", structured_output=False)
+    def die() -> str:
+        os._exit(3)
 
     return server
 

@@ -21,7 +21,7 @@ from eryx.mcp import MCPManager, MCPToolError, add_arguments, connect_servers, d
 pytest.importorskip("mcp.client")
 
 FIXTURE = str(Path(__file__).with_name("mcp_fixture_server.py"))
-TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count", "big"]
+TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count", "big", "noise", "die"]
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +215,22 @@ def test_large_answer_is_bounded_and_disconnects(monkeypatch, tmp_path):
         assert _gone(int(pid_file.read_text()))
         with pytest.raises(MCPToolError, match="not connected: the server sent a message of more than 1 MiB"):
             big(n=1)
+
+
+def test_garbage_on_stdout_and_a_crash_mid_call(tmp_path):
+    pid_file = tmp_path / "pid"
+    with MCPManager() as m:
+        m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
+        fns = {cb["name"]: cb["fn"] for cb in m._callbacks(20000)}
+        assert fns["mcp.fx.noise"]() == {"text": "after the noise"}  # lines that do not parse are passed over
+        t0 = time.monotonic()
+        with pytest.raises(MCPToolError, match=r"Connection closed \(MCP error -32000\)"):
+            fns["mcp.fx.die"]()
+        assert time.monotonic() - t0 < 15  # a bound (not its 20 s timeout), not a speed
+        assert _gone(int(pid_file.read_text()))  # reaped
+        with pytest.raises(MCPToolError, match="Connection closed"):
+            fns["mcp.fx.add"](a=1, b=2)
+        assert m.server_names == ["fx"]  # listed until closed; its calls fail at once
 
 
 class _FakeTools:
