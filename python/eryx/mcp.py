@@ -348,8 +348,9 @@ class MCPManager:
 
     def list_tools(self) -> list[dict[str, Any]]:
         """[{"name": "mcp.<server>.<tool>", "description": str, "schema": dict}] for every tool."""
+        import copy  # the caller's to change: later sandboxes' callbacks are made from the originals
         return [{"name": f"mcp.{srv.name}.{t.name}", "description": t.description or "",
-                 "schema": t.input_schema} for srv in self._ready() for t in srv.tools]
+                 "schema": copy.deepcopy(t.input_schema)} for srv in self._ready() for t in srv.tools]
 
     def close(self) -> None:
         """Shuts every server down (stdin closed, then SIGTERM, then SIGKILL: the SDK's

@@ -62,6 +62,8 @@ def test_connect_list_tools_server_names(manager):
     assert names[:7] == [f"mcp.fixture.{n}" for n in TOOLS[:7]]
     assert names[7] == "mcp.fixture._x_" + b"text.upper".hex()
     assert "MCPManager(servers=['fixture'])" == repr(manager)
+    tools["mcp.fixture.add"]["schema"]["properties"].clear()  # a copy: the callbacks keep theirs
+    assert manager.list_tools()[0]["schema"]["properties"].keys() == {"a", "b"}
 
 
 def test_every_result_mapping_in_a_sandbox(manager):
