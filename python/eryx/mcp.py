@@ -663,7 +663,8 @@ def discover_servers(config_paths: Sequence[str | os.PathLike[str]] | None = Non
         servers.update(_stdio_servers(data.get(key), str(src.path), errs))
         if src.path.name == ".claude.json" and not src.explicit:
             # Claude Code's local scope: servers added for this directory (`claude mcp add`).
-            project = (data.get("projects") or {}).get(str(Path.cwd()))
+            projects = data.get("projects")
+            project = projects.get(str(Path.cwd())) if isinstance(projects, dict) else None
             if isinstance(project, dict):
                 servers.update(_stdio_servers(project.get("mcpServers"), f"{src.path} (this project)", errs))
     return servers

@@ -432,6 +432,8 @@ def test_discover_servers_from_every_default_source(tmp_path, monkeypatch):
     assert any("'bad.name'" in e and "namespace" in e for e in errors)
     monkeypatch.chdir(tmp_path)  # no project files, and not the project Claude knows
     assert "claude_local" not in discover_servers() and "shared" in discover_servers()
+    _write(home / ".claude.json", json.dumps({"projects": ["not", "an", "object"]}))  # odd, not fatal
+    assert "claude_user" not in discover_servers()
 
 
 def test_discover_refuses_odd_files(tmp_path, monkeypatch):
