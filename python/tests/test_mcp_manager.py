@@ -133,6 +133,14 @@ try:
 except TypeError as e:
     result = [str(e), (await mcp.fixture.add(a=1, b=2))["sum"]]""")
     assert got == ["mcp.fixture.word-count() takes 1 positional arguments but 2 were given", 3]
+    sb = eryx.Sandbox(mcp=manager, resource_limits=eryx.ResourceLimits(max_callback_invocations=1))
+    got = _run(sb, """
+await mcp.fixture["word-count"](text="a")
+try:
+    await mcp.fixture["word-count"](text="b")
+except CallbackError as e:
+    result = str(e)""")
+    assert got == "callback mcp.fixture.word-count: the callback invocation limit is reached"
 
 
 def test_tool_errors_raise_in_the_guest_with_their_message(manager):
