@@ -243,6 +243,40 @@ def test_garbage_on_stdout_and_a_crash_mid_call(tmp_path):
         assert m.server_names == ["fx"]  # listed until closed; its calls fail at once
 
 
+def test_close_while_a_call_is_handed_to_the_loop(monkeypatch):
+    # The window between a call taking the loop and handing itself over, held open:
+    # close() waits for the hand-over (then cancels the call), so the call fails with
+    # MCPToolError, not RuntimeError from a closed loop nor a wait for its timeout.
+    import asyncio
+    m = MCPManager()
+    m.connect("fx", sys.executable, [FIXTURE])
+    add = {cb["name"]: cb["fn"] for cb in m._callbacks(60000)}["mcp.fx.add"]
+    real = asyncio.run_coroutine_threadsafe
+    handing, closed = threading.Event(), threading.Event()
+
+    def held_open(coro, loop):
+        if threading.current_thread().name == "caller":
+            handing.set()
+            closed.wait(3)
+        return real(coro, loop)
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", held_open)
+    outcome: list[BaseException] = []
+
+    def caller():
+        try:
+            add(a=1, b=2)
+        except BaseException as e:  # noqa: BLE001 - recorded
+            outcome.append(e)
+    t = threading.Thread(target=caller, name="caller")
+    t.start()
+    assert handing.wait(30)
+    m.close()
+    closed.set()
+    t.join(30)
+    assert not t.is_alive() and len(outcome) == 1
+    assert isinstance(outcome[0], MCPToolError) and "closed" in str(outcome[0]), outcome
+
+
 class _FakeTools:
     """A connected client's tools/list, for _list_tools (hostile tool lists)."""
 
