@@ -11,7 +11,8 @@ prints: failures are raised or collected into an `errors` list for the CLIs.
 The SDK is imported only when a server is connected, so `import eryx` works
 without it. The SDK's client is async: each manager runs one event loop on a
 background thread; each server's connection is one task on it (anyio's cancel
-scopes must exit in the task that entered them). docs/MCP-TOOLS.md.
+scopes must exit in the task that entered them). The stdio transport is the SDK's
+with a bounded reader (_mcp_stdio.py). docs/MCP-TOOLS.md.
 """
 from __future__ import annotations
 
