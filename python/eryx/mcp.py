@@ -41,6 +41,7 @@ MAX_SERVERS = 100        # per manager: each is a child process (a config file m
 MAX_TOOLS_BYTES = 4 << 20  # per server: its tools' names, descriptions and schemas, in every sandbox's start
 MAX_CONFIG_BYTES = 64 << 20   # an agent host's config file read by discovery
 MAX_MESSAGE_BYTES = 64 << 20  # one message from a server (a tool's answer); past it the server is disconnected
+MAX_SERVER_REQUESTS = 1024    # a server's own requests not answered yet; past it the server is disconnected
 _MAX_PAGES = 100          # tools/list pages read at connect
 _STDERR_TAIL = 4096       # bytes of a server's stderr kept for error messages
 _CLOSE_WAIT = 10.0        # the SDK's shutdown: 0.5 s flush, 2 s grace, SIGTERM, 2 s, SIGKILL, 2 s reap
@@ -112,7 +113,7 @@ class _Server:
         self.scope: Any = None         # anyio.CancelScope: ends one still connecting
         self.closing = False
         self.error: str | None = None  # why a ready connection ended
-        self.overflow: str | None = None  # set when the server sent a message over MAX_MESSAGE_BYTES
+        self.overflow: str | None = None  # why the transport disconnected it (a bound: _mcp_stdio.py)
         self.stderr = _StderrTail()
 
     def shutdown(self) -> None:  # on the loop thread
@@ -203,7 +204,8 @@ async def _run_server(srv: _Server) -> None:
         # only HOME, PATH and a few others, which breaks servers run by npx, uvx, etc.
         params = StdioServerParameters(command=srv.command, args=srv.args, env={**os.environ, **srv.env})
         with srv.scope:
-            transport = bounded_stdio_client(params, errlog, MAX_MESSAGE_BYTES, lambda: _overflowed(srv))
+            transport = bounded_stdio_client(params, errlog, MAX_MESSAGE_BYTES, MAX_SERVER_REQUESTS,
+                                             lambda why: _overflowed(srv, why))
             async with Client(transport, mode="auto") as client:
                 errlog.close()  # the child holds its own copy: EOF once it ends
                 srv.tools = await _list_tools(client)
@@ -234,11 +236,10 @@ async def _run_server(srv: _Server) -> None:
             srv.ready.set_exception(InitializationError(srv.describe("the connection ended")))
 
 
-def _overflowed(srv: _Server) -> None:
-    """The transport met a message over the bound: the connection ends (a ready one
+def _overflowed(srv: _Server, why: str) -> None:
+    """The transport met a bound (_mcp_stdio.py): the connection ends (a ready one
     through stop, so the child is stopped and reaped; calls in flight fail)."""
-    srv.overflow = srv.error = (f"the server sent a message of more than {MAX_MESSAGE_BYTES >> 20} MiB "
-                                "(eryx.mcp.MAX_MESSAGE_BYTES); it was disconnected")
+    srv.overflow = srv.error = f"{why}; it was disconnected"
     if srv.stop is not None:
         srv.stop.set()
 

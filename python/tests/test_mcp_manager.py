@@ -21,7 +21,7 @@ from eryx.mcp import MCPManager, MCPToolError, add_arguments, connect_servers, d
 pytest.importorskip("mcp.client")
 
 FIXTURE = str(Path(__file__).with_name("mcp_fixture_server.py"))
-TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count", "big", "noise", "die"]
+TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count", "big", "noise", "die", "flood"]
 
 
 @pytest.fixture(scope="module")
@@ -220,11 +220,24 @@ def test_large_answer_is_bounded_and_disconnects(monkeypatch, tmp_path):
         m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
         big = {cb["name"]: cb["fn"] for cb in m._callbacks(20000)}["mcp.fx.big"]
         assert big(n=900_000) == {"text": "x" * 900_000}
-        with pytest.raises(MCPToolError, match=r"'fx': the server sent a message of more than 1 MiB .*disconnected"):
+        with pytest.raises(MCPToolError, match=r"'fx': the server sent a message of more than 1 MiB; it was disconnected"):
             big(n=2_000_000)
         assert _gone(int(pid_file.read_text()))
         with pytest.raises(MCPToolError, match="not connected: the server sent a message of more than 1 MiB"):
             big(n=1)
+
+
+def test_a_server_flooding_its_own_requests_is_disconnected(monkeypatch, tmp_path):
+    # Each request of the server's is a task of the SDK's until its answer is written;
+    # a server that does not read its stdin would pile them up without bound.
+    monkeypatch.setattr(eryx.mcp, "MAX_SERVER_REQUESTS", 16)
+    pid_file = tmp_path / "pid"
+    with MCPManager() as m:
+        m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
+        flood = {cb["name"]: cb["fn"] for cb in m._callbacks(60000)}["mcp.fx.flood"]
+        with pytest.raises(MCPToolError, match="more than 16 requests that were not answered yet .* disconnected"):
+            flood(n=20000)
+        assert _gone(int(pid_file.read_text()))
 
 
 def test_garbage_on_stdout_and_a_crash_mid_call(tmp_path):
