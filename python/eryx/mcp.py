@@ -11,15 +11,18 @@ prints: failures are raised or collected into an `errors` list for the CLIs.
 The SDK is imported only when a server is connected, so `import eryx` works
 without it. The SDK's client is async: each manager runs one event loop on a
 background thread; each server's connection is one task on it (anyio's cancel
-scopes must exit in the task that entered them). docs/MCP-TOOLS.md.
+scopes must exit in the task that entered them). The stdio transport is the SDK's
+with a bounded reader (_mcp_stdio.py). docs/MCP-TOOLS.md.
 """
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import math
 import os
 import re
+import stat
 import threading
 import time
 import weakref
@@ -34,6 +37,11 @@ __all__ = ["MCPManager", "MCPToolError", "add_arguments", "connect_servers", "di
 # A server name is one namespace level in the guest: no dots (mcp.<server>.<tool>).
 _SERVER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
 MAX_TOOLS = 1000          # per server: the callbacks (and their schemas) each sandbox is built with
+MAX_SERVERS = 100        # per manager: each is a child process (a config file may list any number)
+MAX_TOOLS_BYTES = 4 << 20  # per server: its tools' names, descriptions and schemas, in every sandbox's start
+MAX_CONFIG_BYTES = 64 << 20   # an agent host's config file read by discovery
+MAX_MESSAGE_BYTES = 64 << 20  # one message from a server (a tool's answer); past it the server is disconnected
+MAX_SERVER_REQUESTS = 1024    # a server's own requests not answered yet; past it the server is disconnected
 _MAX_PAGES = 100          # tools/list pages read at connect
 _STDERR_TAIL = 4096       # bytes of a server's stderr kept for error messages
 _CLOSE_WAIT = 10.0        # the SDK's shutdown: 0.5 s flush, 2 s grace, SIGTERM, 2 s, SIGKILL, 2 s reap
@@ -100,10 +108,12 @@ class _Server:
         import concurrent.futures  # here: `import eryx.mcp` stays cheap (python -m eryx imports it)
         self.ready: concurrent.futures.Future[int] = concurrent.futures.Future()
         self.done: concurrent.futures.Future[None] | None = None  # the connection task
+        self.loop: Any = None          # the manager's loop the task runs on
         self.stop: Any = None          # anyio.Event: ends a ready connection
         self.scope: Any = None         # anyio.CancelScope: ends one still connecting
         self.closing = False
         self.error: str | None = None  # why a ready connection ended
+        self.overflow: str | None = None  # why the transport disconnected it (a bound: _mcp_stdio.py)
         self.stderr = _StderrTail()
 
     def shutdown(self) -> None:  # on the loop thread
@@ -150,12 +160,22 @@ async def _list_tools(client: Any) -> list[Any]:
     if caps is None or caps.tools is None:
         return []
     tools: list[Any] = []
+    names: set[str] = set()
+    size = 0
     cursor = None
     for _ in range(_MAX_PAGES):
         page = await client.list_tools(cursor=cursor)
         tools += page.tools
         if len(tools) > MAX_TOOLS:
             raise ValueError(f"the server lists more than {MAX_TOOLS} tools")
+        for t in page.tools:  # each becomes a callback: eryx refuses a name twice, in every sandbox
+            if t.name in names:
+                raise ValueError(f"the server lists the tool {t.name!r} twice")
+            names.add(t.name)
+            size += len(json.dumps([t.name, t.description, t.input_schema]))
+        if size > MAX_TOOLS_BYTES:
+            raise ValueError(f"the server's tools (names, descriptions, schemas) take more than "
+                             f"{MAX_TOOLS_BYTES >> 20} MiB")
         cursor = page.next_cursor
         if not cursor:
             return tools
@@ -168,7 +188,9 @@ async def _run_server(srv: _Server) -> None:
 
     import anyio
     from mcp.client import Client
-    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.stdio import StdioServerParameters
+
+    from ._mcp_stdio import bounded_stdio_client
 
     srv.stop = anyio.Event()
     srv.scope = anyio.CancelScope(deadline=anyio.current_time() + srv.timeout)
@@ -182,7 +204,9 @@ async def _run_server(srv: _Server) -> None:
         # only HOME, PATH and a few others, which breaks servers run by npx, uvx, etc.
         params = StdioServerParameters(command=srv.command, args=srv.args, env={**os.environ, **srv.env})
         with srv.scope:
-            async with Client(stdio_client(params, errlog=errlog), mode="auto") as client:
+            transport = bounded_stdio_client(params, errlog, MAX_MESSAGE_BYTES, MAX_SERVER_REQUESTS,
+                                             lambda why: _overflowed(srv, why))
+            async with Client(transport, mode="auto") as client:
                 errlog.close()  # the child holds its own copy: EOF once it ends
                 srv.tools = await _list_tools(client)
                 srv.scope.deadline = math.inf
@@ -198,7 +222,7 @@ async def _run_server(srv: _Server) -> None:
         if not srv.ready.done():
             errlog.close()
             await _stderr_settled(srv)
-            srv.ready.set_exception(InitializationError(srv.describe(_why(e, srv.command))))
+            srv.ready.set_exception(InitializationError(srv.describe(srv.overflow or _why(e, srv.command))))
         elif not srv.closing:
             srv.error = str(_leaf(e)) or type(_leaf(e)).__name__
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
@@ -210,6 +234,14 @@ async def _run_server(srv: _Server) -> None:
             srv.stderr.transport.close()
         if not srv.ready.done():
             srv.ready.set_exception(InitializationError(srv.describe("the connection ended")))
+
+
+def _overflowed(srv: _Server, why: str) -> None:
+    """The transport met a bound (_mcp_stdio.py): the connection ends (a ready one
+    through stop, so the child is stopped and reaped; calls in flight fail)."""
+    srv.overflow = srv.error = f"{why}; it was disconnected"
+    if srv.stop is not None:
+        srv.stop.set()
 
 
 async def _stderr_settled(srv: _Server) -> None:
@@ -258,6 +290,8 @@ async def _call_tool(srv: _Server, tool: str, arguments: dict[str, Any], timeout
         # The SDK's read timeout ends the wait and sends the server notifications/cancelled.
         result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
     except MCPError as e:
+        if srv.overflow:
+            raise MCPToolError(f"MCP server {srv.name!r}: {srv.overflow}") from None
         if e.code == REQUEST_TIMEOUT and "timed out" in e.message:
             raise MCPToolError(f"MCP tool {srv.name}.{tool} did not answer within {shown:g} s "
                                "(the request was cancelled)") from None
@@ -303,8 +337,7 @@ class MCPManager:
     @property
     def server_names(self) -> list[str]:
         """The connected servers, in the order they connected."""
-        with self._lock:
-            return list(self._servers)
+        return [srv.name for srv in self._ready()]
 
     def connect(self, name: str, command: str, args: Sequence[str] = (), env: dict[str, str] | None = None,
                 timeout_secs: float = 30.0) -> int:
@@ -317,8 +350,9 @@ class MCPManager:
 
     def list_tools(self) -> list[dict[str, Any]]:
         """[{"name": "mcp.<server>.<tool>", "description": str, "schema": dict}] for every tool."""
+        import copy  # the caller's to change: later sandboxes' callbacks are made from the originals
         return [{"name": f"mcp.{srv.name}.{t.name}", "description": t.description or "",
-                 "schema": t.input_schema} for srv in self._ready() for t in srv.tools]
+                 "schema": copy.deepcopy(t.input_schema)} for srv in self._ready() for t in srv.tools]
 
     def close(self) -> None:
         """Shuts every server down (stdin closed, then SIGTERM, then SIGKILL: the SDK's
@@ -389,12 +423,12 @@ class MCPManager:
         if not self._slots.acquire(timeout=timeout):
             raise MCPToolError(f"MCP tool {srv.name}.{tool}: {self._max_calls} MCP calls are already in flight")
         try:
-            loop = self._loop
-            if loop is None or srv.client is None:
-                raise MCPToolError(f"MCP server {srv.name!r} is not connected"
-                                   + (f": {srv.error}" if srv.error else " (the manager was closed)"))
             left = max(deadline - time.monotonic(), 0.001)
-            fut = asyncio.run_coroutine_threadsafe(_call_tool(srv, tool, arguments, left, timeout), loop)
+            with self._lock:  # close() takes the loop under it: a call handed over before is cancelled by close
+                if self._loop is None or srv.loop is not self._loop or srv.client is None:
+                    raise MCPToolError(f"MCP server {srv.name!r} is not connected"
+                                       + (f": {srv.error}" if srv.error else " (the manager was closed)"))
+                fut = asyncio.run_coroutine_threadsafe(_call_tool(srv, tool, arguments, left, timeout), self._loop)
             try:
                 return fut.result(left + _CALL_MARGIN)
             except concurrent.futures.TimeoutError:
@@ -408,8 +442,9 @@ class MCPManager:
     # ---- internals ---------------------------------------------------------------------
 
     def _ready(self) -> list[_Server]:
+        # Not those still connecting (their names are reserved in _servers meanwhile).
         with self._lock:
-            return list(self._servers.values())
+            return [s for s in self._servers.values() if s.ready.done() and s.ready.exception() is None]
 
     def _start_loop(self) -> Any:
         import asyncio
@@ -446,9 +481,11 @@ class MCPManager:
         with self._lock:
             if name in self._servers:
                 raise ValueError(f"an MCP server named {name!r} is already connected")
+            if len(self._servers) >= MAX_SERVERS:
+                raise ValueError(f"a manager connects at most {MAX_SERVERS} MCP servers")
             self._servers[name] = srv  # reserved; dropped again if it fails
-            loop = self._loop or self._start_loop()
-            srv.done = asyncio.run_coroutine_threadsafe(_run_server(srv), loop)
+            srv.loop = self._loop or self._start_loop()
+            srv.done = asyncio.run_coroutine_threadsafe(_run_server(srv), srv.loop)
         return srv
 
     def _finish(self, srv: _Server) -> int:
@@ -459,9 +496,11 @@ class MCPManager:
             with self._lock:
                 if self._servers.get(srv.name) is srv:
                     del self._servers[srv.name]
-            loop = self._loop
-            if loop is not None and not srv.done.done():  # type: ignore[union-attr]
-                loop.call_soon_threadsafe(srv.shutdown)
+            if not srv.done.done():  # type: ignore[union-attr]
+                try:
+                    srv.loop.call_soon_threadsafe(srv.shutdown)
+                except RuntimeError:  # its loop is closed: close() ended the task already
+                    pass
             try:  # the child is stopped and reaped before connect returns
                 srv.done.result(_CLOSE_WAIT)  # type: ignore[union-attr]
             except BaseException:  # noqa: BLE001 - its failure is e
@@ -528,9 +567,24 @@ def _expand(value: str) -> str:
     return _VAR.sub(sub, value)
 
 
+def _read_text(path: Path) -> str:
+    # Non-blocking open, then regular files only: a FIFO or a device (a link to
+    # /dev/zero) would block or never end. The size is bounded (~/.claude.json
+    # keeps a history per project and grows to megabytes).
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    return data.decode("utf-8")
+
+
 def _read(source: _Source, errors: list[str]) -> dict[str, Any] | None:
     try:
-        text = source.path.read_text(encoding="utf-8")
+        text = _read_text(source.path)
     except FileNotFoundError:
         if source.explicit:
             errors.append(f"MCP config {source.path}: no such file")
@@ -544,7 +598,7 @@ def _read(source: _Source, errors: list[str]) -> dict[str, Any] | None:
             data = tomllib.loads(text)
         else:
             data = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting too deep
         errors.append(f"MCP config {source.path}: not valid {source.fmt.upper()}: {e}")
         return None
     if not isinstance(data, dict):
@@ -611,7 +665,8 @@ def discover_servers(config_paths: Sequence[str | os.PathLike[str]] | None = Non
         servers.update(_stdio_servers(data.get(key), str(src.path), errs))
         if src.path.name == ".claude.json" and not src.explicit:
             # Claude Code's local scope: servers added for this directory (`claude mcp add`).
-            project = (data.get("projects") or {}).get(str(Path.cwd()))
+            projects = data.get("projects")
+            project = projects.get(str(Path.cwd())) if isinstance(projects, dict) else None
             if isinstance(project, dict):
                 servers.update(_stdio_servers(project.get("mcpServers"), f"{src.path} (this project)", errs))
     return servers

@@ -3,9 +3,11 @@ written with the official SDK's MCPServer. Run as `python mcp_fixture_server.py`
 
 Its tools cover each result mapping of eryx.mcp: structured output (add), plain
 text (greet), JSON text (config), non-text content (pixel), a tool error (fail), a
-protocol error (protocol_error), a slow tool (slow: sleeps the given seconds), and
-names that are not identifiers (text.upper, word-count). `--hang` never answers
-the handshake (a connect timeout), `--no-tools` serves no tools. Environment:
+protocol error (protocol_error), a slow tool (slow: sleeps the given seconds),
+names that are not identifiers (text.upper, word-count); and misbehaviour: a large
+answer (big), stdout garbage (noise), a crash mid-call (die), requests of its own
+sent without reading stdin (flood). `--hang` never answers the handshake (a connect
+timeout), `--no-tools` serves no tools. Environment:
 FIXTURE_PID_FILE (it writes its pid there), FIXTURE_GREETING (greet's greeting).
 """
 from __future__ import annotations
@@ -27,6 +29,13 @@ class Sum(TypedDict):
     sum: int
     a: int
     b: int
+
+
+def _wire() -> int:
+    # The SDK's stdio server points fd 1 at stderr while it serves (a tool's stray
+    # output misses the wire); the misbehaving tools write to the wire's own fd.
+    from mcp.server import stdio
+    return stdio._claims[1].private_fd
 
 
 def build(with_tools: bool = True) -> MCPServer:
@@ -70,6 +79,29 @@ def build(with_tools: bool = True) -> MCPServer:
     @server.tool(name="word-count", description="Counts words (a dashed name).")
     def word_count(text: str) -> dict:
         return {"words": len(text.split())}
+
+    @server.tool(description="Answers n bytes of text (a large answer).", structured_output=False)
+    def big(n: int) -> str:
+        return "x" * n
+
+    @server.tool(description="Writes lines that are not JSON-RPC to stdout, then answers.", structured_output=False)
+    def noise() -> str:
+        os.write(_wire(), b"not json\n{\"jsonrpc\": \"2.0\"}\n\xff\xfe\n")
+        return "after the noise"
+
+    @server.tool(description="Exits at once, in the middle of the call.", structured_output=False)
+    def die() -> str:
+        os._exit(3)
+
+    @server.tool(description="Sends n ping requests of its own while not reading its stdin.",
+                 structured_output=False)
+    async def flood(n: int) -> str:
+        # Written by hand on purpose: a misbehaving server, which the SDK's API would not make.
+        data = b"".join(b'{"jsonrpc": "2.0", "id": "flood-%d", "method": "ping"}\n' % i for i in range(n))
+        while data:
+            data = data[os.write(_wire(), data):]
+        time.sleep(10)  # the event loop, and so its stdin reader, held
+        return "flooded"
 
     return server
 

@@ -21,7 +21,7 @@ from eryx.mcp import MCPManager, MCPToolError, add_arguments, connect_servers, d
 pytest.importorskip("mcp.client")
 
 FIXTURE = str(Path(__file__).with_name("mcp_fixture_server.py"))
-TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count"]
+TOOLS = ["add", "greet", "config", "pixel", "fail", "protocol_error", "slow", "text.upper", "word-count", "big", "noise", "die", "flood"]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,8 @@ def test_connect_list_tools_server_names(manager):
     assert names[:7] == [f"mcp.fixture.{n}" for n in TOOLS[:7]]
     assert names[7] == "mcp.fixture._x_" + b"text.upper".hex()
     assert "MCPManager(servers=['fixture'])" == repr(manager)
+    tools["mcp.fixture.add"]["schema"]["properties"].clear()  # a copy: the callbacks keep theirs
+    assert manager.list_tools()[0]["schema"]["properties"].keys() == {"a", "b"}
 
 
 def test_every_result_mapping_in_a_sandbox(manager):
@@ -116,6 +118,29 @@ def test_session_keeps_results_and_calls_tools(manager):
     assert _run(s, "result = [r['sum'], await mcp['fixture']['greet'](name='again')]") == [42, {"text": "Hi, again!"}]
     s.reset()  # a reset session still has the tools
     assert _run(s, "result = await mcp.fixture.add(a=1, b=1)") == {"sum": 2, "a": 1, "b": 1}
+
+
+def test_session_clear_state_and_messages_name_tools_as_written(manager):
+    s = eryx.Session(mcp=manager)
+    s.execute("x = await mcp.fixture.add(a=1, b=1)\nmcp.fixture.add = None")  # the session's own namespace
+    s.clear_state()  # the names executions added go; the tools stay
+    assert _run(s, "result = ['x' in globals(), sorted(mcp), callable(mcp.fixture['greet'])]") == \
+        [False, ["fixture"], True]
+    s.reset()  # a fresh interpreter: the namespace as set up
+    got = _run(s, """
+try:
+    await mcp.fixture["word-count"]("a", "b")
+except TypeError as e:
+    result = [str(e), (await mcp.fixture.add(a=1, b=2))["sum"]]""")
+    assert got == ["mcp.fixture.word-count() takes 1 positional arguments but 2 were given", 3]
+    sb = eryx.Sandbox(mcp=manager, resource_limits=eryx.ResourceLimits(max_callback_invocations=1))
+    got = _run(sb, """
+await mcp.fixture["word-count"](text="a")
+try:
+    await mcp.fixture["word-count"](text="b")
+except CallbackError as e:
+    result = str(e)""")
+    assert got == "callback mcp.fixture.word-count: the callback invocation limit is reached"
 
 
 def test_tool_errors_raise_in_the_guest_with_their_message(manager):
@@ -184,6 +209,137 @@ def test_concurrent_call_bound():
         assert add(a=1, b=2) == {"sum": 3, "a": 1, "b": 2}
     finally:
         m.close()
+
+
+def test_large_answer_is_bounded_and_disconnects(monkeypatch, tmp_path):
+    # A message over MAX_MESSAGE_BYTES ends the connection (the server is stopped and
+    # reaped) with a clear error; one under it arrives whole over many pipe reads.
+    monkeypatch.setattr(eryx.mcp, "MAX_MESSAGE_BYTES", 1 << 20)
+    pid_file = tmp_path / "pid"
+    with MCPManager() as m:
+        m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
+        big = {cb["name"]: cb["fn"] for cb in m._callbacks(20000)}["mcp.fx.big"]
+        assert big(n=900_000) == {"text": "x" * 900_000}
+        with pytest.raises(MCPToolError, match=r"'fx': the server sent a message of more than 1 MiB; it was disconnected"):
+            big(n=2_000_000)
+        assert _gone(int(pid_file.read_text()))
+        with pytest.raises(MCPToolError, match="not connected: the server sent a message of more than 1 MiB"):
+            big(n=1)
+
+
+def test_a_server_flooding_its_own_requests_is_disconnected(monkeypatch, tmp_path):
+    # Each request of the server's is a task of the SDK's until its answer is written;
+    # a server that does not read its stdin would pile them up without bound.
+    monkeypatch.setattr(eryx.mcp, "MAX_SERVER_REQUESTS", 16)
+    pid_file = tmp_path / "pid"
+    with MCPManager() as m:
+        m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
+        flood = {cb["name"]: cb["fn"] for cb in m._callbacks(60000)}["mcp.fx.flood"]
+        with pytest.raises(MCPToolError, match="more than 16 requests that were not answered yet .* disconnected"):
+            flood(n=20000)
+        assert _gone(int(pid_file.read_text()))
+
+
+def test_garbage_on_stdout_and_a_crash_mid_call(tmp_path):
+    pid_file = tmp_path / "pid"
+    with MCPManager() as m:
+        m.connect("fx", sys.executable, [FIXTURE], {"FIXTURE_PID_FILE": str(pid_file)})
+        fns = {cb["name"]: cb["fn"] for cb in m._callbacks(20000)}
+        assert fns["mcp.fx.noise"]() == {"text": "after the noise"}  # lines that do not parse are passed over
+        t0 = time.monotonic()
+        with pytest.raises(MCPToolError, match=r"Connection closed \(MCP error -32000\)"):
+            fns["mcp.fx.die"]()
+        assert time.monotonic() - t0 < 15  # a bound (not its 20 s timeout), not a speed
+        assert _gone(int(pid_file.read_text()))  # reaped
+        with pytest.raises(MCPToolError, match="Connection closed"):
+            fns["mcp.fx.add"](a=1, b=2)
+        assert m.server_names == ["fx"]  # listed until closed; its calls fail at once
+
+
+def test_close_while_a_call_is_handed_to_the_loop(monkeypatch):
+    # The window between a call taking the loop and handing itself over, held open:
+    # close() waits for the hand-over (then cancels the call), so the call fails with
+    # MCPToolError, not RuntimeError from a closed loop nor a wait for its timeout.
+    import asyncio
+    m = MCPManager()
+    m.connect("fx", sys.executable, [FIXTURE])
+    add = {cb["name"]: cb["fn"] for cb in m._callbacks(60000)}["mcp.fx.add"]
+    real = asyncio.run_coroutine_threadsafe
+    handing, closed = threading.Event(), threading.Event()
+
+    def held_open(coro, loop):
+        if threading.current_thread().name == "caller":
+            handing.set()
+            closed.wait(3)
+        return real(coro, loop)
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", held_open)
+    outcome: list[BaseException] = []
+
+    def caller():
+        try:
+            add(a=1, b=2)
+        except BaseException as e:  # noqa: BLE001 - recorded
+            outcome.append(e)
+    t = threading.Thread(target=caller, name="caller")
+    t.start()
+    assert handing.wait(30)
+    m.close()
+    closed.set()
+    t.join(30)
+    assert not t.is_alive() and len(outcome) == 1
+    assert isinstance(outcome[0], MCPToolError) and "closed" in str(outcome[0]), outcome
+
+
+class _FakeTools:
+    """A connected client's tools/list, for _list_tools (hostile tool lists)."""
+
+    def __init__(self, pages):
+        from mcp_types import ListToolsResult, ServerCapabilities, Tool, ToolsCapability
+        self.server_capabilities = ServerCapabilities(tools=ToolsCapability())
+        self.pages = [ListToolsResult(tools=[Tool(name=n, input_schema=sch) for n, sch in page],
+                                      next_cursor=str(i + 1) if i + 1 < len(pages) else None)
+                      for i, page in enumerate(pages)]
+
+    async def list_tools(self, cursor=None):
+        return self.pages[int(cursor or 0)]
+
+
+def test_hostile_tool_lists_are_refused_at_connect():
+    import asyncio
+    from eryx.mcp import _list_tools
+    obj = {"type": "object"}
+    assert [t.name for t in asyncio.run(_list_tools(_FakeTools([[("a", obj)], [("b", obj)]])))] == ["a", "b"]
+    with pytest.raises(ValueError, match="lists the tool 'a' twice"):  # would fail every sandbox's build
+        asyncio.run(_list_tools(_FakeTools([[("a", obj)], [("a", obj)]])))
+    huge = {"type": "object", "properties": {f"p{i}": {"type": "string", "description": "d" * 1000}
+                                             for i in range(5000)}}
+    with pytest.raises(ValueError, match="tools .* take more than 4 MiB"):
+        asyncio.run(_list_tools(_FakeTools([[("a", huge)]])))
+
+
+def test_close_racing_calls_ends_every_call_with_a_tool_error():
+    # Calls from many callback threads while close() runs: each ends promptly with
+    # MCPToolError (never another exception, never a wait for its whole timeout).
+    m = MCPManager()
+    m.connect("fx", sys.executable, [FIXTURE])
+    add = {cb["name"]: cb["fn"] for cb in m._callbacks(60000)}["mcp.fx.add"]
+    outcome: list[BaseException] = []
+
+    def caller():
+        try:
+            while True:
+                add(a=1, b=2)
+        except BaseException as e:  # noqa: BLE001 - recorded
+            outcome.append(e)
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    m.close()
+    for t in threads:
+        t.join(30)  # a bound, not a speed: far below the calls' 60 s timeout
+    assert not any(t.is_alive() for t in threads)
+    assert len(outcome) == 8 and all(isinstance(e, MCPToolError) for e in outcome), outcome
 
 
 # ---- connect failures, names, close ---------------------------------------------------------
@@ -331,6 +487,28 @@ def test_discover_servers_from_every_default_source(tmp_path, monkeypatch):
     assert any("'bad.name'" in e and "namespace" in e for e in errors)
     monkeypatch.chdir(tmp_path)  # no project files, and not the project Claude knows
     assert "claude_local" not in discover_servers() and "shared" in discover_servers()
+    _write(home / ".claude.json", json.dumps({"projects": ["not", "an", "object"]}))  # odd, not fatal
+    assert "claude_user" not in discover_servers()
+
+
+def test_discover_refuses_odd_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(eryx.mcp, "MAX_CONFIG_BYTES", 10_000)
+    fifo, big, deep, latin, link = (tmp_path / n for n in ("fifo.json", "big.json", "deep.json", "latin.json",
+                                                          "link.json"))
+    os.mkfifo(fifo)  # would block an ordinary open
+    big.write_text(json.dumps({"mcpServers": {"a": {"command": "x" * 20_000}}}))
+    deep.write_text("[" * 9000)  # deeper than the recursion limit
+    latin.write_bytes(b'{"mcpServers": {"\xe9": {"command": "x"}}}')  # Latin-1, not UTF-8
+    link.symlink_to("/dev/zero")
+    errors: list[str] = []
+    assert discover_servers([fifo, big, deep, latin, link, tmp_path], errors=errors) == {}
+    assert len(errors) == 6
+    assert "fifo.json: cannot read: not a regular file" in errors[0]
+    assert "big.json: cannot read: larger than" in errors[1]
+    assert "deep.json: not valid JSON" in errors[2]
+    assert "latin.json: cannot read" in errors[3]
+    assert "link.json: cannot read: not a regular file" in errors[4]
+    assert "cannot read: not a regular file" in errors[5]  # a directory
 
 
 def test_discover_explicit_paths(tmp_path):
