@@ -488,3 +488,29 @@ def test_cancelled_call_stops_its_execution():
             assert sc["stdout"] == "next"
             await fails(c, "run_python", "NameError", code="x")  # cancelled: the session started afresh
     run(main)
+
+
+# ---- host-side file operations, in process --------------------------------------------------------
+
+
+def test_files_special_entries_and_many_directories(tmp_path: Path):
+    from eryx.serve import _files
+    root = tmp_path / "data"
+    (root / "d").mkdir(parents=True)
+    os.mkfifo(root / "fifo")  # a read would block without a writer: refused before any open
+    with pytest.raises(_files.FileError, match="not a regular file"):
+        _files.read(str(root), "fifo", max_file_bytes=100)
+    with pytest.raises(_files.FileError, match="is a directory"):
+        _files.read(str(root), "d", max_file_bytes=100)
+    # 300 directories listed under a limit of 64 descriptors: one is open at a time
+    for i in range(300):
+        (root / "d" / f"{i:03}").mkdir()
+        (root / "d" / f"{i:03}" / "f").write_text("x")
+    code = ("import resource, sys; from eryx.serve import _files; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
+            "out, cut = _files.listing(sys.argv[1]); print(len(out), cut, sum(f['type'] == 'dir' for f in out))")
+    r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=DEADLINE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["602", "False", "301"]
+    out, cut = _files.listing(str(root), "/data/d/007")
+    assert out == [{"path": "/data/d/007/f", "type": "file", "size": 1}] and not cut

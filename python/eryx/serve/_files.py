@@ -155,6 +155,9 @@ def read(root: str, path: str, *, max_file_bytes: int) -> bytes:
     except OSError as e:
         raise _why(e, path) from None
     try:
+        # Checked before the open too: opening a device or a FIFO can act (a tape rewinds, a
+        # FIFO's writer wakes); O_NONBLOCK and the fstat below cover a swap in between.
+        _regular(os.stat(parts[-1], dir_fd=dfd, follow_symlinks=False), path)
         fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
     except OSError as e:
         raise _why(e, path) from None
@@ -162,10 +165,7 @@ def read(root: str, path: str, *, max_file_bytes: int) -> bytes:
         os.close(dfd)
     try:
         st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise FileError(f"{path}: is a directory")
-        if not stat.S_ISREG(st.st_mode):
-            raise FileError(f"{path}: not a regular file")
+        _regular(st, path)
         if st.st_size > max_file_bytes:
             raise FileError(f"{path}: {st.st_size} bytes is over the server's file cap ({max_file_bytes} bytes)")
         chunks, left = [], max_file_bytes + 1
@@ -183,32 +183,48 @@ def read(root: str, path: str, *, max_file_bytes: int) -> bytes:
         os.close(fd)
 
 
+def _regular(st: os.stat_result, path: str) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise FileError(f"{path}: is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise FileError(f"{path}: not a regular file")
+
+
 def listing(root: str, path: str = GUEST_ROOT) -> tuple[list[dict[str, object]], bool]:
-    """([{"path", "type", "size"}], truncated) under path, symlinks listed, not followed."""
+    """([{"path", "type", "size"}], truncated) under path, symlinks listed, not followed.
+
+    One directory descriptor is open at a time (each walked to afresh from root), so a
+    tree of many directories cannot exhaust the server's descriptors; an entry that
+    vanishes or turns into a symlink meanwhile is skipped."""
     parts = split(path)
     try:
-        top = _open_dir(root, parts, create=False)
+        os.close(_open_dir(root, parts, create=False))
     except OSError as e:
         raise _why(e, path) from None
     out: list[dict[str, object]] = []
-    base = "/".join([GUEST_ROOT, *parts])
-    stack = [(top, base)]
-    try:
-        while stack:
-            fd, where = stack.pop()
-            try:
-                for name in sorted(os.listdir(fd)):
-                    if len(out) >= MAX_LIST:
-                        return out, True
+    stack = [parts]
+    while stack:
+        rel = stack.pop()
+        where = "/".join([GUEST_ROOT, *rel])
+        try:
+            fd = _open_dir(root, rel, create=False)
+        except OSError:
+            continue  # gone, or no longer a directory, since it was listed
+        try:
+            subdirs = []
+            for name in sorted(os.listdir(fd)):
+                if len(out) >= MAX_LIST:
+                    return out, True
+                try:
                     st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    kind = ("dir" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode)
-                            else "symlink" if stat.S_ISLNK(st.st_mode) else "other")
-                    out.append({"path": f"{where}/{name}", "type": kind, "size": st.st_size if kind == "file" else 0})
-                    if kind == "dir":
-                        stack.append((os.open(name, _DIR_FLAGS, dir_fd=fd), f"{where}/{name}"))
-            finally:
-                os.close(fd)
-    finally:
-        for fd, _ in stack:
+                except OSError:
+                    continue
+                kind = ("dir" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode)
+                        else "symlink" if stat.S_ISLNK(st.st_mode) else "other")
+                out.append({"path": f"{where}/{name}", "type": kind, "size": st.st_size if kind == "file" else 0})
+                if kind == "dir":
+                    subdirs.append([*rel, name])
+            stack.extend(reversed(subdirs))  # depth first, in name order
+        finally:
             os.close(fd)
     return out, False
