@@ -514,3 +514,23 @@ def test_files_special_entries_and_many_directories(tmp_path: Path):
     assert r.stdout.split() == ["602", "False", "301"]
     out, cut = _files.listing(str(root), "/data/d/007")
     assert out == [{"path": "/data/d/007/f", "type": "file", "size": 1}] and not cut
+
+
+def test_http_unchecked_session_header_is_no_scope(http_server):
+    # The SDK does not check mcp-session-id on a sessionless (2026-07-28) request: a
+    # header two clients agree on must not give them a scope with client-chosen ids.
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    server = http_server()
+
+    def spoofing() -> Client:
+        http = httpx2.AsyncClient(headers={"mcp-session-id": "agreed"}, timeout=DEADLINE)
+        return Client(streamable_http_client(server.url, http_client=http))
+
+    async def main() -> None:
+        async with spoofing() as a, spoofing() as b:
+            await fails(a, "run_python", "NoSession", code="x = 1", session_id="shared")
+            sc = await ok(a, "run_python", code="x = 1")
+            assert sc["session_id"] is None  # a one-shot sandbox, as without the header
+            await fails(b, "run_python", "NameError", code="x")
+    run(main)

@@ -114,15 +114,25 @@ class Server:
             if not isinstance(session_id, str) or not _valid_sid(session_id):
                 raise ServeError("bad_argument", f"session_id {session_id!r} must be 1-128 characters of "
                                  "letters, digits, '.', '_', ':' or '-'")
-        if self.cfg.http is None:
-            scope: str | None = "stdio"
-        else:
-            req = ctx.request_context.request
-            headers = getattr(req, "headers", None)
-            scope = headers.get("mcp-session-id") if headers is not None else None
+        scope = "stdio" if self.cfg.http is None else self._mcp_session(ctx)
         if session_id == _NEW_SID or scope is None:  # issued ids; without an MCP session, only those
             return (scope or "", self._issued_sid(session_id)) if session_id is not None else None
         return (scope, session_id or _DEFAULT_SID)
+
+    def _mcp_session(self, ctx: Context) -> str | None:
+        """The caller's MCP session id over HTTP, or None when it has none.
+
+        The header is a scope only when the SDK holds that session: a stateless
+        request, or one of the sessionless protocol (2026-07-28), reaches the tools
+        with whatever mcp-session-id header the client sent, unchecked."""
+        if self.cfg.stateless:
+            return None
+        headers = getattr(ctx.request_context.request, "headers", None)
+        sid = headers.get("mcp-session-id") if headers is not None else None
+        try:
+            return sid if sid is not None and sid in self.mcp.session_manager._server_instances else None
+        except Exception:  # SDK-private: without it, no MCP session is trusted
+            return None
 
     def _issued_sid(self, session_id: str) -> str:
         if session_id == _NEW_SID:
