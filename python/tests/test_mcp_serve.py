@@ -534,3 +534,19 @@ def test_http_unchecked_session_header_is_no_scope(http_server):
             assert sc["session_id"] is None  # a one-shot sandbox, as without the header
             await fails(b, "run_python", "NameError", code="x")
     run(main)
+
+
+def test_outputs_bounded_by_max_output():
+    async def main() -> None:
+        async with stdio("--max-output", "2K") as c:
+            # a `result` over --max-output is not returned (a result_error; the run succeeded)
+            sc = await ok(c, "run_python", code="result = 'r' * 5000")
+            assert sc["result"] is None and "--max-output" in sc["result_error"]
+            # list_session fits its listing under --max-output: past it the session would start afresh
+            await ok(c, "run_python", code="for i in range(60): globals()[f'v{i:02}'] = 'x' * 500\n"
+                                           "globals()['n' * 5000] = 1\nglobals()[7] = 'not a name'")
+            sc = await ok(c, "list_session")
+            assert sc["truncated"] is True and 0 < len(sc["names"]) < 61
+            assert all(len(n["name"]) <= 100 and len(n["repr"]) <= 200 for n in sc["names"])
+            assert (await ok(c, "run_python", code="print(len(v59), result[:1])"))["stdout"] == "500 r"
+    run(main)

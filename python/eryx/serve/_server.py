@@ -44,13 +44,20 @@ _DISCONNECT_POLL_S = 0.25
 _NEW_SID = "new"
 _MAX_ISSUED = 1 << 16  # the most recently issued ids are remembered (~100 bytes each)
 
-# A single expression: it binds no name in the session and leaves `result` alone.
-_INSPECT_CODE = (
-    "(lambda g, b, j, r: b.print(" + repr(_INSPECT_MARK) + " + j.dumps("
-    "[[k, type(v).__name__, (lambda s: s if len(s) <= 200 else s[:197] + '...')(r.repr(v))]"
-    " for k, v in sorted(g.items()) if not k.startswith('_')][:" + str(_MAX_INSPECT_NAMES + 1) + "]"
-    ")))(globals(), __import__('builtins'), __import__('json'), __import__('reprlib'))"
-)
+# A single expression: it binds no name in the session and leaves `result` alone. It
+# prints [count of names, [[name, type, repr]...]]: reprs only of the first names, each
+# field shortened, and no more entries than fit in budget bytes of JSON (the print must
+# stay under --max-output: past it the session would start afresh, its state lost).
+def _inspect_code(budget: int) -> str:
+    return (
+        "(lambda g, b, j, r, it, sh: (lambda ks: b.print(" + repr(_INSPECT_MARK) + " + j.dumps([len(ks), "
+        "(lambda xs: [x for x, n in zip(xs, it.accumulate(len(j.dumps(x)) + 2 for x in xs)) if n <= " + str(budget) +
+        "])([[sh(k, 100), sh(type(g[k]).__name__, 100), sh(r.repr(g[k]), 200)] for k in ks[:" +
+        str(_MAX_INSPECT_NAMES) + "]])])))(sorted(k for k in g if isinstance(k, str) and not k.startswith('_'))))"
+        "(globals(), __import__('builtins'), __import__('json'), __import__('reprlib'), __import__('itertools'), "
+        "lambda s, n: s if len(s) <= n else s[:n - 3] + '...')"
+    )
+
 
 RUN_DESCRIPTION = """Run Python 3 code in a sandbox (WebAssembly: no host access, no network unless the server allows it) and get its output.
 
@@ -359,8 +366,11 @@ class Server:
             errout = getattr(exc, "stderr", "") or ""
             return self._render(base, out.rstrip("\n"), errout.rstrip("\n"), None, None,
                                 {"type": kind, "message": msg, "traceback": None}, (time.monotonic() - t0) * 1000)
-        value = r.result
-        return self._render(base, r.stdout, r.stderr, value, r.result_error, None, r.duration_ms)
+        value, value_error = r.result, r.result_error
+        if r.result_json is not None and len(r.result_json) > self.cfg.max_output:  # as stdout is bounded
+            value, value_error = None, (f"`result` is {len(r.result_json)} characters of JSON, over the server's "
+                                        f"--max-output ({self.cfg.max_output}): not returned (the session keeps it)")
+        return self._render(base, r.stdout, r.stderr, value, value_error, None, r.duration_ms)
 
     def _render(self, base: dict[str, Any], out: str, err: str, value: Any, value_error: str | None,
                 error: dict[str, Any] | None, duration_ms: float) -> CallToolResult:
@@ -396,34 +406,36 @@ class Server:
     async def list_session(self, ctx: Context, session_id: str | None) -> CallToolResult:
         try:
             key = self._need_key(ctx, session_id)
-            names = await self.table.use(key, self._inspect)
+            listed = await self.table.use(key, self._inspect)
         except ServeError as e:
             return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
         except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
             return _failure(type(e).__name__, str(e), session_id=session_id)
-        truncated = len(names) > _MAX_INSPECT_NAMES
-        names = names[:_MAX_INSPECT_NAMES]
+        total, names = listed
+        truncated = total > len(names)
         lines = [f"{n['name']}: {n['type']} = {n['repr']}" for n in names]
         if truncated:
-            lines.append(f"... (only the first {_MAX_INSPECT_NAMES} names)")
+            lines.append(f"... (the first {len(names)} of {total} names)")
         return _result({"session_id": key[1], "names": names, "truncated": truncated},
                        "\n".join(lines) if lines else "(the session defines no names yet)", False)
 
-    def _inspect(self, e: Entry) -> list[dict[str, str]]:
+    def _inspect(self, e: Entry) -> tuple[int, list[dict[str, str]]]:
         s = e.session
         assert s is not None
         if s.execution_timeout_ms != self.cfg.timeout_ms:  # not the last call's own, shorter, limit
             s.execution_timeout_ms = self.cfg.timeout_ms
         try:
-            r = s.execute(_INSPECT_CODE)
+            r = s.execute(_inspect_code(max(min(self.cfg.max_output, 1 << 20) - 256, 0)))
         except ExecutionError as exc:
             raise ServeError("inspect_failed", f"listing the session failed: {exc}") from None
         except (TimeoutError, ResourceLimitError, CancelledError) as exc:
             raise ServeError("inspect_failed", f"listing the session failed: {exc} (its variables are gone)") from None
-        line = next((ln for ln in r.stdout.split("\n") if ln.startswith(_INSPECT_MARK)), None)
+        # the last such line: one a __repr__ printed comes before it
+        line = next((ln for ln in reversed(r.stdout.split("\n")) if ln.startswith(_INSPECT_MARK)), None)
         if line is None:
             raise ServeError("inspect_failed", "listing the session failed (its print was replaced?)")
-        return [{"name": k, "type": t, "repr": v} for k, t, v in json.loads(line[len(_INSPECT_MARK):])]
+        total, items = json.loads(line[len(_INSPECT_MARK):])
+        return total, [{"name": k, "type": t, "repr": v} for k, t, v in items]
 
     async def put_file(self, ctx: Context, path: str, content: str, encoding: str,
                        session_id: str | None) -> CallToolResult:
