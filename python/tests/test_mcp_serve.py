@@ -550,3 +550,44 @@ def test_outputs_bounded_by_max_output():
             assert all(len(n["name"]) <= 100 and len(n["repr"]) <= 200 for n in sc["names"])
             assert (await ok(c, "run_python", code="print(len(v59), result[:1])"))["stdout"] == "500 r"
     run(main)
+
+
+def test_session_kept_live_when_its_state_cannot_be_saved(tmp_path: Path, monkeypatch, capsys):
+    import errno
+
+    from eryx.serve._args import ServeConfig
+    from eryx.serve._sessions import ServeError, SessionTable
+    table = SessionTable(ServeConfig(max_sessions=1, workers=1), str(tmp_path))
+    run = lambda code: lambda e: e.session.execute(code).stdout  # noqa: E731
+    real_replace = os.replace
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    async def main() -> None:
+        await table.use(("c", "a"), run("x = 1"))
+        a = table.entries[("c", "a")]
+        monkeypatch.setattr(os, "replace", disk_full)
+        # no room for b: a cannot be evicted, so it stays live (not lost) and b is refused
+        with pytest.raises(ServeError, match="none could be saved to disk"):
+            await table.use(("c", "b"), run("y = 2"))
+        assert a.session is not None and list(table.live) == [("c", "a")]
+        assert os.listdir(a.root) == ["data"]  # no half-written snapshot left
+        assert "not evicted: the session's state could not be saved" in capsys.readouterr().err
+        assert await table.use(("c", "a"), run("print(x)")) == "1"
+        monkeypatch.setattr(os, "replace", real_replace)
+        assert await table.use(("c", "b"), run("y = 2; print(y)")) == "2"  # a goes to disk now
+        assert a.session is None and os.path.exists(a.blob)
+        # a caller cancelled while its session loads leaves it accounted for (live, under the bound)
+        load = table._load
+        monkeypatch.setattr(table, "_load", lambda e: (time.sleep(0.3), load(e)))
+        task = asyncio.ensure_future(table.use(("c", "a"), run("print(x)")))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert a.session is not None and list(table.live) == [("c", "a")] and ("c", "a") not in table.evicted
+        await table.close()
+
+    import asyncio
+    asyncio.run(main())

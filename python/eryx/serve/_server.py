@@ -97,7 +97,8 @@ def _limit_kind(e: ResourceLimitError) -> str:
 
 _KINDS = {"busy": "Busy", "session_discarded": "SessionDiscarded", "no_session": "NoSession",
           "restore_failed": "RestoreFailed", "shutting_down": "ShuttingDown", "bad_argument": "BadArgument",
-          "file": "FileError", "cancelled": "Cancelled", "inspect_failed": "InspectFailed"}
+          "file": "FileError", "cancelled": "Cancelled", "inspect_failed": "InspectFailed",
+          "evict_failed": "EvictFailed"}
 
 
 class Server:
@@ -465,14 +466,14 @@ class Server:
         return _result({"session_id": key[1], "path": gpath, "size": size}, f"wrote {size} bytes to {gpath}", False)
 
     def _put(self, e: Entry, path: str, data: bytes) -> int:
-        """(worker) Writes the file; a live interpreter is evicted, so that its next load
-        gives it what is left of the /data quota after this file (its count cannot see it)."""
+        """(worker) Writes the file; a live interpreter is evicted first, so that its next load
+        gives it what is left of the /data quota after this file (its count cannot see it).
+        First: if its state cannot be saved, nothing is written and the session stays live."""
         c = self.cfg
-        size = _files.write(e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
-                            max_files=c.data_max_files)
-        if e.session is not None:
+        if _files.split(path) and len(data) <= c.max_file_bytes and e.session is not None:
             self.table._evict(e)
-        return size
+        return _files.write(e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
+                            max_files=c.data_max_files)
 
     async def get_file(self, ctx: Context, path: str, encoding: str | None,
                        session_id: str | None) -> CallToolResult:

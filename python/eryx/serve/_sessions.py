@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import sys
 import time
 from typing import Any, Callable
 
@@ -131,14 +132,23 @@ class SessionTable:
         e.session = s
 
     def _evict(self, e: Entry) -> None:
-        """(worker) Snapshot to disk, session dropped."""
+        """(worker) Snapshot to disk, session dropped; if the snapshot cannot be saved (a full
+        disk), a ServeError, no temporary file left, and the session still live."""
         s = e.session
         assert s is not None
         blob = s.snapshot_state()
         tmp = e.blob + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, e.blob)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, e.blob)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise ServeError("evict_failed", f"the session's state could not be saved to disk "
+                             f"({exc.strerror or exc}); it stays live") from None
         e.session = None
 
     # ---- the table -----------------------------------------------------------------------
@@ -194,28 +204,40 @@ class SessionTable:
             raise
 
     async def _make_room(self, keep: Entry) -> None:
+        failed: dict[tuple[str, str], str] = {}
         while len(self.live) >= self.cfg.max_sessions:
-            victim = next((v for v in self.live.values() if v is not keep and not v.lock.locked()), None)
+            victim = next((v for v in self.live.values()
+                           if v is not keep and not v.lock.locked() and v.key not in failed), None)
+            if victim is None and failed:  # live sessions are kept, so no room without going past the bound
+                raise ServeError("evict_failed", f"{len(self.live)} sessions are live (--max-sessions "
+                                 f"{self.cfg.max_sessions}) and none could be saved to disk to make room for this "
+                                 f"one ({next(iter(failed.values()))}); retry later")
             if victim is None:
                 return  # every live session is busy: at most --workers over the bound, until they finish
-            await self._evict_entry(victim)
+            why = await self._evict_entry(victim)
+            if why is not None:
+                failed[victim.key] = why
 
-    async def _evict_entry(self, e: Entry) -> None:
+    async def _evict_entry(self, e: Entry) -> str | None:
+        """Evicts e (lock taken); None, or why its snapshot could not be saved (it stays live)."""
         async with e.lock:
             if e.session is None or self.entries.get(e.key) is not e:
-                return
+                return None
             self.live.pop(e.key, None)
             try:
                 await self._run(e, lambda: self._evict(e))
-            except Exception as exc:
-                self._forget(e, f"its state could not be saved to disk when it was evicted ({exc})")
-                return
+            except Exception as exc:  # a full disk (ServeError), or a snapshot that failed
+                e.last_used = time.monotonic()  # tried again after another idle period
+                print(f"eryx serve: session {e.key[1]!r} not evicted: {exc}", file=sys.stderr, flush=True)
+                return str(exc)
             finally:
-                if e.session is None and self.entries.get(e.key) is e:
-                    await self._park(e)  # on every path, a cancelled caller's too
+                await self._settle(e)  # on every path, a cancelled caller's too
         self._bound_disk()
+        return None
 
     def _bound_disk(self) -> None:
+        if self.evicted_total <= self.cfg.max_evicted_bytes:
+            return
         why = (f"it was evicted and the server's bound on evicted sessions on disk "
                f"(--max-evicted-bytes {self.cfg.max_evicted_bytes}) needed its room")
         for e in list(self.evicted.values()):  # oldest first
@@ -249,11 +271,23 @@ class SessionTable:
                     return await self._run(e, lambda: fn(e))
                 finally:
                     e.last_used = time.monotonic()
-                    if e.session is None and self.entries.get(key) is e:
-                        await self._park(e)
+                    await self._settle(e)
         finally:
             self.inflight -= 1
             self._bound_disk()
+
+    async def _settle(self, e: Entry) -> None:
+        """(lock held) e is accounted for as what it is now, however the call using it ended
+        (a caller cancelled while its session was loading leaves a live one)."""
+        if self.entries.get(e.key) is not e:
+            return
+        if e.session is None:
+            await self._park(e)
+            return
+        if self.evicted.pop(e.key, None) is not None:
+            self.evicted_total -= e.evicted_bytes
+            e.evicted_bytes = 0
+        self.live.setdefault(e.key, e)
 
     async def _park(self, e: Entry) -> None:
         """(lock held) A session without a live interpreter is accounted for on disk."""
