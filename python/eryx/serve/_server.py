@@ -319,7 +319,8 @@ class Server:
 
     async def _one_shot(self, code: str, timeout: int | None) -> CallToolResult:
         # No MCP session and no session_id: a fresh session with an empty /data, gone after the call.
-        tmp = tempfile.mkdtemp(prefix="oneshot-", dir=self.state_dir)
+        # under sessions/: what a killed server left there is removed by the next one at start
+        tmp = tempfile.mkdtemp(prefix="oneshot-", dir=self.table.dir)
         e = Entry(("", ""), tmp)
         os.makedirs(e.data, mode=0o700)
         try:

@@ -90,6 +90,7 @@ class SessionTable:
         self.tombstones: collections.OrderedDict[tuple[str, str], str] = collections.OrderedDict()
         self.evicted_total = 0
         self.inflight = 0
+        self.running: set[Entry] = set()  # entries with work on a worker (one-shot ones too)
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -187,6 +188,7 @@ class SessionTable:
         """fn on a worker; a cancelled caller cancels the execution and waits for it to end."""
         cf = self.pool.submit(fn)
         af = asyncio.wrap_future(cf)
+        self.running.add(e)
         try:
             return await asyncio.shield(af)
         except BaseException:
@@ -202,6 +204,8 @@ class SessionTable:
                     except BaseException:
                         pass
             raise
+        finally:
+            self.running.discard(e)
 
     async def _make_room(self, keep: Entry) -> None:
         failed: dict[tuple[str, str], str] = {}
@@ -327,10 +331,12 @@ class SessionTable:
         self.tombstones.pop(key, None)
         await self.use(key, do, live=False)
 
-    def drop_scope(self, scope: str) -> None:
-        """The MCP session ended: its sessions (and their files) go."""
-        for e in [e for k, e in self.entries.items() if k[0] == scope and not e.lock.locked()]:
-            self._forget(e, None)
+    def drop_scopes(self, alive: set[str]) -> None:
+        """The sessions (and files) of ended MCP sessions go; one pass over the table (many
+        MCP sessions can end at once: the SDK's idle reaping)."""
+        for k, e in list(self.entries.items()):
+            if k[0] not in alive and k[0] not in ("", "stdio") and not e.lock.locked():
+                self._forget(e, None)
 
     # ---- sweeping and shutdown -------------------------------------------------------------
 
@@ -351,9 +357,7 @@ class SessionTable:
         now = time.monotonic()
         alive = self._alive_scopes() if getattr(self, "_alive_scopes", None) else None
         if alive is not None:
-            gone = {k[0] for k in self.entries if k[0] not in alive and k[0] not in ("", "stdio")}
-            for scope in gone:
-                self.drop_scope(scope)
+            self.drop_scopes(alive)
         for e in list(self.live.values()):
             if not e.lock.locked() and now - e.last_used >= self.cfg.session_idle_s:
                 await self._evict_entry(e)
@@ -362,10 +366,11 @@ class SessionTable:
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for e in list(self.live.values()):
+        for e in [*self.live.values(), *self.running]:  # a one-shot session is running, not live
             if e.session is not None:
                 e.session.cancel()
-        await asyncio.get_running_loop().run_in_executor(None, lambda: self.pool.shutdown(wait=True))
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.pool.shutdown(wait=True, cancel_futures=True))  # queued work never starts
         for e in list(self.entries.values()):
             e.session = None
         self.entries.clear()
