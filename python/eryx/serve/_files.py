@@ -40,6 +40,26 @@ def split(path: str) -> list[str]:
     return parts
 
 
+def guest_path(path: str) -> str:
+    """The /data path the guest sees for a client's path ("a/b" -> "/data/a/b")."""
+    return "/".join([GUEST_ROOT, *split(path)])
+
+
+def _file_parts(path: str, hint: str = "") -> list[str]:
+    parts = split(path)
+    if not parts:
+        raise FileError(f"{path!r} names /data itself, not a file{hint}")
+    return parts
+
+
+def _parent(root: str, parts: list[str], path: str, create: bool) -> int:
+    """A descriptor of the directory holding the file parts names (a FileError if none)."""
+    try:
+        return _open_dir(root, parts[:-1], create)
+    except OSError as e:
+        raise _why(e, path) from None
+
+
 def _open_dir(root: str, parts: list[str], create: bool) -> int:
     """A descriptor of root/parts..., each step opened without following symlinks."""
     fd = os.open(root, _DIR_FLAGS)
@@ -106,9 +126,7 @@ def _missing(root: str, parts: list[str]) -> tuple[int, int]:
 
 def write(root: str, path: str, data: bytes, *, max_file_bytes: int, max_bytes: int, max_files: int) -> int:
     """Writes data to root/path (parents made), atomically; returns its size."""
-    parts = split(path)
-    if not parts:
-        raise FileError(f"{path!r} names /data itself, not a file")
+    parts = _file_parts(path)
     if len(data) > max_file_bytes:
         raise FileError(f"{path}: {len(data)} bytes is over the server's file cap ({max_file_bytes} bytes)")
     used, entries = usage(root)
@@ -121,10 +139,7 @@ def write(root: str, path: str, data: bytes, *, max_file_bytes: int, max_bytes: 
                         f"quota of {max_bytes} bytes (delete files first)")
     if entries + new > max_files:
         raise FileError(f"{path}: the session's /data would hold more than its {max_files} files")
-    try:
-        dfd = _open_dir(root, parts[:-1], create=True)
-    except OSError as e:
-        raise _why(e, path) from None
+    dfd = _parent(root, parts, path, create=True)
     tmp = f".put-{secrets.token_hex(8)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
@@ -147,13 +162,8 @@ def write(root: str, path: str, data: bytes, *, max_file_bytes: int, max_bytes: 
 
 
 def read(root: str, path: str, *, max_file_bytes: int) -> bytes:
-    parts = split(path)
-    if not parts:
-        raise FileError(f"{path!r} names /data itself, not a file (list_files lists it)")
-    try:
-        dfd = _open_dir(root, parts[:-1], create=False)
-    except OSError as e:
-        raise _why(e, path) from None
+    parts = _file_parts(path, " (list_files lists it)")
+    dfd = _parent(root, parts, path, create=False)
     try:
         # Checked before the open too: opening a device or a FIFO can act (a tape rewinds, a
         # FIFO's writer wakes); O_NONBLOCK and the fstat below cover a swap in between.

@@ -83,6 +83,14 @@ def _failure(kind: str, message: str, **extra: Any) -> CallToolResult:
     return _result(structured, f"[error] {kind}: {message}", True)
 
 
+def _failed(e: Exception, **extra: Any) -> CallToolResult:
+    """The tool error for a failure: a refusal (ServeError, FileError) by its kind, anything else
+    (e.g. a session that cannot be made: InitializationError) by its class name."""
+    kind = "FileError" if isinstance(e, _files.FileError) else \
+        _KINDS.get(e.kind, e.kind) if isinstance(e, ServeError) else type(e).__name__
+    return _failure(kind, str(e), **extra)
+
+
 def _no_run(session_id: str | None) -> dict[str, Any]:
     # run_python's fields when the code did not run: the same keys as a run's
     return {"session_id": session_id, "execution_count": None, "restored": False, "stdout": "", "stderr": "",
@@ -273,10 +281,8 @@ class Server:
             if session_id == _NEW_SID and res.content:  # a model reading only the text needs the new id too
                 res.content[0].text = f"[session_id] {key[1]} (pass it back to keep this state)\n" + res.content[0].text
             return res
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), **_no_run(session_id))
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), **_no_run(session_id))
+        except Exception as e:
+            return _failed(e, **_no_run(session_id))
 
     async def _until_gone(self, ctx: Context, call: Any) -> Any:
         """call(), cancelled (so is its execution) if the HTTP client disconnects first.
@@ -391,10 +397,8 @@ class Server:
         try:
             key = self._need_key(ctx, session_id)
             await self.table.reset(key, bool(files))
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
+        except Exception as e:
+            return _failed(e, session_id=session_id)
         what = "variables and /data files are gone" if files else "variables are gone; its /data files stay"
         return _result({"session_id": key[1], "reset": True, "files_deleted": bool(files)},
                        f"session {key[1]!r} reset to a fresh interpreter: its {what}", False)
@@ -409,10 +413,8 @@ class Server:
         try:
             key = self._need_key(ctx, session_id)
             listed = await self.table.use(key, self._inspect)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
+        except Exception as e:
+            return _failed(e, session_id=session_id)
         total, names = listed
         truncated = total > len(names)
         lines = [f"{n['name']}: {n['type']} = {n['repr']}" for n in names]
@@ -444,26 +446,23 @@ class Server:
         c = self.cfg
         try:
             key = self._need_key(ctx, session_id)
+            if encoding not in ("text", "base64"):
+                raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
+            # Refused before encoding or decoding: text is at least a byte a character, base64 4/3
+            if len(content) > (c.max_file_bytes if encoding == "text" else (c.max_file_bytes + 2) // 3 * 4 + 4):
+                raise ServeError("file", f"{path}: content is over the server's file cap "
+                                 f"({c.max_file_bytes} bytes)")
             if encoding == "text":
                 data = content.encode("utf-8", "surrogatepass")
-            elif encoding == "base64":
-                if len(content) > (c.max_file_bytes + 2) // 3 * 4 + 4:
-                    raise ServeError("file", f"{path}: content is over the server's file cap "
-                                     f"({c.max_file_bytes} bytes)")
+            else:
                 try:
                     data = base64.b64decode(content, validate=True)
                 except (binascii.Error, ValueError) as exc:
                     raise ServeError("bad_argument", f"content is not valid base64: {exc}") from None
-            else:
-                raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
             size = await self.table.use(key, lambda e: self._put(e, path, data), live=False)
-        except _files.FileError as e:
-            return _failure("FileError", str(e), session_id=session_id)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
-        gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
+        except Exception as e:
+            return _failed(e, session_id=session_id)
+        gpath = _files.guest_path(path)
         return _result({"session_id": key[1], "path": gpath, "size": size}, f"wrote {size} bytes to {gpath}", False)
 
     def _put(self, e: Entry, path: str, data: bytes) -> int:
@@ -494,13 +493,9 @@ class Server:
                     text, enc = base64.b64encode(data).decode("ascii"), "base64"
             else:
                 text, enc = base64.b64encode(data).decode("ascii"), "base64"
-        except _files.FileError as e:
-            return _failure("FileError", str(e), session_id=session_id)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
-        gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
+        except Exception as e:
+            return _failed(e, session_id=session_id)
+        gpath = _files.guest_path(path)
         return _result({"session_id": key[1], "path": gpath, "encoding": enc, "size": len(data), "content": text},
                        text, False)
 
@@ -508,12 +503,8 @@ class Server:
         try:
             key = self._need_key(ctx, session_id)
             files, truncated = await self.table.use(key, lambda e: _files.listing(e.data, path), live=False)
-        except _files.FileError as e:
-            return _failure("FileError", str(e), session_id=session_id)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
+        except Exception as e:
+            return _failed(e, session_id=session_id)
         lines = [f"{f['path']}{'/' if f['type'] == 'dir' else ''} ({f['type']}, {f['size']} bytes)" for f in files]
         return _result({"session_id": key[1], "files": files, "truncated": truncated},
                        "\n".join(lines) if lines else "(no files)", False)
