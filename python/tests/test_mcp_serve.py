@@ -452,9 +452,12 @@ def test_durations_and_signals(tmp_path: Path):
         if extra:
             assert "listening on http://127.0.0.1:" in proc.stderr.readline().decode()
         proc.terminate()
+        time.sleep(0.02)
+        proc.terminate()  # a second signal does not interrupt the first one's unwinding
         assert proc.wait(DEADLINE) == 0
         assert list(tmp.iterdir()) == []
         proc.stdin.close()
+        assert "warning" not in proc.stderr.read().decode()  # loopback: the SDK checks Host and Origin
         proc.stderr.close()
 
 

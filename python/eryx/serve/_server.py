@@ -42,6 +42,8 @@ _DISCONNECT_POLL_S = 0.25
 # Without an MCP session, session ids are issued by the server (session_id="new")
 # and unguessable, so they are capabilities: no client can name another's session.
 _NEW_SID = "new"
+# The hosts for which the SDK checks Host and Origin (DNS rebinding): MCPServer.streamable_http_app
+_SDK_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MAX_ISSUED = 1 << 16  # the most recently issued ids are remembered (~100 bytes each)
 
 # A single expression: it binds no name in the session and leaves `result` alone. It
@@ -544,6 +546,10 @@ class Server:
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         print(f"eryx serve: listening on http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
+        if host not in _SDK_LOOPBACK:
+            print(f"eryx serve: warning: {host} is not a loopback address and there is no authentication nor "
+                  "Host/Origin check: whoever reaches this port runs code; put it behind an authenticating proxy",
+                  file=sys.stderr, flush=True)
         config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         try:
