@@ -594,3 +594,8 @@ def test_session_kept_live_when_its_state_cannot_be_saved(tmp_path: Path, monkey
 
     import asyncio
     asyncio.run(main())
+    # an unexpected OSError reaches the client as its reason, without the host path in it
+    from eryx.serve._server import _failed
+    res = _failed(OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "sessions")))
+    assert res.is_error and res.structured_content["error"] == {
+        "type": "OSError", "message": "No space left on device", "traceback": None}

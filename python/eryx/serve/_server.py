@@ -90,7 +90,9 @@ def _failed(e: Exception, **extra: Any) -> CallToolResult:
     (e.g. a session that cannot be made: InitializationError) by its class name."""
     kind = "FileError" if isinstance(e, _files.FileError) else \
         _KINDS.get(e.kind, e.kind) if isinstance(e, ServeError) else type(e).__name__
-    return _failure(kind, str(e), **extra)
+    # An OSError's text names a host path (the state dir's): the client gets its reason only
+    message = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    return _failure(kind, message, **extra)
 
 
 def _no_run(session_id: str | None) -> dict[str, Any]:
