@@ -19,6 +19,7 @@ import concurrent.futures
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -84,6 +85,7 @@ class SessionTable:
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.pool = concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="eryx-serve")
+        self._reaper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="eryx-serve-rm")
         self.entries: dict[tuple[str, str], Entry] = {}
         self.live: collections.OrderedDict[tuple[str, str], Entry] = collections.OrderedDict()  # LRU first
         self.evicted: collections.OrderedDict[tuple[str, str], Entry] = collections.OrderedDict()  # oldest first
@@ -178,7 +180,15 @@ class SessionTable:
         if self.evicted.pop(e.key, None) is not None:
             self.evicted_total -= e.evicted_bytes
         e.session = None
-        shutil.rmtree(e.root, ignore_errors=True)
+        # Renamed at once (the key's directory is free again), deleted off the event loop: a
+        # sweep or the disk bound may forget many sessions of many files in one go.
+        trash = os.path.join(self.dir, f".gone-{secrets.token_hex(8)}")
+        try:
+            os.rename(e.root, trash)
+            self._reaper.submit(shutil.rmtree, trash, True)
+        except (OSError, RuntimeError):  # not renamed (gone already?), or the reaper shut down
+            shutil.rmtree(e.root, ignore_errors=True)
+            shutil.rmtree(trash, ignore_errors=True)
         if why is not None:
             self.tombstones[e.key] = why
             while len(self.tombstones) > _MAX_TOMBSTONES:
@@ -371,6 +381,7 @@ class SessionTable:
                 e.session.cancel()
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: self.pool.shutdown(wait=True, cancel_futures=True))  # queued work never starts
+        await asyncio.get_running_loop().run_in_executor(None, lambda: self._reaper.shutdown(wait=True))
         for e in list(self.entries.values()):
             e.session = None
         self.entries.clear()
