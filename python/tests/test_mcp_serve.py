@@ -195,7 +195,7 @@ def test_files(tmp_path: Path):
             sc = await ok(c, "put_file", path="/data/in/a.txt", content="héllo")
             assert sc == {"session_id": "default", "path": "/data/in/a.txt", "size": 6}
             blob = bytes(range(256))
-            await ok(c, "put_file", path="b.bin", content=base64.b64encode(blob).decode(), encoding="base64")
+            await ok(c, "put_file", path="b.bin", content=base64.encodebytes(blob).decode(), encoding="base64")
             sc = await ok(c, "run_python", code="print(open('/data/in/a.txt').read(), len(open('/data/b.bin','rb')"
                                                  ".read()))\nopen('/data/out.txt', 'w').write('from code')")
             assert sc["stdout"] == "héllo 256"

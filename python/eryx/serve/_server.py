@@ -452,6 +452,8 @@ class Server:
             key = self._need_key(ctx, session_id)
             if encoding not in ("text", "base64"):
                 raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
+            if encoding == "base64":  # as wrapped by most encoders (76 a line, a final newline)
+                content = "".join(content.split())
             # Refused before encoding or decoding: text is at least a byte a character, base64 4/3
             if len(content) > (c.max_file_bytes if encoding == "text" else (c.max_file_bytes + 2) // 3 * 4 + 4):
                 raise ServeError("file", f"{path}: content is over the server's file cap "
