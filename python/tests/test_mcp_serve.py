@@ -436,8 +436,17 @@ def test_inner_mcp_tools(tmp_path: Path):
 
 
 def test_durations_and_signals(tmp_path: Path):
-    from eryx.serve._args import seconds, timeout_ms
+    from types import SimpleNamespace
+
+    from eryx.serve._args import ServeConfig, seconds, timeout_ms
+    from eryx.serve._server import Server
+    from eryx.serve._sessions import ServeError
     assert [timeout_ms(t) for t in ("500ms", "2s", "1.5m", "30000", "0")] == [500, 2000, 90000, 30000, 0]
+    # a call's timeout_ms: capped by --timeout; without one (0), bounded as the flag is
+    assert Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=2000)), 10 ** 30) == 2000
+    assert Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=None)), 5000) == 5000
+    with pytest.raises(ServeError, match="under 10"):
+        Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=None)), 10 ** 30)
     assert [seconds(t) for t in ("300", "5m", "500ms")] == [300, 300, 0.5]
     # SIGTERM ends the server, stdio or HTTP, and its private state directory goes
     for extra in ([], ["--http", "127.0.0.1:0"]):

@@ -322,9 +322,11 @@ class Server:
         cap = self.cfg.timeout_ms
         if timeout_ms is None:
             return cap
-        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
-            raise ServeError("bad_argument",
-                             f"timeout_ms must be a positive number of milliseconds, not {timeout_ms!r}")
+        # Without --timeout (0), bounded as the flag is: a huge value reached the library (OverflowError)
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0 or \
+                (not cap and timeout_ms >= 10 ** 12):
+            raise ServeError("bad_argument", f"timeout_ms must be a positive number of milliseconds "
+                             f"(under 10**12), not {timeout_ms!r}")
         return min(timeout_ms, cap) if cap else timeout_ms
 
     async def _one_shot(self, code: str, timeout: int | None) -> CallToolResult:
