@@ -351,7 +351,7 @@ class Server:
         if s.execution_timeout_ms != timeout:
             s.execution_timeout_ms = timeout
         if e.cancel_requested:
-            raise CancelledError("the call was cancelled")
+            raise ServeError("cancelled", "the call was cancelled before it ran")  # a Cancelled result
         e.count += 1
         # restored: the session had been evicted to disk while idle, and was brought back for this call
         base = {"session_id": sid, "execution_count": e.count, "restored": e.restored}
