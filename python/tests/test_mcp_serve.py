@@ -526,6 +526,27 @@ def test_files_special_entries_and_many_directories(tmp_path: Path):
     assert r.stdout.split() == ["602", "False", "301"]
     out, cut = _files.listing(str(root), "/data/d/007")
     assert out == [{"path": "/data/d/007/f", "type": "file", "size": 1}] and not cut
+    # a guest can nest /data 1,500 deep: counted and listed without recursion, one descriptor
+    deep = root / "deep"
+    try:
+        deep.mkdir()
+        fd = os.open(deep, os.O_RDONLY)
+        for _ in range(1500):  # as the guest does it (os.makedirs is recursive too)
+            os.mkdir("a", dir_fd=fd)
+            fd, old = os.open("a", os.O_RDONLY, dir_fd=fd), fd
+            os.close(old)
+        os.write(f := os.open("f", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd), b"xyz")
+        os.close(f)
+        os.close(fd)
+        assert _files.usage(str(deep)) == (3, 1501)
+        out, cut = _files.listing(str(root), "deep")
+        assert len(out) == 1000 and cut and out[2]["path"] == "/data/deep/a/a/a"
+        with pytest.raises(_files.FileError, match="no such file"):
+            _files.listing(str(root), "nope")
+        (deep / "a" / "link").symlink_to(root / "d")  # removed as a link, never followed
+    finally:  # shutil.rmtree (and pytest's clean-up) raise RecursionError here, the tree left
+        _files.remove_tree(str(deep))
+    assert sorted(os.listdir(root)) == ["d", "fifo"] and len(os.listdir(root / "d")) == 300
 
 
 def test_http_unchecked_session_header_is_no_scope(http_server):
@@ -608,3 +629,19 @@ def test_session_kept_live_when_its_state_cannot_be_saved(tmp_path: Path, monkey
     res = _failed(OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "sessions")))
     assert res.is_error and res.structured_content["error"] == {
         "type": "OSError", "message": "No space left on device", "traceback": None}
+
+
+def test_deep_data_tree():
+    # A guest can nest /data 1,200 deep: the server's walks (the disk bound, the quota at load,
+    # list_files, reset) must not recurse (RecursionError left such a session unaccounted for).
+    async def main() -> None:
+        async with stdio("--max-sessions", "1", "--data-files", "5000") as c:
+            await ok(c, "run_python", code="import os\nos.chdir('/data')\nfor _ in range(1200):\n    os.mkdir('a'); os.chdir('a')\n"
+                                           "open('f', 'w').write('deep')", session_id="d")
+            await ok(c, "run_python", code="y = 1")  # evicts d: its /data is counted on disk
+            sc = await ok(c, "run_python", code="print(open('/data/' + 'a/' * 1200 + 'f').read())", session_id="d")
+            assert sc["stdout"] == "deep" and sc["restored"] is True
+            assert (await ok(c, "list_files", session_id="d"))["truncated"] is True
+            await ok(c, "reset_session", files=True, session_id="d")
+            assert (await ok(c, "list_files", session_id="d"))["files"] == []
+    run(main)

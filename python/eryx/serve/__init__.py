@@ -8,7 +8,6 @@ process is interrupted (HTTP).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -16,6 +15,7 @@ import tempfile
 
 def main(argv: list[str] | None = None) -> int:
     from ._args import config
+    from ._files import remove_tree
 
     cfg = config(argv)
     try:
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.mcp is not None:
             cfg.mcp.close()
         if own:
-            shutil.rmtree(state_dir, ignore_errors=True)
+            remove_tree(state_dir)  # not shutil.rmtree: a guest can nest /data past its recursion
         if not interrupted:  # else the process is ending: a second signal stays ignored to the end
             signal.signal(signal.SIGTERM, old)
             signal.signal(signal.SIGINT, old_int)

@@ -9,10 +9,12 @@ so a symlink can never lead out of the session's directory.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
 import stat
+from typing import Iterator
 
 GUEST_ROOT = "/data"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -89,16 +91,114 @@ def _why(e: OSError, path: str) -> FileError:
     return FileError(f"{path}: {e.strerror or e}")
 
 
+def _walk(root: str, parts: list[str]) -> Iterator[tuple[list[str], str, os.stat_result]]:
+    """(directory's parts, name, lstat) of every entry under root/parts, depth first in name
+    order, symlinks not followed, an entry that vanishes meanwhile skipped.
+
+    Iterative, with one directory descriptor open at a time: a directory is entered from
+    its parent (O_NOFOLLOW) and left by its "..", which is its parent since no guest runs
+    while the session's lock is held. A guest can nest /data directories thousands deep:
+    a recursive walk (os.walk) failed with RecursionError, a descriptor per level could
+    exhaust the server's, and paths from root could pass PATH_MAX."""
+    fd = _open_dir(root, parts, create=False)
+    rel = list(parts)
+    levels: list[list[str]] = []  # per directory entered: its subdirectories still to visit
+    try:
+        while True:
+            subdirs = []
+            try:
+                names = sorted(os.listdir(fd))
+            except OSError:
+                names = []
+            for name in names:
+                try:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    continue
+                yield rel, name, st
+                if stat.S_ISDIR(st.st_mode):
+                    subdirs.append(name)
+            levels.append(subdirs[::-1])
+            while True:  # the next directory to list: a subdirectory, or climb
+                if levels[-1]:
+                    name = levels[-1].pop()
+                    try:
+                        nfd = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                    except OSError:
+                        continue
+                    os.close(fd)
+                    fd, rel = nfd, [*rel, name]
+                    break
+                levels.pop()
+                if not levels:
+                    return
+                nfd = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd, rel = nfd, rel[:-1]
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: str) -> None:
+    """Removes path and all under it, best effort, never following a symlink. Iterative with
+    one descriptor, as _walk: shutil.rmtree recurses, and raises RecursionError (ignore_errors
+    or not) on the thousands-deep trees a guest can make, leaving them on disk."""
+    parent, top = os.path.split(path.rstrip("/"))
+    try:
+        pfd = os.open(parent or ".", _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        try:
+            os.unlink(top, dir_fd=pfd)  # not a directory (a file, a symlink)
+            return
+        except IsADirectoryError:
+            pass
+        fd = os.open(top, _DIR_FLAGS, dir_fd=pfd)
+        names: list[str] = []  # the directories entered below top
+        try:
+            while True:
+                sub = None
+                for name in os.listdir(fd):
+                    try:
+                        os.unlink(name, dir_fd=fd)
+                    except IsADirectoryError:
+                        sub = name
+                        break
+                    except FileNotFoundError:
+                        pass
+                if sub is not None:
+                    nfd = os.open(sub, _DIR_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = nfd
+                    names.append(sub)
+                    continue
+                if not names:
+                    break
+                nfd = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = nfd
+                os.rmdir(names.pop(), dir_fd=fd)
+        finally:
+            os.close(fd)
+        os.rmdir(top, dir_fd=pfd)
+    except OSError:
+        pass
+    finally:
+        os.close(pfd)
+
+
 def usage(root: str) -> tuple[int, int]:
     """(bytes, entries) under root, symlinks not followed (they count as entries)."""
     total, count = 0, 0
-    for dirpath, dirs, files in os.walk(root):
-        count += len(dirs) + len(files)
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass
+    try:
+        with contextlib.closing(_walk(root, [])) as entries:
+            for _, _, st in entries:
+                count += 1
+                if not stat.S_ISDIR(st.st_mode):
+                    total += st.st_size
+    except OSError:
+        pass  # root gone, or a directory left mid-walk: what was counted
     return total, count
 
 
@@ -201,40 +301,20 @@ def _regular(st: os.stat_result, path: str) -> None:
 
 
 def listing(root: str, path: str = GUEST_ROOT) -> tuple[list[dict[str, object]], bool]:
-    """([{"path", "type", "size"}], truncated) under path, symlinks listed, not followed.
-
-    One directory descriptor is open at a time (each walked to afresh from root), so a
-    tree of many directories cannot exhaust the server's descriptors; an entry that
-    vanishes or turns into a symlink meanwhile is skipped."""
+    """([{"path", "type", "size"}], truncated) under path, symlinks listed, not followed."""
     parts = split(path)
-    try:
-        os.close(_open_dir(root, parts, create=False))
-    except OSError as e:
-        raise _why(e, path) from None
     out: list[dict[str, object]] = []
-    stack = [parts]
-    while stack:
-        rel = stack.pop()
-        where = "/".join([GUEST_ROOT, *rel])
-        try:
-            fd = _open_dir(root, rel, create=False)
-        except OSError:
-            continue  # gone, or no longer a directory, since it was listed
-        try:
-            subdirs = []
-            for name in sorted(os.listdir(fd)):
+    try:
+        with contextlib.closing(_walk(root, parts)) as entries:
+            for rel, name, st in entries:
                 if len(out) >= MAX_LIST:
                     return out, True
-                try:
-                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                except OSError:
-                    continue
                 kind = ("dir" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode)
                         else "symlink" if stat.S_ISLNK(st.st_mode) else "other")
-                out.append({"path": f"{where}/{name}", "type": kind, "size": st.st_size if kind == "file" else 0})
-                if kind == "dir":
-                    subdirs.append([*rel, name])
-            stack.extend(reversed(subdirs))  # depth first, in name order
-        finally:
-            os.close(fd)
+                out.append({"path": "/".join([GUEST_ROOT, *rel, name]), "type": kind,
+                            "size": st.st_size if kind == "file" else 0})
+    except OSError as e:
+        if not out:  # path itself (a missing directory, a symlink)
+            raise _why(e, path) from None
+        return out, True  # a directory left mid-walk: what was listed
     return out, False

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import sys
 import tempfile
@@ -339,7 +338,7 @@ class Server:
             return await self.table.use_detached(e, lambda: self._execute(e, code, timeout, load=True))
         finally:
             e.session = None
-            shutil.rmtree(tmp, ignore_errors=True)
+            _files.remove_tree(tmp)
 
     def _execute(self, e: Entry, code: str, timeout: int | None, load: bool = False) -> CallToolResult:
         """(worker) One run_python call on e's session."""

@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import os
 import secrets
-import shutil
 import sys
 import time
 from typing import Any, Callable
@@ -82,7 +81,7 @@ class SessionTable:
             raise ServeError("state_dir_busy", f"the state directory {state_dir} is in use by another "
                              "eryx serve") from None
         self.dir = os.path.join(state_dir, "sessions")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        _files.remove_tree(self.dir)
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.pool = concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="eryx-serve")
         self._reaper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="eryx-serve-rm")
@@ -185,10 +184,10 @@ class SessionTable:
         trash = os.path.join(self.dir, f".gone-{secrets.token_hex(8)}")
         try:
             os.rename(e.root, trash)
-            self._reaper.submit(shutil.rmtree, trash, True)
+            self._reaper.submit(_files.remove_tree, trash)
         except (OSError, RuntimeError):  # not renamed (gone already?), or the reaper shut down
-            shutil.rmtree(e.root, ignore_errors=True)
-            shutil.rmtree(trash, ignore_errors=True)
+            _files.remove_tree(e.root)
+            _files.remove_tree(trash)
         if why is not None:
             self.tombstones[e.key] = why
             while len(self.tombstones) > _MAX_TOMBSTONES:
@@ -335,7 +334,7 @@ class SessionTable:
             if os.path.exists(e.blob):
                 os.unlink(e.blob)
             if files:
-                shutil.rmtree(e.data, ignore_errors=True)
+                _files.remove_tree(e.data)
                 os.makedirs(e.data, mode=0o700, exist_ok=True)
             e.count = 0
         self.tombstones.pop(key, None)
