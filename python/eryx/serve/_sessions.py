@@ -308,7 +308,11 @@ class SessionTable:
         if self.evicted.pop(e.key, None) is not None:
             self.evicted_total -= e.evicted_bytes
         with anyio.CancelScope(shield=True):
-            e.evicted_bytes = await self._run(e, lambda: _disk_bytes(e))
+            try:
+                e.evicted_bytes = await self._run(e, lambda: _disk_bytes(e))
+            except Exception:  # not measured: charged the most it may hold, never left out
+                # (files + a snapshot, which is at most the guest's memory)
+                e.evicted_bytes = self.cfg.data_max_bytes + (self.cfg.max_memory or 4 << 30) + _ENTRY_OVERHEAD
         self.evicted[e.key] = e
         self.evicted_total += e.evicted_bytes
 
