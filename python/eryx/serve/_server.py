@@ -338,7 +338,7 @@ class Server:
             return await self.table.use_detached(e, lambda: self._execute(e, code, timeout, load=True))
         finally:
             e.session = None
-            _files.remove_tree(tmp)
+            self.table.remove_dir(tmp)
 
     def _execute(self, e: Entry, code: str, timeout: int | None, load: bool = False) -> CallToolResult:
         """(worker) One run_python call on e's session."""

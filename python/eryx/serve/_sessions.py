@@ -173,21 +173,24 @@ class SessionTable:
         self.entries[key] = e
         return e
 
+    def remove_dir(self, path: str) -> None:
+        """Renamed at once (its name is free again), deleted off the event loop: a sweep or the
+        disk bound may forget many sessions of many files in one go."""
+        trash = os.path.join(self.dir, f".gone-{secrets.token_hex(8)}")
+        try:
+            os.rename(path, trash)
+            self._reaper.submit(_files.remove_tree, trash)
+        except (OSError, RuntimeError):  # not renamed (gone already?), or the reaper shut down
+            _files.remove_tree(path)
+            _files.remove_tree(trash)
+
     def _forget(self, e: Entry, why: str | None) -> None:
         self.entries.pop(e.key, None)
         self.live.pop(e.key, None)
         if self.evicted.pop(e.key, None) is not None:
             self.evicted_total -= e.evicted_bytes
         e.session = None
-        # Renamed at once (the key's directory is free again), deleted off the event loop: a
-        # sweep or the disk bound may forget many sessions of many files in one go.
-        trash = os.path.join(self.dir, f".gone-{secrets.token_hex(8)}")
-        try:
-            os.rename(e.root, trash)
-            self._reaper.submit(_files.remove_tree, trash)
-        except (OSError, RuntimeError):  # not renamed (gone already?), or the reaper shut down
-            _files.remove_tree(e.root)
-            _files.remove_tree(trash)
+        self.remove_dir(e.root)
         if why is not None:
             self.tombstones[e.key] = why
             while len(self.tombstones) > _MAX_TOMBSTONES:
