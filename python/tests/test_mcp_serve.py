@@ -195,7 +195,7 @@ def test_files(tmp_path: Path):
             sc = await ok(c, "put_file", path="/data/in/a.txt", content="héllo")
             assert sc == {"session_id": "default", "path": "/data/in/a.txt", "size": 6}
             blob = bytes(range(256))
-            await ok(c, "put_file", path="b.bin", content=base64.b64encode(blob).decode(), encoding="base64")
+            await ok(c, "put_file", path="b.bin", content=base64.encodebytes(blob).decode(), encoding="base64")
             sc = await ok(c, "run_python", code="print(open('/data/in/a.txt').read(), len(open('/data/b.bin','rb')"
                                                  ".read()))\nopen('/data/out.txt', 'w').write('from code')")
             assert sc["stdout"] == "héllo 256"
@@ -436,8 +436,17 @@ def test_inner_mcp_tools(tmp_path: Path):
 
 
 def test_durations_and_signals(tmp_path: Path):
-    from eryx.serve._args import seconds, timeout_ms
+    from types import SimpleNamespace
+
+    from eryx.serve._args import ServeConfig, seconds, timeout_ms
+    from eryx.serve._server import Server
+    from eryx.serve._sessions import ServeError
     assert [timeout_ms(t) for t in ("500ms", "2s", "1.5m", "30000", "0")] == [500, 2000, 90000, 30000, 0]
+    # a call's timeout_ms: capped by --timeout; without one (0), bounded as the flag is
+    assert Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=2000)), 10 ** 30) == 2000
+    assert Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=None)), 5000) == 5000
+    with pytest.raises(ServeError, match="under 10"):
+        Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=None)), 10 ** 30)
     assert [seconds(t) for t in ("300", "5m", "500ms")] == [300, 300, 0.5]
     # SIGTERM ends the server, stdio or HTTP, and its private state directory goes
     for extra in ([], ["--http", "127.0.0.1:0"]):
@@ -452,9 +461,12 @@ def test_durations_and_signals(tmp_path: Path):
         if extra:
             assert "listening on http://127.0.0.1:" in proc.stderr.readline().decode()
         proc.terminate()
+        time.sleep(0.02)
+        proc.terminate()  # a second signal does not interrupt the first one's unwinding
         assert proc.wait(DEADLINE) == 0
         assert list(tmp.iterdir()) == []
         proc.stdin.close()
+        assert "warning" not in proc.stderr.read().decode()  # loopback: the SDK checks Host and Origin
         proc.stderr.close()
 
 
@@ -487,4 +499,149 @@ def test_cancelled_call_stops_its_execution():
             sc = await ok(c, "run_python", code="print('next')")
             assert sc["stdout"] == "next"
             await fails(c, "run_python", "NameError", code="x")  # cancelled: the session started afresh
+    run(main)
+
+
+# ---- host-side file operations, in process --------------------------------------------------------
+
+
+def test_files_special_entries_and_many_directories(tmp_path: Path):
+    from eryx.serve import _files
+    root = tmp_path / "data"
+    (root / "d").mkdir(parents=True)
+    os.mkfifo(root / "fifo")  # a read would block without a writer: refused before any open
+    with pytest.raises(_files.FileError, match="not a regular file"):
+        _files.read(str(root), "fifo", max_file_bytes=100)
+    with pytest.raises(_files.FileError, match="is a directory"):
+        _files.read(str(root), "d", max_file_bytes=100)
+    # 300 directories listed under a limit of 64 descriptors: one is open at a time
+    for i in range(300):
+        (root / "d" / f"{i:03}").mkdir()
+        (root / "d" / f"{i:03}" / "f").write_text("x")
+    code = ("import resource, sys; from eryx.serve import _files; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
+            "out, cut = _files.listing(sys.argv[1]); print(len(out), cut, sum(f['type'] == 'dir' for f in out))")
+    r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=DEADLINE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["602", "False", "301"]
+    out, cut = _files.listing(str(root), "/data/d/007")
+    assert out == [{"path": "/data/d/007/f", "type": "file", "size": 1}] and not cut
+    # a guest can nest /data 1,500 deep: counted and listed without recursion, one descriptor
+    deep = root / "deep"
+    try:
+        deep.mkdir()
+        fd = os.open(deep, os.O_RDONLY)
+        for _ in range(1500):  # as the guest does it (os.makedirs is recursive too)
+            os.mkdir("a", dir_fd=fd)
+            fd, old = os.open("a", os.O_RDONLY, dir_fd=fd), fd
+            os.close(old)
+        os.write(f := os.open("f", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd), b"xyz")
+        os.close(f)
+        os.close(fd)
+        assert _files.usage(str(deep)) == (3, 1501)
+        out, cut = _files.listing(str(root), "deep")
+        assert len(out) == 1000 and cut and out[2]["path"] == "/data/deep/a/a/a"
+        with pytest.raises(_files.FileError, match="no such file"):
+            _files.listing(str(root), "nope")
+        (deep / "a" / "link").symlink_to(root / "d")  # removed as a link, never followed
+    finally:  # shutil.rmtree (and pytest's clean-up) raise RecursionError here, the tree left
+        _files.remove_tree(str(deep))
+    assert sorted(os.listdir(root)) == ["d", "fifo"] and len(os.listdir(root / "d")) == 300
+
+
+def test_http_unchecked_session_header_is_no_scope(http_server):
+    # The SDK does not check mcp-session-id on a sessionless (2026-07-28) request: a
+    # header two clients agree on must not give them a scope with client-chosen ids.
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    server = http_server()
+
+    def spoofing() -> Client:
+        http = httpx2.AsyncClient(headers={"mcp-session-id": "agreed"}, timeout=DEADLINE)
+        return Client(streamable_http_client(server.url, http_client=http))
+
+    async def main() -> None:
+        async with spoofing() as a, spoofing() as b:
+            await fails(a, "run_python", "NoSession", code="x = 1", session_id="shared")
+            sc = await ok(a, "run_python", code="x = 1")
+            assert sc["session_id"] is None  # a one-shot sandbox, as without the header
+            await fails(b, "run_python", "NameError", code="x")
+    run(main)
+
+
+def test_outputs_bounded_by_max_output():
+    async def main() -> None:
+        async with stdio("--max-output", "2K") as c:
+            # a `result` over --max-output is not returned (a result_error; the run succeeded)
+            sc = await ok(c, "run_python", code="result = 'r' * 5000")
+            assert sc["result"] is None and "--max-output" in sc["result_error"]
+            # list_session fits its listing under --max-output: past it the session would start afresh
+            await ok(c, "run_python", code="for i in range(60): globals()[f'v{i:02}'] = 'x' * 500\n"
+                                           "globals()['n' * 5000] = 1\nglobals()[7] = 'not a name'")
+            sc = await ok(c, "list_session")
+            assert sc["truncated"] is True and 0 < len(sc["names"]) < 61
+            assert all(len(n["name"]) <= 100 and len(n["repr"]) <= 200 for n in sc["names"])
+            assert (await ok(c, "run_python", code="print(len(v59), result[:1])"))["stdout"] == "500 r"
+    run(main)
+
+
+def test_session_kept_live_when_its_state_cannot_be_saved(tmp_path: Path, monkeypatch, capsys):
+    import errno
+
+    from eryx.serve._args import ServeConfig
+    from eryx.serve._sessions import ServeError, SessionTable
+    table = SessionTable(ServeConfig(max_sessions=1, workers=1), str(tmp_path))
+    run = lambda code: lambda e: e.session.execute(code).stdout  # noqa: E731
+    real_replace = os.replace
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    async def main() -> None:
+        await table.use(("c", "a"), run("x = 1"))
+        a = table.entries[("c", "a")]
+        monkeypatch.setattr(os, "replace", disk_full)
+        # no room for b: a cannot be evicted, so it stays live (not lost) and b is refused
+        with pytest.raises(ServeError, match="none could be saved to disk"):
+            await table.use(("c", "b"), run("y = 2"))
+        assert a.session is not None and list(table.live) == [("c", "a")]
+        assert os.listdir(a.root) == ["data"]  # no half-written snapshot left
+        assert "not evicted: the session's state could not be saved" in capsys.readouterr().err
+        assert await table.use(("c", "a"), run("print(x)")) == "1"
+        monkeypatch.setattr(os, "replace", real_replace)
+        assert await table.use(("c", "b"), run("y = 2; print(y)")) == "2"  # a goes to disk now
+        assert a.session is None and os.path.exists(a.blob)
+        # a caller cancelled while its session loads leaves it accounted for (live, under the bound)
+        load = table._load
+        monkeypatch.setattr(table, "_load", lambda e: (time.sleep(0.3), load(e)))
+        task = asyncio.ensure_future(table.use(("c", "a"), run("print(x)")))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert a.session is not None and list(table.live) == [("c", "a")] and ("c", "a") not in table.evicted
+        await table.close()
+
+    import asyncio
+    asyncio.run(main())
+    # an unexpected OSError reaches the client as its reason, without the host path in it
+    from eryx.serve._server import _failed
+    res = _failed(OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "sessions")))
+    assert res.is_error and res.structured_content["error"] == {
+        "type": "OSError", "message": "No space left on device", "traceback": None}
+
+
+def test_deep_data_tree():
+    # A guest can nest /data 1,200 deep: the server's walks (the disk bound, the quota at load,
+    # list_files, reset) must not recurse (RecursionError left such a session unaccounted for).
+    async def main() -> None:
+        async with stdio("--max-sessions", "1", "--data-files", "5000") as c:
+            await ok(c, "run_python", code="import os\nos.chdir('/data')\nfor _ in range(1200):\n    os.mkdir('a'); os.chdir('a')\n"
+                                           "open('f', 'w').write('deep')", session_id="d")
+            await ok(c, "run_python", code="y = 1")  # evicts d: its /data is counted on disk
+            sc = await ok(c, "run_python", code="print(open('/data/' + 'a/' * 1200 + 'f').read())", session_id="d")
+            assert sc["stdout"] == "deep" and sc["restored"] is True
+            assert (await ok(c, "list_files", session_id="d"))["truncated"] is True
+            await ok(c, "reset_session", files=True, session_id="d")
+            assert (await ok(c, "list_files", session_id="d"))["files"] == []
     run(main)

@@ -8,7 +8,6 @@ process is interrupted (HTTP).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -16,6 +15,7 @@ import tempfile
 
 def main(argv: list[str] | None = None) -> int:
     from ._args import config
+    from ._files import remove_tree
 
     cfg = config(argv)
     try:
@@ -31,9 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     assert state_dir is not None
 
     def terminate(signum: int, frame: object) -> None:
+        # Once: a second signal would interrupt the unwinding (executions cancelled, the pool
+        # joined, the state dir removed) halfway.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt  # unwinds the server: sessions closed, the state dir removed
 
     old = signal.signal(signal.SIGTERM, terminate)
+    old_int = signal.signal(signal.SIGINT, terminate)
     interrupted = False
     try:
         try:
@@ -47,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         interrupted = True
         return 0
     finally:
-        signal.signal(signal.SIGTERM, old)
         if cfg.mcp is not None:
             cfg.mcp.close()
         if own:
-            shutil.rmtree(state_dir, ignore_errors=True)
+            remove_tree(state_dir)  # not shutil.rmtree: a guest can nest /data past its recursion
+        if not interrupted:  # else the process is ending: a second signal stays ignored to the end
+            signal.signal(signal.SIGTERM, old)
+            signal.signal(signal.SIGINT, old_int)
         if interrupted and cfg.http is None:
             # The SDK's stdin reader thread stays blocked in read() and the interpreter
             # would wait for it at exit: everything is closed, so leave now.

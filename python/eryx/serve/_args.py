@@ -21,23 +21,25 @@ from ..mcp import add_arguments as add_mcp_arguments, manager_from_arguments
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*$")
 
 
-def timeout_ms(text: str) -> int:
-    """500ms, 2s, 1.5m, or a bare number of milliseconds (as pyeryx 0.11's serve); 0: none."""
+def _duration(text: str, unit_s: float, examples: str) -> float:
+    """text in units of unit_s seconds (a bare number is one unit)."""
     m = _DURATION.match(text)
     if not m:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 500ms, 2s or 30000 (milliseconds)")
-    value = float(m.group(1)) * {"ms": 1, None: 1, "s": 1000, "m": 60000}[m.group(2)]
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like {examples}")
+    return float(m.group(1)) * {"ms": 0.001, None: unit_s, "s": 1, "m": 60}[m.group(2)] / unit_s
+
+
+def timeout_ms(text: str) -> int:
+    """500ms, 2s, 1.5m, or a bare number of milliseconds (as pyeryx 0.11's serve); 0: none."""
+    value = _duration(text, 0.001, "500ms, 2s or 30000 (milliseconds)")
     if value >= 1e12:
         raise argparse.ArgumentTypeError(f"{text!r} is too long")
-    return int(value)
+    return int(round(value, 6))
 
 
 def seconds(text: str) -> float:
     """A positive number of seconds (a bare number, or with s, m or ms)."""
-    m = _DURATION.match(text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 300, 5m or 500ms")
-    value = float(m.group(1)) * {"ms": 0.001, None: 1, "s": 1, "m": 60}[m.group(2)]
+    value = _duration(text, 1, "300, 5m or 500ms")
     if not 0 < value < 1e9:
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive duration")
     return value

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import sys
 import tempfile
@@ -42,15 +41,24 @@ _DISCONNECT_POLL_S = 0.25
 # Without an MCP session, session ids are issued by the server (session_id="new")
 # and unguessable, so they are capabilities: no client can name another's session.
 _NEW_SID = "new"
+# The hosts for which the SDK checks Host and Origin (DNS rebinding): MCPServer.streamable_http_app
+_SDK_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MAX_ISSUED = 1 << 16  # the most recently issued ids are remembered (~100 bytes each)
 
-# A single expression: it binds no name in the session and leaves `result` alone.
-_INSPECT_CODE = (
-    "(lambda g, b, j, r: b.print(" + repr(_INSPECT_MARK) + " + j.dumps("
-    "[[k, type(v).__name__, (lambda s: s if len(s) <= 200 else s[:197] + '...')(r.repr(v))]"
-    " for k, v in sorted(g.items()) if not k.startswith('_')][:" + str(_MAX_INSPECT_NAMES + 1) + "]"
-    ")))(globals(), __import__('builtins'), __import__('json'), __import__('reprlib'))"
-)
+# A single expression: it binds no name in the session and leaves `result` alone. It
+# prints [count of names, [[name, type, repr]...]]: reprs only of the first names, each
+# field shortened, and no more entries than fit in budget bytes of JSON (the print must
+# stay under --max-output: past it the session would start afresh, its state lost).
+def _inspect_code(budget: int) -> str:
+    return (
+        "(lambda g, b, j, r, it, sh: (lambda ks: b.print(" + repr(_INSPECT_MARK) + " + j.dumps([len(ks), "
+        "(lambda xs: [x for x, n in zip(xs, it.accumulate(len(j.dumps(x)) + 2 for x in xs)) if n <= " + str(budget) +
+        "])([[sh(k, 100), sh(type(g[k]).__name__, 100), sh(r.repr(g[k]), 200)] for k in ks[:" +
+        str(_MAX_INSPECT_NAMES) + "]])])))(sorted(k for k in g if isinstance(k, str) and not k.startswith('_'))))"
+        "(globals(), __import__('builtins'), __import__('json'), __import__('reprlib'), __import__('itertools'), "
+        "lambda s, n: s if len(s) <= n else s[:n - 3] + '...')"
+    )
+
 
 RUN_DESCRIPTION = """Run Python 3 code in a sandbox (WebAssembly: no host access, no network unless the server allows it) and get its output.
 
@@ -76,6 +84,16 @@ def _failure(kind: str, message: str, **extra: Any) -> CallToolResult:
     return _result(structured, f"[error] {kind}: {message}", True)
 
 
+def _failed(e: Exception, **extra: Any) -> CallToolResult:
+    """The tool error for a failure: a refusal (ServeError, FileError) by its kind, anything else
+    (e.g. a session that cannot be made: InitializationError) by its class name."""
+    kind = "FileError" if isinstance(e, _files.FileError) else \
+        _KINDS.get(e.kind, e.kind) if isinstance(e, ServeError) else type(e).__name__
+    # An OSError's text names a host path (the state dir's): the client gets its reason only
+    message = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    return _failure(kind, message, **extra)
+
+
 def _no_run(session_id: str | None) -> dict[str, Any]:
     # run_python's fields when the code did not run: the same keys as a run's
     return {"session_id": session_id, "execution_count": None, "restored": False, "stdout": "", "stderr": "",
@@ -90,7 +108,8 @@ def _limit_kind(e: ResourceLimitError) -> str:
 
 _KINDS = {"busy": "Busy", "session_discarded": "SessionDiscarded", "no_session": "NoSession",
           "restore_failed": "RestoreFailed", "shutting_down": "ShuttingDown", "bad_argument": "BadArgument",
-          "file": "FileError", "cancelled": "Cancelled", "inspect_failed": "InspectFailed"}
+          "file": "FileError", "cancelled": "Cancelled", "inspect_failed": "InspectFailed",
+          "evict_failed": "EvictFailed"}
 
 
 class Server:
@@ -114,15 +133,25 @@ class Server:
             if not isinstance(session_id, str) or not _valid_sid(session_id):
                 raise ServeError("bad_argument", f"session_id {session_id!r} must be 1-128 characters of "
                                  "letters, digits, '.', '_', ':' or '-'")
-        if self.cfg.http is None:
-            scope: str | None = "stdio"
-        else:
-            req = ctx.request_context.request
-            headers = getattr(req, "headers", None)
-            scope = headers.get("mcp-session-id") if headers is not None else None
+        scope = "stdio" if self.cfg.http is None else self._mcp_session(ctx)
         if session_id == _NEW_SID or scope is None:  # issued ids; without an MCP session, only those
             return (scope or "", self._issued_sid(session_id)) if session_id is not None else None
         return (scope, session_id or _DEFAULT_SID)
+
+    def _mcp_session(self, ctx: Context) -> str | None:
+        """The caller's MCP session id over HTTP, or None when it has none.
+
+        The header is a scope only when the SDK holds that session: a stateless
+        request, or one of the sessionless protocol (2026-07-28), reaches the tools
+        with whatever mcp-session-id header the client sent, unchecked."""
+        if self.cfg.stateless:
+            return None
+        headers = getattr(ctx.request_context.request, "headers", None)
+        sid = headers.get("mcp-session-id") if headers is not None else None
+        try:
+            return sid if sid is not None and sid in self.mcp.session_manager._server_instances else None
+        except Exception:  # SDK-private: without it, no MCP session is trusted
+            return None
 
     def _issued_sid(self, session_id: str) -> str:
         if session_id == _NEW_SID:
@@ -255,10 +284,8 @@ class Server:
             if session_id == _NEW_SID and res.content:  # a model reading only the text needs the new id too
                 res.content[0].text = f"[session_id] {key[1]} (pass it back to keep this state)\n" + res.content[0].text
             return res
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), **_no_run(session_id))
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), **_no_run(session_id))
+        except Exception as e:
+            return _failed(e, **_no_run(session_id))
 
     async def _until_gone(self, ctx: Context, call: Any) -> Any:
         """call(), cancelled (so is its execution) if the HTTP client disconnects first.
@@ -294,21 +321,24 @@ class Server:
         cap = self.cfg.timeout_ms
         if timeout_ms is None:
             return cap
-        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
-            raise ServeError("bad_argument",
-                             f"timeout_ms must be a positive number of milliseconds, not {timeout_ms!r}")
+        # Without --timeout (0), bounded as the flag is: a huge value reached the library (OverflowError)
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0 or \
+                (not cap and timeout_ms >= 10 ** 12):
+            raise ServeError("bad_argument", f"timeout_ms must be a positive number of milliseconds "
+                             f"(under 10**12), not {timeout_ms!r}")
         return min(timeout_ms, cap) if cap else timeout_ms
 
     async def _one_shot(self, code: str, timeout: int | None) -> CallToolResult:
         # No MCP session and no session_id: a fresh session with an empty /data, gone after the call.
-        tmp = tempfile.mkdtemp(prefix="oneshot-", dir=self.state_dir)
+        # under sessions/: what a killed server left there is removed by the next one at start
+        tmp = tempfile.mkdtemp(prefix="oneshot-", dir=self.table.dir)
         e = Entry(("", ""), tmp)
         os.makedirs(e.data, mode=0o700)
         try:
             return await self.table.use_detached(e, lambda: self._execute(e, code, timeout, load=True))
         finally:
             e.session = None
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.table.remove_dir(tmp)
 
     def _execute(self, e: Entry, code: str, timeout: int | None, load: bool = False) -> CallToolResult:
         """(worker) One run_python call on e's session."""
@@ -320,7 +350,7 @@ class Server:
         if s.execution_timeout_ms != timeout:
             s.execution_timeout_ms = timeout
         if e.cancel_requested:
-            raise CancelledError("the call was cancelled")
+            raise ServeError("cancelled", "the call was cancelled before it ran")  # a Cancelled result
         e.count += 1
         # restored: the session had been evicted to disk while idle, and was brought back for this call
         base = {"session_id": sid, "execution_count": e.count, "restored": e.restored}
@@ -349,8 +379,11 @@ class Server:
             errout = getattr(exc, "stderr", "") or ""
             return self._render(base, out.rstrip("\n"), errout.rstrip("\n"), None, None,
                                 {"type": kind, "message": msg, "traceback": None}, (time.monotonic() - t0) * 1000)
-        value = r.result
-        return self._render(base, r.stdout, r.stderr, value, r.result_error, None, r.duration_ms)
+        value, value_error = r.result, r.result_error
+        if r.result_json is not None and len(r.result_json) > self.cfg.max_output:  # as stdout is bounded
+            value, value_error = None, (f"`result` is {len(r.result_json)} characters of JSON, over the server's "
+                                        f"--max-output ({self.cfg.max_output}): not returned (the session keeps it)")
+        return self._render(base, r.stdout, r.stderr, value, value_error, None, r.duration_ms)
 
     def _render(self, base: dict[str, Any], out: str, err: str, value: Any, value_error: str | None,
                 error: dict[str, Any] | None, duration_ms: float) -> CallToolResult:
@@ -369,10 +402,8 @@ class Server:
         try:
             key = self._need_key(ctx, session_id)
             await self.table.reset(key, bool(files))
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
+        except Exception as e:
+            return _failed(e, session_id=session_id)
         what = "variables and /data files are gone" if files else "variables are gone; its /data files stay"
         return _result({"session_id": key[1], "reset": True, "files_deleted": bool(files)},
                        f"session {key[1]!r} reset to a fresh interpreter: its {what}", False)
@@ -386,71 +417,70 @@ class Server:
     async def list_session(self, ctx: Context, session_id: str | None) -> CallToolResult:
         try:
             key = self._need_key(ctx, session_id)
-            names = await self.table.use(key, self._inspect)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
-        truncated = len(names) > _MAX_INSPECT_NAMES
-        names = names[:_MAX_INSPECT_NAMES]
+            listed = await self.table.use(key, self._inspect)
+        except Exception as e:
+            return _failed(e, session_id=session_id)
+        total, names = listed
+        truncated = total > len(names)
         lines = [f"{n['name']}: {n['type']} = {n['repr']}" for n in names]
         if truncated:
-            lines.append(f"... (only the first {_MAX_INSPECT_NAMES} names)")
+            lines.append(f"... (the first {len(names)} of {total} names)")
         return _result({"session_id": key[1], "names": names, "truncated": truncated},
                        "\n".join(lines) if lines else "(the session defines no names yet)", False)
 
-    def _inspect(self, e: Entry) -> list[dict[str, str]]:
+    def _inspect(self, e: Entry) -> tuple[int, list[dict[str, str]]]:
         s = e.session
         assert s is not None
         if s.execution_timeout_ms != self.cfg.timeout_ms:  # not the last call's own, shorter, limit
             s.execution_timeout_ms = self.cfg.timeout_ms
         try:
-            r = s.execute(_INSPECT_CODE)
+            r = s.execute(_inspect_code(max(min(self.cfg.max_output, 1 << 20) - 256, 0)))
         except ExecutionError as exc:
             raise ServeError("inspect_failed", f"listing the session failed: {exc}") from None
         except (TimeoutError, ResourceLimitError, CancelledError) as exc:
             raise ServeError("inspect_failed", f"listing the session failed: {exc} (its variables are gone)") from None
-        line = next((ln for ln in r.stdout.split("\n") if ln.startswith(_INSPECT_MARK)), None)
+        # the last such line: one a __repr__ printed comes before it
+        line = next((ln for ln in reversed(r.stdout.split("\n")) if ln.startswith(_INSPECT_MARK)), None)
         if line is None:
             raise ServeError("inspect_failed", "listing the session failed (its print was replaced?)")
-        return [{"name": k, "type": t, "repr": v} for k, t, v in json.loads(line[len(_INSPECT_MARK):])]
+        total, items = json.loads(line[len(_INSPECT_MARK):])
+        return total, [{"name": k, "type": t, "repr": v} for k, t, v in items]
 
     async def put_file(self, ctx: Context, path: str, content: str, encoding: str,
                        session_id: str | None) -> CallToolResult:
         c = self.cfg
         try:
             key = self._need_key(ctx, session_id)
+            if encoding not in ("text", "base64"):
+                raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
+            if encoding == "base64":  # as wrapped by most encoders (76 a line, a final newline)
+                content = "".join(content.split())
+            # Refused before encoding or decoding: text is at least a byte a character, base64 4/3
+            if len(content) > (c.max_file_bytes if encoding == "text" else (c.max_file_bytes + 2) // 3 * 4 + 4):
+                raise ServeError("file", f"{path}: content is over the server's file cap "
+                                 f"({c.max_file_bytes} bytes)")
             if encoding == "text":
                 data = content.encode("utf-8", "surrogatepass")
-            elif encoding == "base64":
-                if len(content) > (c.max_file_bytes + 2) // 3 * 4 + 4:
-                    raise ServeError("file", f"{path}: content is over the server's file cap "
-                                     f"({c.max_file_bytes} bytes)")
+            else:
                 try:
                     data = base64.b64decode(content, validate=True)
                 except (binascii.Error, ValueError) as exc:
                     raise ServeError("bad_argument", f"content is not valid base64: {exc}") from None
-            else:
-                raise ServeError("bad_argument", f"encoding must be 'text' or 'base64', not {encoding!r}")
             size = await self.table.use(key, lambda e: self._put(e, path, data), live=False)
-        except _files.FileError as e:
-            return _failure("FileError", str(e), session_id=session_id)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
-        gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
+        except Exception as e:
+            return _failed(e, session_id=session_id)
+        gpath = _files.guest_path(path)
         return _result({"session_id": key[1], "path": gpath, "size": size}, f"wrote {size} bytes to {gpath}", False)
 
     def _put(self, e: Entry, path: str, data: bytes) -> int:
-        """(worker) Writes the file; a live interpreter is evicted, so that its next load
-        gives it what is left of the /data quota after this file (its count cannot see it)."""
+        """(worker) Writes the file; a live interpreter is evicted first, so that its next load
+        gives it what is left of the /data quota after this file (its count cannot see it).
+        First: if its state cannot be saved, nothing is written and the session stays live."""
         c = self.cfg
-        size = _files.write(e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
-                            max_files=c.data_max_files)
-        if e.session is not None:
+        if _files.split(path) and len(data) <= c.max_file_bytes and e.session is not None:
             self.table._evict(e)
-        return size
+        return _files.write(e.data, path, data, max_file_bytes=c.max_file_bytes, max_bytes=c.data_max_bytes,
+                            max_files=c.data_max_files)
 
     async def get_file(self, ctx: Context, path: str, encoding: str | None,
                        session_id: str | None) -> CallToolResult:
@@ -470,13 +500,9 @@ class Server:
                     text, enc = base64.b64encode(data).decode("ascii"), "base64"
             else:
                 text, enc = base64.b64encode(data).decode("ascii"), "base64"
-        except _files.FileError as e:
-            return _failure("FileError", str(e), session_id=session_id)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
-        gpath = "/".join([_files.GUEST_ROOT, *_files.split(path)])
+        except Exception as e:
+            return _failed(e, session_id=session_id)
+        gpath = _files.guest_path(path)
         return _result({"session_id": key[1], "path": gpath, "encoding": enc, "size": len(data), "content": text},
                        text, False)
 
@@ -484,12 +510,8 @@ class Server:
         try:
             key = self._need_key(ctx, session_id)
             files, truncated = await self.table.use(key, lambda e: _files.listing(e.data, path), live=False)
-        except _files.FileError as e:
-            return _failure("FileError", str(e), session_id=session_id)
-        except ServeError as e:
-            return _failure(_KINDS.get(e.kind, e.kind), str(e), session_id=session_id)
-        except Exception as e:  # e.g. a session that cannot be made (InitializationError): still a tool error
-            return _failure(type(e).__name__, str(e), session_id=session_id)
+        except Exception as e:
+            return _failed(e, session_id=session_id)
         lines = [f"{f['path']}{'/' if f['type'] == 'dir' else ''} ({f['type']}, {f['size']} bytes)" for f in files]
         return _result({"session_id": key[1], "files": files, "truncated": truncated},
                        "\n".join(lines) if lines else "(no files)", False)
@@ -529,6 +551,10 @@ class Server:
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         print(f"eryx serve: listening on http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
+        if host not in _SDK_LOOPBACK:
+            print(f"eryx serve: warning: {host} is not a loopback address and there is no authentication nor "
+                  "Host/Origin check: whoever reaches this port runs code; put it behind an authenticating proxy",
+                  file=sys.stderr, flush=True)
         config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         try:

@@ -19,7 +19,8 @@ import concurrent.futures
 import fcntl
 import hashlib
 import os
-import shutil
+import secrets
+import sys
 import time
 from typing import Any, Callable
 
@@ -80,15 +81,17 @@ class SessionTable:
             raise ServeError("state_dir_busy", f"the state directory {state_dir} is in use by another "
                              "eryx serve") from None
         self.dir = os.path.join(state_dir, "sessions")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        _files.remove_tree(self.dir)
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.pool = concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="eryx-serve")
+        self._reaper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="eryx-serve-rm")
         self.entries: dict[tuple[str, str], Entry] = {}
         self.live: collections.OrderedDict[tuple[str, str], Entry] = collections.OrderedDict()  # LRU first
         self.evicted: collections.OrderedDict[tuple[str, str], Entry] = collections.OrderedDict()  # oldest first
         self.tombstones: collections.OrderedDict[tuple[str, str], str] = collections.OrderedDict()
         self.evicted_total = 0
         self.inflight = 0
+        self.running: set[Entry] = set()  # entries with work on a worker (one-shot ones too)
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -131,14 +134,23 @@ class SessionTable:
         e.session = s
 
     def _evict(self, e: Entry) -> None:
-        """(worker) Snapshot to disk, session dropped."""
+        """(worker) Snapshot to disk, session dropped; if the snapshot cannot be saved (a full
+        disk), a ServeError, no temporary file left, and the session still live."""
         s = e.session
         assert s is not None
         blob = s.snapshot_state()
         tmp = e.blob + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, e.blob)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, e.blob)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise ServeError("evict_failed", f"the session's state could not be saved to disk "
+                             f"({exc.strerror or exc}); it stays live") from None
         e.session = None
 
     # ---- the table -----------------------------------------------------------------------
@@ -161,13 +173,24 @@ class SessionTable:
         self.entries[key] = e
         return e
 
+    def remove_dir(self, path: str) -> None:
+        """Renamed at once (its name is free again), deleted off the event loop: a sweep or the
+        disk bound may forget many sessions of many files in one go."""
+        trash = os.path.join(self.dir, f".gone-{secrets.token_hex(8)}")
+        try:
+            os.rename(path, trash)
+            self._reaper.submit(_files.remove_tree, trash)
+        except (OSError, RuntimeError):  # not renamed (gone already?), or the reaper shut down
+            _files.remove_tree(path)
+            _files.remove_tree(trash)
+
     def _forget(self, e: Entry, why: str | None) -> None:
         self.entries.pop(e.key, None)
         self.live.pop(e.key, None)
         if self.evicted.pop(e.key, None) is not None:
             self.evicted_total -= e.evicted_bytes
         e.session = None
-        shutil.rmtree(e.root, ignore_errors=True)
+        self.remove_dir(e.root)
         if why is not None:
             self.tombstones[e.key] = why
             while len(self.tombstones) > _MAX_TOMBSTONES:
@@ -177,6 +200,7 @@ class SessionTable:
         """fn on a worker; a cancelled caller cancels the execution and waits for it to end."""
         cf = self.pool.submit(fn)
         af = asyncio.wrap_future(cf)
+        self.running.add(e)
         try:
             return await asyncio.shield(af)
         except BaseException:
@@ -192,30 +216,44 @@ class SessionTable:
                     except BaseException:
                         pass
             raise
+        finally:
+            self.running.discard(e)
 
     async def _make_room(self, keep: Entry) -> None:
+        failed: dict[tuple[str, str], str] = {}
         while len(self.live) >= self.cfg.max_sessions:
-            victim = next((v for v in self.live.values() if v is not keep and not v.lock.locked()), None)
+            victim = next((v for v in self.live.values()
+                           if v is not keep and not v.lock.locked() and v.key not in failed), None)
+            if victim is None and failed:  # live sessions are kept, so no room without going past the bound
+                raise ServeError("evict_failed", f"{len(self.live)} sessions are live (--max-sessions "
+                                 f"{self.cfg.max_sessions}) and none could be saved to disk to make room for this "
+                                 f"one ({next(iter(failed.values()))}); retry later")
             if victim is None:
                 return  # every live session is busy: at most --workers over the bound, until they finish
-            await self._evict_entry(victim)
+            why = await self._evict_entry(victim)
+            if why is not None:
+                failed[victim.key] = why
 
-    async def _evict_entry(self, e: Entry) -> None:
+    async def _evict_entry(self, e: Entry) -> str | None:
+        """Evicts e (lock taken); None, or why its snapshot could not be saved (it stays live)."""
         async with e.lock:
             if e.session is None or self.entries.get(e.key) is not e:
-                return
+                return None
             self.live.pop(e.key, None)
             try:
                 await self._run(e, lambda: self._evict(e))
-            except Exception as exc:
-                self._forget(e, f"its state could not be saved to disk when it was evicted ({exc})")
-                return
+            except Exception as exc:  # a full disk (ServeError), or a snapshot that failed
+                e.last_used = time.monotonic()  # tried again after another idle period
+                print(f"eryx serve: session {e.key[1]!r} not evicted: {exc}", file=sys.stderr, flush=True)
+                return str(exc)
             finally:
-                if e.session is None and self.entries.get(e.key) is e:
-                    await self._park(e)  # on every path, a cancelled caller's too
+                await self._settle(e)  # on every path, a cancelled caller's too
         self._bound_disk()
+        return None
 
     def _bound_disk(self) -> None:
+        if self.evicted_total <= self.cfg.max_evicted_bytes:
+            return
         why = (f"it was evicted and the server's bound on evicted sessions on disk "
                f"(--max-evicted-bytes {self.cfg.max_evicted_bytes}) needed its room")
         for e in list(self.evicted.values()):  # oldest first
@@ -249,11 +287,23 @@ class SessionTable:
                     return await self._run(e, lambda: fn(e))
                 finally:
                     e.last_used = time.monotonic()
-                    if e.session is None and self.entries.get(key) is e:
-                        await self._park(e)
+                    await self._settle(e)
         finally:
             self.inflight -= 1
             self._bound_disk()
+
+    async def _settle(self, e: Entry) -> None:
+        """(lock held) e is accounted for as what it is now, however the call using it ended
+        (a caller cancelled while its session was loading leaves a live one)."""
+        if self.entries.get(e.key) is not e:
+            return
+        if e.session is None:
+            await self._park(e)
+            return
+        if self.evicted.pop(e.key, None) is not None:
+            self.evicted_total -= e.evicted_bytes
+            e.evicted_bytes = 0
+        self.live.setdefault(e.key, e)
 
     async def _park(self, e: Entry) -> None:
         """(lock held) A session without a live interpreter is accounted for on disk."""
@@ -261,7 +311,11 @@ class SessionTable:
         if self.evicted.pop(e.key, None) is not None:
             self.evicted_total -= e.evicted_bytes
         with anyio.CancelScope(shield=True):
-            e.evicted_bytes = await self._run(e, lambda: _disk_bytes(e))
+            try:
+                e.evicted_bytes = await self._run(e, lambda: _disk_bytes(e))
+            except Exception:  # not measured: charged the most it may hold, never left out
+                # (files + a snapshot, which is at most the guest's memory)
+                e.evicted_bytes = self.cfg.data_max_bytes + (self.cfg.max_memory or 4 << 30) + _ENTRY_OVERHEAD
         self.evicted[e.key] = e
         self.evicted_total += e.evicted_bytes
 
@@ -287,16 +341,18 @@ class SessionTable:
             if os.path.exists(e.blob):
                 os.unlink(e.blob)
             if files:
-                shutil.rmtree(e.data, ignore_errors=True)
+                _files.remove_tree(e.data)
                 os.makedirs(e.data, mode=0o700, exist_ok=True)
             e.count = 0
         self.tombstones.pop(key, None)
         await self.use(key, do, live=False)
 
-    def drop_scope(self, scope: str) -> None:
-        """The MCP session ended: its sessions (and their files) go."""
-        for e in [e for k, e in self.entries.items() if k[0] == scope and not e.lock.locked()]:
-            self._forget(e, None)
+    def drop_scopes(self, alive: set[str]) -> None:
+        """The sessions (and files) of ended MCP sessions go; one pass over the table (many
+        MCP sessions can end at once: the SDK's idle reaping)."""
+        for k, e in list(self.entries.items()):
+            if k[0] not in alive and k[0] not in ("", "stdio") and not e.lock.locked():
+                self._forget(e, None)
 
     # ---- sweeping and shutdown -------------------------------------------------------------
 
@@ -317,9 +373,7 @@ class SessionTable:
         now = time.monotonic()
         alive = self._alive_scopes() if getattr(self, "_alive_scopes", None) else None
         if alive is not None:
-            gone = {k[0] for k in self.entries if k[0] not in alive and k[0] not in ("", "stdio")}
-            for scope in gone:
-                self.drop_scope(scope)
+            self.drop_scopes(alive)
         for e in list(self.live.values()):
             if not e.lock.locked() and now - e.last_used >= self.cfg.session_idle_s:
                 await self._evict_entry(e)
@@ -328,10 +382,12 @@ class SessionTable:
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for e in list(self.live.values()):
+        for e in [*self.live.values(), *self.running]:  # a one-shot session is running, not live
             if e.session is not None:
                 e.session.cancel()
-        await asyncio.get_running_loop().run_in_executor(None, lambda: self.pool.shutdown(wait=True))
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.pool.shutdown(wait=True, cancel_futures=True))  # queued work never starts
+        await asyncio.get_running_loop().run_in_executor(None, lambda: self._reaper.shutdown(wait=True))
         for e in list(self.entries.values()):
             e.session = None
         self.entries.clear()
