@@ -27,7 +27,10 @@ DEADLINE = 60  # seconds: a guard against a hung server, never a performance bou
 
 
 def stdio(*args: str) -> Client:
-    return Client(StdioServerParameters(command=SERVE[0], args=[*SERVE[1:], *args], cwd=os.getcwd()))
+    # The whole environment: the SDK's default passes only HOME, PATH and a few more,
+    # and the sanitizer run (python/run-tests-asan.sh) needs its LD_PRELOAD in the server.
+    return Client(StdioServerParameters(command=SERVE[0], args=[*SERVE[1:], *args], cwd=os.getcwd(),
+                                        env=dict(os.environ)))
 
 
 class HttpServer:
