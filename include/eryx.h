@@ -419,7 +419,10 @@ eryx_status eryx_builder_set_callback_limits(eryx_builder *builder, uint32_t max
 
 /*
 ** Sets the name of the __main__ variable whose value each execution returns as
-** JSON (eryx_result_value); default "result". NULL turns the feature off.
+** JSON (eryx_result_value); default "result". NULL turns the feature off. The
+** variable is consumed: every execution deletes it from __main__ when it ends
+** (successful or not, as pyeryx does), so in a session (keep_state) a later
+** execution that does not set it reports nothing, and code cannot read it back.
 */
 eryx_status eryx_builder_set_result_name(eryx_builder *builder, const char *name);
 
@@ -765,8 +768,10 @@ const char *eryx_result_traceback(const eryx_result *result);
 const char *eryx_result_value(const eryx_result *result);
 
 /*
-** Returns why the result variable could not be encoded as JSON ("TypeError: Object
-** of type set is not JSON serializable"; NaN and Infinity are refused too), or NULL.
+** Returns why the result variable could not be encoded as JSON, in pyeryx's words
+** ("result is not JSON-serializable: set (TypeError)": the value's type, then the
+** encoder's exception; NaN and Infinity are refused too: "float (ValueError)"), or
+** NULL. The execution still succeeds.
 */
 const char *eryx_result_value_error(const eryx_result *result);
 

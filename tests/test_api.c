@@ -151,7 +151,7 @@ static void test_preinit(void) {
     CHECK(eryx_result_value(r) == NULL);
     CHECK(eryx_result_value_error(r) && strstr(eryx_result_value_error(r), "ValueError"));
     CHECK(run(sbx[0], "result = {1, 2}", &r) == ERYX_OK);
-    CHECK(eryx_result_value_error(r) && strstr(eryx_result_value_error(r), "not JSON serializable"));
+    CHECK_STR_EQ(eryx_result_value_error(r), "result is not JSON-serializable: set (TypeError)");
     CHECK(run(sbx[0], "x = 1", &r) == ERYX_OK);
     CHECK(eryx_result_value(r) == NULL && eryx_result_value_error(r) == NULL);
 out:
@@ -166,6 +166,15 @@ out:
     CHECK(s && run(s, "counter[0] += 1", &r) == ERYX_OK);
     CHECK(s && run(s, "counter[0] += 1\nanswer = counter[0]", &r) == ERYX_OK);
     CHECK_STR_EQ(eryx_result_value(r), "2");
+    /* The run that sets the variable consumes it, failed or not: later runs never see it. */
+    CHECK(s && run(s, "pass", &r) == ERYX_OK);
+    CHECK(eryx_result_value(r) == NULL && eryx_result_value_error(r) == NULL);
+    CHECK(s && run(s, "answer = 3\nraise ValueError('x')", &r) == ERYX_ERR_PYTHON_EXCEPTION);
+    CHECK(eryx_result_value(r) == NULL);
+    CHECK(s && run(s, "import sys\nanswer = 4\nsys.exit(3)", &r) == ERYX_ERR_EXIT);
+    CHECK(eryx_result_value(r) == NULL);
+    CHECK(s && run(s, "print('answer' in globals(), counter[0])", &r) == ERYX_OK);
+    CHECK_STR_EQ(eryx_result_stdout(r, NULL), "False 2\n");
     eryx_sandbox_free(s);
     eryx_builder_free(b);
 

@@ -563,20 +563,31 @@ def set_env(pairs):
 
 def result(name):
     """Reports __main__'s variable called name (bytes) as JSON, or why it cannot be
-    encoded. NaN and Infinity are not JSON and are refused. Returns 1 if the
-    variable does not exist, else 0."""
+    encoded ("result is not JSON-serializable: <type> (<exception type>)", the
+    reference's text). NaN and Infinity are not JSON and are refused. The variable
+    is consumed: deleted from __main__, so a session's later run that does not set
+    it reports nothing (as the reference). Returns 1 if the variable does not
+    exist, else 0."""
     main = sys.modules["__main__"].__dict__
     key = name.decode("utf-8")
     if key not in main:
         return 1
+    value = main.pop(key)
     import json
     try:
-        text = json.dumps(main[key], allow_nan=False, ensure_ascii=False)
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except BaseException as e:
-        message = f"{type(e).__name__}: {e}"
+        message = f"result is not JSON-serializable: {type(value).__name__} ({type(e).__name__})"
         _eryx.report(REPORT_RESULT_ERROR, _encode(message))
         return 0
     _eryx.report(REPORT_RESULT, _encode(text))
+    return 0
+
+
+def drop_result(name):
+    """Deletes __main__'s variable called name (bytes), unread: a run that failed
+    consumes it too (the reference's sessions do). Returns 0."""
+    sys.modules["__main__"].__dict__.pop(name.decode("utf-8"), None)
     return 0
 
 

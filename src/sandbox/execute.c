@@ -104,13 +104,21 @@ static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, bool 
     r->exit_code = rc.of.i32;
     eryx_status free_st = eryx__instance_call(s, &s->fn_free, "freeing guest memory", args, 1, NULL, 0);
     if (free_st != ERYX_OK) return free_st;
-    if (r->exc_type) return ERYX_ERR_PYTHON_EXCEPTION;
-    if (r->exit_code == 0 && s->spec.result_name) {
+    eryx_status done = r->exc_type ? ERYX_ERR_PYTHON_EXCEPTION : r->exit_code == 0 ? ERYX_OK : ERYX_ERR_EXIT;
+    if (s->spec.result_name) {
+        /* The variable is consumed by the run that sets it, failed or not: a
+        ** session's later run never reports it again (the reference's semantics). */
         int missing = 0;
-        st = eryx__instance_support_call(s, "result", s->spec.result_name, strlen(s->spec.result_name), &missing);
+        st = eryx__instance_support_call(s, done == ERYX_OK ? "result" : "drop_result", s->spec.result_name,
+                                         strlen(s->spec.result_name), &missing);
+        /* A failed run whose guest cannot even drop it (out of memory) keeps its own status. */
+        if (st != ERYX_OK && done != ERYX_OK && !s->dead) {
+            eryx__errbuf_clear(&s->err);
+            return done;
+        }
         if (st != ERYX_OK) return st;
     }
-    return r->exit_code == 0 ? ERYX_OK : ERYX_ERR_EXIT;
+    return done;
 }
 
 static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result **result) {
