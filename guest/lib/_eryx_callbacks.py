@@ -1,6 +1,6 @@
 """Guest-side host callbacks: the async functions set_callbacks installs in
 __main__ for the host's callbacks, their namespaces (dotted names, MCP tools as
-mcp.<server>.<tool>), CallbackError and list_callbacks.
+mcp.<server>.<tool>), CallbackError, invoke and list_callbacks.
 
 Split from _eryx_support, which the host calls (its set_callbacks is this one's)
 and which keeps the ABI's table of cb_start's refusals (_REFUSED, checked by
@@ -17,12 +17,15 @@ import _eryx
 # selector's timeout bounds the host wait.
 
 _CALLBACKS = []   # the host's description: [{"name", "description", "parameters"}]
+_BY_SHOWN = {}    # a name as written (list_callbacks) -> as registered (hex-escaped MCP parts)
 _pending = {}     # call id -> future
 
 
-class CallbackError(Exception):
-    """A host callback failed (its message is the host's), was refused (unknown,
-    over the invocation limit, too large) or did not answer in time."""
+class CallbackError(RuntimeError):
+    """A host callback failed (its message is the host's, never its traceback), was
+    refused (unknown, over the invocation limit, too large) or did not answer in
+    time. A RuntimeError, as the reference's callback failures are, so code
+    written for it (`except RuntimeError`) catches ours."""
 
 
 def _selector_class():
@@ -63,33 +66,47 @@ def _install_loop_policy():
     asyncio.set_event_loop_policy(Policy())
 
 
-def _make_callback(spec, parts):
+async def _call(name, shown, kwargs):
+    """Calls the host's callback registered as name with kwargs; its JSON answer, decoded."""
+    import asyncio
     import json
+    payload = json.dumps(kwargs, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    cid = _eryx.cb_start(name.encode(), payload)
+    if cid < 0:
+        from _eryx_support import _REFUSED
+        raise CallbackError(f"callback {shown}: {_REFUSED.get(cid, 'refused')}")
+    fut = asyncio.get_running_loop().create_future()
+    _pending[cid] = fut
+    try:
+        data = await fut
+    finally:
+        _pending.pop(cid, None)
+    return json.loads(data)
+
+
+async def invoke(_callback_name, **kwargs):
+    """Calls the host callback named _callback_name (as list_callbacks shows it,
+    dotted for namespaces) with keyword arguments and returns its result, as the
+    reference's invoke does. An unknown name raises CallbackError."""
+    if not isinstance(_callback_name, str):
+        raise TypeError(f"invoke() needs a callback name (str), not {type(_callback_name).__name__}")
+    return await _call(_BY_SHOWN.get(_callback_name, _callback_name), _callback_name, kwargs)
+
+
+def _make_callback(spec, parts):
     name = spec["name"]  # as registered (hex-escaped parts: the C library's names)
     shown = ".".join(parts)  # as written, for the messages
     props = spec.get("parameters", {}).get("properties", {})
     order = list(props) if isinstance(props, dict) else []
 
     async def call(*args, **kwargs):
-        import asyncio
         if len(args) > len(order):
             raise TypeError(f"{shown}() takes {len(order)} positional arguments but {len(args)} were given")
         for key, value in zip(order, args):
             if key in kwargs:
                 raise TypeError(f"{shown}() got multiple values for argument {key!r}")
             kwargs[key] = value
-        payload = json.dumps(kwargs, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        cid = _eryx.cb_start(name.encode(), payload)
-        if cid < 0:
-            from _eryx_support import _REFUSED
-            raise CallbackError(f"callback {shown}: {_REFUSED.get(cid, 'refused')}")
-        fut = asyncio.get_running_loop().create_future()
-        _pending[cid] = fut
-        try:
-            data = await fut
-        finally:
-            _pending.pop(cid, None)
-        return json.loads(data)
+        return await _call(name, shown, kwargs)
 
     call.__name__ = call.__qualname__ = parts[-1]
     call.__doc__ = spec.get("description") or None
@@ -97,7 +114,8 @@ def _make_callback(spec, parts):
 
 
 def list_callbacks():
-    """The host callbacks: a list of {"name", "description", "parameters"}."""
+    """The host callbacks: a list of {"name", "description", "parameters",
+    "parameters_schema"} (the last as the reference names it; the same schema)."""
     import copy
     return copy.deepcopy(_CALLBACKS)
 
@@ -146,16 +164,19 @@ def _mcp_unescape(part):
 
 def set_callbacks(spec_json):
     """Called by the host at each instance start when callbacks are registered:
-    installs them (and list_callbacks, CallbackError) in __main__."""
+    installs them (and list_callbacks, CallbackError) in __main__; invoke is a
+    builtin (_eryx_support)."""
     import json
-    global _CALLBACKS
+    global _CALLBACKS, _BY_SHOWN
     specs = json.loads(spec_json)
     _install_loop_policy()
     main = sys.modules["__main__"].__dict__
-    shown = []
+    shown, by_shown = [], {}
     for spec in specs:
         parts = _callback_path(spec["name"])
-        shown.append(dict(spec, name=".".join(parts)))  # list_callbacks: the names as written
+        written = ".".join(parts)
+        shown.append(dict(spec, name=written, parameters_schema=spec.get("parameters")))  # list_callbacks: the names as written
+        by_shown[written] = spec["name"]
         target = main
         for part in parts[:-1]:  # dotted names: nested namespaces
             ns = target.get(part) if isinstance(target, dict) else target.__dict__.get(part)
@@ -171,7 +192,7 @@ def set_callbacks(spec_json):
             target[parts[-1]] = fn
         else:
             target.__dict__[parts[-1]] = fn
-    _CALLBACKS = shown
+    _CALLBACKS, _BY_SHOWN = shown, by_shown
     main["list_callbacks"] = list_callbacks
     main["CallbackError"] = CallbackError
     import _eryx_support

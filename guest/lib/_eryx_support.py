@@ -597,7 +597,13 @@ _REFUSED = {-1: "there is no such callback", -2: "the callback invocation limit 
             -3: "the arguments are over the payload limit", -4: "the host is out of memory"}
 
 # The host calls set_callbacks here (eryx_call("set_callbacks", ...)).
-from _eryx_callbacks import CallbackError, CallbackNamespace, list_callbacks, set_callbacks  # noqa: E402,F401
+from _eryx_callbacks import CallbackError, CallbackNamespace, invoke, list_callbacks, set_callbacks  # noqa: E402,F401
+
+# invoke and list_callbacks are names in every sandbox, callbacks or none (as the
+# reference's). Builtins, not __main__'s: globals() lists only the user's names (the
+# MCP server's list_session shows them), and clear() cannot remove them.
+import builtins as _builtins  # noqa: E402
+_builtins.invoke, _builtins.list_callbacks = invoke, list_callbacks
 
 
 # ---- network (issue 18) ----------------------------------------------------------

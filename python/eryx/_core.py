@@ -315,8 +315,12 @@ def _normalize_callbacks(callbacks: Any) -> list[dict[str, Any]]:
             unknown = set(item) - {"name", "fn", "description", "schema"}
             if unknown:
                 raise ValueError(f"unknown callback keys: {sorted(unknown)}")
-            if "name" not in item or "fn" not in item:
-                raise ValueError("a callback dict needs 'name' and 'fn'")
+            # The reference's errors: KeyError for a missing key, TypeError for a name that is not a str.
+            for key in ("name", "fn"):
+                if key not in item:
+                    raise KeyError(f"Callback dict missing {key!r} key")
+            if not isinstance(item["name"], str):
+                raise TypeError(f"a callback's name must be a str, not {type(item['name']).__name__}")
             out.append(_make_entry(item["fn"], item["name"], item.get("description"), item.get("schema")))
         else:
             raise TypeError(f"a callback must be a dict or a CallbackRegistry, not {type(item).__name__}")

@@ -408,8 +408,13 @@ def test_sandbox_freed_while_a_callback_runs():
 
 
 def test_callbacks_invalid():
-    with pytest.raises(ValueError, match="needs 'name' and 'fn'"):
+    # the reference's exceptions: KeyError for a missing key, TypeError for a name that is not a str
+    with pytest.raises(KeyError, match="missing 'name'"):
         eryx.Sandbox(callbacks=[{"fn": print}])
+    with pytest.raises(KeyError, match="missing 'fn'"):
+        eryx.Sandbox(callbacks=[{"name": "x"}])
+    with pytest.raises(TypeError, match="name must be a str"):
+        eryx.Sandbox(callbacks=[{"name": 3, "fn": print}])
     with pytest.raises(TypeError, match="callable"):
         eryx.Sandbox(callbacks=[{"name": "x", "fn": 3}])
     with pytest.raises(ValueError):
