@@ -175,6 +175,14 @@ class SandboxFactory:
                        secrets: _Secrets = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
                        scrub_files: bool | None = None, scrub_result: bool | None = None,
                        mcp: MCPManager | None = None) -> Sandbox: ...
+    def create_session(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str | None = None,
+                       resource_limits: ResourceLimits | None = None, network: _Network = None,
+                       callbacks: _Callbacks = None, volumes: Sequence[_Volume] | None = None,
+                       on_stdout: _Stream | None = None, on_stderr: _Stream | None = None,
+                       result_variable: str | None = None, secrets: _Secrets = None,
+                       scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
+                       scrub_files: bool | None = None, scrub_result: bool | None = None,
+                       mcp: MCPManager | None = None) -> Session: ...
     def save(self, path: str | os.PathLike[str]) -> None: ...
     def to_bytes(self) -> bytes: ...
     @classmethod

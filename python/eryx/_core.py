@@ -200,8 +200,30 @@ class ExecuteResult:
         return self.stdout
 
     def __repr__(self) -> str:
-        return (f"ExecuteResult(stdout={self.stdout!r}, stderr={self.stderr!r}, duration_ms={self.duration_ms:.3f}, "
-                f"result_json={self.result_json!r})")
+        # The reference's format (Rust's Debug): strings in double quotes, optional
+        # fields as Some(...)/None, result as its JSON text.
+        return (f"ExecuteResult(stdout={_debug_str(self.stdout)}, stderr={_debug_str(self.stderr)}, "
+                f"duration_ms={self.duration_ms:.2f}, callback_invocations={self.callback_invocations}, "
+                f"peak_memory_bytes={_debug_opt(self.peak_memory_bytes)}, "
+                f"fuel_consumed={_debug_opt(self.fuel_consumed)}, result={_debug_opt(self.result_json)}, "
+                f"result_error={_debug_opt(self.result_error)})")
+
+
+_DEBUG_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
+def _debug_str(text: str) -> str:
+    """text as Rust's Debug writes a string (the reference's reprs): double quotes,
+    backslash escapes, \\u{hex} for other unprintable characters."""
+    return '"' + "".join(_DEBUG_ESCAPES.get(c) or (c if c.isprintable() else f"\\u{{{ord(c):x}}}")
+                         for c in text) + '"'
+
+
+def _debug_opt(value: Any) -> str:
+    """An optional value as Rust's Debug writes an Option: Some(...) or None."""
+    if value is None:
+        return "None"
+    return f"Some({_debug_str(value) if isinstance(value, str) else value})"
 
 
 # ---- callbacks --------------------------------------------------------------------------
@@ -757,6 +779,11 @@ class Session:
     def vfs_mount_path(self) -> str:
         return self._vfs_mount_path
 
+    def __repr__(self) -> str:
+        # The reference's format: the mount path only when a VfsStorage is mounted.
+        mount = f", vfs_mount_path={_debug_str(self._vfs_mount_path)}" if self._vfs is not None else ""
+        return f"Session(execution_count={self._count}{mount})"
+
 
 # ---- SandboxFactory --------------------------------------------------------------------------
 
@@ -861,6 +888,31 @@ class SandboxFactory:
                            scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
         return Sandbox._from_factory(cfg, cfg.builder())
 
+    def create_session(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str | None = None,
+                       resource_limits: ResourceLimits | None = None, network: Any = None, callbacks: Any = None,
+                       volumes: Sequence[tuple[str, str, bool]] | None = None,
+                       on_stdout: Callable[[str], Any] | None = None, on_stderr: Callable[[str], Any] | None = None,
+                       result_variable: str | None = None, secrets: Any = None,
+                       scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
+                       scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Session:
+        """A Session (state kept from one execute() to the next) starting from the
+        factory's state; vfs is mounted at vfs_mount_path (None: "/data").
+        resource_limits=None means ResourceLimits()'s defaults, as create_sandbox's
+        (the reference's sessions have no limits by default: docs/PYTHON.md)."""
+        if vfs is not None and not isinstance(vfs, VfsStorage):
+            raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
+        mount = "/data" if vfs_mount_path is None else vfs_mount_path
+        if not isinstance(mount, str) or not mount.startswith("/"):
+            raise ValueError(f"vfs_mount_path must be an absolute guest path, not {mount!r}")
+        cfg = self._config(resource_limits=resource_limits, callbacks=callbacks, volumes=volumes,
+                           on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
+                           network=network, secrets=secrets, keep_state=True,
+                           storage=(vfs, mount) if vfs is not None else None,
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
+        session = Session._from_config(cfg)
+        session._vfs_mount_path = mount
+        return session
+
     def to_bytes(self) -> bytes:
         """The factory as bytes: its configuration and its pre-initialized state."""
         with self._lock:
@@ -913,6 +965,9 @@ class SandboxFactory:
     @property
     def size_bytes(self) -> int:
         return len(self.to_bytes())
+
+    def __repr__(self) -> str:
+        return f"SandboxFactory(size_bytes={self.size_bytes}, site_packages={_debug_opt(self._site)})"
 
     @property
     def imports(self) -> list[str]:

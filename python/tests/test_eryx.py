@@ -206,6 +206,10 @@ def test_signatures_keyword_only_with_defaults():
     # A factory's sandboxes start from the factory's state: default_imports is the factory's.
     sandbox_args = {k: v for k, v in _kwonly(eryx.Sandbox.__init__).items() if k != "default_imports"}
     assert _kwonly(eryx.SandboxFactory.create_sandbox) == sandbox_args
+    # the reference's create_session arguments, then ours as create_sandbox's
+    assert _kwonly(eryx.SandboxFactory.create_session) == dict(
+        vfs=None, vfs_mount_path=None, resource_limits=None, network=None, callbacks=None, volumes=None,
+        on_stdout=None, on_stderr=None, result_variable=None, secrets=None, mcp=None, **SCRUB)
     with pytest.raises(TypeError):
         eryx.Sandbox(None)  # positional arguments are refused
 
