@@ -45,7 +45,7 @@ _NEW_SID = "new"
 _SDK_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MAX_ISSUED = 1 << 16  # the most recently issued ids are remembered (~100 bytes each)
 
-# A single expression: it binds no name in the session and leaves `result` alone. It
+# A single expression: it binds no name in the session (a `result` never outlives its run). It
 # prints [count of names, [[name, type, repr]...]]: reprs only of the first names, each
 # field shortened, and no more entries than fit in budget bytes of JSON (the print must
 # stay under --max-output: past it the session would start afresh, its state lost).
