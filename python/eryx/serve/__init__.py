@@ -30,9 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = tempfile.mkdtemp(prefix="eryx-serve-") if own else cfg.state_dir
     assert state_dir is not None
 
+    signalled = False
+
     def terminate(signum: int, frame: object) -> None:
         # Once: a second signal would interrupt the unwinding (executions cancelled, the pool
         # joined, the state dir removed) halfway.
+        nonlocal signalled
+        signalled = True
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt  # unwinds the server: sessions closed, the state dir removed
@@ -51,7 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         interrupted = True
         return 0
+    except BaseExceptionGroup as group:
+        # A task group may wrap the handler's KeyboardInterrupt: still a signal's exit, and the
+        # handlers must stay ignored (restoring the default let a second SIGTERM kill us).
+        if not signalled or group.subgroup(KeyboardInterrupt) is None:
+            raise
+        interrupted = True
+        return 0
     finally:
+        interrupted = interrupted or signalled
         if cfg.mcp is not None:
             cfg.mcp.close()
         if own:
