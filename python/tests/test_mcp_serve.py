@@ -649,3 +649,11 @@ def test_deep_data_tree():
             await ok(c, "reset_session", files=True, session_id="d")
             assert (await ok(c, "list_files", session_id="d"))["files"] == []
     run(main)
+
+
+def test_console_script_names_itself():
+    script = Path(sys.executable).with_name("eryx-serve")  # installed beside the venv's python
+    out = subprocess.run([str(script), "--bogus"], capture_output=True, text=True, timeout=DEADLINE)
+    assert out.returncode == 2 and out.stderr.splitlines()[-1] == "eryx-serve: error: unrecognized arguments: --bogus"
+    out = subprocess.run([*SERVE, "--bogus"], capture_output=True, text=True, timeout=DEADLINE)
+    assert out.returncode == 2 and out.stderr.splitlines()[-1].startswith("python -m eryx serve: error:")

@@ -83,7 +83,9 @@ class ServeConfig:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m eryx serve", allow_abbrev=False,
+        # the console script says its own name in usage and errors
+        prog="eryx-serve" if os.path.basename(sys.argv[0]) == "eryx-serve" else "python -m eryx serve",
+        allow_abbrev=False,
         description="An MCP server (stdio, or streamable HTTP with --http) whose run_python tool runs Python "
                     "in the eryx sandbox, one persistent session per MCP session and session_id. docs/MCP.md.")
     s = p.add_argument_group("sandbox limits (each applies to every session)")
