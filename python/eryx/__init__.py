@@ -7,8 +7,8 @@
 Each Sandbox.execute() starts from fresh interpreter state; a Session keeps
 state between executions. See docs/PYTHON.md in the eryx repository.
 """
+from ._callbacks import CallbackRegistry, infer_schema
 from ._core import (
-    CallbackRegistry,
     CancelledError,
     EryxError,
     ExecuteResult,
@@ -19,12 +19,11 @@ from ._core import (
     ResourceLimitError,
     ResourceLimits,
     Sandbox,
-    SandboxFactory,
     Session,
     TimeoutError,
     VfsStorage,
-    infer_schema,
 )
+from ._factory import SandboxFactory
 from .mcp import MCPManager  # noqa: F401 - pyeryx 0.11's eryx.MCPManager (eryx.mcp imports the SDK only to connect)
 
 __version__ = "0.1.0"
