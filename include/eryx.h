@@ -216,8 +216,13 @@ eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const 
 ** Grants the guest a host directory at an absolute guest path ("/mnt/data"), read
 ** and write unless flags has ERYX_MOUNT_READONLY. Resolution stays beneath the
 ** directory: "..", absolute symlinks and symlinks pointing outside it fail in the
-** guest. The directory is opened when a sandbox is created (ERYX_ERR_MOUNT then if
-** it cannot be). guest_path may not be "/", lie under /usr/local/lib (the
+** guest. host_dir may also be a regular file: the guest then sees that one file
+** at guest_path ("/mnt/config.json"), its parent directory listing it alone and
+** its host siblings invisible; a writable one writes through to the host file,
+** which the guest cannot unlink or rename (EBUSY). The directory or file is opened
+** when a sandbox is created (ERYX_ERR_MOUNT then if it cannot be, or if it is
+** neither a directory nor a regular file; a symlink in host_dir is followed then,
+** never later). guest_path may not be "/", lie under /usr/local/lib (the
 ** stdlib) or under /packages (eryx_builder_add_package); mounting over /tmp or /data replaces the in-memory filesystem there.
 */
 eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path, unsigned flags);
@@ -235,8 +240,8 @@ eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, 
 ** ("Disk quota exceeded", OSError); nothing is written. The usage is kept from this
 ** call on and shared by every sandbox of the builder, at once and in turn (their
 ** resets too), until the builder and they are freed; calling again starts a new
-** count. ERYX_ERR_INVALID_ARGUMENT when no host directory is mounted there or the
-** mount is read-only. See docs/VFS-LIMITS.md.
+** count. On a single-file mount, bytes count the file's growth. ERYX_ERR_INVALID_ARGUMENT
+** when no host directory or file is mounted there or the mount is read-only. See docs/VFS-LIMITS.md.
 */
 eryx_status eryx_builder_set_mount_quota(eryx_builder *builder, const char *guest_path, uint64_t max_bytes,
                                          uint64_t max_files);

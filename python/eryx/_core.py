@@ -297,8 +297,8 @@ def _check_volumes(volumes: Any) -> list[tuple[str, str, bool, int, int]]:
         if ro and (max_bytes or max_files):
             raise ValueError(f"a read-only volume takes no quota: {v!r}")
         host = os.fspath(host)
-        if not os.path.isdir(host):
-            raise ValueError(f"volume host path {host!r} is not a directory")
+        if not (os.path.isdir(host) or os.path.isfile(host)):  # a file is mounted as itself
+            raise ValueError(f"volume host path {host!r} is neither a directory nor a regular file")
         if not guest.startswith("/"):
             raise ValueError(f"volume guest path {guest!r} must be absolute")
         out.append((os.path.abspath(host), guest, ro, max_bytes, max_files))

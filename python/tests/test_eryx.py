@@ -219,7 +219,7 @@ def test_invalid_arguments():
         eryx.Sandbox(resource_limits={"execution_timeout_ms": 5})
     with pytest.raises(TypeError, match="volume"):
         eryx.Sandbox(volumes=["/tmp"])
-    with pytest.raises(ValueError, match="not a directory"):
+    with pytest.raises(ValueError, match="neither a directory nor a regular file"):
         eryx.Sandbox(volumes=[("/nonexistent-eryx", "/mnt/x", True)])
     with pytest.raises(TypeError, match="on_stdout"):
         eryx.Sandbox(on_stdout="print")

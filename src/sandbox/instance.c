@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "../engine/engine.h"
 #include "../net/net.h"
 #include "../vfs/vfs.h"
@@ -119,9 +120,15 @@ static eryx_status mount_all(eryx_sandbox *s) {
                 return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount a storage at %s (WASI errno %u)", m->guest, e);
             continue;
         }
-        void *host = eryx__vfs_host_new(m->host, m->flags & ERYX_MOUNT_READONLY, m->quota, &msg);
+        /* Anything but a directory is a single-file volume: its backend checks that
+        ** the file it opens is a regular file. */
+        struct stat hs;
+        bool one_file = stat(m->host, &hs) == 0 && !S_ISDIR(hs.st_mode);
+        const eryx__vfs_backend *be = one_file ? &eryx__vfs_hostfile_backend : &eryx__vfs_host_backend;
+        void *host = (one_file ? eryx__vfs_hostfile_new : eryx__vfs_host_new)(m->host, m->flags & ERYX_MOUNT_READONLY,
+                                                                              m->quota, &msg);
         if (!host) return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s: %s", m->host, m->guest, msg.msg);
-        e = eryx__vfs_mount(s->vfs, m->guest, &eryx__vfs_host_backend, host, m->flags & ERYX_MOUNT_READONLY);
+        e = eryx__vfs_mount(s->vfs, m->guest, be, host, m->flags & ERYX_MOUNT_READONLY);
         if (e)
             return eryx__fail(&s->err, ERYX_ERR_MOUNT, "cannot mount %s at %s (WASI errno %u)", m->host, m->guest, e);
     }

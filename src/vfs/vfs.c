@@ -47,6 +47,7 @@ typedef struct vfile {
     uint64_t ino, parent_ino; /* implicit directories */
     char **extra;             /* names of child mount points not listed by the backend */
     uint64_t *extra_ino;
+    uint8_t *extra_type; /* a directory, or a file mounted as itself (vfs_hostfile.c) */
     size_t nextra;
 } vfile;
 
@@ -342,7 +343,7 @@ static eryx__errno vf_readdir(eryx__vfs_file *f, uint64_t cookie, eryx__vfs_dire
     }
     *out = (eryx__vfs_dirent){.name = vf->extra[k],
                               .name_len = strlen(vf->extra[k]),
-                              .type = ERYX__VFS_TYPE_DIR,
+                              .type = vf->extra_type[k],
                               .ino = vf->extra_ino[k],
                               .next = vf->inner ? (EXTRA_COOKIE | (k + 1)) : k + 3};
     return 0;
@@ -353,6 +354,7 @@ static void vf_close(eryx__vfs_file *f) {
     if (vf->inner) vf->inner->ops->close(vf->inner);
     free_names(vf->extra, vf->nextra);
     free(vf->extra_ino);
+    free(vf->extra_type);
     free(vf);
 }
 
@@ -383,7 +385,8 @@ static eryx__errno add_extras(eryx__vfs *vfs, vfile *vf, const mount *m, const c
         if (strlen(names[i]) > longest) longest = strlen(names[i]);
     char *buf = malloc(plen + rlen + longest + 2);
     vf->extra_ino = calloc(n, sizeof *vf->extra_ino);
-    if (!buf || !vf->extra_ino) {
+    vf->extra_type = calloc(n, sizeof *vf->extra_type);
+    if (!buf || !vf->extra_ino || !vf->extra_type) {
         free(buf);
         free_names(names, n);
         return ERYX__WASI_ENOMEM;
@@ -405,7 +408,9 @@ static eryx__errno add_extras(eryx__vfs *vfs, vfile *vf, const mount *m, const c
         memcpy(buf, path, plen);
         if (plen > 1) buf[o++] = '/';
         strcpy(buf + o, names[i]);
-        vf->extra_ino[keep] = eryx__vfs_stat_path(vfs, buf, true, &st) == 0 ? st.ino : path_ino(buf, strlen(buf));
+        bool known = eryx__vfs_stat_path(vfs, buf, true, &st) == 0;
+        vf->extra_ino[keep] = known ? st.ino : path_ino(buf, strlen(buf));
+        vf->extra_type[keep] = known ? st.type : ERYX__VFS_TYPE_DIR;
         names[keep++] = names[i];
     }
     free(buf);

@@ -7,7 +7,7 @@
 ** Three backends ship: a read-only zip image served from an mmap (the stdlib), an
 ** in-memory read-write filesystem with byte and entry caps (/tmp, /data), and
 ** opt-in host directories (read-only or read-write, with optional quotas) whose
-** resolution cannot escape them.
+** resolution cannot escape them, or single host files mounted as themselves.
 **
 ** Errors are WASI preview1 errno values (src/wasi/wasi_abi.h), so the WASI layer
 ** passes them through unchanged. Nothing here prints, exits or touches the host
@@ -197,6 +197,17 @@ extern const eryx__vfs_backend eryx__vfs_host_backend;
 typedef struct eryx__vfs_quota eryx__vfs_quota;
 /* quota: NULL for none, else the backend takes its own reference. */
 void *eryx__vfs_host_new(const char *host_dir, bool readonly, eryx__vfs_quota *quota, eryx__errbuf *err);
+
+/* One host regular file, mounted as itself: the mount point is the file, nothing
+** lies below it (ENOTDIR) and its host siblings stay invisible. The file is opened
+** once, here (a symlink in host_file is followed now, never later); every guest
+** open shares that open file, so nothing is resolved by name afterwards. A
+** writable mount writes through to the host file; the guest cannot unlink or
+** rename it (the mount table: EBUSY). quota as for eryx__vfs_host_new (the file's
+** growth counts). NULL (message in err) when host_file is not a regular file or
+** cannot be opened for reading (and writing, unless readonly). */
+extern const eryx__vfs_backend eryx__vfs_hostfile_backend;
+void *eryx__vfs_hostfile_new(const char *host_file, bool readonly, eryx__vfs_quota *quota, eryx__errbuf *err);
 
 /* A quota on what the guest adds through host mounts (eryx_builder_set_mount_quota):
 ** bytes, as the growth of regular files' sizes (a sparse file counts its size:

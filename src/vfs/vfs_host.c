@@ -46,7 +46,8 @@ typedef struct hfile {
     eryx__vfs_file base;
     eryx__vfs_quota *quota; /* a reference (the file may outlive the backend), or NULL */
     int fd;
-    DIR *dir;     /* on a dup of fd, opened at the first readdir */
+    bool append_by_hand; /* fd is shared (vfs_hostfile.c): APPEND writes at the size fstat gives */
+    DIR *dir;            /* on a dup of fd, opened at the first readdir */
     uint64_t pos; /* index of the entry dir will return next ("." and ".." skipped) */
     char name[NAME_MAX + 1];
 } hfile;
@@ -165,11 +166,14 @@ static eryx__errno hf_pwrite(eryx__vfs_file *f, const void *buf, size_t len, uin
     if (len > SSIZE_MAX) len = SSIZE_MAX;
     if (offset > INT64_MAX || len > INT64_MAX - offset) return ERYX__WASI_EFBIG;
     uint64_t size = 0, at = offset, grow = 0;
-    if (hf->quota) {
+    bool by_hand = hf->append_by_hand && (f->flags & ERYX__VFS_O_APPEND);
+    if (hf->quota || by_hand) {
         struct stat st;
         if (fstat(hf->fd, &st) != 0) return map_errno(errno);
         size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
         if (f->flags & ERYX__VFS_O_APPEND) at = size;
+        if (by_hand) offset = at;
+        if (offset > INT64_MAX || len > INT64_MAX - offset) return ERYX__WASI_EFBIG;
         grow = at + len > size ? at + len - size : 0;
         eryx__errno e = eryx__quota_take(hf->quota, grow, 0);
         if (e) return e;
@@ -308,6 +312,30 @@ static const eryx__vfs_file_ops host_file_ops = {.pread = hf_pread,
 static const eryx__vfs_file_ops host_dir_ops = {
     .fstat = hf_fstat, .readdir = hf_readdir, .sync = hf_sync, .close = hf_close};
 
+/* Wraps fd (taken, closed on failure) as an open file with ops. */
+static eryx__errno new_hfile(int fd, uint32_t flags, const eryx__vfs_file_ops *ops, eryx__vfs_quota *quota,
+                             hfile **out) {
+    *out = calloc(1, sizeof **out);
+    if (!*out) {
+        close(fd);
+        return ERYX__WASI_ENOMEM;
+    }
+    (*out)->quota = eryx__vfs_quota_ref(quota);
+    (*out)->base.ops = ops;
+    (*out)->base.flags = flags;
+    (*out)->fd = fd;
+    return 0;
+}
+
+eryx__errno eryx__vfs_host_file(int fd, uint32_t flags, bool append_by_hand, eryx__vfs_quota *quota,
+                                eryx__vfs_file **out) {
+    hfile *hf;
+    eryx__errno e = new_hfile(fd, flags, &host_file_ops, quota, &hf);
+    *out = e ? NULL : &hf->base;
+    if (!e) hf->append_by_hand = append_by_hand;
+    return e;
+}
+
 /* ---- backend ------------------------------------------------------------------ */
 
 #define HOST_WRITE_FLAGS (ERYX__VFS_O_WRITE | ERYX__VFS_O_CREAT | ERYX__VFS_O_TRUNC | ERYX__VFS_O_APPEND)
@@ -358,17 +386,10 @@ static eryx__errno host_open(void *self, const char *path, uint32_t flags, eryx_
         close(fd);
         return ERYX__WASI_EACCES;
     }
-    hfile *hf = calloc(1, sizeof *hf);
-    if (!hf) {
-        close(fd);
-        return ERYX__WASI_ENOMEM;
-    }
-    hf->quota = eryx__vfs_quota_ref(h->quota);
-    hf->base.ops = S_ISDIR(st.st_mode) ? &host_dir_ops : &host_file_ops;
-    hf->base.flags = flags;
-    hf->fd = fd;
-    *out = &hf->base;
-    return 0;
+    hfile *hf;
+    eryx__errno e = new_hfile(fd, flags, S_ISDIR(st.st_mode) ? &host_dir_ops : &host_file_ops, h->quota, &hf);
+    if (!e) *out = &hf->base;
+    return e;
 }
 
 static eryx__errno host_stat(void *self, const char *path, bool follow_symlinks, eryx__vfs_stat *out) {
