@@ -572,14 +572,15 @@ class Session:
         authenticated with the session's state_key (default: this process's own)."""
         return _call(self._sb.snapshot)
 
-    def restore_state(self, data: bytes) -> None:
+    def restore_state(self, snapshot: bytes) -> None:
         """Replaces the state with one from snapshot_state(), of this or another
         session of the same configuration and state_key. Raises ValueError for
         state made with another key (by default: in another process), changed or
-        forged; ResourceLimitError when it needs more memory than allowed."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"restore_state needs bytes, not {type(data).__name__}")
-        _call(self._sb.restore, data)
+        forged; ResourceLimitError when it needs more memory than allowed. (The
+        parameter is named `snapshot` as in pyeryx 0.11.)"""
+        if not isinstance(snapshot, (bytes, bytearray, memoryview)):
+            raise TypeError(f"restore_state needs bytes, not {type(snapshot).__name__}")
+        _call(self._sb.restore, snapshot)
 
     def cancel(self) -> None:
         self._sb.cancel()
