@@ -221,8 +221,9 @@ eryx_status eryx_builder_set_env(eryx_builder *builder, const char *name, const 
 ** its host siblings invisible; a writable one writes through to the host file,
 ** which the guest cannot unlink or rename (EBUSY). The directory or file is opened
 ** when a sandbox is created (ERYX_ERR_MOUNT then if it cannot be, or if it is
-** neither a directory nor a regular file; a symlink in host_dir is followed then,
-** never later). guest_path may not be "/", lie under /usr/local/lib (the
+** neither a directory nor a regular file) and again at each reset to its start
+** state; a file is never looked up by name in between (a symlink in host_dir is
+** followed at the opening). guest_path may not be "/", lie under /usr/local/lib (the
 ** stdlib) or under /packages (eryx_builder_add_package); mounting over /tmp or /data replaces the in-memory filesystem there.
 */
 eryx_status eryx_builder_add_mount(eryx_builder *builder, const char *host_dir, const char *guest_path, unsigned flags);

@@ -3,11 +3,12 @@
 **
 ** The mount point is the file: the backend's only path is "" (the mount's root);
 ** anything below it is ENOTDIR, and the file's siblings on the host are never
-** looked at. The file is opened once, when the mount is made, and every guest open
+** looked at. The file is opened once, when the backend is made (a sandbox does
+** that for each instance: at creation and at each reset), and every guest open
 ** works on a duplicate of that descriptor: nothing is resolved by name afterwards,
 ** so no symlink or ".." can lead elsewhere, and renaming or replacing the host path
-** later changes nothing the guest sees. The host path itself is the embedder's: a
-** symlink there is followed once, at mount time, as a directory mount's path is.
+** changes nothing this backend serves. The host path itself is the embedder's: a
+** symlink there is followed at that opening, as a directory mount's path is.
 **
 ** A writable mount writes through to the host file (O_TRUNC truncates it). The
 ** guest cannot remove or rename the mount point (the mount table answers EBUSY),
