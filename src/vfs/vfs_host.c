@@ -48,7 +48,7 @@ typedef struct hfile {
     int fd;
     bool append_by_hand; /* fd is shared (vfs_hostfile.c): APPEND writes at the size fstat gives */
     DIR *dir;            /* on a dup of fd, opened at the first readdir */
-    uint64_t pos; /* index of the entry dir will return next ("." and ".." skipped) */
+    uint64_t pos;        /* index of the entry dir will return next ("." and ".." skipped) */
     char name[NAME_MAX + 1];
 } hfile;
 
