@@ -214,6 +214,7 @@ def _write(stream):  # type: ignore[no-untyped-def]
 
     def w(chunk: bytes) -> None:
         if buf is not None:
+            stream.flush()  # text of ours (a prompt, a message) first, in order
             buf.write(chunk)
             buf.flush()
         else:  # a replaced sys.stdout without a binary buffer
