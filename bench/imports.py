@@ -107,7 +107,7 @@ def python_api_runner(guest=None, imports=None):
             r = sb.execute(code)
         except eryx.EryxError as e:
             return "", str(e)
-        return r.stdout, r.stderr
+        return r.stdout_text, r.stderr_text
     return execute
 
 

@@ -41,6 +41,6 @@ for _ in range(runs):
     r = eryx.Sandbox().execute(wrapped)
     wall.append((time.perf_counter() - t) * 1e3)
     dur.append(r.duration_ms)
-    body.append(float(next(l for l in r.stdout.splitlines() if l.startswith("INNER")).split()[1]))
+    body.append(float(next(l for l in r.stdout_text.splitlines() if l.startswith("INNER")).split()[1]))
 print(f"eryx, {runs} fresh sandboxes: wall p10 {pct(wall, 10):.2f} p50 {pct(wall, 50):.2f} p90 {pct(wall, 90):.2f} ms; "
       f"execute duration p50 {pct(dur, 50):.2f} ms; body in the guest p50 {pct(body, 50):.2f} ms")

@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
 
     /* The point of the channel: the code's own 124 and a real timeout. */
     json_t *fake = expect("sys.exit(124)", ARGS("-c", "import sys; sys.exit(124)"), 0, 124, "exit");
-    json_t *real = expect("timeout", ARGS("--timeout", "0.3", "-c", "while True: pass"), 0, 124, "timeout");
+    json_t *real = expect("timeout", ARGS("--timeout", "300ms", "-c", "while True: pass"), 0, 124, "timeout");
     if (fake && real) {
         CHECK(num(fake, "guest_exit_code") == 124 && is_null(real, "guest_exit_code"));
         CHECK_STR_EQ(str(fake, "status"), "ERYX_ERR_EXIT");

@@ -2,7 +2,7 @@
 
     import eryx
     sandbox = eryx.Sandbox()
-    print(sandbox.execute("print(6 * 7)").stdout)   # 42
+    print(sandbox.execute("print(6 * 7)").stdout_text, end="")   # 42
 
 Each Sandbox.execute() starts from fresh interpreter state; a Session keeps
 state between executions. See docs/PYTHON.md in the eryx repository.

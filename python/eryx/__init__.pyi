@@ -11,7 +11,7 @@ class _VolumeQuota(TypedDict, total=False):
     max_files: int | None
 
 _Volume = Union[tuple[str, str, bool], tuple[str, str, bool, _VolumeQuota | None]]
-_Stream = Callable[[str], Any]
+_Stream = Callable[[bytes], Any]
 
 class _CallbackDictBase(TypedDict):
     name: str
@@ -23,16 +23,20 @@ class CallbackDict(_CallbackDictBase, total=False):
 
 _Callbacks = Union["CallbackRegistry", CallbackDict, Sequence[Union["CallbackRegistry", CallbackDict]], None]
 
-class EryxError(Exception): ...
+class EryxError(Exception):
+    stdout: bytes
+    stderr: bytes
+    @property
+    def stdout_text(self) -> str: ...
+    @property
+    def stderr_text(self) -> str: ...
 
 class ExecutionError(EryxError):
     traceback: str | None
-    stdout: str
-    stderr: str
     exception_type: str | None
     exit_code: int
     net_stats: NetStats
-    def __init__(self, message: str, *, traceback: str | None = ..., stdout: str = ..., stderr: str = ...,
+    def __init__(self, message: str, *, traceback: str | None = ..., stdout: bytes = ..., stderr: bytes = ...,
                  exception_type: str | None = ..., exit_code: int = ...) -> None: ...
 
 class InitializationError(EryxError): ...
@@ -96,9 +100,13 @@ class ExecuteResult:
     @property
     def net_stats(self) -> NetStats: ...
     @property
-    def stdout(self) -> str: ...
+    def stdout(self) -> bytes: ...
     @property
-    def stderr(self) -> str: ...
+    def stderr(self) -> bytes: ...
+    @property
+    def stdout_text(self) -> str: ...
+    @property
+    def stderr_text(self) -> str: ...
     @property
     def duration_ms(self) -> float: ...
     @property

@@ -1,25 +1,29 @@
-"""python -m eryx: the eryx CLI's common options, over the Python module.
+"""python -m eryx: pyeryx 0.11's CLI (its flags and their meanings), plus the eryx CLI's extras.
 
     python -m eryx serve [...]: the MCP server (python -m eryx serve --help; docs/MCP.md)
-    python -m eryx -c CODE | SCRIPT [ARGS...] | - (stdin) | (nothing: interactive)
-        [--timeout SECONDS] [--max-memory SIZE] [-v HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]]...
+    python -m eryx [-c CODE | SCRIPT [ARGS...] | -] (piped stdin: read whole, run once;
+        a terminal: interactive)
+        [--timeout T] [--max-memory SIZE] [-v SRC:DST[:ro|:rw[,quota=SIZE][,files=N]]]...
         [--net] [--allow-host PATTERN]... [--block-host PATTERN]... [--allow-network CIDR]...
         [--block-network CIDR]... [--allow-localhost] [--root-cert FILE]... [--secret NAME=ENVVAR[@HOST,...]]...
         [--scrub WHAT] [--net-max-connections N] [--net-connect-timeout T] [--net-io-timeout T]
         [--mcp] [--mcp-config FILE]... [--version]
 
-Exit status as the CLI's: 0, 1 (an uncaught exception; its traceback on stderr),
-2 (usage), 3 (the sandbox could not be made), 124 (timeout), 125 (memory limit).
+--timeout: a bare number is milliseconds (pyeryx's), or 500ms, 2s, 1.5m; 0: none.
+Exit status as pyeryx's: 0; 1 on every error (an uncaught exception or a non-zero
+SystemExit, a timeout, a limit, a sandbox that could not be made, an unreadable
+script); 2 for a bad command line. docs/CLI.md.
 """
 from __future__ import annotations
 
 import argparse
 import codeop
 import os
+import re
 import sys
 
-from . import (CancelledError, ExecutionError, InitializationError, ResourceLimitError, ResourceLimits, Sandbox,
-               Session, TimeoutError, __version__)
+from . import (CancelledError, EryxError, ExecutionError, ResourceLimitError, ResourceLimits, Sandbox, Session,
+               TimeoutError, __version__)
 from ._core import _Config
 from .mcp import add_arguments as _add_mcp_arguments, manager_from_arguments as _mcp_manager
 from ._net import NetConfig
@@ -39,14 +43,27 @@ def _size(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return v
+_TIMEOUT = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|s|m)?")
+
+
+def _timeout_ms(text: str) -> int:
+    """--timeout: a bare whole number of milliseconds (pyeryx 0.11's unit; the eryx CLI
+    refuses a bare number, so the two never read one differently), or a number with
+    ms, s or m; 0 means no timeout."""
+    t = text.strip()
+    m = _TIMEOUT.fullmatch(t)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a timeout: milliseconds (5000), or 500ms, 2s, 1.5m")
+    number, unit = m.groups()
+    if unit is None and not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: a bare --timeout is whole milliseconds; for seconds write "
+                                         f"{number}s")
+    ms = float(number) * {None: 1, "ms": 1, "s": 1000, "m": 60000}[unit]
+    if ms >= 1e12:
+        raise argparse.ArgumentTypeError(f"{text!r} is too long a timeout")
+    if 0 < ms < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is under a millisecond (0 means no timeout)")
+    return round(ms)
 
 
 def _volume(text: str) -> tuple:
@@ -160,57 +177,77 @@ def _add_network_arguments(p: argparse.ArgumentParser) -> None:
     n.add_argument("--net-io-timeout", type=_duration_ms, metavar="T", help="read/write timeout (60; 0: none)")
 
 
+_EPILOG = """\
+exit status: 0; 1 on every error (an uncaught exception or a non-zero
+SystemExit, a timeout, a limit, a sandbox that could not be made, an
+unreadable script); 2 for a bad command line. Piped stdin is read whole
+and run once. docs/CLI.md."""
+
+
 def _parser() -> argparse.ArgumentParser:
     # No abbreviations: a script's own "--b" must not be taken for --block-host.
     p = argparse.ArgumentParser(prog="python -m eryx", description="Run Python in the eryx sandbox.",
-                                allow_abbrev=False)
-    p.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
-    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="wall-clock limit of the execution")
-    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="the guest's memory cap (256M, 1G)")
+                                allow_abbrev=False, epilog=_EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_mutually_exclusive_group()  # as pyeryx's: -c or a script, never both
+    source.add_argument("-c", dest="code", metavar="CODE", help="the code to run")
+    source.add_argument("script", nargs="?", help="a script to run (its arguments after it), or - for stdin")
+    p.add_argument("--timeout", type=_timeout_ms, metavar="T",
+                   help="wall-clock limit of the execution: a bare number is milliseconds (as pyeryx), "
+                        "or 500ms, 2s, 1.5m; 0: none (the default)")
+    p.add_argument("--max-memory", type=_size, metavar="SIZE",
+                   help="the guest's memory cap: bytes (as pyeryx), or 256M, 1G (default 128M)")
     p.add_argument("-v", "--volume", type=_volume, action="append", default=[],
-                   metavar="HOST:GUEST[:ro|:rw[,quota=SIZE][,files=N]]",
-                   help="grant a host directory (repeatable); quota= and files= bound what the code adds to it")
+                   metavar="SRC:DST[:ro|:rw[,quota=SIZE][,files=N]]",
+                   help="mount the host directory SRC at DST (repeatable; read-write unless :ro); quota= and "
+                        "files= bound what the code adds to it")
     _add_network_arguments(p)
     _add_mcp_arguments(p)  # --mcp, --mcp-config FILE: MCP tools in the sandbox (docs/MCP-TOOLS.md)
     p.add_argument("--version", action="version", version=f"eryx {__version__} (python module)")
-    p.add_argument("script", nargs="?", help="a script to run, or - for stdin")
     p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return p
 
 
 def _write(stream):  # type: ignore[no-untyped-def]
-    def w(text: str) -> None:
-        stream.write(text)
-        stream.flush()
+    """An on_stdout/on_stderr that passes each write's bytes through at once."""
+    buf = getattr(stream, "buffer", None)
+
+    def w(chunk: bytes) -> None:
+        if buf is not None:
+            stream.flush()  # text of ours (a prompt, a message) first, in order
+            buf.write(chunk)
+            buf.flush()
+        else:  # a replaced sys.stdout without a binary buffer
+            stream.write(chunk.decode("utf-8", "replace"))
+            stream.flush()
     return w
 
 
 def _interactive(volumes: list, limits: ResourceLimits, net: dict, mcp: object = None) -> int:
+    """A terminal's session: each complete statement runs as it is entered."""
     session = Session(volumes=volumes or None, execution_timeout_ms=limits.execution_timeout_ms,
                       max_memory_bytes=limits.max_memory_bytes, on_stdout=_write(sys.stdout),
                       on_stderr=_write(sys.stderr), mcp=mcp, **net)
-    tty = sys.stdin.isatty()
     lines: list[str] = []
     while True:
         try:
-            line = input("... " if lines else ">>> ") if tty else sys.stdin.readline()
+            line = input("... " if lines else ">>> ")
         except EOFError:
-            line = None
+            if not lines:
+                print()
+                return 0
+            line = ""
         except KeyboardInterrupt:
             print()
             lines = []
             continue
-        if line is None or (not tty and line == ""):
-            if not lines:
-                return 0
-            line = ""
-        lines.append(line.rstrip("\n"))
+        lines.append(line)
         src = "\n".join(lines)
         try:
             done = codeop.compile_command(src, "<stdin>", "single") is not None
         except (SyntaxError, OverflowError, ValueError):
             done = True  # the guest reports the error
-        if not done and line is not None and (line != "" or not tty and lines[-1] != ""):
+        if not done and line != "":
             continue
         lines = []
         if not src.strip():
@@ -223,23 +260,52 @@ def _interactive(volumes: list, limits: ResourceLimits, net: dict, mcp: object =
             print(f"eryx: {e}", file=sys.stderr)
 
 
+def _failed(e: EryxError, timeout_arg: str | None) -> int:
+    """Says why the run failed, as pyeryx's CLI does; every error is exit status 1."""
+    if isinstance(e, ExecutionError):
+        return 1  # the traceback (or nothing, for SystemExit) was streamed to stderr
+    if isinstance(e, TimeoutError):
+        hint = ""
+        t = (timeout_arg or "").strip()
+        if t.isdigit() and int(t) < 1000:  # perhaps meant as seconds (this CLI's unit before issue 20)
+            hint = f" (--timeout {t} is milliseconds; {t}s would be seconds)"
+        print(f"eryx: timeout: {e}{hint}", file=sys.stderr)
+    elif isinstance(e, ResourceLimitError):
+        print(f"eryx: resource limit: {e}", file=sys.stderr)
+    else:
+        print(f"eryx: {e}", file=sys.stderr)
+    return 1
+
+
+def _timeout_arg(argv: list[str]) -> str | None:
+    """The --timeout value as typed (for the hint when it was a bare number)."""
+    for i, a in enumerate(argv):
+        if a == "--timeout" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--timeout="):
+            return a[len("--timeout="):]
+        if a in ("-c", "--"):  # what follows is not ours
+            break
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:  # python -m eryx serve: the MCP server (a script named serve: ./serve)
         from .serve import main as serve_main
         return serve_main(args[1:])
-    opts = _parser().parse_args(argv)
+    parser = _parser()
+    opts = parser.parse_args(args)
+    if opts.code is not None and opts.args:
+        parser.error(f"-c and a script are mutually exclusive (after -c CODE: {' '.join(opts.args)})")
     limits = ResourceLimits()
-    limits.execution_timeout_ms = int(opts.timeout * 1000) if opts.timeout else None
+    limits.execution_timeout_ms = opts.timeout or None  # none unless asked (0: none)
     if opts.max_memory:
         limits.max_memory_bytes = opts.max_memory
     volumes = [(os.path.abspath(v[0]), *v[1:]) for v in opts.volume]
     code = opts.code
-    # sys.argv as python sets it: ['-c', ARGS...], [SCRIPT, ARGS...] or ['-', ARGS...]
-    if opts.code is not None:
-        argv = ["-c"] + ([opts.script] if opts.script is not None else []) + opts.args
-    else:
-        argv = [opts.script or ""] + opts.args
+    # sys.argv as python sets it: ['-c'], [SCRIPT, ARGS...], or ['-', ARGS...] for stdin (as the eryx CLI)
+    argv = ["-c"] if code is not None else [opts.script or "-"] + opts.args
     if code is None and opts.script is not None:
         if opts.script == "-":
             code = sys.stdin.read()
@@ -248,8 +314,16 @@ def main(argv: list[str] | None = None) -> int:
                 with open(opts.script, encoding="utf-8") as f:
                     code = f.read()
             except OSError as e:
-                print(f"eryx: cannot read {opts.script}: {e.strerror}", file=sys.stderr)
-                return 2
+                print(f"eryx: {opts.script}: {e.strerror}", file=sys.stderr)
+                return 1
+            except UnicodeDecodeError as e:
+                print(f"eryx: {opts.script}: not UTF-8 ({e.reason} at byte {e.start})", file=sys.stderr)
+                return 1
+    elif code is None and not sys.stdin.isatty():
+        code = sys.stdin.read()  # piped: the whole input, run once (as pyeryx)
+        if not code.strip():
+            parser.print_help()
+            return 0
     mcp_errors: list[str] = []
     manager = _mcp_manager(opts, errors=mcp_errors)  # the servers' failures are printed, the run goes on
     for err in mcp_errors:
@@ -275,17 +349,11 @@ def main(argv: list[str] | None = None) -> int:
                                                mcp=manager))
         sandbox.execute(code)
         return 0
-    except ExecutionError as e:
-        return e.exit_code or 1
-    except TimeoutError as e:
+    except EryxError as e:
+        return _failed(e, _timeout_arg(args))
+    except ValueError as e:  # an argument the sandbox refused (a volume that is not a directory, ...)
         print(f"eryx: {e}", file=sys.stderr)
-        return 124
-    except ResourceLimitError as e:
-        print(f"eryx: {e}", file=sys.stderr)
-        return 125
-    except (InitializationError, ValueError) as e:
-        print(f"eryx: {e}", file=sys.stderr)
-        return 3
+        return 1
     finally:
         if manager is not None:
             manager.close()

@@ -1,7 +1,6 @@
 """The public API over the _eryx extension: Sandbox, Session, SandboxFactory, ..."""
 from __future__ import annotations
 
-import codecs
 import json
 import os
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -14,7 +13,21 @@ from ._net import NetConfig, NetStats
 
 
 class EryxError(Exception):
-    """Base class of every error eryx raises."""
+    """Base class of every error eryx raises. An error that stopped an execution
+    (ExecutionError, TimeoutError, ResourceLimitError, CancelledError) carries
+    what the code wrote before it stopped as `stdout`/`stderr` (bytes) and
+    `stdout_text`/`stderr_text` (UTF-8, errors replaced); others carry b""."""
+
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+    @property
+    def stdout_text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
 
 
 class ExecutionError(EryxError):
@@ -23,14 +36,19 @@ class ExecutionError(EryxError):
 
     net_stats: NetStats = _net.NO_NET_STATS  # the execution's network activity
 
-    def __init__(self, message: str, *, traceback: str | None = None, stdout: str = "", stderr: str = "",
+    def __init__(self, message: str, *, traceback: str | None = None, stdout: bytes = b"", stderr: bytes = b"",
                  exception_type: str | None = None, exit_code: int = 1) -> None:
         super().__init__(message)
         self.traceback = traceback
-        self.stdout = stdout
-        self.stderr = stderr
+        self.stdout = _as_bytes(stdout)
+        self.stderr = _as_bytes(stderr)
         self.exception_type = exception_type
         self.exit_code = exit_code
+
+
+def _as_bytes(data: bytes | str) -> bytes:
+    # outputs are bytes (pyeryx 0.11); text given by older callers is taken as its UTF-8
+    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
 
 
 class InitializationError(EryxError):
@@ -156,13 +174,15 @@ del _n
 
 
 class ExecuteResult:
-    """What an execution produced. Immutable; str(result) is its stdout."""
+    """What an execution produced. Immutable. stdout and stderr are the bytes the
+    code wrote, whole (pyeryx 0.11); stdout_text and stderr_text decode them
+    (UTF-8, errors replaced); str(result) is stdout_text."""
 
     __slots__ = ("stdout", "stderr", "duration_ms", "callback_invocations", "peak_memory_bytes", "fuel_consumed",
                  "result_json", "result_error", "_result", "net_stats")
 
-    stdout: str
-    stderr: str
+    stdout: bytes
+    stderr: bytes
     duration_ms: float
     callback_invocations: int
     peak_memory_bytes: int
@@ -171,10 +191,10 @@ class ExecuteResult:
     result_error: str | None
     net_stats: NetStats  # connections, refused, bytes_sent, bytes_received (all 0 without a network)
 
-    def __init__(self, *, stdout: str, stderr: str, duration_ms: float, callback_invocations: int,
+    def __init__(self, *, stdout: bytes, stderr: bytes, duration_ms: float, callback_invocations: int,
                  peak_memory_bytes: int, fuel_consumed: int | None, result_json: str | None,
                  result_error: str | None, net_stats: NetStats = _net.NO_NET_STATS) -> None:
-        for k, v in (("stdout", stdout), ("stderr", stderr), ("duration_ms", duration_ms),
+        for k, v in (("stdout", _as_bytes(stdout)), ("stderr", _as_bytes(stderr)), ("duration_ms", duration_ms),
                      ("callback_invocations", callback_invocations), ("peak_memory_bytes", peak_memory_bytes),
                      ("fuel_consumed", fuel_consumed), ("result_json", result_json), ("result_error", result_error),
                      ("_result", json.loads(result_json) if result_json is not None else None),
@@ -186,6 +206,16 @@ class ExecuteResult:
         """The result variable's value, decoded from JSON; None when it is unset."""
         return self._result
 
+    @property
+    def stdout_text(self) -> str:
+        """stdout decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        """stderr decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
+        return self.stderr.decode("utf-8", "replace")
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"ExecuteResult is immutable (cannot set {name})")
 
@@ -193,12 +223,13 @@ class ExecuteResult:
         raise AttributeError(f"ExecuteResult is immutable (cannot delete {name})")
 
     def __str__(self) -> str:
-        return self.stdout
+        return self.stdout_text
 
     def __repr__(self) -> str:
-        # The reference's format (Rust's Debug): strings in double quotes, optional
-        # fields as Some(...)/None, result as its JSON text.
-        return (f"ExecuteResult(stdout={_debug_str(self.stdout)}, stderr={_debug_str(self.stderr)}, "
+        # The reference's format (Rust's Debug): strings in double quotes (the outputs
+        # as text, as the reference shows them), optional fields as Some(...)/None,
+        # result as its JSON text.
+        return (f"ExecuteResult(stdout={_debug_str(self.stdout_text)}, stderr={_debug_str(self.stderr_text)}, "
                 f"duration_ms={self.duration_ms:.2f}, callback_invocations={self.callback_invocations}, "
                 f"peak_memory_bytes={_debug_opt(self.peak_memory_bytes)}, "
                 f"fuel_consumed={_debug_opt(self.fuel_consumed)}, result={_debug_opt(self.result_json)}, "
@@ -418,25 +449,21 @@ def _run(sb: _eryx.Sandbox, code: str, on_stdout: Any, on_stderr: Any) -> Execut
         raise TypeError(f"code must be a str, not {type(code).__name__}")
     stream = None
     if on_stdout is not None or on_stderr is not None:
-        decoders = {1: codecs.getincrementaldecoder("utf-8")("replace"),
-                    2: codecs.getincrementaldecoder("utf-8")("replace")}
         targets = {1: on_stdout, 2: on_stderr}
 
         def stream(fd: int, data: bytes) -> None:
+            # each write of the guest, as bytes (pyeryx 0.11); an empty one is not passed
             fn = targets.get(fd)
-            if fn is not None:
-                text = decoders[fd].decode(data)
-                if text:
-                    fn(text)
+            if fn is not None and data:
+                fn(data)
     r = sb.execute(code, stream) if stream else sb.execute(code)
     status = r["status_name"]
     if "stdout" not in r:  # no result at all (the sandbox could not run)
         raise _error_for(status, r["message"])
-    out = r["stdout"].decode("utf-8", "replace")
-    err = r["stderr"].decode("utf-8", "replace")
+    out, err = r["stdout"], r["stderr"]  # bytes, whole (no trimming, as pyeryx 0.11)
     net_stats = NetStats(*r["net_stats"])
     if status == "ERYX_OK":
-        return ExecuteResult(stdout=out.rstrip("\n"), stderr=err.rstrip("\n"), duration_ms=r["duration_ns"] / 1e6,
+        return ExecuteResult(stdout=out, stderr=err, duration_ms=r["duration_ns"] / 1e6,
                              callback_invocations=r["callback_invocations"], peak_memory_bytes=r["peak_memory"],
                              fuel_consumed=r["fuel_consumed"] or None, result_json=r["value"],
                              result_error=r["value_error"], net_stats=net_stats)
@@ -451,7 +478,7 @@ def _run(sb: _eryx.Sandbox, code: str, on_stdout: Any, on_stderr: Any) -> Execut
         exc.net_stats = net_stats
         raise exc
     e = _error_for(status, r["message"] or status)
-    e.stdout, e.stderr = out, err  # type: ignore[attr-defined]
+    e.stdout, e.stderr = out, err
     e.net_stats = net_stats  # type: ignore[attr-defined]
     raise e
 
@@ -463,8 +490,9 @@ class Sandbox:
     """A sandbox: each execute() starts from fresh interpreter state."""
 
     def __init__(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
-                 volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
-                 on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
+                 volumes: Sequence[tuple[str, str, bool]] | None = None,
+                 on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
+                 result_variable: str | None = None,
                  network: Any = None, secrets: Any = None, default_imports: bool = True,
                  scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
                  scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None) -> None:
@@ -510,8 +538,9 @@ class Session:
     def __init__(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str = "/data",
                  execution_timeout_ms: int | None = _DEFAULT_TIMEOUT_MS, max_fuel: int | None = None,
                  callbacks: Any = None,
-                 volumes: Sequence[tuple[str, str, bool]] | None = None, on_stdout: Callable[[str], Any] | None = None,
-                 on_stderr: Callable[[str], Any] | None = None, result_variable: str | None = None,
+                 volumes: Sequence[tuple[str, str, bool]] | None = None,
+                 on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
+                 result_variable: str | None = None,
                  network: Any = None, default_imports: bool = True,
                  max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY, state_key: bytes | None = None,
                  secrets: Any = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,

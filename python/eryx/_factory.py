@@ -103,7 +103,7 @@ class SandboxFactory:
 
     def create_sandbox(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
                        volumes: Sequence[tuple[str, str, bool]] | None = None,
-                       on_stdout: Callable[[str], Any] | None = None, on_stderr: Callable[[str], Any] | None = None,
+                       on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
                        result_variable: str | None = None, network: Any = None, secrets: Any = None,
                        scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
                        scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Sandbox:
@@ -117,7 +117,7 @@ class SandboxFactory:
     def create_session(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str | None = None,
                        resource_limits: ResourceLimits | None = None, network: Any = None, callbacks: Any = None,
                        volumes: Sequence[tuple[str, str, bool]] | None = None,
-                       on_stdout: Callable[[str], Any] | None = None, on_stderr: Callable[[str], Any] | None = None,
+                       on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
                        result_variable: str | None = None, secrets: Any = None,
                        scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
                        scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Session:

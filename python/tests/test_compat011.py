@@ -17,12 +17,12 @@ def test_session_result_is_consumed_by_the_run_that_sets_it():
     r = s.execute("pass")
     assert r.result is None and r.result_json is None and r.result_error is None
     # deleted from the session's globals, as the reference does (not only left unreported)
-    assert s.execute("print('result' in globals())").stdout == "False"
+    assert s.execute("print('result' in globals())").stdout == b"False\n"
     # a failed run consumes it too
     with pytest.raises(eryx.ExecutionError):
         s.execute("result = 3\nraise ValueError('x')")
     r = s.execute("print('result' in globals())")
-    assert r.stdout == "False" and r.result is None
+    assert r.stdout == b"False\n" and r.result is None
     # the other names stay
     s.execute("x = 7\nresult = x")
     assert s.execute("result = x * 2").result == 14
@@ -32,7 +32,7 @@ def test_session_custom_result_variable_is_consumed():
     s = eryx.Session(result_variable="out")
     assert s.execute("out = [1, 'a']").result == [1, "a"]
     assert s.execute("result = 9").result is None  # only the named variable is reported
-    assert s.execute("print('out' in globals(), 'result' in globals())").stdout == "False True"
+    assert s.execute("print('out' in globals(), 'result' in globals())").stdout == b"False True\n"
 
 
 @pytest.mark.parametrize("code, error", [
@@ -44,7 +44,7 @@ def test_session_custom_result_variable_is_consumed():
 def test_result_not_json_serializable(code, error):
     s = eryx.Session()
     r = s.execute(code + "\nprint('ran')")
-    assert r.stdout == "ran"  # the run still succeeds
+    assert r.stdout == b"ran\n"  # the run still succeeds
     assert r.result is None and r.result_json is None
     assert r.result_error == error
     r = s.execute("pass")
@@ -61,7 +61,7 @@ def test_callback_failure_is_a_runtime_error_without_the_host_traceback():
     r = sb.execute("try:\n    await fails(x=1)\nexcept RuntimeError as e:\n"
                    "    print(type(e).__name__, isinstance(e, CallbackError), issubclass(CallbackError, RuntimeError))\n"
                    "    print(str(e))")
-    kind, message = r.stdout.split("\n", 1)
+    kind, message = r.stdout_text.split("\n", 1)
     assert kind == "CallbackError True True"
     assert "ValueError: nope 1" in message
     assert "Traceback" not in message and __file__ not in message and "line " not in message
@@ -80,8 +80,8 @@ def test_invoke_and_list_callbacks():
                    "try:\n    await invoke('nosuch', a=1)\nexcept RuntimeError as e:\n    print('refused', e)\n"
                    "[cb] = list_callbacks()\n"
                    "print(cb['name'], cb['description'], sorted(cb['parameters_schema']['properties']))")
-    assert r.stdout.split("\n") == ["7", "3", "refused callback nosuch: there is no such callback",
-                                    "math.add Adds. ['a', 'b']"]
+    assert r.stdout_text.split("\n") == ["7", "3", "refused callback nosuch: there is no such callback",
+                                         "math.add Adds. ['a', 'b']", ""]
     assert r.callback_invocations == 2
 
 
@@ -89,13 +89,13 @@ def test_invoke_and_list_callbacks_exist_without_callbacks():
     sb = eryx.Sandbox()
     r = sb.execute("print(list_callbacks(), callable(invoke))\n"
                    "try:\n    await invoke('x')\nexcept RuntimeError as e:\n    print(e)")
-    assert r.stdout == "[] True\ncallback x: there is no such callback"
+    assert r.stdout == b"[] True\ncallback x: there is no such callback\n"
     # builtins, not globals: globals() lists only the user's names
-    assert sb.execute("print(sorted(k for k in globals() if not k.startswith('_')))").stdout == "[]"
+    assert sb.execute("print(sorted(k for k in globals() if not k.startswith('_')))").stdout == b"[]\n"
     # a session's clear_state keeps them
     s = eryx.Session()
     s.clear_state()
-    assert s.execute("print(list_callbacks())").stdout == "[]"
+    assert s.execute("print(list_callbacks())").stdout == b"[]\n"
 
 
 def test_callback_dict_errors():
@@ -113,7 +113,7 @@ def test_execute_result_repr_every_field():
     s = eryx.Session()
     r = s.execute('print("a\\tb")\nresult = "q\\"\\n\\x01é"')
     assert re.fullmatch(
-        r'ExecuteResult\(stdout="a\\tb", stderr="", duration_ms=\d+\.\d\d, callback_invocations=0, '
+        r'ExecuteResult\(stdout="a\\tb\\n", stderr="", duration_ms=\d+\.\d\d, callback_invocations=0, '
         r'peak_memory_bytes=Some\(\d+\), fuel_consumed=None, result=Some\("\\"q\\\\\\"\\\\n\\\\u0001é\\""\), '
         r'result_error=None\)', repr(r)), repr(r)
     r = s.execute("result = {1}")
@@ -146,7 +146,7 @@ def test_factory_repr_and_create_session(tmp_path):
     assert s.execute("pass").result is None
     assert s.execution_count == 4
     other = f.create_session(vfs_mount_path="/elsewhere")
-    assert other.execute("print('n' in globals())").stdout == "False"  # sessions are isolated
+    assert other.execute("print('n' in globals())").stdout == b"False\n"  # sessions are isolated
     assert other.vfs is None and repr(other) == "Session(execution_count=1)"
     with pytest.raises(ValueError, match="absolute"):
         f.create_session(vfs=vfs, vfs_mount_path="data")

@@ -575,7 +575,7 @@ def test_python_m_eryx_mcp_config(tmp_path):
     assert out.stdout == "42\n"
     assert out.stderr == ("eryx: mcp: MCP server 'broken' (/nonexistent/srv): cannot start '/nonexistent/srv': "
                           "no such file or command\n")
-    # The REPL's session has the tools too.
+    # Piped code (read whole, run once) has the tools too.
     out = subprocess.run([sys.executable, "-m", "eryx", "--mcp-config", str(cfg)], capture_output=True,
                          text=True, timeout=120, input="r = await mcp.fixture.greet(name='repl')\nprint(r['text'])\n")
     assert out.returncode == 0, out.stderr

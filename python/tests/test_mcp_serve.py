@@ -595,7 +595,7 @@ def test_session_kept_live_when_its_state_cannot_be_saved(tmp_path: Path, monkey
     from eryx.serve._args import ServeConfig
     from eryx.serve._sessions import ServeError, SessionTable
     table = SessionTable(ServeConfig(max_sessions=1, workers=1), str(tmp_path))
-    run = lambda code: lambda e: e.session.execute(code).stdout  # noqa: E731
+    run = lambda code: lambda e: e.session.execute(code).stdout_text.rstrip("\n")  # noqa: E731
     real_replace = os.replace
 
     def disk_full(src: str, dst: str) -> None:

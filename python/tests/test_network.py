@@ -332,7 +332,7 @@ def test_sandbox_timeout_and_cancel_stop_a_blocked_recv(srv):
     sb = eryx.Sandbox(network=net, resource_limits=eryx.ResourceLimits(execution_timeout_ms=500))
     with pytest.raises(eryx.TimeoutError):
         sb.execute(code)
-    assert sb.execute("print('alive')").stdout == "alive"
+    assert sb.execute("print('alive')").stdout == b"alive\n"
 
     started = threading.Event()
     sb = eryx.Sandbox(network=net, resource_limits=eryx.ResourceLimits(execution_timeout_ms=None),
@@ -342,7 +342,7 @@ def test_sandbox_timeout_and_cancel_stop_a_blocked_recv(srv):
     with pytest.raises(eryx.CancelledError):
         sb.execute(code)
     t.join()
-    assert sb.execute("print('alive')").stdout == "alive"
+    assert sb.execute("print('alive')").stdout == b"alive\n"
 
 
 # ---- clients ---------------------------------------------------------------------------------
@@ -495,7 +495,7 @@ def test_secret_placeholder_substituted_toward_allowed_host_and_masked_back(srv)
     # ...and the guest saw neither it nor its placeholder in the echo: a same-length mask
     assert seen["echoed"].startswith("Bearer ") and len(seen["echoed"]) == len("Bearer " + REAL)
     assert seen["echoed"] != f"Bearer {seen['token']}"
-    assert REAL not in r.stdout and REAL not in (r.result_json or "")
+    assert REAL not in r.stdout_text and REAL not in (r.result_json or "")
     assert r.net_stats.connections == 1 and r.net_stats.bytes_sent > 0 and r.net_stats.bytes_received > 0
 
 
@@ -553,15 +553,15 @@ def test_scrub_options(tmp_path):
     r = run(code, None, secrets=secrets)  # the defaults: stdout, stderr, files; not the result
     token = r.result["token"]
     assert token.startswith("ERYX") or len(token) >= 16
-    assert r.stdout == "out [REDACTED]" and r.stderr == "err [REDACTED]"
+    assert r.stdout == b"out [REDACTED]\n" and r.stderr == b"err [REDACTED]\n"
     assert r.result["file"] is False  # the file holds [REDACTED]
     r = run(code, None, secrets=secrets, scrub_stdout=False, scrub_stderr=False, scrub_files=False,
             scrub_result=True)
-    token = r.stdout.split()[1]
-    assert r.stdout == f"out {token}" and r.stderr == f"err {token}"
+    token = r.stdout_text.split()[1]
+    assert r.stdout_text == f"out {token}\n" and r.stderr_text == f"err {token}\n"
     assert r.result == {"file": True, "token": "[REDACTED]"}
     r = run(code, None, secrets=secrets, scrub_stdout=True, scrub_stderr=False)
-    assert r.stdout == "out [REDACTED]" and r.stderr.startswith("err ") and "[REDACTED]" not in r.stderr
+    assert r.stdout == b"out [REDACTED]\n" and r.stderr_text.startswith("err ") and "[REDACTED]" not in r.stderr_text
 
 
 def test_placeholder_is_fresh_per_sandbox():
@@ -588,14 +588,14 @@ def test_session_and_factory_take_network_and_secrets(srv):
     s.execute(PRELUDE + "import urllib.request")
     r = s.execute(f"print(urllib.request.urlopen('{srv.http_url('/bytes/4')}').read().decode(), "
                   "os.environ['TOKEN'])")
-    assert r.stdout == "0123 [REDACTED]"
+    assert r.stdout == b"0123 [REDACTED]\n"
     f = eryx.SandboxFactory(imports=["json"])
     sb = f.create_sandbox(network=loopback(), secrets=_secret([]), scrub_stdout=False)
     r = sb.execute(PRELUDE + f"print(attempt(lambda: connect('127.0.0.1', {srv.http.port}))[0]); "
                    "print(os.environ['TOKEN'] != '')")
-    assert r.stdout == "ok\nTrue"
+    assert r.stdout == b"ok\nTrue\n"
     r = f.create_sandbox().execute(PRELUDE + f"print(attempt(lambda: connect('127.0.0.1', {srv.http.port}))[0])")
-    assert r.stdout == "PermissionError"
+    assert r.stdout == b"PermissionError\n"
 
 
 def _cli(*args, env=None):

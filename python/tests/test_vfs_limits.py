@@ -47,8 +47,8 @@ def test_memfs_names_and_entries_count_against_the_cap(make):
     before = _rss_kib()
     r = sb.execute(LOOP_UNTIL_OSERROR.format(make=make))
     grew = _rss_kib() - before
-    assert r.stdout.startswith("ENOSPC "), f"{r.stdout} (host RSS grew {grew} KiB)"
-    assert 1000 < int(r.stdout.split()[1]) < (8 << 20) // 255  # every name cost at least its bytes
+    assert r.stdout_text.startswith("ENOSPC "), f"{r.stdout_text} (host RSS grew {grew} KiB)"
+    assert 1000 < int(r.stdout_text.split()[1]) < (8 << 20) // 255  # every name cost at least its bytes
     assert grew < 64 << 10, f"host RSS grew {grew} KiB for an 8 MiB cap"
 
 
@@ -74,7 +74,7 @@ def dirs():
         os.mkdir('/mnt/out/d%d' % i)
 print(t(sparse), t(trunc), t(fill), t(dirs), len(os.listdir('/mnt/out')))
 """)
-    assert r.stdout == "EDQUOT EDQUOT EDQUOT EDQUOT 11", r.stdout  # "old" + 10 made
+    assert r.stdout == b"EDQUOT EDQUOT EDQUOT EDQUOT 11\n", r.stdout_text  # "old" + 10 made
     total = sum(p.stat().st_size for p in d.iterdir() if p.is_file())
     assert total <= 100 + (1 << 20)
     assert (d / "sparse").stat().st_size == 0
@@ -108,7 +108,7 @@ print(t(lambda: os.chmod('/mnt/ro/f.txt', 0o600)), t(lambda: os.utime('/mnt/ro/f
       t(lambda: os.utime('/usr/local/lib/python3.13')), t(lambda: os.chmod('/tmp/f', 0o600)),
       t(lambda: os.utime('/tmp/f')))
 """)
-    assert r.stdout == "ENOTDIR ENOTDIR ENOTDIR ENOTDIR ok\nEROFS EROFS EROFS ok ok", r.stdout
+    assert r.stdout == b"ENOTDIR ENOTDIR ENOTDIR ENOTDIR ok\nEROFS EROFS EROFS ok ok\n", r.stdout_text
 
 
 def _cli(*args):

@@ -45,15 +45,27 @@ long long eryx__cli_parse_size(const char *s) {
     return *end ? -1 : (long long)(v * mult);
 }
 
-/* "2", "0.5", "1.5s" or "250ms" -> milliseconds; -1 when malformed. */
-static long long parse_duration_ms(const char *v) {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || x < 0) return -1;
-    if (!strcmp(end, "ms")) return (long long)x;
-    if (*end && strcmp(end, "s")) return -1;
-    return x * 1000 > 1e15 ? -1 : (long long)(x * 1000);
+/* --timeout's value, "250ms", "2s", "1.5m" (a number and its unit), in milliseconds;
+** "0" alone is no timeout. -2 for a bare number: this CLI read one as seconds, and
+** python -m eryx reads one as milliseconds (pyeryx's unit), so a bare number is
+** refused here rather than read in either unit (docs/CLI.md). -1 when malformed. */
+static long long parse_timeout_ms(const char *v) {
+    size_t n = strspn(v, "0123456789."), dots = 0;
+    for (size_t i = 0; i < n; i++) dots += v[i] == '.';
+    if (n == dots || n > 32 || dots > 1) return -1; /* no digit ("-1", "inf"), or "1.2.3" */
+    char num[33];
+    memcpy(num, v, n);
+    num[n] = 0;
+    double x = strtod(num, NULL), mult;
+    const char *unit = v + n;
+    if (!*unit) return x == 0 ? 0 : -2;
+    if (!strcmp(unit, "ms")) mult = 1;
+    else if (!strcmp(unit, "s")) mult = 1000;
+    else if (!strcmp(unit, "m")) mult = 60000;
+    else return -1;
+    double ms = x * mult;
+    if (ms >= 1e12 || (ms > 0 && ms < 1)) return -1; /* past 31 years, or under a millisecond */
+    return (long long)(ms + 0.5);
 }
 
 /* ---- what each option does ------------------------------------------------------- */
@@ -106,9 +118,17 @@ static eryx__cli_opt_result opt_code(eryx__cli_opts *o, const char *name, const 
 
 static eryx__cli_opt_result opt_timeout(eryx__cli_opts *o, const char *name, const char *v, int *status) {
     (void)name, (void)status;
-    long long ms = parse_duration_ms(v);
-    if (ms <= 0) {
-        fprintf(stderr, "eryx: --timeout wants a duration like 2, 0.5 or 250ms, got '%s'\n", v);
+    long long ms = parse_timeout_ms(v);
+    if (ms == -2) {
+        fprintf(stderr,
+                "eryx: --timeout %s needs a unit: %ss or %sms (a bare number is milliseconds in python -m eryx, "
+                "and was seconds here before)\n",
+                v, v, v);
+        return ERYX__CLI_OPT_FAIL;
+    }
+    if (ms < 0) {
+        fprintf(stderr, "eryx: --timeout wants a duration with its unit, like 500ms, 2s or 1.5m (0: none), got '%s'\n",
+                v);
         return ERYX__CLI_OPT_FAIL;
     }
     eryx_builder_set_timeout_ms(o->b, (uint64_t)ms);
@@ -352,8 +372,9 @@ static const option OPTIONS[] = {
      "after a successful run, print the JSON of the code's\n"
      "variable `result` as one line on stdout"},
     {"--timeout", NULL, "T", opt_timeout, 0,
-     "stop the code after T seconds of wall-clock time\n"
-     "(T like 2, 0.5 or 250ms); sleeps and reads included"},
+     "stop the code after T of wall-clock time (T with its\n"
+     "unit: 500ms, 2s, 1.5m; a bare number is refused, 0 is\n"
+     "none); sleeps and reads included"},
     {"--max-memory", NULL, "N", opt_limit, 0,
      "cap the guest's memory at N bytes (N[K|M|G]; the\n"
      "interpreter itself needs about 20M); past it Python\n"

@@ -87,7 +87,7 @@ try:
     print('saved', file=sys.stderr)
 except OSError as e:
     print('warning: save refused:', e, file=sys.stderr)
-print(r.stdout)"
+print(r.stdout_text, end='')"
     fi
     if [ -n "${FAULTS_SLOW:-}" ]; then
         expect "$cond: compile into an empty cache dir" "$w" "$eryx" --cache-dir "$c/empty" -c 'print(6*7)'

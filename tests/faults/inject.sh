@@ -61,7 +61,7 @@ pyrun() {
 import ctypes, sys, eryx
 ctypes.CDLL(None).eryx_faultshim_arm()
 try:
-    print(eryx.Sandbox().execute("print(6*7)").stdout)
+    print(eryx.Sandbox().execute("print(6*7)").stdout_text, end="")
 except Exception as e:
     print("ERR", type(e).__name__, str(e)[:150]); sys.exit(3)' 2>"$work/err")
     rc=$?

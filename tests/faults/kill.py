@@ -108,8 +108,8 @@ for path in sorted(glob.glob(os.path.join(out, "*.bin"))):
         else:
             res["refused"] += 1
         continue
-    got = s.execute("print(x, len(pad))").stdout
-    if got == f"{n} 1048576":
+    got = s.execute("print(x, len(pad))").stdout_text
+    if got == f"{n} 1048576\n":
         res["restored"] += 1
     else:
         res["wrong"] += 1
@@ -123,7 +123,7 @@ for path in glob.glob(fac_path + "*"):
             print("factory refused:", path, type(e).__name__, e)
         continue
     r = f.create_sandbox().execute(f"import {imports[0]}\nprint(6*7)")
-    res["fac_ok" if r.stdout == "42" else "fac_bad"] += 1
+    res["fac_ok" if r.stdout == b"42\n" else "fac_bad"] += 1
 # What a kill in the middle of a write leaves (a kill rarely lands in one: the write
 # takes milliseconds): each complete blob cut at a few points must be refused.
 import random
@@ -140,7 +140,7 @@ for path in sorted(glob.glob(os.path.join(out, "latest-*.bin")))[-1:]:
             res["cut_refused"] += 1
 # The writer's configuration runs.
 f = eryx.SandboxFactory(imports=imports)
-res["run"] = f.create_sandbox().execute("print(6*7)").stdout
+res["run"] = f.create_sandbox().execute("print(6*7)").stdout_text.strip()
 print(res)
 """
 

@@ -58,7 +58,7 @@ for line in sys.stdin:
     plain = []
     def side():
         for i in range(20):
-            plain.append(other.execute(f"print({i} * 3)").stdout == str(i * 3))
+            plain.append(other.execute(f"print({i} * 3)").stdout_text == f"{i * 3}\n")
     t = threading.Thread(target=side)
     start = time.monotonic()
     t.start()
@@ -71,7 +71,7 @@ for line in sys.stdin:
         outcome = type(e).__name__
     took = time.monotonic() - start
     t.join()
-    after = sb.execute("print(sum(range(10)))").stdout
+    after = sb.execute("print(sum(range(10)))").stdout_text.strip()
     print(f"{outcome} {took:.3f} {all(plain) and len(plain) == 20} {after}", flush=True)
 """
 

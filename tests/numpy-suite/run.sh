@@ -121,7 +121,7 @@ for f in "${files[@]}"; do
 done
 
 common=("${wheels[@]}" --package "$tree" --import pytest --import numpy
-        --mount "$dir:/out" --timeout "$timeout" --max-memory "$max_memory")
+        --mount "$dir:/out" --timeout "${timeout}s" --max-memory "$max_memory")
 # Settings the sandbox forces, each for a reason (docs/NUMPY-TESTS.md):
 pytest_args=(-c /packages/numpy_suite/pytest.ini --rootdir /packages/numpy_suite
     -p eryx_numpy_suite

@@ -192,7 +192,7 @@ class Worker:
                 r = sb.execute(code)
         else:
             r = sb.execute(code)
-        expect(r.stdout == str(n * (n - 1) // 2) and r.result == {"n": n, "sq": n * n},
+        expect(r.stdout_text == f"{n * (n - 1) // 2}\n" and r.result == {"n": n, "sq": n * n},
                f"{what}: plain code gave {r.stdout!r} {r.result!r} for n={n}")
 
     def run_one(self) -> int:
@@ -207,7 +207,7 @@ class Worker:
         if kind == "import":
             m, code, exp = rng.choice(IMPORTS)
             r = self.plain.execute(f"import {m}\n{code}")
-            expect(r.stdout == exp, f"import {m}: {r.stdout!r} != {exp!r}")
+            expect(r.stdout_text == exp + "\n", f"import {m}: {r.stdout!r} != {exp!r}")
             return 1
         if kind == "exception":
             n = rng.randrange(10**6)
@@ -224,7 +224,7 @@ class Worker:
                 self.plain.execute(f"import sys\nprint('bye')\nsys.exit({code})")
                 expect(False, "exit: no ExecutionError")
             except eryx.ExecutionError as e:
-                expect(e.exit_code == code and e.stdout.strip() == "bye", f"exit: {e.exit_code} {e.stdout!r}")
+                expect(e.exit_code == code and e.stdout_text.strip() == "bye", f"exit: {e.exit_code} {e.stdout!r}")
             return 1
         if kind == "timeout":
             body = rng.choice(["while True: pass", "import time\ntime.sleep(5)", "x = 0\nwhile True: x += 1"])
@@ -247,7 +247,7 @@ class Worker:
         if kind == "output":
             if rng.random() < 0.5:
                 r = self.output.execute("print('y' * 1000)")
-                expect(r.stdout == "y" * 1000, "output under the cap")
+                expect(r.stdout == b"y" * 1000 + b"\n", "output under the cap")
                 return 1
             try:
                 self.output.execute("for i in range(100):\n    print('z' * 100)")
@@ -259,7 +259,7 @@ class Worker:
         if kind == "callback":
             a, b = rng.randrange(1000), rng.randrange(1000)
             r = self.cb.execute(f"print(await add(a={a}, b={b}), await tag(s='q{a}'))")
-            expect(r.stdout == f"{a + b} <q{a}>" and r.callback_invocations == 2, f"callback: {r.stdout!r}")
+            expect(r.stdout_text == f"{a + b} <q{a}>\n" and r.callback_invocations == 2, f"callback: {r.stdout!r}")
             return 1
         if kind == "session":
             p = rng.random()
@@ -273,14 +273,14 @@ class Worker:
             k = rng.randrange(1, 100)
             r = self.session.execute(f"x += {k}\nprint(x)")
             self.session_x += k
-            expect(r.stdout == str(self.session_x), f"session: {r.stdout!r} != {self.session_x}")
+            expect(r.stdout_text == f"{self.session_x}\n", f"session: {r.stdout!r} != {self.session_x}")
             return 1
         if kind == "numpy":
             n = rng.randrange(2, 50)
             r = self.np.execute(f"import numpy as np\na = np.arange({n}, dtype=np.int64)\n"
                                 f"print(int(a.sum()), int((a * a).sum()), round(float(np.linalg.det(np.eye(3) * 2)), 6))")
             exp = f"{n * (n - 1) // 2} {sum(i * i for i in range(n))} 8.0"
-            expect(r.stdout == exp, f"numpy: {r.stdout!r} != {exp!r}")
+            expect(r.stdout_text == exp + "\n", f"numpy: {r.stdout!r} != {exp!r}")
             return 1
         if kind == "fresh":
             sb = eryx.Sandbox()

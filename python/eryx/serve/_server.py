@@ -363,10 +363,10 @@ class Server:
             last = tb.rstrip("\n").splitlines()[-1] if tb.strip() else str(exc)
             msg = last.split(": ", 1)[1] if ": " in last and exc.exception_type else last
             err = {"type": exc.exception_type or "SystemExit", "message": msg, "traceback": tb}
-            stderr = exc.stderr.rstrip("\n")
+            stderr = exc.stderr_text.rstrip("\n")
             if exc.traceback and stderr.endswith(exc.traceback.rstrip("\n")):  # said once, in error
                 stderr = stderr[:len(stderr) - len(exc.traceback.rstrip("\n"))].rstrip("\n")
-            return self._render(base, exc.stdout.rstrip("\n"), stderr, None, None, err,
+            return self._render(base, exc.stdout_text.rstrip("\n"), stderr, None, None, err,
                                 (time.monotonic() - t0) * 1000)
         except (TimeoutError, ResourceLimitError, CancelledError) as exc:
             kind = "Timeout" if isinstance(exc, TimeoutError) else \
@@ -375,15 +375,15 @@ class Server:
             if "afresh" not in msg:
                 msg += "; the next one starts afresh"
             msg += " (the session's variables are gone; /data files stay)"
-            out = getattr(exc, "stdout", "") or ""
-            errout = getattr(exc, "stderr", "") or ""
-            return self._render(base, out.rstrip("\n"), errout.rstrip("\n"), None, None,
+            return self._render(base, exc.stdout_text.rstrip("\n"), exc.stderr_text.rstrip("\n"), None, None,
                                 {"type": kind, "message": msg, "traceback": None}, (time.monotonic() - t0) * 1000)
         value, value_error = r.result, r.result_error
         if r.result_json is not None and len(r.result_json) > self.cfg.max_output:  # as stdout is bounded
             value, value_error = None, (f"`result` is {len(r.result_json)} characters of JSON, over the server's "
                                         f"--max-output ({self.cfg.max_output}): not returned (the session keeps it)")
-        return self._render(base, r.stdout, r.stderr, value, value_error, None, r.duration_ms)
+        # text for the client, trailing newlines trimmed as the server always gave them
+        return self._render(base, r.stdout_text.rstrip("\n"), r.stderr_text.rstrip("\n"), value, value_error, None,
+                            r.duration_ms)
 
     def _render(self, base: dict[str, Any], out: str, err: str, value: Any, value_error: str | None,
                 error: dict[str, Any] | None, duration_ms: float) -> CallToolResult:
@@ -440,7 +440,7 @@ class Server:
         except (TimeoutError, ResourceLimitError, CancelledError) as exc:
             raise ServeError("inspect_failed", f"listing the session failed: {exc} (its variables are gone)") from None
         # the last such line: one a __repr__ printed comes before it
-        line = next((ln for ln in reversed(r.stdout.split("\n")) if ln.startswith(_INSPECT_MARK)), None)
+        line = next((ln for ln in reversed(r.stdout_text.split("\n")) if ln.startswith(_INSPECT_MARK)), None)
         if line is None:
             raise ServeError("inspect_failed", "listing the session failed (its print was replaced?)")
         total, items = json.loads(line[len(_INSPECT_MARK):])
