@@ -1,7 +1,8 @@
 /*
 ** _eryx: the CPython extension under `import eryx` (python/eryx/). A thin layer
 ** over include/eryx.h: Builder (eryx_builder), Sandbox (eryx_sandbox) and Storage
-** (eryx_storage). The pure-Python layer makes the public API of these.
+** (eryx_storage), and Pool (eryx_pool: _eryx_pool.c). The pure-Python layer makes
+** the public API of these.
 **
 ** The GIL is released while the guest runs (execute), while a sandbox is made
 ** (new_sandbox: a first pre-initialization runs Python) and during session
