@@ -5,10 +5,11 @@ and a small realistic snippet, with 1 and 2 threads making requests, for this
 tree's module and the reference pyeryx 0.11 (the same script, run by each one's
 Python: the API is the same). Per configuration: p50/p95 latency of a request
 (ms) and throughput (requests per second of wall time, all threads together).
-Every request's output is checked; warm-up requests are not timed.
+The two ways alternate round by round (--rounds); every request's output is
+checked; warm-up requests are not timed.
 
     build/venv/bin/python bench/pool_bench.py [--ref-python REF/bin/python] [--n 300] [--warmup 30]
-        [--threads 1,2] [--json FILE]
+        [--threads 1,2] [--rounds 5] [--json FILE]
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def worker(n: int, warmup: int, threads_list: list[int]) -> list[dict[str, Any]]:
+def worker(n: int, warmup: int, threads_list: list[int], rounds: int) -> list[dict[str, Any]]:
     import eryx
     factory = eryx.SandboxFactory()
     pool = factory.create_pool(max_size=4, min_idle=2)
@@ -59,30 +60,39 @@ def worker(n: int, warmup: int, threads_list: list[int]) -> list[dict[str, Any]]
     def by_create(code: str, want: str | None) -> None:
         _check(factory.create_sandbox().execute(code), want)
 
+    modes = (("pool", by_pool), ("create", by_create))
     for case, (code, want) in CASES.items():
         for threads in threads_list:
-            for mode, fn in (("pool", by_pool), ("create", by_create)):
+            for _, fn in modes:
                 for _ in range(warmup):
                     fn(code, want)
-                lat: list[list[float]] = [[] for _ in range(threads)]
+            lat: dict[str, list[float]] = {m: [] for m, _ in modes}
+            wall = {m: 0.0 for m, _ in modes}
+            # the modes alternate round by round, so a change in the machine's load
+            # falls on both
+            for r in range(rounds):
+                for mode, fn in (modes if r % 2 == 0 else modes[::-1]):
+                    per = n // rounds
+                    got: list[list[float]] = [[] for _ in range(threads)]
 
-                def run(i: int) -> None:
-                    for _ in range(n):
-                        t0 = time.perf_counter()
-                        fn(code, want)
-                        lat[i].append((time.perf_counter() - t0) * 1e3)
+                    def run(i: int) -> None:
+                        for _ in range(per):
+                            t0 = time.perf_counter()
+                            fn(code, want)
+                            got[i].append((time.perf_counter() - t0) * 1e3)
 
-                ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-                t0 = time.perf_counter()
-                for t in ts:
-                    t.start()
-                for t in ts:
-                    t.join()
-                wall = time.perf_counter() - t0
-                all_lat = [x for xs in lat for x in xs]
-                rows.append({"case": case, "threads": threads, "mode": mode, "n": len(all_lat),
-                             "p50_ms": statistics.median(all_lat), "p95_ms": _pct(all_lat, 95),
-                             "per_s": len(all_lat) / wall})
+                    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+                    t0 = time.perf_counter()
+                    for t in ts:
+                        t.start()
+                    for t in ts:
+                        t.join()
+                    wall[mode] += time.perf_counter() - t0
+                    lat[mode] += [x for xs in got for x in xs]
+            for mode, _ in modes:
+                xs = lat[mode]
+                rows.append({"case": case, "threads": threads, "mode": mode, "n": len(xs),
+                             "p50_ms": statistics.median(xs), "p95_ms": _pct(xs, 95), "per_s": len(xs) / wall[mode]})
     pool.close()
     return rows
 
@@ -93,12 +103,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300, help="timed requests per thread per configuration")
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=5, help="the modes alternate this many times")
     ap.add_argument("--json", help="write the rows here too")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
     if a.worker:
-        json.dump(worker(a.n, a.warmup, threads), sys.stdout)
+        json.dump(worker(a.n, a.warmup, threads, a.rounds), sys.stdout)
         return
     impls = {"ours": sys.executable}
     if a.ref_python:
@@ -106,7 +117,8 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     for name, py in impls.items():
         out = subprocess.run([py, __file__, "--worker", "--n", str(a.n), "--warmup", str(a.warmup), "--threads",
-                              a.threads], check=True, capture_output=True, text=True, cwd="/").stdout
+                              a.threads, "--rounds", str(a.rounds)], check=True, capture_output=True, text=True,
+                             cwd="/").stdout
         results[name] = json.loads(out)
     print("| impl | case | threads | per request | p50 ms | p95 ms | requests/s |")
     print("|---|---|---|---|---|---|---|")
