@@ -15,7 +15,8 @@ import threading
 from typing import Any, Callable
 
 from . import _eryx
-from ._core import EryxError, ExecuteResult, InitializationError, ResourceLimits, _check_limit, _check_stream, _run
+from ._core import (EryxError, ExecuteResult, InitializationError, ResourceLimits, _call, _check_limit, _check_stream,
+                    _run)
 
 
 class PoolError(EryxError):
@@ -155,9 +156,14 @@ class SandboxPool:
             if nowait and isinstance(err, PoolExhaustedError):
                 return None
             raise err from None
+        lease = PooledSandbox(self, sb, on_stdout, on_stderr)
         if builder is None and limits.execution_timeout_ms != self._limits.execution_timeout_ms:
-            sb.set_timeout_ms(limits.execution_timeout_ms or 0)  # put back by the pool on release
-        return PooledSandbox(self, sb, on_stdout, on_stderr)
+            try:
+                _call(sb.set_timeout_ms, limits.execution_timeout_ms or 0)  # put back by the pool on release
+            except BaseException:
+                lease.release()
+                raise
+        return lease
 
     def _warm_fits(self, limits: ResourceLimits) -> bool:
         """Whether a warm sandbox can serve these limits: all but the execution

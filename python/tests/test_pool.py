@@ -255,6 +255,8 @@ def test_per_lease_callbacks_and_limits(factory):
         pool.acquire(resource_limits="fast")
     with pytest.raises(TypeError):
         pool.acquire(on_stdout=42)
+    with pytest.raises(ValueError):  # a timeout too large for the library: the lease goes back
+        pool.acquire(resource_limits=eryx.ResourceLimits(execution_timeout_ms=2 ** 63))
     assert pool.stats().in_use == 0
     # a per-lease lease counts against max_size
     a = pool.acquire(callbacks=[{"name": "add", "fn": add}])
