@@ -55,6 +55,9 @@ extern "C" {
     X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")        \
     X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")       \
     X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")             \
+    X(ERYX_ERR_POOL_EXHAUSTED, 20, "every sandbox the pool may have is leased")          \
+    X(ERYX_ERR_POOL_TIMEOUT, 21, "no sandbox of the pool became free in its time")       \
+    X(ERYX_ERR_POOL_CLOSED, 22, "the pool is closed")                                    \
     X(ERYX_ERR_PACKAGE, 19, "a package is unusable (damaged, or built for another platform)")
 
 typedef enum eryx_status {
@@ -893,6 +896,133 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *builder, void **blob, siz
 ** ERYX_ERR_MEMORY_LIMIT before it is allocated.
 */
 eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob, size_t len);
+
+/*
+** ---- Pools (docs/POOLS.md) ----------------------------------------------------
+** A pool lends sandboxes made from one configuration to many threads: at most
+** max_size leases at once, warm sandboxes kept idle between leases (at least
+** min_idle of them), callers beyond max_size waiting (a condition variable) up to
+** the acquire timeout. Every eryx_pool_* call is thread-safe; a leased sandbox is
+** the lessee's alone (one thread at a time, as any sandbox) until it is released.
+** Nothing of one lease reaches the next: each execution of a pooled sandbox starts
+** from the start state (pools refuse keep-state builders' sandboxes for reuse:
+** they are freed on release), and release puts the pool's timeout and fuel budget
+** back and drops the lease's output function, stdin and pending cancel.
+** A lease needing another configuration (other callbacks, another memory cap)
+** comes from eryx_pool_acquire_with: it counts against max_size like any lease,
+** and its sandbox is freed on release instead of pooled.
+** Failing calls leave a message for eryx_pool_errmsg (per thread).
+*/
+typedef struct eryx_pool eryx_pool;
+
+typedef struct eryx_pool_options {
+    uint32_t max_size;           /* leases out at once, 1..65536; default 10 */
+    uint32_t min_idle;           /* warm sandboxes made at once and kept by eviction; <= max_size; default 1 */
+    uint64_t acquire_timeout_ms; /* how long eryx_pool_acquire waits (0: not at all); default 30,000 */
+    uint64_t idle_timeout_ms;    /* idle longer than this: evictable (eryx_pool_evict_idle); default 300,000 */
+} eryx_pool_options;
+
+/* Fills opts with the defaults above (pyeryx 0.11's create_pool defaults). */
+void eryx_pool_options_init(eryx_pool_options *opts);
+
+/*
+** Creates a pool of sandboxes described by builder, which the pool copies (the
+** caller keeps it, and may change or free it at once: the pool does not see
+** later changes). opts NULL: the defaults. Makes min_idle sandboxes before it
+** returns. On success *out owns the pool (free it with eryx_pool_free); on
+** failure *out is NULL and eryx_pool_errmsg says why: ERYX_ERR_INVALID_ARGUMENT
+** (NULL argument, max_size 0 or above 65536, min_idle above max_size), or the
+** status of eryx_sandbox_new when a warm sandbox could not be made.
+** Callback functions and storages the builder refers to must outlive the pool.
+*/
+eryx_status eryx_pool_new(const eryx_builder *builder, const eryx_pool_options *opts, eryx_pool **out);
+
+/*
+** Leases a sandbox: an idle one (the most recently released), or a new one made
+** from the pool's builder when none is idle and fewer than max_size are leased.
+** When max_size are leased, waits until one is released, up to the pool's
+** acquire timeout: ERYX_ERR_POOL_TIMEOUT then; ERYX_ERR_POOL_CLOSED when the pool
+** is (or gets, while waiting) closed. A sandbox that cannot be made returns
+** eryx_sandbox_new's status. *out is NULL on failure. The sandbox stays the
+** pool's: give it back with eryx_pool_release, never eryx_sandbox_free.
+*/
+eryx_status eryx_pool_acquire(eryx_pool *pool, eryx_sandbox **out);
+
+/*
+** As eryx_pool_acquire, but never waits: ERYX_ERR_POOL_EXHAUSTED when max_size
+** sandboxes are leased.
+*/
+eryx_status eryx_pool_try_acquire(eryx_pool *pool, eryx_sandbox **out);
+
+/*
+** A lease with its own configuration: waits for capacity as eryx_pool_acquire
+** does (nowait != 0: as eryx_pool_try_acquire), then makes a new sandbox from
+** builder (not the pool's; used only during this call, by this thread) and leases
+** it. Its sandbox is freed on release. Used for what cannot change on a warm
+** sandbox (host callbacks, the memory cap: they are part of its start state).
+** When its permit would make idle + leased pass max_size, the oldest idle
+** sandbox is freed first. Errors as eryx_pool_acquire; the builder's own errors
+** are also left on it (eryx_builder_errmsg).
+*/
+eryx_status eryx_pool_acquire_with(eryx_pool *pool, eryx_builder *builder, int nowait, eryx_sandbox **out);
+
+/*
+** Gives a leased sandbox back. Between executions only (never during one). The
+** pool resets what a lessee may have set (timeout, fuel, output function,
+** stdin, a pending cancel) and keeps it idle; it frees it instead when the
+** sandbox came from eryx_pool_acquire_with, keeps state (keep-state builder),
+** can no longer run (ERYX_ERR_SANDBOX_DEAD), or the pool is closed. Wakes one
+** waiter. ERYX_ERR_INVALID_ARGUMENT for a sandbox this pool has not leased (or
+** released already): it is then left alone.
+*/
+eryx_status eryx_pool_release(eryx_pool *pool, eryx_sandbox *sandbox);
+
+/* A snapshot of a pool's counters (pyeryx 0.11's PoolStats). */
+typedef struct eryx_pool_stats {
+    uint64_t total;              /* idle + in_use */
+    uint64_t idle;               /* warm sandboxes waiting for a lease */
+    uint64_t available;          /* leases that may still be taken now: max_size - in_use */
+    uint64_t in_use;             /* leases out (and acquisitions making their sandbox) */
+    uint64_t total_acquisitions; /* successful acquisitions since the pool was made */
+    uint64_t total_creations;    /* sandboxes made by the pool (warm-up, on demand, acquire_with) */
+    uint64_t wait_count;         /* successful acquisitions that had to wait */
+    double total_wait_ms;        /* the time they waited */
+    double average_wait_ms;      /* total_wait_ms / wait_count, 0 when none waited */
+} eryx_pool_stats;
+
+/* Fills *stats. ERYX_ERR_INVALID_ARGUMENT on NULL. */
+eryx_status eryx_pool_stats_get(eryx_pool *pool, eryx_pool_stats *stats);
+
+/*
+** Frees the idle sandboxes that have been idle longer than the pool's idle
+** timeout, the oldest first, keeping at least min_idle. Returns how many it freed
+** (0 for NULL). Pools never evict on their own: call it from a timer.
+*/
+size_t eryx_pool_evict_idle(eryx_pool *pool);
+
+/*
+** Closes the pool: idle sandboxes are freed, waiting and later acquisitions fail
+** with ERYX_ERR_POOL_CLOSED, leases out keep working and are freed when
+** released. Calling it again is harmless. NULL is ignored.
+*/
+void eryx_pool_close(eryx_pool *pool);
+
+/* 1 when the pool is closed, else 0 (NULL: 1). */
+int eryx_pool_is_closed(eryx_pool *pool);
+
+/*
+** Closes and frees the pool and its builder. Every lease must have been released
+** and no thread may be inside an eryx_pool call on it (a sandbox still leased is
+** freed here, under its lessee). NULL is ignored.
+*/
+void eryx_pool_free(eryx_pool *pool);
+
+/*
+** The message of the calling thread's last failing eryx_pool_* call ("" if none):
+** per thread, as pools are shared between threads. Valid until this thread's next
+** eryx_pool_* call. pool may be NULL (eryx_pool_new failed).
+*/
+const char *eryx_pool_errmsg(const eryx_pool *pool);
 
 #ifdef __cplusplus
 }

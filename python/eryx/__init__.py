@@ -24,6 +24,7 @@ from ._core import (
     VfsStorage,
 )
 from ._factory import SandboxFactory
+from ._pool import PooledSandbox, PoolClosedError, PoolError, PoolExhaustedError, PoolStats, PoolTimeoutError, SandboxPool
 from .mcp import MCPManager  # noqa: F401 - pyeryx 0.11's eryx.MCPManager (eryx.mcp imports the SDK only to connect)
 
 __version__ = "0.1.0"
@@ -37,10 +38,17 @@ __all__ = [
     "InitializationError",
     "NetConfig",
     "NetStats",
+    "PoolClosedError",
+    "PoolError",
+    "PoolExhaustedError",
+    "PoolStats",
+    "PoolTimeoutError",
+    "PooledSandbox",
     "ResourceLimitError",
     "ResourceLimits",
     "Sandbox",
     "SandboxFactory",
+    "SandboxPool",
     "Session",
     "TimeoutError",
     "VfsStorage",

@@ -8,10 +8,13 @@ import os
 import struct
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import _eryx
 from ._core import (ResourceLimits, Sandbox, Session, VfsStorage, _call, _check_state_key, _Config, _debug_opt)
+
+if TYPE_CHECKING:
+    from ._pool import SandboxPool
 
 _FACTORY_MAGIC = b"ERYXFAC1"
 
@@ -187,6 +190,14 @@ class SandboxFactory:
         imports again. The file must come from the same eryx guest build, and be
         saved under the same state_key (None: this machine's key)."""
         return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, cache=cache, state_key=state_key)
+
+    def create_pool(self, *, max_size: int = 10, min_idle: int = 1, acquire_timeout_ms: int = 30000,
+                    idle_timeout_ms: int = 300000) -> "SandboxPool":
+        """A SandboxPool of sandboxes started from the factory's state (python/eryx/_pool.py):
+        at most max_size leased at once, min_idle made now and kept warm."""
+        from ._pool import SandboxPool
+        return SandboxPool(self, max_size=max_size, min_idle=min_idle, acquire_timeout_ms=acquire_timeout_ms,
+                           idle_timeout_ms=idle_timeout_ms)
 
     @property
     def size_bytes(self) -> int:

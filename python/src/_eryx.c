@@ -1,7 +1,8 @@
 /*
 ** _eryx: the CPython extension under `import eryx` (python/eryx/). A thin layer
 ** over include/eryx.h: Builder (eryx_builder), Sandbox (eryx_sandbox) and Storage
-** (eryx_storage). The pure-Python layer makes the public API of these.
+** (eryx_storage), and Pool (eryx_pool: _eryx_pool.c). The pure-Python layer makes
+** the public API of these.
 **
 ** The GIL is released while the guest runs (execute), while a sandbox is made
 ** (new_sandbox: a first pre-initialization runs Python) and during session
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eryx.h"
+#include "_eryx_pool.h"
 
 static PyObject *ErrorType; /* _eryx.Error */
 
@@ -501,8 +503,9 @@ static PyObject *B_new_sandbox(BuilderObject *self, PyObject *unused) {
 static void Sandbox_dealloc(SandboxObject *self) {
     if (self->s) {
         eryx_sandbox *s = self->s;
+        eryx_pool *lender = eryx__py_lender(self->builder); /* a pool's lease: given back, not freed */
         self->s = NULL;
-        Py_BEGIN_ALLOW_THREADS eryx_sandbox_free(s);
+        Py_BEGIN_ALLOW_THREADS lender ? (void)eryx_pool_release(lender, s) : eryx_sandbox_free(s);
         Py_END_ALLOW_THREADS
     }
     if (self->lock) PyThread_free_lock(self->lock);
@@ -727,6 +730,44 @@ static PyTypeObject BuilderType = {
     .tp_methods = Builder_methods,
 };
 
+/* ---- for _eryx_pool.c (_eryx_pool.h) ------------------------------------------ */
+eryx_builder *eryx__py_builder(PyObject *o) {
+    if (!PyObject_TypeCheck(o, &BuilderType)) {
+        PyErr_Format(PyExc_TypeError, "a _eryx.Builder is needed, not %s", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    return builder_ok((BuilderObject *)o) ? ((BuilderObject *)o)->b : NULL;
+}
+
+PyObject *eryx__py_sandbox_lend(eryx_sandbox *s, PyObject *keep) {
+    SandboxObject *o = PyObject_New(SandboxObject, &SandboxType);
+    if (!o) return NULL;
+    o->s = NULL;
+    o->builder = Py_NewRef(keep);
+    o->on_output = NULL;
+    o->out_error = NULL;
+    if (!(o->lock = PyThread_allocate_lock())) {
+        Py_DECREF(o);
+        return PyErr_NoMemory();
+    }
+    o->s = s;
+    return (PyObject *)o;
+}
+
+eryx_sandbox *eryx__py_sandbox_take(PyObject *o) {
+    if (!PyObject_TypeCheck(o, &SandboxType)) {
+        PyErr_Format(PyExc_TypeError, "a _eryx.Sandbox is needed, not %s", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    SandboxObject *so = (SandboxObject *)o;
+    eryx_sandbox *s;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(so->lock, 1); /* after an execution running on it */
+    s = so->s;
+    so->s = NULL;
+    PyThread_release_lock(so->lock);
+    Py_END_ALLOW_THREADS return s;
+}
+
 static PyObject *m_version(PyObject *mod, PyObject *unused) {
     (void)mod;
     (void)unused;
@@ -756,7 +797,7 @@ PyMODINIT_FUNC PyInit__eryx(void) {
     if (!ErrorType || PyModule_AddObjectRef(m, "Error", ErrorType) < 0 ||
         PyModule_AddObjectRef(m, "Storage", (PyObject *)&StorageType) < 0 ||
         PyModule_AddObjectRef(m, "Builder", (PyObject *)&BuilderType) < 0 ||
-        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0) {
+        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0 || eryx__py_pool_init(m, ErrorType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

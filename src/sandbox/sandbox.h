@@ -92,6 +92,7 @@ typedef struct run_spec {
     unsigned scrub;                /* ERYX_SCRUB_* (eryx_builder_set_scrub) */
 } run_spec;
 
+/* A new owning field must be copied in src/pool/pool.c's builder_copy too. */
 struct eryx_builder {
     run_spec spec;
     char *cache_dir; /* NULL: no disk cache */
