@@ -18,7 +18,7 @@ def factory():
 
 
 def _joined(chunks):
-    return b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    return b"".join(chunks)
 
 
 def test_exports_and_hierarchy():
@@ -55,7 +55,7 @@ def test_execute_returns_execute_result(factory):
     with factory.create_pool(max_size=1) as pool, pool.acquire() as sb:
         r = sb.execute("print(6 * 7)\nresult = {'a': 1}")
         assert isinstance(r, eryx.ExecuteResult)
-        assert r.stdout in ("42", b"42") and r.result == {"a": 1}
+        assert r.stdout == b"42\n" and r.result == {"a": 1}
         with pytest.raises(eryx.ExecutionError, match="ZeroDivisionError"):
             sb.execute("1 / 0")
         assert repr(sb) == "PooledSandbox(active)"
@@ -77,7 +77,7 @@ def test_eight_threads_no_double_lease_and_consistent_stats(factory):
                     if pool.stats().in_use > max_size:
                         errors.append("more leases than max_size")
                 out = sb.execute(f"v = {tid} * 100 + {i}\nprint(v)").stdout
-                if out not in (str(tid * 100 + i), str(tid * 100 + i).encode()):
+                if out != f"{tid * 100 + i}\n".encode():
                     errors.append(f"thread {tid} round {i} got {out!r}")
                 with lock:
                     inflight[0] -= 1
@@ -116,7 +116,7 @@ def test_try_acquire_none_when_busy_and_timeout(factory):
     b = pool2.acquire()
     threading.Timer(0.05, b.release).start()
     with pool2.acquire() as c:
-        assert c.execute("print(1)").stdout in ("1", b"1")
+        assert c.execute("print(1)").stdout == b"1\n"
     s = pool2.stats()
     assert s.wait_count == 1 and s.total_wait_time_ms > 0 and s.average_wait_time_ms == s.total_wait_time_ms
     a.release()
@@ -148,7 +148,7 @@ def test_close_wakes_blocked_acquire(factory):
         pool.acquire()
     with pytest.raises(eryx.PoolClosedError):
         pool.try_acquire()
-    assert held.execute("print('still')").stdout in ("still", b"still")  # a lease out keeps working
+    assert held.execute("print('still')").stdout == b"still\n"  # a lease out keeps working
     held.release()
     s = pool.stats()
     assert s.total == 0 and s.idle == 0 and s.in_use == 0  # freed on release, not pooled
@@ -213,7 +213,7 @@ def test_nothing_leaks_between_leases(factory):
         with pytest.raises(eryx.ExecutionError, match="NameError"):
             sb.execute("print(g)")
         r = sb.execute("import os, sys\nprint('planted' in sys.modules, os.path.exists('/tmp/left'))")
-        assert r.stdout in ("False False", b"False False")
+        assert r.stdout == b"False False\n"
         t0 = time.monotonic()
         sb.execute("import time\ntime.sleep(0.3)")  # the lease's 100 ms timeout did not stay
         assert time.monotonic() - t0 >= 0.3
@@ -233,7 +233,7 @@ def test_per_lease_callbacks_and_limits(factory):
 
     pool = factory.create_pool(max_size=2, min_idle=1)
     with pool.acquire(callbacks=[{"name": "add", "fn": add}]) as sb:
-        assert sb.execute("print(await add(a=2, b=3))").stdout in ("5", b"5")
+        assert sb.execute("print(await add(a=2, b=3))").stdout == b"5\n"
         assert pool.stats().in_use == 1
     assert calls == [(2, 3)]
     s = pool.stats()
@@ -292,6 +292,6 @@ def test_execute_in_one_thread_release_in_another_waits(factory):
     time.sleep(0.05)
     sb.release()  # waits for the execution instead of pulling the sandbox from under it
     t.join()
-    assert result and result[0] in ("done", b"done")
+    assert result and result[0] == b"done\n"
     assert pool.stats().in_use == 0
     pool.close()
