@@ -910,9 +910,12 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob
 ** A return value of eryx_callback_fn: suspend the execution. *result is then a
 ** malloc'd reason (or NULL; eryx frees it), handed back by
 ** eryx_replay_suspended_reason. The guest stops as for a cancel, within
-** milliseconds, whatever it is doing (several calls may run at once: those that
-** finished before the stop are journaled, the others are dropped and run again
-** on resume); the execution returns ERYX_ERR_SUSPENDED. Outside
+** milliseconds, whatever it is doing, and starts no other call. Calls still
+** running then (asyncio.gather runs several at once) are waited for, each until
+** it answers or its callback timeout passes (a cancel or the execution's timeout
+** ends the wait), and journaled, so a resume does not run them again; one that
+** answers later is not, and runs again on resume. The execution returns
+** ERYX_ERR_SUSPENDED. Outside
 ** eryx_sandbox_execute_with_journal it stops the execution just the same (there
 ** is no journal to resume from).
 */

@@ -296,8 +296,10 @@ static void suspend_in_gather(eryx_sandbox *s) {
     CHECK_STR_EQ(eryx_replay_suspended_name(r1.replay), "susp");
     CHECK_STR_EQ(eryx_replay_suspended_args(r1.replay), "{\"ticket\":7}");
     CHECK_STR_EQ(eryx_replay_suspended_reason(r1.replay), "need approval");
-    /* The suspended call is not journaled; get(x=1), awaited before, is. */
+    /* The suspended call is not journaled; get(x=1), awaited before, is, and so is
+    ** slow, started before susp and waited for. */
     CHECK(!strstr(eryx_replay_journal(r1.replay, NULL), "\"susp\""));
+    CHECK(strstr(eryx_replay_journal(r1.replay, NULL), "\"name\":\"slow\""));
     json_t *root, *e = entry_of(r1.replay, 0, &root);
     CHECK_STR_EQ(json_string_value(json_object_get(e, "args_json")), "{\"x\":1}");
     json_decref(root);
@@ -314,6 +316,7 @@ static void suspend_in_gather(eryx_sandbox *s) {
     CHECKF(live + (int)eryx_replay_replayed(r2.replay) == 5, "live %d, replayed %u", live,
            eryx_replay_replayed(r2.replay));
     CHECK(eryx_replay_entries(r2.replay) == 5);
+    CHECK(atomic_load(&slow_calls) == slows); /* journaled, so replayed: it ran once */
     eryx_replay_free(r1.replay);
     eryx_replay_free(r2.replay);
 

@@ -24,6 +24,7 @@ from ._core import (
     VfsStorage,
 )
 from ._factory import SandboxFactory
+from ._journal import ReplayOutcome, SuspendCallback, SuspendedCallback
 from .mcp import MCPManager  # noqa: F401 - pyeryx 0.11's eryx.MCPManager (eryx.mcp imports the SDK only to connect)
 
 __version__ = "0.1.0"
@@ -37,11 +38,14 @@ __all__ = [
     "InitializationError",
     "NetConfig",
     "NetStats",
+    "ReplayOutcome",
     "ResourceLimitError",
     "ResourceLimits",
     "Sandbox",
     "SandboxFactory",
     "Session",
+    "SuspendCallback",
+    "SuspendedCallback",
     "TimeoutError",
     "VfsStorage",
     "__version__",

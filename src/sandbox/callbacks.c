@@ -437,6 +437,31 @@ int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, 
     return id;
 }
 
+/* Waits on the hub's condition (its lock held) until woken, or until the slice or
+** end passes, whichever is first. */
+static void wait_slice(eryx__cb_hub *hub, uint64_t now, uint64_t end) {
+    uint64_t wake = now + WAIT_SLICE_NS < end ? now + WAIT_SLICE_NS : end;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's default clock */
+    uint64_t rel = wake - now, abs_ns = (uint64_t)ts.tv_nsec + rel;
+    ts.tv_sec += (time_t)(abs_ns / 1000000000u);
+    ts.tv_nsec = (long)(abs_ns % 1000000000u);
+    pthread_cond_timedwait(&hub->done, &hub->lock, &ts);
+}
+
+void eryx__cb_hub_drain(eryx__cb_hub *hub, bool (*stop)(void *), void *stop_user) {
+    pthread_mutex_lock(&hub->lock);
+    for (;;) {
+        uint64_t now = now_ns();
+        bool busy = false;
+        for (job *j = hub->jobs; j && !busy; j = j->next)
+            busy = j->state == JOB_RUNNING && !j->abandoned && (!j->deadline || now < j->deadline);
+        if (!busy || (stop && stop(stop_user))) break;
+        wait_slice(hub, now, UINT64_MAX);
+    }
+    pthread_mutex_unlock(&hub->lock);
+}
+
 int32_t eryx__cb_wait(eryx__cb_hub *hub, int32_t timeout_ms, bool (*stop)(void *), void *stop_user) {
     uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ns() + (uint64_t)timeout_ms * 1000000u;
     pthread_mutex_lock(&hub->lock);
@@ -458,13 +483,7 @@ int32_t eryx__cb_wait(eryx__cb_hub *hub, int32_t timeout_ms, bool (*stop)(void *
             }
         }
         if (now >= end || (stop && stop(stop_user))) break;
-        uint64_t wake = now + WAIT_SLICE_NS < end ? now + WAIT_SLICE_NS : end;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's default clock */
-        uint64_t rel = wake - now, abs_ns = (uint64_t)ts.tv_nsec + rel;
-        ts.tv_sec += (time_t)(abs_ns / 1000000000u);
-        ts.tv_nsec = (long)(abs_ns % 1000000000u);
-        pthread_cond_timedwait(&hub->done, &hub->lock, &ts);
+        wait_slice(hub, now, end);
     }
     pthread_mutex_unlock(&hub->lock);
     return -1;

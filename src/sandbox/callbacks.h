@@ -49,6 +49,10 @@ typedef struct eryx__cb_suspension {
 void eryx__cb_hub_set_journal(eryx__cb_hub *hub, struct eryx__journal *journal);
 bool eryx__cb_hub_suspended(eryx__cb_hub *hub);
 void eryx__cb_hub_end(eryx__cb_hub *hub, eryx__cb_suspension *susp);
+/* After a suspension: waits for the calls still running (each until it answers or
+** its timeout passes, or until stop(stop_user) is true), so their outcomes are
+** journaled and a resume does not run them again. */
+void eryx__cb_hub_drain(eryx__cb_hub *hub, bool (*stop)(void *), void *stop_user);
 uint32_t eryx__cb_hub_invocations(eryx__cb_hub *hub);
 size_t eryx__cb_hub_pending(eryx__cb_hub *hub); /* calls started and not yet taken */
 

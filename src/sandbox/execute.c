@@ -121,6 +121,11 @@ static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, bool 
     return done;
 }
 
+static bool drain_stop(void *user) {
+    eryx_sandbox *s = user;
+    return atomic_load(&s->cancel) || (s->deadline_ns && eryx__now_ns() >= s->deadline_ns);
+}
+
 /* The suspended call, if any: the status and message say so, and jr (a journaled
 ** run) takes it; else it is freed. */
 static eryx_status suspension(eryx_sandbox *s, eryx_status st, eryx__cb_suspension *susp, eryx__journal_run *jr) {
@@ -189,6 +194,10 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     if (s->secrets) eryx__secrets_begin(s);
     eryx_status st = run_code(s, code ? code : "", len, single, r);
     eryx__cb_suspension susp = {0};
+    /* Calls still running when a callback suspended the run: their outcomes are
+    ** waited for and journaled (a cancel or the execution's timeout ends the wait). */
+    if (s->hub && (st == ERYX_ERR_SUSPENDED || eryx__cb_hub_suspended(s->hub)))
+        eryx__cb_hub_drain(s->hub, drain_stop, s);
     if (s->hub) eryx__cb_hub_end(s->hub, &susp); /* late outcomes are dropped from here */
     st = suspension(s, st, &susp, jr);
     /* Held output delivered, the result scrubbed; out of memory, what could not be
