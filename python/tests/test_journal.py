@@ -214,6 +214,28 @@ def test_signed_journals(host):
     assert len(host.calls) == 2  # the refused ones ran nothing
 
 
+def test_a_signed_journal_survives_json_round_trips():
+    # The signature covers the values, not their spelling: floats, unicode, indentation and key order
+    # as Python's json writes them still verify.
+    def data(q: str = ""):
+        return {"q": q, "f": 0.1, "e": 1e-07, "u": "h\u00e9llo \U0001F40D", "n": None, "i": 2**62, "l": [1.5, True]}
+
+    sb = eryx.Sandbox(callbacks=[{"name": "data", "fn": data}])
+    first = sb.execute_with_journal("result = await data(q='\u00e9')", key=KEY)
+    for text in (json.dumps(first.journal), json.dumps(first.journal, indent=2, sort_keys=True, ensure_ascii=True)):
+        out = sb.execute_with_journal("result = await data(q='\u00e9')", json.loads(text), key=KEY)
+        assert out.error is None and out.replayed_callbacks == 1 and out.result.result == first.result.result
+
+
+def test_an_async_callback_suspends():
+    async def wait(n: int):
+        raise eryx.SuspendCallback({"n": n})  # any reason; it is surfaced as text
+
+    out = eryx.Sandbox(callbacks=[{"name": "wait", "fn": wait}]).execute_with_journal("await wait(3)")
+    assert out.suspended.name == "wait" and out.suspended.args_json == '{"n":3}'
+    assert out.suspended.reason == "{'n': 3}"
+
+
 @pytest.mark.parametrize("journal, message", [
     ("a string", "expected a dict"),
     ({}, 'no "code"'),
