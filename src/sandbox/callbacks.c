@@ -187,14 +187,24 @@ void eryx__cb_hub_release(eryx__cb_hub *hub) {
 
 /* Drops the jobs of the execution that ended: finished ones now, running ones
 ** when their thread ends (it sees `abandoned`). */
-void eryx__cb_hub_begin(eryx__cb_hub *hub) {
-    pthread_mutex_lock(&hub->lock);
+static void drop_jobs(eryx__cb_hub *hub) {
     for (job *j = hub->jobs, *next; j; j = next) {
         next = j->next;
         j->abandoned = true;
         job_unref(j); /* a running call's thread holds the other reference */
     }
     hub->jobs = NULL;
+}
+
+void eryx__cb_hub_drop(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    drop_jobs(hub);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+void eryx__cb_hub_begin(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    drop_jobs(hub);
     hub->calls = 0;
     hub->ended = false;
     atomic_store(&hub->suspended, false);

@@ -34,6 +34,9 @@ void eryx__cb_hub_release(eryx__cb_hub *hub); /* NULL allowed */
 
 /* A new execution: the count restarts; calls still running are abandoned. */
 void eryx__cb_hub_begin(eryx__cb_hub *hub);
+/* The guest state the calls belong to is gone (a reset, a rollback): they are
+** abandoned now, so they are not "in flight" for a session snapshot. */
+void eryx__cb_hub_drop(eryx__cb_hub *hub);
 
 /* Durable execution (journal.h): the journal (NULL: none) replays and records the
 ** calls of the execution about to begin; set by the executing thread, before

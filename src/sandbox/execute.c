@@ -238,6 +238,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     ** builder asked to keep state, and also then once the guest ended (exit, trap).
     ** A journaled session that halted goes back to its state before the run. */
     bool halted = st == ERYX_ERR_SUSPENDED || (s->dead && st != ERYX_OK && st != ERYX_ERR_EXIT);
+    if (s->hub && (halted || !s->spec.keep_state || s->dead)) eryx__cb_hub_drop(s->hub);
     if (jr && jr->rollback && halted) {
         st = roll_back(s, st, jr);
     } else if (!s->spec.keep_state || s->dead) {
