@@ -917,7 +917,7 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob
 ** answers later is not, and runs again on resume. The execution returns
 ** ERYX_ERR_SUSPENDED. Outside
 ** eryx_sandbox_execute_with_journal it stops the execution just the same (there
-** is no journal to resume from).
+** is no journal to resume from; a session then starts afresh, as after a timeout).
 */
 #define ERYX_CALLBACK_SUSPEND 0x53555350 /* "SUSP" */
 
