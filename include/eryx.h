@@ -35,28 +35,28 @@ extern "C" {
 ** Result codes. One table (X-macro) gives each its name and meaning, so a code
 ** never lacks a message. Names are stable; values are stable once released.
 */
-#define ERYX_STATUS_TABLE(X)                                                                  \
-    X(ERYX_OK, 0, "success")                                                                  \
-    X(ERYX_ERR_INVALID_ARGUMENT, 1, "an argument was NULL, empty or out of range")            \
-    X(ERYX_ERR_NO_MEMORY, 2, "the host ran out of memory")                                    \
-    X(ERYX_ERR_GUEST_NOT_FOUND, 3, "the guest interpreter or stdlib image is missing")        \
-    X(ERYX_ERR_IO, 4, "a host file could not be read or written")                             \
-    X(ERYX_ERR_ENGINE, 5, "the WebAssembly engine failed to compile or instantiate")          \
-    X(ERYX_ERR_GUEST_INIT, 6, "the Python interpreter failed to start in the guest")          \
-    X(ERYX_ERR_TRAP, 7, "the guest trapped (a crash inside the sandbox)")                     \
-    X(ERYX_ERR_GUEST_API, 8, "the guest does not export eryx's entry points")                 \
-    X(ERYX_ERR_PYTHON_EXCEPTION, 9, "the Python code raised an uncaught exception")           \
-    X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")                     \
-    X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                            \
-    X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)")      \
-    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed")        \
-    X(ERYX_ERR_TIMEOUT, 14, "the execution ran past its timeout and was stopped")             \
-    X(ERYX_ERR_CANCELLED, 15, "the execution was cancelled")                                  \
-    X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")             \
-    X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")            \
-    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")                  \
-    X(ERYX_ERR_PACKAGE, 19, "a package is unusable (damaged, or built for another platform)") \
-    X(ERYX_ERR_SUSPENDED, 20, "a host callback suspended the execution (durable execution)")
+#define ERYX_STATUS_TABLE(X)                                                             \
+    X(ERYX_OK, 0, "success")                                                             \
+    X(ERYX_ERR_INVALID_ARGUMENT, 1, "an argument was NULL, empty or out of range")       \
+    X(ERYX_ERR_NO_MEMORY, 2, "the host ran out of memory")                               \
+    X(ERYX_ERR_GUEST_NOT_FOUND, 3, "the guest interpreter or stdlib image is missing")   \
+    X(ERYX_ERR_IO, 4, "a host file could not be read or written")                        \
+    X(ERYX_ERR_ENGINE, 5, "the WebAssembly engine failed to compile or instantiate")     \
+    X(ERYX_ERR_GUEST_INIT, 6, "the Python interpreter failed to start in the guest")     \
+    X(ERYX_ERR_TRAP, 7, "the guest trapped (a crash inside the sandbox)")                \
+    X(ERYX_ERR_GUEST_API, 8, "the guest does not export eryx's entry points")            \
+    X(ERYX_ERR_PYTHON_EXCEPTION, 9, "the Python code raised an uncaught exception")      \
+    X(ERYX_ERR_EXIT, 10, "the Python code exited with a non-zero status")                \
+    X(ERYX_ERR_MOUNT, 11, "a host directory could not be mounted")                       \
+    X(ERYX_ERR_SANDBOX_DEAD, 12, "the sandbox can no longer run code (its guest ended)") \
+    X(ERYX_ERR_PREINIT, 13, "pre-initialization (an import or the setup code) failed")   \
+    X(ERYX_ERR_TIMEOUT, 14, "the execution ran past its timeout and was stopped")        \
+    X(ERYX_ERR_CANCELLED, 15, "the execution was cancelled")                             \
+    X(ERYX_ERR_MEMORY_LIMIT, 16, "the guest ran out of the memory it is allowed")        \
+    X(ERYX_ERR_FUEL_EXHAUSTED, 17, "the execution used up its instruction budget")       \
+    X(ERYX_ERR_OUTPUT_LIMIT, 18, "the guest wrote more output than allowed")             \
+    X(ERYX_ERR_SUSPENDED, 23, "a host callback suspended the execution")                 \
+    X(ERYX_ERR_PACKAGE, 19, "a package is unusable (damaged, or built for another platform)")
 
 typedef enum eryx_status {
 #define ERYX__ENUM(name, value, msg) name = value,
