@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from . import _eryx
+from . import _eryx, _journal
 from ._core import (EryxError, ExecuteResult, InitializationError, ResourceLimits, _call, _check_limit, _check_stream,
                     _run)
 
@@ -92,9 +92,12 @@ class PooledSandbox:
         with self._lock:
             return _run(self._lease(), code, self._on_stdout, self._on_stderr)
 
-    # execute_with_journal(code, journal=None) -> ReplayOutcome: added with durable
-    # execution (python/eryx/_journal.py); it runs on self._lease() under self._lock,
-    # with self._on_stdout/self._on_stderr, as execute does.
+    def execute_with_journal(self, code: str, journal: Any = None, *, key: bytes | None = None) -> Any:
+        """Sandbox.execute_with_journal on the lease (docs/DURABLE.md): a ReplayOutcome;
+        ValueError once released, or for a malformed journal."""
+        with self._lock:
+            return _journal.run_with_journal(self._lease(), code, journal, key=key,
+                                             on_stdout=self._on_stdout, on_stderr=self._on_stderr)
 
     def release(self) -> None:
         """Gives the sandbox back to the pool. Idempotent. (A lease dropped without

@@ -279,3 +279,24 @@ def test_exports():
         assert name in eryx.__all__ and hasattr(eryx, name)
     assert issubclass(eryx.SuspendCallback, Exception)
     assert os.path.basename(eryx._journal.__file__) == "_journal.py"
+
+
+def test_a_pooled_sandbox_journals_suspends_and_replays(host):
+    factory = eryx.SandboxFactory()
+    with factory.create_pool(max_size=1) as pool:
+        with pool.acquire(callbacks=host.callbacks()) as sb:
+            code = "a = await get(x=1)\nb = await susp(ticket=7)\nresult = [a['seq'], b]"
+            first = sb.execute_with_journal(code)
+            assert first.result is None and first.suspended.name == "susp"
+            assert first.suspended.reason == "approve ticket 7"
+            assert [e["name"] for e in first.journal["entries"]] == ["get"]
+            host.approved = True
+            done = sb.execute_with_journal(code, first.journal, key=None)
+            assert done.error is None and done.replayed_callbacks == 1
+            assert done.result.result == [1, "approved"]
+            assert [c[0] for c in host.calls] == ["get", "susp", "susp"]  # get ran once
+        with pytest.raises(ValueError):
+            sb.execute_with_journal("pass")  # released
+        with pool.acquire() as plain:
+            with pytest.raises(ValueError, match="[Jj]ournal"):
+                plain.execute_with_journal("pass", {"entries": "nope"})
