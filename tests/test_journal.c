@@ -138,6 +138,10 @@ static void unit_tests(void) {
             "{\"Err\": 3}}]}",
             NULL, "\"Err\" that is not a string");
     refused("{\"code\": \"x\", \"code\": \"y\", \"entries\": []}", NULL, "not valid JSON"); /* duplicate keys */
+    /* A name with a NUL would have matched "get" (names are compared as C strings). */
+    refused("{\"code\": \"x\", \"entries\": [{\"index\": 0, \"name\": \"get\\u0000x\", \"args_json\": \"{}\", "
+            "\"result\": {\"Ok\": 1}}]}",
+            NULL, "entry 0 has a \"name\" with a NUL");
     eryx__journal *none = NULL;
     CHECK(eryx__journal_new("c", 1, NULL, 0, key, 31, &none, &err) == ERYX_ERR_INVALID_ARGUMENT && !none &&
           strstr(err.msg, "at least 32 bytes"));
@@ -413,6 +417,32 @@ static void signed_journals(eryx_sandbox *s) {
     sprintf(added, "{\"x\":1,%s", text + 1);
     st = eryx_sandbox_execute_with_journal(s, code, strlen(code), added, strlen(added), key, sizeof key, &res, &rp);
     CHECK(st == ERYX_ERR_INVALID_ARGUMENT && strstr(eryx_sandbox_errmsg(s), "does not verify"));
+    /* A signed journal replays only the code it recorded: its answers are not
+    ** handed to other code (unsigned, the reference's rule: replayed into any code). */
+    const char *other = "print('other', (await get(x=1))['seq'])";
+    gets = atomic_load(&get_calls);
+    st = eryx_sandbox_execute_with_journal(s, other, strlen(other), text, strlen(text), key, sizeof key, &res, &rp);
+    CHECK(st == ERYX_ERR_INVALID_ARGUMENT && !res && !rp && strstr(eryx_sandbox_errmsg(s), "signed for other code"));
+    CHECK(atomic_load(&get_calls) == gets);
+    run r4 = jrun(s, other, r3.replay, NULL);
+    CHECKF(r4.st == ERYX_OK && eryx_replay_replayed(r4.replay) == 1 && atomic_load(&get_calls) == gets, "%s", r4.msg);
+    eryx_replay_free(r4.replay);
+    /* A journal's Err is bounded as a live call's outcome is (the payload limit,
+    ** 16 MiB): past it the guest gets that error, not 17 MiB of message. */
+    size_t big = (size_t)17 << 20;
+    char *errj = malloc(big + 256);
+    int h = sprintf(errj, "{\"code\":\"x\",\"entries\":[{\"index\":0,\"name\":\"get\",\"args_json\":\"{\\\"x\\\":1}\","
+                          "\"result\":{\"Err\":\"");
+    memset(errj + h, 'e', big);
+    strcpy(errj + h + big, "\"}}]}");
+    const char *catch = "try:\n    await get(x=1)\nexcept Exception as e:\n    print(len(str(e)), str(e)[:80])";
+    st = eryx_sandbox_execute_with_journal(s, catch, strlen(catch), errj, strlen(errj), NULL, 0, &res, &rp);
+    const char *said = eryx_result_stdout(res, NULL);
+    CHECKF(st == ERYX_OK && strstr(said, "more than the payload limit") && strlen(said) < 200, "%s: %.200s",
+           eryx_status_name(st), said);
+    eryx_result_free(res);
+    eryx_replay_free(rp);
+    free(errj);
     /* Malformed: refused, nothing ran, the sandbox still works. */
     gets = atomic_load(&get_calls);
     st = eryx_sandbox_execute_with_journal(s, code, strlen(code), "{\"code\": 1}", 11, NULL, 0, &res, &rp);

@@ -230,9 +230,11 @@ static eryx_status index_entries(eryx__journal *j, eryx__errbuf *err) {
         json_t *e = json_array_get(list, i), *result = json_object_get(e, "result");
         json_t *name = json_object_get(e, "name"), *args = json_object_get(e, "args_json");
         json_t *ok = json_object_get(result, "Ok"), *fail = json_object_get(result, "Err");
+        /* A name with a NUL would match the name before it (names are C strings here). */
         const char *why = !json_is_object(e)                              ? "is not an object"
                           : !json_is_integer(json_object_get(e, "index")) ? "has no integer \"index\""
                           : !json_is_string(name)                         ? "has no \"name\" string"
+                          : strlen(json_string_value(name)) != json_string_length(name) ? "has a \"name\" with a NUL"
                           : !json_is_string(args)                         ? "has no \"args_json\" string"
                           : !json_is_object(result)                       ? "has no \"result\" object"
                           : (ok != NULL) == (fail != NULL) || json_object_size(result) != 1
@@ -300,6 +302,14 @@ eryx_status eryx__journal_new(const char *code, size_t code_len, const char *tex
     if (!j->out || !j->out_entries || json_object_set_new(j->out, "code", string_lossy(code ? code : "", code_len)) ||
         json_object_set(j->out, "entries", j->out_entries)) {
         st = eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a journal");
+        goto fail;
+    }
+    /* A signed journal is bound to its code: its results were the host's answers to
+    ** that code's calls, and under a key nobody but the key's holder may reuse them
+    ** for other code (an approval given to one program is not one for another). */
+    if (j->keyed && j->in && !json_equal(json_object_get(j->in, "code"), json_object_get(j->out, "code"))) {
+        st = eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT,
+                        "the journal was signed for other code: a signed journal replays only the code it recorded");
         goto fail;
     }
     j->out_bytes = text_size(j->out) + (j->keyed ? SIG_ROOM : 0);
