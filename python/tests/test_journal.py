@@ -300,3 +300,56 @@ def test_a_pooled_sandbox_journals_suspends_and_replays(host):
         with pool.acquire() as plain:
             with pytest.raises(ValueError, match="[Jj]ournal"):
                 plain.execute_with_journal("pass", {"entries": "nope"})
+
+
+def test_a_signed_journal_replays_only_its_own_code(host):
+    # Under a key the journal is bound to its code: its answers (an approval, a charge) are not
+    # handed to other code. Unsigned journals replay into any code, as the reference's.
+    sb = eryx.Sandbox(callbacks=host.callbacks())
+    first = sb.execute_with_journal("result = (await get(x=1))['seq']", key=KEY)
+    other = "result = ('other', (await get(x=1))['seq'])"
+    with pytest.raises(ValueError, match="signed for other code"):
+        sb.execute_with_journal(other, first.journal, key=KEY)
+    unsigned = sb.execute_with_journal("result = (await get(x=1))['seq']").journal
+    out = sb.execute_with_journal(other, unsigned)
+    assert out.replayed_callbacks == 1 and out.result.result == ["other", 2]
+    assert len(host.calls) == 2
+
+
+def test_a_suspension_outside_a_journal_resets_a_session(host):
+    # Never a half state: the session is back at its start state (the reference's is left unusable:
+    # "cannot enter component instance").
+    s = eryx.Session(callbacks=host.callbacks())
+    s.execute("a = 1")
+    with pytest.raises(eryx.ExecutionError, match="execution suspended: approve ticket 1"):
+        s.execute("a = 2\nawait susp(ticket=1)")
+    assert s.execute("result = 'a' in globals()").result is False
+    assert s.execute("a = 5\nresult = a").result == 5
+
+
+def test_two_callbacks_suspending_at_once_roll_a_session_back(host):
+    s = eryx.Session(callbacks=host.callbacks())
+    s.execute("a = 1")
+    count = s.execution_count
+    out = s.execute_with_journal("import asyncio\na = 2\nawait asyncio.gather(susp(ticket=1), susp(ticket=2))")
+    assert out.suspended is not None and out.suspended.name == "susp"
+    assert out.suspended.reason in ("approve ticket 1", "approve ticket 2")
+    assert out.journal["entries"] == [] and out.result is None and isinstance(out.error, eryx.ExecutionError)
+    assert s.execution_count == count and s.execute("result = a").result == 1
+    host.approved = True
+    resumed = s.execute_with_journal("import asyncio\na = 2\nr = await asyncio.gather(susp(ticket=1), susp(ticket=2))"
+                                     "\nresult = (a, r)")
+    assert resumed.error is None and resumed.result.result == [2, ["approved", "approved"]]
+
+
+def test_a_rollback_undoes_memory_grown_and_state_changed_by_the_halted_run(host):
+    # The rollback copy (the session's changed pages, kept in memory) restores the state as it
+    # was, also when the halted run grew the guest's memory and changed old objects in place.
+    s = eryx.Session(callbacks=host.callbacks())
+    s.execute("a = list(range(100000))\nd = {'k': 1}")
+    out = s.execute_with_journal("a.append(-1)\nd['k'] = 2\nb = bytearray(64 << 20)\nawait susp(ticket=9)")
+    assert out.suspended is not None and out.suspended.reason == "approve ticket 9"
+    assert s.execute("result = (len(a), a[-1], d['k'], 'b' in globals())").result == [100000, 99999, 1, False]
+    host.approved = True
+    out = s.execute_with_journal("a.append(-1)\nresult = (await susp(ticket=9), len(a))")
+    assert out.error is None and out.result.result == ["approved", 100001]

@@ -146,7 +146,7 @@ static eryx_status suspension(eryx_sandbox *s, eryx_status st, eryx__cb_suspensi
 ** When that fails the session is at its start state and the status says so. */
 static eryx_status roll_back(eryx_sandbox *s, eryx_status st, eryx__journal_run *jr) {
     eryx__errbuf keep = s->err;
-    eryx_status rs = eryx_sandbox_restore(s, jr->rollback, jr->rollback_len);
+    eryx_status rs = eryx__rollback_restore(s, jr->rollback);
     if (rs == ERYX_OK) {
         s->err = keep;
         return st;

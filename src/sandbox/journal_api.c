@@ -25,12 +25,12 @@ eryx_status eryx_sandbox_execute_with_journal(eryx_sandbox *s, const char *code,
     /* A session with callbacks (without, nothing suspends it and the reference
     ** takes no snapshot either): its state now, to roll back to if the run halts.
     ** When it cannot be taken the run is unprotected (as the header says). */
-    if (s->spec.keep_state && s->hub && eryx_sandbox_snapshot(s, &jr.rollback, &jr.rollback_len) != ERYX_OK) {
+    if (s->spec.keep_state && s->hub && eryx__rollback_take(s, &jr.rollback) != ERYX_OK) {
         jr.rollback = NULL;
         eryx__errbuf_clear(&s->err);
     }
     st = eryx__sandbox_execute_journal(s, code, len, result, &jr);
-    eryx_blob_free(jr.rollback);
+    eryx__rollback_free(jr.rollback);
     eryx_replay *r = eryx__journal_finish(j, jr.susp.name, jr.susp.args, jr.susp.reason);
     eryx__journal_free(j);
     if (!r) {

@@ -201,10 +201,17 @@ void eryx__result_clear(eryx_result *r);
 ** (NULL: none), and the suspended call, set by the execution. */
 typedef struct eryx__journal_run {
     struct eryx__journal *journal;
-    void *rollback;
-    size_t rollback_len;
+    struct eryx__rollback *rollback;
     eryx__cb_suspension susp;
 } eryx__journal_run;
+/* session.c: the rollback copy of a journaled session run, the pages that differ
+** from the start state copied as they are (no compression, no MAC: it never leaves
+** the process); restored as eryx_sandbox_restore does (never a half state). Taking
+** it fails as eryx_sandbox_snapshot does (open files, a call in flight, ...). */
+typedef struct eryx__rollback eryx__rollback;
+eryx_status eryx__rollback_take(eryx_sandbox *s, eryx__rollback **out);
+eryx_status eryx__rollback_restore(eryx_sandbox *s, const eryx__rollback *rb);
+void eryx__rollback_free(eryx__rollback *rb); /* NULL allowed */
 eryx_status eryx__sandbox_execute_journal(eryx_sandbox *s, const char *code, size_t len, eryx_result **result,
                                           eryx__journal_run *jr);
 

@@ -3,8 +3,9 @@
 ** clear the user's names, and the session snapshot: the pages that differ from
 ** the start state, as a blob (session_blob.c) that restores into a sandbox of the
 ** same start state. Blobs are authenticated with the builder's session key or,
-** by default, the process's own random key (blob_key.c). The instance
-** itself is instance.c's.
+** by default, the process's own random key (blob_key.c). Also the rollback copy
+** of a journaled run: the same pages, copied as they are and kept in memory. The
+** instance itself is instance.c's.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -74,11 +75,9 @@ static void artifact_bytes(const char hex[65], uint8_t out[32]) {
     }
 }
 
-eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
-    if (!s || !blob || !len) return ERYX_ERR_INVALID_ARGUMENT;
-    *blob = NULL;
-    *len = 0;
-    eryx__errbuf_clear(&s->err);
+/* What a snapshot of s needs (pre-initialized, no open file, its extension
+** modules logged, no call in flight): ERYX_OK, or the status and message. */
+static eryx_status snapshot_check(eryx_sandbox *s) {
     if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
     eryx__snapmem_unpark(s->mem); /* it reads the memory */
     if (!s->img)
@@ -101,6 +100,16 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     if (s->hub && eryx__cb_hub_pending(s->hub))
         return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
                           "a host callback is still in flight; a snapshot cannot carry it: await it first");
+    return ERYX_OK;
+}
+
+eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
+    if (!s || !blob || !len) return ERYX_ERR_INVALID_ARGUMENT;
+    *blob = NULL;
+    *len = 0;
+    eryx__errbuf_clear(&s->err);
+    eryx_status st = snapshot_check(s);
+    if (st != ERYX_OK) return st;
     const uint8_t *base = wasmtime_memory_data(s->cx, &s->host.memory);
     size_t size = wasmtime_memory_data_size(s->cx, &s->host.memory), n = 0;
     uint32_t *pages = NULL;
@@ -120,22 +129,15 @@ eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     return ERYX_OK;
 }
 
-eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) {
-    if (!s || (!blob && len)) return ERYX_ERR_INVALID_ARGUMENT;
-    eryx__errbuf_clear(&s->err);
-    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
-    if (!s->img)
-        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
-                          "session snapshots restore into pre-initialized sandboxes only");
-    eryx__blob_key key;
-    if (session_key(s, &key) != ERYX_OK) return ERYX_ERR_IO;
-    uint8_t artifact[32];
-    artifact_bytes(s->artifact, artifact);
-    eryx__blob d;
-    const char *why = eryx__blob_open(blob, len, &key, artifact, eryx__snapimg_size(s->img), &d);
-    if (why) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "%s", why);
+/* Writes a snapshot's changed pages into the guest memory mem; NULL or why not. */
+typedef const char *(*fill_fn)(void *ctx, uint8_t *mem);
+
+/* From the start state: a fresh instance, grown to size bytes, then the pages
+** that differ written by fill, the extension modules loaded again, this sandbox's
+** placeholders set. Never leaves a half-restored session: on failure it is at its
+** start state (or broken, when even that failed). */
+static eryx_status restore_into(eryx_sandbox *s, uint64_t size, fill_fn fill, void *ctx) {
     /* Refused before anything is allocated or the sandbox touched. */
-    uint64_t size = d.memory_size;
     if (s->spec.max_memory && size > s->spec.max_memory)
         return eryx__fail(&s->err, ERYX_ERR_MEMORY_LIMIT,
                           "the session snapshot needs a memory of %llu bytes (%llu MiB), over this sandbox's limit of "
@@ -143,8 +145,6 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
                           "that large",
                           (unsigned long long)size, (unsigned long long)(size >> 20),
                           (unsigned long long)s->spec.max_memory);
-    /* From the start state: a fresh instance, grown to the snapshot's size, then
-    ** the pages that differ, decompressed into the guest's memory. */
     eryx_status st = eryx__instance_fresh(s);
     size_t have = st == ERYX_OK ? wasmtime_memory_data_size(s->cx, &s->host.memory) : 0;
     if (st == ERYX_OK && size > have) {
@@ -153,7 +153,8 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         if (e)
             st = eryx__fail_wasmtime(&s->err, ERYX_ERR_MEMORY_LIMIT, "growing memory for the session failed", e, NULL);
     }
-    if (st == ERYX_OK && (why = eryx__blob_unpack(&d, wasmtime_memory_data(s->cx, &s->host.memory), NULL)))
+    const char *why;
+    if (st == ERYX_OK && (why = fill(ctx, wasmtime_memory_data(s->cx, &s->host.memory))))
         st = eryx__fail(&s->err, why == eryx__blob_no_memory ? ERYX_ERR_NO_MEMORY : ERYX_ERR_INVALID_ARGUMENT,
                         "cannot restore the session snapshot: %s", why);
     if (st == ERYX_OK) {
@@ -173,6 +174,79 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         if (eryx__instance_fresh(s) == ERYX_OK) s->err = keep;
     }
     return st;
+}
+
+static const char *fill_blob(void *ctx, uint8_t *mem) { return eryx__blob_unpack(ctx, mem, NULL); }
+
+eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) {
+    if (!s || (!blob && len)) return ERYX_ERR_INVALID_ARGUMENT;
+    eryx__errbuf_clear(&s->err);
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    if (!s->img)
+        return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "session snapshots restore into pre-initialized sandboxes only");
+    eryx__blob_key key;
+    if (session_key(s, &key) != ERYX_OK) return ERYX_ERR_IO;
+    uint8_t artifact[32];
+    artifact_bytes(s->artifact, artifact);
+    eryx__blob d;
+    const char *why = eryx__blob_open(blob, len, &key, artifact, eryx__snapimg_size(s->img), &d);
+    if (why) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "%s", why);
+    return restore_into(s, d.memory_size, fill_blob, &d);
+}
+
+/* ---- the rollback copy of a journaled run (sandbox.h) ------------------------------ */
+
+/* The changed pages as they are, in this process's memory only: no compression, no
+** MAC (it never leaves the process and nobody but this sandbox hands it back). */
+struct eryx__rollback {
+    uint64_t size; /* the guest memory's */
+    size_t n;
+    uint32_t *pages;
+    uint8_t *data; /* n pages of ERYX__BLOB_PAGE bytes */
+};
+
+eryx_status eryx__rollback_take(eryx_sandbox *s, eryx__rollback **out) {
+    *out = NULL;
+    eryx_status st = snapshot_check(s);
+    if (st != ERYX_OK) return st;
+    const uint8_t *base = wasmtime_memory_data(s->cx, &s->host.memory);
+    size_t size = wasmtime_memory_data_size(s->cx, &s->host.memory), n = 0;
+    uint32_t *pages = NULL;
+    if (eryx__snapmem_changed_pages(base, size, s->img, &pages, &n) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
+    eryx__rollback *rb = calloc(1, sizeof *rb);
+    uint8_t *data = rb && n <= SIZE_MAX / ERYX__BLOB_PAGE ? malloc(n ? n * ERYX__BLOB_PAGE : 1) : NULL;
+    if (!data) {
+        free(rb);
+        free(pages);
+        return eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory to copy %zu changed pages of the session", n);
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(data + i * ERYX__BLOB_PAGE, base + (size_t)pages[i] * ERYX__BLOB_PAGE, ERYX__BLOB_PAGE);
+    *rb = (eryx__rollback){.size = size, .n = n, .pages = pages, .data = data};
+    *out = rb;
+    return ERYX_OK;
+}
+
+static const char *fill_rollback(void *ctx, uint8_t *mem) {
+    const eryx__rollback *rb = ctx;
+    for (size_t i = 0; i < rb->n; i++)
+        memcpy(mem + (size_t)rb->pages[i] * ERYX__BLOB_PAGE, rb->data + i * ERYX__BLOB_PAGE, ERYX__BLOB_PAGE);
+    return NULL;
+}
+
+eryx_status eryx__rollback_restore(eryx_sandbox *s, const eryx__rollback *rb) {
+    eryx__errbuf_clear(&s->err);
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
+    return restore_into(s, rb->size, fill_rollback, (void *)rb);
+}
+
+void eryx__rollback_free(eryx__rollback *rb) {
+    if (!rb) return;
+    free(rb->pages);
+    free(rb->data);
+    free(rb);
 }
 
 void eryx_blob_free(void *blob) { free(blob); }
