@@ -955,8 +955,8 @@ typedef struct eryx_replay eryx_replay;
 **
 ** The journal's format is the reference's (pyeryx 0.11): {"code": the code,
 ** "entries": [{"index", "name", "args_json", "result": {"Ok": value} or {"Err":
-** message}}]}; unknown members are ignored. The code is recorded, not compared:
-** replaying a journal into other code replays what matches.
+** message}}]}; unknown members are ignored. Unsigned, the code is recorded, not
+** compared: replaying a journal into other code replays what matches.
 **
 ** key (key_len >= ERYX_JOURNAL_KEY_MIN bytes, copied; NULL with 0: none) signs
 ** the new journal with HMAC-SHA-256 (a "signature" member over the rest in
@@ -964,8 +964,9 @@ typedef struct eryx_replay eryx_replay;
 ** signature, or whose signature does not verify under key (changed anywhere, or
 ** signed with another key), is refused before any of it is believed, so journals
 ** may be stored where the sandboxed code's owner can write. A signed journal given
-** without a key is refused too. Without a key a journal is trusted input: its
-** recorded results reach the guest as they are.
+** without a key is refused too, and so is a signed journal whose code is not
+** code (its answers were given to that code). Without a key a journal is trusted
+** input: its recorded results reach the guest as they are.
 **
 ** Refusals (nothing runs, *result and *replay stay NULL, the message says what is
 ** wrong): ERYX_ERR_INVALID_ARGUMENT for a journal that is not JSON, not a journal
@@ -979,13 +980,14 @@ typedef struct eryx_replay eryx_replay;
 ** returned ERYX_CALLBACK_SUSPEND (eryx_replay_suspended_* say which, with what
 ** and why; the message says so too).
 **
-** A session (eryx_builder_set_keep_state) with callbacks is snapshotted before the
-** run (as eryx_sandbox_snapshot does; its cost grows with the state) and, when the
+** A session (eryx_builder_set_keep_state) with callbacks has its changed pages
+** copied into host memory before the run (uncompressed, never leaving the
+** process; a memcpy of them, and that much memory for the run) and, when the
 ** run halts (suspended, timed out, cancelled, out of fuel or output, crashed),
 ** restored to it: resuming in the same session does not apply the replayed calls'
 ** effects on its state twice. Files it wrote and network calls are not undone.
-** When the snapshot cannot be taken (open files, no pre-initialization, calls still
-** pending) the run is unprotected: a halt resets the session to its start state,
+** When the copy cannot be taken (open files, no pre-initialization, calls still
+** pending, no memory) the run is unprotected: a halt resets the session to its start state,
 ** as eryx_sandbox_execute does. When the restore fails, the session is at its
 ** start state, the status is the restore's and the replay has no suspended call:
 ** resume with the journal in another session.
