@@ -423,7 +423,8 @@ int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, 
     if (hub->journal &&
         eryx__journal_replay(hub->journal, def->name, j->canon, j->canon_len, &ok, &out, &out_len) == 1) {
         j->refs--; /* no thread: the outcome is the journal's */
-        if (out_len > hub->max_bytes) { /* the journal's Ok and Err alike: the guest's bound */
+        /* The journal's Ok and Err alike are bounded as a live call's outcome. */
+        if (out_len > hub->max_bytes) {
             free(out);
             set_error(j, "callback %s returned %s more than the payload limit", ok ? "a result" : "an error");
         } else {

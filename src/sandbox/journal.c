@@ -231,12 +231,12 @@ static eryx_status index_entries(eryx__journal *j, eryx__errbuf *err) {
         json_t *name = json_object_get(e, "name"), *args = json_object_get(e, "args_json");
         json_t *ok = json_object_get(result, "Ok"), *fail = json_object_get(result, "Err");
         /* A name with a NUL would match the name before it (names are C strings here). */
-        const char *why = !json_is_object(e)                              ? "is not an object"
-                          : !json_is_integer(json_object_get(e, "index")) ? "has no integer \"index\""
-                          : !json_is_string(name)                         ? "has no \"name\" string"
+        const char *why = !json_is_object(e)                                            ? "is not an object"
+                          : !json_is_integer(json_object_get(e, "index"))               ? "has no integer \"index\""
+                          : !json_is_string(name)                                       ? "has no \"name\" string"
                           : strlen(json_string_value(name)) != json_string_length(name) ? "has a \"name\" with a NUL"
-                          : !json_is_string(args)                         ? "has no \"args_json\" string"
-                          : !json_is_object(result)                       ? "has no \"result\" object"
+                          : !json_is_string(args)                                       ? "has no \"args_json\" string"
+                          : !json_is_object(result)                                     ? "has no \"result\" object"
                           : (ok != NULL) == (fail != NULL) || json_object_size(result) != 1
                               ? "has a \"result\" that is not {\"Ok\": value} or {\"Err\": message}"
                           : fail && !json_is_string(fail) ? "has an \"Err\" that is not a string"
