@@ -20,8 +20,12 @@ class SuspendCallback(Exception):
 
 
 def suspend_reason(exc: SuspendCallback) -> str:
-    """The reason a SuspendCallback carries: its first argument as text ("" without)."""
-    return str(exc.args[0]) if exc.args else ""
+    """The reason a SuspendCallback carries: str(exc), as the reference ("" without an
+    argument, the argument as text with one, the tuple's text with several)."""
+    try:
+        return str(exc)
+    except Exception:  # a subclass whose __str__ fails: still a suspension
+        return ""
 
 
 def _debug(text: str) -> str:

@@ -353,3 +353,13 @@ def test_a_rollback_undoes_memory_grown_and_state_changed_by_the_halted_run(host
     host.approved = True
     out = s.execute_with_journal("a.append(-1)\nresult = (await susp(ticket=9), len(a))")
     assert out.error is None and out.result.result == ["approved", 100001]
+
+
+@pytest.mark.parametrize("exc, reason", [(eryx.SuspendCallback(), ""), (eryx.SuspendCallback(123), "123"),
+                                         (eryx.SuspendCallback("a", "b"), "('a', 'b')")])
+def test_the_suspension_reason_is_str_of_the_exception(exc, reason):
+    def stop():
+        raise exc
+
+    out = eryx.Sandbox(callbacks=[{"name": "stop", "fn": stop}]).execute_with_journal("await stop()")
+    assert out.suspended.reason == reason and str(out.error) == f"execution suspended: {reason}"
