@@ -49,7 +49,8 @@ KNOWN: dict[str, str] = {
                                 "PoolTimeoutError", "PoolClosedError", "SandboxFactory.create_pool")},
     # Durable execution (issue 20, the journal helper: python/eryx/_journal.py).
     **{k: IN_PROGRESS for k in ("ReplayOutcome", "SuspendedCallback", "SuspendCallback",
-                                "Sandbox.execute_with_journal", "Session.execute_with_journal")},
+                                "Sandbox.execute_with_journal", "Session.execute_with_journal",
+                                "PooledSandbox.execute_with_journal")},
     # bytes outputs (issue 20, the bytescli helper).
     **{k: IN_PROGRESS for k in ("ExecuteResult.stdout_text", "ExecuteResult.stderr_text",
                                 "ExecuteResult.stdout: type", "ExecuteResult.stderr: type")},
