@@ -49,7 +49,8 @@ KNOWN: dict[str, str] = {
                                 "PoolTimeoutError", "PoolClosedError", "SandboxFactory.create_pool")},
     # Durable execution (issue 20, the journal helper: python/eryx/_journal.py).
     **{k: IN_PROGRESS for k in ("ReplayOutcome", "SuspendedCallback", "SuspendCallback",
-                                "Sandbox.execute_with_journal", "Session.execute_with_journal")},
+                                "Sandbox.execute_with_journal", "Session.execute_with_journal",
+                                "PooledSandbox.execute_with_journal")},
     # bytes outputs (issue 20, the bytescli helper).
     **{k: IN_PROGRESS for k in ("ExecuteResult.stdout_text", "ExecuteResult.stderr_text",
                                 "ExecuteResult.stdout: type", "ExecuteResult.stderr: type")},
@@ -67,13 +68,6 @@ KNOWN: dict[str, str] = {
     # Not done yet.
     "NetConfig.with_root_cert(cert_der)": "networking has its own issue (not issue 20): ours names the parameter cert",
     "NetConfig.with_root_cert(cert): extra": "the same rename, seen from our side",
-    "SandboxFactory.__init__(setup_code)": "not implemented: code run into the factory's start state; ours has "
-                                           "imports= (pre-imported modules) only",
-    "SandboxFactory.__init__(callbacks)": "not implemented: factory-wide callbacks; ours takes callbacks per "
-                                          "create_sandbox/create_session",
-    "SandboxFactory.load(callbacks)": "not implemented: as SandboxFactory.__init__(callbacks)",
-    "SandboxFactory.create_sandbox(site_packages)": "not implemented: ours fixes site_packages per factory (it is "
-                                                    "part of the factory's start state)",
 }
 
 

@@ -373,7 +373,7 @@ class _Config:
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
                  state_cache: bool = True, default_imports: bool = True, state_key: Any = None,
                  scrub: Sequence[Any] = (None, None, None, None), mcp: Any = None,
-                 output_limit: int | None = None) -> None:
+                 output_limit: int | None = None, setup_code: str | None = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         self.network = _check_network(network)
@@ -397,6 +397,9 @@ class _Config:
         self.state_key = _check_state_key(state_key)
         # bytes kept of each output stream per execution (None: the library's 16 MiB; 0: none)
         self.output_limit = _check_limit("output_limit", output_limit, allow_none=True)
+        if setup_code is not None and not isinstance(setup_code, str):
+            raise TypeError(f"setup_code must be a str or None, not {type(setup_code).__name__}")
+        self.setup_code = setup_code  # run after the imports, into the start state (SandboxFactory)
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -433,6 +436,8 @@ class _Config:
                 b.add_package(p)
             for m in self.imports:
                 b.add_preimport(m)
+            if self.setup_code is not None:
+                b.set_setup_code(self.setup_code)
             for cb in self.callbacks:
                 b.add_callback(cb["name"], cb["description"], json.dumps(cb["schema"]), _invoker(cb["fn"]))
             if self.network is not None:

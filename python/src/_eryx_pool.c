@@ -15,6 +15,7 @@ static PyObject *PoolError; /* _eryx.Error, given by the module */
 
 typedef struct {
     PyObject_HEAD eryx_pool *pool;
+    PyObject *builder; /* the warm sandboxes' callbacks live in it: kept until the pool is freed */
 } PoolObject;
 
 static PyTypeObject PoolType;
@@ -61,6 +62,8 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
         return -1;
     }
     self->pool = pool;
+    Py_INCREF(builder);
+    self->builder = builder;
     return 0;
 }
 
@@ -71,6 +74,7 @@ static void Pool_dealloc(PoolObject *self) {
         Py_BEGIN_ALLOW_THREADS eryx_pool_free(p);
         Py_END_ALLOW_THREADS
     }
+    Py_CLEAR(self->builder);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -225,12 +225,13 @@ def test_signatures_keyword_only_with_defaults():
                                                   default_imports=True, max_memory_bytes=134217728,
                                                   state_key=None, secrets=None, mcp=None, **SCRUB)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
-    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
+    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None,
+                                                         setup_code=None, callbacks=None, cache=True,
                                                          default_imports=True, state_key=None)
-    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=True, state_key=None)
+    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, callbacks=None, cache=True, state_key=None)
     # A factory's sandboxes start from the factory's state: default_imports is the factory's.
     sandbox_args = {k: v for k, v in _kwonly(eryx.Sandbox.__init__).items() if k != "default_imports"}
-    assert _kwonly(eryx.SandboxFactory.create_sandbox) == sandbox_args
+    assert _kwonly(eryx.SandboxFactory.create_sandbox) == dict(site_packages=None, **sandbox_args)
     # the reference's create_session arguments, then ours as create_sandbox's
     assert _kwonly(eryx.SandboxFactory.create_session) == dict(
         vfs=None, vfs_mount_path=None, resource_limits=None, network=None, callbacks=None, volumes=None,
