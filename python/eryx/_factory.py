@@ -134,7 +134,15 @@ class SandboxFactory:
         return _Config(limits=limits if limits is not None else ResourceLimits(), imports=self._imports,
                        packages=packages, cache_dir=self._cache_dir, state_cache=self._state_cache,
                        default_imports=self._default_imports, state_key=self._state_key,
-                       setup_code=self._setup, **options)
+                       setup_code=self._start_code(), **options)
+
+    def _start_code(self) -> str | None:
+        # The imports' top-level names bound in __main__ (`json.dumps(...)` with no
+        # `import json`), as pyeryx 0.11's factories do; they are imported already.
+        binds = "".join(f"import {m.strip()}\n" for m in self._imports if m.strip())
+        if not binds:
+            return self._setup
+        return binds + (self._setup or "")
 
     def _base_builder(self) -> _eryx.Builder:
         return self._config(callbacks=None, volumes=None, on_stdout=None, on_stderr=None, result_variable=None,

@@ -167,3 +167,16 @@ def test_create_sandbox_site_packages_replaces_the_factorys(tmp_path):
         plain.create_sandbox(site_packages=tmp_path / "missing")
     with pytest.raises(TypeError, match="site_packages must be a directory path"):
         plain.create_sandbox(site_packages=5)
+
+
+def test_imports_are_bound_in_main_as_the_reference():
+    f = eryx.SandboxFactory(imports=["json", "os.path", "xml.etree.ElementTree"])
+    code = ("result = [json.dumps([1]), os.path.join('a', 'b'), xml.etree.ElementTree.__name__,\n"
+            "          sorted(k for k in globals() if k in ('json', 'os', 'xml'))]")
+    want = ["[1]", "a/b", "xml.etree.ElementTree", ["json", "os", "xml"]]
+    assert f.create_sandbox().execute(code).result == want
+    assert f.create_session().execute(code).result == want
+    again = eryx.SandboxFactory.from_bytes(f.to_bytes())
+    assert again.create_sandbox().execute(code).result == want
+    # a plain factory binds nothing of its own
+    assert eryx.SandboxFactory().create_sandbox().execute("result = 'json' in globals()").result is False
