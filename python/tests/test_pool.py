@@ -276,24 +276,49 @@ def test_on_stderr_per_lease(factory):
     assert _joined(out) == b"o\n" and _joined(err) == b"e\n"
 
 
-def test_execute_in_one_thread_release_in_another_waits(factory):
+def test_release_during_an_execution_in_another_thread(factory):
     pool = factory.create_pool(max_size=1)
-    sb = pool.acquire()
     started = threading.Event()
+    sb = pool.acquire(on_stdout=lambda b: started.set())
     result = []
 
     def run():
-        started.set()
-        result.append(sb.execute("import time\ntime.sleep(0.3)\nprint('done')").stdout)
+        result.append(sb.execute("import time\nprint('started', flush=True)\ntime.sleep(0.3)\nprint('done')").stdout)
 
     t = threading.Thread(target=run)
     t.start()
-    started.wait()
-    time.sleep(0.05)
-    sb.release()  # waits for the execution instead of pulling the sandbox from under it
+    assert started.wait(30)  # the guest is running
+    sb.release()  # returns at once; the sandbox goes back when the execution ends
+    with pytest.raises(ValueError, match="released"):
+        sb.execute("pass")
     t.join()
-    assert result and result[0] == b"done\n"
+    assert result and result[0] == b"started\ndone\n"
+    assert pool.stats().in_use == 0 and pool.stats().idle == 1
+    pool.close()
+
+
+def test_release_from_the_executions_own_callbacks(factory):
+    # an on_stdout or host callback of the execution releasing its own lease: no
+    # deadlock (the callback runs while the execution holds the sandbox); it goes
+    # back when the execution ends
+    pool = factory.create_pool(max_size=1, acquire_timeout_ms=5000)
+    box = {}
+    sb = box["lease"] = pool.acquire(on_stdout=lambda b: box["lease"].release())
+    assert sb.execute("print('x')\nprint('y')").stdout == b"x\ny\n"
     assert pool.stats().in_use == 0
+    with pytest.raises(ValueError):
+        sb.execute("pass")
+
+    def give_back():
+        box["lease"].release()
+        return "given"
+
+    sb = box["lease"] = pool.acquire(callbacks=[{"name": "give_back", "fn": give_back}])
+    assert sb.execute("print(await give_back())\nprint('after')").stdout == b"given\nafter\n"
+    s = pool.stats()
+    assert s.in_use == 0 and s.available == 1
+    with pool.acquire() as again:  # the permit came back
+        assert again.execute("print(1)").stdout == b"1\n"
     pool.close()
 
 
