@@ -327,8 +327,8 @@ _BLOCKED_ACQUIRE = r"""
 import sys, eryx
 pool = eryx.SandboxFactory().create_pool(max_size=1, acquire_timeout_ms=600000)
 held = pool.acquire()
-print("blocked", flush=True)
 try:
+    print("blocked", flush=True)  # inside the try: a signal landing early is caught as well
     pool.acquire()
     print("acquired")
 except KeyboardInterrupt:
@@ -352,7 +352,7 @@ def test_ctrl_c_interrupts_a_blocked_acquire(tmp_path):
                          cwd=os.getcwd())
     try:
         assert p.stdout.readline() == "blocked\n"
-        time.sleep(0.3)  # well inside the 600 s acquire timeout
+        time.sleep(0.5)  # the child is blocked in acquire by then; well inside its 600 s timeout
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)  # without the fix: blocked until the 600 s timeout
     finally:
