@@ -58,6 +58,7 @@ extern "C" {
     X(ERYX_ERR_POOL_EXHAUSTED, 20, "every sandbox the pool may have is leased")          \
     X(ERYX_ERR_POOL_TIMEOUT, 21, "no sandbox of the pool became free in its time")       \
     X(ERYX_ERR_POOL_CLOSED, 22, "the pool is closed")                                    \
+    X(ERYX_ERR_SUSPENDED, 23, "a host callback suspended the execution")                 \
     X(ERYX_ERR_PACKAGE, 19, "a package is unusable (damaged, or built for another platform)")
 
 typedef enum eryx_status {
@@ -396,7 +397,8 @@ eryx_status eryx_builder_set_output_limit(eryx_builder *builder, uint64_t bytes)
 ** A host callback: receives the call's arguments as a JSON object (args_json,
 ** args_len bytes, NUL-terminated) and returns 0 with *result set to a malloc'd JSON
 ** text (its length in *result_len, or 0 to use strlen), or non-zero with *result set
-** to a malloc'd error message (or NULL), which Python sees as an exception. eryx
+** to a malloc'd error message (or NULL), which Python sees as an exception, or
+** ERYX_CALLBACK_SUSPEND to suspend the execution ("Durable execution"). eryx
 ** frees *result. Called on a thread of eryx's, one per call, possibly several at
 ** once and after the execution that made the call has ended (its result is then
 ** dropped): it must be thread-safe, and user must outlive the builder's sandboxes.
@@ -896,6 +898,120 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *builder, void **blob, siz
 ** ERYX_ERR_MEMORY_LIMIT before it is allocated.
 */
 eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob, size_t len);
+
+/*
+** ---- Durable execution (docs/DURABLE.md)
+**
+** An execution can keep a journal of its host callbacks: each call's name, its
+** arguments in canonical form (the JSON object compact, keys sorted) and its
+** outcome (the JSON result, or the error message the guest saw). Given that
+** journal, a later execution of the same code replays it: a call whose name and
+** arguments match an entry returns the recorded outcome without calling the host
+** (entries of the same name and arguments are taken in their order: a FIFO per
+** name and arguments), until the first call that matches none; from there every
+** call is live. A host callback can suspend the execution (ERYX_CALLBACK_SUSPEND):
+** the guest stops at once, that call is not journaled, and the journal so far lets
+** a later execution (in this process or another) resume: the calls already made
+** are replayed, the suspended one runs live again.
+*/
+
+/*
+** A return value of eryx_callback_fn: suspend the execution. *result is then a
+** malloc'd reason (or NULL; eryx frees it), handed back by
+** eryx_replay_suspended_reason. The guest stops as for a cancel, within
+** milliseconds, whatever it is doing, and starts no other call. Calls still
+** running then (asyncio.gather runs several at once) are waited for, each until
+** it answers or its callback timeout passes (a cancel or the execution's timeout
+** ends the wait), and journaled, so a resume does not run them again; one that
+** answers later is not, and runs again on resume. The execution returns
+** ERYX_ERR_SUSPENDED. Outside
+** eryx_sandbox_execute_with_journal it stops the execution just the same (there
+** is no journal to resume from; a session then starts afresh, as after a timeout).
+*/
+#define ERYX_CALLBACK_SUSPEND 0x53555350 /* "SUSP" */
+
+/* Bounds of a journal: what eryx_sandbox_execute_with_journal accepts and what it
+** records. A journal text longer than ERYX_JOURNAL_MAX_BYTES, or with more than
+** ERYX_JOURNAL_MAX_ENTRIES entries, is refused (ERYX_ERR_INVALID_ARGUMENT). While
+** recording, a call that would make the journal (as compact JSON text, the code
+** and the signature included) exceed either bound is not recorded: a new call
+** fails in the guest without reaching the host (CallbackError "the journal is
+** full"), and a call that already ran gives the guest that error instead of its
+** result. A journal eryx wrote therefore always fits. Keys (to sign journals)
+** are at least ERYX_JOURNAL_KEY_MIN bytes. */
+#define ERYX_JOURNAL_MAX_BYTES ((size_t)64 << 20)
+#define ERYX_JOURNAL_MAX_ENTRIES 100000u
+#define ERYX_JOURNAL_KEY_MIN 32u
+
+/* What a journaled execution leaves: the new journal, how many calls were
+** replayed, and the suspended call if any. Free it with eryx_replay_free. */
+typedef struct eryx_replay eryx_replay;
+
+/*
+** Runs code as eryx_sandbox_execute does (same statuses, same result), keeping a
+** journal of its host callbacks and replaying `journal` (journal_len bytes of
+** JSON text: a journal from eryx_replay_journal, possibly stored and read back in
+** another process; NULL with 0: record only).
+**
+** The journal's format is the reference's (pyeryx 0.11): {"code": the code,
+** "entries": [{"index", "name", "args_json", "result": {"Ok": value} or {"Err":
+** message}}]}; unknown members are ignored. The code is recorded, not compared:
+** replaying a journal into other code replays what matches.
+**
+** key (key_len >= ERYX_JOURNAL_KEY_MIN bytes, copied; NULL with 0: none) signs
+** the new journal with HMAC-SHA-256 (a "signature" member over the rest in
+** canonical form) and is required of the journal given: a journal without a
+** signature, or whose signature does not verify under key (changed anywhere, or
+** signed with another key), is refused before any of it is believed, so journals
+** may be stored where the sandboxed code's owner can write. A signed journal given
+** without a key is refused too. Without a key a journal is trusted input: its
+** recorded results reach the guest as they are.
+**
+** Refusals (nothing runs, *result and *replay stay NULL, the message says what is
+** wrong): ERYX_ERR_INVALID_ARGUMENT for a journal that is not JSON, not a journal
+** object (the entry it stumbles on is named), too large (see the bounds), unsigned
+** or wrongly signed, or a key shorter than ERYX_JOURNAL_KEY_MIN.
+**
+** Otherwise the execution runs and *replay (when replay is not NULL) owns its
+** outcome, whatever the status: the journal holds every call whose outcome the
+** guest got or could have got (replayed ones included, in the order they
+** finished), and not the suspended call. ERYX_ERR_SUSPENDED when a callback
+** returned ERYX_CALLBACK_SUSPEND (eryx_replay_suspended_* say which, with what
+** and why; the message says so too).
+**
+** A session (eryx_builder_set_keep_state) with callbacks is snapshotted before the
+** run (as eryx_sandbox_snapshot does; its cost grows with the state) and, when the
+** run halts (suspended, timed out, cancelled, out of fuel or output, crashed),
+** restored to it: resuming in the same session does not apply the replayed calls'
+** effects on its state twice. Files it wrote and network calls are not undone.
+** When the snapshot cannot be taken (open files, no pre-initialization, calls still
+** pending) the run is unprotected: a halt resets the session to its start state,
+** as eryx_sandbox_execute does. When the restore fails, the session is at its
+** start state, the status is the restore's and the replay has no suspended call:
+** resume with the journal in another session.
+*/
+eryx_status eryx_sandbox_execute_with_journal(eryx_sandbox *sandbox, const char *code, size_t len, const char *journal,
+                                              size_t journal_len, const void *key, size_t key_len, eryx_result **result,
+                                              eryx_replay **replay);
+
+/* The new journal: compact JSON text (*len bytes when len is not NULL),
+** NUL-terminated, owned by the replay. Signed when a key was given. */
+const char *eryx_replay_journal(const eryx_replay *replay, size_t *len);
+
+/* How many calls were served from the journal given, and how many entries the new
+** journal holds. */
+uint32_t eryx_replay_replayed(const eryx_replay *replay);
+uint32_t eryx_replay_entries(const eryx_replay *replay);
+
+/* The call that suspended the execution: its name (NULL when none suspended it),
+** its arguments (canonical JSON text) and the reason its callback gave ("" when
+** none). Owned by the replay. */
+const char *eryx_replay_suspended_name(const eryx_replay *replay);
+const char *eryx_replay_suspended_args(const eryx_replay *replay);
+const char *eryx_replay_suspended_reason(const eryx_replay *replay);
+
+/* Frees a replay. NULL is allowed and ignored. */
+void eryx_replay_free(eryx_replay *replay);
 
 /*
 ** ---- Pools (docs/POOLS.md) ----------------------------------------------------

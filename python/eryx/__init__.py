@@ -25,6 +25,7 @@ from ._core import (
 )
 from ._factory import SandboxFactory
 from ._pool import PooledSandbox, PoolClosedError, PoolError, PoolExhaustedError, PoolStats, PoolTimeoutError, SandboxPool
+from ._journal import ReplayOutcome, SuspendCallback, SuspendedCallback
 from .mcp import MCPManager  # noqa: F401 - pyeryx 0.11's eryx.MCPManager (eryx.mcp imports the SDK only to connect)
 
 __version__ = "0.1.0"
@@ -44,12 +45,15 @@ __all__ = [
     "PoolStats",
     "PoolTimeoutError",
     "PooledSandbox",
+    "ReplayOutcome",
     "ResourceLimitError",
     "ResourceLimits",
     "Sandbox",
     "SandboxFactory",
     "SandboxPool",
     "Session",
+    "SuspendCallback",
+    "SuspendedCallback",
     "TimeoutError",
     "VfsStorage",
     "__version__",

@@ -8,6 +8,8 @@ import json
 import typing
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from ._journal import SuspendCallback, suspend_reason
+
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array",
                                dict: "object", type(None): "null"}
 
@@ -135,10 +137,17 @@ def _normalize_callbacks(callbacks: Any) -> list[dict[str, Any]]:
 
 def _invoker(fn: Callable[..., Any]) -> Callable[[str], str]:
     """The function the extension calls on one of eryx's threads: JSON arguments in,
-    JSON text out. Coroutine functions run on an event loop of that thread."""
+    JSON text out. Coroutine functions run on an event loop of that thread. A
+    SuspendCallback comes out as (reason,): the extension suspends the execution."""
     is_async = inspect.iscoroutinefunction(fn)
 
-    def invoke(args_json: str) -> str:
+    def invoke(args_json: str) -> str | tuple[str]:
+        try:
+            return call(args_json)
+        except SuspendCallback as e:
+            return (suspend_reason(e),)
+
+    def call(args_json: str) -> str:
         kwargs = json.loads(args_json) if args_json else {}
         if not isinstance(kwargs, dict):
             raise TypeError("callback arguments must be a JSON object")

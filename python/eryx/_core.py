@@ -5,7 +5,7 @@ import json
 import os
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from . import _eryx, _net
+from . import _eryx, _journal, _net
 from ._callbacks import _invoker, _normalize_callbacks
 from ._net import NetConfig, NetStats
 
@@ -78,6 +78,8 @@ def _error_for(name: str, message: str, *, creating: bool = False) -> EryxError:
         return TimeoutError(message)
     if name == "ERYX_ERR_CANCELLED":
         return CancelledError(message)
+    if name == "ERYX_ERR_SUSPENDED":  # a callback raised SuspendCallback (the reference's error)
+        return ExecutionError(message)
     if name in _LIMIT_STATUSES:
         return ResourceLimitError(message)
     if creating or name in _INIT_STATUSES:
@@ -524,6 +526,16 @@ class Sandbox:
         Raises ExecutionError with the guest traceback when it raises."""
         return _run(self._sb, code, self._cfg.on_stdout, self._cfg.on_stderr)
 
+    def execute_with_journal(self, code: str, journal: Mapping[str, Any] | None = None, *,
+                             key: bytes | None = None) -> _journal.ReplayOutcome:
+        """Runs code as execute() does, journaling its host callbacks and replaying
+        those of journal (a previous outcome's); never raises for the execution's
+        failure (it is the outcome's error). key (32+ bytes) signs the new journal
+        and is required of the one given. ValueError for a malformed, oversized or
+        wrongly signed journal. See docs/DURABLE.md."""
+        return _journal.run_with_journal(self._sb, code, journal, key=key, on_stdout=self._cfg.on_stdout,
+                                         on_stderr=self._cfg.on_stderr)
+
     def cancel(self) -> None:
         """Stops the running execution (from another thread); it raises CancelledError."""
         self._sb.cancel()
@@ -586,6 +598,19 @@ class Session:
             return _run(self._sb, code, self._cfg.on_stdout, self._cfg.on_stderr)
         finally:
             self._count += 1
+
+    def execute_with_journal(self, code: str, journal: Mapping[str, Any] | None = None, *,
+                             key: bytes | None = None) -> _journal.ReplayOutcome:
+        """Sandbox.execute_with_journal in the session. A run that halts (a callback
+        suspends it, it times out, runs out of fuel, crashes) rolls the session back
+        to its state before the run (files and network calls are not undone), so
+        resuming here does not apply the replayed calls' effects twice; a suspended
+        run does not count in execution_count."""
+        outcome = _journal.run_with_journal(self._sb, code, journal, key=key, on_stdout=self._cfg.on_stdout,
+                                            on_stderr=self._cfg.on_stderr)
+        if outcome.suspended is None:
+            self._count += 1
+        return outcome
 
     def reset(self) -> None:
         """Back to a fresh interpreter (the VfsStorage's files stay)."""

@@ -15,7 +15,7 @@ import contextlib
 import threading
 from typing import Any, Callable, Iterator
 
-from . import _eryx
+from . import _eryx, _journal
 from ._core import (EryxError, ExecuteResult, InitializationError, ResourceLimits, _call, _check_limit, _check_stream,
                     _run)
 
@@ -118,9 +118,12 @@ class PooledSandbox:
         with self._using() as sb:
             return _run(sb, code, self._on_stdout, self._on_stderr)
 
-    # execute_with_journal(code, journal=None) -> ReplayOutcome: added with durable
-    # execution (python/eryx/_journal.py); it runs inside `with self._using() as sb:`
-    # with self._on_stdout/self._on_stderr, as execute does.
+    def execute_with_journal(self, code: str, journal: Any = None, *, key: bytes | None = None) -> Any:
+        """Sandbox.execute_with_journal on the lease (docs/DURABLE.md): a ReplayOutcome;
+        ValueError once released, or for a malformed journal."""
+        with self._using() as sb:
+            return _journal.run_with_journal(sb, code, journal, key=key, on_stdout=self._on_stdout,
+                                             on_stderr=self._on_stderr)
 
     def release(self) -> None:
         """Gives the sandbox back to the pool. Idempotent. (A lease dropped without

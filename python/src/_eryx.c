@@ -89,8 +89,12 @@ static int run_callback(void *user, const char *args_json, size_t args_len, char
     if (out && PyUnicode_Check(out)) {
         text = PyUnicode_AsUTF8AndSize(out, &n);
         if (text) rc = 0;
+    } else if (out && PyTuple_Check(out) && PyTuple_GET_SIZE(out) == 1 && PyUnicode_Check(PyTuple_GET_ITEM(out, 0))) {
+        /* (reason,): the invoker caught SuspendCallback (eryx/_callbacks.py) */
+        text = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(out, 0), &n);
+        if (text) rc = ERYX_CALLBACK_SUSPEND;
     }
-    if (rc != 0) {
+    if (rc != 0 && rc != ERYX_CALLBACK_SUSPEND) {
         if (PyErr_Occurred()) {
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);
@@ -120,7 +124,7 @@ static int run_callback(void *user, const char *args_json, size_t args_len, char
         copy[n] = '\0';
         *result = copy;
         *result_len = (size_t)n;
-    } else {
+    } else if (rc != ERYX_CALLBACK_SUSPEND) {
         rc = 1;
     }
     Py_XDECREF(out);
@@ -540,10 +544,19 @@ static PyObject *str_or_none(const char *s) {
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
 }
 
-static PyObject *S_execute(SandboxObject *self, PyObject *args) {
+static PyObject *S_execute(SandboxObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"code", "on_output", "journal", NULL};
     Py_buffer code;
-    PyObject *cb = Py_None;
-    if (!PyArg_ParseTuple(args, "s*|O", &code, &cb)) return NULL;
+    PyObject *cb = Py_None, *journal = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s*|O$O", kwlist, &code, &cb, &journal)) return NULL;
+    /* journal=(text or None, key or None): durable execution (eryx/_journal.py) */
+    const char *jtext = NULL, *jkey = NULL;
+    Py_ssize_t jlen = 0, klen = 0;
+    eryx_replay *replay = NULL;
+    if (journal != Py_None && !PyArg_ParseTuple(journal, "z#z#", &jtext, &jlen, &jkey, &klen)) {
+        PyBuffer_Release(&code);
+        return NULL;
+    }
     if (!self->s) {
         PyBuffer_Release(&code);
         return PyErr_Format(PyExc_RuntimeError, "the sandbox is closed");
@@ -555,7 +568,9 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
         self->on_output = cb;
         eryx_sandbox_set_output(self->s, on_output, self);
     }
-    Py_BEGIN_ALLOW_THREADS st = eryx_sandbox_execute(self->s, code.buf, (size_t)code.len, &r);
+    Py_BEGIN_ALLOW_THREADS if (journal == Py_None) st = eryx_sandbox_execute(self->s, code.buf, (size_t)code.len, &r);
+    else st = eryx_sandbox_execute_with_journal(self->s, code.buf, (size_t)code.len, jtext, (size_t)jlen, jkey,
+                                                (size_t)klen, &r, &replay);
     Py_END_ALLOW_THREADS PyBuffer_Release(&code);
     eryx_sandbox_set_output(self->s, NULL, NULL);
     self->on_output = NULL;
@@ -565,9 +580,16 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
     PyThread_release_lock(self->lock);
     if (out_error) { /* the streaming callback raised: that is the error */
         eryx_result_free(r);
+        eryx_replay_free(replay);
         Py_XDECREF(msg);
         PyErr_SetObject((PyObject *)Py_TYPE(out_error), out_error);
         Py_DECREF(out_error);
+        return NULL;
+    }
+    if (journal != Py_None && !replay && st == ERYX_ERR_INVALID_ARGUMENT) { /* the journal was refused */
+        if (msg) PyErr_Format(PyExc_ValueError, "Invalid journal: %U", msg);
+        else PyErr_SetString(PyExc_ValueError, "Invalid journal");
+        Py_XDECREF(msg);
         return NULL;
     }
     if (!r) {
@@ -575,6 +597,7 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
             msg ? Py_BuildValue("{s:i,s:s,s:O}", "status", (int)st, "status_name", eryx_status_name(st), "message", msg)
                 : NULL;
         Py_XDECREF(msg);
+        eryx_replay_free(replay);
         return ret;
     }
     size_t olen, elen;
@@ -593,6 +616,19 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args) {
         (unsigned long long)eryx_result_duration_ns(r), "net_stats", (unsigned int)ns.connections,
         (unsigned int)ns.refused, (unsigned long long)ns.bytes_sent, (unsigned long long)ns.bytes_received);
     eryx_result_free(r);
+    if (ret && replay) { /* the journal, the replayed count, the suspended call (name, args, reason) or None */
+        size_t jl = 0;
+        const char *jt = eryx_replay_journal(replay, &jl), *sn = eryx_replay_suspended_name(replay);
+        PyObject *susp =
+            sn ? Py_BuildValue("(sss)", sn, eryx_replay_suspended_args(replay), eryx_replay_suspended_reason(replay))
+               : Py_NewRef(Py_None);
+        PyObject *extra = susp ? Py_BuildValue("{s:s#,s:I,s:N}", "journal", jt, (Py_ssize_t)jl, "replayed",
+                                               (unsigned int)eryx_replay_replayed(replay), "suspended", susp)
+                               : NULL;
+        if (!extra || PyDict_Update(ret, extra) != 0) Py_CLEAR(ret);
+        Py_XDECREF(extra);
+    }
+    eryx_replay_free(replay);
     return ret;
 }
 
@@ -658,7 +694,8 @@ static PyObject *S_cancel(SandboxObject *self, PyObject *unused) {
 }
 
 static PyMethodDef Sandbox_methods[] = {
-    {"execute", (PyCFunction)S_execute, METH_VARARGS, "execute(code, on_output=None) -> dict"},
+    {"execute", (PyCFunction)(void (*)(void))S_execute, METH_VARARGS | METH_KEYWORDS,
+     "execute(code, on_output=None, *, journal=None) -> dict; journal: (text or None, key or None)"},
     {"reset", (PyCFunction)S_reset, METH_NOARGS, "back to the start state"},
     {"clear", (PyCFunction)S_clear, METH_NOARGS, "delete the names executions added"},
     {"snapshot", (PyCFunction)S_snapshot, METH_NOARGS, "the session's state as bytes"},

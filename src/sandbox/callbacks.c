@@ -2,6 +2,7 @@
 ** parsed and built with jansson (Debian's libjansson: small, maintained, exact
 ** about UTF-8 and escaping). */
 #include "callbacks.h"
+#include "journal.h"
 #include "../common/process_state.h"
 #include "../common/threads.h"
 #include <errno.h>
@@ -29,6 +30,8 @@ typedef struct job {
     const eryx__cb_def *def;
     char *args;
     size_t args_len;
+    char *canon; /* the arguments in canonical form, when journaled; else NULL */
+    size_t canon_len;
     struct eryx__cb_hub *hub;
     struct job *next;
     struct job *queued; /* in the pool's queue */
@@ -63,6 +66,13 @@ struct eryx__cb_hub {
     job *jobs;        /* of the current execution, not yet taken */
     bool closing;     /* the owner released the hub: no call starts any more */
     unsigned running; /* calls inside the embedder's function now */
+    /* Durable execution (journal.c): the execution's journal (NULL: none), and the
+    ** call that suspended it. ended: between eryx__cb_hub_end and the next begin,
+    ** when late outcomes are neither journaled nor suspend anything. */
+    eryx__journal *journal;
+    bool ended;
+    atomic_bool suspended;
+    char *susp_name, *susp_args, *susp_reason;
 };
 
 static uint64_t now_ns(void) {
@@ -140,6 +150,7 @@ fail:
 static void job_free(job *j) {
     free(j->out);
     free(j->args);
+    free(j->canon);
     free(j);
 }
 
@@ -156,6 +167,9 @@ static void hub_unref(eryx__cb_hub *hub) {
         job_unref(j);
     }
     free_defs(hub->defs, hub->ndefs);
+    free(hub->susp_name);
+    free(hub->susp_args);
+    free(hub->susp_reason);
     pthread_mutex_destroy(&hub->lock);
     pthread_cond_destroy(&hub->done);
     free(hub);
@@ -173,16 +187,59 @@ void eryx__cb_hub_release(eryx__cb_hub *hub) {
 
 /* Drops the jobs of the execution that ended: finished ones now, running ones
 ** when their thread ends (it sees `abandoned`). */
-void eryx__cb_hub_begin(eryx__cb_hub *hub) {
-    pthread_mutex_lock(&hub->lock);
+static void drop_jobs(eryx__cb_hub *hub) {
     for (job *j = hub->jobs, *next; j; j = next) {
         next = j->next;
         j->abandoned = true;
         job_unref(j); /* a running call's thread holds the other reference */
     }
     hub->jobs = NULL;
-    hub->calls = 0;
+}
+
+void eryx__cb_hub_drop(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    drop_jobs(hub);
     pthread_mutex_unlock(&hub->lock);
+}
+
+void eryx__cb_hub_begin(eryx__cb_hub *hub) {
+    pthread_mutex_lock(&hub->lock);
+    drop_jobs(hub);
+    hub->calls = 0;
+    hub->ended = false;
+    atomic_store(&hub->suspended, false);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+void eryx__cb_hub_set_journal(eryx__cb_hub *hub, eryx__journal *journal) {
+    pthread_mutex_lock(&hub->lock);
+    hub->journal = journal;
+    pthread_mutex_unlock(&hub->lock);
+}
+
+bool eryx__cb_hub_suspended(eryx__cb_hub *hub) { return atomic_load_explicit(&hub->suspended, memory_order_relaxed); }
+
+void eryx__cb_hub_end(eryx__cb_hub *hub, eryx__cb_suspension *susp) {
+    pthread_mutex_lock(&hub->lock);
+    hub->ended = true;
+    hub->journal = NULL;
+    *susp = (eryx__cb_suspension){hub->susp_name, hub->susp_args, hub->susp_reason};
+    hub->susp_name = hub->susp_args = hub->susp_reason = NULL;
+    atomic_store(&hub->suspended, false); /* what follows (the reset, support calls) must run */
+    pthread_mutex_unlock(&hub->lock);
+}
+
+/* A call returned ERYX_CALLBACK_SUSPEND (under the hub's lock): the first one of
+** the execution is the suspension; its arguments are kept in canonical form. */
+static void suspend(eryx__cb_hub *hub, job *j, const char *reason, size_t reason_len) {
+    if (hub->ended || atomic_load(&hub->suspended)) return;
+    size_t n = 0;
+    char *args = j->canon ? dup_bytes(j->canon, j->canon_len) : eryx__journal_canonical(j->args, j->args_len, &n);
+    hub->susp_name = strdup(j->def->name);
+    hub->susp_args = args;
+    hub->susp_reason = dup_bytes(reason ? reason : "", reason ? reason_len : 0);
+    /* Out of memory, the execution still stops; the replay says suspended with less. */
+    atomic_store(&hub->suspended, true);
 }
 
 uint32_t eryx__cb_hub_invocations(eryx__cb_hub *hub) {
@@ -224,7 +281,11 @@ static void run_job(job *j) {
     if (out && !out_len) out_len = strlen(out);
     pthread_mutex_lock(&hub->lock);
     if (!skip && --hub->running == 0 && hub->closing) pthread_cond_broadcast(&hub->done);
-    if (!j->abandoned && j->state == JOB_RUNNING) {
+    if (!j->abandoned && j->state == JOB_RUNNING && rc == ERYX_CALLBACK_SUSPEND && !skip) {
+        suspend(hub, j, out, out_len);
+        set_error(j, "callback %s suspended the execution%s", "");
+        pthread_cond_broadcast(&hub->done);
+    } else if (!j->abandoned && j->state == JOB_RUNNING) {
         json_error_t e;
         json_t *v = rc == 0 && out ? json_loadb(out, out_len, JSON_DECODE_ANY, &e) : NULL;
         if (rc != 0) {
@@ -240,6 +301,12 @@ static void run_job(job *j) {
             j->state = JOB_DONE;
         }
         json_decref(v);
+        /* What the guest gets is journaled, unless it does not fit: the guest then
+        ** gets that error instead (the host did run the call). */
+        if (hub->journal && !hub->ended && !skip &&
+            eryx__journal_record(hub->journal, j->def->name, j->canon, j->canon_len, j->state == JOB_DONE, j->out,
+                                 j->out_len) != 0)
+            set_error(j, "callback %s ran, but %s", "its outcome does not fit in the journal, so it was not recorded");
         pthread_cond_broadcast(&hub->done);
     }
     job_unref(j);
@@ -332,8 +399,15 @@ int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, 
     j->refs = 2;
     j->def = def;
     j->hub = hub;
+    /* Only the executing thread (this one) sets the journal: read without the lock.
+    ** The canonical form is made outside it (up to the payload limit of parsing). */
+    if (hub->journal && !(j->canon = eryx__journal_canonical(j->args, args_len, &j->canon_len))) {
+        job_free(j);
+        return ERYX__CB_NO_MEMORY;
+    }
     pthread_mutex_lock(&hub->lock);
-    if (hub->max_calls && hub->calls >= hub->max_calls) {
+    /* Over the limit, or the execution is suspended (the guest stops on return). */
+    if ((hub->max_calls && hub->calls >= hub->max_calls) || atomic_load(&hub->suspended)) {
         pthread_mutex_unlock(&hub->lock);
         job_free(j);
         return ERYX__CB_LIMIT;
@@ -343,15 +417,59 @@ int32_t eryx__cb_start(eryx__cb_hub *hub, const uint8_t *name, size_t name_len, 
     j->deadline = hub->timeout_ns ? now_ns() + hub->timeout_ns : 0;
     j->next = hub->jobs;
     hub->jobs = j;
-    atomic_fetch_add(&hub->refs, 1);
-    if (dispatch(j) != 0) {
-        atomic_fetch_sub(&hub->refs, 1);
-        j->refs--; /* no thread */
-        set_error(j, "callback %s could not start: %s", "no thread available");
+    bool ok = false;
+    char *out = NULL;
+    size_t out_len = 0;
+    if (hub->journal &&
+        eryx__journal_replay(hub->journal, def->name, j->canon, j->canon_len, &ok, &out, &out_len) == 1) {
+        j->refs--; /* no thread: the outcome is the journal's */
+        if (ok && out_len > hub->max_bytes) {
+            free(out);
+            set_error(j, "callback %s returned %s more than the payload limit", "a result");
+        } else {
+            j->out = out;
+            j->out_len = out_len;
+            j->state = ok ? JOB_DONE : JOB_ERROR;
+        }
+    } else if (hub->journal && !eryx__journal_has_room(hub->journal)) {
+        j->refs--;
+        set_error(j, "callback %s was not called: %s", "the journal is full (ERYX_JOURNAL_MAX_BYTES, _MAX_ENTRIES)");
+    } else {
+        atomic_fetch_add(&hub->refs, 1);
+        if (dispatch(j) != 0) {
+            atomic_fetch_sub(&hub->refs, 1);
+            j->refs--; /* no thread */
+            set_error(j, "callback %s could not start: %s", "no thread available");
+        }
     }
     int32_t id = j->id;
     pthread_mutex_unlock(&hub->lock);
     return id;
+}
+
+/* Waits on the hub's condition (its lock held) until woken, or until the slice or
+** end passes, whichever is first. */
+static void wait_slice(eryx__cb_hub *hub, uint64_t now, uint64_t end) {
+    uint64_t wake = now + WAIT_SLICE_NS < end ? now + WAIT_SLICE_NS : end;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's default clock */
+    uint64_t rel = wake - now, abs_ns = (uint64_t)ts.tv_nsec + rel;
+    ts.tv_sec += (time_t)(abs_ns / 1000000000u);
+    ts.tv_nsec = (long)(abs_ns % 1000000000u);
+    pthread_cond_timedwait(&hub->done, &hub->lock, &ts);
+}
+
+void eryx__cb_hub_drain(eryx__cb_hub *hub, bool (*stop)(void *), void *stop_user) {
+    pthread_mutex_lock(&hub->lock);
+    for (;;) {
+        uint64_t now = now_ns();
+        bool busy = false;
+        for (job *j = hub->jobs; j && !busy; j = j->next)
+            busy = j->state == JOB_RUNNING && !j->abandoned && (!j->deadline || now < j->deadline);
+        if (!busy || (stop && stop(stop_user))) break;
+        wait_slice(hub, now, UINT64_MAX);
+    }
+    pthread_mutex_unlock(&hub->lock);
 }
 
 int32_t eryx__cb_wait(eryx__cb_hub *hub, int32_t timeout_ms, bool (*stop)(void *), void *stop_user) {
@@ -375,13 +493,7 @@ int32_t eryx__cb_wait(eryx__cb_hub *hub, int32_t timeout_ms, bool (*stop)(void *
             }
         }
         if (now >= end || (stop && stop(stop_user))) break;
-        uint64_t wake = now + WAIT_SLICE_NS < end ? now + WAIT_SLICE_NS : end;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's default clock */
-        uint64_t rel = wake - now, abs_ns = (uint64_t)ts.tv_nsec + rel;
-        ts.tv_sec += (time_t)(abs_ns / 1000000000u);
-        ts.tv_nsec = (long)(abs_ns % 1000000000u);
-        pthread_cond_timedwait(&hub->done, &hub->lock, &ts);
+        wait_slice(hub, now, end);
     }
     pthread_mutex_unlock(&hub->lock);
     return -1;

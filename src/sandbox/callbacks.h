@@ -34,6 +34,28 @@ void eryx__cb_hub_release(eryx__cb_hub *hub); /* NULL allowed */
 
 /* A new execution: the count restarts; calls still running are abandoned. */
 void eryx__cb_hub_begin(eryx__cb_hub *hub);
+/* The guest state the calls belong to is gone (a reset, a rollback): they are
+** abandoned now, so they are not "in flight" for a session snapshot. */
+void eryx__cb_hub_drop(eryx__cb_hub *hub);
+
+/* Durable execution (journal.h): the journal (NULL: none) replays and records the
+** calls of the execution about to begin; set by the executing thread, before
+** eryx__cb_hub_begin. A call returning ERYX_CALLBACK_SUSPEND suspends the
+** execution: eryx__cb_hub_suspended turns true (the sandbox's stop check reads
+** it), no call starts any more. eryx__cb_hub_end, once the guest has returned,
+** detaches the journal (later outcomes are dropped) and hands over the suspended
+** call (name NULL: none; the strings are the caller's to free). */
+struct eryx__journal;
+typedef struct eryx__cb_suspension {
+    char *name, *args, *reason;
+} eryx__cb_suspension;
+void eryx__cb_hub_set_journal(eryx__cb_hub *hub, struct eryx__journal *journal);
+bool eryx__cb_hub_suspended(eryx__cb_hub *hub);
+void eryx__cb_hub_end(eryx__cb_hub *hub, eryx__cb_suspension *susp);
+/* After a suspension: waits for the calls still running (each until it answers or
+** its timeout passes, or until stop(stop_user) is true), so their outcomes are
+** journaled and a resume does not run them again. */
+void eryx__cb_hub_drain(eryx__cb_hub *hub, bool (*stop)(void *), void *stop_user);
 uint32_t eryx__cb_hub_invocations(eryx__cb_hub *hub);
 size_t eryx__cb_hub_pending(eryx__cb_hub *hub); /* calls started and not yet taken */
 

@@ -121,7 +121,50 @@ static eryx_status run_code(eryx_sandbox *s, const char *code, size_t len, bool 
     return done;
 }
 
-static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result **result) {
+static bool drain_stop(void *user) {
+    eryx_sandbox *s = user;
+    return atomic_load(&s->cancel) || (s->deadline_ns && eryx__now_ns() >= s->deadline_ns);
+}
+
+/* The suspended call, if any: the status and message say so, and jr (a journaled
+** run) takes it; else it is freed. */
+static eryx_status suspension(eryx_sandbox *s, eryx_status st, eryx__cb_suspension *susp, eryx__journal_run *jr) {
+    if (susp->name || st == ERYX_ERR_SUSPENDED)
+        st = eryx__fail(&s->err, ERYX_ERR_SUSPENDED, "execution suspended: %.2000s (callback %.200s)",
+                        susp->reason ? susp->reason : "", susp->name ? susp->name : "?");
+    if (jr) {
+        jr->susp = *susp;
+    } else {
+        free(susp->name);
+        free(susp->args);
+        free(susp->reason);
+    }
+    return st;
+}
+
+/* A journaled session's halt: back to its state before the run (jr->rollback).
+** When that fails the session is at its start state and the status says so. */
+static eryx_status roll_back(eryx_sandbox *s, eryx_status st, eryx__journal_run *jr) {
+    eryx__errbuf keep = s->err;
+    eryx_status rs = eryx_sandbox_restore(s, jr->rollback, jr->rollback_len);
+    if (rs == ERYX_OK) {
+        s->err = keep;
+        return st;
+    }
+    eryx__errbuf why = s->err;
+    free(jr->susp.name); /* not resumable here: resume in another session */
+    free(jr->susp.args);
+    free(jr->susp.reason);
+    jr->susp = (eryx__cb_suspension){0};
+    if (s->broken) return ERYX_ERR_SANDBOX_DEAD; /* its message says why */
+    return eryx__fail(&s->err, rs,
+                      "%.1000s; then the session could not be rolled back to its state before the run (%.1000s): it "
+                      "is at its start state; resume with the journal in a new session",
+                      keep.msg, why.msg);
+}
+
+static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool single, eryx_result **result,
+                           eryx__journal_run *jr) {
     if (result) *result = NULL;
     if (!s) return ERYX_ERR_INVALID_ARGUMENT;
     if (!code && len) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "code is NULL with length %zu", len);
@@ -140,13 +183,23 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     atomic_store(&s->stop, STOP_NONE);
     s->memcap.refused = 0;
     s->cur = r;
-    if (s->hub) eryx__cb_hub_begin(s->hub);
+    if (s->hub) {
+        eryx__cb_hub_set_journal(s->hub, jr ? jr->journal : NULL);
+        eryx__cb_hub_begin(s->hub);
+    }
     eryx__net_begin(s->net);
     wasmtime_context_set_epoch_deadline(s->cx, 1);
     bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
     if (s->secrets) eryx__secrets_begin(s);
     eryx_status st = run_code(s, code ? code : "", len, single, r);
+    eryx__cb_suspension susp = {0};
+    /* Calls still running when a callback suspended the run: their outcomes are
+    ** waited for and journaled (a cancel or the execution's timeout ends the wait). */
+    if (s->hub && (st == ERYX_ERR_SUSPENDED || eryx__cb_hub_suspended(s->hub)))
+        eryx__cb_hub_drain(s->hub, drain_stop, s);
+    if (s->hub) eryx__cb_hub_end(s->hub, &susp); /* late outcomes are dropped from here */
+    st = suspension(s, st, &susp, jr);
     /* Held output delivered, the result scrubbed; out of memory, what could not be
     ** scrubbed is dropped and the run says so. */
     if (s->secrets && !eryx__secrets_end(s, r) && st == ERYX_OK)
@@ -182,8 +235,13 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
         eryx__fail(&s->err, st, "%s: %.2000s", r->exc_type, r->exc_message ? r->exc_message : "");
     else if (st == ERYX_ERR_EXIT) eryx__fail(&s->err, st, "the code exited with status %d", r->exit_code);
     /* The next execution starts from the sandbox's start state: always, unless the
-    ** builder asked to keep state, and also then once the guest ended (exit, trap). */
-    if (!s->spec.keep_state || s->dead) {
+    ** builder asked to keep state, and also then once the guest ended (exit, trap).
+    ** A journaled session that halted goes back to its state before the run. */
+    bool halted = st == ERYX_ERR_SUSPENDED || (s->dead && st != ERYX_OK && st != ERYX_ERR_EXIT);
+    if (s->hub && (halted || !s->spec.keep_state || s->dead)) eryx__cb_hub_drop(s->hub);
+    if (jr && jr->rollback && halted) {
+        st = roll_back(s, st, jr);
+    } else if (!s->spec.keep_state || s->dead) {
         eryx__errbuf keep = s->err;
         if (eryx__instance_fresh(s) != ERYX_OK) {
             if (st == ERYX_OK) st = ERYX_ERR_SANDBOX_DEAD;
@@ -201,11 +259,16 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
 }
 
 eryx_status eryx_sandbox_execute(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
-    return execute(s, code, len, false, result);
+    return execute(s, code, len, false, result, NULL);
 }
 
 eryx_status eryx__sandbox_execute_single(eryx_sandbox *s, const char *code, size_t len, eryx_result **result) {
-    return execute(s, code, len, true, result);
+    return execute(s, code, len, true, result, NULL);
+}
+
+eryx_status eryx__sandbox_execute_journal(eryx_sandbox *s, const char *code, size_t len, eryx_result **result,
+                                          eryx__journal_run *jr) {
+    return execute(s, code, len, false, result, jr);
 }
 
 int eryx__sandbox_source_complete(eryx_sandbox *s, const char *code, size_t len) {

@@ -19,6 +19,7 @@ static bool must_stop(eryx_sandbox *s) {
     if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return true;
     int reason = STOP_NONE;
     if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) reason = STOP_CANCEL;
+    else if (s->hub && eryx__cb_hub_suspended(s->hub)) reason = STOP_SUSPEND;
     else if (s->deadline_ns && eryx__now_ns() >= s->deadline_ns) reason = STOP_TIMEOUT;
     if (reason == STOP_NONE) return false;
     int none = STOP_NONE;
@@ -113,13 +114,19 @@ static bool stop_requested(void *user) {
     eryx_sandbox *s = user;
     return s->cur && must_stop(s);
 }
+/* After each: a suspension (a callback's ERYX_CALLBACK_SUSPEND) stops the guest as
+** the call returns, before it can see the suspended call's outcome. */
 static int32_t hook_cb_start(void *user, const uint8_t *name, size_t nlen, const uint8_t *args, size_t alen) {
     eryx_sandbox *s = user;
-    return eryx__cb_start(s->hub, name, nlen, args, alen);
+    int32_t id = eryx__cb_start(s->hub, name, nlen, args, alen);
+    stop_requested(s);
+    return id;
 }
 static int32_t hook_cb_wait(void *user, int32_t timeout_ms) {
     eryx_sandbox *s = user;
-    return eryx__cb_wait(s->hub, timeout_ms, stop_requested, s);
+    int32_t id = eryx__cb_wait(s->hub, timeout_ms, stop_requested, s);
+    stop_requested(s);
+    return id;
 }
 static int32_t hook_cb_len(void *user, int32_t id) {
     eryx_sandbox *s = user;

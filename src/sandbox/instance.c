@@ -57,6 +57,8 @@ static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error
         if (reason == STOP_CANCEL)
             return eryx__fail(&s->err, ERYX_ERR_CANCELLED,
                               "the execution was cancelled (eryx_sandbox_cancel); the next one starts afresh");
+        if (reason == STOP_SUSPEND) /* execute.c names the callback and its reason */
+            return eryx__fail(&s->err, ERYX_ERR_SUSPENDED, "execution suspended by a host callback");
         return eryx__fail(&s->err, ERYX_ERR_OUTPUT_LIMIT,
                           "the guest wrote more than %llu bytes to stdout or stderr and was stopped (raise the cap "
                           "with eryx_builder_set_output_limit)",

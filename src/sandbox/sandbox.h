@@ -49,7 +49,7 @@
 #define WAIT_SLICE_NS 2000000L
 
 /* Why an execution must stop (eryx_sandbox.stop). */
-enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT };
+enum { STOP_NONE = 0, STOP_TIMEOUT, STOP_CANCEL, STOP_OUTPUT, STOP_SUSPEND };
 
 typedef struct mount_spec {
     char *host, *guest;
@@ -196,6 +196,18 @@ eryx_status eryx__spec_set_timeout(run_spec *spec, eryx__errbuf *err, uint64_t m
 int eryx__buf_append(buf *b, const void *data, size_t len);
 /* Frees a result's fields (not r itself): for scratch results on the stack. */
 void eryx__result_clear(eryx_result *r);
+
+/* A journaled execution's extras (journal_api.c): the journal the hub replays and
+** records into, the session's state before the run to roll back to when it halts
+** (NULL: none), and the suspended call, set by the execution. */
+typedef struct eryx__journal_run {
+    struct eryx__journal *journal;
+    void *rollback;
+    size_t rollback_len;
+    eryx__cb_suspension susp;
+} eryx__journal_run;
+eryx_status eryx__sandbox_execute_journal(eryx_sandbox *s, const char *code, size_t len, eryx_result **result,
+                                          eryx__journal_run *jr);
 
 /* ---- hooks.c -------------------------------------------------------------------- */
 /* Delivers len bytes of output to fd 1 or 2 of the running execution (its cap, the
