@@ -172,6 +172,7 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
         eryx__errbuf keep = s->err;
         if (eryx__instance_fresh(s) == ERYX_OK) s->err = keep;
     }
+    if (st == ERYX_OK) s->restored = true;
     return st;
 }
 
