@@ -40,20 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "bench" / "requirements-pyeryx.txt"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eryx"
 
-IN_PROGRESS = "in progress (issue 20): another helper's branch adds it; rerun after merging"
 # Differences accepted for now: key -> reason. A new difference is not here, so the
 # pytest (python/tests/test_compat_stubs.py) fails on it.
 KNOWN: dict[str, str] = {
-    # Pools (issue 20, the pool helper: python/eryx/_pool.py).
-    **{k: IN_PROGRESS for k in ("SandboxPool", "PooledSandbox", "PoolStats", "PoolError", "PoolExhaustedError",
-                                "PoolTimeoutError", "PoolClosedError", "SandboxFactory.create_pool")},
-    # Durable execution (issue 20, the journal helper: python/eryx/_journal.py).
-    **{k: IN_PROGRESS for k in ("ReplayOutcome", "SuspendedCallback", "SuspendCallback",
-                                "Sandbox.execute_with_journal", "Session.execute_with_journal",
-                                "PooledSandbox.execute_with_journal")},
-    # bytes outputs (issue 20, the bytescli helper).
-    **{k: IN_PROGRESS for k in ("ExecuteResult.stdout_text", "ExecuteResult.stderr_text",
-                                "ExecuteResult.stdout: type", "ExecuteResult.stderr: type")},
     # Same behaviour, spelled differently.
     **{f"ResourceLimits.__init__({p}): default": "same default: the reference's stub says None, its runtime "
        "applies 30000 / 10000 / 134217728 / 1000 (ResourceLimits() shows Some(30000)...); ours shows the value"

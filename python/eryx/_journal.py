@@ -6,7 +6,10 @@ Sandbox, Session and PooledSandbox.execute_with_journal. The journal itself
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:  # _core imports this module's names lazily: no cycle at run time
+    from ._core import EryxError, ExecuteResult
 
 
 class SuspendCallback(Exception):
@@ -68,12 +71,12 @@ class ReplayOutcome:
         self._replayed, self._suspended = replayed, suspended
 
     @property
-    def result(self) -> Any:
+    def result(self) -> ExecuteResult | None:
         """The ExecuteResult, or None when the run failed or was suspended."""
         return self._result
 
     @property
-    def error(self) -> BaseException | None:
+    def error(self) -> EryxError | None:
         """The exception execute() would have raised, or None on success."""
         return self._error
 
