@@ -12,7 +12,26 @@ from ._net import NetConfig, NetStats
 # ---- exceptions ---------------------------------------------------------------------
 
 
-class EryxError(Exception):
+class _TextOutputs:
+    """stdout_text/stderr_text over the stdout/stderr bytes (ExecuteResult and the
+    errors that stopped an execution)."""
+
+    __slots__ = ()
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def stdout_text(self) -> str:
+        """stdout decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        """stderr decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
+        return self.stderr.decode("utf-8", "replace")
+
+
+class EryxError(_TextOutputs, Exception):
     """Base class of every error eryx raises. An error that stopped an execution
     (ExecutionError, TimeoutError, ResourceLimitError, CancelledError) carries
     what the code wrote before it stopped as `stdout`/`stderr` (bytes) and
@@ -20,14 +39,6 @@ class EryxError(Exception):
 
     stdout: bytes = b""
     stderr: bytes = b""
-
-    @property
-    def stdout_text(self) -> str:
-        return self.stdout.decode("utf-8", "replace")
-
-    @property
-    def stderr_text(self) -> str:
-        return self.stderr.decode("utf-8", "replace")
 
 
 class ExecutionError(EryxError):
@@ -175,7 +186,7 @@ del _n
 # ---- results ----------------------------------------------------------------------------
 
 
-class ExecuteResult:
+class ExecuteResult(_TextOutputs):
     """What an execution produced. Immutable. stdout and stderr are the bytes the
     code wrote, whole (pyeryx 0.11); stdout_text and stderr_text decode them
     (UTF-8, errors replaced); str(result) is stdout_text."""
@@ -207,16 +218,6 @@ class ExecuteResult:
     def result(self) -> Any:
         """The result variable's value, decoded from JSON; None when it is unset."""
         return self._result
-
-    @property
-    def stdout_text(self) -> str:
-        """stdout decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
-        return self.stdout.decode("utf-8", "replace")
-
-    @property
-    def stderr_text(self) -> str:
-        """stderr decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
-        return self.stderr.decode("utf-8", "replace")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"ExecuteResult is immutable (cannot set {name})")
