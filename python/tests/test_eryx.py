@@ -182,23 +182,28 @@ def test_cancel_from_another_thread():
         sb.execute("while True: pass")
 
 
-def test_threads_execute_at_once():
-    sandboxes = [eryx.Sandbox() for _ in range(4)]
-    code = "import time\nt = time.time()\ntime.sleep(0.4)\nprint('done')"
+def test_threads_execute_at_once(tmp_path):
+    # Four sandboxes on four threads meet in a shared volume: each leaves a file
+    # and waits for the other three's. With the GIL held during an execution (one at
+    # a time) the first would wait alone until its deadline; no wall-clock bound.
+    code = ("import os, time\nopen(f'/meet/{N}', 'w').close()\ndeadline = time.time() + 20\n"
+            "while len(os.listdir('/meet')) < 4:\n"
+            "    if time.time() > deadline:\n        raise SystemExit('alone: not concurrent')\n"
+            "    time.sleep(0.005)\nprint('done')")
+    sandboxes = [eryx.Sandbox(volumes=[(str(tmp_path), "/meet", False)],
+                              resource_limits=eryx.ResourceLimits(execution_timeout_ms=60_000)) for _ in range(4)]
     results = [None] * 4
 
     def run(i):
-        results[i] = sandboxes[i].execute(code).stdout
+        results[i] = sandboxes[i].execute(code.replace("{N}", str(i))).stdout
 
-    t0 = time.monotonic()
     threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - t0
     assert results == [b"done\n"] * 4
-    assert elapsed < 1.2, elapsed  # 4 x 0.4 s one after another would take 1.6 s
+    assert sorted(os.listdir(tmp_path)) == ["0", "1", "2", "3"]
 
 
 # ---- arguments -----------------------------------------------------------------------------
