@@ -1085,13 +1085,39 @@ eryx_status eryx_pool_try_acquire(eryx_pool *pool, eryx_sandbox **out);
 eryx_status eryx_pool_acquire_with(eryx_pool *pool, eryx_builder *builder, int nowait, eryx_sandbox **out);
 
 /*
+** The state of one acquisition waited for in slices (eryx_pool_acquire_slice):
+** zero it before the first call, pass the same one to every call of that
+** acquisition.
+*/
+typedef struct eryx_pool_wait {
+    uint64_t start_ns; /* when the wait began (CLOCK_MONOTONIC); 0: not yet */
+    int waited;        /* it had to wait (counted in wait_count when it succeeds) */
+} eryx_pool_wait;
+
+/*
+** An acquisition whose wait the caller can interrupt: as eryx_pool_acquire
+** (builder NULL) or eryx_pool_acquire_with (builder not NULL), but each call waits
+** at most slice_ms and then returns ERYX_ERR_POOL_EXHAUSTED with time left: the
+** caller checks what it must (a signal, a cancel) and calls again with the same
+** *wait. The pool's acquire timeout counts from the first call of the acquisition
+** (ERYX_ERR_POOL_TIMEOUT then); ERYX_ERR_POOL_CLOSED as eryx_pool_acquire. The
+** wait statistics count the whole wait, once. ERYX_ERR_INVALID_ARGUMENT for a
+** NULL wait. An embedding language binds it to make a blocked acquire
+** interruptible (Python's Ctrl-C).
+*/
+eryx_status eryx_pool_acquire_slice(eryx_pool *pool, eryx_builder *builder, eryx_pool_wait *wait, uint64_t slice_ms,
+                                    eryx_sandbox **out);
+
+/*
 ** Gives a leased sandbox back. Between executions only (never during one). The
 ** pool resets what a lessee may have set (timeout, fuel, output function,
-** stdin, a pending cancel) and keeps it idle; it frees it instead when the
+** stdin, a pending cancel, a session snapshot restored into it) and keeps it idle; it frees it instead when the
 ** sandbox came from eryx_pool_acquire_with, keeps state (keep-state builder),
 ** can no longer run (ERYX_ERR_SANDBOX_DEAD), or the pool is closed. Wakes one
 ** waiter. ERYX_ERR_INVALID_ARGUMENT for a sandbox this pool has not leased (or
-** released already): it is then left alone.
+** released already): it is then left alone. The check is by address: a
+** sandbox released twice, whose address was meanwhile leased again (pooled, or
+** freed and reused by malloc), gives back the other lease: release once.
 */
 eryx_status eryx_pool_release(eryx_pool *pool, eryx_sandbox *sandbox);
 
@@ -1099,7 +1125,8 @@ eryx_status eryx_pool_release(eryx_pool *pool, eryx_sandbox *sandbox);
 typedef struct eryx_pool_stats {
     uint64_t total;              /* idle + in_use */
     uint64_t idle;               /* warm sandboxes waiting for a lease */
-    uint64_t available;          /* leases that may still be taken now: max_size - in_use */
+    uint64_t available;          /* leases that may still be taken now: max_size - in_use, less the
+                                 ** sandboxes a release or an eviction is still freeing */
     uint64_t in_use;             /* leases out (and acquisitions making their sandbox) */
     uint64_t total_acquisitions; /* successful acquisitions since the pool was made */
     uint64_t total_creations;    /* sandboxes made by the pool (warm-up, on demand, acquire_with) */

@@ -40,19 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "bench" / "requirements-pyeryx.txt"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eryx"
 
-IN_PROGRESS = "in progress (issue 20): another helper's branch adds it; rerun after merging"
 # Differences accepted for now: key -> reason. A new difference is not here, so the
 # pytest (python/tests/test_compat_stubs.py) fails on it.
 KNOWN: dict[str, str] = {
-    # Pools (issue 20, the pool helper: python/eryx/_pool.py).
-    **{k: IN_PROGRESS for k in ("SandboxPool", "PooledSandbox", "PoolStats", "PoolError", "PoolExhaustedError",
-                                "PoolTimeoutError", "PoolClosedError", "SandboxFactory.create_pool")},
-    # Durable execution (issue 20, the journal helper: python/eryx/_journal.py).
-    **{k: IN_PROGRESS for k in ("ReplayOutcome", "SuspendedCallback", "SuspendCallback",
-                                "Sandbox.execute_with_journal", "Session.execute_with_journal")},
-    # bytes outputs (issue 20, the bytescli helper).
-    **{k: IN_PROGRESS for k in ("ExecuteResult.stdout_text", "ExecuteResult.stderr_text",
-                                "ExecuteResult.stdout: type", "ExecuteResult.stderr: type")},
     # Same behaviour, spelled differently.
     **{f"ResourceLimits.__init__({p}): default": "same default: the reference's stub says None, its runtime "
        "applies 30000 / 10000 / 134217728 / 1000 (ResourceLimits() shows Some(30000)...); ours shows the value"
@@ -67,13 +57,6 @@ KNOWN: dict[str, str] = {
     # Not done yet.
     "NetConfig.with_root_cert(cert_der)": "networking has its own issue (not issue 20): ours names the parameter cert",
     "NetConfig.with_root_cert(cert): extra": "the same rename, seen from our side",
-    "SandboxFactory.__init__(setup_code)": "not implemented: code run into the factory's start state; ours has "
-                                           "imports= (pre-imported modules) only",
-    "SandboxFactory.__init__(callbacks)": "not implemented: factory-wide callbacks; ours takes callbacks per "
-                                          "create_sandbox/create_session",
-    "SandboxFactory.load(callbacks)": "not implemented: as SandboxFactory.__init__(callbacks)",
-    "SandboxFactory.create_sandbox(site_packages)": "not implemented: ours fixes site_packages per factory (it is "
-                                                    "part of the factory's start state)",
 }
 
 

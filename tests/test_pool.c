@@ -9,6 +9,7 @@
 #include <time.h>
 #include "check.h"
 #include "eryx.h"
+#include "pool_util.h"
 
 static uint64_t now_ms(void) {
     struct timespec ts;
@@ -25,27 +26,6 @@ static eryx_status run(eryx_sandbox *s, const char *code, eryx_result **r) {
     eryx_result_free(*r);
     *r = NULL;
     return eryx_sandbox_execute(s, code, strlen(code), r);
-}
-
-static eryx_pool *new_pool(eryx_builder *b, uint32_t max_size, uint32_t min_idle, uint64_t acquire_ms,
-                           uint64_t idle_ms) {
-    eryx_pool_options o;
-    eryx_pool_options_init(&o);
-    o.max_size = max_size;
-    o.min_idle = min_idle;
-    o.acquire_timeout_ms = acquire_ms;
-    o.idle_timeout_ms = idle_ms;
-    eryx_pool *p = NULL;
-    eryx_status st = eryx_pool_new(b, &o, &p);
-    if (st != ERYX_OK) fprintf(stderr, "eryx_pool_new: %s: %s\n", eryx_status_name(st), eryx_pool_errmsg(NULL));
-    return p;
-}
-
-static eryx_pool_stats stats(eryx_pool *p) {
-    eryx_pool_stats st;
-    memset(&st, 0xff, sizeof st);
-    CHECK(eryx_pool_stats_get(p, &st) == ERYX_OK);
-    return st;
 }
 
 /* ---- 8 threads on a pool of 3 ------------------------------------------------ */

@@ -1,6 +1,6 @@
 /* Unit tests of the WASI host's files and paths (src/wasi/wasi_fs.c): opening,
 ** reading, writing, seeking, directories and fd_readdir, renames and links, a
-** read-only mount, and running out of fds; a plain buffer as guest memory
+** read-only mount and the rights it reports (access()), and running out of fds; a plain buffer as guest memory
 ** (wasi_fixture.h). */
 #include "wasi_fixture.h"
 
@@ -311,6 +311,64 @@ static void test_readonly_mount(void) {
     eryx__vfs_free(vfs);
 }
 
+/* What wasi-libc's access(path, amode) does: path_filestat_get through the
+** directory fd, then fd_fdstat_get of that fd; amode's rights must be in its
+** inheriting rights (W_OK: FD_WRITE). Returns 0, EACCES or the stat's error. */
+static int32_t guest_access(eryx__wasi *w, uint32_t dirfd, const char *path, uint64_t need) {
+    uint32_t n = put_str(PATH, path);
+    int32_t r = CALL(w, "path_filestat_get", dirfd, FOLLOW, PATH, n, BIG);
+    if (r) return r;
+    if ((r = CALL(w, "fd_fdstat_get", dirfd, BIG))) return r;
+    return (rd64(BIG + 16) & need) == need ? 0 : ERYX__WASI_EACCES;
+}
+
+/* A read-only mount reports no FD_WRITE: os.access(W_OK) is False there (issue 20),
+** True on a writable mount; files and directories opened there have none either. */
+static void test_access_rights(void) {
+    eryx__vfs *vfs = make_vfs();
+    eryx__wasi *w = make_wasi(vfs, NULL);
+    mem_reset();
+    uint32_t fd, dfd;
+    CHECK(open_at(w, 3, "/tmp/f", ERYX__WASI_O_CREAT, RIGHTS_RDWR, 0, &fd) == 0);
+    CHECK(CALL(w, "fd_close", fd) == 0);
+    CHECK(guest_access(w, 3, "/ro/hello", RIGHT_FD_WRITE) == ERYX__WASI_EACCES);
+    CHECK(guest_access(w, 3, "/ro/hello", RIGHT_FD_READ) == 0);
+    CHECK(guest_access(w, 3, "/ro", RIGHT_FD_WRITE) == ERYX__WASI_EACCES);
+    CHECK(guest_access(w, 3, "/tmp/f", RIGHT_FD_WRITE | RIGHT_FD_READ) == 0);
+    CHECK(guest_access(w, 3, "/tmp", RIGHT_FD_WRITE) == 0);
+    CHECK(guest_access(w, 3, "/ro/none", RIGHT_FD_WRITE) == ERYX__WASI_ENOENT);
+    /* the answer is the last stat's, used once: the root's rights are all again after */
+    CHECK(CALL(w, "fd_fdstat_get", 3, BIG) == 0 && rd64(BIG + 8) == ERYX__WASI_RIGHTS_ALL &&
+          rd64(BIG + 16) == ERYX__WASI_RIGHTS_ALL);
+    uint32_t n = put_str(PATH, "/ro/hello");
+    CHECK(CALL(w, "path_filestat_get", 3, FOLLOW, PATH, n, BIG) == 0);
+    CHECK(CALL(w, "fd_fdstat_get", 3, BIG) == 0 && !(rd64(BIG + 16) & RIGHT_FD_WRITE));
+    CHECK(CALL(w, "fd_fdstat_get", 3, BIG) == 0 && rd64(BIG + 16) == ERYX__WASI_RIGHTS_ALL);
+    /* an O_RDWR open right after such an fdstat: wasi-libc passes the inheriting
+    ** rights masked (no FD_WRITE, FD_DATASYNC kept): still opened for writing */
+    CHECK(CALL(w, "path_filestat_get", 3, FOLLOW, PATH, n, BIG) == 0);
+    CHECK(CALL(w, "fd_fdstat_get", 3, BIG) == 0);
+    uint64_t masked = RIGHTS_RDWR & rd64(BIG + 16);
+    CHECK(!(masked & RIGHT_FD_WRITE) && (masked & RIGHT_FD_DATASYNC));
+    CHECK(open_at(w, 3, "/tmp/f", 0, masked, 0, &fd) == 0);
+    CHECK(write_str(w, fd, "ok") == 0);
+    CHECK(CALL(w, "fd_fdstat_get", fd, BIG) == 0 && rd64(BIG + 8) == ERYX__WASI_RIGHTS_ALL);
+    CHECK(CALL(w, "fd_close", fd) == 0);
+    /* fds opened on the read-only mount: no FD_WRITE, base or inheriting */
+    CHECK(open_at(w, 3, "/ro/hello", 0, RIGHTS_RDONLY, 0, &fd) == 0);
+    CHECK(CALL(w, "fd_fdstat_get", fd, BIG) == 0);
+    CHECK(!(rd64(BIG + 8) & RIGHT_FD_WRITE) && (rd64(BIG + 8) & RIGHT_FD_READ) && !(rd64(BIG + 16) & RIGHT_FD_WRITE));
+    CHECK(open_at(w, 3, "/ro", ERYX__WASI_O_DIRECTORY, RIGHTS_RDONLY, 0, &dfd) == 0);
+    CHECK(guest_access(w, dfd, "hello", RIGHT_FD_WRITE) == ERYX__WASI_EACCES);
+    CHECK(guest_access(w, dfd, "hello", RIGHT_FD_READ) == 0);
+    CHECK(guest_access(w, dfd, "../tmp/f", RIGHT_FD_WRITE) == 0); /* through the fd, onto a writable mount */
+    CHECK(CALL(w, "fd_close", fd) == 0);
+    CHECK(CALL(w, "fd_close", dfd) == 0);
+    CHECK(canaries_ok());
+    eryx__wasi_free(w);
+    eryx__vfs_free(vfs);
+}
+
 static void test_fd_exhaustion(void) {
     eryx__vfs *vfs = make_vfs();
     eryx__wasi *w = make_wasi(vfs, NULL);
@@ -343,6 +401,7 @@ int main(void) {
     if (wasi_mem_open()) return 1;
     test_files();
     test_readonly_mount();
+    test_access_rights();
     test_fd_exhaustion();
     wasi_mem_close();
     return check_report("test_wasi_files");

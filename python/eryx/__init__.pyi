@@ -201,9 +201,11 @@ class Session:
 class SandboxFactory:
     def __init__(self, *, site_packages: str | os.PathLike[str] | None = None,
                  packages: Sequence[str | os.PathLike[str]] | None = None, imports: Sequence[str] | None = None,
+                 setup_code: str | None = None, callbacks: _Callbacks = None,
                  cache: bool | str | os.PathLike[str] = True, default_imports: bool = True,
                  state_key: bytes | None = None) -> None: ...
-    def create_sandbox(self, *, resource_limits: ResourceLimits | None = None, callbacks: _Callbacks = None,
+    def create_sandbox(self, *, site_packages: str | os.PathLike[str] | None = None,
+                       resource_limits: ResourceLimits | None = None, callbacks: _Callbacks = None,
                        volumes: Sequence[_Volume] | None = None, on_stdout: _Stream | None = None,
                        on_stderr: _Stream | None = None, result_variable: str | None = None, network: _Network = None,
                        secrets: _Secrets = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
@@ -223,10 +225,12 @@ class SandboxFactory:
     def to_bytes(self) -> bytes: ...
     @classmethod
     def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None,
-                   cache: bool | str | os.PathLike[str] = True, state_key: bytes | None = None) -> SandboxFactory: ...
+                   callbacks: _Callbacks = None, cache: bool | str | os.PathLike[str] = True,
+                   state_key: bytes | None = None) -> SandboxFactory: ...
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, site_packages: str | os.PathLike[str] | None = None,
-             cache: bool | str | os.PathLike[str] = True, state_key: bytes | None = None) -> SandboxFactory: ...
+             callbacks: _Callbacks = None, cache: bool | str | os.PathLike[str] = True,
+             state_key: bytes | None = None) -> SandboxFactory: ...
     @property
     def size_bytes(self) -> int: ...
     @property

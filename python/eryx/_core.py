@@ -12,7 +12,26 @@ from ._net import NetConfig, NetStats
 # ---- exceptions ---------------------------------------------------------------------
 
 
-class EryxError(Exception):
+class _TextOutputs:
+    """stdout_text/stderr_text over the stdout/stderr bytes (ExecuteResult and the
+    errors that stopped an execution)."""
+
+    __slots__ = ()
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def stdout_text(self) -> str:
+        """stdout decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        """stderr decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
+        return self.stderr.decode("utf-8", "replace")
+
+
+class EryxError(_TextOutputs, Exception):
     """Base class of every error eryx raises. An error that stopped an execution
     (ExecutionError, TimeoutError, ResourceLimitError, CancelledError) carries
     what the code wrote before it stopped as `stdout`/`stderr` (bytes) and
@@ -20,14 +39,6 @@ class EryxError(Exception):
 
     stdout: bytes = b""
     stderr: bytes = b""
-
-    @property
-    def stdout_text(self) -> str:
-        return self.stdout.decode("utf-8", "replace")
-
-    @property
-    def stderr_text(self) -> str:
-        return self.stderr.decode("utf-8", "replace")
 
 
 class ExecutionError(EryxError):
@@ -175,7 +186,7 @@ del _n
 # ---- results ----------------------------------------------------------------------------
 
 
-class ExecuteResult:
+class ExecuteResult(_TextOutputs):
     """What an execution produced. Immutable. stdout and stderr are the bytes the
     code wrote, whole (pyeryx 0.11); stdout_text and stderr_text decode them
     (UTF-8, errors replaced); str(result) is stdout_text."""
@@ -207,16 +218,6 @@ class ExecuteResult:
     def result(self) -> Any:
         """The result variable's value, decoded from JSON; None when it is unset."""
         return self._result
-
-    @property
-    def stdout_text(self) -> str:
-        """stdout decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
-        return self.stdout.decode("utf-8", "replace")
-
-    @property
-    def stderr_text(self) -> str:
-        """stderr decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
-        return self.stderr.decode("utf-8", "replace")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"ExecuteResult is immutable (cannot set {name})")
@@ -373,7 +374,7 @@ class _Config:
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
                  state_cache: bool = True, default_imports: bool = True, state_key: Any = None,
                  scrub: Sequence[Any] = (None, None, None, None), mcp: Any = None,
-                 output_limit: int | None = None) -> None:
+                 output_limit: int | None = None, setup_code: str | None = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         self.network = _check_network(network)
@@ -397,6 +398,9 @@ class _Config:
         self.state_key = _check_state_key(state_key)
         # bytes kept of each output stream per execution (None: the library's 16 MiB; 0: none)
         self.output_limit = _check_limit("output_limit", output_limit, allow_none=True)
+        if setup_code is not None and not isinstance(setup_code, str):
+            raise TypeError(f"setup_code must be a str or None, not {type(setup_code).__name__}")
+        self.setup_code = setup_code  # run after the imports, into the start state (SandboxFactory)
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -433,6 +437,8 @@ class _Config:
                 b.add_package(p)
             for m in self.imports:
                 b.add_preimport(m)
+            if self.setup_code is not None:
+                b.set_setup_code(self.setup_code)
             for cb in self.callbacks:
                 b.add_callback(cb["name"], cb["description"], json.dumps(cb["schema"]), _invoker(cb["fn"]))
             if self.network is not None:

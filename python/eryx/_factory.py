@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import _eryx
+from ._callbacks import _normalize_callbacks
 from ._core import (ResourceLimits, Sandbox, Session, VfsStorage, _call, _check_state_key, _Config, _debug_opt)
 
 if TYPE_CHECKING:
@@ -50,16 +51,38 @@ def _package_list(site_packages: Any, packages: Any) -> list[str]:
     return out
 
 
+def _factory_callbacks(callbacks: Any) -> list[dict[str, Any]] | None:
+    return None if callbacks is None else _normalize_callbacks(callbacks)
+
+
+def _declarations(callbacks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """What a saved factory keeps of its callbacks: what the guest sees of them."""
+    return [{"name": c["name"], "description": c["description"], "schema": c["schema"]} for c in callbacks or []]
+
+
+def _stand_in(decl: dict[str, Any]) -> dict[str, Any]:
+    """A callback declared as a saved one, for importing the saved state only (never run)."""
+    def missing(**_: Any) -> Any:
+        raise RuntimeError(f"callback {decl['name']!r} was not passed to SandboxFactory.load")
+    return {"name": decl["name"], "description": decl["description"], "schema": decl["schema"], "fn": missing}
+
+
 class SandboxFactory:
     """Pre-initializes Python once (with `imports` imported); its sandboxes start
     from that state. save()/load() carry the state to another process."""
 
     def __init__(self, *, site_packages: str | os.PathLike[str] | None = None,
                  packages: Sequence[str | os.PathLike[str]] | None = None, imports: Sequence[str] | None = None,
+                 setup_code: str | None = None, callbacks: Any = None,
                  cache: bool | str | os.PathLike[str] = True, default_imports: bool = True,
                  state_key: bytes | None = None) -> None:
         if isinstance(imports, str):
             raise TypeError("imports must be a list of module names, not a str")
+        if setup_code is not None and not isinstance(setup_code, str):
+            raise TypeError(f"setup_code must be a str or None, not {type(setup_code).__name__}")
+        self._setup = setup_code
+        self._callbacks = _factory_callbacks(callbacks)
+        self._decls = _declarations(self._callbacks)
         self._imports = [str(m) for m in (imports or [])]
         self._default_imports = bool(default_imports)
         self._site = _package_list(site_packages, None)[0] if site_packages is not None else None
@@ -80,8 +103,12 @@ class SandboxFactory:
 
     @classmethod
     def _make(cls, imports: list[str], packages: list[str], cache: Any, state: bytes,
-              site: bool, default_imports: bool, state_key: bytes | None = None) -> "SandboxFactory":
+              site: bool, default_imports: bool, state_key: bytes | None = None, setup_code: str | None = None,
+              decls: list[dict[str, Any]] | None = None, callbacks: Any = None) -> "SandboxFactory":
         self = cls.__new__(cls)
+        self._setup = setup_code
+        self._decls = decls or []
+        self._callbacks = _factory_callbacks(callbacks)
         self._imports, self._packages, self._cache_dir = imports, packages, _cache_dir_for(cache)
         self._default_imports = default_imports
         self._state_cache = cache is not False
@@ -89,29 +116,51 @@ class SandboxFactory:
         self._site, self._pkgs = (packages[0], packages[1:]) if site else (None, packages)
         self._blob = None
         self._lock = threading.Lock()
-        self._builder = self._base_builder()
+        # The state was made with the saved callbacks' declarations: imported under
+        # stand-ins of them, it serves sandboxes given callbacks declared the same.
+        self._builder = self._config(callbacks=[_stand_in(d) for d in self._decls], volumes=None, on_stdout=None,
+                                     on_stderr=None, result_variable=None, network=None, secrets=None).builder()
         _call(self._builder.import_state, state, creating=True, loading=True)
         self._state = state
         return self
 
     def _config(self, **options: Any) -> _Config:
         limits = options.pop("resource_limits", None)
+        site = options.pop("site_packages", None)
+        # site_packages replaces the factory's (a start state of its own, made once)
+        packages = self._packages if site is None else _package_list(site, None) + self._pkgs
+        if options.get("callbacks") is None:  # the factory's callbacks, unless given others ([]: none)
+            options["callbacks"] = self._callbacks
         return _Config(limits=limits if limits is not None else ResourceLimits(), imports=self._imports,
-                       packages=self._packages, cache_dir=self._cache_dir, state_cache=self._state_cache,
-                       default_imports=self._default_imports, state_key=self._state_key, **options)
+                       packages=packages, cache_dir=self._cache_dir, state_cache=self._state_cache,
+                       default_imports=self._default_imports, state_key=self._state_key,
+                       setup_code=self._start_code(), **options)
+
+    def _start_code(self) -> str | None:
+        # The imports' top-level names bound in __main__ (`json.dumps(...)` with no
+        # `import json`), as pyeryx 0.11's factories do; they are imported already.
+        binds = "".join(f"import {m.strip()}\n" for m in self._imports if m.strip())
+        if not binds:
+            return self._setup
+        return binds + (self._setup or "")
 
     def _base_builder(self) -> _eryx.Builder:
         return self._config(callbacks=None, volumes=None, on_stdout=None, on_stderr=None, result_variable=None,
                             network=None, secrets=None).builder()
 
-    def create_sandbox(self, *, resource_limits: ResourceLimits | None = None, callbacks: Any = None,
+    def create_sandbox(self, *, site_packages: str | os.PathLike[str] | None = None,
+                       resource_limits: ResourceLimits | None = None, callbacks: Any = None,
                        volumes: Sequence[tuple[str, str, bool]] | None = None,
                        on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
                        result_variable: str | None = None, network: Any = None, secrets: Any = None,
                        scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
                        scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Sandbox:
-        """A Sandbox (same options as Sandbox()) starting from the factory's state."""
-        cfg = self._config(resource_limits=resource_limits, callbacks=callbacks, volumes=volumes,
+        """A Sandbox (same options as Sandbox()) starting from the factory's state.
+        callbacks=None: the factory's callbacks. site_packages replaces the factory's
+        for this sandbox: its start state (imports and setup code run with it) is
+        made at the first such call, then cached as the factory's own."""
+        cfg = self._config(site_packages=site_packages, resource_limits=resource_limits, callbacks=callbacks,
+                           volumes=volumes,
                            on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
                            network=network, secrets=secrets,
                            scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
@@ -149,7 +198,8 @@ class SandboxFactory:
                 if self._state is None:
                     self._state = _call(self._builder.export_state, creating=True)
                 meta = json.dumps({"imports": self._imports, "site_packages": self._site,
-                                   "packages": self._pkgs, "default_imports": self._default_imports}).encode()
+                                   "packages": self._pkgs, "default_imports": self._default_imports,
+                                   "setup_code": self._setup, "callbacks": self._decls}).encode()
                 self._blob = _FACTORY_MAGIC + struct.pack("<I", len(meta)) + meta + self._state
             return self._blob
 
@@ -165,8 +215,9 @@ class SandboxFactory:
             raise
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None,
+    def from_bytes(cls, data: bytes, *, site_packages: str | os.PathLike[str] | None = None, callbacks: Any = None,
                    cache: bool | str | os.PathLike[str] = True, state_key: bytes | None = None) -> "SandboxFactory":
+        """A factory from to_bytes()'s bytes; callbacks: as load()'s."""
         data = bytes(data)
         if not data.startswith(_FACTORY_MAGIC) or len(data) < 12:
             raise ValueError("not a saved eryx SandboxFactory (bad header)")
@@ -180,16 +231,27 @@ class SandboxFactory:
         if site_packages is not None:
             site = _package_list(site_packages, None)[0]
         packages = ([site] if site else []) + packages
+        setup, decls = meta.get("setup_code"), meta.get("callbacks") or []
+        if (setup is not None and not isinstance(setup, str)) or not isinstance(decls, list) or not all(
+                isinstance(d, dict) and isinstance(d.get("name"), str) and isinstance(d.get("description"), str)
+                and isinstance(d.get("schema"), dict) for d in decls):
+            raise ValueError("a saved SandboxFactory with a damaged header")
         return cls._make(list(meta.get("imports", [])), packages, cache, data[12 + n:], bool(site),
-                         bool(meta.get("default_imports", True)), state_key)
+                         bool(meta.get("default_imports", True)), state_key, setup, decls, callbacks)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, site_packages: str | os.PathLike[str] | None = None,
-             cache: bool | str | os.PathLike[str] = True, state_key: bytes | None = None) -> "SandboxFactory":
+             callbacks: Any = None, cache: bool | str | os.PathLike[str] = True,
+             state_key: bytes | None = None) -> "SandboxFactory":
         """A factory from save()'s file: its sandboxes start without running the
-        imports again. The file must come from the same eryx guest build, and be
-        saved under the same state_key (None: this machine's key)."""
-        return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, cache=cache, state_key=state_key)
+        imports or the setup code again. The file must come from the same eryx guest
+        build, and be saved under the same state_key (None: this machine's key).
+        callbacks: the factory's callbacks (the file keeps their declarations, not
+        the functions); pass the same ones to keep the saved state for sandboxes
+        given them. Without them the sandboxes have no callbacks, and their start
+        state (imports and setup code) is made again at the first one."""
+        return cls.from_bytes(Path(path).read_bytes(), site_packages=site_packages, callbacks=callbacks, cache=cache,
+                              state_key=state_key)
 
     def create_pool(self, *, max_size: int = 10, min_idle: int = 1, acquire_timeout_ms: int = 30000,
                     idle_timeout_ms: int = 300000) -> "SandboxPool":

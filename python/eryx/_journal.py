@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # _core imports this module's names lazily: no cycle at run time
     from ._core import EryxError, ExecuteResult
 
 

@@ -11,8 +11,9 @@ factory's state with its configuration, counted against max_size like any lease
 and freed on release."""
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import _eryx, _journal
 from ._core import (EryxError, ExecuteResult, InitializationError, ResourceLimits, _call, _check_limit, _check_stream,
@@ -74,38 +75,65 @@ class PoolStats:
 
 class PooledSandbox:
     """A sandbox lease acquired from a pool. Returns to the pool when the context
-    manager exits or release() is called; use after release raises ValueError."""
+    manager exits or release() is called; use after release raises ValueError.
+
+    release() never blocks: called while executions run on the lease (from another
+    thread, or from an on_stdout/on_stderr or host callback of the execution
+    itself), it marks the lease released and the last of them gives the sandbox
+    back when it ends."""
 
     def __init__(self, pool: "SandboxPool", sb: Any, on_stdout: Any, on_stderr: Any) -> None:
         self._pool = pool
         self._sb: Any = sb
         self._on_stdout, self._on_stderr = on_stdout, on_stderr
-        self._lock = threading.Lock()  # a release waits for an execution running in another thread
+        self._lock = threading.Lock()  # guards the three fields below; never held while code runs
+        self._running = 0  # executions in flight on the lease
+        self._released = False
 
     def _lease(self) -> Any:
-        if self._sb is None:
+        if self._released or self._sb is None:
             raise ValueError("sandbox has been released back to pool")
         return self._sb
 
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[Any]:
+        """The lent _eryx.Sandbox for one execution: ValueError after release; a
+        release meanwhile gives it back when the last execution ends."""
+        with self._lock:
+            sb = self._lease()
+            self._running += 1
+        try:
+            yield sb
+        finally:
+            with self._lock:
+                self._running -= 1
+                back = self._released and not self._running and self._sb is not None
+                if back:
+                    self._sb = None
+            if back:
+                self._pool._pool.release(sb)
+
     def execute(self, code: str) -> ExecuteResult:
         """Runs code in the leased sandbox (fresh interpreter state, as Sandbox.execute)."""
-        with self._lock:
-            return _run(self._lease(), code, self._on_stdout, self._on_stderr)
+        with self._using() as sb:
+            return _run(sb, code, self._on_stdout, self._on_stderr)
 
     def execute_with_journal(self, code: str, journal: Any = None, *, key: bytes | None = None) -> Any:
         """Sandbox.execute_with_journal on the lease (docs/DURABLE.md): a ReplayOutcome;
         ValueError once released, or for a malformed journal."""
-        with self._lock:
-            return _journal.run_with_journal(self._lease(), code, journal, key=key,
-                                             on_stdout=self._on_stdout, on_stderr=self._on_stderr)
+        with self._using() as sb:
+            return _journal.run_with_journal(sb, code, journal, key=key, on_stdout=self._on_stdout,
+                                             on_stderr=self._on_stderr)
 
     def release(self) -> None:
         """Gives the sandbox back to the pool. Idempotent. (A lease dropped without
         release() goes back when it is collected: the lent _eryx.Sandbox does it.)"""
         with self._lock:
+            self._released = True
+            if self._running or self._sb is None:
+                return  # the running execution gives it back (or it is back already)
             sb, self._sb = self._sb, None
-            if sb is not None:
-                self._pool._pool.release(sb)
+        self._pool._pool.release(sb)
 
     def __enter__(self) -> "PooledSandbox":
         return self
@@ -114,7 +142,7 @@ class PooledSandbox:
         self.release()
 
     def __repr__(self) -> str:
-        return f"PooledSandbox({'released' if self._sb is None else 'active'})"
+        return f"PooledSandbox({'released' if self._released or self._sb is None else 'active'})"
 
 
 class SandboxPool:

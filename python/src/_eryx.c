@@ -791,6 +791,18 @@ PyObject *eryx__py_sandbox_lend(eryx_sandbox *s, PyObject *keep) {
     return (PyObject *)o;
 }
 
+int eryx__py_sandbox_lent_by(PyObject *o, eryx_pool *pool) {
+    if (!PyObject_TypeCheck(o, &SandboxType)) {
+        PyErr_Format(PyExc_TypeError, "a _eryx.Sandbox is needed, not %s", Py_TYPE(o)->tp_name);
+        return 0;
+    }
+    if (eryx__py_lender(((SandboxObject *)o)->builder) != pool) {
+        PyErr_SetString(PyExc_ValueError, "this sandbox was not lent by this pool");
+        return 0;
+    }
+    return 1;
+}
+
 eryx_sandbox *eryx__py_sandbox_take(PyObject *o) {
     if (!PyObject_TypeCheck(o, &SandboxType)) {
         PyErr_Format(PyExc_TypeError, "a _eryx.Sandbox is needed, not %s", Py_TYPE(o)->tp_name);

@@ -6,15 +6,21 @@
 ** releasing takes the sandbox back from it; a lent Sandbox collected without a
 ** release gives it back itself (Sandbox_dealloc asks eryx__py_lender).
 ** The GIL is released while acquire waits or makes a sandbox and while release
-** frees one (freeing waits for host callbacks, which take the GIL).
+** frees one (freeing waits for host callbacks, which take the GIL). acquire waits
+** in slices (eryx_pool_acquire_slice) and runs the signal handlers between them
+** with the GIL held, so Ctrl-C interrupts a blocked acquire within a slice.
 */
 #include "_eryx_pool.h"
 #include <pythread.h>
 
 static PyObject *PoolError; /* _eryx.Error, given by the module */
 
+/* How long a blocked acquire waits between two checks for signals (Ctrl-C). */
+#define ACQUIRE_SLICE_MS 50
+
 typedef struct {
     PyObject_HEAD eryx_pool *pool;
+    PyObject *builder; /* the warm sandboxes' callbacks live in it: kept until the pool is freed */
 } PoolObject;
 
 static PyTypeObject PoolType;
@@ -34,12 +40,33 @@ eryx_pool *eryx__py_lender(PyObject *keep) {
     return PyObject_TypeCheck(p, &PoolType) ? ((PoolObject *)p)->pool : NULL;
 }
 
+/* "O&" converters: an int that fits, else OverflowError (PyArg's "I" and "K"
+** would wrap 2**64 to 0 silently: a huge timeout would become no wait at all). */
+static int to_u64(PyObject *o, void *out) {
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) return 0;
+    *(unsigned long long *)out = v;
+    return 1;
+}
+
+static int to_u32(PyObject *o, void *out) {
+    unsigned long long v;
+    if (!to_u64(o, &v)) return 0;
+    if (v > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "int too big to convert");
+        return 0;
+    }
+    *(unsigned int *)out = (unsigned int)v;
+    return 1;
+}
+
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"builder", "max_size", "min_idle", "acquire_timeout_ms", "idle_timeout_ms", NULL};
     PyObject *builder;
     unsigned int max_size, min_idle;
     unsigned long long acquire_ms, idle_ms;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OIIKK", kwlist, &builder, &max_size, &min_idle, &acquire_ms, &idle_ms))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO&O&O&O&", kwlist, &builder, to_u32, &max_size, to_u32, &min_idle,
+                                     to_u64, &acquire_ms, to_u64, &idle_ms))
         return -1;
     if (self->pool) {
         PyErr_SetString(PyExc_RuntimeError, "Pool is already initialized");
@@ -61,6 +88,8 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
         return -1;
     }
     self->pool = pool;
+    Py_INCREF(builder);
+    self->builder = builder;
     return 0;
 }
 
@@ -71,6 +100,7 @@ static void Pool_dealloc(PoolObject *self) {
         Py_BEGIN_ALLOW_THREADS eryx_pool_free(p);
         Py_END_ALLOW_THREADS
     }
+    Py_CLEAR(self->builder);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -94,10 +124,20 @@ static PyObject *P_acquire(PoolObject *self, PyObject *args, PyObject *kw) {
     eryx_sandbox *s = NULL;
     eryx_status st;
     char msg[1024];
-    Py_BEGIN_ALLOW_THREADS if (b) st = eryx_pool_acquire_with(self->pool, b, nowait, &s);
-    else st = nowait ? eryx_pool_try_acquire(self->pool, &s) : eryx_pool_acquire(self->pool, &s);
-    snprintf(msg, sizeof msg, "%s", eryx_pool_errmsg(self->pool)); /* this thread's */
-    Py_END_ALLOW_THREADS if (st != ERYX_OK) {
+    eryx_pool_wait wait = {0};
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS if (nowait) st =
+            b ? eryx_pool_acquire_with(self->pool, b, 1, &s) : eryx_pool_try_acquire(self->pool, &s);
+        else st = eryx_pool_acquire_slice(self->pool, b, &wait, ACQUIRE_SLICE_MS, &s);
+        snprintf(msg, sizeof msg, "%s", eryx_pool_errmsg(self->pool)); /* this thread's */
+        Py_END_ALLOW_THREADS if (nowait || st != ERYX_ERR_POOL_EXHAUSTED) break;
+        /* a slice ended with time left: a signal's handler (KeyboardInterrupt) may raise */
+        if (PyErr_CheckSignals() < 0) {
+            Py_DECREF(keep);
+            return NULL;
+        }
+    }
+    if (st != ERYX_OK) {
         Py_DECREF(keep);
         return raise_pool(st, msg);
     }
@@ -113,6 +153,7 @@ static PyObject *P_acquire(PoolObject *self, PyObject *args, PyObject *kw) {
 /* release(sandbox): gives a lent Sandbox's sandbox back; the Sandbox is closed. */
 static PyObject *P_release(PoolObject *self, PyObject *arg) {
     CHECK_POOL;
+    if (!eryx__py_sandbox_lent_by(arg, self->pool)) return NULL;
     eryx_sandbox *s = eryx__py_sandbox_take(arg);
     if (!s) {
         if (PyErr_Occurred()) return NULL;

@@ -18,6 +18,9 @@ PyObject *eryx__py_sandbox_lend(eryx_sandbox *s, PyObject *keep);
 /* _eryx.c: detaches the sandbox from a _eryx.Sandbox (waiting for an execution
 ** running on it), which is closed afterwards; NULL when it had none. */
 eryx_sandbox *eryx__py_sandbox_take(PyObject *sandbox);
+/* _eryx.c: 1 when sandbox is a _eryx.Sandbox lent by pool; else 0 with TypeError
+** or ValueError set (a release never takes a sandbox the pool cannot take back). */
+int eryx__py_sandbox_lent_by(PyObject *sandbox, eryx_pool *pool);
 /* _eryx_pool.c: the pool a Sandbox's keep object lent it from, or NULL when the
 ** sandbox is the Sandbox's own. Called with the GIL held. */
 eryx_pool *eryx__py_lender(PyObject *keep);

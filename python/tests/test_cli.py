@@ -108,7 +108,7 @@ def test_exit_status_is_1_on_every_error(tmp_path):
     r = _cli(str(tmp_path / "latin1.py"))
     assert r.returncode == 1 and "not UTF-8" in r.stderr
     r = _cli("-v", f"{tmp_path / 'nodir'}:/mnt", "-c", "print('ran')")
-    assert r.returncode == 1 and r.stdout == "" and "is not a directory" in r.stderr
+    assert r.returncode == 1 and r.stdout == "" and "is neither a directory nor a regular file" in r.stderr
 
 
 def test_volumes(tmp_path):

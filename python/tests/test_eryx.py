@@ -1,5 +1,4 @@
-"""Tests of `import eryx`: every public name, against the real sandbox."""
-import asyncio
+"""Tests of `import eryx`: every public name, against the real sandbox (host callbacks: test_callbacks.py)."""
 import inspect
 import json
 import os
@@ -183,23 +182,28 @@ def test_cancel_from_another_thread():
         sb.execute("while True: pass")
 
 
-def test_threads_execute_at_once():
-    sandboxes = [eryx.Sandbox() for _ in range(4)]
-    code = "import time\nt = time.time()\ntime.sleep(0.4)\nprint('done')"
+def test_threads_execute_at_once(tmp_path):
+    # Four sandboxes on four threads meet in a shared volume: each leaves a file
+    # and waits for the other three's. With the GIL held during an execution (one at
+    # a time) the first would wait alone until its deadline; no wall-clock bound.
+    code = ("import os, time\nopen(f'/meet/{N}', 'w').close()\ndeadline = time.time() + 20\n"
+            "while len(os.listdir('/meet')) < 4:\n"
+            "    if time.time() > deadline:\n        raise SystemExit('alone: not concurrent')\n"
+            "    time.sleep(0.005)\nprint('done')")
+    sandboxes = [eryx.Sandbox(volumes=[(str(tmp_path), "/meet", False)],
+                              resource_limits=eryx.ResourceLimits(execution_timeout_ms=60_000)) for _ in range(4)]
     results = [None] * 4
 
     def run(i):
-        results[i] = sandboxes[i].execute(code).stdout
+        results[i] = sandboxes[i].execute(code.replace("{N}", str(i))).stdout
 
-    t0 = time.monotonic()
     threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - t0
     assert results == [b"done\n"] * 4
-    assert elapsed < 1.2, elapsed  # 4 x 0.4 s one after another would take 1.6 s
+    assert sorted(os.listdir(tmp_path)) == ["0", "1", "2", "3"]
 
 
 # ---- arguments -----------------------------------------------------------------------------
@@ -225,12 +229,13 @@ def test_signatures_keyword_only_with_defaults():
                                                   default_imports=True, max_memory_bytes=134217728,
                                                   state_key=None, secrets=None, mcp=None, **SCRUB)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
-    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None, cache=True,
+    assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None,
+                                                         setup_code=None, callbacks=None, cache=True,
                                                          default_imports=True, state_key=None)
-    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, cache=True, state_key=None)
+    assert _kwonly(eryx.SandboxFactory.load) == dict(site_packages=None, callbacks=None, cache=True, state_key=None)
     # A factory's sandboxes start from the factory's state: default_imports is the factory's.
     sandbox_args = {k: v for k, v in _kwonly(eryx.Sandbox.__init__).items() if k != "default_imports"}
-    assert _kwonly(eryx.SandboxFactory.create_sandbox) == sandbox_args
+    assert _kwonly(eryx.SandboxFactory.create_sandbox) == dict(site_packages=None, **sandbox_args)
     # the reference's create_session arguments, then ours as create_sandbox's
     assert _kwonly(eryx.SandboxFactory.create_session) == dict(
         vfs=None, vfs_mount_path=None, resource_limits=None, network=None, callbacks=None, volumes=None,
@@ -290,166 +295,6 @@ def test_max_vfs_bytes():
     sb = eryx.Sandbox(resource_limits=eryx.ResourceLimits(max_vfs_bytes=1 << 20))
     r = sb.execute("try:\n    open('/tmp/big', 'wb').write(b'x' * (2 << 20))\nexcept OSError as e:\n    import errno\n    print(e.errno == errno.ENOSPC)")
     assert r.stdout == b"True\n"
-
-
-# ---- callbacks -----------------------------------------------------------------------------
-
-def test_callbacks_sync_async_and_kwargs():
-    def add(a: int, b: int = 2) -> int:
-        """Adds two numbers.
-
-        Not this line."""
-        return a + b
-
-    async def shout(text: str) -> str:
-        await asyncio.sleep(0.01)
-        return text.upper()
-
-    sb = eryx.Sandbox(callbacks=[{"name": "add", "fn": add}, {"name": "shout", "fn": shout, "description": "loud"}])
-    r = sb.execute("print(await add(a=1), await add(1, 5), await shout(text='hi'))\n"
-                   "result = {c['name']: c['description'] for c in list_callbacks()}")
-    assert r.stdout == b"3 6 HI\n"
-    assert r.callback_invocations == 3
-    assert r.result == {"add": "Adds two numbers.", "shout": "loud"}
-
-
-def test_callback_registry():
-    reg = eryx.CallbackRegistry()
-
-    @reg.callback(description="the time")
-    def now() -> float:
-        return 1234.5
-
-    @reg.callback(name="math.double", schema={"type": "object", "properties": {"x": {"type": "number"}}})
-    async def double(x):
-        return x * 2
-
-    reg.add(lambda: None, name="nothing")
-    assert len(reg) == 3
-    entries = list(reg)
-    assert [e["name"] for e in entries] == ["now", "math.double", "nothing"]
-    assert entries[0]["description"] == "the time" and entries[0]["fn"] is now
-    assert set(entries[0]) == {"name", "fn", "description", "schema"}
-    with pytest.raises(ValueError, match="already registered"):
-        reg.add(now)
-    r = eryx.Sandbox(callbacks=reg).execute("print(await now(), await math.double(x=21), await nothing())")
-    assert r.stdout == b"1234.5 42 None\n"
-    # a registry and dicts together
-    r = eryx.Sandbox(callbacks=[reg, {"name": "one", "fn": lambda: 1}]).execute("print(await one())")
-    assert r.stdout == b"1\n"
-
-
-def test_schema_inference():
-    def f(s: str, i: int, x: float, flag: bool, xs: list, d: dict, n: None, opt: int = 3, anything=None):
-        pass
-    schema = eryx.infer_schema(f)
-    props = schema["properties"]
-    assert props["s"] == {"type": "string"} and props["i"] == {"type": "integer"}
-    assert props["x"] == {"type": "number"} and props["flag"] == {"type": "boolean"}
-    assert props["xs"] == {"type": "array"} and props["d"] == {"type": "object"}
-    assert props["n"] == {"type": "null"} and props["anything"] == {}
-    assert schema["required"] == ["s", "i", "x", "flag", "xs", "d", "n"]
-    reg = eryx.CallbackRegistry()
-    reg.add(f)
-    assert list(reg)[0]["schema"] == schema
-    # the guest sees it
-    r = eryx.Sandbox(callbacks=reg).execute("result = list_callbacks()[0]['parameters']")
-    assert r.result == schema
-
-
-def test_gather_runs_callbacks_concurrently():
-    async def slow(ms: int) -> int:
-        await asyncio.sleep(ms / 1000)
-        return ms
-
-    def blocking(ms: int) -> int:
-        time.sleep(ms / 1000)
-        return ms
-
-    sb = eryx.Sandbox(callbacks=[{"name": "slow", "fn": slow}, {"name": "blocking", "fn": blocking}])
-    for _ in range(2):  # the second time, the first's callback threads are idle and reused
-        r = sb.execute("import asyncio, time\nt = time.monotonic()\n"
-                       "xs = await asyncio.gather(slow(ms=300), slow(ms=300), blocking(ms=300), blocking(ms=300))\n"
-                       "result = [xs, time.monotonic() - t]")
-        xs, elapsed = r.result
-        assert xs == [300, 300, 300, 300]
-        assert elapsed < 0.9, elapsed  # one after another: 1.2 s
-
-
-def test_callback_errors_reach_the_guest():
-    def fails(x: int):
-        raise KeyError(f"no item {x}")
-
-    def unserializable():
-        return {1, 2}
-
-    sb = eryx.Sandbox(callbacks=[{"name": "fails", "fn": fails}, {"name": "bad", "fn": unserializable}])
-    r = sb.execute("try:\n    await fails(x=7)\nexcept CallbackError as e:\n    print('caught', e)")
-    assert "caught" in r.stdout_text and "no item 7" in r.stdout_text
-    r = sb.execute("try:\n    await bad()\nexcept CallbackError as e:\n    print('caught', e)")
-    assert "caught" in r.stdout_text and "serializable" in r.stdout_text
-    with pytest.raises(eryx.ExecutionError) as ei:
-        sb.execute("await fails(x=1)")
-    assert "CallbackError" in ei.value.traceback
-
-
-def test_callback_invocation_limit():
-    sb = eryx.Sandbox(callbacks=[{"name": "ping", "fn": lambda: "pong"}],
-                      resource_limits=eryx.ResourceLimits(max_callback_invocations=2))
-    r = sb.execute("out = []\nfor i in range(3):\n    try:\n        out.append(await ping())\n"
-                   "    except CallbackError as e:\n        out.append('refused')\nresult = out")
-    assert r.result == ["pong", "pong", "refused"]
-    assert r.callback_invocations == 2  # calls started; the refused one never ran
-
-
-def test_callback_timeout():
-    def sleepy():
-        time.sleep(1.0)
-        return 1
-    sb = eryx.Sandbox(callbacks=[{"name": "sleepy", "fn": sleepy}],
-                      resource_limits=eryx.ResourceLimits(callback_timeout_ms=100))
-    r = sb.execute("try:\n    await sleepy()\nexcept CallbackError as e:\n    print('timed out')")
-    assert r.stdout == b"timed out\n"
-
-
-def test_sandbox_freed_while_a_callback_runs():
-    """A late call (past its timeout) still runs when its sandbox goes away: freeing
-    waits for it, and no call starts afterwards, so nothing uses freed objects."""
-    import gc
-    ran = []
-
-    def sleepy(i: int):
-        time.sleep(0.3)
-        ran.append(i)
-        return i
-
-    for n in range(3):
-        sb = eryx.Sandbox(callbacks=[{"name": "sleepy", "fn": sleepy}],
-                          resource_limits=eryx.ResourceLimits(callback_timeout_ms=20))
-        r = sb.execute("import asyncio\nres = await asyncio.gather(*(sleepy(i=i) for i in range(4)), "
-                       "return_exceptions=True)\nresult = [type(x).__name__ for x in res]")
-        assert r.result == ["CallbackError"] * 4
-        t0 = time.monotonic()
-        del sb
-        gc.collect()
-        assert time.monotonic() - t0 < 2
-    assert eryx.Sandbox().execute("print('still fine')").stdout == b"still fine\n"
-
-
-def test_callbacks_invalid():
-    # the reference's exceptions: KeyError for a missing key, TypeError for a name that is not a str
-    with pytest.raises(KeyError, match="missing 'name'"):
-        eryx.Sandbox(callbacks=[{"fn": print}])
-    with pytest.raises(KeyError, match="missing 'fn'"):
-        eryx.Sandbox(callbacks=[{"name": "x"}])
-    with pytest.raises(TypeError, match="name must be a str"):
-        eryx.Sandbox(callbacks=[{"name": 3, "fn": print}])
-    with pytest.raises(TypeError, match="callable"):
-        eryx.Sandbox(callbacks=[{"name": "x", "fn": 3}])
-    with pytest.raises(ValueError):
-        eryx.Sandbox(callbacks=[{"name": "not-an-identifier", "fn": print}])
-    with pytest.raises(ValueError, match="twice"):
-        eryx.Sandbox(callbacks=[{"name": "a", "fn": print}, {"name": "a", "fn": print}])
 
 
 # ---- volumes --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ restore, the disk bound, the queue, parallel clients, a disconnect mid-call and
 per-session limits. docs/MCP.md."""
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import os
@@ -421,6 +422,11 @@ def test_usage_errors():
         r = subprocess.run([*SERVE, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert r.returncode == 2, (args, r.stderr)
         assert "error" in r.stderr
+    # --timeout 0.3 is refused with python -m eryx's message (it once read as 0 ms: no timeout)
+    msg = "'0.3': a bare --timeout is whole milliseconds; for seconds write 0.3s"
+    for cmd in ([*SERVE, "--timeout", "0.3"], [sys.executable, "-m", "eryx", "--timeout", "0.3", "-c", "pass"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert r.returncode == 2 and msg in r.stderr, (cmd, r.stderr)
 
 
 def test_inner_mcp_tools(tmp_path: Path):
@@ -446,6 +452,12 @@ def test_durations_and_signals(tmp_path: Path):
     from eryx.serve._server import Server
     from eryx.serve._sessions import ServeError
     assert [timeout_ms(t) for t in ("500ms", "2s", "1.5m", "30000", "0")] == [500, 2000, 90000, 30000, 0]
+    # the same parser as python -m eryx's --timeout: a bare fraction is refused, not read as 0 ms
+    import eryx.__main__ as cli
+    assert timeout_ms is cli._timeout_ms
+    with pytest.raises(argparse.ArgumentTypeError, match="a bare --timeout is whole milliseconds; for seconds "
+                                                          "write 0.3s"):
+        timeout_ms("0.3")
     # a call's timeout_ms: capped by --timeout; without one (0), bounded as the flag is
     assert Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=2000)), 10 ** 30) == 2000
     assert Server._timeout(SimpleNamespace(cfg=ServeConfig(timeout_ms=None)), 5000) == 5000

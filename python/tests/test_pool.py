@@ -276,22 +276,135 @@ def test_on_stderr_per_lease(factory):
     assert _joined(out) == b"o\n" and _joined(err) == b"e\n"
 
 
-def test_execute_in_one_thread_release_in_another_waits(factory):
+def test_release_during_an_execution_in_another_thread(factory):
     pool = factory.create_pool(max_size=1)
-    sb = pool.acquire()
     started = threading.Event()
+    sb = pool.acquire(on_stdout=lambda b: started.set())
     result = []
 
     def run():
-        started.set()
-        result.append(sb.execute("import time\ntime.sleep(0.3)\nprint('done')").stdout)
+        result.append(sb.execute("import time\nprint('started', flush=True)\ntime.sleep(0.3)\nprint('done')").stdout)
 
     t = threading.Thread(target=run)
     t.start()
-    started.wait()
-    time.sleep(0.05)
-    sb.release()  # waits for the execution instead of pulling the sandbox from under it
+    assert started.wait(30)  # the guest is running
+    sb.release()  # returns at once; the sandbox goes back when the execution ends
+    with pytest.raises(ValueError, match="released"):
+        sb.execute("pass")
     t.join()
-    assert result and result[0] == b"done\n"
-    assert pool.stats().in_use == 0
+    assert result and result[0] == b"started\ndone\n"
+    assert pool.stats().in_use == 0 and pool.stats().idle == 1
     pool.close()
+
+
+def test_release_from_the_executions_own_callbacks(factory):
+    # an on_stdout or host callback of the execution releasing its own lease: no
+    # deadlock (the callback runs while the execution holds the sandbox); it goes
+    # back when the execution ends
+    pool = factory.create_pool(max_size=1, acquire_timeout_ms=5000)
+    box = {}
+    sb = box["lease"] = pool.acquire(on_stdout=lambda b: box["lease"].release())
+    assert sb.execute("print('x')\nprint('y')").stdout == b"x\ny\n"
+    assert pool.stats().in_use == 0
+    with pytest.raises(ValueError):
+        sb.execute("pass")
+
+    def give_back():
+        box["lease"].release()
+        return "given"
+
+    sb = box["lease"] = pool.acquire(callbacks=[{"name": "give_back", "fn": give_back}])
+    assert sb.execute("print(await give_back())\nprint('after')").stdout == b"given\nafter\n"
+    s = pool.stats()
+    assert s.in_use == 0 and s.available == 1
+    with pool.acquire() as again:  # the permit came back
+        assert again.execute("print(1)").stdout == b"1\n"
+    pool.close()
+
+
+# ---- the review of issue 20: Ctrl-C, huge numbers, foreign releases ----------------
+_BLOCKED_ACQUIRE = r"""
+import sys, eryx
+pool = eryx.SandboxFactory().create_pool(max_size=1, acquire_timeout_ms=600000)
+held = pool.acquire()
+try:
+    print("blocked", flush=True)  # inside the try: a signal landing early is caught as well
+    pool.acquire()
+    print("acquired")
+except KeyboardInterrupt:
+    s = pool.stats()
+    print("interrupted", s.in_use, s.available, s.wait_count, s.total_acquisitions, flush=True)
+held.release()
+with pool.acquire() as again:  # nothing was lost: the permit is there
+    print(again.execute("print(7)").stdout.decode().strip(), pool.stats().in_use, flush=True)
+pool.close()
+"""
+
+
+def test_ctrl_c_interrupts_a_blocked_acquire(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    script = tmp_path / "blocked.py"
+    script.write_text(_BLOCKED_ACQUIRE)
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=os.getcwd())
+    try:
+        assert p.stdout.readline() == "blocked\n"
+        time.sleep(0.5)  # the child is blocked in acquire by then; well inside its 600 s timeout
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)  # without the fix: blocked until the 600 s timeout
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    # the interrupted acquire took no permit and counted nothing
+    assert out.splitlines() == ["interrupted 1 0 0 1", "7 1"]
+
+
+def test_huge_numbers_never_wrap(factory):
+    # 2**64 does not fit the C pool's u64: refused, never wrapped to 0 (no wait at all)
+    with pytest.raises(OverflowError):
+        factory.create_pool(acquire_timeout_ms=2**64)
+    with pytest.raises(OverflowError):
+        factory.create_pool(idle_timeout_ms=2**64)
+    with pytest.raises(OverflowError):
+        factory.create_pool(max_size=2**32 + 1, min_idle=0)  # never a pool of 1
+    pool = factory.create_pool(max_size=1, min_idle=0, acquire_timeout_ms=2**64 - 1, idle_timeout_ms=2**64 - 1)
+    held = pool.acquire()
+    threading.Timer(0.2, pool.close).start()
+    with pytest.raises(eryx.PoolClosedError):  # a real wait, woken by close
+        pool.acquire()
+    held.release()
+    assert pool.evict_idle() == 0
+
+
+def test_sliced_wait_is_counted_once_and_whole(factory):
+    pool = factory.create_pool(max_size=1, min_idle=0, acquire_timeout_ms=30000)
+    held = pool.acquire()
+    threading.Timer(0.3, held.release).start()
+    t0 = time.monotonic()
+    with pool.acquire() as sb:
+        waited_ms = (time.monotonic() - t0) * 1000
+        assert sb.execute("print(1)").stdout == b"1\n"
+    s = pool.stats()
+    assert s.wait_count == 1
+    assert 250 <= s.total_wait_time_ms <= waited_ms + 1  # the whole wait, not its last 50 ms slice
+    pool.close()
+
+
+def test_release_refuses_another_pools_lease(factory):
+    a = factory.create_pool(max_size=1)
+    b = factory.create_pool(max_size=1)
+    lease = b.acquire()
+    with pytest.raises(ValueError, match="not lent by this pool"):
+        a._pool.release(lease._sb)
+    with pytest.raises(TypeError):
+        a._pool.release(object())
+    assert lease.execute("print('mine')").stdout == b"mine\n"  # not taken from its lease
+    lease.release()
+    assert b.stats().in_use == 0 and b.stats().idle == 1 and a.stats().in_use == 0
+    a.close()
+    b.close()

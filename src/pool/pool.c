@@ -37,6 +37,10 @@ struct eryx_pool {
     lease_slot *leased; /* at most max_size */
     size_t nleased;
     size_t in_use; /* permits taken: leases out, and acquisitions making their sandbox */
+    /* Sandboxes out of the lists being freed outside mu (a release, an eviction):
+    ** they hold capacity until they are gone, so idle + in_use + freeing sandboxes,
+    ** never more than max_size, are ever alive at once. */
+    size_t freeing;
     bool closed;
     uint64_t acquisitions, creations, waits, wait_ns;
 };
@@ -136,31 +140,53 @@ eryx_status eryx_pool_new(const eryx_builder *builder, const eryx_pool_options *
     return ERYX_OK;
 }
 
-/* Waits (p->mu held) for a permit and takes it. */
-static eryx_status take_permit(eryx_pool *p, bool wait) {
+/* a + b ms after t (ns), saturating. */
+static uint64_t after_ms(uint64_t t, uint64_t ms) {
+    return ms > (UINT64_MAX - t) / 1000000u ? UINT64_MAX : t + ms * 1000000u;
+}
+
+static bool full(const eryx_pool *p) { return p->in_use + p->freeing >= p->opts.max_size; }
+
+/* Waits (p->mu held) for a permit and takes it. w NULL: no waiting; else the
+** wait, which began at w->start_ns (set here when 0), ends at the pool's acquire
+** timeout, and this call waits at most slice_ms of it (ERYX_ERR_POOL_EXHAUSTED
+** when the slice ends first: the caller calls again). */
+static eryx_status take_permit(eryx_pool *p, eryx_pool_wait *w, uint64_t slice_ms) {
     if (p->closed) return eryx__fail(&pool_err, ERYX_ERR_POOL_CLOSED, "the pool is closed");
-    if (p->in_use < p->opts.max_size) {
+    if (!full(p)) {
         p->in_use++;
+        if (w && w->waited) {
+            p->waits++;
+            p->wait_ns += eryx__now_ns() - w->start_ns;
+        }
         return ERYX_OK;
     }
-    if (!wait)
+    if (!w)
         return eryx__fail(&pool_err, ERYX_ERR_POOL_EXHAUSTED, "all %u sandboxes of the pool are leased: release one",
                           p->opts.max_size);
-    uint64_t t0 = eryx__now_ns(), limit = p->opts.acquire_timeout_ms;
-    uint64_t deadline = limit > (UINT64_MAX - t0) / 1000000u ? UINT64_MAX : t0 + limit * 1000000u;
-    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u), .tv_nsec = (long)(deadline % 1000000000u)};
-    while (!p->closed && p->in_use >= p->opts.max_size) {
-        if (eryx__now_ns() >= deadline)
+    uint64_t now = eryx__now_ns(), limit = p->opts.acquire_timeout_ms;
+    if (!w->start_ns) w->start_ns = now;
+    w->waited = 1;
+    uint64_t deadline = after_ms(w->start_ns, limit), until = after_ms(now, slice_ms);
+    if (until > deadline) until = deadline;
+    /* tv_sec holds any uint64_t of ns / 1e9 (time_t is 64-bit on every target). */
+    struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u), .tv_nsec = (long)(until % 1000000000u)};
+    while (!p->closed && full(p)) {
+        now = eryx__now_ns();
+        if (now >= deadline)
             return eryx__fail(&pool_err, ERYX_ERR_POOL_TIMEOUT,
                               "acquire timed out after %llu ms: all %u sandboxes stayed leased (release leases "
                               "sooner, or raise max_size or acquire_timeout_ms)",
                               (unsigned long long)limit, p->opts.max_size);
+        if (now >= until)
+            return eryx__fail(&pool_err, ERYX_ERR_POOL_EXHAUSTED,
+                              "no sandbox became free in this slice of the wait: call again");
         pthread_cond_timedwait(&p->cv, &p->mu, &ts);
     }
     if (p->closed) return eryx__fail(&pool_err, ERYX_ERR_POOL_CLOSED, "the pool was closed while waiting");
     p->in_use++;
     p->waits++;
-    p->wait_ns += eryx__now_ns() - t0;
+    p->wait_ns += eryx__now_ns() - w->start_ns;
     return ERYX_OK;
 }
 
@@ -176,13 +202,14 @@ static void add_lease(eryx_pool *p, eryx_sandbox *s, bool own) {
     p->acquisitions++;
 }
 
-static eryx_status acquire(eryx_pool *p, eryx_builder *other, bool wait, eryx_sandbox **out) {
+static eryx_status acquire(eryx_pool *p, eryx_builder *other, eryx_pool_wait *w, uint64_t slice_ms,
+                           eryx_sandbox **out) {
     eryx__errbuf_clear(&pool_err);
     if (!out) return eryx__fail(&pool_err, ERYX_ERR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     if (!p) return eryx__fail(&pool_err, ERYX_ERR_INVALID_ARGUMENT, "pool is NULL");
     pthread_mutex_lock(&p->mu);
-    eryx_status st = take_permit(p, wait);
+    eryx_status st = take_permit(p, w, slice_ms);
     if (st != ERYX_OK) {
         pthread_mutex_unlock(&p->mu);
         return st;
@@ -195,7 +222,9 @@ static eryx_status acquire(eryx_pool *p, eryx_builder *other, bool wait, eryx_sa
         *out = s;
         return ERYX_OK;
     }
-    if (other && p->nidle && p->nidle + p->in_use > p->opts.max_size) { /* keep idle + leased <= max_size */
+    /* Keep idle + leased + freeing <= max_size: the evicted sandbox is freed below,
+    ** before this lease's is made. */
+    if (other && p->nidle && p->nidle + p->in_use + p->freeing > p->opts.max_size) {
         evicted = p->idle[0].s;
         memmove(p->idle, p->idle + 1, --p->nidle * sizeof *p->idle);
     }
@@ -220,22 +249,38 @@ static eryx_status acquire(eryx_pool *p, eryx_builder *other, bool wait, eryx_sa
     return st;
 }
 
-eryx_status eryx_pool_acquire(eryx_pool *p, eryx_sandbox **out) { return acquire(p, NULL, true, out); }
+eryx_status eryx_pool_acquire(eryx_pool *p, eryx_sandbox **out) {
+    eryx_pool_wait w = {0};
+    return acquire(p, NULL, &w, UINT64_MAX, out);
+}
 
-eryx_status eryx_pool_try_acquire(eryx_pool *p, eryx_sandbox **out) { return acquire(p, NULL, false, out); }
+eryx_status eryx_pool_try_acquire(eryx_pool *p, eryx_sandbox **out) { return acquire(p, NULL, NULL, 0, out); }
 
 eryx_status eryx_pool_acquire_with(eryx_pool *p, eryx_builder *builder, int nowait, eryx_sandbox **out) {
     if (!builder) {
         if (out) *out = NULL;
         return eryx__fail(&pool_err, ERYX_ERR_INVALID_ARGUMENT, "eryx_pool_acquire_with: builder is NULL");
     }
-    return acquire(p, builder, !nowait, out);
+    eryx_pool_wait w = {0};
+    return acquire(p, builder, nowait ? NULL : &w, UINT64_MAX, out);
+}
+
+eryx_status eryx_pool_acquire_slice(eryx_pool *p, eryx_builder *builder, eryx_pool_wait *wait, uint64_t slice_ms,
+                                    eryx_sandbox **out) {
+    if (!wait) {
+        if (out) *out = NULL;
+        return eryx__fail(&pool_err, ERYX_ERR_INVALID_ARGUMENT, "eryx_pool_acquire_slice: wait is NULL");
+    }
+    return acquire(p, builder, wait, slice_ms, out);
 }
 
 /* Puts back what a lessee may have changed, so nothing of its lease reaches the
 ** next; false when the sandbox must not be reused (it keeps state, or cannot run). */
 static bool reset_for_reuse(eryx_pool *p, eryx_sandbox *s) {
     if (s->broken || s->spec.keep_state) return false;
+    /* A session snapshot restored after the lease's last execution is the state
+    ** the next execution would start from: back to the start state. */
+    if (s->restored && eryx__instance_fresh(s) != ERYX_OK) return false;
     s->out_fn = NULL;
     s->out_user = NULL;
     s->stdin_fn = NULL;
@@ -261,11 +306,34 @@ eryx_status eryx_pool_release(eryx_pool *p, eryx_sandbox *s) {
     }
     bool own = p->leased[i].own;
     p->leased[i] = p->leased[--p->nleased];
-    bool keep = !own && !p->closed && reset_for_reuse(p, s);
-    if (keep) p->idle[p->nidle++] = (idle_slot){.s = s, .since_ns = eryx__now_ns()};
-    drop_permit(p);
+    bool keep = !own && !p->closed;
+    if (keep && s->restored) { /* reset outside mu: it makes a fresh instance */
+        p->in_use--;
+        p->freeing++;
+        pthread_mutex_unlock(&p->mu);
+        keep = reset_for_reuse(p, s);
+        pthread_mutex_lock(&p->mu);
+        p->freeing--;
+        p->in_use++;
+        keep = keep && !p->closed;
+    } else if (keep) {
+        keep = reset_for_reuse(p, s);
+    }
+    if (keep) {
+        p->idle[p->nidle++] = (idle_slot){.s = s, .since_ns = eryx__now_ns()};
+        drop_permit(p);
+        pthread_mutex_unlock(&p->mu);
+        return ERYX_OK;
+    }
+    /* Its permit turns into a freeing slot, given back once it is gone. */
+    p->in_use--;
+    p->freeing++;
     pthread_mutex_unlock(&p->mu);
-    if (!keep) eryx_sandbox_free(s);
+    eryx_sandbox_free(s);
+    pthread_mutex_lock(&p->mu);
+    p->freeing--;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     return ERYX_OK;
 }
 
@@ -275,7 +343,7 @@ eryx_status eryx_pool_stats_get(eryx_pool *p, eryx_pool_stats *st) {
     pthread_mutex_lock(&p->mu);
     *st = (eryx_pool_stats){.total = p->nidle + p->in_use,
                             .idle = p->nidle,
-                            .available = p->opts.max_size - p->in_use,
+                            .available = p->opts.max_size - p->in_use - p->freeing,
                             .in_use = p->in_use,
                             .total_acquisitions = p->acquisitions,
                             .total_creations = p->creations,
@@ -297,9 +365,16 @@ size_t eryx_pool_evict_idle(eryx_pool *p) {
     for (size_t i = 0; i < n; i++) gone[i] = p->idle[i].s;
     memmove(p->idle, p->idle + n, (p->nidle - n) * sizeof *p->idle);
     p->nidle -= n;
+    p->freeing += n;
     pthread_mutex_unlock(&p->mu);
     free_all(gone, n);
     free(gone);
+    if (n) {
+        pthread_mutex_lock(&p->mu);
+        p->freeing -= n;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
     return n;
 }
 

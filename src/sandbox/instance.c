@@ -378,6 +378,7 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
 }
 
 eryx_status eryx__instance_fresh(eryx_sandbox *s) {
+    s->restored = false;
     eryx__instance_free(s);
     if (eryx__instance_new(s) == ERYX_OK) return ERYX_OK;
     s->broken = 1;

@@ -157,8 +157,9 @@ struct eryx_sandbox {
     struct eryx__secret_set *secrets;
     struct eryx__secret_scrubber *scrub_out[2];
     wasmtime_func_t fn_alloc, fn_free, fn_execute, fn_call;
-    int dead;   /* the guest exited or trapped: the instance cannot run again */
-    int broken; /* a fresh instance could not be made: the sandbox is unusable */
+    int dead;      /* the guest exited or trapped: the instance cannot run again */
+    int broken;    /* a fresh instance could not be made: the sandbox is unusable */
+    bool restored; /* a session blob was restored since the last fresh instance (pools reset it) */
 #ifdef ERYX_BENCH_HOOKS
     uint64_t phase_ns[3]; /* creation: module + VFS set-up, instantiation, Python start */
 #endif

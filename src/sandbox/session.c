@@ -192,7 +192,9 @@ eryx_status eryx_sandbox_restore(eryx_sandbox *s, const void *blob, size_t len) 
     eryx__blob d;
     const char *why = eryx__blob_open(blob, len, &key, artifact, eryx__snapimg_size(s->img), &d);
     if (why) return eryx__fail(&s->err, ERYX_ERR_INVALID_ARGUMENT, "%s", why);
-    return restore_into(s, d.memory_size, fill_blob, &d);
+    eryx_status st = restore_into(s, d.memory_size, fill_blob, &d);
+    if (st == ERYX_OK) s->restored = true;
+    return st;
 }
 
 /* ---- the rollback copy of a journaled run (sandbox.h) ------------------------------ */
@@ -239,7 +241,10 @@ static const char *fill_rollback(void *ctx, uint8_t *mem) {
 eryx_status eryx__rollback_restore(eryx_sandbox *s, const eryx__rollback *rb) {
     eryx__errbuf_clear(&s->err);
     if (s->broken) return ERYX_ERR_SANDBOX_DEAD;
-    return restore_into(s, rb->size, fill_rollback, (void *)rb);
+    bool was = s->restored; /* the state before the run: a blob's, or not, as it was */
+    eryx_status st = restore_into(s, rb->size, fill_rollback, (void *)rb);
+    if (st == ERYX_OK) s->restored = was;
+    return st;
 }
 
 void eryx__rollback_free(eryx__rollback *rb) {

@@ -444,6 +444,7 @@ void eryx__wasi_close_guest_fds(eryx__wasi *w) {
     if (!w) return;
     for (size_t i = FIRST_GUEST_FD; i < ERYX__WASI_MAX_FDS; i++)
         if (w->fds[i].kind != FD_FREE) eryx__wasi_fd_release(&w->fds[i]);
+    w->stat_dirfd = 0;
 }
 
 void eryx__wasi_free(eryx__wasi *w) {

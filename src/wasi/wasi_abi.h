@@ -117,7 +117,8 @@
 #define ERYX__WASI_PREOPENTYPE_DIR 0
 
 /* rights (u64): all 29 defined bits. eryx enforces access in the VFS (read-only
-** mounts), so fds report every right. */
+** mounts), so fds report every right, but FD_WRITE where a read-only mount is
+** concerned (eryx__wasi_fd_fdstat_get). */
 #define ERYX__WASI_RIGHTS_ALL ((uint64_t)0x1FFFFFFF)
 
 /* Layouts: sizes and field offsets in guest memory. */

@@ -307,6 +307,7 @@ int32_t eryx__wasi_fd_close(eryx__wasi *w, eryx__guest_mem m, const uint64_t *ar
     fd_entry *e = fd_get(w, A32(0));
     if (!e) return ERYX__WASI_EBADF;
     if (e->kind == FD_ROOT) return ERYX__WASI_ENOTSUP; /* the guest's libc resolves every path through it */
+    if (w->stat_dirfd == A32(0)) w->stat_dirfd = 0;
     eryx__wasi_fd_release(e);
     return 0;
 }
@@ -340,9 +341,21 @@ int32_t eryx__wasi_fd_fdstat_get(eryx__wasi *w, eryx__guest_mem m, const uint64_
     b[0] = entry_filetype(e);
     put_u16(b + 2, e->fdflags);
     /* Every right, stdio included: with FD_SEEK and FD_TELL present, wasi-libc's
-    ** isatty() is false, so stdout is block-buffered (the host flushes). */
-    put_u64(b + 8, ERYX__WASI_RIGHTS_ALL);
-    put_u64(b + 16, ERYX__WASI_RIGHTS_ALL);
+    ** isatty() is false, so stdout is block-buffered (the host flushes). The VFS
+    ** enforces read-only mounts; the rights only tell it, without FD_WRITE: for a
+    ** file or directory opened there, and for the directory fd whose last
+    ** path_filestat_get found a path there (wasi-libc's access(W_OK) stats the
+    ** path, then checks the fd's inheriting rights). FD_DATASYNC stays, so an
+    ** O_WRONLY open still says so to path_open. */
+    uint64_t base = ERYX__WASI_RIGHTS_ALL, inheriting = ERYX__WASI_RIGHTS_ALL;
+    if ((e->kind == FD_FILE || e->kind == FD_DIR) && w->vfs && e->path && eryx__vfs_writable(w->vfs, e->path))
+        base = inheriting = ERYX__WASI_RIGHTS_ALL & ~RIGHT_FD_WRITE;
+    if (is_dir(e) && w->stat_dirfd == A32(0)) {
+        inheriting = w->stat_readonly ? ERYX__WASI_RIGHTS_ALL & ~RIGHT_FD_WRITE : ERYX__WASI_RIGHTS_ALL;
+        w->stat_dirfd = 0;
+    }
+    put_u64(b + 8, base);
+    put_u64(b + 16, inheriting);
     if (!store(m, A32(1), b, sizeof b)) return ERYX__WASI_EFAULT;
     return 0;
 }
@@ -515,10 +528,12 @@ int32_t eryx__wasi_path_open(eryx__wasi *w, eryx__guest_mem m, const uint64_t *a
     while (fd < ERYX__WASI_MAX_FDS && w->fds[fd].kind != FD_FREE) fd++;
     if (fd == ERYX__WASI_MAX_FDS) return ERYX__WASI_EMFILE;
 
-    /* wasi-libc asks for FD_WRITE exactly for O_WRONLY / O_RDWR (O_RDONLY leaves it
-    ** out), so a read-only open of a read-only mount does not ask for writing. */
+    /* wasi-libc asks for FD_WRITE and FD_DATASYNC exactly for O_WRONLY / O_RDWR
+    ** (O_RDONLY leaves both out), so a read-only open of a read-only mount does not
+    ** ask for writing. Its rights are the directory's inheriting ones masked: when
+    ** those lack FD_WRITE (fd_fdstat_get), FD_DATASYNC still says "write". */
     bool want_write = (oflags & (ERYX__WASI_O_CREAT | ERYX__WASI_O_TRUNC)) || (fdflags & ERYX__WASI_FDFLAG_APPEND) ||
-                      (rights & RIGHT_FD_WRITE);
+                      (rights & (RIGHT_FD_WRITE | RIGHT_FD_DATASYNC));
     bool want_read = (rights & (RIGHT_FD_READ | RIGHT_FD_READDIR)) || !want_write;
     uint32_t flags = 0;
     if (want_read) flags |= ERYX__VFS_O_READ;
@@ -591,6 +606,8 @@ int32_t eryx__wasi_path_filestat_get(eryx__wasi *w, eryx__guest_mem m, const uin
     memset(&st, 0, sizeof st);
     if ((err = eryx__vfs_stat_path(w->vfs, path, A32(1) & ERYX__WASI_LOOKUP_SYMLINK_FOLLOW, &st))) return err;
     store_filestat(m, out, &st);
+    w->stat_dirfd = A32(0); /* for an access() that asks fd_fdstat_get next */
+    w->stat_readonly = eryx__vfs_writable(w->vfs, path) != 0;
     return 0;
 }
 

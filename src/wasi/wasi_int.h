@@ -20,6 +20,7 @@
 #define FIRST_GUEST_FD 4
 #define ROOT_FD 3
 
+#define RIGHT_FD_DATASYNC ((uint64_t)1 << 0)
 #define RIGHT_FD_READ ((uint64_t)1 << 1)
 #define RIGHT_FD_WRITE ((uint64_t)1 << 6)
 #define RIGHT_FD_READDIR ((uint64_t)1 << 14)
@@ -59,6 +60,11 @@ struct eryx__wasi {
     bool exited;
     int exit_code;
     fd_entry fds[ERYX__WASI_MAX_FDS];
+    /* What the last path_filestat_get through a directory fd found: wasi-libc's
+    ** access() asks it, then fd_fdstat_get of the same fd, whose inheriting rights
+    ** then answer for that path (one preopen serves every mount). 0: none. */
+    uint32_t stat_dirfd;
+    bool stat_readonly;
 };
 
 
