@@ -1,7 +1,7 @@
 /*
 ** _eryx: the CPython extension under `import eryx` (python/eryx/). A thin layer
-** over include/eryx.h: Builder (eryx_builder), Sandbox (eryx_sandbox) and Storage
-** (eryx_storage), and Pool (eryx_pool: _eryx_pool.c). The pure-Python layer makes
+** over include/eryx.h: Builder (eryx_builder), Sandbox (eryx_sandbox), Storage
+** (eryx_storage: _eryx_storage.c) and Pool (eryx_pool: _eryx_pool.c). The pure-Python layer makes
 ** the public API of these.
 **
 ** The GIL is released while the guest runs (execute), while a sandbox is made
@@ -16,6 +16,7 @@
 #include <string.h>
 #include "eryx.h"
 #include "_eryx_pool.h"
+#include "_eryx_storage.h"
 
 static PyObject *ErrorType; /* _eryx.Error */
 
@@ -27,47 +28,6 @@ static PyObject *raise_status(eryx_status st, const char *msg) {
     }
     return NULL;
 }
-
-/* ---- Storage ------------------------------------------------------------------ */
-typedef struct {
-    PyObject_HEAD eryx_storage *st;
-} StorageObject;
-
-static int Storage_init(StorageObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"max_bytes", NULL};
-    unsigned long long max = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|K", kwlist, &max)) return -1;
-    if (self->st) eryx_storage_release(self->st);
-    if (!(self->st = eryx_storage_new(max))) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
-}
-
-static void Storage_dealloc(StorageObject *self) {
-    eryx_storage_release(self->st);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyObject *Storage_used(StorageObject *self, void *closure) {
-    (void)closure;
-    return PyLong_FromUnsignedLongLong(self->st ? eryx_storage_used(self->st) : 0);
-}
-
-static PyGetSetDef Storage_getset[] = {{"used_bytes", (getter)Storage_used, NULL, "bytes of file contents held", NULL},
-                                       {NULL, NULL, NULL, NULL, NULL}};
-
-static PyTypeObject StorageType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_eryx.Storage",
-    .tp_basicsize = sizeof(StorageObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "An in-memory filesystem several sandboxes can mount (eryx_storage).",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Storage_init,
-    .tp_dealloc = (destructor)Storage_dealloc,
-    .tp_getset = Storage_getset,
-};
 
 /* ---- host callbacks ------------------------------------------------------------- */
 /* user is a Python callable invoke(args_json: str) -> str, kept alive by the
@@ -253,9 +213,10 @@ static PyObject *B_add_storage(BuilderObject *self, PyObject *args) {
     CHECK_B;
     PyObject *st;
     const char *g;
-    if (!PyArg_ParseTuple(args, "O!s", &StorageType, &st, &g)) return NULL;
-    if (!((StorageObject *)st)->st) return PyErr_Format(PyExc_ValueError, "the storage was not initialized");
-    return builder_status(self, eryx_builder_add_storage(self->b, ((StorageObject *)st)->st, g));
+    if (!PyArg_ParseTuple(args, "O!s", &eryx__py_StorageType, &st, &g)) return NULL;
+    eryx_storage *storage = eryx__py_storage(st);
+    if (!storage) return PyErr_Format(PyExc_ValueError, "the storage was not initialized");
+    return builder_status(self, eryx_builder_add_storage(self->b, storage, g));
 }
 static PyObject *B_add_package(BuilderObject *self, PyObject *arg) {
     CHECK_B;
@@ -839,12 +800,13 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, .m_name = "_eryx",
 
 PyMODINIT_FUNC PyInit__eryx(void);
 PyMODINIT_FUNC PyInit__eryx(void) {
-    if (PyType_Ready(&StorageType) < 0 || PyType_Ready(&BuilderType) < 0 || PyType_Ready(&SandboxType) < 0) return NULL;
+    if (PyType_Ready(&eryx__py_StorageType) < 0 || PyType_Ready(&BuilderType) < 0 || PyType_Ready(&SandboxType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     ErrorType = PyErr_NewExceptionWithDoc("_eryx.Error", "an eryx status: args are (code, name, message)", NULL, NULL);
     if (!ErrorType || PyModule_AddObjectRef(m, "Error", ErrorType) < 0 ||
-        PyModule_AddObjectRef(m, "Storage", (PyObject *)&StorageType) < 0 ||
+        PyModule_AddObjectRef(m, "Storage", (PyObject *)&eryx__py_StorageType) < 0 ||
         PyModule_AddObjectRef(m, "Builder", (PyObject *)&BuilderType) < 0 ||
         PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0 || eryx__py_pool_init(m, ErrorType) < 0) {
         Py_DECREF(m);

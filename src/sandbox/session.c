@@ -103,18 +103,30 @@ static eryx_status snapshot_check(eryx_sandbox *s) {
     return ERYX_OK;
 }
 
+/* What a snapshot or a rollback copy holds: the guest memory (base, size) and the
+** pages that differ from the start state (malloc'd list of n page numbers). */
+static eryx_status changed_pages(eryx_sandbox *s, const uint8_t **base, size_t *size, uint32_t **pages, size_t *n) {
+    *pages = NULL;
+    *n = 0;
+    eryx_status st = snapshot_check(s);
+    if (st != ERYX_OK) return st;
+    *base = wasmtime_memory_data(s->cx, &s->host.memory);
+    *size = wasmtime_memory_data_size(s->cx, &s->host.memory);
+    if (eryx__snapmem_changed_pages(*base, *size, s->img, pages, n) != 0)
+        return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
+    return ERYX_OK;
+}
+
 eryx_status eryx_sandbox_snapshot(eryx_sandbox *s, void **blob, size_t *len) {
     if (!s || !blob || !len) return ERYX_ERR_INVALID_ARGUMENT;
     *blob = NULL;
     *len = 0;
     eryx__errbuf_clear(&s->err);
-    eryx_status st = snapshot_check(s);
+    const uint8_t *base;
+    size_t size, n;
+    uint32_t *pages;
+    eryx_status st = changed_pages(s, &base, &size, &pages, &n);
     if (st != ERYX_OK) return st;
-    const uint8_t *base = wasmtime_memory_data(s->cx, &s->host.memory);
-    size_t size = wasmtime_memory_data_size(s->cx, &s->host.memory), n = 0;
-    uint32_t *pages = NULL;
-    if (eryx__snapmem_changed_pages(base, size, s->img, &pages, &n) != 0)
-        return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
     eryx__blob_key key;
     if (session_key(s, &key) != ERYX_OK) {
         free(pages);
@@ -210,13 +222,11 @@ struct eryx__rollback {
 
 eryx_status eryx__rollback_take(eryx_sandbox *s, eryx__rollback **out) {
     *out = NULL;
-    eryx_status st = snapshot_check(s);
+    const uint8_t *base;
+    size_t size, n;
+    uint32_t *pages;
+    eryx_status st = changed_pages(s, &base, &size, &pages, &n);
     if (st != ERYX_OK) return st;
-    const uint8_t *base = wasmtime_memory_data(s->cx, &s->host.memory);
-    size_t size = wasmtime_memory_data_size(s->cx, &s->host.memory), n = 0;
-    uint32_t *pages = NULL;
-    if (eryx__snapmem_changed_pages(base, size, s->img, &pages, &n) != 0)
-        return eryx__fail(&s->err, ERYX_ERR_IO, "cannot read the process's page map to find the changed pages");
     eryx__rollback *rb = calloc(1, sizeof *rb);
     uint8_t *data = rb && n <= SIZE_MAX / ERYX__BLOB_PAGE ? malloc(n ? n * ERYX__BLOB_PAGE : 1) : NULL;
     if (!data) {
