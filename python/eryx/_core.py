@@ -354,14 +354,15 @@ def _check_result_variable(name: Any) -> str:
     return name
 
 
-def _check_state_key(key: Any) -> bytes | None:
+def _check_state_key(key: Any, name: str = "state_key") -> bytes | None:
+    """A secret key argument (state_key, a journal's key): None, or 32 bytes or more."""
     if key is None:
         return None
     if not isinstance(key, (bytes, bytearray, memoryview)):
-        raise TypeError(f"state_key must be bytes or None, not {type(key).__name__}")
+        raise TypeError(f"{name} must be bytes or None, not {type(key).__name__}")
     key = bytes(key)
     if len(key) < 32:
-        raise ValueError(f"state_key must be at least 32 bytes (got {len(key)}): use os.urandom(32)")
+        raise ValueError(f"{name} must be at least 32 bytes (got {len(key)}): use os.urandom(32)")
     return key
 
 

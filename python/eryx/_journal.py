@@ -128,17 +128,6 @@ def _journal_text(journal: Any) -> bytes | None:
         raise ValueError(f"Invalid journal: not JSON: {e}") from None
 
 
-def _check_key(key: Any) -> bytes | None:
-    if key is None:
-        return None
-    if not isinstance(key, (bytes, bytearray, memoryview)):
-        raise TypeError(f"key must be bytes or None, not {type(key).__name__}")
-    key = bytes(key)
-    if len(key) < 32:
-        raise ValueError(f"key must be at least 32 bytes (got {len(key)}): use os.urandom(32)")
-    return key
-
-
 class _Journaled:
     """_run's view of a sandbox whose execution is journaled: execute() passes the
     journal to the extension and keeps what it returns about it."""
@@ -159,9 +148,9 @@ def run_with_journal(sb: Any, code: str, journal: Any = None, *, key: Any = None
     Sandbox.execute_with_journal documents; PooledSandbox calls it too. Never raises
     for an execution's failure (it is the outcome's error); ValueError for a
     journal that is malformed, too large or not signed as key requires."""
-    from ._core import EryxError, ExecutionError, _run
+    from ._core import EryxError, ExecutionError, _check_state_key, _run
 
-    text, key = _journal_text(journal), _check_key(key)
+    text, key = _journal_text(journal), _check_state_key(key, "key")
     view = _Journaled(sb, text, key)
     result, error = None, None
     try:

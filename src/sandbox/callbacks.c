@@ -549,3 +549,10 @@ char *eryx__cb_describe(const eryx__cb_def *defs, size_t ndefs) {
     json_decref(list);
     return text;
 }
+
+void eryx__cb_suspension_clear(eryx__cb_suspension *susp) {
+    free(susp->name);
+    free(susp->args);
+    free(susp->reason);
+    *susp = (eryx__cb_suspension){0};
+}

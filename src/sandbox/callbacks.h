@@ -49,6 +49,7 @@ struct eryx__journal;
 typedef struct eryx__cb_suspension {
     char *name, *args, *reason;
 } eryx__cb_suspension;
+void eryx__cb_suspension_clear(eryx__cb_suspension *susp); /* frees the strings, zeroes it */
 void eryx__cb_hub_set_journal(eryx__cb_hub *hub, struct eryx__journal *journal);
 bool eryx__cb_hub_suspended(eryx__cb_hub *hub);
 void eryx__cb_hub_end(eryx__cb_hub *hub, eryx__cb_suspension *susp);

@@ -132,13 +132,8 @@ static eryx_status suspension(eryx_sandbox *s, eryx_status st, eryx__cb_suspensi
     if (susp->name || st == ERYX_ERR_SUSPENDED)
         st = eryx__fail(&s->err, ERYX_ERR_SUSPENDED, "execution suspended: %.2000s (callback %.200s)",
                         susp->reason ? susp->reason : "", susp->name ? susp->name : "?");
-    if (jr) {
-        jr->susp = *susp;
-    } else {
-        free(susp->name);
-        free(susp->args);
-        free(susp->reason);
-    }
+    if (jr) jr->susp = *susp;
+    else eryx__cb_suspension_clear(susp);
     return st;
 }
 
@@ -152,10 +147,7 @@ static eryx_status roll_back(eryx_sandbox *s, eryx_status st, eryx__journal_run 
         return st;
     }
     eryx__errbuf why = s->err;
-    free(jr->susp.name); /* not resumable here: resume in another session */
-    free(jr->susp.args);
-    free(jr->susp.reason);
-    jr->susp = (eryx__cb_suspension){0};
+    eryx__cb_suspension_clear(&jr->susp);        /* not resumable here: resume in another session */
     if (s->broken) return ERYX_ERR_SANDBOX_DEAD; /* its message says why */
     return eryx__fail(&s->err, rs,
                       "%.1000s; then the session could not be rolled back to its state before the run (%.1000s): it "
