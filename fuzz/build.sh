@@ -40,6 +40,7 @@ build fuzz_net_secrets fuzz/fuzz_net_secrets.c src/net/secrets.c src/net/addr.c 
 build fuzz_net_conn fuzz/fuzz_net_conn.c src/net/addr.c src/net/policy.c src/net/resolve.c src/net/tls.c \
     src/net/tls_info.c src/net/secrets.c src/net/conn.c src/net/conn_abi.c src/wasi/wasi.c src/wasi/wasi_fs.c \
     src/wasi/wasi_stream.c src/vfs/*.c src/common/errbuf.c -lssl -lcrypto -lcares -ljansson
+build fuzz_module_blob fuzz/fuzz_module_blob.c src/sandbox/module_blob.c src/sandbox/blob_key.c -lcrypto
 build fuzz_journal fuzz/fuzz_journal.c src/sandbox/journal.c src/sandbox/blob_key.c src/common/errbuf.c -ljansson -lcrypto
 # The session blob seed writer: a plain program (no fuzzer main).
 "$cc" -fsanitize=address,undefined "${common[@]}" fuzz/make_seed_blob.c src/sandbox/session_blob.c src/sandbox/blob_key.c -lzstd -lcrypto \
@@ -51,6 +52,9 @@ for t in fuzz_zip fuzz_wasi fuzz_store fuzz_wasm_image fuzz_session_blob fuzz_pa
 done
 # fuzz_net_addr: the committed seeds (IP spellings, CIDRs, a glob and a host).
 mkdir -p "$out/corpus/fuzz_net_addr" && cp fuzz/corpus/fuzz_net_addr/* "$out/corpus/fuzz_net_addr/"
+# fuzz_module_blob: a small blob's header (magic, id length 4, "abcd", payload length 3, "xyz").
+mkdir -p "$out/corpus/fuzz_module_blob" && printf 'ERYXMOD1\x04\x00\x00\x00abcd\x03\x00\x00\x00\x00\x00\x00\x00xyz' \
+    >"$out/corpus/fuzz_module_blob/seed"
 # fuzz_journal: the committed seeds (entries, an empty journal, a badly signed one).
 mkdir -p "$out/corpus/fuzz_journal" && cp fuzz/corpus/fuzz_journal/* "$out/corpus/fuzz_journal/"
 # fuzz_net_conn: the committed seeds (connect, TLS options, info, error, close).

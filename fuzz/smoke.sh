@@ -11,7 +11,7 @@ secs=${2:-3}
 "$here/build.sh" "$out" >/dev/null || { echo "FAIL: fuzz/build.sh could not build the targets"; exit 1; }
 out=$(cd "$out" && pwd)
 fail=0
-for t in fuzz_zip fuzz_wasi fuzz_store fuzz_wasm_image fuzz_session_blob fuzz_package fuzz_dylink fuzz_net_addr fuzz_net_secrets fuzz_net_conn fuzz_journal; do
+for t in fuzz_zip fuzz_wasi fuzz_store fuzz_wasm_image fuzz_session_blob fuzz_package fuzz_dylink fuzz_net_addr fuzz_net_secrets fuzz_net_conn fuzz_journal fuzz_module_blob; do
     # New inputs go to a scratch corpus (listed first); the seeds stay as built.
     rm -rf "$out/smoke/$t" && mkdir -p "$out/smoke/$t" "$out/artifacts"
     if "$out/$t" -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=0 \
