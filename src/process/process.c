@@ -36,6 +36,8 @@
 **     bytes; no memory, kept                                   (made: acquire flag)
 **     by eryx_shutdown so blobs
 **     made before stay valid)
+**   work counters (atomics; no  src/common/counters.c        (atomic; never reset:
+**     memory)                                                  eryx_process_counters_get)
 **   the shutdown lock           src/process/process.c        (itself)
 **
 ** Each is made on first use and is thread-safe. The memories pooled per snapshot
