@@ -900,6 +900,61 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *builder, void **blob, siz
 eryx_status eryx_builder_import_snapshot(eryx_builder *builder, const void *blob, size_t len);
 
 /*
+** ---- Shipping compiled code (docs/SCALE.md)
+**
+** A machine whose cache lacks the compiled interpreter compiles it (seconds). A
+** cluster of machines of the same kind can instead ship it: one exports the
+** module its builder's sandboxes instantiate, the others import it into their
+** cache tiers before their first sandbox.
+*/
+
+/* How eryx_builder_import_module went. */
+typedef enum eryx_module_import {
+    ERYX_MODULE_PRESENT = 0,   /* a cache tier had the module already: the blob was not needed */
+    ERYX_MODULE_INSTALLED = 1, /* the blob's module was loaded and put in the builder's cache tiers */
+    ERYX_MODULE_COMPILED = 2   /* this machine's engine refused it (other CPU features, another wasmtime
+                               ** build): compiled here instead, with a warning (eryx_builder_set_warning_handler) */
+} eryx_module_import;
+
+/*
+** Exports the compiled module the builder's sandboxes instantiate (the bare module
+** start states run in: the interpreter, compiled by Cranelift; loaded from the
+** cache, or compiled now) as one blob: a header naming the module and the
+** engine's settings, wasmtime's serialized module (native code, ~30 MB), then an
+** HMAC-SHA-256 of all of it under the key eryx_builder_export_snapshot describes
+** (set a session key, eryx_builder_set_session_key, to import it on other
+** machines). *blob (free it with eryx_blob_free) holds *len bytes.
+** ERYX_ERR_INVALID_ARGUMENT when the builder has pre-initialization off.
+*/
+eryx_status eryx_builder_export_module(eryx_builder *builder, void **blob, size_t *len);
+
+/*
+** Puts a blob from eryx_builder_export_module into the builder's cache tiers (the
+** memory tier, and its cache directory or backend), so the builder's sandboxes,
+** and every later process using that cache, load it instead of compiling. The MAC
+** is checked first (the module is native code: only a blob made under the same key
+** is loaded at all); then the blob must name this builder's module and engine
+** settings (the same guest build, wasmtime, compiler settings). Either failing is
+** ERYX_ERR_INVALID_ARGUMENT with a message, and nothing changes. When the cache has
+** the module already, the blob is not used. When wasmtime refuses it (it checks
+** that the code was compiled for CPU features this machine has, by the same
+** wasmtime), the module is compiled here instead. *how (may be NULL) says which of
+** the three happened. Thread-safe as the builder's other calls are.
+*/
+eryx_status eryx_builder_import_module(eryx_builder *builder, const void *blob, size_t len,
+                                       eryx_module_import *how);
+
+/* Counters of this process's expensive work, since it started (monotonic). */
+typedef struct eryx_process_counters {
+    uint64_t modules_compiled;  /* modules compiled by Cranelift: the interpreter, the bare module, extensions */
+    uint64_t modules_shipped;   /* modules installed from eryx_builder_import_module's blobs */
+    uint64_t start_states_made; /* pre-initializations run (each layer of a start state once) */
+} eryx_process_counters;
+
+/* Fills *out (nothing on NULL). Thread-safe; eryx_shutdown does not reset them. */
+void eryx_process_counters_get(eryx_process_counters *out);
+
+/*
 ** ---- Durable execution (docs/DURABLE.md)
 **
 ** An execution can keep a journal of its host callbacks: each call's name, its

@@ -67,6 +67,20 @@ def _stand_in(decl: dict[str, Any]) -> dict[str, Any]:
     return {"name": decl["name"], "description": decl["description"], "schema": decl["schema"], "fn": missing}
 
 
+def _module_builder(cache_dir: Any, state_key: bytes | None) -> _eryx.Builder:
+    """A builder of the default configuration on this cache and key: what a
+    compiled module is exported from or imported into."""
+    return _Config(limits=ResourceLimits(), callbacks=None, volumes=None, on_stdout=None, on_stderr=None,
+                   result_variable=None, network=None, secrets=None, cache_dir=cache_dir,
+                   state_key=state_key).builder()
+
+
+def process_counters() -> dict[str, int]:
+    """This process's expensive work so far (eryx_process_counters_get): modules
+    compiled, modules installed from shipped blobs, start states made."""
+    return dict(_eryx.counters())
+
+
 class SandboxFactory:
     """Pre-initializes Python once (with `imports` imported); its sandboxes start
     from that state. save()/load() carry the state to another process."""
@@ -262,6 +276,20 @@ class SandboxFactory:
         from ._pool import SandboxPool
         return SandboxPool(self, max_size=max_size, min_idle=min_idle, acquire_timeout_ms=acquire_timeout_ms,
                            idle_timeout_ms=idle_timeout_ms, resource_limits=resource_limits)
+
+    def _export_module(self) -> bytes:
+        """The compiled interpreter module the factory's sandboxes instantiate, signed
+        with the factory's state key (eryx_builder_export_module; eryx.ray ships it to
+        nodes whose cache lacks it, docs/SCALE.md)."""
+        return _call(_eryx.export_module, _module_builder(self._cache_dir, self._state_key), creating=True)
+
+    @staticmethod
+    def _install_module(blob: bytes, *, state_key: bytes | None, cache: bool | str | os.PathLike[str] = True) -> str:
+        """Puts _export_module()'s blob into this machine's cache before a from_bytes:
+        "installed", "present" (the cache had it) or "compiled" (this machine's
+        engine refused it, e.g. other CPU features: compiled here instead)."""
+        builder = _module_builder(_cache_dir_for(cache), _check_state_key(state_key))
+        return str(_call(_eryx.import_module, builder, bytes(blob), creating=True))
 
     @property
     def size_bytes(self) -> int:

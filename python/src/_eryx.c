@@ -16,6 +16,7 @@
 #include <string.h>
 #include "eryx.h"
 #include "_eryx_pool.h"
+#include "_eryx_ship.h"
 #include "_eryx_storage.h"
 
 static PyObject *ErrorType; /* _eryx.Error */
@@ -808,7 +809,8 @@ PyMODINIT_FUNC PyInit__eryx(void) {
     if (!ErrorType || PyModule_AddObjectRef(m, "Error", ErrorType) < 0 ||
         PyModule_AddObjectRef(m, "Storage", (PyObject *)&eryx__py_StorageType) < 0 ||
         PyModule_AddObjectRef(m, "Builder", (PyObject *)&BuilderType) < 0 ||
-        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0 || eryx__py_pool_init(m, ErrorType) < 0) {
+        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0 || eryx__py_pool_init(m, ErrorType) < 0 ||
+        eryx__py_ship_init(m, ErrorType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -380,13 +380,16 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
     if (!g->module) {
         if (source) *source = ERYX__LOADED_COMPILED;
         /* Never a silent multi-second stall: say what is happening and why. */
-        if (store)
+        if (cc->make_says) {
+            /* make() says it itself if it ends up compiling */
+        } else if (store) {
             warn(cc, "compiling a module for this machine (seconds; once: it is then loaded from the cache in %s)",
                  eryx__store_dir(store));
-        else
+        } else {
             warn(cc, "compiling a module for this machine (seconds; %s)",
                  cc->backend ? "once: it is then loaded from the cache backend"
                              : "again in every process: no cache directory is in use");
+        }
         if ((st = make(make_user, &g->module, err)) != ERYX_OK) goto fail;
         store_compiled(cc, store, key, g->module);
     }

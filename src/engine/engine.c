@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include "../common/counters.h"
 #include "../common/process_state.h"
 #include "../snapshot/snapmem.h"
 #include "../host/host.h"
@@ -198,6 +199,7 @@ eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtim
     wasmtime_error_t *e = wasmtime_module_new(engine, (const uint8_t *)wasm.data, wasm.size, out);
     wasm_byte_vec_delete(&wasm);
     if (e) return eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the guest module failed", e, NULL);
+    eryx__count(ERYX__COUNT_MODULE_COMPILED);
     return ERYX_OK;
 }
 

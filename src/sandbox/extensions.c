@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../cache/key.h"
+#include "../common/counters.h"
 #include "../common/process_state.h"
 #include "../link/linkcheck.h"
 
@@ -83,7 +84,9 @@ static eryx_status make_side(void *user, wasmtime_module_t **out, eryx__errbuf *
     wasm_engine_t *engine = eryx__engine(m->engine, err);
     if (!engine) return ERYX_ERR_ENGINE;
     wasmtime_error_t *e = wasmtime_module_new(engine, m->bytes, m->len, out);
-    return e ? eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the extension failed", e, NULL) : ERYX_OK;
+    if (e) return eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the extension failed", e, NULL);
+    eryx__count(ERYX__COUNT_MODULE_COMPILED);
+    return ERYX_OK;
 }
 
 static const side_entry *registry_get(eryx__engine_kind engine, const char *sha) {

@@ -216,6 +216,19 @@ void eryx__rollback_free(eryx__rollback *rb); /* NULL allowed */
 eryx_status eryx__sandbox_execute_journal(eryx_sandbox *s, const char *code, size_t len, eryx_result **result,
                                           eryx__journal_run *jr);
 
+/* ---- start_state.c, for module_ship.c ------------------------------------------ */
+/* The key b's start states and shipped modules are signed with: b's session key,
+** else the machine's, else the process's; why says why the machine's was not used. */
+struct eryx__blob_key;
+eryx_status eryx__builder_state_key(eryx_builder *b, struct eryx__blob_key *out, char *why, size_t why_len);
+/* The bare module b's sandboxes instantiate, through b's cache tiers; made by make
+** on a miss (NULL: compiled). id receives what names it: its id and the engine's
+** settings (out NULL: only that). ERYX_ERR_INVALID_ARGUMENT with pre-initialization off. */
+eryx_status eryx__builder_bare_module(eryx_builder *b, eryx__make_module_fn make, void *make_user, char id[256],
+                                      eryx__guest **out);
+/* Compiles b's bare module (what a miss in every tier costs). */
+eryx_status eryx__builder_compile_bare(eryx_builder *b, wasmtime_module_t **out, eryx__errbuf *err);
+
 /* ---- hooks.c -------------------------------------------------------------------- */
 /* Delivers len bytes of output to fd 1 or 2 of the running execution (its cap, the
 ** streaming callback); a WASI errno when the cap is reached. */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <zstd.h>
 #include "../cache/key.h"
+#include "../common/counters.h"
 #include "../common/le.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
@@ -223,6 +224,7 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
     if (!(*out = eryx__snapimg_new(wasmtime_memory_data(t.cx, &t.host.memory),
                                    wasmtime_memory_data_size(t.cx, &t.host.memory), &msg)))
         st = eryx__fail(err, msg.status, "cannot keep the snapshot image: %s", msg.msg);
+    else eryx__count(ERYX__COUNT_STATE_MADE);
 done:
     t.cur = NULL;
     eryx__result_clear(&scratch);
@@ -294,6 +296,7 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
     } else {
         wasmtime_error_t *e = wasmtime_module_new(eryx__engine(job->cc->engine, NULL), bare, bare_len, out);
         if (e) st = eryx__fail_wasmtime(err, ERYX_ERR_ENGINE, "compiling the snapshot module failed", e, NULL);
+        else eryx__count(ERYX__COUNT_MODULE_COMPILED);
     }
     wasm_byte_vec_delete(&wasm);
     free(bare);
@@ -424,7 +427,7 @@ eryx_status eryx__builder_install_state(eryx_builder *b, const char *id, eryx__s
 /* The key b's start states are made and checked with: the builder's session key,
 ** else the machine's (its cache directory's state.key), else the process's own.
 ** why says why the machine's was not used ("" when it was). */
-static eryx_status state_key(eryx_builder *b, eryx__blob_key *out, char *why, size_t why_len) {
+eryx_status eryx__builder_state_key(eryx_builder *b, eryx__blob_key *out, char *why, size_t why_len) {
     why[0] = 0;
     if (b->spec.session_key.len) {
         *out = b->spec.session_key;
@@ -444,7 +447,7 @@ eryx_status eryx_builder_export_snapshot(eryx_builder *b, void **blob, size_t *l
     eryx__snapimg *img = NULL;
     eryx__blob_key key;
     eryx_status st = eryx__builder_start_state(b, &id, &img);
-    if (st == ERYX_OK) st = state_key(b, &key, why, sizeof why);
+    if (st == ERYX_OK) st = eryx__builder_state_key(b, &key, why, sizeof why);
     if (st != ERYX_OK) goto done;
     size_t idlen = strlen(id), size = eryx__snapimg_size(img), bound = ZSTD_compressBound(size);
     uint8_t *out = malloc(HEADER + idlen + bound + ERYX__BLOB_MAC);
@@ -493,7 +496,7 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
     /* Authenticate everything before believing any of it. */
     eryx__blob_key key;
     char why[PATH_MAX + 128];
-    eryx_status st = state_key(b, &key, why, sizeof why);
+    eryx_status st = eryx__builder_state_key(b, &key, why, sizeof why);
     if (st != ERYX_OK) return st;
     size_t body = len - ERYX__BLOB_MAC;
     int ok = eryx__blob_mac_check(&key, p, body, p + body);
@@ -543,4 +546,38 @@ eryx_status eryx_builder_import_snapshot(eryx_builder *b, const void *blob, size
     eryx__snapimg_release(img);
     free(id);
     return st;
+}
+
+
+/* ---- the bare module, for shipping it (src/sandbox/module_ship.c) -------------- */
+
+eryx_status eryx__builder_bare_module(eryx_builder *b, eryx__make_module_fn make, void *make_user, char id[256],
+                                      eryx__guest **out) {
+    char path[PATH_MAX], sha[65], bare_id[128];
+    if (out) *out = NULL;
+    if (!b->preinit)
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "the builder has pre-initialization off: its sandboxes start from the guest module, which "
+                          "is not shipped (only the module start states run in)");
+    eryx_status st = eryx__guest_sha256(b->spec.guest_dir, sha, &b->err);
+    if (st != ERYX_OK) return st;
+    snprintf(path, sizeof path, "%s/python.wasm", b->spec.guest_dir);
+    bare_id_of(sha, bare_id);
+    eryx__cache_config cc = builder_cache_config(b);
+    /* The identity a shipped copy must match: the module's id and the engine's settings. */
+    if ((size_t)snprintf(id, 256, "%s\x1e%s", bare_id, eryx__engine_settings(cc.engine)) >= 256)
+        return eryx__fail(&b->err, ERYX_ERR_ENGINE, "the engine's settings string is too long");
+    if (!out) return ERYX_OK; /* the id alone */
+    snapshot_job job = {.b = b, .wasm_path = path, .cc = &cc};
+    if (!make) make = make_bare_module, make_user = &job;
+    else cc.make_says = true;
+    return eryx__module_acquire(bare_id, make, make_user, &cc, out, NULL, &b->err);
+}
+
+eryx_status eryx__builder_compile_bare(eryx_builder *b, wasmtime_module_t **out, eryx__errbuf *err) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/python.wasm", b->spec.guest_dir);
+    eryx__cache_config cc = builder_cache_config(b);
+    snapshot_job job = {.b = b, .wasm_path = path, .cc = &cc};
+    return make_bare_module(&job, out, err);
 }
