@@ -26,7 +26,7 @@ from eryx.ray import EryxExecutor, RayResult, RaySession, SessionLostError
 # module: Ray's serializer ships its functions by value.
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-_RENDEZVOUS_S = 120  # how long a test waits for an actor to reach a rendezvous before failing
+_RENDEZVOUS_S = 60  # how long a test waits for an actor to reach a rendezvous before failing
 
 
 @pytest.fixture(scope="module")

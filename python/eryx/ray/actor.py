@@ -13,21 +13,13 @@ from typing import Any
 
 import ray
 
-from .. import _eryx
 from .._core import ResourceLimits
-from .._factory import SandboxFactory
+from .._factory import SandboxFactory, process_counters
 from . import results
 
 # A batch's items wait for a lease as long as it takes (the actor's calls are
 # bounded by the driver's in-flight limit, not by a pool timeout).
 _ACQUIRE_TIMEOUT_MS = 24 * 3600 * 1000
-
-
-def process_counters() -> dict[str, Any]:
-    """This process's eryx counters (modules compiled, start states made...), when
-    the extension has them."""
-    counters = getattr(_eryx, "counters", None)
-    return dict(counters()) if counters is not None else {}
 
 
 class EryxActor:
@@ -40,10 +32,9 @@ class EryxActor:
         self._actor, self._node = ctx.get_actor_id() or "", ctx.get_node_id() or ""
         self._limits = resource_limits
         self._module = None
-        install = getattr(SandboxFactory, "_install_module", None)
-        if module_blob is not None and install is not None:
+        if module_blob is not None:
             # the driver's compiled interpreter, unless this machine's engine refuses it
-            self._module = install(module_blob, state_key=state_key)
+            self._module = SandboxFactory._install_module(module_blob, state_key=state_key)
         self._factory = SandboxFactory.from_bytes(factory_blob, callbacks=callbacks, state_key=state_key)
         self._factory_loads = 1  # the only one: the actor's sandboxes and sessions all start from it
         self._pool = self._factory.create_pool(max_size=sandboxes, min_idle=sandboxes,

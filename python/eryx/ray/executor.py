@@ -102,8 +102,9 @@ class EryxExecutor:
         self._limits = resource_limits
         # Put once: every actor (and every replacement) reads the same objects.
         self._factory_ref = ray.put(factory.to_bytes())
-        export = getattr(factory, "_export_module", None)
-        self._module_ref = ray.put(export()) if ship_artifacts and export is not None else None
+        # The compiled interpreter too: a node whose cache is cold installs it instead
+        # of compiling (or compiles, when its engine refuses it: other CPU features).
+        self._module_ref = ray.put(factory._export_module()) if ship_artifacts else None
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._accepting, self._closed = True, False
@@ -222,8 +223,9 @@ class EryxExecutor:
     def map(self, codes: Iterable[str], *, ordered: bool = True, batch_size: int = 16,
             max_in_flight: int | None = None) -> Iterator[RayResult]:
         """Runs every code, yielding a RayResult each as batches finish: in input order
-        (ordered=True, buffering) or as they come. codes is read lazily: at most
-        max_in_flight batches (default 2 per actor) are dispatched and not yet
+        (ordered=True, buffering) or as they come. The first batches are dispatched
+        at once; codes is read lazily after them: at most max_in_flight batches'
+        worth of codes (default 2 batches per actor) are dispatched and not yet
         yielded, so a generator of millions of codes is fine."""
         batch_size = _check_count("batch_size", batch_size, minimum=1)
         if max_in_flight is None:
@@ -232,32 +234,9 @@ class EryxExecutor:
         return self._map(iter(codes), bool(ordered), batch_size, max_in_flight)
 
     def _map(self, codes: Iterator[str], ordered: bool, batch_size: int, max_in_flight: int) -> Iterator[RayResult]:
-        sink: queue.SimpleQueue[list[RayResult]] = queue.SimpleQueue()
-        index = pending = next_out = 0  # pending: dispatched and not yet yielded
-        buffered: dict[int, RayResult] = {}
-        exhausted = False
-        while True:
-            while not exhausted and pending + batch_size <= max_in_flight * batch_size:
-                chunk = list(itertools.islice(codes, batch_size))
-                if not chunk:
-                    exhausted = True
-                    break
-                self._dispatch([(index + k, c, 1) for k, c in enumerate(chunk)], sink.put)
-                index += len(chunk)
-                pending += len(chunk)
-            if pending == 0:
-                return
-            got = sink.get()
-            if not ordered:
-                pending -= len(got)
-                yield from got
-                continue
-            for r in got:
-                buffered[r.index] = r
-            while next_out in buffered:
-                pending -= 1
-                next_out += 1
-                yield buffered.pop(next_out - 1)
+        run = _MapRun(self, codes, batch_size, max_in_flight)
+        run.fill()  # the first batches start now, not at the first next()
+        return run.ordered() if ordered else run.unordered()
 
     def session(self, snapshot_every: int | None = None) -> "RaySession":
         """A session (state kept between executions) pinned to one actor; see RaySession."""
@@ -323,3 +302,44 @@ class EryxExecutor:
         return (f"EryxExecutor(num_actors={self._num_actors}, sandboxes_per_actor={self._sandboxes}, "
                 f"max_retries={self._max_retries})")
 
+
+
+class _MapRun:
+    """One map(): reads codes a batch at a time while the window has room, and
+    turns the batches' results into the caller's stream."""
+
+    def __init__(self, ex: EryxExecutor, codes: Iterator[str], batch_size: int, max_in_flight: int) -> None:
+        self._ex, self._codes, self._batch, self._window = ex, codes, batch_size, max_in_flight * batch_size
+        self._sink: queue.SimpleQueue[list[RayResult]] = queue.SimpleQueue()
+        self._index = 0
+        self.pending = 0  # codes dispatched and not yet yielded (buffered ones included: bounded memory)
+        self._exhausted = False
+
+    def fill(self) -> None:
+        while not self._exhausted and self.pending + self._batch <= self._window:
+            chunk = list(itertools.islice(self._codes, self._batch))
+            if not chunk:
+                self._exhausted = True
+                return
+            self._ex._dispatch([(self._index + k, c, 1) for k, c in enumerate(chunk)], self._sink.put)
+            self._index += len(chunk)
+            self.pending += len(chunk)
+
+    def unordered(self) -> Iterator[RayResult]:
+        while self.pending:
+            got = self._sink.get()
+            self.pending -= len(got)
+            self.fill()
+            yield from got
+
+    def ordered(self) -> Iterator[RayResult]:
+        buffered: dict[int, RayResult] = {}
+        next_out = 0
+        while self.pending:
+            for r in self._sink.get():
+                buffered[r.index] = r
+            while next_out in buffered:
+                self.pending -= 1
+                next_out += 1
+                yield buffered.pop(next_out - 1)
+                self.fill()
