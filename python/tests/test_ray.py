@@ -45,6 +45,10 @@ def whoami() -> int:
     return os.getpid()
 
 
+def fail() -> None:
+    raise LookupError("no such row")
+
+
 def gate(path: str) -> str:
     """The first call (the file `path` is made atomically) writes its actor's pid to
     path + ".pid" and blocks until its actor is killed; later calls return at once."""
@@ -231,6 +235,31 @@ def test_callbacks_run_on_the_actors(cluster):
         assert max(r.result[1] for r in rs) >= 2 and calls == []
         s = ex.session()
         assert s.execute("result = await whoami()").result in pids
+    with EryxExecutor(num_actors=1, callbacks=[{"name": "fail", "fn": fail}]) as ex:
+        r = ex.submit("try:\n    await fail()\nexcept Exception as e:\n    result = str(e)\nawait fail()").result(120)
+        assert r.error_type == "ExecutionError" and "no such row" in r.traceback, r
+
+
+def test_shutdown_without_waiting_returns_the_batches_out(cluster, tmp_path):
+    ex = EryxExecutor(num_actors=1, callbacks=[{"name": "gate", "fn": gate}], max_retries=3)
+    fut = ex.submit(f"result = await gate(path={str(tmp_path / 'gate')!r})")
+    _wait_pid(tmp_path / "gate")
+    ex.shutdown(wait=False)
+    r = fut.result(timeout=120)
+    assert r.error_type == "ActorDiedError" and not r.ok  # no retry once shut down
+
+
+def test_session_without_snapshot_restarts_fresh(cluster):
+    with EryxExecutor(num_actors=2, snapshot_every=0) as ex:
+        s = ex.session()
+        s.execute("x = 1")
+        s.execute("x += 1")
+        pid = next(a["pid"] for a in ex.actor_stats() if a["actor"] == s.actor)
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(SessionLostError, match="after execution 0") as ei:
+            s.execute("pass")
+        assert ei.value.restored_after == 0 and ei.value.lost == 3
+        assert s.execute("result = 'x' in globals()").result is False
 
 
 def test_bad_arguments(cluster):
