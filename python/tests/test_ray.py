@@ -276,3 +276,17 @@ def test_bad_arguments(cluster):
             ex.map(["pass"], batch_size=0)
         with pytest.raises(ValueError):
             ex.session(snapshot_every=-1)
+
+
+def test_compiled_module_shipped_to_a_cold_cache(cluster, tmp_path):
+    # The actors' eryx cache is an empty directory (as on a new node): they install
+    # the driver's compiled module instead of compiling the interpreter.
+    env = {"env_vars": {"XDG_CACHE_HOME": str(tmp_path / "cold")}}
+    with EryxExecutor(num_actors=2, factory=_keyed_factory(imports=["json"]), actor_options={"runtime_env": env}) as ex:
+        rs = list(ex.map(["result = json.dumps([1])"] * 8, batch_size=2))
+        assert all(r.ok and r.result == "[1]" for r in rs) and len({r.actor for r in rs}) == 2
+        stats = ex.actor_stats()
+        # both actors share this machine's (cold) cache: the first installs, the other may find it there
+        assert sorted(st["module"] for st in stats) in (["installed", "installed"], ["installed", "present"])
+        assert all(st["modules_compiled"] == 0 and st["start_states_made"] == 0 for st in stats), stats
+    assert any((tmp_path / "cold").rglob("*"))  # the actors' cache was the cold one
