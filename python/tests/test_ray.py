@@ -5,8 +5,10 @@ installed (python/build-module.sh keeps why in the venv)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,14 +32,20 @@ _RENDEZVOUS_S = 60  # how long a test waits for an actor to reach a rendezvous b
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
-    nodes = [c.add_node(num_cpus=1) for _ in range(2)]
-    ray.init(address=c.address)
-    c.wait_for_nodes()
-    yield c, nodes
-    ray.shutdown()
-    c.shutdown()
+def cluster():
+    # Ray's logs and sockets in a directory of the test's own, removed after (a short
+    # path: Unix socket paths are limited to 107 bytes)
+    temp = tempfile.mkdtemp(prefix="eryx-ray-", dir="/tmp")
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "temp_dir": temp})
+    try:
+        nodes = [c.add_node(num_cpus=1) for _ in range(2)]
+        ray.init(address=c.address)
+        c.wait_for_nodes()
+        yield c, nodes
+    finally:
+        ray.shutdown()
+        c.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def whoami() -> int:
