@@ -3,8 +3,9 @@
 # eryx) into BUILD_DIR/venv, a venv of the system's python3, against the library
 # in BUILD_DIR (liberyx.a, built by CMake). The build and test tools come from
 # PyPI pinned by hash (python/requirements-build.txt), and the MCP SDK for
-# python -m eryx serve (python/requirements-mcp.txt); pip's own configuration
-# (find-links, extra indexes) is ignored. Called by ./build.sh.
+# python -m eryx serve (python/requirements-mcp.txt), and Ray for eryx.ray
+# (python/requirements-ray.txt: optional, its failure is reported, not fatal); pip's
+# own configuration (find-links, extra indexes) is ignored. Called by ./build.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(dirname "$here")"
@@ -13,12 +14,24 @@ bdir="$(cd "${1:-$top/build}" && pwd)"
 py=/usr/bin/python3
 venv="$bdir/venv"
 export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
-reqs="$(cat "$here/requirements-build.txt" "$here/requirements-mcp.txt")"
+reqs="$(cat "$here/requirements-build.txt" "$here/requirements-mcp.txt" "$here/requirements-ray.txt")"
 if [ ! -x "$venv/bin/python" ] || [ "$reqs" != "$(cat "$venv/.eryx-requirements" 2>/dev/null)" ]; then
     rm -rf "$venv"
     "$py" -m venv "$venv"
     "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: \
         -r "$here/requirements-build.txt" -r "$here/requirements-mcp.txt"
+    # Ray (eryx.ray) has wheels for fewer Pythons and CPUs than the rest: a machine
+    # without one still builds eryx; why Ray is missing is kept in the venv, and
+    # tests/test_ray.py skips with it as the reason.
+    rm -f "$venv/.eryx-ray-unavailable"
+    if ! "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: -r "$here/requirements-build.txt" \
+            -r "$here/requirements-mcp.txt" -r "$here/requirements-ray.txt" > "$venv/.eryx-ray-log" 2>&1; then
+        { echo "pip could not install python/requirements-ray.txt ($(uname -m), $("$venv/bin/python" -V)):"
+          tail -n 5 "$venv/.eryx-ray-log"; } > "$venv/.eryx-ray-unavailable"
+        echo "[eryx] Ray not installed, eryx.ray's tests will be skipped:" >&2
+        cat "$venv/.eryx-ray-unavailable" >&2
+    fi
+    rm -f "$venv/.eryx-ray-log"
     printf '%s' "$reqs" > "$venv/.eryx-requirements"
 fi
 # The build's scratch goes under BUILD_DIR, not into the source tree.

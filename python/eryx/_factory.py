@@ -268,12 +268,14 @@ class SandboxFactory:
                               state_key=state_key)
 
     def create_pool(self, *, max_size: int = 10, min_idle: int = 1, acquire_timeout_ms: int = 30000,
-                    idle_timeout_ms: int = 300000) -> "SandboxPool":
+                    idle_timeout_ms: int = 300000, resource_limits: ResourceLimits | None = None) -> "SandboxPool":
         """A SandboxPool of sandboxes started from the factory's state (python/eryx/_pool.py):
-        at most max_size leased at once, min_idle made now and kept warm."""
+        at most max_size leased at once, min_idle made now and kept warm. resource_limits
+        (None: ResourceLimits()) are the warm sandboxes' limits, so leases asking for
+        them (or for none) get a warm sandbox, not one of their own."""
         from ._pool import SandboxPool
         return SandboxPool(self, max_size=max_size, min_idle=min_idle, acquire_timeout_ms=acquire_timeout_ms,
-                           idle_timeout_ms=idle_timeout_ms)
+                           idle_timeout_ms=idle_timeout_ms, resource_limits=resource_limits)
 
     def _export_module(self) -> bytes:
         """The compiled interpreter module the factory's sandboxes instantiate, signed

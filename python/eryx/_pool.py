@@ -12,6 +12,7 @@ and freed on release."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from typing import Any, Callable, Iterator
 
@@ -147,10 +148,11 @@ class PooledSandbox:
 
 class SandboxPool:
     """A managed pool of warm sandbox instances: bounded concurrent execution.
-    Create with SandboxFactory.create_pool()."""
+    Create with SandboxFactory.create_pool(); resource_limits are the warm
+    sandboxes' (and a lease's default)."""
 
     def __init__(self, factory: Any, *, max_size: int = 10, min_idle: int = 1, acquire_timeout_ms: int = 30000,
-                 idle_timeout_ms: int = 300000) -> None:
+                 idle_timeout_ms: int = 300000, resource_limits: ResourceLimits | None = None) -> None:
         max_size = _check_limit("max_size", max_size, allow_none=False)
         min_idle = _check_limit("min_idle", min_idle, allow_none=False)
         acquire_timeout_ms = _check_limit("acquire_timeout_ms", acquire_timeout_ms, allow_none=False)
@@ -159,11 +161,17 @@ class SandboxPool:
             raise InitializationError("max_size must be greater than 0")
         if min_idle > max_size:
             raise InitializationError("min_idle cannot exceed max_size")
+        if resource_limits is not None and not isinstance(resource_limits, ResourceLimits):
+            raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(resource_limits).__name__}")
         self._factory = factory
-        self._limits = ResourceLimits()  # the warm sandboxes' (the factory's create_sandbox default)
+        # The warm sandboxes' limits (None: the factory's create_sandbox default); a
+        # lease asking for no others gets a warm sandbox.
+        self._limits = copy.copy(resource_limits) if resource_limits is not None else ResourceLimits()
+        base = factory._base_builder() if resource_limits is None else factory._config(
+            resource_limits=self._limits, callbacks=None, volumes=None, on_stdout=None, on_stderr=None,
+            result_variable=None, network=None, secrets=None).builder()
         try:
-            self._pool = _eryx.Pool(factory._base_builder(), max_size, min_idle, acquire_timeout_ms,
-                                    idle_timeout_ms)
+            self._pool = _eryx.Pool(base, max_size, min_idle, acquire_timeout_ms, idle_timeout_ms)
         except _eryx.Error as e:
             raise InitializationError(e.args[2]) from None
 

@@ -408,3 +408,21 @@ def test_release_refuses_another_pools_lease(factory):
     assert b.stats().in_use == 0 and b.stats().idle == 1 and a.stats().in_use == 0
     a.close()
     b.close()
+
+
+def test_pool_resource_limits_are_the_warm_sandboxes(factory):
+    small = eryx.ResourceLimits(execution_timeout_ms=5000, max_memory_bytes=64 << 20)
+    with factory.create_pool(max_size=1, min_idle=1, resource_limits=small) as pool:
+        for _ in range(3):  # the pool's limits, given or not: the one warm sandbox each time
+            with pool.acquire() as sb:
+                with pytest.raises(eryx.ResourceLimitError):
+                    sb.execute("x = bytearray(80 << 20)")
+            with pool.acquire(resource_limits=eryx.ResourceLimits(execution_timeout_ms=5000,
+                                                                  max_memory_bytes=64 << 20)) as sb:
+                assert sb.execute("print(1)").stdout == b"1\n"
+        assert pool.stats().total_creations == 1
+        with pool.acquire(resource_limits=eryx.ResourceLimits()) as sb:  # other limits: a sandbox of its own
+            sb.execute("x = bytearray(80 << 20)")
+        assert pool.stats().total_creations == 2
+    with pytest.raises(TypeError):
+        factory.create_pool(resource_limits="small")
