@@ -941,8 +941,7 @@ eryx_status eryx_builder_export_module(eryx_builder *builder, void **blob, size_
 ** wasmtime), the module is compiled here instead. *how (may be NULL) says which of
 ** the three happened. Thread-safe as the builder's other calls are.
 */
-eryx_status eryx_builder_import_module(eryx_builder *builder, const void *blob, size_t len,
-                                       eryx_module_import *how);
+eryx_status eryx_builder_import_module(eryx_builder *builder, const void *blob, size_t len, eryx_module_import *how);
 
 /* Counters of this process's expensive work, since it started (monotonic). */
 typedef struct eryx_process_counters {

@@ -171,7 +171,7 @@ int main(void) {
     CHECKF(eryx_builder_import_snapshot(b, state, state_len) == ERYX_OK, "%s", msg(b));
     CHECK(runs(b)); /* a sandbox starts from the shipped start state, in the shipped module */
     eryx_process_counters_get(&c1);
-    CHECK(c1.modules_compiled == c0.modules_compiled); /* nothing compiled on the cold cache */
+    CHECK(c1.modules_compiled == c0.modules_compiled);   /* nothing compiled on the cold cache */
     CHECK(c1.start_states_made == c0.start_states_made); /* nor any pre-initialization run */
     eryx_builder_free(b);
     /* Another process with that cache directory finds it there. */

@@ -48,9 +48,9 @@ static PyObject *m_import_module(PyObject *m, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS st = eryx_builder_import_module(b, view.buf, (size_t)view.len, &how);
     Py_END_ALLOW_THREADS PyBuffer_Release(&view);
     if (st != ERYX_OK) return raise_ship(st, eryx_builder_errmsg(b));
-    return PyUnicode_FromString(how == ERYX_MODULE_INSTALLED ? "installed"
+    return PyUnicode_FromString(how == ERYX_MODULE_INSTALLED  ? "installed"
                                 : how == ERYX_MODULE_COMPILED ? "compiled"
-                                                               : "present");
+                                                              : "present");
 }
 
 static PyObject *m_counters(PyObject *m, PyObject *unused) {
@@ -64,7 +64,8 @@ static PyObject *m_counters(PyObject *m, PyObject *unused) {
 
 static PyMethodDef ship_methods[] = {
     {"export_module", m_export_module, METH_O, "the builder's compiled module, signed (eryx_builder_export_module)"},
-    {"import_module", m_import_module, METH_VARARGS, "installs export_module's blob: 'installed', 'present', 'compiled'"},
+    {"import_module", m_import_module, METH_VARARGS,
+     "installs export_module's blob: 'installed', 'present', 'compiled'"},
     {"counters", m_counters, METH_NOARGS, "this process's work counters (eryx_process_counters_get)"},
     {NULL, NULL, 0, NULL},
 };

@@ -41,7 +41,7 @@ typedef struct eryx__cache_config {
     void (*warn)(void *user, const char *message); /* non-fatal cache problems */
     void *warn_user;
     bool make_says; /* make() is not a compile (a shipped module): it warns itself if it compiles */
-    bool unlinked; /* a module with imports of its own (an extension side module,
+    bool unlinked;  /* a module with imports of its own (an extension side module,
                    ** src/link/loader.h): not pre-linked with eryx's imports */
 } eryx__cache_config;
 

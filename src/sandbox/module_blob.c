@@ -7,9 +7,9 @@
 #include "../common/le.h"
 #include "module_blob.h"
 
-#define HEAD_FIXED 20u                    /* magic, id length, payload length */
-#define MAX_ID 4096u                      /* an id and the engine settings: ~200 bytes */
-#define MAX_PAYLOAD ((uint64_t)2 << 30)   /* far above the interpreter's ~20-30 MB */
+#define HEAD_FIXED 20u                  /* magic, id length, payload length */
+#define MAX_ID 4096u                    /* an id and the engine settings: ~200 bytes */
+#define MAX_PAYLOAD ((uint64_t)2 << 30) /* far above the interpreter's ~20-30 MB */
 
 int eryx__module_blob_make(const eryx__blob_key *key, const char *id, const uint8_t *payload, size_t payload_len,
                            uint8_t **out, size_t *out_len) {
@@ -32,8 +32,7 @@ int eryx__module_blob_make(const eryx__blob_key *key, const char *id, const uint
     return 0;
 }
 
-const char *eryx__module_blob_open(const uint8_t *blob, size_t len, const eryx__blob_key *key,
-                                   eryx__module_blob *out) {
+const char *eryx__module_blob_open(const uint8_t *blob, size_t len, const eryx__blob_key *key, eryx__module_blob *out) {
     memset(out, 0, sizeof *out);
     if (!blob || len < HEAD_FIXED + ERYX__BLOB_MAC || memcmp(blob, ERYX__MODULE_MAGIC, 8) != 0)
         return "not an eryx module blob (it lacks the " ERYX__MODULE_MAGIC

@@ -26,6 +26,5 @@ int eryx__module_blob_make(const eryx__blob_key *key, const char *id, const uint
 /* Checks the MAC (constant time) under key, then the header. NULL with *out filled,
 ** or why the blob was refused (a static sentence starting with a lowercase letter;
 ** "" never). *out points into blob. */
-const char *eryx__module_blob_open(const uint8_t *blob, size_t len, const eryx__blob_key *key,
-                                   eryx__module_blob *out);
+const char *eryx__module_blob_open(const uint8_t *blob, size_t len, const eryx__blob_key *key, eryx__module_blob *out);
 #endif
