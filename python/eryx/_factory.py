@@ -287,7 +287,9 @@ class SandboxFactory:
     def _install_module(blob: bytes, *, state_key: bytes | None, cache: bool | str | os.PathLike[str] = True) -> str:
         """Puts _export_module()'s blob into this machine's cache before a from_bytes:
         "installed", "present" (the cache had it) or "compiled" (this machine's
-        engine refused it, e.g. other CPU features: compiled here instead)."""
+        engine refused it, e.g. other CPU features: compiled here instead).
+        ValueError for a blob made under another key, damaged, or made for another
+        guest build or engine; nothing is installed then."""
         builder = _module_builder(_cache_dir_for(cache), _check_state_key(state_key))
         return str(_call(_eryx.import_module, builder, bytes(blob), creating=True))
 

@@ -21,7 +21,7 @@
 
 static PyObject *ErrorType; /* _eryx.Error */
 
-static PyObject *raise_status(eryx_status st, const char *msg) {
+PyObject *eryx__py_raise_status(eryx_status st, const char *msg) {
     PyObject *args = Py_BuildValue("(iss)", (int)st, eryx_status_name(st), msg && *msg ? msg : eryx_status_message(st));
     if (args) {
         PyErr_SetObject(ErrorType, args);
@@ -160,7 +160,7 @@ static int builder_ok(BuilderObject *self) {
 }
 
 static PyObject *builder_status(BuilderObject *self, eryx_status st) {
-    if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_builder_errmsg(self->b));
     Py_RETURN_NONE;
 }
 
@@ -320,7 +320,7 @@ static PyObject *B_add_callback(BuilderObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "szzO", &name, &desc, &schema, &fn)) return NULL;
     if (!PyCallable_Check(fn)) return PyErr_Format(PyExc_TypeError, "the callback invoker must be callable");
     eryx_status st = eryx_builder_add_callback(self->b, name, desc, schema, run_callback, fn);
-    if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_builder_errmsg(self->b));
     if (PyList_Append(self->keep, fn) != 0) return NULL;
     Py_RETURN_NONE;
 }
@@ -334,7 +334,7 @@ static PyObject *B_export_state(BuilderObject *self, PyObject *unused) {
     Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
     st = eryx_builder_export_snapshot(self->b, &blob, &len);
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_builder_errmsg(self->b));
     PyObject *out = PyBytes_FromStringAndSize(blob, (Py_ssize_t)len);
     eryx_blob_free(blob);
     return out;
@@ -449,7 +449,7 @@ static PyObject *B_new_sandbox(BuilderObject *self, PyObject *unused) {
     Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);
     st = eryx_sandbox_new(self->b, &s);
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_builder_errmsg(self->b));
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_builder_errmsg(self->b));
     SandboxObject *o = PyObject_New(SandboxObject, &SandboxType);
     if (!o) {
         eryx_sandbox_free(s);
@@ -601,7 +601,7 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args, PyObject *kw) {
     Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, 1);                    \
     body;                                                                           \
     PyThread_release_lock(self->lock);                                              \
-    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_status(st, eryx_sandbox_errmsg(self->s));
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_sandbox_errmsg(self->s));
 
 static PyObject *S_reset(SandboxObject *self, PyObject *unused) {
     (void)unused;
@@ -634,7 +634,7 @@ static PyObject *S_restore(SandboxObject *self, PyObject *arg) {
     st = eryx_sandbox_restore(self->s, view.buf, (size_t)view.len);
     PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS PyBuffer_Release(&view);
-    if (st != ERYX_OK) return raise_status(st, eryx_sandbox_errmsg(self->s));
+    if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_sandbox_errmsg(self->s));
     Py_RETURN_NONE;
 }
 static PyObject *S_set_timeout_ms(SandboxObject *self, PyObject *arg) {
@@ -809,8 +809,8 @@ PyMODINIT_FUNC PyInit__eryx(void) {
     if (!ErrorType || PyModule_AddObjectRef(m, "Error", ErrorType) < 0 ||
         PyModule_AddObjectRef(m, "Storage", (PyObject *)&eryx__py_StorageType) < 0 ||
         PyModule_AddObjectRef(m, "Builder", (PyObject *)&BuilderType) < 0 ||
-        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0 || eryx__py_pool_init(m, ErrorType) < 0 ||
-        eryx__py_ship_init(m, ErrorType) < 0) {
+        PyModule_AddObjectRef(m, "Sandbox", (PyObject *)&SandboxType) < 0 || eryx__py_pool_init(m) < 0 ||
+        eryx__py_ship_init(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -13,8 +13,6 @@
 #include "_eryx_pool.h"
 #include <pythread.h>
 
-static PyObject *PoolError; /* _eryx.Error, given by the module */
-
 /* How long a blocked acquire waits between two checks for signals (Ctrl-C). */
 #define ACQUIRE_SLICE_MS 50
 
@@ -24,15 +22,6 @@ typedef struct {
 } PoolObject;
 
 static PyTypeObject PoolType;
-
-static PyObject *raise_pool(eryx_status st, const char *msg) {
-    PyObject *args = Py_BuildValue("(iss)", (int)st, eryx_status_name(st), msg && *msg ? msg : eryx_status_message(st));
-    if (args) {
-        PyErr_SetObject(PoolError, args);
-        Py_DECREF(args);
-    }
-    return NULL;
-}
 
 eryx_pool *eryx__py_lender(PyObject *keep) {
     if (!keep || !PyTuple_Check(keep) || PyTuple_GET_SIZE(keep) != 2) return NULL;
@@ -84,7 +73,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
     Py_BEGIN_ALLOW_THREADS st = eryx_pool_new(b, &o, &pool);
     snprintf(msg, sizeof msg, "%s", eryx_pool_errmsg(NULL));
     Py_END_ALLOW_THREADS if (st != ERYX_OK) {
-        raise_pool(st, msg);
+        eryx__py_raise_status(st, msg);
         return -1;
     }
     self->pool = pool;
@@ -139,7 +128,7 @@ static PyObject *P_acquire(PoolObject *self, PyObject *args, PyObject *kw) {
     }
     if (st != ERYX_OK) {
         Py_DECREF(keep);
-        return raise_pool(st, msg);
+        return eryx__py_raise_status(st, msg);
     }
     PyObject *lent = eryx__py_sandbox_lend(s, keep);
     Py_DECREF(keep);
@@ -161,7 +150,7 @@ static PyObject *P_release(PoolObject *self, PyObject *arg) {
     }
     eryx_status st;
     Py_BEGIN_ALLOW_THREADS st = eryx_pool_release(self->pool, s);
-    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_pool(st, eryx_pool_errmsg(self->pool));
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_pool_errmsg(self->pool));
     Py_RETURN_NONE;
 }
 
@@ -169,7 +158,7 @@ static PyObject *P_stats(PoolObject *self, PyObject *unused) {
     (void)unused;
     CHECK_POOL;
     eryx_pool_stats s;
-    if (eryx_pool_stats_get(self->pool, &s) != ERYX_OK) return raise_pool(ERYX_ERR_INVALID_ARGUMENT, NULL);
+    if (eryx_pool_stats_get(self->pool, &s) != ERYX_OK) return eryx__py_raise_status(ERYX_ERR_INVALID_ARGUMENT, NULL);
     return Py_BuildValue("(KKKKKKKdd)", (unsigned long long)s.total, (unsigned long long)s.idle,
                          (unsigned long long)s.available, (unsigned long long)s.in_use,
                          (unsigned long long)s.total_acquisitions, (unsigned long long)s.total_creations,
@@ -221,8 +210,7 @@ static PyTypeObject PoolType = {
     .tp_getset = Pool_getset,
 };
 
-int eryx__py_pool_init(PyObject *m, PyObject *error_type) {
-    PoolError = error_type;
+int eryx__py_pool_init(PyObject *m) {
     if (PyType_Ready(&PoolType) < 0) return -1;
     return PyModule_AddObjectRef(m, "Pool", (PyObject *)&PoolType);
 }

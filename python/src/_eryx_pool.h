@@ -10,6 +10,9 @@
 #include <Python.h>
 #include "eryx.h"
 
+/* _eryx.c: raises _eryx.Error(code, name, message) for st (msg NULL or empty: the
+** status's own message); returns NULL. */
+PyObject *eryx__py_raise_status(eryx_status st, const char *msg);
 /* _eryx.c: the eryx_builder of a _eryx.Builder (NULL with TypeError otherwise). */
 eryx_builder *eryx__py_builder(PyObject *builder);
 /* _eryx.c: a _eryx.Sandbox over a leased sandbox; keep is what it holds alive
@@ -25,5 +28,5 @@ int eryx__py_sandbox_lent_by(PyObject *sandbox, eryx_pool *pool);
 ** sandbox is the Sandbox's own. Called with the GIL held. */
 eryx_pool *eryx__py_lender(PyObject *keep);
 /* _eryx_pool.c: adds _eryx.Pool to the module; -1 with an exception on failure. */
-int eryx__py_pool_init(PyObject *module, PyObject *error_type);
+int eryx__py_pool_init(PyObject *module);
 #endif

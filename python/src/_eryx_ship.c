@@ -8,17 +8,6 @@
 #include "_eryx_ship.h"
 #include "_eryx_pool.h"
 
-static PyObject *ShipError; /* _eryx.Error, given by the module */
-
-static PyObject *raise_ship(eryx_status st, const char *msg) {
-    PyObject *args = Py_BuildValue("(iss)", (int)st, eryx_status_name(st), msg && *msg ? msg : eryx_status_message(st));
-    if (args) {
-        PyErr_SetObject(ShipError, args);
-        Py_DECREF(args);
-    }
-    return NULL;
-}
-
 static PyObject *m_export_module(PyObject *m, PyObject *arg) {
     (void)m;
     eryx_builder *b = eryx__py_builder(arg);
@@ -27,7 +16,7 @@ static PyObject *m_export_module(PyObject *m, PyObject *arg) {
     size_t len = 0;
     eryx_status st;
     Py_BEGIN_ALLOW_THREADS st = eryx_builder_export_module(b, &blob, &len);
-    Py_END_ALLOW_THREADS if (st != ERYX_OK) return raise_ship(st, eryx_builder_errmsg(b));
+    Py_END_ALLOW_THREADS if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_builder_errmsg(b));
     PyObject *out = PyBytes_FromStringAndSize(blob, (Py_ssize_t)len);
     eryx_blob_free(blob);
     return out;
@@ -47,7 +36,7 @@ static PyObject *m_import_module(PyObject *m, PyObject *args) {
     eryx_module_import how = ERYX_MODULE_PRESENT;
     Py_BEGIN_ALLOW_THREADS st = eryx_builder_import_module(b, view.buf, (size_t)view.len, &how);
     Py_END_ALLOW_THREADS PyBuffer_Release(&view);
-    if (st != ERYX_OK) return raise_ship(st, eryx_builder_errmsg(b));
+    if (st != ERYX_OK) return eryx__py_raise_status(st, eryx_builder_errmsg(b));
     return PyUnicode_FromString(how == ERYX_MODULE_INSTALLED  ? "installed"
                                 : how == ERYX_MODULE_COMPILED ? "compiled"
                                                               : "present");
@@ -70,7 +59,4 @@ static PyMethodDef ship_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-int eryx__py_ship_init(PyObject *module, PyObject *error_type) {
-    ShipError = error_type;
-    return PyModule_AddFunctions(module, ship_methods);
-}
+int eryx__py_ship_init(PyObject *module) { return PyModule_AddFunctions(module, ship_methods); }

@@ -7,6 +7,6 @@
 #include "eryx.h"
 
 /* Adds export_module, import_module and counters to the module; -1 with an
-** exception on failure. error_type: _eryx.Error (borrowed; the module keeps it). */
-int eryx__py_ship_init(PyObject *module, PyObject *error_type);
+** exception on failure. */
+int eryx__py_ship_init(PyObject *module);
 #endif
