@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import logging
 import os
 import queue
 import threading
+import time
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import ray
-from ray.exceptions import RayActorError
+from ray.exceptions import GetTimeoutError, RayActorError
 
 from .._callbacks import _normalize_callbacks
 from .._core import InitializationError, ResourceLimits, _check_state_key
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 # A batch's items: (index, code, attempt); its sink takes the results of some of them.
 _Items = list[tuple[int, str, int]]
 _Sink = Callable[[list[RayResult]], None]
+
+_log = logging.getLogger("eryx.ray")
 
 
 class _Slot:
@@ -83,8 +88,15 @@ class EryxExecutor:
     def __init__(self, num_actors: int = 2, factory: SandboxFactory | None = None, *,
                  resource_limits: ResourceLimits | None = None, callbacks: Any = None, max_retries: int = 0,
                  sandboxes_per_actor: int | None = None, actor_options: dict[str, Any] | None = None,
-                 state_key: bytes | None = None, snapshot_every: int = 1, ship_artifacts: bool = True) -> None:
+                 state_key: bytes | None = None, snapshot_every: int = 1, ship_artifacts: bool = True,
+                 start_timeout_s: float | None = None) -> None:
         self._num_actors = _check_count("num_actors", num_actors, minimum=1)
+        if start_timeout_s is not None:
+            if isinstance(start_timeout_s, bool) or not isinstance(start_timeout_s, (int, float)):
+                raise TypeError(f"start_timeout_s must be a number of seconds or None, not "
+                                f"{type(start_timeout_s).__name__}")
+            if not start_timeout_s > 0:
+                raise ValueError(f"start_timeout_s must be > 0, not {start_timeout_s}")
         self._max_retries = _check_count("max_retries", max_retries, minimum=0)
         self.snapshot_every = _check_count("snapshot_every", snapshot_every, minimum=0)
         if resource_limits is not None and not isinstance(resource_limits, ResourceLimits):
@@ -113,13 +125,34 @@ class EryxExecutor:
         self._submitted = itertools.count()
         self._slots = [_Slot(self._new_actor()) for _ in range(self._num_actors)]
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._driver = threading.Thread(target=self._drive, name="eryx-ray-driver", daemon=True)
-        try:
-            ray.get([s.handle.ready.remote() for s in self._slots])
-        except RayActorError as e:
-            self._kill_all()
-            raise InitializationError(f"an eryx actor could not start: {e}") from None
+        # The driver thread holds the executor only while it handles a batch: an
+        # executor dropped without shutdown() is collected, and its finalizer kills
+        # the actors (they would hold their CPUs until the driver process exits).
+        self._driver = threading.Thread(target=_drive, args=(weakref.ref(self), self._done),
+                                        name="eryx-ray-driver", daemon=True)
+        self._finalizer = weakref.finalize(self, _release, self._slots, self._done)
+        self._finalizer.atexit = False  # at exit Ray ends the driver's actors itself
+        self._wait_ready(start_timeout_s)
         self._driver.start()
+
+    def _wait_ready(self, timeout: float | None) -> None:
+        refs = [s.handle.ready.remote() for s in self._slots]
+        try:
+            ready, pending = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+            if pending:
+                need = {k: v for k, v in self._options.items() if k in ("num_cpus", "num_gpus", "resources")}
+                total = ray.cluster_resources().get("CPU", 0)
+                raise InitializationError(
+                    f"{len(pending)} of {self._num_actors} eryx actors not ready after {timeout:g} s (each needs "
+                    f"{need}; the cluster has {total:g} CPU in all, {ray.available_resources().get('CPU', 0):g} "
+                    f"free: Ray waits for CPUs to start an actor)")
+            ray.get(ready)
+        except RayActorError as e:
+            self._finalizer()
+            raise InitializationError(f"an eryx actor could not start: {e}") from None
+        except BaseException:  # the timeout above, an interrupt: the actors started go too
+            self._finalizer()
+            raise
 
     def _new_actor(self) -> Any:
         return RemoteEryxActor.options(**self._options).remote(self._factory_ref, self._module_ref, self._key,
@@ -138,33 +171,49 @@ class EryxExecutor:
         with self._lock:
             if not (self._accepting or (internal and not self._closed)):
                 raise RuntimeError("the EryxExecutor is shut down")
+        # A code that is not a str is its item's result here: never shipped (it
+        # may not even be picklable), and the others of its batch run.
+        bad = [(i, c, a) for i, c, a in items if not isinstance(c, str)]
+        if bad:
+            items = [it for it in items if isinstance(it[1], str)]
+            sink([results.from_exception(i, TypeError(f"a code must be a str, not {type(c).__name__}"), 0.0, a,
+                                         "", "") for i, c, a in bad])
+            if not items:
+                return
+        with self._lock:
+            if not (self._accepting or (internal and not self._closed)):
+                raise RuntimeError("the EryxExecutor is shut down")
             slot, gen, handle = self._pick(avoid)
             self._in_flight += 1
-        fut = handle.run_batch.remote(items).future()
+        try:
+            fut = handle.run_batch.remote(items).future()
+        except BaseException:  # not dispatched: counted nowhere (shutdown() would wait for it forever)
+            with self._lock:
+                if slot.gen == gen:
+                    slot.outstanding -= 1
+                self._in_flight -= 1
+                self._idle.notify_all()
+            raise
         fut.add_done_callback(lambda f: self._done.put((items, sink, slot, gen, f)))
 
-    def _drive(self) -> None:
-        while True:
-            msg = self._done.get()
-            if msg is None:
-                return
-            items, sink, slot, gen, fut = msg
+    def _handle(self, items: _Items, sink: _Sink, slot: _Slot, gen: int, fut: Any) -> None:
+        """The driver thread's work for one finished (or failed) batch."""
+        try:
+            with self._lock:
+                if slot.gen == gen:
+                    slot.outstanding -= 1
             try:
-                with self._lock:
-                    if slot.gen == gen:
-                        slot.outstanding -= 1
-                try:
-                    out = fut.result()
-                except RayActorError as e:
-                    self._actor_failed(items, sink, slot, gen, e)
-                    continue
-                except Exception as e:  # e.g. the results could not be fetched: the items' results
-                    out = [results.from_exception(i, e, 0.0, a, slot.actor_id, "") for i, _, a in items]
-                sink(out)
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
-                    self._idle.notify_all()
+                out = fut.result()
+            except RayActorError as e:
+                self._actor_failed(items, sink, slot, gen, e)
+                return
+            except Exception as e:  # e.g. the results could not be fetched: the items' results
+                out = [results.from_exception(i, e, 0.0, a, slot.actor_id, "") for i, _, a in items]
+            sink(out)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
     def _actor_failed(self, items: _Items, sink: _Sink, slot: _Slot, gen: int, e: RayActorError) -> None:
         """A batch's actor died: its items are retried on another actor while they have
@@ -186,9 +235,9 @@ class EryxExecutor:
         if retry:
             try:
                 self._dispatch(retry, sink, avoid=slot, internal=True)
-            except RuntimeError:  # shut down meanwhile
-                lost += [results.actor_died(i, a - 1, dead, "the actor died and the executor was shut down")
-                         for i, _, a in retry]
+            except Exception as e:  # shut down meanwhile, or Ray refused the call
+                why = "the executor was shut down" if isinstance(e, RuntimeError) else f"its retry failed: {e!r}"
+                lost += [results.actor_died(i, a - 1, dead, f"the actor died and {why}") for i, _, a in retry]
         if lost:
             sink(lost)
 
@@ -198,7 +247,11 @@ class EryxExecutor:
             if slot.gen != gen or self._closed:
                 return
             old = slot.handle
-            slot.handle = self._new_actor()
+            try:
+                slot.handle = self._new_actor()
+            except Exception:  # the slot keeps its dead actor: the next failure there tries again
+                _log.exception("eryx.ray: could not start an actor to replace %s", slot.actor_id)
+                return
             slot.actor_id, slot.gen, slot.outstanding = slot.handle._actor_id.hex(), gen + 1, 0
             self._replaced += 1
         try:
@@ -227,6 +280,9 @@ class EryxExecutor:
         at once; codes is read lazily after them: at most max_in_flight batches'
         worth of codes (default 2 batches per actor) are dispatched and not yet
         yielded, so a generator of millions of codes is fine."""
+        if isinstance(codes, (str, bytes, bytearray)):
+            raise TypeError(f"codes must be an iterable of codes, not a {type(codes).__name__} "
+                            f"(for one code: submit(code) or map([code]))")
         batch_size = _check_count("batch_size", batch_size, minimum=1)
         if max_in_flight is None:
             max_in_flight = 2 * self._num_actors
@@ -275,22 +331,15 @@ class EryxExecutor:
                 while self._in_flight:
                     self._idle.wait()
             self._closed = True
-        self._kill_all()
+        _kill_all(self._slots)
         if self._driver.is_alive():
             # batches still out fail now, as ActorDiedError results (no retry once closed)
             with self._lock:
                 while self._in_flight:
                     self._idle.wait()
-        self._done.put(None)
+        self._finalizer()  # the driver thread's end
         if self._driver.is_alive():
             self._driver.join()
-
-    def _kill_all(self) -> None:
-        for s in self._slots:
-            try:
-                ray.kill(s.handle, no_restart=True)
-            except Exception:
-                pass
 
     def __enter__(self) -> "EryxExecutor":
         return self
@@ -302,6 +351,38 @@ class EryxExecutor:
         return (f"EryxExecutor(num_actors={self._num_actors}, sandboxes_per_actor={self._sandboxes}, "
                 f"max_retries={self._max_retries})")
 
+
+
+def _kill_all(slots: list[_Slot]) -> None:
+    for s in slots:
+        try:
+            ray.kill(s.handle, no_restart=True)
+        except Exception:
+            pass
+
+
+def _release(slots: list[_Slot], done: "queue.SimpleQueue[Any]") -> None:
+    """An executor's end (shutdown(), or its collection): its actors killed, its
+    driver thread stopped. Holds no reference to the executor."""
+    _kill_all(slots)
+    done.put(None)
+
+
+def _drive(ref: "weakref.ref[EryxExecutor]", done: "queue.SimpleQueue[Any]") -> None:
+    """The driver thread: hands each finished batch to its executor, holding the
+    executor only meanwhile (a batch in flight keeps it alive through its callback)."""
+    while True:
+        msg = done.get()
+        if msg is None:
+            return
+        ex = ref()
+        if ex is None:
+            return
+        try:
+            ex._handle(*msg)
+        except Exception:  # never let the thread die: every batch after would wait forever
+            _log.exception("eryx.ray: handling a finished batch failed")
+        del ex, msg  # the Ray future in msg holds the executor through its callback
 
 
 class _MapRun:
