@@ -181,7 +181,12 @@ def test_actor_killed_mid_batch(cluster, tmp_path, max_retries):
         assert ex.actors_replaced == 1
         stats = ex.actor_stats()  # the dead actor replaced: two live ones again, neither the killed one
         assert len(stats) == 2 and pid not in {s["pid"] for s in stats}
-        assert all(r.ok for r in ex.map([f"result = {i}" for i in range(8)], batch_size=1))
+        deadline = time.monotonic() + _RENDEZVOUS_S
+        while not all(s.started for s in ex._slots):  # the replacement takes batches again once started
+            assert time.monotonic() < deadline, "the replacement, ready, is not marked started"
+            time.sleep(0.01)
+        rs = list(ex.map([f"result = {i}" for i in range(8)], batch_size=1))
+        assert all(r.ok for r in rs) and len({r.actor for r in rs}) == 2
 
 
 def test_session_survives_its_actors_death(cluster):
@@ -377,3 +382,48 @@ def test_an_executor_dropped_without_shutdown_frees_its_actors(cluster):
     assert gone() is None, "the executor is kept alive (by its driver thread)"
     for h in handles:
         _wait_dead(h)
+
+
+@pytest.mark.parametrize("why", ["no CPU for it", "its start fails"])
+def test_batches_go_to_started_actors_while_a_replacement_is_not(cluster, monkeypatch, why):
+    with EryxExecutor(num_actors=2, max_retries=1) as ex:
+        old = ex._slots[0].handle
+        ray.kill(old, no_restart=True)
+        _wait_dead(old)
+        if why == "no CPU for it":  # as on a cluster that lost a node: Ray cannot place the replacement
+            monkeypatch.setitem(ex._options, "resources", {"no-such-node": 1})
+        else:  # e.g. a packages path missing on the node the replacement lands on
+            monkeypatch.setattr(ex, "_factory_ref", ray.put(b"not a factory"))
+        out: list[RayResult] = []
+        done = threading.Event()
+
+        def consume() -> None:
+            out.extend(ex.map([f"result = {i}" for i in range(24)], batch_size=2))
+            done.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        assert done.wait(_RENDEZVOUS_S), "batches wait for an actor that does not start"
+        assert [r.result for r in out] == list(range(24)) and all(r.ok for r in out), out
+        assert ex.actors_replaced == 1  # the dead actor's batches were retried on the live one
+
+
+def test_shutdown_from_a_done_callback_is_an_error_not_a_deadlock(cluster, tmp_path):
+    with EryxExecutor(num_actors=1, callbacks=[{"name": "gate", "fn": gate}]) as ex:
+        fut = ex.submit(f"result = await gate(path={str(tmp_path / 'gate')!r})")
+        pid = _wait_pid(tmp_path / "gate")
+        seen: list[Exception] = []
+        done = threading.Event()
+
+        def on_done(_f) -> None:  # runs on the executor's driver thread
+            try:
+                ex.shutdown()
+            except RuntimeError as e:
+                seen.append(e)
+            done.set()
+
+        fut.add_done_callback(on_done)  # not done yet: its code waits in the gate
+        os.kill(pid, signal.SIGKILL)
+        assert done.wait(_RENDEZVOUS_S), "shutdown() from a done callback waits for itself"
+        assert len(seen) == 1 and "done callback" in str(seen[0])
+        assert fut.result().error_type == "ActorDiedError"
+        assert ex.submit("result = 1").result(timeout=_RENDEZVOUS_S).result == 1  # still at work

@@ -37,12 +37,24 @@ _log = logging.getLogger("eryx.ray")
 
 
 class _Slot:
-    """One of the executor's num_actors places: its live actor, replaced when it dies."""
+    """One of the executor's num_actors places: its live actor, replaced when it dies.
+    started: the actor answered ready() (a replacement may wait for a CPU long,
+    forever on a cluster that lost a node, or fail to start)."""
 
-    __slots__ = ("handle", "actor_id", "gen", "outstanding")
+    __slots__ = ("handle", "actor_id", "gen", "outstanding", "started")
 
     def __init__(self, handle: Any) -> None:
         self.handle, self.actor_id, self.gen, self.outstanding = handle, handle._actor_id.hex(), 0, 0
+        self.started = True  # the constructor waits for its actors
+
+
+def _watch_start(slot: _Slot, gen: int) -> None:
+    """Marks slot started once its generation-gen actor answers ready() (never
+    when it cannot start: batches then go to it only when no actor is started)."""
+    def done(f: "concurrent.futures.Future[Any]") -> None:
+        if not f.cancelled() and f.exception() is None and slot.gen == gen:
+            slot.started = True
+    slot.handle.ready.remote().future().add_done_callback(done)
 
 
 def _prepare_factory(factory: SandboxFactory | None, state_key: bytes | None,
@@ -130,7 +142,8 @@ class EryxExecutor:
         # the actors (they would hold their CPUs until the driver process exits).
         self._driver = threading.Thread(target=_drive, args=(weakref.ref(self), self._done),
                                         name="eryx-ray-driver", daemon=True)
-        self._finalizer = weakref.finalize(self, _release, self._slots, self._done)
+        self._finalizer = weakref.finalize(self, _release, self._done, self._slots, self._factory_ref,
+                                           self._module_ref)
         self._finalizer.atexit = False  # at exit Ray ends the driver's actors itself
         self._wait_ready(start_timeout_s)
         self._driver.start()
@@ -148,9 +161,11 @@ class EryxExecutor:
                     f"free: Ray waits for CPUs to start an actor)")
             ray.get(ready)
         except RayActorError as e:
+            _kill_all(self._slots)
             self._finalizer()
             raise InitializationError(f"an eryx actor could not start: {e}") from None
         except BaseException:  # the timeout above, an interrupt: the actors started go too
+            _kill_all(self._slots)
             self._finalizer()
             raise
 
@@ -161,9 +176,10 @@ class EryxExecutor:
     # ---- dispatch (any thread) and the driver thread ---------------------------------------
 
     def _pick(self, avoid: _Slot | None = None) -> tuple[_Slot, int, Any]:
-        """The slot with the fewest outstanding batches (not `avoid` when another
-        exists), counted as one more; with its generation and handle. Lock held."""
-        slot = min(self._slots, key=lambda s: (s is avoid, s.outstanding))
+        """The slot with the fewest outstanding batches (not `avoid`, nor one whose
+        actor is still starting, when another exists), counted as one more; with its
+        generation and handle. Lock held."""
+        slot = min(self._slots, key=lambda s: (s is avoid, not s.started, s.outstanding))
         slot.outstanding += 1
         return slot, slot.gen, slot.handle
 
@@ -253,7 +269,12 @@ class EryxExecutor:
                 _log.exception("eryx.ray: could not start an actor to replace %s", slot.actor_id)
                 return
             slot.actor_id, slot.gen, slot.outstanding = slot.handle._actor_id.hex(), gen + 1, 0
+            slot.started = False
             self._replaced += 1
+        try:
+            _watch_start(slot, gen + 1)
+        except Exception:
+            pass  # never started: it stays last in _pick's choice
         try:
             ray.kill(old, no_restart=True)
         except Exception:
@@ -322,7 +343,11 @@ class EryxExecutor:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stops accepting work; with wait, lets the dispatched batches finish; then
-        kills the actors. Ray itself stays up."""
+        kills the actors. Ray itself stays up. Not from a Future's done callback:
+        those run on the driver thread, which shutdown() waits for."""
+        if threading.current_thread() is self._driver:
+            raise RuntimeError("EryxExecutor.shutdown() called from a Future's done callback, on the executor's "
+                               "driver thread, which it would wait for: call it from another thread")
         with self._lock:
             if self._closed:
                 return
@@ -361,11 +386,18 @@ def _kill_all(slots: list[_Slot]) -> None:
             pass
 
 
-def _release(slots: list[_Slot], done: "queue.SimpleQueue[Any]") -> None:
-    """An executor's end (shutdown(), or its collection): its actors killed, its
-    driver thread stopped. Holds no reference to the executor."""
-    _kill_all(slots)
-    done.put(None)
+class _Stop:
+    """The driver thread's last message: kill these actors, drop these references."""
+
+    def __init__(self, slots: list[_Slot], refs: tuple[Any, ...]) -> None:
+        self.slots, self.refs = slots, refs
+
+
+def _release(done: "queue.SimpleQueue[Any]", slots: list[_Slot], *refs: Any) -> None:
+    """An executor's end (shutdown(), or its collection). Its collection may happen
+    on one of Ray's own threads (a batch's callback dropping the last reference),
+    where ray.kill() would wait for that very thread: the driver thread does it."""
+    done.put(_Stop(slots, refs))
 
 
 def _drive(ref: "weakref.ref[EryxExecutor]", done: "queue.SimpleQueue[Any]") -> None:
@@ -373,11 +405,12 @@ def _drive(ref: "weakref.ref[EryxExecutor]", done: "queue.SimpleQueue[Any]") -> 
     executor only meanwhile (a batch in flight keeps it alive through its callback)."""
     while True:
         msg = done.get()
-        if msg is None:
+        if isinstance(msg, _Stop):
+            _kill_all(msg.slots)
             return
         ex = ref()
-        if ex is None:
-            return
+        if ex is None:  # collected: its _Stop follows
+            continue
         try:
             ex._handle(*msg)
         except Exception:  # never let the thread die: every batch after would wait forever
