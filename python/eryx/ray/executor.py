@@ -95,7 +95,9 @@ class EryxExecutor:
 
     Calls ray.init() (a local Ray instance, Ray's defaults) only when Ray is not
     initialised yet, and never shuts Ray down. Returns when every actor is ready
-    (InitializationError when one cannot start)."""
+    (InitializationError when one cannot start, or when they are not all ready
+    within start_timeout_s: Ray waits for free CPUs). Dropped without shutdown(),
+    it is collected and its actors are killed."""
 
     def __init__(self, num_actors: int = 2, factory: SandboxFactory | None = None, *,
                  resource_limits: ResourceLimits | None = None, callbacks: Any = None, max_retries: int = 0,
