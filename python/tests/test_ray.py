@@ -4,12 +4,15 @@ actor lands on its own node). Skipped, with the reason, where Ray is not
 installed (python/build-module.sh keeps why in the venv)."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ import pytest
 try:
     import ray
     from ray.cluster_utils import Cluster
+    from ray.exceptions import RayActorError
 except ImportError as _e:
     _why = Path(sys.prefix, ".eryx-ray-unavailable")
     pytest.skip(f"Ray is not installed: {_why.read_text().strip() if _why.exists() else _e}", allow_module_level=True)
@@ -177,7 +181,12 @@ def test_actor_killed_mid_batch(cluster, tmp_path, max_retries):
         assert ex.actors_replaced == 1
         stats = ex.actor_stats()  # the dead actor replaced: two live ones again, neither the killed one
         assert len(stats) == 2 and pid not in {s["pid"] for s in stats}
-        assert all(r.ok for r in ex.map([f"result = {i}" for i in range(8)], batch_size=1))
+        deadline = time.monotonic() + _RENDEZVOUS_S
+        while not all(s.started for s in ex._slots):  # the replacement takes batches again once started
+            assert time.monotonic() < deadline, "the replacement, ready, is not marked started"
+            time.sleep(0.01)
+        rs = list(ex.map([f"result = {i}" for i in range(8)], batch_size=1))
+        assert all(r.ok for r in rs) and len({r.actor for r in rs}) == 2
 
 
 def test_session_survives_its_actors_death(cluster):
@@ -298,3 +307,123 @@ def test_compiled_module_shipped_to_a_cold_cache(cluster, tmp_path):
         assert sorted(st["module"] for st in stats) in (["installed", "installed"], ["installed", "present"])
         assert all(st["modules_compiled"] == 0 and st["start_states_made"] == 0 for st in stats), stats
     assert any((tmp_path / "cold").rglob("*"))  # the actors' cache was the cold one
+
+
+def _shutdown_returns(ex: EryxExecutor) -> bool:
+    """Whether ex.shutdown() (waiting) returns, rather than waiting for batches
+    counted in flight that will never come back."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (ex.shutdown(), done.set()), daemon=True).start()
+    return done.wait(_RENDEZVOUS_S)
+
+
+def _wait_dead(handle) -> None:
+    """Returns once the actor behind handle answers no more (ray.kill is asynchronous)."""
+    deadline = time.monotonic() + _RENDEZVOUS_S
+    while True:
+        try:
+            ray.get(handle.ready.remote(), timeout=_RENDEZVOUS_S)
+        except RayActorError:
+            return
+        assert time.monotonic() < deadline, "the killed actor still answers"
+
+
+def test_bad_codes_and_abandoned_maps_lose_nothing(cluster):
+    ex = EryxExecutor(num_actors=1)
+    with pytest.raises(TypeError, match="iterable of codes"):
+        ex.map("print(1)")  # a str is not a list of one-character codes
+    lock = threading.Lock()  # not a str, and not even picklable: its item's result says so
+    r = ex.submit(lock).result(timeout=_RENDEZVOUS_S)  # type: ignore[arg-type]
+    assert r.error_type == "TypeError" and "str" in r.error_message and not r.ok and r.index == 0
+    rs = list(ex.map(["result = 1", lock, b"result = 3", "result = 4"], batch_size=2))  # type: ignore[list-item]
+    assert [x.index for x in rs] == [0, 1, 2, 3] and [x.result for x in rs if x.ok] == [1, 4]
+    assert [x.error_type for x in rs if not x.ok] == ["TypeError", "TypeError"]
+    it = ex.map([f"result = {i}" for i in range(40)], batch_size=4, max_in_flight=3)
+    assert next(it).result == 0
+    it.close()  # abandoned with batches out: they finish, their results discarded
+    assert ex.submit("result = 7").result(timeout=_RENDEZVOUS_S).result == 7
+    assert _shutdown_returns(ex), "shutdown(wait=True) hung"
+
+
+def test_a_failed_replacement_does_not_stop_the_executor(cluster, monkeypatch):
+    with EryxExecutor(num_actors=1, max_retries=1) as ex:
+        old = ex._slots[0].handle
+        ray.kill(old, no_restart=True)
+        _wait_dead(old)
+
+        def refuse():
+            raise RuntimeError("Ray refused the new actor")
+
+        monkeypatch.setattr(ex, "_new_actor", refuse)
+        r = ex.submit("result = 1").result(timeout=_RENDEZVOUS_S)  # the driver thread lives on
+        assert r.error_type == "ActorDiedError" and r.attempt == 2 and not r.ok
+        monkeypatch.undo()
+        r = ex.submit("result = 2").result(timeout=_RENDEZVOUS_S)  # replaced now, and retried there
+        assert r.ok and r.result == 2 and r.attempt == 2 and ex.actors_replaced == 1
+
+
+def test_start_timeout_when_the_cluster_lacks_cpus(cluster):
+    # three one-CPU actors on two CPUs: one can never start
+    with pytest.raises(eryx.InitializationError, match=r"not ready after 1 s.*CPU"):
+        EryxExecutor(num_actors=3, start_timeout_s=1)
+    with pytest.raises(ValueError):
+        EryxExecutor(num_actors=1, start_timeout_s=0)
+    with EryxExecutor(num_actors=2) as ex:  # the actors that had started were freed
+        assert len(ex.actor_stats()) == 2
+
+
+def test_an_executor_dropped_without_shutdown_frees_its_actors(cluster):
+    ex = EryxExecutor(num_actors=2)
+    assert ex.submit("result = 1").result(timeout=_RENDEZVOUS_S).result == 1
+    handles = [s.handle for s in ex._slots]  # these alone do not keep the actors alive
+    gone = weakref.ref(ex)
+    del ex
+    gc.collect()
+    assert gone() is None, "the executor is kept alive (by its driver thread)"
+    for h in handles:
+        _wait_dead(h)
+
+
+@pytest.mark.parametrize("why", ["no CPU for it", "its start fails"])
+def test_batches_go_to_started_actors_while_a_replacement_is_not(cluster, monkeypatch, why):
+    with EryxExecutor(num_actors=2, max_retries=1) as ex:
+        old = ex._slots[0].handle
+        ray.kill(old, no_restart=True)
+        _wait_dead(old)
+        if why == "no CPU for it":  # as on a cluster that lost a node: Ray cannot place the replacement
+            monkeypatch.setitem(ex._options, "resources", {"no-such-node": 1})
+        else:  # e.g. a packages path missing on the node the replacement lands on
+            monkeypatch.setattr(ex, "_factory_ref", ray.put(b"not a factory"))
+        out: list[RayResult] = []
+        done = threading.Event()
+
+        def consume() -> None:
+            out.extend(ex.map([f"result = {i}" for i in range(24)], batch_size=2))
+            done.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        assert done.wait(_RENDEZVOUS_S), "batches wait for an actor that does not start"
+        assert [r.result for r in out] == list(range(24)) and all(r.ok for r in out), out
+        assert ex.actors_replaced == 1  # the dead actor's batches were retried on the live one
+
+
+def test_shutdown_from_a_done_callback_is_an_error_not_a_deadlock(cluster, tmp_path):
+    with EryxExecutor(num_actors=1, callbacks=[{"name": "gate", "fn": gate}]) as ex:
+        fut = ex.submit(f"result = await gate(path={str(tmp_path / 'gate')!r})")
+        pid = _wait_pid(tmp_path / "gate")
+        seen: list[Exception] = []
+        done = threading.Event()
+
+        def on_done(_f) -> None:  # runs on the executor's driver thread
+            try:
+                ex.shutdown()
+            except RuntimeError as e:
+                seen.append(e)
+            done.set()
+
+        fut.add_done_callback(on_done)  # not done yet: its code waits in the gate
+        os.kill(pid, signal.SIGKILL)
+        assert done.wait(_RENDEZVOUS_S), "shutdown() from a done callback waits for itself"
+        assert len(seen) == 1 and "done callback" in str(seen[0])
+        assert fut.result().error_type == "ActorDiedError"
+        assert ex.submit("result = 1").result(timeout=_RENDEZVOUS_S).result == 1  # still at work

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import logging
 import os
 import queue
 import threading
+import time
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import ray
-from ray.exceptions import RayActorError
+from ray.exceptions import GetTimeoutError, RayActorError
 
 from .._callbacks import _normalize_callbacks
 from .._core import InitializationError, ResourceLimits, _check_state_key
@@ -30,14 +33,28 @@ if TYPE_CHECKING:
 _Items = list[tuple[int, str, int]]
 _Sink = Callable[[list[RayResult]], None]
 
+_log = logging.getLogger("eryx.ray")
+
 
 class _Slot:
-    """One of the executor's num_actors places: its live actor, replaced when it dies."""
+    """One of the executor's num_actors places: its live actor, replaced when it dies.
+    started: the actor answered ready() (a replacement may wait for a CPU long,
+    forever on a cluster that lost a node, or fail to start)."""
 
-    __slots__ = ("handle", "actor_id", "gen", "outstanding")
+    __slots__ = ("handle", "actor_id", "gen", "outstanding", "started")
 
     def __init__(self, handle: Any) -> None:
         self.handle, self.actor_id, self.gen, self.outstanding = handle, handle._actor_id.hex(), 0, 0
+        self.started = True  # the constructor waits for its actors
+
+
+def _watch_start(slot: _Slot, gen: int) -> None:
+    """Marks slot started once its generation-gen actor answers ready() (never
+    when it cannot start: batches then go to it only when no actor is started)."""
+    def done(f: "concurrent.futures.Future[Any]") -> None:
+        if not f.cancelled() and f.exception() is None and slot.gen == gen:
+            slot.started = True
+    slot.handle.ready.remote().future().add_done_callback(done)
 
 
 def _prepare_factory(factory: SandboxFactory | None, state_key: bytes | None,
@@ -78,13 +95,22 @@ class EryxExecutor:
 
     Calls ray.init() (a local Ray instance, Ray's defaults) only when Ray is not
     initialised yet, and never shuts Ray down. Returns when every actor is ready
-    (InitializationError when one cannot start)."""
+    (InitializationError when one cannot start, or when they are not all ready
+    within start_timeout_s: Ray waits for free CPUs). Dropped without shutdown(),
+    it is collected and its actors are killed."""
 
     def __init__(self, num_actors: int = 2, factory: SandboxFactory | None = None, *,
                  resource_limits: ResourceLimits | None = None, callbacks: Any = None, max_retries: int = 0,
                  sandboxes_per_actor: int | None = None, actor_options: dict[str, Any] | None = None,
-                 state_key: bytes | None = None, snapshot_every: int = 1, ship_artifacts: bool = True) -> None:
+                 state_key: bytes | None = None, snapshot_every: int = 1, ship_artifacts: bool = True,
+                 start_timeout_s: float | None = None) -> None:
         self._num_actors = _check_count("num_actors", num_actors, minimum=1)
+        if start_timeout_s is not None:
+            if isinstance(start_timeout_s, bool) or not isinstance(start_timeout_s, (int, float)):
+                raise TypeError(f"start_timeout_s must be a number of seconds or None, not "
+                                f"{type(start_timeout_s).__name__}")
+            if not start_timeout_s > 0:
+                raise ValueError(f"start_timeout_s must be > 0, not {start_timeout_s}")
         self._max_retries = _check_count("max_retries", max_retries, minimum=0)
         self.snapshot_every = _check_count("snapshot_every", snapshot_every, minimum=0)
         if resource_limits is not None and not isinstance(resource_limits, ResourceLimits):
@@ -113,13 +139,37 @@ class EryxExecutor:
         self._submitted = itertools.count()
         self._slots = [_Slot(self._new_actor()) for _ in range(self._num_actors)]
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._driver = threading.Thread(target=self._drive, name="eryx-ray-driver", daemon=True)
-        try:
-            ray.get([s.handle.ready.remote() for s in self._slots])
-        except RayActorError as e:
-            self._kill_all()
-            raise InitializationError(f"an eryx actor could not start: {e}") from None
+        # The driver thread holds the executor only while it handles a batch: an
+        # executor dropped without shutdown() is collected, and its finalizer kills
+        # the actors (they would hold their CPUs until the driver process exits).
+        self._driver = threading.Thread(target=_drive, args=(weakref.ref(self), self._done),
+                                        name="eryx-ray-driver", daemon=True)
+        self._finalizer = weakref.finalize(self, _release, self._done, self._slots, self._factory_ref,
+                                           self._module_ref)
+        self._finalizer.atexit = False  # at exit Ray ends the driver's actors itself
+        self._wait_ready(start_timeout_s)
         self._driver.start()
+
+    def _wait_ready(self, timeout: float | None) -> None:
+        refs = [s.handle.ready.remote() for s in self._slots]
+        try:
+            ready, pending = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+            if pending:
+                need = {k: v for k, v in self._options.items() if k in ("num_cpus", "num_gpus", "resources")}
+                total = ray.cluster_resources().get("CPU", 0)
+                raise InitializationError(
+                    f"{len(pending)} of {self._num_actors} eryx actors not ready after {timeout:g} s (each needs "
+                    f"{need}; the cluster has {total:g} CPU in all, {ray.available_resources().get('CPU', 0):g} "
+                    f"free: Ray waits for CPUs to start an actor)")
+            ray.get(ready)
+        except RayActorError as e:
+            _kill_all(self._slots)
+            self._finalizer()
+            raise InitializationError(f"an eryx actor could not start: {e}") from None
+        except BaseException:  # the timeout above, an interrupt: the actors started go too
+            _kill_all(self._slots)
+            self._finalizer()
+            raise
 
     def _new_actor(self) -> Any:
         return RemoteEryxActor.options(**self._options).remote(self._factory_ref, self._module_ref, self._key,
@@ -128,9 +178,10 @@ class EryxExecutor:
     # ---- dispatch (any thread) and the driver thread ---------------------------------------
 
     def _pick(self, avoid: _Slot | None = None) -> tuple[_Slot, int, Any]:
-        """The slot with the fewest outstanding batches (not `avoid` when another
-        exists), counted as one more; with its generation and handle. Lock held."""
-        slot = min(self._slots, key=lambda s: (s is avoid, s.outstanding))
+        """The slot with the fewest outstanding batches (not `avoid`, nor one whose
+        actor is still starting, when another exists), counted as one more; with its
+        generation and handle. Lock held."""
+        slot = min(self._slots, key=lambda s: (s is avoid, not s.started, s.outstanding))
         slot.outstanding += 1
         return slot, slot.gen, slot.handle
 
@@ -138,33 +189,49 @@ class EryxExecutor:
         with self._lock:
             if not (self._accepting or (internal and not self._closed)):
                 raise RuntimeError("the EryxExecutor is shut down")
+        # A code that is not a str is its item's result here: never shipped (it
+        # may not even be picklable), and the others of its batch run.
+        bad = [(i, c, a) for i, c, a in items if not isinstance(c, str)]
+        if bad:
+            items = [it for it in items if isinstance(it[1], str)]
+            sink([results.from_exception(i, TypeError(f"a code must be a str, not {type(c).__name__}"), 0.0, a,
+                                         "", "") for i, c, a in bad])
+            if not items:
+                return
+        with self._lock:
+            if not (self._accepting or (internal and not self._closed)):
+                raise RuntimeError("the EryxExecutor is shut down")
             slot, gen, handle = self._pick(avoid)
             self._in_flight += 1
-        fut = handle.run_batch.remote(items).future()
+        try:
+            fut = handle.run_batch.remote(items).future()
+        except BaseException:  # not dispatched: counted nowhere (shutdown() would wait for it forever)
+            with self._lock:
+                if slot.gen == gen:
+                    slot.outstanding -= 1
+                self._in_flight -= 1
+                self._idle.notify_all()
+            raise
         fut.add_done_callback(lambda f: self._done.put((items, sink, slot, gen, f)))
 
-    def _drive(self) -> None:
-        while True:
-            msg = self._done.get()
-            if msg is None:
-                return
-            items, sink, slot, gen, fut = msg
+    def _handle(self, items: _Items, sink: _Sink, slot: _Slot, gen: int, fut: Any) -> None:
+        """The driver thread's work for one finished (or failed) batch."""
+        try:
+            with self._lock:
+                if slot.gen == gen:
+                    slot.outstanding -= 1
             try:
-                with self._lock:
-                    if slot.gen == gen:
-                        slot.outstanding -= 1
-                try:
-                    out = fut.result()
-                except RayActorError as e:
-                    self._actor_failed(items, sink, slot, gen, e)
-                    continue
-                except Exception as e:  # e.g. the results could not be fetched: the items' results
-                    out = [results.from_exception(i, e, 0.0, a, slot.actor_id, "") for i, _, a in items]
-                sink(out)
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
-                    self._idle.notify_all()
+                out = fut.result()
+            except RayActorError as e:
+                self._actor_failed(items, sink, slot, gen, e)
+                return
+            except Exception as e:  # e.g. the results could not be fetched: the items' results
+                out = [results.from_exception(i, e, 0.0, a, slot.actor_id, "") for i, _, a in items]
+            sink(out)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
     def _actor_failed(self, items: _Items, sink: _Sink, slot: _Slot, gen: int, e: RayActorError) -> None:
         """A batch's actor died: its items are retried on another actor while they have
@@ -186,9 +253,9 @@ class EryxExecutor:
         if retry:
             try:
                 self._dispatch(retry, sink, avoid=slot, internal=True)
-            except RuntimeError:  # shut down meanwhile
-                lost += [results.actor_died(i, a - 1, dead, "the actor died and the executor was shut down")
-                         for i, _, a in retry]
+            except Exception as e:  # shut down meanwhile, or Ray refused the call
+                why = "the executor was shut down" if isinstance(e, RuntimeError) else f"its retry failed: {e!r}"
+                lost += [results.actor_died(i, a - 1, dead, f"the actor died and {why}") for i, _, a in retry]
         if lost:
             sink(lost)
 
@@ -198,9 +265,18 @@ class EryxExecutor:
             if slot.gen != gen or self._closed:
                 return
             old = slot.handle
-            slot.handle = self._new_actor()
+            try:
+                slot.handle = self._new_actor()
+            except Exception:  # the slot keeps its dead actor: the next failure there tries again
+                _log.exception("eryx.ray: could not start an actor to replace %s", slot.actor_id)
+                return
             slot.actor_id, slot.gen, slot.outstanding = slot.handle._actor_id.hex(), gen + 1, 0
+            slot.started = False
             self._replaced += 1
+        try:
+            _watch_start(slot, gen + 1)
+        except Exception:
+            pass  # never started: it stays last in _pick's choice
         try:
             ray.kill(old, no_restart=True)
         except Exception:
@@ -227,6 +303,9 @@ class EryxExecutor:
         at once; codes is read lazily after them: at most max_in_flight batches'
         worth of codes (default 2 batches per actor) are dispatched and not yet
         yielded, so a generator of millions of codes is fine."""
+        if isinstance(codes, (str, bytes, bytearray)):
+            raise TypeError(f"codes must be an iterable of codes, not a {type(codes).__name__} "
+                            f"(for one code: submit(code) or map([code]))")
         batch_size = _check_count("batch_size", batch_size, minimum=1)
         if max_in_flight is None:
             max_in_flight = 2 * self._num_actors
@@ -266,7 +345,11 @@ class EryxExecutor:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stops accepting work; with wait, lets the dispatched batches finish; then
-        kills the actors. Ray itself stays up."""
+        kills the actors. Ray itself stays up. Not from a Future's done callback:
+        those run on the driver thread, which shutdown() waits for."""
+        if threading.current_thread() is self._driver:
+            raise RuntimeError("EryxExecutor.shutdown() called from a Future's done callback, on the executor's "
+                               "driver thread, which it would wait for: call it from another thread")
         with self._lock:
             if self._closed:
                 return
@@ -275,22 +358,15 @@ class EryxExecutor:
                 while self._in_flight:
                     self._idle.wait()
             self._closed = True
-        self._kill_all()
+        _kill_all(self._slots)
         if self._driver.is_alive():
             # batches still out fail now, as ActorDiedError results (no retry once closed)
             with self._lock:
                 while self._in_flight:
                     self._idle.wait()
-        self._done.put(None)
+        self._finalizer()  # the driver thread's end
         if self._driver.is_alive():
             self._driver.join()
-
-    def _kill_all(self) -> None:
-        for s in self._slots:
-            try:
-                ray.kill(s.handle, no_restart=True)
-            except Exception:
-                pass
 
     def __enter__(self) -> "EryxExecutor":
         return self
@@ -302,6 +378,46 @@ class EryxExecutor:
         return (f"EryxExecutor(num_actors={self._num_actors}, sandboxes_per_actor={self._sandboxes}, "
                 f"max_retries={self._max_retries})")
 
+
+
+def _kill_all(slots: list[_Slot]) -> None:
+    for s in slots:
+        try:
+            ray.kill(s.handle, no_restart=True)
+        except Exception:
+            pass
+
+
+class _Stop:
+    """The driver thread's last message: kill these actors, drop these references."""
+
+    def __init__(self, slots: list[_Slot], refs: tuple[Any, ...]) -> None:
+        self.slots, self.refs = slots, refs
+
+
+def _release(done: "queue.SimpleQueue[Any]", slots: list[_Slot], *refs: Any) -> None:
+    """An executor's end (shutdown(), or its collection). Its collection may happen
+    on one of Ray's own threads (a batch's callback dropping the last reference),
+    where ray.kill() would wait for that very thread: the driver thread does it."""
+    done.put(_Stop(slots, refs))
+
+
+def _drive(ref: "weakref.ref[EryxExecutor]", done: "queue.SimpleQueue[Any]") -> None:
+    """The driver thread: hands each finished batch to its executor, holding the
+    executor only meanwhile (a batch in flight keeps it alive through its callback)."""
+    while True:
+        msg = done.get()
+        if isinstance(msg, _Stop):
+            _kill_all(msg.slots)
+            return
+        ex = ref()
+        if ex is None:  # collected: its _Stop follows
+            continue
+        try:
+            ex._handle(*msg)
+        except Exception:  # never let the thread die: every batch after would wait forever
+            _log.exception("eryx.ray: handling a finished batch failed")
+        del ex, msg  # the Ray future in msg holds the executor through its callback
 
 
 class _MapRun:
