@@ -20,19 +20,24 @@ if [ ! -x "$venv/bin/python" ] || [ "$reqs" != "$(cat "$venv/.eryx-requirements"
     "$py" -m venv "$venv"
     "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: \
         -r "$here/requirements-build.txt" -r "$here/requirements-mcp.txt"
-    # Ray (eryx.ray) has wheels for fewer Pythons and CPUs than the rest: a machine
-    # without one still builds eryx; why Ray is missing is kept in the venv, and
-    # tests/test_ray.py skips with it as the reason.
-    rm -f "$venv/.eryx-ray-unavailable"
-    if ! "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: -r "$here/requirements-build.txt" \
+    printf '%s' "$reqs" > "$venv/.eryx-requirements"
+fi
+# Ray (eryx.ray) has wheels for fewer Pythons and CPUs than the rest: a machine
+# without one still builds eryx; why Ray is missing is kept in the venv, and
+# tests/test_ray.py skips with it as the reason. Tried again at every build until it
+# is installed (a passing network failure does not leave Ray out for good).
+if [ ! -e "$venv/.eryx-ray-installed" ]; then
+    if "$venv/bin/pip" install --isolated -q --require-hashes --only-binary=:all: -r "$here/requirements-build.txt" \
             -r "$here/requirements-mcp.txt" -r "$here/requirements-ray.txt" > "$venv/.eryx-ray-log" 2>&1; then
+        rm -f "$venv/.eryx-ray-unavailable"
+        touch "$venv/.eryx-ray-installed"
+    else
         { echo "pip could not install python/requirements-ray.txt ($(uname -m), $("$venv/bin/python" -V)):"
           tail -n 5 "$venv/.eryx-ray-log"; } > "$venv/.eryx-ray-unavailable"
         echo "[eryx] Ray not installed, eryx.ray's tests will be skipped:" >&2
         cat "$venv/.eryx-ray-unavailable" >&2
     fi
     rm -f "$venv/.eryx-ray-log"
-    printf '%s' "$reqs" > "$venv/.eryx-requirements"
 fi
 # The build's scratch goes under BUILD_DIR, not into the source tree.
 tmp="$bdir/python-build"

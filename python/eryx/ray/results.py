@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from .._core import (CancelledError, ExecuteResult, ExecutionError, InitializationError, ResourceLimitError,
-                     TimeoutError)
+                     TimeoutError, _TextOutputs)
 
 # error_type's values for the errors eryx raises (the class names, as eryx exports them)
 _ERROR_TYPES = ((ExecutionError, "ExecutionError"), (TimeoutError, "TimeoutError"),
@@ -16,7 +16,7 @@ _ERROR_TYPES = ((ExecutionError, "ExecutionError"), (TimeoutError, "TimeoutError
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RayResult:
+class RayResult(_TextOutputs):  # stdout_text/stderr_text as ExecuteResult's
     """One execution's outcome. ok=False results carry error_type, one of
     "ExecutionError" (the code raised; traceback is the guest's), "TimeoutError",
     "ResourceLimitError" (memory, fuel, output), "CancelledError",
@@ -43,15 +43,6 @@ class RayResult:
     actor: str = ""
     node: str = ""
 
-    @property
-    def stdout_text(self) -> str:
-        """stdout decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
-        return self.stdout.decode("utf-8", "replace")
-
-    @property
-    def stderr_text(self) -> str:
-        """stderr decoded as UTF-8, invalid bytes replaced (U+FFFD)."""
-        return self.stderr.decode("utf-8", "replace")
 
 
 def from_execute(index: int, r: ExecuteResult, attempt: int, actor: str, node: str) -> RayResult:
