@@ -78,8 +78,15 @@ def _prepare_factory(factory: SandboxFactory | None, state_key: bytes | None,
     made = SandboxFactory(site_packages=f._site if f else None, packages=f._pkgs if f else None,
                           imports=f._imports if f else None, setup_code=f._setup if f else None,
                           callbacks=cbs or None, default_imports=f._default_imports if f else True,
-                          cache=(f._cache_dir if f and f._cache_dir != "default" else True), state_key=key)
+                          cache=_cache_of(f), state_key=key)
     return key, made, cbs
+
+
+def _cache_of(f: SandboxFactory | None) -> Any:
+    """The cache= argument f was made with (a directory, True, or False)."""
+    if f is None:
+        return True
+    return f._cache_dir if f._cache_dir != "default" else f._state_cache
 
 
 def _check_count(name: str, value: Any, *, minimum: int) -> int:
