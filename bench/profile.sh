@@ -51,5 +51,34 @@ for w in ${WORKLOADS:-loop nbody richards}; do
     record "$w-native311" "$native311" "$out/$w.py"
     python3 "$here/profile/gap.py" "$out/$w-eryx.json" "$out/$w-native313.json" >"$out/$w-gap313.md"
     python3 "$here/profile/gap.py" "$out/$w-eryx.json" "$out/$w-native311.json" >"$out/$w-gap311.md"
+    # the eval loop's dispatch block and the entry sequences of the hottest functions
+    eval_sym=$(grep -o 'wasm\[0\]::function\[[0-9]*\]::_PyEval_EvalFrameDefault' "$out/$w-eryx.report" | head -n 1)
+    perf annotate -i "$out/$w-eryx.data" --stdio -s "$eval_sym" 2>/dev/null >"$out/$w-eval.annotate"
+    python3 "$here/profile/dispatch.py" <"$out/$w-eval.annotate" >"$out/$w-dispatch.md"
+    python3 "$here/profile/prologue.py" "$out/$w-eryx.data" "$out/$w-eryx.json" 15 >"$out/$w-prologue.md"
 done
-echo "profiles in $out: WORKLOAD-{eryx,native313,native311}.{data,report,md} and WORKLOAD-gap{313,311}.md"
+
+# Static counts over the compiled code (docs/CPU-PROFILE.md, "What the compiled code looks like"):
+# the guest's eval loop from the cached .cwasm the runs used, native 3.13's from libpython.
+cwasm=$(perf report -i "$out/loop-eryx.data" --stdio --sort dso 2>/dev/null | grep -o '[0-9a-f]*\.cwasm' | head -n 1)
+cwasm=$(find "${XDG_CACHE_HOME:-$HOME/.cache}/eryx" -name "$cwasm" | head -n 1)
+libpython=$("$native313" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") + "/" + sysconfig.get_config_var("INSTSONAME"))')
+objdump -d --no-show-raw-insn "$cwasm" >"$out/guest.dis"
+awk '/::_PyEval_EvalFrameDefault>:$/ {f = 1; next} /^$/ {if (f) exit} f' "$out/guest.dis" >"$out/eval-guest.dis"
+objdump -d --no-show-raw-insn --disassemble=_PyEval_EvalFrameDefault "$libpython" | grep -E '^ +[0-9a-f]+:' \
+    >"$out/eval-native.dis"
+{
+    echo "| count | guest eval loop | native 3.13 eval loop |"
+    echo "|---|---:|---:|"
+    echo "| instructions | $(grep -cE '^ +[0-9a-f]+:' "$out/eval-guest.dis") | $(wc -l <"$out/eval-native.dis") |"
+    echo "| instructions addressing the stack, (%rsp) | $(grep -c '(%rsp)' "$out/eval-guest.dis") | $(grep -c '(%rsp)' "$out/eval-native.dis") |"
+    echo "| indirect jumps (dispatch) | $(grep -c 'jmp    \*' "$out/eval-guest.dis") | $(grep -c 'jmp    \*' "$out/eval-native.dis") |"
+    echo "| indirect calls | $(grep -cE 'call +\*' "$out/eval-guest.dis") | $(grep -cE 'call +\*' "$out/eval-native.dis") |"
+    echo "| lazy table-init tests (call_indirect) | $(grep -c 'table_get_lazy_init' "$out/eval-guest.dis") | - |"
+    echo "| 32-bit zero-extensions (mov %eXX,%eXX) | $(grep -cE 'mov +%(e[a-z]{2}|r[0-9]+d),%\1$' "$out/eval-guest.dis") | - |"
+    echo
+    echo "epoch-check sites in the whole module: $(grep -c 'call.*wasmtime_builtin_new_epoch' "$out/guest.dis")"
+} >"$out/code.md"
+rm -f "$out/guest.dis"
+echo "profiles in $out: WORKLOAD-{eryx,native313,native311}.{data,report,md}, WORKLOAD-gap{313,311}.md," \
+    "WORKLOAD-{dispatch,prologue}.md, code.md"
