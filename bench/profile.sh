@@ -80,5 +80,10 @@ objdump -d --no-show-raw-insn --disassemble=_PyEval_EvalFrameDefault "$libpython
     echo "epoch-check sites in the whole module: $(grep -c 'call.*wasmtime_builtin_new_epoch' "$out/guest.dis")"
 } >"$out/code.md"
 rm -f "$out/guest.dis"
+# the perf maps of the eryx runs (written by ERYX_PROFILE=perfmap; the reports are done)
+for w in ${WORKLOADS:-loop nbody richards}; do
+    pid=$(perf script -i "$out/$w-eryx.data" -F pid 2>/dev/null | head -n 1 | tr -d ' ')
+    [ -n "$pid" ] && rm -f "/tmp/perf-$pid.map"
+done
 echo "profiles in $out: WORKLOAD-{eryx,native313,native311}.{data,report,md}, WORKLOAD-gap{313,311}.md," \
     "WORKLOAD-{dispatch,prologue}.md, code.md"
