@@ -45,14 +45,16 @@ record() { # record NAME COMMAND...: perf data, its flat report, the buckets
     python3 "$here/profile/categorize.py" "$name" 25 "$out/$name.json" <"$out/$name.report" >"$out/$name.md"
 }
 
-for w in ${WORKLOADS:-loop nbody richards}; do
+workloads=${WORKLOADS:-loop nbody richards}
+first=${workloads%% *}
+for w in $workloads; do
     ERYX_PROFILE=perfmap record "$w-eryx" "$eryx" --timeout 0 run "$out/$w.py"
     record "$w-native313" "$native313" "$out/$w.py"
     record "$w-native311" "$native311" "$out/$w.py"
     python3 "$here/profile/gap.py" "$out/$w-eryx.json" "$out/$w-native313.json" >"$out/$w-gap313.md"
     python3 "$here/profile/gap.py" "$out/$w-eryx.json" "$out/$w-native311.json" >"$out/$w-gap311.md"
     # the eval loop's dispatch block and the entry sequences of the hottest functions
-    eval_sym=$(grep -o 'wasm\[0\]::function\[[0-9]*\]::_PyEval_EvalFrameDefault' "$out/$w-eryx.report" | head -n 1)
+    eval_sym=$(grep -m 1 -o 'wasm\[0\]::function\[[0-9]*\]::_PyEval_EvalFrameDefault' "$out/$w-eryx.report")
     perf annotate -i "$out/$w-eryx.data" --stdio -s "$eval_sym" 2>/dev/null >"$out/$w-eval.annotate"
     python3 "$here/profile/dispatch.py" <"$out/$w-eval.annotate" >"$out/$w-dispatch.md"
     python3 "$here/profile/prologue.py" "$out/$w-eryx.data" "$out/$w-eryx.json" 15 >"$out/$w-prologue.md"
@@ -60,8 +62,9 @@ done
 
 # Static counts over the compiled code (docs/CPU-PROFILE.md, "What the compiled code looks like"):
 # the guest's eval loop from the cached .cwasm the runs used, native 3.13's from libpython.
-cwasm=$(perf report -i "$out/loop-eryx.data" --stdio --sort dso 2>/dev/null | grep -o '[0-9a-f]*\.cwasm' | head -n 1)
-cwasm=$(find "${XDG_CACHE_HOME:-$HOME/.cache}/eryx" -name "$cwasm" | head -n 1)
+# (a pipe's reader may stop early: the SIGPIPE it gives is not a failure here, hence `|| true`)
+cwasm=$(perf report -i "$out/$first-eryx.data" --stdio --sort dso 2>/dev/null | grep -o '[0-9a-f]*\.cwasm' | head -n 1 || true)
+cwasm=$(find "${XDG_CACHE_HOME:-$HOME/.cache}/eryx" -name "$cwasm" | head -n 1 || true)
 libpython=$("$native313" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") + "/" + sysconfig.get_config_var("INSTSONAME"))')
 objdump -d --no-show-raw-insn "$cwasm" >"$out/guest.dis"
 awk '/::_PyEval_EvalFrameDefault>:$/ {f = 1; next} /^$/ {if (f) exit} f' "$out/guest.dis" >"$out/eval-guest.dis"
@@ -81,8 +84,8 @@ objdump -d --no-show-raw-insn --disassemble=_PyEval_EvalFrameDefault "$libpython
 } >"$out/code.md"
 rm -f "$out/guest.dis"
 # the perf maps of the eryx runs (written by ERYX_PROFILE=perfmap; the reports are done)
-for w in ${WORKLOADS:-loop nbody richards}; do
-    pid=$(perf script -i "$out/$w-eryx.data" -F pid 2>/dev/null | head -n 1 | tr -d ' ')
+for w in $workloads; do
+    pid=$(perf script -i "$out/$w-eryx.data" -F pid 2>/dev/null | head -n 1 | tr -d ' ' || true)
     [ -n "$pid" ] && rm -f "/tmp/perf-$pid.map"
 done
 echo "profiles in $out: WORKLOAD-{eryx,native313,native311}.{data,report,md}, WORKLOAD-gap{313,311}.md," \
