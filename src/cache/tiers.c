@@ -340,6 +340,9 @@ eryx_status eryx__module_acquire(const char *id, eryx__make_module_fn make, void
                                  const eryx__cache_config *cc, eryx__guest **out, eryx__load_source *source,
                                  eryx__errbuf *err) {
     *out = NULL;
+    /* An engine that could not be created (a bad ERYX_PROFILE) fails here, with its
+    ** message, before anything hands wasmtime a NULL engine. */
+    if (!eryx__engine(cc->engine, err)) return ERYX_ERR_ENGINE;
     char key[65];
     eryx_status st = make_key(id, cc->engine, key, err);
     if (st != ERYX_OK) return st;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include "../common/counters.h"
 #include "../common/process_state.h"
@@ -77,6 +78,46 @@ static wasmtime_opt_level_t opt_level(const char **name) {
     return WASMTIME_OPT_LEVEL_SPEED;
 }
 
+/* ERYX_PROFILE: tell `perf` where the compiled guest code is (docs/CPU-PROFILE.md).
+** "perfmap" appends each function's address, size and wasm name to /tmp/perf-PID.map
+** whenever a module is loaded, compiled or deserialized; "jitdump" writes a jitdump
+** file, only in wasmtime builds with its `profiling` feature (eryx's has none).
+** Registration only: the generated code is the same, so the setting stays out of
+** the module key. A developer knob read when an engine is created; unset (or
+** empty, or "none") is the default. Returns false and sets *error for another value. */
+static bool profiling_strategy(wasmtime_profiling_strategy_t *out, const char **error) {
+    const char *env = getenv("ERYX_PROFILE");
+    *out = WASMTIME_PROFILING_STRATEGY_NONE;
+    *error = NULL;
+    if (!env || !*env || !strcmp(env, "none")) return true;
+    if (!strcmp(env, "perfmap")) {
+        /* wasmtime opens the map itself and aborts the process if it cannot: fail
+        ** here with a message instead. */
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+        FILE *f = fopen(path, "a");
+        if (!f) {
+            *error = "ERYX_PROFILE=perfmap: cannot open /tmp/perf-PID.map for appending";
+            return false;
+        }
+        fclose(f);
+        *out = WASMTIME_PROFILING_STRATEGY_PERFMAP;
+        return true;
+    }
+#ifdef WASMTIME_FEATURE_PROFILING
+    if (!strcmp(env, "jitdump")) {
+        *out = WASMTIME_PROFILING_STRATEGY_JITDUMP;
+        return true;
+    }
+    *error = "ERYX_PROFILE must be perfmap, jitdump or none";
+#else
+    *error = !strcmp(env, "jitdump") ? "ERYX_PROFILE=jitdump needs wasmtime built with its `profiling` feature "
+                                       "(engine/wasmtime/Cargo.toml); use ERYX_PROFILE=perfmap"
+                                     : "ERYX_PROFILE must be perfmap or none";
+#endif
+    return false;
+}
+
 static void create_engine(eryx__engine_kind kind) {
     engine_state *es = &eryx__engines[kind];
     wasm_config_t *config = wasm_config_new();
@@ -116,6 +157,15 @@ static void create_engine(eryx__engine_kind kind) {
     ** funcref values (the side-module loader, src/link/loader.c, reads and sets
     ** function-table slots); the GC proposal stays off for guest modules. */
     wasmtime_config_wasm_gc_set(config, false);
+    wasmtime_profiling_strategy_t profiler;
+    const char *profiler_error;
+    if (!profiling_strategy(&profiler, &profiler_error)) {
+        wasm_config_delete(config);
+        snprintf(es->engine_error, ERYX__ERRMSG_MAX, "%s", profiler_error);
+        atomic_store(&es->engine, NULL);
+        return;
+    }
+    if (profiler != WASMTIME_PROFILING_STRATEGY_NONE) wasmtime_config_profiler_set(config, profiler);
     wasm_engine_t *engine = wasm_engine_new_with_config(config); /* takes config */
     if (!engine) {
         char settings[sizeof es->settings];
