@@ -22,7 +22,7 @@ Repetitions (--reps, default 5) alternate the runtimes, rotating their order eac
 repetition. A benchmark a runtime cannot run is reported with its error, never
 dropped silently; ratios and geometric means are over the benchmarks both sides ran.
 
-usage: bench/cpu/suite.py [--reps N] [--only NAMES] [--runtimes LABELS] [--json FILE]
+usage: bench/cpu/suite.py [--reps N] [--only NAMES] [--runtimes LABELS] [--json FILE] [--quick]
                           [--build DIR] [--native-pgo PYTHON] [--pyeryx PYTHON]
 Run it with any Python >= 3.11 (bench/cpu/run.sh uses build/venv/bin/python).
 """
@@ -158,11 +158,13 @@ def make_runtimes(args) -> tuple[list, list[str]]:
 # ---- the run ---------------------------------------------------------------------------
 
 
-def measure(rts: list, names: list[str], reps: int, warmups: int, timeout_s: float) -> dict:
+def measure(rts: list, names: list[str], reps: int, warmups: int, timeout_s: float, quick: bool = False) -> dict:
     """runs[bench][runtime] = {"values": {subbench: [s, ...]}, "digests": {...}, "error": str|None}"""
     runs: dict = {}
     for name in names:
         loops = benchmarks.LOOPS[name]
+        if quick:
+            loops = {k: 1 for k in loops} if isinstance(loops, dict) else 1
         runs[name] = {rt.label: {"values": {}, "digests": {}, "error": None, "loops": {}} for rt in rts}
         for rep in range(reps):
             order = rts[rep % len(rts):] + rts[:rep % len(rts)]
@@ -225,6 +227,10 @@ def rows_of(runs: dict, labels: list[str]) -> list[dict]:
     return rows
 
 
+def _fmt(sec: float) -> str:
+    return f"{sec:.3f}" if sec >= 0.1 else f"{sec:.2g}"
+
+
 def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: dict) -> tuple[str, dict]:
     L = []
     ratio_cols = []
@@ -241,7 +247,7 @@ def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: di
         cells = [row["benchmark"], str(row["loops"] or "-")]
         for lbl in labels:
             if lbl in row["median"]:
-                cells.append(f"{row['median'][lbl]:.3f} ({row['min'][lbl]:.3f})")
+                cells.append(f"{_fmt(row['median'][lbl])} ({_fmt(row['min'][lbl])})")
             else:
                 cells.append("cannot run")
                 failures.append((row["benchmark"], lbl, row["error"][lbl]))
@@ -297,6 +303,8 @@ def main() -> None:
     ap.add_argument("--native-311", default="/usr/bin/python3.11")
     ap.add_argument("--pyeryx", help="the pyeryx 0.11 venv's python (default: made by bench/corpus.py)")
     ap.add_argument("--warmups", type=int, default=1, help="untimed loops before the timed ones")
+    ap.add_argument("--quick", action="store_true",
+                    help="one loop each, no warm-up: checks that every benchmark runs everywhere (its times mean little)")
     ap.add_argument("--timeout-s", type=float, default=600.0, help="per measurement")
     ap.add_argument("--max-memory-mb", type=int, default=2048, help="the sandboxes' memory cap")
     args = ap.parse_args()
@@ -316,12 +324,12 @@ def main() -> None:
     load0 = Path("/proc/loadavg").read_text().split()[:3]
     t0 = time.time()
     try:
-        runs = measure(rts, names, args.reps, args.warmups, args.timeout_s)
+        runs = measure(rts, names, args.reps, 0 if args.quick else args.warmups, args.timeout_s, args.quick)
     finally:
         for rt in rts:
             rt.close()
     load1 = Path("/proc/loadavg").read_text().split()[:3]
-    meta = {"reps": args.reps, "warmups": args.warmups, "load before": " ".join(load0),
+    meta = {"reps": args.reps, "warmups": 0 if args.quick else args.warmups, "quick": args.quick, "load before": " ".join(load0),
             "load after": " ".join(load1), "wall": f"{time.time() - t0:.0f} s", "cpus": os.cpu_count(),
             "machine": platform.machine()}
     meta.update({f"{rt.label}": f"{rt.python} ({rt.version})" for rt in rts})
