@@ -274,6 +274,9 @@ def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: di
     L.append("")
     L.append("Geometric mean of the per-benchmark ratios (median / median):")
     for k, g in geo.items():
+        if not ratios[k]:
+            L.append(f"- {k}: no benchmark ran on both sides")
+            continue
         extra = ""
         if k == "eryx/pyeryx-0.11" and g == g:
             extra = f" (eryx is {1 / g:.2f}x faster than pyeryx 0.11; target >= 1.5x)"
@@ -285,7 +288,7 @@ def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: di
     for a, b in [tuple(k.split("/")) for k in geo]:
         v = [r["min"][a] / r["min"][b] for r in rows if a in r["min"] and b in r["min"]]
         mins[f"{a}/{b}"] = geomean(v)
-    L.append("- the same over the minimums: " + ", ".join(f"{k} {g:.2f}" for k, g in mins.items()))
+    L.append("- the same over the minimums: " + ", ".join(f"{k} {g:.2f}" for k, g in mins.items() if g == g))
     geo.update({f"{k} (min)": g for k, g in mins.items()})
     if failures:
         L.append("")
