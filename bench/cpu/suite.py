@@ -288,7 +288,8 @@ def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: di
     for a, b in [tuple(k.split("/")) for k in geo]:
         v = [r["min"][a] / r["min"][b] for r in rows if a in r["min"] and b in r["min"]]
         mins[f"{a}/{b}"] = geomean(v)
-    L.append("- the same over the minimums: " + ", ".join(f"{k} {g:.2f}" for k, g in mins.items() if g == g))
+    if any(g == g for g in mins.values()):
+        L.append("- the same over the minimums: " + ", ".join(f"{k} {g:.2f}" for k, g in mins.items() if g == g))
     geo.update({f"{k} (min)": g for k, g in mins.items()})
     if failures:
         L.append("")
