@@ -23,10 +23,10 @@ SHIM = HERE / "pyperf_shim.py"
 MARK = "@@ERYX-CPU-RESULT@@"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eryx"
 
-# Benchmark -> loops per measurement (the same in every runtime), chosen so that one
-# measurement takes roughly 0.1-0.8 s natively (pyenv's non-PGO 3.13.0 on this machine,
-# measured with one loop each): long enough to dwarf timer noise, short enough
-# for 5 repetitions of 23 files in 4 runtimes. A file that registers several
+# Benchmark -> loops per measurement (the same in every runtime), chosen from one-loop
+# timings so that on a quiet 2-core machine one measurement takes 0.05-0.6 s in the
+# native PGO+LTO build and 0.16-1.4 s in eryx: long enough to dwarf timer noise, short
+# enough for 5 repetitions of 23 files in 5 runtimes in about 6 minutes. A file that registers several
 # benchmarks (deepcopy, logging) has a count for each.
 LOOPS = {
     "richards": 3, "nbody": 2, "chaos": 2, "deltablue": 30, "float": 1,
