@@ -7,7 +7,8 @@ of one node with 2 CPUs (plus a head with none):
   layout:  one actor of 2 CPUs holding 2 sandboxes against two 1-CPU actors of one
            sandbox, executions/s at batch 64;
   memory:  an actor's RSS, PSS and private memory (/proc/PID/smaps_rollup) after
-           200 executions, with 1 and with 4 sandboxes.
+           200 executions, with 1 and with 2 sandboxes;
+  reply:   the pickled size of a 64-item batch's results (what an actor call returns).
 
     build/venv/bin/python bench/ray_sizing.py [--n 10000]
 """
@@ -54,7 +55,8 @@ def main() -> None:
     ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
     try:
         with EryxExecutor(num_actors=1) as ex:
-            list(ex.map(work[:256], batch_size=64))
+            batch = list(ex.map(work[:64], batch_size=64))
+            reply = len(ray.cloudpickle.dumps(batch))
             t0 = time.perf_counter()
             rs = list(ex.map(work, batch_size=64, ordered=False))
             ray_wall = (time.perf_counter() - t0) / a.n * 1e3
@@ -62,6 +64,7 @@ def main() -> None:
         print(f"split: local pool: sandbox {statistics.mean(local):.3f} ms, wall {local_wall:.3f} ms per execution; "
               f"1 actor, batch 64: sandbox {statistics.mean(r.duration_ms for r in rs):.3f} ms, "
               f"wall {ray_wall:.3f} ms per execution")
+        print(f"reply: a 64-item batch's results pickle to {reply:,} bytes")
         for actors, sandboxes in ((2, 1), (1, 2)):
             with EryxExecutor(num_actors=actors, sandboxes_per_actor=sandboxes,
                               actor_options={"num_cpus": sandboxes}) as ex:
