@@ -192,10 +192,14 @@ class EryxExecutor:
         slot.outstanding += 1
         return slot, slot.gen, slot.handle
 
+    def _refuse_if_closed(self, internal: bool) -> None:
+        """RuntimeError once shut down (retries, internal, run until the actors go). Lock held."""
+        if not (self._accepting or (internal and not self._closed)):
+            raise RuntimeError("the EryxExecutor is shut down")
+
     def _dispatch(self, items: _Items, sink: _Sink, *, avoid: _Slot | None = None, internal: bool = False) -> None:
         with self._lock:
-            if not (self._accepting or (internal and not self._closed)):
-                raise RuntimeError("the EryxExecutor is shut down")
+            self._refuse_if_closed(internal)
         # A code that is not a str is its item's result here: never shipped (it
         # may not even be picklable), and the others of its batch run.
         bad = [(i, c, a) for i, c, a in items if not isinstance(c, str)]
@@ -206,8 +210,7 @@ class EryxExecutor:
             if not items:
                 return
         with self._lock:
-            if not (self._accepting or (internal and not self._closed)):
-                raise RuntimeError("the EryxExecutor is shut down")
+            self._refuse_if_closed(internal)  # again: a shutdown may have come meanwhile
             slot, gen, handle = self._pick(avoid)
             self._in_flight += 1
         try:
