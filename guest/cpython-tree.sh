@@ -27,7 +27,23 @@ CC_WASM=clang-19
 "$top/scripts/apt-install.sh" clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 wasi-libc dpkg-dev gcc make tcl xz-utils >&2
 toolchain="$($CC_WASM --version | head -1); $(gcc --version | head -1);
 $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32 lld-19 llvm-19)"
+# The speed settings (guest/speed.conf; ERYX_GUEST_<NAME> overrides one, for
+# bench/guest-variant.sh), checked here so that a typo fails before any build.
+die() { echo "[eryx] guest: $*" >&2; exit 1; }
+. "$here/speed.conf"
+PYMALLOC=${ERYX_GUEST_PYMALLOC:-$PYMALLOC}; LTO=${ERYX_GUEST_LTO:-$LTO}
+DEPS_OPT=${ERYX_GUEST_DEPS_OPT:-$DEPS_OPT}; PGO_PROFILE=${ERYX_GUEST_PGO_PROFILE-$PGO_PROFILE}
+case "$PYMALLOC" in yes|no) ;; *) die "PYMALLOC must be yes or no, not '$PYMALLOC'" ;; esac
+case "$LTO" in no|thin|full) ;; *) die "LTO must be no, thin or full, not '$LTO'" ;; esac
+case "$DEPS_OPT" in -O[0-3s]) ;; *) die "DEPS_OPT must be -O0..-O3 or -Os, not '$DEPS_OPT'" ;; esac
+pgo_file=""
+if [ -n "$PGO_PROFILE" ]; then
+    case "$PGO_PROFILE" in /*) pgo_file=$PGO_PROFILE ;; *) pgo_file="$here/$PGO_PROFILE" ;; esac
+    [ -f "$pgo_file" ] || die "PGO_PROFILE $pgo_file does not exist"
+fi
 key=$( {
+    echo "speed: PYMALLOC=$PYMALLOC LTO=$LTO DEPS_OPT=$DEPS_OPT"
+    if [ -n "$pgo_file" ]; then sha256sum < "$pgo_file"; fi
     cat "$here/sources.lock" "$here/fetch-sources.sh" "$here/config.site-eryx" \
         "$here"/stdlib-patches/*.patch "$here/cpython-tree.sh"
     echo "$toolchain"
@@ -62,7 +78,7 @@ mkdir -p "$sysroot/include" "$sysroot/lib"
 ln -s /usr/include/wasm32-wasi "$sysroot/include/wasm32-wasi"
 ln -s /usr/lib/wasm32-wasi "$sysroot/lib/wasm32-wasi"
 WCC="$CC_WASM --target=wasm32-wasi --sysroot=$sysroot"
-WCFLAGS="-O2 -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_GETPID -D_WASI_EMULATED_PROCESS_CLOCKS"
+WCFLAGS="$DEPS_OPT -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_GETPID -D_WASI_EMULATED_PROCESS_CLOCKS"
 deps_dir="$out/deps"; mkdir -p "$deps_dir/include" "$deps_dir/lib"
 
 # --- zlib (static, wasm) -----------------------------------------------------
@@ -139,6 +155,15 @@ exec 8>&-
 
 # --- CPython for wasm32-wasi ----------------------------------------------------
 wbuild="$out/wasi-build"
+# The speed settings reach CPython's own objects and link only (the *_NODIST flags
+# stay out of sysconfig, so extension modules such as numpy's are built as before).
+speed_args=() ; cflags_nodist="" ; ldflags_nodist=""
+if [ "$PYMALLOC" = yes ]; then speed_args+=(--with-pymalloc); else speed_args+=(--without-pymalloc); fi
+if [ "$LTO" != no ]; then cflags_nodist+=" -flto=$LTO"; ldflags_nodist+=" -flto=$LTO"; fi
+if [ -n "$pgo_file" ]; then
+    cflags_nodist+=" -fprofile-instr-use=$pgo_file -Wno-profile-instr-unprofiled -Wno-profile-instr-out-of-date"
+    cflags_nodist+=" -Wno-backend-plugin"
+fi
 configure_wasi() {
     mkdir -p "$wbuild"; cd "$wbuild"
     cat "$pysrc/Tools/wasm/config.site-wasm32-wasi" "$here/config.site-eryx" > config.site
@@ -149,10 +174,11 @@ configure_wasi() {
     LIBSQLITE3_CFLAGS="-I$deps_dir/include" LIBSQLITE3_LIBS="-L$deps_dir/lib -lsqlite3" \
     BZIP2_CFLAGS="-I$deps_dir/include" BZIP2_LIBS="-L$deps_dir/lib -lbz2" \
     LIBLZMA_CFLAGS="-I$deps_dir/include" LIBLZMA_LIBS="-L$deps_dir/lib -llzma" \
+    CFLAGS_NODIST="$cflags_nodist" LDFLAGS_NODIST="$ldflags_nodist" \
     "$pysrc/configure" --host=wasm32-unknown-wasi --build="$("$pysrc/config.guess")" \
         --with-build-python="$native" --prefix=/usr/local \
         --without-ensurepip --disable-test-modules --with-system-libmpdec=no \
-        --with-system-expat=no --disable-ipv6
+        --with-system-expat=no --disable-ipv6 "${speed_args[@]}"
 }
 eryx_step "tree: configure (wasm32-wasi)" "$logs/configure-wasi.log" configure_wasi >&2
 cp "$logs/configure-wasi.log" "$out/configure.log"

@@ -81,10 +81,13 @@ class Native:
 class Sandboxed:
     kind = "sandbox"
 
-    def __init__(self, label: str, python: str, max_memory: int) -> None:
+    def __init__(self, label: str, python: str, max_memory: int, guest_dir: str | None = None) -> None:
         self.label, self.python, self.max_memory = label, python, max_memory
+        env = dict(os.environ)
+        if guest_dir:  # a guest built by bench/guest-variant.sh, through the builder's default
+            env["ERYX_GUEST_DIR"] = guest_dir
         self.proc = subprocess.Popen([python, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, cwd=str(HERE))
+                                     text=True, cwd=str(HERE), env=env)
         first = self.proc.stdout.readline()
         if not first:
             raise RuntimeError(f"{label}: the worker ({python} {WORKER}) exited before it was ready")
@@ -152,6 +155,12 @@ def make_runtimes(args) -> tuple[list, list[str]]:
                 sys.exit(f"cpu: unknown runtime {label!r}; known: {', '.join(ALL_RUNTIMES)}")
         except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
             notes.append(f"{label}: cannot start ({e}); left out")
+    for spec in args.variant or []:
+        label, sep, guest_dir = spec.partition("=")
+        if not sep or not label or not os.path.isfile(os.path.join(guest_dir, "python.wasm")):
+            sys.exit(f"cpu: --variant wants LABEL=GUEST_DIR with GUEST_DIR/python.wasm, not {spec!r}")
+        py = args.eryx_python or str(Path(args.build) / "venv" / "bin" / "python")
+        rts.append(Sandboxed(label, py, args.max_memory_mb << 20, guest_dir=guest_dir))
     return rts, notes
 
 
@@ -238,6 +247,9 @@ def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: di
         ratio_cols.append(("eryx", ref_native))
     if "eryx" in labels and "pyeryx-0.11" in labels:
         ratio_cols.append(("eryx", "pyeryx-0.11"))
+    for lbl in labels:  # --variant guests: against the default guest and the native reference
+        if lbl not in ALL_RUNTIMES:
+            ratio_cols += [(lbl, b) for b in ("eryx", ref_native, "pyeryx-0.11") if b and b in labels]
     head = ["benchmark", "loops"] + [f"{lbl} s" for lbl in labels] + [f"{a}/{b}" for a, b in ratio_cols]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "---|" * len(head))
@@ -309,6 +321,8 @@ def main() -> None:
     ap.add_argument("--json", help="write the runs, rows and geometric means here")
     ap.add_argument("--build", default=str(ROOT / "build"), help="eryx's build dir (its venv/bin/python)")
     ap.add_argument("--eryx-python", help="the Python with this tree's eryx module (default BUILD/venv/bin/python)")
+    ap.add_argument("--variant", action="append", metavar="LABEL=GUEST_DIR",
+                    help="also run this tree's eryx with another guest (bench/guest-variant.sh); repeatable")
     ap.add_argument("--native-pgo", help="bench/native-pgo.sh's interpreter (default: the newest cached build)")
     ap.add_argument("--native-3130", default=os.path.expanduser("~/.pyenv/versions/3.13.0/bin/python3"))
     ap.add_argument("--native-311", default="/usr/bin/python3.11")
