@@ -24,7 +24,7 @@ top="$(cd "$here/.." && pwd)"
 . "$top/scripts/lib.sh"
 
 CC_WASM=clang-19
-"$top/scripts/apt-install.sh" clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 wasi-libc dpkg-dev gcc make tcl xz-utils >&2
+"$top/scripts/apt-install.sh" clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 wasi-libc dpkg-dev gcc make tcl xz-utils zstd >&2
 toolchain="$($CC_WASM --version | head -1); $(gcc --version | head -1);
 $(dpkg-query -W -f='${Package} ${Version}\n' wasi-libc libclang-rt-19-dev-wasm32 lld-19 llvm-19)"
 # The speed settings (guest/speed.conf; ERYX_GUEST_<NAME> overrides one, for
@@ -155,14 +155,26 @@ exec 8>&-
 
 # --- CPython for wasm32-wasi ----------------------------------------------------
 wbuild="$out/wasi-build"
+# A committed profile is LLVM's text format, zstd-compressed (guest/pgo/); clang
+# reads the indexed form, made here from it.
+if [ -n "$pgo_file" ]; then
+    case "$pgo_file" in
+        *.proftext.zst)
+            zstd -d -q -c "$pgo_file" > "$out/pgo.proftext"
+            llvm-profdata-19 merge -o "$out/pgo.profdata" "$out/pgo.proftext"
+            rm -f "$out/pgo.proftext"
+            pgo_file="$out/pgo.profdata" ;;
+    esac
+fi
 # The speed settings reach CPython's own objects and link only (the *_NODIST flags
 # stay out of sysconfig, so extension modules such as numpy's are built as before).
 speed_args=() ; cflags_nodist="" ; ldflags_nodist=""
 if [ "$PYMALLOC" = yes ]; then speed_args+=(--with-pymalloc); else speed_args+=(--without-pymalloc); fi
 if [ "$LTO" != no ]; then cflags_nodist+=" -flto=$LTO"; ldflags_nodist+=" -flto=$LTO"; fi
 if [ -n "$pgo_file" ]; then
-    cflags_nodist+=" -fprofile-instr-use=$pgo_file -Wno-profile-instr-unprofiled -Wno-profile-instr-out-of-date"
-    cflags_nodist+=" -Wno-backend-plugin"
+    # Functions whose code differs from the native twin's keep no profile: the make
+    # log's -Wprofile-instr-out-of-date warnings name them (docs/BENCHMARKS.md).
+    cflags_nodist+=" -fprofile-instr-use=$pgo_file -Wno-profile-instr-unprofiled"
 fi
 configure_wasi() {
     mkdir -p "$wbuild"; cd "$wbuild"
