@@ -84,6 +84,12 @@ def benchmarks_dir() -> Path:
 GUEST_DIR = "/pyperformance"
 
 
+# What the shim's perf_counter reads: "wall" (time.perf_counter, the default) or "cpu"
+# (time.process_time: CPU seconds; in eryx's guest the host thread's (src/wasi), so
+# that variants of one runtime compare on a loaded machine; suite.py --clock).
+CLOCK = "wall"
+
+
 def program(name: str, loops: int | dict, *, sandboxed: bool, warmups: int = 1) -> str:
     """The source that runs bm_<name>/run_benchmark.py as __main__ with the shim as
     `pyperf`, from the unpacked wheel natively, and in a sandbox from the same folder
@@ -93,7 +99,8 @@ def program(name: str, loops: int | dict, *, sandboxed: bool, warmups: int = 1) 
     src = (bdir / "run_benchmark.py").read_text()
     base = f"{GUEST_DIR}/bm_{name}" if sandboxed else str(bdir)
     return _TEMPLATE.format(shim=json.dumps(SHIM.read_text()), src=json.dumps(src), base=json.dumps(base),
-                            loops=repr(loops), warmups=int(warmups), mark=json.dumps(MARK))
+                            loops=repr(loops), warmups=int(warmups), mark=json.dumps(MARK),
+                            clock="time.process_time" if CLOCK == "cpu" else "time.perf_counter")
 
 
 def volumes(name: str) -> list[tuple[str, str, bool]]:
@@ -108,6 +115,8 @@ _shim.__file__ = "pyperf_shim.py"
 exec(compile({shim}, "pyperf_shim.py", "exec"), _shim.__dict__)
 _shim.LOOPS = {loops}
 _shim.WARMUPS = {warmups}
+import time as _time
+_shim.perf_counter = _{clock}
 _old = {{k: _sys.modules.get(k) for k in ("pyperf", "__main__")}}
 _old_argv = list(getattr(_sys, "argv", []) or [])
 _base = {base}

@@ -327,12 +327,16 @@ def main() -> None:
     ap.add_argument("--native-3130", default=os.path.expanduser("~/.pyenv/versions/3.13.0/bin/python3"))
     ap.add_argument("--native-311", default="/usr/bin/python3.11")
     ap.add_argument("--pyeryx", help="the pyeryx 0.11 venv's python (default: made by bench/corpus.py)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="what the benchmarks time: wall seconds, or the thread's CPU seconds (for comparing "
+                         "eryx with its --variant guests on a busy machine)")
     ap.add_argument("--warmups", type=int, default=1, help="untimed loops before the timed ones")
     ap.add_argument("--quick", action="store_true",
                     help="one loop each, no warm-up: checks that every benchmark runs everywhere (its times mean little)")
     ap.add_argument("--timeout-s", type=float, default=600.0, help="per measurement")
     ap.add_argument("--max-memory-mb", type=int, default=2048, help="the sandboxes' memory cap")
     args = ap.parse_args()
+    benchmarks.CLOCK = args.clock
 
     names = list(benchmarks.DEFAULT)
     if args.only:
@@ -354,7 +358,7 @@ def main() -> None:
         for rt in rts:
             rt.close()
     load1 = Path("/proc/loadavg").read_text().split()[:3]
-    meta = {"reps": args.reps, "warmups": 0 if args.quick else args.warmups, "quick": args.quick, "load before": " ".join(load0),
+    meta = {"reps": args.reps, "warmups": 0 if args.quick else args.warmups, "quick": args.quick, "clock": args.clock, "load before": " ".join(load0),
             "load after": " ".join(load1), "wall": f"{time.time() - t0:.0f} s", "cpus": os.cpu_count(),
             "machine": platform.machine()}
     meta.update({f"{rt.label}": f"{rt.python} ({rt.version})" for rt in rts})
