@@ -25,6 +25,8 @@
 #define ERYX__BENCH_HOOKS 1
 #else
 #define ERYX__BENCH_HOOKS 0
+#endif
+
 /* ---- the workload corpus (corpus.c) ------------------------------------------------- */
 
 #define ERYX__BENCH_CORPUS_MAX_RUNS 20 /* timed runs per snippet: runs/50, 3 to this */
@@ -42,8 +44,6 @@ typedef struct eryx__bench_corpus_result {
 ** callbacks to b for the NN_cb_* snippets. No snippets in dir: c->found 0, figures
 ** < 0. 0, or -1 (reported). */
 int eryx__bench_corpus(eryx_builder *b, const char *dir, int runs, eryx__bench_corpus_result *c);
-
-#endif
 
 /* Runs the benchmark with sandboxes from b (whose guest is in guest_dir); prints a table or one JSON line.
 ** Measures b's configuration with pre-initialization on and off (b's own setting is restored before
