@@ -148,8 +148,9 @@ static bool engine_flags_apply(wasm_config_t *config, const char **applied, char
                                                                              : WASMTIME_REGALLOC_SINGLE_PASS);
         }
         if (pass == 0 && !signals && spectre_on) { /* wasmtime refuses the pair (and would abort) */
-            snprintf(err_buf, err_size, "ERYX_ENGINE_FLAGS: signals_based_traps=false needs the spectre mitigations "
-                                        "left unset or false");
+            snprintf(err_buf, err_size,
+                     "ERYX_ENGINE_FLAGS: signals_based_traps=false needs the spectre mitigations "
+                     "left unset or false");
             return false;
         }
     }
