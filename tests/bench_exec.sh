@@ -23,17 +23,23 @@ check() {
     fi
 }
 
-check bench_args_checked_by_eryx_bench 2 "bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not --bogus" \
+check bench_args_checked_by_eryx_bench 2 "bench takes --json, --runs N, --numpy PACKAGE, --corpus DIR, --run FILE and --engine KIND, not --bogus" \
     "$eryx" bench --bogus
-check options_before_bench_passed 2 "bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not --runs" \
+check options_before_bench_passed 2 "bench takes --json, --runs N, --numpy PACKAGE, --corpus DIR, --run FILE and --engine KIND, not --runs" \
     "$eryx" --import json --env A=1 --no-preinit bench --runs
-check bench_corpus_needs_dir 2 "bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not --corpus" \
+check bench_corpus_needs_dir 2 "bench takes --json, --runs N, --numpy PACKAGE, --corpus DIR, --run FILE and --engine KIND, not --corpus" \
     "$bench" --corpus
 check option_error_before_exec 2 "--env wants NAME=VALUE" "$eryx" --env NOVALUE bench
 check bench_help 0 "--import MOD" "$bench" --help
 check bench_help_usage 0 "usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]" "$bench" -h
 check bench_no_code 2 "bench runs no code" "$bench" -c pass
 check bench_version 0 "eryx " "$bench" --version
+# --run FILE (bench/engine_levers.py): the file's output, on the engine kind named.
+printf 'print("ran", 6 * 7)\n' >"$tmp/six.py"
+check bench_run_file 0 "ran 42" "$eryx" --no-preinit bench --run "$tmp/six.py" --engine standard
+check bench_run_missing_file 2 "cannot read $tmp/none.py" "$bench" --run "$tmp/none.py"
+check bench_engine_unknown 2 "bench --engine takes standard or no_epoch, not bogus" "$bench" --run "$tmp/six.py" --engine bogus
+check bench_engine_needs_run 2 "bench --engine goes with --run FILE" "$bench" --engine standard
 cp "$eryx" "$tmp/eryx"
 check eryx_bench_missing 3 "eryx: bench: cannot run $tmp/eryx-bench" "$tmp/eryx" bench --json
 if "$bench" --help | grep -q -- "-c CODE"; then

@@ -25,6 +25,8 @@
 #define ERYX__BENCH_HOOKS 1
 #else
 #define ERYX__BENCH_HOOKS 0
+#endif
+
 /* ---- the workload corpus (corpus.c) ------------------------------------------------- */
 
 #define ERYX__BENCH_CORPUS_MAX_RUNS 20 /* timed runs per snippet: runs/50, 3 to this */
@@ -43,8 +45,6 @@ typedef struct eryx__bench_corpus_result {
 ** < 0. 0, or -1 (reported). */
 int eryx__bench_corpus(eryx_builder *b, const char *dir, int runs, eryx__bench_corpus_result *c);
 
-#endif
-
 /* Runs the benchmark with sandboxes from b (whose guest is in guest_dir); prints a table or one JSON line.
 ** Measures b's configuration with pre-initialization on and off (b's own setting is restored before
 ** returning) and with keep_state on (b must have it off, as eryx_builder_new makes it). runs: the
@@ -57,6 +57,12 @@ int eryx__bench_corpus(eryx_builder *b, const char *dir, int runs, eryx__bench_c
 ** 3 when a sandbox failed). */
 int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, const char *numpy_pkg,
                     const char *corpus_dir);
+
+/* --run FILE (run_file.c): FILE's code once in a fresh sandbox of b on the engine kind
+** named ("standard", NULL, or "no_epoch", which needs the hooks), its stdout and stderr
+** copied; for bench/engine_levers.py. Returns the exit status: 0, 2 (usage: an unknown
+** kind, an unreadable file), 3 (the sandbox or the code failed). */
+int eryx__bench_run_file(eryx_builder *b, const char *path, const char *engine);
 
 /* ---- sampling (sandboxes.c) ---------------------------------------------------------- */
 

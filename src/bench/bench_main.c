@@ -5,6 +5,7 @@
 ** up to the word `bench`, which may be left out when it is run directly, then the
 ** benchmark's own arguments; the benchmark itself is bench.c.
 **   eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]
+**   eryx-bench [options] [bench] --run FILE [--engine standard|no_epoch]
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 static void usage(FILE *out) {
     fputs("usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]\n"
           "       eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]\n"
+          "       eryx [options] bench --run FILE [--engine standard|no_epoch]\n"
           "\n"
           "Times, in-process, the sandboxes of the configuration the options give:\n"
           "creation, execute, limits, callbacks, sessions and a CPU loop (p50/p99;\n"
@@ -27,6 +29,9 @@ static void usage(FILE *out) {
           "The creation phases and the engine without epoch checks need the library's\n"
           "benchmark hooks (cmake -DERYX_BENCH_HOOKS=ON); without them their figures\n"
           "are null in the JSON (\"bench_hooks\": false) and n/a in the table.\n"
+          "--run FILE runs FILE once in a fresh sandbox on the engine kind given\n"
+          "(no_epoch: without epoch checks; needs the hooks) and copies its output, for\n"
+          "bench/engine_levers.py, which times guest code under engine settings.\n"
           "\n"
           "options (as eryx's):\n",
           out);
@@ -46,16 +51,29 @@ int main(int argc, char **argv) {
     /* The word bench, or the benchmark's own arguments. */
     if (i < argc && !strcmp(argv[i], "bench")) i++;
     int json = 0, runs = 0; /* 0: the benchmark's own default */
-    const char *numpy_pkg = NULL, *corpus_dir = ERYX_DEFAULT_CORPUS_DIR;
+    const char *numpy_pkg = NULL, *corpus_dir = ERYX_DEFAULT_CORPUS_DIR, *run_file = NULL, *engine = NULL;
     for (int k = i; k < argc; k++) {
         if (!strcmp(argv[k], "--json")) json = 1;
         else if (!strcmp(argv[k], "--runs") && k + 1 < argc) runs = atoi(argv[++k]);
         else if (!strcmp(argv[k], "--numpy") && k + 1 < argc) numpy_pkg = argv[++k];
         else if (!strcmp(argv[k], "--corpus") && k + 1 < argc) corpus_dir = argv[++k];
+        else if (!strcmp(argv[k], "--run") && k + 1 < argc) run_file = argv[++k];
+        else if (!strcmp(argv[k], "--engine") && k + 1 < argc) engine = argv[++k];
         else {
-            fprintf(stderr, "eryx: bench takes --json, --runs N, --numpy PACKAGE and --corpus DIR, not %s\n", argv[k]);
+            fprintf(stderr,
+                    "eryx: bench takes --json, --runs N, --numpy PACKAGE, --corpus DIR, --run FILE and --engine KIND, "
+                    "not %s\n",
+                    argv[k]);
             goto out;
         }
+    }
+    if (engine && !run_file) {
+        fprintf(stderr, "eryx: bench --engine goes with --run FILE\n");
+        goto out;
+    }
+    if (run_file) {
+        status = eryx__bench_run_file(o.b, run_file, engine);
+        goto out;
     }
     if (!strcmp(corpus_dir, "none")) corpus_dir = NULL;
     status = eryx__bench_run(o.b, eryx__cli_guest_dir(&o), json, runs, numpy_pkg, corpus_dir);

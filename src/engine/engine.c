@@ -31,7 +31,7 @@ typedef struct engine_state {
     atomic_bool created;  /* creation was tried: engine or engine_error is set */
     _Atomic(wasm_engine_t *) engine;
     char engine_error[ERYX__ERRMSG_MAX];
-    char settings[256]; /* written with the engine, under lock */
+    char settings[320]; /* written with the engine, under lock (ERYX_ENGINE_FLAGS: up to 160 of it) */
     wasmtime_linker_t *linker;
 } engine_state;
 
@@ -76,6 +76,86 @@ static wasmtime_opt_level_t opt_level(const char **name) {
     }
     *name = "speed";
     return WASMTIME_OPT_LEVEL_SPEED;
+}
+
+/* ERYX_ENGINE_FLAGS: a developer knob for bench/engine_levers.py, which measures what
+** each engine setting does to CPU-bound guest code (docs/CPU-PROFILE.md, "Engine
+** settings"): comma-separated NAME=VALUE, each a wasmtime setting or a Cranelift flag
+** that changes generated code. Only the names below, with checked values: wasmtime's C
+** API aborts the process on a flag or value its compiler refuses. Unset or empty: no
+** call at all (the default). The value enters the settings string, so the module key. */
+enum { FLAG_BOOL, FLAG_NUM, FLAG_REGALLOC };
+static const struct engine_flag {
+    const char *name;
+    int type;
+    bool cranelift; /* a Cranelift flag (wasmtime_config_cranelift_flag_set), else wasmtime's own */
+} engine_flags[] = {
+    {"signals_based_traps", FLAG_BOOL, false},
+    {"memory_may_move", FLAG_BOOL, false},
+    {"regalloc_algorithm", FLAG_REGALLOC, false},
+    {"enable_table_access_spectre_mitigation", FLAG_BOOL, true},
+    {"enable_heap_access_spectre_mitigation", FLAG_BOOL, true},
+    {"log2_min_function_alignment", FLAG_NUM, true},
+    {"enable_alias_analysis", FLAG_BOOL, true},
+};
+#define ENGINE_FLAGS_MAX 160 /* of the variable's value: the settings string has room for it */
+
+/* Applies ERYX_ENGINE_FLAGS to config; *applied is the value (NULL: unset). false and
+** *error (static text, or err_buf) for a bad one, before any setting is made. */
+static bool engine_flags_apply(wasm_config_t *config, const char **applied, char *err_buf, size_t err_size) {
+    const char *env = getenv("ERYX_ENGINE_FLAGS");
+    *applied = NULL;
+    if (!env || !*env) return true;
+    if (strlen(env) > ENGINE_FLAGS_MAX) {
+        snprintf(err_buf, err_size, "ERYX_ENGINE_FLAGS is longer than %d characters", ENGINE_FLAGS_MAX);
+        return false;
+    }
+    bool signals = true, spectre_on = false;
+    for (int pass = 0; pass < 2; pass++) { /* 0: check every entry; 1: apply them */
+        char copy[ENGINE_FLAGS_MAX + 1];
+        snprintf(copy, sizeof copy, "%s", env);
+        char *save = NULL;
+        for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            char *value = strchr(item, '=');
+            if (value) *value++ = '\0';
+            const struct engine_flag *f = NULL;
+            for (size_t k = 0; k < sizeof engine_flags / sizeof engine_flags[0]; k++)
+                if (!strcmp(item, engine_flags[k].name)) f = &engine_flags[k];
+            bool is_true = value && !strcmp(value, "true"), ok = false;
+            if (f && value && f->type == FLAG_BOOL) ok = is_true || !strcmp(value, "false");
+            else if (f && value && f->type == FLAG_NUM) ok = strlen(value) == 1 && value[0] >= '0' && value[0] <= '8';
+            else if (f && value) ok = !strcmp(value, "backtracking") || !strcmp(value, "single_pass");
+            if (!ok) {
+                snprintf(err_buf, err_size,
+                         "ERYX_ENGINE_FLAGS: %s%s%s is not NAME=VALUE with a known name and value (names: "
+                         "signals_based_traps, memory_may_move, enable_table_access_spectre_mitigation, "
+                         "enable_heap_access_spectre_mitigation, enable_alias_analysis: true|false; "
+                         "regalloc_algorithm: backtracking|single_pass; log2_min_function_alignment: 0-8)",
+                         item, value ? "=" : "", value ? value : "");
+                return false;
+            }
+            if (pass == 0) {
+                if (!strcmp(f->name, "signals_based_traps")) signals = is_true;
+                if (strstr(f->name, "spectre") && is_true) spectre_on = true;
+                continue;
+            }
+            if (f->cranelift) wasmtime_config_cranelift_flag_set(config, f->name, value);
+            else if (!strcmp(f->name, "signals_based_traps")) wasmtime_config_signals_based_traps_set(config, is_true);
+            else if (!strcmp(f->name, "memory_may_move")) wasmtime_config_memory_may_move_set(config, is_true);
+            else
+                wasmtime_config_cranelift_regalloc_algorithm_set(config, strcmp(value, "single_pass")
+                                                                             ? WASMTIME_REGALLOC_BACKTRACKING
+                                                                             : WASMTIME_REGALLOC_SINGLE_PASS);
+        }
+        if (pass == 0 && !signals && spectre_on) { /* wasmtime refuses the pair (and would abort) */
+            snprintf(err_buf, err_size,
+                     "ERYX_ENGINE_FLAGS: signals_based_traps=false needs the spectre mitigations "
+                     "left unset or false");
+            return false;
+        }
+    }
+    *applied = env;
+    return true;
 }
 
 /* ERYX_PROFILE: tell `perf` where the compiled guest code is (docs/CPU-PROFILE.md).
@@ -131,12 +211,17 @@ static void create_engine(eryx__engine_kind kind) {
     epoch = kind != ERYX__ENGINE_NO_EPOCH;
 #endif
     wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
-    const char *opt_name;
+    const char *opt_name, *flags;
     wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
+    if (!engine_flags_apply(config, &flags, es->engine_error, ERYX__ERRMSG_MAX)) {
+        wasm_config_delete(config);
+        atomic_store(&es->engine, NULL);
+        return;
+    }
     /* Every setting that changes generated code; it enters each module's key. */
     snprintf(es->settings, sizeof es->settings,
-             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;%s", opt_name,
-             ERYX__MAX_WASM_STACK, fuel, epoch, ERYX__ARTIFACT_FORMAT);
+             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;%s%s%s", opt_name,
+             ERYX__MAX_WASM_STACK, fuel, epoch, ERYX__ARTIFACT_FORMAT, flags ? ";flags=" : "", flags ? flags : "");
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     /* Every linear memory comes from eryx's memory creator (src/snapshot/snapmem.c):
