@@ -85,8 +85,10 @@ GUEST_DIR = "/pyperformance"
 
 
 # What the shim's perf_counter reads: "wall" (time.perf_counter, the default) or "cpu"
-# (time.process_time: CPU seconds; in eryx's guest the host thread's (src/wasi), so
-# that variants of one runtime compare on a loaded machine; suite.py --clock).
+# (the thread's CPU seconds, clock_gettime(CLOCK_THREAD_CPUTIME_ID); in eryx's guest
+# the host thread's (src/wasi), so that variants of one runtime compare on a loaded
+# machine; suite.py --clock). Not time.process_time: in a WASI guest that is
+# wasi-libc's emulated clock(), which follows wall time.
 CLOCK = "wall"
 
 
@@ -100,7 +102,7 @@ def program(name: str, loops: int | dict, *, sandboxed: bool, warmups: int = 1) 
     base = f"{GUEST_DIR}/bm_{name}" if sandboxed else str(bdir)
     return _TEMPLATE.format(shim=json.dumps(SHIM.read_text()), src=json.dumps(src), base=json.dumps(base),
                             loops=repr(loops), warmups=int(warmups), mark=json.dumps(MARK),
-                            clock="time.process_time" if CLOCK == "cpu" else "time.perf_counter")
+                            cpu=CLOCK == "cpu")
 
 
 def volumes(name: str) -> list[tuple[str, str, bool]]:
@@ -115,8 +117,9 @@ _shim.__file__ = "pyperf_shim.py"
 exec(compile({shim}, "pyperf_shim.py", "exec"), _shim.__dict__)
 _shim.LOOPS = {loops}
 _shim.WARMUPS = {warmups}
-import time as _time
-_shim.perf_counter = _{clock}
+if {cpu}:
+    import time as _time
+    _shim.perf_counter = lambda: _time.clock_gettime(_time.CLOCK_THREAD_CPUTIME_ID)
 _old = {{k: _sys.modules.get(k) for k in ("pyperf", "__main__")}}
 _old_argv = list(getattr(_sys, "argv", []) or [])
 _base = {base}
