@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <wasmtime.h>
+#include "bench_time.h"
 
 /* (module (memory (export "m") 1)
 **   (func (export "run") (loop (i32.store (i32.const 0)
@@ -39,15 +39,6 @@ static const unsigned char MODULE[] = {
     0x0c, 0x00, 0x0b, 0x0b,                                                      /* br 0; end; end */
 };
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 static void die(const char *what, wasmtime_error_t *e) {
     wasm_byte_vec_t m = {0, NULL};
     if (e) wasmtime_error_message(e, &m);
@@ -100,7 +91,7 @@ typedef struct stopper {
 static void *stop_later(void *arg) {
     stopper *s = arg;
     usleep((useconds_t)(s->delay_s * 1e6));
-    s->stopped_at = now_s();
+    s->stopped_at = now_ms() / 1e3;
     if (s->epoch) wasmtime_engine_increment_epoch(s->r->engine);
     else if (mprotect(s->r->mem, s->r->mem_size, PROT_NONE) != 0) perror("mprotect");
     return NULL;
@@ -116,7 +107,7 @@ static int one(bool epoch, double delay_s, uint32_t *iters, double *latency_s) {
     pthread_create(&t, NULL, stop_later, &s);
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *e = wasmtime_func_call(r.cx, &r.run, NULL, 0, NULL, 0, &trap);
-    double back = now_s();
+    double back = now_ms() / 1e3;
     pthread_join(t, NULL);
     int code = -1;
     wasmtime_trap_code_t tc;
@@ -143,7 +134,7 @@ int main(int argc, char **argv) {
             code = c;
             rate_sum += iters / 0.05;
         }
-        qsort(lat, (size_t)runs, sizeof *lat, cmp);
+        qsort(lat, (size_t)runs, sizeof *lat, cmp_double);
         printf("%-22s runs %d, trapped %d (last trap code %d: %s), loop %.0f M iterations/s, "
                "stop-to-return p50 %.1f us p99 %.1f us\n",
                epoch ? "epoch checks" : "mprotect, no checks", runs, traps, code,
