@@ -85,6 +85,7 @@ static wasmtime_opt_level_t opt_level(const char **name) {
 ** API aborts the process on a flag or value its compiler refuses. Unset or empty: no
 ** call at all (the default). The value enters the settings string, so the module key. */
 enum { FLAG_BOOL, FLAG_NUM, FLAG_REGALLOC };
+static const char *const flag_values[] = {"true|false", "0-8", "backtracking|single_pass"}; /* by type */
 static const struct engine_flag {
     const char *name;
     int type;
@@ -126,12 +127,14 @@ static bool engine_flags_apply(wasm_config_t *config, const char **applied, char
             else if (f && value && f->type == FLAG_NUM) ok = strlen(value) == 1 && value[0] >= '0' && value[0] <= '8';
             else if (f && value) ok = !strcmp(value, "backtracking") || !strcmp(value, "single_pass");
             if (!ok) {
-                snprintf(err_buf, err_size,
-                         "ERYX_ENGINE_FLAGS: %s%s%s is not NAME=VALUE with a known name and value (names: "
-                         "signals_based_traps, memory_may_move, enable_table_access_spectre_mitigation, "
-                         "enable_heap_access_spectre_mitigation, enable_alias_analysis: true|false; "
-                         "regalloc_algorithm: backtracking|single_pass; log2_min_function_alignment: 0-8)",
-                         item, value ? "=" : "", value ? value : "");
+                /* the accepted names and values, from the table */
+                size_t n = (size_t)snprintf(err_buf, err_size,
+                                            "ERYX_ENGINE_FLAGS: %s%s%s is not NAME=VALUE with a known name and value (",
+                                            item, value ? "=" : "", value ? value : "");
+                for (size_t k = 0; k < sizeof engine_flags / sizeof engine_flags[0] && n < err_size; k++)
+                    n += (size_t)snprintf(err_buf + n, err_size - n, "%s%s=%s", k ? ", " : "", engine_flags[k].name,
+                                          flag_values[engine_flags[k].type]);
+                if (n < err_size) snprintf(err_buf + n, err_size - n, ")");
                 return false;
             }
             if (pass == 0) {
