@@ -21,15 +21,18 @@ guest="$(cd "$here/.." && pwd)"
 top="$(cd "$guest/.." && pwd)"
 . "$top/scripts/lib.sh"
 "$top/scripts/apt-install.sh" clang-19 llvm-19 lld-19 make zstd >&2
-. "$guest/speed.conf"
-PYMALLOC=${ERYX_GUEST_PYMALLOC:-$PYMALLOC}
-# The tree's patched source, from a tree built without a profile (so a stale profile
-# is never needed to make the next one).
-tree=$(ERYX_GUEST_PGO_PROFILE= ERYX_GUEST_PYMALLOC=$PYMALLOC "$guest/cpython-tree.sh" | tail -n 1)
+# The tree's patched source, from a tree built with guest/speed.conf's settings (and
+# ERYX_GUEST_* overrides, as cpython-tree.sh reads them) but no profile, so a stale
+# profile is never needed to make the next one; the twin takes the tree's pymalloc.
+tree=$(ERYX_GUEST_PGO_PROFILE= "$guest/cpython-tree.sh" | tail -n 1)
+if grep -q '^#define WITH_PYMALLOC 1' "$tree/wasi-build/pyconfig.h"; then
+    PYMALLOC=yes pm=--with-pymalloc
+else
+    PYMALLOC=no pm=--without-pymalloc
+fi
 work="$ERYX_CACHE/pgo-work"
 rm -rf "$work"; mkdir -p "$work/build" "$work/raw"
 cd "$work/build"
-if [ "$PYMALLOC" = yes ]; then pm=--with-pymalloc; else pm=--without-pymalloc; fi
 echo "[eryx] pgo: configuring the instrumented native twin in $work/build" >&2
 CC=clang-19 CFLAGS_NODIST="-fprofile-instr-generate" LDFLAGS_NODIST="-fprofile-instr-generate" \
     "$tree/Python-3.13.5/configure" -q --without-ensurepip --without-computed-gotos "$pm" \
