@@ -10,7 +10,8 @@
 # is measured on). Clang matches a front-end profile to a function by name and a hash
 # of its AST, so it applies to the wasm32 build wherever the preprocessed code is the
 # same; functions that differ keep no profile (the guest build counts them in its log:
-# warnings "profile data may be out of date"). Takes ~10 minutes on 2 cores; run it
+# warnings "profile data may be out of date"). Its one run took 19 minutes on 2 busy
+# cores (docs/GUEST.md); run it
 # again after a change to the sources, patches or the speed settings, and commit the
 # result with its .info file. The profile is committed in LLVM's text format (one
 # function a record: name, hash, counts; reviewable with zstdcat), zstd-compressed;
