@@ -133,11 +133,11 @@ ALL_RUNTIMES = ("eryx", "pyeryx-0.11", "native-pgo", "native-3.13.0", "native-3.
 
 def make_runtimes(args) -> tuple[list, list[str]]:
     notes, rts = [], []
+    eryx_py = args.eryx_python or str(Path(args.build) / "venv" / "bin" / "python")
     for label in args.runtimes.split(","):
         try:
             if label == "eryx":
-                py = args.eryx_python or str(Path(args.build) / "venv" / "bin" / "python")
-                rts.append(Sandboxed(label, py, args.max_memory_mb << 20))
+                rts.append(Sandboxed(label, eryx_py, args.max_memory_mb << 20))
             elif label == "pyeryx-0.11":
                 rts.append(Sandboxed(label, args.pyeryx or pyeryx_default(), args.max_memory_mb << 20))
             elif label == "native-pgo":
@@ -157,10 +157,15 @@ def make_runtimes(args) -> tuple[list, list[str]]:
             notes.append(f"{label}: cannot start ({e}); left out")
     for spec in args.variant or []:
         label, sep, guest_dir = spec.partition("=")
-        if not sep or not label or not os.path.isfile(os.path.join(guest_dir, "python.wasm")):
-            sys.exit(f"cpu: --variant wants LABEL=GUEST_DIR with GUEST_DIR/python.wasm, not {spec!r}")
-        py = args.eryx_python or str(Path(args.build) / "venv" / "bin" / "python")
-        rts.append(Sandboxed(label, py, args.max_memory_mb << 20, guest_dir=guest_dir))
+        if not sep or not label or label in ALL_RUNTIMES or label in (rt.label for rt in rts):
+            sys.exit(f"cpu: --variant wants LABEL=GUEST_DIR with a label of its own, not {spec!r}")
+        if not all(os.path.isfile(os.path.join(guest_dir, f)) for f in ("python.wasm", "lib/python313.zip")):
+            sys.exit(f"cpu: --variant {label}: {guest_dir} is not a guest in the runtime's layout "
+                     "(python.wasm, lib/python313.zip: bench/guest-variant.sh prints one)")
+        try:
+            rts.append(Sandboxed(label, eryx_py, args.max_memory_mb << 20, guest_dir=guest_dir))
+        except (OSError, RuntimeError) as e:
+            notes.append(f"{label}: cannot start ({e}); left out")
     return rts, notes
 
 
