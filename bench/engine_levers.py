@@ -22,11 +22,12 @@ counts (the same files and shim as bench/cpu/suite.py). Every run is a fresh
 `eryx-bench --timeout 0 bench --run FILE --engine KIND` process with the lever's
 environment; the guest times its own loops (perf_counter around them), so process and
 sandbox start-up are not in the figures; by default (--clock cpu) that clock is the
-guest thread's CPU time, not wall time (see CPU_CLOCK). Per repetition, each workload runs once in
-every configuration, the configurations' order rotating; the report gives, per lever
-and workload, the median seconds of the standard engine (A) and of the lever (B), the
-median of the per-repetition ratios B/A (each against the standard run of the same
-repetition) with their range, and the geometric mean of those medians. The load
+guest thread's CPU time, not wall time (bench/cpu/benchmarks.py, CPU_CLOCK_PRELUDE).
+Per repetition, each workload runs once in every configuration, the configurations'
+order rotating; the report gives, per lever and workload, the median seconds of the
+standard engine (A) and of the lever (B), the median of the per-repetition ratios B/A
+(each against the standard run of the same repetition) with their range, and the
+geometric mean of those medians. The load
 average is sampled after every repetition. Compiled modules go to a private cache dir
 (one per configuration; the first, untimed round of runs fills it).
 
@@ -69,15 +70,6 @@ LEVERS = {
 DEFAULT_LEVERS = ("no_epoch", "opt_none", "opt_speed_and_size", "no_table_spectre", "align64", "explicit_bounds")
 PYPERF = ("richards", "nbody", "float", "json_loads", "spectral_norm", "go")
 
-# --clock cpu (the default): put first in every program, so that the shim's and the
-# benchmarks' own perf_counter read the guest thread's CPU time (eryx's WASI clock
-# CLOCK_THREAD_CPUTIME_ID is the host thread's): on this shared 2-core machine a
-# process waits for a CPU for a good part of its wall time, and that wait is not
-# what a setting changes. (time.process_time is wasi-libc's emulated clock(), i.e.
-# wall time, so it will not do.)
-CPU_CLOCK = ("import time as _t\n"
-             "_t.perf_counter = lambda _c=_t.clock_gettime, _i=_t.CLOCK_THREAD_CPUTIME_ID: _c(_i)\n")
-
 LOOP_PROGRAM = f'''\
 import json, time
 _t0 = time.perf_counter()
@@ -92,14 +84,15 @@ print({benchmarks.MARK!r} + json.dumps({{"results": [{{"name": "loop", "seconds"
 def workload_files(names, tmp: Path, clock: str) -> dict:
     """name -> (program file, [--mount specs])."""
     out = {}
-    first = CPU_CLOCK if clock == "cpu" else ""
+    benchmarks.CLOCK = clock  # program() puts the prelude first itself
+    first = benchmarks.CPU_CLOCK_PRELUDE if clock == "cpu" else ""
     for name in names:
         f = tmp / f"{name}.py"
         if name == "loop":
             f.write_text(first + LOOP_PROGRAM)
             out[name] = (f, [])
             continue
-        f.write_text(first + benchmarks.program(name, benchmarks.LOOPS[name], sandboxed=True))
+        f.write_text(benchmarks.program(name, benchmarks.LOOPS[name], sandboxed=True))
         out[name] = (f, [f"{h}:{g}:ro" for h, g, _ro in benchmarks.volumes(name)])
     return out
 

@@ -84,12 +84,16 @@ def benchmarks_dir() -> Path:
 GUEST_DIR = "/pyperformance"
 
 
-# What the shim's perf_counter reads: "wall" (time.perf_counter, the default) or "cpu"
-# (the thread's CPU seconds, clock_gettime(CLOCK_THREAD_CPUTIME_ID); in eryx's guest
-# the host thread's (src/wasi), so that variants of one runtime compare on a loaded
-# machine; suite.py --clock). Not time.process_time: in a WASI guest that is
-# wasi-libc's emulated clock(), which follows wall time.
+# What the benchmarks time: "wall" (time.perf_counter, the default) or "cpu" (the
+# thread's CPU seconds: CPU_CLOCK_PRELUDE, put first in a program, makes
+# time.perf_counter read clock_gettime(CLOCK_THREAD_CPUTIME_ID), so that the shim's and
+# the benchmarks' own timings follow it; in eryx's guest that is the host thread's CPU
+# time (src/wasi), so that variants of one runtime compare on a loaded machine:
+# suite.py --clock, engine_levers.py --clock). Not time.process_time: in a WASI guest
+# that is wasi-libc's emulated clock(), which follows wall time.
 CLOCK = "wall"
+CPU_CLOCK_PRELUDE = ("import time as _t\n"
+                     "_t.perf_counter = lambda _c=_t.clock_gettime, _i=_t.CLOCK_THREAD_CPUTIME_ID: _c(_i)\n")
 
 
 def program(name: str, loops: int | dict, *, sandboxed: bool, warmups: int = 1) -> str:
@@ -100,9 +104,9 @@ def program(name: str, loops: int | dict, *, sandboxed: bool, warmups: int = 1) 
     bdir = benchmarks_dir() / f"bm_{name}"
     src = (bdir / "run_benchmark.py").read_text()
     base = f"{GUEST_DIR}/bm_{name}" if sandboxed else str(bdir)
-    return _TEMPLATE.format(shim=json.dumps(SHIM.read_text()), src=json.dumps(src), base=json.dumps(base),
-                            loops=repr(loops), warmups=int(warmups), mark=json.dumps(MARK),
-                            cpu=CLOCK == "cpu")
+    prelude = CPU_CLOCK_PRELUDE if CLOCK == "cpu" else ""
+    return prelude + _TEMPLATE.format(shim=json.dumps(SHIM.read_text()), src=json.dumps(src), base=json.dumps(base),
+                                      loops=repr(loops), warmups=int(warmups), mark=json.dumps(MARK))
 
 
 def volumes(name: str) -> list[tuple[str, str, bool]]:
@@ -117,9 +121,6 @@ _shim.__file__ = "pyperf_shim.py"
 exec(compile({shim}, "pyperf_shim.py", "exec"), _shim.__dict__)
 _shim.LOOPS = {loops}
 _shim.WARMUPS = {warmups}
-if {cpu}:
-    import time as _time
-    _shim.perf_counter = lambda: _time.clock_gettime(_time.CLOCK_THREAD_CPUTIME_ID)
 _old = {{k: _sys.modules.get(k) for k in ("pyperf", "__main__")}}
 _old_argv = list(getattr(_sys, "argv", []) or [])
 _base = {base}
