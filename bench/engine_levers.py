@@ -4,9 +4,10 @@
 
 Each lever is one engine setting against the standard engine, everything else equal:
 
-  no_epoch          the engine without epoch checks (eryx bench's NO_EPOCH kind; needs
-                    a build with -DERYX_BENCH_HOOKS=ON): the upper bound of what the
-                    checks that make timeouts and cancel work cost
+  epoch             the engine with epoch checks (eryx bench's EPOCH kind, the fallback
+                    interrupt; needs a build with -DERYX_BENCH_HOOKS=ON): what the
+                    checks cost that the standard engine's interrupt by memory
+                    revocation does without (docs/RUNTIME.md, "Interrupts")
   opt_none, opt_speed_and_size
                     Cranelift's other optimization levels (ERYX_CRANELIFT_OPT)
   no_table_spectre  enable_table_access_spectre_mitigation=false: no cmov clamp of the
@@ -34,7 +35,7 @@ average is sampled after every repetition. Compiled modules go to a private cach
 usage: python3 bench/engine_levers.py [--build DIR] [--reps N] [--levers a,b] [--only w,x]
                                       [--cache-dir DIR] [--clock cpu|wall] [--json FILE]
   --build   a build with the benchmark hooks (default build-hooks; without the hooks
-            the no_epoch lever is left out, said on stderr)
+            the epoch lever is left out, said on stderr)
 e.g. cmake -S . -B build-hooks -G Ninja -DERYX_BENCH_HOOKS=ON ... && cmake --build build-hooks
      python3 bench/engine_levers.py --reps 5 --json /tmp/levers.json
 Stdlib only; the pyperformance wheel is fetched once by bench/cpu/benchmarks.py.
@@ -59,7 +60,7 @@ import benchmarks  # noqa: E402  (bench/cpu/benchmarks.py: the programs, loop co
 
 # label -> (environment additions, engine kind for --engine)
 LEVERS = {
-    "no_epoch": ({}, "no_epoch"),
+    "epoch": ({}, "epoch"),
     "opt_none": ({"ERYX_CRANELIFT_OPT": "none"}, "standard"),
     "opt_speed_and_size": ({"ERYX_CRANELIFT_OPT": "speed_and_size"}, "standard"),
     "no_table_spectre": ({"ERYX_ENGINE_FLAGS": "enable_table_access_spectre_mitigation=false"}, "standard"),
@@ -67,7 +68,7 @@ LEVERS = {
     "explicit_bounds": ({"ERYX_ENGINE_FLAGS": "signals_based_traps=false"}, "standard"),
     "single_pass": ({"ERYX_ENGINE_FLAGS": "regalloc_algorithm=single_pass"}, "standard"),
 }
-DEFAULT_LEVERS = ("no_epoch", "opt_none", "opt_speed_and_size", "no_table_spectre", "align64", "explicit_bounds")
+DEFAULT_LEVERS = ("epoch", "opt_none", "opt_speed_and_size", "no_table_spectre", "align64", "explicit_bounds")
 PYPERF = ("richards", "nbody", "float", "json_loads", "spectral_norm", "go")
 
 LOOP_PROGRAM = f'''\
@@ -115,7 +116,7 @@ def run_one(bench_exe: str, cache_dir: str, config: tuple, prog: Path, mounts, t
 
 
 def has_hooks(bench_exe: str) -> bool:
-    r = subprocess.run([bench_exe, "bench", "--run", "/nonexistent/eryx-levers-probe.py", "--engine", "no_epoch"],
+    r = subprocess.run([bench_exe, "bench", "--run", "/nonexistent/eryx-levers-probe.py", "--engine", "epoch"],
                        capture_output=True,
                        text=True)
     return "needs the library's benchmark hooks" not in r.stderr
@@ -136,9 +137,9 @@ def main() -> int:
     for x in levers:
         if x not in LEVERS:
             sys.exit(f"unknown lever {x}; known: {', '.join(LEVERS)}")
-    if "no_epoch" in levers and not has_hooks(exe):
-        print(f"[levers] {exe} has no benchmark hooks: no_epoch left out", file=sys.stderr)
-        levers.remove("no_epoch")
+    if "epoch" in levers and not has_hooks(exe):
+        print(f"[levers] {exe} has no benchmark hooks: epoch left out", file=sys.stderr)
+        levers.remove("epoch")
     names = [x for x in a.only.split(",") if x]
     configs = {"standard": ({}, "standard")} | {x: LEVERS[x] for x in levers}
     times = {c: {n: [] for n in names} for c in configs}

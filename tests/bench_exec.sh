@@ -38,7 +38,7 @@ check bench_version 0 "eryx " "$bench" --version
 printf 'print("ran", 6 * 7)\n' >"$tmp/six.py"
 check bench_run_file 0 "ran 42" "$eryx" --no-preinit bench --run "$tmp/six.py" --engine standard
 check bench_run_missing_file 2 "cannot read $tmp/none.py" "$bench" --run "$tmp/none.py"
-check bench_engine_unknown 2 "bench --engine takes standard or no_epoch, not bogus" "$bench" --run "$tmp/six.py" --engine bogus
+check bench_engine_unknown 2 "bench --engine takes standard or epoch, not bogus" "$bench" --run "$tmp/six.py" --engine bogus
 check bench_engine_needs_run 2 "bench --engine goes with --run FILE" "$bench" --engine standard
 cp "$eryx" "$tmp/eryx"
 check eryx_bench_missing 3 "eryx: bench: cannot run $tmp/eryx-bench" "$tmp/eryx" bench --json

@@ -59,7 +59,7 @@ int eryx__bench_run(eryx_builder *b, const char *guest_dir, int json, int runs, 
                     const char *corpus_dir);
 
 /* --run FILE (run_file.c): FILE's code once in a fresh sandbox of b on the engine kind
-** named ("standard", NULL, or "no_epoch", which needs the hooks), its stdout and stderr
+** named ("standard", NULL, or "epoch", which needs the hooks), its stdout and stderr
 ** copied; for bench/engine_levers.py. Returns the exit status: 0, 2 (usage: an unknown
 ** kind, an unreadable file), 3 (the sandbox or the code failed). */
 int eryx__bench_run_file(eryx_builder *b, const char *path, const char *engine);

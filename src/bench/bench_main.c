@@ -5,7 +5,7 @@
 ** up to the word `bench`, which may be left out when it is run directly, then the
 ** benchmark's own arguments; the benchmark itself is bench.c.
 **   eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]
-**   eryx-bench [options] [bench] --run FILE [--engine standard|no_epoch]
+**   eryx-bench [options] [bench] --run FILE [--engine standard|epoch]
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 static void usage(FILE *out) {
     fputs("usage: eryx [options] bench [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]\n"
           "       eryx-bench [options] [bench] [--json] [--runs N] [--numpy PACKAGE] [--corpus DIR]\n"
-          "       eryx [options] bench --run FILE [--engine standard|no_epoch]\n"
+          "       eryx [options] bench --run FILE [--engine standard|epoch]\n"
           "\n"
           "Times, in-process, the sandboxes of the configuration the options give:\n"
           "creation, execute, limits, callbacks, sessions and a CPU loop (p50/p99;\n"
@@ -26,11 +26,11 @@ static void usage(FILE *out) {
           "warm, import); then the workload corpus (--corpus DIR, default the source\n"
           "tree's bench/corpus; none: skipped), each snippet in a fresh sandbox.\n"
           "--json prints one JSON object (keys carry their units).\n"
-          "The creation phases and the engine without epoch checks need the library's\n"
+          "The creation phases and the engine with epoch checks need the library's\n"
           "benchmark hooks (cmake -DERYX_BENCH_HOOKS=ON); without them their figures\n"
           "are null in the JSON (\"bench_hooks\": false) and n/a in the table.\n"
           "--run FILE runs FILE once in a fresh sandbox on the engine kind given\n"
-          "(no_epoch: without epoch checks; needs the hooks) and copies its output, for\n"
+          "(epoch: with epoch checks; needs the hooks) and copies its output, for\n"
           "bench/engine_levers.py, which times guest code under engine settings.\n"
           "\n"
           "options (as eryx's):\n",

@@ -29,28 +29,29 @@ const eryx__bench_case eryx__bench_intr[INTR_CASES] = {
 };
 const int eryx__bench_cancel_case[CANCEL_CASES] = {INTR_LOOP, INTR_SLEEP};
 const eryx__bench_case eryx__bench_loop_kind[LOOP_KINDS] = {
-    {"no_epoch", "no epoch checks, no fuel (NO_EPOCH)", NULL},
-    {"epoch", "epoch checks (STANDARD, the default)", NULL},
+    {"no_epoch", "no epoch checks, no fuel (STANDARD, the default: interrupts revoke memory)", NULL},
+    {"epoch", "epoch checks (EPOCH, the fallback: ERYX_INTERRUPT=epoch)", NULL},
     {"fuel", "epoch checks + fuel (FUEL, --fuel)", NULL},
 };
 
 
 /* Points b at an engine kind (LOOP_*): FUEL through the public call (with a budget
 ** LOOP never reaches), the others through the internal one (no budget). Without the
-** library's benchmark hooks there is no NO_EPOCH, and no fuel means STANDARD. */
+** library's benchmark hooks there is no choice: no fuel means the builder's default
+** (STANDARD, unless ERYX_INTERRUPT=epoch). */
 static void use_engine(eryx_builder *b, int kind) {
     if (kind == LOOP_FUEL) {
         eryx_builder_set_fuel(b, LOOP_FUEL_BUDGET);
     } else {
         eryx_builder_set_fuel(b, 0);
 #if ERYX__BENCH_HOOKS
-        eryx__builder_set_engine(b, kind == LOOP_NO_EPOCH ? ERYX__TOOLS_ENGINE_NO_EPOCH : ERYX__TOOLS_ENGINE_STANDARD);
+        eryx__builder_set_engine(b, kind == LOOP_EPOCH ? ERYX__TOOLS_ENGINE_EPOCH : ERYX__TOOLS_ENGINE_STANDARD);
 #endif
     }
 }
 
-/* Whether this build measures the engine kind (NO_EPOCH needs the hooks). */
-static int measured(int kind) { return ERYX__BENCH_HOOKS || kind != LOOP_NO_EPOCH; }
+/* Whether this build measures the engine kind (EPOCH needs the hooks). */
+static int measured(int kind) { return ERYX__BENCH_HOOKS || kind != LOOP_EPOCH; }
 
 typedef struct canceller {
     eryx_sandbox *s;
@@ -87,7 +88,7 @@ int eryx__bench_contract_run(eryx_builder *b, int runs, eryx__bench_contract *c)
     eryx_status st;
 
     /* Timeouts: every case stopped at its 50 ms deadline. */
-    use_engine(b, LOOP_EPOCH);
+    use_engine(b, LOOP_NO_EPOCH);
     eryx_builder_set_timeout_ms(b, CONTRACT_TIMEOUT_MS);
     st = eryx_sandbox_new(b, &s);
     if (st != ERYX_OK) {
@@ -196,7 +197,7 @@ int eryx__bench_contract_run(eryx_builder *b, int runs, eryx__bench_contract *c)
     }
     rc = 0;
 out:
-    use_engine(b, LOOP_EPOCH);
+    use_engine(b, LOOP_NO_EPOCH);
     eryx_builder_set_timeout_ms(b, 0);
     eryx_sandbox_free(s);
     for (int k = 0; k < LOOP_KINDS; k++) eryx_sandbox_free(ls[k]);

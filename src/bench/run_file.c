@@ -1,10 +1,11 @@
 /*
-** `eryx-bench [options] bench --run FILE [--engine standard|no_epoch]`: FILE's code
+** `eryx-bench [options] bench --run FILE [--engine standard|epoch]`: FILE's code
 ** run once in a fresh sandbox of the options' configuration on the engine kind given,
 ** its stdout and stderr copied to eryx-bench's. For bench/engine_levers.py, which
 ** times CPU-bound guest code under each engine setting in a process of its own (the
-** code times itself and prints its figures); no_epoch is the engine without epoch
-** checks, which only builds with the library's benchmark hooks have.
+** code times itself and prints its figures); standard is the engine without checks
+** in the code (interrupts revoke memory), epoch the one with epoch checks, which
+** only builds with the library's benchmark hooks can choose.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,17 +23,17 @@ static int choose_engine(eryx_builder *b, const char *engine) {
 #endif
         return 0;
     }
-    if (!strcmp(engine, "no_epoch")) {
+    if (!strcmp(engine, "epoch")) {
 #if ERYX__BENCH_HOOKS
-        eryx__builder_set_engine(b, ERYX__TOOLS_ENGINE_NO_EPOCH);
+        eryx__builder_set_engine(b, ERYX__TOOLS_ENGINE_EPOCH);
         return 0;
 #else
-        fprintf(stderr, "eryx: bench --engine no_epoch needs the library's benchmark hooks "
+        fprintf(stderr, "eryx: bench --engine epoch needs the library's benchmark hooks "
                         "(cmake -DERYX_BENCH_HOOKS=ON)\n");
         return -1;
 #endif
     }
-    fprintf(stderr, "eryx: bench --engine takes standard or no_epoch, not %s\n", engine);
+    fprintf(stderr, "eryx: bench --engine takes standard or epoch, not %s\n", engine);
     return -1;
 }
 

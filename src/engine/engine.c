@@ -37,10 +37,19 @@ typedef struct engine_state {
 
 #define ENGINE_STATE_INIT {PTHREAD_MUTEX_INITIALIZER, false, NULL, "", "", NULL}
 ERYX__PROCESS_STATE static engine_state eryx__engines[ERYX__ENGINE_KINDS] = {ENGINE_STATE_INIT, ENGINE_STATE_INIT,
-#ifdef ERYX_BENCH_HOOKS
-                                                                             ENGINE_STATE_INIT
-#endif
-};
+                                                                             ENGINE_STATE_INIT};
+
+/* ERYX_INTERRUPT, read once: 0 memory (or unset), 1 epoch, -1 anything else. */
+static pthread_once_t interrupt_once = PTHREAD_ONCE_INIT;
+static int interrupt_choice;
+static void read_interrupt(void) {
+    const char *v = getenv("ERYX_INTERRUPT");
+    interrupt_choice = !v || !*v || !strcmp(v, "memory") ? 0 : !strcmp(v, "epoch") ? 1 : -1;
+}
+eryx__engine_kind eryx__engine_default(void) {
+    pthread_once(&interrupt_once, read_interrupt);
+    return interrupt_choice == 1 ? ERYX__ENGINE_EPOCH : ERYX__ENGINE_STANDARD;
+}
 
 static void create_engine(eryx__engine_kind kind);
 
@@ -209,10 +218,14 @@ static void create_engine(eryx__engine_kind kind) {
         atomic_store(&es->engine, NULL);
         return;
     }
-    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = true;
-#ifdef ERYX_BENCH_HOOKS
-    epoch = kind != ERYX__ENGINE_NO_EPOCH;
-#endif
+    bool fuel = kind == ERYX__ENGINE_FUEL, epoch = eryx__engine_epochs(kind);
+    pthread_once(&interrupt_once, read_interrupt);
+    if (kind == ERYX__ENGINE_STANDARD && interrupt_choice < 0) {
+        snprintf(es->engine_error, ERYX__ERRMSG_MAX, "ERYX_INTERRUPT must be memory (the default) or epoch");
+        wasm_config_delete(config);
+        atomic_store(&es->engine, NULL);
+        return;
+    }
     wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
     const char *opt_name, *flags;
     wasmtime_config_cranelift_opt_level_set(config, opt_level(&opt_name));
@@ -223,8 +236,8 @@ static void create_engine(eryx__engine_kind kind) {
     }
     /* Every setting that changes generated code; it enters each module's key. */
     snprintf(es->settings, sizeof es->settings,
-             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;%s%s%s", opt_name,
-             ERYX__MAX_WASM_STACK, fuel, epoch, ERYX__ARTIFACT_FORMAT, flags ? ";flags=" : "", flags ? flags : "");
+             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;bulk=%d;%s%s%s",
+             opt_name, ERYX__MAX_WASM_STACK, fuel, epoch, epoch, ERYX__ARTIFACT_FORMAT, flags ? ";flags=" : "", flags ? flags : "");
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     /* Every linear memory comes from eryx's memory creator (src/snapshot/snapmem.c):
@@ -233,11 +246,16 @@ static void create_engine(eryx__engine_kind kind) {
     ** data segments are then copied, which only the base module has.) */
     eryx__snapmem_install(config);
     wasmtime_config_memory_init_cow_set(config, false);
-    /* Generated code checks the engine's epoch at loop heads and function entries,
-    ** so a timeout or a cancel can stop any guest loop (src/sandbox/). Each store
-    ** must set a deadline (src/sandbox/instance.c does). Off only for the kind
-    ** eryx-bench uses to measure what the checks cost (ERYX_BENCH_HOOKS builds). */
+    /* The EPOCH and FUEL kinds' generated code checks the engine's epoch at loop
+    ** heads and function entries, so a timeout or a cancel can stop any loop (each
+    ** store sets a deadline: src/sandbox/instance.c). The STANDARD kind's has no
+    ** check (18% of the guest's CPU time: docs/CPU-PROFILE.md); its stores are
+    ** stopped by revoking their memory (src/common/guard.h), which must then never
+    ** fault outside wasm code: bulk-memory instructions (memory.copy, .fill, .init)
+    ** run as host-side copies in wasmtime, so that kind refuses them (eryx's
+    ** guest and side modules, built by clang 19 for wasm32-wasi, have none). */
     wasmtime_config_epoch_interruption_set(config, epoch);
+    wasmtime_config_wasm_bulk_memory_set(config, epoch);
     /* Fuel metering: an instruction budget; opt-in (ERYX__ENGINE_FUEL) because it
     ** slows guest code far more than 5% (docs/RUNTIME.md). */
     wasmtime_config_consume_fuel_set(config, fuel);
@@ -341,20 +359,23 @@ eryx_status eryx__compile(eryx__engine_kind kind, const char *wasm_path, wasmtim
     return ERYX_OK;
 }
 
-/* ---- the epoch ticker ------------------------------------------------------------ */
-/* One thread for the whole process advances the engine's epoch every
-** ERYX__TICK_NS while at least one execution holds it, and sleeps on a condition
-** variable otherwise. Running guest code checks the epoch at loop heads and
-** function entries, and each store's deadline callback then decides (timeout,
-** cancel) whether to stop it. */
+/* ---- the ticker ------------------------------------------------------------------ */
+/* One thread for the whole process, awake every ERYX__TICK_NS while at least one
+** execution holds it and asleep on a condition variable otherwise. Each tick it
+** advances the engines' epochs (code of the EPOCH and FUEL kinds checks them at
+** loop heads and function entries; each store's deadline callback then decides
+** whether to stop), and asks each watched execution (the STANDARD kind's) whether
+** it must stop, revoking its memory if so. A watch that is due stays due, so a
+** revocation refused while its guest was in host code is tried again next tick. */
 ERYX__PROCESS_STATE static struct {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* also held while the watches are visited */
     pthread_cond_t wake;
     unsigned holders;
     bool started;  /* the thread exists (joinable: eryx__engine_shutdown joins it) */
     bool stopping; /* eryx__engine_shutdown asks it to end */
     pthread_t thread;
-} eryx__ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false, (pthread_t)0};
+    eryx__watch *watches;
+} eryx__ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false, (pthread_t)0, NULL};
 
 static void *ticker_main(void *arg) {
     (void)arg;
@@ -370,9 +391,31 @@ static void *ticker_main(void *arg) {
         nanosleep(&tick, NULL);
         for (int k = 0; k < ERYX__ENGINE_KINDS; k++) {
             wasm_engine_t *engine = atomic_load(&eryx__engines[k].engine); /* NULL until created */
-            if (engine) wasmtime_engine_increment_epoch(engine);
+            if (engine && eryx__engine_epochs((eryx__engine_kind)k)) wasmtime_engine_increment_epoch(engine);
         }
+        pthread_mutex_lock(&eryx__ticker.lock);
+        for (eryx__watch *w = eryx__ticker.watches; w; w = w->next)
+            if (w->due(w->user)) eryx__guard_revoke(w->guard);
+        pthread_mutex_unlock(&eryx__ticker.lock);
     }
+}
+
+void eryx__ticker_watch(eryx__watch *w) {
+    pthread_mutex_lock(&eryx__ticker.lock);
+    w->prev = NULL;
+    w->next = eryx__ticker.watches;
+    if (w->next) w->next->prev = w;
+    eryx__ticker.watches = w;
+    pthread_mutex_unlock(&eryx__ticker.lock);
+}
+
+void eryx__ticker_unwatch(eryx__watch *w) {
+    pthread_mutex_lock(&eryx__ticker.lock);
+    if (w->prev) w->prev->next = w->next;
+    else if (eryx__ticker.watches == w) eryx__ticker.watches = w->next;
+    if (w->next) w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    pthread_mutex_unlock(&eryx__ticker.lock);
 }
 
 int eryx__ticker_hold(void) {
@@ -405,6 +448,7 @@ void eryx__engine_shutdown(void) {
     pthread_mutex_lock(&eryx__ticker.lock);
     eryx__ticker.started = eryx__ticker.stopping = false;
     eryx__ticker.holders = 0;
+    eryx__ticker.watches = NULL; /* none: no execution runs (see engine.h) */
     pthread_mutex_unlock(&eryx__ticker.lock);
 
     for (int k = 0; k < ERYX__ENGINE_KINDS; k++) {

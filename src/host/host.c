@@ -163,6 +163,7 @@ static wasm_trap_t *host_call_cb(void *env, wasmtime_caller_t *caller, wasmtime_
     const host_import *imp = env;
     host_call c = {.caller = caller, .cx = wasmtime_caller_context(caller)};
     c.h = wasmtime_context_get_data(c.cx);
+    if (!eryx__guard_to_host(c.h->guard)) return eryx__lost_trap();
     if (n < imp->nparams) return ERYX__TRAP("eryx: bad import signature");
     if (eryx__stopped(c.h->stop)) return eryx__stop_trap();
     int32_t r = imp->body(&c, av);
@@ -173,13 +174,14 @@ static wasm_trap_t *host_call_cb(void *env, wasmtime_caller_t *caller, wasmtime_
     }
     if (eryx__stopped(c.h->stop)) return eryx__stop_trap();
     if (imp->nresults) av[0].i32 = r;
+    eryx__guard_to_wasm(c.h->guard);
     return NULL;
 }
 
 /* How the WASI glue finds its state in the store's data. */
 static eryx__wasi_store wasi_store_of(void *data) {
     eryx__host *h = data;
-    return (eryx__wasi_store){h->wasi, h->has_memory ? &h->memory : NULL, h->stop};
+    return (eryx__wasi_store){h->wasi, h->has_memory ? &h->memory : NULL, h->stop, h->guard};
 }
 
 wasmtime_error_t *eryx__define_imports(wasmtime_linker_t *linker) {

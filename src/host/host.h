@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <wasmtime.h>
 #include "../common/errbuf.h"
+#include "../common/guard.h"
 #include "../wasi/wasi.h"
 
 /* The import module of every import below. */
@@ -130,6 +131,10 @@ typedef struct eryx__host {
     ** blocked in a host call (sleep, stdin) stops as soon as the call returns.
     ** NULL: never. */
     const atomic_int *stop;
+    /* The memory's interrupt guard (src/common/guard.h), NULL: none (an engine with
+    ** epoch checks). Every import leaves wasm code through it on entry and goes
+    ** back through it on a normal return, so it never runs on revoked memory. */
+    eryx__guard *guard;
     /* eryx.cb_*: host callbacks (src/sandbox/callbacks.c); NULL when none (every
     ** cb_* call then returns -1). */
     int32_t (*cb_start)(void *user, const uint8_t *name, size_t name_len, const uint8_t *args, size_t args_len);

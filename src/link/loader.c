@@ -18,6 +18,17 @@ static eryx_status fail_wasmtime(eryx__errbuf *err, const char *what, wasmtime_e
     return ERYX_ERR_ENGINE;
 }
 
+/* A call into guest code from the loader, which otherwise works on the memory as
+** host code: wasm code runs under the guard (it may be interrupted there). */
+static wasmtime_error_t *guest_call(eryx__dl_host *h, const wasmtime_func_t *f, const wasmtime_val_t *args,
+                                    size_t nargs, wasmtime_val_t *res, size_t nres, wasm_trap_t **trap) {
+    eryx__guard_to_wasm(h->guard);
+    wasmtime_error_t *e = wasmtime_func_call(h->cx, f, args, nargs, res, nres, trap);
+    if (!eryx__guard_to_host(h->guard) && !e && !*trap)
+        e = wasmtime_error_new("eryx: the guest's memory could not be made accessible again after an interrupt");
+    return e;
+}
+
 static bool get_export(wasmtime_context_t *cx, const wasmtime_instance_t *inst, const char *name, size_t len,
                        wasmtime_extern_kind_t kind, wasmtime_extern_t *out) {
     return wasmtime_instance_export_get(cx, inst, name, len, out) && out->kind == kind;
@@ -266,7 +277,7 @@ static eryx_status reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint3
                               {.kind = WASMTIME_I32, .of.i32 = (int32_t)size}},
                    res = {.kind = WASMTIME_I32, .of.i32 = 0};
     wasm_trap_t *trap = NULL;
-    wasmtime_error_t *e = wasmtime_func_call(h->cx, &h->aligned_alloc, args, 2, &res, 1, &trap);
+    wasmtime_error_t *e = guest_call(h, &h->aligned_alloc, args, 2, &res, 1, &trap);
     if (e || trap) return fail_wasmtime(err, "aligned_alloc for the side module's data failed", e, trap);
     uint32_t ptr = (uint32_t)res.of.i32;
     size_t msize = wasmtime_memory_data_size(h->cx, &h->memory);
@@ -299,7 +310,7 @@ static eryx_status call_if_exported(eryx__dl_host *h, const wasmtime_instance_t 
     wasmtime_extern_t x;
     if (!get_export(h->cx, inst, fn, strlen(fn), WASMTIME_EXTERN_FUNC, &x)) return ERYX_OK;
     wasm_trap_t *trap = NULL;
-    wasmtime_error_t *e = wasmtime_func_call(h->cx, &x.of.func, NULL, 0, NULL, 0, &trap);
+    wasmtime_error_t *e = guest_call(h, &x.of.func, NULL, 0, NULL, 0, &trap);
     if (e || trap) {
         char what[256];
         snprintf(what, sizeof what, "side module %s: %s failed", name, fn);

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <wasmtime.h>
+#include "../common/guard.h"
 #include "dylink.h"
 
 typedef struct eryx__dl_slot {
@@ -63,6 +64,10 @@ typedef struct eryx__dl_host {
     size_t nslots, slots_cap;
     eryx__dl_module *mods;
     size_t nmods, mods_cap;
+    /* The memory's interrupt guard (NULL: none): calls into the side modules' code
+    ** (their allocation, constructors) go through it, the rest of loading is host
+    ** code on the memory (src/common/guard.h). Set by the owner after init. */
+    eryx__guard *guard;
 } eryx__dl_host;
 
 /* Prepares h for main (an instance in cx's store): finds the exports above and

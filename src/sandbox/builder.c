@@ -38,6 +38,7 @@ eryx_builder *eryx_builder_new(void) {
     b->spec.memfs_entries = DEFAULT_MEMFS_ENTRIES;
     b->spec.result_name = strdup("result");
     b->spec.output_limit = DEFAULT_OUTPUT_LIMIT;
+    b->spec.engine = eryx__engine_default(); /* how timeouts stop the guest (ERYX_INTERRUPT) */
     b->spec.cb_max_calls = 1000;
     b->spec.cb_timeout_ns = (uint64_t)30 * 1000000000u;
     b->spec.scrub = ERYX_SCRUB_STDOUT | ERYX_SCRUB_STDERR | ERYX_SCRUB_FILES; /* pyeryx 0.11's defaults */
@@ -442,7 +443,7 @@ eryx_status eryx_builder_set_fuel(eryx_builder *b, uint64_t units) {
     if (units > UINT64_MAX / 4) return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "fuel budget too large");
     b->spec.fuel = units;
     if (units) b->spec.engine = ERYX__ENGINE_FUEL;
-    else if (b->spec.engine == ERYX__ENGINE_FUEL) b->spec.engine = ERYX__ENGINE_STANDARD;
+    else if (b->spec.engine == ERYX__ENGINE_FUEL) b->spec.engine = eryx__engine_default();
     return ERYX_OK;
 }
 

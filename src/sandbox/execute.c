@@ -180,7 +180,14 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
         eryx__cb_hub_begin(s->hub);
     }
     eryx__net_begin(s->net);
-    wasmtime_context_set_epoch_deadline(s->cx, 1);
+    /* Armed: the epoch kinds' deadline (the next tick), or the ticker's watch. */
+    bool epochs = eryx__engine_epochs(s->spec.engine);
+    if (epochs) {
+        wasmtime_context_set_epoch_deadline(s->cx, 1);
+    } else {
+        s->watch = (eryx__watch){.due = eryx__hooks_due, .user = s, .guard = &s->guard};
+        eryx__ticker_watch(&s->watch);
+    }
     bool metered = s->spec.engine == ERYX__ENGINE_FUEL;
     if (metered) wasmtime_context_set_fuel(s->cx, s->spec.fuel);
     if (s->secrets) eryx__secrets_begin(s);
@@ -196,8 +203,9 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
     ** scrubbed is dropped and the run says so. */
     if (s->secrets && !eryx__secrets_end(s, r) && st == ERYX_OK)
         st = eryx__fail(&s->err, ERYX_ERR_NO_MEMORY, "no memory to scrub the secrets from the output and result");
-    wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
-    atomic_store(&s->stop, STOP_NONE); /* its status is decided: the reset below must run */
+    if (epochs) wasmtime_context_set_epoch_deadline(s->cx, UINT64_C(1) << 62);
+    else eryx__ticker_unwatch(&s->watch); /* no revocation from here on */
+    atomic_store(&s->stop, STOP_NONE);    /* its status is decided: the reset below must run */
     uint64_t left = 0;
     if (metered && !wasmtime_context_get_fuel(s->cx, &left)) r->fuel_consumed = s->spec.fuel - left;
     s->cur = NULL;

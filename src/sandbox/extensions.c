@@ -8,6 +8,7 @@
 #include "../cache/key.h"
 #include "../common/counters.h"
 #include "../common/process_state.h"
+#include "../host/host.h"
 #include "../link/linkcheck.h"
 
 #define MAX_SIDE_BYTES (UINT64_C(512) << 20)
@@ -192,6 +193,7 @@ static eryx_status host_for(eryx__dl_host **dl, wasmtime_context_t *cx, const wa
         free(h);
         return st;
     }
+    h->guard = ((eryx__host *)wasmtime_context_get_data(cx))->guard; /* the store's data: src/host/host.h */
     *dl = h;
     return ERYX_OK;
 }
@@ -225,6 +227,15 @@ eryx_status eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, was
     char norm[4096];
     if (eryx__vfs_join("/", path, strlen(path), norm, sizeof norm) != 0)
         return eryx__fail(err, ERYX_ERR_INVALID_ARGUMENT, "%s is not a valid path", path);
+    /* Compiled code only from what the embedder gave (packages, read-only mounts),
+    ** never from a file the guest could have written: the guest brings no wasm of
+    ** its own (which could loop without touching memory, where the standard
+    ** engine's interrupt cannot reach it: src/common/guard.h). */
+    if (eryx__vfs_writable(vfs, norm) == 0)
+        return eryx__fail(err, ERYX_ERR_PACKAGE,
+                          "%s is on a writable mount: extension modules load only from packages and read-only "
+                          "mounts",
+                          norm);
     eryx_status st = host_for(dl, cx, main, key, err);
     if (st != ERYX_OK) return st;
     eryx__dl_host *h = *dl;

@@ -162,6 +162,11 @@ static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {
     return eryx__cb_take(s->hub, id, out, cap);
 }
 
+bool eryx__hooks_due(void *user) {
+    eryx_sandbox *s = user;
+    return s->cur && must_stop(s);
+}
+
 /* The store's epoch deadline was reached (the process ticker advances the epoch
 ** every ERYX__TICK_NS during executions): stop the guest, or let it run one more
 ** tick. */

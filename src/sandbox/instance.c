@@ -87,12 +87,32 @@ static eryx_status trap_status(eryx_sandbox *s, const char *what, wasmtime_error
     return eryx__fail_wasmtime(&s->err, ERYX_ERR_TRAP, what_kind, e, trap);
 }
 
+/* The accessible bytes of the instance's memory, for its guard. */
+static size_t guard_size(void *user) {
+    eryx_sandbox *s = user;
+    return wasmtime_memory_data_size(s->cx, &s->host.memory);
+}
+
+/* The guard could not give the memory back after an interrupt: the instance and
+** its memory are dropped unused (never reset nor pooled), the sandbox is broken. */
+static eryx_status memory_lost(eryx_sandbox *s, wasmtime_error_t *e, wasm_trap_t *trap) {
+    if (e) wasmtime_error_delete(e);
+    if (trap) wasm_trap_delete(trap);
+    s->dead = s->broken = 1;
+    eryx__snapmem_discard(s->mem);
+    return eryx__fail(&s->err, ERYX_ERR_SANDBOX_DEAD,
+                      "the guest was interrupted and its memory could not be made accessible again (mprotect "
+                      "failed: out of memory mappings?); create a new sandbox");
+}
+
 /* Calls a guest function. A proc_exit or a trap ends the instance for good. */
 eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const char *what, const wasmtime_val_t *args,
                                 size_t nargs, wasmtime_val_t *results, size_t nresults) {
     wasm_trap_t *trap = NULL;
     eryx__snapmem_unpark(s->mem); /* guest code runs: the memory is in use (no lock unless parked) */
+    eryx__guard_to_wasm(s->host.guard);
     wasmtime_error_t *e = wasmtime_func_call(s->cx, f, args, nargs, results, nresults, &trap);
+    if (!eryx__guard_to_host(s->host.guard)) return memory_lost(s, e, trap);
     if (!e && !trap) return ERYX_OK;
     s->dead = 1;
     int code;
@@ -316,6 +336,10 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
         return eryx__fail(&s->err, ERYX_ERR_GUEST_API, "the guest module exports no memory");
     s->host.memory = mem.of.memory;
     s->host.has_memory = true;
+    if (!eryx__engine_epochs(s->spec.engine)) { /* its base never moves (a 4 GiB reservation: snapmem.c) */
+        eryx__guard_arm(&s->guard, wasmtime_memory_data(s->cx, &s->host.memory), guard_size, s);
+        s->host.guard = &s->guard;
+    }
     if ((st = get_func(s, "eryx_alloc", &s->fn_alloc)) || (st = get_func(s, "eryx_free", &s->fn_free)) ||
         (st = get_func(s, "eryx_execute", &s->fn_execute)) || (st = get_func(s, "eryx_call", &s->fn_call)))
         return st;

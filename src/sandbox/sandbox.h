@@ -171,6 +171,11 @@ struct eryx_sandbox {
     atomic_int stop;      /* STOP_*: set when the running execution must end */
     atomic_int cancel;    /* eryx_sandbox_cancel was called (consumed by an execution) */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+    /* The STANDARD engine's interrupt (src/common/guard.h): the guard of the
+    ** instance's memory (host.guard points here then) and the ticker's watch of
+    ** the running execution. */
+    eryx__guard guard;
+    eryx__watch watch;
     int stdin_fd;         /* >= 0: the guest's stdin is this fd (eryx_sandbox_set_stdin_fd) */
     eryx__errbuf err;
 };
@@ -239,6 +244,9 @@ eryx__wasi_io eryx__hooks_io(eryx_sandbox *s);
 /* Waits on OS fds for s's guest (user: the sandbox), sliced: eryx__wasi_io.wait. */
 int eryx__hooks_wait(void *user, struct pollfd *fds, size_t n, uint64_t timeout_ns);
 void eryx__hooks_host(eryx_sandbox *s);
+/* Whether the running execution must stop now (recording why once): the ticker's
+** question for a watched execution (any thread). */
+bool eryx__hooks_due(void *user);
 /* The store's epoch callback (user: the sandbox): stops the guest when it must. */
 wasmtime_error_t *eryx__hooks_on_epoch(wasmtime_context_t *cx, void *user, uint64_t *delta,
                                        wasmtime_update_deadline_kind_t *kind);

@@ -10,7 +10,7 @@
 #ifdef ERYX_BENCH_HOOKS
 /* Benchmark-only hooks, for eryx-bench: compiled in only when the build asks for
 ** them (cmake -DERYX_BENCH_HOOKS=ON), so that other builds carry no code path for
-** them (no phase clock reads on creation, no engine without epoch checks). */
+** them (no phase clock reads on creation, no choice of engine kind). */
 
 /* How long the sandbox's creation spent in each phase, in nanoseconds: [0] getting
 ** the module and setting up the VFS and WASI state, [1] instantiating the module,
@@ -19,10 +19,10 @@ void eryx__sandbox_phases(const eryx_sandbox *sandbox, uint64_t ns[3]);
 
 /* The engine kinds eryx__builder_set_engine takes: eryx__engine_kind's values
 ** (src/engine/engine.h; src/sandbox/tools.c checks that they agree). */
-enum { ERYX__TOOLS_ENGINE_STANDARD = 0, ERYX__TOOLS_ENGINE_NO_EPOCH = 2 };
+enum { ERYX__TOOLS_ENGINE_STANDARD = 0, ERYX__TOOLS_ENGINE_EPOCH = 2 };
 
 /* Chooses the builder's engine kind; eryx-bench uses it to measure what epoch
-** checks cost. */
+** checks cost (EPOCH: with them, STANDARD: without, interrupts by revocation). */
 void eryx__builder_set_engine(eryx_builder *builder, int kind);
 #endif
 

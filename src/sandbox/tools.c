@@ -14,7 +14,7 @@
 
 #ifdef ERYX_BENCH_HOOKS
 _Static_assert(ERYX__TOOLS_ENGINE_STANDARD == (int)ERYX__ENGINE_STANDARD &&
-                   ERYX__TOOLS_ENGINE_NO_EPOCH == (int)ERYX__ENGINE_NO_EPOCH,
+                   ERYX__TOOLS_ENGINE_EPOCH == (int)ERYX__ENGINE_EPOCH,
                "sandbox_internal.h's engine kinds must be engine.h's");
 #endif
 
@@ -29,7 +29,7 @@ eryx_status eryx__tools_guest_load(const char *wasm_path, const char *sha256, er
     eryx__errbuf err;
     eryx__errbuf_clear(&err);
     eryx__cache_config cc = {
-        .engine = ERYX__ENGINE_STANDARD, .memory = memory, .dir = cache_dir, .max_bytes = max_bytes};
+        .engine = eryx__engine_default(), .memory = memory, .dir = cache_dir, .max_bytes = max_bytes};
     eryx__guest *g = NULL;
     eryx_status st = eryx__guest_acquire(wasm_path, sha256, &cc, &g, NULL, &err);
     eryx__guest_release(g);

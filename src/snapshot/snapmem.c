@@ -32,6 +32,7 @@ typedef struct eryx__snapmem_mem {
     eryx__snapimg *img;             /* the image it started from (a reference), or NULL */
     struct eryx__snapmem_mem *next; /* in the image's pool */
     bool transient;                 /* unmapped when dropped, never pooled (eryx__snapmem_arm_transient) */
+    bool lost;                      /* never touched again (eryx__snapmem_discard) */
     eryx__memcap *cap;              /* its store's cap (eryx__snapmem_arm_cap), or NULL */
     /* With an image: one bit per 4 KiB page of it. hot: the pages a reset keeps
     ** private (reset_to_image); learn: scratch for the next hot set. */
@@ -559,8 +560,12 @@ eryx__snapmem_mem *eryx__snapmem_last(void) {
     return m;
 }
 
+void eryx__snapmem_discard(eryx__snapmem_mem *m) {
+    if (m) m->lost = m->transient = true;
+}
+
 void eryx__snapmem_park(eryx__snapmem_mem *m) {
-    if (!m) return;
+    if (!m || m->lost) return;
     pthread_mutex_lock(&eryx__trim.lock);
     if (!eryx__trim.started && !eryx__trim.stopping)
         eryx__trim.started = pthread_create(&eryx__trim.thread, NULL, trimmer_main, NULL) == 0;

@@ -83,6 +83,11 @@ void eryx__snapmem_park(eryx__snapmem_mem *m);
 ** unparked memory stays as it is. */
 void eryx__snapmem_unpark(eryx__snapmem_mem *m);
 
+/* Marks m's pages as never to be touched again (an interrupt could not make them
+** accessible again: src/common/guard.h): it is never parked (trimmed), and when
+** its store drops it, it is unmapped, neither reset nor pooled. NULL allowed. */
+void eryx__snapmem_discard(eryx__snapmem_mem *m);
+
 /* For tests: the delay before a parked memory is trimmed (ms; the default until
 ** eryx__snapmem_shutdown, which restores it). */
 void eryx__snapmem_set_trim_delay_ms(unsigned ms);

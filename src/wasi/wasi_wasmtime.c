@@ -20,6 +20,9 @@ eryx__guest_mem eryx__caller_mem(wasmtime_caller_t *caller, wasmtime_context_t *
 }
 
 wasm_trap_t *eryx__stop_trap(void) { return ERYX__TRAP("eryx: the execution was stopped"); }
+wasm_trap_t *eryx__lost_trap(void) {
+    return ERYX__TRAP("eryx: the guest's memory could not be made accessible again after an interrupt");
+}
 
 /* One defined import's env: which import, and how to find its store's state.
 ** Owned by the linker (freed by its finalizer). */
@@ -33,6 +36,7 @@ static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val
     const eryx__wasi_import *imp = b->imp;
     wasmtime_context_t *cx = wasmtime_caller_context(caller);
     eryx__wasi_store st = b->store_of(wasmtime_context_get_data(cx));
+    if (!eryx__guard_to_host(st.guard)) return eryx__lost_trap();
     uint64_t args[16] = {0};
     size_t np = strlen(imp->params);
     if (np > 16 || n < np) return wasmtime_trap_new("eryx: bad import signature", 26);
@@ -43,6 +47,7 @@ static wasm_trap_t *wasi_call(void *env, wasmtime_caller_t *caller, wasmtime_val
     if (r == ERYX__WASI_STOP) return ERYX__TRAP("eryx: the guest called proc_exit");
     if (eryx__stopped(st.stop)) return eryx__stop_trap();
     if (imp->nresults) av[0].i32 = r;
+    eryx__guard_to_wasm(st.guard);
     return NULL;
 }
 

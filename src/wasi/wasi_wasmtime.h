@@ -11,6 +11,7 @@
 #define ERYX_WASI_WASMTIME_H
 #include <stdatomic.h>
 #include <wasmtime.h>
+#include "../common/guard.h"
 #include "wasi.h"
 
 /* What the WASI imports need from a store, found anew on each call. */
@@ -20,6 +21,7 @@ typedef struct eryx__wasi_store {
     ** instantiation): the caller's "memory" export is used then. */
     const wasmtime_memory_t *memory;
     const atomic_int *stop; /* non-zero: the call traps (see eryx__host.stop); NULL: never */
+    eryx__guard *guard;     /* the memory's interrupt guard (NULL: none): left on entry, entered on return */
 } eryx__wasi_store;
 
 /* Finds the WASI state in a store's data (wasmtime_context_get_data). Called on
@@ -43,6 +45,8 @@ static inline bool eryx__stopped(const atomic_int *stop) {
     return stop && atomic_load_explicit(stop, memory_order_relaxed) != 0;
 }
 wasm_trap_t *eryx__stop_trap(void);
+/* The trap of a call whose guard could not give the memory back (guard.h). */
+wasm_trap_t *eryx__lost_trap(void);
 
 /* A function type from a signature: params one char per parameter ('i' = i32,
 ** 'I' = i64), nresults 0 or 1 (an i32). The caller deletes it. */
