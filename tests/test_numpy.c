@@ -310,6 +310,28 @@ static void test_refusals(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* Compiled code only from what the embedder gave: a side module copied by the
+** guest to /tmp (writable) is refused with a message that says why, and the
+** sandbox goes on (the standard engine cannot interrupt code the guest brings:
+** docs/RUNTIME.md, "Interrupts"). */
+static void test_guest_written_extension_refused(void) {
+    eryx_builder *b = eryx_builder_new();
+    CHECK(eryx_builder_add_package(b, pkg) == ERYX_OK);
+    eryx_sandbox *s = sandbox(b);
+    CHECK(s != NULL);
+    if (s) {
+        EXPECT(s,
+               "import shutil, sys\nimport numpy.fft._pocketfft_umath as m\n"
+               "shutil.copy(m.__file__, '/tmp/pfu.cpython-313-wasm32-wasi.so')\nsys.path.insert(0, '/tmp')\n"
+               "try:\n    import pfu\n    print('loaded')\nexcept ImportError as e:\n"
+               "    print('writable mount: extension modules load only from packages' in str(e))\n",
+               "True\n");
+        EXPECT(s, "import numpy as np\nprint(int(np.arange(4).sum()))", "6\n");
+        eryx_sandbox_free(s);
+    }
+    eryx_builder_free(b);
+}
+
 /* numpy as one eryx package file (what `eryx package` writes): mounted at
 ** /packages/numpy, imported, pre-imported. */
 static void test_eryx_package_file(void) {
@@ -344,6 +366,7 @@ int main(int argc, char **argv) {
     test_reimport();
     test_preimported_numpy();
     test_refusals();
+    test_guest_written_extension_refused();
     test_eryx_package_file();
     return check_report("test_numpy");
 }
