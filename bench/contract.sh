@@ -6,7 +6,7 @@
 #   cancel from another thread (20 ms in) each case returned, p50/p99, against the
 #   20 ms target; and the 10M-iteration loop under the three engine kinds (median
 #   of 3 interleaved rounds) with the overhead of epoch checks and of fuel, against
-#   the 5% rule (the NO_EPOCH figures only from an eryx built with
+#   the 5% rule (the EPOCH figures only from an eryx built with
 #   -DERYX_BENCH_HOOKS=ON: n/a otherwise). Writes to OUT.md (default: stdout); the raw JSON goes to stderr.
 set -euo pipefail
 top="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,22 +50,22 @@ def pct(v): return "n/a" if v is None else f"{v:+.1f}%"
 print(f"| 10M-iteration loop, median of {e['loop_rounds']} interleaved rounds | key | ms | rounds (ms) |")
 print("|---|---|---:|---|")
 def rounds(k): return " / ".join(f"{v:,.0f}" for v in (e.get(f"loop_{k}_rounds_ms") or []))
-# The NO_EPOCH figures need an eryx built with -DERYX_BENCH_HOOKS=ON; else they are null.
+# The EPOCH figures need an eryx built with -DERYX_BENCH_HOOKS=ON; else they are null.
 def ms1(v): return "n/a" if v is None else f"{v:,.1f} ms"
 def num(v, fmt): return "n/a (build with -DERYX_BENCH_HOOKS=ON)" if v is None else format(v, fmt)
-print(f"| NO_EPOCH (no epoch checks, no fuel; bench only) | `loop_no_epoch_ms` | {num(e['loop_no_epoch_ms'], ',.0f')} | {rounds('no_epoch')} |")
-print(f"| STANDARD (epoch checks, the default) | `loop_epoch_ms` | {e['loop_epoch_ms']:,.0f} | {rounds('epoch')} |")
+print(f"| STANDARD (no epoch checks: interrupts revoke memory; the default) | `loop_no_epoch_ms` | {e['loop_no_epoch_ms']:,.0f} | {rounds('no_epoch')} |")
+print(f"| EPOCH (epoch checks; the fallback, ERYX_INTERRUPT=epoch) | `loop_epoch_ms` | {num(e['loop_epoch_ms'], ',.0f')} | {rounds('epoch')} |")
 print(f"| FUEL (epoch checks + fuel, opt-in) | `loop_fuel_ms` | {e['loop_fuel_ms']:,.0f} | {rounds('fuel')} |")
 print()
 print("| overhead | key | value | rule |")
 print("|---|---|---:|---|")
-print(f"| epoch checks: STANDARD / NO_EPOCH − 1 | `epoch_overhead_pct` | {pct(e['epoch_overhead_pct'])} | |")
+print(f"| epoch checks: EPOCH / STANDARD − 1 | `epoch_overhead_pct` | {pct(e['epoch_overhead_pct'])} | |")
 f = e["fuel_overhead_pct"]
 verdict = (f"over {rule:.0f}%: must be opt-in; it is" if f is not None and f > rule
            else f"within {rule:.0f}% (opt-in all the same)")
-print(f"| fuel: FUEL / STANDARD − 1 | `fuel_overhead_pct` | {pct(f)} | {verdict} |")
-print(f"| fuel and epoch: FUEL / NO_EPOCH − 1 | `fuel_vs_no_epoch_pct` | {pct(e['fuel_vs_no_epoch_pct'])} | |")
+print(f"| fuel: FUEL / EPOCH − 1 | `fuel_overhead_pct` | {pct(f)} | {verdict} |")
+print(f"| fuel and epoch: FUEL / STANDARD − 1 | `fuel_vs_no_epoch_pct` | {pct(e['fuel_vs_no_epoch_pct'])} | |")
 print(f"\nFuel used by the loop: {e['loop_fuel_units']:,} units. Warm-up (first sandbox of each kind in the "
-      f"process, before timing; a compile on a machine's first use): NO_EPOCH {ms1(e['first_create_no_epoch_ms'])}, "
-      f"STANDARD {e['first_create_epoch_ms']:,.1f} ms, FUEL {e['first_create_fuel_ms']:,.1f} ms.")
+      f"process, before timing; a compile on a machine's first use): STANDARD {ms1(e['first_create_no_epoch_ms'])}, "
+      f"EPOCH {ms1(e['first_create_epoch_ms'])}, FUEL {e['first_create_fuel_ms']:,.1f} ms.")
 PY

@@ -11,6 +11,8 @@ fixed loop counts in every runtime:
                 (bench/native-pgo.sh; used when its build is complete)
   native-3.13.0 pyenv's 3.13.0 (a non-PGO build), native-3.11 Debian's python3.11
                 (PGO+LTO): a new `python -I FILE` process per measurement
+  eryx-epoch    (only when named) this tree's eryx with ERYX_INTERRUPT=epoch: the
+                engine with epoch checks, the fallback interrupt (docs/RUNTIME.md)
 
 A measurement is one run of a benchmark file: one untimed warm-up loop, then its
 LOOPS loops, timed inside the runtime by the benchmark itself (bench_time_func) or by
@@ -81,9 +83,10 @@ class Native:
 class Sandboxed:
     kind = "sandbox"
 
-    def __init__(self, label: str, python: str, max_memory: int, guest_dir: str | None = None) -> None:
+    def __init__(self, label: str, python: str, max_memory: int, guest_dir: str | None = None,
+                 env_add: dict | None = None) -> None:
         self.label, self.python, self.max_memory = label, python, max_memory
-        env = dict(os.environ)
+        env = dict(os.environ) | (env_add or {})
         if guest_dir:  # a guest built by bench/guest-variant.sh, through the builder's default
             env["ERYX_GUEST_DIR"] = guest_dir
         self.proc = subprocess.Popen([python, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -129,6 +132,7 @@ def pyeryx_default() -> str:
 
 
 ALL_RUNTIMES = ("eryx", "pyeryx-0.11", "native-pgo", "native-3.13.0", "native-3.11")
+EXTRA_RUNTIMES = ("eryx-epoch",)  # run only when named in --runtimes
 
 
 def make_runtimes(args) -> tuple[list, list[str]]:
@@ -138,6 +142,8 @@ def make_runtimes(args) -> tuple[list, list[str]]:
         try:
             if label == "eryx":
                 rts.append(Sandboxed(label, eryx_py, args.max_memory_mb << 20))
+            elif label == "eryx-epoch":
+                rts.append(Sandboxed(label, eryx_py, args.max_memory_mb << 20, env_add={"ERYX_INTERRUPT": "epoch"}))
             elif label == "pyeryx-0.11":
                 rts.append(Sandboxed(label, args.pyeryx or pyeryx_default(), args.max_memory_mb << 20))
             elif label == "native-pgo":
@@ -152,12 +158,12 @@ def make_runtimes(args) -> tuple[list, list[str]]:
             elif label == "native-3.11":
                 rts.append(Native(label, args.native_311))
             else:
-                sys.exit(f"cpu: unknown runtime {label!r}; known: {', '.join(ALL_RUNTIMES)}")
+                sys.exit(f"cpu: unknown runtime {label!r}; known: {', '.join(ALL_RUNTIMES + EXTRA_RUNTIMES)}")
         except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
             notes.append(f"{label}: cannot start ({e}); left out")
     for spec in args.variant or []:
         label, sep, guest_dir = spec.partition("=")
-        if not sep or not label or label in ALL_RUNTIMES or label in (rt.label for rt in rts):
+        if not sep or not label or label in ALL_RUNTIMES + EXTRA_RUNTIMES or label in (rt.label for rt in rts):
             sys.exit(f"cpu: --variant wants LABEL=GUEST_DIR with a label of its own, not {spec!r}")
         if not all(os.path.isfile(os.path.join(guest_dir, f)) for f in ("python.wasm", "lib/python313.zip")):
             sys.exit(f"cpu: --variant {label}: {guest_dir} is not a guest in the runtime's layout "
@@ -252,7 +258,7 @@ def report(rows: list[dict], labels: list[str], ref_native: str | None, meta: di
         ratio_cols.append(("eryx", ref_native))
     if "eryx" in labels and "pyeryx-0.11" in labels:
         ratio_cols.append(("eryx", "pyeryx-0.11"))
-    for lbl in labels:  # --variant guests: against the default guest and the native reference
+    for lbl in labels:  # --variant guests, eryx-epoch: against the default eryx and the references
         if lbl not in ALL_RUNTIMES:
             ratio_cols += [(lbl, b) for b in ("eryx", ref_native, "pyeryx-0.11") if b and b in labels]
     head = ["benchmark", "loops"] + [f"{lbl} s" for lbl in labels] + [f"{a}/{b}" for a, b in ratio_cols]

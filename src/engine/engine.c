@@ -236,8 +236,9 @@ static void create_engine(eryx__engine_kind kind) {
     }
     /* Every setting that changes generated code; it enters each module's key. */
     snprintf(es->settings, sizeof es->settings,
-             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;bulk=%d;%s%s%s",
-             opt_name, ERYX__MAX_WASM_STACK, fuel, epoch, epoch, ERYX__ARTIFACT_FORMAT, flags ? ";flags=" : "", flags ? flags : "");
+             "wasmtime=48.0.8;compiler=cranelift;opt=%s;max_wasm_stack=%u;fuel=%d;epoch=%d;bulk=%d;%s%s%s", opt_name,
+             ERYX__MAX_WASM_STACK, fuel, epoch, epoch, ERYX__ARTIFACT_FORMAT, flags ? ";flags=" : "",
+             flags ? flags : "");
     wasmtime_config_max_wasm_stack_set(config, ERYX__MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     /* Every linear memory comes from eryx's memory creator (src/snapshot/snapmem.c):

@@ -176,7 +176,7 @@ struct eryx_sandbox {
     ** the running execution. */
     eryx__guard guard;
     eryx__watch watch;
-    int stdin_fd;         /* >= 0: the guest's stdin is this fd (eryx_sandbox_set_stdin_fd) */
+    int stdin_fd; /* >= 0: the guest's stdin is this fd (eryx_sandbox_set_stdin_fd) */
     eryx__errbuf err;
 };
 
