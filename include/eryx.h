@@ -394,6 +394,19 @@ eryx_status eryx_builder_set_fuel(eryx_builder *builder, uint64_t units);
 eryx_status eryx_builder_set_output_limit(eryx_builder *builder, uint64_t bytes);
 
 /*
+** Hands back files after each execution: the regular files under guest_dir (an
+** absolute directory in the sandbox, like "/data" or "/tmp/out", searched down to
+** 32 levels; symlinks are not followed) are read when the code ends, whatever its
+** status (a timeout, an exception), before the sandbox resets, into the result
+** (eryx_result_file_count and the calls after it). Each file whole or not at all:
+** at most max_bytes in all (0: the default, 64 MiB, what /data holds) and 1,000
+** files; the others are counted (eryx_result_files_left_out). NULL (the default)
+** hands back nothing. Errors: ERYX_ERR_INVALID_ARGUMENT for a relative or
+** malformed directory. A directory that does not exist yields no files.
+*/
+eryx_status eryx_builder_collect_files(eryx_builder *builder, const char *guest_dir, uint64_t max_bytes);
+
+/*
 ** A host callback: receives the call's arguments as a JSON object (args_json,
 ** args_len bytes, NUL-terminated) and returns 0 with *result set to a malloc'd JSON
 ** text (its length in *result_len, or 0 to use strlen), or non-zero with *result set
@@ -818,6 +831,18 @@ typedef struct eryx_net_stats {
 
 /* Fills *stats with the execution's network activity (zeros without a network). */
 void eryx_result_net_stats(const eryx_result *result, eryx_net_stats *stats);
+
+/*
+** The files handed back by the execution (eryx_builder_collect_files), sorted by
+** path: how many; the i-th one's absolute path in the sandbox and its bytes (*len
+** gets their count when len is not NULL); NULL (and 0) when i is out of range.
+** Owned by the result. eryx_result_files_left_out: how many were not handed back
+** (past the byte or file cap, or unreadable).
+*/
+size_t eryx_result_file_count(const eryx_result *result);
+const char *eryx_result_file_path(const eryx_result *result, size_t i);
+const uint8_t *eryx_result_file_data(const eryx_result *result, size_t i, size_t *len);
+size_t eryx_result_files_left_out(const eryx_result *result);
 
 /*
 ** Returns the exit code `python -c` would have given: 0, 1 after an uncaught

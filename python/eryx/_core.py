@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import _eryx, _journal, _net
@@ -31,6 +32,9 @@ class _TextOutputs:
         return self.stderr.decode("utf-8", "replace")
 
 
+_NO_FILES: Mapping[str, bytes] = types.MappingProxyType({})
+
+
 class EryxError(_TextOutputs, Exception):
     """Base class of every error eryx raises. An error that stopped an execution
     (ExecutionError, TimeoutError, ResourceLimitError, CancelledError) carries
@@ -39,6 +43,7 @@ class EryxError(_TextOutputs, Exception):
 
     stdout: bytes = b""
     stderr: bytes = b""
+    files: Mapping[str, bytes] = _NO_FILES  # what collect_files handed back from a stopped execution
 
 
 class ExecutionError(EryxError):
@@ -192,7 +197,7 @@ class ExecuteResult(_TextOutputs):
     (UTF-8, errors replaced); str(result) is stdout_text."""
 
     __slots__ = ("stdout", "stderr", "duration_ms", "callback_invocations", "peak_memory_bytes", "fuel_consumed",
-                 "result_json", "result_error", "_result", "net_stats")
+                 "result_json", "result_error", "_result", "net_stats", "files", "files_left_out")
 
     stdout: bytes
     stderr: bytes
@@ -203,15 +208,19 @@ class ExecuteResult(_TextOutputs):
     result_json: str | None
     result_error: str | None
     net_stats: NetStats  # connections, refused, bytes_sent, bytes_received (all 0 without a network)
+    files: Mapping[str, bytes]  # collect_files: guest path -> bytes, sorted by path (read-only; empty without it)
+    files_left_out: int  # files collect_files could not hand back (past its caps)
 
     def __init__(self, *, stdout: bytes, stderr: bytes, duration_ms: float, callback_invocations: int,
                  peak_memory_bytes: int, fuel_consumed: int | None, result_json: str | None,
-                 result_error: str | None, net_stats: NetStats = _net.NO_NET_STATS) -> None:
+                 result_error: str | None, net_stats: NetStats = _net.NO_NET_STATS,
+                 files: Mapping[str, bytes] | None = None, files_left_out: int = 0) -> None:
         for k, v in (("stdout", _as_bytes(stdout)), ("stderr", _as_bytes(stderr)), ("duration_ms", duration_ms),
                      ("callback_invocations", callback_invocations), ("peak_memory_bytes", peak_memory_bytes),
                      ("fuel_consumed", fuel_consumed), ("result_json", result_json), ("result_error", result_error),
                      ("_result", json.loads(result_json) if result_json is not None else None),
-                     ("net_stats", net_stats)):
+                     ("net_stats", net_stats), ("files", types.MappingProxyType(dict(files or {}))),
+                     ("files_left_out", files_left_out)):
             object.__setattr__(self, k, v)
 
     @property
@@ -375,7 +384,8 @@ class _Config:
                  storage: tuple[VfsStorage, str] | None = None, argv: Sequence[str] | None = None,
                  state_cache: bool = True, default_imports: bool = True, state_key: Any = None,
                  scrub: Sequence[Any] = (None, None, None, None), mcp: Any = None,
-                 output_limit: int | None = None, setup_code: str | None = None) -> None:
+                 output_limit: int | None = None, setup_code: str | None = None,
+                 collect_files: str | None = None, collect_files_max_bytes: int | None = None) -> None:
         if not isinstance(limits, ResourceLimits):
             raise TypeError(f"resource_limits must be a ResourceLimits or None, not {type(limits).__name__}")
         self.network = _check_network(network)
@@ -402,6 +412,13 @@ class _Config:
         if setup_code is not None and not isinstance(setup_code, str):
             raise TypeError(f"setup_code must be a str or None, not {type(setup_code).__name__}")
         self.setup_code = setup_code  # run after the imports, into the start state (SandboxFactory)
+        # files handed back after each execution (ExecuteResult.files): a guest directory, or None
+        if collect_files is not None and (not isinstance(collect_files, str) or not collect_files.startswith("/")):
+            raise ValueError(f"collect_files must be an absolute guest directory (like '/data') or None, "
+                             f"not {collect_files!r}")
+        self.collect_files = collect_files
+        self.collect_files_max_bytes = _check_limit("collect_files_max_bytes", collect_files_max_bytes,
+                                                    allow_none=True)
 
     def builder(self) -> _eryx.Builder:
         b = _eryx.Builder()
@@ -417,6 +434,8 @@ class _Config:
             b.set_max_memory(lim.max_memory_bytes or 0)
             if self.output_limit is not None:
                 b.set_output_limit(self.output_limit)
+            if self.collect_files is not None:
+                b.collect_files(self.collect_files, self.collect_files_max_bytes or 0)
             if lim.max_fuel is not None:
                 b.set_fuel(lim.max_fuel or 1)
             if lim.max_vfs_bytes is not None:
@@ -471,11 +490,13 @@ def _run(sb: _eryx.Sandbox, code: str, on_stdout: Any, on_stderr: Any) -> Execut
         raise _error_for(status, r["message"])
     out, err = r["stdout"], r["stderr"]  # bytes, whole (no trimming, as pyeryx 0.11)
     net_stats = NetStats(*r["net_stats"])
+    files = types.MappingProxyType(dict(r["files"]))
     if status == "ERYX_OK":
         return ExecuteResult(stdout=out, stderr=err, duration_ms=r["duration_ns"] / 1e6,
                              callback_invocations=r["callback_invocations"], peak_memory_bytes=r["peak_memory"],
                              fuel_consumed=r["fuel_consumed"] or None, result_json=r["value"],
-                             result_error=r["value_error"], net_stats=net_stats)
+                             result_error=r["value_error"], net_stats=net_stats, files=files,
+                             files_left_out=r["files_left_out"])
     if status in ("ERYX_ERR_PYTHON_EXCEPTION", "ERYX_ERR_EXIT"):
         tb = r["traceback"]
         if status == "ERYX_ERR_EXIT":
@@ -485,10 +506,12 @@ def _run(sb: _eryx.Sandbox, code: str, on_stdout: Any, on_stderr: Any) -> Execut
         exc = ExecutionError(msg, traceback=tb, stdout=out, stderr=err, exception_type=r["exception_type"],
                              exit_code=r["exit_code"])
         exc.net_stats = net_stats
+        exc.files = files
         raise exc
     e = _error_for(status, r["message"] or status)
     e.stdout, e.stderr = out, err
     e.net_stats = net_stats  # type: ignore[attr-defined]
+    e.files = files  # type: ignore[attr-defined]
     raise e
 
 
@@ -504,12 +527,14 @@ class Sandbox:
                  result_variable: str | None = None,
                  network: Any = None, secrets: Any = None, default_imports: bool = True,
                  scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                 scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None) -> None:
+                 scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None,
+                 collect_files: str | None = None, collect_files_max_bytes: int | None = None) -> None:
         self._init(_Config(limits=resource_limits if resource_limits is not None else ResourceLimits(),
                            callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                            result_variable=result_variable, network=network, secrets=secrets,
                            default_imports=default_imports,
-                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp))
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp,
+                           collect_files=collect_files, collect_files_max_bytes=collect_files_max_bytes))
 
     def _init(self, cfg: _Config, builder: _eryx.Builder | None = None) -> None:
         self._cfg = cfg
@@ -563,7 +588,8 @@ class Session:
                  network: Any = None, default_imports: bool = True,
                  max_memory_bytes: int | None = _DEFAULT_MAX_MEMORY, state_key: bytes | None = None,
                  secrets: Any = None, scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                 scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None) -> None:
+                 scrub_result: bool | None = None, scrub_files: bool | None = None, mcp: Any = None,
+                 collect_files: str | None = None, collect_files_max_bytes: int | None = None) -> None:
         if vfs is not None and not isinstance(vfs, VfsStorage):
             raise TypeError(f"vfs must be a VfsStorage or None, not {type(vfs).__name__}")
         if not isinstance(vfs_mount_path, str) or not vfs_mount_path.startswith("/"):
@@ -578,7 +604,8 @@ class Session:
         cfg = _Config(limits=limits, callbacks=callbacks, volumes=volumes, on_stdout=on_stdout, on_stderr=on_stderr,
                       result_variable=result_variable, network=network, secrets=secrets, keep_state=True,
                       storage=(vfs, vfs_mount_path) if vfs is not None else None, default_imports=default_imports,
-                      state_key=state_key, scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
+                      state_key=state_key, scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp,
+                      collect_files=collect_files, collect_files_max_bytes=collect_files_max_bytes)
         self._init(cfg, vfs, vfs_mount_path)
 
     def _init(self, cfg: _Config, vfs: VfsStorage | None, vfs_mount_path: str) -> None:

@@ -168,7 +168,8 @@ class SandboxFactory:
                        on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
                        result_variable: str | None = None, network: Any = None, secrets: Any = None,
                        scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                       scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Sandbox:
+                       scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None,
+                       collect_files: str | None = None, collect_files_max_bytes: int | None = None) -> Sandbox:
         """A Sandbox (same options as Sandbox()) starting from the factory's state.
         callbacks=None: the factory's callbacks. site_packages replaces the factory's
         for this sandbox: its start state (imports and setup code run with it) is
@@ -177,7 +178,8 @@ class SandboxFactory:
                            volumes=volumes,
                            on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
                            network=network, secrets=secrets,
-                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp,
+                           collect_files=collect_files, collect_files_max_bytes=collect_files_max_bytes)
         return Sandbox._from_factory(cfg, cfg.builder())
 
     def create_session(self, *, vfs: VfsStorage | None = None, vfs_mount_path: str | None = None,
@@ -186,7 +188,8 @@ class SandboxFactory:
                        on_stdout: Callable[[bytes], Any] | None = None, on_stderr: Callable[[bytes], Any] | None = None,
                        result_variable: str | None = None, secrets: Any = None,
                        scrub_stdout: bool | None = None, scrub_stderr: bool | None = None,
-                       scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None) -> Session:
+                       scrub_files: bool | None = None, scrub_result: bool | None = None, mcp: Any = None,
+                       collect_files: str | None = None, collect_files_max_bytes: int | None = None) -> Session:
         """A Session (state kept from one execute() to the next) starting from the
         factory's state; vfs is mounted at vfs_mount_path (None: "/data").
         resource_limits=None means ResourceLimits()'s defaults, as create_sandbox's
@@ -200,7 +203,8 @@ class SandboxFactory:
                            on_stdout=on_stdout, on_stderr=on_stderr, result_variable=result_variable,
                            network=network, secrets=secrets, keep_state=True,
                            storage=(vfs, mount) if vfs is not None else None,
-                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp)
+                           scrub=(scrub_stdout, scrub_stderr, scrub_files, scrub_result), mcp=mcp,
+                           collect_files=collect_files, collect_files_max_bytes=collect_files_max_bytes)
         session = Session._from_config(cfg)
         session._vfs_mount_path = mount
         return session

@@ -276,6 +276,29 @@ U64_SETTER(B_set_max_memory, eryx_builder_set_max_memory)
 U64_SETTER(B_set_fuel, eryx_builder_set_fuel)
 U64_SETTER(B_set_output_limit, eryx_builder_set_output_limit)
 
+/* collect_files(guest_dir | None, max_bytes): files handed back after each execution. */
+static PyObject *B_collect_files(BuilderObject *self, PyObject *args) {
+    CHECK_B;
+    const char *dir = NULL;
+    unsigned long long max = 0;
+    if (!PyArg_ParseTuple(args, "zK", &dir, &max)) return NULL;
+    return builder_status(self, eryx_builder_collect_files(self->b, dir, max));
+}
+
+/* The execution's handed-back files as a tuple of (path, bytes). */
+static PyObject *result_files(const eryx_result *r) {
+    size_t n = eryx_result_file_count(r);
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    for (size_t i = 0; t && i < n; i++) {
+        size_t len = 0;
+        const uint8_t *data = eryx_result_file_data(r, i, &len);
+        PyObject *item = Py_BuildValue("(sy#)", eryx_result_file_path(r, i), (const char *)data, (Py_ssize_t)len);
+        if (!item) Py_CLEAR(t);
+        else PyTuple_SET_ITEM(t, (Py_ssize_t)i, item);
+    }
+    return t;
+}
+
 static PyObject *B_set_preinit(BuilderObject *self, PyObject *arg) {
     CHECK_B;
     int v = PyObject_IsTrue(arg);
@@ -567,16 +590,17 @@ static PyObject *S_execute(SandboxObject *self, PyObject *args, PyObject *kw) {
     eryx_net_stats ns;
     eryx_result_net_stats(r, &ns);
     PyObject *ret = Py_BuildValue(
-        "{s:i,s:s,s:N,s:y#,s:y#,s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:I,s:i,s:K,s:(IIKK)}", "status", (int)st, "status_name",
-        eryx_status_name(st), "message", msg ? msg : Py_NewRef(Py_None), "stdout", o, (Py_ssize_t)olen, "stderr", e,
-        (Py_ssize_t)elen, "exception_type", str_or_none(eryx_result_exception_type(r)), "exception_message",
-        str_or_none(eryx_result_exception_message(r)), "traceback", str_or_none(eryx_result_traceback(r)), "value",
-        str_or_none(eryx_result_value(r)), "value_error", str_or_none(eryx_result_value_error(r)), "peak_memory",
-        (unsigned long long)eryx_result_peak_memory(r), "fuel_consumed",
-        (unsigned long long)eryx_result_fuel_consumed(r), "callback_invocations",
+        "{s:i,s:s,s:N,s:y#,s:y#,s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:I,s:i,s:K,s:(IIKK),s:N,s:n}", "status", (int)st,
+        "status_name", eryx_status_name(st), "message", msg ? msg : Py_NewRef(Py_None), "stdout", o, (Py_ssize_t)olen,
+        "stderr", e, (Py_ssize_t)elen, "exception_type", str_or_none(eryx_result_exception_type(r)),
+        "exception_message", str_or_none(eryx_result_exception_message(r)), "traceback",
+        str_or_none(eryx_result_traceback(r)), "value", str_or_none(eryx_result_value(r)), "value_error",
+        str_or_none(eryx_result_value_error(r)), "peak_memory", (unsigned long long)eryx_result_peak_memory(r),
+        "fuel_consumed", (unsigned long long)eryx_result_fuel_consumed(r), "callback_invocations",
         (unsigned int)eryx_result_callback_invocations(r), "exit_code", eryx_result_exit_code(r), "duration_ns",
         (unsigned long long)eryx_result_duration_ns(r), "net_stats", (unsigned int)ns.connections,
-        (unsigned int)ns.refused, (unsigned long long)ns.bytes_sent, (unsigned long long)ns.bytes_received);
+        (unsigned int)ns.refused, (unsigned long long)ns.bytes_sent, (unsigned long long)ns.bytes_received, "files",
+        result_files(r), "files_left_out", (Py_ssize_t)eryx_result_files_left_out(r));
     eryx_result_free(r);
     if (ret && replay) { /* the journal, the replayed count, the suspended call (name, args, reason) or None */
         size_t jl = 0;
@@ -693,6 +717,7 @@ static PyMethodDef Builder_methods[] = {
     {"set_max_memory", (PyCFunction)B_set_max_memory, METH_O, NULL},
     {"set_fuel", (PyCFunction)B_set_fuel, METH_O, NULL},
     {"set_output_limit", (PyCFunction)B_set_output_limit, METH_O, NULL},
+    {"collect_files", (PyCFunction)B_collect_files, METH_VARARGS, NULL},
     {"set_preinit", (PyCFunction)B_set_preinit, METH_O, NULL},
     {"set_keep_state", (PyCFunction)B_set_keep_state, METH_O, NULL},
     {"set_start_state_cache", (PyCFunction)B_set_start_state_cache, METH_O, NULL},

@@ -63,6 +63,7 @@ void eryx__spec_free(run_spec *spec) {
     free(spec->result_name);
     free(spec->imports);
     free(spec->setup);
+    free(spec->collect_dir);
     for (size_t i = 0; i < spec->ncbs; i++) {
         free(spec->cbs[i].name);
         free(spec->cbs[i].description);
@@ -118,10 +119,12 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src) {
     dst->env = eryx__strv_copy(src->env, src->envc);
     dst->result_name = src->result_name ? strdup(src->result_name) : NULL;
     dst->imports = src->imports ? strdup(src->imports) : NULL;
+    dst->collect_dir = src->collect_dir ? strdup(src->collect_dir) : NULL;
+    dst->collect_max = src->collect_max;
     if (src->setup && (dst->setup = malloc(src->setup_len + 1))) memcpy(dst->setup, src->setup, src->setup_len + 1);
     dst->net = eryx__net_config_ref(src->net); /* shared: setters copy it first (eryx__net_config_mutable) */
     bool ok = dst->guest_dir && dst->argv && dst->env && (dst->result_name || !src->result_name) &&
-              (dst->imports || !src->imports) && (dst->setup || !src->setup);
+              (dst->collect_dir || !src->collect_dir) && (dst->imports || !src->imports) && (dst->setup || !src->setup);
     if (ok && src->ncbs && !(dst->cbs = calloc(src->ncbs, sizeof *dst->cbs))) ok = false;
     for (size_t i = 0; ok && i < src->ncbs; i++, dst->ncbs++) {
         eryx__cb_def *d = &dst->cbs[i];
@@ -429,6 +432,21 @@ eryx_status eryx_builder_set_max_memory(eryx_builder *b, uint64_t bytes) {
     if (bytes > ((uint64_t)4 << 30))
         return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT, "a wasm32 guest cannot use more than 4 GiB");
     b->spec.max_memory = bytes;
+    return ERYX_OK;
+}
+
+eryx_status eryx_builder_collect_files(eryx_builder *b, const char *guest_dir, uint64_t max_bytes) {
+    if (!b) return ERYX_ERR_INVALID_ARGUMENT;
+    char norm[4096];
+    if (guest_dir && (guest_dir[0] != '/' || eryx__vfs_join("/", guest_dir, strlen(guest_dir), norm, sizeof norm) != 0))
+        return eryx__fail(&b->err, ERYX_ERR_INVALID_ARGUMENT,
+                          "collect_files wants an absolute directory in the sandbox (like /data), not \"%.200s\"",
+                          guest_dir);
+    char *dir = guest_dir ? strdup(norm) : NULL;
+    if (guest_dir && !dir) return eryx__fail(&b->err, ERYX_ERR_NO_MEMORY, "out of memory");
+    free(b->spec.collect_dir);
+    b->spec.collect_dir = dir;
+    b->spec.collect_max = max_bytes ? max_bytes : DEFAULT_COLLECT_MAX;
     return ERYX_OK;
 }
 

@@ -71,6 +71,7 @@ void eryx__result_clear(eryx_result *r) {
     free(r->traceback);
     free(r->value);
     free(r->value_error);
+    eryx__result_files_free(r);
 }
 
 /* Copies the code into guest memory and runs it (single: as one interactive
@@ -199,6 +200,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
         eryx__cb_hub_drain(s->hub, drain_stop, s);
     if (s->hub) eryx__cb_hub_end(s->hub, &susp); /* late outcomes are dropped from here */
     st = suspension(s, st, &susp, jr);
+    eryx__result_files_collect(s, r); /* before the reset below: the instance's VFS */
     /* Held output delivered, the result scrubbed; out of memory, what could not be
     ** scrubbed is dropped and the run says so. */
     if (s->secrets && !eryx__secrets_end(s, r) && st == ERYX_OK)

@@ -44,6 +44,7 @@
 #define DEFAULT_MEMFS_ENTRIES 100000u
 #define DEFAULT_CACHE_MAX_BYTES ((uint64_t)1 << 30)
 #define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20) /* per stream */
+#define DEFAULT_COLLECT_MAX ((uint64_t)64 << 20)  /* files handed back per execution (as /data holds) */
 #define TRUNCATION_MARKER "\n[eryx: output truncated: the stream reached its byte limit]\n"
 /* Host waits (sleep, stdin) wake this often to check for a timeout or a cancel. */
 #define WAIT_SLICE_NS 2000000L
@@ -90,6 +91,8 @@ typedef struct run_spec {
     struct eryx__net_config *net;  /* a reference (src/net/policy.c); NULL: no network */
     struct eryx__secrets *secrets; /* a reference (src/net/secrets.c); NULL: none */
     unsigned scrub;                /* ERYX_SCRUB_* (eryx_builder_set_scrub) */
+    char *collect_dir;             /* files handed back after each execution (result_files.c); NULL: none */
+    uint64_t collect_max;          /* their bytes, in all */
 } run_spec;
 
 /* A new owning field must be copied in src/pool/pool.c's builder_copy too. */
@@ -126,6 +129,8 @@ struct eryx_result {
     eryx_net_stats net; /* the execution's network activity */
     int exit_code;
     uint64_t duration_ns;
+    struct eryx__result_file *files; /* eryx_builder_collect_files (result_files.c) */
+    size_t nfiles, files_left_out;
 };
 
 struct eryx_sandbox {
@@ -195,6 +200,11 @@ int eryx__spec_copy(run_spec *dst, const run_spec *src);
 void eryx__spec_free(run_spec *spec);
 /* A timeout in ms as the spec's ns; ERYX_ERR_INVALID_ARGUMENT when it overflows. */
 eryx_status eryx__spec_set_timeout(run_spec *spec, eryx__errbuf *err, uint64_t ms);
+
+/* ---- result_files.c ------------------------------------------------------------- */
+/* Reads the files under the spec's collect_dir from the instance's VFS into r. */
+void eryx__result_files_collect(eryx_sandbox *s, eryx_result *r);
+void eryx__result_files_free(eryx_result *r);
 
 /* ---- execute.c ------------------------------------------------------------------ */
 /* Appends to b (kept NUL-terminated); -1 when out of memory. */
