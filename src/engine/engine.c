@@ -281,6 +281,7 @@ static void create_engine(eryx__engine_kind kind) {
                  settings);
     } else {
         es->engine_error[0] = '\0';
+        eryx__signals_record(); /* wasmtime installed its handlers with the first engine */
     }
     atomic_store(&es->engine, engine);
 }

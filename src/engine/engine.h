@@ -68,6 +68,17 @@ typedef struct eryx__watch {
 void eryx__ticker_watch(eryx__watch *w);
 void eryx__ticker_unwatch(eryx__watch *w);
 
+/* wasmtime's signal handlers stay first (signals.c): record notes them after the
+** first engine is made; assert, before guest code runs (any thread), puts eryx's
+** front handler before any handler installed since (Python's faulthandler, ...),
+** returning how many signals it took back (0 in the common case: four sigaction
+** queries). enter/leave bracket guest calls on the calling thread: faults there go
+** to wasmtime, the rest to the newcomer; enter's value is leave's argument. */
+void eryx__signals_record(void);
+int eryx__signals_assert(void);
+int eryx__signals_enter(void);
+void eryx__signals_leave(int slot);
+
 /* Ends the ticker's thread (joined) and deletes every engine and linker; the next
 ** eryx__engine or eryx__ticker_hold makes them again. Only when nothing made with
 ** an engine is alive (modules, stores) and no execution runs: eryx_shutdown

@@ -181,6 +181,7 @@ static eryx_status execute(eryx_sandbox *s, const char *code, size_t len, bool s
         eryx__cb_hub_begin(s->hub);
     }
     eryx__net_begin(s->net);
+    eryx__signals_assert(); /* a stop's fault must reach wasmtime's handler (src/engine/signals.c) */
     /* Armed: the epoch kinds' deadline (the next tick), or the ticker's watch. */
     bool epochs = eryx__engine_epochs(s->spec.engine);
     if (epochs) {

@@ -111,7 +111,9 @@ eryx_status eryx__instance_call(eryx_sandbox *s, const wasmtime_func_t *f, const
     wasm_trap_t *trap = NULL;
     eryx__snapmem_unpark(s->mem); /* guest code runs: the memory is in use (no lock unless parked) */
     eryx__guard_to_wasm(s->host.guard);
+    int slot = eryx__signals_enter();
     wasmtime_error_t *e = wasmtime_func_call(s->cx, f, args, nargs, results, nresults, &trap);
+    eryx__signals_leave(slot);
     if (!eryx__guard_to_host(s->host.guard)) return memory_lost(s, e, trap);
     if (!e && !trap) return ERYX_OK;
     s->dead = 1;
@@ -318,7 +320,10 @@ eryx_status eryx__instance_new(eryx_sandbox *s) {
     if (s->transient) eryx__snapmem_arm_transient(s->img);
     else eryx__snapmem_arm(s->img);
     eryx__snapmem_arm_cap(&s->memcap);
+    eryx__signals_assert(); /* faults in guest code reach wasmtime's handler (src/engine/signals.c) */
+    int slot = eryx__signals_enter();
     wasmtime_error_t *e = wasmtime_instance_pre_instantiate(eryx__guest_pre(s->guest), s->cx, &s->instance, &trap);
+    eryx__signals_leave(slot);
     s->mem = eryx__snapmem_last();
     eryx__snapmem_arm(NULL);
     eryx__snapmem_arm_cap(NULL);
