@@ -12,8 +12,12 @@
 **
 ** Process-wide state: besides the handles the caller owns, the library keeps, per
 ** process, made on first use and shared by every builder and sandbox: the wasmtime
-** engines and linkers (one per engine kind), the epoch thread that enforces
-** timeouts, the callback thread pool, the default in-memory cache (16 entries) and
+** engines and linkers (one per engine kind), the ticker thread that enforces
+** timeouts and cancels (it revokes a stopped guest's memory access, so guest code
+** carries no checks; ERYX_INTERRUPT=epoch in the environment selects epoch checks
+** instead: docs/RUNTIME.md), eryx's front signal handler (kept before any handler
+** installed after the engine, so that a guest's fault stays a trap), the callback
+** thread pool, the default in-memory cache (16 entries) and
 ** the cache of snapshot images, the open cache directories, the stdlib images and
 ** guest hashes, and the registries of loaded extension modules and packed wheels.
 ** All of it is thread-safe. eryx_shutdown frees it (for leak checkers, and for
@@ -81,7 +85,7 @@ const char *eryx_status_message(eryx_status status);
 
 /*
 ** Frees the library's process-wide state (see the top of this header): joins the
-** epoch and callback threads, waits for snapshot images still being written to the
+** ticker and callback threads, waits for snapshot images still being written to the
 ** cache directory, and frees the engines, linkers, compiled modules, snapshot
 ** images and their memories, the default cache and every registry. Valid only when
 ** no builder, sandbox, eryx_cache or eryx_storage handle is alive (results and

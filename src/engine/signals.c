@@ -20,20 +20,26 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/process_state.h"
 #include "engine.h"
 
 static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
 #define NSIGS (sizeof sigs / sizeof sigs[0])
 
 /* Per signal: wasmtime's action (recorded after the first engine), and the
-** newcomer's that eryx's front handler passes other faults to (NULL: none yet).
-** Newcomers' actions are allocated once each and never freed: a handler may be
-** reading one while a later one is installed. */
-static struct sigaction wasmtime_act[NSIGS];
-static bool recorded;
-static _Atomic(struct sigaction *) next_act[NSIGS];
-static atomic_int busy[NSIGS]; /* front() is passing a fault to the newcomer */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+** newcomers' that eryx's front handler passes other faults to: each kept in its
+** own slot, never overwritten (a handler may be reading one while a later one is
+** installed), the latest published by index (-1: none). Past MAX_SAVED newcomers a
+** signal is left to the last one. No heap: handlers stay installed after
+** eryx_shutdown (as wasmtime's do), so this state does too. */
+#define MAX_SAVED 16
+ERYX__PROCESS_STATE static struct sigaction wasmtime_act[NSIGS];
+ERYX__PROCESS_STATE static bool recorded;
+ERYX__PROCESS_STATE static struct sigaction saved[NSIGS][MAX_SAVED];
+ERYX__PROCESS_STATE static int nsaved[NSIGS];
+ERYX__PROCESS_STATE static atomic_int next_idx[NSIGS] = {-1, -1, -1, -1};
+ERYX__PROCESS_STATE static atomic_int busy[NSIGS]; /* front() is passing a fault to the newcomer */
+ERYX__PROCESS_STATE static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The threads inside a guest call (eryx__signals_enter/leave): a lock-free open-
 ** addressed table of thread ids (0: free), read by the signal handler (no TLS: a
@@ -41,7 +47,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 ** initial-exec space is not there for it in Python's process). Past SLOTS threads
 ** in guest calls at once, a thread's faults are not known to be the guest's. */
 #define SLOTS 4096u
-static _Atomic(unsigned long) slots[SLOTS];
+ERYX__PROCESS_STATE static _Atomic(unsigned long) slots[SLOTS];
 
 static unsigned home(unsigned long id) { return (unsigned)((id >> 6) * 2654435761u) % SLOTS; }
 
@@ -88,7 +94,8 @@ static void call(const struct sigaction *a, int sig, siginfo_t *info, void *uc) 
 static void front(int sig, siginfo_t *info, void *uc) {
     int i = index_of(sig);
     if (i < 0) return;
-    struct sigaction *next = atomic_load(&next_act[i]);
+    int n = atomic_load(&next_idx[i]);
+    const struct sigaction *next = n >= 0 ? &saved[i][n] : NULL;
     if (!next || in_guest()) { /* wasmtime's may not return (it unwinds to the trap) */
         call(&wasmtime_act[i], sig, info, uc);
         return;
@@ -119,15 +126,12 @@ int eryx__signals_assert(void) {
         bool theirs = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == wasmtime_act[i].sa_sigaction;
         if (ours || theirs) continue; /* wasmtime's, or eryx's in front of it: first already */
         pthread_mutex_lock(&lock);
-        struct sigaction *keep = malloc(sizeof *keep);
-        if (keep && sigaction(sigs[i], NULL, keep) == 0) {
-            atomic_store(&next_act[i], keep);
+        if (nsaved[i] < MAX_SAVED && sigaction(sigs[i], NULL, &saved[i][nsaved[i]]) == 0) {
+            atomic_store(&next_idx[i], nsaved[i]++);
             struct sigaction f = wasmtime_act[i];
             f.sa_sigaction = front;
             f.sa_flags |= SA_SIGINFO;
             if (sigaction(sigs[i], &f, NULL) == 0) moved++;
-        } else {
-            free(keep);
         }
         pthread_mutex_unlock(&lock);
     }

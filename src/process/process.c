@@ -12,7 +12,11 @@
 **   object                      file                        lock
 **   engines + linkers (3 kinds) src/engine/engine.c          eryx__engines[k].lock
 **                               (eryx__engines)               (creation: acquire flag)
-**   epoch ticker thread         src/engine/engine.c          eryx__ticker.lock
+**   ticker thread, its watches  src/engine/engine.c          eryx__ticker.lock
+**   front signal handler: the   src/engine/signals.c         its lock (atomics for
+**     saved actions, the table                                 the handler); kept
+**     of threads in guest calls                                after shutdown: the
+**                                                             handlers stay installed
 **   cache registry: default     src/cache/tiers.c            eryx__registry.lock
 **     memory tier, snapshot-    (eryx__registry)             (+ build_lock: single
 **     image tier, disk stores,                                 flight without a disk
@@ -57,7 +61,7 @@
 **   6. the memory trimmer (joined; its queue is empty once 4 freed every image's
 **      pooled memories and the embedder its sandboxes), the pagemap fd and pidfd
 **      (eryx__snapmem_shutdown);
-**   7. the epoch ticker (joined), then linkers and engines (eryx__engine_shutdown):
+**   7. the ticker (joined), then linkers and engines (eryx__engine_shutdown):
 **      last, since every module and store above was made with an engine.
 ** Every step leaves its subsystem ready to make its state again on the next use.
 */
