@@ -37,7 +37,6 @@ enum { KEEP_EXECUTES_PER_RUN = 10, NOPREINIT_EXECUTE_DIVISOR = 10 };
 
 static const char LOOP[] = ERYX__BENCH_LOOP;
 
-/* (a / b - 1) in percent; NAN when b is not positive. */
 /* a over b in percent; NaN when either was not measured (negative). */
 static double pct_over(double a, double b) { return a >= 0 && b > 0 ? (a / b - 1.0) * 100.0 : NAN; }
 
