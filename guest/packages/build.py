@@ -43,10 +43,13 @@ here = os.path.dirname(os.path.abspath(__file__))
 guest = os.path.dirname(here)
 top = os.path.dirname(guest)
 sys.path.insert(0, here)
+import check  # noqa: E402
 import crossenv  # noqa: E402
 
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eryx")
-SHARED = [os.path.join(here, f) for f in ("build.py", "build.sh", "crossenv.py", "linkcheck.py")] + \
+# The driver's files that make the outputs (the key covers them); check.py and
+# linkcheck.py only judge outputs, so editing them rebuilds nothing.
+SHARED = [os.path.join(here, f) for f in ("build.py", "crossenv.py")] + \
     [os.path.join(guest, "numpy", f) for f in ("wasm-info.py", "wasmbin.py")]
 APT = ["clang-19", "lld-19", "llvm-19", "libclang-rt-19-dev-wasm32", "wasi-libc",
        "libc++-19-dev-wasm32", "libc++abi-19-dev-wasm32", "python3-venv", "python3-pip", "patch"]
@@ -148,14 +151,17 @@ def toolchain():
             out_of(["dpkg-query", "-W", "-f=${Package} ${Version}\n"] + DEB).replace("\n", "; "))
 
 
-def host_package_dirs(r, jobs):
+def host_package_dirs(r, jobs, build=True):
     """name -> package tree of each host package (a recipe too, built or reused by a
-    run of this driver): the headers, .pxd files and Python trees the build reads."""
+    run of this driver): the headers, .pxd files and Python trees the build reads.
+    build=False: only their keys (as KEY/NAME), building nothing."""
     dirs = {}
     for hname in sorted(r["build"].get("host_packages", [])):
+        flags = [] if build else ["--print-key"]
         res = subprocess.run([sys.executable, os.path.abspath(__file__), hname, "-j", str(jobs),
-                              "--no-link-check"], check=True, stdout=subprocess.PIPE, text=True)
-        dirs[hname] = res.stdout.strip().splitlines()[-1]
+                              "--no-link-check"] + flags, check=True, stdout=subprocess.PIPE, text=True)
+        last = res.stdout.strip().splitlines()[-1]
+        dirs[hname] = last if build else os.path.join(last, hname)
     return dirs
 
 
@@ -301,6 +307,17 @@ def install(f, r, ctx):
     run(cmd, stdout=f, stderr=f, env=ctx["env"])
 
 
+def extension_files(tree):
+    """Every file under tree that is WebAssembly and named like an extension module."""
+    found = []
+    for root, _dirs, files in os.walk(tree):
+        for x in files:
+            p = os.path.join(root, x)
+            if x.endswith(".so") and open(p, "rb").read(4) == b"\0asm":
+                found.append(p)
+    return sorted(found)
+
+
 def collect(f, r, ctx, tmp):
     """The package tree: the recipe's top-level names, minus excludes, plus the
     runtime wheels; bytecode for /packages/NAME."""
@@ -317,9 +334,7 @@ def collect(f, r, ctx, tmp):
     for ex in p.get("exclude", []):
         shutil.rmtree(os.path.join(tree, ex), ignore_errors=False)
         print("excluded", ex, file=f)
-    sys.path.insert(0, here)
-    import linkcheck
-    exts = linkcheck.extension_files(tree)
+    exts = extension_files(tree)
     native_so = [os.path.relpath(os.path.join(d, x), tree) for d, _, xs in os.walk(tree) for x in xs
                  if x.endswith(".so") and os.path.join(d, x) not in exts]
     if native_so:
@@ -345,56 +360,6 @@ def collect(f, r, ctx, tmp):
     return exts
 
 
-def providers(cpy):
-    lib = "/usr/lib/wasm32-wasi"
-    return [("libpython", os.path.join(cpy, "wasi-build", "libpython3.13.a")), ("libc", f"{lib}/libc.a"),
-            ("libc++", f"{lib}/libc++.a"), ("libc++abi", f"{lib}/libc++abi.a"),
-            ("compiler-rt", crossenv.builtins_archive())]
-
-
-def link_check(name, out, cpy_key_dir):
-    """Every run: the package's side modules against guest/main-exports.txt."""
-    exports = os.path.join(guest, "main-exports.txt")
-    args = ["/usr/bin/python3", os.path.join(here, "linkcheck.py"), os.path.join(out, name), exports]
-    if cpy_key_dir:
-        args += [f"{k}={v}" for k, v in providers(cpy_key_dir)]
-    res = subprocess.run(args, capture_output=True, text=True)
-    with open(os.path.join(out, "link-check.txt.new"), "w") as o:
-        o.write(res.stdout)
-    os.replace(os.path.join(out, "link-check.txt.new"), os.path.join(out, "link-check.txt"))
-    if res.returncode != 0:
-        log(f"{name}: link check FAILED: its side modules need symbols guest/main-exports.txt "
-            f"does not list ({out}/link-check.txt):")
-        print(res.stdout.split("# symbols", 1)[-1], file=sys.stderr)
-        return False
-    log(f"{name}: link check ok: every symbol its side modules import is exported by the interpreter")
-    return True
-
-
-def smoke(name, r, out, eryx, hosts):
-    """NAME-VERSION.eryx next to the tree, then the recipe's smoke test in the sandbox."""
-    p = r["package"]
-    pkg = os.path.join(out, f"{p['name']}-{p['version']}.eryx")
-    if not os.path.isfile(pkg):
-        run([eryx, "package", os.path.join(out, name), "--name", p["name"], "--version", p["version"],
-             "-o", pkg + ".tmp"], stdout=sys.stderr)
-        os.replace(pkg + ".tmp", pkg)
-    code = r.get("check", {}).get("smoke")
-    if not code:
-        return True
-    cmd = [eryx]
-    for hname, d in sorted(hosts.items()):
-        cmd += ["--package", d]
-    cmd += ["--package", pkg, "-c", open(rpath(r, code)).read()]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    with open(os.path.join(out, "smoke-test.txt"), "w") as o:
-        o.write(res.stdout + res.stderr + f"exit={res.returncode}\n")
-    print(res.stdout + res.stderr, file=sys.stderr)
-    ok = res.returncode == 0 and res.stdout.rstrip().endswith("OK")
-    log(f"{name}: smoke test {'ok' if ok else 'FAILED'} ({out}/smoke-test.txt)")
-    return ok
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("name")
@@ -406,11 +371,11 @@ def main():
     r = load_recipe(a.name)
     run([os.path.join(top, "scripts", "apt-install.sh")] + APT, stdout=sys.stderr)
     tree_key = out_of([os.path.join(guest, "cpython-tree.sh"), "--key"]).strip()
-    hosts = host_package_dirs(r, a.jobs)
-    key = compute_key(r, tree_key, hosts)
+    key = compute_key(r, tree_key, host_package_dirs(r, a.jobs, build=False))
     if a.print_key:
         print(key)
         return
+    hosts = host_package_dirs(r, a.jobs)
     base = os.path.join(CACHE, "packages", a.name)
     out = os.path.join(base, key)
     os.makedirs(base, exist_ok=True)
@@ -431,9 +396,9 @@ def main():
         cpy = os.path.join(CACHE, "guest-tree", tree_key)
         if not os.path.isdir(cpy):
             cpy = None
-        if not link_check(a.name, out, cpy):
+        if not check.link_check(a.name, out, cpy):
             sys.exit(1)
-    if a.eryx and not smoke(a.name, r, out, a.eryx, hosts):
+    if a.eryx and not check.smoke(a.name, r, out, a.eryx, hosts):
         sys.exit(1)
     print(os.path.join(out, a.name))
 

@@ -15,6 +15,7 @@ import sys
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "numpy"))
 import importlib.util  # noqa: E402
+from build import extension_files  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("wasm_info", os.path.join(here, "..", "numpy", "wasm-info.py"))
 wasm_info = importlib.util.module_from_spec(_spec)
@@ -24,20 +25,6 @@ _spec.loader.exec_module(wasm_info)
 # loader (src/link/loader.c) provides itself.
 ALWAYS = {"memory", "__indirect_function_table", "__stack_pointer", "__memory_base",
           "__table_base", "aligned_alloc", "eryx_ext_log"}
-
-
-def extension_files(tree):
-    """Every file under tree that is WebAssembly and named like an extension module."""
-    found = []
-    for root, _dirs, files in os.walk(tree):
-        for f in files:
-            if not f.endswith(".so"):
-                continue
-            p = os.path.join(root, f)
-            with open(p, "rb") as fh:
-                if fh.read(4) == b"\0asm":
-                    found.append(p)
-    return sorted(found)
 
 
 def defined_symbols(archive):
