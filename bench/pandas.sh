@@ -26,6 +26,9 @@ for _ in range(5):
 print(f"{(time.perf_counter() - t) / 5 * 1000:.1f}")'
 declare -A runs
 t() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -n 1; }
+# .pyc for the native side too (the sandbox's packages carry theirs; a shell with
+# PYTHONDONTWRITEBYTECODE=1 would otherwise compile pandas' sources in every run)
+"$native" -m compileall -q -j0 "$site" >/dev/null 2>&1 || true
 "$eryx" --package "$np" --package "$pd" --import pandas -c pass >/dev/null 2>&1   # the snapshot, once
 echo "load before: $(uptime)"
 for i in $(seq "$reps"); do
