@@ -7,8 +7,9 @@
 # ./build.sh asan   the same build with AddressSanitizer + UndefinedBehaviorSanitizer
 #                   into build-asan/, then runs the whole test suite there.
 # --with NAME       (repeatable) also builds the package recipe guest/packages/NAME
-#                   (docs/PACKAGES.md; opt-in: pandas' first build compiles for ~15
-#                   minutes on one core), passes it to the tests (pandas:
+#                   (docs/PACKAGES.md; opt-in: pandas' first build took 21 minutes
+#                   on one busy core, 8 of them for the numpy recipe it compiles
+#                   against; ERYX_PACKAGE_JOBS=N for more), passes it to the tests (pandas:
 #                   -DERYX_PANDAS_PACKAGE, e2e.pandas) and writes build/NAME-VERSION.eryx.
 set -euo pipefail
 top="$(cd "$(dirname "$0")" && pwd)"
