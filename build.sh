@@ -6,11 +6,25 @@
 #                   to prove the chain.
 # ./build.sh asan   the same build with AddressSanitizer + UndefinedBehaviorSanitizer
 #                   into build-asan/, then runs the whole test suite there.
+# --with NAME       (repeatable) also builds the package recipe guest/packages/NAME
+#                   (docs/PACKAGES.md; opt-in: pandas' first build took 21 minutes
+#                   on one busy core, 8 of them for the numpy recipe it compiles
+#                   against; ERYX_PACKAGE_JOBS=N for more), passes it to the tests (pandas:
+#                   -DERYX_PANDAS_PACKAGE, e2e.pandas) and writes build/NAME-VERSION.eryx.
 set -euo pipefail
 top="$(cd "$(dirname "$0")" && pwd)"
 cd "$top"
 . scripts/lib.sh
-mode="${1:-release}"
+mode=release
+with=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --with) [ $# -ge 2 ] || { echo "usage: ./build.sh [asan] [--with NAME]..." >&2; exit 2; }
+                [ -f "guest/packages/$2/recipe.toml" ] || { echo "./build.sh: no recipe guest/packages/$2/recipe.toml" >&2; exit 2; }
+                with+=("$2"); shift 2 ;;
+        *) mode="$1"; shift ;;
+    esac
+done
 
 scripts/apt-install.sh cmake ninja-build gcc libc6-dev make pkg-config libssl-dev libxxhash-dev libzstd-dev libedit-dev libjansson-dev libc-ares-dev openssl libzip-dev zlib1g-dev curl clang-format-19 \
     ca-certificates python3 util-linux libclang-rt-19-dev
@@ -31,15 +45,22 @@ guest_dir=$(guest/build.sh | tail -n 1)
 numpy_dir=$(guest/numpy/build.sh | tail -n 1)
 # requests and httpx with their dependencies, pinned by hash (guest/netpkgs): for e2e.net_guest.
 netpkgs_dir=$(guest/netpkgs/build.sh | tail -n 1)
+# Opt-in package recipes (--with NAME): each one's package tree, as -DERYX_<NAME>_PACKAGE.
+pkg_defs=()
+for name in ${with[@]+"${with[@]}"}; do
+    pkg_dir=$(guest/packages/build.sh "$name" | tail -n 1)
+    pkg_defs+=(-DERYX_$(echo "$name" | tr a-z- A-Z_)_PACKAGE="$pkg_dir")
+done
 
 case "$mode" in
     release) bdir=build; extra=() ;;
     asan)    bdir=build-asan; extra=(-DERYX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug) ;;
-    *) echo "usage: ./build.sh [asan]" >&2; exit 2 ;;
+    *) echo "usage: ./build.sh [asan] [--with NAME]..." >&2; exit 2 ;;
 esac
 eryx_step "eryx: configure ($bdir)" "$bdir/logs/configure.log" \
     cmake -S . -B "$bdir" -G Ninja -DERYX_WASMTIME_DIR="$wasmtime_dir" -DERYX_GUEST_DIR="$guest_dir" \
-    -DERYX_NUMPY_PACKAGE="$numpy_dir/package" -DERYX_NETPKGS_PACKAGE="$netpkgs_dir" "${extra[@]}"
+    -DERYX_NUMPY_PACKAGE="$numpy_dir/package" -DERYX_NETPKGS_PACKAGE="$netpkgs_dir" \
+    ${pkg_defs[@]+"${pkg_defs[@]}"} "${extra[@]}"
 eryx_step "eryx: compile ($bdir)" "$bdir/logs/compile.log" cmake --build "$bdir"
 
 if [ "$mode" = asan ]; then
@@ -56,5 +77,12 @@ numpy_version=$(awk '/^[0-9]/ {print $1; exit}' guest/numpy/numpy.lock)
 eryx_step "eryx: numpy package" "$bdir/logs/numpy-package.log" \
     "$bdir/eryx" package "$numpy_dir/package" --name numpy --version "$numpy_version" \
     -o "$bdir/numpy-$numpy_version.eryx"
+for name in ${with[@]+"${with[@]}"}; do
+    pkg_dir=$(guest/packages/build.sh "$name" 2>/dev/null | tail -n 1)
+    pkg_version=$(/usr/bin/python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
+        "guest/packages/$name/recipe.toml")
+    eryx_step "eryx: $name package" "$bdir/logs/$name-package.log" \
+        "$bdir/eryx" package "$pkg_dir" --name "$name" --version "$pkg_version" -o "$bdir/$name-$pkg_version.eryx"
+done
 echo "[eryx] built $bdir/eryx and $bdir/numpy-$numpy_version.eryx; running Python in the sandbox:"
 "$bdir/eryx" -c 'import sys; print(f"Python {sys.version.split()[0]} on {sys.platform}: 6*7 =", 6*7)'

@@ -59,15 +59,16 @@ link_reactor() {
     mk() { sed -n "s/^$1=//p" "$tree/link-vars.txt"; }
     $WCC $WCFLAGS -I. -I"$pysrc/Include" -c "$here/shim/eryx_shim.c" -o "$work/eryx_shim.o"
     $WCC $WCFLAGS -c "$here/shim/cxa_abort.c" -o "$work/cxa_abort.o"
+    $WCC $WCFLAGS -c "$here/shim/cxx_errno.c" -o "$work/cxx_errno.o"
     # A main module for late-linked extensions (docs/LATE-LINKING.md): a growable,
     # exported function table, the stack pointer, an allocator, and the symbols
-    # extension side modules import (guest/main-exports.txt: numpy's), with the C++
+    # extension side modules import (guest/main-exports.txt: numpy's and pandas'), with the C++
     # runtime and long-double printf/scanf they need.
     sed 's/^/--export=/' "$here/main-exports.txt" > "$work/main-exports.rsp"
     printf '%s\n' --export=__stack_pointer --export=aligned_alloc --export=eryx_ext_log \
         --export-table --growable-table >> "$work/main-exports.rsp"
     $WCC -mexec-model=reactor $(mk PY_CORE_LDFLAGS) $(mk LINKFORSHARED) -o "$work/python-reactor.wasm" \
-        "$work/eryx_shim.o" "$work/cxa_abort.o" $(mk LINK_PYTHON_DEPS) $(mk LIBS) $(mk MODLIBS) $(mk SYSLIBS) \
+        "$work/eryx_shim.o" "$work/cxa_abort.o" "$work/cxx_errno.o" $(mk LINK_PYTHON_DEPS) $(mk LIBS) $(mk MODLIBS) $(mk SYSLIBS) \
         -lc++ -lc++abi -lc-printscan-long-double -Wl,@"$work/main-exports.rsp" -Wl,--strip-debug
     echo "PY_CORE_LDFLAGS=$(mk PY_CORE_LDFLAGS)"
     echo "CONFIG_ARGS=$(mk CONFIG_ARGS)"

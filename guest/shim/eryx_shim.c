@@ -263,6 +263,11 @@ static PyObject *eryx_load_extension(PyObject *self, PyObject *args) {
         if (m && PyModule_ExecDef(m, def) < 0) Py_CLEAR(m);
     } else if (PyDict_SetItemString(single_phase_modules, path, m) < 0) {
         Py_CLEAR(m);
+    } else if (PyModule_Check(m) && PyModule_GetDef(m) && PyState_AddModule(m, PyModule_GetDef(m)) < 0) {
+        /* As CPython's fix_up_extension does for a single-phase module: register it
+        ** by its def, so PyState_FindModule(&def) finds it (pandas' _ujson looks up
+        ** its state that way; without this, to_json failed on every Series). */
+        Py_CLEAR(m);
     }
     return m;
 }
