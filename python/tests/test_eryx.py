@@ -214,12 +214,13 @@ def _kwonly(fn):
 
 
 SCRUB = dict(scrub_stdout=None, scrub_stderr=None, scrub_result=None, scrub_files=None)  # None: the defaults
+FILES = dict(collect_files=None, collect_files_max_bytes=None)  # files back from a run (ours, issue 23)
 
 
 def test_signatures_keyword_only_with_defaults():
     assert _kwonly(eryx.Sandbox.__init__) == dict(resource_limits=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None, secrets=None,
-                                                  default_imports=True, mcp=None, **SCRUB)
+                                                  default_imports=True, mcp=None, **SCRUB, **FILES)
     assert _kwonly(eryx.ResourceLimits.__init__) == dict(execution_timeout_ms=30000, callback_timeout_ms=10000,
                                                          max_memory_bytes=134217728, max_callback_invocations=1000,
                                                          max_fuel=None, max_vfs_bytes=None)
@@ -227,7 +228,7 @@ def test_signatures_keyword_only_with_defaults():
                                                   max_fuel=None, callbacks=None, volumes=None, on_stdout=None,
                                                   on_stderr=None, result_variable=None, network=None,
                                                   default_imports=True, max_memory_bytes=134217728,
-                                                  state_key=None, secrets=None, mcp=None, **SCRUB)
+                                                  state_key=None, secrets=None, mcp=None, **SCRUB, **FILES)
     # cache=True by default, as pyeryx 0.11 (issue 16): False keeps only the start state off the disk.
     assert _kwonly(eryx.SandboxFactory.__init__) == dict(site_packages=None, packages=None, imports=None,
                                                          setup_code=None, callbacks=None, cache=True,
@@ -239,7 +240,7 @@ def test_signatures_keyword_only_with_defaults():
     # the reference's create_session arguments, then ours as create_sandbox's
     assert _kwonly(eryx.SandboxFactory.create_session) == dict(
         vfs=None, vfs_mount_path=None, resource_limits=None, network=None, callbacks=None, volumes=None,
-        on_stdout=None, on_stderr=None, result_variable=None, secrets=None, mcp=None, **SCRUB)
+        on_stdout=None, on_stderr=None, result_variable=None, secrets=None, mcp=None, **SCRUB, **FILES)
     with pytest.raises(TypeError):
         eryx.Sandbox(None)  # positional arguments are refused
 
