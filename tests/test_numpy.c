@@ -14,33 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
+#include "expect_util.h"
 #include "eryx.h"
 #include "../src/package/package.h" /* eryx__package_write, as `eryx package` */
 
 static const char *pkg;
 
-static char *run(eryx_sandbox *s, const char *code, eryx_status *st) {
-    eryx_result *r = NULL;
-    *st = eryx_sandbox_execute(s, code, strlen(code), &r);
-    char *out = strdup(eryx_result_stdout(r, NULL));
-    if (*st != ERYX_OK && *st != ERYX_ERR_PYTHON_EXCEPTION)
-        fprintf(stderr, "execute: %s\n%s\n", eryx_status_name(*st), eryx_result_stderr(r, NULL));
-    if (*st == ERYX_ERR_PYTHON_EXCEPTION) fprintf(stderr, "%s\n", eryx_result_stderr(r, NULL));
-    eryx_result_free(r);
-    return out;
-}
-
-static void expect(eryx_sandbox *s, const char *code, const char *want, int line) {
-    eryx_status st;
-    char *out = run(s, code, &st);
-    check_count++;
-    if (st != ERYX_OK || strcmp(out, want) != 0) {
-        check_failures++;
-        fprintf(stderr, "%s:%d: got %s \"%s\", want \"%s\"\n", __FILE__, line, eryx_status_name(st), out, want);
-    }
-    free(out);
-}
-#define EXPECT(s, code, want) expect(s, code, want, __LINE__)
 
 static eryx_sandbox *sandbox(eryx_builder *b) {
     eryx_sandbox *s = NULL;

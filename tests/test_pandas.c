@@ -11,30 +11,11 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include "check.h"
+#include "expect_util.h"
 #include "eryx.h"
 
 static const char *numpy_pkg, *pandas_pkg;
 
-static char *run(eryx_sandbox *s, const char *code, eryx_status *st) {
-    eryx_result *r = NULL;
-    *st = eryx_sandbox_execute(s, code, strlen(code), &r);
-    char *out = strdup(eryx_result_stdout(r, NULL));
-    if (*st != ERYX_OK) fprintf(stderr, "execute: %s\n%s\n", eryx_status_name(*st), eryx_result_stderr(r, NULL));
-    eryx_result_free(r);
-    return out;
-}
-
-static void expect(eryx_sandbox *s, const char *code, const char *want, int line) {
-    eryx_status st;
-    char *out = run(s, code, &st);
-    check_count++;
-    if (st != ERYX_OK || strcmp(out, want) != 0) {
-        check_failures++;
-        fprintf(stderr, "%s:%d: got %s \"%s\", want \"%s\"\n", __FILE__, line, eryx_status_name(st), out, want);
-    }
-    free(out);
-}
-#define EXPECT(s, code, want) expect(s, code, want, __LINE__)
 
 static eryx_builder *builder(void) {
     eryx_builder *b = eryx_builder_new();
