@@ -35,7 +35,7 @@ san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"] if re.search(
     r"^ERYX_SANITIZE:BOOL=(ON|1|TRUE)$", cache.read_text(), re.M | re.I) else []
 ext = Extension(
     "eryx._eryx",
-    sources=["src/_eryx.c", "src/_eryx_pool.c", "src/_eryx_storage.c", "src/_eryx_ship.c"],
+    sources=["src/_eryx.c", "src/_eryx_pool.c", "src/_eryx_result.c", "src/_eryx_storage.c", "src/_eryx_ship.c"],
     include_dirs=[str(include)],
     extra_compile_args=["-std=c17", "-Wall", "-Wextra", "-Werror", *san],
     extra_objects=[str(liberyx), str(wasmtime / "lib" / "libwasmtime.a")],
