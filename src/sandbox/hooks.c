@@ -27,6 +27,11 @@ static bool must_stop(eryx_sandbox *s) {
     return true;
 }
 
+bool eryx__hooks_due(void *user) {
+    eryx_sandbox *s = user;
+    return s->cur && must_stop(s);
+}
+
 /* Sleeps ns in slices, so a timeout or a cancel ends the wait within a slice. */
 static uint16_t hook_sleep(void *user, uint64_t ns) {
     eryx_sandbox *s = user;
@@ -110,22 +115,18 @@ static uint16_t hook_write_output(void *user, int fd, const void *data, size_t l
 }
 
 /* ---- host callbacks: the guest's calls, to the sandbox's hub ---- */
-static bool stop_requested(void *user) {
-    eryx_sandbox *s = user;
-    return s->cur && must_stop(s);
-}
 /* After each: a suspension (a callback's ERYX_CALLBACK_SUSPEND) stops the guest as
 ** the call returns, before it can see the suspended call's outcome. */
 static int32_t hook_cb_start(void *user, const uint8_t *name, size_t nlen, const uint8_t *args, size_t alen) {
     eryx_sandbox *s = user;
     int32_t id = eryx__cb_start(s->hub, name, nlen, args, alen);
-    stop_requested(s);
+    eryx__hooks_due(s);
     return id;
 }
 static int32_t hook_cb_wait(void *user, int32_t timeout_ms) {
     eryx_sandbox *s = user;
-    int32_t id = eryx__cb_wait(s->hub, timeout_ms, stop_requested, s);
-    stop_requested(s);
+    int32_t id = eryx__cb_wait(s->hub, timeout_ms, eryx__hooks_due, s);
+    eryx__hooks_due(s);
     return id;
 }
 static int32_t hook_cb_len(void *user, int32_t id) {
@@ -160,11 +161,6 @@ static eryx_status hook_dl_open(void *user, const char *path, const char *init, 
 static int32_t hook_cb_take(void *user, int32_t id, uint8_t *out, size_t cap) {
     eryx_sandbox *s = user;
     return eryx__cb_take(s->hub, id, out, cap);
-}
-
-bool eryx__hooks_due(void *user) {
-    eryx_sandbox *s = user;
-    return s->cur && must_stop(s);
 }
 
 /* The store's epoch deadline was reached (the process ticker advances the epoch
