@@ -10,12 +10,15 @@ $ERYX_CACHE/logs/packages-NAME-KEY/STEP.log):
            sha256; the build tools (pip --require-hashes --only-binary :all: into a
            venv of /usr/bin/python3), pure-Python helpers for the host Python and the
            package's pure-Python runtime wheels (pip download --require-hashes)
-  unpack   the sdist, then patches/*.patch in name order (patch -p1)
-  setup    the cross environment (crossenv.py) and `meson setup`
-  compile  ninja -j N (default 1: the machine is shared)
-  install  `meson install --destdir` with the recipe's install tags
+           and the recipe's subprojects (native libraries' sources, sha256-pinned)
+  unpack   the sdist, the subprojects into it, then patches/*.patch in name order
+  setup    the cross environment (crossenv.py) and `meson setup` (backend "meson")
+  compile  ninja -j N (default 1: the machine is shared); backend "setuptools": the
+           sdist's PEP 517 backend builds a wheel (setuptools_build.py)
+  install  `meson install --destdir` with the recipe's install tags, or the wheel
   collect  the package tree: the recipe's top-level names from site-packages, minus
-           its excludes, plus the runtime wheels unpacked; every extension module must
+           its excludes, plus the runtime wheels unpacked and the trees of the
+           recipes it bundles ([runtime] packages); every extension module must
            be a side module; bytecode compiled (unchecked hashes) by the guest's
            native twin, file times fixed
   report   modules.tsv, side-imports.txt, build-info.txt
@@ -45,11 +48,12 @@ top = os.path.dirname(guest)
 sys.path.insert(0, here)
 import check  # noqa: E402
 import crossenv  # noqa: E402
+import setuptools_build  # noqa: E402
 
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eryx")
 # The driver's files that make the outputs (the key covers them); check.py and
 # linkcheck.py only judge outputs, so editing them rebuilds nothing.
-SHARED = [os.path.join(here, f) for f in ("build.py", "crossenv.py")] + \
+SHARED = [os.path.join(here, f) for f in ("build.py", "crossenv.py", "setuptools_build.py")] + \
     [os.path.join(guest, "numpy", f) for f in ("wasm-info.py", "wasmbin.py")]
 APT = ["clang-19", "lld-19", "llvm-19", "libclang-rt-19-dev-wasm32", "wasi-libc",
        "libc++-19-dev-wasm32", "libc++abi-19-dev-wasm32", "python3-venv", "python3-pip", "patch"]
@@ -111,14 +115,16 @@ def load_recipe(name):
     with open(path, "rb") as f:
         r = tomllib.load(f)
     for sect, keys in (("package", ("name", "version", "sdist", "sha256", "top_level")),
-                       ("build", ("backend", "tools"))):
+                       ("build", ("backend",))):
         for k in keys:
             if k not in r.get(sect, {}):
                 sys.exit(f"{path}: [{sect}] lacks '{k}'")
     if r["package"]["name"] != name:
         sys.exit(f"{path}: [package] name is {r['package']['name']!r}, its directory {name!r}")
-    if r["build"]["backend"] != "meson":
-        sys.exit(f"{path}: backend {r['build']['backend']!r}: only 'meson' is implemented")
+    if r["build"]["backend"] not in ("meson", "setuptools"):
+        sys.exit(f"{path}: backend {r['build']['backend']!r}: 'meson' or 'setuptools'")
+    if r["build"]["backend"] == "meson" and "tools" not in r["build"]:
+        sys.exit(f"{path}: [build] lacks 'tools' (meson and ninja, pinned)")
     r["_dir"] = rdir
     return r
 
@@ -133,7 +139,7 @@ def recipe_inputs(r):
     for root, _dirs, fs in os.walk(r["_dir"]):
         files += [os.path.join(root, f) for f in fs if not f.endswith(".pyc")]
     b = r["build"]
-    for rel in [b["tools"], b.get("host_python", ""), b.get("patches", "patches"),
+    for rel in [b.get("tools", ""), b.get("host_python", ""), b.get("patches", "patches"),
                 r.get("runtime", {}).get("wheels", "")]:
         if not rel:
             continue
@@ -155,8 +161,14 @@ def host_package_dirs(r, jobs, build=True):
     """name -> package tree of each host package (a recipe too, built or reused by a
     run of this driver): the headers, .pxd files and Python trees the build reads.
     build=False: only their keys (as KEY/NAME), building nothing."""
+    return recipe_dirs(r["build"].get("host_packages", []), jobs, build)
+
+
+def recipe_dirs(names, jobs, build=True):
+    """name -> package tree of each named recipe, built or reused by a run of this
+    driver (host packages, bundled packages, the smoke test's packages)."""
     dirs = {}
-    for hname in sorted(r["build"].get("host_packages", [])):
+    for hname in sorted(names):
         flags = [] if build else ["--print-key"]
         res = subprocess.run([sys.executable, os.path.abspath(__file__), hname, "-j", str(jobs),
                               "--no-link-check"] + flags, check=True, stdout=subprocess.PIPE, text=True)
@@ -165,7 +177,7 @@ def host_package_dirs(r, jobs, build=True):
     return dirs
 
 
-def compute_key(r, tree_key, hosts):
+def compute_key(r, tree_key, hosts, bundled):
     h = hashlib.sha256()
     for p in recipe_inputs(r) + SHARED:
         h.update(os.path.relpath(p, top).encode() + b"\0")
@@ -174,6 +186,8 @@ def compute_key(r, tree_key, hosts):
     h.update(f"cpython-tree {tree_key}\n".encode())
     for hname, d in sorted(hosts.items()):
         h.update(f"host {hname} {os.path.basename(os.path.dirname(d))}\n".encode())
+    for bname, d in sorted(bundled.items()):
+        h.update(f"bundle {bname} {os.path.basename(os.path.dirname(d))}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -198,6 +212,27 @@ def fetch_sdist(f, r, dl):
         raise RuntimeError(f"{p['sdist']} has sha256 {got}, the recipe says {p['sha256']}: refusing to build")
     print("sha256 ok:", got, file=f)
     return path
+
+
+def fetch_subprojects(f, r, dl):
+    """[[build.subprojects]] (url, sha256, dir): sources of native libraries a meson
+    build takes from its subprojects/ dir (matplotlib: FreeType, Qhull), fetched from
+    the Debian archive or PyPI (the only reachable hosts) and checked."""
+    paths = []
+    for sp in r["build"].get("subprojects", []):
+        path = os.path.join(dl, os.path.basename(urllib.parse.urlparse(sp["url"]).path))
+        if not os.path.isfile(path) or sha256(path) != sp["sha256"]:
+            print("fetching", sp["url"], file=f)
+            with urllib.request.urlopen(sp["url"], timeout=300) as resp, open(path + ".part", "wb") as o:
+                shutil.copyfileobj(resp, o)
+            os.replace(path + ".part", path)
+        got = sha256(path)
+        if got != sp["sha256"]:
+            os.remove(path)
+            raise RuntimeError(f"{sp['url']} has sha256 {got}, the recipe says {sp['sha256']}: refusing to build")
+        print("sha256 ok:", os.path.basename(path), got, file=f)
+        paths.append(path)
+    return paths
 
 
 def sha256(path):
@@ -246,9 +281,28 @@ def unpack_wheels(whls, dest):
         print("unpacked", os.path.basename(w))
 
 
-def unpack(f, r, sdist, work):
+def unpack(f, r, sdist, work, subs):
     run(["tar", "xzf", sdist, "-C", work], stdout=f, stderr=f)
     src = os.path.join(work, r["package"].get("srcdir", f"{r['package']['name']}-{r['package']['version']}"))
+    for sp, archive in zip(r["build"].get("subprojects", []), subs):
+        # the archive's one top-level dir becomes subprojects/DIR (the name the
+        # package's meson.build or wrap file asks for); `overlay` files (the
+        # package's own meson.build for it, from subprojects/packagefiles) on top
+        tmp = os.path.join(work, "sub-unpack")
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        run(["tar", "xf", archive, "-C", tmp], stdout=f, stderr=f)
+        tops = os.listdir(tmp)
+        if len(tops) != 1:
+            raise RuntimeError(f"{archive}: expected one top-level dir, found {tops}")
+        dest = os.path.join(src, "subprojects", sp["dir"])
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.rename(os.path.join(tmp, tops[0]), dest)
+        if sp.get("overlay"):
+            shutil.copytree(os.path.join(src, sp["overlay"]), dest, dirs_exist_ok=True)
+        print("subproject", os.path.basename(archive), "->", os.path.relpath(dest, src),
+              "overlay " + sp["overlay"] if sp.get("overlay") else "", file=f)
+        os.rmdir(tmp)
     pdir = rpath(r, r["build"].get("patches", "patches"))
     for p in sorted(os.listdir(pdir)) if os.path.isdir(pdir) else []:
         if p.endswith(".patch"):
@@ -280,10 +334,14 @@ def setup(f, r, ctx):
     pyinc = crossenv.make_python_include(work, cpy)
     crossenv.make_host_python(work, cpy, ctx["native"], pyinc, [ctx["shims"], ctx["hostpy"]])
     crossenv.make_compilers(work, sysroot)
-    crossenv.make_cython(work, ctx["venv"], [d for _, d in sorted(ctx["hosts"].items())])
     b = r["build"]
+    if b["backend"] == "setuptools":
+        ctx["meson_opts"] = []
+        return
+    crossenv.make_cython(work, ctx["venv"], [d for _, d in sorted(ctx["hosts"].items())])
     cross = crossenv.write_cross_file(work, ctx["venv"], b.get("c_args", []), b.get("cpp_args", []),
-                                      b.get("cross_properties", {}))
+                                      b.get("cross_properties", {}),
+                                      crossenv.make_pybind11_config(work, ctx["venv"]))
     sp = "/usr/local/lib/python3.13/site-packages"
     # python.bytecompile=-1: sources only (build-time mtimes would make .pyc differ);
     # the collect step compiles them for the sandbox. nodownload: subprojects come
@@ -295,11 +353,15 @@ def setup(f, r, ctx):
         env=ctx["env"])
 
 
-def compile_(f, ctx):
+def compile_(f, r, ctx):
+    if r["build"]["backend"] == "setuptools":
+        return setuptools_build.compile_(f, r, ctx)
     run(["ninja", "-C", ctx["bld"], f"-j{ctx['jobs']}"], stdout=f, stderr=f, env=ctx["env"])
 
 
 def install(f, r, ctx):
+    if r["build"]["backend"] == "setuptools":
+        return setuptools_build.install(f, ctx)
     tags = r["build"].get("install_tags", "runtime,python-runtime")
     cmd = ctx["meson"] + ["install", "-C", ctx["bld"], "--no-rebuild", "--destdir", ctx["stage"]]
     if tags:
@@ -341,6 +403,16 @@ def collect(f, r, ctx, tmp):
         raise RuntimeError(f"extension files that are not WebAssembly: {native_so}")
     if ctx["wheels"]:
         unpack_wheels(ctx["wheels"], tree)
+    for bname, bdir in sorted(ctx["bundled"].items()):
+        # another recipe's tree, bundled: its files join this one's (recompiled below
+        # for this mount point); its side modules are this package's now
+        for x in sorted(os.listdir(bdir)):
+            if os.path.exists(os.path.join(tree, x)):
+                raise RuntimeError(f"bundled package {bname} has {x}, which the tree already has")
+            shutil.copytree(os.path.join(bdir, x), os.path.join(tree, x), symlinks=True) \
+                if os.path.isdir(os.path.join(bdir, x)) else shutil.copy2(os.path.join(bdir, x), tree)
+        print("bundled", bname, bdir, file=f)
+    exts = extension_files(tree)
     for d, dirs, _ in os.walk(tree):
         if "__pycache__" in dirs:
             shutil.rmtree(os.path.join(d, "__pycache__"))
@@ -371,11 +443,14 @@ def main():
     r = load_recipe(a.name)
     run([os.path.join(top, "scripts", "apt-install.sh")] + APT, stdout=sys.stderr)
     tree_key = out_of([os.path.join(guest, "cpython-tree.sh"), "--key"]).strip()
-    key = compute_key(r, tree_key, host_package_dirs(r, a.jobs, build=False))
+    bundle_names = r.get("runtime", {}).get("packages", [])
+    key = compute_key(r, tree_key, host_package_dirs(r, a.jobs, build=False),
+                      recipe_dirs(bundle_names, a.jobs, build=False))
     if a.print_key:
         print(key)
         return
     hosts = host_package_dirs(r, a.jobs)
+    bundled = recipe_dirs(bundle_names, a.jobs)
     base = os.path.join(CACHE, "packages", a.name)
     out = os.path.join(base, key)
     os.makedirs(base, exist_ok=True)
@@ -388,7 +463,7 @@ def main():
             log(f"{a.name}: waiting for another build holding {base}/build.lock")
             fcntl.flock(lockf, fcntl.LOCK_EX)
         if not os.path.isfile(os.path.join(out, "build-info.txt")):
-            build(a, r, key, tree_key, hosts, base, out)
+            build(a, r, key, tree_key, hosts, bundled, base, out)
     else:
         log(f"{a.name}: reusing cached build {out} (key {key})")
     cpy = None
@@ -398,12 +473,15 @@ def main():
             cpy = None
         if not check.link_check(a.name, out, cpy):
             sys.exit(1)
-    if a.eryx and not check.smoke(a.name, r, out, a.eryx, hosts):
+    # the smoke test's sandbox: the host packages and the recipe's [check] packages
+    # (matplotlib: numpy, which it needs at run time but not to build)
+    if a.eryx and not check.smoke(a.name, r, out, a.eryx,
+                                  {**hosts, **recipe_dirs(r.get("check", {}).get("packages", []), a.jobs)}):
         sys.exit(1)
     print(os.path.join(out, a.name))
 
 
-def build(a, r, key, tree_key, hosts, base, out):
+def build(a, r, key, tree_key, hosts, bundled, base, out):
     t0 = time.time()
     p = r["package"]
     steps = Steps(p["name"], os.path.join(CACHE, "logs", f"packages-{p['name']}-{key}"))
@@ -418,7 +496,8 @@ def build(a, r, key, tree_key, hosts, base, out):
     dl = os.path.join(CACHE, "packages", "dl")
     os.makedirs(dl, exist_ok=True)
     sdist = steps("fetch-sdist", fetch_sdist, r, dl)
-    venv = steps("tools", setup_tools, r)
+    subs = steps("fetch-subprojects", fetch_subprojects, r, dl) if r["build"].get("subprojects") else []
+    venv = steps("tools", setup_tools, r) if r["build"].get("tools") else None
     hostpy = os.path.join(work, "host-python")
     hp = r["build"].get("host_python")
     if hp:
@@ -427,17 +506,20 @@ def build(a, r, key, tree_key, hosts, base, out):
     rw = r.get("runtime", {}).get("wheels")
     if rw:
         wheels = steps("runtime-wheels", fetch_wheels, rpath(r, rw), os.path.join(work, "wheels"))
-    src = steps("unpack", unpack, r, sdist, work)
+    src = steps("unpack", unpack, r, sdist, work, subs)
     b = r["build"]
-    meson = [venv + "/bin/python", os.path.join(src, b["meson"])] if b.get("meson") else [venv + "/bin/meson"]
+    meson = None
+    if b["backend"] == "meson":
+        meson = [venv + "/bin/python", os.path.join(src, b["meson"])] if b.get("meson") else [venv + "/bin/meson"]
     # work/bin first: meson takes Cython as a build-machine tool from PATH (the cross
     # file's entry is not used), and work/bin/cython adds the host packages' .pxd dirs.
-    env = dict(os.environ, PATH=os.path.join(work, "bin") + ":" + venv + "/bin:" + os.environ["PATH"])
+    env = dict(os.environ, PATH=":".join([os.path.join(work, "bin")] + ([venv + "/bin"] if venv else []) +
+                                         [os.environ["PATH"]]))
     ctx = dict(work=work, cpy=cpy, native=native, venv=venv, src=src, bld=os.path.join(work, "build"),
                stage=os.path.join(work, "stage"), meson=meson, env=env, jobs=a.jobs, wheels=wheels,
-               hostpy=hostpy, shims=host_shims(work, hosts), hosts=hosts)
+               hostpy=hostpy, shims=host_shims(work, hosts), hosts=hosts, bundled=bundled)
     steps("setup", setup, r, ctx)
-    steps("compile", compile_, ctx)
+    steps("compile", compile_, r, ctx)
     steps("install", install, r, ctx)
     tmp = f"{out}.tmp.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -450,7 +532,10 @@ def build(a, r, key, tree_key, hosts, base, out):
         "key": key, "package": f"{p['name']} {p['version']} {p['sdist']} sha256={p['sha256']}",
         "toolchain": toolchain(), "cpython_tree": cpy, "host_packages": " ".join(f"{k}={v}" for k, v in sorted(hosts.items())),
         "wasm_cflags": " ".join(crossenv.WCFLAGS), "side_ldflags": " ".join(crossenv.side_ldflags()),
-        "meson_options": " ".join(ctx["meson_opts"]), "jobs": a.jobs,
+        "backend": b["backend"], "meson_options": " ".join(ctx["meson_opts"]),
+        "config_settings": json.dumps(b.get("config_settings", {}), sort_keys=True), "jobs": a.jobs,
+        "subprojects": " ".join(os.path.basename(x) for x in subs),
+        "bundled": " ".join(f"{k}={v}" for k, v in sorted(bundled.items())),
         "patches": " ".join(sorted(x for x in os.listdir(rpath(r, b.get("patches", "patches"))) if x.endswith(".patch"))
                             if os.path.isdir(rpath(r, b.get("patches", "patches"))) else []),
         "wheels": " ".join(os.path.basename(w) for w in wheels),

@@ -25,7 +25,9 @@ def providers(cpy):
     lib = "/usr/lib/wasm32-wasi"
     return [("libpython", os.path.join(cpy, "wasi-build", "libpython3.13.a")), ("libc", f"{lib}/libc.a"),
             ("libc++", f"{lib}/libc++.a"), ("libc++abi", f"{lib}/libc++abi.a"),
-            ("compiler-rt", crossenv.builtins_archive())]
+            ("compiler-rt", crossenv.builtins_archive()),
+            ("zlib", os.path.join(cpy, "deps", "lib", "libz.a")),    # linked into the interpreter
+            ("wasi-emulated-process-clocks", f"{lib}/libwasi-emulated-process-clocks.a")]  # clock()
 
 
 def link_check(name, out, cpy_key_dir):

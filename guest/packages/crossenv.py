@@ -26,8 +26,14 @@ def builtins_archive():
 def side_ldflags():
     # PIC side module, no libc (the main module provides it), unresolved symbols
     # become imports the loader resolves against the interpreter's exports.
+    # __wasm_call_ctors: wasm-ld does not export it from a -shared link, and the
+    # loader (src/link/loader.c) calls it only when exported: without it a C++
+    # module's static constructors (pybind11's, matplotlib's globals) never run and
+    # the module starts with zeroed objects. -if-defined: a module without
+    # constructors has no such function.
     return ["-shared", "-nostdlib", "-Wl,--experimental-pic", "-Wl,--no-entry",
-            "-Wl,--unresolved-symbols=import-dynamic", builtins_archive()]
+            "-Wl,--unresolved-symbols=import-dynamic", "-Wl,--export-if-defined=__wasm_call_ctors",
+            builtins_archive()]
 
 
 def _write_exec(path, text):
@@ -89,9 +95,12 @@ exec "{native}" "$@"
 def make_compilers(work, sysroot):
     """bin/wasm-cc and bin/wasm-c++. Compiles and ordinary links (meson's checks) go to
     clang as they are, minus GNU ld options wasm-ld rejects; an extension-module link
-    (-shared) becomes a PIC side-module link of its objects and archives. Unlike
-    guest/numpy/build.sh's wrapper (which also feeds a static route), a failed side
-    link fails the build: a side module is the only product."""
+    (-shared) becomes a PIC side-module link of its objects and archives, and of the
+    -lNAME libraries found as libNAME.a in a -L directory under the work dir (what
+    the build made, e.g. setuptools' build_clib libraries): other libraries (libc,
+    libm, the interpreter's zlib) are the interpreter's, and their symbols become
+    imports. Unlike guest/numpy/build.sh's wrapper (which also feeds a static route),
+    a failed side link fails the build: a side module is the only product."""
     ld = " ".join(side_ldflags())
     _write_exec(os.path.join(work, "bin", "wasm-cc"), f"""#!/usr/bin/env bash
 drv=clang-19; case "$(basename "$0")" in *++) drv=clang++-19;; esac
@@ -107,13 +116,22 @@ for a in "$@"; do
     esac
 done
 [ $shared = 1 ] || exec $drv "${{base[@]}}" "${{args[@]}}"
-out="" prev="" link=()
+out="" prev="" link=() ldirs=()
 for a in "$@"; do
     [ "$prev" = "-o" ] && out="$a"
     case "$a" in
         *.o|*.a|-Wl,--whole-archive|-Wl,--no-whole-archive) link+=("$a");;
+        -L*) d="${{a#-L}}"; case "$d" in /*) ;; *) d="$PWD/$d";; esac   # setuptools: relative
+             case "$d" in {work}/*) ldirs+=("$d");; esac;;
     esac
     prev="$a"
+done
+for a in "$@"; do
+    case "$a" in
+        -l*) for d in ${{ldirs[@]+"${{ldirs[@]}}"}}; do
+                 [ -f "$d/lib${{a#-l}}.a" ] && {{ link+=("$d/lib${{a#-l}}.a"); break; }}
+             done;;
+    esac
 done
 exec $drv "${{base[@]}}" {ld} -o "$out" "${{link[@]}}"
 """)
@@ -130,13 +148,57 @@ exec '{venv}/bin/cython' {inc} "$@"
 """)
 
 
+def make_pybind11_config(work, venv):
+    """bin/pybind11-config, when the tools venv has pybind11 (meson's pybind11
+    dependency asks it): pybind11's own headers only. The real tool's --includes adds
+    its Python's include dir: the build machine's Python.h (3.11), not CPython
+    3.13's for wasm32-wasi. Returns its path, or None."""
+    res = subprocess.run([os.path.join(venv, "bin", "python"), "-c", "import pybind11; print(pybind11.get_include())"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        return None
+    path = os.path.join(work, "bin", "pybind11-config")
+    _write_exec(path, f"""#!/bin/sh
+case "$1" in
+    --includes|--cflags) echo "-I{res.stdout.strip()}";;
+    *) exec '{venv}/bin/pybind11-config' "$@";;
+esac
+""")
+    return path
+
+
+def setuptools_env(work, cpy, c_args, cpp_args):
+    """What a setuptools build (distutils' customize_compiler) takes from the
+    environment: the wrappers as compilers and linkers, the interpreter's flags,
+    -fPIC (every object ends in a side module). -Drestrict=__restrict as for meson's
+    C++, on C too (the same qualifier there): distutils compiles C++ with CFLAGS.
+    -I/-L: the static libraries the interpreter links (guest/cpython-tree.sh: zlib,
+    bzip2, liblzma, sqlite3) and their headers, for setup.py's library checks
+    (Pillow's zlib); the side link keeps no library from outside the work dir, so a
+    package that uses one imports its functions from the interpreter. -g0: the
+    wasi sysconfig's CFLAGS (which distutils puts first) carry CPython's -g -O3;
+    these come after, so -O2 and no debug info, as meson's plain buildtype."""
+    bindir = os.path.join(work, "bin")
+    deps = os.path.join(cpy, "deps")
+    cflags = " ".join(WCFLAGS + ["-g0", "-fPIC", "-Drestrict=__restrict", f"-I{deps}/include"] + list(c_args))
+    return {"CC": f"{bindir}/wasm-cc", "CXX": f"{bindir}/wasm-c++", "CPP": f"{bindir}/wasm-cc -E",
+            "LDSHARED": f"{bindir}/wasm-cc -shared", "LDCXXSHARED": f"{bindir}/wasm-c++ -shared",
+            "AR": "llvm-ar-19", "ARFLAGS": "rcs", "RANLIB": "llvm-ranlib-19",
+            "CFLAGS": cflags, "CXXFLAGS": " ".join([cflags] + list(cpp_args)),
+            "LDFLAGS": f"-L{deps}/lib", "CPPFLAGS": "",
+            # pkg-config would answer with the build machine's libraries (Pillow asks it
+            # for zlib's, freetype's, ...): an empty search path, so it finds none
+            "PKG_CONFIG_LIBDIR": os.path.join(work, "no-pkgconfig"), "PKG_CONFIG_PATH": ""}
+
+
 def _meson_list(items):
     return "[" + ", ".join(repr(a) for a in items) + "]"
 
 
-def write_cross_file(work, venv, c_args, cpp_args, properties):
+def write_cross_file(work, venv, c_args, cpp_args, properties, pybind11_config=None):
     """The meson cross file: wasm32 under WASI, no exe wrapper, no pkg-config."""
     bindir = os.path.join(work, "bin")
+    extra = f"pybind11-config = '{pybind11_config}'\n" if pybind11_config else ""
     props = "\n".join(f"{k} = {v!r}" for k, v in sorted(properties.items()))
     text = f"""# generated by guest/packages/crossenv.py
 [binaries]
@@ -149,7 +211,7 @@ python = '{bindir}/python3-wasi'
 python3 = '{bindir}/python3-wasi'
 cython = '{bindir}/cython'
 pkg-config = '/bin/false'
-
+{extra}
 [properties]
 needs_exe_wrapper = true
 skip_sanity_check = true
