@@ -62,7 +62,7 @@ link_reactor() {
     $WCC $WCFLAGS -c "$here/shim/cxx_errno.c" -o "$work/cxx_errno.o"
     # A main module for late-linked extensions (docs/LATE-LINKING.md): a growable,
     # exported function table, the stack pointer, an allocator, and the symbols
-    # extension side modules import (guest/main-exports.txt: numpy's and pandas'), with the C++
+    # extension side modules import (guest/main-exports.txt: numpy's, pandas' and matplotlib's), with the C++
     # runtime and long-double printf/scanf they need.
     sed 's/^/--export=/' "$here/main-exports.txt" > "$work/main-exports.rsp"
     printf '%s\n' --export=__stack_pointer --export=aligned_alloc --export=eryx_ext_log \
