@@ -10,7 +10,8 @@
 #                   (docs/PACKAGES.md; opt-in: pandas' first build took 21 minutes
 #                   on one busy core, 8 of them for the numpy recipe it compiles
 #                   against; ERYX_PACKAGE_JOBS=N for more), passes it to the tests (pandas:
-#                   -DERYX_PANDAS_PACKAGE, e2e.pandas) and writes build/NAME-VERSION.eryx.
+#                   -DERYX_PANDAS_PACKAGE, e2e.pandas; matplotlib: -DERYX_MATPLOTLIB_PACKAGE,
+#                   e2e.matplotlib and test_matplotlib.py) and writes build/NAME-VERSION.eryx.
 set -euo pipefail
 top="$(cd "$(dirname "$0")" && pwd)"
 cd "$top"
