@@ -19,9 +19,9 @@ x = np.linspace(0, 1, 50)
 ax.plot(x, x ** 2, color="#0000ff", linewidth=4)
 ax.set_title("collected")
 import os
-os.makedirs("/out", exist_ok=True)
-fig.savefig("/out/plot.png")
-fig.savefig("/out/plot.svg")
+os.makedirs("/tmp/out", exist_ok=True)
+fig.savefig("/tmp/out/plot.png")
+fig.savefig("/tmp/out/plot.svg")
 """
 
 
@@ -73,9 +73,9 @@ def unfilter(raw: bytes, width: int, height: int, bpp: int = 4):
 
 
 def test_png_comes_back_and_decodes(factory):
-    r = factory.create_sandbox(collect_files="/out").execute(PLOT)
-    assert sorted(r.files) == ["/out/plot.png", "/out/plot.svg"] and r.files_left_out == 0
-    chunks = png_chunks(r.files["/out/plot.png"])
+    r = factory.create_sandbox(collect_files="/tmp/out").execute(PLOT)
+    assert sorted(r.files) == ["/tmp/out/plot.png", "/tmp/out/plot.svg"] and r.files_left_out == 0
+    chunks = png_chunks(r.files["/tmp/out/plot.png"])
     assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
     width, height, depth, colour, _comp, _filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
     assert (width, height, depth, colour, interlace) == (320, 240, 8, 6, 0)  # 3.2 x 2.4 in at 100 dpi, RGBA
@@ -85,5 +85,5 @@ def test_png_comes_back_and_decodes(factory):
     assert len(raw) == height * (1 + width * 4)
     pixels = {row[i:i + 4] for row in unfilter(raw, width, height) for i in range(0, width * 4, 4)}
     assert b"\x00\x00\xff\xff" in pixels and b"\xff\xff\xff\xff" in pixels
-    svg = r.files["/out/plot.svg"].decode()
+    svg = r.files["/tmp/out/plot.svg"].decode()
     assert svg.startswith("<?xml") and "<svg" in svg and "#0000ff" in svg
