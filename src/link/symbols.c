@@ -78,7 +78,12 @@ void eryx__dl_imports_free(eryx__dl_imports *imp) {
     memset(imp, 0, sizeof *imp);
 }
 
-/* ---- the symbol cache: (name, kind) -> where this store found it -------------- */
+/* ---- the symbol cache: (name, kind) -> where this store found it --------------
+** A package's names are not chosen by the guest, but a damaged or hostile side
+** module could still pick colliding ones: a lookup or insertion that probes more
+** than MAX_PROBES slots gives up (the name is then looked up in wasmtime, as if it
+** were not cached), so no name costs more than that. */
+#define MAX_PROBES 64
 
 static bool key_is(const eryx__dl_host *h, const eryx__dl_sym *e, const eryx__dl_import *im, uint8_t kind) {
     return e->hash == im->hash && e->kind == kind && e->len == im->len &&
@@ -87,11 +92,13 @@ static bool key_is(const eryx__dl_host *h, const eryx__dl_sym *e, const eryx__dl
 
 const eryx__dl_sym *eryx__dl_sym_find(const eryx__dl_host *h, const eryx__dl_import *im, uint8_t kind) {
     if (!h->syms_cap) return NULL;
-    for (size_t i = im->hash & (h->syms_cap - 1);; i = (i + 1) & (h->syms_cap - 1)) {
+    size_t i = im->hash & (h->syms_cap - 1);
+    for (int probes = 0; probes < MAX_PROBES; probes++, i = (i + 1) & (h->syms_cap - 1)) {
         const eryx__dl_sym *e = &h->syms[i];
         if (!e->hash) return NULL;
         if (key_is(h, e, im, kind)) return e;
     }
+    return NULL;
 }
 
 static int grow(eryx__dl_host *h) {
@@ -120,7 +127,8 @@ int eryx__dl_sym_add(eryx__dl_host *h, const eryx__dl_import *im, uint8_t kind, 
         h->sym_names = n, h->sym_names_cap = cap;
     }
     size_t i = im->hash & (h->syms_cap - 1);
-    while (h->syms[i].hash) i = (i + 1) & (h->syms_cap - 1);
+    for (int probes = 0; h->syms[i].hash; probes++, i = (i + 1) & (h->syms_cap - 1))
+        if (probes == MAX_PROBES) return 0; /* a crowded chain: not kept (still correct) */
     memcpy(h->sym_names + h->sym_names_len, im->name, im->len);
     h->syms[i] = (eryx__dl_sym){.hash = im->hash,
                                 .kind = kind,
