@@ -6,12 +6,13 @@
 #                   to prove the chain.
 # ./build.sh asan   the same build with AddressSanitizer + UndefinedBehaviorSanitizer
 #                   into build-asan/, then runs the whole test suite there.
-# --with NAME       (repeatable) also builds the package recipe guest/packages/NAME
-#                   (docs/PACKAGES.md; opt-in: pandas' first build took 21 minutes
-#                   on one busy core, 8 of them for the numpy recipe it compiles
-#                   against; ERYX_PACKAGE_JOBS=N for more), passes it to the tests (pandas:
-#                   -DERYX_PANDAS_PACKAGE, e2e.pandas; matplotlib: -DERYX_MATPLOTLIB_PACKAGE,
-#                   e2e.matplotlib and test_matplotlib.py) and writes build/NAME-VERSION.eryx.
+# Always: the numpy and pandas package recipes (guest/packages/, docs/PACKAGES.md),
+#                   cached by their inputs, passed to the tests (-DERYX_NUMPY_PACKAGE,
+#                   -DERYX_PANDAS_PACKAGE) and written as build/NAME-VERSION.eryx. Their
+#                   first build compiles with ERYX_PACKAGE_JOBS jobs (default: every core).
+# --with NAME       (repeatable) also builds the opt-in recipe guest/packages/NAME, the
+#                   same way (-DERYX_<NAME>_PACKAGE, build/NAME-VERSION.eryx); matplotlib:
+#                   -DERYX_MATPLOTLIB_PACKAGE, e2e.matplotlib and test_matplotlib.py.
 set -euo pipefail
 top="$(cd "$(dirname "$0")" && pwd)"
 cd "$top"
@@ -42,15 +43,21 @@ fi
 
 wasmtime_dir=$(engine/build-wasmtime.sh | tail -n 1)
 guest_dir=$(guest/build.sh | tail -n 1)
-# numpy for wasm32-wasi, late-linked (docs/LATE-LINKING.md): its package directory.
-numpy_dir=$(guest/numpy/build.sh | tail -n 1)
 # requests and httpx with their dependencies, pinned by hash (guest/netpkgs): for e2e.net_guest.
 netpkgs_dir=$(guest/netpkgs/build.sh | tail -n 1)
-# Opt-in package recipes (--with NAME): each one's package tree, as -DERYX_<NAME>_PACKAGE.
-pkg_defs=()
+# Package recipes: numpy and pandas always (late-linked, docs/LATE-LINKING.md), then the
+# opt-in ones (--with NAME); each one's package tree, as -DERYX_<NAME>_PACKAGE. A dedicated
+# build uses every core; the driver alone defaults to one (a shared machine).
+export ERYX_PACKAGE_JOBS="${ERYX_PACKAGE_JOBS:-$(nproc)}"
+packages=(numpy pandas)
 for name in ${with[@]+"${with[@]}"}; do
-    pkg_dir=$(guest/packages/build.sh "$name" | tail -n 1)
-    pkg_defs+=(-DERYX_$(echo "$name" | tr a-z- A-Z_)_PACKAGE="$pkg_dir")
+    case " ${packages[*]} " in *" $name "*) ;; *) packages+=("$name") ;; esac
+done
+pkg_defs=()
+declare -A pkg_dirs
+for name in "${packages[@]}"; do
+    pkg_dirs[$name]=$(guest/packages/build.sh "$name" | tail -n 1)
+    pkg_defs+=(-DERYX_$(echo "$name" | tr a-z- A-Z_)_PACKAGE="${pkg_dirs[$name]}")
 done
 
 case "$mode" in
@@ -60,8 +67,7 @@ case "$mode" in
 esac
 eryx_step "eryx: configure ($bdir)" "$bdir/logs/configure.log" \
     cmake -S . -B "$bdir" -G Ninja -DERYX_WASMTIME_DIR="$wasmtime_dir" -DERYX_GUEST_DIR="$guest_dir" \
-    -DERYX_NUMPY_PACKAGE="$numpy_dir/package" -DERYX_NETPKGS_PACKAGE="$netpkgs_dir" \
-    ${pkg_defs[@]+"${pkg_defs[@]}"} "${extra[@]}"
+    -DERYX_NETPKGS_PACKAGE="$netpkgs_dir" "${pkg_defs[@]}" "${extra[@]}"
 eryx_step "eryx: compile ($bdir)" "$bdir/logs/compile.log" cmake --build "$bdir"
 
 if [ "$mode" = asan ]; then
@@ -73,17 +79,12 @@ if [ "$mode" = asan ]; then
 fi
 # The Python module (import eryx) into $bdir/venv: python/build-module.sh.
 eryx_step "eryx: python module" "$bdir/logs/python-module.log" python/build-module.sh "$bdir"
-# numpy as one eryx package file, for --package (docs/PACKAGES.md); deterministic.
-numpy_version=$(awk '/^[0-9]/ {print $1; exit}' guest/numpy/numpy.lock)
-eryx_step "eryx: numpy package" "$bdir/logs/numpy-package.log" \
-    "$bdir/eryx" package "$numpy_dir/package" --name numpy --version "$numpy_version" \
-    -o "$bdir/numpy-$numpy_version.eryx"
-for name in ${with[@]+"${with[@]}"}; do
-    pkg_dir=$(guest/packages/build.sh "$name" 2>/dev/null | tail -n 1)
+# Each package as one eryx package file, for --package (docs/PACKAGES.md); deterministic.
+for name in "${packages[@]}"; do
     pkg_version=$(/usr/bin/python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
         "guest/packages/$name/recipe.toml")
     eryx_step "eryx: $name package" "$bdir/logs/$name-package.log" \
-        "$bdir/eryx" package "$pkg_dir" --name "$name" --version "$pkg_version" -o "$bdir/$name-$pkg_version.eryx"
+        "$bdir/eryx" package "${pkg_dirs[$name]}" --name "$name" --version "$pkg_version" -o "$bdir/$name-$pkg_version.eryx"
 done
-echo "[eryx] built $bdir/eryx and $bdir/numpy-$numpy_version.eryx; running Python in the sandbox:"
+echo "[eryx] built $bdir/eryx and the packages' .eryx files in $bdir; running Python in the sandbox:"
 "$bdir/eryx" -c 'import sys; print(f"Python {sys.version.split()[0]} on {sys.platform}: 6*7 =", 6*7)'

@@ -6,7 +6,7 @@ set -u
 src="$1" guest="$2" wasmtime="$3" numpy_pkg="${4:-}"
 fail=0
 check() { # check NAME SCRIPT EXPECTED_DIR
-    out=$("$src/$2" 2>/tmp/eryx-cache-reused.$$); rc=$?
+    out=$($src/$2 2>/tmp/eryx-cache-reused.$$); rc=$?
     err=$(cat /tmp/eryx-cache-reused.$$); rm -f /tmp/eryx-cache-reused.$$
     last=$(printf '%s\n' "$out" | tail -n 1)
     if [ $rc -ne 0 ]; then echo "FAIL $1: exit $rc: $err"; fail=$((fail + 1)); return; fi
@@ -17,6 +17,6 @@ check() { # check NAME SCRIPT EXPECTED_DIR
 check guest guest/build.sh "$guest"
 check wasmtime engine/build-wasmtime.sh "$wasmtime"
 n=2
-if [ -n "$numpy_pkg" ]; then check numpy guest/numpy/build.sh "$(dirname "$numpy_pkg")"; n=3; fi
+if [ -n "$numpy_pkg" ]; then check numpy "guest/packages/build.sh numpy" "$numpy_pkg"; n=3; fi
 echo "cache_reused: $n builds checked, $fail problems"
 [ $fail -eq 0 ]

@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
     CHECK(eryx__dl_host_init(&h, cx, &main_inst, NULL, &err) == 0); /* a scan of the table */
     CHECK(h.nslots > 0); /* `twice` is in the main's table: main_ptr_twice takes its address */
     const eryx__dl_module *m = NULL;
-    int rc = eryx__dl_load(&h, side, &d, "side.wasm", &m, &err);
+    int rc = eryx__dl_load(&h, side, &d, NULL, "side.wasm", &m, &err);
     if (rc) fprintf(stderr, "load: %s\n", err.msg);
     CHECK(rc == 0 && m);
     if (m) {
@@ -113,13 +113,14 @@ int main(int argc, char **argv) {
     }
     /* An undefined symbol fails the load and is named. */
     err.msg[0] = '\0';
-    CHECK(eryx__dl_load(&h, bad, &dbad, "side_bad.wasm", &m, &err) == ERYX_ERR_PACKAGE);
+    CHECK(eryx__dl_load(&h, bad, &dbad, NULL, "side_bad.wasm", &m, &err) == ERYX_ERR_PACKAGE);
     CHECK(strstr(err.msg, "undefined symbol no_such_function") != NULL);
     CHECK(strstr(err.msg, "side_bad.wasm") != NULL);
     /* Thread-local data is refused before anything is reserved. */
     eryx__dylink tls = d;
     tls.n_tls_exports = 1;
-    CHECK(eryx__dl_load(&h, side, &tls, "tls.wasm", &m, &err) == ERYX_ERR_PACKAGE && strstr(err.msg, "thread-local"));
+    CHECK(eryx__dl_load(&h, side, &tls, NULL, "tls.wasm", &m, &err) == ERYX_ERR_PACKAGE &&
+          strstr(err.msg, "thread-local"));
     eryx__dl_host_free(&h);
     /* With a module key: the first instance's scan becomes a map by name, which
     ** later instances use without scanning; the checks come out the same. */
@@ -137,7 +138,7 @@ int main(int argc, char **argv) {
         CHECK(h2.main_map != NULL);
         CHECK(round == 0 || h2.nslots == 0); /* the second instance did not scan */
         const eryx__dl_module *m2 = NULL;
-        CHECK(eryx__dl_load(&h2, side, &d, "side.wasm", &m2, &err) == 0 && m2);
+        CHECK(eryx__dl_load(&h2, side, &d, NULL, "side.wasm", &m2, &err) == 0 && m2);
         if (m2) CHECK(call_i32(cx2, &m2->instance, "side_entry", 7) == 11111012);
         eryx__dl_host_free(&h2);
         wasmtime_store_delete(st2);

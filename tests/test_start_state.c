@@ -11,11 +11,15 @@
 **      docs/SNAPSHOT.md: fixed per snapshot, drawn when it was made), and
 **      logging's start time is the sandbox's;
 **   4. a builder's own preimports are captured on top of the default state, and
-**      a module it adds is visible only in its own sandboxes.
+**      a module it adds is visible only in its own sandboxes;
+**   5. a configuration that extends another's imports (or only adds setup code)
+**      starts its capture from that one's start state, when it exists.
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "check.h"
 #include "eryx.h"
 
@@ -175,11 +179,59 @@ static void test_layered(void) {
     eryx_builder_free(more);
 }
 
+/* 5. Prefix layers. stamp draws a random number when it is imported: a start state
+** captured from another's has that one's number; one imported afresh, its own. */
+static char *stamp_of(const char *pkg, const char *cache, const char *const *imports, const char *setup,
+                      const char *extra_code, const char *what) {
+    eryx_builder *b = eryx_builder_new();
+    CHECK(eryx_builder_set_cache_dir(b, cache) == ERYX_OK);
+    CHECK(eryx_builder_add_package(b, pkg) == ERYX_OK);
+    for (; *imports; imports++) CHECK(eryx_builder_add_preimport(b, *imports) == ERYX_OK);
+    if (setup) CHECK(eryx_builder_set_setup_code(b, setup, strlen(setup)) == ERYX_OK);
+    eryx_sandbox *s = new_sandbox(b, what);
+    char code[512];
+    snprintf(code, sizeof code, "import sys, stamp\nprint(stamp.VALUE, len(sys.path) == len(set(sys.path))%s)",
+             extra_code);
+    char *out = output_of(s, code, what);
+    eryx_sandbox_free(s);
+    eryx_builder_free(b);
+    return out;
+}
+
+static void test_prefix_layers(void) {
+    char pkg[] = "/tmp/eryx-test-prefix-pkg-XXXXXX", cache[] = "/tmp/eryx-test-prefix-cache-XXXXXX", file[128];
+    CHECK(mkdtemp(pkg) && mkdtemp(cache));
+    snprintf(file, sizeof file, "%s/stamp.py", pkg);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("import random\nVALUE = random.random()\n", f);
+    fclose(f);
+    char *a = stamp_of(pkg, cache, (const char *const[]){"stamp", NULL}, NULL, "", "stamp");
+    char *b = stamp_of(pkg, cache, (const char *const[]){"stamp", "colorsys", NULL}, "X = 7",
+                       ", 'colorsys' in sys.modules, X", "stamp + colorsys + setup");
+    char *c = stamp_of(pkg, cache, (const char *const[]){"stamp", NULL}, "Y = 8", ", Y", "stamp + setup");
+    char *d = stamp_of(pkg, cache, (const char *const[]){"colorsys", "stamp", NULL}, NULL, "", "colorsys + stamp");
+    char want[256];
+    size_t n = strcspn(a, " ");
+    CHECKF(n > 2 && !strcmp(a + n, " True\n"), "stamp printed %s", a);
+    snprintf(want, sizeof want, "%.*s True True 7\n", (int)n, a);
+    CHECKF(!strcmp(b, want), "stamp + colorsys started from stamp's state: printed %s, want %s", b, want);
+    snprintf(want, sizeof want, "%.*s True 8\n", (int)n, a);
+    CHECKF(!strcmp(c, want), "stamp + setup started from stamp's state: printed %s, want %s", c, want);
+    CHECKF(strncmp(d, a, n) != 0 && strstr(d, " True\n"), "colorsys + stamp (not a prefix) printed %s after %s", d, a);
+    free(a), free(b), free(c), free(d);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", pkg, cache);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     test_modules();
     test_no_carry_over();
     test_randomness();
     test_clocks();
     test_layered();
+    test_prefix_layers();
     return check_report("test_start_state");
 }

@@ -170,7 +170,7 @@ int main(int argc, char **argv) {
         }
         for (int i = 0; i < nside; i++) {
             const eryx__dl_module *m;
-            if (eryx__dl_load(&h, side[i], &dl[i], side_name[i], &m, &errbuf) != 0) {
+            if (eryx__dl_load(&h, side[i], &dl[i], NULL, side_name[i], &m, &errbuf) != 0) {
                 fprintf(stderr, "%s\n", errbuf.msg);
                 return 1;
             }

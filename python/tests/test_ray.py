@@ -40,15 +40,28 @@ def cluster():
     # Ray's logs and sockets in a directory of the test's own, removed after (a short
     # path: Unix socket paths are limited to 107 bytes)
     temp = tempfile.mkdtemp(prefix="eryx-ray-", dir="/tmp")
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "temp_dir": temp})
+    # Ray also writes the cluster's address to $RAY_TMPDIR/ray/ray_current_cluster
+    # (default /tmp/ray, which a fresh machine does not have: Ray does not create it
+    # there), whatever temp_dir says: point it into the same directory.
+    os.makedirs(os.path.join(temp, "ray"))
+    old_tmpdir = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = temp
+    c = None
     try:
+        c = Cluster(initialize_head=True,
+                    head_node_args={"num_cpus": 0, "include_dashboard": False, "temp_dir": temp})
         nodes = [c.add_node(num_cpus=1) for _ in range(2)]
         ray.init(address=c.address)
         c.wait_for_nodes()
         yield c, nodes
     finally:
         ray.shutdown()
-        c.shutdown()
+        if c is not None:
+            c.shutdown()
+        if old_tmpdir is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = old_tmpdir
         shutil.rmtree(temp, ignore_errors=True)
 
 

@@ -570,15 +570,31 @@ void eryx__image_writes_wait(void) {
     pthread_mutex_unlock(&eryx__image_writes.lock);
 }
 
+static int image_key(const char *id, char key[65]) {
+    eryx__key_ctx *kc = eryx__key_begin();
+    if (!kc) return -1;
+    eryx__key_add_str(kc, "eryx-snapshot-image");
+    eryx__key_add_str(kc, id);
+    return eryx__key_end(kc, key);
+}
+
+eryx__snapimg *eryx__image_lookup(const char *id, const eryx__cache_config *cc) {
+    char key[65];
+    if (image_key(id, key) != 0) return NULL;
+    eryx__memcache *mc = snapshot_memcache();
+    eryx__snapimg *img = mc ? eryx__memcache_get(mc, key) : NULL;
+    if (img) return img;
+    eryx__store *store = cc->dir && !cc->backend ? store_for(cc) : NULL;
+    img = store ? image_from_store(cc, store, key) : cc->backend ? image_from_backend(cc, key) : NULL;
+    if (img && mc) eryx__memcache_put(mc, key, img);
+    return img;
+}
+
 eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user, const eryx__cache_config *cc,
                                 eryx__snapimg **out, eryx__errbuf *err) {
     *out = NULL;
     char key[65];
-    eryx__key_ctx *kc = eryx__key_begin();
-    if (!kc) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot start a SHA-256 context");
-    eryx__key_add_str(kc, "eryx-snapshot-image");
-    eryx__key_add_str(kc, id);
-    if (eryx__key_end(kc, key) != 0) return eryx__fail(err, ERYX_ERR_ENGINE, "SHA-256 failed");
+    if (image_key(id, key) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot make the image's key");
     eryx__memcache *mc = snapshot_memcache();
     if (mc && (*out = eryx__memcache_get(mc, key))) return ERYX_OK;
 

@@ -84,6 +84,11 @@ typedef eryx_status (*eryx__make_image_fn)(void *user, struct eryx__snapimg **ou
 eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user, const eryx__cache_config *cc,
                                 struct eryx__snapimg **out, eryx__errbuf *err);
 
+/* The snapshot image for id if a tier has it (the process's image cache, then the
+** disk tier or backend, verified), else NULL: nothing is made, nothing locked. A
+** new reference. For layers a capture may start from when they exist. */
+struct eryx__snapimg *eryx__image_lookup(const char *id, const eryx__cache_config *cc);
+
 /* Waits until every snapshot image being written to a disk store behind the
 ** sandbox that made it (eryx__image_acquire) is written. eryx_builder_free calls
 ** it, so a process that frees its builders leaves complete cache entries. */

@@ -91,6 +91,9 @@ void eryx__dl_host_free(eryx__dl_host *h) {
     free(h->slots);
     for (size_t i = 0; i < h->nmods; i++) free(h->mods[i].name);
     free(h->mods);
+    eryx__dl_syms_free(h);
+    if (h->gt_const) wasm_globaltype_delete(h->gt_const);
+    if (h->gt_var) wasm_globaltype_delete(h->gt_var);
     memset(h, 0, sizeof *h);
 }
 
@@ -227,28 +230,37 @@ eryx_status eryx__dl_host_init(eryx__dl_host *h, wasmtime_context_t *cx, const w
 
 /* Where a symbol is defined: the main module first, then the modules loaded before
 ** (in load order), as a dynamic linker's global scope. *base is the defining
-** module's memory base (0 for the main: its data addresses are absolute). */
-static bool find_symbol(eryx__dl_host *h, const char *name, size_t len, wasmtime_extern_kind_t kind,
+** module's memory base (0 for the main: its data addresses are absolute).
+** Answers are kept in the host's symbol cache: the same names recur in every
+** module (the C API), and a found symbol stays where it was found. */
+static bool find_symbol(eryx__dl_host *h, const eryx__dl_import *im, wasmtime_extern_kind_t kind,
                         wasmtime_extern_t *out, uint32_t *base, bool *in_main) {
+    const eryx__dl_sym *c = eryx__dl_sym_find(h, im, kind);
+    if (c) {
+        *out = c->ext, *base = c->base, *in_main = c->in_main;
+        return true;
+    }
     *base = 0;
     *in_main = true;
-    if (get_export(h->cx, &h->main, name, len, kind, out)) return true;
-    *in_main = false;
-    for (size_t i = 0; i < h->nmods; i++) {
-        if (get_export(h->cx, &h->mods[i].instance, name, len, kind, out)) {
+    bool found = get_export(h->cx, &h->main, im->name, im->len, kind, out);
+    *in_main = found;
+    for (size_t i = 0; i < h->nmods && !found; i++) {
+        if (get_export(h->cx, &h->mods[i].instance, im->name, im->len, kind, out)) {
             *base = h->mods[i].memory_base;
-            return true;
+            found = true;
         }
     }
-    return false;
+    if (found) (void)eryx__dl_sym_add(h, im, kind, out, *base, *in_main); /* out of memory: just not kept */
+    return found;
 }
 
-static eryx_status new_i32_global(wasmtime_context_t *cx, bool mutable_, uint32_t value, wasmtime_global_t *out,
+static eryx_status new_i32_global(eryx__dl_host *h, bool mutable_, uint32_t value, wasmtime_global_t *out,
                                   eryx__errbuf *err) {
-    wasm_globaltype_t *gt = wasm_globaltype_new(wasm_valtype_new(WASM_I32), mutable_ ? WASM_VAR : WASM_CONST);
+    wasm_globaltype_t **gt = mutable_ ? &h->gt_var : &h->gt_const;
+    if (!*gt && !(*gt = wasm_globaltype_new(wasm_valtype_new(WASM_I32), mutable_ ? WASM_VAR : WASM_CONST)))
+        return eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     wasmtime_val_t v = {.kind = WASMTIME_I32, .of.i32 = (int32_t)value};
-    wasmtime_error_t *e = wasmtime_global_new(cx, gt, &v, out);
-    wasm_globaltype_delete(gt);
+    wasmtime_error_t *e = wasmtime_global_new(h->cx, *gt, &v, out);
     return e ? fail_wasmtime(err, "cannot make a global", e, NULL) : ERYX_OK;
 }
 
@@ -263,7 +275,7 @@ static uint32_t global_u32(wasmtime_context_t *cx, const wasmtime_global_t *g) {
 typedef struct pending {
     size_t import;    /* index into the externs */
     bool func;        /* GOT.func (else GOT.mem) */
-    const char *name; /* into the import type vector */
+    const char *name; /* into the module's import names (eryx__dl_imports) */
     size_t len;
 } pending;
 
@@ -319,8 +331,6 @@ static eryx_status call_if_exported(eryx__dl_host *h, const wasmtime_instance_t 
     return ERYX_OK;
 }
 
-#define NAME_IS(n, s) ((n)->size == sizeof(s) - 1 && !memcmp((n)->data, s, sizeof(s) - 1))
-
 /* A load, or with `at` a replay: the module's memory already holds its data (a
 ** snapshot taken after it was loaded), at at->memory_base, and its table slots must
 ** come out at at->table_base; no allocation, no relocations, no constructors. */
@@ -329,8 +339,59 @@ typedef struct replay_at {
     bool has_data; /* the module still has its data segments (else a stripped copy) */
 } replay_at;
 
-static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                             const replay_at *at, const eryx__dl_module **out, eryx__errbuf *err) {
+/* The extern for import im of a module whose bases are memory_base and table_base;
+** a GOT entry for the module's own symbol is queued in todo (filled after it is
+** instantiated). */
+static eryx_status resolve(eryx__dl_host *h, const eryx__dl_import *im, size_t i, uint32_t memory_base,
+                           uint32_t table_base, const char *name, wasmtime_extern_t *ext, pending *todo, size_t *ntodo,
+                           eryx__errbuf *err) {
+    wasmtime_extern_t found;
+    uint32_t base = 0, value = 0;
+    bool in_main;
+    int64_t mi;
+    eryx_status rc = ERYX_OK;
+    switch (im->cls) {
+    case ERYX__DLI_MEMORY: *ext = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_MEMORY, .of.memory = h->memory}; break;
+    case ERYX__DLI_TABLE: *ext = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_TABLE, .of.table = h->table}; break;
+    case ERYX__DLI_STACK_POINTER:
+        *ext = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_GLOBAL, .of.global = h->stack_pointer};
+        break;
+    case ERYX__DLI_MEMORY_BASE:
+    case ERYX__DLI_TABLE_BASE:
+        ext->kind = WASMTIME_EXTERN_GLOBAL;
+        rc =
+            new_i32_global(h, false, im->cls == ERYX__DLI_MEMORY_BASE ? memory_base : table_base, &ext->of.global, err);
+        break;
+    case ERYX__DLI_FUNC:
+        if (find_symbol(h, im, WASMTIME_EXTERN_FUNC, &found, &base, &in_main)) *ext = found;
+        else
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE,
+                            "side module %s: undefined symbol %s (a function neither the interpreter nor a loaded "
+                            "module exports; was it built for another interpreter?)",
+                            name, im->name);
+        break;
+    case ERYX__DLI_GOT_MEM:
+    case ERYX__DLI_GOT_FUNC:
+        ext->kind = WASMTIME_EXTERN_GLOBAL;
+        if (im->cls == ERYX__DLI_GOT_FUNC && find_symbol(h, im, WASMTIME_EXTERN_FUNC, &found, &base, &in_main))
+            rc = in_main && (mi = main_index(h, im->name, im->len)) >= 0
+                     ? (value = (uint32_t)mi, ERYX_OK) /* the main's own index: pointers compare equal */
+                     : eryx__dl_func_index(h, &found.of.func, &value, err);
+        else if (im->cls == ERYX__DLI_GOT_MEM && find_symbol(h, im, WASMTIME_EXTERN_GLOBAL, &found, &base, &in_main))
+            value = base + global_u32(h->cx, &found.of.global);
+        else todo[(*ntodo)++] = (pending){i, im->cls == ERYX__DLI_GOT_FUNC, im->name, im->len};
+        if (rc == 0) rc = new_i32_global(h, true, value, &ext->of.global, err);
+        break;
+    default:
+        rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %s.%s, which the loader does not provide", name,
+                        im->module, im->name);
+    }
+    return rc;
+}
+
+static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d,
+                             const eryx__dl_imports *given, const char *name, const replay_at *at,
+                             const eryx__dl_module **out, eryx__errbuf *err) {
     *out = NULL;
     if (d->n_tls_exports)
         return eryx__fail(err, ERYX_ERR_PACKAGE,
@@ -359,60 +420,18 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
                           "side module %s: its table slots came out at %u, not at %u as recorded", name, table_base,
                           at->table_base);
 
-    wasm_importtype_vec_t imports;
-    wasmtime_module_imports(side, &imports);
-    wasmtime_extern_t *ext = calloc(imports.size ? imports.size : 1, sizeof *ext);
-    pending *todo = calloc(imports.size ? imports.size : 1, sizeof *todo);
+    eryx__dl_imports own = {0};
+    const eryx__dl_imports *imp = given;
+    if (!imp) {
+        if ((st = eryx__dl_imports_read(side, &own, err)) != ERYX_OK) return st;
+        imp = &own;
+    }
+    wasmtime_extern_t *ext = calloc(imp->n ? imp->n : 1, sizeof *ext);
+    pending *todo = calloc(imp->n ? imp->n : 1, sizeof *todo);
     size_t ntodo = 0;
     eryx_status rc = ext && todo ? ERYX_OK : eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; rc == 0 && i < imports.size; i++) {
-        const wasm_name_t *mod = wasm_importtype_module(imports.data[i]),
-                          *field = wasm_importtype_name(imports.data[i]);
-        wasm_externkind_t kind = wasm_externtype_kind(wasm_importtype_type(imports.data[i]));
-        const char *f = field->data;
-        int flen = (int)field->size;
-        uint32_t base = 0;
-        wasmtime_extern_t found;
-        if (NAME_IS(mod, "env") && kind == WASM_EXTERN_MEMORY && NAME_IS(field, "memory")) {
-            ext[i] = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_MEMORY, .of.memory = h->memory};
-        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_TABLE && NAME_IS(field, "__indirect_function_table")) {
-            ext[i] = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_TABLE, .of.table = h->table};
-        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_GLOBAL && NAME_IS(field, "__stack_pointer")) {
-            ext[i] = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_GLOBAL, .of.global = h->stack_pointer};
-        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_GLOBAL &&
-                   (NAME_IS(field, "__memory_base") || NAME_IS(field, "__table_base"))) {
-            ext[i].kind = WASMTIME_EXTERN_GLOBAL;
-            rc = new_i32_global(h->cx, false, NAME_IS(field, "__memory_base") ? memory_base : table_base,
-                                &ext[i].of.global, err);
-        } else if (NAME_IS(mod, "env") && kind == WASM_EXTERN_FUNC) {
-            bool in_main;
-            if (find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main)) ext[i] = found;
-            else
-                rc =
-                    eryx__fail(err, ERYX_ERR_PACKAGE,
-                               "side module %s: undefined symbol %.*s (a function neither the interpreter nor a loaded "
-                               "module exports; was it built for another interpreter?)",
-                               name, flen, f);
-        } else if ((NAME_IS(mod, "GOT.mem") || NAME_IS(mod, "GOT.func")) && kind == WASM_EXTERN_GLOBAL) {
-            bool func = NAME_IS(mod, "GOT.func");
-            uint32_t value = 0;
-            ext[i].kind = WASMTIME_EXTERN_GLOBAL;
-            bool in_main;
-            int64_t mi;
-            if (func && find_symbol(h, f, field->size, WASMTIME_EXTERN_FUNC, &found, &base, &in_main))
-                rc = in_main && (mi = main_index(h, f, field->size)) >= 0
-                         ? (value = (uint32_t)mi, ERYX_OK) /* the main's own index: pointers compare equal */
-                         : eryx__dl_func_index(h, &found.of.func, &value, err);
-            else if (!func && find_symbol(h, f, field->size, WASMTIME_EXTERN_GLOBAL, &found, &base, &in_main))
-                value = base + global_u32(h->cx, &found.of.global);
-            else todo[ntodo++] = (pending){i, func, f, field->size}; /* its own symbol, after instantiation */
-            if (rc == 0) rc = new_i32_global(h->cx, true, value, &ext[i].of.global, err);
-        } else {
-            rc =
-                eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %.*s.%.*s, which the loader does not provide",
-                           name, (int)mod->size, mod->data, flen, f);
-        }
-    }
+    for (size_t i = 0; rc == 0 && i < imp->n; i++)
+        rc = resolve(h, &imp->v[i], i, memory_base, table_base, name, &ext[i], todo, &ntodo, err);
     wasmtime_instance_t inst;
     /* A replay: instantiating writes the module's data segments (unrelocated, as
     ** built) over the relocated, constructed data the snapshot holds; keep that
@@ -424,7 +443,7 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
     }
     if (rc == 0) {
         wasm_trap_t *trap = NULL;
-        wasmtime_error_t *e = wasmtime_instance_new(h->cx, side, ext, imports.size, &inst, &trap);
+        wasmtime_error_t *e = wasmtime_instance_new(h->cx, side, ext, imp->n, &inst, &trap);
         if (e || trap) {
             char what[256];
             snprintf(what, sizeof what, "instantiating side module %s failed", name);
@@ -456,7 +475,7 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
     }
     free(ext);
     free(todo);
-    wasm_importtype_vec_delete(&imports);
+    eryx__dl_imports_free(&own);
     if (rc != ERYX_OK) return rc;
     eryx__dl_module *m = &h->mods[h->nmods];
     *m =
@@ -474,16 +493,17 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
     return ERYX_OK;
 }
 
-eryx_status eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d, const char *name,
-                          const eryx__dl_module **out, eryx__errbuf *err) {
-    return load_impl(h, side, d, name, NULL, out, err);
+eryx_status eryx__dl_load(eryx__dl_host *h, const wasmtime_module_t *side, const eryx__dylink *d,
+                          const eryx__dl_imports *imp, const char *name, const eryx__dl_module **out,
+                          eryx__errbuf *err) {
+    return load_impl(h, side, d, imp, name, NULL, out, err);
 }
 
 eryx_status eryx__dl_replay(eryx__dl_host *h, const wasmtime_module_t *side, bool has_data, const eryx__dylink *d,
-                            const char *name, uint32_t memory_base, uint32_t table_base, const eryx__dl_module **out,
-                            eryx__errbuf *err) {
+                            const eryx__dl_imports *imp, const char *name, uint32_t memory_base, uint32_t table_base,
+                            const eryx__dl_module **out, eryx__errbuf *err) {
     replay_at at = {memory_base, table_base, has_data};
-    return load_impl(h, side, d, name, &at, out, err);
+    return load_impl(h, side, d, imp, name, &at, out, err);
 }
 
 void eryx__dl_shutdown(void) {

@@ -23,6 +23,7 @@ typedef struct side_entry {
     eryx__guest *module;
     eryx__guest *bare; /* without data sections, for restores; NULL: use module */
     eryx__dylink dylink;
+    eryx__dl_imports imports; /* the same for both modules: only data sections differ */
 } side_entry;
 ERYX__PROCESS_STATE static struct {
     pthread_mutex_t lock;
@@ -135,6 +136,12 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
         if (eryx__module_acquire(id, make_side, &mb, &side, &fresh.bare, NULL, &eb) != ERYX_OK) fresh.bare = NULL;
         free(stripped);
     }
+    if (eryx__dl_imports_read(eryx__guest_module(fresh.module), &fresh.imports, err) != ERYX_OK) {
+        eryx__guest_release(fresh.module);
+        eryx__guest_release(fresh.bare);
+        eryx__dylink_free(&fresh.dylink);
+        return NULL;
+    }
     pthread_mutex_lock(&eryx__side_registry.lock);
     for (size_t i = 0; i < eryx__side_registry.n && !found; i++) /* another thread may have been first */
         if (eryx__side_registry.e[i].engine == cc->engine && !strcmp(eryx__side_registry.e[i].sha, sha))
@@ -149,6 +156,7 @@ static const side_entry *compiled(const eryx__cache_config *cc, const char *path
         eryx__guest_release(fresh.module);
         eryx__guest_release(fresh.bare);
         eryx__dylink_free(&fresh.dylink);
+        eryx__dl_imports_free(&fresh.imports);
         if (!found) eryx__fail(err, ERYX_ERR_ENGINE, "more than %d extension modules in one process", REGISTRY_MAX);
     }
     return found;
@@ -245,7 +253,8 @@ eryx_status eryx__ext_open(eryx__dl_host **dl, const eryx__cache_config *cc, was
     if (m) return init_index(h, m, init, index, err);
     const side_entry *e = entry_for_file(cc, vfs, norm, NULL, err);
     if (!e) return ERYX_ERR_PACKAGE;
-    if ((st = eryx__dl_load(h, eryx__guest_module(e->module), &e->dylink, norm, &m, err)) != ERYX_OK) return st;
+    if ((st = eryx__dl_load(h, eryx__guest_module(e->module), &e->dylink, &e->imports, norm, &m, err)) != ERYX_OK)
+        return st;
     st = init_index(h, m, init, index, err);
     /* The record a restore replays: where it went, and which bytes. */
     uint32_t log = st == ERYX_OK ? log_address(h) : 0;
@@ -316,8 +325,8 @@ eryx_status eryx__ext_replay(eryx__dl_host **dl, const eryx__cache_config *cc, w
         if (!e) return ERYX_ERR_PACKAGE;
         const eryx__dl_module *m;
         const eryx__guest *g = e->bare ? e->bare : e->module;
-        if ((st = eryx__dl_replay(h, eryx__guest_module(g), e->bare == NULL, &e->dylink, r.path, r.memory_base,
-                                  r.table_base, &m, err)) != ERYX_OK)
+        if ((st = eryx__dl_replay(h, eryx__guest_module(g), e->bare == NULL, &e->dylink, &e->imports, r.path,
+                                  r.memory_base, r.table_base, &m, err)) != ERYX_OK)
             return st;
         int32_t index;
         if ((st = init_index(h, m, r.init, &index, err)) != ERYX_OK) return st;
@@ -446,6 +455,7 @@ void eryx__ext_shutdown(void) {
         eryx__guest_release(e->module);
         eryx__guest_release(e->bare);
         eryx__dylink_free(&e->dylink);
+        eryx__dl_imports_free(&e->imports);
         memset(e, 0, sizeof *e);
     }
     eryx__side_registry.n = 0;

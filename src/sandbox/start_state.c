@@ -32,15 +32,19 @@ typedef enum { LEVEL_PLAIN, LEVEL_COMMON, LEVEL_FULL } level;
 ** image it imported from (its path and identity), the environment Python read
 ** while starting, the imports and the setup code. One string. Not argv: one
 ** snapshot serves every argv (each restore sets sys.argv). A full id with nothing
-** of the builder's own equals its common id: the builder then uses that image. */
-static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, level lv) {
+** of the builder's own equals its common id: the builder then uses that image.
+** imports (one per line) and with_setup say which of the builder's own it holds:
+** a prefix layer (below) is its packages with the first of its imports only. */
+static char *layer_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, level lv, const char *imports,
+                         bool with_setup) {
     char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing", zip_sha[65];
     struct stat st;
     snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
     if (stat(path, &st) == 0)
         snprintf(zip_id, sizeof zip_id, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_ino,
                  (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-    if (lv == LEVEL_FULL && b->spec.setup && eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0)
+    if (lv == LEVEL_FULL && with_setup && b->spec.setup &&
+        eryx__sha256_hex(b->spec.setup, b->spec.setup_len, setup_sha) != 0)
         return NULL;
     eryx__stdlib_sha256(b->spec.guest_dir, zip_sha);
     size_t n = 384 + strlen(base_sha) + strlen(b->spec.guest_dir) + strlen(eryx__common_imports);
@@ -59,11 +63,15 @@ static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const c
     /* '+' is never in a module list, so this cannot be read as one. */
     if (lv == LEVEL_COMMON || b->common_imports) p += sprintf(p, "+common\x1f%s\x1e", eryx__common_imports);
     if (lv == LEVEL_COMMON) return c;
-    p += sprintf(p, "%s", b->spec.imports ? b->spec.imports : "");
+    p += sprintf(p, "%s", imports ? imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs);   /* installed in the snapshot: a restore need not */
     for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
         p += sprintf(p, "\x1e%s=%s", b->spec.pkgs[i].guest_path, b->spec.pkgs[i].sha256);
     return c;
+}
+
+static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, level lv) {
+    return layer_id_of(b, base_sha, cbs, lv, b->spec.imports, true);
 }
 
 static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char *cbs) {
@@ -80,6 +88,8 @@ typedef struct snapshot_job {
     level level;                   /* the layer to capture (a full job whose builder adds nothing is common) */
     eryx__snapimg *from;           /* NULL, or the layer below to start the capture from (not a fresh start) */
     eryx__guest *bare;             /* with `from`: the module instances of it run */
+    const char *rest;              /* with a prefix layer as `from`: the imports it has not run */
+    bool prefix;                   /* `from` is a prefix layer (the builder's packages on sys.path already) */
 } snapshot_job;
 
 /* Fails the snapshot with what the guest reported (the traceback, or its stderr). */
@@ -186,12 +196,14 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         goto done;
     }
     t.cur = &scratch;
-    if (job->from && t.spec.npkgs &&
+    if (job->from && !job->prefix && t.spec.npkgs &&
         (st = eryx__instance_add_package_paths(&t, &scratch)) != ERYX_OK) { /* a fresh start adds them */
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
     }
-    const char *imports = own ? b->spec.imports : job->level == LEVEL_COMMON ? eryx__common_imports : NULL;
+    const char *imports = own                          ? (job->prefix ? job->rest : b->spec.imports)
+                          : job->level == LEVEL_COMMON ? eryx__common_imports
+                                                       : NULL;
     if ((st = eryx__start_state_run_setup(&t, imports, own ? b->spec.setup : NULL, own ? b->spec.setup_len : 0, true,
                                           &scratch, err)) != ERYX_OK)
         goto done;
@@ -240,9 +252,64 @@ static eryx_status make_bare_module(void *user, wasmtime_module_t **out, eryx__e
 /* The id of the bare module of the guest whose SHA-256 is sha. */
 static void bare_id_of(const char *sha, char id[128]) { snprintf(id, 128, "eryx-bare-1\x1e%s", sha); }
 
+/*
+** A prefix layer: the builder's packages and environment with the first k of its
+** imports (and no setup code, no callbacks), which another builder's start state
+** is when its imports are those k. A new configuration that extends one made
+** before (`pandas` then `pandas` + `textwrap`, or the same imports with other setup
+** code) starts its capture there and pays only what it adds. Only looked up,
+** never made: the longest one a tier has (all the imports first, when the builder
+** has setup code or callbacks), at most PREFIX_PROBES of them. *found says one was.
+*/
+#define PREFIX_PROBES 16
+static eryx_status capture_from_prefix(snapshot_job *job, eryx__snapimg **out, bool *found, eryx__errbuf *err) {
+    *found = false;
+    const eryx_builder *b = job->b;
+    const char *imp = b->spec.imports;
+    if (!imp || !*imp) return ERYX_OK;
+    size_t cut = strlen(imp);
+    if (!b->spec.setup && !job->cbs) cut--; /* the whole list is this builder's own id: start below it */
+    eryx__snapimg *img = NULL;
+    char *prefix = NULL;
+    for (int probes = 0; !img && probes < PREFIX_PROBES; probes++) {
+        while (cut > 0 && imp[cut - 1] != '\n') cut--; /* the end of a line: a whole number of imports */
+        if (cut == 0) break;
+        free(prefix);
+        if (!(prefix = strndup(imp, cut))) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot key");
+        char *id = layer_id_of(b, job->wasm_sha, NULL, LEVEL_FULL, prefix, false);
+        if (!id) {
+            free(prefix);
+            return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot key");
+        }
+        img = eryx__image_lookup(id, job->icc);
+        free(id);
+        if (!img) cut--;
+    }
+    free(prefix);
+    if (!img) return ERYX_OK;
+    char bare_id[128];
+    bare_id_of(job->wasm_sha, bare_id);
+    eryx__guest *bare = NULL;
+    eryx_status st = eryx__module_acquire(bare_id, make_bare_module, job, job->cc, &bare, NULL, err);
+    if (st == ERYX_OK) {
+        snapshot_job fj = *job;
+        fj.from = img, fj.bare = bare, fj.prefix = true, fj.rest = imp + cut;
+        st = capture_snapshot(&fj, out, err);
+    }
+    eryx__guest_release(bare);
+    eryx__snapimg_release(img);
+    *found = true;
+    return st;
+}
+
 static eryx_status capture_from_base(void *user, eryx__snapimg **out, eryx__errbuf *err) {
     snapshot_job *job = user;
     if (job->from) return capture_snapshot(job, out, err);
+    if (job->level == LEVEL_FULL) {
+        bool found;
+        eryx_status st = capture_from_prefix(job, out, &found, err);
+        if (found || st != ERYX_OK) return st;
+    }
     if (job->level != LEVEL_PLAIN) {
         /* Layered: start from the layer below for this environment (made once and
         ** cached like any snapshot) instead of starting Python again and importing

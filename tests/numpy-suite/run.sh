@@ -18,8 +18,8 @@
 #                        crashed the sandbox or timed out (default 50)
 # environment:
 #   ERYX                 the eryx CLI (default: build/eryx)
-#   ERYX_NUMPY_PACKAGE   numpy's package dir (default: guest/numpy/build.sh's output
-#                        + /package; that script builds numpy if it is not cached)
+#   ERYX_NUMPY_PACKAGE   numpy's package dir (default: guest/packages/build.sh numpy's output
+#                        ; that script builds numpy if it is not cached)
 # exit status: 0 when every file ran, nothing failed, crashed or errored, and at
 # least one test passed; 1 otherwise; 2 on a usage or setup error.
 # Results: DIR/results/*.json (per file), DIR/logs/*.log (pytest's output),
@@ -60,10 +60,10 @@ eryx="${ERYX:-$root/build/eryx}"
 [ -x "$eryx" ] || die "no eryx CLI at $eryx (build it with ./build.sh, or set ERYX)"
 pkg="${ERYX_NUMPY_PACKAGE:-}"
 if [ -z "$pkg" ]; then
-    log "ERYX_NUMPY_PACKAGE not set: asking guest/numpy/build.sh (builds numpy if it is not cached)"
-    pkg="$("$root/guest/numpy/build.sh" | tail -n 1)/package"
+    log "ERYX_NUMPY_PACKAGE not set: asking guest/packages/build.sh numpy (builds numpy if it is not cached)"
+    pkg="$("$root/guest/packages/build.sh" numpy | tail -n 1)"
 fi
-[ -f "$pkg/numpy/__init__.py" ] || die "$pkg is not numpy's package dir (no numpy/__init__.py); build it with guest/numpy/build.sh"
+[ -f "$pkg/numpy/__init__.py" ] || die "$pkg is not numpy's package dir (no numpy/__init__.py); build it with guest/packages/build.sh numpy"
 
 # --- the pinned downloads: each once into $ERYX_CACHE/downloads/<sha256>/, hash
 # checked every time (as tests/packages/fetch.sh). numpy's sdist is taken from
