@@ -6,13 +6,13 @@
 #                   to prove the chain.
 # ./build.sh asan   the same build with AddressSanitizer + UndefinedBehaviorSanitizer
 #                   into build-asan/, then runs the whole test suite there.
-# Always: the numpy and pandas package recipes (guest/packages/, docs/PACKAGES.md),
-#                   cached by their inputs, passed to the tests (-DERYX_NUMPY_PACKAGE,
-#                   -DERYX_PANDAS_PACKAGE) and written as build/NAME-VERSION.eryx. Their
-#                   first build compiles with ERYX_PACKAGE_JOBS jobs (default: every core).
+# Always: the numpy, pandas and matplotlib package recipes (guest/packages/, docs/PACKAGES.md),
+#                   cached by their inputs, passed to the tests (-DERYX_<NAME>_PACKAGE:
+#                   e2e.numpy, e2e.pandas, e2e.matplotlib, the Python module's tests) and
+#                   written as build/NAME-VERSION.eryx. Their first build compiles with
+#                   ERYX_PACKAGE_JOBS jobs (default: every core): about 9 minutes on 2.
 # --with NAME       (repeatable) also builds the opt-in recipe guest/packages/NAME, the
-#                   same way (-DERYX_<NAME>_PACKAGE, build/NAME-VERSION.eryx); matplotlib:
-#                   -DERYX_MATPLOTLIB_PACKAGE, e2e.matplotlib and test_matplotlib.py.
+#                   same way (-DERYX_<NAME>_PACKAGE, build/NAME-VERSION.eryx).
 set -euo pipefail
 top="$(cd "$(dirname "$0")" && pwd)"
 cd "$top"
@@ -45,11 +45,11 @@ wasmtime_dir=$(engine/build-wasmtime.sh | tail -n 1)
 guest_dir=$(guest/build.sh | tail -n 1)
 # requests and httpx with their dependencies, pinned by hash (guest/netpkgs): for e2e.net_guest.
 netpkgs_dir=$(guest/netpkgs/build.sh | tail -n 1)
-# Package recipes: numpy and pandas always (late-linked, docs/LATE-LINKING.md), then the
+# Package recipes: numpy, pandas and matplotlib always (late-linked, docs/LATE-LINKING.md), then the
 # opt-in ones (--with NAME); each one's package tree, as -DERYX_<NAME>_PACKAGE. A dedicated
 # build uses every core; the driver alone defaults to one (a shared machine).
 export ERYX_PACKAGE_JOBS="${ERYX_PACKAGE_JOBS:-$(nproc)}"
-packages=(numpy pandas)
+packages=(numpy pandas matplotlib)
 for name in ${with[@]+"${with[@]}"}; do
     case " ${packages[*]} " in *" $name "*) ;; *) packages+=("$name") ;; esac
 done
