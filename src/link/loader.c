@@ -339,6 +339,11 @@ typedef struct replay_at {
     bool has_data; /* the module still has its data segments (else a stripped copy) */
 } replay_at;
 
+/* The symbol cache's kinds for GOT globals (beside wasmtime's extern kinds). */
+#define GOT_MEM_KIND 200
+#define GOT_FUNC_KIND 201
+static uint8_t got_kind(eryx__dl_import_class cls) { return cls == ERYX__DLI_GOT_MEM ? GOT_MEM_KIND : GOT_FUNC_KIND; }
+
 /* The extern for import im of a module whose bases are memory_base and table_base;
 ** a GOT entry for the module's own symbol is queued in todo (filled after it is
 ** instantiated). */
@@ -349,6 +354,7 @@ static eryx_status resolve(eryx__dl_host *h, const eryx__dl_import *im, size_t i
     uint32_t base = 0, value = 0;
     bool in_main;
     int64_t mi;
+    const eryx__dl_sym *c;
     eryx_status rc = ERYX_OK;
     switch (im->cls) {
     case ERYX__DLI_MEMORY: *ext = (wasmtime_extern_t){.kind = WASMTIME_EXTERN_MEMORY, .of.memory = h->memory}; break;
@@ -373,6 +379,12 @@ static eryx_status resolve(eryx__dl_host *h, const eryx__dl_import *im, size_t i
     case ERYX__DLI_GOT_MEM:
     case ERYX__DLI_GOT_FUNC:
         ext->kind = WASMTIME_EXTERN_GLOBAL;
+        /* One GOT global per symbol, shared by every module that imports it (as
+        ** Emscripten's GOT): its value is the symbol's, whoever asks. */
+        if ((c = eryx__dl_sym_find(h, im, got_kind(im->cls)))) {
+            *ext = c->ext;
+            break;
+        }
         if (im->cls == ERYX__DLI_GOT_FUNC && find_symbol(h, im, WASMTIME_EXTERN_FUNC, &found, &base, &in_main))
             rc = in_main && (mi = main_index(h, im->name, im->len)) >= 0
                      ? (value = (uint32_t)mi, ERYX_OK) /* the main's own index: pointers compare equal */
@@ -381,6 +393,8 @@ static eryx_status resolve(eryx__dl_host *h, const eryx__dl_import *im, size_t i
             value = base + global_u32(h->cx, &found.of.global);
         else todo[(*ntodo)++] = (pending){i, im->cls == ERYX__DLI_GOT_FUNC, im->name, im->len};
         if (rc == 0) rc = new_i32_global(h, true, value, &ext->of.global, err);
+        if (rc == 0 && (*ntodo == 0 || todo[*ntodo - 1].import != i)) /* its value is final: share it */
+            (void)eryx__dl_sym_add(h, im, got_kind(im->cls), ext, 0, false);
         break;
     default:
         rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s imports %s.%s, which the loader does not provide", name,
@@ -471,6 +485,10 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
         if (rc == 0) {
             wasmtime_error_t *e = wasmtime_global_set(h->cx, &ext[todo[k].import].of.global, &v);
             if (e) rc = fail_wasmtime(err, "cannot set a GOT entry", e, NULL);
+        }
+        if (rc == 0) { /* final now: later modules importing it share it */
+            const eryx__dl_import *im = &imp->v[todo[k].import];
+            (void)eryx__dl_sym_add(h, im, got_kind(im->cls), &ext[todo[k].import], 0, false);
         }
     }
     free(ext);
