@@ -8,6 +8,7 @@
 */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "../cache/key.h"
 #include "../common/counters.h"
 #include "../common/le.h"
+#include "../common/process_state.h"
 #include "../snapshot/wasm_image.h"
 #include "../vfs/vfs.h"
 #include "blob_key.h"
@@ -139,11 +141,45 @@ eryx_status eryx__start_state_run_setup(eryx_sandbox *s, const char *imports, co
 /* The build-time link check of the builder's extension modules against the
 ** interpreter module m (SHA-256 sha), once per builder and interpreter: an
 ** extension built for another interpreter fails here, naming the file and the
-** symbol, before anything imports it. */
+** symbol, before anything imports it.
+** The answer depends only on the interpreter and the packages' contents, so a
+** passed check is remembered for the process by their hashes (LINKS_PASSED_MAX
+** combinations): a new builder with the same packages (the Python module makes
+** one per sandbox) does not check ~30,000 imports again. */
+#define LINKS_PASSED_MAX 64
+ERYX__PROCESS_STATE static struct {
+    pthread_mutex_t lock;
+    char key[LINKS_PASSED_MAX][65];
+    size_t n, next;
+} eryx__links_passed = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int links_key(const eryx_builder *b, const char *sha, char key[65]) {
+    eryx__key_ctx *kc = eryx__key_begin();
+    if (!kc) return -1;
+    eryx__key_add_str(kc, "eryx-links-passed-1");
+    eryx__key_add_str(kc, sha);
+    for (size_t i = 0; i < b->spec.npkgs; i++) eryx__key_add_str(kc, b->spec.pkgs[i].sha256);
+    return eryx__key_end(kc, key);
+}
+
 eryx_status eryx__start_state_check_links(eryx_builder *b, const wasmtime_module_t *m, const char *sha,
                                           eryx__errbuf *err) {
     if (!strcmp(b->link_checked, sha)) return ERYX_OK;
-    if (eryx__ext_check_packages(m, sha, b->spec.pkgs, b->spec.npkgs, err) != ERYX_OK) return ERYX_ERR_PACKAGE;
+    char key[65];
+    bool keyed = links_key(b, sha, key) == 0, passed = false;
+    pthread_mutex_lock(&eryx__links_passed.lock);
+    for (size_t i = 0; keyed && i < eryx__links_passed.n && !passed; i++)
+        passed = !strcmp(eryx__links_passed.key[i], key);
+    pthread_mutex_unlock(&eryx__links_passed.lock);
+    if (!passed && eryx__ext_check_packages(m, sha, b->spec.pkgs, b->spec.npkgs, err) != ERYX_OK)
+        return ERYX_ERR_PACKAGE;
+    if (!passed && keyed) { /* a ring: the oldest combination goes first */
+        pthread_mutex_lock(&eryx__links_passed.lock);
+        memcpy(eryx__links_passed.key[eryx__links_passed.next], key, 65);
+        eryx__links_passed.next = (eryx__links_passed.next + 1) % LINKS_PASSED_MAX;
+        if (eryx__links_passed.n < LINKS_PASSED_MAX) eryx__links_passed.n++;
+        pthread_mutex_unlock(&eryx__links_passed.lock);
+    }
     snprintf(b->link_checked, sizeof b->link_checked, "%s", sha);
     return ERYX_OK;
 }
