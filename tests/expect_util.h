@@ -1,9 +1,12 @@
 /* Running guest code and comparing its stdout, for the end-to-end tests of
-** packages (numpy, pandas): run() returns a copy of the execution's stdout (the
-** status in *st; stderr is printed when it failed); EXPECT counts a check that
-** fails unless the status is ERYX_OK and stdout is exactly want. */
+** packages (numpy, pandas, matplotlib): run() returns a copy of the execution's
+** stdout (the status in *st; stderr is printed when it failed); EXPECT counts a
+** check that fails unless the status is ERYX_OK and stdout is exactly want;
+** pkg_builder() is a builder with two packages and a 1 GiB memory cap, pkg_sandbox()
+** a sandbox of it (NULL, with the builder's message printed, when it fails). */
 #ifndef ERYX_TEST_EXPECT_UTIL_H
 #define ERYX_TEST_EXPECT_UTIL_H
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
@@ -29,5 +32,19 @@ static void expect_at(eryx_sandbox *s, const char *code, const char *want, const
     free(out);
 }
 #define EXPECT(s, code, want) expect_at(s, code, want, __FILE__, __LINE__)
+
+static eryx_builder *pkg_builder(const char *pkg1, const char *pkg2) {
+    eryx_builder *b = eryx_builder_new();
+    CHECK(eryx_builder_add_package(b, pkg1) == ERYX_OK);
+    CHECK(eryx_builder_add_package(b, pkg2) == ERYX_OK);
+    eryx_builder_set_max_memory(b, 1024u << 20);
+    return b;
+}
+
+static eryx_sandbox *pkg_sandbox(eryx_builder *b) {
+    eryx_sandbox *s = NULL;
+    if (eryx_sandbox_new(b, &s) != ERYX_OK) fprintf(stderr, "eryx_sandbox_new: %s\n", eryx_builder_errmsg(b));
+    return s;
+}
 
 #endif

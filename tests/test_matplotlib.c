@@ -18,31 +18,19 @@
 
 static const char *numpy_pkg, *mpl_pkg;
 
-static eryx_builder *builder(void) {
-    eryx_builder *b = eryx_builder_new();
-    CHECK(eryx_builder_add_package(b, numpy_pkg) == ERYX_OK);
-    CHECK(eryx_builder_add_package(b, mpl_pkg) == ERYX_OK);
-    eryx_builder_set_max_memory(b, 1024u << 20);
-    return b;
-}
-
-static eryx_sandbox *sandbox(eryx_builder *b) {
-    eryx_sandbox *s = NULL;
-    if (eryx_sandbox_new(b, &s) != ERYX_OK) fprintf(stderr, "eryx_sandbox_new: %s\n", eryx_builder_errmsg(b));
-    return s;
-}
+static eryx_builder *builder(void) { return pkg_builder(numpy_pkg, mpl_pkg); }
 
 /* A PNG's signature and IHDR (width, height, bit depth, colour type), in the guest. */
-#define PNG_INFO                                                                             \
-    "import struct\n"                                                                        \
-    "def png_info(path):\n"                                                                  \
-    "    d = open(path, 'rb').read()\n"                                                      \
-    "    assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n' and d[12:16] == b'IHDR', d[:16]\n"        \
+#define PNG_INFO                                                                      \
+    "import struct\n"                                                                 \
+    "def png_info(path):\n"                                                           \
+    "    d = open(path, 'rb').read()\n"                                               \
+    "    assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n' and d[12:16] == b'IHDR', d[:16]\n" \
     "    return struct.unpack('>IIBB', d[16:26])\n"
 
 static void test_matplotlib_in_a_sandbox(void) {
     eryx_builder *b = builder();
-    eryx_sandbox *s = sandbox(b);
+    eryx_sandbox *s = pkg_sandbox(b);
     CHECK(s != NULL);
     if (!s) {
         eryx_builder_free(b);
@@ -59,19 +47,18 @@ static void test_matplotlib_in_a_sandbox(void) {
            "print(matplotlib.__version__, matplotlib.get_backend(), matplotlib.get_configdir(), records)",
            "3.10.9 Agg /tmp/matplotlib []\n");
     EXPECT(s,
-           PNG_INFO
-           "import numpy as np, matplotlib.pyplot as plt\n"
-           "fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\n"
-           "x = np.linspace(0, 10, 100)\n"
-           "ax.plot(x, np.sin(x), 'r-', label='sin')\n"
-           "ax.set_title(r'$\\alpha^2 + \\sqrt{x}$ and text')\n"
-           "ax.legend()\n"
-           "fig.savefig('/tmp/line.png')\n"
-           "print(png_info('/tmp/line.png'))\n"
-           "from PIL import Image\n"
-           "im = Image.open('/tmp/line.png')\n"
-           "px = im.convert('RGB').getdata()\n"
-           "print(im.size, im.mode, (255, 0, 0) in set(px), (255, 255, 255) in set(px))",
+           PNG_INFO "import numpy as np, matplotlib.pyplot as plt\n"
+                    "fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\n"
+                    "x = np.linspace(0, 10, 100)\n"
+                    "ax.plot(x, np.sin(x), 'r-', label='sin')\n"
+                    "ax.set_title(r'$\\alpha^2 + \\sqrt{x}$ and text')\n"
+                    "ax.legend()\n"
+                    "fig.savefig('/tmp/line.png')\n"
+                    "print(png_info('/tmp/line.png'))\n"
+                    "from PIL import Image\n"
+                    "im = Image.open('/tmp/line.png')\n"
+                    "px = im.convert('RGB').getdata()\n"
+                    "print(im.size, im.mode, (255, 0, 0) in set(px), (255, 255, 255) in set(px))",
            "(200, 150, 8, 6)\n(200, 150) RGBA True True\n");
     EXPECT(s,
            "import matplotlib.pyplot as plt\n"
@@ -88,19 +75,18 @@ static void test_matplotlib_in_a_sandbox(void) {
     /* contourpy (filled and line contours), Qhull (Delaunay of a unit square: two
     ** triangles), kiwisolver (constrained layout moves the axes off the defaults). */
     EXPECT(s,
-           PNG_INFO
-           "import numpy as np, matplotlib.pyplot as plt, matplotlib.tri as mtri\n"
-           "X, Y = np.meshgrid(np.linspace(-2, 2, 40), np.linspace(-2, 2, 40))\n"
-           "fig, ax = plt.subplots(layout='constrained', figsize=(3, 3), dpi=40)\n"
-           "cs = ax.contourf(X, Y, np.exp(-X**2 - Y**2), levels=[0.1, 0.5, 0.9])\n"
-           "ax.contour(X, Y, np.exp(-X**2 - Y**2), levels=[0.5], colors='k')\n"
-           "fig.colorbar(cs)\n"
-           "fig.savefig('/tmp/c.png')\n"
-           "print(png_info('/tmp/c.png'), len(cs.allsegs), [len(s) > 0 for s in cs.allsegs])\n"
-           "t = mtri.Triangulation([0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0])\n"
-           "print(len(t.triangles), sorted(set(t.triangles.ravel().tolist())))\n"
-           "p = ax.get_position()\n"
-           "print(p.x0 > 0 and p.x1 < 1 and (round(p.x0, 3), round(p.x1, 3)) != (0.125, 0.9))",
+           PNG_INFO "import numpy as np, matplotlib.pyplot as plt, matplotlib.tri as mtri\n"
+                    "X, Y = np.meshgrid(np.linspace(-2, 2, 40), np.linspace(-2, 2, 40))\n"
+                    "fig, ax = plt.subplots(layout='constrained', figsize=(3, 3), dpi=40)\n"
+                    "cs = ax.contourf(X, Y, np.exp(-X**2 - Y**2), levels=[0.1, 0.5, 0.9])\n"
+                    "ax.contour(X, Y, np.exp(-X**2 - Y**2), levels=[0.5], colors='k')\n"
+                    "fig.colorbar(cs)\n"
+                    "fig.savefig('/tmp/c.png')\n"
+                    "print(png_info('/tmp/c.png'), len(cs.allsegs), [len(s) > 0 for s in cs.allsegs])\n"
+                    "t = mtri.Triangulation([0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0])\n"
+                    "print(len(t.triangles), sorted(set(t.triangles.ravel().tolist())))\n"
+                    "p = ax.get_position()\n"
+                    "print(p.x0 > 0 and p.x1 < 1 and (round(p.x0, 3), round(p.x1, 3)) != (0.125, 0.9))",
            "(120, 120, 8, 6) 2 [True, True]\n2 [0, 1, 2, 3]\nTrue\n");
     eryx_sandbox_free(s);
     eryx_builder_free(b);
@@ -112,17 +98,16 @@ static void test_preimported_pyplot(void) {
     eryx_builder *b = builder();
     CHECK(eryx_builder_add_preimport(b, "matplotlib.pyplot") == ERYX_OK);
     for (int i = 0; i < 2; i++) {
-        eryx_sandbox *s = sandbox(b);
+        eryx_sandbox *s = pkg_sandbox(b);
         CHECK(s != NULL);
         if (!s) break;
         EXPECT(s,
-               PNG_INFO
-               "import sys\nprint('matplotlib.pyplot' in sys.modules)\n"
-               "import matplotlib.pyplot as plt\n"
-               "fig = plt.figure(figsize=(2, 1), dpi=100)\n"
-               "fig.text(0.1, 0.5, 'restored')\n"
-               "fig.savefig('/tmp/r.png')\n"
-               "print(png_info('/tmp/r.png'))",
+               PNG_INFO "import sys\nprint('matplotlib.pyplot' in sys.modules)\n"
+                        "import matplotlib.pyplot as plt\n"
+                        "fig = plt.figure(figsize=(2, 1), dpi=100)\n"
+                        "fig.text(0.1, 0.5, 'restored')\n"
+                        "fig.savefig('/tmp/r.png')\n"
+                        "print(png_info('/tmp/r.png'))",
                "True\n(200, 100, 8, 6)\n");
         eryx_sandbox_free(s);
     }

@@ -16,24 +16,11 @@
 
 static const char *numpy_pkg, *pandas_pkg;
 
-
-static eryx_builder *builder(void) {
-    eryx_builder *b = eryx_builder_new();
-    CHECK(eryx_builder_add_package(b, numpy_pkg) == ERYX_OK);
-    CHECK(eryx_builder_add_package(b, pandas_pkg) == ERYX_OK);
-    eryx_builder_set_max_memory(b, 1024u << 20);
-    return b;
-}
-
-static eryx_sandbox *sandbox(eryx_builder *b) {
-    eryx_sandbox *s = NULL;
-    if (eryx_sandbox_new(b, &s) != ERYX_OK) fprintf(stderr, "eryx_sandbox_new: %s\n", eryx_builder_errmsg(b));
-    return s;
-}
+static eryx_builder *builder(void) { return pkg_builder(numpy_pkg, pandas_pkg); }
 
 static void test_pandas_in_a_sandbox(void) {
     eryx_builder *b = builder();
-    eryx_sandbox *s = sandbox(b);
+    eryx_sandbox *s = pkg_sandbox(b);
     CHECK(s != NULL);
     if (!s) {
         eryx_builder_free(b);
@@ -98,7 +85,7 @@ static void test_preimported_pandas(void) {
     eryx_builder *b = builder();
     CHECK(eryx_builder_add_preimport(b, "pandas") == ERYX_OK);
     for (int i = 0; i < 2; i++) {
-        eryx_sandbox *s = sandbox(b);
+        eryx_sandbox *s = pkg_sandbox(b);
         CHECK(s != NULL);
         if (!s) break;
         EXPECT(s,

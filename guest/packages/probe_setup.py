@@ -3,7 +3,7 @@
 steps up to and including `meson setup` (fetch-sdist, tools, host-python, unpack,
 setup), nothing compiled, in build/probe-NAME/ of this tree (made anew each run).
 For a recipe that does not build yet: where its setup stops, and why
-(docs/PACKAGES.md, "scipy and scikit-learn: findings"). MESON_OPTIONs are added after
+(docs/SCIPY.md). MESON_OPTIONs are added after
 the recipe's options (a later -Dopt wins). The host packages and the CPython tree
 must be in the cache already (this never builds them: guest/packages/build.sh NAME
 does). Prints the setup log's last lines; exits 1 when a step fails, with its log's

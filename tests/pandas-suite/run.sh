@@ -10,7 +10,7 @@
 # which WASI lacks), --basetemp=/tmp/pytest (pytest's own temp dir checks os.getuid,
 # which WASI lacks) and pandas' addopts emptied (they ask for fd capture).
 # environment: ERYX (default build/eryx). Exit status 0 when every file passed.
-# docs/PACKAGES.md, "pandas' own tests", has the results and what the failures are.
+# docs/PANDAS.md, "pandas' own tests", has the results and what the failures are.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
