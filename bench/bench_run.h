@@ -10,12 +10,12 @@
 #include "eryx.h"
 
 /* Sorts v and prints its p50 and p99 after what, padded to width. */
-static void report(const char *what, int width, double *v, int n) {
+static inline void report(const char *what, int width, double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     printf("%-*s p50 %9.3f ms  p99 %9.3f ms  (%d runs)\n", width, what, v[n / 2], v[n - 1 - n / 100], n);
 }
 
-static void must(eryx_status st, eryx_builder *b, const char *what) {
+static inline void must(eryx_status st, eryx_builder *b, const char *what) {
     if (st != ERYX_OK) {
         fprintf(stderr, "%s: %s: %s\n", what, eryx_status_name(st), b ? eryx_builder_errmsg(b) : "");
         exit(1);
@@ -23,7 +23,7 @@ static void must(eryx_status st, eryx_builder *b, const char *what) {
 }
 
 /* One execute of code in s, in milliseconds; exits on a failure. */
-static double run(eryx_sandbox *s, const char *code) {
+static inline double run(eryx_sandbox *s, const char *code) {
     eryx_result *r = NULL;
     double t = now_ms();
     eryx_status st = eryx_sandbox_execute(s, code, strlen(code), &r);

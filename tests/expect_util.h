@@ -33,7 +33,7 @@ static void expect_at(eryx_sandbox *s, const char *code, const char *want, const
 }
 #define EXPECT(s, code, want) expect_at(s, code, want, __FILE__, __LINE__)
 
-static eryx_builder *pkg_builder(const char *pkg1, const char *pkg2) {
+static inline eryx_builder *pkg_builder(const char *pkg1, const char *pkg2) {
     eryx_builder *b = eryx_builder_new();
     CHECK(eryx_builder_add_package(b, pkg1) == ERYX_OK);
     CHECK(eryx_builder_add_package(b, pkg2) == ERYX_OK);
@@ -41,7 +41,7 @@ static eryx_builder *pkg_builder(const char *pkg1, const char *pkg2) {
     return b;
 }
 
-static eryx_sandbox *pkg_sandbox(eryx_builder *b) {
+static inline eryx_sandbox *pkg_sandbox(eryx_builder *b) {
     eryx_sandbox *s = NULL;
     if (eryx_sandbox_new(b, &s) != ERYX_OK) fprintf(stderr, "eryx_sandbox_new: %s\n", eryx_builder_errmsg(b));
     return s;
