@@ -185,7 +185,7 @@ eryx_status eryx_builder_set_memory_cache(eryx_builder *builder, eryx_cache *cac
 /*
 ** Bounds the cache directory: at most max_bytes of entries and max_entries entries
 ** (0: no bound); when a new entry would pass them, the least recently used entries
-** not in use by any process are removed. Default: 1 GiB, no count bound.
+** not in use by any process are removed. Default: 4 GiB, no count bound.
 */
 eryx_status eryx_builder_set_cache_limits(eryx_builder *builder, uint64_t max_bytes, uint64_t max_entries);
 
