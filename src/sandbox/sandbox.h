@@ -43,8 +43,8 @@
 #define DEFAULT_MEMFS_LIMIT (64u << 20)
 #define DEFAULT_MEMFS_ENTRIES 100000u
 #define DEFAULT_CACHE_MAX_BYTES ((uint64_t)4 << 30) /* docs/CACHE.md, "Bounds and eviction": why 4 GiB */
-#define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20) /* per stream */
-#define DEFAULT_COLLECT_MAX ((uint64_t)64 << 20)  /* files handed back per execution (as /data holds) */
+#define DEFAULT_OUTPUT_LIMIT ((uint64_t)16 << 20)   /* per stream */
+#define DEFAULT_COLLECT_MAX ((uint64_t)64 << 20)    /* files handed back per execution (as /data holds) */
 #define TRUNCATION_MARKER "\n[eryx: output truncated: the stream reached its byte limit]\n"
 /* Host waits (sleep, stdin) wake this often to check for a timeout or a cancel. */
 #define WAIT_SLICE_NS 2000000L
