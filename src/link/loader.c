@@ -241,7 +241,6 @@ static bool find_symbol(eryx__dl_host *h, const eryx__dl_import *im, wasmtime_ex
         return true;
     }
     *base = 0;
-    *in_main = true;
     bool found = get_export(h->cx, &h->main, im->name, im->len, kind, out);
     *in_main = found;
     for (size_t i = 0; i < h->nmods && !found; i++) {
@@ -271,13 +270,6 @@ static uint32_t global_u32(wasmtime_context_t *cx, const wasmtime_global_t *g) {
     wasmtime_global_get(cx, g, &v);
     return v.kind == WASMTIME_I32 ? (uint32_t)v.of.i32 : 0;
 }
-
-typedef struct pending {
-    size_t import;    /* index into the externs */
-    bool func;        /* GOT.func (else GOT.mem) */
-    const char *name; /* into the module's import names (eryx__dl_imports) */
-    size_t len;
-} pending;
 
 static eryx_status reserve_memory(eryx__dl_host *h, const eryx__dylink *d, uint32_t *base, eryx__errbuf *err) {
     *base = 0;
@@ -344,11 +336,11 @@ typedef struct replay_at {
 #define GOT_FUNC_KIND 201
 static uint8_t got_kind(eryx__dl_import_class cls) { return cls == ERYX__DLI_GOT_MEM ? GOT_MEM_KIND : GOT_FUNC_KIND; }
 
-/* The extern for import im of a module whose bases are memory_base and table_base;
-** a GOT entry for the module's own symbol is queued in todo (filled after it is
-** instantiated). */
+/* The extern for import i (im) of a module whose bases are memory_base and
+** table_base; a GOT entry for the module's own symbol has its index queued in todo
+** (filled after it is instantiated). */
 static eryx_status resolve(eryx__dl_host *h, const eryx__dl_import *im, size_t i, uint32_t memory_base,
-                           uint32_t table_base, const char *name, wasmtime_extern_t *ext, pending *todo, size_t *ntodo,
+                           uint32_t table_base, const char *name, wasmtime_extern_t *ext, size_t *todo, size_t *ntodo,
                            eryx__errbuf *err) {
     wasmtime_extern_t found;
     uint32_t base = 0, value = 0;
@@ -391,9 +383,9 @@ static eryx_status resolve(eryx__dl_host *h, const eryx__dl_import *im, size_t i
                      : eryx__dl_func_index(h, &found.of.func, &value, err);
         else if (im->cls == ERYX__DLI_GOT_MEM && find_symbol(h, im, WASMTIME_EXTERN_GLOBAL, &found, &base, &in_main))
             value = base + global_u32(h->cx, &found.of.global);
-        else todo[(*ntodo)++] = (pending){i, im->cls == ERYX__DLI_GOT_FUNC, im->name, im->len};
+        else todo[(*ntodo)++] = i; /* its own symbol: set after instantiation, shared then */
         if (rc == 0) rc = new_i32_global(h, true, value, &ext->of.global, err);
-        if (rc == 0 && (*ntodo == 0 || todo[*ntodo - 1].import != i)) /* its value is final: share it */
+        if (rc == 0 && (*ntodo == 0 || todo[*ntodo - 1] != i)) /* its value is final: share it */
             (void)eryx__dl_sym_add(h, im, got_kind(im->cls), ext, 0, false);
         break;
     default:
@@ -441,7 +433,7 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
         imp = &own;
     }
     wasmtime_extern_t *ext = calloc(imp->n ? imp->n : 1, sizeof *ext);
-    pending *todo = calloc(imp->n ? imp->n : 1, sizeof *todo);
+    size_t *todo = calloc(imp->n ? imp->n : 1, sizeof *todo);
     size_t ntodo = 0;
     eryx_status rc = ext && todo ? ERYX_OK : eryx__fail(err, ERYX_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; rc == 0 && i < imp->n; i++)
@@ -471,25 +463,25 @@ static eryx_status load_impl(eryx__dl_host *h, const wasmtime_module_t *side, co
     /* Its own symbols' GOT entries: addresses relative to its memory base, and
     ** table indices for its functions. */
     for (size_t k = 0; rc == 0 && k < ntodo; k++) {
+        const eryx__dl_import *im = &imp->v[todo[k]];
+        bool func = im->cls == ERYX__DLI_GOT_FUNC;
         wasmtime_extern_t x;
         wasmtime_val_t v = {.kind = WASMTIME_I32};
         uint32_t value = 0;
-        if (todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_FUNC, &x))
+        if (func && get_export(h->cx, &inst, im->name, im->len, WASMTIME_EXTERN_FUNC, &x))
             rc = eryx__dl_func_index(h, &x.of.func, &value, err);
-        else if (!todo[k].func && get_export(h->cx, &inst, todo[k].name, todo[k].len, WASMTIME_EXTERN_GLOBAL, &x))
+        else if (!func && get_export(h->cx, &inst, im->name, im->len, WASMTIME_EXTERN_GLOBAL, &x))
             value = memory_base + global_u32(h->cx, &x.of.global);
         else
-            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: undefined symbol %.*s (no module defines this %s)",
-                            name, (int)todo[k].len, todo[k].name, todo[k].func ? "function" : "data symbol");
+            rc = eryx__fail(err, ERYX_ERR_PACKAGE, "side module %s: undefined symbol %s (no module defines this %s)",
+                            name, im->name, func ? "function" : "data symbol");
         v.of.i32 = (int32_t)value;
         if (rc == 0) {
-            wasmtime_error_t *e = wasmtime_global_set(h->cx, &ext[todo[k].import].of.global, &v);
+            wasmtime_error_t *e = wasmtime_global_set(h->cx, &ext[todo[k]].of.global, &v);
             if (e) rc = fail_wasmtime(err, "cannot set a GOT entry", e, NULL);
         }
-        if (rc == 0) { /* final now: later modules importing it share it */
-            const eryx__dl_import *im = &imp->v[todo[k].import];
-            (void)eryx__dl_sym_add(h, im, got_kind(im->cls), &ext[todo[k].import], 0, false);
-        }
+        if (rc == 0) /* final now: later modules importing it share it */
+            (void)eryx__dl_sym_add(h, im, got_kind(im->cls), &ext[todo[k]], 0, false);
     }
     free(ext);
     free(todo);
