@@ -578,16 +578,21 @@ static int image_key(const char *id, char key[65]) {
     return eryx__key_end(kc, key);
 }
 
-eryx__snapimg *eryx__image_lookup(const char *id, const eryx__cache_config *cc) {
-    char key[65];
-    if (image_key(id, key) != 0) return NULL;
-    eryx__memcache *mc = snapshot_memcache();
+/* The image for key from the process's image cache, else from the disk tier or the
+** backend (then kept in the image cache); NULL if no tier has it. */
+static eryx__snapimg *image_find(const eryx__cache_config *cc, const char *key, eryx__memcache *mc,
+                                 eryx__store *store) {
     eryx__snapimg *img = mc ? eryx__memcache_get(mc, key) : NULL;
     if (img) return img;
-    eryx__store *store = cc->dir && !cc->backend ? store_for(cc) : NULL;
     img = store ? image_from_store(cc, store, key) : cc->backend ? image_from_backend(cc, key) : NULL;
     if (img && mc) eryx__memcache_put(mc, key, img);
     return img;
+}
+
+eryx__snapimg *eryx__image_lookup(const char *id, const eryx__cache_config *cc) {
+    char key[65];
+    if (image_key(id, key) != 0) return NULL;
+    return image_find(cc, key, snapshot_memcache(), cc->dir && !cc->backend ? store_for(cc) : NULL);
 }
 
 eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *make_user, const eryx__cache_config *cc,
@@ -596,29 +601,27 @@ eryx_status eryx__image_acquire(const char *id, eryx__make_image_fn make, void *
     char key[65];
     if (image_key(id, key) != 0) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "cannot make the image's key");
     eryx__memcache *mc = snapshot_memcache();
-    if (mc && (*out = eryx__memcache_get(mc, key))) return ERYX_OK;
-
     eryx__store *store = cc->dir && !cc->backend ? store_for(cc) : NULL;
-    eryx__snapimg *img = store ? image_from_store(cc, store, key) : cc->backend ? image_from_backend(cc, key) : NULL;
+    if ((*out = image_find(cc, key, mc, store))) return ERYX_OK;
+    eryx__snapimg *img = NULL;
     eryx_status st = ERYX_OK;
     eryx__errbuf eb;
     int lock_fd = -1;
     bool locked = false;
-    if (!img) { /* one builder per key, as for modules */
-        if (store && eryx__store_lock_key(store, key, &lock_fd, &eb) != ERYX_OK)
-            warn(cc, "cannot lock the cache entry (%s); building without the lock", eb.msg);
-        if (lock_fd < 0) {
-            pthread_mutex_lock(&eryx__registry.build_lock);
-            locked = true;
-        }
-        if (mc && (img = eryx__memcache_get(mc, key))) goto unlock;
-        if (store && (img = image_from_store(cc, store, key))) goto cache;
-        if ((st = make(make_user, &img, err)) != ERYX_OK) goto unlock;
-        /* Behind only with a memory tier to serve this process meanwhile, and the
-        ** key's file lock to hand over (else the build lock would be held). */
-        if (!(mc && store && !cc->backend && lock_fd >= 0 && image_write_behind(cc, store, key, img, &lock_fd)))
-            image_store(cc, store, key, img);
+    /* One builder per key, as for modules. */
+    if (store && eryx__store_lock_key(store, key, &lock_fd, &eb) != ERYX_OK)
+        warn(cc, "cannot lock the cache entry (%s); building without the lock", eb.msg);
+    if (lock_fd < 0) {
+        pthread_mutex_lock(&eryx__registry.build_lock);
+        locked = true;
     }
+    if (mc && (img = eryx__memcache_get(mc, key))) goto unlock;
+    if (store && (img = image_from_store(cc, store, key))) goto cache;
+    if ((st = make(make_user, &img, err)) != ERYX_OK) goto unlock;
+    /* Behind only with a memory tier to serve this process meanwhile, and the
+    ** key's file lock to hand over (else the build lock would be held). */
+    if (!(mc && store && !cc->backend && lock_fd >= 0 && image_write_behind(cc, store, key, img, &lock_fd)))
+        image_store(cc, store, key, img);
 cache:
     if (mc) eryx__memcache_put(mc, key, img);
 unlock:
