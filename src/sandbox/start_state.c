@@ -35,10 +35,11 @@ typedef enum { LEVEL_PLAIN, LEVEL_COMMON, LEVEL_FULL } level;
 ** while starting, the imports and the setup code. One string. Not argv: one
 ** snapshot serves every argv (each restore sets sys.argv). A full id with nothing
 ** of the builder's own equals its common id: the builder then uses that image.
-** imports (one per line) and with_setup say which of the builder's own it holds:
-** a prefix layer (below) is its packages with the first of its imports only. */
+** imports (its first imports_len bytes: whole lines) and with_setup say which of
+** the builder's own it holds: a prefix layer (below) is its packages with the
+** first of its imports only. */
 static char *layer_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, level lv, const char *imports,
-                         bool with_setup) {
+                         size_t imports_len, bool with_setup) {
     char path[PATH_MAX], setup_sha[65] = "-", zip_id[128] = "missing", zip_sha[65];
     struct stat st;
     snprintf(path, sizeof path, "%s/lib/python313.zip", b->spec.guest_dir);
@@ -65,7 +66,7 @@ static char *layer_id_of(const eryx_builder *b, const char *base_sha, const char
     /* '+' is never in a module list, so this cannot be read as one. */
     if (lv == LEVEL_COMMON || b->common_imports) p += sprintf(p, "+common\x1f%s\x1e", eryx__common_imports);
     if (lv == LEVEL_COMMON) return c;
-    p += sprintf(p, "%s", imports ? imports : "");
+    p += sprintf(p, "%.*s", (int)imports_len, imports ? imports : "");
     if (cbs) p += sprintf(p, "\x1e%s", cbs);   /* installed in the snapshot: a restore need not */
     for (size_t i = 0; i < b->spec.npkgs; i++) /* content hashes: a changed package is a new snapshot */
         p += sprintf(p, "\x1e%s=%s", b->spec.pkgs[i].guest_path, b->spec.pkgs[i].sha256);
@@ -73,7 +74,8 @@ static char *layer_id_of(const eryx_builder *b, const char *base_sha, const char
 }
 
 static char *snapshot_id_of(const eryx_builder *b, const char *base_sha, const char *cbs, level lv) {
-    return layer_id_of(b, base_sha, cbs, lv, b->spec.imports, true);
+    const char *imports = b->spec.imports;
+    return layer_id_of(b, base_sha, cbs, lv, imports, imports ? strlen(imports) : 0, true);
 }
 
 static char *snapshot_id(const eryx_builder *b, const char *base_sha, const char *cbs) {
@@ -90,8 +92,8 @@ typedef struct snapshot_job {
     level level;                   /* the layer to capture (a full job whose builder adds nothing is common) */
     eryx__snapimg *from;           /* NULL, or the layer below to start the capture from (not a fresh start) */
     eryx__guest *bare;             /* with `from`: the module instances of it run */
-    const char *rest;              /* with a prefix layer as `from`: the imports it has not run */
-    bool prefix;                   /* `from` is a prefix layer (the builder's packages on sys.path already) */
+    const char *rest;              /* `from` is a prefix layer (the builder's packages on sys.path already): the
+                      ** imports it has not run; NULL: it is not */
 } snapshot_job;
 
 /* Fails the snapshot with what the guest reported (the traceback, or its stderr). */
@@ -232,12 +234,12 @@ static eryx_status capture_snapshot(void *user, eryx__snapimg **out, eryx__errbu
         goto done;
     }
     t.cur = &scratch;
-    if (job->from && !job->prefix && t.spec.npkgs &&
+    if (job->from && !job->rest && t.spec.npkgs &&
         (st = eryx__instance_add_package_paths(&t, &scratch)) != ERYX_OK) { /* a fresh start adds them */
         eryx__fail(err, st, "%s", t.err.msg);
         goto done;
     }
-    const char *imports = own                          ? (job->prefix ? job->rest : b->spec.imports)
+    const char *imports = own                          ? (job->rest ? job->rest : b->spec.imports)
                           : job->level == LEVEL_COMMON ? eryx__common_imports
                                                        : NULL;
     if ((st = eryx__start_state_run_setup(&t, imports, own ? b->spec.setup : NULL, own ? b->spec.setup_len : 0, true,
@@ -306,22 +308,15 @@ static eryx_status capture_from_prefix(snapshot_job *job, eryx__snapimg **out, b
     size_t cut = strlen(imp);
     if (!b->spec.setup && !job->cbs) cut--; /* the whole list is this builder's own id: start below it */
     eryx__snapimg *img = NULL;
-    char *prefix = NULL;
     for (int probes = 0; !img && probes < PREFIX_PROBES; probes++) {
         while (cut > 0 && imp[cut - 1] != '\n') cut--; /* the end of a line: a whole number of imports */
         if (cut == 0) break;
-        free(prefix);
-        if (!(prefix = strndup(imp, cut))) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot key");
-        char *id = layer_id_of(b, job->wasm_sha, NULL, LEVEL_FULL, prefix, false);
-        if (!id) {
-            free(prefix);
-            return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot key");
-        }
+        char *id = layer_id_of(b, job->wasm_sha, NULL, LEVEL_FULL, imp, cut, false);
+        if (!id) return eryx__fail(err, ERYX_ERR_NO_MEMORY, "no memory for a snapshot key");
         img = eryx__image_lookup(id, job->icc);
         free(id);
         if (!img) cut--;
     }
-    free(prefix);
     if (!img) return ERYX_OK;
     char bare_id[128];
     bare_id_of(job->wasm_sha, bare_id);
@@ -329,7 +324,7 @@ static eryx_status capture_from_prefix(snapshot_job *job, eryx__snapimg **out, b
     eryx_status st = eryx__module_acquire(bare_id, make_bare_module, job, job->cc, &bare, NULL, err);
     if (st == ERYX_OK) {
         snapshot_job fj = *job;
-        fj.from = img, fj.bare = bare, fj.prefix = true, fj.rest = imp + cut;
+        fj.from = img, fj.bare = bare, fj.rest = imp + cut;
         st = capture_snapshot(&fj, out, err);
     }
     eryx__guest_release(bare);
