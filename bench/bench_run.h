@@ -1,6 +1,7 @@
 /* bench/bench_run.h: what the C benchmarks of packages share (numpy_sandbox.c,
 ** pandas_sandbox.c): stop on a failed call with its message, time one execute
-** (stopping on a failure), print a percentile line. Header only, as bench_time.h. */
+** (stopping on a failure), time sandbox creations, print a percentile line.
+** Header only, as bench_time.h. */
 #ifndef ERYX_BENCH_RUN_H
 #define ERYX_BENCH_RUN_H
 #include <stdio.h>
@@ -34,6 +35,17 @@ static inline double run(eryx_sandbox *s, const char *code) {
     }
     eryx_result_free(r);
     return t;
+}
+
+/* runs creations of a sandbox of b (each freed after), one time per v[i], in ms. */
+static inline void time_creations(eryx_builder *b, double *v, int runs) {
+    for (int i = 0; i < runs; i++) {
+        eryx_sandbox *s = NULL;
+        double t = now_ms();
+        must(eryx_sandbox_new(b, &s), b, "sandbox");
+        v[i] = now_ms() - t;
+        eryx_sandbox_free(s);
+    }
 }
 
 #endif

@@ -38,12 +38,7 @@ int main(int argc, char **argv) {
     printf("%-58s %9.3f ms\n", "first numpy sandbox of a new configuration (cached .so)", now_ms() - t);
     eryx_sandbox_free(s);
 
-    for (int i = 0; i < runs; i++) { /* warm: the snapshot is in memory */
-        t = now_ms();
-        must(eryx_sandbox_new(b, &s), b, "sandbox");
-        v[i] = now_ms() - t;
-        eryx_sandbox_free(s);
-    }
+    time_creations(b, v, runs); /* warm: the snapshot is in memory */
     report("warm sandbox with numpy pre-imported: creation", 58, v, runs);
     must(eryx_sandbox_new(b, &s), b, "sandbox");
     for (int i = 0; i < runs; i++) v[i] = run(s, "import numpy as np\nx = np.arange(10).sum()");

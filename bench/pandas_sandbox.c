@@ -75,12 +75,7 @@ int main(int argc, char **argv) {
     must(eryx_sandbox_new(b, &s), b, "first sandbox");
     printf("%-62s %9.3f ms\n", "first sandbox of --import pandas (made or loaded)", now_ms() - t);
     eryx_sandbox_free(s);
-    for (int i = 0; i < runs; i++) {
-        t = now_ms();
-        must(eryx_sandbox_new(b, &s), b, "sandbox");
-        v[i] = now_ms() - t;
-        eryx_sandbox_free(s);
-    }
+    time_creations(b, v, runs); /* warm: the snapshot is in memory */
     report("warm sandbox with pandas pre-imported: creation", 62, v, runs);
     must(eryx_sandbox_new(b, &s), b, "sandbox");
     for (int i = 0; i < runs; i++) v[i] = run(s, snippet);

@@ -3,7 +3,9 @@
 ** stdout (the status in *st; stderr is printed when it failed); EXPECT counts a
 ** check that fails unless the status is ERYX_OK and stdout is exactly want;
 ** pkg_builder() is a builder with two packages and a 1 GiB memory cap, pkg_sandbox()
-** a sandbox of it (NULL, with the builder's message printed, when it fails). */
+** a sandbox of it (NULL, with the builder's message printed, when it fails);
+** EXPECT_PREIMPORTED checks code in two sandboxes restored from b's snapshot with
+** module pre-imported (its side modules loaded again in each). */
 #ifndef ERYX_TEST_EXPECT_UTIL_H
 #define ERYX_TEST_EXPECT_UTIL_H
 #include <stdio.h>
@@ -46,5 +48,19 @@ static inline eryx_sandbox *pkg_sandbox(eryx_builder *b) {
     if (eryx_sandbox_new(b, &s) != ERYX_OK) fprintf(stderr, "eryx_sandbox_new: %s\n", eryx_builder_errmsg(b));
     return s;
 }
+
+static inline void expect_preimported_at(eryx_builder *b, const char *module, const char *code, const char *want,
+                                         const char *file, int line) {
+    CHECK(eryx_builder_add_preimport(b, module) == ERYX_OK);
+    for (int i = 0; i < 2; i++) {
+        eryx_sandbox *s = pkg_sandbox(b);
+        CHECK(s != NULL);
+        if (!s) break;
+        expect_at(s, code, want, file, line);
+        eryx_sandbox_free(s);
+    }
+    eryx_builder_free(b);
+}
+#define EXPECT_PREIMPORTED(b, module, code, want) expect_preimported_at(b, module, code, want, __FILE__, __LINE__)
 
 #endif

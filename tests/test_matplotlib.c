@@ -95,23 +95,14 @@ static void test_matplotlib_in_a_sandbox(void) {
 /* pyplot in the snapshot: matplotlib's side modules (with numpy's, contourpy's,
 ** kiwisolver's and Pillow's) loaded again in every restored instance. */
 static void test_preimported_pyplot(void) {
-    eryx_builder *b = builder();
-    CHECK(eryx_builder_add_preimport(b, "matplotlib.pyplot") == ERYX_OK);
-    for (int i = 0; i < 2; i++) {
-        eryx_sandbox *s = pkg_sandbox(b);
-        CHECK(s != NULL);
-        if (!s) break;
-        EXPECT(s,
-               PNG_INFO "import sys\nprint('matplotlib.pyplot' in sys.modules)\n"
-                        "import matplotlib.pyplot as plt\n"
-                        "fig = plt.figure(figsize=(2, 1), dpi=100)\n"
-                        "fig.text(0.1, 0.5, 'restored')\n"
-                        "fig.savefig('/tmp/r.png')\n"
-                        "print(png_info('/tmp/r.png'))",
-               "True\n(200, 100, 8, 6)\n");
-        eryx_sandbox_free(s);
-    }
-    eryx_builder_free(b);
+    EXPECT_PREIMPORTED(builder(), "matplotlib.pyplot",
+                       PNG_INFO "import sys\nprint('matplotlib.pyplot' in sys.modules)\n"
+                                "import matplotlib.pyplot as plt\n"
+                                "fig = plt.figure(figsize=(2, 1), dpi=100)\n"
+                                "fig.text(0.1, 0.5, 'restored')\n"
+                                "fig.savefig('/tmp/r.png')\n"
+                                "print(png_info('/tmp/r.png'))",
+                       "True\n(200, 100, 8, 6)\n");
 }
 
 int main(int argc, char **argv) {

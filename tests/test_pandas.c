@@ -82,19 +82,10 @@ static void test_pandas_in_a_sandbox(void) {
 /* pandas in the snapshot: its side modules (and numpy's) loaded again in every
 ** restored instance, from the log the snapshot carries. */
 static void test_preimported_pandas(void) {
-    eryx_builder *b = builder();
-    CHECK(eryx_builder_add_preimport(b, "pandas") == ERYX_OK);
-    for (int i = 0; i < 2; i++) {
-        eryx_sandbox *s = pkg_sandbox(b);
-        CHECK(s != NULL);
-        if (!s) break;
-        EXPECT(s,
-               "import sys\nprint('pandas' in sys.modules)\nimport pandas as pd\n"
-               "print(pd.DataFrame({'k': [1, 1, 2], 'v': [1.5, 2.5, 4.0]}).groupby('k').v.mean().tolist())",
-               "True\n[2.0, 4.0]\n");
-        eryx_sandbox_free(s);
-    }
-    eryx_builder_free(b);
+    EXPECT_PREIMPORTED(builder(), "pandas",
+                       "import sys\nprint('pandas' in sys.modules)\nimport pandas as pd\n"
+                       "print(pd.DataFrame({'k': [1, 1, 2], 'v': [1.5, 2.5, 4.0]}).groupby('k').v.mean().tolist())",
+                       "True\n[2.0, 4.0]\n");
 }
 
 int main(int argc, char **argv) {
