@@ -10,7 +10,7 @@
 #                   cached by their inputs, passed to the tests (-DERYX_<NAME>_PACKAGE:
 #                   e2e.numpy, e2e.pandas, e2e.matplotlib, the Python module's tests) and
 #                   written as build/NAME-VERSION.eryx. Their first build compiles with
-#                   ERYX_PACKAGE_JOBS jobs (default: every core): about 9 minutes on 2.
+#                   ERYX_PACKAGE_JOBS jobs (default: every core): about 8 minutes on 2.
 # --with NAME       (repeatable) also builds the opt-in recipe guest/packages/NAME, the
 #                   same way (-DERYX_<NAME>_PACKAGE, build/NAME-VERSION.eryx).
 set -euo pipefail
